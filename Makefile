@@ -1,0 +1,45 @@
+# asps: the two commands a newcomer runs (README.md):
+#   make demo   build and run a full attested secret release (simulated platform)
+#   make test   build Release and ASan/UBSan+fuzz builds, run every test in both
+# Each installs the Debian packages it needs when they are missing.
+
+DEBS := cmake make gcc clang libclang-rt-14-dev pkg-config openssl curl \
+        libssl-dev libcjson-dev libcmocka-dev libcurl4-openssl-dev \
+        libgrpc-dev protobuf-c-compiler libprotobuf-c-dev \
+        python3 python3-grpcio python3-flask
+JOBS ?= 2
+SHELL := /bin/bash
+
+.PHONY: all deps build build-asan test demo demo-flask bench clean
+
+all: build
+
+deps:
+	@missing=$$(for p in $(DEBS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build build -j$(JOBS)
+
+build-asan: deps
+	CC=clang cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DASPS_SANITIZE=ON -DASPS_FUZZ=ON >/dev/null
+	cmake --build build-asan -j$(JOBS)
+
+test: build build-asan
+	cd build && ctest --output-on-failure -j$(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure -j$(JOBS)
+
+demo: build
+	bash scripts/demo.sh
+
+bench: build
+	bash scripts/bench.sh
+
+clean:
+	rm -rf build build-asan

@@ -1,0 +1,9 @@
+/* cli.h: the subcommands of the asps command. Each returns the process exit
+ * code: 0 success, 1 verification/denial failure, 2 usage error, 3
+ * unreachable/unavailable. */
+#ifndef ASPS_CLI_H
+#define ASPS_CLI_H
+
+int asps_cmd_quote(int argc, char **argv);
+
+#endif

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Short libFuzzer run of one target over its seed corpus (fuzz/corpus/NAME,
+# plus the real DCAP vectors when present). A crash, leak or hang fails.
+set -euo pipefail
+bin=$1 name=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/corpus"
+seeds="${ASPS_SRC:-$(dirname "$0")/..}/fuzz/corpus/${name#fuzz_}"
+[ -d "$seeds" ] && cp -r "$seeds"/. "$work/corpus/" 2>/dev/null || true
+vec=${ASPS_VECTORS:-${ASPS_VECTORS_DEFAULT:-}}
+if [ -n "$vec" ] && [ -d "$vec" ]; then cp "$vec"/* "$work/corpus/" 2>/dev/null || true; fi
+cd "$work"
+exec "$bin" -max_total_time="${ASPS_FUZZ_SECONDS:-5}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "$work/corpus"

@@ -1,0 +1,101 @@
+/* asps/claims.h: what a verified quote says, as plain data.
+ *
+ * Claims are a value, not a handle: the verifier fills one, policy reads it,
+ * the audit log prints it. Every field comes from a quote whose signature
+ * chain was verified; nothing here is trusted before asps_verify_quote()
+ * returned ASPS_OK.
+ */
+#ifndef ASPS_CLAIMS_H
+#define ASPS_CLAIMS_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum asps_tee {
+    ASPS_TEE_SGX = 0x00000000,
+    ASPS_TEE_TDX = 0x00000081,
+} asps_tee;
+
+/* TCB statuses as Intel's TCB info names them. */
+typedef enum asps_tcb_status {
+    ASPS_TCB_UP_TO_DATE = 0,
+    ASPS_TCB_SW_HARDENING_NEEDED,
+    ASPS_TCB_CONFIGURATION_NEEDED,
+    ASPS_TCB_CONFIGURATION_AND_SW_HARDENING_NEEDED,
+    ASPS_TCB_OUT_OF_DATE,
+    ASPS_TCB_OUT_OF_DATE_CONFIGURATION_NEEDED,
+    ASPS_TCB_REVOKED,
+    ASPS_TCB_TD_RELAUNCH_ADVISED,
+    ASPS_TCB_TD_RELAUNCH_ADVISED_CONFIGURATION_NEEDED,
+    ASPS_TCB__COUNT
+} asps_tcb_status;
+
+/* Intel's spelling ("UpToDate", ...); "Unknown" for out-of-range values. */
+const char *asps_tcb_status_name(asps_tcb_status s);
+/* Parse Intel's spelling; returns 0 on success, -1 if unknown. */
+int asps_tcb_status_parse(const char *s, asps_tcb_status *out);
+
+#define ASPS_MAX_ADVISORIES 64
+#define ASPS_ADVISORY_LEN 32
+
+typedef struct asps_claims_sgx {
+    uint8_t cpu_svn[16];
+    uint32_t misc_select;
+    uint8_t isv_ext_prod_id[16];
+    uint8_t attributes[16];
+    uint8_t mr_enclave[32];
+    uint8_t mr_signer[32];
+    uint8_t config_id[64];
+    uint16_t isv_prod_id;
+    uint16_t isv_svn;
+    uint16_t config_svn;
+    uint8_t isv_family_id[16];
+    uint8_t report_data[64];
+} asps_claims_sgx;
+
+typedef struct asps_claims_tdx {
+    uint8_t tee_tcb_svn[16];
+    uint8_t mr_seam[48];
+    uint8_t mr_signer_seam[48];
+    uint8_t seam_attributes[8];
+    uint8_t td_attributes[8];
+    uint8_t xfam[8];
+    uint8_t mr_td[48];
+    uint8_t mr_config_id[48];
+    uint8_t mr_owner[48];
+    uint8_t mr_owner_config[48];
+    uint8_t rtmr[4][48];
+    uint8_t report_data[64];
+    int has_v15;              /* TD report 1.5 fields below are present */
+    uint8_t tee_tcb_svn2[16];
+    uint8_t mr_servicetd[48];
+} asps_claims_tdx;
+
+typedef struct asps_claims {
+    asps_tee tee;
+    uint16_t quote_version;
+    int simulated;            /* verified through a non-Intel root */
+    int debug;                /* SGX ATTRIBUTES.DEBUG or TD ATTRIBUTES.DEBUG */
+    asps_tcb_status tcb_status;
+    size_t n_advisories;
+    char advisory_ids[ASPS_MAX_ADVISORIES][ASPS_ADVISORY_LEN];
+    int64_t expires_at;       /* earliest nextUpdate/notAfter of collateral used */
+    uint8_t fmspc[6];
+    uint8_t pce_id[2];
+    uint16_t pce_svn;
+    char ratls_format[32];    /* set by the ratls module: "gramine", "occlum" ... */
+    asps_claims_sgx sgx;      /* valid when tee == ASPS_TEE_SGX */
+    asps_claims_tdx tdx;      /* valid when tee == ASPS_TEE_TDX */
+} asps_claims;
+
+/* The 64 report-data bytes of whichever TEE the claims are for. */
+const uint8_t *asps_claims_report_data(const asps_claims *c);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

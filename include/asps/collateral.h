@@ -1,0 +1,53 @@
+/* asps/collateral.h: DCAP verification collateral.
+ *
+ * A collateral set is what Intel's PCS/PCCS serves for one platform: the root
+ * CA CRL, the PCK CRL with its issuer chain, TCB info and QE identity with
+ * their signatures and issuer chains. asps reads it from a bundle file (the
+ * JSON format of shared/vectors/dcap/README.md) or fetches it from a PCCS.
+ * Parsing checks shape only; asps_verify_quote() checks every signature.
+ */
+#ifndef ASPS_COLLATERAL_H
+#define ASPS_COLLATERAL_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#include "asps/err.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct asps_collateral asps_collateral;
+
+/* Parse a bundle (JSON object, all values strings). */
+asps_err asps_collateral_parse_bundle(const uint8_t *json, size_t len,
+                                      asps_collateral **out, asps_errbuf *eb);
+/* Serialise back to the bundle format (malloc'd, NUL-terminated). */
+asps_err asps_collateral_to_bundle(const asps_collateral *c, char **out, asps_errbuf *eb);
+asps_err asps_collateral_load_file(const char *path, asps_collateral **out,
+                                   asps_errbuf *eb);
+/* Build from parts as a PCCS serves them. DER CRLs; chains in PEM; the
+ * tcb_info / qe_identity bodies exactly as signed; signatures raw r||s. */
+typedef struct asps_collateral_parts {
+    const char *pck_crl_issuer_chain;
+    const uint8_t *root_ca_crl; size_t root_ca_crl_len;
+    const uint8_t *pck_crl; size_t pck_crl_len;
+    const char *tcb_info_issuer_chain;
+    const char *tcb_info; size_t tcb_info_len;
+    const uint8_t *tcb_info_signature; size_t tcb_info_signature_len;
+    const char *qe_identity_issuer_chain;
+    const char *qe_identity; size_t qe_identity_len;
+    const uint8_t *qe_identity_signature; size_t qe_identity_signature_len;
+} asps_collateral_parts;
+asps_err asps_collateral_from_parts(const asps_collateral_parts *p,
+                                    asps_collateral **out, asps_errbuf *eb);
+void asps_collateral_free(asps_collateral *c);
+
+/* SHA-256 over all fields; identifies a collateral set in caches. */
+void asps_collateral_digest(const asps_collateral *c, uint8_t out[32]);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

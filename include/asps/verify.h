@@ -1,0 +1,50 @@
+/* asps/verify.h: DCAP quote verification.
+ *
+ * A verifier holds the trust anchors (the Intel SGX Root CA built in; other
+ * roots only when the caller adds them) and caches: collateral that already
+ * verified (keyed by the SHA-256 of its exact bytes, valid until its earliest
+ * expiry) and PCK chains that already verified (keyed by their exact bytes).
+ * Per-quote work (QE report signature, quote signature, report-data binding,
+ * TCB matching) is done on every call. A verifier is not thread-safe; use one
+ * per thread or lock around it.
+ */
+#ifndef ASPS_VERIFY_H
+#define ASPS_VERIFY_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#include "asps/claims.h"
+#include "asps/collateral.h"
+#include "asps/err.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct asps_verifier asps_verifier;
+
+/* New verifier trusting the built-in Intel SGX Root CA only. */
+asps_err asps_verifier_new(asps_verifier **out, asps_errbuf *eb);
+void asps_verifier_free(asps_verifier *v);
+
+/* Trust another root (DER or PEM). Results through it say simulated=1. */
+asps_err asps_verifier_add_root(asps_verifier *v, const uint8_t *cert, size_t len,
+                                asps_errbuf *eb);
+/* Stop trusting the built-in Intel root (tests, closed deployments). */
+void asps_verifier_drop_intel_root(asps_verifier *v);
+/* Turn the collateral and PCK chain caches on (default) or off. */
+void asps_verifier_set_cache(asps_verifier *v, int on);
+
+/* Verify QUOTE with COL at unix time AT. On ASPS_OK *claims is filled. */
+asps_err asps_verify_quote(asps_verifier *v, const uint8_t *quote, size_t quote_len,
+                           const asps_collateral *col, int64_t at,
+                           asps_claims *claims, asps_errbuf *eb);
+
+/* The DER of the built-in Intel SGX Root CA. */
+const uint8_t *asps_intel_root_ca_der(size_t *len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,180 @@
+/* quote.c: quote parsing into views; see quote.h. Trusts no byte of input:
+ * every read goes through the reader, every length is checked against the
+ * structure it belongs to, and nothing may trail any structure. */
+#include "quote.h"
+
+#include <string.h>
+
+#include "reader.h"
+
+int asps_quote_parse_sgx_report(const uint8_t *buf, size_t len, asps_claims_sgx *o)
+{
+    if (len != ASPS_SGX_REPORT_LEN)
+        return 0;
+    asps_reader r = asps_reader_init(buf, len);
+    memset(o, 0, sizeof *o);
+    return asps_reader_copy(&r, o->cpu_svn, 16) && asps_reader_u32le(&r, &o->misc_select) &&
+           asps_reader_skip(&r, 12) && asps_reader_copy(&r, o->isv_ext_prod_id, 16) &&
+           asps_reader_copy(&r, o->attributes, 16) && asps_reader_copy(&r, o->mr_enclave, 32) &&
+           asps_reader_skip(&r, 32) && asps_reader_copy(&r, o->mr_signer, 32) &&
+           asps_reader_skip(&r, 32) && asps_reader_copy(&r, o->config_id, 64) &&
+           asps_reader_u16le(&r, &o->isv_prod_id) && asps_reader_u16le(&r, &o->isv_svn) &&
+           asps_reader_u16le(&r, &o->config_svn) && asps_reader_skip(&r, 42) &&
+           asps_reader_copy(&r, o->isv_family_id, 16) && asps_reader_copy(&r, o->report_data, 64) &&
+           asps_reader_left(&r) == 0;
+}
+
+static int parse_td_report(asps_reader r, int v15, asps_claims_tdx *o)
+{
+    memset(o, 0, sizeof *o);
+    int ok = asps_reader_copy(&r, o->tee_tcb_svn, 16) && asps_reader_copy(&r, o->mr_seam, 48) &&
+             asps_reader_copy(&r, o->mr_signer_seam, 48) &&
+             asps_reader_copy(&r, o->seam_attributes, 8) &&
+             asps_reader_copy(&r, o->td_attributes, 8) && asps_reader_copy(&r, o->xfam, 8) &&
+             asps_reader_copy(&r, o->mr_td, 48) && asps_reader_copy(&r, o->mr_config_id, 48) &&
+             asps_reader_copy(&r, o->mr_owner, 48) && asps_reader_copy(&r, o->mr_owner_config, 48) &&
+             asps_reader_copy(&r, o->rtmr[0], 48) && asps_reader_copy(&r, o->rtmr[1], 48) &&
+             asps_reader_copy(&r, o->rtmr[2], 48) && asps_reader_copy(&r, o->rtmr[3], 48) &&
+             asps_reader_copy(&r, o->report_data, 64);
+    if (ok && v15) {
+        o->has_v15 = 1;
+        ok = asps_reader_copy(&r, o->tee_tcb_svn2, 16) && asps_reader_copy(&r, o->mr_servicetd, 48);
+    }
+    return ok && asps_reader_left(&r) == 0;
+}
+
+/* QE report certification data (type 6 body, or the tail of a v3 quote):
+ * QE report, its signature, auth data, then the inner PCK cert data. */
+static asps_err parse_qe_cert_data(asps_reader *r, asps_quote *q, asps_errbuf *eb)
+{
+    asps_reader auth, cert;
+    if (!asps_reader_bytes(r, &q->qe_report_raw, ASPS_SGX_REPORT_LEN))
+        return asps_fail(eb, ASPS_E_PARSE, "quote: QE report truncated");
+    if (!asps_quote_parse_sgx_report(q->qe_report_raw, ASPS_SGX_REPORT_LEN, &q->qe_report))
+        return asps_fail(eb, ASPS_E_PARSE, "quote: QE report malformed");
+    if (!asps_reader_copy(r, q->qe_report_sig, 64))
+        return asps_fail(eb, ASPS_E_PARSE, "quote: QE report signature truncated");
+    if (!asps_reader_sub_u16le(r, &auth))
+        return asps_fail(eb, ASPS_E_PARSE, "quote: QE authentication data truncated");
+    q->qe_auth = asps_reader_data(&auth);
+    q->qe_auth_len = asps_reader_left(&auth);
+    uint16_t type;
+    if (!asps_reader_u16le(r, &type))
+        return asps_fail(eb, ASPS_E_PARSE, "quote: certification data type truncated");
+    if (type != ASPS_CERT_TYPE_PCK_CHAIN)
+        return asps_fail(eb, ASPS_E_UNSUPPORTED,
+                         "quote: certification data type %u not supported (want 5, PCK chain)", type);
+    if (!asps_reader_sub_u32le(r, &cert))
+        return asps_fail(eb, ASPS_E_PARSE, "quote: certification data truncated");
+    if (asps_reader_left(&cert) == 0)
+        return asps_fail(eb, ASPS_E_PARSE, "quote: empty PCK certificate chain");
+    q->cert_type = type;
+    q->pck_chain = asps_reader_data(&cert);
+    q->pck_chain_len = asps_reader_left(&cert);
+    if (asps_reader_left(r) != 0)
+        return asps_fail(eb, ASPS_E_PARSE, "quote: %zu trailing bytes after certification data",
+                         asps_reader_left(r));
+    return ASPS_OK;
+}
+
+asps_err asps_quote_parse(const uint8_t *buf, size_t len, asps_quote *q, asps_errbuf *eb)
+{
+    memset(q, 0, sizeof *q);
+    if (buf == NULL)
+        return asps_fail(eb, ASPS_E_ARG, "quote: no input");
+    if (len > ASPS_QUOTE_MAX_LEN)
+        return asps_fail(eb, ASPS_E_LIMIT, "quote: %zu bytes is larger than the %u-byte limit", len,
+                         ASPS_QUOTE_MAX_LEN);
+    asps_reader all = asps_reader_init(buf, len), hdr;
+    asps_reader start = all;
+    if (!asps_reader_sub(&all, &hdr, ASPS_QUOTE_HEADER_LEN))
+        return asps_fail(eb, ASPS_E_PARSE, "quote: header truncated (%zu bytes)", len);
+    uint16_t f16a, f16b;
+    if (!asps_reader_u16le(&hdr, &q->version) || !asps_reader_u16le(&hdr, &q->att_key_type))
+        return asps_fail(eb, ASPS_E_PARSE, "quote: header truncated");
+    if (q->version != 3 && q->version != 4 && q->version != 5)
+        return asps_fail(eb, ASPS_E_UNSUPPORTED, "quote: version %u not supported (3, 4, 5)",
+                         q->version);
+    if (q->att_key_type != ASPS_ATT_KEY_ECDSA_P256)
+        return asps_fail(eb, ASPS_E_UNSUPPORTED,
+                         "quote: attestation key type %u not supported (2, ECDSA-256)",
+                         q->att_key_type);
+    /* v3: reserved u32 (SGX only); v4/v5: tee_type u32. Then two u16 that
+     * v3 calls QE SVN and PCE SVN and v4 calls reserved. */
+    if (!asps_reader_u32le(&hdr, &q->tee_type) || !asps_reader_u16le(&hdr, &f16a) ||
+        !asps_reader_u16le(&hdr, &f16b) || !asps_reader_copy(&hdr, q->qe_vendor_id, 16) ||
+        !asps_reader_copy(&hdr, q->user_data, 20))
+        return asps_fail(eb, ASPS_E_PARSE, "quote: header truncated");
+    if (q->version == 3) {
+        if (q->tee_type != 0)
+            return asps_fail(eb, ASPS_E_PARSE, "quote: v3 reserved header field is not zero");
+        q->qe_svn = f16a;
+        q->pce_svn = f16b;
+    }
+    if (q->tee_type != ASPS_TEE_SGX && q->tee_type != ASPS_TEE_TDX)
+        return asps_fail(eb, ASPS_E_UNSUPPORTED, "quote: TEE type 0x%x not supported", q->tee_type);
+    if (q->version == 3 && q->tee_type == ASPS_TEE_TDX)
+        return asps_fail(eb, ASPS_E_UNSUPPORTED, "quote: v3 quotes are SGX only");
+
+    asps_reader body;
+    if (q->version == 5) {
+        uint32_t body_size;
+        if (!asps_reader_u16le(&all, &q->body_type) || !asps_reader_u32le(&all, &body_size))
+            return asps_fail(eb, ASPS_E_PARSE, "quote: v5 body descriptor truncated");
+        size_t want = q->body_type == 2   ? ASPS_SGX_REPORT_LEN
+                      : q->body_type == 3 ? ASPS_TD10_REPORT_LEN
+                      : q->body_type == 4 ? ASPS_TD15_REPORT_LEN
+                                          : 0;
+        if (want == 0)
+            return asps_fail(eb, ASPS_E_UNSUPPORTED, "quote: v5 body type %u not supported",
+                             q->body_type);
+        if ((q->body_type == 2) != (q->tee_type == ASPS_TEE_SGX))
+            return asps_fail(eb, ASPS_E_PARSE, "quote: v5 body type %u contradicts TEE type 0x%x",
+                             q->body_type, q->tee_type);
+        if (body_size != want)
+            return asps_fail(eb, ASPS_E_PARSE, "quote: v5 body size %u, expected %zu", body_size,
+                             want);
+        if (!asps_reader_sub(&all, &body, body_size))
+            return asps_fail(eb, ASPS_E_PARSE, "quote: body truncated");
+    } else {
+        q->body_type = q->tee_type == ASPS_TEE_SGX ? 2 : 3;
+        size_t want = q->tee_type == ASPS_TEE_SGX ? ASPS_SGX_REPORT_LEN : ASPS_TD10_REPORT_LEN;
+        if (!asps_reader_sub(&all, &body, want))
+            return asps_fail(eb, ASPS_E_PARSE, "quote: body truncated");
+    }
+    if (q->tee_type == ASPS_TEE_SGX) {
+        if (!asps_quote_parse_sgx_report(asps_reader_data(&body), asps_reader_left(&body), &q->sgx))
+            return asps_fail(eb, ASPS_E_PARSE, "quote: SGX report body malformed");
+    } else if (!parse_td_report(body, q->body_type == 4, &q->tdx)) {
+        return asps_fail(eb, ASPS_E_PARSE, "quote: TD report body malformed");
+    }
+    q->signed_data = buf;
+    q->signed_len = len - asps_reader_left(&all);
+    (void)start;
+
+    asps_reader sig;
+    if (!asps_reader_sub_u32le(&all, &sig))
+        return asps_fail(eb, ASPS_E_PARSE, "quote: signature data truncated");
+    if (asps_reader_left(&all) != 0)
+        return asps_fail(eb, ASPS_E_PARSE, "quote: %zu trailing bytes after signature data",
+                         asps_reader_left(&all));
+    if (!asps_reader_copy(&sig, q->signature, 64) || !asps_reader_copy(&sig, q->att_key, 64))
+        return asps_fail(eb, ASPS_E_PARSE, "quote: signature or attestation key truncated");
+    if (q->version == 3)
+        return parse_qe_cert_data(&sig, q, eb);
+
+    uint16_t type;
+    asps_reader cert;
+    if (!asps_reader_u16le(&sig, &type))
+        return asps_fail(eb, ASPS_E_PARSE, "quote: certification data type truncated");
+    if (type != ASPS_CERT_TYPE_QE_REPORT)
+        return asps_fail(eb, ASPS_E_UNSUPPORTED,
+                         "quote: v%u certification data type %u not supported (want 6)", q->version,
+                         type);
+    if (!asps_reader_sub_u32le(&sig, &cert))
+        return asps_fail(eb, ASPS_E_PARSE, "quote: certification data truncated");
+    if (asps_reader_left(&sig) != 0)
+        return asps_fail(eb, ASPS_E_PARSE, "quote: %zu trailing bytes after certification data",
+                         asps_reader_left(&sig));
+    return parse_qe_cert_data(&cert, q, eb);
+}

@@ -1,0 +1,46 @@
+/* reader.h: the one bounds-checked reader for untrusted bytes.
+ *
+ * Modelled on BoringSSL's CBS: a reader is a pointer and a length, passed by
+ * value; every getter returns 1 on success and 0 (consuming nothing) when the
+ * input is too short. A sub-reader carved with asps_reader_sub() can never
+ * read past the structure it was carved for. No other code in asps does
+ * pointer arithmetic on input it did not produce itself.
+ */
+#ifndef ASPS_READER_H
+#define ASPS_READER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct asps_reader {
+    const uint8_t *p;
+    size_t len;
+} asps_reader;
+
+static inline asps_reader asps_reader_init(const uint8_t *p, size_t len)
+{
+    asps_reader r = {p, p ? len : 0};
+    return r;
+}
+
+static inline size_t asps_reader_left(const asps_reader *r) { return r->len; }
+static inline const uint8_t *asps_reader_data(const asps_reader *r) { return r->p; }
+
+int asps_reader_skip(asps_reader *r, size_t n);
+int asps_reader_u8(asps_reader *r, uint8_t *out);
+int asps_reader_u16le(asps_reader *r, uint16_t *out);
+int asps_reader_u32le(asps_reader *r, uint32_t *out);
+int asps_reader_u64le(asps_reader *r, uint64_t *out);
+int asps_reader_u16be(asps_reader *r, uint16_t *out);
+int asps_reader_u32be(asps_reader *r, uint32_t *out);
+/* Copy exactly n bytes out. */
+int asps_reader_copy(asps_reader *r, void *out, size_t n);
+/* Carve the next n bytes as a sub-reader (no copy); the parent advances. */
+int asps_reader_sub(asps_reader *r, asps_reader *sub, size_t n);
+/* Point *out at the next n bytes (no copy); the parent advances. */
+int asps_reader_bytes(asps_reader *r, const uint8_t **out, size_t n);
+/* Carve a sub-reader whose length is a little-endian u16/u32 prefix. */
+int asps_reader_sub_u16le(asps_reader *r, asps_reader *sub);
+int asps_reader_sub_u32le(asps_reader *r, asps_reader *sub);
+
+#endif

@@ -1,0 +1,243 @@
+/* util.c: hex, time and file helpers; see util.h. */
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int asps_hex_decode(const char *hex, size_t hex_len, uint8_t *out, size_t out_len)
+{
+    if (hex == NULL || hex_len != 2 * out_len)
+        return -1;
+    for (size_t i = 0; i < out_len; i++) {
+        int hi = hexval((unsigned char)hex[2 * i]), lo = hexval((unsigned char)hex[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return -1;
+        out[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return 0;
+}
+
+int asps_hex_decode_alloc(const char *hex, uint8_t **out, size_t *out_len)
+{
+    size_t n = strlen(hex);
+    if (n % 2)
+        return -1;
+    uint8_t *b = malloc(n / 2 + 1);
+    if (!b)
+        return -1;
+    if (asps_hex_decode(hex, n, b, n / 2) != 0) {
+        free(b);
+        return -1;
+    }
+    *out = b;
+    *out_len = n / 2;
+    return 0;
+}
+
+void asps_hex_encode(const uint8_t *in, size_t len, char *out)
+{
+    static const char d[] = "0123456789abcdef";
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = d[in[i] >> 4];
+        out[2 * i + 1] = d[in[i] & 15];
+    }
+    out[2 * len] = 0;
+}
+
+static int digits(const char **s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)(*s)[i]))
+            return -1;
+        v = v * 10 + ((*s)[i] - '0');
+    }
+    *s += n;
+    *out = v;
+    return 0;
+}
+
+/* Days from civil (Howard Hinnant's algorithm): no timegm/TZ dependence. */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = (unsigned)(y - era * 400);
+    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+int asps_time_parse(const char *s, int64_t *out)
+{
+    if (s == NULL || *s == 0)
+        return -1;
+    int all_digits = 1;
+    for (const char *p = s; *p; p++)
+        if (!isdigit((unsigned char)*p))
+            all_digits = 0;
+    if (all_digits) {
+        if (strlen(s) > 15)
+            return -1;
+        *out = strtoll(s, NULL, 10);
+        return 0;
+    }
+    int Y, M, D, h, m, sec;
+    const char *p = s;
+    if (digits(&p, 4, &Y) || *p++ != '-' || digits(&p, 2, &M) || *p++ != '-' ||
+        digits(&p, 2, &D) || (*p != 'T' && *p != 't' && *p != ' '))
+        return -1;
+    p++;
+    if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &m) || *p++ != ':' ||
+        digits(&p, 2, &sec))
+        return -1;
+    if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
+        return -1;
+    if (*p == '.') {
+        p++;
+        if (!isdigit((unsigned char)*p))
+            return -1;
+        while (isdigit((unsigned char)*p))
+            p++;
+    }
+    int64_t off = 0;
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int sign = *p == '-' ? -1 : 1, oh, om;
+        p++;
+        if (digits(&p, 2, &oh) || *p++ != ':' || digits(&p, 2, &om) || oh > 23 || om > 59)
+            return -1;
+        off = sign * (oh * 3600 + om * 60);
+    } else {
+        return -1;
+    }
+    if (*p != 0)
+        return -1;
+    *out = days_from_civil(Y, (unsigned)M, (unsigned)D) * 86400 + h * 3600 + m * 60 + sec - off;
+    return 0;
+}
+
+void asps_time_format(int64_t t, char out[32])
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+asps_err asps_read_file(const char *path, size_t max, uint8_t **out, size_t *len,
+                        asps_errbuf *eb)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return asps_fail(eb, ASPS_E_IO, "cannot open %s: %s", path, strerror(errno));
+    size_t cap = 4096, n = 0;
+    uint8_t *buf = malloc(cap + 1);
+    if (!buf) {
+        fclose(f);
+        return asps_fail(eb, ASPS_E_NOMEM, "out of memory reading %s", path);
+    }
+    for (;;) {
+        if (n == cap) {
+            if (cap >= max) {
+                free(buf);
+                fclose(f);
+                return asps_fail(eb, ASPS_E_LIMIT, "%s is larger than %zu bytes", path, max);
+            }
+            cap = cap * 2 > max ? max : cap * 2;
+            uint8_t *nb = realloc(buf, cap + 1);
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                return asps_fail(eb, ASPS_E_NOMEM, "out of memory reading %s", path);
+            }
+            buf = nb;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    int err = ferror(f);
+    fclose(f);
+    if (err) {
+        free(buf);
+        return asps_fail(eb, ASPS_E_IO, "error reading %s", path);
+    }
+    if (n > max) {
+        free(buf);
+        return asps_fail(eb, ASPS_E_LIMIT, "%s is larger than %zu bytes", path, max);
+    }
+    buf[n] = 0;
+    *out = buf;
+    *len = n;
+    return ASPS_OK;
+}
+
+asps_err asps_write_file_atomic(const char *path, const void *data, size_t len,
+                                unsigned mode, asps_errbuf *eb)
+{
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp)
+        return asps_fail(eb, ASPS_E_ARG, "path too long");
+    int fd = mkstemp(tmp);
+    if (fd < 0)
+        return asps_fail(eb, ASPS_E_IO, "cannot create temp file for %s: %s", path, strerror(errno));
+    if (fchmod(fd, mode) != 0)
+        goto fail;
+    const uint8_t *p = data;
+    size_t left = len;
+    while (left) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            goto fail;
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+    if (fsync(fd) != 0)
+        goto fail;
+    if (close(fd) != 0) {
+        fd = -1;
+        goto fail;
+    }
+    fd = -1;
+    if (rename(tmp, path) != 0)
+        goto fail;
+    return ASPS_OK;
+fail : {
+    int e = errno;
+    if (fd >= 0)
+        close(fd);
+    unlink(tmp);
+    return asps_fail(eb, ASPS_E_IO, "cannot write %s: %s", path, strerror(e));
+}
+}
+
+int asps_ct_equal(const void *a, const void *b, size_t len)
+{
+    return CRYPTO_memcmp(a, b, len) == 0;
+}

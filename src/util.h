@@ -1,0 +1,34 @@
+/* util.h: small helpers shared by modules: hex, time, files. */
+#ifndef ASPS_UTIL_H
+#define ASPS_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "asps/err.h"
+
+/* Decode exactly out_len bytes of hex (either case). 0 ok, -1 bad. */
+int asps_hex_decode(const char *hex, size_t hex_len, uint8_t *out, size_t out_len);
+/* Decode hex of any even length into a malloc'd buffer. */
+int asps_hex_decode_alloc(const char *hex, uint8_t **out, size_t *out_len);
+/* Lower-case hex; out must hold 2*len+1. */
+void asps_hex_encode(const uint8_t *in, size_t len, char *out);
+
+/* "2025-07-01T00:00:00Z" (RFC 3339, 'Z' or +hh:mm, optional fraction) or
+ * plain unix seconds -> unix seconds. 0 ok, -1 bad. */
+int asps_time_parse(const char *s, int64_t *out);
+/* RFC 3339 UTC, out must hold 21 bytes. */
+void asps_time_format(int64_t t, char out[32]);
+
+/* Read a whole file (at most max bytes) into a malloc'd NUL-terminated
+ * buffer. */
+asps_err asps_read_file(const char *path, size_t max, uint8_t **out, size_t *len,
+                        asps_errbuf *eb);
+/* Write a file atomically (temp in the same folder, fsync, rename), mode. */
+asps_err asps_write_file_atomic(const char *path, const void *data, size_t len,
+                                unsigned mode, asps_errbuf *eb);
+
+/* Constant-time equality of two equal-length buffers (CRYPTO_memcmp). */
+int asps_ct_equal(const void *a, const void *b, size_t len);
+
+#endif
