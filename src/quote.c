@@ -86,7 +86,6 @@ asps_err asps_quote_parse(const uint8_t *buf, size_t len, asps_quote *q, asps_er
         return asps_fail(eb, ASPS_E_LIMIT, "quote: %zu bytes is larger than the %u-byte limit", len,
                          ASPS_QUOTE_MAX_LEN);
     asps_reader all = asps_reader_init(buf, len), hdr;
-    asps_reader start = all;
     if (!asps_reader_sub(&all, &hdr, ASPS_QUOTE_HEADER_LEN))
         return asps_fail(eb, ASPS_E_PARSE, "quote: header truncated (%zu bytes)", len);
     uint16_t f16a, f16b;
@@ -150,14 +149,22 @@ asps_err asps_quote_parse(const uint8_t *buf, size_t len, asps_quote *q, asps_er
     }
     q->signed_data = buf;
     q->signed_len = len - asps_reader_left(&all);
-    (void)start;
 
     asps_reader sig;
     if (!asps_reader_sub_u32le(&all, &sig))
         return asps_fail(eb, ASPS_E_PARSE, "quote: signature data truncated");
-    if (asps_reader_left(&all) != 0)
-        return asps_fail(eb, ASPS_E_PARSE, "quote: %zu trailing bytes after signature data",
-                         asps_reader_left(&all));
+    /* Bytes past the declared signature data: Intel's QVL ignores them, and
+     * real TDX quotes arrive zero-padded to their buffer (the TDX vector has
+     * 70 such bytes). asps accepts zero padding and refuses anything else,
+     * since non-zero bytes there could only be smuggled content. */
+    for (asps_reader pad = all; asps_reader_left(&pad) > 0;) {
+        uint8_t z;
+        (void)asps_reader_u8(&pad, &z);
+        if (z != 0)
+            return asps_fail(eb, ASPS_E_PARSE,
+                             "quote: %zu trailing bytes after signature data are not zero padding",
+                             asps_reader_left(&all));
+    }
     if (!asps_reader_copy(&sig, q->signature, 64) || !asps_reader_copy(&sig, q->att_key, 64))
         return asps_fail(eb, ASPS_E_PARSE, "quote: signature or attestation key truncated");
     if (q->version == 3)
