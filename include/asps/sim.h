@@ -1,0 +1,68 @@
+/* asps/sim.h: the simulated SGX/TDX platform.
+ *
+ * A software test PKI shaped like Intel's (root CA, PCK platform CA, TCB
+ * signing certificate, CRLs, TCB info, QE identity) that issues quotes and
+ * collateral in exactly Intel's formats, so that the one real verifier checks
+ * them. Every subject says "asps simulated". Nothing it signs verifies unless
+ * the verifier is told to trust DIR/root_ca.der explicitly.
+ *
+ * DIR holds: root_ca.der (+ root_ca.pem), the keys (0600), and two collateral
+ * bundles in the format of shared/vectors/dcap/README.md:
+ * collateral_sgx.json and collateral_tdx.json.
+ */
+#ifndef ASPS_SIM_H
+#define ASPS_SIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "asps/claims.h"
+#include "asps/err.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct asps_sim asps_sim;
+
+/* Create a new simulated platform in DIR (created 0700 if missing). */
+asps_err asps_sim_init(const char *dir, asps_errbuf *eb);
+/* Load an existing one. */
+asps_err asps_sim_open(const char *dir, asps_sim **out, asps_errbuf *eb);
+void asps_sim_free(asps_sim *s);
+
+/* What the simulated enclave or TD claims to be. Zeroed = defaults. */
+typedef struct asps_sim_identity {
+    asps_tee tee;                 /* ASPS_TEE_SGX (default) or ASPS_TEE_TDX */
+    uint8_t report_data[64];
+    /* SGX */
+    uint8_t mr_enclave[32];
+    uint8_t mr_signer[32];
+    uint16_t isv_prod_id;
+    uint16_t isv_svn;
+    uint16_t config_svn;
+    int debug;                    /* SGX ATTRIBUTES.DEBUG / TD attributes DEBUG */
+    /* TDX */
+    uint8_t mr_td[48];
+    uint8_t rtmr[4][48];
+    uint8_t mr_config_id[48];
+    uint8_t mr_owner[48];
+    /* which TCB level the platform's SVNs land on (default UpToDate) */
+    asps_tcb_status tcb;
+} asps_sim_identity;
+
+/* Issue a quote (SGX v3 or TDX v4) for ID; *quote is malloc'd. */
+asps_err asps_sim_quote(asps_sim *s, const asps_sim_identity *id, uint8_t **quote,
+                        size_t *quote_len, asps_errbuf *eb);
+
+/* Paths inside the sim folder. */
+const char *asps_sim_dir(const asps_sim *s);
+/* DIR/collateral_sgx.json or DIR/collateral_tdx.json into out. */
+void asps_sim_collateral_path(const asps_sim *s, asps_tee tee, char *out, size_t outlen);
+/* DIR/root_ca.der into out. */
+void asps_sim_root_path(const asps_sim *s, char *out, size_t outlen);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
