@@ -1,0 +1,217 @@
+/* asps/rpc.h: the RPC transport of asps (gRPC over mutual TLS), with no
+ * policy in it.
+ *
+ * The server and client here move raw protobuf bytes for unary methods over
+ * gRPC with TLS; who may connect is decided by a verify callback that sees the
+ * peer's leaf certificate during the handshake, and what a call may do is
+ * decided by the method handler. Nothing outside this module includes a gRPC
+ * or protobuf-c header: status codes are gRPC's numeric codes (below) and the
+ * asps.v1 / Occlum / CCZoo messages are encoded and decoded by the helpers at
+ * the end of this file.
+ *
+ * Threads: verify callbacks run on gRPC's threads during TLS handshakes, many
+ * at once; handlers run on the server's worker threads, many at once. Both
+ * must be thread-safe.
+ */
+#ifndef ASPS_RPC_H
+#define ASPS_RPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "asps/err.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* gRPC status codes (the numbers are gRPC's wire values). */
+enum {
+    ASPS_RPC_OK = 0,
+    ASPS_RPC_CANCELLED = 1,
+    ASPS_RPC_UNKNOWN = 2,
+    ASPS_RPC_INVALID_ARGUMENT = 3,
+    ASPS_RPC_DEADLINE_EXCEEDED = 4,
+    ASPS_RPC_NOT_FOUND = 5,
+    ASPS_RPC_ALREADY_EXISTS = 6,
+    ASPS_RPC_PERMISSION_DENIED = 7,
+    ASPS_RPC_RESOURCE_EXHAUSTED = 8,
+    ASPS_RPC_FAILED_PRECONDITION = 9,
+    ASPS_RPC_ABORTED = 10,
+    ASPS_RPC_OUT_OF_RANGE = 11,
+    ASPS_RPC_UNIMPLEMENTED = 12,
+    ASPS_RPC_INTERNAL = 13,
+    ASPS_RPC_UNAVAILABLE = 14,
+    ASPS_RPC_DATA_LOSS = 15,
+    ASPS_RPC_UNAUTHENTICATED = 16,
+};
+
+/* Stable name of a status code ("PERMISSION_DENIED"); never NULL. */
+const char *asps_rpc_status_name(int status);
+
+/* Method paths of the services asps serves. */
+#define ASPS_RPC_METHOD_GET_SECRETS "/asps.v1.SecretProvision/GetSecrets"
+#define ASPS_RPC_METHOD_OCCLUM_GET_SECRET "/ratls.GrSecret/GetSecret"
+#define ASPS_RPC_METHOD_CCZOO_GET_SECRET "/secretmanager.SecretManger/GetSecret"
+#define ASPS_RPC_METHOD_HEALTH_CHECK "/grpc.health.v1.Health/Check"
+
+/* Called during the TLS handshake with the peer's leaf certificate in PEM;
+ * return 0 to accept, nonzero to refuse (write a reason into err; it ends up
+ * in gRPC's logs and, on the client, in the call's status message). Runs on
+ * gRPC's threads: must be thread-safe. peer_cert_pem is NULL when the peer
+ * sent no certificate. */
+typedef int (*asps_rpc_verify_fn)(void *ctx, const char *peer_cert_pem, char *err, size_t errlen);
+
+/* ---- server ---------------------------------------------------------------- */
+
+typedef struct asps_rpc_server asps_rpc_server;
+
+/* One unary method: raw request bytes in; on status 0 (OK) raw reply bytes out
+ * in *reply (malloc'd by the handler; the server cleanses and frees it once
+ * sent; NULL with *reply_len 0 is an empty reply), otherwise a gRPC status
+ * code and a message for the caller in status_msg (never secret values).
+ * peer_cert_pem is the leaf certificate the verify callback accepted for this
+ * connection (from the call's auth context); peer_addr is the transport
+ * address ("ipv4:127.0.0.1:41234"), never authenticated: logging only. */
+typedef int (*asps_rpc_handler_fn)(void *ctx, const char *peer_cert_pem, const char *peer_addr,
+                                   const uint8_t *req, size_t req_len, uint8_t **reply,
+                                   size_t *reply_len, char *status_msg, size_t msglen);
+
+typedef struct asps_rpc_server_opts {
+    const char *listen_addr;    /* "host:port"; "127.0.0.1:0" picks a free port */
+    const char *cert_chain_pem; /* server leaf certificate (+ intermediates) */
+    const char *key_pem;        /* its private key */
+    asps_rpc_verify_fn verify;  /* required: decides which client certificates connect */
+    void *verify_ctx;
+    size_t max_message_size;       /* largest request accepted; 0 = 4 MiB */
+    unsigned max_concurrent_calls; /* calls queued or running at once; beyond:
+                                      RESOURCE_EXHAUSTED; 0 = 256 */
+    unsigned call_deadline_ms;     /* a call still running after this fails with
+                                      DEADLINE_EXCEEDED; 0 = 30000 */
+    unsigned worker_threads;       /* threads running handlers; 0 = 4 */
+    unsigned io_threads;           /* threads driving gRPC (and handshakes); 0 = 2 */
+    unsigned handshake_timeout_ms; /* a connection that has not finished TLS by
+                                      then is dropped; 0 = 10000 */
+} asps_rpc_server_opts;
+
+/* Create a server (does not listen yet). The PEM strings are copied. */
+asps_err asps_rpc_server_new(const asps_rpc_server_opts *o, asps_rpc_server **out, asps_errbuf *eb);
+
+/* Register a unary method before start. full_method is the gRPC path
+ * ("/asps.v1.SecretProvision/GetSecrets"). Unregistered methods answer
+ * UNIMPLEMENTED; "/grpc.health.v1.Health/Check" is always served (SERVING for
+ * "" and for each service that has a registered method, NOT_FOUND otherwise). */
+asps_err asps_rpc_server_add_method(asps_rpc_server *s, const char *full_method,
+                                    asps_rpc_handler_fn fn, void *ctx, asps_errbuf *eb);
+
+/* Bind, listen and start the threads. *bound_port (if non-NULL) receives the
+ * port actually bound. */
+asps_err asps_rpc_server_start(asps_rpc_server *s, int *bound_port, asps_errbuf *eb);
+
+/* Stop accepting connections and calls, let in-flight calls finish for up to
+ * drain_ms, cancel what is left, wait for running handlers to return, and stop
+ * the threads. Idempotent; also done by asps_rpc_server_free. */
+void asps_rpc_server_shutdown(asps_rpc_server *s, int drain_ms);
+
+void asps_rpc_server_free(asps_rpc_server *s);
+
+/* ---- client ---------------------------------------------------------------- */
+
+typedef struct asps_rpc_client asps_rpc_client;
+
+typedef struct asps_rpc_client_opts {
+    const char *target;   /* "host:port" */
+    const char *cert_pem; /* our certificate (the RA-TLS cert); optional */
+    const char *key_pem;  /* its key; set iff cert_pem is */
+    /* How the server is trusted: exactly one of these two. */
+    const char *ca_pem;          /* CA bundle; the server name is checked too */
+    const char *server_name;     /* name checked instead of target's host (with ca_pem) */
+    asps_rpc_verify_fn verify;   /* or: this callback alone decides (pinned or
+                                    RA-TLS server certificates) */
+    void *verify_ctx;
+    unsigned deadline_ms;        /* per call, connection included; 0 = 10000 */
+    size_t max_message_size;     /* largest reply accepted; 0 = 4 MiB */
+} asps_rpc_client_opts;
+
+/* Create a client. Does not connect: the first call does (and a failure to
+ * connect is that call's UNAVAILABLE status). The PEM strings are copied. */
+asps_err asps_rpc_client_new(const asps_rpc_client_opts *o, asps_rpc_client **out, asps_errbuf *eb);
+
+/* One unary call. Returns ASPS_OK when the call ran to a gRPC status (which
+ * includes transport failures: connection refused or handshake refused are
+ * UNAVAILABLE, a call past its deadline DEADLINE_EXCEEDED), then *status is
+ * the gRPC status code, status_msg its message, and on OK *reply the reply
+ * bytes (malloc'd, caller frees; cleanse if secret). Other return codes mean
+ * the call could not be made at all (bad arguments, out of memory).
+ * Thread-safe: one client may serve calls from several threads. */
+asps_err asps_rpc_client_call(asps_rpc_client *c, const char *full_method, const uint8_t *req,
+                              size_t req_len, int *status, char *status_msg, size_t msglen,
+                              uint8_t **reply, size_t *reply_len, asps_errbuf *eb);
+
+void asps_rpc_client_free(asps_rpc_client *c);
+
+/* ---- messages ------------------------------------------------------------------
+ * Encoders return malloc'd bytes in *out (free with free(), or cleanse first
+ * when they hold secrets). Decoders reject malformed protobuf and strings with
+ * embedded NUL bytes (ASPS_E_PARSE). */
+
+/* asps.v1.GetSecretsRequest */
+asps_err asps_rpc_encode_get_secrets_request(const char *const *names, size_t n, uint8_t **out,
+                                             size_t *out_len, asps_errbuf *eb);
+/* *names is a malloc'd array of n malloc'd strings: free with
+ * asps_rpc_strings_free. More than max_names names is ASPS_E_LIMIT. */
+asps_err asps_rpc_decode_get_secrets_request(const uint8_t *buf, size_t len, size_t max_names,
+                                             char ***names, size_t *n, asps_errbuf *eb);
+void asps_rpc_strings_free(char **strs, size_t n);
+
+/* asps.v1.Secret / GetSecretsReply */
+typedef struct asps_rpc_secret {
+    char *name;
+    uint8_t *value;
+    size_t value_len;
+} asps_rpc_secret;
+
+asps_err asps_rpc_encode_get_secrets_reply(const asps_rpc_secret *secrets, size_t n, uint8_t **out,
+                                           size_t *out_len, asps_errbuf *eb);
+/* *secrets is a malloc'd array; free with asps_rpc_secrets_free (which
+ * cleanses the values). */
+asps_err asps_rpc_decode_get_secrets_reply(const uint8_t *buf, size_t len, asps_rpc_secret **secrets,
+                                           size_t *n, asps_errbuf *eb);
+void asps_rpc_secrets_free(asps_rpc_secret *secrets, size_t n);
+
+/* Occlum ratls.SecretRequest { name } / SecretReply { secret (base64 text) } */
+asps_err asps_rpc_encode_occlum_request(const char *name, uint8_t **out, size_t *out_len,
+                                        asps_errbuf *eb);
+asps_err asps_rpc_decode_occlum_request(const uint8_t *buf, size_t len, char **name, asps_errbuf *eb);
+asps_err asps_rpc_encode_occlum_reply(const char *secret_b64, uint8_t **out, size_t *out_len,
+                                      asps_errbuf *eb);
+/* *secret_b64 is malloc'd; cleanse and free. */
+asps_err asps_rpc_decode_occlum_reply(const uint8_t *buf, size_t len, char **secret_b64,
+                                      asps_errbuf *eb);
+
+/* CCZoo secretmanager.SecretRequest { key, ctx } / SecretReply { value } */
+asps_err asps_rpc_encode_cczoo_request(const char *key, const char *ctx, uint8_t **out,
+                                       size_t *out_len, asps_errbuf *eb);
+/* *key and *ctx are malloc'd ("" when absent). */
+asps_err asps_rpc_decode_cczoo_request(const uint8_t *buf, size_t len, char **key, char **ctx,
+                                       asps_errbuf *eb);
+/* value is a string on the wire: a value with a NUL byte is ASPS_E_UNSUPPORTED. */
+asps_err asps_rpc_encode_cczoo_reply(const uint8_t *value, size_t value_len, uint8_t **out,
+                                     size_t *out_len, asps_errbuf *eb);
+/* *value is malloc'd (NUL-terminated too); cleanse and free. */
+asps_err asps_rpc_decode_cczoo_reply(const uint8_t *buf, size_t len, uint8_t **value,
+                                     size_t *value_len, asps_errbuf *eb);
+
+/* grpc.health.v1: request for a service name ("" = the whole server);
+ * decoding a reply gives its ServingStatus (1 = SERVING). */
+asps_err asps_rpc_encode_health_request(const char *service, uint8_t **out, size_t *out_len,
+                                        asps_errbuf *eb);
+asps_err asps_rpc_decode_health_reply(const uint8_t *buf, size_t len, int *serving_status,
+                                      asps_errbuf *eb);
+#define ASPS_RPC_HEALTH_SERVING 1
+#define ASPS_RPC_HEALTH_NOT_SERVING 2
+
+#ifdef __cplusplus
+}
+#endif
+#endif

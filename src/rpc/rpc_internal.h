@@ -1,0 +1,44 @@
+/* rpc_internal.h: what server.c and client.c share inside the rpc module
+ * (gRPC types may appear here; this header never leaves src/rpc). */
+#ifndef ASPS_RPC_INTERNAL_H
+#define ASPS_RPC_INTERNAL_H
+
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+
+#include "asps/rpc.h"
+
+/* Default limits (documented in asps/rpc.h). */
+#define ASPS_RPC_DEFAULT_MAX_MESSAGE (4u * 1024 * 1024)
+
+/* An external certificate verifier that hands the peer's leaf certificate to
+ * an asps_rpc_verify_fn. gRPC owns it once created (it is freed when gRPC
+ * drops its last reference); the caller releases its own reference after
+ * putting it into credentials options. NULL on allocation failure. */
+grpc_tls_certificate_verifier *asps_rpc__verifier_new(asps_rpc_verify_fn fn, void *ctx);
+
+/* Check that cert_pem parses as at least one certificate and, if key_pem is
+ * given, that the key parses and matches the first certificate. `what` names
+ * the pair in the error ("server", "client"). */
+asps_err asps_rpc__check_pem_pair(const char *cert_pem, const char *key_pem, const char *what,
+                                  asps_errbuf *eb);
+
+/* strdup of a PEM, NULL stays NULL; *fail set when allocation fails. */
+char *asps_rpc__dup(const char *s, int *fail);
+/* cleanse and free a string that may hold a private key. */
+void asps_rpc__free_secret_str(char *s);
+
+/* Copy a grpc byte buffer into one malloc'd buffer (NULL buffer: empty). */
+asps_err asps_rpc__bb_to_bytes(grpc_byte_buffer *bb, uint8_t **out, size_t *len, asps_errbuf *eb);
+
+/* Health service (messages.c): decode a HealthCheckRequest's service name
+ * (malloc'd) and encode a HealthCheckResponse. */
+asps_err asps_rpc__decode_health_request(const uint8_t *buf, size_t len, char **service,
+                                         asps_errbuf *eb);
+asps_err asps_rpc__encode_health_reply(int serving_status, uint8_t **out, size_t *out_len,
+                                       asps_errbuf *eb);
+
+/* Milliseconds on the monotonic clock. */
+int64_t asps_rpc__now_ms(void);
+
+#endif

@@ -1,0 +1,818 @@
+/* server.c: the asps gRPC server on gRPC core: mutual TLS, unary methods
+ * that move raw bytes, health checks, limits, graceful shutdown.
+ *
+ * Owns: the grpc_server, one completion queue, the io threads that drive it,
+ * the worker threads that run handlers, and every call in flight.
+ * Trusts: gRPC core for HTTP/2 and TLS; the verify callback to decide which
+ * client certificates may connect; handlers to decide what a call may do.
+ *
+ * How a call flows. Each registered method keeps a few requests for new calls
+ * outstanding (grpc_server_request_registered_call, payload read up front).
+ * When one completes on an io thread, the io thread asks for the next call
+ * right away, then either answers at once (health check, unknown method,
+ * missing payload, server over its call limit) or queues the call for a
+ * worker. The worker runs the handler and sends initial metadata, the reply
+ * and the status in one batch together with RECV_CLOSE_ON_SERVER; when that
+ * batch completes the call is released. Handlers therefore never block the
+ * threads that do network I/O and TLS handshakes, and the call limit counts
+ * calls that are queued as well as running.
+ *
+ * Deadlines: io thread 0 wakes at least every REAP_INTERVAL_MS and cancels
+ * (DEADLINE_EXCEEDED) calls older than the configured call deadline; a worker
+ * that picks up an already expired call does not run its handler.
+ *
+ * Shutdown: grpc_server_shutdown_and_notify stops new connections and calls;
+ * in-flight calls get drain_ms to finish, then are cancelled; once gRPC
+ * reports the server idle the workers and io threads stop.
+ */
+#include "rpc_internal.h"
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <grpc/byte_buffer.h>
+#include <grpc/support/alloc.h>
+#include <grpc/support/time.h>
+#include <openssl/crypto.h>
+
+#define DEFAULT_MAX_CALLS 256u
+#define DEFAULT_CALL_DEADLINE_MS 30000u
+#define DEFAULT_WORKERS 4u
+#define DEFAULT_IO_THREADS 2u
+#define DEFAULT_HANDSHAKE_MS 10000u
+#define MAX_THREADS 256u
+#define REAP_INTERVAL_MS 100
+#define MAX_METHODS 64
+
+enum tag_kind { TAG_NEW_CALL, TAG_DONE, TAG_SHUTDOWN };
+
+/* Completion-queue tags point at one of these, embedded in a larger struct. */
+struct tag {
+    enum tag_kind kind;
+};
+
+enum method_kind { M_USER, M_HEALTH, M_GENERIC };
+
+struct method {
+    enum method_kind kind;
+    char *path;    /* "/pkg.Service/Method" */
+    char *service; /* "pkg.Service" */
+    asps_rpc_handler_fn fn;
+    void *ctx;
+    void *reg; /* grpc_server_register_method handle (NULL for generic) */
+};
+
+struct call {
+    struct tag new_tag; /* TAG_NEW_CALL: the requested call arrived (or not) */
+    struct tag done_tag; /* TAG_DONE: the final batch completed */
+    asps_rpc_server *s;
+    struct method *m;
+    grpc_call *call;
+    gpr_timespec deadline;
+    grpc_metadata_array req_md;
+    grpc_call_details details; /* generic calls only */
+    grpc_byte_buffer *payload;
+    grpc_byte_buffer *reply_bb;
+    grpc_slice status_details;
+    int have_details;
+    int cancelled;  /* out of RECV_CLOSE_ON_SERVER */
+    int counted;    /* counts against max_concurrent_calls; on the inflight list */
+    int reaped;     /* already cancelled for its deadline */
+    int64_t started_ms;
+    struct call *prev, *next; /* inflight list */
+    struct call *qnext;       /* worker queue */
+};
+
+struct asps_rpc_server {
+    /* configuration (immutable after start) */
+    char *listen_addr;
+    char *cert_pem;
+    char *key_pem;
+    asps_rpc_verify_fn verify;
+    void *verify_ctx;
+    size_t max_message;
+    unsigned max_calls;
+    int64_t call_deadline_ms;
+    unsigned n_workers, n_io;
+    unsigned handshake_ms;
+    struct method methods[MAX_METHODS];
+    size_t n_methods;
+
+    /* gRPC objects */
+    int grpc_inited;
+    grpc_server *server;
+    grpc_completion_queue *cq;
+    struct tag shutdown_tag;
+
+    /* threads */
+    pthread_t *io_threads;
+    unsigned io_started;
+    pthread_t *workers;
+    unsigned workers_started;
+
+    /* shared state, under mu */
+    pthread_mutex_t mu;
+    pthread_cond_t work_cv;     /* workers wait for jobs */
+    pthread_cond_t shutdown_cv; /* shutdown waits for the server to go idle */
+    struct call *q_head, *q_tail;
+    struct call *inflight; /* counted calls, for the deadline reaper */
+    unsigned active;
+    int shutting_down; /* no more requests for new calls */
+    int cancel_all;    /* drain time is over: do not run handlers any more */
+    int server_idle;   /* the shutdown tag completed */
+    int workers_stop;
+    int started;
+    int start_failed;
+    int stopped;
+};
+
+static void log_err(const char *what, const char *detail)
+{
+    fprintf(stderr, "asps rpc: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
+}
+
+/* ---- setup ----------------------------------------------------------------------- */
+
+asps_err asps_rpc_server_new(const asps_rpc_server_opts *o, asps_rpc_server **out, asps_errbuf *eb)
+{
+    if (o == NULL || out == NULL)
+        return asps_fail(eb, ASPS_E_ARG, "rpc: server options missing");
+    *out = NULL;
+    if (o->listen_addr == NULL || o->cert_chain_pem == NULL || o->key_pem == NULL)
+        return asps_fail(eb, ASPS_E_ARG, "rpc: server needs a listen address, certificate and key");
+    if (o->verify == NULL)
+        return asps_fail(eb, ASPS_E_ARG, "rpc: server needs a client certificate verify function");
+    if (o->worker_threads > MAX_THREADS || o->io_threads > MAX_THREADS)
+        return asps_fail(eb, ASPS_E_ARG, "rpc: at most %u threads of each kind", MAX_THREADS);
+    if (o->max_message_size > (size_t)INT32_MAX)
+        return asps_fail(eb, ASPS_E_ARG, "rpc: max message size above 2 GiB");
+    ASPS_TRY(asps_rpc__check_pem_pair(o->cert_chain_pem, o->key_pem, "server", eb));
+
+    asps_rpc_server *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return asps_fail(eb, ASPS_E_NOMEM, "rpc: out of memory");
+    int fail = 0;
+    s->listen_addr = asps_rpc__dup(o->listen_addr, &fail);
+    s->cert_pem = asps_rpc__dup(o->cert_chain_pem, &fail);
+    s->key_pem = asps_rpc__dup(o->key_pem, &fail);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->work_cv, NULL);
+    pthread_cond_init(&s->shutdown_cv, NULL);
+    if (fail) {
+        asps_rpc_server_free(s);
+        return asps_fail(eb, ASPS_E_NOMEM, "rpc: out of memory");
+    }
+    s->verify = o->verify;
+    s->verify_ctx = o->verify_ctx;
+    s->max_message = o->max_message_size ? o->max_message_size : ASPS_RPC_DEFAULT_MAX_MESSAGE;
+    s->max_calls = o->max_concurrent_calls ? o->max_concurrent_calls : DEFAULT_MAX_CALLS;
+    s->call_deadline_ms = o->call_deadline_ms ? o->call_deadline_ms : DEFAULT_CALL_DEADLINE_MS;
+    s->n_workers = o->worker_threads ? o->worker_threads : DEFAULT_WORKERS;
+    s->n_io = o->io_threads ? o->io_threads : DEFAULT_IO_THREADS;
+    s->handshake_ms = o->handshake_timeout_ms ? o->handshake_timeout_ms : DEFAULT_HANDSHAKE_MS;
+    s->shutdown_tag.kind = TAG_SHUTDOWN;
+
+    grpc_init();
+    s->grpc_inited = 1;
+    *out = s;
+    return ASPS_OK;
+}
+
+/* "/pkg.Service/Method" -> "pkg.Service"; NULL if the path is not of that form. */
+static char *service_of(const char *path)
+{
+    if (path[0] != '/')
+        return NULL;
+    const char *slash = strchr(path + 1, '/');
+    if (slash == NULL || slash == path + 1 || slash[1] == '\0' || strchr(slash + 1, '/'))
+        return NULL;
+    return strndup(path + 1, (size_t)(slash - path - 1));
+}
+
+static asps_err add_method(asps_rpc_server *s, enum method_kind kind, const char *path,
+                           asps_rpc_handler_fn fn, void *ctx, asps_errbuf *eb)
+{
+    if (s->n_methods >= MAX_METHODS)
+        return asps_fail(eb, ASPS_E_LIMIT, "rpc: at most %d methods", MAX_METHODS);
+    struct method *m = &s->methods[s->n_methods];
+    memset(m, 0, sizeof *m);
+    m->kind = kind;
+    if (path != NULL) {
+        m->path = strdup(path);
+        m->service = service_of(path);
+        if (m->path == NULL || m->service == NULL) {
+            free(m->path);
+            free(m->service);
+            return asps_fail(eb, ASPS_E_NOMEM, "rpc: out of memory");
+        }
+    }
+    m->fn = fn;
+    m->ctx = ctx;
+    s->n_methods++;
+    return ASPS_OK;
+}
+
+asps_err asps_rpc_server_add_method(asps_rpc_server *s, const char *full_method,
+                                    asps_rpc_handler_fn fn, void *ctx, asps_errbuf *eb)
+{
+    if (s == NULL || full_method == NULL || fn == NULL)
+        return asps_fail(eb, ASPS_E_ARG, "rpc: add_method needs a server, a path and a handler");
+    if (s->started)
+        return asps_fail(eb, ASPS_E_ARG, "rpc: methods must be added before start");
+    char *svc = service_of(full_method);
+    if (svc == NULL)
+        return asps_fail(eb, ASPS_E_ARG, "rpc: method path must look like /pkg.Service/Method");
+    free(svc);
+    if (strcmp(full_method, ASPS_RPC_METHOD_HEALTH_CHECK) == 0)
+        return asps_fail(eb, ASPS_E_ARG, "rpc: the health check is built in");
+    for (size_t i = 0; i < s->n_methods; i++)
+        if (s->methods[i].path && strcmp(s->methods[i].path, full_method) == 0)
+            return asps_fail(eb, ASPS_E_ARG, "rpc: method %s added twice", full_method);
+    return add_method(s, M_USER, full_method, fn, ctx, eb);
+}
+
+static grpc_server_credentials *make_creds(asps_rpc_server *s, asps_errbuf *eb, asps_err *rc)
+{
+    grpc_tls_identity_pairs *pairs = grpc_tls_identity_pairs_create();
+    grpc_tls_identity_pairs_add_pair(pairs, s->key_pem, s->cert_pem);
+    /* No root certificates: the server requires a client certificate but
+     * leaves all judgement of it to the verifier (RA-TLS certificates are
+     * self-signed; their trust comes from the quote inside). TLS itself still
+     * checks that the client holds the certificate's private key. */
+    grpc_tls_certificate_provider *prov = grpc_tls_certificate_provider_static_data_create(NULL, pairs);
+    grpc_tls_certificate_verifier *ver = asps_rpc__verifier_new(s->verify, s->verify_ctx);
+    if (prov == NULL || ver == NULL) {
+        if (prov)
+            grpc_tls_certificate_provider_release(prov);
+        if (ver)
+            grpc_tls_certificate_verifier_release(ver);
+        *rc = asps_fail(eb, ASPS_E_INTERNAL, "rpc: cannot create TLS provider or verifier");
+        return NULL;
+    }
+    grpc_tls_credentials_options *opts = grpc_tls_credentials_options_create();
+    grpc_tls_credentials_options_set_certificate_provider(opts, prov);
+    grpc_tls_credentials_options_watch_identity_key_cert_pairs(opts);
+    grpc_tls_credentials_options_set_cert_request_type(
+        opts, GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_BUT_DONT_VERIFY);
+    grpc_tls_credentials_options_set_certificate_verifier(opts, ver);
+    grpc_server_credentials *creds = grpc_tls_server_credentials_create(opts); /* owns opts */
+    grpc_tls_certificate_provider_release(prov);
+    grpc_tls_certificate_verifier_release(ver);
+    if (creds == NULL)
+        *rc = asps_fail(eb, ASPS_E_INTERNAL, "rpc: cannot create TLS server credentials");
+    return creds;
+}
+
+/* ---- calls ----------------------------------------------------------------------- */
+
+static void release_call(struct call *c);
+
+static void request_call(asps_rpc_server *s, struct method *m)
+{
+    struct call *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        log_err("out of memory requesting a call", m->path);
+        return;
+    }
+    c->new_tag.kind = TAG_NEW_CALL;
+    c->done_tag.kind = TAG_DONE;
+    c->s = s;
+    c->m = m;
+    grpc_metadata_array_init(&c->req_md);
+    grpc_call_error e;
+    if (m->kind == M_GENERIC) {
+        grpc_call_details_init(&c->details);
+        e = grpc_server_request_call(s->server, &c->call, &c->details, &c->req_md, s->cq, s->cq,
+                                     &c->new_tag);
+    } else {
+        e = grpc_server_request_registered_call(s->server, m->reg, &c->call, &c->deadline,
+                                                &c->req_md, &c->payload, s->cq, s->cq, &c->new_tag);
+    }
+    if (e != GRPC_CALL_OK) {
+        log_err("cannot request a call", grpc_call_error_to_string(e));
+        release_call(c);
+    }
+}
+
+/* Frees everything the call holds; c->call may be NULL (never arrived). */
+static void release_call(struct call *c)
+{
+    asps_rpc_server *s = c->s;
+    if (c->counted) {
+        pthread_mutex_lock(&s->mu);
+        if (c->prev)
+            c->prev->next = c->next;
+        else
+            s->inflight = c->next;
+        if (c->next)
+            c->next->prev = c->prev;
+        s->active--;
+        pthread_mutex_unlock(&s->mu);
+    }
+    if (c->call)
+        grpc_call_unref(c->call);
+    grpc_metadata_array_destroy(&c->req_md);
+    if (c->m->kind == M_GENERIC)
+        grpc_call_details_destroy(&c->details);
+    if (c->payload)
+        grpc_byte_buffer_destroy(c->payload);
+    if (c->reply_bb)
+        grpc_byte_buffer_destroy(c->reply_bb);
+    if (c->have_details)
+        grpc_slice_unref(c->status_details);
+    free(c);
+}
+
+/* The reply slice owns the handler's buffer; gRPC calls this when done. */
+static void cleanse_free(void *p, size_t len)
+{
+    OPENSSL_cleanse(p, len);
+    free(p);
+}
+
+/* Send the reply (if status is OK) and the status in one batch. Takes
+ * ownership of reply (malloc'd). The call is released when the batch
+ * completes. */
+static void finish_call(struct call *c, int status, const char *msg, uint8_t *reply,
+                        size_t reply_len)
+{
+    grpc_op ops[4];
+    size_t n = 0;
+    memset(ops, 0, sizeof ops);
+    ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[n].data.send_initial_metadata.count = 0;
+    n++;
+    if (status == GRPC_STATUS_OK) {
+        grpc_slice sl = reply != NULL && reply_len > 0
+                            ? grpc_slice_new_with_len(reply, reply_len, cleanse_free)
+                            : grpc_empty_slice();
+        if (reply != NULL && reply_len == 0)
+            free(reply);
+        reply = NULL;
+        c->reply_bb = grpc_raw_byte_buffer_create(&sl, 1);
+        grpc_slice_unref(sl);
+        ops[n].op = GRPC_OP_SEND_MESSAGE;
+        ops[n].data.send_message.send_message = c->reply_bb;
+        n++;
+    } else if (reply != NULL) {
+        cleanse_free(reply, reply_len);
+    }
+    if (msg != NULL && *msg != '\0') {
+        c->status_details = grpc_slice_from_copied_string(msg);
+        c->have_details = 1;
+    }
+    ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+    ops[n].data.send_status_from_server.trailing_metadata_count = 0;
+    ops[n].data.send_status_from_server.status = (grpc_status_code)status;
+    ops[n].data.send_status_from_server.status_details = c->have_details ? &c->status_details : NULL;
+    n++;
+    ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+    ops[n].data.recv_close_on_server.cancelled = &c->cancelled;
+    n++;
+    grpc_call_error e = grpc_call_start_batch(c->call, ops, n, &c->done_tag, NULL);
+    if (e != GRPC_CALL_OK) {
+        log_err("cannot finish a call", grpc_call_error_to_string(e));
+        release_call(c);
+    }
+}
+
+/* Health: SERVING for the server as a whole ("") and for every service with a
+ * registered method; NOT_FOUND for other names, as the health protocol says. */
+static void serve_health(struct call *c)
+{
+    asps_rpc_server *s = c->s;
+    uint8_t *req = NULL, *reply = NULL;
+    size_t req_len = 0, reply_len = 0;
+    char *service = NULL;
+    asps_errbuf eb;
+    if (asps_rpc__bb_to_bytes(c->payload, &req, &req_len, &eb) != ASPS_OK ||
+        asps_rpc__decode_health_request(req, req_len, &service, &eb) != ASPS_OK) {
+        free(req);
+        finish_call(c, GRPC_STATUS_INVALID_ARGUMENT, "malformed HealthCheckRequest", NULL, 0);
+        return;
+    }
+    free(req);
+    int known = service[0] == '\0' || strcmp(service, "grpc.health.v1.Health") == 0;
+    for (size_t i = 0; i < s->n_methods && !known; i++)
+        if (s->methods[i].kind == M_USER && strcmp(s->methods[i].service, service) == 0)
+            known = 1;
+    free(service);
+    if (!known) {
+        finish_call(c, GRPC_STATUS_NOT_FOUND, "unknown service", NULL, 0);
+        return;
+    }
+    if (asps_rpc__encode_health_reply(ASPS_RPC_HEALTH_SERVING, &reply, &reply_len, &eb) != ASPS_OK) {
+        finish_call(c, GRPC_STATUS_INTERNAL, "cannot encode health reply", NULL, 0);
+        return;
+    }
+    finish_call(c, GRPC_STATUS_OK, NULL, reply, reply_len);
+}
+
+/* On an io thread: a requested call arrived (ok) or the server is shutting
+ * down (!ok). */
+static void on_new_call(asps_rpc_server *s, struct call *c, int ok)
+{
+    if (!ok) {
+        release_call(c);
+        return;
+    }
+    pthread_mutex_lock(&s->mu);
+    int shutting_down = s->shutting_down;
+    pthread_mutex_unlock(&s->mu);
+    if (!shutting_down)
+        request_call(s, c->m);
+
+    switch (c->m->kind) {
+    case M_GENERIC:
+        finish_call(c, GRPC_STATUS_UNIMPLEMENTED, "unknown method", NULL, 0);
+        return;
+    case M_HEALTH:
+        serve_health(c);
+        return;
+    case M_USER:
+        break;
+    }
+    if (c->payload == NULL) {
+        finish_call(c, GRPC_STATUS_INVALID_ARGUMENT, "request message missing", NULL, 0);
+        return;
+    }
+    pthread_mutex_lock(&s->mu);
+    if (s->active >= s->max_calls) {
+        pthread_mutex_unlock(&s->mu);
+        finish_call(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "server busy: too many calls", NULL, 0);
+        return;
+    }
+    s->active++;
+    c->counted = 1;
+    c->started_ms = asps_rpc__now_ms();
+    c->next = s->inflight;
+    if (s->inflight)
+        s->inflight->prev = c;
+    s->inflight = c;
+    c->qnext = NULL;
+    if (s->q_tail)
+        s->q_tail->qnext = c;
+    else
+        s->q_head = c;
+    s->q_tail = c;
+    pthread_cond_signal(&s->work_cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* On a worker: run the handler of a queued call and answer it. */
+static void run_call(asps_rpc_server *s, struct call *c, int cancel_all)
+{
+    if (cancel_all) {
+        finish_call(c, GRPC_STATUS_UNAVAILABLE, "server shutting down", NULL, 0);
+        return;
+    }
+    if (asps_rpc__now_ms() - c->started_ms >= s->call_deadline_ms) {
+        finish_call(c, GRPC_STATUS_DEADLINE_EXCEEDED, "call deadline exceeded while queued", NULL, 0);
+        return;
+    }
+    uint8_t *req = NULL;
+    size_t req_len = 0;
+    asps_errbuf eb;
+    if (asps_rpc__bb_to_bytes(c->payload, &req, &req_len, &eb) != ASPS_OK) {
+        finish_call(c, GRPC_STATUS_INVALID_ARGUMENT, "unreadable request message", NULL, 0);
+        return;
+    }
+    /* The certificate the verifier accepted, from this connection's auth
+     * context: the handler decides on exactly what the handshake checked. */
+    const char *pem = NULL;
+    grpc_auth_context *actx = grpc_call_auth_context(c->call);
+    if (actx != NULL) {
+        grpc_auth_property_iterator it =
+            grpc_auth_context_find_properties_by_name(actx, GRPC_X509_PEM_CERT_PROPERTY_NAME);
+        const grpc_auth_property *p = grpc_auth_property_iterator_next(&it);
+        if (p != NULL && p->value != NULL)
+            pem = p->value;
+    }
+    char *peer = grpc_call_get_peer(c->call);
+    uint8_t *reply = NULL;
+    size_t reply_len = 0;
+    char msg[512] = "";
+    int status;
+    if (pem == NULL) {
+        /* Cannot happen with the credentials we build; refuse rather than
+         * hand a handler a call without an identity. */
+        status = GRPC_STATUS_UNAUTHENTICATED;
+        snprintf(msg, sizeof msg, "no client certificate");
+    } else {
+        status = c->m->fn(c->m->ctx, pem, peer ? peer : "", req, req_len, &reply, &reply_len, msg,
+                          sizeof msg);
+        msg[sizeof msg - 1] = '\0';
+        if (status < 0 || status > GRPC_STATUS_UNAUTHENTICATED) {
+            snprintf(msg, sizeof msg, "handler returned an invalid status");
+            status = GRPC_STATUS_INTERNAL;
+        }
+    }
+    gpr_free(peer);
+    if (actx != NULL)
+        grpc_auth_context_release(actx);
+    OPENSSL_cleanse(req, req_len);
+    free(req);
+    finish_call(c, status, msg, reply, reply_len);
+}
+
+/* ---- threads ------------------------------------------------------------------- */
+
+static void *worker_main(void *arg)
+{
+    asps_rpc_server *s = arg;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (s->q_head == NULL && !s->workers_stop)
+            pthread_cond_wait(&s->work_cv, &s->mu);
+        if (s->q_head == NULL)
+            break; /* stop requested and nothing left */
+        struct call *c = s->q_head;
+        s->q_head = c->qnext;
+        if (s->q_head == NULL)
+            s->q_tail = NULL;
+        int cancel_all = s->cancel_all;
+        pthread_mutex_unlock(&s->mu);
+        run_call(s, c, cancel_all);
+        pthread_mutex_lock(&s->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+static void reap_expired(asps_rpc_server *s)
+{
+    int64_t now = asps_rpc__now_ms();
+    pthread_mutex_lock(&s->mu);
+    for (struct call *c = s->inflight; c != NULL; c = c->next) {
+        if (!c->reaped && now - c->started_ms >= s->call_deadline_ms) {
+            c->reaped = 1;
+            /* thread-safe; the call stays referenced until release_call,
+             * which takes mu to unlink it first. */
+            grpc_call_cancel_with_status(c->call, GRPC_STATUS_DEADLINE_EXCEEDED,
+                                         "call deadline exceeded", NULL);
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+struct io_arg {
+    asps_rpc_server *s;
+    unsigned index;
+};
+
+/* Handle one completion; returns 0 when the queue has shut down. */
+static int dispatch(asps_rpc_server *s, grpc_event ev)
+{
+    if (ev.type == GRPC_QUEUE_SHUTDOWN)
+        return 0;
+    if (ev.type != GRPC_OP_COMPLETE)
+        return 1;
+    struct tag *t = ev.tag;
+    switch (t->kind) {
+    case TAG_NEW_CALL:
+        on_new_call(s, (struct call *)((char *)t - offsetof(struct call, new_tag)), ev.success);
+        break;
+    case TAG_DONE:
+        release_call((struct call *)((char *)t - offsetof(struct call, done_tag)));
+        break;
+    case TAG_SHUTDOWN:
+        pthread_mutex_lock(&s->mu);
+        s->server_idle = 1;
+        pthread_cond_broadcast(&s->shutdown_cv);
+        pthread_mutex_unlock(&s->mu);
+        break;
+    }
+    return 1;
+}
+
+static void *io_main(void *arg)
+{
+    struct io_arg *ia = arg;
+    asps_rpc_server *s = ia->s;
+    int reaper = ia->index == 0;
+    free(ia);
+    int64_t next_reap = asps_rpc__now_ms() + REAP_INTERVAL_MS;
+    for (;;) {
+        gpr_timespec dl = reaper ? gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+                                                gpr_time_from_millis(REAP_INTERVAL_MS, GPR_TIMESPAN))
+                                 : gpr_inf_future(GPR_CLOCK_MONOTONIC);
+        if (!dispatch(s, grpc_completion_queue_next(s->cq, dl, NULL)))
+            break;
+        if (reaper && asps_rpc__now_ms() >= next_reap) {
+            reap_expired(s);
+            next_reap = asps_rpc__now_ms() + REAP_INTERVAL_MS;
+        }
+    }
+    return NULL;
+}
+
+/* ---- start / stop ---------------------------------------------------------------- */
+
+asps_err asps_rpc_server_start(asps_rpc_server *s, int *bound_port, asps_errbuf *eb)
+{
+    if (s == NULL)
+        return asps_fail(eb, ASPS_E_ARG, "rpc: no server");
+    if (s->started || s->stopped || s->start_failed)
+        return asps_fail(eb, ASPS_E_ARG, "rpc: server already started or stopped");
+    asps_err rc = ASPS_OK;
+    /* health and the catch-all for unknown methods */
+    ASPS_TRY(add_method(s, M_HEALTH, ASPS_RPC_METHOD_HEALTH_CHECK, NULL, NULL, eb));
+    ASPS_TRY(add_method(s, M_GENERIC, NULL, NULL, NULL, eb));
+
+    grpc_arg args[3];
+    memset(args, 0, sizeof args);
+    args[0].type = GRPC_ARG_INTEGER;
+    args[0].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
+    args[0].value.integer = (int)s->max_message;
+    args[1].type = GRPC_ARG_INTEGER;
+    args[1].key = (char *)GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS;
+    args[1].value.integer = (int)s->handshake_ms;
+    /* gRPC sets SO_REUSEPORT by default, which lets a second server (or
+     * another program of the same user) bind the same port and silently take
+     * half the connections. A busy port must be an error. */
+    args[2].type = GRPC_ARG_INTEGER;
+    args[2].key = (char *)GRPC_ARG_ALLOW_REUSEPORT;
+    args[2].value.integer = 0;
+    grpc_channel_args cargs = {sizeof args / sizeof args[0], args};
+
+    s->server = grpc_server_create(&cargs, NULL);
+    s->cq = grpc_completion_queue_create_for_next(NULL);
+    s->start_failed = 1; /* until it succeeds: start is not retried */
+    if (s->server == NULL || s->cq == NULL)
+        return asps_fail(eb, ASPS_E_INTERNAL, "rpc: cannot create gRPC server");
+    grpc_server_register_completion_queue(s->server, s->cq, NULL);
+    for (size_t i = 0; i < s->n_methods; i++) {
+        struct method *m = &s->methods[i];
+        if (m->kind == M_GENERIC)
+            continue;
+        m->reg = grpc_server_register_method(s->server, m->path, NULL,
+                                             GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+        if (m->reg == NULL)
+            return asps_fail(eb, ASPS_E_INTERNAL, "rpc: cannot register %s", m->path);
+    }
+    grpc_server_credentials *creds = make_creds(s, eb, &rc);
+    if (creds == NULL)
+        return rc;
+    int port = grpc_server_add_http2_port(s->server, s->listen_addr, creds);
+    grpc_server_credentials_release(creds);
+    if (port <= 0)
+        return asps_fail(eb, ASPS_E_IO, "rpc: cannot listen on %s", s->listen_addr);
+    grpc_server_start(s->server);
+    s->started = 1;
+    s->start_failed = 0;
+
+    /* A few outstanding requests per method so that several io threads can
+     * accept calls of the same method at once. */
+    unsigned per_method = s->n_io * 2;
+    for (size_t i = 0; i < s->n_methods; i++)
+        for (unsigned k = 0; k < per_method; k++)
+            request_call(s, &s->methods[i]);
+
+    s->workers = calloc(s->n_workers, sizeof *s->workers);
+    s->io_threads = calloc(s->n_io, sizeof *s->io_threads);
+    if (s->workers == NULL || s->io_threads == NULL) {
+        asps_rpc_server_shutdown(s, 0);
+        return asps_fail(eb, ASPS_E_NOMEM, "rpc: out of memory");
+    }
+    for (unsigned i = 0; i < s->n_workers; i++) {
+        if (pthread_create(&s->workers[i], NULL, worker_main, s) != 0)
+            break;
+        s->workers_started++;
+    }
+    for (unsigned i = 0; i < s->n_io; i++) {
+        struct io_arg *ia = malloc(sizeof *ia);
+        if (ia == NULL)
+            break;
+        ia->s = s;
+        ia->index = i;
+        if (pthread_create(&s->io_threads[i], NULL, io_main, ia) != 0) {
+            free(ia);
+            break;
+        }
+        s->io_started++;
+    }
+    if (s->workers_started < s->n_workers || s->io_started < s->n_io) {
+        asps_rpc_server_shutdown(s, 0);
+        return asps_fail(eb, ASPS_E_INTERNAL, "rpc: cannot start server threads");
+    }
+    if (bound_port)
+        *bound_port = port;
+    return ASPS_OK;
+}
+
+static void wait_idle(asps_rpc_server *s, int64_t until_ms)
+{
+    pthread_mutex_lock(&s->mu);
+    while (!s->server_idle) {
+        if (until_ms < 0) {
+            pthread_cond_wait(&s->shutdown_cv, &s->mu);
+            continue;
+        }
+        int64_t left = until_ms - asps_rpc__now_ms();
+        if (left <= 0)
+            break;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += left / 1000;
+        ts.tv_nsec += (left % 1000) * 1000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&s->shutdown_cv, &s->mu, &ts);
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+void asps_rpc_server_shutdown(asps_rpc_server *s, int drain_ms)
+{
+    if (s == NULL || s->stopped)
+        return;
+    s->stopped = 1;
+    if (s->server == NULL)
+        return;
+    if (s->started) {
+        pthread_mutex_lock(&s->mu);
+        s->shutting_down = 1;
+        pthread_mutex_unlock(&s->mu);
+        grpc_server_shutdown_and_notify(s->server, s->cq, &s->shutdown_tag);
+        if (s->io_started > 0) {
+            wait_idle(s, asps_rpc__now_ms() + (drain_ms > 0 ? drain_ms : 0));
+            pthread_mutex_lock(&s->mu);
+            int idle = s->server_idle;
+            if (!idle) {
+                s->cancel_all = 1;
+                /* Cancel our calls one by one: that reaches the clients at
+                 * once, while grpc_server_cancel_all_calls alone leaves them
+                 * waiting until their handlers return. */
+                for (struct call *c = s->inflight; c != NULL; c = c->next)
+                    grpc_call_cancel_with_status(c->call, GRPC_STATUS_UNAVAILABLE,
+                                                 "server shutting down", NULL);
+            }
+            pthread_mutex_unlock(&s->mu);
+            if (!idle) {
+                grpc_server_cancel_all_calls(s->server);
+                wait_idle(s, -1);
+            }
+        } else {
+            /* start failed before any io thread ran: drive the queue here */
+            s->cancel_all = 1;
+            grpc_server_cancel_all_calls(s->server);
+            while (!s->server_idle)
+                dispatch(s, grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL));
+        }
+    }
+    pthread_mutex_lock(&s->mu);
+    s->workers_stop = 1;
+    pthread_cond_broadcast(&s->work_cv);
+    pthread_mutex_unlock(&s->mu);
+    for (unsigned i = 0; i < s->workers_started; i++)
+        pthread_join(s->workers[i], NULL);
+    s->workers_started = 0;
+
+    /* The server is idle: nothing new can be posted; let the io threads
+     * drain what is left (releasing it) and exit. */
+    grpc_completion_queue_shutdown(s->cq);
+    if (s->io_started == 0)
+        while (dispatch(s, grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL)))
+            ;
+    for (unsigned i = 0; i < s->io_started; i++)
+        pthread_join(s->io_threads[i], NULL);
+    s->io_started = 0;
+    grpc_server_destroy(s->server);
+    s->server = NULL;
+    grpc_completion_queue_destroy(s->cq);
+    s->cq = NULL;
+}
+
+void asps_rpc_server_free(asps_rpc_server *s)
+{
+    if (s == NULL)
+        return;
+    asps_rpc_server_shutdown(s, 0);
+    if (s->cq != NULL) { /* created but never started */
+        grpc_completion_queue_shutdown(s->cq);
+        while (grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL).type !=
+               GRPC_QUEUE_SHUTDOWN)
+            ;
+        grpc_completion_queue_destroy(s->cq);
+    }
+    for (size_t i = 0; i < s->n_methods; i++) {
+        free(s->methods[i].path);
+        free(s->methods[i].service);
+    }
+    free(s->workers);
+    free(s->io_threads);
+    free(s->listen_addr);
+    free(s->cert_pem);
+    asps_rpc__free_secret_str(s->key_pem);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->work_cv);
+    pthread_cond_destroy(&s->shutdown_cv);
+    if (s->grpc_inited)
+        grpc_shutdown();
+    free(s);
+}

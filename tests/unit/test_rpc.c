@@ -1,0 +1,875 @@
+/* test_rpc.c: the rpc transport end to end over loopback with throwaway
+ * certificates: who may connect, what handlers see, limits, robustness,
+ * shutdown, and the message helpers. */
+#include "testutil.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "asps/rpc.h"
+
+/* ---- throwaway PKI ---------------------------------------------------------------- */
+
+typedef struct {
+    char *cert; /* PEM */
+    char *key;  /* PEM */
+    EVP_PKEY *pkey;
+    X509 *x509;
+} tcert;
+
+static char *bio_string(BIO *b)
+{
+    char *data;
+    long n = BIO_get_mem_data(b, &data);
+    char *s = malloc((size_t)n + 1);
+    assert_non_null(s);
+    memcpy(s, data, (size_t)n);
+    s[n] = 0;
+    return s;
+}
+
+static void add_ext(X509 *x, X509 *issuer, int nid, const char *value)
+{
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
+    X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+    assert_non_null(e);
+    assert_int_equal(X509_add_ext(x, e, -1), 1);
+    X509_EXTENSION_free(e);
+}
+
+/* issuer NULL: self-signed. san: subjectAltName value or NULL. */
+static tcert make_cert(const char *cn, const tcert *issuer, int is_ca, const char *san)
+{
+    tcert t = {0};
+    t.pkey = EVP_EC_gen("P-256");
+    assert_non_null(t.pkey);
+    X509 *x = X509_new();
+    assert_non_null(x);
+    X509_set_version(x, 2);
+    static long serial = 1;
+    ASN1_INTEGER_set(X509_get_serialNumber(x), serial++);
+    X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+    X509_gmtime_adj(X509_getm_notAfter(x), 3600L * 24);
+    X509_NAME *name = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+    X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer->x509) : name);
+    X509_set_pubkey(x, t.pkey);
+    X509 *iss = issuer ? issuer->x509 : x;
+    add_ext(x, iss, NID_basic_constraints, is_ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
+    add_ext(x, iss, NID_key_usage, is_ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature");
+    if (!is_ca)
+        add_ext(x, iss, NID_ext_key_usage, "serverAuth,clientAuth");
+    add_ext(x, iss, NID_subject_key_identifier, "hash");
+    if (san)
+        add_ext(x, iss, NID_subject_alt_name, san);
+    assert_true(X509_sign(x, issuer ? issuer->pkey : t.pkey, EVP_sha256()) > 0);
+    t.x509 = x;
+    BIO *b = BIO_new(BIO_s_mem());
+    PEM_write_bio_X509(b, x);
+    t.cert = bio_string(b);
+    BIO_free(b);
+    b = BIO_new(BIO_s_mem());
+    PEM_write_bio_PrivateKey(b, t.pkey, NULL, NULL, 0, NULL, NULL);
+    t.key = bio_string(b);
+    BIO_free(b);
+    return t;
+}
+
+static void free_cert(tcert *t)
+{
+    free(t->cert);
+    free(t->key);
+    EVP_PKEY_free(t->pkey);
+    X509_free(t->x509);
+}
+
+static tcert ca, server_cert, good, bad, other_server;
+
+/* ---- server side test doubles ------------------------------------------------------ */
+
+/* What the verify callback and handlers saw; guarded by mu. */
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static char *verifier_last_pem;
+static int verifier_calls;
+static char *handler_last_pem;
+static char handler_last_peer[128];
+static int handler_calls;
+static int slow_started;
+static int slow_ms = 500;
+
+/* Accept only the good client's certificate, by subject CN. */
+static int verify_good_only(void *ctx, const char *pem, char *err, size_t errlen)
+{
+    (void)ctx;
+    char cn[128] = "";
+    if (pem != NULL) {
+        BIO *b = BIO_new_mem_buf(pem, -1);
+        X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+        BIO_free(b);
+        if (x)
+            X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, sizeof cn);
+        X509_free(x);
+    }
+    pthread_mutex_lock(&mu);
+    verifier_calls++;
+    free(verifier_last_pem);
+    verifier_last_pem = pem ? strdup(pem) : NULL;
+    pthread_mutex_unlock(&mu);
+    if (strcmp(cn, "good-client") != 0) {
+        snprintf(err, errlen, "certificate '%s' not accepted", cn);
+        return 1;
+    }
+    return 0;
+}
+
+static void note_handler(const char *pem, const char *peer)
+{
+    pthread_mutex_lock(&mu);
+    handler_calls++;
+    free(handler_last_pem);
+    handler_last_pem = pem ? strdup(pem) : NULL;
+    snprintf(handler_last_peer, sizeof handler_last_peer, "%s", peer);
+    pthread_mutex_unlock(&mu);
+}
+
+static int echo_handler(void *ctx, const char *pem, const char *peer, const uint8_t *req,
+                        size_t len, uint8_t **reply, size_t *reply_len, char *msg, size_t msglen)
+{
+    (void)ctx;
+    (void)msg;
+    (void)msglen;
+    note_handler(pem, peer);
+    *reply = malloc(len + 5);
+    memcpy(*reply, "echo:", 5);
+    memcpy(*reply + 5, req, len);
+    *reply_len = len + 5;
+    return ASPS_RPC_OK;
+}
+
+static int deny_handler(void *ctx, const char *pem, const char *peer, const uint8_t *req,
+                        size_t len, uint8_t **reply, size_t *reply_len, char *msg, size_t msglen)
+{
+    (void)ctx;
+    (void)req;
+    (void)len;
+    (void)reply;
+    (void)reply_len;
+    note_handler(pem, peer);
+    snprintf(msg, msglen, "not for you");
+    return ASPS_RPC_PERMISSION_DENIED;
+}
+
+static int slow_handler(void *ctx, const char *pem, const char *peer, const uint8_t *req,
+                        size_t len, uint8_t **reply, size_t *reply_len, char *msg, size_t msglen)
+{
+    pthread_mutex_lock(&mu);
+    slow_started++;
+    pthread_cond_broadcast(&cv);
+    int ms = slow_ms;
+    pthread_mutex_unlock(&mu);
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+    return echo_handler(ctx, pem, peer, req, len, reply, reply_len, msg, msglen);
+}
+
+static void reset_observations(void)
+{
+    pthread_mutex_lock(&mu);
+    free(verifier_last_pem);
+    free(handler_last_pem);
+    verifier_last_pem = handler_last_pem = NULL;
+    verifier_calls = handler_calls = slow_started = 0;
+    handler_last_peer[0] = 0;
+    pthread_mutex_unlock(&mu);
+}
+
+static asps_rpc_server *start_server(unsigned max_calls, unsigned deadline_ms, size_t max_msg,
+                                     int *port)
+{
+    asps_rpc_server_opts o = {
+        .listen_addr = "127.0.0.1:0",
+        .cert_chain_pem = server_cert.cert,
+        .key_pem = server_cert.key,
+        .verify = verify_good_only,
+        .max_message_size = max_msg,
+        .max_concurrent_calls = max_calls,
+        .call_deadline_ms = deadline_ms,
+        .worker_threads = 4,
+        .io_threads = 2,
+    };
+    asps_rpc_server *s = NULL;
+    asps_errbuf eb;
+    asps_err rc = asps_rpc_server_new(&o, &s, &eb);
+    if (rc != ASPS_OK)
+        fail_msg("server_new: %s", eb.msg);
+    assert_int_equal(asps_rpc_server_add_method(s, "/asps.test.Echo/Echo", echo_handler, NULL, &eb), ASPS_OK);
+    assert_int_equal(asps_rpc_server_add_method(s, "/asps.test.Echo/Slow", slow_handler, NULL, &eb), ASPS_OK);
+    assert_int_equal(asps_rpc_server_add_method(s, ASPS_RPC_METHOD_GET_SECRETS, deny_handler, NULL, &eb), ASPS_OK);
+    rc = asps_rpc_server_start(s, port, &eb);
+    if (rc != ASPS_OK)
+        fail_msg("server_start: %s", eb.msg);
+    assert_true(*port > 0);
+    return s;
+}
+
+/* ---- client side helpers ------------------------------------------------------------ */
+
+static asps_rpc_client *client_ca(int port, const tcert *id, const char *server_name)
+{
+    char target[64];
+    snprintf(target, sizeof target, "127.0.0.1:%d", port);
+    asps_rpc_client_opts o = {
+        .target = target,
+        .cert_pem = id ? id->cert : NULL,
+        .key_pem = id ? id->key : NULL,
+        .ca_pem = ca.cert,
+        .server_name = server_name,
+        .deadline_ms = 5000,
+    };
+    asps_rpc_client *c = NULL;
+    asps_errbuf eb;
+    if (asps_rpc_client_new(&o, &c, &eb) != ASPS_OK)
+        fail_msg("client_new: %s", eb.msg);
+    return c;
+}
+
+/* Pin: accept the server only if its leaf certificate is exactly ctx. */
+static int verify_pinned(void *ctx, const char *pem, char *err, size_t errlen)
+{
+    if (pem == NULL || strcmp(pem, (const char *)ctx) != 0) {
+        snprintf(err, errlen, "server certificate is not the pinned one");
+        return 1;
+    }
+    return 0;
+}
+
+static asps_rpc_client *client_pinned(int port, const tcert *id, const char *pin)
+{
+    char target[64];
+    snprintf(target, sizeof target, "127.0.0.1:%d", port);
+    asps_rpc_client_opts o = {
+        .target = target,
+        .cert_pem = id->cert,
+        .key_pem = id->key,
+        .verify = verify_pinned,
+        .verify_ctx = (void *)pin,
+        .deadline_ms = 5000,
+    };
+    asps_rpc_client *c = NULL;
+    asps_errbuf eb;
+    if (asps_rpc_client_new(&o, &c, &eb) != ASPS_OK)
+        fail_msg("client_new: %s", eb.msg);
+    return c;
+}
+
+typedef struct {
+    int status;
+    char msg[512];
+    uint8_t *reply;
+    size_t reply_len;
+} result;
+
+static result call(asps_rpc_client *c, const char *method, const void *req, size_t len)
+{
+    result r = {0};
+    asps_errbuf eb;
+    asps_err rc = asps_rpc_client_call(c, method, req, len, &r.status, r.msg, sizeof r.msg,
+                                       &r.reply, &r.reply_len, &eb);
+    if (rc != ASPS_OK)
+        fail_msg("client_call: %s", eb.msg);
+    return r;
+}
+
+static void expect_echo(asps_rpc_client *c, const char *text)
+{
+    result r = call(c, "/asps.test.Echo/Echo", text, strlen(text));
+    if (r.status != ASPS_RPC_OK)
+        fail_msg("echo failed: %s: %s", asps_rpc_status_name(r.status), r.msg);
+    assert_int_equal(r.reply_len, strlen(text) + 5);
+    assert_memory_equal(r.reply, "echo:", 5);
+    assert_memory_equal(r.reply + 5, text, strlen(text));
+    free(r.reply);
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- fixtures ----------------------------------------------------------------------- */
+
+static asps_rpc_server *srv;
+static int srv_port;
+
+static int group_setup(void **state)
+{
+    (void)state;
+    ca = make_cert("asps test CA", NULL, 1, NULL);
+    server_cert = make_cert("asps test server", &ca, 0, "IP:127.0.0.1,DNS:asps.test");
+    other_server = make_cert("someone else", &ca, 0, "IP:127.0.0.1");
+    good = make_cert("good-client", NULL, 0, NULL);
+    bad = make_cert("bad-client", NULL, 0, NULL);
+    srv = start_server(0, 0, 64 * 1024, &srv_port);
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    asps_rpc_server_free(srv);
+    free_cert(&ca);
+    free_cert(&server_cert);
+    free_cert(&other_server);
+    free_cert(&good);
+    free_cert(&bad);
+    reset_observations();
+    return 0;
+}
+
+static int each_setup(void **state)
+{
+    (void)state;
+    reset_observations();
+    return 0;
+}
+
+/* ---- tests: who may connect ------------------------------------------------------------ */
+
+static void test_good_client_gets_reply_and_handler_sees_verified_cert(void **state)
+{
+    (void)state;
+    asps_rpc_client *c = client_ca(srv_port, &good, NULL);
+    expect_echo(c, "hello");
+    pthread_mutex_lock(&mu);
+    assert_int_equal(handler_calls, 1);
+    assert_true(verifier_calls >= 1);
+    assert_non_null(verifier_last_pem);
+    assert_non_null(handler_last_pem);
+    assert_string_equal(handler_last_pem, verifier_last_pem);
+    assert_string_equal(handler_last_pem, good.cert);
+    assert_non_null(strstr(handler_last_peer, "127.0.0.1"));
+    pthread_mutex_unlock(&mu);
+    /* a second call reuses the connection: no new handshake */
+    expect_echo(c, "again");
+    pthread_mutex_lock(&mu);
+    assert_int_equal(verifier_calls, 1);
+    assert_int_equal(handler_calls, 2);
+    pthread_mutex_unlock(&mu);
+    asps_rpc_client_free(c);
+}
+
+static void test_bad_client_cert_fails_handshake_and_handler_never_runs(void **state)
+{
+    (void)state;
+    asps_rpc_client *c = client_ca(srv_port, &bad, NULL);
+    int64_t t0 = now_ms();
+    result r = call(c, "/asps.test.Echo/Echo", "x", 1);
+    assert_int_equal(r.status, ASPS_RPC_UNAVAILABLE);
+    assert_true(now_ms() - t0 < 4000); /* refused, not timed out */
+    assert_true(r.msg[0] != 0);
+    assert_null(r.reply);
+    pthread_mutex_lock(&mu);
+    assert_true(verifier_calls >= 1);
+    assert_string_equal(verifier_last_pem, bad.cert); /* the verifier did refuse it */
+    assert_int_equal(handler_calls, 0);
+    pthread_mutex_unlock(&mu);
+    asps_rpc_client_free(c);
+}
+
+static void test_client_without_cert_fails_handshake(void **state)
+{
+    (void)state;
+    asps_rpc_client *c = client_ca(srv_port, NULL, NULL);
+    result r = call(c, "/asps.test.Echo/Echo", "x", 1);
+    assert_int_equal(r.status, ASPS_RPC_UNAVAILABLE);
+    pthread_mutex_lock(&mu);
+    assert_int_equal(handler_calls, 0);
+    pthread_mutex_unlock(&mu);
+    asps_rpc_client_free(c);
+}
+
+static void test_client_checks_server_name_against_ca_cert(void **state)
+{
+    (void)state;
+    asps_rpc_client *c = client_ca(srv_port, &good, "asps.test"); /* in the SAN */
+    expect_echo(c, "named");
+    asps_rpc_client_free(c);
+    c = client_ca(srv_port, &good, "not-the-server.test");
+    result r = call(c, "/asps.test.Echo/Echo", "x", 1);
+    assert_int_equal(r.status, ASPS_RPC_UNAVAILABLE);
+    asps_rpc_client_free(c);
+}
+
+static void test_client_verify_callback_pins_server_cert(void **state)
+{
+    (void)state;
+    asps_rpc_client *c = client_pinned(srv_port, &good, server_cert.cert);
+    expect_echo(c, "pinned");
+    asps_rpc_client_free(c);
+    c = client_pinned(srv_port, &good, other_server.cert);
+    result r = call(c, "/asps.test.Echo/Echo", "x", 1);
+    assert_int_equal(r.status, ASPS_RPC_UNAVAILABLE);
+    asps_rpc_client_free(c);
+    pthread_mutex_lock(&mu);
+    assert_int_equal(handler_calls, 1);
+    pthread_mutex_unlock(&mu);
+}
+
+static void test_connection_refused_is_unavailable_not_a_hang(void **state)
+{
+    (void)state;
+    /* a port that was free a moment ago */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    socklen_t al = sizeof a;
+    getsockname(fd, (struct sockaddr *)&a, &al);
+    close(fd);
+    asps_rpc_client *c = client_ca(ntohs(a.sin_port), &good, NULL);
+    int64_t t0 = now_ms();
+    result r = call(c, "/asps.test.Echo/Echo", "x", 1);
+    assert_int_equal(r.status, ASPS_RPC_UNAVAILABLE);
+    assert_true(now_ms() - t0 < 4000);
+    asps_rpc_client_free(c);
+}
+
+/* ---- tests: methods and statuses ------------------------------------------------------- */
+
+static void test_health_check_reports_serving(void **state)
+{
+    (void)state;
+    asps_rpc_client *c = client_ca(srv_port, &good, NULL);
+    const char *svcs[] = {"", "asps.v1.SecretProvision", "asps.test.Echo"};
+    for (size_t i = 0; i < 3; i++) {
+        uint8_t *req;
+        size_t len;
+        asps_errbuf eb;
+        assert_int_equal(asps_rpc_encode_health_request(svcs[i], &req, &len, &eb), ASPS_OK);
+        result r = call(c, ASPS_RPC_METHOD_HEALTH_CHECK, req, len);
+        free(req);
+        assert_int_equal(r.status, ASPS_RPC_OK);
+        int st = -1;
+        assert_int_equal(asps_rpc_decode_health_reply(r.reply, r.reply_len, &st, &eb), ASPS_OK);
+        assert_int_equal(st, ASPS_RPC_HEALTH_SERVING);
+        free(r.reply);
+    }
+    uint8_t *req;
+    size_t len;
+    asps_errbuf eb;
+    assert_int_equal(asps_rpc_encode_health_request("no.such.Service", &req, &len, &eb), ASPS_OK);
+    result r = call(c, ASPS_RPC_METHOD_HEALTH_CHECK, req, len);
+    free(req);
+    assert_int_equal(r.status, ASPS_RPC_NOT_FOUND);
+    asps_rpc_client_free(c);
+}
+
+static void test_unknown_method_is_unimplemented(void **state)
+{
+    (void)state;
+    asps_rpc_client *c = client_ca(srv_port, &good, NULL);
+    result r = call(c, "/asps.test.Echo/NoSuchMethod", "x", 1);
+    assert_int_equal(r.status, ASPS_RPC_UNIMPLEMENTED);
+    r = call(c, "/no.Such/Thing", "", 0);
+    assert_int_equal(r.status, ASPS_RPC_UNIMPLEMENTED);
+    /* the server still serves */
+    expect_echo(c, "still here");
+    asps_rpc_client_free(c);
+}
+
+static void test_handler_status_and_message_reach_client(void **state)
+{
+    (void)state;
+    asps_rpc_client *c = client_ca(srv_port, &good, NULL);
+    result r = call(c, ASPS_RPC_METHOD_GET_SECRETS, "", 0);
+    assert_int_equal(r.status, ASPS_RPC_PERMISSION_DENIED);
+    assert_string_equal(r.msg, "not for you");
+    assert_null(r.reply);
+    asps_rpc_client_free(c);
+}
+
+static void test_empty_request_and_reply_work(void **state)
+{
+    (void)state;
+    asps_rpc_client *c = client_ca(srv_port, &good, NULL);
+    result r = call(c, "/asps.test.Echo/Echo", NULL, 0);
+    assert_int_equal(r.status, ASPS_RPC_OK);
+    assert_int_equal(r.reply_len, 5);
+    free(r.reply);
+    asps_rpc_client_free(c);
+}
+
+static void test_oversized_request_is_resource_exhausted(void **state)
+{
+    (void)state;
+    asps_rpc_client *c = client_ca(srv_port, &good, NULL);
+    size_t big = 64 * 1024 + 1;
+    uint8_t *buf = calloc(1, big);
+    result r = call(c, "/asps.test.Echo/Echo", buf, big);
+    free(buf);
+    assert_int_equal(r.status, ASPS_RPC_RESOURCE_EXHAUSTED);
+    pthread_mutex_lock(&mu);
+    assert_int_equal(handler_calls, 0);
+    pthread_mutex_unlock(&mu);
+    /* just under the limit passes (minus the reply prefix the client would
+     * have to accept: the client's own limit is 4 MiB) */
+    buf = calloc(1, 64 * 1024);
+    r = call(c, "/asps.test.Echo/Echo", buf, 64 * 1024);
+    free(buf);
+    assert_int_equal(r.status, ASPS_RPC_OK);
+    free(r.reply);
+    asps_rpc_client_free(c);
+}
+
+/* ---- tests: robustness ---------------------------------------------------------------- */
+
+static void test_garbage_tcp_client_does_not_stop_server(void **state)
+{
+    (void)state;
+    static const char *junk[] = {
+        "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+        "\x16\x03\x01\x00\x05hello",                       /* truncated TLS record */
+        "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04", /* cleartext HTTP/2 */
+    };
+    for (size_t i = 0; i < 3; i++) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)srv_port),
+                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+        assert_true(write(fd, junk[i], strlen(junk[i])) > 0);
+        close(fd);
+    }
+    /* and one that connects and says nothing, held open during the call */
+    int idle = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)srv_port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(connect(idle, (struct sockaddr *)&a, sizeof a), 0);
+    asps_rpc_client *c = client_ca(srv_port, &good, NULL);
+    expect_echo(c, "after garbage");
+    asps_rpc_client_free(c);
+    close(idle);
+}
+
+struct bg_call {
+    int port;
+    const char *method;
+    result r;
+    int64_t done_ms; /* when the call returned */
+    pthread_t th;
+};
+
+static void *bg_call_main(void *arg)
+{
+    struct bg_call *b = arg;
+    asps_rpc_client *c = client_ca(b->port, &good, NULL);
+    b->r = call(c, b->method, "slow", 4);
+    b->done_ms = now_ms();
+    asps_rpc_client_free(c);
+    return NULL;
+}
+
+static void wait_slow_started(int n)
+{
+    pthread_mutex_lock(&mu);
+    while (slow_started < n)
+        pthread_cond_wait(&cv, &mu);
+    pthread_mutex_unlock(&mu);
+}
+
+static void test_calls_beyond_limit_are_resource_exhausted(void **state)
+{
+    (void)state;
+    int port;
+    asps_rpc_server *s = start_server(1, 0, 0, &port);
+    slow_ms = 800;
+    struct bg_call b = {.port = port, .method = "/asps.test.Echo/Slow"};
+    pthread_create(&b.th, NULL, bg_call_main, &b);
+    wait_slow_started(1);
+    asps_rpc_client *c = client_ca(port, &good, NULL);
+    result r = call(c, "/asps.test.Echo/Echo", "x", 1);
+    assert_int_equal(r.status, ASPS_RPC_RESOURCE_EXHAUSTED);
+    pthread_join(b.th, NULL);
+    assert_int_equal(b.r.status, ASPS_RPC_OK);
+    free(b.r.reply);
+    expect_echo(c, "room again"); /* the slot is free once the slow call ends */
+    asps_rpc_client_free(c);
+    asps_rpc_server_free(s);
+}
+
+static void test_call_past_server_deadline_is_deadline_exceeded(void **state)
+{
+    (void)state;
+    int port;
+    asps_rpc_server *s = start_server(0, 200, 0, &port);
+    slow_ms = 1500;
+    asps_rpc_client *c = client_ca(port, &good, NULL);
+    expect_echo(c, "connect first"); /* so the timing below is the call's */
+    int64_t t0 = now_ms();
+    result r = call(c, "/asps.test.Echo/Slow", "x", 1);
+    int64_t took = now_ms() - t0;
+    assert_int_equal(r.status, ASPS_RPC_DEADLINE_EXCEEDED);
+    assert_true(took < 1200);
+    assert_null(r.reply);
+    asps_rpc_client_free(c);
+    asps_rpc_server_free(s); /* waits for the sleeping handler */
+}
+
+static void test_shutdown_drains_in_flight_call(void **state)
+{
+    (void)state;
+    int port;
+    asps_rpc_server *s = start_server(0, 0, 0, &port);
+    slow_ms = 500;
+    struct bg_call b = {.port = port, .method = "/asps.test.Echo/Slow"};
+    pthread_create(&b.th, NULL, bg_call_main, &b);
+    wait_slow_started(1);
+    int64_t t0 = now_ms();
+    asps_rpc_server_shutdown(s, 5000);
+    int64_t took = now_ms() - t0;
+    pthread_join(b.th, NULL);
+    assert_int_equal(b.r.status, ASPS_RPC_OK);
+    assert_int_equal(b.r.reply_len, 9);
+    assert_memory_equal(b.r.reply, "echo:slow", 9);
+    free(b.r.reply);
+    assert_true(took < 4000); /* returned when the call finished, not at drain_ms */
+    /* after shutdown nothing listens */
+    asps_rpc_client *c = client_ca(port, &good, NULL);
+    result r = call(c, "/asps.test.Echo/Echo", "x", 1);
+    assert_int_equal(r.status, ASPS_RPC_UNAVAILABLE);
+    asps_rpc_client_free(c);
+    asps_rpc_server_free(s);
+}
+
+static void test_shutdown_cancels_calls_after_drain_time(void **state)
+{
+    (void)state;
+    int port;
+    asps_rpc_server *s = start_server(0, 0, 0, &port);
+    slow_ms = 1500;
+    struct bg_call b = {.port = port, .method = "/asps.test.Echo/Slow"};
+    pthread_create(&b.th, NULL, bg_call_main, &b);
+    wait_slow_started(1);
+    int64_t t0 = now_ms();
+    asps_rpc_server_shutdown(s, 100);
+    int64_t shutdown_took = now_ms() - t0;
+    pthread_join(b.th, NULL);
+    assert_int_equal(b.r.status, ASPS_RPC_UNAVAILABLE);
+    assert_true(b.done_ms - t0 < 1000); /* the client learnt before the handler ended */
+    assert_true(shutdown_took >= 1000);  /* ...and shutdown waited for the handler */
+    asps_rpc_server_free(s);
+}
+
+/* ---- tests: setup errors -------------------------------------------------------------- */
+
+static void test_server_rejects_mismatched_key_and_bad_args(void **state)
+{
+    (void)state;
+    asps_rpc_server_opts o = {
+        .listen_addr = "127.0.0.1:0",
+        .cert_chain_pem = server_cert.cert,
+        .key_pem = good.key,
+        .verify = verify_good_only,
+    };
+    asps_rpc_server *s = NULL;
+    asps_errbuf eb;
+    assert_int_equal(asps_rpc_server_new(&o, &s, &eb), ASPS_E_ARG);
+    assert_null(s);
+    o.key_pem = server_cert.key;
+    o.verify = NULL;
+    assert_int_equal(asps_rpc_server_new(&o, &s, &eb), ASPS_E_ARG);
+    o.verify = verify_good_only;
+    o.cert_chain_pem = "not a pem";
+    assert_int_equal(asps_rpc_server_new(&o, &s, &eb), ASPS_E_PARSE);
+    o.cert_chain_pem = server_cert.cert;
+    assert_int_equal(asps_rpc_server_new(&o, &s, &eb), ASPS_OK);
+    assert_int_equal(asps_rpc_server_add_method(s, "nopath", echo_handler, NULL, &eb), ASPS_E_ARG);
+    assert_int_equal(asps_rpc_server_add_method(s, ASPS_RPC_METHOD_HEALTH_CHECK, echo_handler, NULL, &eb),
+                     ASPS_E_ARG);
+    assert_int_equal(asps_rpc_server_add_method(s, "/a.B/C", echo_handler, NULL, &eb), ASPS_OK);
+    assert_int_equal(asps_rpc_server_add_method(s, "/a.B/C", echo_handler, NULL, &eb), ASPS_E_ARG);
+    asps_rpc_server_free(s); /* never started */
+
+    asps_rpc_client_opts co = {.target = "127.0.0.1:1", .cert_pem = good.cert, .key_pem = good.key};
+    asps_rpc_client *c = NULL;
+    assert_int_equal(asps_rpc_client_new(&co, &c, &eb), ASPS_E_ARG); /* no trust anchor */
+    co.ca_pem = ca.cert;
+    co.verify = verify_pinned;
+    assert_int_equal(asps_rpc_client_new(&co, &c, &eb), ASPS_E_ARG); /* both */
+    co.verify = NULL;
+    co.key_pem = bad.key;
+    assert_int_equal(asps_rpc_client_new(&co, &c, &eb), ASPS_E_ARG); /* key mismatch */
+    assert_null(c);
+}
+
+static void test_server_port_in_use_fails_start(void **state)
+{
+    (void)state;
+    char addr[64];
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", srv_port);
+    asps_rpc_server_opts o = {
+        .listen_addr = addr,
+        .cert_chain_pem = server_cert.cert,
+        .key_pem = server_cert.key,
+        .verify = verify_good_only,
+    };
+    asps_rpc_server *s = NULL;
+    asps_errbuf eb;
+    assert_int_equal(asps_rpc_server_new(&o, &s, &eb), ASPS_OK);
+    int port = 0;
+    assert_int_equal(asps_rpc_server_start(s, &port, &eb), ASPS_E_IO);
+    assert_int_equal(asps_rpc_server_start(s, &port, &eb), ASPS_E_ARG);
+    asps_rpc_server_free(s);
+}
+
+/* ---- tests: messages -------------------------------------------------------------------- */
+
+static void test_get_secrets_messages_round_trip(void **state)
+{
+    (void)state;
+    const char *names[] = {"db-password", "tls-key", ""};
+    uint8_t *buf;
+    size_t len;
+    asps_errbuf eb;
+    assert_int_equal(asps_rpc_encode_get_secrets_request(names, 3, &buf, &len, &eb), ASPS_OK);
+    char **got;
+    size_t n;
+    assert_int_equal(asps_rpc_decode_get_secrets_request(buf, len, 8, &got, &n, &eb), ASPS_OK);
+    assert_int_equal(n, 3);
+    for (size_t i = 0; i < 3; i++)
+        assert_string_equal(got[i], names[i]);
+    asps_rpc_strings_free(got, n);
+    assert_int_equal(asps_rpc_decode_get_secrets_request(buf, len, 2, &got, &n, &eb), ASPS_E_LIMIT);
+    free(buf);
+
+    uint8_t v0[] = {0, 1, 2, 0, 255};
+    asps_rpc_secret in[2] = {{"a", v0, sizeof v0}, {"b", NULL, 0}};
+    assert_int_equal(asps_rpc_encode_get_secrets_reply(in, 2, &buf, &len, &eb), ASPS_OK);
+    asps_rpc_secret *out;
+    assert_int_equal(asps_rpc_decode_get_secrets_reply(buf, len, &out, &n, &eb), ASPS_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(out[0].name, "a");
+    assert_int_equal(out[0].value_len, sizeof v0);
+    assert_memory_equal(out[0].value, v0, sizeof v0);
+    assert_string_equal(out[1].name, "b");
+    assert_int_equal(out[1].value_len, 0);
+    asps_rpc_secrets_free(out, n);
+    free(buf);
+}
+
+static void test_decoders_reject_nul_in_strings_and_bad_framing(void **state)
+{
+    (void)state;
+    asps_errbuf eb;
+    char **names;
+    size_t n;
+    /* names = "a\0b": protobuf-c would quietly return "a" */
+    const uint8_t nul[] = {0x0a, 0x03, 'a', 0x00, 'b'};
+    assert_int_equal(asps_rpc_decode_get_secrets_request(nul, sizeof nul, 8, &names, &n, &eb),
+                     ASPS_E_PARSE);
+    const uint8_t trunc[] = {0x0a, 0x05, 'a', 'b'};
+    assert_int_equal(asps_rpc_decode_get_secrets_request(trunc, sizeof trunc, 8, &names, &n, &eb),
+                     ASPS_E_PARSE);
+    const uint8_t group[] = {0x0b, 0x0c};
+    assert_int_equal(asps_rpc_decode_get_secrets_request(group, sizeof group, 8, &names, &n, &eb),
+                     ASPS_E_PARSE);
+    /* an unknown varint field is skipped, as protobuf says */
+    const uint8_t unknown[] = {0x10, 0x01, 0x0a, 0x01, 'x'};
+    assert_int_equal(asps_rpc_decode_get_secrets_request(unknown, sizeof unknown, 8, &names, &n, &eb),
+                     ASPS_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(names[0], "x");
+    asps_rpc_strings_free(names, n);
+    /* nested: Secret.name with NUL inside a reply */
+    const uint8_t nested[] = {0x0a, 0x05, 0x0a, 0x03, 'a', 0x00, 'b'};
+    asps_rpc_secret *s;
+    assert_int_equal(asps_rpc_decode_get_secrets_reply(nested, sizeof nested, &s, &n, &eb), ASPS_E_PARSE);
+    /* ...but bytes values may hold NUL */
+    const uint8_t val[] = {0x0a, 0x07, 0x0a, 0x01, 'a', 0x12, 0x02, 0x00, 0x00};
+    assert_int_equal(asps_rpc_decode_get_secrets_reply(val, sizeof val, &s, &n, &eb), ASPS_OK);
+    assert_int_equal(s[0].value_len, 2);
+    asps_rpc_secrets_free(s, n);
+}
+
+static void test_occlum_and_cczoo_messages_round_trip(void **state)
+{
+    (void)state;
+    asps_errbuf eb;
+    uint8_t *buf;
+    size_t len;
+    char *s, *s2;
+    assert_int_equal(asps_rpc_encode_occlum_request("image_key", &buf, &len, &eb), ASPS_OK);
+    /* field 1, length 9: the bytes Occlum's C++ client sends */
+    assert_int_equal(len, 11);
+    assert_int_equal(buf[0], 0x0a);
+    assert_int_equal(asps_rpc_decode_occlum_request(buf, len, &s, &eb), ASPS_OK);
+    assert_string_equal(s, "image_key");
+    free(s);
+    free(buf);
+    assert_int_equal(asps_rpc_encode_occlum_reply("c2VjcmV0", &buf, &len, &eb), ASPS_OK);
+    assert_int_equal(asps_rpc_decode_occlum_reply(buf, len, &s, &eb), ASPS_OK);
+    assert_string_equal(s, "c2VjcmV0");
+    free(s);
+    free(buf);
+
+    assert_int_equal(asps_rpc_encode_cczoo_request("k", "ctx1", &buf, &len, &eb), ASPS_OK);
+    assert_int_equal(asps_rpc_decode_cczoo_request(buf, len, &s, &s2, &eb), ASPS_OK);
+    assert_string_equal(s, "k");
+    assert_string_equal(s2, "ctx1");
+    free(s);
+    free(s2);
+    free(buf);
+    uint8_t *v;
+    size_t vl;
+    assert_int_equal(asps_rpc_encode_cczoo_reply((const uint8_t *)"val", 3, &buf, &len, &eb), ASPS_OK);
+    assert_int_equal(asps_rpc_decode_cczoo_reply(buf, len, &v, &vl, &eb), ASPS_OK);
+    assert_int_equal(vl, 3);
+    assert_memory_equal(v, "val", 3);
+    free(v);
+    free(buf);
+    assert_int_equal(asps_rpc_encode_cczoo_reply((const uint8_t *)"a\0b", 3, &buf, &len, &eb),
+                     ASPS_E_UNSUPPORTED);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_good_client_gets_reply_and_handler_sees_verified_cert, each_setup),
+        cmocka_unit_test_setup(test_bad_client_cert_fails_handshake_and_handler_never_runs, each_setup),
+        cmocka_unit_test_setup(test_client_without_cert_fails_handshake, each_setup),
+        cmocka_unit_test_setup(test_client_checks_server_name_against_ca_cert, each_setup),
+        cmocka_unit_test_setup(test_client_verify_callback_pins_server_cert, each_setup),
+        cmocka_unit_test_setup(test_connection_refused_is_unavailable_not_a_hang, each_setup),
+        cmocka_unit_test_setup(test_health_check_reports_serving, each_setup),
+        cmocka_unit_test_setup(test_unknown_method_is_unimplemented, each_setup),
+        cmocka_unit_test_setup(test_handler_status_and_message_reach_client, each_setup),
+        cmocka_unit_test_setup(test_empty_request_and_reply_work, each_setup),
+        cmocka_unit_test_setup(test_oversized_request_is_resource_exhausted, each_setup),
+        cmocka_unit_test_setup(test_garbage_tcp_client_does_not_stop_server, each_setup),
+        cmocka_unit_test_setup(test_calls_beyond_limit_are_resource_exhausted, each_setup),
+        cmocka_unit_test_setup(test_call_past_server_deadline_is_deadline_exceeded, each_setup),
+        cmocka_unit_test_setup(test_shutdown_drains_in_flight_call, each_setup),
+        cmocka_unit_test_setup(test_shutdown_cancels_calls_after_drain_time, each_setup),
+        cmocka_unit_test_setup(test_server_rejects_mismatched_key_and_bad_args, each_setup),
+        cmocka_unit_test_setup(test_server_port_in_use_fails_start, each_setup),
+        cmocka_unit_test(test_get_secrets_messages_round_trip),
+        cmocka_unit_test(test_decoders_reject_nul_in_strings_and_bad_framing),
+        cmocka_unit_test(test_occlum_and_cczoo_messages_round_trip),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
