@@ -2,10 +2,11 @@
  * grpcio client in tests/integration/test_rpc_python.sh).
  *
  *   rpc_echo_server --cert server.pem --key server.key --accept-cn CN
- *                   [--listen 127.0.0.1:0]
+ *                   [--slow-cn CN2] [--io-threads N] [--listen 127.0.0.1:0]
  *
  * Accepts client certificates whose subject CN is exactly CN (no chain
- * check: the point is the transport, not PKI). Serves:
+ * check: the point is the transport, not PKI), and CN2 too but only after a
+ * 4-second pause in the check (a verifier waiting for a PCCS). Serves:
  *   /asps.test.Echo/Echo                   raw bytes back
  *   /asps.v1.SecretProvision/GetSecrets    each name -> "value-of-<name>";
  *                                          a name "deny" -> PERMISSION_DENIED
@@ -16,12 +17,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include "asps/rpc.h"
 #include "util.h"
+
+static const char *slow_cn;
 
 static int verify_cn(void *ctx, const char *pem, char *err, size_t errlen)
 {
@@ -37,6 +41,11 @@ static int verify_cn(void *ctx, const char *pem, char *err, size_t errlen)
     if (x != NULL)
         X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, sizeof cn);
     X509_free(x);
+    if (slow_cn != NULL && strcmp(cn, slow_cn) == 0) {
+        struct timespec ts = {4, 0};
+        nanosleep(&ts, NULL);
+        return 0;
+    }
     if (strcmp(cn, want) != 0) {
         snprintf(err, errlen, "client CN '%s' not accepted", cn);
         return 1;
@@ -106,6 +115,7 @@ out:
 int main(int argc, char **argv)
 {
     const char *cert = NULL, *key = NULL, *cn = NULL, *listen = "127.0.0.1:0";
+    unsigned io_threads = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--cert"))
             cert = argv[i + 1];
@@ -115,6 +125,10 @@ int main(int argc, char **argv)
             cn = argv[i + 1];
         else if (!strcmp(argv[i], "--listen"))
             listen = argv[i + 1];
+        else if (!strcmp(argv[i], "--slow-cn"))
+            slow_cn = argv[i + 1];
+        else if (!strcmp(argv[i], "--io-threads"))
+            io_threads = (unsigned)atoi(argv[i + 1]);
     }
     if (cert == NULL || key == NULL || cn == NULL) {
         fprintf(stderr, "usage: rpc_echo_server --cert F --key F --accept-cn CN [--listen A]\n");
@@ -142,6 +156,7 @@ int main(int argc, char **argv)
         .key_pem = (const char *)key_pem,
         .verify = verify_cn,
         .verify_ctx = (void *)cn,
+        .io_threads = io_threads,
     };
     asps_rpc_server *s = NULL;
     int port = 0, rc = 1;

@@ -55,7 +55,7 @@ const char *asps_rpc_status_name(int status);
 #define ASPS_RPC_METHOD_CCZOO_GET_SECRET "/secretmanager.SecretManger/GetSecret"
 #define ASPS_RPC_METHOD_HEALTH_CHECK "/grpc.health.v1.Health/Check"
 
-/* Called during the TLS handshake with the peer's leaf certificate in PEM;
+/* Called at the end of each TLS handshake with the peer's leaf certificate in PEM;
  * return 0 to accept, nonzero to refuse (write a reason into err; it ends up
  * in gRPC's logs and, on the client, in the call's status message). Runs on
  * gRPC's threads: must be thread-safe. peer_cert_pem is NULL when the peer
@@ -90,6 +90,8 @@ typedef struct asps_rpc_server_opts {
                                       DEADLINE_EXCEEDED; 0 = 30000 */
     unsigned worker_threads;       /* threads running handlers; 0 = 4 */
     unsigned io_threads;           /* threads driving gRPC (and handshakes); 0 = 2 */
+    unsigned verify_threads;       /* threads running the verify callback, so a
+                                      slow check never stalls network I/O; 0 = 4 */
     unsigned handshake_timeout_ms; /* a connection that has not finished TLS by
                                       then is dropped; 0 = 10000 */
 } asps_rpc_server_opts;

@@ -8,6 +8,8 @@
  */
 #include "rpc_internal.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,61 +63,237 @@ void asps_rpc__free_secret_str(char *s)
     free(s);
 }
 
-/* ---- verifier ------------------------------------------------------------------ */
+/* ---- verifier ------------------------------------------------------------------
+ *
+ * gRPC calls verify() at the end of every TLS handshake on whichever of its
+ * polling threads drove the handshake. Without a pool the user's function runs
+ * right there (fine for a client). With a pool (the server), verify() queues
+ * the check and returns at once, so that a slow check (a DCAP verification
+ * that has to fetch collateral from a PCCS that is down) holds up only other
+ * handshakes' checks, never the server's network I/O or calls from clients
+ * already verified. gRPC keeps the request alive until the callback is called
+ * (cancel() is a hint), so every queued check is answered exactly once:
+ * cancelled ones with CANCELLED, without running the user's function. */
+
+struct vjob {
+    struct vjob *next;
+    struct verifier *v;
+    grpc_tls_custom_verification_check_request *req;
+    grpc_tls_on_custom_verification_check_done_cb cb;
+    void *cb_arg;
+    char *pem; /* copy of the peer certificate, NULL if none */
+    int cancelled;
+};
+
+struct asps_rpc__vpool {
+    atomic_uint refs; /* the server's + one per verifier using it */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct vjob *head, *tail;
+    int stopping;
+    pthread_t *threads;
+    unsigned n_threads;
+};
 
 struct verifier {
     grpc_tls_certificate_verifier_external ext; /* ext.user_data points back here */
     asps_rpc_verify_fn fn;
     void *ctx;
+    asps_rpc__vpool *pool; /* NULL: answer synchronously */
 };
 
-/* Runs on a gRPC thread at the end of each TLS handshake; answers at once. */
+static const char *nonempty(const char *pem)
+{
+    return pem != NULL && *pem != '\0' ? pem : NULL;
+}
+
+static int run_verify(struct verifier *v, const char *pem, char *err, size_t errlen)
+{
+    err[0] = '\0';
+    int r = v->fn(v->ctx, pem, err, errlen);
+    err[errlen - 1] = '\0';
+    if (r != 0 && err[0] == '\0')
+        snprintf(err, errlen, "peer certificate refused");
+    return r;
+}
+
+static void *vpool_main(void *arg)
+{
+    asps_rpc__vpool *p = arg;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (p->head == NULL && !p->stopping)
+            pthread_cond_wait(&p->cv, &p->mu);
+        if (p->head == NULL)
+            break;
+        struct vjob *j = p->head;
+        p->head = j->next;
+        if (p->head == NULL)
+            p->tail = NULL;
+        int skip = j->cancelled || p->stopping;
+        pthread_mutex_unlock(&p->mu);
+
+        char err[256];
+        grpc_status_code st;
+        if (skip) {
+            st = GRPC_STATUS_CANCELLED;
+            snprintf(err, sizeof err, "certificate check cancelled");
+        } else {
+            st = run_verify(j->v, j->pem, err, sizeof err) == 0 ? GRPC_STATUS_OK
+                                                                 : GRPC_STATUS_UNAUTHENTICATED;
+        }
+        j->cb(j->req, j->cb_arg, st, st == GRPC_STATUS_OK ? NULL : err);
+        free(j->pem);
+        free(j);
+        pthread_mutex_lock(&p->mu);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+asps_rpc__vpool *asps_rpc__vpool_new(unsigned threads)
+{
+    asps_rpc__vpool *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return NULL;
+    p->threads = calloc(threads ? threads : 1, sizeof *p->threads);
+    if (p->threads == NULL) {
+        free(p);
+        return NULL;
+    }
+    atomic_init(&p->refs, 1);
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    for (unsigned i = 0; i < threads; i++) {
+        if (pthread_create(&p->threads[i], NULL, vpool_main, p) != 0)
+            break;
+        p->n_threads++;
+    }
+    if (p->n_threads == 0) {
+        asps_rpc__vpool_unref(p);
+        return NULL;
+    }
+    return p;
+}
+
+void asps_rpc__vpool_stop(asps_rpc__vpool *p)
+{
+    if (p == NULL)
+        return;
+    pthread_mutex_lock(&p->mu);
+    p->stopping = 1;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    for (unsigned i = 0; i < p->n_threads; i++)
+        pthread_join(p->threads[i], NULL);
+    p->n_threads = 0;
+}
+
+/* gRPC may drop the verifier (and call cancel) a little after the server is
+ * gone, so the pool's memory lives until its last user lets go. */
+void asps_rpc__vpool_unref(asps_rpc__vpool *p)
+{
+    if (p == NULL || atomic_fetch_sub(&p->refs, 1) != 1)
+        return;
+    asps_rpc__vpool_stop(p);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    free(p->threads);
+    free(p);
+}
+
+/* Queue a check; 0 if the pool is stopped (or out of memory): then the
+ * caller answers synchronously. */
+static int vpool_submit(asps_rpc__vpool *p, struct verifier *v,
+                        grpc_tls_custom_verification_check_request *req,
+                        grpc_tls_on_custom_verification_check_done_cb cb, void *cb_arg,
+                        const char *pem)
+{
+    struct vjob *j = calloc(1, sizeof *j);
+    if (j == NULL)
+        return 0;
+    if (pem != NULL && (j->pem = strdup(pem)) == NULL) {
+        free(j);
+        return 0;
+    }
+    j->v = v;
+    j->req = req;
+    j->cb = cb;
+    j->cb_arg = cb_arg;
+    pthread_mutex_lock(&p->mu);
+    if (p->stopping) {
+        pthread_mutex_unlock(&p->mu);
+        free(j->pem);
+        free(j);
+        return 0;
+    }
+    if (p->tail)
+        p->tail->next = j;
+    else
+        p->head = j;
+    p->tail = j;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    return 1;
+}
+
 static int verifier_verify(void *user_data, grpc_tls_custom_verification_check_request *req,
                            grpc_tls_on_custom_verification_check_done_cb cb, void *cb_arg,
                            grpc_status_code *sync_status, char **sync_error_details)
 {
-    (void)cb;
-    (void)cb_arg;
     struct verifier *v = user_data;
-    const char *pem = req->peer_info.peer_cert;
-    if (pem != NULL && *pem == '\0')
-        pem = NULL;
-    char err[256] = "";
-    int r = v->fn(v->ctx, pem, err, sizeof err);
-    if (r == 0) {
+    const char *pem = nonempty(req->peer_info.peer_cert);
+    if (v->pool != NULL && vpool_submit(v->pool, v, req, cb, cb_arg, pem))
+        return 0; /* asynchronous: a pool thread calls cb */
+    char err[256];
+    if (run_verify(v, pem, err, sizeof err) == 0) {
         *sync_status = GRPC_STATUS_OK;
     } else {
         *sync_status = GRPC_STATUS_UNAUTHENTICATED;
-        *sync_error_details = gpr_strdup(err[0] ? err : "peer certificate refused");
+        *sync_error_details = gpr_strdup(err);
     }
-    return 1; /* synchronous */
+    return 1;
 }
 
+/* The handshake was abandoned (timeout, shutdown): skip the check if it has
+ * not started. The callback is still made, by the pool thread. */
 static void verifier_cancel(void *user_data, grpc_tls_custom_verification_check_request *req)
 {
-    (void)user_data;
-    (void)req; /* nothing asynchronous to stop */
+    struct verifier *v = user_data;
+    if (v->pool == NULL)
+        return;
+    pthread_mutex_lock(&v->pool->mu);
+    for (struct vjob *j = v->pool->head; j != NULL; j = j->next)
+        if (j->req == req)
+            j->cancelled = 1;
+    pthread_mutex_unlock(&v->pool->mu);
 }
 
 static void verifier_destruct(void *user_data)
 {
-    free(user_data);
+    struct verifier *v = user_data;
+    asps_rpc__vpool_unref(v->pool);
+    free(v);
 }
 
-grpc_tls_certificate_verifier *asps_rpc__verifier_new(asps_rpc_verify_fn fn, void *ctx)
+grpc_tls_certificate_verifier *asps_rpc__verifier_new(asps_rpc_verify_fn fn, void *ctx,
+                                                      asps_rpc__vpool *pool)
 {
     struct verifier *v = calloc(1, sizeof *v);
     if (v == NULL)
         return NULL;
     v->fn = fn;
     v->ctx = ctx;
+    v->pool = pool;
+    if (pool != NULL)
+        atomic_fetch_add(&pool->refs, 1);
     v->ext.user_data = v;
     v->ext.verify = verifier_verify;
     v->ext.cancel = verifier_cancel;
     v->ext.destruct = verifier_destruct;
     grpc_tls_certificate_verifier *gv = grpc_tls_certificate_verifier_external_create(&v->ext);
     if (gv == NULL)
-        free(v);
+        verifier_destruct(v);
     return gv;
 }
 

@@ -11,11 +11,23 @@
 /* Default limits (documented in asps/rpc.h). */
 #define ASPS_RPC_DEFAULT_MAX_MESSAGE (4u * 1024 * 1024)
 
+/* A pool of threads that run certificate checks off gRPC's polling threads
+ * (see common.c). Stop it (queued checks answered CANCELLED, threads joined)
+ * once no new handshakes can start; after stop, checks run synchronously.
+ * Refcounted: verifiers using it hold a reference; new returns one for the
+ * caller, unref drops it (and stops the pool when it was the last). */
+typedef struct asps_rpc__vpool asps_rpc__vpool;
+asps_rpc__vpool *asps_rpc__vpool_new(unsigned threads);
+void asps_rpc__vpool_stop(asps_rpc__vpool *p);
+void asps_rpc__vpool_unref(asps_rpc__vpool *p);
+
 /* An external certificate verifier that hands the peer's leaf certificate to
- * an asps_rpc_verify_fn. gRPC owns it once created (it is freed when gRPC
- * drops its last reference); the caller releases its own reference after
- * putting it into credentials options. NULL on allocation failure. */
-grpc_tls_certificate_verifier *asps_rpc__verifier_new(asps_rpc_verify_fn fn, void *ctx);
+ * an asps_rpc_verify_fn, on a pool thread if pool is non-NULL. gRPC owns it
+ * once created (it is freed when gRPC drops its last reference); the caller
+ * releases its own reference after putting it into credentials options.
+ * NULL on allocation failure. */
+grpc_tls_certificate_verifier *asps_rpc__verifier_new(asps_rpc_verify_fn fn, void *ctx,
+                                                      asps_rpc__vpool *pool);
 
 /* Check that cert_pem parses as at least one certificate and, if key_pem is
  * given, that the key parses and matches the first certificate. `what` names

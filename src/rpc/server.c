@@ -42,6 +42,7 @@
 #define DEFAULT_CALL_DEADLINE_MS 30000u
 #define DEFAULT_WORKERS 4u
 #define DEFAULT_IO_THREADS 2u
+#define DEFAULT_VERIFY_THREADS 4u
 #define DEFAULT_HANDSHAKE_MS 10000u
 #define MAX_THREADS 256u
 #define REAP_INTERVAL_MS 100
@@ -96,13 +97,14 @@ struct asps_rpc_server {
     size_t max_message;
     unsigned max_calls;
     int64_t call_deadline_ms;
-    unsigned n_workers, n_io;
+    unsigned n_workers, n_io, n_verify;
     unsigned handshake_ms;
     struct method methods[MAX_METHODS];
     size_t n_methods;
 
     /* gRPC objects */
     int grpc_inited;
+    asps_rpc__vpool *vpool; /* runs the verify callback off the io threads */
     grpc_server *server;
     grpc_completion_queue *cq;
     struct tag shutdown_tag;
@@ -145,7 +147,8 @@ asps_err asps_rpc_server_new(const asps_rpc_server_opts *o, asps_rpc_server **ou
         return asps_fail(eb, ASPS_E_ARG, "rpc: server needs a listen address, certificate and key");
     if (o->verify == NULL)
         return asps_fail(eb, ASPS_E_ARG, "rpc: server needs a client certificate verify function");
-    if (o->worker_threads > MAX_THREADS || o->io_threads > MAX_THREADS)
+    if (o->worker_threads > MAX_THREADS || o->io_threads > MAX_THREADS ||
+        o->verify_threads > MAX_THREADS)
         return asps_fail(eb, ASPS_E_ARG, "rpc: at most %u threads of each kind", MAX_THREADS);
     if (o->max_message_size > (size_t)INT32_MAX)
         return asps_fail(eb, ASPS_E_ARG, "rpc: max message size above 2 GiB");
@@ -172,6 +175,7 @@ asps_err asps_rpc_server_new(const asps_rpc_server_opts *o, asps_rpc_server **ou
     s->call_deadline_ms = o->call_deadline_ms ? o->call_deadline_ms : DEFAULT_CALL_DEADLINE_MS;
     s->n_workers = o->worker_threads ? o->worker_threads : DEFAULT_WORKERS;
     s->n_io = o->io_threads ? o->io_threads : DEFAULT_IO_THREADS;
+    s->n_verify = o->verify_threads ? o->verify_threads : DEFAULT_VERIFY_THREADS;
     s->handshake_ms = o->handshake_timeout_ms ? o->handshake_timeout_ms : DEFAULT_HANDSHAKE_MS;
     s->shutdown_tag.kind = TAG_SHUTDOWN;
 
@@ -243,7 +247,7 @@ static grpc_server_credentials *make_creds(asps_rpc_server *s, asps_errbuf *eb, 
      * self-signed; their trust comes from the quote inside). TLS itself still
      * checks that the client holds the certificate's private key. */
     grpc_tls_certificate_provider *prov = grpc_tls_certificate_provider_static_data_create(NULL, pairs);
-    grpc_tls_certificate_verifier *ver = asps_rpc__verifier_new(s->verify, s->verify_ctx);
+    grpc_tls_certificate_verifier *ver = asps_rpc__verifier_new(s->verify, s->verify_ctx, s->vpool);
     if (prov == NULL || ver == NULL) {
         if (prov)
             grpc_tls_certificate_provider_release(prov);
@@ -653,6 +657,9 @@ asps_err asps_rpc_server_start(asps_rpc_server *s, int *bound_port, asps_errbuf 
         if (m->reg == NULL)
             return asps_fail(eb, ASPS_E_INTERNAL, "rpc: cannot register %s", m->path);
     }
+    s->vpool = asps_rpc__vpool_new(s->n_verify);
+    if (s->vpool == NULL)
+        return asps_fail(eb, ASPS_E_INTERNAL, "rpc: cannot start certificate check threads");
     grpc_server_credentials *creds = make_creds(s, eb, &rc);
     if (creds == NULL)
         return rc;
@@ -782,6 +789,8 @@ void asps_rpc_server_shutdown(asps_rpc_server *s, int drain_ms)
     for (unsigned i = 0; i < s->io_started; i++)
         pthread_join(s->io_threads[i], NULL);
     s->io_started = 0;
+    /* no listener is left, so no new handshake can need a check */
+    asps_rpc__vpool_stop(s->vpool);
     grpc_server_destroy(s->server);
     s->server = NULL;
     grpc_completion_queue_destroy(s->cq);
@@ -812,6 +821,7 @@ void asps_rpc_server_free(asps_rpc_server *s)
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->work_cv);
     pthread_cond_destroy(&s->shutdown_cv);
+    asps_rpc__vpool_unref(s->vpool);
     if (s->grpc_inited)
         grpc_shutdown();
     free(s);

@@ -40,13 +40,15 @@ ec server.key && openssl req -new -key server.key -subj "/CN=asps test server" -
 printf 'basicConstraints=critical,CA:FALSE\nsubjectAltName=IP:127.0.0.1,DNS:asps.test\nextendedKeyUsage=serverAuth\n' > server.ext
 openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 \
     -extfile server.ext -out server.pem 2>/dev/null || fail "server cert"
-for who in good bad; do
+for who in good bad slow; do
     ec $who.key && openssl req -x509 -new -key $who.key -subj "/CN=$who-client" -days 1 \
         -addext "extendedKeyUsage=clientAuth" -out $who.pem 2>/dev/null || fail "$who cert"
 done
 
 # ---- server
-"$SERVER" --cert server.pem --key server.key --accept-cn good-client >server.out 2>server.err &
+# one io thread: if certificate checks ran on it, a slow check would stall all
+"$SERVER" --cert server.pem --key server.key --accept-cn good-client --slow-cn slow-client \
+    --io-threads 1 >server.out 2>server.err &
 SERVER_PID=$!
 for _ in $(seq 100); do
     grep -q '^PORT ' server.out 2>/dev/null && break
@@ -82,6 +84,18 @@ out=$(py echo nocert); rc=$?
 [ $rc -eq 1 ] && [[ "$out" == "STATUS UNAVAILABLE"* ]] || fail "no-cert client: rc=$rc '$out'"
 out=$(py --cert bad.pem --key bad.key echo bad); rc=$?
 [ $rc -eq 1 ] && [[ "$out" == "STATUS UNAVAILABLE"* ]] || fail "bad-cert client: rc=$rc '$out'"
+
+# ---- a certificate check that takes 4 s does not hold up other clients
+py --cert slow.pem --key slow.key --timeout 10 echo slow >slow.out &
+SLOW_PID=$!
+sleep 0.5
+t0=$(date +%s%N)
+out=$(py --cert good.pem --key good.key echo during slow check) || fail "during slow check: $out"
+took_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$out" = "during slow check" ] || fail "echo during slow check '$out'"
+[ $took_ms -lt 3000 ] || fail "a good client waited ${took_ms} ms behind a slow certificate check"
+wait $SLOW_PID || fail "slow client: $(cat slow.out)"
+[ "$(cat slow.out)" = "slow" ] || fail "slow client reply '$(cat slow.out)'"
 
 # ---- and the server still serves, then stops cleanly
 out=$(py --cert good.pem --key good.key echo still up) || fail "after refusals: $out"

@@ -112,6 +112,7 @@ static int handler_calls;
 static int slow_started;
 static int slow_ms = 500;
 
+
 /* Accept only the good client's certificate, by subject CN. */
 static int verify_good_only(void *ctx, const char *pem, char *err, size_t errlen)
 {
@@ -569,6 +570,7 @@ static void test_garbage_tcp_client_does_not_stop_server(void **state)
 struct bg_call {
     int port;
     const char *method;
+
     result r;
     int64_t done_ms; /* when the call returned */
     pthread_t th;
