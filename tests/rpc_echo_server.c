@@ -6,7 +6,7 @@
  *
  * Accepts client certificates whose subject CN is exactly CN (no chain
  * check: the point is the transport, not PKI), and CN2 too but only after a
- * 4-second pause in the check (a verifier waiting for a PCCS). Serves:
+ * 6-second pause in the check (a verifier waiting for a PCCS). Serves:
  *   /asps.test.Echo/Echo                   raw bytes back
  *   /asps.v1.SecretProvision/GetSecrets    each name -> "value-of-<name>";
  *                                          a name "deny" -> PERMISSION_DENIED
@@ -42,7 +42,7 @@ static int verify_cn(void *ctx, const char *pem, char *err, size_t errlen)
         X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, sizeof cn);
     X509_free(x);
     if (slow_cn != NULL && strcmp(cn, slow_cn) == 0) {
-        struct timespec ts = {4, 0};
+        struct timespec ts = {6, 0};
         nanosleep(&ts, NULL);
         return 0;
     }

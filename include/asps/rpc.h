@@ -81,8 +81,12 @@ typedef struct asps_rpc_server_opts {
     const char *listen_addr;    /* "host:port"; "127.0.0.1:0" picks a free port */
     const char *cert_chain_pem; /* server leaf certificate (+ intermediates) */
     const char *key_pem;        /* its private key */
-    asps_rpc_verify_fn verify;  /* required: decides which client certificates connect */
+    asps_rpc_verify_fn verify;  /* decides which client certificates connect */
     void *verify_ctx;
+    const char *client_ca_pem;  /* optional: client certificates must also chain
+                                   to this CA bundle (checked by TLS, before
+                                   verify). With it, verify may be NULL: plain
+                                   mutual TLS. One of the two is required. */
     size_t max_message_size;       /* largest request accepted; 0 = 4 MiB */
     unsigned max_concurrent_calls; /* calls queued or running at once; beyond:
                                       RESOURCE_EXHAUSTED; 0 = 256 */
@@ -112,7 +116,8 @@ asps_err asps_rpc_server_start(asps_rpc_server *s, int *bound_port, asps_errbuf 
 
 /* Stop accepting connections and calls, let in-flight calls finish for up to
  * drain_ms, cancel what is left, wait for running handlers to return, and stop
- * the threads. Idempotent; also done by asps_rpc_server_free. */
+ * the threads. Idempotent; also done by asps_rpc_server_free. Not from a
+ * handler or verify callback (it waits for them). */
 void asps_rpc_server_shutdown(asps_rpc_server *s, int drain_ms);
 
 void asps_rpc_server_free(asps_rpc_server *s);

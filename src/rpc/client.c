@@ -268,7 +268,8 @@ asps_err asps_rpc_client_call(asps_rpc_client *c, const char *full_method, const
     if (st == GRPC_STATUS_OK) {
         if (recv_bb == NULL) {
             *status = GRPC_STATUS_INTERNAL;
-            set_msg(status_msg, msglen, "server sent no reply message", 29);
+            set_msg(status_msg, msglen, "server sent no reply message",
+                    strlen("server sent no reply message"));
         } else {
             rc = asps_rpc__bb_to_bytes(recv_bb, reply, reply_len, eb);
         }

@@ -92,6 +92,7 @@ struct asps_rpc_server {
     char *listen_addr;
     char *cert_pem;
     char *key_pem;
+    char *client_ca_pem;
     asps_rpc_verify_fn verify;
     void *verify_ctx;
     size_t max_message;
@@ -145,14 +146,17 @@ asps_err asps_rpc_server_new(const asps_rpc_server_opts *o, asps_rpc_server **ou
     *out = NULL;
     if (o->listen_addr == NULL || o->cert_chain_pem == NULL || o->key_pem == NULL)
         return asps_fail(eb, ASPS_E_ARG, "rpc: server needs a listen address, certificate and key");
-    if (o->verify == NULL)
-        return asps_fail(eb, ASPS_E_ARG, "rpc: server needs a client certificate verify function");
+    if (o->verify == NULL && o->client_ca_pem == NULL)
+        return asps_fail(eb, ASPS_E_ARG,
+                         "rpc: server needs a client certificate verify function or client CA");
     if (o->worker_threads > MAX_THREADS || o->io_threads > MAX_THREADS ||
         o->verify_threads > MAX_THREADS)
         return asps_fail(eb, ASPS_E_ARG, "rpc: at most %u threads of each kind", MAX_THREADS);
     if (o->max_message_size > (size_t)INT32_MAX)
         return asps_fail(eb, ASPS_E_ARG, "rpc: max message size above 2 GiB");
     ASPS_TRY(asps_rpc__check_pem_pair(o->cert_chain_pem, o->key_pem, "server", eb));
+    if (o->client_ca_pem != NULL)
+        ASPS_TRY(asps_rpc__check_pem_pair(o->client_ca_pem, NULL, "client CA", eb));
 
     asps_rpc_server *s = calloc(1, sizeof *s);
     if (s == NULL)
@@ -161,6 +165,7 @@ asps_err asps_rpc_server_new(const asps_rpc_server_opts *o, asps_rpc_server **ou
     s->listen_addr = asps_rpc__dup(o->listen_addr, &fail);
     s->cert_pem = asps_rpc__dup(o->cert_chain_pem, &fail);
     s->key_pem = asps_rpc__dup(o->key_pem, &fail);
+    s->client_ca_pem = asps_rpc__dup(o->client_ca_pem, &fail);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->work_cv, NULL);
     pthread_cond_init(&s->shutdown_cv, NULL);
@@ -242,13 +247,17 @@ static grpc_server_credentials *make_creds(asps_rpc_server *s, asps_errbuf *eb, 
 {
     grpc_tls_identity_pairs *pairs = grpc_tls_identity_pairs_create();
     grpc_tls_identity_pairs_add_pair(pairs, s->key_pem, s->cert_pem);
-    /* No root certificates: the server requires a client certificate but
-     * leaves all judgement of it to the verifier (RA-TLS certificates are
-     * self-signed; their trust comes from the quote inside). TLS itself still
-     * checks that the client holds the certificate's private key. */
-    grpc_tls_certificate_provider *prov = grpc_tls_certificate_provider_static_data_create(NULL, pairs);
-    grpc_tls_certificate_verifier *ver = asps_rpc__verifier_new(s->verify, s->verify_ctx, s->vpool);
-    if (prov == NULL || ver == NULL) {
+    /* Without a client CA there are no root certificates: the server requires
+     * a client certificate but leaves all judgement of it to the verifier
+     * (RA-TLS certificates are self-signed; their trust comes from the quote
+     * inside). TLS itself still checks that the client holds the
+     * certificate's private key. */
+    grpc_tls_certificate_provider *prov =
+        grpc_tls_certificate_provider_static_data_create(s->client_ca_pem, pairs);
+    grpc_tls_certificate_verifier *ver = NULL;
+    if (s->verify != NULL)
+        ver = asps_rpc__verifier_new(s->verify, s->verify_ctx, s->vpool);
+    if (prov == NULL || (s->verify != NULL && ver == NULL)) {
         if (prov)
             grpc_tls_certificate_provider_release(prov);
         if (ver)
@@ -259,12 +268,20 @@ static grpc_server_credentials *make_creds(asps_rpc_server *s, asps_errbuf *eb, 
     grpc_tls_credentials_options *opts = grpc_tls_credentials_options_create();
     grpc_tls_credentials_options_set_certificate_provider(opts, prov);
     grpc_tls_credentials_options_watch_identity_key_cert_pairs(opts);
-    grpc_tls_credentials_options_set_cert_request_type(
-        opts, GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_BUT_DONT_VERIFY);
-    grpc_tls_credentials_options_set_certificate_verifier(opts, ver);
+    if (s->client_ca_pem != NULL) {
+        grpc_tls_credentials_options_watch_root_certs(opts);
+        grpc_tls_credentials_options_set_cert_request_type(
+            opts, GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+    } else {
+        grpc_tls_credentials_options_set_cert_request_type(
+            opts, GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_BUT_DONT_VERIFY);
+    }
+    if (ver != NULL)
+        grpc_tls_credentials_options_set_certificate_verifier(opts, ver);
     grpc_server_credentials *creds = grpc_tls_server_credentials_create(opts); /* owns opts */
     grpc_tls_certificate_provider_release(prov);
-    grpc_tls_certificate_verifier_release(ver);
+    if (ver != NULL)
+        grpc_tls_certificate_verifier_release(ver);
     if (creds == NULL)
         *rc = asps_fail(eb, ASPS_E_INTERNAL, "rpc: cannot create TLS server credentials");
     return creds;
@@ -817,6 +834,7 @@ void asps_rpc_server_free(asps_rpc_server *s)
     free(s->io_threads);
     free(s->listen_addr);
     free(s->cert_pem);
+    free(s->client_ca_pem);
     asps_rpc__free_secret_str(s->key_pem);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->work_cv);

@@ -85,7 +85,7 @@ out=$(py echo nocert); rc=$?
 out=$(py --cert bad.pem --key bad.key echo bad); rc=$?
 [ $rc -eq 1 ] && [[ "$out" == "STATUS UNAVAILABLE"* ]] || fail "bad-cert client: rc=$rc '$out'"
 
-# ---- a certificate check that takes 4 s does not hold up other clients
+# ---- a certificate check that takes 6 s does not hold up other clients
 py --cert slow.pem --key slow.key --timeout 10 echo slow >slow.out &
 SLOW_PID=$!
 sleep 0.5
@@ -93,7 +93,7 @@ t0=$(date +%s%N)
 out=$(py --cert good.pem --key good.key echo during slow check) || fail "during slow check: $out"
 took_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 [ "$out" = "during slow check" ] || fail "echo during slow check '$out'"
-[ $took_ms -lt 3000 ] || fail "a good client waited ${took_ms} ms behind a slow certificate check"
+[ $took_ms -lt 4500 ] || fail "a good client waited ${took_ms} ms behind a slow certificate check"
 wait $SLOW_PID || fail "slow client: $(cat slow.out)"
 [ "$(cat slow.out)" = "slow" ] || fail "slow client reply '$(cat slow.out)'"
 

