@@ -265,8 +265,8 @@ static asps_rpc_client *client_pinned(int port, const tcert *id, const char *pin
     snprintf(target, sizeof target, "127.0.0.1:%d", port);
     asps_rpc_client_opts o = {
         .target = target,
-        .cert_pem = id->cert,
-        .key_pem = id->key,
+        .cert_pem = id ? id->cert : NULL,
+        .key_pem = id ? id->key : NULL,
         .verify = verify_pinned,
         .verify_ctx = (void *)pin,
         .deadline_ms = 5000,
@@ -428,6 +428,11 @@ static void test_client_verify_callback_pins_server_cert(void **state)
     asps_rpc_client_free(c);
     c = client_pinned(srv_port, &good, other_server.cert);
     result r = call(c, "/asps.test.Echo/Echo", "x", 1);
+    assert_int_equal(r.status, ASPS_RPC_UNAVAILABLE);
+    assert_non_null(strstr(r.msg, "not the pinned one")); /* our verifier's reason */
+    asps_rpc_client_free(c);
+    c = client_pinned(srv_port, NULL, server_cert.cert); /* pinned, but no client cert */
+    r = call(c, "/asps.test.Echo/Echo", "x", 1);
     assert_int_equal(r.status, ASPS_RPC_UNAVAILABLE);
     asps_rpc_client_free(c);
     pthread_mutex_lock(&mu);
