@@ -26,6 +26,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -157,8 +158,13 @@ static int revoked(X509_CRL *crl, X509 *cert)
     return X509_CRL_get0_by_serial(crl, &rev, (ASN1_INTEGER *)X509_get0_serialNumber(cert)) == 1;
 }
 
-/* Parse up to MAX_CHAIN_CERTS PEM certificates. */
-static int parse_pem_chain(const char *pem, size_t len, X509 **out, int *n)
+/* Parse up to MAX_CHAIN_CERTS PEM certificates. A certificate byte-identical
+ * to a trusted root or to one of `known` (already verified in this run) is
+ * taken as that object instead of being decoded again: decoding the public
+ * key of a certificate is the costliest step of a cold verification with
+ * OpenSSL 3. */
+static int parse_pem_chain(const asps_verifier *v, const char *pem, size_t len, X509 *const *known,
+                           int n_known, X509 **out, int *n)
 {
     *n = 0;
     if (len > INT32_MAX)
@@ -166,12 +172,40 @@ static int parse_pem_chain(const char *pem, size_t len, X509 **out, int *n)
     BIO *b = BIO_new_mem_buf(pem, (int)len);
     if (!b)
         return 0;
-    X509 *x;
-    while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
-        if (*n == MAX_CHAIN_CERTS) {
-            X509_free(x);
-            break;
+    char *name = NULL, *header = NULL;
+    unsigned char *der = NULL;
+    long dlen = 0;
+    while (*n < MAX_CHAIN_CERTS && PEM_read_bio(b, &name, &header, &der, &dlen) == 1) {
+        X509 *x = NULL;
+        if (!strcmp(name, PEM_STRING_X509) && dlen > 0) {
+            for (int i = 0; v && i < v->n_roots && !x; i++)
+                if (dlen == v->roots[i].der_len && !memcmp(der, v->roots[i].der, (size_t)dlen))
+                    x = v->roots[i].cert;
+            for (int i = 0; i < n_known && !x; i++) {
+                uint8_t *kd = NULL;
+                int kl = known[i] ? i2d_X509(known[i], &kd) : -1;
+                if (kl == dlen && !memcmp(der, kd, (size_t)dlen))
+                    x = known[i];
+                OPENSSL_free(kd);
+            }
+            if (x) {
+                X509_up_ref(x);
+            } else {
+                const unsigned char *p = der;
+                x = d2i_X509(NULL, &p, dlen);
+                if (x && p != der + dlen) {
+                    X509_free(x);
+                    x = NULL;
+                }
+            }
         }
+        OPENSSL_free(name);
+        OPENSSL_free(header);
+        OPENSSL_free(der);
+        name = header = NULL;
+        der = NULL;
+        if (!x)
+            break; /* not a certificate, or undecodable: the chain is refused */
         out[(*n)++] = x;
     }
     ERR_clear_error();
@@ -341,20 +375,41 @@ static asps_err add_root(asps_verifier *v, const uint8_t *buf, size_t len, int i
     return ASPS_OK;
 }
 
+/* The built-in Intel root, decoded once per process: it is a constant, and
+ * decoding a certificate's key is costly with OpenSSL 3. */
+static X509 *intel_root;
+static pthread_once_t intel_root_once = PTHREAD_ONCE_INIT;
+
+static void intel_root_init(void)
+{
+    size_t len;
+    const uint8_t *der = asps_intel_root_ca_der(&len);
+    const unsigned char *p = der;
+    intel_root = d2i_X509(NULL, &p, (long)len);
+    ERR_clear_error();
+}
+
 asps_err asps_verifier_new(asps_verifier **out, asps_errbuf *eb)
 {
     *out = NULL;
+    pthread_once(&intel_root_once, intel_root_init);
+    if (!intel_root)
+        return asps_fail(eb, ASPS_E_INTERNAL, "verifier: built-in Intel root does not decode");
     asps_verifier *v = calloc(1, sizeof *v);
     if (!v)
         return asps_fail(eb, ASPS_E_NOMEM, "verifier: out of memory");
     v->cache_on = 1;
-    size_t len;
-    const uint8_t *der = asps_intel_root_ca_der(&len);
-    asps_err e = add_root(v, der, len, 1, eb);
-    if (e != ASPS_OK) {
-        asps_verifier_free(v);
-        return e;
+    trust_root *r = &v->roots[0];
+    r->der = NULL;
+    r->der_len = i2d_X509(intel_root, &r->der);
+    if (r->der_len <= 0) {
+        free(v);
+        return asps_fail(eb, ASPS_E_INTERNAL, "verifier: cannot encode the Intel root");
     }
+    X509_up_ref(intel_root);
+    r->cert = intel_root;
+    r->intel = 1;
+    v->n_roots = 1;
     *out = v;
     return ASPS_OK;
 }
@@ -401,12 +456,12 @@ void asps_verifier_set_cache(asps_verifier *v, int on)
  * self-issued one) a trusted root; the others signed by it. Returns the
  * non-root certificate (if want == 2) and the root index. */
 static asps_err collateral_chain(asps_verifier *v, const char *pem, const char *what,
-                                 const char *leaf_phrase, X509 **leaf, int *root_idx,
+                                 const char *leaf_phrase, X509 *known, X509 **leaf, int *root_idx,
                                  window *win, int *n_win, asps_errbuf *eb)
 {
     X509 *c[MAX_CHAIN_CERTS];
     int n;
-    if (!parse_pem_chain(pem, strlen(pem), c, &n))
+    if (!parse_pem_chain(v, pem, strlen(pem), &known, 1, c, &n))
         return asps_fail(eb, ASPS_E_PARSE, "%s: no PEM certificate", what);
     asps_err e = ASPS_OK;
     X509 *root = NULL, *other = NULL;
@@ -424,20 +479,23 @@ static asps_err collateral_chain(asps_verifier *v, const char *pem, const char *
         e = asps_fail(eb, ASPS_E_CHAIN, "%s: no root CA in chain", what);
         goto out;
     }
-    if (!cn_contains(X509_get_subject_name(root), "SGX Root CA") || !signed_by(root, root)) {
-        e = asps_fail(eb, ASPS_E_CHAIN, "%s: root CA invalid (name or self-signature)", what);
-        goto out;
-    }
+    /* A root byte-identical to a trusted one had its self-signature
+     * checked when it was installed. */
     int idx = find_root(v, root);
     if (idx < 0) {
         e = asps_fail(eb, ASPS_E_ROOT_UNTRUSTED, "%s: chain does not end at a trusted root CA", what);
+        goto out;
+    }
+    if (!cn_contains(X509_get_subject_name(root), "SGX Root CA")) {
+        e = asps_fail(eb, ASPS_E_CHAIN, "%s: root CA name lacks \"SGX Root CA\"", what);
         goto out;
     }
     if (!cn_contains(X509_get_subject_name(other), leaf_phrase)) {
         e = asps_fail(eb, ASPS_E_CHAIN, "%s: certificate is not an \"%s\"", what, leaf_phrase);
         goto out;
     }
-    if (!signed_by(other, root)) {
+    /* identical to a certificate this verification already checked? */
+    if (!(known && X509_cmp(other, known) == 0) && !signed_by(other, root)) {
         e = asps_fail(eb, ASPS_E_CHAIN, "%s: certificate not signed by the root CA", what);
         goto out;
     }
@@ -490,10 +548,10 @@ static asps_err verify_collateral(asps_verifier *v, const asps_collateral *col, 
     int root = -1;
     memcpy(c->digest, col->digest, 32);
     ASPS_TRY(collateral_chain(v, col->tcb_info_issuer_chain, "TCB info issuer chain",
-                              "SGX TCB Signing", &c->tcb_signer, &root, c->win, &c->n_win, eb));
+                              "SGX TCB Signing", NULL, &c->tcb_signer, &root, c->win, &c->n_win, eb));
     X509 *qe_signer = NULL;
     asps_err e = collateral_chain(v, col->qe_identity_issuer_chain, "QE identity issuer chain",
-                                  "SGX TCB Signing", &qe_signer, &root, c->win, &c->n_win, eb);
+                                  "SGX TCB Signing", c->tcb_signer, &qe_signer, &root, c->win, &c->n_win, eb);
     if (e != ASPS_OK)
         return e;
     /* Intel signs both with the same TCB signing key; require it, so one
@@ -504,7 +562,7 @@ static asps_err verify_collateral(asps_verifier *v, const asps_collateral *col, 
         return asps_fail(eb, ASPS_E_CHAIN,
                          "QE identity issuer chain: signer differs from the TCB info signer");
     ASPS_TRY(collateral_chain(v, col->pck_crl_issuer_chain, "PCK CRL issuer chain", "CA",
-                              &c->pck_ca, &root, c->win, &c->n_win, eb));
+                              NULL, &c->pck_ca, &root, c->win, &c->n_win, eb));
     c->root = root;
     X509 *rootc = v->roots[root].cert;
     if (!cert_window(rootc, &c->win[c->n_win++], ASPS_E_CERT_EXPIRED, "root CA certificate"))
@@ -582,12 +640,12 @@ static vcol *get_collateral(asps_verifier *v, const asps_collateral *col, vcol *
 
 /* ---- PCK chain from the quote ---------------------------------------------- */
 
-static asps_err verify_pck_chain(asps_verifier *v, const asps_quote *q, vchain *ch,
-                                 asps_errbuf *eb)
+static asps_err verify_pck_chain(asps_verifier *v, const asps_quote *q, X509 *known_ca,
+                                 vchain *ch, asps_errbuf *eb)
 {
     X509 *c[MAX_CHAIN_CERTS];
     int n;
-    if (!parse_pem_chain((const char *)q->pck_chain, q->pck_chain_len, c, &n))
+    if (!parse_pem_chain(v, (const char *)q->pck_chain, q->pck_chain_len, &known_ca, 1, c, &n))
         return asps_fail(eb, ASPS_E_PARSE, "PCK chain: no PEM certificate in the quote");
     asps_err e = ASPS_OK;
     X509 *root = NULL, *ca = NULL, *leaf = NULL;
@@ -609,21 +667,21 @@ static asps_err verify_pck_chain(asps_verifier *v, const asps_quote *q, vchain *
         e = asps_fail(eb, ASPS_E_CHAIN, "PCK chain: needs a root CA, a PCK CA and a PCK certificate");
         goto out;
     }
-    if (!signed_by(root, root)) {
-        e = asps_fail(eb, ASPS_E_CHAIN, "PCK chain: root CA self-signature does not verify");
+    /* The root must be byte-identical to a trusted one (whose self-signature
+     * was checked when installed); a PCK CA identical to the one the
+     * collateral's chain proved was signed by that root needs no second
+     * check. */
+    ch->root = find_root(v, root);
+    if (ch->root < 0) {
+        e = asps_fail(eb, ASPS_E_ROOT_UNTRUSTED, "PCK chain: does not end at a trusted root CA");
         goto out;
     }
-    if (!signed_by(ca, root)) {
+    if (!(known_ca && X509_cmp(ca, known_ca) == 0) && !signed_by(ca, root)) {
         e = asps_fail(eb, ASPS_E_CHAIN, "PCK chain: PCK CA not signed by the root CA");
         goto out;
     }
     if (!signed_by(leaf, ca)) {
         e = asps_fail(eb, ASPS_E_CHAIN, "PCK chain: PCK certificate not signed by the PCK CA");
-        goto out;
-    }
-    ch->root = find_root(v, root);
-    if (ch->root < 0) {
-        e = asps_fail(eb, ASPS_E_ROOT_UNTRUSTED, "PCK chain: does not end at a trusted root CA");
         goto out;
     }
     int idx;
@@ -661,8 +719,8 @@ out:
     return e;
 }
 
-static vchain *get_chain(asps_verifier *v, const asps_quote *q, vchain *scratch, asps_errbuf *eb,
-                         asps_err *e)
+static vchain *get_chain(asps_verifier *v, const asps_quote *q, X509 *known_ca, vchain *scratch,
+                         asps_errbuf *eb, asps_err *e)
 {
     uint8_t d[32];
     sha256(q->pck_chain, q->pck_chain_len, d);
@@ -673,7 +731,7 @@ static vchain *get_chain(asps_verifier *v, const asps_quote *q, vchain *scratch,
                 return &v->chains[i];
             }
     memset(scratch, 0, sizeof *scratch);
-    *e = verify_pck_chain(v, q, scratch, eb);
+    *e = verify_pck_chain(v, q, known_ca, scratch, eb);
     if (*e != ASPS_OK) {
         vchain_clear(scratch);
         return NULL;
@@ -887,7 +945,7 @@ asps_err asps_verify_quote(asps_verifier *v, const uint8_t *buf, size_t len,
     vcol *c = get_collateral(v, col, &col_scratch, eb, &e);
     if (!c)
         return e;
-    vchain *ch = get_chain(v, &q, &chain_scratch, eb, &e);
+    vchain *ch = get_chain(v, &q, c->pck_ca, &chain_scratch, eb, &e);
     if (!ch)
         goto done;
     if (ch->root != c->root) {
@@ -1027,7 +1085,7 @@ asps_err asps_quote_platform(const uint8_t *buf, size_t len, asps_tee *tee, uint
     ASPS_TRY(asps_quote_parse(buf, len, &q, eb));
     X509 *c[MAX_CHAIN_CERTS];
     int n;
-    if (!parse_pem_chain((const char *)q.pck_chain, q.pck_chain_len, c, &n))
+    if (!parse_pem_chain(NULL, (const char *)q.pck_chain, q.pck_chain_len, NULL, 0, c, &n))
         return asps_fail(eb, ASPS_E_PARSE, "PCK chain: no PEM certificate in the quote");
     asps_err e = asps_fail(eb, ASPS_E_CHAIN, "PCK chain: no PCK certificate");
     for (int i = 0; i < n; i++) {
