@@ -180,7 +180,8 @@ asps_err asps_json_get_int(const cJSON *obj, const char *path, const char *key,
         return asps_fail(eb, ASPS_E_PARSE, "%s: expected a whole number, got %s", fp,
                          type_name(v));
     double d = v->valuedouble;
-    if (!isfinite(d) || d != floor(d) || d < (double)min || d > (double)max)
+    /* Range first, so the cast below is defined; no libm needed. */
+    if (!isfinite(d) || d < (double)min || d > (double)max || d != (double)(int64_t)d)
         return asps_fail(eb, ASPS_E_PARSE, "%s: expected a whole number from %lld to %lld", fp,
                          (long long)min, (long long)max);
     *out = (int64_t)d;

@@ -372,7 +372,27 @@ asps_err asps_policy_load_file(const char *path, asps_policy **out, asps_errbuf 
     asps_err e = asps_policy_parse((const char *)buf, len, path, out, eb);
     OPENSSL_cleanse(buf, len);
     free(buf);
-    return e;
+    if (e != ASPS_OK)
+        return e;
+    /* A relative kms.path is relative to the policy file, not to wherever
+     * the server happens to be started. */
+    asps_policy *p = *out;
+    const char *slash = strrchr(path, '/');
+    if (p->kms_path && p->kms_path[0] != '/' && slash) {
+        size_t dl = (size_t)(slash - path), kl = strlen(p->kms_path);
+        char *full = malloc(dl + 1 + kl + 1);
+        if (!full) {
+            asps_policy_free(p);
+            *out = NULL;
+            return asps_fail(eb, ASPS_E_NOMEM, "policy: out of memory");
+        }
+        memcpy(full, path, dl);
+        full[dl] = '/';
+        memcpy(full + dl + 1, p->kms_path, kl + 1);
+        free(p->kms_path);
+        p->kms_path = full;
+    }
+    return ASPS_OK;
 }
 
 /* ---- introspection ---------------------------------------------------- */

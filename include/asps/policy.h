@@ -92,6 +92,9 @@ typedef struct asps_policy_seed_options {
      * keeps values out of policies: they are written to this KMS file
      * (0600) and the policy refers to them. Required for such input. */
     const char *kms_out_path;
+    /* Check only: write nothing, and accept "kms": "none" without
+     * kms_out_path (the policy then refers to a KMS file "(not written)"). */
+    int validate_only;
     /* Notes for the person converting (semantics that changed), one per
      * line; may be NULL. Called with a NUL-terminated line. */
     void (*note)(void *ctx, const char *line);
