@@ -145,7 +145,7 @@ static void test_malformed_values_fail_without_the_value_in_the_message(void **s
     /* Each value carries a marker that must never reach a message. */
     write_kms("{\"bad1\": \"base64:SECRETMARK*==\", \"bad2\": {\"base64\": \"SECRETMARK=\"},"
               " \"bad3\": \"base64:SECRETMARKR=\", \"bad4\": 42, \"bad5\": {\"hex\": \"SECRETMARK\"},"
-              " \"bad6\": \"base64:SECRETMARKA\", \"bad7\": \"base64:QR==\","
+              " \"bad6\": \"base64:SECRETMARKAAA\", \"bad7\": \"base64:QR==\","
               " \"dup\": \"text:SECRETMARK\", \"dup\": \"text:SECRETMARK2\"}");
     asps_kms *k;
     asps_errbuf eb;
