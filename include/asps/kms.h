@@ -3,6 +3,7 @@
  * One interface, several backends, behind an opaque asps_kms handle:
  *   - "file": a JSON file (format below), read afresh on every get, so an
  *     edited file, or a file that was missing and came back, is seen at once.
+ *     It ignores credentials: access to the file is access to its secrets.
  *   - "vault": HashiCorp Vault KV v1/v2 over libcurl (to be added; the
  *     interface already carries what it needs: a per-call credential, since
  *     each app of a policy may have its own Vault token).

@@ -9,7 +9,9 @@
  *
  *   {
  *     "version": 1,
- *     "kms": {"type": "file", "path": "kms.json"},          (optional)
+ *     "kms": {"type": "file", "path": "kms.json"},   (optional; a relative
+ *             path is relative to the policy file; "vault" takes "addr";
+ *             "default_encoding": "text" or "base64" for the file backend)
  *     "apps": [
  *       {
  *         "name": "web",
