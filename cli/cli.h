@@ -5,5 +5,6 @@
 #define ASPS_CLI_H
 
 int asps_cmd_quote(int argc, char **argv);
+int asps_cmd_policy(int argc, char **argv);
 
 #endif

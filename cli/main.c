@@ -10,6 +10,7 @@ static const struct {
     const char *help;
 } cmds[] = {
     {"quote", asps_cmd_quote, "verify or show DCAP quotes"},
+    {"policy", asps_cmd_policy, "check or convert policy files"},
 };
 
 static void usage(FILE *f)

@@ -41,6 +41,12 @@ asps_err asps_verify_quote(asps_verifier *v, const uint8_t *quote, size_t quote_
                            const asps_collateral *col, int64_t at,
                            asps_claims *claims, asps_errbuf *eb);
 
+/* What a quote's collateral depends on, read from its PCK certificate
+ * without verifying anything: TEE type, FMSPC and the PCK CA ("processor"
+ * or "platform", the `ca` parameter of the PCCS pckcrl endpoint). */
+asps_err asps_quote_platform(const uint8_t *quote, size_t quote_len, asps_tee *tee,
+                             uint8_t fmspc[6], char ca[16], asps_errbuf *eb);
+
 /* The DER of the built-in Intel SGX Root CA. */
 const uint8_t *asps_intel_root_ca_der(size_t *len);
 

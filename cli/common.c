@@ -1,0 +1,96 @@
+/* common.c: trust and collateral options shared by `quote verify` and
+ * `cert verify`. */
+#include "common.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util.h"
+
+int cli_trust_option(cli_trust *t, int argc, char **argv, int *i)
+{
+    const char *a = argv[*i];
+    const char **slot = !strcmp(a, "--collateral") ? &t->collateral
+                        : !strcmp(a, "--pccs")     ? &t->pccs
+                        : !strcmp(a, "--pccs-ca")  ? &t->pccs_ca
+                        : !strcmp(a, "--root-ca")  ? &t->root_ca
+                        : !strcmp(a, "--sim")      ? &t->sim
+                                                   : NULL;
+    if (!slot && strcmp(a, "--at") != 0)
+        return 0;
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "asps: %s needs a value\n", a);
+        return -1;
+    }
+    const char *val = argv[++*i];
+    if (slot) {
+        *slot = val;
+        return 1;
+    }
+    if (asps_time_parse(val, &t->at) != 0) {
+        fprintf(stderr, "asps: --at: '%s' is neither unix seconds nor RFC 3339\n", val);
+        return -1;
+    }
+    return 1;
+}
+
+int cli_read(const char *path, size_t max, uint8_t **buf, size_t *len)
+{
+    asps_errbuf eb;
+    if (asps_read_file(path, max, buf, len, &eb) != ASPS_OK) {
+        fprintf(stderr, "asps: %s\n", eb.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static asps_err add_root_file(asps_verifier *v, const char *path, asps_errbuf *eb)
+{
+    uint8_t *b;
+    size_t n;
+    ASPS_TRY(asps_read_file(path, 65536, &b, &n, eb));
+    asps_err e = asps_verifier_add_root(v, b, n, eb);
+    free(b);
+    if (e != ASPS_OK)
+        asps_err_prefix(eb, "--root-ca: ");
+    return e;
+}
+
+asps_err cli_trust_verifier(const cli_trust *t, asps_verifier **v, asps_errbuf *eb)
+{
+    ASPS_TRY(asps_verifier_new(v, eb));
+    asps_err e = ASPS_OK;
+    if (t->root_ca)
+        e = add_root_file(*v, t->root_ca, eb);
+    if (e == ASPS_OK && t->sim) {
+        char p[4096];
+        snprintf(p, sizeof p, "%s/root_ca.der", t->sim);
+        e = add_root_file(*v, p, eb);
+    }
+    if (e != ASPS_OK) {
+        asps_verifier_free(*v);
+        *v = NULL;
+    }
+    return e;
+}
+
+asps_err cli_trust_collateral(const cli_trust *t, const uint8_t *quote, size_t len,
+                              asps_collateral **col, asps_errbuf *eb)
+{
+    if (t->collateral)
+        return asps_collateral_load_file(t->collateral, col, eb);
+    asps_tee tee;
+    uint8_t fmspc[6];
+    char ca[16];
+    if (t->sim) {
+        ASPS_TRY(asps_quote_platform(quote, len, &tee, fmspc, ca, eb));
+        char p[4096];
+        snprintf(p, sizeof p, "%s/collateral_%s.json", t->sim, tee == ASPS_TEE_TDX ? "tdx" : "sgx");
+        return asps_collateral_load_file(p, col, eb);
+    }
+    if (t->pccs)
+        return asps_fail(eb, ASPS_E_UNSUPPORTED, "--pccs: PCCS support is not built in");
+    return asps_fail(eb, ASPS_E_ARG, "no collateral: give --collateral FILE, --pccs URL or --sim DIR");
+}

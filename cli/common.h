@@ -1,0 +1,36 @@
+/* common.h: helpers shared by the asps subcommands. */
+#ifndef ASPS_CLI_COMMON_H
+#define ASPS_CLI_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "asps/collateral.h"
+#include "asps/verify.h"
+
+/* Where collateral comes from and what is trusted, as the verify commands'
+ * options give it. */
+typedef struct cli_trust {
+    const char *collateral;  /* --collateral FILE */
+    const char *pccs;        /* --pccs URL */
+    const char *pccs_ca;     /* --pccs-ca FILE */
+    const char *root_ca;     /* --root-ca FILE */
+    const char *sim;         /* --sim DIR: trust DIR/root_ca.der, DIR/collateral_*.json */
+    int64_t at;              /* --at TIME, default now */
+} cli_trust;
+
+/* Parse one trust option at argv[*i]; returns 1 if consumed (advancing *i),
+ * 0 if not a trust option, -1 on a usage error (message printed). */
+int cli_trust_option(cli_trust *t, int argc, char **argv, int *i);
+
+/* A verifier trusting the Intel root plus --root-ca / --sim's root. */
+asps_err cli_trust_verifier(const cli_trust *t, asps_verifier **v, asps_errbuf *eb);
+
+/* The collateral for this quote from --collateral, --sim or --pccs. */
+asps_err cli_trust_collateral(const cli_trust *t, const uint8_t *quote, size_t len,
+                              asps_collateral **col, asps_errbuf *eb);
+
+/* Read a file or print an error; returns 0 ok. */
+int cli_read(const char *path, size_t max, uint8_t **buf, size_t *len);
+
+#endif

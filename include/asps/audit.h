@@ -1,0 +1,63 @@
+/* asps/audit.h: the decision log.
+ *
+ * One JSON object per line, per decision:
+ *   {"time":"2026-01-02T03:04:05.678Z","peer":"ipv4:127.0.0.1:40000",
+ *    "tee":"sgx","simulated":false,"mrenclave":"..","mrsigner":"..",
+ *    "isv_prod_id":1,"isv_svn":2,"config_svn":0,"debug":false,
+ *    "tcb_status":"UpToDate","advisory_ids":[],"app":"web",
+ *    "names_asked":["a","b"],"names_granted":["a","b"],
+ *    "verdict":"granted","reason":"..."}
+ * TDX lines carry "mrtd" and "rtmrs" (4 hex strings) instead of the SGX
+ * measurement fields. A line never holds a secret value or a credential:
+ * the API is never given one.
+ *
+ * Thread-safe: each line is formatted first and written with one write()
+ * under a mutex, to a descriptor opened O_APPEND, so lines never interleave,
+ * also with other processes appending to the same file.
+ */
+#ifndef ASPS_AUDIT_H
+#define ASPS_AUDIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "asps/claims.h"
+#include "asps/err.h"
+#include "asps/policy.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct asps_audit asps_audit;
+
+/* PATH: a file (created 0600, appended to) or "-" for stderr. */
+asps_err asps_audit_open(const char *path, asps_audit **out, asps_errbuf *eb);
+void asps_audit_close(asps_audit *a);
+
+typedef struct asps_audit_event {
+    int64_t time_ms;              /* unix milliseconds; 0 = now */
+    const char *peer;             /* peer address, may be NULL */
+    const asps_claims *claims;    /* NULL when there were none (no evidence) */
+    /* Names asked and granted plus app and reason come from DECISION when it
+     * is non-NULL; otherwise from the fields below. */
+    const asps_decision *decision;
+    const char *const *names_asked;
+    size_t n_asked;
+    const char *const *names_granted;
+    size_t n_granted;
+    const char *app;
+    const char *verdict;          /* "granted", "denied", "unavailable", ... */
+    const char *reason;           /* overrides the decision's reason if set */
+} asps_audit_event;
+
+asps_err asps_audit_decision(asps_audit *a, const asps_audit_event *ev, asps_errbuf *eb);
+
+/* The line asps_audit_decision would write (malloc'd, with '\n'); for tests
+ * and for callers with their own sink. */
+asps_err asps_audit_format(const asps_audit_event *ev, char **line, asps_errbuf *eb);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

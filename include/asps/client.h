@@ -1,0 +1,94 @@
+/* asps/client.h: the asps client library.
+ *
+ * A workload links this to fetch its secrets: it attests (a fresh key, a
+ * quote binding it, an RA-TLS certificate), connects to the asps server
+ * with that certificate as its TLS client certificate, verifies the server
+ * (a CA, a pinned certificate, or the server's own RA-TLS evidence checked
+ * against a policy), and asks for named secrets in one call. Secrets are
+ * freed with asps_client_secrets_free(), which cleanses them.
+ *
+ *   asps_client_opts o = {.server = "kms.example:7788", .ca_file = "ca.pem",
+ *                         .attester = "auto"};
+ *   asps_client *c;
+ *   if (asps_client_new(&o, &c, &eb) == ASPS_OK &&
+ *       asps_client_get(c, names, n, &secrets, &status, &eb) == ASPS_OK) ...
+ *
+ * pkg-config: `pkg-config --cflags --libs asps`.
+ */
+#ifndef ASPS_CLIENT_H
+#define ASPS_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "asps/claims.h"
+#include "asps/err.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct asps_client asps_client;
+
+/* How the client makes its evidence (attester names as in asps/evidence.h:
+ * "auto", "sim", "gramine", "occlum", "tdx"). For "sim", sim_dir and the
+ * identity below are used. */
+typedef struct asps_client_identity {
+    asps_tee tee;
+    uint8_t mr_enclave[32], mr_signer[32];
+    uint16_t isv_prod_id, isv_svn, config_svn;
+    int debug;
+    uint8_t mr_td[48];
+    uint8_t rtmr[4][48];
+    int tcb;   /* asps_tcb_status for the sim platform */
+} asps_client_identity;
+
+/* How the client decides to trust the server: exactly one of ca_file,
+ * pinned_cert, or server_policy (+ server trust) should be given. */
+typedef int (*asps_client_server_check_fn)(void *ctx, const asps_claims *server_claims,
+                                           char *err, size_t errlen);
+
+typedef struct asps_client_opts {
+    const char *server;            /* host:port */
+    const char *ca_file;           /* PEM CA that issued the server cert */
+    const char *server_name;       /* TLS name to check (default: host) */
+    const char *pinned_cert;       /* PEM: accept exactly this server cert */
+    /* Verify the server's RA-TLS evidence; check_fn decides on its claims. */
+    asps_client_server_check_fn server_check;
+    void *server_check_ctx;
+    const char *server_sim_dir;    /* trust this simulated platform for it */
+    const char *server_collateral; /* bundle for the server's quote */
+    const char *pccs_url;          /* or fetch it from a PCCS */
+
+    const char *attester;          /* default "auto" */
+    const char *sim_dir;
+    asps_client_identity identity;
+    long validity_secs;            /* RA-TLS certificate validity (default 24h) */
+    long deadline_ms;              /* per call (default 10 s) */
+} asps_client_opts;
+
+asps_err asps_client_new(const asps_client_opts *o, asps_client **out, asps_errbuf *eb);
+void asps_client_free(asps_client *c);
+
+typedef struct asps_client_secret {
+    char *name;
+    uint8_t *value;
+    size_t len;
+} asps_client_secret;
+
+/* Fetch NAMES in one call. On ASPS_OK, *out holds n entries in request
+ * order and *status is 0. A refusal by the server returns ASPS_E_DENIED
+ * (status 7, or 16 when the evidence was refused), ASPS_E_UNAVAILABLE for
+ * an unreachable server or KMS (status 14), with the server's message in eb.
+ * *status gets the gRPC status code in every case. */
+asps_err asps_client_get(asps_client *c, const char *const *names, size_t n,
+                         asps_client_secret **out, int *status, asps_errbuf *eb);
+void asps_client_secrets_free(asps_client_secret *s, size_t n);
+
+/* The RA-TLS certificate this client presents (PEM), e.g. for logging. */
+const char *asps_client_cert_pem(const asps_client *c);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

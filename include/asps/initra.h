@@ -1,0 +1,79 @@
+/* asps/initra.h: "init-RA" — fetch the secrets an application needs before
+ * it starts, write them to files, then exec the application.
+ *
+ * Reads Occlum's init_ra_conf.json in both flavours:
+ *   GRPC-RATLS: {"kms_server": "host:port", "kms_keys": [{"key", "path"}],
+ *                "ra_config": {"verify_mr_enclave": "on"|"off", ...,
+ *                              "sgx_mrs": [{"mr_enclave", "mr_signer",
+ *                                           "isv_prod_id", "isv_svn",
+ *                                           "config_svn", "debuggable"}]}}
+ *   AECS:       the same kms_server/kms_keys (each key may carry "service"),
+ *               "ua_env_pccs_url", and "ra_config" with ua_policy_* fields
+ *               naming the server's identity.
+ * OCCLUM_INIT_RA_KMS_SERVER overrides kms_server; UA_ENV_PCCS_URL overrides
+ * the PCCS URL.
+ *
+ * Files are written all-or-nothing: every value goes to a temp file in the
+ * destination's folder (created 0700 where missing, never through a
+ * symbolic link), fsync'd, then renamed into place with mode 0600; if any
+ * step fails, every file written so far is removed.
+ */
+#ifndef ASPS_INITRA_H
+#define ASPS_INITRA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "asps/err.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ASPS_INITRA_MAX_KEYS 256
+
+typedef enum asps_initra_flavor {
+    ASPS_INITRA_GRPC_RATLS = 0,
+    ASPS_INITRA_AECS,
+} asps_initra_flavor;
+
+/* Occlum's sgx_mrs entry: one acceptable server identity. */
+typedef struct asps_initra_mr {
+    int has_mr_enclave, has_mr_signer;
+    uint8_t mr_enclave[32], mr_signer[32];
+    uint16_t isv_prod_id, isv_svn, config_svn;
+    int debuggable;
+} asps_initra_mr;
+
+typedef struct asps_initra_conf {
+    asps_initra_flavor flavor;
+    char *kms_server;
+    size_t n_keys;
+    char *keys[ASPS_INITRA_MAX_KEYS];
+    char *paths[ASPS_INITRA_MAX_KEYS];
+    char *pccs_url;
+    /* server verification (GRPC-RATLS ra_config) */
+    int verify_mr_enclave, verify_mr_signer, verify_isv_prod_id, verify_isv_svn,
+        verify_config_svn, verify_enclave_debuggable;
+    size_t n_mrs;
+    asps_initra_mr *mrs;
+    /* AECS: the ua_policy_* fields that name the server, hex decoded */
+    int aecs_has_mr_enclave, aecs_has_mr_signer;
+    uint8_t aecs_mr_enclave[32], aecs_mr_signer[32];
+} asps_initra_conf;
+
+/* Load PATH, then apply the environment overrides. */
+asps_err asps_initra_conf_load(const char *path, asps_initra_conf **out, asps_errbuf *eb);
+void asps_initra_conf_free(asps_initra_conf *c);
+/* 1 if the config verifies the server's evidence at all (any verify_* on,
+ * or an AECS server identity given). */
+int asps_initra_verifies_server(const asps_initra_conf *c);
+
+/* Write VALUES[i] (LENS[i] bytes) to PATHS[i] for i < n, all or nothing. */
+asps_err asps_initra_write_all(const char *const *paths, const uint8_t *const *values,
+                               const size_t *lens, size_t n, asps_errbuf *eb);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,161 @@
+/* asps/policy.h: which workloads get which secrets.
+ *
+ * A policy is a list of apps. Each app has a match (what the verified claims
+ * must say) and the secrets it may have (name -> KMS reference). Policy
+ * decides on claims only (asps/claims.h): verification happened before.
+ *
+ * Native format (JSON; unknown or repeated fields are errors, so a misspelt
+ * field can never leave a check out):
+ *
+ *   {
+ *     "version": 1,
+ *     "kms": {"type": "file", "path": "kms.json"},   (optional; a relative
+ *             path is relative to the policy file; "vault" takes "addr";
+ *             "default_encoding": "text" or "base64" for the file backend)
+ *     "apps": [
+ *       {
+ *         "name": "web",
+ *         "match": {
+ *           "tee": "sgx",
+ *           "mrenclave": "<64 hex>",        SGX: mrenclave and/or mrsigner
+ *           "mrsigner": "<64 hex>",
+ *           "isv_prod_id": 1,               required unless mrenclave given
+ *           "min_isv_svn": 2,               default 0
+ *           "min_config_svn": 0,            default 0
+ *           "tcb_statuses": ["UpToDate"],   default ["UpToDate"]
+ *           "refuse_advisories": ["INTEL-SA-00615"]
+ *         },
+ *         "allow_debug": false,             default false
+ *         "allow_simulated": false,         default false
+ *         "kms_credential": "...",          optional, passed to the KMS
+ *         "secrets": {"image_key": "web/image_key"}
+ *       },
+ *       { "name": "td", "match": {"tee": "tdx", "mrtd": "<96 hex>",
+ *                                 "rtmr0": "<96 hex>", ... "rtmr3": "<96 hex>"},
+ *         "secrets": {...} }
+ *     ]
+ *   }
+ *
+ * Semantics:
+ * - Measurements are compared whole and in constant time (CRYPTO_memcmp).
+ *   An empty, short or non-hex measurement is a load error, never a wildcard.
+ * - An app matches when every condition holds: TEE type, simulated (only if
+ *   allow_simulated), debug (only if allow_debug), each measurement given,
+ *   isv_prod_id equal, isv_svn >= min_isv_svn, config_svn >= min_config_svn,
+ *   TCB status in tcb_statuses, no advisory in refuse_advisories.
+ * - The FIRST matching app (in file order) decides; later apps are not
+ *   consulted, so one look at one app tells an auditor what a workload gets.
+ *   Put narrower apps first.
+ * - A request is all-or-nothing: every requested name must be in that app's
+ *   secrets, else the whole request is denied (ASPS_E_DENIED). A name that
+ *   exists nowhere and a name that belongs to another app get the same
+ *   answer.
+ */
+#ifndef ASPS_POLICY_H
+#define ASPS_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "asps/claims.h"
+#include "asps/err.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ASPS_POLICY_MAX_BYTES (4u << 20)  /* policy file size limit */
+#define ASPS_POLICY_MAX_APPS 4096
+#define ASPS_POLICY_MAX_SECRETS 4096      /* per app */
+#define ASPS_POLICY_MAX_NAME 256          /* secret and app name length */
+#define ASPS_POLICY_MAX_REQUEST 1024      /* names in one decision */
+
+typedef struct asps_policy asps_policy;
+
+/* Parse native JSON (LEN bytes). WHAT names the input in errors. */
+asps_err asps_policy_parse(const char *json, size_t len, const char *what,
+                           asps_policy **out, asps_errbuf *eb);
+asps_err asps_policy_load_file(const char *path, asps_policy **out, asps_errbuf *eb);
+void asps_policy_free(asps_policy *p);
+
+/* Seed formats, turned into the same model (see src/policy_seed.c). */
+typedef enum asps_policy_format {
+    ASPS_POLICY_NATIVE = 0,
+    ASPS_POLICY_CCZOO,   /* CCZoo ASPS policy_vault.json / policy_no_kms.json */
+    ASPS_POLICY_OCCLUM,  /* Occlum grpc_ratls ra_config / dynamic_config.json */
+} asps_policy_format;
+
+typedef struct asps_policy_seed_options {
+    /* Occlum: secret_config.json (name -> base64). Its names become the
+     * app's secrets and the file becomes the policy's KMS (file backend,
+     * plain strings read as base64). Values are never read into the policy. */
+    const char *occlum_secrets_path;
+    /* CCZoo "kms": "none" keeps secret values inline in the policy. asps
+     * keeps values out of policies: they are written to this KMS file
+     * (0600) and the policy refers to them. Required for such input. */
+    const char *kms_out_path;
+    /* Check only: write nothing, and accept "kms": "none" without
+     * kms_out_path (the policy then refers to a KMS file "(not written)"). */
+    int validate_only;
+    /* Notes for the person converting (semantics that changed), one per
+     * line; may be NULL. Called with a NUL-terminated line. */
+    void (*note)(void *ctx, const char *line);
+    void *note_ctx;
+} asps_policy_seed_options;
+
+asps_err asps_policy_load_seed(asps_policy_format fmt, const char *path,
+                               const asps_policy_seed_options *opt,
+                               asps_policy **out, asps_errbuf *eb);
+
+/* Native JSON for P (malloc'd, NUL-terminated, pretty). It contains the
+ * apps' kms_credential strings when present: treat it like the input. */
+asps_err asps_policy_to_json(const asps_policy *p, char **out, asps_errbuf *eb);
+
+/* Introspection (for `asps policy check` and the server). */
+size_t asps_policy_app_count(const asps_policy *p);
+const char *asps_policy_app_name(const asps_policy *p, size_t i);
+asps_tee asps_policy_app_tee(const asps_policy *p, size_t i);
+size_t asps_policy_app_secret_count(const asps_policy *p, size_t i);
+const char *asps_policy_app_secret_name(const asps_policy *p, size_t i, size_t j);
+int asps_policy_app_has_credential(const asps_policy *p, size_t i);
+/* The policy's own "kms" block, or NULL type when absent. Strings point into
+ * the policy. */
+typedef struct asps_policy_kms {
+    const char *type;  /* "file", "vault", ... (NULL: none given) */
+    const char *path;  /* file backend */
+    const char *addr;  /* vault */
+    const char *default_encoding; /* file backend: "text" or "base64" */
+} asps_policy_kms;
+void asps_policy_kms_info(const asps_policy *p, asps_policy_kms *out);
+
+/* One requested name and what policy says about it. */
+typedef struct asps_grant {
+    const char *name;     /* the requested name (caller's string) */
+    int granted;          /* 1 if the matched app has it */
+    const char *kms_ref;  /* its KMS reference (into the policy) or NULL */
+} asps_grant;
+
+typedef struct asps_decision {
+    int allowed;                /* every requested name granted */
+    const char *app;            /* name of the matched app, or NULL */
+    const char *kms_credential; /* matched app's credential or NULL */
+    size_t n;                   /* == number of requested names */
+    asps_grant *grants;         /* n entries (malloc'd) */
+    char reason[512];           /* for the audit log, never a secret value;
+                                   not meant for the peer */
+} asps_decision;
+
+/* Decide for CLAIMS asking for NAMES. Fills *d in every case (also on
+ * denial) and returns ASPS_OK when allowed, ASPS_E_DENIED when not, or
+ * ASPS_E_ARG/NOMEM/LIMIT. Pointers in *d point into P and NAMES: keep both
+ * alive while using it, then call asps_decision_clear(). Thread-safe for
+ * concurrent callers on one policy (read-only). */
+asps_err asps_policy_decide(const asps_policy *p, const asps_claims *claims,
+                            const char *const *names, size_t n_names,
+                            asps_decision *d, asps_errbuf *eb);
+void asps_decision_clear(asps_decision *d);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,120 @@
+/* asps/service.h: the secret-release service, independent of the transport.
+ *
+ * The RPC layer calls two things: asps_service_verify_peer() during the TLS
+ * handshake (RA-TLS verification: quote, collateral, key binding; the claims
+ * are cached under the SHA-256 of the certificate) and
+ * asps_service_get_secrets() for each call (claims from the cache, policy
+ * decision, KMS fetches, one audit line). Policy and KMS are swapped
+ * atomically by asps_service_reload() (SIGHUP); a broken new policy is
+ * refused and the old one kept.
+ *
+ * Server config file (JSON; relative paths are relative to the file):
+ *   {
+ *     "listen": "127.0.0.1:7788",
+ *     "server_cert": "server.crt", "server_key": "server.key",
+ *     "trust": {"sim": "simdir", "roots": ["other_root.der"]},
+ *     "collateral": {"bundle": "collateral.json"} | {"sim": "simdir"}
+ *                 | {"pccs": "https://pccs:8081", "pccs_ca": "pccs-ca.pem"},
+ *     "policy": "policy.json",
+ *     "policy_format": "native" | "cczoo" | "occlum",     (default native)
+ *     "occlum_secrets": "secret_config.json",            (occlum format)
+ *     "kms": {"type": "file", "path": "kms.json"},       (else the policy's)
+ *     "audit": "audit.log" | "-",
+ *     "limits": {"max_message_bytes": 65536, "max_names": 64,
+ *                "max_concurrent_calls": 64, "deadline_ms": 10000,
+ *                "threads": 2, "claims_cache": 4096}
+ *   }
+ */
+#ifndef ASPS_SERVICE_H
+#define ASPS_SERVICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "asps/err.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct asps_service_config {
+    char *listen;
+    char *server_cert, *server_key;
+    char *trust_sim;              /* trust DIR/root_ca.der */
+    char *trust_roots[8];
+    size_t n_trust_roots;
+    char *collateral_bundle;
+    char *collateral_sim;
+    char *pccs_url, *pccs_ca;
+    char *policy;
+    char *policy_format;          /* "native", "cczoo", "occlum" */
+    char *occlum_secrets;
+    int has_kms;
+    char *kms_type, *kms_path, *kms_addr, *kms_token, *kms_ca, *kms_mount, *kms_encoding;
+    int kms_kv_version;
+    char *audit;
+    size_t max_message_bytes, max_names, max_concurrent_calls, threads, claims_cache;
+    long deadline_ms;
+} asps_service_config;
+
+asps_err asps_service_config_load(const char *path, asps_service_config **out, asps_errbuf *eb);
+/* Defaults for everything; the caller fills paths (for flag-only use). */
+asps_err asps_service_config_new(asps_service_config **out, asps_errbuf *eb);
+void asps_service_config_free(asps_service_config *c);
+
+typedef struct asps_service asps_service;
+
+asps_err asps_service_new(const asps_service_config *cfg, asps_service **out, asps_errbuf *eb);
+void asps_service_free(asps_service *s);
+
+/* Reload policy and KMS from the config's files; on error the old ones stay
+ * and eb says why. */
+asps_err asps_service_reload(asps_service *s, asps_errbuf *eb);
+
+/* TLS handshake hook: 0 accept, -1 refuse (reason in err). Thread-safe. */
+int asps_service_verify_peer(asps_service *s, const char *cert_pem, char *err, size_t errlen);
+
+typedef struct asps_secret {
+    char *name;
+    uint8_t *value;
+    size_t len;
+} asps_secret;
+
+typedef struct asps_secret_list {
+    asps_secret *items;
+    size_t n;
+} asps_secret_list;
+
+/* Cleanses every value, then frees. */
+void asps_secret_list_clear(asps_secret_list *l);
+
+/* gRPC status codes used by the service (grpc/status.h values). */
+enum {
+    ASPS_STATUS_OK = 0,
+    ASPS_STATUS_INVALID_ARGUMENT = 3,
+    ASPS_STATUS_PERMISSION_DENIED = 7,
+    ASPS_STATUS_RESOURCE_EXHAUSTED = 8,
+    ASPS_STATUS_INTERNAL = 13,
+    ASPS_STATUS_UNAVAILABLE = 14,
+    ASPS_STATUS_UNAUTHENTICATED = 16,
+};
+
+/* One call: the peer's certificate (as verified in the handshake), its
+ * address, the requested names. Returns a status code; on OK *out holds
+ * every requested secret in request order. MSG gets a short reason for the
+ * peer (never a value, and the same text for unknown and denied names). */
+int asps_service_get_secrets(asps_service *s, const char *cert_pem, const char *peer,
+                             const char *const *names, size_t n_names, asps_secret_list *out,
+                             char *msg, size_t msglen);
+
+/* Counters for tests and the health of the service. */
+typedef struct asps_service_stats {
+    uint64_t handshakes_ok, handshakes_refused, calls, granted, denied, unavailable;
+    uint64_t claims_cache_hits;
+} asps_service_stats;
+void asps_service_get_stats(asps_service *s, asps_service_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

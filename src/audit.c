@@ -1,0 +1,224 @@
+/* audit.c: the decision log (format in asps/audit.h).
+ *
+ * Owns the log descriptor and its mutex. Trusts nothing it is given to be
+ * printable: requested names come from the peer, so every string goes through
+ * cJSON's escaping. It is never handed secret values or credentials, and
+ * takes from an asps_decision only names, the app and the reason.
+ */
+#include "asps/audit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "util.h"
+
+struct asps_audit {
+    int fd;
+    int own_fd;
+    pthread_mutex_t mu;
+};
+
+asps_err asps_audit_open(const char *path, asps_audit **out, asps_errbuf *eb)
+{
+    if (!path || !*path || !out)
+        return asps_fail(eb, ASPS_E_ARG, "audit: no path given");
+    asps_audit *a = calloc(1, sizeof *a);
+    if (!a)
+        return asps_fail(eb, ASPS_E_NOMEM, "audit: out of memory");
+    if (strcmp(path, "-") == 0) {
+        a->fd = STDERR_FILENO;
+    } else {
+        a->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (a->fd < 0) {
+            int e = errno;
+            free(a);
+            return asps_fail(eb, ASPS_E_IO, "audit: cannot open %s: %s", path, strerror(e));
+        }
+        a->own_fd = 1;
+    }
+    if (pthread_mutex_init(&a->mu, NULL) != 0) {
+        if (a->own_fd)
+            close(a->fd);
+        free(a);
+        return asps_fail(eb, ASPS_E_INTERNAL, "audit: cannot create mutex");
+    }
+    *out = a;
+    return ASPS_OK;
+}
+
+void asps_audit_close(asps_audit *a)
+{
+    if (!a)
+        return;
+    if (a->own_fd)
+        close(a->fd);
+    pthread_mutex_destroy(&a->mu);
+    free(a);
+}
+
+static void format_time(int64_t ms, char out[40])
+{
+    if (ms == 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    }
+    char base[32];
+    int64_t sec = ms / 1000, frac = ms % 1000;
+    if (frac < 0) {
+        frac += 1000;
+        sec -= 1;
+    }
+    asps_time_format(sec, base);
+    /* base ends in 'Z': put the milliseconds before it. */
+    size_t n = strlen(base);
+    if (n > 0 && base[n - 1] == 'Z')
+        base[n - 1] = 0;
+    snprintf(out, 40, "%s.%03dZ", base, (int)frac);
+}
+
+static int add_hex(cJSON *o, const char *key, const uint8_t *b, size_t n)
+{
+    char hex[2 * 64 + 1];
+    asps_hex_encode(b, n, hex);
+    return cJSON_AddStringToObject(o, key, hex) != NULL;
+}
+
+static int add_names(cJSON *o, const char *key, const char *const *names, size_t n)
+{
+    cJSON *arr = cJSON_AddArrayToObject(o, key);
+    if (!arr)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        cJSON *s = cJSON_CreateString(names[i] ? names[i] : "");
+        if (!s)
+            return 0;
+        cJSON_AddItemToArray(arr, s);
+    }
+    return 1;
+}
+
+static int add_claims(cJSON *o, const asps_claims *c)
+{
+    int ok = 1;
+    ok &= cJSON_AddStringToObject(o, "tee", c->tee == ASPS_TEE_TDX ? "tdx" : "sgx") != NULL;
+    ok &= cJSON_AddBoolToObject(o, "simulated", c->simulated != 0) != NULL;
+    if (c->tee == ASPS_TEE_TDX) {
+        ok &= add_hex(o, "mrtd", c->tdx.mr_td, 48);
+        cJSON *r = cJSON_AddArrayToObject(o, "rtmrs");
+        ok &= r != NULL;
+        for (int i = 0; r && i < 4; i++) {
+            char hex[97];
+            asps_hex_encode(c->tdx.rtmr[i], 48, hex);
+            cJSON_AddItemToArray(r, cJSON_CreateString(hex));
+        }
+    } else {
+        ok &= add_hex(o, "mrenclave", c->sgx.mr_enclave, 32);
+        ok &= add_hex(o, "mrsigner", c->sgx.mr_signer, 32);
+        ok &= cJSON_AddNumberToObject(o, "isv_prod_id", c->sgx.isv_prod_id) != NULL;
+        ok &= cJSON_AddNumberToObject(o, "isv_svn", c->sgx.isv_svn) != NULL;
+        ok &= cJSON_AddNumberToObject(o, "config_svn", c->sgx.config_svn) != NULL;
+    }
+    ok &= cJSON_AddBoolToObject(o, "debug", c->debug != 0) != NULL;
+    ok &= cJSON_AddStringToObject(o, "tcb_status", asps_tcb_status_name(c->tcb_status)) != NULL;
+    cJSON *adv = cJSON_AddArrayToObject(o, "advisory_ids");
+    ok &= adv != NULL;
+    size_t na = c->n_advisories < ASPS_MAX_ADVISORIES ? c->n_advisories : ASPS_MAX_ADVISORIES;
+    for (size_t i = 0; adv && i < na; i++) {
+        char id[ASPS_ADVISORY_LEN];
+        snprintf(id, sizeof id, "%.*s", ASPS_ADVISORY_LEN - 1, c->advisory_ids[i]);
+        cJSON_AddItemToArray(adv, cJSON_CreateString(id));
+    }
+    return ok;
+}
+
+asps_err asps_audit_format(const asps_audit_event *ev, char **line, asps_errbuf *eb)
+{
+    if (!ev || !line)
+        return asps_fail(eb, ASPS_E_ARG, "audit: no event");
+    const asps_decision *d = ev->decision;
+    char ts[40];
+    format_time(ev->time_ms, ts);
+    cJSON *o = cJSON_CreateObject();
+    int ok = o != NULL;
+    ok = ok && cJSON_AddStringToObject(o, "time", ts);
+    ok = ok && (ev->peer ? cJSON_AddStringToObject(o, "peer", ev->peer)
+                         : cJSON_AddNullToObject(o, "peer"));
+    if (ok && ev->claims)
+        ok = add_claims(o, ev->claims);
+    else if (ok)
+        ok = cJSON_AddNullToObject(o, "tee") != NULL;
+    const char *app = ev->app ? ev->app : (d ? d->app : NULL);
+    ok = ok && (app ? cJSON_AddStringToObject(o, "app", app) : cJSON_AddNullToObject(o, "app"));
+
+    const char **asked = NULL, **granted = NULL;
+    size_t n_asked = ev->n_asked, n_granted = ev->n_granted;
+    if (ok && d) {
+        n_asked = d->n;
+        n_granted = 0;
+        asked = calloc(d->n + 1, sizeof *asked);
+        granted = calloc(d->n + 1, sizeof *granted);
+        ok = asked && granted;
+        for (size_t i = 0; ok && i < d->n; i++) {
+            asked[i] = d->grants[i].name;
+            if (d->grants[i].granted)
+                granted[n_granted++] = d->grants[i].name;
+        }
+        /* An all-or-nothing denial releases nothing. */
+        if (!d->allowed)
+            n_granted = 0;
+    }
+    ok = ok && add_names(o, "names_asked", d ? asked : ev->names_asked, n_asked);
+    ok = ok && add_names(o, "names_granted", d ? granted : ev->names_granted, n_granted);
+    free(asked);
+    free(granted);
+    const char *verdict = ev->verdict ? ev->verdict : (d && d->allowed ? "granted" : "denied");
+    const char *reason = ev->reason ? ev->reason : (d ? d->reason : "");
+    ok = ok && cJSON_AddStringToObject(o, "verdict", verdict);
+    ok = ok && cJSON_AddStringToObject(o, "reason", reason);
+    char *s = ok ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    if (!s)
+        return asps_fail(eb, ASPS_E_NOMEM, "audit: out of memory");
+    size_t n = strlen(s);
+    char *l = realloc(s, n + 2);
+    if (!l) {
+        free(s);
+        return asps_fail(eb, ASPS_E_NOMEM, "audit: out of memory");
+    }
+    l[n] = '\n';
+    l[n + 1] = 0;
+    *line = l;
+    return ASPS_OK;
+}
+
+asps_err asps_audit_decision(asps_audit *a, const asps_audit_event *ev, asps_errbuf *eb)
+{
+    if (!a)
+        return asps_fail(eb, ASPS_E_ARG, "audit: log not open");
+    char *line;
+    ASPS_TRY(asps_audit_format(ev, &line, eb));
+    size_t n = strlen(line);
+    pthread_mutex_lock(&a->mu);
+    ssize_t w;
+    do {
+        w = write(a->fd, line, n);
+    } while (w < 0 && errno == EINTR);
+    int e = errno;
+    pthread_mutex_unlock(&a->mu);
+    free(line);
+    if (w < 0)
+        return asps_fail(eb, ASPS_E_IO, "audit: write failed: %s", strerror(e));
+    if ((size_t)w != n)
+        return asps_fail(eb, ASPS_E_IO, "audit: short write (%zd of %zu bytes)", w, n);
+    return ASPS_OK;
+}

@@ -1,0 +1,90 @@
+/* dcap_int.h: internal models of DCAP collateral (TCB info, QE identity) and
+ * of the PCK certificate's SGX extensions, shared by dcap*.c and tests. */
+#ifndef ASPS_DCAP_INT_H
+#define ASPS_DCAP_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "asps/claims.h"
+#include "asps/err.h"
+
+typedef struct asps_advisories {
+    size_t n;
+    char id[ASPS_MAX_ADVISORIES][ASPS_ADVISORY_LEN];
+} asps_advisories;
+
+typedef struct asps_tcb_level {
+    uint8_t sgx_comp[16];
+    uint16_t pcesvn;
+    uint8_t tdx_comp[16];
+    asps_tcb_status status;
+    asps_advisories adv;
+} asps_tcb_level;
+
+typedef struct asps_isvsvn_level {
+    uint16_t isvsvn;
+    asps_tcb_status status;
+    asps_advisories adv;
+} asps_isvsvn_level;
+
+typedef struct asps_tdx_module_identity {
+    char id[16];
+    uint8_t mrsigner[48];
+    uint8_t attributes[8];
+    uint8_t attributes_mask[8];
+    asps_isvsvn_level *levels;
+    size_t n_levels;
+} asps_tdx_module_identity;
+
+typedef struct asps_tcb_info {
+    int version;
+    int is_tdx;
+    uint8_t fmspc[6];
+    uint8_t pce_id[2];
+    int64_t issue_date, next_update;
+    asps_tcb_level *levels;    /* sorted as QVL sorts them: highest first */
+    size_t n_levels;
+    int has_tdx_module;
+    uint8_t mod_mrsigner[48];
+    uint8_t mod_attributes[8];
+    uint8_t mod_attributes_mask[8];
+    asps_tdx_module_identity *mod_ids;
+    size_t n_mod_ids;
+} asps_tcb_info;
+
+typedef struct asps_qe_identity {
+    char id[8];                /* "QE", "TD_QE", "QVE" */
+    int version;
+    int64_t issue_date, next_update;
+    uint32_t miscselect, miscselect_mask;
+    uint8_t attributes[16], attributes_mask[16];
+    uint8_t mrsigner[32];
+    uint16_t isvprodid;
+    asps_isvsvn_level *levels;
+    size_t n_levels;
+} asps_qe_identity;
+
+asps_err asps_dcap_parse_tcb_info(const char *json, size_t len, asps_tcb_info *out,
+                                  asps_errbuf *eb);
+void asps_dcap_tcb_info_clear(asps_tcb_info *t);
+asps_err asps_dcap_parse_qe_identity(const char *json, size_t len, asps_qe_identity *out,
+                                     asps_errbuf *eb);
+void asps_dcap_qe_identity_clear(asps_qe_identity *q);
+
+/* The SGX extensions of a PCK certificate (OID 1.2.840.113741.1.13.1). */
+typedef struct asps_pck_ext {
+    uint8_t ppid[16];
+    uint8_t cpusvn_comp[16];
+    uint16_t pcesvn;
+    uint8_t cpusvn[16];
+    uint8_t pce_id[2];
+    uint8_t fmspc[6];
+    int sgx_type;
+} asps_pck_ext;
+
+/* Parse the DER value of the SGX extension. */
+asps_err asps_dcap_parse_pck_ext(const uint8_t *der, size_t len, asps_pck_ext *out,
+                                 asps_errbuf *eb);
+
+#endif

@@ -1,0 +1,685 @@
+/* policy.c: the native policy format, the model, and matching.
+ *
+ * Owns: parsing and validating native policy JSON (asps/policy.h documents
+ * the format), the decision on verified claims, and serialising the model
+ * back to native JSON (for `asps policy convert`).
+ * Trusts: the claims it is given (the verifier produced them) and nothing in
+ * the policy text until each field has been checked here. Secret values are
+ * never in a policy; kms_credential strings are, and are cleansed on free
+ * and never printed in messages.
+ */
+#include "policy_int.h"
+
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "util.h"
+
+#define DEFAULT_TCB_MASK (1u << ASPS_TCB_UP_TO_DATE)
+
+char *asps_policy_strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+asps_policy *asps_policy_new_empty(void)
+{
+    return calloc(1, sizeof(asps_policy));
+}
+
+asps_policy_app *asps_policy_add_app(asps_policy *p)
+{
+    if (p->n_apps >= ASPS_POLICY_MAX_APPS)
+        return NULL;
+    asps_policy_app *na = realloc(p->apps, (p->n_apps + 1) * sizeof *na);
+    if (!na)
+        return NULL;
+    p->apps = na;
+    asps_policy_app *a = &p->apps[p->n_apps++];
+    memset(a, 0, sizeof *a);
+    a->tee = ASPS_TEE_SGX;
+    a->tcb_mask = DEFAULT_TCB_MASK;
+    return a;
+}
+
+asps_err asps_policy_app_add_secret(asps_policy_app *a, const char *name, const char *ref,
+                                    const char *path, asps_errbuf *eb)
+{
+    size_t nl = strlen(name);
+    if (nl == 0)
+        return asps_fail(eb, ASPS_E_PARSE, "%s: secret name must not be empty", path);
+    if (nl > ASPS_POLICY_MAX_NAME)
+        return asps_fail(eb, ASPS_E_PARSE, "%s: secret name longer than %d characters", path,
+                         ASPS_POLICY_MAX_NAME);
+    if (ref == NULL || *ref == 0)
+        return asps_fail(eb, ASPS_E_PARSE, "%s.%s: KMS reference must not be empty", path, name);
+    for (size_t i = 0; i < a->n_secrets; i++)
+        if (strcmp(a->secrets[i].name, name) == 0)
+            return asps_fail(eb, ASPS_E_PARSE, "%s.%s: secret appears twice", path, name);
+    if (a->n_secrets >= ASPS_POLICY_MAX_SECRETS)
+        return asps_fail(eb, ASPS_E_LIMIT, "%s: more than %d secrets", path,
+                         ASPS_POLICY_MAX_SECRETS);
+    asps_policy_secret *ns = realloc(a->secrets, (a->n_secrets + 1) * sizeof *ns);
+    if (!ns)
+        return asps_fail(eb, ASPS_E_NOMEM, "policy: out of memory");
+    a->secrets = ns;
+    asps_policy_secret *s = &a->secrets[a->n_secrets];
+    s->name = asps_policy_strdup(name);
+    s->ref = asps_policy_strdup(ref);
+    if (!s->name || !s->ref) {
+        free(s->name);
+        free(s->ref);
+        return asps_fail(eb, ASPS_E_NOMEM, "policy: out of memory");
+    }
+    a->n_secrets++;
+    return ASPS_OK;
+}
+
+static void free_str_cleanse(char *s)
+{
+    if (s) {
+        OPENSSL_cleanse(s, strlen(s));
+        free(s);
+    }
+}
+
+void asps_policy_free(asps_policy *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->n_apps; i++) {
+        asps_policy_app *a = &p->apps[i];
+        free(a->name);
+        free(a->refuse);
+        free_str_cleanse(a->kms_credential);
+        for (size_t j = 0; j < a->n_secrets; j++) {
+            free(a->secrets[j].name);
+            free(a->secrets[j].ref);
+        }
+        free(a->secrets);
+    }
+    free(p->apps);
+    free(p->kms_type);
+    free(p->kms_path);
+    free(p->kms_addr);
+    free(p->kms_encoding);
+    free(p);
+}
+
+asps_err asps_policy_validate(const asps_policy *p, const char *list, asps_errbuf *eb)
+{
+    char ap[128];
+    for (size_t i = 0; i < p->n_apps; i++) {
+        const asps_policy_app *a = &p->apps[i];
+        snprintf(ap, sizeof ap, "%s[%zu]", list, i);
+        if (a->name == NULL || a->name[0] == 0)
+            return asps_fail(eb, ASPS_E_PARSE, "%s.name: required field is missing", ap);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(p->apps[j].name, a->name) == 0)
+                return asps_fail(eb, ASPS_E_PARSE, "%s.name: \"%s\" is already the name of %s[%zu]",
+                                 ap, a->name, list, j);
+        if (a->tee == ASPS_TEE_SGX) {
+            if (!a->has_mrenclave && !a->has_mrsigner)
+                return asps_fail(eb, ASPS_E_PARSE,
+                                 "%s.match: needs mrenclave or mrsigner (an app must name the "
+                                 "enclave it trusts)", ap);
+            if (!a->has_mrenclave && !a->has_isv_prod_id)
+                return asps_fail(eb, ASPS_E_PARSE,
+                                 "%s.match.isv_prod_id: required when mrenclave is not given "
+                                 "(one signer signs many products)", ap);
+        } else if (a->tee == ASPS_TEE_TDX) {
+            if (!a->has_mrtd)
+                return asps_fail(eb, ASPS_E_PARSE, "%s.match.mrtd: required for tee \"tdx\"", ap);
+        } else {
+            return asps_fail(eb, ASPS_E_PARSE, "%s.match.tee: unknown TEE", ap);
+        }
+        if (a->tcb_mask == 0)
+            return asps_fail(eb, ASPS_E_PARSE, "%s.match.tcb_statuses: must allow at least one status",
+                             ap);
+    }
+    if (p->kms_type != NULL) {
+        if (strcmp(p->kms_type, "file") == 0 && p->kms_path == NULL)
+            return asps_fail(eb, ASPS_E_PARSE, "kms.path: required for type \"file\"");
+        if (strcmp(p->kms_type, "vault") == 0 && p->kms_addr == NULL)
+            return asps_fail(eb, ASPS_E_PARSE, "kms.addr: required for type \"vault\"");
+    }
+    return ASPS_OK;
+}
+
+/* ---- native loader ------------------------------------------------------ */
+
+static asps_err parse_kms(asps_policy *p, const cJSON *k, asps_errbuf *eb)
+{
+    static const char *const keys[] = {"type", "path", "addr", "default_encoding", NULL};
+    ASPS_TRY(asps_json_check_keys(k, "kms", keys, eb));
+    const char *type, *path = NULL, *addr = NULL, *enc = NULL;
+    int has_path, has_addr, has_enc;
+    ASPS_TRY(asps_json_get_string(k, "kms", "type", 0, &type, NULL, eb));
+    if (strcmp(type, "file") != 0 && strcmp(type, "vault") != 0)
+        return asps_fail(eb, ASPS_E_PARSE, "kms.type: expected \"file\" or \"vault\"");
+    ASPS_TRY(asps_json_get_string(k, "kms", "path", 0, &path, &has_path, eb));
+    ASPS_TRY(asps_json_get_string(k, "kms", "addr", 0, &addr, &has_addr, eb));
+    ASPS_TRY(asps_json_get_string(k, "kms", "default_encoding", 0, &enc, &has_enc, eb));
+    if (has_enc && strcmp(enc, "text") != 0 && strcmp(enc, "base64") != 0)
+        return asps_fail(eb, ASPS_E_PARSE, "kms.default_encoding: expected \"text\" or \"base64\"");
+    p->kms_type = asps_policy_strdup(type);
+    p->kms_path = has_path ? asps_policy_strdup(path) : NULL;
+    p->kms_addr = has_addr ? asps_policy_strdup(addr) : NULL;
+    p->kms_encoding = has_enc ? asps_policy_strdup(enc) : NULL;
+    if (!p->kms_type || (has_path && !p->kms_path) || (has_addr && !p->kms_addr) ||
+        (has_enc && !p->kms_encoding))
+        return asps_fail(eb, ASPS_E_NOMEM, "policy: out of memory");
+    return ASPS_OK;
+}
+
+static asps_err parse_match(asps_policy_app *a, const cJSON *m, const char *mp, asps_errbuf *eb)
+{
+    static const char *const keys[] = {"tee", "mrenclave", "mrsigner", "isv_prod_id",
+                                       "min_isv_svn", "min_config_svn", "mrtd", "rtmr0",
+                                       "rtmr1", "rtmr2", "rtmr3", "tcb_statuses",
+                                       "refuse_advisories", NULL};
+    static const char *const sgx_only[] = {"mrenclave", "mrsigner", "isv_prod_id",
+                                           "min_isv_svn", "min_config_svn", NULL};
+    static const char *const tdx_only[] = {"mrtd", "rtmr0", "rtmr1", "rtmr2", "rtmr3", NULL};
+    char fp[256];
+    ASPS_TRY(asps_json_check_keys(m, mp, keys, eb));
+    const char *tee;
+    ASPS_TRY(asps_json_get_string(m, mp, "tee", 0, &tee, NULL, eb));
+    const char *const *other;
+    if (strcmp(tee, "sgx") == 0) {
+        a->tee = ASPS_TEE_SGX;
+        other = tdx_only;
+    } else if (strcmp(tee, "tdx") == 0) {
+        a->tee = ASPS_TEE_TDX;
+        other = sgx_only;
+    } else {
+        return asps_fail(eb, ASPS_E_PARSE, "%s.tee: expected \"sgx\" or \"tdx\"", mp);
+    }
+    for (size_t i = 0; other[i]; i++)
+        if (cJSON_GetObjectItemCaseSensitive(m, other[i]) != NULL) {
+            asps_json_path_key(fp, sizeof fp, mp, other[i]);
+            return asps_fail(eb, ASPS_E_PARSE, "%s: not a field for tee \"%s\"", fp, tee);
+        }
+    int64_t v;
+    int has;
+    if (a->tee == ASPS_TEE_SGX) {
+        ASPS_TRY(asps_json_get_hex(m, mp, "mrenclave", a->mrenclave, 32, &a->has_mrenclave, eb));
+        ASPS_TRY(asps_json_get_hex(m, mp, "mrsigner", a->mrsigner, 32, &a->has_mrsigner, eb));
+        ASPS_TRY(asps_json_get_int(m, mp, "isv_prod_id", 0, 65535, &v, &a->has_isv_prod_id, eb));
+        if (a->has_isv_prod_id)
+            a->isv_prod_id = (uint16_t)v;
+        ASPS_TRY(asps_json_get_int(m, mp, "min_isv_svn", 0, 65535, &v, &has, eb));
+        if (has)
+            a->min_isv_svn = (uint16_t)v;
+        ASPS_TRY(asps_json_get_int(m, mp, "min_config_svn", 0, 65535, &v, &has, eb));
+        if (has)
+            a->min_config_svn = (uint16_t)v;
+    } else {
+        ASPS_TRY(asps_json_get_hex(m, mp, "mrtd", a->mrtd, 48, &a->has_mrtd, eb));
+        for (int i = 0; i < 4; i++) {
+            char k[8];
+            snprintf(k, sizeof k, "rtmr%d", i);
+            ASPS_TRY(asps_json_get_hex(m, mp, k, a->rtmr[i], 48, &a->has_rtmr[i], eb));
+        }
+    }
+    const cJSON *arr;
+    ASPS_TRY(asps_json_get_array(m, mp, "tcb_statuses", &arr, &has, eb));
+    if (has) {
+        asps_json_path_key(fp, sizeof fp, mp, "tcb_statuses");
+        a->tcb_mask = 0;
+        size_t i = 0;
+        for (const cJSON *e = arr->child; e; e = e->next, i++) {
+            asps_tcb_status st;
+            if (!cJSON_IsString(e) || asps_tcb_status_parse(e->valuestring, &st) != 0)
+                return asps_fail(eb, ASPS_E_PARSE, "%s[%zu]: expected a TCB status such as "
+                                 "\"UpToDate\" or \"SWHardeningNeeded\"", fp, i);
+            if (st == ASPS_TCB_REVOKED)
+                return asps_fail(eb, ASPS_E_PARSE, "%s[%zu]: \"Revoked\" can never be allowed",
+                                 fp, i);
+            a->tcb_mask |= 1u << st;
+        }
+        if (a->tcb_mask == 0)
+            return asps_fail(eb, ASPS_E_PARSE, "%s: must list at least one status", fp);
+    }
+    ASPS_TRY(asps_json_get_array(m, mp, "refuse_advisories", &arr, &has, eb));
+    if (has) {
+        asps_json_path_key(fp, sizeof fp, mp, "refuse_advisories");
+        size_t n = (size_t)cJSON_GetArraySize(arr);
+        if (n > ASPS_MAX_ADVISORIES * 16)
+            return asps_fail(eb, ASPS_E_LIMIT, "%s: too many entries", fp);
+        a->refuse = calloc(n ? n : 1, sizeof *a->refuse);
+        if (!a->refuse)
+            return asps_fail(eb, ASPS_E_NOMEM, "policy: out of memory");
+        size_t i = 0;
+        for (const cJSON *e = arr->child; e; e = e->next, i++) {
+            if (!cJSON_IsString(e) || e->valuestring[0] == 0 ||
+                strlen(e->valuestring) >= ASPS_ADVISORY_LEN)
+                return asps_fail(eb, ASPS_E_PARSE,
+                                 "%s[%zu]: expected an advisory ID such as \"INTEL-SA-00615\"",
+                                 fp, i);
+            snprintf(a->refuse[i], ASPS_ADVISORY_LEN, "%s", e->valuestring);
+        }
+        a->n_refuse = i;
+    }
+    return ASPS_OK;
+}
+
+static asps_err parse_app(asps_policy *p, const cJSON *o, size_t idx, asps_errbuf *eb)
+{
+    static const char *const keys[] = {"name", "match", "allow_debug", "allow_simulated",
+                                       "kms_credential", "secrets", NULL};
+    char ap[64], mp[96], sp[96];
+    snprintf(ap, sizeof ap, "apps[%zu]", idx);
+    ASPS_TRY(asps_json_expect_object(o, ap, eb));
+    ASPS_TRY(asps_json_check_keys(o, ap, keys, eb));
+    asps_policy_app *a = asps_policy_add_app(p);
+    if (!a)
+        return asps_fail(eb, ASPS_E_LIMIT, "apps: more than %d apps", ASPS_POLICY_MAX_APPS);
+    const char *name;
+    ASPS_TRY(asps_json_get_string(o, ap, "name", 0, &name, NULL, eb));
+    if (strlen(name) > ASPS_POLICY_MAX_NAME)
+        return asps_fail(eb, ASPS_E_PARSE, "%s.name: longer than %d characters", ap,
+                         ASPS_POLICY_MAX_NAME);
+    if (!(a->name = asps_policy_strdup(name)))
+        return asps_fail(eb, ASPS_E_NOMEM, "policy: out of memory");
+    const cJSON *m, *s;
+    ASPS_TRY(asps_json_get_object(o, ap, "match", &m, NULL, eb));
+    snprintf(mp, sizeof mp, "%s.match", ap);
+    ASPS_TRY(parse_match(a, m, mp, eb));
+    int has;
+    ASPS_TRY(asps_json_get_bool(o, ap, "allow_debug", &a->allow_debug, &has, eb));
+    ASPS_TRY(asps_json_get_bool(o, ap, "allow_simulated", &a->allow_simulated, &has, eb));
+    const char *cred;
+    ASPS_TRY(asps_json_get_string(o, ap, "kms_credential", 0, &cred, &has, eb));
+    if (has && !(a->kms_credential = asps_policy_strdup(cred)))
+        return asps_fail(eb, ASPS_E_NOMEM, "policy: out of memory");
+    ASPS_TRY(asps_json_get_object(o, ap, "secrets", &s, NULL, eb));
+    snprintf(sp, sizeof sp, "%s.secrets", ap);
+    for (const cJSON *e = s->child; e; e = e->next) {
+        if (!cJSON_IsString(e))
+            return asps_fail(eb, ASPS_E_PARSE, "%s.%s: expected a KMS reference (string)", sp,
+                             e->string ? e->string : "");
+        ASPS_TRY(asps_policy_app_add_secret(a, e->string ? e->string : "", e->valuestring, sp, eb));
+    }
+    return ASPS_OK;
+}
+
+static asps_err parse_native(const cJSON *root, asps_policy *p, asps_errbuf *eb)
+{
+    static const char *const keys[] = {"version", "kms", "apps", NULL};
+    ASPS_TRY(asps_json_expect_object(root, "", eb));
+    ASPS_TRY(asps_json_check_keys(root, "", keys, eb));
+    int64_t ver;
+    ASPS_TRY(asps_json_get_int(root, "", "version", 0, 1000, &ver, NULL, eb));
+    if (ver != 1)
+        return asps_fail(eb, ASPS_E_PARSE, "version: expected 1");
+    const cJSON *k, *apps;
+    int has;
+    ASPS_TRY(asps_json_get_object(root, "", "kms", &k, &has, eb));
+    if (has)
+        ASPS_TRY(parse_kms(p, k, eb));
+    ASPS_TRY(asps_json_get_array(root, "", "apps", &apps, NULL, eb));
+    if (apps->child == NULL)
+        return asps_fail(eb, ASPS_E_PARSE, "apps: must list at least one app");
+    size_t i = 0;
+    for (const cJSON *o = apps->child; o; o = o->next, i++)
+        ASPS_TRY(parse_app(p, o, i, eb));
+    return asps_policy_validate(p, "apps", eb);
+}
+
+asps_err asps_policy_parse(const char *json, size_t len, const char *what, asps_policy **out,
+                           asps_errbuf *eb)
+{
+    if (!json || !out)
+        return asps_fail(eb, ASPS_E_ARG, "policy: no input");
+    if (!what)
+        what = "policy";
+    if (len > ASPS_POLICY_MAX_BYTES)
+        return asps_fail(eb, ASPS_E_LIMIT, "%s: larger than %u bytes", what,
+                         ASPS_POLICY_MAX_BYTES);
+    cJSON *root;
+    ASPS_TRY(asps_json_parse(json, len, what, &root, eb));
+    asps_policy *p = asps_policy_new_empty();
+    if (!p) {
+        asps_json_delete_cleanse(root);
+        return asps_fail(eb, ASPS_E_NOMEM, "policy: out of memory");
+    }
+    asps_err e = parse_native(root, p, eb);
+    /* The tree may hold kms_credential strings: cleanse before freeing. */
+    asps_json_delete_cleanse(root);
+    if (e != ASPS_OK) {
+        asps_err_prefix(eb, ": ");
+        asps_err_prefix(eb, what);
+        asps_policy_free(p);
+        return e;
+    }
+    *out = p;
+    return ASPS_OK;
+}
+
+asps_err asps_policy_load_file(const char *path, asps_policy **out, asps_errbuf *eb)
+{
+    uint8_t *buf;
+    size_t len;
+    ASPS_TRY(asps_read_file(path, ASPS_POLICY_MAX_BYTES, &buf, &len, eb));
+    asps_err e = asps_policy_parse((const char *)buf, len, path, out, eb);
+    OPENSSL_cleanse(buf, len);
+    free(buf);
+    if (e != ASPS_OK)
+        return e;
+    /* A relative kms.path is relative to the policy file, not to wherever
+     * the server happens to be started. */
+    asps_policy *p = *out;
+    const char *slash = strrchr(path, '/');
+    if (p->kms_path && p->kms_path[0] != '/' && slash) {
+        size_t dl = (size_t)(slash - path), kl = strlen(p->kms_path);
+        char *full = malloc(dl + 1 + kl + 1);
+        if (!full) {
+            asps_policy_free(p);
+            *out = NULL;
+            return asps_fail(eb, ASPS_E_NOMEM, "policy: out of memory");
+        }
+        memcpy(full, path, dl);
+        full[dl] = '/';
+        memcpy(full + dl + 1, p->kms_path, kl + 1);
+        free(p->kms_path);
+        p->kms_path = full;
+    }
+    return ASPS_OK;
+}
+
+/* ---- introspection ---------------------------------------------------- */
+
+size_t asps_policy_app_count(const asps_policy *p)
+{
+    return p ? p->n_apps : 0;
+}
+
+const char *asps_policy_app_name(const asps_policy *p, size_t i)
+{
+    return (p && i < p->n_apps) ? p->apps[i].name : NULL;
+}
+
+asps_tee asps_policy_app_tee(const asps_policy *p, size_t i)
+{
+    return (p && i < p->n_apps) ? p->apps[i].tee : ASPS_TEE_SGX;
+}
+
+size_t asps_policy_app_secret_count(const asps_policy *p, size_t i)
+{
+    return (p && i < p->n_apps) ? p->apps[i].n_secrets : 0;
+}
+
+const char *asps_policy_app_secret_name(const asps_policy *p, size_t i, size_t j)
+{
+    if (!p || i >= p->n_apps || j >= p->apps[i].n_secrets)
+        return NULL;
+    return p->apps[i].secrets[j].name;
+}
+
+int asps_policy_app_has_credential(const asps_policy *p, size_t i)
+{
+    return (p && i < p->n_apps && p->apps[i].kms_credential != NULL);
+}
+
+void asps_policy_kms_info(const asps_policy *p, asps_policy_kms *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!p)
+        return;
+    out->type = p->kms_type;
+    out->path = p->kms_path;
+    out->addr = p->kms_addr;
+    out->default_encoding = p->kms_encoding;
+}
+
+/* ---- matching ------------------------------------------------------------ */
+
+static int advisory_equal(const char *a, const char *b)
+{
+    return strncmp(a, b, ASPS_ADVISORY_LEN) == 0;
+}
+
+/* NULL if app A accepts claims C, else why not (static text or OUT). All
+ * measurement compares run in constant time over the whole value. */
+static const char *app_mismatch(const asps_policy_app *a, const asps_claims *c, char *out,
+                                size_t outlen)
+{
+    if (c->tee != a->tee)
+        return "TEE type differs";
+    if (c->simulated && !a->allow_simulated)
+        return "simulated evidence not allowed";
+    if (c->debug && !a->allow_debug)
+        return "debug enclave not allowed";
+    if (a->tee == ASPS_TEE_SGX) {
+        const asps_claims_sgx *s = &c->sgx;
+        if (a->has_mrenclave && CRYPTO_memcmp(a->mrenclave, s->mr_enclave, 32) != 0)
+            return "mrenclave differs";
+        if (a->has_mrsigner && CRYPTO_memcmp(a->mrsigner, s->mr_signer, 32) != 0)
+            return "mrsigner differs";
+        if (a->has_isv_prod_id && s->isv_prod_id != a->isv_prod_id) {
+            snprintf(out, outlen, "isv_prod_id %u differs from %u", s->isv_prod_id,
+                     a->isv_prod_id);
+            return out;
+        }
+        if (s->isv_svn < a->min_isv_svn) {
+            snprintf(out, outlen, "isv_svn %u below minimum %u", s->isv_svn, a->min_isv_svn);
+            return out;
+        }
+        if (s->config_svn < a->min_config_svn) {
+            snprintf(out, outlen, "config_svn %u below minimum %u", s->config_svn,
+                     a->min_config_svn);
+            return out;
+        }
+    } else {
+        const asps_claims_tdx *t = &c->tdx;
+        if (a->has_mrtd && CRYPTO_memcmp(a->mrtd, t->mr_td, 48) != 0)
+            return "mrtd differs";
+        for (int i = 0; i < 4; i++)
+            if (a->has_rtmr[i] && CRYPTO_memcmp(a->rtmr[i], t->rtmr[i], 48) != 0) {
+                snprintf(out, outlen, "rtmr%d differs", i);
+                return out;
+            }
+    }
+    if ((unsigned)c->tcb_status >= ASPS_TCB__COUNT || !(a->tcb_mask & (1u << c->tcb_status))) {
+        snprintf(out, outlen, "TCB status %s not allowed", asps_tcb_status_name(c->tcb_status));
+        return out;
+    }
+    size_t na = c->n_advisories < ASPS_MAX_ADVISORIES ? c->n_advisories : ASPS_MAX_ADVISORIES;
+    for (size_t i = 0; i < na; i++)
+        for (size_t j = 0; j < a->n_refuse; j++)
+            if (advisory_equal(c->advisory_ids[i], a->refuse[j])) {
+                snprintf(out, outlen, "advisory %.*s refused", ASPS_ADVISORY_LEN - 1,
+                         a->refuse[j]);
+                return out;
+            }
+    return NULL;
+}
+
+static void reason_append(char *r, size_t n, const char *fmt, const char *a, const char *b)
+{
+    size_t used = strlen(r);
+    if (used + 1 < n)
+        snprintf(r + used, n - used, fmt, a, b);
+}
+
+asps_err asps_policy_decide(const asps_policy *p, const asps_claims *claims,
+                            const char *const *names, size_t n_names, asps_decision *d,
+                            asps_errbuf *eb)
+{
+    if (!d)
+        return asps_fail(eb, ASPS_E_ARG, "policy: no decision to fill");
+    memset(d, 0, sizeof *d);
+    if (!p || !claims || (n_names && !names)) {
+        snprintf(d->reason, sizeof d->reason, "invalid request");
+        return asps_fail(eb, ASPS_E_ARG, "policy: missing policy, claims or names");
+    }
+    if (n_names > ASPS_POLICY_MAX_REQUEST) {
+        snprintf(d->reason, sizeof d->reason, "too many names (%zu)", n_names);
+        return asps_fail(eb, ASPS_E_LIMIT, "policy: more than %d names requested",
+                         ASPS_POLICY_MAX_REQUEST);
+    }
+    for (size_t i = 0; i < n_names; i++)
+        if (names[i] == NULL) {
+            snprintf(d->reason, sizeof d->reason, "invalid request");
+            return asps_fail(eb, ASPS_E_ARG, "policy: NULL name");
+        }
+    d->n = n_names;
+    d->grants = calloc(n_names ? n_names : 1, sizeof *d->grants);
+    if (!d->grants) {
+        d->n = 0;
+        snprintf(d->reason, sizeof d->reason, "out of memory");
+        return asps_fail(eb, ASPS_E_NOMEM, "policy: out of memory");
+    }
+    for (size_t i = 0; i < n_names; i++)
+        d->grants[i].name = names[i];
+
+    const asps_policy_app *app = NULL;
+    char why[128];
+    snprintf(d->reason, sizeof d->reason, "no app matches:");
+    for (size_t i = 0; i < p->n_apps; i++) {
+        const char *m = app_mismatch(&p->apps[i], claims, why, sizeof why);
+        if (m == NULL) {
+            app = &p->apps[i];
+            break;
+        }
+        reason_append(d->reason, sizeof d->reason, " app '%s': %s;", p->apps[i].name, m);
+    }
+    if (app == NULL) {
+        if (p->n_apps == 0)
+            snprintf(d->reason, sizeof d->reason, "no app matches: policy has no apps");
+        return asps_fail(eb, ASPS_E_DENIED, "policy: denied");
+    }
+    d->app = app->name;
+    d->kms_credential = app->kms_credential;
+
+    size_t denied = 0;
+    for (size_t i = 0; i < n_names; i++) {
+        for (size_t j = 0; j < app->n_secrets; j++)
+            if (strcmp(app->secrets[j].name, names[i]) == 0) {
+                d->grants[i].granted = 1;
+                d->grants[i].kms_ref = app->secrets[j].ref;
+                break;
+            }
+        denied += !d->grants[i].granted;
+    }
+    if (n_names == 0) {
+        snprintf(d->reason, sizeof d->reason, "app '%s' matched; no names requested", app->name);
+        return asps_fail(eb, ASPS_E_DENIED, "policy: denied");
+    }
+    if (denied) {
+        /* Same text whether the name exists elsewhere or nowhere. */
+        snprintf(d->reason, sizeof d->reason, "app '%s' matched; not granted:", app->name);
+        for (size_t i = 0; i < n_names; i++)
+            if (!d->grants[i].granted)
+                reason_append(d->reason, sizeof d->reason, " %s%s", names[i], "");
+        return asps_fail(eb, ASPS_E_DENIED, "policy: denied");
+    }
+    d->allowed = 1;
+    snprintf(d->reason, sizeof d->reason, "app '%s' matched; all %zu names granted", app->name,
+             n_names);
+    return ASPS_OK;
+}
+
+void asps_decision_clear(asps_decision *d)
+{
+    if (!d)
+        return;
+    free(d->grants);
+    memset(d, 0, sizeof *d);
+}
+
+/* ---- serialising ---------------------------------------------------------- */
+
+static int add_hex(cJSON *o, const char *key, const uint8_t *b, size_t n)
+{
+    char hex[2 * 48 + 1];
+    asps_hex_encode(b, n, hex);
+    return cJSON_AddStringToObject(o, key, hex) != NULL;
+}
+
+static int app_to_json(const asps_policy_app *a, cJSON *arr)
+{
+    cJSON *o = cJSON_CreateObject(), *m = cJSON_CreateObject(), *s = cJSON_CreateObject();
+    if (!o || !m || !s) {
+        cJSON_Delete(o);
+        cJSON_Delete(m);
+        cJSON_Delete(s);
+        return 0;
+    }
+    cJSON_AddItemToArray(arr, o);
+    int ok = cJSON_AddStringToObject(o, "name", a->name) != NULL;
+    cJSON_AddItemToObject(o, "match", m);
+    ok &= cJSON_AddStringToObject(m, "tee", a->tee == ASPS_TEE_TDX ? "tdx" : "sgx") != NULL;
+    if (a->tee == ASPS_TEE_SGX) {
+        if (a->has_mrenclave)
+            ok &= add_hex(m, "mrenclave", a->mrenclave, 32);
+        if (a->has_mrsigner)
+            ok &= add_hex(m, "mrsigner", a->mrsigner, 32);
+        if (a->has_isv_prod_id)
+            ok &= cJSON_AddNumberToObject(m, "isv_prod_id", a->isv_prod_id) != NULL;
+        ok &= cJSON_AddNumberToObject(m, "min_isv_svn", a->min_isv_svn) != NULL;
+        ok &= cJSON_AddNumberToObject(m, "min_config_svn", a->min_config_svn) != NULL;
+    } else {
+        if (a->has_mrtd)
+            ok &= add_hex(m, "mrtd", a->mrtd, 48);
+        for (int i = 0; i < 4; i++)
+            if (a->has_rtmr[i]) {
+                char k[8];
+                snprintf(k, sizeof k, "rtmr%d", i);
+                ok &= add_hex(m, k, a->rtmr[i], 48);
+            }
+    }
+    cJSON *st = cJSON_AddArrayToObject(m, "tcb_statuses");
+    ok &= st != NULL;
+    for (int i = 0; st && i < ASPS_TCB__COUNT; i++)
+        if (a->tcb_mask & (1u << i))
+            cJSON_AddItemToArray(st, cJSON_CreateString(asps_tcb_status_name((asps_tcb_status)i)));
+    if (a->n_refuse) {
+        cJSON *ra = cJSON_AddArrayToObject(m, "refuse_advisories");
+        ok &= ra != NULL;
+        for (size_t i = 0; ra && i < a->n_refuse; i++)
+            cJSON_AddItemToArray(ra, cJSON_CreateString(a->refuse[i]));
+    }
+    ok &= cJSON_AddBoolToObject(o, "allow_debug", a->allow_debug) != NULL;
+    ok &= cJSON_AddBoolToObject(o, "allow_simulated", a->allow_simulated) != NULL;
+    if (a->kms_credential)
+        ok &= cJSON_AddStringToObject(o, "kms_credential", a->kms_credential) != NULL;
+    cJSON_AddItemToObject(o, "secrets", s);
+    for (size_t i = 0; i < a->n_secrets; i++)
+        ok &= cJSON_AddStringToObject(s, a->secrets[i].name, a->secrets[i].ref) != NULL;
+    return ok;
+}
+
+asps_err asps_policy_to_json(const asps_policy *p, char **out, asps_errbuf *eb)
+{
+    cJSON *root = cJSON_CreateObject();
+    int ok = root != NULL && cJSON_AddNumberToObject(root, "version", 1) != NULL;
+    if (ok && p->kms_type) {
+        cJSON *k = cJSON_AddObjectToObject(root, "kms");
+        ok = k && cJSON_AddStringToObject(k, "type", p->kms_type);
+        if (ok && p->kms_path)
+            ok = cJSON_AddStringToObject(k, "path", p->kms_path) != NULL;
+        if (ok && p->kms_addr)
+            ok = cJSON_AddStringToObject(k, "addr", p->kms_addr) != NULL;
+        if (ok && p->kms_encoding)
+            ok = cJSON_AddStringToObject(k, "default_encoding", p->kms_encoding) != NULL;
+    }
+    cJSON *apps = ok ? cJSON_AddArrayToObject(root, "apps") : NULL;
+    ok = ok && apps;
+    for (size_t i = 0; ok && i < p->n_apps; i++)
+        ok = app_to_json(&p->apps[i], apps);
+    char *s = ok ? cJSON_Print(root) : NULL;
+    asps_json_delete_cleanse(root);
+    if (!s)
+        return asps_fail(eb, ASPS_E_NOMEM, "policy: out of memory");
+    *out = s;
+    return ASPS_OK;
+}

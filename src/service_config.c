@@ -1,0 +1,206 @@
+/* service_config.c: the server config file (format in asps/service.h).
+ * Strict: unknown keys are errors, so a misspelt option never silently
+ * falls back to a default. Relative paths resolve against the file's folder. */
+#include <libgen.h>
+#include <openssl/crypto.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "asps/service.h"
+#include "json.h"
+#include "util.h"
+
+asps_err asps_service_config_new(asps_service_config **out, asps_errbuf *eb)
+{
+    asps_service_config *c = calloc(1, sizeof *c);
+    if (!c)
+        return asps_fail(eb, ASPS_E_NOMEM, "config: out of memory");
+    c->max_message_bytes = 64 * 1024;
+    c->max_names = 64;
+    c->max_concurrent_calls = 64;
+    c->deadline_ms = 10000;
+    c->threads = 2;
+    c->claims_cache = 4096;
+    *out = c;
+    return ASPS_OK;
+}
+
+void asps_service_config_free(asps_service_config *c)
+{
+    if (!c)
+        return;
+    char **strs[] = {&c->listen, &c->server_cert, &c->server_key, &c->trust_sim,
+                     &c->collateral_bundle, &c->collateral_sim, &c->pccs_url, &c->pccs_ca,
+                     &c->policy, &c->policy_format, &c->occlum_secrets, &c->kms_type,
+                     &c->kms_path, &c->kms_addr, &c->kms_ca, &c->kms_mount, &c->kms_encoding,
+                     &c->audit};
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
+        free(*strs[i]);
+    if (c->kms_token) {
+        OPENSSL_cleanse(c->kms_token, strlen(c->kms_token));
+        free(c->kms_token);
+    }
+    for (size_t i = 0; i < c->n_trust_roots; i++)
+        free(c->trust_roots[i]);
+    free(c);
+}
+
+/* dir + "/" + p unless p is absolute (or a URL) */
+static char *resolve(const char *dir, const char *p)
+{
+    if (p[0] == '/' || !dir || strstr(p, "://") || !strcmp(p, "-"))
+        return strdup(p);
+    size_t n = strlen(dir) + strlen(p) + 2;
+    char *r = malloc(n);
+    if (r)
+        snprintf(r, n, "%s/%s", dir, p);
+    return r;
+}
+
+static asps_err opt_path(const cJSON *o, const char *path, const char *key, const char *dir,
+                         char **out, asps_errbuf *eb)
+{
+    const char *s;
+    int present;
+    ASPS_TRY(asps_json_get_string(o, path, key, 0, &s, &present, eb));
+    if (!present)
+        return ASPS_OK;
+    free(*out);
+    *out = resolve(dir, s);
+    return *out ? ASPS_OK : asps_fail(eb, ASPS_E_NOMEM, "config: out of memory");
+}
+
+static asps_err opt_str(const cJSON *o, const char *path, const char *key, char **out,
+                        asps_errbuf *eb)
+{
+    const char *s;
+    int present;
+    ASPS_TRY(asps_json_get_string(o, path, key, 0, &s, &present, eb));
+    if (!present)
+        return ASPS_OK;
+    free(*out);
+    *out = strdup(s);
+    return *out ? ASPS_OK : asps_fail(eb, ASPS_E_NOMEM, "config: out of memory");
+}
+
+static asps_err opt_size(const cJSON *o, const char *path, const char *key, int64_t min,
+                         int64_t max, size_t *out, asps_errbuf *eb)
+{
+    int64_t v;
+    int present;
+    ASPS_TRY(asps_json_get_int(o, path, key, min, max, &v, &present, eb));
+    if (present)
+        *out = (size_t)v;
+    return ASPS_OK;
+}
+
+static asps_err parse(const cJSON *root, const char *dir, asps_service_config *c, asps_errbuf *eb)
+{
+    static const char *const top[] = {"listen", "server_cert", "server_key", "trust",
+                                      "collateral", "policy", "policy_format", "occlum_secrets",
+                                      "kms", "audit", "limits", NULL};
+    ASPS_TRY(asps_json_expect_object(root, "config", eb));
+    ASPS_TRY(asps_json_check_keys(root, "config", top, eb));
+    ASPS_TRY(opt_str(root, "config", "listen", &c->listen, eb));
+    ASPS_TRY(opt_path(root, "config", "server_cert", dir, &c->server_cert, eb));
+    ASPS_TRY(opt_path(root, "config", "server_key", dir, &c->server_key, eb));
+    ASPS_TRY(opt_path(root, "config", "policy", dir, &c->policy, eb));
+    ASPS_TRY(opt_str(root, "config", "policy_format", &c->policy_format, eb));
+    ASPS_TRY(opt_path(root, "config", "occlum_secrets", dir, &c->occlum_secrets, eb));
+    ASPS_TRY(opt_path(root, "config", "audit", dir, &c->audit, eb));
+    const cJSON *o;
+    int present;
+    ASPS_TRY(asps_json_get_object(root, "config", "trust", &o, &present, eb));
+    if (present) {
+        static const char *const k[] = {"sim", "roots", NULL};
+        ASPS_TRY(asps_json_check_keys(o, "config.trust", k, eb));
+        ASPS_TRY(opt_path(o, "config.trust", "sim", dir, &c->trust_sim, eb));
+        const cJSON *arr;
+        ASPS_TRY(asps_json_get_array(o, "config.trust", "roots", &arr, &present, eb));
+        if (present) {
+            const cJSON *it;
+            cJSON_ArrayForEach(it, arr)
+            {
+                if (!cJSON_IsString(it) || !it->valuestring[0])
+                    return asps_fail(eb, ASPS_E_PARSE, "config.trust.roots: expected file names");
+                if (c->n_trust_roots == sizeof c->trust_roots / sizeof c->trust_roots[0])
+                    return asps_fail(eb, ASPS_E_LIMIT, "config.trust.roots: at most 8");
+                c->trust_roots[c->n_trust_roots++] = resolve(dir, it->valuestring);
+            }
+        }
+    }
+    ASPS_TRY(asps_json_get_object(root, "config", "collateral", &o, &present, eb));
+    if (present) {
+        static const char *const k[] = {"bundle", "sim", "pccs", "pccs_ca", NULL};
+        ASPS_TRY(asps_json_check_keys(o, "config.collateral", k, eb));
+        ASPS_TRY(opt_path(o, "config.collateral", "bundle", dir, &c->collateral_bundle, eb));
+        ASPS_TRY(opt_path(o, "config.collateral", "sim", dir, &c->collateral_sim, eb));
+        ASPS_TRY(opt_str(o, "config.collateral", "pccs", &c->pccs_url, eb));
+        ASPS_TRY(opt_path(o, "config.collateral", "pccs_ca", dir, &c->pccs_ca, eb));
+    }
+    ASPS_TRY(asps_json_get_object(root, "config", "kms", &o, &present, eb));
+    if (present) {
+        static const char *const k[] = {"type", "path", "addr", "token", "ca_file", "mount",
+                                        "kv_version", "default_encoding", NULL};
+        ASPS_TRY(asps_json_check_keys(o, "config.kms", k, eb));
+        c->has_kms = 1;
+        ASPS_TRY(opt_str(o, "config.kms", "type", &c->kms_type, eb));
+        ASPS_TRY(opt_path(o, "config.kms", "path", dir, &c->kms_path, eb));
+        ASPS_TRY(opt_str(o, "config.kms", "addr", &c->kms_addr, eb));
+        ASPS_TRY(opt_str(o, "config.kms", "token", &c->kms_token, eb));
+        ASPS_TRY(opt_path(o, "config.kms", "ca_file", dir, &c->kms_ca, eb));
+        ASPS_TRY(opt_str(o, "config.kms", "mount", &c->kms_mount, eb));
+        ASPS_TRY(opt_str(o, "config.kms", "default_encoding", &c->kms_encoding, eb));
+        size_t kv = 0;
+        ASPS_TRY(opt_size(o, "config.kms", "kv_version", 1, 2, &kv, eb));
+        c->kms_kv_version = (int)kv;
+        if (!c->kms_type)
+            return asps_fail(eb, ASPS_E_PARSE, "config.kms.type: required (\"file\" or \"vault\")");
+    }
+    ASPS_TRY(asps_json_get_object(root, "config", "limits", &o, &present, eb));
+    if (present) {
+        static const char *const k[] = {"max_message_bytes", "max_names", "max_concurrent_calls",
+                                        "deadline_ms", "threads", "claims_cache", NULL};
+        ASPS_TRY(asps_json_check_keys(o, "config.limits", k, eb));
+        ASPS_TRY(opt_size(o, "config.limits", "max_message_bytes", 256, 64 << 20,
+                          &c->max_message_bytes, eb));
+        ASPS_TRY(opt_size(o, "config.limits", "max_names", 1, 1024, &c->max_names, eb));
+        ASPS_TRY(opt_size(o, "config.limits", "max_concurrent_calls", 1, 100000,
+                          &c->max_concurrent_calls, eb));
+        size_t dl = 0;
+        ASPS_TRY(opt_size(o, "config.limits", "deadline_ms", 0, 3600000, &dl, eb));
+        if (dl)
+            c->deadline_ms = (long)dl;
+        ASPS_TRY(opt_size(o, "config.limits", "threads", 1, 64, &c->threads, eb));
+        ASPS_TRY(opt_size(o, "config.limits", "claims_cache", 16, 1 << 20, &c->claims_cache, eb));
+    }
+    return ASPS_OK;
+}
+
+asps_err asps_service_config_load(const char *path, asps_service_config **out, asps_errbuf *eb)
+{
+    *out = NULL;
+    uint8_t *buf;
+    size_t len;
+    ASPS_TRY(asps_read_file(path, 1 << 20, &buf, &len, eb));
+    cJSON *root = NULL;
+    asps_err e = asps_json_parse((const char *)buf, len, path, &root, eb);
+    free(buf);
+    if (e != ASPS_OK)
+        return e;
+    asps_service_config *c = NULL;
+    e = asps_service_config_new(&c, eb);
+    if (e == ASPS_OK) {
+        char *copy = strdup(path);
+        e = copy ? parse(root, dirname(copy), c, eb) : asps_fail(eb, ASPS_E_NOMEM, "config: oom");
+        free(copy);
+        if (e != ASPS_OK)
+            asps_service_config_free(c);
+        else
+            *out = c;
+    }
+    asps_json_delete_cleanse(root);
+    return e;
+}

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The `asps quote` command line, as other tools depend on it: exit codes
+# (0 verified, 1 not, 2 usage), --at in both forms, --json fields.
+set -u
+bin=${ASPS_BIN:?}
+vec=${ASPS_VECTORS:-${ASPS_VECTORS_DEFAULT:-}}
+if [ -z "$vec" ] || [ ! -f "$vec/sgx_quote" ]; then
+  echo "NOTICE: DCAP vectors not found (set ASPS_VECTORS); skipping"; exit 77
+fi
+fail=0 pass=0
+check() { # name expected-rc actual-rc
+  if [ "$2" = "$3" ]; then pass=$((pass+1)); else echo "FAIL: $1: want rc $2, got $3"; fail=$((fail+1)); fi
+}
+t=$(mktemp -d); trap 'rm -rf "$t"' EXIT
+
+"$bin" quote verify "$vec/sgx_quote" --collateral "$vec/sgx_quote_collateral.json" --at 2025-07-01T00:00:00Z >"$t/out" 2>"$t/err"
+check "sgx verifies (RFC 3339)" 0 $?
+grep -q "ConfigurationAndSWHardeningNeeded" "$t/out" || { echo "FAIL: status missing"; fail=$((fail+1)); }
+
+"$bin" quote verify "$vec/tdx_quote" --collateral "$vec/tdx_quote_collateral.json" --at 1751328000 --json >"$t/out" 2>"$t/err"
+check "tdx verifies (unix time, json)" 0 $?
+python3 - "$t/out" <<'PY' || fail=$((fail+1))
+import json, sys
+o = json.load(open(sys.argv[1]))
+assert o["verified"] is True and o["tee"] == "tdx" and o["tcb_status"] == "UpToDate", o
+assert o["advisory_ids"] == [] and len(o["mrtd"]) == 96 and len(o["rtmr3"]) == 96, o
+assert o["simulated"] is False
+PY
+
+"$bin" quote verify "$vec/sgx_quote" --collateral "$vec/sgx_quote_collateral.json" --at 2025-07-01T00:00:00Z --json >"$t/out"
+python3 -c "
+import json,sys; o=json.load(open('$t/out'))
+assert o['advisory_ids']==['INTEL-SA-00289','INTEL-SA-00615'], o
+assert len(o['mrenclave'])==64 and o['isv_prod_id']==0 and o['debug'] is False, o
+" || { echo "FAIL: sgx json"; fail=$((fail+1)); }
+
+"$bin" quote verify "$vec/sgx_quote" --collateral "$vec/sgx_quote_collateral.json" --at 2025-08-01T00:00:00Z >"$t/out" 2>"$t/err"
+check "expired collateral fails" 1 $?
+[ "$(wc -l <"$t/err")" = 1 ] || { echo "FAIL: reason should be one line"; cat "$t/err"; fail=$((fail+1)); }
+
+"$bin" quote verify "$vec/tdx_quote" --collateral "$vec/sgx_quote_collateral.json" --at 1751328000 >/dev/null 2>&1
+check "wrong collateral fails" 1 $?
+
+head -c 1000 "$vec/sgx_quote" >"$t/trunc"
+"$bin" quote verify "$t/trunc" --collateral "$vec/sgx_quote_collateral.json" --at 1751328000 >/dev/null 2>&1
+check "truncated quote fails" 1 $?
+
+"$bin" quote verify "$vec/sgx_quote" --collateral "$vec/sgx_quote_collateral.json" --at yesterday >/dev/null 2>&1
+check "bad --at is usage" 2 $?
+"$bin" quote verify >/dev/null 2>&1
+check "no quote is usage" 2 $?
+"$bin" quote verify "$t/missing" --collateral "$vec/sgx_quote_collateral.json" >/dev/null 2>&1
+check "missing quote file is usage" 2 $?
+"$bin" quote frobnicate >/dev/null 2>&1
+check "unknown subcommand is usage" 2 $?
+"$bin" quote --help >"$t/help"
+check "help" 0 $?
+grep -q -- "--collateral FILE" "$t/help" || { echo "FAIL: help lacks --collateral"; fail=$((fail+1)); }
+
+"$bin" quote show "$vec/sgx_quote" --json >"$t/out"
+check "show" 0 $?
+python3 -c "
+import json; o=json.load(open('$t/out')); assert o['version']==3 and o['tee']=='sgx', o" || fail=$((fail+1))
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]

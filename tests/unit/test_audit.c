@@ -1,0 +1,287 @@
+/* test_audit.c: decision log lines are single, valid JSON lines with the
+ * claims, names and verdict, and never a secret value. */
+#include "testutil.h"
+
+#include <cjson/cJSON.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "asps/audit.h"
+#include "asps/kms.h"
+#include "asps/policy.h"
+#include "util.h"
+
+#define ENC_A "6a0a4f58a8d1c5a1d0b0c6a8e3f8f0e5b2f7c9d4e1a3b5c7d9e0f1a2b3c4d5e6"
+#define SIG_A "83d719e77deaca1470f6baf62a4d774303c899db69020f9c70ee1dfc08c7ce9e"
+
+static const char *policy_json =
+    "{\"version\":1,\"apps\":[{\"name\":\"web\",\"match\":{\"tee\":\"sgx\",\"mrenclave\":\"" ENC_A
+    "\"},\"kms_credential\":\"CREDMARK-token\",\"secrets\":{\"tls_key\":\"web/tls_key\"}}]}";
+
+static void claims_a(asps_claims *c)
+{
+    memset(c, 0, sizeof *c);
+    c->tee = ASPS_TEE_SGX;
+    c->tcb_status = ASPS_TCB_SW_HARDENING_NEEDED;
+    assert_int_equal(asps_hex_decode(ENC_A, 64, c->sgx.mr_enclave, 32), 0);
+    assert_int_equal(asps_hex_decode(SIG_A, 64, c->sgx.mr_signer, 32), 0);
+    c->sgx.isv_prod_id = 3;
+    c->sgx.isv_svn = 4;
+    c->sgx.config_svn = 5;
+    c->n_advisories = 1;
+    strcpy(c->advisory_ids[0], "INTEL-SA-00334");
+}
+
+static cJSON *parse_line(const char *line)
+{
+    size_t n = strlen(line);
+    assert_true(n > 1);
+    assert_int_equal(line[n - 1], '\n');
+    assert_null(memchr(line, '\n', n - 1)); /* exactly one line */
+    cJSON *j = cJSON_ParseWithLength(line, n);
+    assert_non_null(j);
+    return j;
+}
+
+static const char *str(const cJSON *j, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, k);
+    assert_true(cJSON_IsString(v));
+    return v->valuestring;
+}
+
+static void test_granted_decision_line_is_json_with_claims_and_no_value(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    char kpath[4096];
+    snprintf(kpath, sizeof kpath, "%s/kms.json", dir);
+    FILE *f = fopen(kpath, "w");
+    fputs("{\"web/tls_key\": \"text:VALUEMARK-very-secret\"}", f);
+    fclose(f);
+
+    asps_policy *p;
+    asps_errbuf eb;
+    assert_int_equal(asps_policy_parse(policy_json, strlen(policy_json), "p", &p, &eb), ASPS_OK);
+    asps_claims c;
+    claims_a(&c);
+    const char *names[] = {"tls_key"};
+    asps_decision d;
+    /* UpToDate only by default, so widen the claims' status for the grant. */
+    c.tcb_status = ASPS_TCB_UP_TO_DATE;
+    assert_int_equal(asps_policy_decide(p, &c, names, 1, &d, &eb), ASPS_OK);
+    /* The service fetches the value as it would, then logs. */
+    asps_kms *k;
+    assert_int_equal(asps_kms_open_file(kpath, ASPS_KMS_PLAIN_TEXT, &k, &eb), ASPS_OK);
+    uint8_t *v;
+    size_t vlen;
+    assert_int_equal(asps_kms_get(k, d.grants[0].kms_ref, d.kms_credential, &v, &vlen, &eb),
+                     ASPS_OK);
+    asps_audit_event ev = {.time_ms = 1767322800123, .peer = "ipv4:127.0.0.1:40000",
+                           .claims = &c, .decision = &d};
+    char *line;
+    assert_int_equal(asps_audit_format(&ev, &line, &eb), ASPS_OK);
+    assert_null(strstr(line, "VALUEMARK"));
+    assert_null(strstr(line, "CREDMARK"));
+    cJSON *j = parse_line(line);
+    assert_string_equal(str(j, "time"), "2026-01-02T03:00:00.123Z");
+    assert_string_equal(str(j, "peer"), "ipv4:127.0.0.1:40000");
+    assert_string_equal(str(j, "tee"), "sgx");
+    assert_string_equal(str(j, "mrenclave"), ENC_A);
+    assert_string_equal(str(j, "mrsigner"), SIG_A);
+    assert_int_equal(cJSON_GetObjectItem(j, "isv_prod_id")->valueint, 3);
+    assert_int_equal(cJSON_GetObjectItem(j, "isv_svn")->valueint, 4);
+    assert_int_equal(cJSON_GetObjectItem(j, "config_svn")->valueint, 5);
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(j, "debug")));
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(j, "simulated")));
+    assert_string_equal(str(j, "tcb_status"), "UpToDate");
+    assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "advisory_ids"), 0)->valuestring,
+                        "INTEL-SA-00334");
+    assert_string_equal(str(j, "app"), "web");
+    assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "names_asked"), 0)->valuestring,
+                        "tls_key");
+    assert_string_equal(
+        cJSON_GetArrayItem(cJSON_GetObjectItem(j, "names_granted"), 0)->valuestring, "tls_key");
+    assert_string_equal(str(j, "verdict"), "granted");
+    assert_non_null(strstr(str(j, "reason"), "matched"));
+    cJSON_Delete(j);
+    free(line);
+    asps_kms_value_free(v, vlen);
+    asps_kms_free(k);
+    asps_decision_clear(&d);
+    asps_policy_free(p);
+    tu_rm_rf(dir);
+    free(dir);
+}
+
+static void test_denied_decision_grants_nothing_in_the_log(void **state)
+{
+    (void)state;
+    asps_policy *p;
+    asps_errbuf eb;
+    assert_int_equal(asps_policy_parse(policy_json, strlen(policy_json), "p", &p, &eb), ASPS_OK);
+    asps_claims c;
+    claims_a(&c);
+    c.tcb_status = ASPS_TCB_UP_TO_DATE;
+    /* Hostile name: quotes, newline, control byte. */
+    const char *names[] = {"tls_key", "x\"}\n{\x01"};
+    asps_decision d;
+    assert_int_equal(asps_policy_decide(p, &c, names, 2, &d, &eb), ASPS_E_DENIED);
+    asps_audit_event ev = {.peer = "ipv6:[::1]:5", .claims = &c, .decision = &d};
+    char *line;
+    assert_int_equal(asps_audit_format(&ev, &line, &eb), ASPS_OK);
+    cJSON *j = parse_line(line);
+    assert_string_equal(str(j, "verdict"), "denied");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "names_asked")), 2);
+    assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "names_asked"), 1)->valuestring,
+                        names[1]);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "names_granted")), 0);
+    assert_non_null(strstr(str(j, "reason"), "not granted"));
+    cJSON_Delete(j);
+    free(line);
+    asps_decision_clear(&d);
+    asps_policy_free(p);
+}
+
+static void test_tdx_and_no_claims_lines(void **state)
+{
+    (void)state;
+    asps_claims c;
+    memset(&c, 0, sizeof c);
+    c.tee = ASPS_TEE_TDX;
+    c.debug = 1;
+    c.simulated = 1;
+    memset(c.tdx.mr_td, 0xab, 48);
+    memset(c.tdx.rtmr[3], 0x01, 48);
+    const char *asked[] = {"k"};
+    asps_audit_event ev = {.claims = &c, .names_asked = asked, .n_asked = 1,
+                           .verdict = "unavailable", .reason = "kms: file missing", .app = "td"};
+    char *line;
+    asps_errbuf eb;
+    assert_int_equal(asps_audit_format(&ev, &line, &eb), ASPS_OK);
+    cJSON *j = parse_line(line);
+    assert_string_equal(str(j, "tee"), "tdx");
+    assert_int_equal(strlen(str(j, "mrtd")), 96);
+    assert_int_equal(strspn(str(j, "mrtd"), "ab"), 96);
+    cJSON *r = cJSON_GetObjectItem(j, "rtmrs");
+    assert_int_equal(cJSON_GetArraySize(r), 4);
+    assert_int_equal(strspn(cJSON_GetArrayItem(r, 3)->valuestring, "01"), 96);
+    assert_null(cJSON_GetObjectItem(j, "mrenclave"));
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(j, "debug")));
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(j, "simulated")));
+    assert_string_equal(str(j, "verdict"), "unavailable");
+    assert_string_equal(str(j, "app"), "td");
+    cJSON_Delete(j);
+    free(line);
+
+    asps_audit_event none = {.peer = "ipv4:127.0.0.1:1", .verdict = "unauthenticated",
+                             .reason = "no evidence"};
+    assert_int_equal(asps_audit_format(&none, &line, &eb), ASPS_OK);
+    j = parse_line(line);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "tee")));
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "names_asked")), 0);
+    cJSON_Delete(j);
+    free(line);
+}
+
+struct writer {
+    asps_audit *a;
+    int id;
+};
+
+#define LINES_PER_THREAD 200
+#define THREADS 4
+
+static void *write_lines(void *arg)
+{
+    struct writer *w = arg;
+    char reason[600];
+    /* Long lines make interleaving visible if writes were split. */
+    memset(reason, 'a' + w->id, sizeof reason - 1);
+    reason[sizeof reason - 1] = 0;
+    asps_audit_event ev = {.peer = "ipv4:127.0.0.1:9", .verdict = "denied", .reason = reason};
+    for (int i = 0; i < LINES_PER_THREAD; i++) {
+        asps_errbuf eb;
+        if (asps_audit_decision(w->a, &ev, &eb) != ASPS_OK)
+            return (void *)1;
+    }
+    return NULL;
+}
+
+static void test_concurrent_writers_never_interleave_lines(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    char path[4096];
+    snprintf(path, sizeof path, "%s/audit.log", dir);
+    asps_audit *a;
+    asps_errbuf eb;
+    assert_int_equal(asps_audit_open(path, &a, &eb), ASPS_OK);
+    pthread_t t[THREADS];
+    struct writer w[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        w[i] = (struct writer){a, i};
+        assert_int_equal(pthread_create(&t[i], NULL, write_lines, &w[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        void *rv;
+        pthread_join(t[i], &rv);
+        assert_null(rv);
+    }
+    asps_audit_close(a);
+    size_t len;
+    char *text = (char *)tu_read_file(path, &len);
+    assert_non_null(text);
+    int lines = 0;
+    for (char *s = text, *nl; (nl = strchr(s, '\n')) != NULL; s = nl + 1) {
+        *nl = 0;
+        cJSON *j = cJSON_Parse(s);
+        if (!j)
+            fail_msg("line %d is not JSON", lines);
+        const char *r = cJSON_GetObjectItem(j, "reason")->valuestring;
+        assert_int_equal(strspn(r, (char[]){r[0], 0}), 599); /* one writer's line */
+        cJSON_Delete(j);
+        lines++;
+    }
+    assert_int_equal(lines, THREADS * LINES_PER_THREAD);
+    free(text);
+    /* Re-opening appends instead of truncating. */
+    assert_int_equal(asps_audit_open(path, &a, &eb), ASPS_OK);
+    asps_audit_event ev = {.verdict = "denied", .reason = "x"};
+    assert_int_equal(asps_audit_decision(a, &ev, &eb), ASPS_OK);
+    asps_audit_close(a);
+    text = (char *)tu_read_file(path, &len);
+    int n = 0;
+    for (char *s = text; (s = strchr(s, '\n')) != NULL; s++)
+        n++;
+    assert_int_equal(n, THREADS * LINES_PER_THREAD + 1);
+    free(text);
+    tu_rm_rf(dir);
+    free(dir);
+}
+
+static void test_open_stderr_and_bad_path(void **state)
+{
+    (void)state;
+    asps_audit *a = NULL;
+    asps_errbuf eb;
+    assert_int_equal(asps_audit_open("-", &a, &eb), ASPS_OK);
+    asps_audit_event ev = {.verdict = "denied", .reason = "stderr sink works"};
+    assert_int_equal(asps_audit_decision(a, &ev, &eb), ASPS_OK);
+    asps_audit_close(a);
+    assert_int_equal(asps_audit_open("/nonexistent-dir/x/audit.log", &a, &eb), ASPS_E_IO);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_granted_decision_line_is_json_with_claims_and_no_value),
+        cmocka_unit_test(test_denied_decision_grants_nothing_in_the_log),
+        cmocka_unit_test(test_tdx_and_no_claims_lines),
+        cmocka_unit_test(test_concurrent_writers_never_interleave_lines),
+        cmocka_unit_test(test_open_stderr_and_bad_path),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
