@@ -1,0 +1,572 @@
+/* service.c: secret release, transport-independent (see asps/service.h).
+ *
+ * Owns: the verifier pool, the claims cache (SHA-256 of the peer
+ * certificate -> verified claims, bounded, expiring with the collateral and
+ * the certificate), the collateral source, the current policy+KMS generation
+ * (refcounted, swapped on reload) and the audit log.
+ * Trusts: nothing the peer sends; claims only after RA-TLS verification.
+ */
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "asps/audit.h"
+#include "asps/kms.h"
+#include "asps/policy.h"
+#include "asps/service.h"
+#include "asps/verify.h"
+#include "util.h"
+
+#define MAX_VERIFIERS 16
+#define MAX_PEM (64 * 1024)
+
+typedef struct generation {
+    asps_policy *policy;
+    asps_kms *kms;
+    int refs;
+} generation;
+
+typedef struct cache_entry {
+    uint8_t key[32];
+    int used;
+    int64_t expires;
+    uint64_t stamp;
+    asps_claims claims;
+} cache_entry;
+
+typedef struct verifier_slot {
+    pthread_mutex_t lock;
+    asps_verifier *v;
+} verifier_slot;
+
+struct asps_service {
+    const asps_service_config *cfg;
+    verifier_slot verifiers[MAX_VERIFIERS];
+    size_t n_verifiers;
+    unsigned next_verifier;
+
+    /* collateral */
+    asps_collateral *bundle;             /* config bundle */
+    asps_collateral *sim_sgx, *sim_tdx;  /* sim folder bundles */
+    asps_service_evidence_fn evidence;  /* RA-TLS verification */
+    void *evidence_ctx;
+
+    pthread_mutex_t cache_lock;
+    cache_entry *cache;
+    size_t cache_n;
+    uint64_t clock;
+
+    pthread_mutex_t gen_lock;
+    generation *gen;
+
+    asps_audit *audit;
+
+    pthread_mutex_t stats_lock;
+    asps_service_stats stats;
+};
+
+static int64_t now_s(void) { return (int64_t)time(NULL); }
+
+/* ---- collateral and verification ---------------------------------------------- */
+
+/* The collateral for a quote; *owned says whether the caller frees it. */
+asps_err asps_service_collateral_for(void *ctx, const uint8_t *quote, size_t len,
+                               const asps_collateral **col, int *owned, asps_errbuf *eb)
+{
+    asps_service *s = ctx;
+    *owned = 0;
+    if (s->bundle) {
+        *col = s->bundle;
+        return ASPS_OK;
+    }
+    asps_tee tee;
+    uint8_t fmspc[6];
+    char ca[16];
+    ASPS_TRY(asps_quote_platform(quote, len, &tee, fmspc, ca, eb));
+    if (s->sim_sgx || s->sim_tdx) {
+        *col = tee == ASPS_TEE_TDX ? s->sim_tdx : s->sim_sgx;
+        return ASPS_OK;
+    }
+    return asps_fail(eb, ASPS_E_UNAVAILABLE, "no collateral source configured");
+}
+
+static asps_err verify_cert(asps_service *s, const uint8_t *der, size_t len, asps_claims *claims,
+                            asps_errbuf *eb)
+{
+    /* a free verifier if one is idle, else wait on one (round robin) */
+    verifier_slot *slot = NULL;
+    for (size_t i = 0; i < s->n_verifiers && !slot; i++)
+        if (pthread_mutex_trylock(&s->verifiers[i].lock) == 0)
+            slot = &s->verifiers[i];
+    if (!slot) {
+        unsigned k = __atomic_fetch_add(&s->next_verifier, 1, __ATOMIC_RELAXED);
+        slot = &s->verifiers[k % s->n_verifiers];
+        pthread_mutex_lock(&slot->lock);
+    }
+    asps_err e = s->evidence
+                     ? s->evidence(s->evidence_ctx, slot->v, der, len, now_s(), claims, eb)
+                     : asps_fail(eb, ASPS_E_UNSUPPORTED, "no RA-TLS verifier installed");
+    pthread_mutex_unlock(&slot->lock);
+    return e;
+}
+
+static int pem_to_der(const char *pem, uint8_t **der, size_t *len, int64_t *not_after)
+{
+    size_t n = strnlen(pem, MAX_PEM + 1);
+    if (n > MAX_PEM)
+        return -1;
+    BIO *b = BIO_new_mem_buf(pem, (int)n);
+    X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+    BIO_free(b);
+    if (!x)
+        return -1;
+    unsigned char *d = NULL;
+    int dl = i2d_X509(x, &d);
+    struct tm tm;
+    *not_after = ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) ? (int64_t)timegm(&tm) : 0;
+    X509_free(x);
+    if (dl <= 0)
+        return -1;
+    *der = d;
+    *len = (size_t)dl;
+    return 0;
+}
+
+static cache_entry *cache_find(asps_service *s, const uint8_t key[32])
+{
+    size_t start = ((size_t)key[0] << 16 | (size_t)key[1] << 8 | key[2]) % s->cache_n;
+    for (size_t i = 0; i < 8 && i < s->cache_n; i++) {
+        cache_entry *e = &s->cache[(start + i) % s->cache_n];
+        if (e->used && memcmp(e->key, key, 32) == 0)
+            return e;
+    }
+    return NULL;
+}
+
+static void cache_put(asps_service *s, const uint8_t key[32], const asps_claims *c,
+                      int64_t expires)
+{
+    size_t start = ((size_t)key[0] << 16 | (size_t)key[1] << 8 | key[2]) % s->cache_n;
+    cache_entry *victim = NULL;
+    for (size_t i = 0; i < 8 && i < s->cache_n; i++) {
+        cache_entry *e = &s->cache[(start + i) % s->cache_n];
+        if (!e->used || memcmp(e->key, key, 32) == 0) {
+            victim = e;
+            break;
+        }
+        if (!victim || e->stamp < victim->stamp)
+            victim = e;
+    }
+    memcpy(victim->key, key, 32);
+    victim->claims = *c;
+    victim->expires = expires;
+    victim->used = 1;
+    victim->stamp = ++s->clock;
+}
+
+/* Claims for a certificate: from the cache while valid, else verified now. */
+static asps_err claims_for(asps_service *s, const char *pem, asps_claims *out, int *hit,
+                           asps_errbuf *eb)
+{
+    uint8_t *der;
+    size_t len;
+    int64_t not_after;
+    *hit = 0;
+    if (!pem || pem_to_der(pem, &der, &len, &not_after) != 0)
+        return asps_fail(eb, ASPS_E_NO_EVIDENCE, "peer certificate missing or unreadable");
+    uint8_t key[32];
+    unsigned int kl = 32;
+    EVP_Digest(der, len, key, &kl, EVP_sha256(), NULL);
+    int64_t now = now_s();
+    pthread_mutex_lock(&s->cache_lock);
+    cache_entry *ce = cache_find(s, key);
+    if (ce && ce->expires > now) {
+        *out = ce->claims;
+        ce->stamp = ++s->clock;
+        *hit = 1;
+    }
+    pthread_mutex_unlock(&s->cache_lock);
+    if (*hit) {
+        OPENSSL_free(der);
+        return ASPS_OK;
+    }
+    asps_err e = verify_cert(s, der, len, out, eb);
+    OPENSSL_free(der);
+    if (e != ASPS_OK)
+        return e;
+    int64_t exp = out->expires_at < not_after ? out->expires_at : not_after;
+    pthread_mutex_lock(&s->cache_lock);
+    cache_put(s, key, out, exp);
+    pthread_mutex_unlock(&s->cache_lock);
+    return ASPS_OK;
+}
+
+static void count(asps_service *s, uint64_t *field)
+{
+    pthread_mutex_lock(&s->stats_lock);
+    (*field)++;
+    pthread_mutex_unlock(&s->stats_lock);
+}
+
+int asps_service_verify_peer(asps_service *s, const char *cert_pem, char *err, size_t errlen)
+{
+    asps_claims c;
+    asps_errbuf eb = {{0}};
+    int hit;
+    asps_err e = claims_for(s, cert_pem, &c, &hit, &eb);
+    if (e == ASPS_OK) {
+        count(s, &s->stats.handshakes_ok);
+        return 0;
+    }
+    count(s, &s->stats.handshakes_refused);
+    snprintf(err, errlen, "%s [%s]", eb.msg, asps_err_name(e));
+    /* A refused handshake is a decision too: log it. */
+    asps_audit_event ev = {.claims = NULL, .verdict = "unauthenticated", .reason = err};
+    asps_audit_decision(s->audit, &ev, NULL);
+    return -1;
+}
+
+/* ---- policy and KMS generations ---------------------------------------------- */
+
+static void gen_release(asps_service *s, generation *g)
+{
+    if (!g)
+        return;
+    pthread_mutex_lock(&s->gen_lock);
+    int last = --g->refs == 0;
+    pthread_mutex_unlock(&s->gen_lock);
+    if (last) {
+        asps_policy_free(g->policy);
+        asps_kms_free(g->kms);
+        free(g);
+    }
+}
+
+static generation *gen_acquire(asps_service *s)
+{
+    pthread_mutex_lock(&s->gen_lock);
+    generation *g = s->gen;
+    if (g)
+        g->refs++;
+    pthread_mutex_unlock(&s->gen_lock);
+    return g;
+}
+
+static asps_err load_generation(const asps_service_config *cfg, generation **out, asps_errbuf *eb)
+{
+    generation *g = calloc(1, sizeof *g);
+    if (!g)
+        return asps_fail(eb, ASPS_E_NOMEM, "out of memory");
+    g->refs = 1;
+    asps_err e;
+    const char *fmt = cfg->policy_format ? cfg->policy_format : "native";
+    if (!cfg->policy) {
+        e = asps_fail(eb, ASPS_E_ARG, "config: no policy file");
+    } else if (!strcmp(fmt, "native")) {
+        e = asps_policy_load_file(cfg->policy, &g->policy, eb);
+    } else if (!strcmp(fmt, "cczoo") || !strcmp(fmt, "occlum")) {
+        asps_policy_seed_options o = {.occlum_secrets_path = cfg->occlum_secrets};
+        e = asps_policy_load_seed(!strcmp(fmt, "cczoo") ? ASPS_POLICY_CCZOO : ASPS_POLICY_OCCLUM,
+                                  cfg->policy, &o, &g->policy, eb);
+    } else {
+        e = asps_fail(eb, ASPS_E_ARG, "config.policy_format: \"%s\" is not native, cczoo or occlum",
+                      fmt);
+    }
+    if (e == ASPS_OK) {
+        asps_kms_config kc = {0};
+        asps_policy_kms pk;
+        asps_policy_kms_info(g->policy, &pk);
+        if (cfg->has_kms) {
+            kc.type = cfg->kms_type;
+            kc.path = cfg->kms_path;
+            kc.addr = cfg->kms_addr;
+            kc.token = cfg->kms_token;
+            kc.ca_file = cfg->kms_ca;
+            kc.mount = cfg->kms_mount;
+            kc.kv_version = cfg->kms_kv_version;
+            kc.default_encoding = cfg->kms_encoding;
+        } else if (pk.type) {
+            kc.type = pk.type;
+            kc.path = pk.path;
+            kc.addr = pk.addr;
+            kc.default_encoding = pk.default_encoding;
+        }
+        if (!kc.type)
+            e = asps_fail(eb, ASPS_E_ARG, "no KMS: give \"kms\" in the config or in the policy");
+        else
+            e = asps_kms_open(&kc, &g->kms, eb);
+    }
+    if (e != ASPS_OK) {
+        asps_policy_free(g->policy);
+        free(g);
+        return e;
+    }
+    *out = g;
+    return ASPS_OK;
+}
+
+asps_err asps_service_reload(asps_service *s, asps_errbuf *eb)
+{
+    generation *g;
+    ASPS_TRY(load_generation(s->cfg, &g, eb));
+    pthread_mutex_lock(&s->gen_lock);
+    generation *old = s->gen;
+    s->gen = g;
+    pthread_mutex_unlock(&s->gen_lock);
+    gen_release(s, old);
+    return ASPS_OK;
+}
+
+/* ---- lifecycle ------------------------------------------------------------------- */
+
+static asps_err add_root_file(asps_verifier *v, const char *path, asps_errbuf *eb)
+{
+    uint8_t *b;
+    size_t n;
+    ASPS_TRY(asps_read_file(path, 65536, &b, &n, eb));
+    asps_err e = asps_verifier_add_root(v, b, n, eb);
+    free(b);
+    return e;
+}
+
+asps_err asps_service_new(const asps_service_config *cfg, asps_service **out, asps_errbuf *eb)
+{
+    *out = NULL;
+    asps_service *s = calloc(1, sizeof *s);
+    if (!s)
+        return asps_fail(eb, ASPS_E_NOMEM, "out of memory");
+    s->cfg = cfg;
+    pthread_mutex_init(&s->cache_lock, NULL);
+    pthread_mutex_init(&s->gen_lock, NULL);
+    pthread_mutex_init(&s->stats_lock, NULL);
+    asps_err e = ASPS_OK;
+    s->cache_n = cfg->claims_cache ? cfg->claims_cache : 4096;
+    s->cache = calloc(s->cache_n, sizeof *s->cache);
+    if (!s->cache) {
+        e = asps_fail(eb, ASPS_E_NOMEM, "out of memory");
+        goto fail;
+    }
+    s->n_verifiers = cfg->threads ? cfg->threads : 2;
+    if (s->n_verifiers > MAX_VERIFIERS)
+        s->n_verifiers = MAX_VERIFIERS;
+    for (size_t i = 0; i < s->n_verifiers; i++) {
+        pthread_mutex_init(&s->verifiers[i].lock, NULL);
+        e = asps_verifier_new(&s->verifiers[i].v, eb);
+        char path[4096];
+        if (e == ASPS_OK && cfg->trust_sim) {
+            snprintf(path, sizeof path, "%s/root_ca.der", cfg->trust_sim);
+            e = add_root_file(s->verifiers[i].v, path, eb);
+        }
+        for (size_t r = 0; e == ASPS_OK && r < cfg->n_trust_roots; r++)
+            e = add_root_file(s->verifiers[i].v, cfg->trust_roots[r], eb);
+        if (e != ASPS_OK) {
+            asps_err_prefix(eb, "trust: ");
+            goto fail;
+        }
+    }
+    if (cfg->collateral_bundle) {
+        e = asps_collateral_load_file(cfg->collateral_bundle, &s->bundle, eb);
+    } else if (cfg->collateral_sim) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/collateral_sgx.json", cfg->collateral_sim);
+        e = asps_collateral_load_file(path, &s->sim_sgx, eb);
+        snprintf(path, sizeof path, "%s/collateral_tdx.json", cfg->collateral_sim);
+        if (e == ASPS_OK)
+            e = asps_collateral_load_file(path, &s->sim_tdx, eb);
+    } else {
+        e = asps_fail(eb, ASPS_E_ARG, "config: no collateral source (bundle, sim or pccs)");
+    }
+    if (e != ASPS_OK) {
+        asps_err_prefix(eb, "collateral: ");
+        goto fail;
+    }
+    e = load_generation(cfg, &s->gen, eb);
+    if (e != ASPS_OK)
+        goto fail;
+    e = asps_audit_open(cfg->audit ? cfg->audit : "-", &s->audit, eb);
+    if (e != ASPS_OK)
+        goto fail;
+    *out = s;
+    return ASPS_OK;
+fail:
+    asps_service_free(s);
+    return e;
+}
+
+void asps_service_free(asps_service *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->n_verifiers; i++) {
+        asps_verifier_free(s->verifiers[i].v);
+        pthread_mutex_destroy(&s->verifiers[i].lock);
+    }
+    asps_collateral_free(s->bundle);
+    asps_collateral_free(s->sim_sgx);
+    asps_collateral_free(s->sim_tdx);
+    if (s->cache)
+        OPENSSL_cleanse(s->cache, s->cache_n * sizeof *s->cache);
+    free(s->cache);
+    gen_release(s, s->gen);
+    asps_audit_close(s->audit);
+    pthread_mutex_destroy(&s->cache_lock);
+    pthread_mutex_destroy(&s->gen_lock);
+    pthread_mutex_destroy(&s->stats_lock);
+    free(s);
+}
+
+void asps_service_set_evidence(asps_service *s, asps_service_evidence_fn fn, void *ctx)
+{
+    s->evidence = fn;
+    s->evidence_ctx = ctx;
+}
+
+void asps_service_get_stats(asps_service *s, asps_service_stats *out)
+{
+    pthread_mutex_lock(&s->stats_lock);
+    *out = s->stats;
+    pthread_mutex_unlock(&s->stats_lock);
+}
+
+void asps_secret_list_clear(asps_secret_list *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->items[i].value)
+            OPENSSL_cleanse(l->items[i].value, l->items[i].len);
+        free(l->items[i].value);
+        free(l->items[i].name);
+    }
+    free(l->items);
+    l->items = NULL;
+    l->n = 0;
+}
+
+/* ---- one call ------------------------------------------------------------------------ */
+
+int asps_service_get_secrets(asps_service *s, const char *cert_pem, const char *peer,
+                             const char *const *names, size_t n_names, asps_secret_list *out,
+                             char *msg, size_t msglen)
+{
+    out->items = NULL;
+    out->n = 0;
+    count(s, &s->stats.calls);
+    asps_errbuf eb = {{0}};
+    asps_audit_event ev = {.peer = peer, .names_asked = names, .n_asked = n_names};
+    int status;
+    if (n_names == 0) {
+        snprintf(msg, msglen, "no secret names in the request");
+        ev.verdict = "invalid";
+        ev.reason = msg;
+        asps_audit_decision(s->audit, &ev, NULL);
+        return ASPS_STATUS_INVALID_ARGUMENT;
+    }
+    if (n_names > s->cfg->max_names) {
+        snprintf(msg, msglen, "%zu names in one call; the limit is %zu", n_names, s->cfg->max_names);
+        ev.verdict = "invalid";
+        ev.reason = msg;
+        asps_audit_decision(s->audit, &ev, NULL);
+        return ASPS_STATUS_RESOURCE_EXHAUSTED;
+    }
+    for (size_t i = 0; i < n_names; i++)
+        if (!names[i] || !names[i][0] || strlen(names[i]) > ASPS_POLICY_MAX_NAME) {
+            snprintf(msg, msglen, "secret name %zu is empty or longer than %d bytes", i,
+                     ASPS_POLICY_MAX_NAME);
+            ev.verdict = "invalid";
+            ev.reason = msg;
+            asps_audit_decision(s->audit, &ev, NULL);
+            return ASPS_STATUS_INVALID_ARGUMENT;
+        }
+
+    asps_claims claims;
+    int hit;
+    asps_err e = claims_for(s, cert_pem, &claims, &hit, &eb);
+    if (hit)
+        count(s, &s->stats.claims_cache_hits);
+    if (e != ASPS_OK) {
+        snprintf(msg, msglen, "no valid attestation evidence");
+        ev.verdict = "unauthenticated";
+        ev.reason = eb.msg;
+        asps_audit_decision(s->audit, &ev, NULL);
+        return ASPS_STATUS_UNAUTHENTICATED;
+    }
+    ev.claims = &claims;
+
+    generation *g = gen_acquire(s);
+    asps_decision d;
+    memset(&d, 0, sizeof d);
+    e = asps_policy_decide(g->policy, &claims, names, n_names, &d, &eb);
+    if (e != ASPS_OK) {
+        count(s, &s->stats.denied);
+        /* unknown and denied names get the same words */
+        snprintf(msg, msglen, "permission denied");
+        ev.decision = &d;
+        ev.verdict = "denied";
+        ev.reason = e == ASPS_E_DENIED ? NULL : eb.msg;
+        asps_audit_decision(s->audit, &ev, NULL);
+        asps_decision_clear(&d);
+        gen_release(s, g);
+        return ASPS_STATUS_PERMISSION_DENIED;
+    }
+
+    out->items = calloc(n_names, sizeof *out->items);
+    status = out->items ? ASPS_STATUS_OK : ASPS_STATUS_INTERNAL;
+    const char *verdict = "granted";
+    char reason[600] = "";
+    for (size_t i = 0; status == ASPS_STATUS_OK && i < n_names; i++) {
+        asps_secret *it = &out->items[i];
+        it->name = strdup(names[i]);
+        out->n = i + 1;
+        if (!it->name) {
+            status = ASPS_STATUS_INTERNAL;
+            break;
+        }
+        e = asps_kms_get(g->kms, d.grants[i].kms_ref, d.kms_credential, &it->value, &it->len, &eb);
+        if (e == ASPS_OK)
+            continue;
+        if (e == ASPS_E_NOT_FOUND || e == ASPS_E_DENIED) {
+            /* the KMS has no such secret or refused the app's credential:
+             * to the peer this is the same answer as a name not granted */
+            status = ASPS_STATUS_PERMISSION_DENIED;
+            snprintf(msg, msglen, "permission denied");
+            verdict = "denied";
+        } else {
+            status = ASPS_STATUS_UNAVAILABLE;
+            snprintf(msg, msglen, "secret store unavailable");
+            verdict = "unavailable";
+        }
+        snprintf(reason, sizeof reason, "KMS: %s [%s]", eb.msg, asps_err_name(e));
+    }
+    if (status == ASPS_STATUS_INTERNAL && !reason[0]) {
+        snprintf(msg, msglen, "internal error");
+        snprintf(reason, sizeof reason, "out of memory");
+        verdict = "error";
+    }
+    if (status != ASPS_STATUS_OK) {
+        /* all or nothing: never a partial reply */
+        asps_secret_list_clear(out);
+        count(s, status == ASPS_STATUS_UNAVAILABLE ? &s->stats.unavailable : &s->stats.denied);
+    } else {
+        count(s, &s->stats.granted);
+        msg[0] = 0;
+    }
+    ev.decision = &d;
+    ev.verdict = verdict;
+    ev.reason = reason[0] ? reason : NULL;
+    if (status != ASPS_STATUS_OK) {
+        /* nothing was released: say so in the line */
+        ev.names_granted = NULL;
+        ev.n_granted = 0;
+    }
+    asps_audit_decision(s->audit, &ev, NULL);
+    asps_decision_clear(&d);
+    gen_release(s, g);
+    return status;
+}
