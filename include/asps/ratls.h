@@ -1,0 +1,90 @@
+/* asps/ratls.h: RA-TLS certificates — X.509 certificates that carry a quote
+ * whose report data binds the certificate's own public key.
+ *
+ * Formats read (and reported in asps_claims.ratls_format):
+ *   "gramine"       OID 1.2.840.113741.1337.6, the raw quote; report data
+ *                   [0..31] = SHA-256(DER SubjectPublicKeyInfo)
+ *   "dice"          OID 2.23.133.5.4.9 (TCG DICE tagged evidence): CBOR tag
+ *                   60000 around [bstr quote, bstr claims]; claims is a CBOR
+ *                   map with "pubkey-hash": bstr(CBOR [alg, bstr hash]) (alg
+ *                   1 SHA-256, 7 SHA-384, 8 SHA-512); report data [0..31] =
+ *                   SHA-256(claims bytes)
+ *   "gramine+dice"  both of the above (Gramine >= 1.8, and what asps writes):
+ *                   each quote is checked under its own rule and both must
+ *                   claim the same identity
+ *   "occlum"        OID 1.2.840.113741.1 (Occlum and Intel CCZoo gRPC
+ *                   RA-TLS): the raw quote; report data [0..31] =
+ *                   SHA-256(DER SubjectPublicKeyInfo)
+ * Trust comes from the quote binding the key, never from the certificate's
+ * self-signature (CCZoo's is SHA-1). Bytes 32..63 of the report data are not
+ * checked: Gramine leaves them zero, others may use them for nonces.
+ */
+#ifndef ASPS_RATLS_H
+#define ASPS_RATLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "asps/claims.h"
+#include "asps/collateral.h"
+#include "asps/err.h"
+#include "asps/verify.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Makes a quote whose report data is REPORT_DATA (64 bytes). */
+typedef asps_err (*asps_ratls_quote_fn)(void *ctx, const uint8_t report_data[64], uint8_t **quote,
+                                        size_t *quote_len, asps_errbuf *eb);
+
+typedef struct asps_ratls_create_opts {
+    asps_ratls_quote_fn quote;   /* the attester */
+    void *quote_ctx;
+    int64_t not_before;          /* 0 = now - 60 s */
+    int64_t validity_secs;       /* 0 = 24 h */
+    int legacy_only;             /* write only the Gramine legacy extension */
+    const char *common_name;     /* default "asps RA-TLS" */
+} asps_ratls_create_opts;
+
+/* A fresh ECDSA P-256 key and a self-signed certificate carrying evidence.
+ * *cert_pem and *key_pem are malloc'd; free the key with
+ * asps_ratls_free_key (cleanses). */
+asps_err asps_ratls_create(const asps_ratls_create_opts *o, char **cert_pem, char **key_pem,
+                           asps_errbuf *eb);
+void asps_ratls_free_key(char *key_pem);
+
+/* The evidence in a certificate (PEM or DER), without verifying anything. */
+typedef struct asps_ratls_evidence {
+    char format[32];
+    const uint8_t *quote;        /* points into the evidence object */
+    size_t quote_len;
+    const uint8_t *quote2;       /* the DICE quote when both are present */
+    size_t quote2_len;
+    uint8_t spki_hash[32];       /* SHA-256(DER SubjectPublicKeyInfo) */
+    uint8_t dice_claims_hash[32];/* SHA-256(DICE claims bytes) */
+    int dice_pubkey_ok;          /* DICE claims' pubkey-hash matches the key */
+    int64_t not_before, not_after;
+    void *priv;
+} asps_ratls_evidence;
+
+asps_err asps_ratls_extract(const uint8_t *cert, size_t len, asps_ratls_evidence **out,
+                            asps_errbuf *eb);
+void asps_ratls_evidence_free(asps_ratls_evidence *e);
+
+/* Collateral source for a quote; *owned: caller frees it. */
+typedef asps_err (*asps_ratls_collateral_fn)(void *ctx, const uint8_t *quote, size_t len,
+                                             const asps_collateral **col, int *owned,
+                                             asps_errbuf *eb);
+
+/* Extract, check validity at AT, verify each quote with DCAP, check the
+ * binding (constant time). On ASPS_OK claims are filled, with ratls_format,
+ * and expires_at lowered to the certificate's notAfter. */
+asps_err asps_ratls_verify(asps_verifier *v, const uint8_t *cert, size_t len,
+                           asps_ratls_collateral_fn col, void *col_ctx, int64_t at,
+                           asps_claims *claims, asps_errbuf *eb);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

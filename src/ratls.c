@@ -1,0 +1,543 @@
+/* ratls.c: RA-TLS certificates: create, extract evidence, verify binding.
+ * See asps/ratls.h for the formats. Trusts nothing in the certificate but
+ * what the DCAP-verified quote binds; every byte of the extensions is read
+ * through the bounded reader and the CBOR decoder. */
+#include "asps/ratls.h"
+
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cbor.h"
+#include "reader.h"
+
+#define OID_GRAMINE "1.2.840.113741.1337.6"
+#define OID_DICE "2.23.133.5.4.9"
+#define OID_OCCLUM "1.2.840.113741.1"
+#define DICE_TAG 60000
+#define MAX_CERT (256 * 1024)
+
+typedef struct priv {
+    X509 *x;
+    uint8_t *legacy;   /* owned copies of the evidence */
+    size_t legacy_len;
+    uint8_t *dice;
+    size_t dice_len;
+} priv;
+
+static int64_t asn1_unix(const ASN1_TIME *t)
+{
+    struct tm tm;
+    if (!t || !ASN1_TIME_to_tm(t, &tm))
+        return INT64_MIN;
+    return (int64_t)timegm(&tm);
+}
+
+static void sha256(const void *p, size_t n, uint8_t out[32])
+{
+    unsigned int l = 32;
+    EVP_Digest(p, n, out, &l, EVP_sha256(), NULL);
+}
+
+/* ---- create ----------------------------------------------------------------- */
+
+static void put_text(cbor_out *o, const char *s) { cbor_put_bytes(o, CBOR_TEXT, s, strlen(s)); }
+
+/* claims = {"pubkey-hash": bstr(CBOR [1, bstr SHA-256(SPKI)])} */
+static void dice_claims(cbor_out *claims, const uint8_t spki_hash[32])
+{
+    cbor_out ph = {0};
+    cbor_put_head(&ph, CBOR_ARRAY, 2);
+    cbor_put_head(&ph, CBOR_UINT, 1);
+    cbor_put_bytes(&ph, CBOR_BYTES, spki_hash, 32);
+    cbor_put_head(claims, CBOR_MAP, 1);
+    put_text(claims, "pubkey-hash");
+    if (ph.failed)
+        claims->failed = 1;
+    else
+        cbor_put_bytes(claims, CBOR_BYTES, ph.p, ph.len);
+    cbor_out_free(&ph);
+}
+
+static int add_ext(X509 *x, const char *oid, const uint8_t *val, size_t len)
+{
+    ASN1_OBJECT *obj = OBJ_txt2obj(oid, 1);
+    ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+    int ok = obj && os && len <= INT32_MAX && ASN1_OCTET_STRING_set(os, val, (int)len);
+    X509_EXTENSION *ext = ok ? X509_EXTENSION_create_by_OBJ(NULL, obj, 0, os) : NULL;
+    ok = ext && X509_add_ext(x, ext, -1);
+    X509_EXTENSION_free(ext);
+    ASN1_OCTET_STRING_free(os);
+    ASN1_OBJECT_free(obj);
+    return ok;
+}
+
+asps_err asps_ratls_create(const asps_ratls_create_opts *o, char **cert_pem, char **key_pem,
+                           asps_errbuf *eb)
+{
+    *cert_pem = *key_pem = NULL;
+    if (!o || !o->quote)
+        return asps_fail(eb, ASPS_E_ARG, "ratls: no attester");
+    asps_err e = ASPS_OK;
+    EVP_PKEY *key = EVP_EC_gen("P-256");
+    X509 *x = X509_new();
+    uint8_t *spki = NULL, *q1 = NULL, *q2 = NULL;
+    size_t q1_len = 0, q2_len = 0;
+    cbor_out claims = {0}, ev = {0};
+    BIO *cb = NULL, *kb = NULL;
+    if (!key || !x) {
+        e = asps_fail(eb, ASPS_E_INTERNAL, "ratls: key generation failed");
+        goto out;
+    }
+    int spki_len = i2d_PUBKEY(key, &spki);
+    if (spki_len <= 0) {
+        e = asps_fail(eb, ASPS_E_INTERNAL, "ratls: cannot encode the public key");
+        goto out;
+    }
+    uint8_t h[32], rd[64] = {0};
+    sha256(spki, (size_t)spki_len, h);
+    memcpy(rd, h, 32);
+    if ((e = o->quote(o->quote_ctx, rd, &q1, &q1_len, eb)) != ASPS_OK)
+        goto out;
+    if (!o->legacy_only) {
+        dice_claims(&claims, h);
+        if (claims.failed) {
+            e = asps_fail(eb, ASPS_E_NOMEM, "ratls: out of memory");
+            goto out;
+        }
+        uint8_t rd2[64] = {0};
+        sha256(claims.p, claims.len, rd2);
+        if ((e = o->quote(o->quote_ctx, rd2, &q2, &q2_len, eb)) != ASPS_OK)
+            goto out;
+        cbor_put_head(&ev, CBOR_TAG, DICE_TAG);
+        cbor_put_head(&ev, CBOR_ARRAY, 2);
+        cbor_put_bytes(&ev, CBOR_BYTES, q2, q2_len);
+        cbor_put_bytes(&ev, CBOR_BYTES, claims.p, claims.len);
+        if (ev.failed) {
+            e = asps_fail(eb, ASPS_E_NOMEM, "ratls: out of memory");
+            goto out;
+        }
+    }
+    int64_t nb = o->not_before ? o->not_before : (int64_t)time(NULL) - 60;
+    int64_t validity = o->validity_secs > 0 ? o->validity_secs : 24 * 3600;
+    uint8_t serial[16];
+    BIGNUM *bn = NULL;
+    ASN1_INTEGER *sn = NULL;
+    X509_NAME *name = X509_NAME_new();
+    const char *cn = o->common_name ? o->common_name : "asps RA-TLS";
+    int ok = RAND_bytes(serial, sizeof serial) == 1;
+    serial[0] &= 0x7f; /* positive */
+    ok = ok && (bn = BN_bin2bn(serial, sizeof serial, NULL)) && (sn = BN_to_ASN1_INTEGER(bn, NULL)) &&
+         X509_set_version(x, 2) && X509_set_serialNumber(x, sn) && name &&
+         X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0) &&
+         X509_set_subject_name(x, name) && X509_set_issuer_name(x, name) &&
+         ASN1_TIME_set(X509_getm_notBefore(x), (time_t)nb) &&
+         ASN1_TIME_set(X509_getm_notAfter(x), (time_t)(nb + validity)) && X509_set_pubkey(x, key) &&
+         add_ext(x, OID_GRAMINE, q1, q1_len) &&
+         (o->legacy_only || add_ext(x, OID_DICE, ev.p, ev.len)) &&
+         X509_sign(x, key, EVP_sha256()) > 0;
+    BN_free(bn);
+    ASN1_INTEGER_free(sn);
+    X509_NAME_free(name);
+    if (!ok) {
+        e = asps_fail(eb, ASPS_E_INTERNAL, "ratls: cannot build the certificate");
+        goto out;
+    }
+    cb = BIO_new(BIO_s_mem());
+    kb = BIO_new(BIO_s_secmem());
+    if (!kb)
+        kb = BIO_new(BIO_s_mem());
+    if (!cb || !kb || !PEM_write_bio_X509(cb, x) ||
+        !PEM_write_bio_PrivateKey(kb, key, NULL, NULL, 0, NULL, NULL)) {
+        e = asps_fail(eb, ASPS_E_INTERNAL, "ratls: cannot encode PEM");
+        goto out;
+    }
+    char *p;
+    long n = BIO_get_mem_data(cb, &p);
+    *cert_pem = malloc((size_t)n + 1);
+    if (*cert_pem) {
+        memcpy(*cert_pem, p, (size_t)n);
+        (*cert_pem)[n] = 0;
+    }
+    n = BIO_get_mem_data(kb, &p);
+    *key_pem = malloc((size_t)n + 1);
+    if (*key_pem) {
+        memcpy(*key_pem, p, (size_t)n);
+        (*key_pem)[n] = 0;
+        OPENSSL_cleanse(p, (size_t)n);
+    }
+    if (!*cert_pem || !*key_pem) {
+        free(*cert_pem);
+        asps_ratls_free_key(*key_pem);
+        *cert_pem = *key_pem = NULL;
+        e = asps_fail(eb, ASPS_E_NOMEM, "ratls: out of memory");
+    }
+out:
+    BIO_free(cb);
+    BIO_free(kb);
+    OPENSSL_free(spki);
+    free(q1);
+    free(q2);
+    cbor_out_free(&claims);
+    cbor_out_free(&ev);
+    X509_free(x);
+    EVP_PKEY_free(key);
+    ERR_clear_error();
+    return e;
+}
+
+void asps_ratls_free_key(char *key_pem)
+{
+    if (!key_pem)
+        return;
+    OPENSSL_cleanse(key_pem, strlen(key_pem));
+    free(key_pem);
+}
+
+/* ---- extract ---------------------------------------------------------------- */
+
+void asps_ratls_evidence_free(asps_ratls_evidence *e)
+{
+    if (!e)
+        return;
+    priv *p = e->priv;
+    if (p) {
+        X509_free(p->x);
+        free(p->legacy);
+        free(p->dice);
+        free(p);
+    }
+    free(e);
+}
+
+/* Some producers wrap the quote in a DER OCTET STRING inside extnValue;
+ * unwrap only when one OCTET STRING TLV spans the whole value. */
+static asps_reader unwrap_octets(asps_reader v)
+{
+    asps_reader r = v, c;
+    uint8_t tag, l0;
+    if (!asps_reader_u8(&r, &tag) || tag != 0x04 || !asps_reader_u8(&r, &l0))
+        return v;
+    size_t len = l0;
+    if (l0 & 0x80) {
+        size_t nb = l0 & 0x7f;
+        if (nb == 0 || nb > 4)
+            return v;
+        len = 0;
+        for (size_t i = 0; i < nb; i++) {
+            uint8_t b;
+            if (!asps_reader_u8(&r, &b))
+                return v;
+            len = len << 8 | b;
+        }
+    }
+    if (len != asps_reader_left(&r) || !asps_reader_sub(&r, &c, len))
+        return v;
+    return c;
+}
+
+/* DICE: tag 60000 [bstr quote, bstr claims]; claims: map with
+ * "pubkey-hash": bstr([alg, bstr hash]) (other keys, e.g. "nonce", skipped). */
+static asps_err parse_dice(asps_reader r, const uint8_t *spki, size_t spki_len,
+                           asps_ratls_evidence *ev, asps_errbuf *eb)
+{
+    int m;
+    uint64_t a;
+    asps_reader quote, claims, c;
+    if (!cbor_head(&r, &m, &a) || m != CBOR_TAG || a != DICE_TAG || !cbor_head(&r, &m, &a) ||
+        m != CBOR_ARRAY || a != 2 || !cbor_string(&r, CBOR_BYTES, &quote) ||
+        !cbor_string(&r, CBOR_BYTES, &claims) || asps_reader_left(&r) != 0)
+        return asps_fail(eb, ASPS_E_PARSE, "ratls: DICE evidence is not tag 60000 [bstr, bstr]");
+    ev->quote2 = asps_reader_data(&quote);
+    ev->quote2_len = asps_reader_left(&quote);
+    sha256(asps_reader_data(&claims), asps_reader_left(&claims), ev->dice_claims_hash);
+    c = claims;
+    uint64_t n_keys;
+    if (!cbor_head(&c, &m, &n_keys) || m != CBOR_MAP || n_keys > 64)
+        return asps_fail(eb, ASPS_E_PARSE, "ratls: DICE claims are not a CBOR map");
+    int found = 0;
+    for (uint64_t i = 0; i < n_keys; i++) {
+        asps_reader key, val;
+        if (!cbor_string(&c, CBOR_TEXT, &key))
+            return asps_fail(eb, ASPS_E_PARSE, "ratls: DICE claims key is not text");
+        if (asps_reader_left(&key) == 11 && !memcmp(asps_reader_data(&key), "pubkey-hash", 11)) {
+            if (found)
+                return asps_fail(eb, ASPS_E_PARSE, "ratls: DICE pubkey-hash given twice");
+            found = 1;
+            asps_reader h;
+            uint64_t alg;
+            if (!cbor_string(&c, CBOR_BYTES, &val) || !cbor_head(&val, &m, &a) ||
+                m != CBOR_ARRAY || a != 2 || !cbor_head(&val, &m, &alg) || m != CBOR_UINT ||
+                !cbor_string(&val, CBOR_BYTES, &h) || asps_reader_left(&val) != 0)
+                return asps_fail(eb, ASPS_E_PARSE, "ratls: DICE pubkey-hash malformed");
+            const EVP_MD *md = alg == 1 ? EVP_sha256() : alg == 7 ? EVP_sha384()
+                               : alg == 8 ? EVP_sha512() : NULL;
+            if (!md)
+                return asps_fail(eb, ASPS_E_UNSUPPORTED, "ratls: DICE hash algorithm %llu",
+                                 (unsigned long long)alg);
+            uint8_t d[64];
+            unsigned int dl = sizeof d;
+            EVP_Digest(spki, spki_len, d, &dl, md, NULL);
+            ev->dice_pubkey_ok = asps_reader_left(&h) == dl &&
+                                 CRYPTO_memcmp(asps_reader_data(&h), d, dl) == 0;
+        } else if (!cbor_skip(&c, 1)) {
+            return asps_fail(eb, ASPS_E_PARSE, "ratls: DICE claims malformed");
+        }
+    }
+    if (!found)
+        return asps_fail(eb, ASPS_E_BINDING, "ratls: DICE claims carry no pubkey-hash");
+    if (asps_reader_left(&c) != 0)
+        return asps_fail(eb, ASPS_E_PARSE, "ratls: trailing bytes after DICE claims");
+    return ASPS_OK;
+}
+
+static X509 *load_cert(const uint8_t *buf, size_t len)
+{
+    X509 *x = NULL;
+    const unsigned char *p = buf;
+    if (len > 0 && buf[0] == 0x30) {
+        x = d2i_X509(NULL, &p, (long)len);
+        if (x && p != buf + len) {
+            X509_free(x);
+            x = NULL;
+        }
+    } else {
+        BIO *b = BIO_new_mem_buf(buf, (int)len);
+        x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+        BIO_free(b);
+    }
+    ERR_clear_error();
+    return x;
+}
+
+/* The self-signature: SHA-256 or stronger, or SHA-1 for the Occlum/CCZoo
+ * format, whose producers sign that way (trust comes from the quote). */
+static asps_err check_self_signature(X509 *x, int occlum, asps_errbuf *eb)
+{
+    if (X509_NAME_cmp(X509_get_subject_name(x), X509_get_issuer_name(x)) != 0)
+        return asps_fail(eb, ASPS_E_CHAIN, "ratls: certificate is not self-signed (issuer != subject)");
+    int mdnid = 0, pknid = 0;
+    if (!OBJ_find_sigid_algs(X509_get_signature_nid(x), &mdnid, &pknid))
+        return asps_fail(eb, ASPS_E_UNSUPPORTED, "ratls: unknown signature algorithm");
+    int strong = mdnid == NID_sha256 || mdnid == NID_sha384 || mdnid == NID_sha512;
+    if (!strong && !(occlum && mdnid == NID_sha1))
+        return asps_fail(eb, ASPS_E_UNSUPPORTED, "ratls: self-signature digest %s not accepted",
+                         OBJ_nid2sn(mdnid));
+    EVP_PKEY *k = X509_get0_pubkey(x);
+    int ok = k && X509_verify(x, k) == 1;
+    ERR_clear_error();
+    if (!ok)
+        return asps_fail(eb, ASPS_E_CHAIN, "ratls: self-signature does not verify");
+    return ASPS_OK;
+}
+
+asps_err asps_ratls_extract(const uint8_t *cert, size_t len, asps_ratls_evidence **out,
+                            asps_errbuf *eb)
+{
+    *out = NULL;
+    if (!cert || len == 0 || len > MAX_CERT)
+        return asps_fail(eb, ASPS_E_PARSE, "ratls: certificate empty or larger than %d bytes", MAX_CERT);
+    X509 *x = load_cert(cert, len);
+    if (!x)
+        return asps_fail(eb, ASPS_E_PARSE, "ratls: not a PEM or DER X.509 certificate");
+    asps_ratls_evidence *ev = calloc(1, sizeof *ev);
+    priv *p = calloc(1, sizeof *p);
+    if (!ev || !p) {
+        free(ev);
+        free(p);
+        X509_free(x);
+        return asps_fail(eb, ASPS_E_NOMEM, "ratls: out of memory");
+    }
+    ev->priv = p;
+    p->x = x;
+    asps_err e = ASPS_OK;
+    uint8_t *spki = NULL;
+    int spki_len;
+    /* OpenSSL marks certificates with critical extensions it does not
+     * understand; a verifier that ignored one would be wrong. */
+    if (X509_get_extension_flags(x) & EXFLAG_CRITICAL) {
+        e = asps_fail(eb, ASPS_E_UNSUPPORTED, "ratls: unknown critical extension");
+        goto out;
+    }
+    ev->not_before = asn1_unix(X509_get0_notBefore(x));
+    ev->not_after = asn1_unix(X509_get0_notAfter(x));
+    spki_len = i2d_PUBKEY(X509_get0_pubkey(x), &spki);
+    if (spki_len <= 0) {
+        e = asps_fail(eb, ASPS_E_PARSE, "ratls: unreadable public key");
+        goto out;
+    }
+    sha256(spki, (size_t)spki_len, ev->spki_hash);
+
+    int n_legacy = 0, n_dice = 0, n_occlum = 0;
+    const ASN1_OCTET_STRING *legacy = NULL, *dice = NULL, *occ = NULL;
+    for (int i = 0; i < X509_get_ext_count(x); i++) {
+        X509_EXTENSION *ext = X509_get_ext(x, i);
+        char oid[80];
+        if (OBJ_obj2txt(oid, sizeof oid, X509_EXTENSION_get_object(ext), 1) <= 0)
+            continue;
+        const ASN1_OCTET_STRING *v = X509_EXTENSION_get_data(ext);
+        if (!strcmp(oid, OID_GRAMINE))
+            n_legacy++, legacy = v;
+        else if (!strcmp(oid, OID_DICE))
+            n_dice++, dice = v;
+        else if (!strcmp(oid, OID_OCCLUM))
+            n_occlum++, occ = v;
+    }
+    if (n_legacy > 1 || n_dice > 1 || n_occlum > 1) {
+        e = asps_fail(eb, ASPS_E_PARSE, "ratls: an evidence extension appears twice");
+        goto out;
+    }
+    if (n_occlum && (n_legacy || n_dice)) {
+        e = asps_fail(eb, ASPS_E_PARSE, "ratls: evidence in two unrelated formats (Occlum and Gramine)");
+        goto out;
+    }
+    if (!n_legacy && !n_dice && !n_occlum) {
+        e = asps_fail(eb, ASPS_E_NO_EVIDENCE, "ratls: the certificate carries no attestation evidence");
+        goto out;
+    }
+    if ((e = check_self_signature(x, n_occlum, eb)) != ASPS_OK)
+        goto out;
+    const ASN1_OCTET_STRING *q = n_occlum ? occ : legacy;
+    if (q) {
+        asps_reader v = unwrap_octets(
+            asps_reader_init(ASN1_STRING_get0_data(q), (size_t)ASN1_STRING_length(q)));
+        if (asps_reader_left(&v) == 0) {
+            e = asps_fail(eb, ASPS_E_NO_EVIDENCE, "ratls: the evidence extension is empty");
+            goto out;
+        }
+        p->legacy = malloc(asps_reader_left(&v));
+        if (!p->legacy) {
+            e = asps_fail(eb, ASPS_E_NOMEM, "ratls: out of memory");
+            goto out;
+        }
+        p->legacy_len = asps_reader_left(&v);
+        asps_reader_copy(&v, p->legacy, p->legacy_len);
+        ev->quote = p->legacy;
+        ev->quote_len = p->legacy_len;
+    }
+    if (dice) {
+        p->dice_len = (size_t)ASN1_STRING_length(dice);
+        p->dice = malloc(p->dice_len ? p->dice_len : 1);
+        if (!p->dice) {
+            e = asps_fail(eb, ASPS_E_NOMEM, "ratls: out of memory");
+            goto out;
+        }
+        memcpy(p->dice, ASN1_STRING_get0_data(dice), p->dice_len);
+        e = parse_dice(asps_reader_init(p->dice, p->dice_len), spki, (size_t)spki_len, ev, eb);
+        if (e != ASPS_OK)
+            goto out;
+    }
+    strcpy(ev->format, n_occlum ? "occlum" : (legacy && dice) ? "gramine+dice" : legacy ? "gramine" : "dice");
+    if (!ev->quote) { /* DICE only: its quote is the one to verify */
+        ev->quote = ev->quote2;
+        ev->quote_len = ev->quote2_len;
+        ev->quote2 = NULL;
+        ev->quote2_len = 0;
+    }
+out:
+    OPENSSL_free(spki);
+    ERR_clear_error();
+    if (e != ASPS_OK) {
+        asps_ratls_evidence_free(ev);
+        return e;
+    }
+    *out = ev;
+    return ASPS_OK;
+}
+
+/* ---- verify ----------------------------------------------------------------- */
+
+static asps_err verify_one(asps_verifier *v, const uint8_t *q, size_t qlen,
+                           asps_ratls_collateral_fn colfn, void *ctx, int64_t at,
+                           asps_claims *c, asps_errbuf *eb)
+{
+    const asps_collateral *col = NULL;
+    int owned = 0;
+    ASPS_TRY(colfn(ctx, q, qlen, &col, &owned, eb));
+    asps_err e = asps_verify_quote(v, q, qlen, col, at, c, eb);
+    if (owned)
+        asps_collateral_free((asps_collateral *)col);
+    return e;
+}
+
+static int same_identity(const asps_claims *a, const asps_claims *b)
+{
+    if (a->tee != b->tee || a->debug != b->debug || a->simulated != b->simulated)
+        return 0;
+    if (a->tee == ASPS_TEE_SGX) {
+        const asps_claims_sgx *x = &a->sgx, *y = &b->sgx;
+        return !CRYPTO_memcmp(x->mr_enclave, y->mr_enclave, 32) &&
+               !CRYPTO_memcmp(x->mr_signer, y->mr_signer, 32) && x->isv_prod_id == y->isv_prod_id &&
+               x->isv_svn == y->isv_svn && x->config_svn == y->config_svn &&
+               !CRYPTO_memcmp(x->attributes, y->attributes, 16) &&
+               !CRYPTO_memcmp(x->config_id, y->config_id, 64);
+    }
+    const asps_claims_tdx *x = &a->tdx, *y = &b->tdx;
+    return !CRYPTO_memcmp(x->mr_td, y->mr_td, 48) && !CRYPTO_memcmp(x->rtmr, y->rtmr, sizeof x->rtmr) &&
+           !CRYPTO_memcmp(x->mr_config_id, y->mr_config_id, 48) &&
+           !CRYPTO_memcmp(x->mr_owner, y->mr_owner, 48) &&
+           !CRYPTO_memcmp(x->td_attributes, y->td_attributes, 8);
+}
+
+asps_err asps_ratls_verify(asps_verifier *v, const uint8_t *cert, size_t len,
+                           asps_ratls_collateral_fn colfn, void *ctx, int64_t at,
+                           asps_claims *claims, asps_errbuf *eb)
+{
+    memset(claims, 0, sizeof *claims);
+    asps_ratls_evidence *ev;
+    ASPS_TRY(asps_ratls_extract(cert, len, &ev, eb));
+    asps_err e = ASPS_OK;
+    asps_claims c1, c2;
+    if (at < ev->not_before || at > ev->not_after) {
+        e = asps_fail(eb, ASPS_E_CERT_EXPIRED, "ratls: certificate not valid at this time");
+        goto out;
+    }
+    int dice_only = !strcmp(ev->format, "dice");
+    e = verify_one(v, ev->quote, ev->quote_len, colfn, ctx, at, &c1, eb);
+    if (e != ASPS_OK)
+        goto out;
+    /* the binding: report data [0..31] = the key's hash (constant time) */
+    const uint8_t *want = dice_only ? ev->dice_claims_hash : ev->spki_hash;
+    if (CRYPTO_memcmp(asps_claims_report_data(&c1), want, 32) != 0) {
+        e = asps_fail(eb, ASPS_E_BINDING, "ratls: the quote was made for another key");
+        goto out;
+    }
+    if (dice_only && !ev->dice_pubkey_ok) {
+        e = asps_fail(eb, ASPS_E_BINDING, "ratls: DICE pubkey-hash is not this certificate's key");
+        goto out;
+    }
+    if (ev->quote2) {
+        e = verify_one(v, ev->quote2, ev->quote2_len, colfn, ctx, at, &c2, eb);
+        if (e != ASPS_OK)
+            goto out;
+        if (!ev->dice_pubkey_ok ||
+            CRYPTO_memcmp(asps_claims_report_data(&c2), ev->dice_claims_hash, 32) != 0) {
+            e = asps_fail(eb, ASPS_E_BINDING, "ratls: the DICE quote was made for another key");
+            goto out;
+        }
+        if (!same_identity(&c1, &c2)) {
+            e = asps_fail(eb, ASPS_E_BINDING, "ratls: the two quotes claim different identities");
+            goto out;
+        }
+        if (c2.expires_at < c1.expires_at)
+            c1.expires_at = c2.expires_at;
+    }
+    if (ev->not_after < c1.expires_at)
+        c1.expires_at = ev->not_after;
+    snprintf(c1.ratls_format, sizeof c1.ratls_format, "%s", ev->format);
+    *claims = c1;
+out:
+    asps_ratls_evidence_free(ev);
+    return e;
+}
