@@ -1,0 +1,67 @@
+/* asps/evidence.h: attesters — where a workload's quotes come from. One
+ * interface over:
+ *   "sim"     the simulated platform (asps/sim.h) with a chosen identity
+ *   "gramine" Gramine's /dev/attestation: write user_report_data (64 bytes),
+ *             read quote
+ *   "occlum"  Occlum's /dev/sgx ioctls SGXIOC_GET_DCAP_QUOTE_SIZE and
+ *             SGXIOC_GEN_DCAP_QUOTE, as Occlum's DCAP library issues them
+ *   "tdx"     Linux configfs-tsm: mkdir a report entry under
+ *             /sys/kernel/config/tsm/report, write inblob (64 bytes), read
+ *             outblob, check generation did not move, rmdir
+ *   "auto"    the first of gramine, occlum, tdx whose device is present
+ * The paths (and the ioctl call) are settable so tests run each attester
+ * against a fake and check the exact bytes exchanged.
+ */
+#ifndef ASPS_EVIDENCE_H
+#define ASPS_EVIDENCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "asps/err.h"
+#include "asps/sim.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Occlum's ioctl numbers (Occlum: src/libos/.../dev_sgx, dcap_lib). */
+#define ASPS_SGXIOC_GET_DCAP_QUOTE_SIZE 0x80047307UL
+#define ASPS_SGXIOC_GEN_DCAP_QUOTE 0xc0187308UL
+
+/* The argument of SGXIOC_GEN_DCAP_QUOTE, as Occlum defines it. */
+typedef struct asps_sgxioc_gen_dcap_quote_arg {
+    const uint8_t *report_data; /* 64 bytes, input */
+    uint32_t *quote_len;        /* in: buffer size; out: quote size */
+    uint8_t *quote_buf;         /* output */
+} asps_sgxioc_gen_dcap_quote_arg;
+
+typedef struct asps_attester asps_attester;
+
+typedef struct asps_attester_opts {
+    const char *kind;            /* "auto" (default), "sim", "gramine", "occlum", "tdx" */
+    /* sim */
+    const char *sim_dir;
+    asps_sim_identity identity;
+    /* device paths (defaults: /dev/attestation, /dev/sgx,
+     * /sys/kernel/config/tsm/report) */
+    const char *gramine_dir;
+    const char *sgx_device;
+    const char *tsm_dir;
+    /* the ioctl call (default: ioctl(2)); tests install a fake */
+    int (*ioctl_fn)(void *ctx, int fd, unsigned long req, void *arg);
+    void *ioctl_ctx;
+} asps_attester_opts;
+
+asps_err asps_attester_new(const asps_attester_opts *o, asps_attester **out, asps_errbuf *eb);
+void asps_attester_free(asps_attester *a);
+const char *asps_attester_kind(const asps_attester *a);
+
+/* A quote over REPORT_DATA. Signature fits asps_ratls_quote_fn (ctx = a). */
+asps_err asps_attester_quote(void *a, const uint8_t report_data[64], uint8_t **quote,
+                             size_t *quote_len, asps_errbuf *eb);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
