@@ -23,6 +23,7 @@
 
 #include "asps/claims.h"
 #include "asps/err.h"
+#include "asps/sim.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -30,19 +31,9 @@ extern "C" {
 
 typedef struct asps_client asps_client;
 
-/* How the client makes its evidence (attester names as in asps/evidence.h:
- * "auto", "sim", "gramine", "occlum", "tdx"). For "sim", sim_dir and the
- * identity below are used. */
-typedef struct asps_client_identity {
-    asps_tee tee;
-    uint8_t mr_enclave[32], mr_signer[32];
-    uint16_t isv_prod_id, isv_svn, config_svn;
-    int debug;
-    uint8_t mr_td[48];
-    uint8_t rtmr[4][48];
-    int tcb;   /* asps_tcb_status for the sim platform */
-} asps_client_identity;
-
+/* How the client makes its evidence: attester names as in asps/evidence.h
+ * ("auto", "sim", "gramine", "occlum", "tdx"); for "sim", sim_dir and
+ * identity (what the simulated enclave or TD claims to be) are used. */
 /* How the client decides to trust the server: exactly one of ca_file,
  * pinned_cert, or server_policy (+ server trust) should be given. */
 typedef int (*asps_client_server_check_fn)(void *ctx, const asps_claims *server_claims,
@@ -62,7 +53,7 @@ typedef struct asps_client_opts {
 
     const char *attester;          /* default "auto" */
     const char *sim_dir;
-    asps_client_identity identity;
+    asps_sim_identity identity;
     long validity_secs;            /* RA-TLS certificate validity (default 24h) */
     long deadline_ms;              /* per call (default 10 s) */
 } asps_client_opts;

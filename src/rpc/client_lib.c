@@ -145,16 +145,7 @@ asps_err asps_client_new(const asps_client_opts *o, asps_client **out, asps_errb
     uint8_t *ca = NULL;
     size_t ca_len;
     asps_attester_opts ao = {.kind = o->attester ? o->attester : "auto", .sim_dir = o->sim_dir};
-    ao.identity.tee = o->identity.tee;
-    memcpy(ao.identity.mr_enclave, o->identity.mr_enclave, 32);
-    memcpy(ao.identity.mr_signer, o->identity.mr_signer, 32);
-    ao.identity.isv_prod_id = o->identity.isv_prod_id;
-    ao.identity.isv_svn = o->identity.isv_svn;
-    ao.identity.config_svn = o->identity.config_svn;
-    ao.identity.debug = o->identity.debug;
-    memcpy(ao.identity.mr_td, o->identity.mr_td, 48);
-    memcpy(ao.identity.rtmr, o->identity.rtmr, sizeof ao.identity.rtmr);
-    ao.identity.tcb = (asps_tcb_status)o->identity.tcb;
+    ao.identity = o->identity;
     e = asps_attester_new(&ao, &att, eb);
     if (e != ASPS_OK)
         goto fail;
