@@ -5,6 +5,8 @@
 #define ASPS_CLI_H
 
 int asps_cmd_quote(int argc, char **argv);
+int asps_cmd_sim(int argc, char **argv);
+int asps_cmd_get(int argc, char **argv);
 int asps_cmd_policy(int argc, char **argv);
 
 #endif

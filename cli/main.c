@@ -10,7 +10,9 @@ static const struct {
     const char *help;
 } cmds[] = {
     {"quote", asps_cmd_quote, "verify or show DCAP quotes"},
+    {"sim", asps_cmd_sim, "simulated SGX/TDX platform for tests and demos"},
     {"policy", asps_cmd_policy, "check or convert policy files"},
+    {"get", asps_cmd_get, "attest and fetch secrets from an asps server"},
 };
 
 static void usage(FILE *f)

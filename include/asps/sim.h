@@ -27,6 +27,18 @@ typedef struct asps_sim asps_sim;
 
 /* Create a new simulated platform in DIR (created 0700 if missing). */
 asps_err asps_sim_init(const char *dir, asps_errbuf *eb);
+
+/* The same with knobs for tests. */
+typedef struct asps_sim_init_opts {
+    int64_t now;              /* 0 = time(NULL); collateral is issued now - 1 day */
+    int64_t collateral_days;  /* nextUpdate = now + this many days (0 = 30) */
+    int revoke_pck_level;     /* index of a TCB level whose PCK certificate the
+                                 PCK CRL revokes (level order: UpToDate,
+                                 SWHardeningNeeded, ConfigurationAndSWHardening
+                                 Needed, ConfigurationNeeded, OutOfDate,
+                                 OutOfDateConfigurationNeeded, Revoked); -1 none */
+} asps_sim_init_opts;
+asps_err asps_sim_init_ex(const char *dir, const asps_sim_init_opts *o, asps_errbuf *eb);
 /* Load an existing one. */
 asps_err asps_sim_open(const char *dir, asps_sim **out, asps_errbuf *eb);
 void asps_sim_free(asps_sim *s);

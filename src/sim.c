@@ -1,0 +1,905 @@
+/* sim.c: the simulated SGX/TDX platform (see asps/sim.h).
+ *
+ * A test PKI shaped like Intel's: a root CA, a PCK platform CA issuing one
+ * PCK certificate per TCB level (the SGX extension carries that level's CPU
+ * SVN components and PCE SVN, in Intel's ASN.1), a TCB signing certificate,
+ * root CA and PCK CRLs (with CRL number and authority key identifier), TCB
+ * info (SGX v3 and TDX v3) and QE identities (QE, TD_QE) signed over their
+ * exact bytes. Quotes are real: a fresh attestation key signs the body, the
+ * QE report binds that key and is signed by the PCK key.
+ *
+ * Every subject says "asps simulated". Keys stay in DIR (0600).
+ */
+#include "asps/sim.h"
+
+#include <errno.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/ecdsa.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "asps/collateral.h"
+#include "util.h"
+
+#define N_LEVELS 7
+#define QE_SVN 8
+#define TD_QE_SVN 4
+#define PCE_SVN 13
+#define TDX_MODULE_SVN 3
+#define TDX_MODULE_VERSION 1
+
+static const uint8_t FMSPC_SGX[6] = {0x00, 0x90, 0x6e, 0xd5, 0x00, 0x00};
+static const uint8_t FMSPC_TDX[6] = {0x00, 0x80, 0x6f, 0x05, 0x00, 0x00};
+static const uint8_t QE_VENDOR[16] = {0x93, 0x9a, 0x72, 0x33, 0xf7, 0x9c, 0x4c, 0xa9,
+                                      0x94, 0x0a, 0x0d, 0xb3, 0x95, 0x7f, 0x06, 0x07};
+/* The simulated QEs' MRSIGNERs: SHA-256 of a fixed label, so nobody can
+ * mistake them for Intel's. */
+static const char QE_LABEL[] = "asps simulated quoting enclave";
+static const char TDQE_LABEL[] = "asps simulated TD quoting enclave";
+
+/* TCB levels, highest first: level i has CPU SVN components [9-i, 9-i, 0...]
+ * (TDX: TEE TCB SVN byte 2 = 9-i), so each is reachable by exactly one PCK
+ * certificate / TD report. */
+static const struct {
+    asps_tcb_status status;
+    const char *adv;   /* JSON array body */
+} LEVELS[N_LEVELS] = {
+    {ASPS_TCB_UP_TO_DATE, ""},
+    {ASPS_TCB_SW_HARDENING_NEEDED, "\"INTEL-SA-00615\""},
+    {ASPS_TCB_CONFIGURATION_AND_SW_HARDENING_NEEDED, "\"INTEL-SA-00289\",\"INTEL-SA-00615\""},
+    {ASPS_TCB_CONFIGURATION_NEEDED, "\"INTEL-SA-00289\""},
+    {ASPS_TCB_OUT_OF_DATE, "\"INTEL-SA-00828\""},
+    {ASPS_TCB_OUT_OF_DATE_CONFIGURATION_NEEDED, "\"INTEL-SA-00828\",\"INTEL-SA-00289\""},
+    {ASPS_TCB_REVOKED, "\"INTEL-SA-00999\""},
+};
+
+struct asps_sim {
+    char dir[4096];
+    EVP_PKEY *pck_key;
+    char *chain_pem[N_LEVELS]; /* PCK leaf + PCK CA + root, PEM */
+};
+
+/* ---- small helpers ------------------------------------------------------------ */
+
+static void path_in(const char *dir, const char *name, char *out, size_t n)
+{
+    snprintf(out, n, "%s/%s", dir, name);
+}
+
+static int level_index(asps_tcb_status s)
+{
+    for (int i = 0; i < N_LEVELS; i++)
+        if (LEVELS[i].status == s)
+            return i;
+    return -1;
+}
+
+static int sign_raw(EVP_PKEY *k, const uint8_t *msg, size_t len, uint8_t out[64])
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    uint8_t der[80];
+    size_t dl = sizeof der;
+    int ok = md && EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, k) == 1 &&
+             EVP_DigestSign(md, der, &dl, msg, len) == 1;
+    EVP_MD_CTX_free(md);
+    if (!ok)
+        return 0;
+    const unsigned char *p = der;
+    ECDSA_SIG *s = d2i_ECDSA_SIG(NULL, &p, (long)dl);
+    if (!s)
+        return 0;
+    const BIGNUM *r, *sv;
+    ECDSA_SIG_get0(s, &r, &sv);
+    ok = BN_bn2binpad(r, out, 32) == 32 && BN_bn2binpad(sv, out + 32, 32) == 32;
+    ECDSA_SIG_free(s);
+    return ok;
+}
+
+static int raw_pub(EVP_PKEY *k, uint8_t out[64])
+{
+    uint8_t buf[65];
+    size_t n = 0;
+    if (EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_PUB_KEY, buf, sizeof buf, &n) != 1 ||
+        n != 65 || buf[0] != 0x04)
+        return 0;
+    memcpy(out, buf + 1, 64);
+    return 1;
+}
+
+static char *x509_pem(X509 *x)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    char *out = NULL, *p;
+    if (b && PEM_write_bio_X509(b, x)) {
+        long n = BIO_get_mem_data(b, &p);
+        out = malloc((size_t)n + 1);
+        if (out) {
+            memcpy(out, p, (size_t)n);
+            out[n] = 0;
+        }
+    }
+    BIO_free(b);
+    return out;
+}
+
+static asps_err write_text(const char *dir, const char *name, const char *text, unsigned mode,
+                           asps_errbuf *eb)
+{
+    char p[4200];
+    path_in(dir, name, p, sizeof p);
+    return asps_write_file_atomic(p, text, strlen(text), mode, eb);
+}
+
+static asps_err write_key(const char *dir, const char *name, EVP_PKEY *k, asps_errbuf *eb)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    char *p;
+    if (!b || !PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL)) {
+        BIO_free(b);
+        return asps_fail(eb, ASPS_E_INTERNAL, "sim: cannot encode key");
+    }
+    long n = BIO_get_mem_data(b, &p);
+    char path[4200];
+    path_in(dir, name, path, sizeof path);
+    asps_err e = asps_write_file_atomic(path, p, (size_t)n, 0600, eb);
+    OPENSSL_cleanse(p, (size_t)n);
+    BIO_free(b);
+    return e;
+}
+
+static EVP_PKEY *read_key(const char *dir, const char *name)
+{
+    char p[4200];
+    path_in(dir, name, p, sizeof p);
+    FILE *f = fopen(p, "r");
+    if (!f)
+        return NULL;
+    EVP_PKEY *k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+    fclose(f);
+    return k;
+}
+
+/* ---- DER for the SGX extension ------------------------------------------------- */
+
+typedef struct der {
+    uint8_t b[2048];
+    size_t n;
+    int bad;
+} der;
+
+static void der_put(der *d, const void *p, size_t n)
+{
+    if (d->n + n > sizeof d->b) {
+        d->bad = 1;
+        return;
+    }
+    memcpy(d->b + d->n, p, n);
+    d->n += n;
+}
+
+static void der_tlv(der *d, uint8_t tag, const uint8_t *content, size_t n)
+{
+    uint8_t h[4] = {tag};
+    size_t hl;
+    if (n < 0x80) {
+        h[1] = (uint8_t)n;
+        hl = 2;
+    } else if (n < 0x100) {
+        h[1] = 0x81;
+        h[2] = (uint8_t)n;
+        hl = 3;
+    } else {
+        h[1] = 0x82;
+        h[2] = (uint8_t)(n >> 8);
+        h[3] = (uint8_t)n;
+        hl = 4;
+    }
+    der_put(d, h, hl);
+    der_put(d, content, n);
+}
+
+static void der_oid(der *d, const uint8_t *sub, size_t nsub)
+{
+    uint8_t o[16] = {0x2a, 0x86, 0x48, 0x86, 0xf8, 0x4d, 0x01, 0x0d, 0x01};
+    memcpy(o + 9, sub, nsub);
+    der_tlv(d, 0x06, o, 9 + nsub);
+}
+
+static void der_uint(der *d, uint8_t tag, unsigned v)
+{
+    uint8_t b[3];
+    size_t n;
+    if (v < 0x80) {
+        b[0] = (uint8_t)v;
+        n = 1;
+    } else if (v < 0x8000) {
+        b[0] = (uint8_t)(v >> 8);
+        b[1] = (uint8_t)v;
+        n = 2;
+    } else {
+        b[0] = 0;
+        b[1] = (uint8_t)(v >> 8);
+        b[2] = (uint8_t)v;
+        n = 3;
+    }
+    der_tlv(d, tag, b, n);
+}
+
+/* SEQUENCE { OID(base.sub), value } where value is already DER */
+static void der_entry(der *out, const uint8_t *sub, size_t nsub, const der *value)
+{
+    der e = {0};
+    der_oid(&e, sub, nsub);
+    der_put(&e, value->b, value->n);
+    der_tlv(out, 0x30, e.b, e.n);
+    out->bad |= e.bad | value->bad;
+}
+
+static int pck_extension(const uint8_t comps[16], unsigned pcesvn, const uint8_t fmspc[6], der *out)
+{
+    der top = {0}, v, tcb = {0}, tcbseq = {0};
+    uint8_t ppid[16];
+    RAND_bytes(ppid, sizeof ppid);
+    uint8_t s1[] = {1};
+    memset(&v, 0, sizeof v);
+    der_tlv(&v, 0x04, ppid, 16);
+    der_entry(&top, s1, 1, &v);
+    for (uint8_t k = 1; k <= 18; k++) {
+        uint8_t sub[2] = {2, k};
+        memset(&v, 0, sizeof v);
+        if (k <= 16)
+            der_uint(&v, 0x02, comps[k - 1]);
+        else if (k == 17)
+            der_uint(&v, 0x02, pcesvn);
+        else
+            der_tlv(&v, 0x04, comps, 16);
+        der_entry(&tcb, sub, 2, &v);
+    }
+    der_tlv(&tcbseq, 0x30, tcb.b, tcb.n);
+    tcbseq.bad |= tcb.bad;
+    uint8_t s2[] = {2}, s3[] = {3}, s4[] = {4}, s5[] = {5};
+    der_entry(&top, s2, 1, &tcbseq);
+    memset(&v, 0, sizeof v);
+    der_tlv(&v, 0x04, (const uint8_t *)"\x00\x00", 2);
+    der_entry(&top, s3, 1, &v);
+    memset(&v, 0, sizeof v);
+    der_tlv(&v, 0x04, fmspc, 6);
+    der_entry(&top, s4, 1, &v);
+    memset(&v, 0, sizeof v);
+    der_uint(&v, 0x0a, 1); /* SGX type: Scalable */
+    der_entry(&top, s5, 1, &v);
+    memset(out, 0, sizeof *out);
+    der_tlv(out, 0x30, top.b, top.n);
+    return !(out->bad || top.bad);
+}
+
+/* ---- certificates and CRLs --------------------------------------------------- */
+
+static X509_NAME *sim_name(const char *cn)
+{
+    X509_NAME *n = X509_NAME_new();
+    if (n && (!X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0) ||
+              !X509_NAME_add_entry_by_txt(n, "O", MBSTRING_ASC, (const unsigned char *)"asps simulated", -1, -1, 0) ||
+              !X509_NAME_add_entry_by_txt(n, "C", MBSTRING_ASC, (const unsigned char *)"XX", -1, -1, 0))) {
+        X509_NAME_free(n);
+        n = NULL;
+    }
+    return n;
+}
+
+static int add_conf_ext(X509 *x, X509 *issuer, int nid, const char *value)
+{
+    X509V3_CTX ctx;
+    X509V3_set_ctx(&ctx, issuer ? issuer : x, x, NULL, NULL, 0);
+    X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+    int ok = e && X509_add_ext(x, e, -1);
+    X509_EXTENSION_free(e);
+    return ok;
+}
+
+static X509 *make_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key,
+                       int64_t nb, int64_t na, int ca, long serial, const der *sgx_ext)
+{
+    X509 *x = X509_new();
+    X509_NAME *n = sim_name(cn);
+    int ok = x && n && X509_set_version(x, 2) && ASN1_INTEGER_set(X509_get_serialNumber(x), serial) &&
+             X509_set_subject_name(x, n) &&
+             X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : n) &&
+             ASN1_TIME_set(X509_getm_notBefore(x), (time_t)nb) &&
+             ASN1_TIME_set(X509_getm_notAfter(x), (time_t)na) && X509_set_pubkey(x, key);
+    ok = ok && add_conf_ext(x, issuer, NID_subject_key_identifier, "hash") &&
+         add_conf_ext(x, issuer, NID_authority_key_identifier, "keyid:always") &&
+         add_conf_ext(x, issuer, NID_basic_constraints, ca ? "critical,CA:TRUE,pathlen:0" : "critical,CA:FALSE") &&
+         add_conf_ext(x, issuer, NID_key_usage,
+                      ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature,nonRepudiation");
+    if (ok && sgx_ext) {
+        ASN1_OBJECT *o = OBJ_txt2obj("1.2.840.113741.1.13.1", 1);
+        ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+        ok = o && os && ASN1_OCTET_STRING_set(os, sgx_ext->b, (int)sgx_ext->n);
+        X509_EXTENSION *e = ok ? X509_EXTENSION_create_by_OBJ(NULL, o, 0, os) : NULL;
+        ok = e && X509_add_ext(x, e, -1);
+        X509_EXTENSION_free(e);
+        ASN1_OCTET_STRING_free(os);
+        ASN1_OBJECT_free(o);
+    }
+    ok = ok && X509_sign(x, issuer_key, EVP_sha256()) > 0;
+    X509_NAME_free(n);
+    if (!ok) {
+        X509_free(x);
+        return NULL;
+    }
+    return x;
+}
+
+static X509_CRL *make_crl(X509 *issuer, EVP_PKEY *key, int64_t now, int64_t next,
+                          const ASN1_INTEGER *revoke)
+{
+    X509_CRL *c = X509_CRL_new();
+    ASN1_TIME *t1 = ASN1_TIME_set(NULL, (time_t)now), *t2 = ASN1_TIME_set(NULL, (time_t)next);
+    ASN1_INTEGER *num = ASN1_INTEGER_new();
+    int ok = c && t1 && t2 && num && X509_CRL_set_version(c, 1) &&
+             X509_CRL_set_issuer_name(c, X509_get_subject_name(issuer)) &&
+             X509_CRL_set1_lastUpdate(c, t1) && X509_CRL_set1_nextUpdate(c, t2) &&
+             ASN1_INTEGER_set(num, 1) && X509_CRL_add1_ext_i2d(c, NID_crl_number, num, 0, 0) == 1;
+    if (ok) {
+        X509V3_CTX ctx;
+        X509V3_set_ctx(&ctx, issuer, NULL, NULL, c, 0);
+        X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &ctx, NID_authority_key_identifier, "keyid:always");
+        ok = e && X509_CRL_add_ext(c, e, -1);
+        X509_EXTENSION_free(e);
+    }
+    if (ok && revoke) {
+        X509_REVOKED *r = X509_REVOKED_new();
+        ok = r && X509_REVOKED_set_serialNumber(r, (ASN1_INTEGER *)revoke) &&
+             X509_REVOKED_set_revocationDate(r, t1) && X509_CRL_add0_revoked(c, r);
+        if (!ok)
+            X509_REVOKED_free(r);
+    }
+    ok = ok && X509_CRL_sort(c) && X509_CRL_sign(c, key, EVP_sha256()) > 0;
+    ASN1_TIME_free(t1);
+    ASN1_TIME_free(t2);
+    ASN1_INTEGER_free(num);
+    if (!ok) {
+        X509_CRL_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* ---- collateral JSON ------------------------------------------------------------- */
+
+static void comps_json(char *out, size_t n, const uint8_t c[16])
+{
+    size_t k = 0;
+    k += (size_t)snprintf(out + k, n - k, "[");
+    for (int i = 0; i < 16 && k < n; i++)
+        k += (size_t)snprintf(out + k, n - k, "%s{\"svn\":%u}", i ? "," : "", c[i]);
+    if (k < n)
+        snprintf(out + k, n - k, "]");
+}
+
+static void level_comps(int i, uint8_t c[16])
+{
+    memset(c, 0, 16);
+    c[0] = c[1] = (uint8_t)(9 - i);
+}
+
+static void tdx_level_comps(int i, uint8_t c[16])
+{
+    memset(c, 0, 16);
+    c[0] = TDX_MODULE_SVN;
+    c[1] = TDX_MODULE_VERSION;
+    c[2] = (uint8_t)(9 - i);
+}
+
+static char *tcb_info_json(int tdx, int64_t issue, int64_t next)
+{
+    size_t cap = 64 * 1024, k = 0;
+    char *s = malloc(cap);
+    if (!s)
+        return NULL;
+    char t1[32], t2[32], fm[13];
+    asps_time_format(issue, t1);
+    asps_time_format(next, t2);
+    asps_hex_encode(tdx ? FMSPC_TDX : FMSPC_SGX, 6, fm);
+    for (char *p = fm; *p; p++)
+        if (*p >= 'a')
+            *p = (char)(*p - 32);
+    k += (size_t)snprintf(s + k, cap - k,
+                          "{\"id\":\"%s\",\"version\":3,\"issueDate\":\"%s\",\"nextUpdate\":\"%s\","
+                          "\"fmspc\":\"%s\",\"pceId\":\"0000\",\"tcbType\":0,\"tcbEvaluationDataNumber\":1,",
+                          tdx ? "TDX" : "SGX", t1, t2, fm);
+    if (tdx)
+        k += (size_t)snprintf(
+            s + k, cap - k,
+            "\"tdxModule\":{\"mrsigner\":\"%096d\",\"attributes\":\"0000000000000000\","
+            "\"attributesMask\":\"FFFFFFFFFFFFFFFF\"},\"tdxModuleIdentities\":[{\"id\":\"TDX_%02X\","
+            "\"mrsigner\":\"%096d\",\"attributes\":\"0000000000000000\",\"attributesMask\":"
+            "\"FFFFFFFFFFFFFFFF\",\"tcbLevels\":[{\"tcb\":{\"isvsvn\":%d},\"tcbDate\":\"%s\","
+            "\"tcbStatus\":\"UpToDate\"}]}],",
+            0, TDX_MODULE_VERSION, 0, TDX_MODULE_SVN, t1);
+    k += (size_t)snprintf(s + k, cap - k, "\"tcbLevels\":[");
+    for (int i = 0; i < N_LEVELS; i++) {
+        uint8_t c[16];
+        char cj[512], tj[600] = "";
+        level_comps(tdx ? 0 : i, c);
+        comps_json(cj, sizeof cj, c);
+        if (tdx) {
+            uint8_t t[16];
+            tdx_level_comps(i, t);
+            char tmp[512];
+            comps_json(tmp, sizeof tmp, t);
+            snprintf(tj, sizeof tj, ",\"tdxtcbcomponents\":%s", tmp);
+        }
+        k += (size_t)snprintf(s + k, cap - k,
+                              "%s{\"tcb\":{\"sgxtcbcomponents\":%s,\"pcesvn\":%d%s},\"tcbDate\":\"%s\","
+                              "\"tcbStatus\":\"%s\"",
+                              i ? "," : "", cj, PCE_SVN, tj, t1, asps_tcb_status_name(LEVELS[i].status));
+        if (LEVELS[i].adv[0])
+            k += (size_t)snprintf(s + k, cap - k, ",\"advisoryIDs\":[%s]", LEVELS[i].adv);
+        k += (size_t)snprintf(s + k, cap - k, "}");
+    }
+    snprintf(s + k, cap - k, "]}");
+    return s;
+}
+
+static void qe_mrsigner(int tdx, uint8_t out[32])
+{
+    const char *l = tdx ? TDQE_LABEL : QE_LABEL;
+    unsigned int n = 32;
+    EVP_Digest(l, strlen(l), out, &n, EVP_sha256(), NULL);
+}
+
+static char *qe_identity_json(int tdx, int64_t issue, int64_t next)
+{
+    char *s = malloc(4096);
+    if (!s)
+        return NULL;
+    char t1[32], t2[32], ms[65];
+    uint8_t m[32];
+    asps_time_format(issue, t1);
+    asps_time_format(next, t2);
+    qe_mrsigner(tdx, m);
+    asps_hex_encode(m, 32, ms);
+    for (char *p = ms; *p; p++)
+        if (*p >= 'a')
+            *p = (char)(*p - 32);
+    int svn = tdx ? TD_QE_SVN : QE_SVN;
+    snprintf(s, 4096,
+             "{\"id\":\"%s\",\"version\":2,\"issueDate\":\"%s\",\"nextUpdate\":\"%s\","
+             "\"tcbEvaluationDataNumber\":1,\"miscselect\":\"00000000\",\"miscselectMask\":\"FFFFFFFF\","
+             "\"attributes\":\"11000000000000000000000000000000\","
+             "\"attributesMask\":\"FBFFFFFFFFFFFFFF0000000000000000\",\"mrsigner\":\"%s\",\"isvprodid\":%d,"
+             "\"tcbLevels\":[{\"tcb\":{\"isvsvn\":%d},\"tcbDate\":\"%s\",\"tcbStatus\":\"UpToDate\"},"
+             "{\"tcb\":{\"isvsvn\":%d},\"tcbDate\":\"%s\",\"tcbStatus\":\"OutOfDate\",\"advisoryIDs\":[\"INTEL-SA-00615\"]}]}",
+             tdx ? "TD_QE" : "QE", t1, t2, ms, tdx ? 2 : 1, svn, t1, svn - 2, t1);
+    return s;
+}
+
+/* ---- init ------------------------------------------------------------------------ */
+
+static asps_err write_bundle(const char *dir, const char *name, int tdx, const char *pck_chain,
+                             const char *tcb_chain, X509_CRL *root_crl, X509_CRL *pck_crl,
+                             EVP_PKEY *tcb_key, int64_t issue, int64_t next, asps_errbuf *eb)
+{
+    char *ti = tcb_info_json(tdx, issue, next), *qi = qe_identity_json(tdx, issue, next);
+    uint8_t ts[64], qs[64], *rc = NULL, *pc = NULL;
+    int rl = i2d_X509_CRL(root_crl, &rc), pl = i2d_X509_CRL(pck_crl, &pc);
+    asps_err e = ASPS_OK;
+    if (!ti || !qi || rl <= 0 || pl <= 0 || !sign_raw(tcb_key, (uint8_t *)ti, strlen(ti), ts) ||
+        !sign_raw(tcb_key, (uint8_t *)qi, strlen(qi), qs)) {
+        e = asps_fail(eb, ASPS_E_INTERNAL, "sim: cannot build collateral");
+    } else {
+        asps_collateral_parts p = {
+            .pck_crl_issuer_chain = pck_chain,
+            .root_ca_crl = rc, .root_ca_crl_len = (size_t)rl,
+            .pck_crl = pc, .pck_crl_len = (size_t)pl,
+            .tcb_info_issuer_chain = tcb_chain,
+            .tcb_info = ti, .tcb_info_len = strlen(ti),
+            .tcb_info_signature = ts, .tcb_info_signature_len = 64,
+            .qe_identity_issuer_chain = tcb_chain,
+            .qe_identity = qi, .qe_identity_len = strlen(qi),
+            .qe_identity_signature = qs, .qe_identity_signature_len = 64,
+        };
+        asps_collateral *c = NULL;
+        char *json = NULL;
+        e = asps_collateral_from_parts(&p, &c, eb);
+        if (e == ASPS_OK)
+            e = asps_collateral_to_bundle(c, &json, eb);
+        if (e == ASPS_OK)
+            e = write_text(dir, name, json, 0644, eb);
+        free(json);
+        asps_collateral_free(c);
+    }
+    free(ti);
+    free(qi);
+    OPENSSL_free(rc);
+    OPENSSL_free(pc);
+    return e;
+}
+
+asps_err asps_sim_init_ex(const char *dir, const asps_sim_init_opts *o, asps_errbuf *eb)
+{
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return asps_fail(eb, ASPS_E_IO, "sim: cannot create %s: %s", dir, strerror(errno));
+    chmod(dir, 0700);
+    int64_t now = o && o->now ? o->now : (int64_t)time(NULL);
+    int64_t issue = now - 86400;
+    int64_t next = now + (o && o->collateral_days ? o->collateral_days : 30) * 86400;
+    int64_t cert_end = now + 20LL * 365 * 86400;
+    asps_err e = ASPS_OK;
+    EVP_PKEY *root_k = EVP_EC_gen("P-256"), *ca_k = EVP_EC_gen("P-256"), *tcb_k = EVP_EC_gen("P-256"),
+             *pck_k = EVP_EC_gen("P-256");
+    X509 *root = NULL, *ca = NULL, *tcb = NULL, *pck[N_LEVELS] = {0}, *tdx_pck = NULL;
+    X509_CRL *root_crl = NULL, *pck_crl = NULL;
+    char *root_pem = NULL, *ca_pem = NULL, *tcb_pem = NULL, *pck_chain = NULL, *tcb_chain = NULL;
+    if (!root_k || !ca_k || !tcb_k || !pck_k) {
+        e = asps_fail(eb, ASPS_E_INTERNAL, "sim: key generation failed");
+        goto out;
+    }
+    root = make_cert("asps simulated SGX Root CA", root_k, NULL, root_k, issue, cert_end, 1, 1, NULL);
+    ca = root ? make_cert("asps simulated SGX PCK Platform CA", ca_k, root, root_k, issue, cert_end, 1, 2, NULL) : NULL;
+    tcb = root ? make_cert("asps simulated SGX TCB Signing", tcb_k, root, root_k, issue, cert_end, 0, 3, NULL) : NULL;
+    for (int i = 0; ca && i < N_LEVELS; i++) {
+        uint8_t c[16];
+        der ext;
+        level_comps(i, c);
+        if (!pck_extension(c, PCE_SVN, FMSPC_SGX, &ext))
+            break;
+        pck[i] = make_cert("asps simulated SGX PCK Certificate", pck_k, ca, ca_k, issue, cert_end, 0,
+                           100 + i, &ext);
+    }
+    /* the TDX platform's PCK certificate: level 0 SVNs, TDX FMSPC (slot
+     * N_LEVELS would overflow; it is written separately below) */
+    uint8_t c0[16];
+    der tdx_ext;
+    level_comps(0, c0);
+    tdx_pck = ca && pck_extension(c0, PCE_SVN, FMSPC_TDX, &tdx_ext)
+                        ? make_cert("asps simulated SGX PCK Certificate", pck_k, ca, ca_k, issue, cert_end, 0, 200, &tdx_ext)
+                        : NULL;
+    ASN1_INTEGER *revoke = NULL;
+    if (o && o->revoke_pck_level >= 0 && o->revoke_pck_level < N_LEVELS && pck[o->revoke_pck_level])
+        revoke = (ASN1_INTEGER *)X509_get0_serialNumber(pck[o->revoke_pck_level]);
+    root_crl = root ? make_crl(root, root_k, issue, next, NULL) : NULL;
+    pck_crl = ca ? make_crl(ca, ca_k, issue, next, revoke) : NULL;
+    int all = root && ca && tcb && tdx_pck && root_crl && pck_crl;
+    for (int i = 0; i < N_LEVELS; i++)
+        all = all && pck[i];
+    root_pem = all ? x509_pem(root) : NULL;
+    ca_pem = root_pem ? x509_pem(ca) : NULL;
+    tcb_pem = ca_pem ? x509_pem(tcb) : NULL;
+    if (!tcb_pem) {
+        e = asps_fail(eb, ASPS_E_INTERNAL, "sim: cannot build the PKI");
+        goto out;
+    }
+    size_t chain_cap = strlen(ca_pem) + strlen(root_pem) + strlen(tcb_pem) + 8;
+    pck_chain = malloc(chain_cap);
+    tcb_chain = malloc(chain_cap);
+    if (!pck_chain || !tcb_chain) {
+        e = asps_fail(eb, ASPS_E_NOMEM, "sim: out of memory");
+        goto out;
+    }
+    snprintf(pck_chain, chain_cap, "%s%s", ca_pem, root_pem);
+    snprintf(tcb_chain, chain_cap, "%s%s", tcb_pem, root_pem);
+    uint8_t *der_root = NULL;
+    int dl = i2d_X509(root, &der_root);
+    char p[4200];
+    path_in(dir, "root_ca.der", p, sizeof p);
+    e = dl > 0 ? asps_write_file_atomic(p, der_root, (size_t)dl, 0644, eb)
+               : asps_fail(eb, ASPS_E_INTERNAL, "sim: cannot encode root");
+    OPENSSL_free(der_root);
+    if (e == ASPS_OK)
+        e = write_text(dir, "root_ca.pem", root_pem, 0644, eb);
+    if (e == ASPS_OK)
+        e = write_key(dir, "root_ca.key", root_k, eb);
+    if (e == ASPS_OK)
+        e = write_key(dir, "pck_ca.key", ca_k, eb);
+    if (e == ASPS_OK)
+        e = write_key(dir, "tcb_signing.key", tcb_k, eb);
+    if (e == ASPS_OK)
+        e = write_key(dir, "pck.key", pck_k, eb);
+    if (e == ASPS_OK)
+        e = write_text(dir, "pck_ca.pem", ca_pem, 0644, eb);
+    if (e == ASPS_OK)
+        e = write_text(dir, "tcb_signing.pem", tcb_pem, 0644, eb);
+    for (int i = 0; e == ASPS_OK && i <= N_LEVELS; i++) {
+        char *leaf = x509_pem(i < N_LEVELS ? pck[i] : tdx_pck);
+        size_t cap = (leaf ? strlen(leaf) : 0) + strlen(pck_chain) + 1;
+        char *chain = leaf ? malloc(cap) : NULL;
+        char name[64];
+        if (i < N_LEVELS)
+            snprintf(name, sizeof name, "pck_chain_%s.pem", asps_tcb_status_name(LEVELS[i].status));
+        else
+            snprintf(name, sizeof name, "pck_chain_tdx.pem");
+        if (!chain)
+            e = asps_fail(eb, ASPS_E_NOMEM, "sim: out of memory");
+        else {
+            snprintf(chain, cap, "%s%s", leaf, pck_chain);
+            e = write_text(dir, name, chain, 0644, eb);
+        }
+        free(leaf);
+        free(chain);
+    }
+    if (e == ASPS_OK)
+        e = write_bundle(dir, "collateral_sgx.json", 0, pck_chain, tcb_chain, root_crl, pck_crl, tcb_k,
+                         issue, next, eb);
+    if (e == ASPS_OK)
+        e = write_bundle(dir, "collateral_tdx.json", 1, pck_chain, tcb_chain, root_crl, pck_crl, tcb_k,
+                         issue, next, eb);
+out:
+    free(root_pem);
+    free(ca_pem);
+    free(tcb_pem);
+    free(pck_chain);
+    free(tcb_chain);
+    X509_free(root);
+    X509_free(ca);
+    X509_free(tcb);
+    X509_free(tdx_pck);
+    for (int i = 0; i < N_LEVELS; i++)
+        X509_free(pck[i]);
+    X509_CRL_free(root_crl);
+    X509_CRL_free(pck_crl);
+    EVP_PKEY_free(root_k);
+    EVP_PKEY_free(ca_k);
+    EVP_PKEY_free(tcb_k);
+    EVP_PKEY_free(pck_k);
+    ERR_clear_error();
+    return e;
+}
+
+asps_err asps_sim_init(const char *dir, asps_errbuf *eb)
+{
+    asps_sim_init_opts o = {.revoke_pck_level = -1};
+    return asps_sim_init_ex(dir, &o, eb);
+}
+
+/* ---- open and quote --------------------------------------------------------------- */
+
+asps_err asps_sim_open(const char *dir, asps_sim **out, asps_errbuf *eb)
+{
+    *out = NULL;
+    asps_sim *s = calloc(1, sizeof *s);
+    if (!s)
+        return asps_fail(eb, ASPS_E_NOMEM, "sim: out of memory");
+    snprintf(s->dir, sizeof s->dir, "%s", dir);
+    s->pck_key = read_key(dir, "pck.key");
+    asps_err e = s->pck_key ? ASPS_OK
+                            : asps_fail(eb, ASPS_E_IO, "sim: %s is not a simulated platform (run 'asps sim init %s')",
+                                        dir, dir);
+    for (int i = 0; e == ASPS_OK && i < N_LEVELS; i++) {
+        char name[64], p[4200];
+        snprintf(name, sizeof name, "pck_chain_%s.pem", asps_tcb_status_name(LEVELS[i].status));
+        path_in(dir, name, p, sizeof p);
+        size_t n;
+        e = asps_read_file(p, 65536, (uint8_t **)&s->chain_pem[i], &n, eb);
+    }
+    ERR_clear_error();
+    if (e != ASPS_OK) {
+        asps_sim_free(s);
+        return e;
+    }
+    *out = s;
+    return ASPS_OK;
+}
+
+void asps_sim_free(asps_sim *s)
+{
+    if (!s)
+        return;
+    EVP_PKEY_free(s->pck_key);
+    for (int i = 0; i < N_LEVELS; i++)
+        free(s->chain_pem[i]);
+    free(s);
+}
+
+const char *asps_sim_dir(const asps_sim *s) { return s->dir; }
+
+void asps_sim_collateral_path(const asps_sim *s, asps_tee tee, char *out, size_t n)
+{
+    snprintf(out, n, "%s/collateral_%s.json", s->dir, tee == ASPS_TEE_TDX ? "tdx" : "sgx");
+}
+
+void asps_sim_root_path(const asps_sim *s, char *out, size_t n)
+{
+    snprintf(out, n, "%s/root_ca.der", s->dir);
+}
+
+typedef struct wbuf {
+    uint8_t *p;
+    size_t n, cap;
+    int bad;
+} wbuf;
+
+static void w(wbuf *b, const void *p, size_t n)
+{
+    if (b->bad)
+        return;
+    if (b->n + n > b->cap) {
+        size_t cap = (b->n + n) * 2 + 256;
+        uint8_t *np = realloc(b->p, cap);
+        if (!np) {
+            b->bad = 1;
+            return;
+        }
+        b->p = np;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, p, n);
+    b->n += n;
+}
+
+static void w16(wbuf *b, unsigned v)
+{
+    uint8_t x[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
+    w(b, x, 2);
+}
+
+static void w32(wbuf *b, uint32_t v)
+{
+    uint8_t x[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    w(b, x, 4);
+}
+
+static void wzero(wbuf *b, size_t n)
+{
+    static const uint8_t z[64];
+    while (n) {
+        size_t k = n < 64 ? n : 64;
+        w(b, z, k);
+        n -= k;
+    }
+}
+
+/* An SGX report body (used for the enclave and for the QE). */
+static void sgx_report(wbuf *b, const uint8_t cpusvn[16], const uint8_t attributes[16],
+                       const uint8_t mrenclave[32], const uint8_t mrsigner[32], unsigned prodid,
+                       unsigned isvsvn, unsigned configsvn, const uint8_t rd[64])
+{
+    w(b, cpusvn, 16);
+    w32(b, 0);          /* MISCSELECT */
+    wzero(b, 12);
+    wzero(b, 16);       /* ISVEXTPRODID */
+    w(b, attributes, 16);
+    w(b, mrenclave, 32);
+    wzero(b, 32);
+    w(b, mrsigner, 32);
+    wzero(b, 32);
+    wzero(b, 64);       /* CONFIGID */
+    w16(b, prodid);
+    w16(b, isvsvn);
+    w16(b, configsvn);
+    wzero(b, 42);
+    wzero(b, 16);       /* ISVFAMILYID */
+    w(b, rd, 64);
+}
+
+asps_err asps_sim_quote(asps_sim *s, const asps_sim_identity *id, uint8_t **quote, size_t *quote_len,
+                        asps_errbuf *eb)
+{
+    *quote = NULL;
+    *quote_len = 0;
+    int tdx = id->tee == ASPS_TEE_TDX;
+    int lvl = level_index(id->tcb);
+    if (lvl < 0)
+        return asps_fail(eb, ASPS_E_ARG, "sim: no TCB level %d", (int)id->tcb);
+    /* SGX picks the PCK certificate of the level; TDX keeps the SGX side at
+     * level 0 and lands on the level through TEE_TCB_SVN */
+    const char *chain = s->chain_pem[tdx ? 0 : lvl];
+    char tdx_chain_path[4200];
+    uint8_t *tdx_chain = NULL;
+    if (tdx) {
+        size_t n;
+        path_in(s->dir, "pck_chain_tdx.pem", tdx_chain_path, sizeof tdx_chain_path);
+        ASPS_TRY(asps_read_file(tdx_chain_path, 65536, &tdx_chain, &n, eb));
+        chain = (const char *)tdx_chain;
+    }
+    EVP_PKEY *ak = EVP_EC_gen("P-256");
+    uint8_t akraw[64], sig[64], qsig[64], cpusvn[16];
+    wbuf q = {0}, qe = {0};
+    asps_err e = ASPS_OK;
+    if (!ak || !raw_pub(ak, akraw)) {
+        e = asps_fail(eb, ASPS_E_INTERNAL, "sim: attestation key generation failed");
+        goto out;
+    }
+    level_comps(tdx ? 0 : lvl, cpusvn);
+    /* header */
+    w16(&q, tdx ? 4 : 3);
+    w16(&q, 2);
+    w32(&q, tdx ? 0x81 : 0);
+    w16(&q, tdx ? 0 : QE_SVN);
+    w16(&q, tdx ? 0 : PCE_SVN);
+    w(&q, QE_VENDOR, 16);
+    wzero(&q, 20);
+    /* body */
+    if (!tdx) {
+        uint8_t attr[16] = {0x05 | (id->debug ? 0x02 : 0), 0, 0, 0, 0, 0, 0, 0, 0xe7};
+        sgx_report(&q, cpusvn, attr, id->mr_enclave, id->mr_signer, id->isv_prod_id, id->isv_svn,
+                   id->config_svn, id->report_data);
+    } else {
+        uint8_t tee_tcb_svn[16], mrseam[48], td_attr[8] = {id->debug ? 0x01 : 0}, xfam[8] = {0xe7, 0x02};
+        tdx_level_comps(lvl, tee_tcb_svn);
+        unsigned int ml = 48;
+        EVP_Digest("asps simulated TDX module", 25, mrseam, &ml, EVP_sha384(), NULL);
+        w(&q, tee_tcb_svn, 16);
+        w(&q, mrseam, 48);
+        wzero(&q, 48);      /* MRSIGNERSEAM: Intel's module, zero */
+        wzero(&q, 8);       /* SEAMATTRIBUTES */
+        w(&q, td_attr, 8);
+        w(&q, xfam, 8);
+        w(&q, id->mr_td, 48);
+        w(&q, id->mr_config_id, 48);
+        w(&q, id->mr_owner, 48);
+        wzero(&q, 48);      /* MROWNERCONFIG */
+        for (int i = 0; i < 4; i++)
+            w(&q, id->rtmr[i], 48);
+        w(&q, id->report_data, 64);
+    }
+    if (q.bad || !sign_raw(ak, q.p, q.n, sig)) {
+        e = asps_fail(eb, ASPS_E_INTERNAL, "sim: quote signature failed");
+        goto out;
+    }
+    /* QE report certification data */
+    uint8_t auth[32], qe_rd[64] = {0}, qe_ms[32], qe_me[32], qe_attr[16] = {0x11};
+    for (int i = 0; i < 32; i++)
+        auth[i] = (uint8_t)i;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned int hl = 32;
+    int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) && EVP_DigestUpdate(md, akraw, 64) &&
+             EVP_DigestUpdate(md, auth, 32) && EVP_DigestFinal_ex(md, qe_rd, &hl);
+    EVP_MD_CTX_free(md);
+    qe_mrsigner(tdx, qe_ms);
+    hl = 32;
+    EVP_Digest(tdx ? "asps simulated TD QE" : "asps simulated QE", tdx ? 20 : 17, qe_me, &hl, EVP_sha256(), NULL);
+    sgx_report(&qe, cpusvn, qe_attr, qe_me, qe_ms, tdx ? 2 : 1, tdx ? TD_QE_SVN : QE_SVN, 0, qe_rd);
+    if (!ok || qe.bad || !sign_raw(s->pck_key, qe.p, qe.n, qsig)) {
+        e = asps_fail(eb, ASPS_E_INTERNAL, "sim: QE report signature failed");
+        goto out;
+    }
+    wbuf cd = {0};
+    w(&cd, qe.p, qe.n);
+    w(&cd, qsig, 64);
+    w16(&cd, 32);
+    w(&cd, auth, 32);
+    w16(&cd, 5);
+    w32(&cd, (uint32_t)strlen(chain));
+    w(&cd, chain, strlen(chain));
+    wbuf sd = {0};
+    w(&sd, sig, 64);
+    w(&sd, akraw, 64);
+    if (tdx) {
+        w16(&sd, 6);
+        w32(&sd, (uint32_t)cd.n);
+    }
+    w(&sd, cd.p, cd.n);
+    w32(&q, (uint32_t)sd.n);
+    w(&q, sd.p, sd.n);
+    int bad = cd.bad || sd.bad || q.bad;
+    free(cd.p);
+    free(sd.p);
+    if (bad) {
+        e = asps_fail(eb, ASPS_E_NOMEM, "sim: out of memory");
+        goto out;
+    }
+    *quote = q.p;
+    *quote_len = q.n;
+    q.p = NULL;
+out:
+    free(q.p);
+    free(qe.p);
+    free(tdx_chain);
+    EVP_PKEY_free(ak);
+    ERR_clear_error();
+    return e;
+}
