@@ -1,5 +1,6 @@
 /* cmd_get.c: `asps get`: attest, fetch named secrets, print or write them.
  * Exit 0 all granted, 1 denied, 2 usage, 3 unreachable/unavailable. */
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -185,7 +185,7 @@ static asps_err quote_occlum(asps_attester *a, const uint8_t rd[64], uint8_t **q
 static asps_err quote_tdx(asps_attester *a, const uint8_t rd[64], uint8_t **q, size_t *len,
                           asps_errbuf *eb)
 {
-    char entry[PATH_MAX], p[PATH_MAX + 32];
+    char entry[PATH_MAX + 64], p[PATH_MAX + 128];
     unsigned r = (unsigned)getpid() ^ (unsigned)(uintptr_t)q;
     snprintf(entry, sizeof entry, "%s/asps-%u-%08x", a->tsm_dir, (unsigned)getpid(), r);
     if (mkdir(entry, 0700) != 0)
