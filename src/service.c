@@ -19,6 +19,7 @@
 #include "asps/audit.h"
 #include "asps/kms.h"
 #include "asps/policy.h"
+#include "asps/ratls.h"
 #include "asps/service.h"
 #include "asps/verify.h"
 #include "util.h"
@@ -94,6 +95,13 @@ asps_err asps_service_collateral_for(void *ctx, const uint8_t *quote, size_t len
         return ASPS_OK;
     }
     return asps_fail(eb, ASPS_E_UNAVAILABLE, "no collateral source configured");
+}
+
+/* The default: RA-TLS verification with the config's collateral source. */
+static asps_err ratls_evidence(void *ctx, asps_verifier *v, const uint8_t *der, size_t len,
+                               int64_t at, asps_claims *claims, asps_errbuf *eb)
+{
+    return asps_ratls_verify(v, der, len, asps_service_collateral_for, ctx, at, claims, eb);
 }
 
 static asps_err verify_cert(asps_service *s, const uint8_t *der, size_t len, asps_claims *claims,
@@ -342,6 +350,8 @@ asps_err asps_service_new(const asps_service_config *cfg, asps_service **out, as
     if (!s)
         return asps_fail(eb, ASPS_E_NOMEM, "out of memory");
     s->cfg = cfg;
+    s->evidence = ratls_evidence;
+    s->evidence_ctx = s;
     pthread_mutex_init(&s->cache_lock, NULL);
     pthread_mutex_init(&s->gen_lock, NULL);
     pthread_mutex_init(&s->stats_lock, NULL);

@@ -1,0 +1,153 @@
+/* cmd_serve.c: `asps serve`: the secret provision server. Signals are
+ * handled in the main thread with sigwait (never in a handler): SIGHUP
+ * reloads policy and KMS (a broken file is refused and the old kept),
+ * SIGTERM/SIGINT drain in-flight calls and stop. */
+#include <openssl/crypto.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "asps/rpc.h"
+#include "asps/service.h"
+#include "asps/service_rpc.h"
+#include "cli.h"
+#include "util.h"
+
+static const char usage_text[] =
+    "usage: asps serve --config FILE [--listen HOST:PORT] [--audit FILE]\n"
+    "                  [--policy FILE [--policy-format native|cczoo|occlum]]\n"
+    "                  [--ra-config dynamic_config.json --secrets secret_config.json]\n"
+    "\n"
+    "Serve asps.v1.SecretProvision/GetSecrets, Occlum's ratls.GrSecret/GetSecret,\n"
+    "CCZoo's secretmanager.SecretManger/GetSecret and grpc.health.v1.Health/Check\n"
+    "on one port. Clients must present an RA-TLS certificate whose evidence\n"
+    "verifies. Prints 'asps: listening on HOST:PORT' once bound (port 0 picks one).\n"
+    "SIGHUP reloads policy and KMS; SIGTERM drains and stops.\n";
+
+static int set(char **slot, const char *v)
+{
+    free(*slot);
+    *slot = strdup(v);
+    return *slot != NULL;
+}
+
+int asps_cmd_serve(int argc, char **argv)
+{
+    const char *config = NULL;
+    const char *listen = NULL, *audit = NULL, *policy = NULL, *fmt = NULL, *ra = NULL, *secrets = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            printf("%s", usage_text);
+            return 0;
+        }
+        const char **slot = !strcmp(a, "--config")          ? &config
+                            : !strcmp(a, "--listen")        ? &listen
+                            : !strcmp(a, "--audit")         ? &audit
+                            : !strcmp(a, "--policy")        ? &policy
+                            : !strcmp(a, "--policy-format") ? &fmt
+                            : !strcmp(a, "--ra-config")     ? &ra
+                            : !strcmp(a, "--secrets")       ? &secrets
+                                                            : NULL;
+        if (!slot || i + 1 >= argc) {
+            fprintf(stderr, "asps serve: bad argument '%s'\n%s", a, usage_text);
+            return 2;
+        }
+        *slot = argv[++i];
+    }
+    if (!config || (ra && !secrets) || (ra && policy)) {
+        fprintf(stderr, "asps serve: --config is required; --ra-config goes with --secrets and "
+                        "replaces --policy\n%s", usage_text);
+        return 2;
+    }
+    asps_errbuf eb = {{0}};
+    asps_service_config *cfg = NULL;
+    if (asps_service_config_load(config, &cfg, &eb) != ASPS_OK) {
+        fprintf(stderr, "asps serve: %s\n", eb.msg);
+        return 2;
+    }
+    int ok = (!listen || set(&cfg->listen, listen)) && (!audit || set(&cfg->audit, audit)) &&
+             (!policy || set(&cfg->policy, policy)) && (!fmt || set(&cfg->policy_format, fmt)) &&
+             (!ra || (set(&cfg->policy, ra) && set(&cfg->policy_format, "occlum") &&
+                      set(&cfg->occlum_secrets, secrets)));
+    if (!ok || !cfg->listen || !cfg->server_cert || !cfg->server_key) {
+        fprintf(stderr, "asps serve: the config needs listen, server_cert and server_key\n");
+        asps_service_config_free(cfg);
+        return 2;
+    }
+    uint8_t *cert = NULL, *key = NULL;
+    size_t cl, kl;
+    asps_service *svc = NULL;
+    asps_rpc_server *srv = NULL;
+    asps_service_rpc *glue = NULL;
+    int rc = 1;
+    if (asps_read_file(cfg->server_cert, 1 << 20, &cert, &cl, &eb) != ASPS_OK ||
+        asps_read_file(cfg->server_key, 1 << 20, &key, &kl, &eb) != ASPS_OK ||
+        asps_service_new(cfg, &svc, &eb) != ASPS_OK) {
+        fprintf(stderr, "asps serve: %s\n", eb.msg);
+        rc = 2;
+        goto out;
+    }
+    /* signals go to this thread only: block them before gRPC starts threads */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    asps_rpc_server_opts so = {
+        .listen_addr = cfg->listen,
+        .cert_chain_pem = (const char *)cert,
+        .key_pem = (const char *)key,
+        .verify = asps_service_rpc_verify,
+        .verify_ctx = svc,
+        .max_message_size = cfg->max_message_bytes,
+        .max_concurrent_calls = cfg->max_concurrent_calls,
+        .call_deadline_ms = cfg->deadline_ms,
+        .worker_threads = cfg->threads,
+    };
+    int port = 0;
+    if (asps_rpc_server_new(&so, &srv, &eb) != ASPS_OK ||
+        asps_service_rpc_register(srv, svc, cfg->max_names, &glue, &eb) != ASPS_OK ||
+        asps_rpc_server_start(srv, &port, &eb) != ASPS_OK) {
+        fprintf(stderr, "asps serve: %s\n", eb.msg);
+        goto out;
+    }
+    char host[256];
+    snprintf(host, sizeof host, "%s", cfg->listen);
+    char *colon = strrchr(host, ':');
+    if (colon)
+        *colon = 0;
+    printf("asps: listening on %s:%d\n", host, port);
+    fflush(stdout);
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            asps_errbuf r = {{0}};
+            if (asps_service_reload(svc, &r) == ASPS_OK)
+                fprintf(stderr, "asps: reloaded policy and KMS\n");
+            else
+                fprintf(stderr, "asps: reload refused, keeping the old policy: %s\n", r.msg);
+            continue;
+        }
+        fprintf(stderr, "asps: stopping (draining in-flight calls)\n");
+        asps_rpc_server_shutdown(srv, 5000);
+        rc = 0;
+        break;
+    }
+out:
+    asps_rpc_server_free(srv);
+    asps_service_rpc_free(glue);
+    asps_service_free(svc);
+    if (key) {
+        OPENSSL_cleanse(key, kl);
+        free(key);
+    }
+    free(cert);
+    asps_service_config_free(cfg);
+    return rc;
+}

@@ -1,0 +1,19 @@
+/* asps/service_rpc.h: the service's methods on an asps_rpc_server. */
+#ifndef ASPS_SERVICE_RPC_H
+#define ASPS_SERVICE_RPC_H
+
+#include "asps/rpc.h"
+#include "asps/service.h"
+
+typedef struct asps_service_rpc asps_service_rpc;
+
+/* Register GetSecrets (native), Occlum's and CCZoo's GetSecret on SRV for
+ * SVC. *out lives until the server is freed; then asps_service_rpc_free. */
+asps_err asps_service_rpc_register(asps_rpc_server *srv, asps_service *svc, size_t max_names,
+                                   asps_service_rpc **out, asps_errbuf *eb);
+void asps_service_rpc_free(asps_service_rpc *r);
+
+/* asps_rpc_verify_fn for the server: CTX is the asps_service. */
+int asps_service_rpc_verify(void *ctx, const char *peer_cert_pem, char *err, size_t errlen);
+
+#endif
