@@ -11,6 +11,7 @@ static const struct {
 } cmds[] = {
     {"quote", asps_cmd_quote, "verify or show DCAP quotes"},
     {"sim", asps_cmd_sim, "simulated SGX/TDX platform for tests and demos"},
+    {"cert", asps_cmd_cert, "create, show and verify RA-TLS certificates"},
     {"policy", asps_cmd_policy, "check or convert policy files"},
     {"serve", asps_cmd_serve, "run the secret provision server"},
     {"get", asps_cmd_get, "attest and fetch secrets from an asps server"},
