@@ -18,7 +18,7 @@
 
 static const char usage_text[] =
     "usage: asps cert new --out CERT --key KEY [--attester auto|sim|gramine|occlum|tdx]\n"
-    "                     [--sim DIR IDENTITY...] [--days N] [--legacy-only]\n"
+    "                     [--sim DIR IDENTITY...] [--days N] [--not-before TIME] [--legacy-only]\n"
     "       asps cert show CERT [--json]\n"
     "       asps cert verify CERT [--collateral FILE | --pccs URL | --sim DIR] [--root-ca FILE]\n"
     "                        [--at TIME] [--json]\n"
@@ -37,6 +37,7 @@ static int cmd_new(int argc, char **argv)
     asps_attester_opts ao = {.kind = "auto"};
     const char *out = NULL, *keyout = NULL;
     long days = 1;
+    int64_t not_before = 0;
     int legacy = 0;
     for (int i = 0; i < argc; i++) {
         int r = cli_identity_option(&ao.identity, argc, argv, &i, 0);
@@ -53,6 +54,13 @@ static int cmd_new(int argc, char **argv)
                             : !strcmp(a, "--attester") ? &ao.kind : !strcmp(a, "--sim") ? &ao.sim_dir : NULL;
         if (slot && i + 1 < argc) {
             *slot = argv[++i];
+            continue;
+        }
+        if (!strcmp(a, "--not-before") && i + 1 < argc) {
+            if (asps_time_parse(argv[++i], &not_before) != 0) {
+                fprintf(stderr, "asps cert new: --not-before: unix seconds or RFC 3339\n");
+                return 2;
+            }
             continue;
         }
         if (!strcmp(a, "--days") && i + 1 < argc) {
@@ -78,7 +86,8 @@ static int cmd_new(int argc, char **argv)
     asps_err e = asps_attester_new(&ao, &att, &eb);
     if (e == ASPS_OK) {
         asps_ratls_create_opts o = {.quote = asps_attester_quote, .quote_ctx = att,
-                                    .validity_secs = days * 86400, .legacy_only = legacy};
+                                    .validity_secs = days * 86400, .legacy_only = legacy,
+                                    .not_before = not_before};
         e = asps_ratls_create(&o, &cert, &key, &eb);
     }
     if (e == ASPS_OK)

@@ -12,6 +12,10 @@ commands:
   echo TEXT          call /asps.test.Echo/Echo, print the reply
   health [SERVICE]   call grpc.health.v1.Health/Check, print the status name
   get NAME...        call asps.v1.SecretProvision/GetSecrets, print name=value
+  gethex NAME...     the same, values printed as hex
+  occlum NAME        call Occlum's ratls.GrSecret/GetSecret, print the base64 secret
+  cczoo KEY [CTXFILE] call CCZoo's secretmanager.SecretManger/GetSecret (ctx = file's text)
+  raw METHOD HEX     send HEX bytes as the request of METHOD, print the reply as hex
 exit: 0 on OK; 1 on a gRPC error status (printed as "STATUS <NAME> <details>").
 """
 import argparse
@@ -117,7 +121,7 @@ def main():
     ap.add_argument("--key")
     ap.add_argument("--server-name")
     ap.add_argument("--timeout", type=float, default=5.0)
-    ap.add_argument("command", choices=["echo", "health", "get"])
+    ap.add_argument("command", choices=["echo", "health", "get", "gethex", "occlum", "cczoo", "raw"])
     ap.add_argument("args", nargs="*")
     a = ap.parse_args()
 
@@ -138,6 +142,15 @@ def main():
         elif a.command == "health":
             method, req = "/grpc.health.v1.Health/Check", encode_health_request(
                 a.args[0] if a.args else "")
+        elif a.command == "occlum":
+            method, req = "/ratls.GrSecret/GetSecret", _field_bytes(1, a.args[0].encode())
+        elif a.command == "cczoo":
+            req = _field_bytes(1, a.args[0].encode())
+            if len(a.args) > 1:
+                req += _field_bytes(2, read(a.args[1]))
+            method = "/secretmanager.SecretManger/GetSecret"
+        elif a.command == "raw":
+            method, req = a.args[0], bytes.fromhex(a.args[1])
         else:
             method, req = "/asps.v1.SecretProvision/GetSecrets", encode_get_secrets_request(a.args)
         stub = ch.unary_unary(method, request_serializer=None, response_deserializer=None)
@@ -150,6 +163,15 @@ def main():
         sys.stdout.write(reply.decode() + "\n")
     elif a.command == "health":
         print(decode_health_reply(reply))
+    elif a.command in ("occlum", "cczoo"):
+        for num, wt, v in _fields(reply):
+            if num == 1 and wt == 2:
+                print(bytes(v).decode(errors="replace"))
+    elif a.command == "raw":
+        print(reply.hex())
+    elif a.command == "gethex":
+        for name, value in decode_get_secrets_reply(reply):
+            print("%s=%s" % (name, value.hex()))
     else:
         for name, value in decode_get_secrets_reply(reply):
             print("%s=%s" % (name, value.decode(errors="replace")))
