@@ -24,6 +24,7 @@ struct asps_attester {
     char gramine_dir[PATH_MAX];
     char sgx_device[PATH_MAX];
     char tsm_dir[PATH_MAX];
+    char tsm_entry[256];
     int (*ioctl_fn)(void *ctx, int fd, unsigned long req, void *arg);
     void *ioctl_ctx;
 };
@@ -56,6 +57,8 @@ asps_err asps_attester_new(const asps_attester_opts *o, asps_attester **out, asp
     snprintf(a->gramine_dir, sizeof a->gramine_dir, "%s", o && o->gramine_dir ? o->gramine_dir : "/dev/attestation");
     snprintf(a->sgx_device, sizeof a->sgx_device, "%s", o && o->sgx_device ? o->sgx_device : "/dev/sgx");
     snprintf(a->tsm_dir, sizeof a->tsm_dir, "%s", o && o->tsm_dir ? o->tsm_dir : "/sys/kernel/config/tsm/report");
+    if (o && o->tsm_entry)
+        snprintf(a->tsm_entry, sizeof a->tsm_entry, "%s", o->tsm_entry);
     a->ioctl_fn = o && o->ioctl_fn ? o->ioctl_fn : real_ioctl;
     a->ioctl_ctx = o ? o->ioctl_ctx : NULL;
     const char *kind = o && o->kind ? o->kind : "auto";
@@ -185,10 +188,14 @@ static asps_err quote_occlum(asps_attester *a, const uint8_t rd[64], uint8_t **q
 static asps_err quote_tdx(asps_attester *a, const uint8_t rd[64], uint8_t **q, size_t *len,
                           asps_errbuf *eb)
 {
-    char entry[PATH_MAX + 64], p[PATH_MAX + 128];
+    char entry[PATH_MAX + 320], p[PATH_MAX + 400];
     unsigned r = (unsigned)getpid() ^ (unsigned)(uintptr_t)q;
-    snprintf(entry, sizeof entry, "%s/asps-%u-%08x", a->tsm_dir, (unsigned)getpid(), r);
-    if (mkdir(entry, 0700) != 0)
+    int own = !a->tsm_entry[0];
+    if (own)
+        snprintf(entry, sizeof entry, "%s/asps-%u-%08x", a->tsm_dir, (unsigned)getpid(), r);
+    else
+        snprintf(entry, sizeof entry, "%s/%s", a->tsm_dir, a->tsm_entry);
+    if (own && mkdir(entry, 0700) != 0)
         return asps_fail(eb, errno == ENOENT ? ASPS_E_NO_DEVICE : ASPS_E_IO,
                          "attester: cannot create %s: %s", entry, strerror(errno));
     long gen0 = -1, gen1 = -1;
@@ -215,7 +222,8 @@ static asps_err quote_tdx(asps_attester *a, const uint8_t rd[64], uint8_t **q, s
         *q = NULL;
         e = asps_fail(eb, ASPS_E_IO, "attester: empty outblob");
     }
-    rmdir(entry);
+    if (own)
+        rmdir(entry);
     return e;
 }
 

@@ -48,6 +48,8 @@ typedef struct asps_attester_opts {
     const char *gramine_dir;
     const char *sgx_device;
     const char *tsm_dir;
+    const char *tsm_entry;       /* use this existing report entry instead of
+                                    creating (and removing) a fresh one */
     /* the ioctl call (default: ioctl(2)); tests install a fake */
     int (*ioctl_fn)(void *ctx, int fd, unsigned long req, void *arg);
     void *ioctl_ctx;
