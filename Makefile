@@ -38,6 +38,9 @@ test: build build-asan
 demo: build
 	bash scripts/demo.sh
 
+demo-flask: build
+	bash scripts/demo_flask.sh
+
 bench: build
 	bash scripts/bench.sh
 

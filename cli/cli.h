@@ -9,6 +9,7 @@ int asps_cmd_sim(int argc, char **argv);
 int asps_cmd_get(int argc, char **argv);
 int asps_cmd_serve(int argc, char **argv);
 int asps_cmd_cert(int argc, char **argv);
+int asps_cmd_run(int argc, char **argv);
 int asps_cmd_policy(int argc, char **argv);
 
 #endif

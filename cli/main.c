@@ -14,6 +14,7 @@ static const struct {
     {"cert", asps_cmd_cert, "create, show and verify RA-TLS certificates"},
     {"policy", asps_cmd_policy, "check or convert policy files"},
     {"serve", asps_cmd_serve, "run the secret provision server"},
+    {"run", asps_cmd_run, "init-RA: fetch secrets to files, then start an application"},
     {"get", asps_cmd_get, "attest and fetch secrets from an asps server"},
 };
 

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -220,6 +221,43 @@ asps_err asps_initra_conf_load(const char *path, asps_initra_conf **out, asps_er
     }
     *out = c;
     return ASPS_OK;
+}
+
+int asps_initra_match_server(const asps_initra_conf *c, const asps_claims *claims, char *err,
+                             size_t errlen)
+{
+    if (c->flavor == ASPS_INITRA_AECS) {
+        if (claims->tee != ASPS_TEE_SGX ||
+            (c->aecs_has_mr_enclave && CRYPTO_memcmp(claims->sgx.mr_enclave, c->aecs_mr_enclave, 32)) ||
+            (c->aecs_has_mr_signer && CRYPTO_memcmp(claims->sgx.mr_signer, c->aecs_mr_signer, 32))) {
+            snprintf(err, errlen, "server identity does not match ra_config");
+            return -1;
+        }
+        return 0;
+    }
+    if (claims->tee != ASPS_TEE_SGX) {
+        snprintf(err, errlen, "server is not an SGX enclave");
+        return -1;
+    }
+    const asps_claims_sgx *x = &claims->sgx;
+    for (size_t i = 0; i < c->n_mrs; i++) {
+        const asps_initra_mr *m = &c->mrs[i];
+        if (c->verify_mr_enclave && CRYPTO_memcmp(x->mr_enclave, m->mr_enclave, 32) != 0)
+            continue;
+        if (c->verify_mr_signer && CRYPTO_memcmp(x->mr_signer, m->mr_signer, 32) != 0)
+            continue;
+        if (c->verify_isv_prod_id && x->isv_prod_id != m->isv_prod_id)
+            continue;
+        if (c->verify_isv_svn && x->isv_svn < m->isv_svn)
+            continue;
+        if (c->verify_config_svn && x->config_svn < m->config_svn)
+            continue;
+        if (c->verify_enclave_debuggable && claims->debug && !m->debuggable)
+            continue;
+        return 0;
+    }
+    snprintf(err, errlen, "server identity matches no ra_config.sgx_mrs entry");
+    return -1;
 }
 
 /* ---- writing ------------------------------------------------------------------ */

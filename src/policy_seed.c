@@ -476,6 +476,10 @@ asps_err asps_policy_load_seed(asps_policy_format fmt, const char *path,
         asps_policy_free(p);
         return e;
     }
+    /* The seed formats cannot say it; the server config can, for a
+     * deployment that trusts a simulated platform on purpose. */
+    for (size_t i = 0; opt && opt->allow_simulated && i < p->n_apps; i++)
+        p->apps[i].allow_simulated = 1;
     *out = p;
     return ASPS_OK;
 }

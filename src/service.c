@@ -279,7 +279,8 @@ static asps_err load_generation(const asps_service_config *cfg, generation **out
     } else if (!strcmp(fmt, "native")) {
         e = asps_policy_load_file(cfg->policy, &g->policy, eb);
     } else if (!strcmp(fmt, "cczoo") || !strcmp(fmt, "occlum")) {
-        asps_policy_seed_options o = {.occlum_secrets_path = cfg->occlum_secrets};
+        asps_policy_seed_options o = {.occlum_secrets_path = cfg->occlum_secrets,
+                                      .allow_simulated = cfg->seed_allow_simulated};
         e = asps_policy_load_seed(!strcmp(fmt, "cczoo") ? ASPS_POLICY_CCZOO : ASPS_POLICY_OCCLUM,
                                   cfg->policy, &o, &g->policy, eb);
     } else {

@@ -99,7 +99,7 @@ static asps_err opt_size(const cJSON *o, const char *path, const char *key, int6
 static asps_err parse(const cJSON *root, const char *dir, asps_service_config *c, asps_errbuf *eb)
 {
     static const char *const top[] = {"listen", "server_cert", "server_key", "trust",
-                                      "collateral", "policy", "policy_format", "occlum_secrets",
+                                      "collateral", "policy", "policy_format", "occlum_secrets", "seed_allow_simulated",
                                       "kms", "audit", "limits", NULL};
     ASPS_TRY(asps_json_expect_object(root, "config", eb));
     ASPS_TRY(asps_json_check_keys(root, "config", top, eb));
@@ -110,6 +110,9 @@ static asps_err parse(const cJSON *root, const char *dir, asps_service_config *c
     ASPS_TRY(opt_str(root, "config", "policy_format", &c->policy_format, eb));
     ASPS_TRY(opt_path(root, "config", "occlum_secrets", dir, &c->occlum_secrets, eb));
     ASPS_TRY(opt_path(root, "config", "audit", dir, &c->audit, eb));
+    int present_b;
+    ASPS_TRY(asps_json_get_bool(root, "config", "seed_allow_simulated", &c->seed_allow_simulated,
+                                &present_b, eb));
     const cJSON *o;
     int present;
     ASPS_TRY(asps_json_get_object(root, "config", "trust", &o, &present, eb));

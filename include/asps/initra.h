@@ -69,6 +69,13 @@ void asps_initra_conf_free(asps_initra_conf *c);
  * or an AECS server identity given). */
 int asps_initra_verifies_server(const asps_initra_conf *c);
 
+/* Does the server's verified identity match ra_config? 0 yes, -1 no (reason
+ * in err). Occlum semantics, except isv_svn and config_svn are minimums (as
+ * asps policy converts them). Measurements compared whole, constant time. */
+#include "asps/claims.h"
+int asps_initra_match_server(const asps_initra_conf *c, const asps_claims *claims, char *err,
+                             size_t errlen);
+
 /* Write VALUES[i] (LENS[i] bytes) to PATHS[i] for i < n, all or nothing. */
 asps_err asps_initra_write_all(const char *const *paths, const uint8_t *const *values,
                                const size_t *lens, size_t n, asps_errbuf *eb);

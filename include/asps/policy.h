@@ -97,6 +97,10 @@ typedef struct asps_policy_seed_options {
     /* Check only: write nothing, and accept "kms": "none" without
      * kms_out_path (the policy then refers to a KMS file "(not written)"). */
     int validate_only;
+    /* Let every converted app accept simulated evidence (the seed formats
+     * have no such field; a server config that trusts the simulated
+     * platform for tests or demos sets it). */
+    int allow_simulated;
     /* Notes for the person converting (semantics that changed), one per
      * line; may be NULL. Called with a NUL-terminated line. */
     void (*note)(void *ctx, const char *line);

@@ -18,6 +18,7 @@
  *     "policy": "policy.json",
  *     "policy_format": "native" | "cczoo" | "occlum",     (default native)
  *     "occlum_secrets": "secret_config.json",            (occlum format)
+ *     "seed_allow_simulated": false,  (seed formats cannot say allow_simulated)
  *     "kms": {"type": "file", "path": "kms.json"},       (else the policy's)
  *     "audit": "audit.log" | "-",
  *     "limits": {"max_message_bytes": 65536, "max_names": 64,
@@ -49,6 +50,7 @@ typedef struct asps_service_config {
     char *policy;
     char *policy_format;          /* "native", "cczoo", "occlum" */
     char *occlum_secrets;
+    int seed_allow_simulated;     /* seed-format policies accept simulated evidence */
     int has_kms;
     char *kms_type, *kms_path, *kms_addr, *kms_token, *kms_ca, *kms_mount, *kms_encoding;
     int kms_kv_version;
