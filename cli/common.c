@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "asps/pccs.h"
 #include "util.h"
 
 int cli_trust_option(cli_trust *t, int argc, char **argv, int *i)
@@ -90,7 +91,15 @@ asps_err cli_trust_collateral(const cli_trust *t, const uint8_t *quote, size_t l
         snprintf(p, sizeof p, "%s/collateral_%s.json", t->sim, tee == ASPS_TEE_TDX ? "tdx" : "sgx");
         return asps_collateral_load_file(p, col, eb);
     }
-    if (t->pccs)
-        return asps_fail(eb, ASPS_E_UNSUPPORTED, "--pccs: PCCS support is not built in");
+    if (t->pccs) {
+        asps_pccs *p;
+        asps_pccs_opts o = {.ca_file = t->pccs_ca};
+        ASPS_TRY(asps_pccs_new(t->pccs, &o, &p, eb));
+        asps_err e = asps_quote_platform(quote, len, &tee, fmspc, ca, eb);
+        if (e == ASPS_OK)
+            e = asps_pccs_get_collateral(p, tee, fmspc, ca, t->at, col, eb);
+        asps_pccs_free(p);
+        return e;
+    }
     return asps_fail(eb, ASPS_E_ARG, "no collateral: give --collateral FILE, --pccs URL or --sim DIR");
 }

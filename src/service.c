@@ -18,6 +18,7 @@
 
 #include "asps/audit.h"
 #include "asps/kms.h"
+#include "asps/pccs.h"
 #include "asps/policy.h"
 #include "asps/ratls.h"
 #include "asps/service.h"
@@ -55,6 +56,7 @@ struct asps_service {
     /* collateral */
     asps_collateral *bundle;             /* config bundle */
     asps_collateral *sim_sgx, *sim_tdx;  /* sim folder bundles */
+    asps_pccs *pccs;
     asps_service_evidence_fn evidence;  /* RA-TLS verification */
     void *evidence_ctx;
 
@@ -92,6 +94,13 @@ asps_err asps_service_collateral_for(void *ctx, const uint8_t *quote, size_t len
     ASPS_TRY(asps_quote_platform(quote, len, &tee, fmspc, ca, eb));
     if (s->sim_sgx || s->sim_tdx) {
         *col = tee == ASPS_TEE_TDX ? s->sim_tdx : s->sim_sgx;
+        return ASPS_OK;
+    }
+    if (s->pccs) {
+        asps_collateral *c;
+        ASPS_TRY(asps_pccs_get_collateral(s->pccs, tee, fmspc, ca, now_s(), &c, eb));
+        *col = c;
+        *owned = 1;
         return ASPS_OK;
     }
     return asps_fail(eb, ASPS_E_UNAVAILABLE, "no collateral source configured");
@@ -390,6 +399,9 @@ asps_err asps_service_new(const asps_service_config *cfg, asps_service **out, as
         snprintf(path, sizeof path, "%s/collateral_tdx.json", cfg->collateral_sim);
         if (e == ASPS_OK)
             e = asps_collateral_load_file(path, &s->sim_tdx, eb);
+    } else if (cfg->pccs_url) {
+        asps_pccs_opts po = {.ca_file = cfg->pccs_ca};
+        e = asps_pccs_new(cfg->pccs_url, &po, &s->pccs, eb);
     } else {
         e = asps_fail(eb, ASPS_E_ARG, "config: no collateral source (bundle, sim or pccs)");
     }
@@ -421,6 +433,7 @@ void asps_service_free(asps_service *s)
     asps_collateral_free(s->bundle);
     asps_collateral_free(s->sim_sgx);
     asps_collateral_free(s->sim_tdx);
+    asps_pccs_free(s->pccs);
     if (s->cache)
         OPENSSL_cleanse(s->cache, s->cache_n * sizeof *s->cache);
     free(s->cache);

@@ -318,21 +318,31 @@ static void request_call(asps_rpc_server *s, struct method *m)
     }
 }
 
-/* Frees everything the call holds; c->call may be NULL (never arrived). */
-static void release_call(struct call *c)
+/* The call stops counting against max_concurrent_calls. Done as soon as its
+ * answer is decided, before it is sent: a client that has its answer may
+ * call again at once and must find the slot free. */
+static void uncount_call(struct call *c)
 {
     asps_rpc_server *s = c->s;
+    pthread_mutex_lock(&s->mu);
     if (c->counted) {
-        pthread_mutex_lock(&s->mu);
         if (c->prev)
             c->prev->next = c->next;
         else
             s->inflight = c->next;
         if (c->next)
             c->next->prev = c->prev;
+        c->prev = c->next = NULL;
+        c->counted = 0;
         s->active--;
-        pthread_mutex_unlock(&s->mu);
     }
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Frees everything the call holds; c->call may be NULL (never arrived). */
+static void release_call(struct call *c)
+{
+    uncount_call(c);
     if (c->call)
         grpc_call_unref(c->call);
     grpc_metadata_array_destroy(&c->req_md);
@@ -360,6 +370,7 @@ static void cleanse_free(void *p, size_t len)
 static void finish_call(struct call *c, int status, const char *msg, uint8_t *reply,
                         size_t reply_len)
 {
+    uncount_call(c);
     grpc_op ops[4];
     size_t n = 0;
     memset(ops, 0, sizeof ops);

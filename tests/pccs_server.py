@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""pccs_server.py: a small PCCS (v4 API) for tests, Python standard library
+only. It serves one collateral bundle (the JSON format of
+shared/vectors/dcap/README.md) exactly as a PCCS would: the signed tcbInfo /
+enclaveIdentity bodies inserted verbatim, issuer chains URL-encoded in
+headers, the PCK CRL as DER, the root CA CRL hex-encoded.
+
+usage: pccs_server.py --bundle FILE --cert CERT --key KEY [--port 0]
+prints 'PORT n' on its first line, then serves on 127.0.0.1 until killed.
+Test hooks: GET /__stats -> {"path": count, ...};
+POST /__control {"fail": N, "status": 500} fails the next N requests.
+"""
+import argparse
+import json
+import ssl
+import sys
+import threading
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+STATE = {"stats": {}, "fail": 0, "status": 500}
+LOCK = threading.Lock()
+
+
+def make_handler(bundle):
+    tcb_body = '{"tcbInfo":%s,"signature":"%s"}' % (bundle["tcb_info"], bundle["tcb_info_signature"])
+    qe_body = '{"enclaveIdentity":%s,"signature":"%s"}' % (bundle["qe_identity"], bundle["qe_identity_signature"])
+    is_tdx = json.loads(bundle["tcb_info"]).get("id") == "TDX"
+    tee = "tdx" if is_tdx else "sgx"
+    q = urllib.parse.quote
+
+    class H(BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def send(self, code, body, headers=()):
+            if isinstance(body, str):
+                body = body.encode()
+            self.send_response(code)
+            for k, v in headers:
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_POST(self):
+            if self.path == "/__control":
+                n = int(self.headers.get("Content-Length", "0"))
+                ctl = json.loads(self.rfile.read(n) or b"{}")
+                with LOCK:
+                    STATE["fail"] = ctl.get("fail", 0)
+                    STATE["status"] = ctl.get("status", 500)
+                return self.send(200, "{}")
+            self.send(404, "")
+
+        def do_GET(self):
+            path = urllib.parse.urlparse(self.path).path
+            if path == "/__stats":
+                with LOCK:
+                    return self.send(200, json.dumps(STATE["stats"]))
+            with LOCK:
+                STATE["stats"][path] = STATE["stats"].get(path, 0) + 1
+                if STATE["fail"] > 0:
+                    STATE["fail"] -= 1
+                    return self.send(STATE["status"], '{"error": "injected"}')
+            if path == "/sgx/certification/v4/pckcrl":
+                return self.send(200, bytes.fromhex(bundle["pck_crl"]),
+                                 [("SGX-PCK-CRL-Issuer-Chain", q(bundle["pck_crl_issuer_chain"]))])
+            if path == "/%s/certification/v4/tcb" % tee:
+                return self.send(200, tcb_body, [("TCB-Info-Issuer-Chain", q(bundle["tcb_info_issuer_chain"])),
+                                                 ("Content-Type", "application/json")])
+            if path == "/%s/certification/v4/qe/identity" % tee:
+                return self.send(200, qe_body, [("SGX-Enclave-Identity-Issuer-Chain",
+                                                 q(bundle["qe_identity_issuer_chain"]))])
+            if path == "/sgx/certification/v4/rootcacrl":
+                return self.send(200, bundle["root_ca_crl"])
+            self.send(404, '{"error": "not found"}')
+
+    return H
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bundle", required=True)
+    ap.add_argument("--cert", required=True)
+    ap.add_argument("--key", required=True)
+    ap.add_argument("--port", type=int, default=0)
+    a = ap.parse_args()
+    bundle = json.load(open(a.bundle))
+    srv = ThreadingHTTPServer(("127.0.0.1", a.port), make_handler(bundle))
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(a.cert, a.key)
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    print("PORT %d" % srv.server_address[1], flush=True)
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+/* test_pccs.c: the PCCS client in-process against tests/pccs_server.py:
+ * the fetched collateral is byte for byte the served one (the signed bodies
+ * are never re-serialised), it is cached until its earliest nextUpdate, and
+ * refetched after. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "asps/pccs.h"
+#include "asps/verify.h"
+#include "testutil.h"
+
+static pid_t server_pid;
+static int server_port;
+static char *tmpdir;
+
+static int start(void **state)
+{
+    (void)state;
+    const char *vec = tu_vectors_dir();
+    const char *src = getenv("ASPS_SRC");
+    if (!vec || !src)
+        return 0;
+    tmpdir = tu_mkdtemp();
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+             "-keyout k.pem -out c.pem -days 1 -subj /CN=localhost "
+             "-addext subjectAltName=IP:127.0.0.1 2>/dev/null",
+             tmpdir);
+    if (system(cmd) != 0)
+        return -1;
+    int fd[2];
+    if (pipe(fd) != 0)
+        return -1;
+    server_pid = fork();
+    if (server_pid == 0) {
+        dup2(fd[1], 1);
+        close(fd[0]);
+        char script[4096], bundle[4096], cert[4096], key[4096];
+        snprintf(script, sizeof script, "%s/tests/pccs_server.py", src);
+        snprintf(bundle, sizeof bundle, "%s/sgx_quote_collateral.json", vec);
+        snprintf(cert, sizeof cert, "%s/c.pem", tmpdir);
+        snprintf(key, sizeof key, "%s/k.pem", tmpdir);
+        execlp("python3", "python3", script, "--bundle", bundle, "--cert", cert, "--key", key, (char *)NULL);
+        _exit(127);
+    }
+    close(fd[1]);
+    FILE *f = fdopen(fd[0], "r");
+    if (!f || fscanf(f, "PORT %d", &server_port) != 1)
+        return -1;
+    fclose(f);
+    return 0;
+}
+
+static int stop(void **state)
+{
+    (void)state;
+    if (server_pid > 0) {
+        kill(server_pid, SIGTERM);
+        waitpid(server_pid, NULL, 0);
+    }
+    if (tmpdir) {
+        tu_rm_rf(tmpdir);
+        free(tmpdir);
+    }
+    return 0;
+}
+
+static void test_pccs_collateral_is_byte_identical_and_cached(void **state)
+{
+    (void)state;
+    if (!server_port)
+        skip();
+    char url[64], ca[4200];
+    snprintf(url, sizeof url, "https://127.0.0.1:%d", server_port);
+    snprintf(ca, sizeof ca, "%s/c.pem", tmpdir);
+    asps_pccs_opts o = {.ca_file = ca};
+    asps_pccs *p;
+    asps_errbuf eb;
+    assert_int_equal(asps_pccs_new(url, &o, &p, &eb), ASPS_OK);
+    const uint8_t fmspc[6] = {0x00, 0xa0, 0x67, 0x11, 0x00, 0x00};
+    asps_collateral *a, *b, *orig;
+    if (asps_pccs_get_collateral(p, ASPS_TEE_SGX, fmspc, "processor", 1751328000, &a, &eb) != ASPS_OK)
+        fail_msg("%s", eb.msg);
+    assert_int_equal(asps_pccs_requests(p), 4);
+    size_t n;
+    uint8_t *bundle = tu_read_vector("sgx_quote_collateral.json", &n);
+    assert_int_equal(asps_collateral_parse_bundle(bundle, n, &orig, &eb), ASPS_OK);
+    uint8_t d1[32], d2[32];
+    asps_collateral_digest(a, d1);
+    asps_collateral_digest(orig, d2);
+    assert_memory_equal(d1, d2, 32);
+    /* cached: no new request */
+    assert_int_equal(asps_pccs_get_collateral(p, ASPS_TEE_SGX, fmspc, "processor", 1751328000 + 3600, &b, &eb), ASPS_OK);
+    assert_int_equal(asps_pccs_requests(p), 4);
+    asps_collateral_free(b);
+    /* past the earliest nextUpdate (QE identity, 2025-07-19T10:01:18Z): refetched */
+    assert_int_equal(asps_pccs_get_collateral(p, ASPS_TEE_SGX, fmspc, "processor", 1752919278 + 1, &b, &eb), ASPS_OK);
+    assert_int_equal(asps_pccs_requests(p), 8);
+    /* and it verifies the real quote */
+    size_t ql;
+    uint8_t *q = tu_read_vector("sgx_quote", &ql);
+    asps_verifier *v;
+    asps_claims c;
+    assert_int_equal(asps_verifier_new(&v, &eb), ASPS_OK);
+    assert_int_equal(asps_verify_quote(v, q, ql, a, 1751328000, &c, &eb), ASPS_OK);
+    assert_int_equal(c.tcb_status, ASPS_TCB_CONFIGURATION_AND_SW_HARDENING_NEEDED);
+    asps_verifier_free(v);
+    free(q);
+    free(bundle);
+    asps_collateral_free(a);
+    asps_collateral_free(b);
+    asps_collateral_free(orig);
+    asps_pccs_free(p);
+}
+
+static void test_pccs_refuses_bad_arguments(void **state)
+{
+    (void)state;
+    asps_pccs *p;
+    asps_errbuf eb;
+    assert_int_equal(asps_pccs_new("ftp://x", NULL, &p, &eb), ASPS_E_ARG);
+    assert_int_equal(asps_pccs_new("https://127.0.0.1:1", NULL, &p, &eb), ASPS_OK);
+    asps_collateral *c;
+    const uint8_t fmspc[6] = {0};
+    assert_int_equal(asps_pccs_get_collateral(p, ASPS_TEE_SGX, fmspc, "bogus", 0, &c, &eb), ASPS_E_ARG);
+    asps_pccs_free(p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pccs_collateral_is_byte_identical_and_cached),
+        cmocka_unit_test(test_pccs_refuses_bad_arguments),
+    };
+    return cmocka_run_group_tests(tests, start, stop);
+}
