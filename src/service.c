@@ -133,26 +133,39 @@ static asps_err verify_cert(asps_service *s, const uint8_t *der, size_t len, asp
     return e;
 }
 
-static int pem_to_der(const char *pem, uint8_t **der, size_t *len, int64_t *not_after)
+/* The DER inside a PEM certificate, without decoding it (decoding the key
+ * is the costly part of X.509 parsing in OpenSSL 3, and a cache hit needs
+ * only the bytes' hash). */
+static int pem_to_der(const char *pem, uint8_t **der, size_t *len)
 {
     size_t n = strnlen(pem, MAX_PEM + 1);
     if (n > MAX_PEM)
         return -1;
     BIO *b = BIO_new_mem_buf(pem, (int)n);
-    X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
-    BIO_free(b);
-    if (!x)
-        return -1;
+    char *name = NULL, *header = NULL;
     unsigned char *d = NULL;
-    int dl = i2d_X509(x, &d);
-    struct tm tm;
-    *not_after = ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) ? (int64_t)timegm(&tm) : 0;
-    X509_free(x);
-    if (dl <= 0)
+    long dl = 0;
+    int ok = b && PEM_read_bio(b, &name, &header, &d, &dl) == 1 && !strcmp(name, PEM_STRING_X509) && dl > 0;
+    BIO_free(b);
+    OPENSSL_free(name);
+    OPENSSL_free(header);
+    if (!ok) {
+        OPENSSL_free(d);
         return -1;
+    }
     *der = d;
     *len = (size_t)dl;
     return 0;
+}
+
+static int64_t cert_not_after(const uint8_t *der, size_t len)
+{
+    const unsigned char *p = der;
+    X509 *x = d2i_X509(NULL, &p, (long)len);
+    struct tm tm;
+    int64_t t = x && ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) ? (int64_t)timegm(&tm) : 0;
+    X509_free(x);
+    return t;
 }
 
 static cache_entry *cache_find(asps_service *s, const uint8_t key[32])
@@ -193,9 +206,8 @@ static asps_err claims_for(asps_service *s, const char *pem, asps_claims *out, i
 {
     uint8_t *der;
     size_t len;
-    int64_t not_after;
     *hit = 0;
-    if (!pem || pem_to_der(pem, &der, &len, &not_after) != 0)
+    if (!pem || pem_to_der(pem, &der, &len) != 0)
         return asps_fail(eb, ASPS_E_NO_EVIDENCE, "peer certificate missing or unreadable");
     uint8_t key[32];
     unsigned int kl = 32;
@@ -214,6 +226,7 @@ static asps_err claims_for(asps_service *s, const char *pem, asps_claims *out, i
         return ASPS_OK;
     }
     asps_err e = verify_cert(s, der, len, out, eb);
+    int64_t not_after = e == ASPS_OK ? cert_not_after(der, len) : 0;
     OPENSSL_free(der);
     if (e != ASPS_OK)
         return e;

@@ -1,0 +1,303 @@
+/* bench_provision.c: connections per second for the whole product path.
+ *
+ *   bench_provision [N] [CALLS]
+ *
+ * In one process, on 127.0.0.1, the same gRPC library and the same server
+ * code, three runs of N fresh connections (TLS handshake + one GetSecrets):
+ *   plain     mutual TLS, the client certificate issued by a CA (no evidence)
+ *   attested  RA-TLS, a fresh certificate per connection: every handshake
+ *             runs full DCAP verification (collateral cached), policy, KMS
+ *   reconnect RA-TLS, one certificate reused: claims come from the cache
+ * Certificates are made before the clock starts (the attester's cost is the
+ * workload's, once per certificate). Then CALLS GetSecrets on one attested
+ * connection. Prints connections/s, p50/p99 latency, the ratios attested /
+ * plain, and, last, one JSON line.
+ */
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "asps/evidence.h"
+#include "asps/kms.h"
+#include "asps/ratls.h"
+#include "asps/rpc.h"
+#include "asps/service.h"
+#include "asps/service_rpc.h"
+#include "asps/sim.h"
+#include "util.h"
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static char *slurp(const char *dir, const char *name)
+{
+    char p[4200];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    uint8_t *b;
+    size_t n;
+    asps_errbuf eb;
+    return asps_read_file(p, 1 << 20, &b, &n, &eb) == ASPS_OK ? (char *)b : NULL;
+}
+
+/* the plain server's handler: the same decode / KMS / encode work, no policy */
+typedef struct plain_ctx {
+    asps_kms *kms;
+} plain_ctx;
+
+static int plain_get(void *ctx, const char *cert, const char *peer, const uint8_t *req, size_t len,
+                     uint8_t **reply, size_t *reply_len, char *msg, size_t msglen)
+{
+    (void)cert;
+    (void)peer;
+    (void)msg;
+    (void)msglen;
+    plain_ctx *p = ctx;
+    char **names;
+    size_t n;
+    asps_errbuf eb;
+    if (asps_rpc_decode_get_secrets_request(req, len, 64, &names, &n, &eb) != ASPS_OK)
+        return ASPS_RPC_INVALID_ARGUMENT;
+    asps_rpc_secret *s = calloc(n, sizeof *s);
+    int st = ASPS_RPC_OK;
+    for (size_t i = 0; i < n && st == ASPS_RPC_OK; i++) {
+        s[i].name = names[i];
+        if (asps_kms_get(p->kms, names[i], NULL, &s[i].value, &s[i].value_len, &eb) != ASPS_OK)
+            st = ASPS_RPC_UNAVAILABLE;
+    }
+    if (st == ASPS_RPC_OK && asps_rpc_encode_get_secrets_reply(s, n, reply, reply_len, &eb) != ASPS_OK)
+        st = ASPS_RPC_INTERNAL;
+    for (size_t i = 0; i < n; i++)
+        asps_kms_value_free(s[i].value, s[i].value_len);
+    free(s);
+    asps_rpc_strings_free(names, n);
+    return st;
+}
+
+typedef struct run {
+    double conn_per_s, p50, p99;
+    int failures;
+} run;
+
+static run connect_many(int port, const char *ca, char **certs, char **keys, int n, int distinct)
+{
+    char target[64];
+    snprintf(target, sizeof target, "127.0.0.1:%d", port);
+    double *lat = calloc((size_t)n, sizeof *lat);
+    const char *names[1] = {"image_key"};
+    uint8_t *req;
+    size_t rl;
+    asps_errbuf eb;
+    asps_rpc_encode_get_secrets_request(names, 1, &req, &rl, &eb);
+    run r = {0};
+    double t0 = now_ms();
+    for (int i = 0; i < n; i++) {
+        int k = distinct ? i : 0;
+        double s = now_ms();
+        asps_rpc_client_opts o = {.target = target, .cert_pem = certs[k], .key_pem = keys[k],
+                                  .ca_pem = ca, .server_name = "localhost", .deadline_ms = 10000};
+        asps_rpc_client *c;
+        int status = -1;
+        char msg[256];
+        uint8_t *reply = NULL;
+        size_t len = 0;
+        if (asps_rpc_client_new(&o, &c, &eb) == ASPS_OK) {
+            asps_rpc_client_call(c, ASPS_RPC_METHOD_GET_SECRETS, req, rl, &status, msg, sizeof msg, &reply, &len, &eb);
+            asps_rpc_client_free(c);
+        }
+        if (status != ASPS_RPC_OK)
+            r.failures++;
+        if (reply) {
+            OPENSSL_cleanse(reply, len);
+            free(reply);
+        }
+        lat[i] = now_ms() - s;
+    }
+    double total = now_ms() - t0;
+    qsort(lat, (size_t)n, sizeof *lat, cmp_d);
+    r.conn_per_s = n / (total / 1e3);
+    r.p50 = lat[n / 2];
+    r.p99 = lat[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1];
+    free(lat);
+    free(req);
+    return r;
+}
+
+int main(int argc, char **argv)
+{
+    int n = argc > 1 ? atoi(argv[1]) : 200;
+    int calls = argc > 2 ? atoi(argv[2]) : 2000;
+    if (n < 2 || calls < 1)
+        return 2;
+    char dir[] = "/tmp/asps-bench-XXXXXX";
+    if (!mkdtemp(dir))
+        return 1;
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd,
+             "cd %s && %s sim init sim >/dev/null && "
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem -days 1 -subj '/CN=bench CA' 2>/dev/null && "
+             "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key -out server.csr -subj /CN=localhost 2>/dev/null && "
+             "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > ext && "
+             "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 -extfile ext -out server.pem 2>/dev/null && "
+             "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout client.key -out client.csr -subj /CN=client 2>/dev/null && "
+             "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 -out client.pem 2>/dev/null && "
+             "printf '{\"image_key\": \"base64:QoDNSyT2D6UzhcoDdA1Lkdc=\"}' > kms.json && "
+             "printf '{\"version\": 1, \"kms\": {\"type\": \"file\", \"path\": \"kms.json\"}, \"apps\": [{\"name\": \"b\", \"match\": {\"tee\": \"sgx\", \"mrenclave\": \"%s\"}, \"allow_simulated\": true, \"secrets\": {\"image_key\": \"image_key\"}}]}' > policy.json",
+             dir, getenv("ASPS_BIN") ? getenv("ASPS_BIN") : "build/asps",
+             "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1");
+    if (system(cmd) != 0) {
+        fprintf(stderr, "setup failed (set ASPS_BIN to the asps binary)\n");
+        return 1;
+    }
+    char *ca = slurp(dir, "ca.pem"), *scert = slurp(dir, "server.pem"), *skey = slurp(dir, "server.key");
+    char *ccert = slurp(dir, "client.pem"), *ckey = slurp(dir, "client.key");
+    asps_errbuf eb;
+    /* RA-TLS certificates, made before the clock starts */
+    char simdir[4200];
+    snprintf(simdir, sizeof simdir, "%s/sim", dir);
+    asps_attester_opts ao = {.kind = "sim", .sim_dir = simdir};
+    memset(ao.identity.mr_enclave, 0xa1, 32);
+    asps_attester *att;
+    if (asps_attester_new(&ao, &att, &eb) != ASPS_OK) {
+        fprintf(stderr, "%s\n", eb.msg);
+        return 1;
+    }
+    char **certs = calloc((size_t)n, sizeof *certs), **keys = calloc((size_t)n, sizeof *keys);
+    double tc = now_ms();
+    for (int i = 0; i < n; i++) {
+        asps_ratls_create_opts o = {.quote = asps_attester_quote, .quote_ctx = att};
+        if (asps_ratls_create(&o, &certs[i], &keys[i], &eb) != ASPS_OK) {
+            fprintf(stderr, "%s\n", eb.msg);
+            return 1;
+        }
+    }
+    double create_ms = (now_ms() - tc) / n;
+    asps_attester_free(att);
+
+    /* attested server */
+    asps_service_config *cfg;
+    asps_service_config_new(&cfg, &eb);
+    char p1[4200], p2[4200], p3[4200];
+    snprintf(p1, sizeof p1, "%s/policy.json", dir);
+    snprintf(p2, sizeof p2, "%s/sim", dir);
+    snprintf(p3, sizeof p3, "%s/audit.log", dir);
+    cfg->policy = strdup(p1);
+    cfg->trust_sim = strdup(p2);
+    cfg->collateral_sim = strdup(p2);
+    cfg->audit = strdup(p3);
+    asps_service *svc;
+    if (asps_service_new(cfg, &svc, &eb) != ASPS_OK) {
+        fprintf(stderr, "%s\n", eb.msg);
+        return 1;
+    }
+    asps_rpc_server_opts so = {.listen_addr = "127.0.0.1:0", .cert_chain_pem = scert, .key_pem = skey,
+                               .verify = asps_service_rpc_verify, .verify_ctx = svc};
+    asps_rpc_server *as;
+    asps_service_rpc *glue;
+    int aport = 0, pport = 0;
+    if (asps_rpc_server_new(&so, &as, &eb) || asps_service_rpc_register(as, svc, 64, &glue, &eb) ||
+        asps_rpc_server_start(as, &aport, &eb)) {
+        fprintf(stderr, "%s\n", eb.msg);
+        return 1;
+    }
+    /* plain mutual-TLS server: same library, same decode/KMS/encode work */
+    plain_ctx pc;
+    char kp[4200];
+    snprintf(kp, sizeof kp, "%s/kms.json", dir);
+    asps_kms_open_file(kp, ASPS_KMS_PLAIN_TEXT, &pc.kms, &eb);
+    asps_rpc_server_opts po = {.listen_addr = "127.0.0.1:0", .cert_chain_pem = scert, .key_pem = skey,
+                               .client_ca_pem = ca};
+    asps_rpc_server *ps;
+    if (asps_rpc_server_new(&po, &ps, &eb) ||
+        asps_rpc_server_add_method(ps, ASPS_RPC_METHOD_GET_SECRETS, plain_get, &pc, &eb) ||
+        asps_rpc_server_start(ps, &pport, &eb)) {
+        fprintf(stderr, "%s\n", eb.msg);
+        return 1;
+    }
+    /* warm both (collateral verified once, like a running server) */
+    connect_many(pport, ca, &ccert, &ckey, 2, 0);
+    connect_many(aport, ca, certs, keys, 2, 0);
+
+    run plain = connect_many(pport, ca, &ccert, &ckey, n, 0);
+    run att_fresh = connect_many(aport, ca, certs, keys, n, 1);
+    run att_re = connect_many(aport, ca, certs, keys, n, 0);
+
+    /* sustained calls on one connection */
+    char target[64];
+    snprintf(target, sizeof target, "127.0.0.1:%d", aport);
+    asps_rpc_client_opts co = {.target = target, .cert_pem = certs[0], .key_pem = keys[0], .ca_pem = ca,
+                               .server_name = "localhost", .deadline_ms = 10000};
+    asps_rpc_client *c;
+    const char *names[1] = {"image_key"};
+    uint8_t *req;
+    size_t rl;
+    asps_rpc_encode_get_secrets_request(names, 1, &req, &rl, &eb);
+    asps_rpc_client_new(&co, &c, &eb);
+    int bad = 0;
+    double t0 = now_ms();
+    for (int i = 0; i < calls; i++) {
+        int status;
+        char msg[128];
+        uint8_t *reply = NULL;
+        size_t len;
+        asps_rpc_client_call(c, ASPS_RPC_METHOD_GET_SECRETS, req, rl, &status, msg, sizeof msg, &reply, &len, &eb);
+        bad += status != ASPS_RPC_OK;
+        free(reply);
+    }
+    double calls_per_s = calls / ((now_ms() - t0) / 1e3);
+    asps_rpc_client_free(c);
+    free(req);
+
+    printf("RA-TLS certificate creation (sim attester): %.2f ms each\n", create_ms);
+    printf("%-34s %8.1f conn/s  p50 %6.2f ms  p99 %6.2f ms  failures %d\n", "plain mutual TLS:", plain.conn_per_s,
+           plain.p50, plain.p99, plain.failures);
+    printf("%-34s %8.1f conn/s  p50 %6.2f ms  p99 %6.2f ms  failures %d\n", "attested, fresh cert each:",
+           att_fresh.conn_per_s, att_fresh.p50, att_fresh.p99, att_fresh.failures);
+    printf("%-34s %8.1f conn/s  p50 %6.2f ms  p99 %6.2f ms  failures %d\n", "attested, cert reused (cached):",
+           att_re.conn_per_s, att_re.p50, att_re.p99, att_re.failures);
+    printf("ratio attested/plain: fresh %.2f, reused %.2f\n", att_fresh.conn_per_s / plain.conn_per_s,
+           att_re.conn_per_s / plain.conn_per_s);
+    printf("sustained GetSecrets on one connection: %.0f calls/s (failures %d)\n", calls_per_s, bad);
+    printf("{\"connections\": %d, \"plain_conn_per_s\": %.1f, \"attested_conn_per_s\": %.1f, "
+           "\"attested_reused_conn_per_s\": %.1f, \"ratio_fresh\": %.2f, \"ratio_reused\": %.2f, "
+           "\"plain_p50_ms\": %.2f, \"plain_p99_ms\": %.2f, \"attested_p50_ms\": %.2f, \"attested_p99_ms\": %.2f, "
+           "\"calls_per_s\": %.0f, \"failures\": %d}\n",
+           n, plain.conn_per_s, att_fresh.conn_per_s, att_re.conn_per_s, att_fresh.conn_per_s / plain.conn_per_s,
+           att_re.conn_per_s / plain.conn_per_s, plain.p50, plain.p99, att_fresh.p50, att_fresh.p99, calls_per_s,
+           plain.failures + att_fresh.failures + att_re.failures + bad);
+
+    asps_rpc_server_shutdown(as, 1000);
+    asps_rpc_server_shutdown(ps, 1000);
+    asps_rpc_server_free(as);
+    asps_rpc_server_free(ps);
+    asps_service_rpc_free(glue);
+    asps_service_free(svc);
+    asps_service_config_free(cfg);
+    asps_kms_free(pc.kms);
+    for (int i = 0; i < n; i++) {
+        free(certs[i]);
+        asps_ratls_free_key(keys[i]);
+    }
+    free(certs);
+    free(keys);
+    free(ca);
+    free(scert);
+    free(skey);
+    free(ccert);
+    free(ckey);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+    return 0;
+}
