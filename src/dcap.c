@@ -1083,38 +1083,47 @@ asps_err asps_quote_platform(const uint8_t *buf, size_t len, asps_tee *tee, uint
 {
     asps_quote q;
     ASPS_TRY(asps_quote_parse(buf, len, &q, eb));
-    X509 *c[MAX_CHAIN_CERTS];
-    int n;
-    if (!parse_pem_chain(NULL, (const char *)q.pck_chain, q.pck_chain_len, NULL, 0, c, &n))
-        return asps_fail(eb, ASPS_E_PARSE, "PCK chain: no PEM certificate in the quote");
+    *tee = q.tee_type == ASPS_TEE_TDX ? ASPS_TEE_TDX : ASPS_TEE_SGX;
+    if (q.pck_chain_len > INT32_MAX)
+        return asps_fail(eb, ASPS_E_LIMIT, "PCK chain too large");
+    /* Decode certificates one by one and stop at the PCK certificate (the
+     * first one in every quote seen): decoding is the costly part. */
+    BIO *b = BIO_new_mem_buf(q.pck_chain, (int)q.pck_chain_len);
+    if (!b)
+        return asps_fail(eb, ASPS_E_NOMEM, "out of memory");
     asps_err e = asps_fail(eb, ASPS_E_CHAIN, "PCK chain: no PCK certificate");
-    for (int i = 0; i < n; i++) {
-        if (!cn_contains(X509_get_subject_name(c[i]), "SGX PCK Certificate"))
+    X509 *x;
+    for (int i = 0; i < MAX_CHAIN_CERTS && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL; i++) {
+        if (!cn_contains(X509_get_subject_name(x), "SGX PCK Certificate")) {
+            X509_free(x);
             continue;
+        }
         ASN1_OBJECT *oid = OBJ_txt2obj("1.2.840.113741.1.13.1", 1);
-        int idx = oid ? X509_get_ext_by_OBJ(c[i], oid, -1) : -1;
+        int idx = oid ? X509_get_ext_by_OBJ(x, oid, -1) : -1;
         ASN1_OBJECT_free(oid);
-        asps_pck_ext x;
+        asps_pck_ext ext;
         if (idx < 0) {
             e = asps_fail(eb, ASPS_E_PCK_EXTENSION, "PCK certificate: no SGX extension");
-            break;
+        } else {
+            ASN1_OCTET_STRING *val = X509_EXTENSION_get_data(X509_get_ext(x, idx));
+            e = asps_dcap_parse_pck_ext(ASN1_STRING_get0_data(val), (size_t)ASN1_STRING_length(val),
+                                        &ext, eb);
         }
-        ASN1_OCTET_STRING *val = X509_EXTENSION_get_data(X509_get_ext(c[i], idx));
-        e = asps_dcap_parse_pck_ext(ASN1_STRING_get0_data(val), (size_t)ASN1_STRING_length(val), &x, eb);
-        if (e != ASPS_OK)
-            break;
-        memcpy(fmspc, x.fmspc, 6);
-        X509_NAME *iss = X509_get_issuer_name(c[i]);
-        if (cn_contains(iss, "Processor"))
-            strcpy(ca, "processor");
-        else if (cn_contains(iss, "Platform"))
-            strcpy(ca, "platform");
-        else
-            e = asps_fail(eb, ASPS_E_CHAIN, "PCK certificate: issuer is neither the Processor nor the Platform CA");
-        *tee = q.tee_type == ASPS_TEE_TDX ? ASPS_TEE_TDX : ASPS_TEE_SGX;
+        if (e == ASPS_OK) {
+            memcpy(fmspc, ext.fmspc, 6);
+            X509_NAME *iss = X509_get_issuer_name(x);
+            if (cn_contains(iss, "Processor"))
+                strcpy(ca, "processor");
+            else if (cn_contains(iss, "Platform"))
+                strcpy(ca, "platform");
+            else
+                e = asps_fail(eb, ASPS_E_CHAIN,
+                              "PCK certificate: issuer is neither the Processor nor the Platform CA");
+        }
+        X509_free(x);
         break;
     }
     ERR_clear_error();
-    free_chain(c, n);
+    BIO_free(b);
     return e;
 }

@@ -23,6 +23,7 @@
 #include "asps/ratls.h"
 #include "asps/service.h"
 #include "asps/verify.h"
+#include "quote.h"
 #include "util.h"
 
 #define MAX_VERIFIERS 16
@@ -88,14 +89,17 @@ asps_err asps_service_collateral_for(void *ctx, const uint8_t *quote, size_t len
         *col = s->bundle;
         return ASPS_OK;
     }
+    if (s->sim_sgx || s->sim_tdx) {
+        /* the simulated platform has one bundle per TEE: the header says which */
+        asps_quote q;
+        ASPS_TRY(asps_quote_parse(quote, len, &q, eb));
+        *col = q.tee_type == ASPS_TEE_TDX ? s->sim_tdx : s->sim_sgx;
+        return ASPS_OK;
+    }
     asps_tee tee;
     uint8_t fmspc[6];
     char ca[16];
     ASPS_TRY(asps_quote_platform(quote, len, &tee, fmspc, ca, eb));
-    if (s->sim_sgx || s->sim_tdx) {
-        *col = tee == ASPS_TEE_TDX ? s->sim_tdx : s->sim_sgx;
-        return ASPS_OK;
-    }
     if (s->pccs) {
         asps_collateral *c;
         ASPS_TRY(asps_pccs_get_collateral(s->pccs, tee, fmspc, ca, now_s(), &c, eb));
