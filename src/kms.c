@@ -43,7 +43,7 @@ asps_err asps_kms_open(const asps_kms_config *cfg, asps_kms **out, asps_errbuf *
         return asps_kms_open_file(cfg->path, enc, out, eb);
     }
     if (strcmp(cfg->type, "vault") == 0)
-        return asps_fail(eb, ASPS_E_UNSUPPORTED, "kms: the vault backend is not built in yet");
+        return asps_kms_open_vault(cfg, out, eb);
     if (strcmp(cfg->type, "ehsm") == 0)
         return asps_fail(eb, ASPS_E_UNSUPPORTED, "kms: the ehsm backend is not supported");
     return asps_fail(eb, ASPS_E_UNSUPPORTED, "kms: unknown backend type \"%s\"", cfg->type);

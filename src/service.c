@@ -326,6 +326,11 @@ static asps_err load_generation(const asps_service_config *cfg, generation **out
             kc.mount = cfg->kms_mount;
             kc.kv_version = cfg->kms_kv_version;
             kc.default_encoding = cfg->kms_encoding;
+            kc.field = cfg->kms_field;
+            kc.vault_namespace = cfg->kms_namespace;
+            kc.token_file = cfg->kms_token_file;
+            kc.role_id = cfg->kms_role_id;
+            kc.secret_id = cfg->kms_secret_id;
         } else if (pk.type) {
             kc.type = pk.type;
             kc.path = pk.path;

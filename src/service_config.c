@@ -35,13 +35,16 @@ void asps_service_config_free(asps_service_config *c)
                      &c->collateral_bundle, &c->collateral_sim, &c->pccs_url, &c->pccs_ca,
                      &c->policy, &c->policy_format, &c->occlum_secrets, &c->kms_type,
                      &c->kms_path, &c->kms_addr, &c->kms_ca, &c->kms_mount, &c->kms_encoding,
+                     &c->kms_field, &c->kms_namespace, &c->kms_token_file,
                      &c->audit};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         free(*strs[i]);
-    if (c->kms_token) {
-        OPENSSL_cleanse(c->kms_token, strlen(c->kms_token));
-        free(c->kms_token);
-    }
+    char **secret_strs[] = {&c->kms_token, &c->kms_role_id, &c->kms_secret_id};
+    for (size_t i = 0; i < 3; i++)
+        if (*secret_strs[i]) {
+            OPENSSL_cleanse(*secret_strs[i], strlen(*secret_strs[i]));
+            free(*secret_strs[i]);
+        }
     for (size_t i = 0; i < c->n_trust_roots; i++)
         free(c->trust_roots[i]);
     free(c);
@@ -146,7 +149,8 @@ static asps_err parse(const cJSON *root, const char *dir, asps_service_config *c
     ASPS_TRY(asps_json_get_object(root, "config", "kms", &o, &present, eb));
     if (present) {
         static const char *const k[] = {"type", "path", "addr", "token", "ca_file", "mount",
-                                        "kv_version", "default_encoding", NULL};
+                                        "kv_version", "default_encoding", "field", "namespace",
+                                        "token_file", "role_id", "secret_id", NULL};
         ASPS_TRY(asps_json_check_keys(o, "config.kms", k, eb));
         c->has_kms = 1;
         ASPS_TRY(opt_str(o, "config.kms", "type", &c->kms_type, eb));
@@ -156,6 +160,11 @@ static asps_err parse(const cJSON *root, const char *dir, asps_service_config *c
         ASPS_TRY(opt_path(o, "config.kms", "ca_file", dir, &c->kms_ca, eb));
         ASPS_TRY(opt_str(o, "config.kms", "mount", &c->kms_mount, eb));
         ASPS_TRY(opt_str(o, "config.kms", "default_encoding", &c->kms_encoding, eb));
+        ASPS_TRY(opt_str(o, "config.kms", "field", &c->kms_field, eb));
+        ASPS_TRY(opt_str(o, "config.kms", "namespace", &c->kms_namespace, eb));
+        ASPS_TRY(opt_path(o, "config.kms", "token_file", dir, &c->kms_token_file, eb));
+        ASPS_TRY(opt_str(o, "config.kms", "role_id", &c->kms_role_id, eb));
+        ASPS_TRY(opt_str(o, "config.kms", "secret_id", &c->kms_secret_id, eb));
         size_t kv = 0;
         ASPS_TRY(opt_size(o, "config.kms", "kv_version", 1, 2, &kv, eb));
         c->kms_kv_version = (int)kv;

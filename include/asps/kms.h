@@ -63,9 +63,19 @@ typedef struct asps_kms_config {
     const char *addr;             /* vault: "http://127.0.0.1:8200" */
     const char *token;            /* vault: default token when an app has none */
     const char *ca_file;          /* vault: CA bundle for https */
-    int kv_version;               /* vault: 1 or 2 (0 = 2) */
+    int kv_version;               /* vault: 1 or 2 (0 = 1, the seed system's GET /v1/PATH) */
     const char *mount;            /* vault: KV mount prefix, may be NULL */
+    const char *field;            /* vault: field of the secret (default "key") */
+    const char *vault_namespace;  /* vault: X-Vault-Namespace, may be NULL */
+    const char *token_file;       /* vault: read the server token from this file */
+    const char *role_id;          /* vault: AppRole login (with secret_id) */
+    const char *secret_id;
+    long timeout_ms;              /* vault: per request (0 = 5000) */
+    int max_retries;              /* vault: for 5xx/transport errors (0 = 2, <0 none) */
 } asps_kms_config;
+
+/* Vault backend (KV v1/v2 over libcurl); see src/kms_vault.c. */
+asps_err asps_kms_open_vault(const asps_kms_config *cfg, asps_kms **out, asps_errbuf *eb);
 
 asps_err asps_kms_open(const asps_kms_config *cfg, asps_kms **out, asps_errbuf *eb);
 

@@ -20,6 +20,10 @@
  *     "occlum_secrets": "secret_config.json",            (occlum format)
  *     "seed_allow_simulated": false,  (seed formats cannot say allow_simulated)
  *     "kms": {"type": "file", "path": "kms.json"},       (else the policy's)
+ *          | {"type": "vault", "addr": "https://vault:8200", "kv_version": 1|2,
+ *             "mount": "secret", "field": "key", "namespace": "ns1",
+ *             "ca_file": "vault-ca.pem", "token_file": "server.token"
+ *             | "role_id": "...", "secret_id": "..."}   (or VAULT_TOKEN)
  *     "audit": "audit.log" | "-",
  *     "limits": {"max_message_bytes": 65536, "max_names": 64,
  *                "max_concurrent_calls": 64, "deadline_ms": 10000,
@@ -53,6 +57,7 @@ typedef struct asps_service_config {
     int seed_allow_simulated;     /* seed-format policies accept simulated evidence */
     int has_kms;
     char *kms_type, *kms_path, *kms_addr, *kms_token, *kms_ca, *kms_mount, *kms_encoding;
+    char *kms_field, *kms_namespace, *kms_token_file, *kms_role_id, *kms_secret_id;
     int kms_kv_version;
     char *audit;
     size_t max_message_bytes, max_names, max_concurrent_calls, threads, claims_cache;
