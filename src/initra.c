@@ -260,6 +260,28 @@ int asps_initra_match_server(const asps_initra_conf *c, const asps_claims *claim
     return -1;
 }
 
+asps_err asps_initra_ra_config_load(const char *path, asps_initra_conf **out, asps_errbuf *eb)
+{
+    *out = NULL;
+    uint8_t *buf;
+    size_t len;
+    ASPS_TRY(asps_read_file(path, 1 << 20, &buf, &len, eb));
+    cJSON *root;
+    asps_err e = asps_json_parse((const char *)buf, len, path, &root, eb);
+    free(buf);
+    if (e != ASPS_OK)
+        return e;
+    asps_initra_conf *c = calloc(1, sizeof *c);
+    e = c ? parse_grpc_ratls(root, c, eb) : asps_fail(eb, ASPS_E_NOMEM, "out of memory");
+    cJSON_Delete(root);
+    if (e != ASPS_OK) {
+        asps_initra_conf_free(c);
+        return e;
+    }
+    *out = c;
+    return ASPS_OK;
+}
+
 /* ---- writing ------------------------------------------------------------------ */
 
 /* Open (creating 0700 where missing) the folder that will hold PATH, walking

@@ -69,6 +69,10 @@ void asps_initra_conf_free(asps_initra_conf *c);
  * or an AECS server identity given). */
 int asps_initra_verifies_server(const asps_initra_conf *c);
 
+/* Load a standalone Occlum ra_config file (dynamic_config.json shape:
+ * verify_* and sgx_mrs) as a conf without keys, for matching a peer. */
+asps_err asps_initra_ra_config_load(const char *path, asps_initra_conf **out, asps_errbuf *eb);
+
 /* Does the server's verified identity match ra_config? 0 yes, -1 no (reason
  * in err). Occlum semantics, except isv_svn and config_svn are minimums (as
  * asps policy converts them). Measurements compared whole, constant time. */
