@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# make bench: every benchmark, on this machine (figures, not a test).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VEC=${ASPS_VECTORS:-../shared/vectors/dcap}
+W=$(mktemp -d /tmp/asps-bench-XXXXXX); trap 'rm -rf "$W"' EXIT
+if [ -f "$VEC/sgx_quote" ]; then
+  for t in sgx tdx; do
+    echo "== bench_verify ($t, real quote)"; build/bench_verify "$VEC/${t}_quote" "$VEC/${t}_quote_collateral.json" 1751328000
+  done
+fi
+build/asps sim init "$W/sim" >/dev/null
+echo "== bench_ratls"; build/bench_ratls "$W/sim" 300
+echo "== bench_provision"; ASPS_BIN=$PWD/build/asps build/bench_provision 300 3000 2>/dev/null
