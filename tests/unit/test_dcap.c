@@ -5,9 +5,15 @@
  * revocations and QE identity field mismatches are in test_dcap_sim.c, on
  * the simulated platform whose keys we hold.)
  *
- * Where asps is stricter than the public peers: @phala/dcap-qvl does not
- * check CRL signatures (test_crl_signature_flipped_*), nor the CRL's issuer
- * against the PCK certificate's issuer; asps does both, as Intel's QVL does.
+ * Where asps and the public peer differ (measured with scripts/compare_peer.sh
+ * against npm @phala/dcap-qvl): the peer accepts the real SGX quote with a
+ * root CA CRL or a PCK CRL whose signature byte was flipped
+ * (test_crl_signature_flipped_is_refused), with the PCK CRL given as the
+ * root CA CRL (test_crls_swapped_are_refused_by_issuer), and with the other
+ * platform's (Platform CA) PCK CRL and chain
+ * (test_other_platform_pck_crl_is_refused): it verifies no CRL signature and
+ * never ties a CRL to the CA that must have issued it. asps refuses all four,
+ * as Intel's QVL does (PckCrlVerifier: issuer, extensions, signature).
  */
 #include <cjson/cJSON.h>
 #include <stdio.h>
