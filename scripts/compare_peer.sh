@@ -1,15 +1,26 @@
 #!/usr/bin/env bash
-# compare_peer.sh: run CRL mutations of Intel's real SGX collateral through
-# asps and through the public peer npm @phala/dcap-qvl (installed from the
-# npm registry into a temp folder), side by side. Not part of make test (it
-# needs the npm registry); the findings are recorded in tests/unit/test_dcap.c.
+# compare_peer.sh: mutations of Intel's real SGX quote and collateral
+# through asps and through the two public peers from the npm registry,
+# @phala/dcap-qvl (pure JS) and @phala/dcap-qvl-web (the Rust crate built
+# to wasm), side by side. Not part of make test (it needs the npm
+# registry); the findings are recorded in tests/unit/test_dcap.c.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=$PWD/build/asps
 VEC=${ASPS_VECTORS:-$PWD/../shared/vectors/dcap}
 W=$(mktemp -d /tmp/asps-peer-XXXXXX); trap 'rm -rf "$W"' EXIT
 cd "$W"
-npm install --silent @phala/dcap-qvl >/dev/null
+npm install --silent @phala/dcap-qvl @phala/dcap-qvl-web >/dev/null 2>&1
+cat > wasm_verify.mjs <<'JS'
+import fs from 'fs';
+import { initSync, js_verify } from './node_modules/@phala/dcap-qvl-web/dcap-qvl-web.js';
+initSync({ module: fs.readFileSync('./node_modules/@phala/dcap-qvl-web/dcap-qvl-web_bg.wasm') });
+const [q, c, now] = process.argv.slice(2);
+try {
+  const r = js_verify(new Uint8Array(fs.readFileSync(q)), JSON.parse(fs.readFileSync(c, 'utf8')), BigInt(now));
+  console.log('verified: ' + r.status);
+} catch (e) { console.log('refused: ' + e); }
+JS
 python3 - "$VEC" <<'PY'
 import json, sys
 V = sys.argv[1]
@@ -24,9 +35,17 @@ cases = {
 }
 for name, change in cases.items():
     m = dict(d); m.update(change); json.dump(m, open(name + ".json", "w"))
+q = open(V + "/sgx_quote", "rb").read()
+open("trailing.quote", "wb").write(q + b"AB")
 PY
+run() { # name quote collateral time
+  printf '%s\n' "$1"
+  printf '  dcap-qvl (JS):   %s\n' "$(node node_modules/@phala/dcap-qvl/test_case.js verify --time "$4" "$2" "$3" 2>&1 | tail -1 || true)"
+  printf '  dcap-qvl (wasm): %s\n' "$(node wasm_verify.mjs "$2" "$3" "$4" 2>&1 | tail -1 || true)"
+  printf '  asps:            %s\n' "$("$BIN" quote verify "$2" --collateral "$3" --at "$4" 2>&1 | tail -1 || true)"
+}
 for f in root_ca_crl_signature_flipped pck_crl_signature_flipped pck_crl_as_root_ca_crl other_platform_pck_crl; do
-  peer=$(node node_modules/@phala/dcap-qvl/test_case.js verify --time 1751328000 "$VEC/sgx_quote" $f.json 2>&1 | tail -1 || true)
-  ours=$("$BIN" quote verify "$VEC/sgx_quote" --collateral $f.json --at 1751328000 2>&1 | tail -1 || true)
-  printf '%s\n  dcap-qvl: %s\n  asps:     %s\n' "$f" "$peer" "$ours"
+  run "$f" "$VEC/sgx_quote" $f.json 1751328000
 done
+run "TCB info not yet valid (2025-06-19T10:40Z, before its issueDate)" "$VEC/sgx_quote" "$VEC/sgx_quote_collateral.json" 1750329600
+run "non-zero bytes after the quote" trailing.quote "$VEC/sgx_quote_collateral.json" 1751328000

@@ -5,15 +5,21 @@
  * revocations and QE identity field mismatches are in test_dcap_sim.c, on
  * the simulated platform whose keys we hold.)
  *
- * Where asps and the public peer differ (measured with scripts/compare_peer.sh
- * against npm @phala/dcap-qvl): the peer accepts the real SGX quote with a
- * root CA CRL or a PCK CRL whose signature byte was flipped
- * (test_crl_signature_flipped_is_refused), with the PCK CRL given as the
- * root CA CRL (test_crls_swapped_are_refused_by_issuer), and with the other
- * platform's (Platform CA) PCK CRL and chain
- * (test_other_platform_pck_crl_is_refused): it verifies no CRL signature and
- * never ties a CRL to the CA that must have issued it. asps refuses all four,
- * as Intel's QVL does (PckCrlVerifier: issuer, extensions, signature).
+ * Where asps and the public peers differ (measured with
+ * scripts/compare_peer.sh against npm @phala/dcap-qvl, pure JS, and
+ * @phala/dcap-qvl-web, the Rust crate built to wasm):
+ *  - the JS peer accepts the real SGX quote with a root CA CRL or a PCK CRL
+ *    whose signature byte was flipped (test_crl_signature_flipped_is_refused),
+ *    with the PCK CRL given as the root CA CRL
+ *    (test_crls_swapped_are_refused_by_issuer), and with the other platform's
+ *    (Platform CA) PCK CRL and chain (test_other_platform_pck_crl_is_refused):
+ *    it verifies no CRL signature and never ties a CRL to its CA. The wasm
+ *    peer refuses all four, as asps and Intel's QVL (PckCrlVerifier) do.
+ *  - the wasm peer accepts TCB info before its issueDate
+ *    (test_tcb_info_not_yet_valid_is_refused); asps and the JS peer refuse it.
+ *  - both peers (and QVL) ignore bytes after the quote; asps accepts only
+ *    zero padding there (test_trailing_bytes_refused_unless_zero_padding),
+ *    since anything else could only be smuggled content.
  */
 #include <cjson/cJSON.h>
 #include <stdio.h>
