@@ -239,6 +239,14 @@ static void test_ratls_refusals(void **state)
     assert_int_equal(extract_spec(&two, &ev, &eb), ASPS_E_PARSE);
     certspec dup = {.oids = {"1.2.840.113741.1337.6", "1.2.840.113741.1337.6"}, .vals = {q, q}, .lens = {ql, ql}};
     assert_int_equal(extract_spec(&dup, &ev, &eb), ASPS_E_PARSE);
+    /* the Gramine OID carrying something that is not a quote: extraction
+     * passes it on, verification refuses it (test below does a truncated one) */
+    certspec notquote = {.oids = {"1.2.840.113741.1337.6"}, .vals = {(const uint8_t *)"not a quote"}, .lens = {11}};
+    assert_int_equal(extract_spec(&notquote, &ev, &eb), ASPS_OK);
+    asps_ratls_evidence_free(ev);
+    /* an empty evidence extension */
+    certspec empty = {.oids = {"1.2.840.113741.1"}, .vals = {(const uint8_t *)""}, .lens = {0}, .rsa = 1};
+    assert_int_equal(extract_spec(&empty, &ev, &eb), ASPS_E_NO_EVIDENCE);
     certspec bad_dice = {.oids = {"2.23.133.5.4.9"}, .vals = {(const uint8_t *)"\xd9\xea\x60\x82\x41"}, .lens = {5}};
     assert_int_equal(extract_spec(&bad_dice, &ev, &eb), ASPS_E_PARSE);
     assert_int_equal(asps_ratls_extract((const uint8_t *)"junk", 4, &ev, &eb), ASPS_E_PARSE);
