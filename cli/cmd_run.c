@@ -77,6 +77,7 @@ int asps_cmd_run(int argc, char **argv)
         return 2;
     }
     o.server = conf->kms_server;
+    o.pccs_url = conf->pccs_url; /* ua_env_pccs_url / UA_ENV_PCCS_URL: the server's collateral */
     if (asps_initra_verifies_server(conf)) {
         o.server_check = server_check;
         o.server_check_ctx = conf;

@@ -12,6 +12,7 @@
 
 #include "asps/client.h"
 #include "asps/evidence.h"
+#include "asps/pccs.h"
 #include "asps/ratls.h"
 #include "asps/rpc.h"
 #include "asps/verify.h"
@@ -29,6 +30,7 @@ struct asps_client {
     asps_verifier *verifier;
     pthread_mutex_t verifier_lock;
     asps_collateral *server_col_sgx, *server_col_tdx;
+    asps_pccs *pccs;             /* server collateral from a PCCS */
 };
 
 static int pem_cert_der(const char *pem, uint8_t **der, size_t *len)
@@ -74,6 +76,13 @@ static asps_err server_collateral(void *ctx, const uint8_t *quote, size_t len,
     char ca[16];
     *owned = 0;
     ASPS_TRY(asps_quote_platform(quote, len, &tee, fmspc, ca, eb));
+    if (c->pccs) {
+        asps_collateral *got;
+        ASPS_TRY(asps_pccs_get_collateral(c->pccs, tee, fmspc, ca, (int64_t)time(NULL), &got, eb));
+        *col = got;
+        *owned = 1;
+        return ASPS_OK;
+    }
     *col = tee == ASPS_TEE_TDX ? c->server_col_tdx : c->server_col_sgx;
     if (!*col)
         return asps_fail(eb, ASPS_E_UNAVAILABLE, "no collateral for the server's %s quote",
@@ -123,8 +132,13 @@ static asps_err load_server_trust(asps_client *c, const asps_client_opts *o, asp
         asps_collateral_free(c->server_col_sgx);
         c->server_col_sgx = col;
     }
-    if (!c->server_col_sgx && !c->server_col_tdx)
-        return asps_fail(eb, ASPS_E_ARG, "server RA-TLS check needs collateral (server_sim_dir or server_collateral)");
+    if (o->pccs_url) {
+        asps_pccs_opts po = {0};
+        ASPS_TRY(asps_pccs_new(o->pccs_url, &po, &c->pccs, eb));
+    }
+    if (!c->server_col_sgx && !c->server_col_tdx && !c->pccs)
+        return asps_fail(eb, ASPS_E_ARG,
+                         "server RA-TLS check needs collateral (server_sim_dir, server_collateral or pccs_url)");
     return ASPS_OK;
 }
 
@@ -206,6 +220,7 @@ void asps_client_free(asps_client *c)
     }
     asps_collateral_free(c->server_col_sgx);
     asps_collateral_free(c->server_col_tdx);
+    asps_pccs_free(c->pccs);
     free(c);
 }
 
