@@ -6,7 +6,7 @@
 DEBS := cmake make gcc clang libclang-rt-14-dev pkg-config openssl curl \
         libssl-dev libcjson-dev libcmocka-dev libcurl4-openssl-dev \
         libgrpc-dev protobuf-c-compiler libprotobuf-c-dev \
-        python3 python3-grpcio python3-flask
+        python3 python3-grpcio python3-flask xxd
 JOBS ?= 2
 SHELL := /bin/bash
 
