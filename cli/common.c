@@ -47,28 +47,17 @@ int cli_read(const char *path, size_t max, uint8_t **buf, size_t *len)
     return 0;
 }
 
-static asps_err add_root_file(asps_verifier *v, const char *path, asps_errbuf *eb)
-{
-    uint8_t *b;
-    size_t n;
-    ASPS_TRY(asps_read_file(path, 65536, &b, &n, eb));
-    asps_err e = asps_verifier_add_root(v, b, n, eb);
-    free(b);
-    if (e != ASPS_OK)
-        asps_err_prefix(eb, "--root-ca: ");
-    return e;
-}
 
 asps_err cli_trust_verifier(const cli_trust *t, asps_verifier **v, asps_errbuf *eb)
 {
     ASPS_TRY(asps_verifier_new(v, eb));
     asps_err e = ASPS_OK;
     if (t->root_ca)
-        e = add_root_file(*v, t->root_ca, eb);
+        e = asps_verifier_add_root_file(*v, t->root_ca, eb);
     if (e == ASPS_OK && t->sim) {
         char p[4096];
         snprintf(p, sizeof p, "%s/root_ca.der", t->sim);
-        e = add_root_file(*v, p, eb);
+        e = asps_verifier_add_root_file(*v, p, eb);
     }
     if (e != ASPS_OK) {
         asps_verifier_free(*v);

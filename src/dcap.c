@@ -95,7 +95,7 @@ struct asps_verifier {
 
 /* ---- small OpenSSL helpers ------------------------------------------------ */
 
-static int64_t asn1_time_unix(const ASN1_TIME *t)
+int64_t asps_asn1_time_unix(const ASN1_TIME *t)
 {
     struct tm tm;
     if (!t || !ASN1_TIME_to_tm(t, &tm))
@@ -275,8 +275,8 @@ out:
 
 static int cert_window(X509 *c, window *w, asps_err code, const char *what)
 {
-    w->not_before = asn1_time_unix(X509_get0_notBefore(c));
-    w->not_after = asn1_time_unix(X509_get0_notAfter(c));
+    w->not_before = asps_asn1_time_unix(X509_get0_notBefore(c));
+    w->not_after = asps_asn1_time_unix(X509_get0_notAfter(c));
     w->code = code;
     w->what = what;
     return w->not_before != INT64_MIN && w->not_after != INT64_MIN;
@@ -284,8 +284,8 @@ static int cert_window(X509 *c, window *w, asps_err code, const char *what)
 
 static int crl_window(X509_CRL *c, window *w, const char *what)
 {
-    w->not_before = asn1_time_unix(X509_CRL_get0_lastUpdate(c));
-    w->not_after = asn1_time_unix(X509_CRL_get0_nextUpdate(c));
+    w->not_before = asps_asn1_time_unix(X509_CRL_get0_lastUpdate(c));
+    w->not_after = asps_asn1_time_unix(X509_CRL_get0_nextUpdate(c));
     w->code = ASPS_E_CRL_EXPIRED;
     w->what = what;
     return w->not_before != INT64_MIN && w->not_after != INT64_MIN;
@@ -429,6 +429,20 @@ void asps_verifier_free(asps_verifier *v)
 asps_err asps_verifier_add_root(asps_verifier *v, const uint8_t *cert, size_t len, asps_errbuf *eb)
 {
     return add_root(v, cert, len, 0, eb);
+}
+
+asps_err asps_verifier_add_root_file(asps_verifier *v, const char *path, asps_errbuf *eb)
+{
+    uint8_t *b;
+    size_t n;
+    ASPS_TRY(asps_read_file(path, 65536, &b, &n, eb));
+    asps_err e = asps_verifier_add_root(v, b, n, eb);
+    free(b);
+    if (e != ASPS_OK)
+        asps_err_prefix(eb, ": ");
+    if (e != ASPS_OK)
+        asps_err_prefix(eb, path);
+    return e;
 }
 
 void asps_verifier_drop_intel_root(asps_verifier *v)

@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "cbor.h"
+#include "dcap_int.h"
 #include "reader.h"
 
 #define OID_GRAMINE "1.2.840.113741.1337.6"
@@ -35,14 +36,6 @@ typedef struct priv {
     uint8_t *dice;
     size_t dice_len;
 } priv;
-
-static int64_t asn1_unix(const ASN1_TIME *t)
-{
-    struct tm tm;
-    if (!t || !ASN1_TIME_to_tm(t, &tm))
-        return INT64_MIN;
-    return (int64_t)timegm(&tm);
-}
 
 static void sha256(const void *p, size_t n, uint8_t out[32])
 {
@@ -370,8 +363,8 @@ asps_err asps_ratls_extract(const uint8_t *cert, size_t len, asps_ratls_evidence
         e = asps_fail(eb, ASPS_E_UNSUPPORTED, "ratls: unknown critical extension");
         goto out;
     }
-    ev->not_before = asn1_unix(X509_get0_notBefore(x));
-    ev->not_after = asn1_unix(X509_get0_notAfter(x));
+    ev->not_before = asps_asn1_time_unix(X509_get0_notBefore(x));
+    ev->not_after = asps_asn1_time_unix(X509_get0_notAfter(x));
     spki_len = i2d_PUBKEY(X509_get0_pubkey(x), &spki);
     if (spki_len <= 0) {
         e = asps_fail(eb, ASPS_E_PARSE, "ratls: unreadable public key");

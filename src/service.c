@@ -365,15 +365,6 @@ asps_err asps_service_reload(asps_service *s, asps_errbuf *eb)
 
 /* ---- lifecycle ------------------------------------------------------------------- */
 
-static asps_err add_root_file(asps_verifier *v, const char *path, asps_errbuf *eb)
-{
-    uint8_t *b;
-    size_t n;
-    ASPS_TRY(asps_read_file(path, 65536, &b, &n, eb));
-    asps_err e = asps_verifier_add_root(v, b, n, eb);
-    free(b);
-    return e;
-}
 
 asps_err asps_service_new(const asps_service_config *cfg, asps_service **out, asps_errbuf *eb)
 {
@@ -403,10 +394,10 @@ asps_err asps_service_new(const asps_service_config *cfg, asps_service **out, as
         char path[4096];
         if (e == ASPS_OK && cfg->trust_sim) {
             snprintf(path, sizeof path, "%s/root_ca.der", cfg->trust_sim);
-            e = add_root_file(s->verifiers[i].v, path, eb);
+            e = asps_verifier_add_root_file(s->verifiers[i].v, path, eb);
         }
         for (size_t r = 0; e == ASPS_OK && r < cfg->n_trust_roots; r++)
-            e = add_root_file(s->verifiers[i].v, cfg->trust_roots[r], eb);
+            e = asps_verifier_add_root_file(s->verifiers[i].v, cfg->trust_roots[r], eb);
         if (e != ASPS_OK) {
             asps_err_prefix(eb, "trust: ");
             goto fail;

@@ -31,6 +31,8 @@ void asps_verifier_free(asps_verifier *v);
 /* Trust another root (DER or PEM). Results through it say simulated=1. */
 asps_err asps_verifier_add_root(asps_verifier *v, const uint8_t *cert, size_t len,
                                 asps_errbuf *eb);
+/* The same from a file (DER or PEM, at most 64 KiB). */
+asps_err asps_verifier_add_root_file(asps_verifier *v, const char *path, asps_errbuf *eb);
 /* Stop trusting the built-in Intel root (tests, closed deployments). */
 void asps_verifier_drop_intel_root(asps_verifier *v);
 /* Turn the collateral and PCK chain caches on (default) or off. */

@@ -101,13 +101,8 @@ static asps_err load_trust(peer_check *p, const char *config_json, asps_errbuf *
     const char *sim = getenv("ASPS_SIM_DIR");
     if (sim && sim[0]) {
         char path[4096];
-        uint8_t *b;
-        size_t n;
         snprintf(path, sizeof path, "%s/root_ca.der", sim);
-        ASPS_TRY(asps_read_file(path, 65536, &b, &n, eb));
-        asps_err e = asps_verifier_add_root(p->v, b, n, eb);
-        free(b);
-        ASPS_TRY(e);
+        ASPS_TRY(asps_verifier_add_root_file(p->v, path, eb));
         snprintf(path, sizeof path, "%s/collateral_sgx.json", sim);
         ASPS_TRY(asps_collateral_load_file(path, &p->col[0], eb));
         snprintf(path, sizeof path, "%s/collateral_tdx.json", sim);

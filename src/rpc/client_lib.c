@@ -114,13 +114,8 @@ static asps_err load_server_trust(asps_client *c, const asps_client_opts *o, asp
     pthread_mutex_init(&c->verifier_lock, NULL);
     if (o->server_sim_dir) {
         char p[4096];
-        uint8_t *b;
-        size_t n;
         snprintf(p, sizeof p, "%s/root_ca.der", o->server_sim_dir);
-        ASPS_TRY(asps_read_file(p, 65536, &b, &n, eb));
-        asps_err e = asps_verifier_add_root(c->verifier, b, n, eb);
-        free(b);
-        ASPS_TRY(e);
+        ASPS_TRY(asps_verifier_add_root_file(c->verifier, p, eb));
         snprintf(p, sizeof p, "%s/collateral_sgx.json", o->server_sim_dir);
         ASPS_TRY(asps_collateral_load_file(p, &c->server_col_sgx, eb));
         snprintf(p, sizeof p, "%s/collateral_tdx.json", o->server_sim_dir);
