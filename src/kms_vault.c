@@ -208,6 +208,39 @@ static asps_err approle_token(vault *v, int force, char **out, asps_errbuf *eb)
     return e;
 }
 
+/* The value of FIELD in a KV v1 ({"data": {FIELD: ...}}) or v2
+ * ({"data": {"data": {FIELD: ...}}}) read reply. The reply held the secret:
+ * the parsed copy is cleansed. (Not static: the fuzz target drives it.) */
+asps_err asps_vault_parse_value(const char *reply, size_t n, int kv_version, const char *field,
+                                const char *what, uint8_t **value, size_t *len, asps_errbuf *eb);
+asps_err asps_vault_parse_value(const char *reply, size_t n, int kv_version, const char *field,
+                                const char *what, uint8_t **value, size_t *len, asps_errbuf *eb)
+{
+    asps_err e = ASPS_OK;
+    cJSON *o = reply ? cJSON_ParseWithLength(reply, n) : NULL;
+    const cJSON *d = o ? cJSON_GetObjectItemCaseSensitive(o, "data") : NULL;
+    if (kv_version == 2)
+        d = cJSON_IsObject(d) ? cJSON_GetObjectItemCaseSensitive(d, "data") : NULL;
+    const cJSON *f = cJSON_IsObject(d) ? cJSON_GetObjectItemCaseSensitive(d, field) : NULL;
+    if (!o)
+        e = asps_fail(eb, ASPS_E_UNAVAILABLE, "vault: %s: reply is not JSON", what);
+    else if (!cJSON_IsString(f))
+        e = asps_fail(eb, ASPS_E_NOT_FOUND, "vault: %s: no string field \"%s\"", what, field);
+    else {
+        size_t vn = strlen(f->valuestring);
+        *value = malloc(vn ? vn : 1);
+        if (!*value)
+            e = asps_fail(eb, ASPS_E_NOMEM, "vault: out of memory");
+        else {
+            memcpy(*value, f->valuestring, vn);
+            *len = vn;
+        }
+        OPENSSL_cleanse(f->valuestring, vn);
+    }
+    cJSON_Delete(o);
+    return e;
+}
+
 static asps_err vault_get(void *impl, const char *ref, const char *credential, uint8_t **value,
                           size_t *len, asps_errbuf *eb)
 {
@@ -262,29 +295,8 @@ static asps_err vault_get(void *impl, const char *ref, const char *credential, u
         else if (st != 200)
             e = asps_fail(eb, ASPS_E_UNAVAILABLE, "vault: %s: HTTP %ld", path, st);
     }
-    if (e == ASPS_OK) {
-        cJSON *o = cJSON_ParseWithLength(b.p, b.n);
-        const cJSON *d = o ? cJSON_GetObjectItemCaseSensitive(o, "data") : NULL;
-        if (v->kv_version == 2)
-            d = d ? cJSON_GetObjectItemCaseSensitive(d, "data") : NULL;
-        const cJSON *f = cJSON_IsObject(d) ? cJSON_GetObjectItemCaseSensitive(d, field) : NULL;
-        if (!o)
-            e = asps_fail(eb, ASPS_E_UNAVAILABLE, "vault: %s: reply is not JSON", path);
-        else if (!cJSON_IsString(f))
-            e = asps_fail(eb, ASPS_E_NOT_FOUND, "vault: %s: no string field \"%s\"", path, field);
-        else {
-            size_t n = strlen(f->valuestring);
-            *value = malloc(n ? n : 1);
-            if (!*value)
-                e = asps_fail(eb, ASPS_E_NOMEM, "vault: out of memory");
-            else {
-                memcpy(*value, f->valuestring, n);
-                *len = n;
-            }
-            OPENSSL_cleanse(f->valuestring, n);
-        }
-        cJSON_Delete(o);
-    }
+    if (e == ASPS_OK)
+        e = asps_vault_parse_value(b.p, b.n, v->kv_version, field, path, value, len, eb);
     body_free(&b);
     return e;
 }

@@ -210,8 +210,11 @@ static char *url_decode(const char *s)
     return o;
 }
 
-/* The exact bytes of the value of top-level KEY (an object) in JSON. */
-static int raw_object_value(const char *json, size_t len, const char *key, const char **start,
+/* The exact bytes of the value of top-level KEY (an object) in JSON.
+ * (Not static: the fuzz target drives it.) */
+int asps_pccs_raw_object_value(const char *json, size_t len, const char *key, const char **start,
+                               size_t *vlen);
+int asps_pccs_raw_object_value(const char *json, size_t len, const char *key, const char **start,
                             size_t *vlen)
 {
     size_t klen = strlen(key);
@@ -274,7 +277,7 @@ static asps_err signed_json(const resp *r, const char *key, const char *what, ch
     const char *s;
     size_t n;
     cJSON *o = NULL;
-    if (!r->body || !raw_object_value((const char *)r->body, r->len, key, &s, &n))
+    if (!r->body || !asps_pccs_raw_object_value((const char *)r->body, r->len, key, &s, &n))
         return asps_fail(eb, ASPS_E_PARSE, "pccs: %s: no \"%s\" object in the response", what, key);
     asps_err e = asps_json_parse((const char *)r->body, r->len, what, &o, eb);
     if (e != ASPS_OK)

@@ -1,0 +1,77 @@
+/* fuzz_remote.c: parsers of what other servers and peers send: gRPC
+ * request/reply messages (protobuf-c), the PCCS response scanner, the Vault
+ * read reply. The first byte picks the parser. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "asps/rpc.h"
+
+int asps_pccs_raw_object_value(const char *json, size_t len, const char *key, const char **start,
+                               size_t *vlen);
+asps_err asps_vault_parse_value(const char *reply, size_t n, int kv_version, const char *field,
+                                const char *what, uint8_t **value, size_t *len, asps_errbuf *eb);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return 0;
+    uint8_t which = data[0] % 6;
+    data++;
+    size--;
+    asps_errbuf eb;
+    switch (which) {
+    case 0: {
+        char **names;
+        size_t n;
+        if (asps_rpc_decode_get_secrets_request(data, size, 64, &names, &n, &eb) == ASPS_OK)
+            asps_rpc_strings_free(names, n);
+        break;
+    }
+    case 1: {
+        asps_rpc_secret *s;
+        size_t n;
+        if (asps_rpc_decode_get_secrets_reply(data, size, &s, &n, &eb) == ASPS_OK)
+            asps_rpc_secrets_free(s, n);
+        break;
+    }
+    case 2: {
+        char *k = NULL, *c = NULL, *name = NULL;
+        if (asps_rpc_decode_cczoo_request(data, size, &k, &c, &eb) == ASPS_OK) {
+            free(k);
+            free(c);
+        }
+        if (asps_rpc_decode_occlum_request(data, size, &name, &eb) == ASPS_OK)
+            free(name);
+        break;
+    }
+    case 3: {
+        uint8_t *v;
+        size_t n;
+        char *s = NULL;
+        if (asps_rpc_decode_cczoo_reply(data, size, &v, &n, &eb) == ASPS_OK)
+            free(v);
+        if (asps_rpc_decode_occlum_reply(data, size, &s, &eb) == ASPS_OK)
+            free(s);
+        int st;
+        (void)asps_rpc_decode_health_reply(data, size, &st, &eb);
+        break;
+    }
+    case 4: {
+        const char *start;
+        size_t vlen;
+        if (asps_pccs_raw_object_value((const char *)data, size, "tcbInfo", &start, &vlen) &&
+            (start < (const char *)data || start + vlen > (const char *)data + size))
+            abort(); /* the scanner must stay inside its input */
+        break;
+    }
+    default: {
+        uint8_t *v;
+        size_t n;
+        if (asps_vault_parse_value((const char *)data, size, size % 2 ? 1 : 2, "key", "fuzz", &v, &n, &eb) == ASPS_OK)
+            free(v);
+    }
+    }
+    return 0;
+}
