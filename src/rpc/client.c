@@ -109,6 +109,7 @@ asps_err asps_rpc_client_new(const asps_rpc_client_opts *o, asps_rpc_client **ou
         return asps_fail(eb, ASPS_E_NOMEM, "rpc: out of memory");
     pthread_mutex_init(&c->mu, NULL);
     c->deadline_ms = o->deadline_ms ? o->deadline_ms : DEFAULT_DEADLINE_MS;
+    asps_rpc__init_logging();
     grpc_init();
 
     grpc_channel_credentials *creds = make_creds(o);

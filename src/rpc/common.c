@@ -18,6 +18,7 @@
 #include <grpc/byte_buffer.h>
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/support/alloc.h>
+#include <grpc/support/log.h>
 #include <grpc/support/string_util.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -37,6 +38,43 @@ const char *asps_rpc_status_name(int status)
         return "UNKNOWN_STATUS";
     return names[status];
 }
+
+/* gRPC logs every failed TLS handshake at ERROR: a remote peer could flood
+ * the log. Lines go to stderr at most LOG_BURST per LOG_WINDOW_MS; the rest
+ * are counted and reported once the window turns. */
+#define LOG_BURST 20
+#define LOG_WINDOW_MS 10000
+
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+static int64_t log_window_start;
+static unsigned log_in_window, log_dropped;
+
+static void rate_limited_log(gpr_log_func_args *a)
+{
+    int64_t now = asps_rpc__now_ms();
+    pthread_mutex_lock(&log_mu);
+    if (now - log_window_start >= LOG_WINDOW_MS) {
+        if (log_dropped)
+            fprintf(stderr, "grpc: %u log lines suppressed in the last %d s\n", log_dropped,
+                    LOG_WINDOW_MS / 1000);
+        log_window_start = now;
+        log_in_window = 0;
+        log_dropped = 0;
+    }
+    int show = log_in_window < LOG_BURST;
+    if (show)
+        log_in_window++;
+    else
+        log_dropped++;
+    pthread_mutex_unlock(&log_mu);
+    if (show)
+        fprintf(stderr, "grpc %s: %s\n", gpr_log_severity_string(a->severity), a->message);
+}
+
+static pthread_once_t log_once = PTHREAD_ONCE_INIT;
+static void install_log(void) { gpr_set_log_function(rate_limited_log); }
+
+void asps_rpc__init_logging(void) { pthread_once(&log_once, install_log); }
 
 int64_t asps_rpc__now_ms(void)
 {

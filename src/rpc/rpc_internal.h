@@ -52,5 +52,7 @@ asps_err asps_rpc__encode_health_reply(int serving_status, uint8_t **out, size_t
 
 /* Milliseconds on the monotonic clock. */
 int64_t asps_rpc__now_ms(void);
+/* Route gRPC's own log lines through a rate limit (once per process). */
+void asps_rpc__init_logging(void);
 
 #endif

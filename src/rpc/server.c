@@ -184,6 +184,7 @@ asps_err asps_rpc_server_new(const asps_rpc_server_opts *o, asps_rpc_server **ou
     s->handshake_ms = o->handshake_timeout_ms ? o->handshake_timeout_ms : DEFAULT_HANDSHAKE_MS;
     s->shutdown_tag.kind = TAG_SHUTDOWN;
 
+    asps_rpc__init_logging();
     grpc_init();
     s->grpc_inited = 1;
     *out = s;

@@ -151,6 +151,16 @@ stall = socket.create_connection(("127.0.0.1", port)); stall.sendall(b"\x16\x03\
 time.sleep(0.2)
 PYEOF
 good_client "garbage and a stalled handshake"
+# a flood of refused handshakes cannot flood the log: gRPC's lines are rate-limited
+$PY - "$PORT" <<'PYEOF'
+import socket, sys
+for _ in range(60):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1]))); s.sendall(b"\x16\x03\x01\x00\x05hello"); s.close()
+PYEOF
+sleep 0.5
+n=$(grep -c '^grpc ' serve.err || true)
+[ "$n" -le 20 ] && ok || bad "gRPC log not rate-limited: $n lines"
+good_client "a handshake flood"
 
 # ---- faults ------------------------------------------------------------------
 mv kms.json kms.away
