@@ -162,6 +162,18 @@ n=$(grep -c '^grpc ' serve.err || true)
 [ "$n" -le 20 ] && ok || bad "gRPC log not rate-limited: $n lines"
 good_client "a handshake flood"
 
+# ---- concurrency: parallel clients while the policy is reloaded ------------------
+for w in 1 2 3 4 5 6; do
+    ( for i in 1 2 3 4 5 6; do
+        $BIN get --server "$S" --ca ca.pem "${ID[@]}" image_key >/dev/null 2>&1 || echo fail >> conc.err
+      done ) &
+done
+sleep 0.3; kill -HUP $SPID
+wait_jobs() { for j in $(jobs -p); do [ "$j" = "$SPID" ] || wait "$j"; done; }
+wait_jobs
+[ ! -s conc.err ] && ok || bad "parallel clients: $(wc -l < conc.err) failed"
+good_client "parallel clients and a reload"
+
 # ---- faults ------------------------------------------------------------------
 mv kms.json kms.away
 expect_get "KMS file missing" 3 "${ID[@]}" image_key
