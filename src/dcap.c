@@ -784,14 +784,22 @@ static void merge_adv(asps_claims *c, const asps_advisories *a)
     }
 }
 
-/* QE identity TCB level for an ISVSVN: the highest level not above it. */
+/* QE identity TCB level for an ISVSVN: as QVL's EnclaveIdentityV2::
+ * getTcbStatus, the first level in the listed order whose ISVSVN the QE
+ * meets (Intel lists them highest first). */
 static const asps_isvsvn_level *qe_level(const asps_qe_identity *qe, uint16_t isvsvn)
 {
-    const asps_isvsvn_level *best = NULL;
     for (size_t i = 0; i < qe->n_levels; i++)
-        if (qe->levels[i].isvsvn <= isvsvn && (!best || qe->levels[i].isvsvn > best->isvsvn))
-            best = &qe->levels[i];
-    return best;
+        if (qe->levels[i].isvsvn <= isvsvn)
+            return &qe->levels[i];
+    return NULL;
+}
+
+/* QVL's EnclaveReportVerifier: a QE level other than UpToDate or Revoked
+ * counts as ISVSVN_OUT_OF_DATE when statuses converge. */
+static asps_tcb_status qe_effective_status(asps_tcb_status s)
+{
+    return s == ASPS_TCB_UP_TO_DATE || s == ASPS_TCB_REVOKED ? s : ASPS_TCB_OUT_OF_DATE;
 }
 
 /* QVL convergeTcbStatusWithQeTcbStatus / ...WithTdxModuleStatus: an
@@ -915,7 +923,7 @@ static asps_err tcb_status(const asps_tcb_info *t, const asps_pck_ext *x, const 
             merge_adv(out, &ml->adv);
         }
     }
-    st = converge(st, qel->status);
+    st = converge(st, qe_effective_status(qel->status));
     merge_adv(out, &qel->adv);
     out->tcb_status = st;
     if (st == ASPS_TCB_REVOKED)

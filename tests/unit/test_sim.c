@@ -361,6 +361,20 @@ static void test_resigned_qe_identity_field_mutations(void **state)
         free(q);
     }
     free(m);
+    /* QVL takes the FIRST listed level the QE meets, not the highest: with
+     * levels listed [4 UpToDate, 6 OutOfDate] a QE at ISVSVN 8 is UpToDate */
+    m = edited(b, "qe_identity", "{\"isvsvn\":8},\"tcbDate\"", "{\"isvsvn\":4},\"tcbDate\"");
+    {
+        size_t len;
+        uint8_t *q = make_quote(g_dir, ASPS_TEE_SGX, ASPS_TCB_UP_TO_DATE, &len);
+        asps_claims c;
+        asps_errbuf eb = {{0}};
+        assert_int_equal(verify(g_dir, q, len, m, 1, 0, &c, &eb), ASPS_OK);
+        assert_int_equal(c.tcb_status, ASPS_TCB_UP_TO_DATE);
+        assert_int_equal(c.n_advisories, 0);
+        free(q);
+    }
+    free(m);
     m = edited(b, "qe_identity", "{\"isvsvn\":8},\"tcbDate\"", "{\"isvsvn\":9},\"tcbDate\"");
     char *m2 = edited(m, "qe_identity", "{\"isvsvn\":6}", "{\"isvsvn\":9}");
     expect(ASPS_TEE_SGX, m2, ASPS_E_TCB_NOT_FOUND, "QE ISVSVN below every level");
