@@ -294,10 +294,11 @@ static asps_err parse_qe_identity(const cJSON *o, asps_qe_identity *q, asps_errb
     ASPS_TRY(get_uint(o, "qe_identity", "tcbEvaluationDataNumber", 4294967295.0, &v, eb));
     uint8_t b4[4];
     ASPS_TRY(get_hex(o, "qe_identity", "miscselect", b4, 4, eb));
-    /* hex strings are the big-endian rendering of the 32-bit value */
-    q->miscselect = (uint32_t)b4[0] << 24 | (uint32_t)b4[1] << 16 | (uint32_t)b4[2] << 8 | b4[3];
+    /* The hex string holds the bytes in report order (little-endian), as
+     * QVL's EnclaveReportVerifier reads it (swapBytes(toUint32(...))). */
+    q->miscselect = (uint32_t)b4[0] | (uint32_t)b4[1] << 8 | (uint32_t)b4[2] << 16 | (uint32_t)b4[3] << 24;
     ASPS_TRY(get_hex(o, "qe_identity", "miscselectMask", b4, 4, eb));
-    q->miscselect_mask = (uint32_t)b4[0] << 24 | (uint32_t)b4[1] << 16 | (uint32_t)b4[2] << 8 | b4[3];
+    q->miscselect_mask = (uint32_t)b4[0] | (uint32_t)b4[1] << 8 | (uint32_t)b4[2] << 16 | (uint32_t)b4[3] << 24;
     ASPS_TRY(get_hex(o, "qe_identity", "attributes", q->attributes, 16, eb));
     ASPS_TRY(get_hex(o, "qe_identity", "attributesMask", q->attributes_mask, 16, eb));
     ASPS_TRY(get_hex(o, "qe_identity", "mrsigner", q->mrsigner, 32, eb));

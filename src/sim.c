@@ -478,7 +478,7 @@ static char *qe_identity_json(int tdx, int64_t issue, int64_t next)
     int svn = tdx ? TD_QE_SVN : QE_SVN;
     snprintf(s, 4096,
              "{\"id\":\"%s\",\"version\":2,\"issueDate\":\"%s\",\"nextUpdate\":\"%s\","
-             "\"tcbEvaluationDataNumber\":1,\"miscselect\":\"00000000\",\"miscselectMask\":\"FFFFFFFF\","
+             "\"tcbEvaluationDataNumber\":1,\"miscselect\":\"01000000\",\"miscselectMask\":\"FFFFFFFF\","
              "\"attributes\":\"11000000000000000000000000000000\","
              "\"attributesMask\":\"FBFFFFFFFFFFFFFF0000000000000000\",\"mrsigner\":\"%s\",\"isvprodid\":%d,"
              "\"tcbLevels\":[{\"tcb\":{\"isvsvn\":%d},\"tcbDate\":\"%s\",\"tcbStatus\":\"UpToDate\"},"
@@ -763,12 +763,12 @@ static void wzero(wbuf *b, size_t n)
 }
 
 /* An SGX report body (used for the enclave and for the QE). */
-static void sgx_report(wbuf *b, const uint8_t cpusvn[16], const uint8_t attributes[16],
+static void sgx_report(wbuf *b, const uint8_t cpusvn[16], uint32_t miscselect, const uint8_t attributes[16],
                        const uint8_t mrenclave[32], const uint8_t mrsigner[32], unsigned prodid,
                        unsigned isvsvn, unsigned configsvn, const uint8_t rd[64])
 {
     w(b, cpusvn, 16);
-    w32(b, 0);          /* MISCSELECT */
+    w32(b, miscselect);
     wzero(b, 12);
     wzero(b, 16);       /* ISVEXTPRODID */
     w(b, attributes, 16);
@@ -825,7 +825,7 @@ asps_err asps_sim_quote(asps_sim *s, const asps_sim_identity *id, uint8_t **quot
     /* body */
     if (!tdx) {
         uint8_t attr[16] = {0x05 | (id->debug ? 0x02 : 0), 0, 0, 0, 0, 0, 0, 0, 0xe7};
-        sgx_report(&q, cpusvn, attr, id->mr_enclave, id->mr_signer, id->isv_prod_id, id->isv_svn,
+        sgx_report(&q, cpusvn, 0, attr, id->mr_enclave, id->mr_signer, id->isv_prod_id, id->isv_svn,
                    id->config_svn, id->report_data);
     } else {
         uint8_t tee_tcb_svn[16], mrseam[48], td_attr[8] = {id->debug ? 0x01 : 0}, xfam[8] = {0xe7, 0x02};
@@ -862,7 +862,9 @@ asps_err asps_sim_quote(asps_sim *s, const asps_sim_identity *id, uint8_t **quot
     qe_mrsigner(tdx, qe_ms);
     hl = 32;
     EVP_Digest(tdx ? "asps simulated TD QE" : "asps simulated QE", tdx ? 20 : 17, qe_me, &hl, EVP_sha256(), NULL);
-    sgx_report(&qe, cpusvn, qe_attr, qe_me, qe_ms, tdx ? 2 : 1, tdx ? TD_QE_SVN : QE_SVN, 0, qe_rd);
+    /* the simulated QEs report MISCSELECT 1 (Intel's report 0), so that
+     * the identity's byte order ("01000000", report order) is exercised */
+    sgx_report(&qe, cpusvn, 1, qe_attr, qe_me, qe_ms, tdx ? 2 : 1, tdx ? TD_QE_SVN : QE_SVN, 0, qe_rd);
     if (!ok || qe.bad || !sign_raw(s->pck_key, qe.p, qe.n, qsig)) {
         e = asps_fail(eb, ASPS_E_INTERNAL, "sim: QE report signature failed");
         goto out;

@@ -331,8 +331,20 @@ static void test_resigned_qe_identity_field_mutations(void **state)
     cJSON_Delete(o);
     expect(ASPS_TEE_SGX, m = edited(b, "qe_identity", find, repl), ASPS_E_QE_IDENTITY_MISMATCH, "MRSIGNER");
     free(m);
-    expect(ASPS_TEE_SGX, m = edited(b, "qe_identity", "\"miscselect\":\"00000000\"", "\"miscselect\":\"00000001\""),
+    /* The simulated QE reports MISCSELECT 1; the identity says "01000000":
+     * the hex is in report byte order, as QVL reads it (little-endian).
+     * Read big-endian, "00000001" would match instead; it must not. */
+    expect(ASPS_TEE_SGX, m = edited(b, "qe_identity", "\"miscselect\":\"01000000\"", "\"miscselect\":\"00000001\""),
+           ASPS_E_QE_IDENTITY_MISMATCH, "MISCSELECT byte order");
+    free(m);
+    expect(ASPS_TEE_SGX, m = edited(b, "qe_identity", "\"miscselect\":\"01000000\"", "\"miscselect\":\"02000000\""),
            ASPS_E_QE_IDENTITY_MISMATCH, "MISCSELECT");
+    free(m);
+    /* a mask without that bit makes any identity value with it unset match */
+    expect(ASPS_TEE_SGX,
+           m = edited(b, "qe_identity", "\"miscselect\":\"01000000\",\"miscselectMask\":\"FFFFFFFF\"",
+                      "\"miscselect\":\"00000000\",\"miscselectMask\":\"FEFFFFFF\""),
+           ASPS_OK, "MISCSELECT mask");
     free(m);
     expect(ASPS_TEE_SGX,
            m = edited(b, "qe_identity", "\"attributes\":\"11000000000000000000000000000000\"",
