@@ -880,6 +880,49 @@ static int tdx_level_matches(const asps_tcb_level *l, const uint8_t tee_tcb_svn[
     return 1;
 }
 
+static int configuration_needed(asps_tcb_status s)
+{
+    return s == ASPS_TCB_CONFIGURATION_NEEDED || s == ASPS_TCB_OUT_OF_DATE_CONFIGURATION_NEEDED ||
+           s == ASPS_TCB_CONFIGURATION_AND_SW_HARDENING_NEEDED ||
+           s == ASPS_TCB_TD_RELAUNCH_ADVISED_CONFIGURATION_NEEDED;
+}
+
+/* QVL's checkForRelaunch (TD report 1.5): a TD whose platform is up to date
+ * but whose running TDX module is out of date, while TEE_TCB_SVN2 shows the
+ * update already installed, is told to relaunch instead of OutOfDate. */
+static asps_err relaunch(const asps_tcb_info *t, const asps_quote *q, asps_tcb_status sgx_st,
+                         asps_tcb_status module_st, asps_tcb_status qe_st, asps_tcb_status *st,
+                         asps_errbuf *eb)
+{
+    const uint8_t *svn2 = q->tdx.tee_tcb_svn2;
+    if (qe_st != ASPS_TCB_UP_TO_DATE)
+        return ASPS_OK;
+    if (sgx_st != ASPS_TCB_UP_TO_DATE && sgx_st != ASPS_TCB_SW_HARDENING_NEEDED &&
+        sgx_st != ASPS_TCB_CONFIGURATION_NEEDED && sgx_st != ASPS_TCB_CONFIGURATION_AND_SW_HARDENING_NEEDED)
+        return ASPS_OK;
+    if ((*st != ASPS_TCB_OUT_OF_DATE && *st != ASPS_TCB_OUT_OF_DATE_CONFIGURATION_NEEDED) ||
+        module_st != ASPS_TCB_OUT_OF_DATE)
+        return ASPS_OK;
+    const asps_tcb_level *latest = &t->levels[0]; /* highest, as QVL's set orders them */
+    int relaunch_ok;
+    if (svn2[1] == 0) {
+        relaunch_ok = svn2[0] >= latest->tdx_comp[0] && svn2[2] >= latest->tdx_comp[2];
+    } else {
+        const asps_tdx_module_identity *m2 = find_module(t, svn2[1]);
+        if (!m2)
+            return asps_fail(eb, ASPS_E_TDX_MODULE, "TDX module: no identity TDX_%02X for TEE_TCB_SVN2",
+                             svn2[1]);
+        if (m2->n_levels == 0)
+            return asps_fail(eb, ASPS_E_TCB_NOT_FOUND, "TDX module %s has no TCB levels", m2->id);
+        relaunch_ok = svn2[0] >= m2->levels[0].isvsvn && svn2[2] >= latest->tdx_comp[2];
+    }
+    if (relaunch_ok)
+        *st = configuration_needed(sgx_st) || configuration_needed(*st)
+                  ? ASPS_TCB_TD_RELAUNCH_ADVISED_CONFIGURATION_NEEDED
+                  : ASPS_TCB_TD_RELAUNCH_ADVISED;
+    return ASPS_OK;
+}
+
 static asps_err tcb_status(const asps_tcb_info *t, const asps_pck_ext *x, const asps_quote *q,
                            const asps_tdx_module_identity *mod, const asps_isvsvn_level *qel,
                            asps_claims *out, asps_errbuf *eb)
@@ -901,6 +944,7 @@ static asps_err tcb_status(const asps_tcb_info *t, const asps_pck_ext *x, const 
         return asps_fail(eb, ASPS_E_TCB_NOT_FOUND,
                          "TCB: no TCB level matches the platform's CPU SVN and PCE SVN");
     asps_tcb_status st = sgx->status;
+    asps_tcb_status module_st = ASPS_TCB_UP_TO_DATE; /* module version 0: no module level */
     if (!is_tdx) {
         merge_adv(out, &sgx->adv);
     } else {
@@ -921,6 +965,12 @@ static asps_err tcb_status(const asps_tcb_info *t, const asps_pck_ext *x, const 
                                  mod ? mod->id : "?");
             st = converge(st, ml->status);
             merge_adv(out, &ml->adv);
+            module_st = ml->status;
+        }
+        if (st != ASPS_TCB_REVOKED && q->tdx.has_v15) {
+            asps_err e = relaunch(t, q, sgx->status, module_st, qe_effective_status(qel->status), &st, eb);
+            if (e != ASPS_OK)
+                return e;
         }
     }
     st = converge(st, qe_effective_status(qel->status));

@@ -814,8 +814,9 @@ asps_err asps_sim_quote(asps_sim *s, const asps_sim_identity *id, uint8_t **quot
         goto out;
     }
     level_comps(tdx ? 0 : lvl, cpusvn);
+    int v5 = tdx && id->td15;
     /* header */
-    w16(&q, tdx ? 4 : 3);
+    w16(&q, v5 ? 5 : tdx ? 4 : 3);
     w16(&q, 2);
     w32(&q, tdx ? 0x81 : 0);
     w16(&q, tdx ? 0 : QE_SVN);
@@ -829,6 +830,10 @@ asps_err asps_sim_quote(asps_sim *s, const asps_sim_identity *id, uint8_t **quot
                    id->config_svn, id->report_data);
     } else {
         uint8_t tee_tcb_svn[16], mrseam[48], td_attr[8] = {id->debug ? 0x01 : 0}, xfam[8] = {0xe7, 0x02};
+        if (v5) { /* body descriptor: TD report 1.5, 648 bytes */
+            w16(&q, 4);
+            w32(&q, 648);
+        }
         tdx_level_comps(lvl, tee_tcb_svn);
         unsigned int ml = 48;
         EVP_Digest("asps simulated TDX module", 25, mrseam, &ml, EVP_sha384(), NULL);
@@ -845,6 +850,10 @@ asps_err asps_sim_quote(asps_sim *s, const asps_sim_identity *id, uint8_t **quot
         for (int i = 0; i < 4; i++)
             w(&q, id->rtmr[i], 48);
         w(&q, id->report_data, 64);
+        if (v5) {
+            w(&q, id->tee_tcb_svn2, 16);
+            wzero(&q, 48); /* MRSERVICETD */
+        }
     }
     if (q.bad || !sign_raw(ak, q.p, q.n, sig)) {
         e = asps_fail(eb, ASPS_E_INTERNAL, "sim: quote signature failed");

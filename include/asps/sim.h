@@ -59,6 +59,9 @@ typedef struct asps_sim_identity {
     uint8_t rtmr[4][48];
     uint8_t mr_config_id[48];
     uint8_t mr_owner[48];
+    /* TDX: a v5 quote with a TD report 1.5 body, and its TEE_TCB_SVN2 */
+    int td15;
+    uint8_t tee_tcb_svn2[16];
     /* which TCB level the platform's SVNs land on (default UpToDate) */
     asps_tcb_status tcb;
 } asps_sim_identity;

@@ -415,6 +415,75 @@ static void test_resigned_tdx_module_mutations(void **state)
     free(b);
 }
 
+static asps_err verify_td15(const char *bundle, asps_tcb_status tcb, int td15, const uint8_t svn2[3],
+                            asps_claims *c, asps_errbuf *eb)
+{
+    asps_sim *s;
+    assert_int_equal(asps_sim_open(g_dir, &s, eb), ASPS_OK);
+    asps_sim_identity id;
+    memset(&id, 0, sizeof id);
+    id.tee = ASPS_TEE_TDX;
+    id.tcb = tcb;
+    id.td15 = td15;
+    memcpy(id.tee_tcb_svn2, svn2, 3);
+    uint8_t *q;
+    size_t len;
+    assert_int_equal(asps_sim_quote(s, &id, &q, &len, eb), ASPS_OK);
+    asps_sim_free(s);
+    asps_quote parsed;
+    assert_int_equal(asps_quote_parse(q, len, &parsed, eb), ASPS_OK);
+    assert_int_equal(parsed.version, td15 ? 5 : 4);
+    assert_int_equal(parsed.tdx.has_v15, td15);
+    asps_err e = verify(g_dir, q, len, bundle, 1, 0, c, eb);
+    free(q);
+    return e;
+}
+
+/* QVL's TD relaunch check (TD report 1.5): platform up to date, the running
+ * TDX module out of date, TEE_TCB_SVN2 showing the update installed ->
+ * TDRelaunchAdvised. The TCB info is re-signed with a module identity whose
+ * newest level is ISVSVN 4 (the running module has 3). */
+static void test_sim_td15_quotes_and_relaunch_advice(void **state)
+{
+    (void)state;
+    char *b = read_bundle(g_dir, "tdx");
+    asps_claims c;
+    asps_errbuf eb = {{0}};
+    const uint8_t none[3] = {0};
+    /* a v5 quote with a TD 1.5 body verifies like a v4 one */
+    assert_int_equal(verify_td15(b, ASPS_TCB_UP_TO_DATE, 1, none, &c, &eb), ASPS_OK);
+    assert_int_equal(c.tcb_status, ASPS_TCB_UP_TO_DATE);
+    assert_int_equal(c.quote_version, 5);
+    /* the module identity's one level {"isvsvn":3 ... UpToDate} becomes
+     * [{"isvsvn":4 ... UpToDate}, {"isvsvn":3 ... OutOfDate}] */
+    cJSON *o = cJSON_Parse(b);
+    const char *ti = cJSON_GetObjectItem(o, "tcb_info")->valuestring;
+    const char *lv = strstr(ti, "{\"tcb\":{\"isvsvn\":3}");
+    assert_non_null(lv);
+    const char *lv_end = strstr(lv, "}") ? strstr(strstr(lv, "}") + 1, "}") : NULL;
+    assert_non_null(lv_end);
+    char find[256], repl[512];
+    snprintf(find, sizeof find, "%.*s", (int)(lv_end + 1 - lv), lv);
+    char *old_status = strstr(find, "\"UpToDate\"");
+    assert_non_null(old_status);
+    snprintf(repl, sizeof repl, "{\"tcb\":{\"isvsvn\":4},\"tcbDate\":\"2025-01-01T00:00:00Z\",\"tcbStatus\":\"UpToDate\"},%.*s\"OutOfDate\"%s",
+             (int)(old_status - find), find, old_status + strlen("\"UpToDate\""));
+    cJSON_Delete(o);
+    char *m2 = edited(b, "tcb_info", find, repl);
+    const uint8_t installed[3] = {4, 1, 9}, not_installed[3] = {3, 1, 9};
+    asps_err e = verify_td15(m2, ASPS_TCB_OUT_OF_DATE, 1, installed, &c, &eb);
+    if (e != ASPS_OK)
+        fail_msg("%s", eb.msg);
+    assert_int_equal(c.tcb_status, ASPS_TCB_TD_RELAUNCH_ADVISED);
+    assert_int_equal(verify_td15(m2, ASPS_TCB_OUT_OF_DATE, 1, not_installed, &c, &eb), ASPS_OK);
+    assert_int_equal(c.tcb_status, ASPS_TCB_OUT_OF_DATE);
+    /* a TD report 1.0 has no TEE_TCB_SVN2: no relaunch advice */
+    assert_int_equal(verify_td15(m2, ASPS_TCB_OUT_OF_DATE, 0, none, &c, &eb), ASPS_OK);
+    assert_int_equal(c.tcb_status, ASPS_TCB_OUT_OF_DATE);
+    free(m2);
+    free(b);
+}
+
 static void test_sim_revoked_pck_and_expired_collateral(void **state)
 {
     (void)state;
@@ -451,6 +520,7 @@ int main(void)
         cmocka_unit_test(test_resigned_tcb_info_field_mutations),
         cmocka_unit_test(test_resigned_qe_identity_field_mutations),
         cmocka_unit_test(test_resigned_tdx_module_mutations),
+        cmocka_unit_test(test_sim_td15_quotes_and_relaunch_advice),
         cmocka_unit_test(test_sim_revoked_pck_and_expired_collateral),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
