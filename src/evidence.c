@@ -144,6 +144,28 @@ static asps_err quote_gramine(asps_attester *a, const uint8_t rd[64], uint8_t **
                               asps_errbuf *eb)
 {
     char p[PATH_MAX + 32];
+    /* Gramine names its attestation kind in attestation_type ("none",
+     * "epid", "dcap"); only DCAP quotes are verifiable here, and with "none"
+     * the quote file would only fail later with a less helpful error.
+     * Older Gramine lacks the file: then just try. */
+    snprintf(p, sizeof p, "%s/attestation_type", a->gramine_dir);
+    uint8_t *typ;
+    size_t tl;
+    if (asps_read_file(p, 64, &typ, &tl, NULL) == ASPS_OK) {
+        while (tl > 0 && (typ[tl - 1] == '\n' || typ[tl - 1] == 0))
+            typ[--tl] = 0;
+        int dcap = tl == 4 && !memcmp(typ, "dcap", 4);
+        char shown[17];
+        snprintf(shown, sizeof shown, "%.*s", (int)(tl < 16 ? tl : 16), (char *)typ);
+        for (char *c = shown; *c; c++)
+            if (*c < 0x20 || *c > 0x7e)
+                *c = '?';
+        free(typ);
+        if (!dcap)
+            return asps_fail(eb, ASPS_E_UNSUPPORTED,
+                             "attester: Gramine attestation type is \"%s\", not \"dcap\" "
+                             "(set sgx.remote_attestation = \"dcap\" in the manifest)", shown);
+    }
     snprintf(p, sizeof p, "%s/user_report_data", a->gramine_dir);
     ASPS_TRY(write_all(p, rd, 64, eb));
     snprintf(p, sizeof p, "%s/quote", a->gramine_dir);

@@ -52,6 +52,15 @@ static void test_gramine_attester_writes_report_data_and_reads_quote(void **stat
     assert_memory_equal(written, rd, 64);
     free(written);
     free(q);
+    /* Gramine's attestation_type: "dcap" is used, anything else refused
+     * with the manifest setting named */
+    put(d, "attestation_type", "dcap\n", 5);
+    assert_int_equal(asps_attester_quote(a, rd, &q, &n, &eb), ASPS_OK);
+    free(q);
+    put(d, "attestation_type", "none", 4);
+    assert_int_equal(asps_attester_quote(a, rd, &q, &n, &eb), ASPS_E_UNSUPPORTED);
+    assert_non_null(strstr(eb.msg, "\"none\""));
+    assert_non_null(strstr(eb.msg, "sgx.remote_attestation"));
     asps_attester_free(a);
     tu_rm_rf(d);
     free(d);
