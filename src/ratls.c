@@ -328,7 +328,30 @@ static asps_err check_self_signature(X509 *x, int occlum, asps_errbuf *eb)
         return asps_fail(eb, ASPS_E_UNSUPPORTED, "ratls: self-signature digest %s not accepted",
                          OBJ_nid2sn(mdnid));
     EVP_PKEY *k = X509_get0_pubkey(x);
-    int ok = k && X509_verify(x, k) == 1;
+    /* The key is what the quote vouches for; one an attacker could break
+     * would let them hold an attested identity. RSA >= 2048 bits (Occlum and
+     * CCZoo use 2048, old Gramine 3072), EC on the NIST curves producers
+     * use (asps P-256, Gramine P-384). */
+    if (!k)
+        return asps_fail(eb, ASPS_E_PARSE, "ratls: unreadable public key");
+    int id = EVP_PKEY_get_base_id(k);
+    if (id == EVP_PKEY_RSA) {
+        if (EVP_PKEY_get_bits(k) < 2048)
+            return asps_fail(eb, ASPS_E_UNSUPPORTED, "ratls: RSA key of %d bits (2048 or more needed)",
+                             EVP_PKEY_get_bits(k));
+    } else if (id == EVP_PKEY_EC) {
+        char curve[64] = "";
+        size_t cl = 0;
+        if (!EVP_PKEY_get_utf8_string_param(k, "group", curve, sizeof curve, &cl) ||
+            (strcmp(curve, "prime256v1") && strcmp(curve, "secp384r1") && strcmp(curve, "secp521r1"))) {
+            ERR_clear_error();
+            return asps_fail(eb, ASPS_E_UNSUPPORTED, "ratls: EC key not on P-256, P-384 or P-521");
+        }
+    } else {
+        return asps_fail(eb, ASPS_E_UNSUPPORTED, "ratls: key type %s not accepted (RSA or ECDSA)",
+                         OBJ_nid2sn(id));
+    }
+    int ok = X509_verify(x, k) == 1;
     ERR_clear_error();
     if (!ok)
         return asps_fail(eb, ASPS_E_CHAIN, "ratls: self-signature does not verify");

@@ -416,7 +416,10 @@ static char *cert_for_key(EVP_PKEY *k, const EVP_MD *md, int64_t nb, int64_t na,
         ASN1_OCTET_STRING_free(os);
         ASN1_OBJECT_free(o);
     }
-    assert_true(X509_sign(x, k, md) > 0);
+    if (X509_sign(x, k, md) <= 0) {
+        X509_free(x);
+        return NULL;
+    }
     BIO *b = BIO_new(BIO_s_mem());
     PEM_write_bio_X509(b, x);
     char *p;
@@ -655,6 +658,67 @@ static void test_ratls_sim_gramine_plus_dice_with_dice_for_another_key_is_refuse
     EVP_PKEY_free(k);
 }
 
+static void test_ratls_self_signature_and_key_oddities_are_refused(void **state)
+{
+    (void)state;
+    /* Each certificate carries a quote that binds its key, so only the
+     * oddity under test can refuse it. */
+    int64_t now = (int64_t)time(NULL);
+    const char *oid = "1.2.840.113741.1";
+    struct { const char *name; int rsa_bits; const char *curve; const EVP_MD *md; int corrupt; asps_err want; } cases[] = {
+        {"good RSA-2048 SHA-256", 2048, NULL, NULL, 0, ASPS_OK},
+        {"good P-384", 0, "P-384", NULL, 0, ASPS_OK},
+        {"RSA-1024", 1024, NULL, NULL, 0, ASPS_E_UNSUPPORTED},
+        {"secp256k1", 0, "secp256k1", NULL, 0, ASPS_E_UNSUPPORTED},
+        {"MD5 self-signature", 2048, NULL, NULL, 0, ASPS_E_UNSUPPORTED},
+        {"signature does not verify", 0, "P-256", NULL, 1, ASPS_E_CHAIN},
+    };
+    cases[0].md = EVP_sha256();
+    cases[1].md = EVP_sha384();
+    cases[2].md = EVP_sha256();
+    cases[3].md = EVP_sha256();
+    cases[4].md = EVP_md5();
+    cases[5].md = EVP_sha256();
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        EVP_PKEY *k = cases[i].rsa_bits ? EVP_RSA_gen((unsigned)cases[i].rsa_bits)
+                                        : EVP_PKEY_Q_keygen(NULL, NULL, "EC", cases[i].curve);
+        assert_non_null(k);
+        uint8_t rd[64] = {0};
+        spki_hash(k, rd);
+        simatt a = {0};
+        uint8_t *q;
+        size_t ql;
+        asps_errbuf eb;
+        assert_int_equal(sim_quote_fn(&a, rd, &q, &ql, &eb), ASPS_OK);
+        const uint8_t *val = q;
+        char *pem = cert_for_key(k, cases[i].md, now - 60, now + 3600, 1, &oid, &val, &ql);
+        if (!pem) /* this OpenSSL refuses to sign so (MD5 under a FIPS-ish policy) */
+            goto next;
+        uint8_t *der = NULL;
+        int dl;
+        {
+            BIO *b = BIO_new_mem_buf(pem, -1);
+            X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+            BIO_free(b);
+            dl = i2d_X509(x, &der);
+            X509_free(x);
+        }
+        assert_true(dl > 0);
+        if (cases[i].corrupt)
+            der[dl - 3] ^= 0x01; /* inside the signature value */
+        asps_claims c;
+        asps_err e = asps_ratls_verify(g_sim.v, der, (size_t)dl, sim_col, NULL, now, &c, &eb);
+        if (e != cases[i].want)
+            fail_msg("%s: want %s, got %s (%s)", cases[i].name, asps_err_name(cases[i].want),
+                     asps_err_name(e), e ? eb.msg : "");
+        OPENSSL_free(der);
+        free(pem);
+    next:
+        free(q);
+        EVP_PKEY_free(k);
+    }
+}
+
 static void test_ratls_dice_evidence_mutations_are_refused(void **state)
 {
     (void)state;
@@ -749,6 +813,7 @@ int main(void)
         cmocka_unit_test(test_ratls_sim_dice_only_certificate_verifies_and_checks_pubkey_hash),
         cmocka_unit_test(test_ratls_sim_two_extensions_claiming_different_identities_are_refused),
         cmocka_unit_test(test_ratls_sim_gramine_plus_dice_with_dice_for_another_key_is_refused),
+        cmocka_unit_test(test_ratls_self_signature_and_key_oddities_are_refused),
     };
     int rc = cmocka_run_group_tests_name("ratls", tests, NULL, NULL);
     return rc | cmocka_run_group_tests_name("ratls_sim", sim_tests, sim_setup, sim_teardown);
