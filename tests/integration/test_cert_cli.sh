@@ -118,6 +118,29 @@ grep -q no_evidence "$t/out" || { echo "FAIL: want no_evidence"; fail=$((fail+1)
 "$bin" cert verify "$t/c.pem" --sim "$t/sim2" >/dev/null 2>&1
 check "other platform" 1 $?
 
+# Occlum/CCZoo-shaped certificate made with openssl alone: RSA-2048, SHA-1
+# self-signature, 20 years, OID 1.2.840.113741.1 holding a quote whose report
+# data is SHA-256(DER SubjectPublicKeyInfo) (+ 32 bytes a producer may use)
+openssl genrsa -out "$t/rsa.pem" 2048 2>/dev/null
+spki=$(openssl rsa -in "$t/rsa.pem" -pubout -outform DER 2>/dev/null | openssl dgst -sha256 -r | cut -c1-64)
+"$bin" sim quote "$t/sim" --out "$t/occ.quote" --report-data "${spki}$(printf '5a%.0s' $(seq 32))" \
+  --mrenclave "$mre" >/dev/null 2>&1
+check "sim quote over the SPKI hash" 0 $?
+occ_cert() { # quote-file out-file key
+  openssl req -new -x509 -key "$3" -subj "/C=CN/O=Intel Inc./CN=localhost" -days 7300 -sha1 \
+    -extensions v3 -config <(printf '[req]\ndistinguished_name=dn\n[dn]\n[v3]\n1.2.840.113741.1 = DER:%s\n' \
+    "$(xxd -p "$1" | tr -d '\n')") -out "$2" 2>/dev/null
+}
+occ_cert "$t/occ.quote" "$t/occ.pem" "$t/rsa.pem"
+"$bin" cert verify "$t/occ.pem" --sim "$t/sim" --json >"$t/out" 2>"$t/err"
+check "occlum/cczoo certificate (openssl-made)" 0 $?
+grep -q '"ratls_format":"occlum"' "$t/out" || { echo "FAIL: want format occlum"; cat "$t/out" "$t/err"; fail=$((fail+1)); }
+# the same quote under another RSA key
+openssl genrsa -out "$t/rsa2.pem" 2048 2>/dev/null
+occ_cert "$t/occ.quote" "$t/occ2.pem" "$t/rsa2.pem"
+"$bin" cert verify "$t/occ2.pem" --sim "$t/sim" >/dev/null 2>&1
+check "occlum quote under another key" 1 $?
+
 # TDX
 "$bin" cert new --out "$t/td.pem" --key "$t/tdk.pem" --attester sim --sim "$t/sim" --tee tdx \
   --mrtd "$(printf 'cd%.0s' $(seq 48))" >/dev/null 2>&1
