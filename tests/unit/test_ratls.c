@@ -532,6 +532,30 @@ static void test_ratls_sim_occlum_cczoo_certificate_verifies_with_nonce_in_upper
     assert_string_equal(c.ratls_format, "occlum");
     free(pem);
 
+    /* some producers put a DER OCTET STRING around the quote inside
+     * extnValue; one such TLV spanning the whole value is unwrapped */
+    uint8_t *wrapped = malloc(ql + 4);
+    wrapped[0] = 0x04;
+    wrapped[1] = 0x82;
+    wrapped[2] = (uint8_t)(ql >> 8);
+    wrapped[3] = (uint8_t)ql;
+    memcpy(wrapped + 4, q, ql);
+    size_t wl = ql + 4;
+    const uint8_t *wv = wrapped;
+    pem = cert_for_key(k, EVP_sha256(), now - 60, now + 86400, 1, &oid, &wv, &wl);
+    e = verify_pem(pem, now, &c, &eb);
+    if (e != ASPS_OK)
+        fail_msg("wrapped: %s", eb.msg);
+    free(pem);
+    /* a wrapper whose length does not span the value is not unwrapped,
+     * and then the bytes are no quote */
+    wrapped[3] ^= 1;
+    pem = cert_for_key(k, EVP_sha256(), now - 60, now + 86400, 1, &oid, &wv, &wl);
+    e = verify_pem(pem, now, &c, &eb); /* header 04 82 ..: quote version 0x8204 */
+    assert_true(e == ASPS_E_PARSE || e == ASPS_E_UNSUPPORTED);
+    free(pem);
+    free(wrapped);
+
     /* the same quote under a fresh key of the same kind: refused */
     EVP_PKEY *k2 = EVP_RSA_gen(2048);
     pem = cert_for_key(k2, EVP_sha1(), now - 60, now + 86400, 1, &oid, &val, &ql);
