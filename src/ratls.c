@@ -14,6 +14,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -388,6 +389,10 @@ asps_err asps_ratls_extract(const uint8_t *cert, size_t len, asps_ratls_evidence
     }
     ev->not_before = asps_asn1_time_unix(X509_get0_notBefore(x));
     ev->not_after = asps_asn1_time_unix(X509_get0_notAfter(x));
+    if (ev->not_before == INT64_MIN || ev->not_after == INT64_MIN || ev->not_after < ev->not_before) {
+        e = asps_fail(eb, ASPS_E_PARSE, "ratls: unreadable or inverted validity period");
+        goto out;
+    }
     spki_len = i2d_PUBKEY(X509_get0_pubkey(x), &spki);
     if (spki_len <= 0) {
         e = asps_fail(eb, ASPS_E_PARSE, "ratls: unreadable public key");
@@ -523,7 +528,11 @@ asps_err asps_ratls_verify(asps_verifier *v, const uint8_t *cert, size_t len,
     e = verify_one(v, ev->quote, ev->quote_len, colfn, ctx, at, &c1, eb);
     if (e != ASPS_OK)
         goto out;
-    /* the binding: report data [0..31] = the key's hash (constant time) */
+    /* the binding: report data [0..31] = the key's hash (constant time).
+     * Bytes 32..63 are not compared: Gramine's own verifier
+     * (cmp_crt_pk_against_quote_report_data) compares 32 bytes, Gramine
+     * writes zeros there and other producers may put a nonce there; none of
+     * it weakens the binding, which SHA-256 carries alone. */
     const uint8_t *want = dice_only ? ev->dice_claims_hash : ev->spki_hash;
     if (CRYPTO_memcmp(asps_claims_report_data(&c1), want, 32) != 0) {
         e = asps_fail(eb, ASPS_E_BINDING, "ratls: the quote was made for another key");

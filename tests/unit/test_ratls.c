@@ -562,6 +562,12 @@ static void test_ratls_sim_occlum_cczoo_certificate_verifies_with_nonce_in_upper
     assert_int_equal(verify_pem(pem, now, &c, &eb), ASPS_E_BINDING);
     free(pem);
 
+    /* notAfter before notBefore: refused at extraction */
+    pem = cert_for_key(k, EVP_sha256(), now + 60, now - 60, 1, &oid, &val, &ql);
+    asps_ratls_evidence *inv = NULL;
+    assert_int_equal(asps_ratls_extract((const uint8_t *)pem, strlen(pem), &inv, &eb), ASPS_E_PARSE);
+    free(pem);
+
     /* a quote whose first 32 bytes differ by one bit: refused */
     uint8_t *q2;
     size_t q2l;
