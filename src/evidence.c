@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,8 @@ struct asps_attester {
     char tsm_entry[256];
     int (*ioctl_fn)(void *ctx, int fd, unsigned long req, void *arg);
     void *ioctl_ctx;
+    void (*tsm_after_write)(void *ctx, const char *entry, const char *attr);
+    void *tsm_ctx;
 };
 
 static int real_ioctl(void *ctx, int fd, unsigned long req, void *arg)
@@ -61,6 +64,8 @@ asps_err asps_attester_new(const asps_attester_opts *o, asps_attester **out, asp
         snprintf(a->tsm_entry, sizeof a->tsm_entry, "%s", o->tsm_entry);
     a->ioctl_fn = o && o->ioctl_fn ? o->ioctl_fn : real_ioctl;
     a->ioctl_ctx = o ? o->ioctl_ctx : NULL;
+    a->tsm_after_write = o ? o->tsm_after_write : NULL;
+    a->tsm_ctx = o ? o->tsm_ctx : NULL;
     const char *kind = o && o->kind ? o->kind : "auto";
     asps_err e = ASPS_OK;
     if (!strcmp(kind, "auto")) {
@@ -139,6 +144,28 @@ static asps_err quote_gramine(asps_attester *a, const uint8_t rd[64], uint8_t **
                               asps_errbuf *eb)
 {
     char p[PATH_MAX + 32];
+    /* Gramine names its attestation kind in attestation_type ("none",
+     * "epid", "dcap"); only DCAP quotes are verifiable here, and with "none"
+     * the quote file would only fail later with a less helpful error.
+     * Older Gramine lacks the file: then just try. */
+    snprintf(p, sizeof p, "%s/attestation_type", a->gramine_dir);
+    uint8_t *typ;
+    size_t tl;
+    if (asps_read_file(p, 64, &typ, &tl, NULL) == ASPS_OK) {
+        while (tl > 0 && (typ[tl - 1] == '\n' || typ[tl - 1] == 0))
+            typ[--tl] = 0;
+        int dcap = tl == 4 && !memcmp(typ, "dcap", 4);
+        char shown[17];
+        snprintf(shown, sizeof shown, "%.*s", (int)(tl < 16 ? tl : 16), (char *)typ);
+        for (char *c = shown; *c; c++)
+            if (*c < 0x20 || *c > 0x7e)
+                *c = '?';
+        free(typ);
+        if (!dcap)
+            return asps_fail(eb, ASPS_E_UNSUPPORTED,
+                             "attester: Gramine attestation type is \"%s\", not \"dcap\" "
+                             "(set sgx.remote_attestation = \"dcap\" in the manifest)", shown);
+    }
     snprintf(p, sizeof p, "%s/user_report_data", a->gramine_dir);
     ASPS_TRY(write_all(p, rd, 64, eb));
     snprintf(p, sizeof p, "%s/quote", a->gramine_dir);
@@ -189,33 +216,49 @@ static asps_err quote_tdx(asps_attester *a, const uint8_t rd[64], uint8_t **q, s
                           asps_errbuf *eb)
 {
     char entry[PATH_MAX + 320], p[PATH_MAX + 400];
-    unsigned r = (unsigned)getpid() ^ (unsigned)(uintptr_t)q;
+    /* a fresh, unguessable entry name per quote: two attesters (threads or
+     * processes) never share an entry */
+    uint8_t rnd[8];
+    char rhex[17];
+    if (RAND_bytes(rnd, sizeof rnd) != 1)
+        return asps_fail(eb, ASPS_E_INTERNAL, "attester: no randomness for the report entry name");
+    asps_hex_encode(rnd, sizeof rnd, rhex);
     int own = !a->tsm_entry[0];
     if (own)
-        snprintf(entry, sizeof entry, "%s/asps-%u-%08x", a->tsm_dir, (unsigned)getpid(), r);
+        snprintf(entry, sizeof entry, "%s/asps-%u-%s", a->tsm_dir, (unsigned)getpid(), rhex);
     else
         snprintf(entry, sizeof entry, "%s/%s", a->tsm_dir, a->tsm_entry);
     if (own && mkdir(entry, 0700) != 0)
         return asps_fail(eb, errno == ENOENT ? ASPS_E_NO_DEVICE : ASPS_E_IO,
                          "attester: cannot create %s: %s", entry, strerror(errno));
+    /* The kernel ABI (configfs-tsm): generation increments on every write
+     * of inblob or an option; a reader detects a conflicting writer by
+     * reading generation before its writes and checking, after reading
+     * outblob, that it moved by exactly the number of its own writes (one).
+     * Reading it only after our write would miss a writer that came
+     * between our write and that read. */
     long gen0 = -1, gen1 = -1;
     asps_err e;
-    snprintf(p, sizeof p, "%s/inblob", entry);
-    e = write_all(p, rd, 64, eb);
     snprintf(p, sizeof p, "%s/generation", entry);
+    e = read_small_int(p, &gen0, eb);
+    snprintf(p, sizeof p, "%s/inblob", entry);
     if (e == ASPS_OK)
-        e = read_small_int(p, &gen0, eb);
+        e = write_all(p, rd, 64, eb);
+    if (e == ASPS_OK && a->tsm_after_write)
+        a->tsm_after_write(a->tsm_ctx, entry, "inblob");
     snprintf(p, sizeof p, "%s/outblob", entry);
     if (e == ASPS_OK)
         e = asps_read_file(p, MAX_QUOTE, q, len, eb);
     snprintf(p, sizeof p, "%s/generation", entry);
-    if (e == ASPS_OK && (e = read_small_int(p, &gen1, eb)) == ASPS_OK && gen1 != gen0) {
-        /* someone else wrote inblob between our write and our read: the
-         * quote may not be over our report data (kernel ABI docs) */
+    if (e == ASPS_OK && (e = read_small_int(p, &gen1, eb)) == ASPS_OK && gen1 != gen0 + 1) {
+        /* another writer used the entry: the quote may not be over our
+         * report data */
         free(*q);
         *q = NULL;
-        e = asps_fail(eb, ASPS_E_IO, "attester: configfs-tsm report changed while reading (generation %ld -> %ld)",
-                      gen0, gen1);
+        *len = 0;
+        e = asps_fail(eb, ASPS_E_IO,
+                      "attester: configfs-tsm report entry changed by another writer (generation %ld -> %ld, "
+                      "expected one write)", gen0, gen1);
     }
     if (e == ASPS_OK && *len == 0) {
         free(*q);

@@ -14,6 +14,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -328,7 +329,30 @@ static asps_err check_self_signature(X509 *x, int occlum, asps_errbuf *eb)
         return asps_fail(eb, ASPS_E_UNSUPPORTED, "ratls: self-signature digest %s not accepted",
                          OBJ_nid2sn(mdnid));
     EVP_PKEY *k = X509_get0_pubkey(x);
-    int ok = k && X509_verify(x, k) == 1;
+    /* The key is what the quote vouches for; one an attacker could break
+     * would let them hold an attested identity. RSA >= 2048 bits (Occlum and
+     * CCZoo use 2048, old Gramine 3072), EC on the NIST curves producers
+     * use (asps P-256, Gramine P-384). */
+    if (!k)
+        return asps_fail(eb, ASPS_E_PARSE, "ratls: unreadable public key");
+    int id = EVP_PKEY_get_base_id(k);
+    if (id == EVP_PKEY_RSA) {
+        if (EVP_PKEY_get_bits(k) < 2048)
+            return asps_fail(eb, ASPS_E_UNSUPPORTED, "ratls: RSA key of %d bits (2048 or more needed)",
+                             EVP_PKEY_get_bits(k));
+    } else if (id == EVP_PKEY_EC) {
+        char curve[64] = "";
+        size_t cl = 0;
+        if (!EVP_PKEY_get_utf8_string_param(k, "group", curve, sizeof curve, &cl) ||
+            (strcmp(curve, "prime256v1") && strcmp(curve, "secp384r1") && strcmp(curve, "secp521r1"))) {
+            ERR_clear_error();
+            return asps_fail(eb, ASPS_E_UNSUPPORTED, "ratls: EC key not on P-256, P-384 or P-521");
+        }
+    } else {
+        return asps_fail(eb, ASPS_E_UNSUPPORTED, "ratls: key type %s not accepted (RSA or ECDSA)",
+                         OBJ_nid2sn(id));
+    }
+    int ok = X509_verify(x, k) == 1;
     ERR_clear_error();
     if (!ok)
         return asps_fail(eb, ASPS_E_CHAIN, "ratls: self-signature does not verify");
@@ -365,6 +389,10 @@ asps_err asps_ratls_extract(const uint8_t *cert, size_t len, asps_ratls_evidence
     }
     ev->not_before = asps_asn1_time_unix(X509_get0_notBefore(x));
     ev->not_after = asps_asn1_time_unix(X509_get0_notAfter(x));
+    if (ev->not_before == INT64_MIN || ev->not_after == INT64_MIN || ev->not_after < ev->not_before) {
+        e = asps_fail(eb, ASPS_E_PARSE, "ratls: unreadable or inverted validity period");
+        goto out;
+    }
     spki_len = i2d_PUBKEY(X509_get0_pubkey(x), &spki);
     if (spki_len <= 0) {
         e = asps_fail(eb, ASPS_E_PARSE, "ratls: unreadable public key");
@@ -500,7 +528,11 @@ asps_err asps_ratls_verify(asps_verifier *v, const uint8_t *cert, size_t len,
     e = verify_one(v, ev->quote, ev->quote_len, colfn, ctx, at, &c1, eb);
     if (e != ASPS_OK)
         goto out;
-    /* the binding: report data [0..31] = the key's hash (constant time) */
+    /* the binding: report data [0..31] = the key's hash (constant time).
+     * Bytes 32..63 are not compared: Gramine's own verifier
+     * (cmp_crt_pk_against_quote_report_data) compares 32 bytes, Gramine
+     * writes zeros there and other producers may put a nonce there; none of
+     * it weakens the binding, which SHA-256 carries alone. */
     const uint8_t *want = dice_only ? ev->dice_claims_hash : ev->spki_hash;
     if (CRYPTO_memcmp(asps_claims_report_data(&c1), want, 32) != 0) {
         e = asps_fail(eb, ASPS_E_BINDING, "ratls: the quote was made for another key");

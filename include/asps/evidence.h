@@ -6,8 +6,10 @@
  *   "occlum"  Occlum's /dev/sgx ioctls SGXIOC_GET_DCAP_QUOTE_SIZE and
  *             SGXIOC_GEN_DCAP_QUOTE, as Occlum's DCAP library issues them
  *   "tdx"     Linux configfs-tsm: mkdir a report entry under
- *             /sys/kernel/config/tsm/report, write inblob (64 bytes), read
- *             outblob, check generation did not move, rmdir
+ *             /sys/kernel/config/tsm/report, read generation, write inblob
+ *             (64 bytes), read outblob, read generation again: it must have
+ *             moved by exactly our one write (Documentation/ABI/testing/
+ *             configfs-tsm), else another writer raced us; rmdir
  *   "auto"    the first of gramine, occlum, tdx whose device is present
  * The paths (and the ioctl call) are settable so tests run each attester
  * against a fake and check the exact bytes exchanged.
@@ -53,6 +55,11 @@ typedef struct asps_attester_opts {
     /* the ioctl call (default: ioctl(2)); tests install a fake */
     int (*ioctl_fn)(void *ctx, int fd, unsigned long req, void *arg);
     void *ioctl_ctx;
+    /* configfs-tsm stand-in: called after each attribute the attester
+     * writes (ATTR = "inblob"), so a test can do what the kernel does
+     * (bump generation, produce outblob). NULL in production. */
+    void (*tsm_after_write)(void *ctx, const char *entry, const char *attr);
+    void *tsm_ctx;
 } asps_attester_opts;
 
 asps_err asps_attester_new(const asps_attester_opts *o, asps_attester **out, asps_errbuf *eb);
