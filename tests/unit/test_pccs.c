@@ -274,6 +274,8 @@ static void test_pccs_refuses_server_cert_not_in_ca_file(void **state)
                      ASPS_E_UNAVAILABLE);
     assert_null(c);
     assert_non_null(strstr(eb.msg, "pckcrl"));
+    /* a TLS refusal is not retried */
+    assert_int_equal(asps_pccs_requests(p), 1);
     asps_pccs_free(p);
 }
 
@@ -311,6 +313,41 @@ static void test_pccs_malformed_tcb_body_is_parse_error(void **state)
     asps_pccs_free(p);
 }
 
+/* PCCS answers the PCK CRL as DER, hex or PEM depending on version and
+ * query; each must become the same DER. */
+static void test_pccs_accepts_pck_crl_as_hex_and_pem(void **state)
+{
+    (void)state;
+    if (!server_port)
+        skip();
+    size_t n;
+    uint8_t *bundle = tu_read_vector("sgx_quote_collateral.json", &n);
+    asps_collateral *orig;
+    asps_errbuf eb;
+    assert_int_equal(asps_collateral_parse_bundle(bundle, n, &orig, &eb), ASPS_OK);
+    char *want;
+    assert_int_equal(asps_collateral_to_bundle(orig, &want, &eb), ASPS_OK);
+    const char *modes[2] = {"{\"crl\": \"hex\"}", "{\"crl\": \"pem\"}"};
+    for (int i = 0; i < 2; i++) {
+        asps_pccs *p = client("c.pem");
+        control(modes[i]);
+        asps_collateral *c = NULL;
+        asps_err e = asps_pccs_get_collateral(p, ASPS_TEE_SGX, sgx_fmspc, "processor", 1751328000, &c, &eb);
+        control("{}");
+        if (e != ASPS_OK)
+            fail_msg("%s: %s", modes[i], eb.msg);
+        char *got;
+        assert_int_equal(asps_collateral_to_bundle(c, &got, &eb), ASPS_OK);
+        assert_string_equal(got, want);
+        free(got);
+        asps_collateral_free(c);
+        asps_pccs_free(p);
+    }
+    free(want);
+    free(bundle);
+    asps_collateral_free(orig);
+}
+
 static void test_pccs_refuses_bad_arguments(void **state)
 {
     (void)state;
@@ -334,6 +371,7 @@ int main(void)
         cmocka_unit_test(test_pccs_refuses_server_cert_not_in_ca_file),
         cmocka_unit_test(test_pccs_refuses_oversized_body),
         cmocka_unit_test(test_pccs_malformed_tcb_body_is_parse_error),
+        cmocka_unit_test(test_pccs_accepts_pck_crl_as_hex_and_pem),
         cmocka_unit_test(test_pccs_refuses_bad_arguments),
     };
     return cmocka_run_group_tests(tests, start, stop);
