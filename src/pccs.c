@@ -6,6 +6,7 @@
 #include "asps/pccs.h"
 
 #include <curl/curl.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -305,6 +306,56 @@ static int64_t crl_next_update(const uint8_t *der, size_t len)
     return t;
 }
 
+/* A CRL as served -> DER. PCS/PCCS serve DER (encoding=der), PEM, or the
+ * DER as hex (PCCS's rootcacrl); accept the three, nothing else. */
+static asps_err crl_to_der(const resp *r, const char *what, uint8_t **der, size_t *len,
+                           asps_errbuf *eb)
+{
+    *der = NULL;
+    *len = 0;
+    if (!r->body || r->len == 0)
+        return asps_fail(eb, ASPS_E_PARSE, "pccs: %s: empty body", what);
+    if (r->body[0] == 0x30) {
+        if (!(*der = malloc(r->len)))
+            return asps_fail(eb, ASPS_E_NOMEM, "pccs: out of memory");
+        memcpy(*der, r->body, r->len);
+        *len = r->len;
+        return ASPS_OK;
+    }
+    if (r->len > 10 && memcmp(r->body, "-----BEGIN", 10) == 0) {
+        BIO *b = BIO_new_mem_buf(r->body, (int)r->len);
+        X509_CRL *c = b ? PEM_read_bio_X509_CRL(b, NULL, NULL, NULL) : NULL;
+        BIO_free(b);
+        unsigned char *d = NULL;
+        int n = c ? i2d_X509_CRL(c, &d) : -1;
+        X509_CRL_free(c);
+        if (n <= 0)
+            return asps_fail(eb, ASPS_E_PARSE, "pccs: %s: PEM body is not a CRL", what);
+        *der = malloc((size_t)n);
+        if (*der) {
+            memcpy(*der, d, (size_t)n);
+            *len = (size_t)n;
+        }
+        OPENSSL_free(d);
+        return *der ? ASPS_OK : asps_fail(eb, ASPS_E_NOMEM, "pccs: out of memory");
+    }
+    /* hex, perhaps with a trailing newline */
+    size_t n = r->len;
+    while (n > 0 && (r->body[n - 1] == '\n' || r->body[n - 1] == '\r' || r->body[n - 1] == ' '))
+        n--;
+    if (n == 0 || n % 2 != 0)
+        return asps_fail(eb, ASPS_E_PARSE, "pccs: %s: body is neither DER, PEM nor hex", what);
+    if (!(*der = malloc(n / 2)))
+        return asps_fail(eb, ASPS_E_NOMEM, "pccs: out of memory");
+    if (asps_hex_decode((const char *)r->body, n, *der, n / 2) != 0 || (*der)[0] != 0x30) {
+        free(*der);
+        *der = NULL;
+        return asps_fail(eb, ASPS_E_PARSE, "pccs: %s: body is neither DER, PEM nor hex", what);
+    }
+    *len = n / 2;
+    return ASPS_OK;
+}
+
 static asps_err fetch(asps_pccs *p, asps_tee tee, const uint8_t fmspc[6], const char *ca,
                       asps_collateral **out, int64_t *expires, asps_errbuf *eb)
 {
@@ -313,8 +364,8 @@ static asps_err fetch(asps_pccs *p, asps_tee tee, const uint8_t fmspc[6], const 
     asps_hex_encode(fmspc, 6, fm);
     resp crl = {0}, root = {0}, tcb = {0}, qe = {0};
     char *crl_chain = NULL, *tcb_chain = NULL, *qe_chain = NULL, *tcb_body = NULL, *qe_body = NULL;
-    uint8_t *root_der = NULL, tsig[64], qsig[64];
-    size_t root_len = 0, tlen = 0, qlen = 0;
+    uint8_t *root_der = NULL, *crl_der = NULL, tsig[64], qsig[64];
+    size_t root_len = 0, crl_len = 0, tlen = 0, qlen = 0;
     asps_err e;
     snprintf(url, sizeof url, "%s/sgx/certification/v4/pckcrl?ca=%s&encoding=der", p->base, ca);
     if ((e = get(p, url, "SGX-PCK-CRL-Issuer-Chain", &crl, eb)) != ASPS_OK)
@@ -330,21 +381,13 @@ static asps_err fetch(asps_pccs *p, asps_tee tee, const uint8_t fmspc[6], const 
     snprintf(url, sizeof url, "%s/sgx/certification/v4/rootcacrl", p->base);
     if ((e = get(p, url, NULL, &root, eb)) != ASPS_OK)
         goto out;
-    /* PCCS serves the root CA CRL hex-encoded; accept DER too */
-    if (root.len > 0 && root.body[0] == 0x30) {
-        root_der = malloc(root.len);
-        if (root_der) {
-            memcpy(root_der, root.body, root.len);
-            root_len = root.len;
-        }
-    } else if (root.len == 0 || asps_hex_decode_alloc((const char *)root.body, &root_der, &root_len) != 0) {
-        e = asps_fail(eb, ASPS_E_PARSE, "pccs: rootcacrl: neither DER nor hex");
+    if ((e = crl_to_der(&crl, "pckcrl", &crl_der, &crl_len, eb)) != ASPS_OK ||
+        (e = crl_to_der(&root, "rootcacrl", &root_der, &root_len, eb)) != ASPS_OK)
         goto out;
-    }
     crl_chain = url_decode(crl.header);
     tcb_chain = url_decode(tcb.header);
     qe_chain = url_decode(qe.header);
-    if (!crl_chain || !tcb_chain || !qe_chain || !root_der) {
+    if (!crl_chain || !tcb_chain || !qe_chain) {
         e = asps_fail(eb, ASPS_E_NOMEM, "pccs: out of memory");
         goto out;
     }
@@ -354,7 +397,7 @@ static asps_err fetch(asps_pccs *p, asps_tee tee, const uint8_t fmspc[6], const 
     asps_collateral_parts parts = {
         .pck_crl_issuer_chain = crl_chain,
         .root_ca_crl = root_der, .root_ca_crl_len = root_len,
-        .pck_crl = crl.body, .pck_crl_len = crl.len,
+        .pck_crl = crl_der, .pck_crl_len = crl_len,
         .tcb_info_issuer_chain = tcb_chain,
         .tcb_info = tcb_body, .tcb_info_len = tlen,
         .tcb_info_signature = tsig, .tcb_info_signature_len = 64,
@@ -380,7 +423,7 @@ static asps_err fetch(asps_pccs *p, asps_tee tee, const uint8_t fmspc[6], const 
         asps_dcap_qe_identity_clear(&qi);
     } else
         exp = 0;
-    int64_t c1 = crl_next_update(crl.body, crl.len), c2 = crl_next_update(root_der, root_len);
+    int64_t c1 = crl_next_update(crl_der, crl_len), c2 = crl_next_update(root_der, root_len);
     if (c1 < exp)
         exp = c1;
     if (c2 < exp)
@@ -397,6 +440,7 @@ out:
     free(tcb_body);
     free(qe_body);
     free(root_der);
+    free(crl_der);
     return e;
 }
 

@@ -8,7 +8,10 @@ headers, the PCK CRL as DER, the root CA CRL hex-encoded.
 usage: pccs_server.py --bundle FILE --cert CERT --key KEY [--port 0]
 prints 'PORT n' on its first line, then serves on 127.0.0.1 until killed.
 Test hooks: GET /__stats -> {"path": count, ...};
-POST /__control {"fail": N, "status": 500} fails the next N requests.
+POST /__control {"fail": N, "status": 500} fails the next N requests;
+{"mangle": "oversize"|"malformed"} makes the tcb endpoint answer 200 with a
+2 MiB body or a truncated JSON body until "mangle" is reset to "";
+{"crl": "der"|"hex"|"pem"} picks how the PCK CRL is encoded (default DER).
 """
 import argparse
 import json
@@ -18,7 +21,7 @@ import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-STATE = {"stats": {}, "fail": 0, "status": 500}
+STATE = {"stats": {}, "fail": 0, "status": 500, "mangle": "", "crl": "der"}
 LOCK = threading.Lock()
 
 
@@ -50,6 +53,8 @@ def make_handler(bundle):
                 with LOCK:
                     STATE["fail"] = ctl.get("fail", 0)
                     STATE["status"] = ctl.get("status", 500)
+                    STATE["mangle"] = ctl.get("mangle", "")
+                    STATE["crl"] = ctl.get("crl", "der")
                 return self.send(200, "{}")
             self.send(404, "")
 
@@ -63,9 +68,19 @@ def make_handler(bundle):
                 if STATE["fail"] > 0:
                     STATE["fail"] -= 1
                     return self.send(STATE["status"], '{"error": "injected"}')
+                mangle = STATE["mangle"]
+                crl_enc = STATE["crl"]
             if path == "/sgx/certification/v4/pckcrl":
-                return self.send(200, bytes.fromhex(bundle["pck_crl"]),
+                crl = bytes.fromhex(bundle["pck_crl"])
+                if crl_enc == "hex":
+                    crl = bundle["pck_crl"]
+                elif crl_enc == "pem":
+                    crl = ssl.DER_cert_to_PEM_cert(crl).replace("CERTIFICATE", "X509 CRL")
+                return self.send(200, crl,
                                  [("SGX-PCK-CRL-Issuer-Chain", q(bundle["pck_crl_issuer_chain"]))])
+            if path == "/%s/certification/v4/tcb" % tee and mangle:
+                body = "x" * (2 << 20) if mangle == "oversize" else tcb_body[:len(tcb_body) // 2]
+                return self.send(200, body, [("TCB-Info-Issuer-Chain", q(bundle["tcb_info_issuer_chain"]))])
             if path == "/%s/certification/v4/tcb" % tee:
                 return self.send(200, tcb_body, [("TCB-Info-Issuer-Chain", q(bundle["tcb_info_issuer_chain"])),
                                                  ("Content-Type", "application/json")])

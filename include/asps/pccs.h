@@ -3,7 +3,8 @@
  * PCK CA) until the earliest nextUpdate of what was fetched.
  *
  *   GET {base}/sgx/certification/v4/pckcrl?ca=processor|platform&encoding=der
- *       body: DER CRL; header SGX-PCK-CRL-Issuer-Chain (URL-encoded PEM)
+ *       body: DER CRL (PEM or hex also accepted); header SGX-PCK-CRL-Issuer-Chain
+ *       (URL-encoded PEM)
  *   GET {base}/sgx|tdx/certification/v4/tcb?fmspc=HEX
  *       body: {"tcbInfo": {...}, "signature": "hex"}; header TCB-Info-Issuer-Chain
  *       (or SGX-TCB-Info-Issuer-Chain)

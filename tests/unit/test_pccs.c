@@ -9,6 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "asps/pccs.h"
 #include "asps/verify.h"
 #include "testutil.h"
@@ -29,6 +31,9 @@ static int start(void **state)
     snprintf(cmd, sizeof cmd,
              "cd '%s' && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
              "-keyout k.pem -out c.pem -days 1 -subj /CN=localhost "
+             "-addext subjectAltName=IP:127.0.0.1 2>/dev/null && "
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+             "-keyout k2.pem -out other.pem -days 1 -subj /CN=localhost "
              "-addext subjectAltName=IP:127.0.0.1 2>/dev/null",
              tmpdir);
     if (system(cmd) != 0)
@@ -70,6 +75,46 @@ static int stop(void **state)
     return 0;
 }
 
+typedef struct sbuf {
+    char b[8192];
+    size_t n;
+} sbuf;
+
+static size_t sbuf_write(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    sbuf *s = ud;
+    size_t n = size * nmemb;
+    if (n > sizeof s->b - 1 - s->n)
+        return 0;
+    memcpy(s->b + s->n, ptr, n);
+    s->n += n;
+    s->b[s->n] = 0;
+    return n;
+}
+
+/* Requests the server itself has counted (GET /__stats, summed over paths):
+ * proves caching from the server's side, not from the client's counter. */
+static long server_requests(void)
+{
+    char url[64], ca[4200];
+    snprintf(url, sizeof url, "https://127.0.0.1:%d/__stats", server_port);
+    snprintf(ca, sizeof ca, "%s/c.pem", tmpdir);
+    sbuf s = {.n = 0};
+    CURL *c = curl_easy_init();
+    assert_non_null(c);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sbuf_write);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+    CURLcode rc = curl_easy_perform(c);
+    curl_easy_cleanup(c);
+    assert_int_equal(rc, CURLE_OK);
+    long total = 0;
+    for (const char *q = strchr(s.b, ':'); q; q = strchr(q + 1, ':'))
+        total += strtol(q + 1, NULL, 10);
+    return total;
+}
+
 static void test_pccs_collateral_is_byte_identical_and_cached(void **state)
 {
     (void)state;
@@ -94,13 +139,24 @@ static void test_pccs_collateral_is_byte_identical_and_cached(void **state)
     asps_collateral_digest(a, d1);
     asps_collateral_digest(orig, d2);
     assert_memory_equal(d1, d2, 32);
-    /* cached: no new request */
+    /* the bundle serialisations agree byte for byte (tcb_info body included) */
+    char *sa, *so;
+    assert_int_equal(asps_collateral_to_bundle(a, &sa, &eb), ASPS_OK);
+    assert_int_equal(asps_collateral_to_bundle(orig, &so, &eb), ASPS_OK);
+    assert_string_equal(sa, so);
+    free(sa);
+    free(so);
+    /* cached: no new request, as the server counts them */
+    long served = server_requests();
+    assert_true(served >= 4); /* the first fetch reached the server */
     assert_int_equal(asps_pccs_get_collateral(p, ASPS_TEE_SGX, fmspc, "processor", 1751328000 + 3600, &b, &eb), ASPS_OK);
     assert_int_equal(asps_pccs_requests(p), 4);
+    assert_int_equal(server_requests(), served);
     asps_collateral_free(b);
     /* past the earliest nextUpdate (QE identity, 2025-07-19T10:01:18Z): refetched */
     assert_int_equal(asps_pccs_get_collateral(p, ASPS_TEE_SGX, fmspc, "processor", 1752919278 + 1, &b, &eb), ASPS_OK);
     assert_int_equal(asps_pccs_requests(p), 8);
+    assert_int_equal(server_requests(), served + 4);
     /* and it verifies the real quote */
     size_t ql;
     uint8_t *q = tu_read_vector("sgx_quote", &ql);
@@ -116,6 +172,180 @@ static void test_pccs_collateral_is_byte_identical_and_cached(void **state)
     asps_collateral_free(b);
     asps_collateral_free(orig);
     asps_pccs_free(p);
+}
+
+/* Tell the test server how to misbehave (POST /__control). */
+static void control(const char *json)
+{
+    char url[64], ca[4200];
+    snprintf(url, sizeof url, "https://127.0.0.1:%d/__control", server_port);
+    snprintf(ca, sizeof ca, "%s/c.pem", tmpdir);
+    CURL *c = curl_easy_init();
+    assert_non_null(c);
+    FILE *devnull = fopen("/dev/null", "w");
+    assert_non_null(devnull);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, devnull);
+    CURLcode rc = curl_easy_perform(c);
+    curl_easy_cleanup(c);
+    fclose(devnull);
+    assert_int_equal(rc, CURLE_OK);
+}
+
+static const uint8_t sgx_fmspc[6] = {0x00, 0xa0, 0x67, 0x11, 0x00, 0x00};
+
+static asps_pccs *client(const char *ca_name)
+{
+    char url[64], ca[4200];
+    snprintf(url, sizeof url, "https://127.0.0.1:%d", server_port);
+    snprintf(ca, sizeof ca, "%s/%s", tmpdir, ca_name);
+    asps_pccs_opts o = {.ca_file = ca, .timeout_ms = 5000};
+    asps_pccs *p;
+    asps_errbuf eb;
+    if (asps_pccs_new(url, &o, &p, &eb) != ASPS_OK)
+        fail_msg("%s", eb.msg);
+    return p;
+}
+
+static void test_pccs_404_is_unavailable_naming_the_endpoint(void **state)
+{
+    (void)state;
+    if (!server_port)
+        skip();
+    asps_pccs *p = client("c.pem");
+    control("{\"fail\": 1, \"status\": 404}");
+    asps_collateral *c = NULL;
+    asps_errbuf eb;
+    assert_int_equal(asps_pccs_get_collateral(p, ASPS_TEE_SGX, sgx_fmspc, "processor", 1751328000, &c, &eb),
+                     ASPS_E_UNAVAILABLE);
+    assert_null(c);
+    assert_non_null(strstr(eb.msg, "pckcrl"));
+    assert_non_null(strstr(eb.msg, "404"));
+    /* a 404 is an answer, not a hiccup: not retried */
+    assert_int_equal(asps_pccs_requests(p), 1);
+    asps_pccs_free(p);
+}
+
+static void test_pccs_retries_500_twice_then_succeeds(void **state)
+{
+    (void)state;
+    if (!server_port)
+        skip();
+    asps_pccs *p = client("c.pem");
+    control("{\"fail\": 2, \"status\": 500}");
+    asps_collateral *c = NULL;
+    asps_errbuf eb;
+    if (asps_pccs_get_collateral(p, ASPS_TEE_SGX, sgx_fmspc, "processor", 1751328000, &c, &eb) != ASPS_OK)
+        fail_msg("%s", eb.msg);
+    assert_non_null(c);
+    /* two failed attempts on the first endpoint, then four good requests */
+    assert_int_equal(asps_pccs_requests(p), 6);
+    asps_collateral_free(c);
+    asps_pccs_free(p);
+}
+
+static void test_pccs_500_beyond_retries_is_unavailable(void **state)
+{
+    (void)state;
+    if (!server_port)
+        skip();
+    asps_pccs *p = client("c.pem");
+    control("{\"fail\": 3, \"status\": 503}");
+    asps_collateral *c = NULL;
+    asps_errbuf eb;
+    assert_int_equal(asps_pccs_get_collateral(p, ASPS_TEE_SGX, sgx_fmspc, "processor", 1751328000, &c, &eb),
+                     ASPS_E_UNAVAILABLE);
+    assert_non_null(strstr(eb.msg, "503"));
+    assert_int_equal(asps_pccs_requests(p), 3); /* 1 + default 2 retries */
+    asps_pccs_free(p);
+}
+
+static void test_pccs_refuses_server_cert_not_in_ca_file(void **state)
+{
+    (void)state;
+    if (!server_port)
+        skip();
+    asps_pccs *p = client("other.pem");
+    asps_collateral *c = NULL;
+    asps_errbuf eb;
+    assert_int_equal(asps_pccs_get_collateral(p, ASPS_TEE_SGX, sgx_fmspc, "processor", 1751328000, &c, &eb),
+                     ASPS_E_UNAVAILABLE);
+    assert_null(c);
+    assert_non_null(strstr(eb.msg, "pckcrl"));
+    /* a TLS refusal is not retried */
+    assert_int_equal(asps_pccs_requests(p), 1);
+    asps_pccs_free(p);
+}
+
+static void test_pccs_refuses_oversized_body(void **state)
+{
+    (void)state;
+    if (!server_port)
+        skip();
+    asps_pccs *p = client("c.pem");
+    control("{\"mangle\": \"oversize\"}");
+    asps_collateral *c = NULL;
+    asps_errbuf eb;
+    asps_err e = asps_pccs_get_collateral(p, ASPS_TEE_SGX, sgx_fmspc, "processor", 1751328000, &c, &eb);
+    control("{}");
+    assert_int_equal(e, ASPS_E_LIMIT);
+    assert_null(c);
+    assert_non_null(strstr(eb.msg, "/tcb"));
+    asps_pccs_free(p);
+}
+
+static void test_pccs_malformed_tcb_body_is_parse_error(void **state)
+{
+    (void)state;
+    if (!server_port)
+        skip();
+    asps_pccs *p = client("c.pem");
+    control("{\"mangle\": \"malformed\"}");
+    asps_collateral *c = NULL;
+    asps_errbuf eb;
+    asps_err e = asps_pccs_get_collateral(p, ASPS_TEE_SGX, sgx_fmspc, "processor", 1751328000, &c, &eb);
+    control("{}");
+    assert_int_equal(e, ASPS_E_PARSE);
+    assert_null(c);
+    assert_non_null(strstr(eb.msg, "tcb"));
+    asps_pccs_free(p);
+}
+
+/* PCCS answers the PCK CRL as DER, hex or PEM depending on version and
+ * query; each must become the same DER. */
+static void test_pccs_accepts_pck_crl_as_hex_and_pem(void **state)
+{
+    (void)state;
+    if (!server_port)
+        skip();
+    size_t n;
+    uint8_t *bundle = tu_read_vector("sgx_quote_collateral.json", &n);
+    asps_collateral *orig;
+    asps_errbuf eb;
+    assert_int_equal(asps_collateral_parse_bundle(bundle, n, &orig, &eb), ASPS_OK);
+    char *want;
+    assert_int_equal(asps_collateral_to_bundle(orig, &want, &eb), ASPS_OK);
+    const char *modes[2] = {"{\"crl\": \"hex\"}", "{\"crl\": \"pem\"}"};
+    for (int i = 0; i < 2; i++) {
+        asps_pccs *p = client("c.pem");
+        control(modes[i]);
+        asps_collateral *c = NULL;
+        asps_err e = asps_pccs_get_collateral(p, ASPS_TEE_SGX, sgx_fmspc, "processor", 1751328000, &c, &eb);
+        control("{}");
+        if (e != ASPS_OK)
+            fail_msg("%s: %s", modes[i], eb.msg);
+        char *got;
+        assert_int_equal(asps_collateral_to_bundle(c, &got, &eb), ASPS_OK);
+        assert_string_equal(got, want);
+        free(got);
+        asps_collateral_free(c);
+        asps_pccs_free(p);
+    }
+    free(want);
+    free(bundle);
+    asps_collateral_free(orig);
 }
 
 static void test_pccs_refuses_bad_arguments(void **state)
@@ -135,6 +365,13 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pccs_collateral_is_byte_identical_and_cached),
+        cmocka_unit_test(test_pccs_404_is_unavailable_naming_the_endpoint),
+        cmocka_unit_test(test_pccs_retries_500_twice_then_succeeds),
+        cmocka_unit_test(test_pccs_500_beyond_retries_is_unavailable),
+        cmocka_unit_test(test_pccs_refuses_server_cert_not_in_ca_file),
+        cmocka_unit_test(test_pccs_refuses_oversized_body),
+        cmocka_unit_test(test_pccs_malformed_tcb_body_is_parse_error),
+        cmocka_unit_test(test_pccs_accepts_pck_crl_as_hex_and_pem),
         cmocka_unit_test(test_pccs_refuses_bad_arguments),
     };
     return cmocka_run_group_tests(tests, start, stop);
