@@ -1,5 +1,6 @@
 /* cmd_get.c: `asps get`: attest, fetch named secrets, print or write them.
  * Exit 0 all granted, 1 denied, 2 usage, 3 unreachable/unavailable. */
+#include <cjson/cJSON.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,17 +102,38 @@ int asps_cmd_get(int argc, char **argv)
                 rc = 2;
             }
         } else if (json) {
-            printf("{\"secrets\": [");
-            for (size_t i = 0; i < n; i++) {
+            /* built with cJSON so that any name is escaped; the value is hex */
+            cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "secrets");
+            for (size_t i = 0; arr && i < n; i++) {
                 char *hex = malloc(2 * s[i].len + 1);
-                if (!hex)
+                cJSON *it = cJSON_CreateObject();
+                if (!hex || !it) {
+                    free(hex);
+                    cJSON_Delete(it);
                     break;
+                }
                 asps_hex_encode(s[i].value, s[i].len, hex);
-                printf("%s{\"name\": \"%s\", \"value_hex\": \"%s\"}", i ? ", " : "", s[i].name, hex);
+                cJSON_AddStringToObject(it, "name", s[i].name);
+                cJSON_AddStringToObject(it, "value_hex", hex);
+                cJSON_AddItemToArray(arr, it);
                 OPENSSL_cleanse(hex, 2 * s[i].len);
                 free(hex);
             }
-            printf("]}\n");
+            char *text = cJSON_PrintUnformatted(o);
+            if (text) {
+                puts(text);
+                OPENSSL_cleanse(text, strlen(text));
+                free(text);
+            }
+            /* the tree held the values in hex: cleanse before freeing */
+            cJSON *it;
+            cJSON_ArrayForEach(it, arr)
+            {
+                cJSON *v = cJSON_GetObjectItem(it, "value_hex");
+                if (v && v->valuestring)
+                    OPENSSL_cleanse(v->valuestring, strlen(v->valuestring));
+            }
+            cJSON_Delete(o);
         } else {
             for (size_t i = 0; i < n; i++) {
                 printf("Secret received: ");
