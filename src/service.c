@@ -385,11 +385,14 @@ asps_err asps_service_new(const asps_service_config *cfg, asps_service **out, as
         e = asps_fail(eb, ASPS_E_NOMEM, "out of memory");
         goto fail;
     }
-    s->n_verifiers = cfg->threads ? cfg->threads : 2;
-    if (s->n_verifiers > MAX_VERIFIERS)
-        s->n_verifiers = MAX_VERIFIERS;
-    for (size_t i = 0; i < s->n_verifiers; i++) {
+    size_t want = cfg->threads ? cfg->threads : 2;
+    if (want > MAX_VERIFIERS)
+        want = MAX_VERIFIERS;
+    /* n_verifiers counts slots set up so far, so a failure part-way frees
+     * only what exists */
+    for (size_t i = 0; i < want; i++) {
         pthread_mutex_init(&s->verifiers[i].lock, NULL);
+        s->n_verifiers = i + 1;
         e = asps_verifier_new(&s->verifiers[i].v, eb);
         char path[4096];
         if (e == ASPS_OK && cfg->trust_sim) {
@@ -462,6 +465,21 @@ void asps_service_set_evidence(asps_service *s, asps_service_evidence_fn fn, voi
 {
     s->evidence = fn;
     s->evidence_ctx = ctx;
+}
+
+void asps_service_audit_refused(asps_service *s, const char *cert_pem, const char *peer,
+                                const char *const *names, size_t n, const char *verdict,
+                                const char *reason)
+{
+    asps_claims claims;
+    int hit = 0;
+    asps_errbuf eb;
+    /* the claims are in the cache: the handshake verified this certificate */
+    int have = cert_pem && claims_for(s, cert_pem, &claims, &hit, &eb) == ASPS_OK;
+    asps_audit_event ev = {.peer = peer, .claims = have ? &claims : NULL, .names_asked = names,
+                           .n_asked = n, .verdict = verdict, .reason = reason};
+    asps_audit_decision(s->audit, &ev, NULL);
+    count(s, &s->stats.denied);
 }
 
 void asps_service_get_stats(asps_service *s, asps_service_stats *out)
@@ -597,11 +615,8 @@ int asps_service_get_secrets(asps_service *s, const char *cert_pem, const char *
     ev.decision = &d;
     ev.verdict = verdict;
     ev.reason = reason[0] ? reason : NULL;
-    if (status != ASPS_STATUS_OK) {
-        /* nothing was released: say so in the line */
-        ev.names_granted = NULL;
-        ev.n_granted = 0;
-    }
+    if (status != ASPS_STATUS_OK)
+        d.allowed = 0; /* nothing was released: the line must not list names as granted */
     asps_audit_decision(s->audit, &ev, NULL);
     asps_decision_clear(&d);
     gen_release(s, g);

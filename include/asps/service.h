@@ -129,6 +129,13 @@ void asps_service_set_evidence(asps_service *s, asps_service_evidence_fn fn, voi
 asps_err asps_service_collateral_for(void *ctx, const uint8_t *quote, size_t len,
                                      const asps_collateral **col, int *owned, asps_errbuf *eb);
 
+/* One audit line for a call refused before the service decided (malformed
+ * request, too many names, a CCZoo ctx that is not this connection's
+ * certificate, a value a legacy protocol cannot carry). */
+void asps_service_audit_refused(asps_service *s, const char *cert_pem, const char *peer,
+                                const char *const *names, size_t n, const char *verdict,
+                                const char *reason);
+
 /* Counters for tests and the health of the service. */
 typedef struct asps_service_stats {
     uint64_t handshakes_ok, handshakes_refused, calls, granted, denied, unavailable;

@@ -35,10 +35,12 @@ static int get_secrets(void *ctx, const char *cert, const char *peer, const uint
     asps_err e = asps_rpc_decode_get_secrets_request(req, req_len, g->max_names + 1, &names, &n, &eb);
     if (e == ASPS_E_LIMIT) {
         snprintf(msg, msglen, "too many names in one call (limit %zu)", g->max_names);
+        asps_service_audit_refused(g->svc, cert, peer, NULL, 0, "invalid", msg);
         return ASPS_RPC_RESOURCE_EXHAUSTED;
     }
     if (e != ASPS_OK) {
         snprintf(msg, msglen, "malformed request: %s", eb.msg);
+        asps_service_audit_refused(g->svc, cert, peer, NULL, 0, "invalid", msg);
         return ASPS_RPC_INVALID_ARGUMENT;
     }
     asps_secret_list list = {0};
@@ -84,6 +86,7 @@ static int occlum_get_secret(void *ctx, const char *cert, const char *peer, cons
     asps_errbuf eb = {{0}};
     if (asps_rpc_decode_occlum_request(req, req_len, &name, &eb) != ASPS_OK) {
         snprintf(msg, msglen, "malformed request: %s", eb.msg);
+        asps_service_audit_refused(g->svc, cert, peer, NULL, 0, "invalid", msg);
         return ASPS_RPC_INVALID_ARGUMENT;
     }
     asps_secret_list list = {0};
@@ -133,6 +136,43 @@ static int ctx_matches_peer(const char *ctx, const char *peer_pem)
     return ok;
 }
 
+/* Well-formed UTF-8 (no overlongs, no surrogates, at most U+10FFFF). */
+static int utf8_valid(const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        uint8_t c = p[i];
+        size_t k;
+        uint32_t cp;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if ((c & 0xe0) == 0xc0) {
+            k = 1;
+            cp = c & 0x1f;
+        } else if ((c & 0xf0) == 0xe0) {
+            k = 2;
+            cp = c & 0x0f;
+        } else if ((c & 0xf8) == 0xf0) {
+            k = 3;
+            cp = c & 0x07;
+        } else
+            return 0;
+        if (n - i <= k) /* the sequence would run past the end */
+            return 0;
+        for (size_t j = 1; j <= k; j++) {
+            if ((p[i + j] & 0xc0) != 0x80)
+                return 0;
+            cp = cp << 6 | (p[i + j] & 0x3f);
+        }
+        if ((k == 1 && cp < 0x80) || (k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) ||
+            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+        i += k + 1;
+    }
+    return 1;
+}
+
 static int cczoo_get_secret(void *ctx, const char *cert, const char *peer, const uint8_t *req,
                             size_t req_len, uint8_t **reply, size_t *reply_len, char *msg,
                             size_t msglen)
@@ -142,17 +182,27 @@ static int cczoo_get_secret(void *ctx, const char *cert, const char *peer, const
     asps_errbuf eb = {{0}};
     if (asps_rpc_decode_cczoo_request(req, req_len, &key, &rctx, &eb) != ASPS_OK) {
         snprintf(msg, msglen, "malformed request: %s", eb.msg);
+        asps_service_audit_refused(g->svc, cert, peer, NULL, 0, "invalid", msg);
         return ASPS_RPC_INVALID_ARGUMENT;
     }
     int st;
     asps_secret_list list = {0};
+    const char *const names[1] = {key};
     if (rctx && rctx[0] && !ctx_matches_peer(rctx, cert)) {
         snprintf(msg, msglen, "ctx is not the certificate of this connection");
+        asps_service_audit_refused(g->svc, cert, peer, names, 1, "denied", msg);
         st = ASPS_RPC_PERMISSION_DENIED;
     } else {
         st = one_secret(g, cert, peer, key, &list, msg, msglen);
-        if (st == ASPS_STATUS_OK &&
-            asps_rpc_encode_cczoo_reply(list.items[0].value, list.items[0].len, reply, reply_len, &eb) != ASPS_OK) {
+        /* CCZoo's reply field is a proto3 string: its C++ client refuses
+         * invalid UTF-8, so a binary secret gets a clear refusal instead */
+        if (st == ASPS_STATUS_OK && !utf8_valid(list.items[0].value, list.items[0].len)) {
+            snprintf(msg, msglen, "binary secret: fetch it with asps.v1.SecretProvision/GetSecrets");
+            asps_service_audit_refused(g->svc, cert, peer, names, 1, "refused",
+                                       "binary value cannot travel in CCZoo's string field");
+            st = ASPS_RPC_FAILED_PRECONDITION;
+        } else if (st == ASPS_STATUS_OK &&
+                   asps_rpc_encode_cczoo_reply(list.items[0].value, list.items[0].len, reply, reply_len, &eb) != ASPS_OK) {
             st = ASPS_RPC_INTERNAL;
             snprintf(msg, msglen, "cannot encode the reply");
         }

@@ -133,6 +133,10 @@ out=$($CLIENT --target "$S" --ca ca.pem --server-name localhost --cert good.pem 
 [ "$out" = hunter2 ] && ok || bad "cczoo GetSecret with own ctx: $out"
 out=$($CLIENT --target "$S" --ca ca.pem --server-name localhost --cert good.pem --key good.key cczoo db_password forged.pem)
 echo "$out" | grep -q "^STATUS PERMISSION_DENIED" && ok || bad "cczoo with another cert as ctx: $out"
+grep -q '"reason":"ctx is not the certificate of this connection"' audit.log && ok || bad "cczoo ctx refusal: no audit line"
+# a binary secret cannot travel in CCZoo's string field: a clear refusal
+out=$($CLIENT --target "$S" --ca ca.pem --server-name localhost --cert good.pem --key good.key cczoo image_key)
+echo "$out" | grep -q "^STATUS FAILED_PRECONDITION" && ok || bad "cczoo binary secret: $out"
 
 # ---- bad bytes -----------------------------------------------------------------
 PYC="$CLIENT --target $S --ca ca.pem --server-name localhost --cert good.pem --key good.key"
@@ -189,6 +193,15 @@ sed 's/, "db_password": "db_password"//' policy.good > policy.json
 kill -HUP $SPID; sleep 0.5
 expect_get "after reload, db_password no longer granted" 1 "${ID[@]}" db_password
 good_client "reload"
+
+# a KMS failure after a grant lists nothing as granted
+$PY - <<'PYEOF' && ok || bad "unavailable line lists granted names"
+import json
+for l in open("audit.log"):
+    o = json.loads(l)
+    if o["verdict"] in ("unavailable", "denied", "unauthenticated", "invalid", "refused"):
+        assert o.get("names_granted", []) == [], o
+PYEOF
 
 # ---- audit: one JSON object per line, never a value ----------------------------
 $PY - <<'PYEOF' && ok || bad "audit lines"
