@@ -86,7 +86,7 @@ int asps_cmd_sim(int argc, char **argv)
     asps_sim_free(s);
     if (e != ASPS_OK) {
         fprintf(stderr, "asps sim quote: %s\n", eb.msg);
-        return 1;
+        return e == ASPS_E_ARG ? 2 : 1; /* e.g. --tcb naming a level the sim has not */
     }
     return 0;
 }

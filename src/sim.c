@@ -39,6 +39,10 @@
 #define TDX_MODULE_SVN 3
 #define TDX_MODULE_VERSION 1
 
+#define BC_ROOT "critical,CA:TRUE,pathlen:1"
+#define BC_CA "critical,CA:TRUE,pathlen:0"
+#define BC_LEAF "critical,CA:FALSE"
+
 static const uint8_t FMSPC_SGX[6] = {0x00, 0x90, 0x6e, 0xd5, 0x00, 0x00};
 static const uint8_t FMSPC_TDX[6] = {0x00, 0x80, 0x6f, 0x05, 0x00, 0x00};
 static const uint8_t QE_VENDOR[16] = {0x93, 0x9a, 0x72, 0x33, 0xf7, 0x9c, 0x4c, 0xa9,
@@ -246,14 +250,29 @@ static void der_entry(der *out, const uint8_t *sub, size_t nsub, const der *valu
     out->bad |= e.bad | value->bad;
 }
 
-static int pck_extension(const uint8_t comps[16], unsigned pcesvn, const uint8_t fmspc[6], der *out)
-{
-    der top = {0}, v, tcb = {0}, tcbseq = {0};
+/* One simulated platform's identity in its PCK certificates: the PPID and
+ * the platform instance ID are the same in every PCK certificate of that
+ * platform (one per TCB level), as in Intel's. */
+typedef struct platform_ids {
     uint8_t ppid[16];
-    RAND_bytes(ppid, sizeof ppid);
+    uint8_t instance_id[16];
+} platform_ids;
+
+/* The SGX extension (1.2.840.113741.1.13.1) exactly as Intel's PCK Platform
+ * CA issues it: SEQUENCE of SEQUENCE { OID, value } with PPID OCTET STRING
+ * (16), TCB SEQUENCE of 18 { OID, INTEGER comp01..16 svn, INTEGER pcesvn,
+ * OCTET STRING(16) cpusvn }, PCE-ID OCTET STRING(2), FMSPC OCTET STRING(6),
+ * SGX type ENUMERATED (1 Scalable), platform instance ID OCTET STRING(16)
+ * and configuration SEQUENCE { dynamicPlatform, cachedKeys, SMTEnabled
+ * BOOLEAN }. The last two appear only in Platform-CA certificates; a
+ * verifier must accept them. */
+static int pck_extension(const uint8_t comps[16], unsigned pcesvn, const uint8_t fmspc[6],
+                         const platform_ids *ids, der *out)
+{
+    der top = {0}, v, tcb = {0}, tcbseq = {0}, conf = {0}, confseq = {0};
     uint8_t s1[] = {1};
     memset(&v, 0, sizeof v);
-    der_tlv(&v, 0x04, ppid, 16);
+    der_tlv(&v, 0x04, ids->ppid, 16);
     der_entry(&top, s1, 1, &v);
     for (uint8_t k = 1; k <= 18; k++) {
         uint8_t sub[2] = {2, k};
@@ -268,7 +287,7 @@ static int pck_extension(const uint8_t comps[16], unsigned pcesvn, const uint8_t
     }
     der_tlv(&tcbseq, 0x30, tcb.b, tcb.n);
     tcbseq.bad |= tcb.bad;
-    uint8_t s2[] = {2}, s3[] = {3}, s4[] = {4}, s5[] = {5};
+    uint8_t s2[] = {2}, s3[] = {3}, s4[] = {4}, s5[] = {5}, s6[] = {6}, s7[] = {7};
     der_entry(&top, s2, 1, &tcbseq);
     memset(&v, 0, sizeof v);
     der_tlv(&v, 0x04, (const uint8_t *)"\x00\x00", 2);
@@ -279,6 +298,18 @@ static int pck_extension(const uint8_t comps[16], unsigned pcesvn, const uint8_t
     memset(&v, 0, sizeof v);
     der_uint(&v, 0x0a, 1); /* SGX type: Scalable */
     der_entry(&top, s5, 1, &v);
+    memset(&v, 0, sizeof v);
+    der_tlv(&v, 0x04, ids->instance_id, 16);
+    der_entry(&top, s6, 1, &v);
+    for (uint8_t k = 1; k <= 3; k++) { /* dynamicPlatform, cachedKeys, SMTEnabled */
+        uint8_t sub[2] = {7, k}, t = 0xff;
+        memset(&v, 0, sizeof v);
+        der_tlv(&v, 0x01, &t, 1);
+        der_entry(&conf, sub, 2, &v);
+    }
+    der_tlv(&confseq, 0x30, conf.b, conf.n);
+    confseq.bad |= conf.bad;
+    der_entry(&top, s7, 1, &confseq);
     memset(out, 0, sizeof *out);
     der_tlv(out, 0x30, top.b, top.n);
     return !(out->bad || top.bad);
@@ -309,7 +340,8 @@ static int add_conf_ext(X509 *x, X509 *issuer, int nid, const char *value)
 }
 
 static X509 *make_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key,
-                       int64_t nb, int64_t na, int ca, long serial, const der *sgx_ext)
+                       int64_t nb, int64_t na, const char *constraints, long serial,
+                       const der *sgx_ext)
 {
     X509 *x = X509_new();
     X509_NAME *n = sim_name(cn);
@@ -320,9 +352,10 @@ static X509 *make_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *is
              ASN1_TIME_set(X509_getm_notAfter(x), (time_t)na) && X509_set_pubkey(x, key);
     ok = ok && add_conf_ext(x, issuer, NID_subject_key_identifier, "hash") &&
          add_conf_ext(x, issuer, NID_authority_key_identifier, "keyid:always") &&
-         add_conf_ext(x, issuer, NID_basic_constraints, ca ? "critical,CA:TRUE,pathlen:0" : "critical,CA:FALSE") &&
+         add_conf_ext(x, issuer, NID_basic_constraints, constraints) &&
          add_conf_ext(x, issuer, NID_key_usage,
-                      ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature,nonRepudiation");
+                      strstr(constraints, "CA:TRUE") ? "critical,keyCertSign,cRLSign"
+                                                     : "critical,digitalSignature,nonRepudiation");
     if (ok && sgx_ext) {
         ASN1_OBJECT *o = OBJ_txt2obj("1.2.840.113741.1.13.1", 1);
         ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
@@ -548,25 +581,41 @@ asps_err asps_sim_init_ex(const char *dir, const asps_sim_init_opts *o, asps_err
         e = asps_fail(eb, ASPS_E_INTERNAL, "sim: key generation failed");
         goto out;
     }
-    root = make_cert("asps simulated SGX Root CA", root_k, NULL, root_k, issue, cert_end, 1, 1, NULL);
-    ca = root ? make_cert("asps simulated SGX PCK Platform CA", ca_k, root, root_k, issue, cert_end, 1, 2, NULL) : NULL;
-    tcb = root ? make_cert("asps simulated SGX TCB Signing", tcb_k, root, root_k, issue, cert_end, 0, 3, NULL) : NULL;
+    /* basic constraints as Intel's: the root allows one CA below it (the
+     * PCK CA), which allows none, so standard path validation accepts the
+     * chains too */
+    root = make_cert("asps simulated SGX Root CA", root_k, NULL, root_k, issue, cert_end,
+                     BC_ROOT, 1, NULL);
+    ca = root ? make_cert("asps simulated SGX PCK Platform CA", ca_k, root, root_k, issue, cert_end,
+                          BC_CA, 2, NULL)
+              : NULL;
+    tcb = root ? make_cert("asps simulated SGX TCB Signing", tcb_k, root, root_k, issue, cert_end,
+                           BC_LEAF, 3, NULL)
+               : NULL;
+    /* one SGX platform and one TDX platform */
+    platform_ids sgx_ids, tdx_ids;
+    if (RAND_bytes((uint8_t *)&sgx_ids, sizeof sgx_ids) != 1 ||
+        RAND_bytes((uint8_t *)&tdx_ids, sizeof tdx_ids) != 1) {
+        e = asps_fail(eb, ASPS_E_INTERNAL, "sim: no randomness");
+        goto out;
+    }
     for (int i = 0; ca && i < N_LEVELS; i++) {
         uint8_t c[16];
         der ext;
         level_comps(i, c);
-        if (!pck_extension(c, PCE_SVN, FMSPC_SGX, &ext))
+        if (!pck_extension(c, PCE_SVN, FMSPC_SGX, &sgx_ids, &ext))
             break;
-        pck[i] = make_cert("asps simulated SGX PCK Certificate", pck_k, ca, ca_k, issue, cert_end, 0,
-                           100 + i, &ext);
+        pck[i] = make_cert("asps simulated SGX PCK Certificate", pck_k, ca, ca_k, issue, cert_end,
+                           BC_LEAF, 100 + i, &ext);
     }
     /* the TDX platform's PCK certificate: level 0 SVNs, TDX FMSPC (slot
      * N_LEVELS would overflow; it is written separately below) */
     uint8_t c0[16];
     der tdx_ext;
     level_comps(0, c0);
-    tdx_pck = ca && pck_extension(c0, PCE_SVN, FMSPC_TDX, &tdx_ext)
-                        ? make_cert("asps simulated SGX PCK Certificate", pck_k, ca, ca_k, issue, cert_end, 0, 200, &tdx_ext)
+    tdx_pck = ca && pck_extension(c0, PCE_SVN, FMSPC_TDX, &tdx_ids, &tdx_ext)
+                        ? make_cert("asps simulated SGX PCK Certificate", pck_k, ca, ca_k, issue,
+                                    cert_end, BC_LEAF, 200, &tdx_ext)
                         : NULL;
     ASN1_INTEGER *revoke = NULL;
     if (o && o->revoke_pck_level >= 0 && o->revoke_pck_level < N_LEVELS && pck[o->revoke_pck_level])

@@ -8,7 +8,9 @@
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/param_build.h>
 #include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -276,6 +278,543 @@ static void test_sim_tampered_quotes_are_caught(void **state)
     free(b);
 }
 
+/* ---- the sim's artifacts checked without asps's verifier ----------------------- */
+
+static STACK_OF(X509) *pem_certs(const char *pem, size_t len)
+{
+    BIO *b = BIO_new_mem_buf(pem, (int)len);
+    STACK_OF(X509) *sk = sk_X509_new_null();
+    X509 *x;
+    while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL)
+        sk_X509_push(sk, x);
+    BIO_free(b);
+    return sk;
+}
+
+static STACK_OF(X509) *pem_file_certs(const char *dir, const char *name)
+{
+    char p[4200];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    size_t n;
+    char *pem = (char *)tu_read_file(p, &n);
+    assert_non_null(pem);
+    STACK_OF(X509) *sk = pem_certs(pem, n);
+    free(pem);
+    return sk;
+}
+
+/* Standard RFC 5280 path validation (OpenSSL, strict) of LEAF through the
+ * other certificates of CHAIN to the root in ROOT_DER. */
+static int openssl_path_ok(X509 *leaf, STACK_OF(X509) *untrusted, const uint8_t *root_der, size_t root_len,
+                           int expect_ok)
+{
+    const unsigned char *p = root_der;
+    X509 *root = d2i_X509(NULL, &p, (long)root_len);
+    assert_non_null(root);
+    X509_STORE *st = X509_STORE_new();
+    X509_STORE_add_cert(st, root);
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    X509_STORE_CTX_init(ctx, st, leaf, untrusted);
+    X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_X509_STRICT);
+    int ok = X509_verify_cert(ctx) == 1;
+    if (!ok && expect_ok)
+        fprintf(stderr, "  openssl: %s\n", X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+    X509_STORE_CTX_free(ctx);
+    X509_STORE_free(st);
+    X509_free(root);
+    return ok;
+}
+
+/* Every chain the sim hands out (PCK chain per TCB level, TDX PCK chain, the
+ * collateral's issuer chains) passes OpenSSL's strict path validation to the
+ * sim root (Intel's basic constraints: root pathlen 1, PCK CA pathlen 0),
+ * and none of them to Intel's root. */
+static void test_sim_chains_pass_openssl_path_validation(void **state)
+{
+    (void)state;
+    char p[4200];
+    size_t root_len, intel_len;
+    snprintf(p, sizeof p, "%s/root_ca.der", g_dir);
+    uint8_t *root = tu_read_file(p, &root_len);
+    const uint8_t *intel = asps_intel_root_ca_der(&intel_len);
+    const char *files[] = {"pck_chain_UpToDate.pem", "pck_chain_SWHardeningNeeded.pem",
+                           "pck_chain_ConfigurationNeeded.pem",
+                           "pck_chain_ConfigurationAndSWHardeningNeeded.pem", "pck_chain_OutOfDate.pem",
+                           "pck_chain_OutOfDateConfigurationNeeded.pem", "pck_chain_Revoked.pem",
+                           "pck_chain_tdx.pem"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        STACK_OF(X509) *sk = pem_file_certs(g_dir, files[i]);
+        assert_int_equal(sk_X509_num(sk), 3);
+        if (!openssl_path_ok(sk_X509_value(sk, 0), sk, root, root_len, 1))
+            fail_msg("%s does not validate to the sim root", files[i]);
+        assert_false(openssl_path_ok(sk_X509_value(sk, 0), sk, intel, intel_len, 0));
+        sk_X509_pop_free(sk, X509_free);
+    }
+    const char *fields[] = {"tcb_info_issuer_chain", "qe_identity_issuer_chain", "pck_crl_issuer_chain"};
+    for (int t = 0; t < 2; t++) {
+        char *b = read_bundle(g_dir, t ? "tdx" : "sgx");
+        cJSON *o = cJSON_Parse(b);
+        for (size_t i = 0; i < 3; i++) {
+            const char *pem = cJSON_GetObjectItem(o, fields[i])->valuestring;
+            STACK_OF(X509) *sk = pem_certs(pem, strlen(pem));
+            assert_int_equal(sk_X509_num(sk), 2);
+            if (!openssl_path_ok(sk_X509_value(sk, 0), sk, root, root_len, 1))
+                fail_msg("%s does not validate to the sim root", fields[i]);
+            sk_X509_pop_free(sk, X509_free);
+        }
+        cJSON_Delete(o);
+        free(b);
+    }
+    free(root);
+}
+
+/* Raw r||s (hex) over BODY, verified with CERT's key by OpenSSL. */
+static int openssl_sig_ok(X509 *cert, const char *body, size_t body_len, const char *sig_hex)
+{
+    uint8_t raw[64];
+    assert_int_equal(strlen(sig_hex), 128);
+    assert_int_equal(asps_hex_decode(sig_hex, 128, raw, 64), 0);
+    ECDSA_SIG *sig = ECDSA_SIG_new();
+    ECDSA_SIG_set0(sig, BN_bin2bn(raw, 32, NULL), BN_bin2bn(raw + 32, 32, NULL));
+    uint8_t *der = NULL;
+    int dl = i2d_ECDSA_SIG(sig, &der);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    int ok = EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, X509_get0_pubkey(cert)) == 1 &&
+             EVP_DigestVerify(md, der, (size_t)dl, (const uint8_t *)body, body_len) == 1;
+    EVP_MD_CTX_free(md);
+    OPENSSL_free(der);
+    ECDSA_SIG_free(sig);
+    return ok;
+}
+
+/* TCB info and QE identity signatures are ECDSA P-256 SHA-256 over the exact
+ * body bytes by the TCB signing certificate of the issuer chain, stored as
+ * raw r||s; CRLs are DER, signed by the CA whose CRL they are. Checked with
+ * OpenSSL alone; a one-byte change in a body breaks its signature. */
+static void test_sim_collateral_signatures_verify_with_openssl(void **state)
+{
+    (void)state;
+    for (int t = 0; t < 2; t++) {
+        char *b = read_bundle(g_dir, t ? "tdx" : "sgx");
+        cJSON *o = cJSON_Parse(b);
+        const char *chain = cJSON_GetObjectItem(o, "tcb_info_issuer_chain")->valuestring;
+        STACK_OF(X509) *sk = pem_certs(chain, strlen(chain));
+        X509 *signer = sk_X509_value(sk, 0), *root = sk_X509_value(sk, 1);
+        char cn[256];
+        X509_NAME_get_text_by_NID(X509_get_subject_name(signer), NID_commonName, cn, sizeof cn);
+        assert_string_equal(cn, "asps simulated SGX TCB Signing");
+        const char *bodies[] = {"tcb_info", "qe_identity"};
+        for (int k = 0; k < 2; k++) {
+            char sigf[64];
+            snprintf(sigf, sizeof sigf, "%s_signature", bodies[k]);
+            const char *body = cJSON_GetObjectItem(o, bodies[k])->valuestring;
+            const char *sig = cJSON_GetObjectItem(o, sigf)->valuestring;
+            assert_true(openssl_sig_ok(signer, body, strlen(body), sig));
+            char *copy = strdup(body);
+            copy[strlen(copy) / 2] ^= 1;
+            assert_false(openssl_sig_ok(signer, copy, strlen(copy), sig));
+            free(copy);
+            /* the body is the JSON shape Intel signs */
+            cJSON *j = cJSON_Parse(body);
+            assert_non_null(j);
+            const char *id = cJSON_GetObjectItem(j, "id")->valuestring;
+            assert_string_equal(id, k == 0 ? (t ? "TDX" : "SGX") : (t ? "TD_QE" : "QE"));
+            assert_int_equal(cJSON_GetObjectItem(j, "version")->valueint, k == 0 ? 3 : 2);
+            cJSON_Delete(j);
+        }
+        /* CRLs */
+        const char *pchain = cJSON_GetObjectItem(o, "pck_crl_issuer_chain")->valuestring;
+        STACK_OF(X509) *psk = pem_certs(pchain, strlen(pchain));
+        struct {
+            const char *field;
+            X509 *issuer;
+        } crls[] = {{"root_ca_crl", root}, {"pck_crl", sk_X509_value(psk, 0)}};
+        for (int k = 0; k < 2; k++) {
+            uint8_t *der;
+            size_t dl;
+            assert_int_equal(asps_hex_decode_alloc(cJSON_GetObjectItem(o, crls[k].field)->valuestring, &der, &dl), 0);
+            const unsigned char *pp = der;
+            X509_CRL *crl = d2i_X509_CRL(NULL, &pp, (long)dl);
+            assert_non_null(crl);
+            assert_ptr_equal(pp, der + dl);
+            assert_int_equal(X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(crls[k].issuer)), 0);
+            assert_int_equal(X509_CRL_verify(crl, X509_get0_pubkey(crls[k].issuer)), 1);
+            assert_true(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)) <= 0); /* -1: no list */
+            X509_CRL_free(crl);
+            free(der);
+        }
+        sk_X509_pop_free(psk, X509_free);
+        sk_X509_pop_free(sk, X509_free);
+        cJSON_Delete(o);
+        free(b);
+    }
+}
+
+/* The tag/OID skeleton of a DER value: constructed types recurse, OIDs and
+ * OCTET STRING lengths are kept, INTEGER/ENUMERATED/BOOLEAN values are not
+ * (they differ between platforms). */
+static void skeleton(const uint8_t *p, size_t n, char *out, size_t cap)
+{
+    size_t i = 0;
+    while (i + 2 <= n) {
+        uint8_t tag = p[i];
+        size_t len = p[i + 1], hl = 2;
+        if (len == 0x81) {
+            len = p[i + 2];
+            hl = 3;
+        } else if (len == 0x82) {
+            len = (size_t)p[i + 2] << 8 | p[i + 3];
+            hl = 4;
+        }
+        assert_true(i + hl + len <= n);
+        char t[128];
+        if (tag & 0x20) {
+            snprintf(t, sizeof t, "%02x{", tag);
+            strncat(out, t, cap - strlen(out) - 1);
+            skeleton(p + i + hl, len, out, cap);
+            strncat(out, "}", cap - strlen(out) - 1);
+        } else {
+            if (tag == 0x06) {
+                char h[64];
+                asps_hex_encode(p + i + hl, len < 31 ? len : 31, h);
+                snprintf(t, sizeof t, "06:%s ", h);
+            } else if (tag == 0x04)
+                snprintf(t, sizeof t, "04/%zu ", len);
+            else
+                snprintf(t, sizeof t, "%02x ", tag);
+            strncat(out, t, cap - strlen(out) - 1);
+        }
+        i += hl + len;
+    }
+    assert_int_equal(i, n);
+}
+
+static void ext_skeleton(X509 *x, char *out, size_t cap, asps_pck_ext *parsed)
+{
+    ASN1_OBJECT *oid = OBJ_txt2obj("1.2.840.113741.1.13.1", 1);
+    int idx = X509_get_ext_by_OBJ(x, oid, -1);
+    ASN1_OBJECT_free(oid);
+    assert_true(idx >= 0);
+    ASN1_OCTET_STRING *v = X509_EXTENSION_get_data(X509_get_ext(x, idx));
+    out[0] = 0;
+    skeleton(ASN1_STRING_get0_data(v), (size_t)ASN1_STRING_length(v), out, cap);
+    asps_errbuf eb;
+    assert_int_equal(asps_dcap_parse_pck_ext(ASN1_STRING_get0_data(v), (size_t)ASN1_STRING_length(v), parsed, &eb),
+                     ASPS_OK);
+}
+
+/* The sim's PCK certificates carry the SGX extension in exactly the ASN.1 of
+ * a real Intel PCK certificate from the PCK Platform CA (the one in the real
+ * TDX quote): same entries, same order, same types, same OCTET STRING sizes.
+ * One platform has one PPID and platform instance ID across its TCB levels. */
+static void test_sim_pck_extension_matches_real_intel_asn1(void **state)
+{
+    (void)state;
+    size_t qlen;
+    uint8_t *real = tu_read_vector("tdx_quote", &qlen);
+    asps_quote q;
+    asps_errbuf eb;
+    assert_int_equal(asps_quote_parse(real, qlen, &q, &eb), ASPS_OK);
+    STACK_OF(X509) *rsk = pem_certs((const char *)q.pck_chain, q.pck_chain_len);
+    char want[4096], got[4096];
+    asps_pck_ext rext, ext, first;
+    ext_skeleton(sk_X509_value(rsk, 0), want, sizeof want, &rext);
+    assert_int_equal(rext.sgx_type, 1);
+    const char *files[] = {"pck_chain_UpToDate.pem", "pck_chain_OutOfDate.pem", "pck_chain_Revoked.pem",
+                           "pck_chain_tdx.pem"};
+    for (size_t i = 0; i < 4; i++) {
+        STACK_OF(X509) *sk = pem_file_certs(g_dir, files[i]);
+        ext_skeleton(sk_X509_value(sk, 0), got, sizeof got, &ext);
+        if (strcmp(want, got))
+            fail_msg("%s: SGX extension differs from Intel's:\nintel %s\nsim   %s", files[i], want, got);
+        /* the TCB's CPUSVN OCTET STRING is the 16 components */
+        assert_memory_equal(ext.cpusvn, ext.cpusvn_comp, 16);
+        assert_int_equal(ext.sgx_type, 1);
+        if (i == 0)
+            first = ext;
+        else if (i < 3)
+            assert_memory_equal(ext.ppid, first.ppid, 16); /* same SGX platform */
+        else
+            assert_memory_not_equal(ext.ppid, first.ppid, 16); /* the TDX platform */
+        char cn[256];
+        X509_NAME_get_text_by_NID(X509_get_issuer_name(sk_X509_value(sk, 0)), NID_commonName, cn, sizeof cn);
+        assert_string_equal(cn, "asps simulated SGX PCK Platform CA");
+        sk_X509_pop_free(sk, X509_free);
+    }
+    sk_X509_pop_free(rsk, X509_free);
+    free(real);
+}
+
+/* The first TCB level (in listed order) that the SVNs meet, as QVL picks it;
+ * NULL if none. tee_tcb_svn NULL for SGX. Written here from the rule, not
+ * taken from the verifier. */
+static const char *first_level(const char *tcb_info, const asps_pck_ext *x, const uint8_t *tee_tcb_svn)
+{
+    static char status[64];
+    cJSON *j = cJSON_Parse(tcb_info);
+    const cJSON *lv;
+    const char *res = NULL;
+    cJSON_ArrayForEach(lv, cJSON_GetObjectItem(j, "tcbLevels"))
+    {
+        const cJSON *tcb = cJSON_GetObjectItem(lv, "tcb");
+        int ok = cJSON_GetObjectItem(tcb, "pcesvn")->valueint <= x->pcesvn;
+        for (int k = 0; k < 16; k++) {
+            ok = ok && cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(tcb, "sgxtcbcomponents"), k), "svn")
+                               ->valueint <= x->cpusvn_comp[k];
+            /* TDX: with a module version (TEE_TCB_SVN[1]) the first two
+             * components are the module's, checked by its identity */
+            if (tee_tcb_svn && (k >= 2 || tee_tcb_svn[1] == 0))
+                ok = ok &&
+                     cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(tcb, "tdxtcbcomponents"), k), "svn")
+                             ->valueint <= tee_tcb_svn[k];
+        }
+        if (ok) {
+            snprintf(status, sizeof status, "%s", cJSON_GetObjectItem(lv, "tcbStatus")->valuestring);
+            res = status;
+            break;
+        }
+    }
+    cJSON_Delete(j);
+    return res;
+}
+
+static void pck_ext_of_quote(const asps_quote *q, asps_pck_ext *x)
+{
+    STACK_OF(X509) *sk = pem_certs((const char *)q->pck_chain, q->pck_chain_len);
+    char skel[4096];
+    ext_skeleton(sk_X509_value(sk, 0), skel, sizeof skel, x);
+    sk_X509_pop_free(sk, X509_free);
+}
+
+/* Each --tcb choice lands on that level by the matching rule alone: the
+ * PCK certificate's CPU SVN (SGX) or the TD report's TEE_TCB_SVN (TDX) meets
+ * that level first, and no two levels share an SVN vector. */
+static void test_sim_each_tcb_choice_lands_on_its_level(void **state)
+{
+    (void)state;
+    static const asps_tcb_status levels[] = {
+        ASPS_TCB_UP_TO_DATE, ASPS_TCB_SW_HARDENING_NEEDED, ASPS_TCB_CONFIGURATION_NEEDED,
+        ASPS_TCB_CONFIGURATION_AND_SW_HARDENING_NEEDED, ASPS_TCB_OUT_OF_DATE,
+        ASPS_TCB_OUT_OF_DATE_CONFIGURATION_NEEDED, ASPS_TCB_REVOKED};
+    const size_t n = sizeof levels / sizeof levels[0];
+    for (int t = 0; t < 2; t++) {
+        char *b = read_bundle(g_dir, t ? "tdx" : "sgx");
+        cJSON *o = cJSON_Parse(b);
+        const char *ti = cJSON_GetObjectItem(o, "tcb_info")->valuestring;
+        uint8_t seen[8][16];
+        for (size_t i = 0; i < n; i++) {
+            size_t len;
+            uint8_t *raw = make_quote(g_dir, t ? ASPS_TEE_TDX : ASPS_TEE_SGX, levels[i], &len);
+            asps_quote q;
+            asps_errbuf eb;
+            assert_int_equal(asps_quote_parse(raw, len, &q, &eb), ASPS_OK);
+            asps_pck_ext x;
+            pck_ext_of_quote(&q, &x);
+            /* the QE runs on the same CPU SVN as the PCK certificate's */
+            assert_memory_equal(q.qe_report.cpu_svn, x.cpusvn, 16);
+            if (!t)
+                assert_memory_equal(q.sgx.cpu_svn, x.cpusvn, 16);
+            const char *st = first_level(ti, &x, t ? q.tdx.tee_tcb_svn : NULL);
+            if (!st || strcmp(st, asps_tcb_status_name(levels[i])))
+                fail_msg("%s --tcb %s lands on %s", t ? "tdx" : "sgx", asps_tcb_status_name(levels[i]),
+                         st ? st : "no level");
+            memcpy(seen[i], t ? q.tdx.tee_tcb_svn : x.cpusvn, 16);
+            for (size_t k = 0; k < i; k++)
+                assert_memory_not_equal(seen[k], seen[i], 16);
+            free(raw);
+        }
+        cJSON_Delete(o);
+        free(b);
+    }
+}
+
+static void sha256_2(const uint8_t *a, size_t an, const uint8_t *b, size_t bn, uint8_t out[32])
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned int l = 32;
+    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    EVP_DigestUpdate(md, a, an);
+    EVP_DigestUpdate(md, b, bn);
+    EVP_DigestFinal_ex(md, out, &l);
+    EVP_MD_CTX_free(md);
+}
+
+static int raw_sig_ok(EVP_PKEY *k, const uint8_t sig[64], const uint8_t *msg, size_t len)
+{
+    char hex[129];
+    asps_hex_encode(sig, 64, hex);
+    X509 *x = X509_new();
+    X509_set_pubkey(x, k);
+    int ok = openssl_sig_ok(x, (const char *)msg, len, hex);
+    X509_free(x);
+    return ok;
+}
+
+/* Quotes in Intel's layout, checked field by field with the parser and
+ * OpenSSL: header (version, key type 2, TEE type, Intel's QE vendor ID), the
+ * identity as asked, the quote signature by the attestation key, the QE
+ * report binding SHA-256(attestation key || auth data) and signed by the PCK
+ * certificate's key, certification data type 5 with three certificates. */
+static void test_sim_quotes_have_intel_layout_and_real_signatures(void **state)
+{
+    (void)state;
+    static const uint8_t intel_qe_vendor[16] = {0x93, 0x9a, 0x72, 0x33, 0xf7, 0x9c, 0x4c, 0xa9,
+                                                0x94, 0x0a, 0x0d, 0xb3, 0x95, 0x7f, 0x06, 0x07};
+    asps_sim *s;
+    asps_errbuf eb;
+    assert_int_equal(asps_sim_open(g_dir, &s, &eb), ASPS_OK);
+    for (int t = 0; t < 2; t++) {
+        asps_sim_identity id;
+        memset(&id, 0, sizeof id);
+        id.tee = t ? ASPS_TEE_TDX : ASPS_TEE_SGX;
+        for (int i = 0; i < 64; i++)
+            id.report_data[i] = (uint8_t)(i * 7 + 1);
+        memset(id.mr_enclave, 0x11, 32);
+        memset(id.mr_signer, 0x22, 32);
+        id.isv_prod_id = 0x1234;
+        id.isv_svn = 7;
+        id.config_svn = 3;
+        id.debug = 1;
+        memset(id.mr_td, 0x33, 48);
+        memset(id.rtmr[2], 0x44, 48);
+        memset(id.mr_config_id, 0x55, 48);
+        memset(id.mr_owner, 0x66, 48);
+        uint8_t *raw;
+        size_t len;
+        assert_int_equal(asps_sim_quote(s, &id, &raw, &len, &eb), ASPS_OK);
+        asps_quote q;
+        assert_int_equal(asps_quote_parse(raw, len, &q, &eb), ASPS_OK);
+        assert_int_equal(q.version, t ? 4 : 3);
+        assert_int_equal(q.att_key_type, 2);
+        assert_int_equal(q.tee_type, t ? 0x81 : 0);
+        assert_memory_equal(q.qe_vendor_id, intel_qe_vendor, 16);
+        assert_int_equal(q.cert_type, 5);
+        if (!t) {
+            assert_memory_equal(q.sgx.report_data, id.report_data, 64);
+            assert_memory_equal(q.sgx.mr_enclave, id.mr_enclave, 32);
+            assert_memory_equal(q.sgx.mr_signer, id.mr_signer, 32);
+            assert_int_equal(q.sgx.isv_prod_id, 0x1234);
+            assert_int_equal(q.sgx.isv_svn, 7);
+            assert_int_equal(q.sgx.config_svn, 3);
+            assert_int_equal(q.sgx.attributes[0] & 0x02, 0x02); /* DEBUG */
+            assert_int_not_equal(q.qe_svn, 0);
+            assert_int_not_equal(q.pce_svn, 0);
+        } else {
+            assert_memory_equal(q.tdx.report_data, id.report_data, 64);
+            assert_memory_equal(q.tdx.mr_td, id.mr_td, 48);
+            assert_memory_equal(q.tdx.rtmr[2], id.rtmr[2], 48);
+            assert_memory_equal(q.tdx.mr_config_id, id.mr_config_id, 48);
+            assert_memory_equal(q.tdx.mr_owner, id.mr_owner, 48);
+            assert_int_equal(q.tdx.td_attributes[0] & 0x01, 0x01); /* DEBUG */
+            assert_false(q.tdx.has_v15);
+        }
+        /* quote signature: attestation key over header || body */
+        uint8_t pub[65] = {0x04};
+        memcpy(pub + 1, q.att_key, 64);
+        EVP_PKEY *ak = NULL;
+        {
+            OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+            OSSL_PARAM_BLD_push_utf8_string(bld, "group", "prime256v1", 0);
+            OSSL_PARAM_BLD_push_octet_string(bld, "pub", pub, 65);
+            OSSL_PARAM *params = OSSL_PARAM_BLD_to_param(bld);
+            EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+            assert_int_equal(EVP_PKEY_fromdata_init(pc), 1);
+            assert_int_equal(EVP_PKEY_fromdata(pc, &ak, EVP_PKEY_PUBLIC_KEY, params), 1);
+            EVP_PKEY_CTX_free(pc);
+            OSSL_PARAM_free(params);
+            OSSL_PARAM_BLD_free(bld);
+        }
+        assert_ptr_equal(q.signed_data, raw);
+        assert_int_equal(q.signed_len, 48 + (t ? 584 : 384));
+        assert_true(raw_sig_ok(ak, q.signature, q.signed_data, q.signed_len));
+        EVP_PKEY_free(ak);
+        /* QE report: binds the attestation key, signed by the PCK key */
+        uint8_t h[32], zero[32] = {0};
+        assert_true(q.qe_auth_len > 0);
+        sha256_2(q.att_key, 64, q.qe_auth, q.qe_auth_len, h);
+        assert_memory_equal(q.qe_report.report_data, h, 32);
+        assert_memory_equal(q.qe_report.report_data + 32, zero, 32);
+        STACK_OF(X509) *sk = pem_certs((const char *)q.pck_chain, q.pck_chain_len);
+        assert_int_equal(sk_X509_num(sk), 3);
+        assert_true(raw_sig_ok(X509_get0_pubkey(sk_X509_value(sk, 0)), q.qe_report_sig, q.qe_report_raw, 384));
+        assert_false(raw_sig_ok(X509_get0_pubkey(sk_X509_value(sk, 1)), q.qe_report_sig, q.qe_report_raw, 384));
+        /* QE report matches the QE identity of the bundle */
+        char *b = read_bundle(g_dir, t ? "tdx" : "sgx");
+        cJSON *o = cJSON_Parse(b);
+        cJSON *qi = cJSON_Parse(cJSON_GetObjectItem(o, "qe_identity")->valuestring);
+        uint8_t ms[32];
+        const char *mshex = cJSON_GetObjectItem(qi, "mrsigner")->valuestring;
+        assert_int_equal(asps_hex_decode(mshex, strlen(mshex), ms, 32), 0);
+        assert_memory_equal(q.qe_report.mr_signer, ms, 32);
+        assert_int_equal(q.qe_report.isv_prod_id, cJSON_GetObjectItem(qi, "isvprodid")->valueint);
+        assert_int_equal(
+            q.qe_report.isv_svn,
+            cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(qi, "tcbLevels"), 0), "tcb"),
+                                "isvsvn")
+                ->valueint);
+        cJSON_Delete(qi);
+        cJSON_Delete(o);
+        free(b);
+        sk_X509_pop_free(sk, X509_free);
+        free(raw);
+    }
+    asps_sim_free(s);
+}
+
+/* A flipped byte anywhere that is signed or binds is caught, with the code
+ * of the check that covers it; on SGX and TDX quotes alike. */
+static void test_sim_flipped_bytes_are_caught_by_their_check(void **state)
+{
+    (void)state;
+    for (int t = 0; t < 2; t++) {
+        size_t len;
+        uint8_t *raw = make_quote(g_dir, t ? ASPS_TEE_TDX : ASPS_TEE_SGX, ASPS_TCB_UP_TO_DATE, &len);
+        char *b = read_bundle(g_dir, t ? "tdx" : "sgx");
+        asps_quote q;
+        asps_errbuf eb;
+        assert_int_equal(asps_quote_parse(raw, len, &q, &eb), ASPS_OK);
+        size_t sig_off = q.signed_len + 4; /* after the signature data length */
+        size_t qe_off = (size_t)(q.qe_report_raw - raw), auth_off = (size_t)(q.qe_auth - raw);
+        /* a byte inside the base64 of the PCK leaf's signature area: the
+         * chain no longer verifies (or no longer decodes) */
+        const char *leaf_end = strstr((const char *)q.pck_chain, "-----END CERTIFICATE-----");
+        assert_non_null(leaf_end);
+        size_t leaf_sig_off = (size_t)((const uint8_t *)leaf_end - raw) - 10;
+        struct {
+            size_t off;
+            asps_err want1, want2;
+            const char *what;
+        } cases[] = {
+            /* SGX: CONFIGID; TDX: MRTD (bytes QVL checks before the
+             * signature, like MRSIGNERSEAM, would fail their own check) */
+            {48 + 200, ASPS_E_QUOTE_SIGNATURE, ASPS_E_QUOTE_SIGNATURE, "body"},
+            {28 + 3, ASPS_E_QUOTE_SIGNATURE, ASPS_E_QUOTE_SIGNATURE, "header user data"},
+            {sig_off + 5, ASPS_E_QUOTE_SIGNATURE, ASPS_E_QUOTE_SIGNATURE, "quote signature"},
+            {sig_off + 64 + 5, ASPS_E_QE_REPORT_DATA, ASPS_E_QE_REPORT_DATA, "attestation key"},
+            {qe_off + 320, ASPS_E_QE_REPORT_SIGNATURE, ASPS_E_QE_REPORT_SIGNATURE, "QE report data"},
+            {qe_off + 384 + 10, ASPS_E_QE_REPORT_SIGNATURE, ASPS_E_QE_REPORT_SIGNATURE, "QE report signature"},
+            {auth_off + 3, ASPS_E_QE_REPORT_DATA, ASPS_E_QE_REPORT_DATA, "QE auth data"},
+            {leaf_sig_off, ASPS_E_CHAIN, ASPS_E_PARSE, "PCK certificate"},
+        };
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            uint8_t *m = malloc(len);
+            memcpy(m, raw, len);
+            m[cases[i].off] ^= (cases[i].off == leaf_sig_off) ? 0x03 : 0x01;
+            asps_claims c;
+            asps_err e = verify(g_dir, m, len, b, 1, 0, &c, &eb);
+            if (e != cases[i].want1 && e != cases[i].want2)
+                fail_msg("%s: flipped %s: got %s (%s)", t ? "tdx" : "sgx", cases[i].what, asps_err_name(e), eb.msg);
+            free(m);
+        }
+        /* untouched, it verifies; only the Intel root: untrusted */
+        asps_claims c;
+        assert_int_equal(verify(g_dir, raw, len, b, 1, 0, &c, &eb), ASPS_OK);
+        assert_int_equal(verify(g_dir, raw, len, b, 0, 0, &c, &eb), ASPS_E_ROOT_UNTRUSTED);
+        free(raw);
+        free(b);
+    }
+}
+
 /* ---- re-signed collateral: the field checks themselves ------------------------- */
 
 static void test_resigned_tcb_info_field_mutations(void **state)
@@ -517,6 +1056,12 @@ int main(void)
         cmocka_unit_test(test_sim_quote_verifies_with_sim_root_only),
         cmocka_unit_test(test_sim_every_tcb_level_yields_its_status_and_advisories),
         cmocka_unit_test(test_sim_tampered_quotes_are_caught),
+        cmocka_unit_test(test_sim_chains_pass_openssl_path_validation),
+        cmocka_unit_test(test_sim_collateral_signatures_verify_with_openssl),
+        cmocka_unit_test(test_sim_pck_extension_matches_real_intel_asn1),
+        cmocka_unit_test(test_sim_each_tcb_choice_lands_on_its_level),
+        cmocka_unit_test(test_sim_quotes_have_intel_layout_and_real_signatures),
+        cmocka_unit_test(test_sim_flipped_bytes_are_caught_by_their_check),
         cmocka_unit_test(test_resigned_tcb_info_field_mutations),
         cmocka_unit_test(test_resigned_qe_identity_field_mutations),
         cmocka_unit_test(test_resigned_tdx_module_mutations),
