@@ -340,12 +340,15 @@ static int add_conf_ext(X509 *x, X509 *issuer, int nid, const char *value)
 }
 
 static X509 *make_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key,
-                       int64_t nb, int64_t na, const char *constraints, long serial,
-                       const der *sgx_ext)
+                       int64_t nb, int64_t na, const char *constraints, const der *sgx_ext)
 {
     X509 *x = X509_new();
     X509_NAME *n = sim_name(cn);
-    int ok = x && n && X509_set_version(x, 2) && ASN1_INTEGER_set(X509_get_serialNumber(x), serial) &&
+    /* a random 160-bit serial, as Intel's: certificates of two simulated
+     * platforms never share one, and CRL lookups compare long integers */
+    BIGNUM *sn = BN_new();
+    int ok = x && n && sn && BN_rand(sn, 159, BN_RAND_TOP_ONE, BN_RAND_BOTTOM_ANY) &&
+             BN_to_ASN1_INTEGER(sn, X509_get_serialNumber(x)) && X509_set_version(x, 2) &&
              X509_set_subject_name(x, n) &&
              X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : n) &&
              ASN1_TIME_set(X509_getm_notBefore(x), (time_t)nb) &&
@@ -368,6 +371,7 @@ static X509 *make_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *is
     }
     ok = ok && X509_sign(x, issuer_key, EVP_sha256()) > 0;
     X509_NAME_free(n);
+    BN_free(sn);
     if (!ok) {
         X509_free(x);
         return NULL;
@@ -585,12 +589,12 @@ asps_err asps_sim_init_ex(const char *dir, const asps_sim_init_opts *o, asps_err
      * PCK CA), which allows none, so standard path validation accepts the
      * chains too */
     root = make_cert("asps simulated SGX Root CA", root_k, NULL, root_k, issue, cert_end,
-                     BC_ROOT, 1, NULL);
+                     BC_ROOT, NULL);
     ca = root ? make_cert("asps simulated SGX PCK Platform CA", ca_k, root, root_k, issue, cert_end,
-                          BC_CA, 2, NULL)
+                          BC_CA, NULL)
               : NULL;
     tcb = root ? make_cert("asps simulated SGX TCB Signing", tcb_k, root, root_k, issue, cert_end,
-                           BC_LEAF, 3, NULL)
+                           BC_LEAF, NULL)
                : NULL;
     /* one SGX platform and one TDX platform */
     platform_ids sgx_ids, tdx_ids;
@@ -606,7 +610,7 @@ asps_err asps_sim_init_ex(const char *dir, const asps_sim_init_opts *o, asps_err
         if (!pck_extension(c, PCE_SVN, FMSPC_SGX, &sgx_ids, &ext))
             break;
         pck[i] = make_cert("asps simulated SGX PCK Certificate", pck_k, ca, ca_k, issue, cert_end,
-                           BC_LEAF, 100 + i, &ext);
+                           BC_LEAF, &ext);
     }
     /* the TDX platform's PCK certificate: level 0 SVNs, TDX FMSPC (slot
      * N_LEVELS would overflow; it is written separately below) */
@@ -615,7 +619,7 @@ asps_err asps_sim_init_ex(const char *dir, const asps_sim_init_opts *o, asps_err
     level_comps(0, c0);
     tdx_pck = ca && pck_extension(c0, PCE_SVN, FMSPC_TDX, &tdx_ids, &tdx_ext)
                         ? make_cert("asps simulated SGX PCK Certificate", pck_k, ca, ca_k, issue,
-                                    cert_end, BC_LEAF, 200, &tdx_ext)
+                                    cert_end, BC_LEAF, &tdx_ext)
                         : NULL;
     ASN1_INTEGER *revoke = NULL;
     if (o && o->revoke_pck_level >= 0 && o->revoke_pck_level < N_LEVELS && pck[o->revoke_pck_level])

@@ -539,6 +539,12 @@ static void test_sim_pck_extension_matches_real_intel_asn1(void **state)
         char cn[256];
         X509_NAME_get_text_by_NID(X509_get_issuer_name(sk_X509_value(sk, 0)), NID_commonName, cn, sizeof cn);
         assert_string_equal(cn, "asps simulated SGX PCK Platform CA");
+        /* 160-bit serials like Intel's (20 content bytes, positive) */
+        for (int k = 0; k < 3; k++) {
+            const ASN1_INTEGER *sn = X509_get0_serialNumber(sk_X509_value(sk, k));
+            assert_int_equal(ASN1_STRING_length(sn), 20);
+            assert_int_equal(ASN1_STRING_type(sn), V_ASN1_INTEGER);
+        }
         sk_X509_pop_free(sk, X509_free);
     }
     sk_X509_pop_free(rsk, X509_free);
