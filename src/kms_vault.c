@@ -241,6 +241,18 @@ asps_err asps_vault_parse_value(const char *reply, size_t n, int kv_version, con
     return e;
 }
 
+/* A token goes into an HTTP header: printable ASCII only, so that no token
+ * can add or break headers. */
+static int token_ok(const char *t)
+{
+    if (!t || !t[0] || strlen(t) > 4096)
+        return 0;
+    for (const char *p = t; *p; p++)
+        if (*p < 0x21 || *p > 0x7e)
+            return 0;
+    return 1;
+}
+
 static asps_err vault_get(void *impl, const char *ref, const char *credential, uint8_t **value,
                           size_t *len, asps_errbuf *eb)
 {
@@ -275,6 +287,10 @@ static asps_err vault_get(void *impl, const char *ref, const char *credential, u
         e = asps_fail(eb, ASPS_E_DENIED, "vault: no token for %s (no app token, server token or AppRole)", path);
     if (e != ASPS_OK)
         return e;
+    if (!token_ok(token)) {
+        cleanse_free(token);
+        return asps_fail(eb, ASPS_E_DENIED, "vault: %s: the token is not a printable string", path);
+    }
     body b = {0};
     long st = 0;
     e = http(v, "GET", path, token, NULL, &b, &st, eb);

@@ -155,6 +155,10 @@ static void test_vault_kv1_kv2_tokens_and_errors(void **state)
     asps_errbuf eb = {{0}};
     assert_int_equal(get_err(k1, "occlum/1/other#pass", "app1-token", &eb), ASPS_E_DENIED);
     assert_int_equal(get_err(k1, "occlum/1/image_key", "wrong-token", &eb), ASPS_E_DENIED);
+    /* a token that would add an HTTP header never reaches the wire */
+    assert_int_equal(get_err(k1, "occlum/1/image_key", "app1-token\r\nX-Vault-Token: root-token-XYZ", &eb),
+                     ASPS_E_DENIED);
+    assert_non_null(strstr(eb.msg, "printable"));
     assert_int_equal(get_err(k1, "occlum/1/missing", NULL, &eb), ASPS_E_NOT_FOUND);
     assert_int_equal(get_err(k1, "occlum/1/image_key#nofield", NULL, &eb), ASPS_E_NOT_FOUND);
     assert_int_equal(get_err(k1, "../sys/x", NULL, &eb), ASPS_E_ARG);
