@@ -4,9 +4,9 @@
  *   - "file": a JSON file (format below), read afresh on every get, so an
  *     edited file, or a file that was missing and came back, is seen at once.
  *     It ignores credentials: access to the file is access to its secrets.
- *   - "vault": HashiCorp Vault KV v1/v2 over libcurl (to be added; the
- *     interface already carries what it needs: a per-call credential, since
- *     each app of a policy may have its own Vault token).
+ *   - "vault": HashiCorp Vault KV v1/v2 over libcurl (src/kms_vault.c); the
+ *     per-call credential is the app's own Vault token (CCZoo's app_token),
+ *     else the server token or an AppRole login.
  *
  * Errors from get (the service maps them):
  *   ASPS_E_UNAVAILABLE  backend down, unreadable or malformed (the call fails
