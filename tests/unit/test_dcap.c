@@ -466,6 +466,55 @@ static void test_chains_swapped_are_refused(void **state)
     unload(&f);
 }
 
+/* Position of a base64 character inside the signature of the n-th (0-based)
+ * certificate of a PEM text: a few characters before its END line. */
+static size_t pem_sig_char(const char *pem, int n)
+{
+    const char *end = pem;
+    for (int i = 0; i <= n; i++) {
+        end = strstr(i ? end + 1 : end, "-----END CERTIFICATE-----");
+        assert_non_null(end);
+    }
+    const char *c = end - 1;
+    while (*c == '\n' || *c == '\r' || *c == '=')
+        c--;
+    return (size_t)(c - pem) - 4;
+}
+
+/* A certificate whose to-be-signed part is byte-identical to one already
+ * verified, but whose signature differs, is a different certificate: it is
+ * checked on its own and refused (QVL verifies every signature of every
+ * chain). Guards the "same certificate" shortcut, which must compare whole
+ * certificates, signature included. */
+static void test_same_certificate_with_other_signature_is_refused(void **state)
+{
+    (void)state;
+    fixture f;
+    load(&f, "sgx");
+    /* the quote's PCK CA (second certificate), while the collateral carries
+     * the intact one */
+    asps_quote q;
+    asps_errbuf eb = {{0}};
+    assert_int_equal(asps_quote_parse(f.quote, f.quote_len, &q, &eb), ASPS_OK);
+    size_t off = (size_t)(q.pck_chain - f.quote) + pem_sig_char((const char *)q.pck_chain, 1);
+    uint8_t *m = malloc(f.quote_len);
+    memcpy(m, f.quote, f.quote_len);
+    m[off] = m[off] == 'A' ? 'B' : 'A';
+    asps_claims c;
+    asps_err e = verify_with(m, f.quote_len, f.col_json, AT_OK, &c, &eb);
+    if (e != ASPS_E_CHAIN)
+        fail_msg("PCK CA signature: want chain, got %s: %s", asps_err_name(e), eb.msg);
+    free(m);
+    /* the QE identity's TCB signing certificate, while the TCB info's is
+     * intact */
+    char *chain = col_field(f.col_json, "qe_identity_issuer_chain");
+    size_t pos = pem_sig_char(chain, 0);
+    chain[pos] = chain[pos] == 'A' ? 'B' : 'A';
+    expect_col_err(&f, col_with(f.col_json, "qe_identity_issuer_chain", chain), ASPS_E_CHAIN);
+    free(chain);
+    unload(&f);
+}
+
 static void test_tdx_collateral_for_sgx_quote_is_mismatch(void **state)
 {
     (void)state;
@@ -616,6 +665,7 @@ int main(void)
         cmocka_unit_test(test_crls_swapped_are_refused_by_issuer),
         cmocka_unit_test(test_other_platform_pck_crl_is_refused),
         cmocka_unit_test(test_chains_swapped_are_refused),
+        cmocka_unit_test(test_same_certificate_with_other_signature_is_refused),
         cmocka_unit_test(test_tdx_collateral_for_sgx_quote_is_mismatch),
         cmocka_unit_test(test_collateral_shape_errors),
         cmocka_unit_test(test_intel_root_untrusted_when_dropped),
