@@ -123,6 +123,7 @@ static void sha256(const void *p, size_t n, uint8_t out[32])
  * X509_CRL_verify, whose algorithms come from the key's provider. */
 static OSSL_LIB_CTX *structure_ctx; /* no providers: structure only */
 static int cert_key_idx = -1;       /* X509 ex_data slot holding the EVP_PKEY */
+static EVP_PKEY *p256_params;       /* the P-256 curve, no key */
 static pthread_once_t cert_decode_once = PTHREAD_ONCE_INIT;
 
 static void cert_key_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
@@ -151,24 +152,30 @@ static void cert_decode_init(void)
     }
     structure_ctx = ctx;
     cert_key_idx = X509_get_ex_new_index(0, NULL, NULL, cert_key_dup, cert_key_free);
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)"prime256v1", 0),
+        OSSL_PARAM_construct_end(),
+    };
+    EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    if (!pctx || EVP_PKEY_fromdata_init(pctx) <= 0 ||
+        EVP_PKEY_fromdata(pctx, &p256_params, EVP_PKEY_KEY_PARAMETERS, params) <= 0)
+        p256_params = NULL;
+    EVP_PKEY_CTX_free(pctx);
     ERR_clear_error();
 }
 
-/* A P-256 public key from its SEC1 point, by the EC key manager (which
- * refuses points off the curve). */
+/* A P-256 public key from its SEC1 point: a copy of a parameters-only P-256
+ * key (the curve is built once per process; building it is most of the cost
+ * of importing a key) given the point, which the EC key manager refuses
+ * when it is not on the curve. */
 static EVP_PKEY *p256_key(const uint8_t *point, size_t len)
 {
-    EVP_PKEY *pk = NULL;
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)"prime256v1", 0),
-        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)point, len),
-        OSSL_PARAM_construct_end(),
-    };
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-    if (!ctx || EVP_PKEY_fromdata_init(ctx) <= 0 ||
-        EVP_PKEY_fromdata(ctx, &pk, EVP_PKEY_PUBLIC_KEY, params) <= 0)
+    pthread_once(&cert_decode_once, cert_decode_init);
+    EVP_PKEY *pk = p256_params ? EVP_PKEY_dup(p256_params) : NULL;
+    if (pk && EVP_PKEY_set1_encoded_public_key(pk, point, len) != 1) {
+        EVP_PKEY_free(pk);
         pk = NULL;
-    EVP_PKEY_CTX_free(ctx);
+    }
     ERR_clear_error();
     return pk;
 }
@@ -431,9 +438,11 @@ static void vchain_clear(vchain *c)
 static void flush_caches(asps_verifier *v)
 {
     for (int i = 0; i < COL_CACHE; i++)
-        vcol_clear(&v->cols[i]);
+        if (v->cols[i].used)
+            vcol_clear(&v->cols[i]);
     for (int i = 0; i < CHAIN_CACHE; i++)
-        vchain_clear(&v->chains[i]);
+        if (v->chains[i].used)
+            vchain_clear(&v->chains[i]);
 }
 
 static asps_err add_root(asps_verifier *v, const uint8_t *buf, size_t len, int intel,

@@ -20,14 +20,16 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout pcc
     -subj "/CN=localhost" -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" 2>/dev/null
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout other.key -out other.pem -days 1 \
     -subj "/CN=other" 2>/dev/null
-start() { # bundle -> sets PORT
+# Not called in $(...): the server's PID must reach this shell's PIDS so
+# that cleanup stops it.
+start() { # bundle name -> sets PORT
     python3 "$SRC/tests/pccs_server.py" --bundle "$1" --cert pccs.pem --key pccs.key > "$2.out" 2> "$2.err" &
     PIDS="$PIDS $!"
     for _ in $(seq 50); do grep -q PORT "$2.out" 2>/dev/null && break; sleep 0.1; done
-    sed -n 's/^PORT //p' "$2.out"
+    PORT=$(sed -n 's/^PORT //p' "$2.out")
 }
-SGX=$(start "$VEC/sgx_quote_collateral.json" sgx)
-TDX=$(start "$VEC/tdx_quote_collateral.json" tdx)
+start "$VEC/sgx_quote_collateral.json" sgx; SGX=$PORT
+start "$VEC/tdx_quote_collateral.json" tdx; TDX=$PORT
 [ -n "$SGX" ] && [ -n "$TDX" ] || { echo "FAIL: test PCCS did not start"; cat sgx.err; exit 1; }
 
 out=$($BIN quote verify "$VEC/sgx_quote" --pccs "https://127.0.0.1:$SGX" --pccs-ca pccs.pem --at 1751328000 --json)
