@@ -673,10 +673,18 @@ static asps_err verify_collateral(asps_verifier *v, const asps_collateral *col, 
     ASPS_TRY(collateral_chain(v, col->tcb_info_issuer_chain, "TCB info issuer chain",
                               "SGX TCB Signing", NULL, &c->tcb_signer, &root, c->win, &c->n_win, eb));
     X509 *qe_signer = NULL;
-    asps_err e = collateral_chain(v, col->qe_identity_issuer_chain, "QE identity issuer chain",
-                                  "SGX TCB Signing", c->tcb_signer, &qe_signer, &root, c->win, &c->n_win, eb);
-    if (e != ASPS_OK)
-        return e;
+    if (strcmp(col->qe_identity_issuer_chain, col->tcb_info_issuer_chain) == 0) {
+        /* The same text (as PCS and PCCS send it) checks out the same: the
+         * chain just verified. */
+        X509_up_ref(c->tcb_signer);
+        qe_signer = c->tcb_signer;
+    } else {
+        asps_err e = collateral_chain(v, col->qe_identity_issuer_chain, "QE identity issuer chain",
+                                      "SGX TCB Signing", c->tcb_signer, &qe_signer, &root, c->win,
+                                      &c->n_win, eb);
+        if (e != ASPS_OK)
+            return e;
+    }
     /* Intel signs both with the same TCB signing key; require it, so one
      * revocation check and one key serve both. */
     int same = EVP_PKEY_eq(cert_key(qe_signer), cert_key(c->tcb_signer)) == 1;
