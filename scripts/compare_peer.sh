@@ -49,3 +49,36 @@ for f in root_ca_crl_signature_flipped pck_crl_signature_flipped pck_crl_as_root
 done
 run "TCB info not yet valid (2025-06-19T10:40Z, before its issueDate)" "$VEC/sgx_quote" "$VEC/sgx_quote_collateral.json" 1750329600
 run "non-zero bytes after the quote" trailing.quote "$VEC/sgx_quote_collateral.json" 1751328000
+
+# Speed, same machine, same inputs: each peer verifies the real quotes in a
+# loop in one process (collateral JSON parsed on every call, as asps's cold
+# figure parses its bundle); asps's cold and warm medians from bench_verify.
+cat > timing.js <<'JS'
+const fs = require('fs');
+const { verify } = require('./node_modules/@phala/dcap-qvl/src/verify');
+const [q, c, now, n] = process.argv.slice(2);
+const quote = new Uint8Array(fs.readFileSync(q)), text = fs.readFileSync(c, 'utf8'), N = Number(n);
+(async () => {
+  let r = await verify(quote, JSON.parse(text), Number(now));
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < N; i++) r = await verify(quote, JSON.parse(text), Number(now));
+  console.log(`${r.status}: ${Math.round(Number(process.hrtime.bigint() - t0) / 1000 / N)} us per verification`);
+})().catch(e => console.log('error ' + e));
+JS
+cat > timing_wasm.mjs <<'JS'
+import fs from 'fs';
+import { initSync, js_verify } from './node_modules/@phala/dcap-qvl-web/dcap-qvl-web.js';
+initSync({ module: fs.readFileSync('./node_modules/@phala/dcap-qvl-web/dcap-qvl-web_bg.wasm') });
+const [q, c, now, n] = process.argv.slice(2);
+const quote = new Uint8Array(fs.readFileSync(q)), text = fs.readFileSync(c, 'utf8'), N = Number(n);
+let r = js_verify(quote, JSON.parse(text), BigInt(now));
+const t0 = process.hrtime.bigint();
+for (let i = 0; i < N; i++) r = js_verify(quote, JSON.parse(text), BigInt(now));
+console.log(`${r.status}: ${Math.round(Number(process.hrtime.bigint() - t0) / 1000 / N)} us per verification`);
+JS
+for t in sgx tdx; do
+  echo "speed, real $t quote"
+  printf '  dcap-qvl (JS):   %s\n' "$(node timing.js "$VEC/${t}_quote" "$VEC/${t}_quote_collateral.json" 1751328000 50)"
+  printf '  dcap-qvl (wasm): %s\n' "$(node timing_wasm.mjs "$VEC/${t}_quote" "$VEC/${t}_quote_collateral.json" 1751328000 50)"
+  printf '  asps:            %s\n' "$("$(dirname "$BIN")/bench_verify" "$VEC/${t}_quote" "$VEC/${t}_quote_collateral.json" 1751328000 | tail -1)"
+done
