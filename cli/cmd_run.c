@@ -15,7 +15,7 @@
 #include "identity.h"
 
 static const char usage_text[] =
-    "usage: asps run --conf init_ra_conf.json [--ca FILE] [--server-sim DIR]\n"
+    "usage: asps run --conf init_ra_conf.json [--ca FILE] [--server-sim DIR] [--pccs-ca FILE]\n"
     "                [--attester auto|sim|gramine|occlum|tdx] [--sim DIR IDENTITY...]\n"
     "                [--root DIR] [-- APP ARGS...]\n"
     "\n"
@@ -23,8 +23,11 @@ static const char usage_text[] =
     "each to its path (0600, atomically, parent folders 0700, no symlink\n"
     "following; all or none), then exec APP. OCCLUM_INIT_RA_KMS_SERVER overrides\n"
     "kms_server. The server is verified by ra_config (its RA-TLS evidence; the\n"
-    "simulated platform's with --server-sim DIR); with every verify_* off it is\n"
-    "authenticated by --ca only. --root DIR puts every path under DIR.\n";
+    "simulated platform's with --server-sim DIR); its collateral comes from the\n"
+    "PCCS at ua_env_pccs_url (UA_ENV_PCCS_URL) when set, whose TLS certificate is\n"
+    "checked against --pccs-ca FILE (default: the system's CAs). With every\n"
+    "verify_* off the server is authenticated by --ca only. --root DIR puts every\n"
+    "path under DIR.\n";
 
 static int server_check(void *ctx, const asps_claims *claims, char *err, size_t errlen)
 {
@@ -54,6 +57,7 @@ int asps_cmd_run(int argc, char **argv)
         const char **slot = !strcmp(a, "--conf")         ? &conf_path
                             : !strcmp(a, "--ca")         ? &o.ca_file
                             : !strcmp(a, "--server-sim") ? &o.server_sim_dir
+                            : !strcmp(a, "--pccs-ca")    ? &o.pccs_ca_file
                             : !strcmp(a, "--attester")   ? &o.attester
                             : !strcmp(a, "--sim")        ? &o.sim_dir
                             : !strcmp(a, "--root")       ? &root

@@ -180,6 +180,35 @@ show run3.err
 [ "$rc" != 0 ] || fail "impostor server accepted"
 [ ! -e "$W/image3/etc" ] || fail "files written for an impostor server"
 
+if [ "$CHECK" = --check ]; then
+    # 9. The server's collateral from a PCCS (ua_env_pccs_url, as Occlum sets
+    # it), over TLS checked against --pccs-ca: refused without it (no file),
+    # used with it (the PCCS saw the requests).
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout pccs.key -out pccs.pem \
+        -days 1 -subj "/CN=localhost" -addext "subjectAltName=IP:127.0.0.1" 2>/dev/null
+    python3 "$ROOT/tests/pccs_server.py" --bundle sim/collateral_sgx.json --cert pccs.pem --key pccs.key \
+        > pccs.out 2> pccs.err &
+    PPID_=$!
+    SPID="$SPID $PPID_"
+    for _ in $(seq 50); do grep -q PORT pccs.out 2>/dev/null && break; sleep 0.1; done
+    PPORT=$(sed -n 's/^PORT //p' pccs.out)
+    [ -n "$PPORT" ] || fail "test PCCS did not start"
+    set +e
+    UA_ENV_PCCS_URL=https://127.0.0.1:$PPORT "$BIN" run --conf init_ra_conf.json --server-sim sim "${APP_ID[@]}" \
+        --config-svn 1234 --root "$W/image4" > /dev/null 2> run4.err
+    rc=$?
+    set -e
+    [ "$rc" = 3 ] && grep -q "pccs: .*certificate" run4.err \
+        || fail "PCCS with an untrusted TLS certificate: exit $rc, want 3: $(cat run4.err)"
+    [ ! -e "$W/image4/etc" ] || fail "files written without the server's collateral"
+    UA_ENV_PCCS_URL=https://127.0.0.1:$PPORT "$BIN" run --conf init_ra_conf.json --server-sim sim "${APP_ID[@]}" \
+        --config-svn 1234 --root "$W/image5" --pccs-ca pccs.pem > /dev/null 2> run5.err \
+        || fail "collateral from the PCCS: $(cat run5.err)"
+    cmp -s image5/etc/image_key image_key || fail "image_key via PCCS collateral differs"
+    curl -s --cacert pccs.pem "https://127.0.0.1:$PPORT/__stats" | grep -q '"/sgx/certification/v4/tcb": 1' \
+        || fail "the PCCS was not asked for the server's TCB info"
+fi
+
 say "Audit log of the KMS server"
 show audit.log
 [ "$CHECK" = --check ] && echo "demo-flask: 1 passed, 0 failed" || echo "demo-flask done"

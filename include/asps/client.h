@@ -50,6 +50,7 @@ typedef struct asps_client_opts {
     const char *server_sim_dir;    /* trust this simulated platform for it */
     const char *server_collateral; /* bundle for the server's quote */
     const char *pccs_url;          /* or fetch it from a PCCS */
+    const char *pccs_ca_file;      /* CAs for the PCCS's TLS certificate (default: system) */
 
     const char *attester;          /* default "auto" */
     const char *sim_dir;

@@ -128,7 +128,7 @@ static asps_err load_server_trust(asps_client *c, const asps_client_opts *o, asp
         c->server_col_sgx = col;
     }
     if (o->pccs_url) {
-        asps_pccs_opts po = {0};
+        asps_pccs_opts po = {.ca_file = o->pccs_ca_file};
         ASPS_TRY(asps_pccs_new(o->pccs_url, &po, &c->pccs, eb));
     }
     if (!c->server_col_sgx && !c->server_col_tdx && !c->pccs)
