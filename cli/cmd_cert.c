@@ -253,20 +253,6 @@ static int cmd_verify(int argc, char **argv)
 
 int asps_cmd_cert(int argc, char **argv)
 {
-    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        printf("%s", usage_text);
-        return 0;
-    }
-    if (argc < 2) {
-        fprintf(stderr, "%s", usage_text);
-        return 2;
-    }
-    if (!strcmp(argv[1], "new"))
-        return cmd_new(argc - 2, argv + 2);
-    if (!strcmp(argv[1], "show"))
-        return cmd_show(argc - 2, argv + 2);
-    if (!strcmp(argv[1], "verify"))
-        return cmd_verify(argc - 2, argv + 2);
-    fprintf(stderr, "asps cert: unknown subcommand '%s'\n%s", argv[1], usage_text);
-    return 2;
+    static const cli_sub subs[] = {{"new", cmd_new}, {"show", cmd_show}, {"verify", cmd_verify}};
+    return cli_dispatch("cert", usage_text, subs, sizeof subs / sizeof subs[0], argc, argv);
 }

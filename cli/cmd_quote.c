@@ -194,18 +194,6 @@ static int cmd_show(int argc, char **argv)
 
 int asps_cmd_quote(int argc, char **argv)
 {
-    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        printf("%s", usage_text);
-        return 0;
-    }
-    if (argc < 2) {
-        fprintf(stderr, "%s", usage_text);
-        return 2;
-    }
-    if (!strcmp(argv[1], "verify"))
-        return cmd_verify(argc - 2, argv + 2);
-    if (!strcmp(argv[1], "show"))
-        return cmd_show(argc - 2, argv + 2);
-    fprintf(stderr, "asps: quote: unknown subcommand '%s'\n%s", argv[1], usage_text);
-    return 2;
+    static const cli_sub subs[] = {{"verify", cmd_verify}, {"show", cmd_show}};
+    return cli_dispatch("quote", usage_text, subs, sizeof subs / sizeof subs[0], argc, argv);
 }

@@ -1,5 +1,5 @@
 /* common.c: trust and collateral options shared by `quote verify` and
- * `cert verify`. */
+ * `cert verify`; subcommand dispatch. */
 #include "common.h"
 
 #include <stdio.h>
@@ -91,4 +91,22 @@ asps_err cli_trust_collateral(const cli_trust *t, const uint8_t *quote, size_t l
         return e;
     }
     return asps_fail(eb, ASPS_E_ARG, "no collateral: give --collateral FILE, --pccs URL or --sim DIR");
+}
+
+int cli_dispatch(const char *cmd, const char *usage, const cli_sub *subs, size_t n_subs, int argc,
+                 char **argv)
+{
+    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        printf("%s", usage);
+        return 0;
+    }
+    if (argc < 2) {
+        fprintf(stderr, "%s", usage);
+        return 2;
+    }
+    for (size_t i = 0; i < n_subs; i++)
+        if (!strcmp(argv[1], subs[i].name))
+            return subs[i].run(argc - 2, argv + 2);
+    fprintf(stderr, "asps %s: unknown subcommand '%s'\n%s", cmd, argv[1], usage);
+    return 2;
 }

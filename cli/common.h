@@ -30,6 +30,16 @@ asps_err cli_trust_verifier(const cli_trust *t, asps_verifier **v, asps_errbuf *
 asps_err cli_trust_collateral(const cli_trust *t, const uint8_t *quote, size_t len,
                               asps_collateral **col, asps_errbuf *eb);
 
+/* A subcommand table and its dispatch: "--help"/"-h" prints USAGE (exit 0);
+ * no or an unknown subcommand prints USAGE to stderr (exit 2); else the
+ * subcommand runs with its own arguments (argv[0] is its first). */
+typedef struct cli_sub {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} cli_sub;
+int cli_dispatch(const char *cmd, const char *usage, const cli_sub *subs, size_t n_subs, int argc,
+                 char **argv);
+
 /* Read a file or print an error; returns 0 ok. */
 int cli_read(const char *path, size_t max, uint8_t **buf, size_t *len);
 
