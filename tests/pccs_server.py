@@ -15,6 +15,7 @@ POST /__control {"fail": N, "status": 500} fails the next N requests;
 """
 import argparse
 import json
+import os
 import ssl
 import sys
 import threading
@@ -94,6 +95,18 @@ def make_handler(bundle):
     return H
 
 
+def exit_with_parent():
+    """A test that dies (or fails before stopping this server) must not
+    leave it running: exit once the process that started it is gone."""
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            threading.Event().wait(0.5)
+        os._exit(0)
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bundle", required=True)
@@ -107,6 +120,7 @@ def main():
     ctx.load_cert_chain(a.cert, a.key)
     srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     print("PORT %d" % srv.server_address[1], flush=True)
+    exit_with_parent()
     srv.serve_forever()
 
 
