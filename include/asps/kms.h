@@ -70,8 +70,13 @@ typedef struct asps_kms_config {
     const char *token_file;       /* vault: read the server token from this file */
     const char *role_id;          /* vault: AppRole login (with secret_id) */
     const char *secret_id;
+    const char *secret_id_file;   /* vault: read secret_id from this file (not
+                                     readable or writable by others) */
+    const char *approle_mount;    /* vault: AppRole auth mount (default "approle") */
     long timeout_ms;              /* vault: per request (0 = 5000) */
-    int max_retries;              /* vault: for 5xx/transport errors (0 = 2, <0 none) */
+    int max_retries;              /* vault: for 5xx/429/412/transport errors (0 = 2, <0 none) */
+    int no_connection_reuse;      /* vault: 1 = a new connection per request
+                                     (default 0: pooled keep-alive connections) */
 } asps_kms_config;
 
 /* Vault backend (KV v1/v2 over libcurl); see src/kms_vault.c. */
