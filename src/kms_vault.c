@@ -264,7 +264,9 @@ size_t asps_vault_error_text(const char *reply, size_t n, const char *const *hid
                     gap = 1;
                 }
             }
-            if (!any)
+            out[w] = 0;
+            /* also after the clean-up (a hidden string with a blank in it) */
+            if (!any || contains_any(out + mark, hide, n_hide))
                 w = mark;
         }
     }

@@ -66,6 +66,9 @@ def main():
 
     class H(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # headers and body go out in two writes: without TCP_NODELAY a
+        # kept-alive connection waits for the client's delayed ACK (40 ms)
+        disable_nagle_algorithm = True
 
         def log_message(self, *x):
             pass
