@@ -6,7 +6,10 @@
  *     It ignores credentials: access to the file is access to its secrets.
  *   - "vault": HashiCorp Vault KV v1/v2 over libcurl (src/kms_vault.c); the
  *     per-call credential is the app's own Vault token (CCZoo's app_token),
- *     else the server token or an AppRole login.
+ *     else the server token or an AppRole login;
+ *     keep-alive connections are pooled; 5xx/429/412 retried (a sealed Vault
+ *     not); a 403 to the server's own token is checked with lookup-self
+ *     (dead server token: UNAVAILABLE; dead AppRole token: one new login).
  *
  * Errors from get (the service maps them):
  *   ASPS_E_UNAVAILABLE  backend down, unreadable or malformed (the call fails
