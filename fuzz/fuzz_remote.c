@@ -1,6 +1,6 @@
 /* fuzz_remote.c: parsers of what other servers and peers send: gRPC
  * request/reply messages (protobuf-c), the PCCS response scanner, the Vault
- * read reply. The first byte picks the parser. */
+ * read reply and Vault error text. The first byte picks the parser. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -12,12 +12,14 @@ int asps_pccs_raw_object_value(const char *json, size_t len, const char *key, co
                                size_t *vlen);
 asps_err asps_vault_parse_value(const char *reply, size_t n, int kv_version, const char *field,
                                 const char *what, uint8_t **value, size_t *len, asps_errbuf *eb);
+size_t asps_vault_error_text(const char *reply, size_t n, const char *const *hide, size_t n_hide,
+                             char *out, size_t cap);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    uint8_t which = data[0] % 6;
+    uint8_t which = data[0] % 7;
     data++;
     size--;
     asps_errbuf eb;
@@ -64,6 +66,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (asps_pccs_raw_object_value((const char *)data, size, "tcbInfo", &start, &vlen) &&
             (start < (const char *)data || start + vlen > (const char *)data + size))
             abort(); /* the scanner must stay inside its input */
+        break;
+    }
+    case 6: {
+        /* quoted in error messages: bounded, printable, never a hidden
+         * string or a Vault token */
+        char out[64];
+        const char *hide[] = {"SECRET-ID", NULL, "tok"};
+        size_t n = asps_vault_error_text((const char *)data, size, hide, 3, out, size % 2 ? sizeof out : 9);
+        if (n >= sizeof out || strlen(out) != n || strstr(out, "SECRET-ID") || strstr(out, "hvs."))
+            abort();
+        for (size_t i = 0; i < n; i++)
+            if (out[i] < 0x20 || out[i] > 0x7e)
+                abort();
         break;
     }
     default: {

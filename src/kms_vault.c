@@ -6,12 +6,24 @@
  * FIELD defaults to "key", as the seed system (CCZoo ASPS) reads it.
  * Token: the app's own (the call's credential, the seed policy's app_token),
  * else the server token (config, VAULT_TOKEN, or a token file), else an
- * AppRole login (role_id + secret_id), renewed by logging in again before
- * its lease ends. Headers: X-Vault-Token, X-Vault-Namespace.
- * Answers: 403 -> ASPS_E_DENIED, 404 -> ASPS_E_NOT_FOUND, 5xx (a sealed
- * Vault is 503), timeouts and refused connections -> ASPS_E_UNAVAILABLE after
- * bounded retries. Values are the string's bytes. Tokens and values never
- * reach an error message; buffers that held them are cleansed.
+ * AppRole login (role_id + secret_id or secret_id_file, at approle_mount),
+ * renewed by logging in again before its lease ends. Headers: X-Vault-Token,
+ * X-Vault-Namespace.
+ * Connections: curl easy handles are kept in a small pool (at most
+ * POOL_MAX idle ones, under a mutex) so that keep-alive connections, and
+ * with them the TCP and TLS handshakes, are reused across fetches and
+ * threads; every option is reset when a handle returns to the pool.
+ * Answers: 403 -> ASPS_E_DENIED, except that a 403 to the server's own token
+ * (server or AppRole) is checked with auth/token/lookup-self: a token Vault
+ * no longer knows is the server's fault (server token: ASPS_E_UNAVAILABLE;
+ * AppRole token: one fresh login and one more try). 404 -> ASPS_E_NOT_FOUND.
+ * 5xx, 429 (rate limited), 412 (Enterprise: not yet consistent), timeouts
+ * and refused connections -> ASPS_E_UNAVAILABLE after bounded retries; a
+ * sealed Vault is not retried (it stays sealed until an operator acts).
+ * Values are the string's bytes. Tokens and values never reach an error
+ * message: the only reply text quoted is Vault's "errors" strings, printable
+ * ASCII, bounded, and dropped whole when they hold a token or credential.
+ * Buffers that held secrets are cleansed.
  */
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -20,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,17 +40,24 @@
 #include "util.h"
 
 #define MAX_BODY (1u << 20)
+#define POOL_MAX 8        /* idle curl handles kept (each keeps its connections) */
+#define ERRTEXT_MAX 200   /* Vault error text quoted in a message */
+#define BACKOFF_MAX_US 2000000u
 
 typedef struct vault {
     char *addr, *mount, *field, *ns, *ca_file;
     char *server_token;
-    char *role_id, *secret_id;
+    char *role_id, *secret_id, *approle_mount;
     int kv_version;
     long timeout_ms;
     int max_retries;
-    pthread_mutex_t lock;
+    int reuse;
+    pthread_mutex_t lock; /* approle_token, approle_expires */
     char *approle_token;
     int64_t approle_expires;
+    pthread_mutex_t pool_lock;
+    CURL *pool[POOL_MAX];
+    size_t n_pool;
 } vault;
 
 typedef struct body {
@@ -65,9 +85,15 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
         b->too_big = 1;
         return 0;
     }
-    char *np = realloc(b->p, b->n + n + 1);
+    char *np = malloc(b->n + n + 1);
     if (!np)
         return 0;
+    /* not realloc: the old buffer may hold a secret and is cleansed */
+    if (b->p) {
+        memcpy(np, b->p, b->n);
+        OPENSSL_cleanse(b->p, b->n);
+        free(b->p);
+    }
     b->p = np;
     memcpy(b->p + b->n, ptr, n);
     b->n += n;
@@ -84,85 +110,257 @@ static void body_free(body *b)
     memset(b, 0, sizeof *b);
 }
 
-/* One HTTP exchange with retries for 5xx and transport errors. *status is
- * the HTTP status (0 when none arrived). */
-static asps_err http(vault *v, const char *method, const char *path, const char *token,
-                     const char *post, body *out, long *status, asps_errbuf *eb)
+/* A handle from the pool, or a new one. */
+static CURL *handle_get(vault *v)
+{
+    CURL *c = NULL;
+    if (v->reuse) {
+        pthread_mutex_lock(&v->pool_lock);
+        if (v->n_pool > 0)
+            c = v->pool[--v->n_pool];
+        pthread_mutex_unlock(&v->pool_lock);
+    }
+    return c ? c : curl_easy_init();
+}
+
+/* Back to the pool with every option reset (the header list that held the
+ * token and the body pointer are forgotten; the connection cache is kept),
+ * or cleaned up when reuse is off, the exchange failed (its connection may
+ * be broken) or the pool is full. */
+static void handle_put(vault *v, CURL *c, int ok)
+{
+    if (!c)
+        return;
+    if (v->reuse && ok) {
+        curl_easy_reset(c);
+        pthread_mutex_lock(&v->pool_lock);
+        if (v->n_pool < POOL_MAX) {
+            v->pool[v->n_pool++] = c;
+            c = NULL;
+        }
+        pthread_mutex_unlock(&v->pool_lock);
+    }
+    if (c)
+        curl_easy_cleanup(c);
+}
+
+static void slist_free_cleanse(struct curl_slist *l)
+{
+    for (struct curl_slist *p = l; p; p = p->next)
+        if (p->data)
+            OPENSSL_cleanse(p->data, strlen(p->data));
+    curl_slist_free_all(l);
+}
+
+/* One exchange, no retries. *status is the HTTP status (0 when none
+ * arrived). with_ns: send X-Vault-Namespace (not for sys/ endpoints of the
+ * root namespace). */
+static CURLcode perform(vault *v, const char *method, const char *path, const char *token,
+                        const char *post, int with_ns, body *out, long *status)
 {
     char url[2048];
+    body_free(out);
+    *status = 0;
     if (snprintf(url, sizeof url, "%s%s", v->addr, path) >= (int)sizeof url)
-        return asps_fail(eb, ASPS_E_ARG, "vault: path too long");
-    asps_err e = ASPS_OK;
-    for (int attempt = 0; attempt <= v->max_retries; attempt++) {
-        body_free(out);
-        *status = 0;
-        CURL *c = curl_easy_init();
-        if (!c)
-            return asps_fail(eb, ASPS_E_INTERNAL, "vault: curl init failed");
-        struct curl_slist *h = NULL;
-        char *th = NULL;
-        if (token) {
-            size_t n = strlen(token) + 32;
-            th = malloc(n);
-            if (th) {
-                snprintf(th, n, "X-Vault-Token: %s", token);
-                h = curl_slist_append(h, th);
+        return CURLE_URL_MALFORMAT;
+    CURL *c = handle_get(v);
+    if (!c)
+        return CURLE_OUT_OF_MEMORY;
+    struct curl_slist *h = NULL;
+    if (token) {
+        size_t n = strlen(token) + 32;
+        char *th = malloc(n);
+        if (th) {
+            snprintf(th, n, "X-Vault-Token: %s", token);
+            h = curl_slist_append(h, th);
+            cleanse_free(th);
+        }
+    }
+    if (v->ns && with_ns) {
+        char nh[512];
+        snprintf(nh, sizeof nh, "X-Vault-Namespace: %s", v->ns);
+        h = curl_slist_append(h, nh);
+    }
+    if (post)
+        h = curl_slist_append(h, "Content-Type: application/json");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, v->timeout_ms);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, v->timeout_ms);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
+    if (v->ca_file)
+        curl_easy_setopt(c, CURLOPT_CAINFO, v->ca_file);
+    if (!v->reuse)
+        curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
+    if (post)
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, post);
+    else if (strcmp(method, "GET") != 0)
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    CURLcode cc = curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+    handle_put(v, c, cc == CURLE_OK);
+    slist_free_cleanse(h);
+    return cc;
+}
+
+static int contains_any(const char *s, const char *const *hide, size_t n_hide)
+{
+    for (size_t i = 0; i < n_hide; i++)
+        /* (a 1-3 character "secret" is in every text: nothing to hide) */
+        if (hide[i] && strlen(hide[i]) >= 4 && strstr(s, hide[i]))
+            return 1;
+    /* Vault token prefixes (service, batch, recovery): a token we were not
+     * told about is still a token */
+    return strstr(s, "hvs.") || strstr(s, "hvb.") || strstr(s, "hvr.");
+}
+
+/* The strings of a Vault error reply ({"errors": ["...", ...]}) made safe
+ * to quote: printable ASCII (runs of anything else become one space),
+ * joined with "; ", at most cap-1 bytes; a string holding any of hide[]
+ * or a Vault token is left out whole (truncation could otherwise quote
+ * part of it). Returns the length written (0: nothing to quote). Nothing
+ * else from a reply ever reaches a message. (Not static: fuzzed.) */
+size_t asps_vault_error_text(const char *reply, size_t n, const char *const *hide, size_t n_hide,
+                             char *out, size_t cap);
+size_t asps_vault_error_text(const char *reply, size_t n, const char *const *hide, size_t n_hide,
+                             char *out, size_t cap)
+{
+    if (!out || cap == 0)
+        return 0;
+    out[0] = 0;
+    cJSON *o = reply && n ? cJSON_ParseWithLength(reply, n) : NULL;
+    const cJSON *errs = o ? cJSON_GetObjectItemCaseSensitive(o, "errors") : NULL;
+    size_t w = 0;
+    int full = 0;
+    const cJSON *it;
+#define PUT(ch) (w + 1 < cap ? (void)(out[w++] = (ch)) : (void)(full = 1))
+    if (cJSON_IsArray(errs)) {
+        cJSON_ArrayForEach(it, errs)
+        {
+            if (full)
+                break;
+            if (!cJSON_IsString(it) || contains_any(it->valuestring, hide, n_hide))
+                continue;
+            size_t mark = w;
+            if (w > 0) {
+                PUT(';');
+                PUT(' ');
             }
+            int any = 0, gap = 0;
+            for (const unsigned char *p = (const unsigned char *)it->valuestring; *p && !full; p++) {
+                if (*p > 0x20 && *p < 0x7f) {
+                    if (gap && any)
+                        PUT(' ');
+                    PUT((char)*p);
+                    any = 1;
+                    gap = 0;
+                } else {
+                    gap = 1;
+                }
+            }
+            out[w] = 0;
+            /* also after the clean-up (a hidden string with a blank in it) */
+            if (!any || contains_any(out + mark, hide, n_hide))
+                w = mark;
         }
-        if (v->ns) {
-            char nh[512];
-            snprintf(nh, sizeof nh, "X-Vault-Namespace: %s", v->ns);
-            h = curl_slist_append(h, nh);
-        }
-        if (post)
-            h = curl_slist_append(h, "Content-Type: application/json");
-        curl_easy_setopt(c, CURLOPT_URL, url);
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, v->timeout_ms);
-        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, v->timeout_ms);
-        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-        curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
-        if (v->ca_file)
-            curl_easy_setopt(c, CURLOPT_CAINFO, v->ca_file);
-        if (post)
-            curl_easy_setopt(c, CURLOPT_POSTFIELDS, post);
-        else if (strcmp(method, "GET") != 0)
-            curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-        CURLcode cc = curl_easy_perform(c);
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-        curl_easy_cleanup(c);
-        curl_slist_free_all(h);
-        cleanse_free(th);
+    }
+#undef PUT
+    while (w > 0 && (out[w - 1] == ' ' || out[w - 1] == ';'))
+        w--;
+    out[w] = 0;
+    cJSON_Delete(o);
+    return w;
+}
+
+/* Does Vault say it is sealed? Its own reply says "Vault is sealed"; a
+ * 503 without that text (a proxy's page, a trimmed reply) is checked once
+ * with the unauthenticated sys/seal-status. */
+static int is_sealed(vault *v, const body *b, int *asked)
+{
+    char et[ERRTEXT_MAX];
+    if (asps_vault_error_text(b->p, b->n, NULL, 0, et, sizeof et) && strstr(et, "Vault is sealed"))
+        return 1;
+    if (*asked)
+        return 0;
+    *asked = 1;
+    body s = {0};
+    long st = 0;
+    int sealed = 0;
+    if (perform(v, "GET", "/v1/sys/seal-status", NULL, NULL, 0, &s, &st) == CURLE_OK && st == 200) {
+        cJSON *o = cJSON_ParseWithLength(s.p, s.n);
+        sealed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "sealed"));
+        cJSON_Delete(o);
+    }
+    body_free(&s);
+    return sealed;
+}
+
+/* Statuses that can pass by themselves: 5xx, 429 (rate limit quota), 412
+ * (Vault Enterprise: this node has not yet caught up with a write). */
+static int transient_status(long st) { return st >= 500 || st == 429 || st == 412; }
+
+/* One HTTP exchange with bounded retries and doubling backoff for
+ * transient statuses and transport errors. ASPS_OK: *status is a
+ * non-transient status for the caller to judge. hide[]: credentials that
+ * must not be quoted from Vault's error text. */
+static asps_err http(vault *v, const char *method, const char *path, const char *token,
+                     const char *post, body *out, long *status, const char *const *hide,
+                     size_t n_hide, asps_errbuf *eb)
+{
+    asps_err e = ASPS_OK;
+    int asked_seal = 0;
+    for (int attempt = 0; attempt <= v->max_retries; attempt++) {
+        CURLcode cc = perform(v, method, path, token, post, 1, out, status);
         if (out->too_big)
             return asps_fail(eb, ASPS_E_UNAVAILABLE, "vault: %s: reply larger than %u bytes", path, MAX_BODY);
+        if (cc == CURLE_URL_MALFORMAT && *status == 0 && strlen(v->addr) + strlen(path) >= 2048)
+            return asps_fail(eb, ASPS_E_ARG, "vault: path too long");
         if (cc != CURLE_OK) {
             e = asps_fail(eb, ASPS_E_UNAVAILABLE, "vault: %s: %s%s", path, curl_easy_strerror(cc),
                           cc == CURLE_PEER_FAILED_VERIFICATION ? " (TLS: server certificate not trusted)" : "");
-            if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE)
+            if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE ||
+                cc == CURLE_OUT_OF_MEMORY)
                 return e;
-        } else if (*status >= 500) {
-            e = asps_fail(eb, ASPS_E_UNAVAILABLE, "vault: %s: HTTP %ld%s", path, *status,
-                          *status == 503 ? " (sealed or in standby)" : "");
+        } else if (*status == 503 && is_sealed(v, out, &asked_seal)) {
+            /* sealed until an operator unseals it: retrying only delays */
+            return asps_fail(eb, ASPS_E_UNAVAILABLE, "vault: %s: Vault is sealed (HTTP 503; an operator must unseal it)",
+                             path);
+        } else if (transient_status(*status)) {
+            char et[ERRTEXT_MAX];
+            asps_vault_error_text(out->p, out->n, hide, n_hide, et, sizeof et);
+            e = asps_fail(eb, ASPS_E_UNAVAILABLE, "vault: %s: HTTP %ld%s after %d %s%s%s", path, *status,
+                          *status == 429   ? " (rate limited)"
+                          : *status == 412 ? " (not yet consistent)"
+                          : *status == 503 ? " (standby or unavailable)"
+                                           : "",
+                          attempt + 1, attempt ? "tries" : "try", et[0] ? ": " : "", et);
         } else {
             return ASPS_OK;
         }
-        if (attempt < v->max_retries)
-            usleep((useconds_t)(50000u << attempt));
+        if (attempt < v->max_retries) {
+            unsigned us = 50000u << (attempt < 6 ? attempt : 6);
+            usleep(us < BACKOFF_MAX_US ? us : BACKOFF_MAX_US);
+        }
     }
+    body_free(out);
     return e;
 }
 
-/* AppRole: a token, logged in again when (nearly) expired. */
-static asps_err approle_token(vault *v, int force, char **out, asps_errbuf *eb)
+/* AppRole: a token, logged in again when (nearly) expired, or when FAILED
+ * (a token Vault no longer knows) is still the cached one; when another
+ * thread has already replaced it, its new token is used without a login. */
+static asps_err approle_token(vault *v, const char *failed, char **out, asps_errbuf *eb)
 {
     int64_t now = (int64_t)time(NULL);
     pthread_mutex_lock(&v->lock);
-    if (!force && v->approle_token && now < v->approle_expires) {
+    if (v->approle_token && now < v->approle_expires &&
+        (!failed || strcmp(v->approle_token, failed) != 0)) {
         *out = strdup(v->approle_token);
         pthread_mutex_unlock(&v->lock);
         return *out ? ASPS_OK : asps_fail(eb, ASPS_E_NOMEM, "vault: out of memory");
@@ -172,15 +370,27 @@ static asps_err approle_token(vault *v, int force, char **out, asps_errbuf *eb)
     cJSON_AddStringToObject(req, "role_id", v->role_id);
     cJSON_AddStringToObject(req, "secret_id", v->secret_id);
     char *post = cJSON_PrintUnformatted(req);
+    if (req) {
+        /* the request object held the secret_id */
+        cJSON *sid = cJSON_GetObjectItemCaseSensitive(req, "secret_id");
+        if (cJSON_IsString(sid))
+            OPENSSL_cleanse(sid->valuestring, strlen(sid->valuestring));
+    }
     cJSON_Delete(req);
+    char path[300];
+    snprintf(path, sizeof path, "/v1/auth/%s/login", v->approle_mount);
+    const char *hide[] = {v->role_id, v->secret_id};
     body b = {0};
     long st;
-    asps_err e = post ? http(v, "POST", "/v1/auth/approle/login", NULL, post, &b, &st, eb)
+    asps_err e = post ? http(v, "POST", path, NULL, post, &b, &st, hide, 2, eb)
                       : asps_fail(eb, ASPS_E_NOMEM, "vault: out of memory");
     cleanse_free(post);
-    if (e == ASPS_OK && st != 200)
+    if (e == ASPS_OK && st != 200) {
+        char et[ERRTEXT_MAX];
+        asps_vault_error_text(b.p, b.n, hide, 2, et, sizeof et);
         e = asps_fail(eb, st == 400 || st == 403 ? ASPS_E_DENIED : ASPS_E_UNAVAILABLE,
-                      "vault: AppRole login refused (HTTP %ld)", st);
+                      "vault: AppRole login at %s refused (HTTP %ld%s%s)", path, st, et[0] ? ": " : "", et);
+    }
     cJSON *o = e == ASPS_OK ? cJSON_ParseWithLength(b.p, b.n) : NULL;
     const cJSON *auth = o ? cJSON_GetObjectItemCaseSensitive(o, "auth") : NULL;
     const cJSON *tok = auth ? cJSON_GetObjectItemCaseSensitive(auth, "client_token") : NULL;
@@ -202,10 +412,28 @@ static asps_err approle_token(vault *v, int force, char **out, asps_errbuf *eb)
     }
     if (o) {
         /* the reply held a token */
+        if (cJSON_IsString(tok))
+            OPENSSL_cleanse(tok->valuestring, strlen(tok->valuestring));
         cJSON_Delete(o);
     }
     body_free(&b);
     return e;
+}
+
+/* Is TOKEN one Vault no longer knows (revoked, expired, never issued)?
+ * A 403 on a read says only "not allowed"; lookup-self, which Vault's
+ * "default" policy allows every token, tells a dead token (403 again) from
+ * a policy that does not cover the path (200). Anything else (Vault down,
+ * 5xx) cannot tell: the read's denial stands. The reply repeats the token
+ * and is cleansed. */
+static int token_dead(vault *v, const char *token)
+{
+    body b = {0};
+    long st = 0;
+    asps_errbuf leb;
+    asps_err e = http(v, "GET", "/v1/auth/token/lookup-self", token, NULL, &b, &st, NULL, 0, &leb);
+    body_free(&b);
+    return e == ASPS_OK && (st == 403 || st == 401);
 }
 
 /* The value of FIELD in a KV v1 ({"data": {FIELD: ...}}) or v2
@@ -273,44 +501,71 @@ static asps_err vault_get(void *impl, const char *ref, const char *credential, u
     else
         snprintf(path, sizeof path, "/v1/%.*s", (int)plen, ref);
 
+    enum { APP_TOKEN, SERVER_TOKEN, APPROLE_TOKEN } kind = APP_TOKEN;
     char *token = NULL;
-    int approle = 0;
     asps_err e = ASPS_OK;
-    if (credential && credential[0])
+    if (credential && credential[0]) {
         token = strdup(credential);
-    else if (v->server_token)
+    } else if (v->server_token) {
+        kind = SERVER_TOKEN;
         token = strdup(v->server_token);
-    else if (v->role_id) {
-        approle = 1;
-        e = approle_token(v, 0, &token, eb);
-    } else
-        e = asps_fail(eb, ASPS_E_DENIED, "vault: no token for %s (no app token, server token or AppRole)", path);
+    } else if (v->role_id) {
+        kind = APPROLE_TOKEN;
+        e = approle_token(v, NULL, &token, eb);
+    } else {
+        return asps_fail(eb, ASPS_E_DENIED, "vault: no token for %s (no app token, server token or AppRole)", path);
+    }
     if (e != ASPS_OK)
         return e;
+    if (!token)
+        return asps_fail(eb, ASPS_E_NOMEM, "vault: out of memory");
     if (!token_ok(token)) {
         cleanse_free(token);
         return asps_fail(eb, ASPS_E_DENIED, "vault: %s: the token is not a printable string", path);
     }
     body b = {0};
     long st = 0;
-    e = http(v, "GET", path, token, NULL, &b, &st, eb);
-    if (e == ASPS_OK && st == 403 && approle) {
-        /* the AppRole token may have been revoked or expired early */
-        cleanse_free(token);
+    const char *hide[] = {token, v->server_token, v->role_id, v->secret_id};
+    e = http(v, "GET", path, token, NULL, &b, &st, hide, 4, eb);
+    /* A 403 to the server's own token: a dead token is the server's fault,
+     * not a denial of this app. An app's own token (APP_TOKEN) that Vault
+     * refuses is the app's bad credential: a denial, without a lookup. */
+    int relogged = 0;
+    while (e == ASPS_OK && st == 403 && kind != APP_TOKEN && token_dead(v, token)) {
+        if (kind == SERVER_TOKEN) {
+            e = asps_fail(eb, ASPS_E_UNAVAILABLE,
+                          "vault: %s: Vault server token is invalid or expired (Vault refuses it for "
+                          "auth/token/lookup-self too): give the server a valid token",
+                          path);
+            break;
+        }
+        if (relogged) {
+            e = asps_fail(eb, ASPS_E_UNAVAILABLE,
+                          "vault: %s: Vault refuses the AppRole token right after a fresh login", path);
+            break;
+        }
+        /* the AppRole token was revoked or expired early: log in once more */
+        char *old = token;
         token = NULL;
-        e = approle_token(v, 1, &token, eb);
+        e = approle_token(v, old, &token, eb);
+        cleanse_free(old);
+        relogged = 1;
+        hide[0] = token;
         if (e == ASPS_OK)
-            e = http(v, "GET", path, token, NULL, &b, &st, eb);
+            e = http(v, "GET", path, token, NULL, &b, &st, hide, 4, eb);
     }
-    cleanse_free(token);
     if (e == ASPS_OK) {
         if (st == 403)
             e = asps_fail(eb, ASPS_E_DENIED, "vault: %s: permission denied", path);
         else if (st == 404)
             e = asps_fail(eb, ASPS_E_NOT_FOUND, "vault: %s: not found", path);
-        else if (st != 200)
-            e = asps_fail(eb, ASPS_E_UNAVAILABLE, "vault: %s: HTTP %ld", path, st);
+        else if (st != 200) {
+            char et[ERRTEXT_MAX];
+            asps_vault_error_text(b.p, b.n, hide, 4, et, sizeof et);
+            e = asps_fail(eb, ASPS_E_UNAVAILABLE, "vault: %s: HTTP %ld%s%s", path, st, et[0] ? ": " : "", et);
+        }
     }
+    cleanse_free(token);
     if (e == ASPS_OK)
         e = asps_vault_parse_value(b.p, b.n, v->kv_version, field, path, value, len, eb);
     body_free(&b);
@@ -331,6 +586,10 @@ static void vault_free(void *impl)
     cleanse_free(v->role_id);
     cleanse_free(v->secret_id);
     cleanse_free(v->approle_token);
+    free(v->approle_mount);
+    for (size_t i = 0; i < v->n_pool; i++)
+        curl_easy_cleanup(v->pool[i]);
+    pthread_mutex_destroy(&v->pool_lock);
     pthread_mutex_destroy(&v->lock);
     free(v);
 }
@@ -339,6 +598,43 @@ static const asps_kms_ops vault_ops = {"vault", vault_get, vault_free};
 
 static char *dup_or_null(const char *s) { return s && s[0] ? strdup(s) : NULL; }
 
+/* A token or secret_id from a file: trailing newlines and blanks cut. A
+ * secret_id file (strict) must not be readable or writable by others: a
+ * secret_id is a long-lived login credential (group access is allowed, as
+ * Vault Agent sinks and secret mounts give it to a service group). */
+static asps_err read_secret_file(const char *path, const char *what, int strict, char **out,
+                                 asps_errbuf *eb)
+{
+    struct stat st;
+    if (strict && stat(path, &st) == 0 && (st.st_mode & 0007))
+        return asps_fail(eb, ASPS_E_ARG, "kms: vault %s %s is accessible by others (chmod o-rwx, e.g. 600 or 640)",
+                         what, path);
+    uint8_t *t;
+    size_t tl;
+    ASPS_TRY(asps_read_file(path, 4096, &t, &tl, eb));
+    while (tl > 0 && (t[tl - 1] == '\n' || t[tl - 1] == '\r' || t[tl - 1] == ' ' || t[tl - 1] == '\t'))
+        t[--tl] = 0;
+    if (strict && (tl == 0 || strlen((char *)t) != tl)) {
+        OPENSSL_cleanse(t, tl);
+        free(t);
+        return asps_fail(eb, ASPS_E_ARG, "kms: vault %s %s is empty or not text", what, path);
+    }
+    *out = (char *)t;
+    return ASPS_OK;
+}
+
+/* An auth mount path: letters, digits, '-', '_', '.', inner '/'; no "..". */
+static int mount_ok(const char *m)
+{
+    if (!m[0] || strlen(m) > 200 || strstr(m, "..") || m[0] == '/' || m[strlen(m) - 1] == '/')
+        return 0;
+    for (const char *p = m; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '-' || *p == '_' || *p == '.' || *p == '/'))
+            return 0;
+    return 1;
+}
+
 asps_err asps_kms_open_vault(const asps_kms_config *cfg, asps_kms **out, asps_errbuf *eb)
 {
     *out = NULL;
@@ -346,13 +642,21 @@ asps_err asps_kms_open_vault(const asps_kms_config *cfg, asps_kms **out, asps_er
         return asps_fail(eb, ASPS_E_ARG, "kms: vault needs addr (http:// or https://)");
     if (cfg->kv_version != 0 && cfg->kv_version != 1 && cfg->kv_version != 2)
         return asps_fail(eb, ASPS_E_ARG, "kms: vault kv_version must be 1 or 2");
-    if ((cfg->role_id != NULL) != (cfg->secret_id != NULL))
-        return asps_fail(eb, ASPS_E_ARG, "kms: vault AppRole needs both role_id and secret_id");
+    int has_sid = (cfg->secret_id && cfg->secret_id[0]) || (cfg->secret_id_file && cfg->secret_id_file[0]);
+    if ((cfg->secret_id && cfg->secret_id[0]) && (cfg->secret_id_file && cfg->secret_id_file[0]))
+        return asps_fail(eb, ASPS_E_ARG, "kms: vault: give secret_id or secret_id_file, not both");
+    if ((cfg->role_id && cfg->role_id[0]) != has_sid)
+        return asps_fail(eb, ASPS_E_ARG, "kms: vault AppRole needs both role_id and secret_id (or secret_id_file)");
+    const char *am = cfg->approle_mount && cfg->approle_mount[0] ? cfg->approle_mount : "approle";
+    if (!mount_ok(am))
+        return asps_fail(eb, ASPS_E_ARG, "kms: vault approle_mount \"%.64s\" is not a mount path", am);
     pthread_once(&curl_once, curl_init);
     vault *v = calloc(1, sizeof *v);
     if (!v)
         return asps_fail(eb, ASPS_E_NOMEM, "kms: out of memory");
     pthread_mutex_init(&v->lock, NULL);
+    pthread_mutex_init(&v->pool_lock, NULL);
+    v->reuse = !cfg->no_connection_reuse;
     size_t n = strlen(cfg->addr);
     while (n > 0 && cfg->addr[n - 1] == '/')
         n--;
@@ -364,27 +668,26 @@ asps_err asps_kms_open_vault(const asps_kms_config *cfg, asps_kms **out, asps_er
     v->field = strdup(cfg->field && cfg->field[0] ? cfg->field : "key");
     v->ns = dup_or_null(cfg->vault_namespace);
     v->ca_file = dup_or_null(cfg->ca_file);
-    v->kv_version = cfg->kv_version == 2 ? 2 : cfg->kv_version == 1 ? 1 : 1;
+    v->approle_mount = strdup(am);
+    v->kv_version = cfg->kv_version == 2 ? 2 : 1;
     v->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 5000;
     v->max_retries = cfg->max_retries == 0 ? 2 : cfg->max_retries < 0 ? 0 : cfg->max_retries;
     v->role_id = dup_or_null(cfg->role_id);
-    v->secret_id = dup_or_null(cfg->secret_id);
     asps_err e = ASPS_OK;
-    if (cfg->token && cfg->token[0]) {
+    if (cfg->secret_id_file && cfg->secret_id_file[0])
+        e = read_secret_file(cfg->secret_id_file, "secret_id_file", 1, &v->secret_id, eb);
+    else
+        v->secret_id = dup_or_null(cfg->secret_id);
+    if (e != ASPS_OK) {
+    } else if (cfg->token && cfg->token[0]) {
         v->server_token = strdup(cfg->token);
     } else if (cfg->token_file) {
-        uint8_t *t;
-        size_t tl;
-        e = asps_read_file(cfg->token_file, 4096, &t, &tl, eb);
-        if (e == ASPS_OK) {
-            while (tl > 0 && (t[tl - 1] == '\n' || t[tl - 1] == '\r' || t[tl - 1] == ' '))
-                t[--tl] = 0;
-            v->server_token = (char *)t;
-        }
+        e = read_secret_file(cfg->token_file, "token_file", 0, &v->server_token, eb);
     } else if (getenv("VAULT_TOKEN") && getenv("VAULT_TOKEN")[0]) {
         v->server_token = strdup(getenv("VAULT_TOKEN"));
     }
-    if (e == ASPS_OK && (!v->addr || !v->field))
+    if (e == ASPS_OK && (!v->addr || !v->field || !v->approle_mount || (cfg->role_id && !v->role_id) ||
+                         (has_sid && !v->secret_id)))
         e = asps_fail(eb, ASPS_E_NOMEM, "kms: out of memory");
     if (e == ASPS_OK)
         e = asps_kms_new(&vault_ops, v, out, eb);

@@ -331,6 +331,9 @@ static asps_err load_generation(const asps_service_config *cfg, generation **out
             kc.token_file = cfg->kms_token_file;
             kc.role_id = cfg->kms_role_id;
             kc.secret_id = cfg->kms_secret_id;
+            kc.secret_id_file = cfg->kms_secret_id_file;
+            kc.approle_mount = cfg->kms_approle_mount;
+            kc.no_connection_reuse = cfg->kms_no_connection_reuse;
         } else if (pk.type) {
             kc.type = pk.type;
             kc.path = pk.path;

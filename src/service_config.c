@@ -36,7 +36,7 @@ void asps_service_config_free(asps_service_config *c)
                      &c->policy, &c->policy_format, &c->occlum_secrets, &c->kms_type,
                      &c->kms_path, &c->kms_addr, &c->kms_ca, &c->kms_mount, &c->kms_encoding,
                      &c->kms_field, &c->kms_namespace, &c->kms_token_file,
-                     &c->audit};
+                     &c->kms_secret_id_file, &c->kms_approle_mount, &c->audit};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         free(*strs[i]);
     char **secret_strs[] = {&c->kms_token, &c->kms_role_id, &c->kms_secret_id};
@@ -150,7 +150,8 @@ static asps_err parse(const cJSON *root, const char *dir, asps_service_config *c
     if (present) {
         static const char *const k[] = {"type", "path", "addr", "token", "ca_file", "mount",
                                         "kv_version", "default_encoding", "field", "namespace",
-                                        "token_file", "role_id", "secret_id", NULL};
+                                        "token_file", "role_id", "secret_id", "secret_id_file",
+                                        "approle_mount", "reuse_connections", NULL};
         ASPS_TRY(asps_json_check_keys(o, "config.kms", k, eb));
         c->has_kms = 1;
         ASPS_TRY(opt_str(o, "config.kms", "type", &c->kms_type, eb));
@@ -165,6 +166,11 @@ static asps_err parse(const cJSON *root, const char *dir, asps_service_config *c
         ASPS_TRY(opt_path(o, "config.kms", "token_file", dir, &c->kms_token_file, eb));
         ASPS_TRY(opt_str(o, "config.kms", "role_id", &c->kms_role_id, eb));
         ASPS_TRY(opt_str(o, "config.kms", "secret_id", &c->kms_secret_id, eb));
+        ASPS_TRY(opt_path(o, "config.kms", "secret_id_file", dir, &c->kms_secret_id_file, eb));
+        ASPS_TRY(opt_str(o, "config.kms", "approle_mount", &c->kms_approle_mount, eb));
+        int reuse = 1, has_reuse;
+        ASPS_TRY(asps_json_get_bool(o, "config.kms", "reuse_connections", &reuse, &has_reuse, eb));
+        c->kms_no_connection_reuse = has_reuse && !reuse;
         size_t kv = 0;
         ASPS_TRY(opt_size(o, "config.kms", "kv_version", 1, 2, &kv, eb));
         c->kms_kv_version = (int)kv;

@@ -4,7 +4,8 @@ answers as Vault's HTTP API documents for what asps uses:
 
   GET  /v1/<kv1 mount>/<path>            {"data": {...}, "lease_duration": ..}
   GET  /v1/<kv2 mount>/data/<path>       {"data": {"data": {...}, "metadata": {...}}}
-  POST /v1/auth/approle/login            {"auth": {"client_token", "lease_duration", "renewable", "policies"}}
+  POST /v1/auth/<approle mount>/login    {"auth": {"client_token", "lease_duration", "renewable", "policies"}}
+  GET  /v1/auth/token/lookup-self        {"data": {"id", "policies", "ttl", ...}}; 403 for a dead token
   GET  /v1/sys/seal-status               {"sealed": bool, ...}
 errors: {"errors": [...]} with 403 "permission denied", 404 (empty errors
 list), 503 "Vault is sealed", 400 for bad AppRole credentials.
@@ -16,9 +17,13 @@ usage: vault_server.py --seed FILE [--cert C --key K]
 seed: {"kv1": {"occlum/1": {"image_key": {"key": "..."}}},
        "kv2": {"secret": {"app1": {"key": "..."}}},
        "tokens": {"root": ["*"], "app1-token": ["occlum/1/"]},
-       "approle": {"role_id": "r", "secret_id": "s", "policies": ["secret/"], "ttl": 2}}
-Prints 'PORT n' first. Test hooks: POST /__control {"sealed": true|false}
-or {"fail": N, "status": 500}; GET /__stats.
+       "approle": {"role_id": "r", "secret_id": "s", "policies": ["secret/"], "ttl": 2,
+                   "mount": "approle"}}
+Prints 'PORT n' first. Test hooks: POST /__control with any of
+  {"sealed": true|false, "sealed_text": false (sealed 503 says nothing)}
+  {"fail": N, "status": 500, "error_text": "..." | "error_body": "raw"}
+  {"revoke": "token"} (a seed or issued token), {"revoke_issued": true}
+GET /__stats: {"stats": {path: count}, "connections": n, "headers": {...}}.
 """
 import argparse
 import json
@@ -30,7 +35,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LOCK = threading.Lock()
-STATE = {"sealed": False, "fail": 0, "status": 500, "stats": {}, "headers": {}}
+STATE = {"sealed": False, "sealed_text": True, "fail": 0, "status": 500, "error_text": "injected failure",
+         "error_body": None, "stats": {}, "headers": {}, "connections": 0}
 ISSUED = {}  # token -> (policies, expires)
 
 
@@ -44,22 +50,41 @@ def main():
     kv1, kv2 = seed.get("kv1", {}), seed.get("kv2", {})
     tokens = seed.get("tokens", {})
     approle = seed.get("approle")
+    login_path = "/v1/auth/%s/login" % (approle or {}).get("mount", "approle")
 
-    def allowed(token, path):
+    def policies(token):
         with LOCK:
             if token in tokens:
-                pol = tokens[token]
-            elif token in ISSUED and ISSUED[token][1] > time.time():
-                pol = ISSUED[token][0]
-            else:
-                return False
-        return any(p == "*" or path.startswith(p) for p in pol)
+                return tokens[token]
+            if token in ISSUED and ISSUED[token][1] > time.time():
+                return ISSUED[token][0]
+        return None
+
+    def allowed(token, path):
+        pol = policies(token)
+        return pol is not None and any(p == "*" or path.startswith(p) for p in pol)
 
     class H(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # headers and body go out in two writes: without TCP_NODELAY a
+        # kept-alive connection waits for the client's delayed ACK (40 ms)
+        disable_nagle_algorithm = True
 
         def log_message(self, *x):
             pass
+
+        def setup(self):
+            # one handler per connection: counts TCP connections (keep-alive reuse)
+            with LOCK:
+                STATE["connections"] += 1
+            super().setup()
+
+        def reply_raw(self, code, b):
+            self.send_response(code)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(b)))
+            self.end_headers()
+            self.wfile.write(b)
 
         def reply(self, code, obj):
             b = json.dumps(obj).encode()
@@ -75,10 +100,13 @@ def main():
                 STATE["headers"] = {k: v for k, v in self.headers.items() if k.lower().startswith("x-vault-n")}
                 if STATE["fail"] > 0:
                     STATE["fail"] -= 1
-                    self.reply(STATE["status"], {"errors": ["injected failure"]})
+                    if STATE["error_body"] is not None:
+                        self.reply_raw(STATE["status"], STATE["error_body"].encode())
+                    else:
+                        self.reply(STATE["status"], {"errors": [STATE["error_text"]]})
                     return False
                 if STATE["sealed"] and not self.path.startswith("/__") and self.path != "/v1/sys/seal-status":
-                    self.reply(503, {"errors": ["Vault is sealed"]})
+                    self.reply(503, {"errors": ["Vault is sealed"] if STATE["sealed_text"] else []})
                     return False
             return True
 
@@ -87,13 +115,18 @@ def main():
             body = json.loads(self.rfile.read(n) or b"{}")
             if self.path == "/__control":
                 with LOCK:
-                    for k in ("sealed", "fail", "status"):
+                    for k in ("sealed", "sealed_text", "fail", "status", "error_text", "error_body"):
                         if k in body:
                             STATE[k] = body[k]
+                    if "revoke" in body:
+                        tokens.pop(body["revoke"], None)
+                        ISSUED.pop(body["revoke"], None)
+                    if body.get("revoke_issued"):
+                        ISSUED.clear()
                 return self.reply(200, {})
             if not self.pre():
                 return
-            if self.path == "/v1/auth/approle/login" and approle:
+            if self.path == login_path and approle:
                 if body.get("role_id") != approle["role_id"] or body.get("secret_id") != approle["secret_id"]:
                     return self.reply(400, {"errors": ["invalid role or secret ID"]})
                 tok = "hvs." + secrets.token_urlsafe(16)
@@ -111,8 +144,11 @@ def main():
         def do_GET(self):
             if self.path == "/__stats":
                 with LOCK:
-                    return self.reply(200, {"stats": STATE["stats"], "headers": STATE["headers"]})
+                    return self.reply(200, {"stats": STATE["stats"], "headers": STATE["headers"],
+                                            "connections": STATE["connections"]})
             if self.path == "/v1/sys/seal-status":
+                with LOCK:
+                    STATE["stats"][self.path] = STATE["stats"].get(self.path, 0) + 1
                 return self.reply(200, {"type": "shamir", "initialized": True, "sealed": STATE["sealed"],
                                         "t": 1, "n": 1, "progress": 0, "version": "1.15.0"})
             if not self.pre():
@@ -124,6 +160,13 @@ def main():
             if ns:
                 path = ns.rstrip("/") + "/" + path
             token = self.headers.get("X-Vault-Token", "")
+            if self.path == "/v1/auth/token/lookup-self":
+                pol = policies(token)
+                if pol is None:
+                    return self.reply(403, {"errors": ["permission denied"]})
+                return self.reply(200, {"request_id": "x", "lease_id": "", "renewable": False, "lease_duration": 0,
+                                        "data": {"id": token, "accessor": "a", "policies": ["default"] + pol,
+                                                 "ttl": 0, "type": "service"}})
             if not allowed(token, path):
                 return self.reply(403, {"errors": ["1 error occurred:\n\t* permission denied\n\n"]})
             for mount, entries in kv2.items():

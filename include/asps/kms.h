@@ -6,7 +6,10 @@
  *     It ignores credentials: access to the file is access to its secrets.
  *   - "vault": HashiCorp Vault KV v1/v2 over libcurl (src/kms_vault.c); the
  *     per-call credential is the app's own Vault token (CCZoo's app_token),
- *     else the server token or an AppRole login.
+ *     else the server token or an AppRole login;
+ *     keep-alive connections are pooled; 5xx/429/412 retried (a sealed Vault
+ *     not); a 403 to the server's own token is checked with lookup-self
+ *     (dead server token: UNAVAILABLE; dead AppRole token: one new login).
  *
  * Errors from get (the service maps them):
  *   ASPS_E_UNAVAILABLE  backend down, unreadable or malformed (the call fails
@@ -70,8 +73,13 @@ typedef struct asps_kms_config {
     const char *token_file;       /* vault: read the server token from this file */
     const char *role_id;          /* vault: AppRole login (with secret_id) */
     const char *secret_id;
+    const char *secret_id_file;   /* vault: read secret_id from this file (not
+                                     readable or writable by others) */
+    const char *approle_mount;    /* vault: AppRole auth mount (default "approle") */
     long timeout_ms;              /* vault: per request (0 = 5000) */
-    int max_retries;              /* vault: for 5xx/transport errors (0 = 2, <0 none) */
+    int max_retries;              /* vault: for 5xx/429/412/transport errors (0 = 2, <0 none) */
+    int no_connection_reuse;      /* vault: 1 = a new connection per request
+                                     (default 0: pooled keep-alive connections) */
 } asps_kms_config;
 
 /* Vault backend (KV v1/v2 over libcurl); see src/kms_vault.c. */

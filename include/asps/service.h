@@ -23,7 +23,9 @@
  *          | {"type": "vault", "addr": "https://vault:8200", "kv_version": 1|2,
  *             "mount": "secret", "field": "key", "namespace": "ns1",
  *             "ca_file": "vault-ca.pem", "token_file": "server.token"
- *             | "role_id": "...", "secret_id": "..."}   (or VAULT_TOKEN)
+ *             | "role_id": "...", "secret_id": "..." | "secret_id_file": "sid",
+ *             "approle_mount": "approle", "reuse_connections": true}
+ *                                                        (or VAULT_TOKEN)
  *     "audit": "audit.log" | "-",
  *     "limits": {"max_message_bytes": 65536, "max_names": 64,
  *                "max_concurrent_calls": 64, "deadline_ms": 10000,
@@ -58,7 +60,9 @@ typedef struct asps_service_config {
     int has_kms;
     char *kms_type, *kms_path, *kms_addr, *kms_token, *kms_ca, *kms_mount, *kms_encoding;
     char *kms_field, *kms_namespace, *kms_token_file, *kms_role_id, *kms_secret_id;
+    char *kms_secret_id_file, *kms_approle_mount;
     int kms_kv_version;
+    int kms_no_connection_reuse;  /* "reuse_connections": false */
     char *audit;
     size_t max_message_bytes, max_names, max_concurrent_calls, threads, claims_cache;
     long deadline_ms;
