@@ -598,10 +598,10 @@ static const asps_kms_ops vault_ops = {"vault", vault_get, vault_free};
 
 static char *dup_or_null(const char *s) { return s && s[0] ? strdup(s) : NULL; }
 
-/* A token or secret_id from a file: trailing newlines and blanks cut. A
- * secret_id file (strict) must not be readable or writable by others: a
- * secret_id is a long-lived login credential (group access is allowed, as
- * Vault Agent sinks and secret mounts give it to a service group). */
+/* A token or secret_id from a file: trailing newlines and blanks cut. The
+ * file (strict) must not be readable or writable by others: both are
+ * login credentials (group access is allowed, as Vault Agent sinks and
+ * secret mounts give it to a service group). */
 static asps_err read_secret_file(const char *path, const char *what, int strict, char **out,
                                  asps_errbuf *eb)
 {
@@ -682,7 +682,7 @@ asps_err asps_kms_open_vault(const asps_kms_config *cfg, asps_kms **out, asps_er
     } else if (cfg->token && cfg->token[0]) {
         v->server_token = strdup(cfg->token);
     } else if (cfg->token_file) {
-        e = read_secret_file(cfg->token_file, "token_file", 0, &v->server_token, eb);
+        e = read_secret_file(cfg->token_file, "token_file", 1, &v->server_token, eb);
     } else if (getenv("VAULT_TOKEN") && getenv("VAULT_TOKEN")[0]) {
         v->server_token = strdup(getenv("VAULT_TOKEN"));
     }

@@ -27,6 +27,7 @@ GET /__stats: {"stats": {path: count}, "connections": n, "headers": {...}}.
 """
 import argparse
 import json
+import os
 import secrets
 import ssl
 import sys
@@ -38,6 +39,18 @@ LOCK = threading.Lock()
 STATE = {"sealed": False, "sealed_text": True, "fail": 0, "status": 500, "error_text": "injected failure",
          "error_body": None, "stats": {}, "headers": {}, "connections": 0}
 ISSUED = {}  # token -> (policies, expires)
+
+
+def exit_with_parent():
+    """Exit once the process that started this server is gone, so that a
+    test that dies cannot leave it running."""
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def main():
@@ -195,6 +208,7 @@ def main():
         ctx.load_cert_chain(a.cert, a.key)
         srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     print("PORT %d" % srv.server_address[1], flush=True)
+    exit_with_parent()
     srv.serve_forever()
 
 

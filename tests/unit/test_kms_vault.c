@@ -504,7 +504,7 @@ static void test_vault_approle_revoked_token_logs_in_again_once(void **state)
     stop(&s);
 }
 
-/* secret_id_file: read like token_file, refused when others may read it;
+/* secret_id_file (and token_file): refused when others may read it;
  * with secret_id it is an error; the server config takes the new keys and
  * still refuses unknown ones. */
 static void test_vault_secret_id_file_and_config_keys(void **state)
@@ -537,6 +537,14 @@ static void test_vault_secret_id_file_and_config_keys(void **state)
     c.secret_id = NULL;
     c.approle_mount = "../sys";
     assert_int_equal(asps_kms_open(&c, &k, &eb), ASPS_E_ARG);
+    /* a server token file follows the same rule */
+    asps_kms_config t = {.type = "vault", .addr = addr, .kv_version = 2, .mount = "secret", .token_file = sid};
+    assert_int_equal(chmod(sid, 0604), 0);
+    assert_int_equal(asps_kms_open(&t, &k, &eb), ASPS_E_ARG);
+    assert_non_null(strstr(eb.msg, "token_file"));
+    assert_int_equal(chmod(sid, 0600), 0);
+    assert_int_equal(asps_kms_open(&t, &k, &eb), ASPS_OK);
+    asps_kms_free(k);
 
     snprintf(cfgp, sizeof cfgp, "%s/server.json", dir);
     f = fopen(cfgp, "w");
