@@ -16,15 +16,12 @@
  * every call.
  */
 #include <openssl/bio.h>
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/ecdsa.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
-#include <openssl/param_build.h>
 #include <openssl/pem.h>
-#include <openssl/provider.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <pthread.h>
@@ -37,6 +34,7 @@
 #include "dcap_int.h"
 #include "quote.h"
 #include "util.h"
+#include "x509.h"
 
 #define MAX_ROOTS 8
 #define COL_CACHE 16
@@ -110,128 +108,10 @@ static void sha256(const void *p, size_t n, uint8_t out[32])
     EVP_Digest(p, n, out, &len, EVP_sha256(), NULL);
 }
 
-/* ---- certificate decoding ----------------------------------------------------
- * OpenSSL 3.0's d2i_X509 decodes the subject key through its generic decoder
- * framework, which builds and tears down a decoder context on every call:
- * about 80% of a certificate decode and a fifth of a cold verification.
- * (OpenSSL 3.1+ caches that context; Debian 12 ships 3.0.)  Certificates
- * from quotes and collateral are therefore decoded by OpenSSL's X.509
- * decoder in a library context that has no providers, so the key is left
- * undecoded, and their P-256 key (the only key type in Intel's PKI) is
- * imported by the EC key manager from the point bytes and attached to the
- * certificate. Signatures are then checked with that key by X509_verify /
- * X509_CRL_verify, whose algorithms come from the key's provider. */
-static OSSL_LIB_CTX *structure_ctx; /* no providers: structure only */
-static int cert_key_idx = -1;       /* X509 ex_data slot holding the EVP_PKEY */
-static EVP_PKEY *p256_params;       /* the P-256 curve, no key */
-static pthread_once_t cert_decode_once = PTHREAD_ONCE_INIT;
-
-static void cert_key_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
-                          void *argp)
-{
-    (void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
-    EVP_PKEY_free(ptr);
-}
-
-static int cert_key_dup(CRYPTO_EX_DATA *to, const CRYPTO_EX_DATA *from, void **from_d, int idx,
-                        long argl, void *argp)
-{
-    (void)to, (void)from, (void)idx, (void)argl, (void)argp;
-    /* the copy shares the key: take a reference for it */
-    return *from_d == NULL || EVP_PKEY_up_ref(*from_d);
-}
-
-static void cert_decode_init(void)
-{
-    OSSL_LIB_CTX *ctx = OSSL_LIB_CTX_new();
-    /* Loading the null provider stops OpenSSL from loading the default
-     * provider into this context on first use. */
-    if (ctx && !OSSL_PROVIDER_load(ctx, "null")) {
-        OSSL_LIB_CTX_free(ctx);
-        ctx = NULL;
-    }
-    structure_ctx = ctx;
-    cert_key_idx = X509_get_ex_new_index(0, NULL, NULL, cert_key_dup, cert_key_free);
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)"prime256v1", 0),
-        OSSL_PARAM_construct_end(),
-    };
-    EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-    if (!pctx || EVP_PKEY_fromdata_init(pctx) <= 0 ||
-        EVP_PKEY_fromdata(pctx, &p256_params, EVP_PKEY_KEY_PARAMETERS, params) <= 0)
-        p256_params = NULL;
-    EVP_PKEY_CTX_free(pctx);
-    ERR_clear_error();
-}
-
-/* A P-256 public key from its SEC1 point: a copy of a parameters-only P-256
- * key (the curve is built once per process; building it is most of the cost
- * of importing a key) given the point, which the EC key manager refuses
- * when it is not on the curve. */
-static EVP_PKEY *p256_key(const uint8_t *point, size_t len)
-{
-    pthread_once(&cert_decode_once, cert_decode_init);
-    EVP_PKEY *pk = p256_params ? EVP_PKEY_dup(p256_params) : NULL;
-    if (pk && EVP_PKEY_set1_encoded_public_key(pk, point, len) != 1) {
-        EVP_PKEY_free(pk);
-        pk = NULL;
-    }
-    ERR_clear_error();
-    return pk;
-}
-
-/* The subject key when it is an EC key on the named curve P-256; NULL for
- * any other key, which no check here accepts. */
-static EVP_PKEY *spki_p256_key(X509 *x)
-{
-    ASN1_OBJECT *alg;
-    const unsigned char *pt;
-    int pt_len;
-    X509_ALGOR *algor;
-    const X509_PUBKEY *pub = X509_get_X509_PUBKEY(x);
-    if (!pub || !X509_PUBKEY_get0_param(&alg, &pt, &pt_len, &algor, pub) || pt_len <= 0 ||
-        OBJ_obj2nid(alg) != NID_X9_62_id_ecPublicKey)
-        return NULL;
-    int ptype;
-    const void *pval;
-    X509_ALGOR_get0(NULL, &ptype, &pval, algor);
-    if (ptype != V_ASN1_OBJECT || OBJ_obj2nid(pval) != NID_X9_62_prime256v1)
-        return NULL;
-    return p256_key(pt, (size_t)pt_len);
-}
-
-/* Decode one DER certificate, all of it and nothing after it. */
-static X509 *decode_cert(const uint8_t *der, long len)
-{
-    pthread_once(&cert_decode_once, cert_decode_init);
-    if (!structure_ctx || cert_key_idx < 0 || len <= 0)
-        return NULL;
-    X509 *x = X509_new_ex(structure_ctx, NULL);
-    const unsigned char *p = der;
-    if (!x || !d2i_X509(&x, &p, len) || p != der + len) {
-        X509_free(x); /* d2i_X509 freed and cleared it on failure */
-        return NULL;
-    }
-    EVP_PKEY *k = spki_p256_key(x);
-    if (k && !X509_set_ex_data(x, cert_key_idx, k)) {
-        EVP_PKEY_free(k);
-        X509_free(x);
-        return NULL;
-    }
-    return x;
-}
-
-/* A certificate's public key: the imported P-256 key of a certificate from
- * decode_cert, or the key OpenSSL decoded for a trusted root. */
-static EVP_PKEY *cert_key(X509 *x)
-{
-    EVP_PKEY *k = cert_key_idx >= 0 ? X509_get_ex_data(x, cert_key_idx) : NULL;
-    if (!k) {
-        k = X509_get0_pubkey(x);
-        ERR_clear_error();
-    }
-    return k;
-}
+/* Certificates from quotes and collateral are decoded by x509.c (structure
+ * without OpenSSL 3.0's per-call key decoder; P-256 keys only, the one key
+ * type of Intel's PKI: a certificate with any other key has none, and no
+ * check here accepts it). */
 
 static int cert_der_equal(X509 *a, const trust_root *r)
 {
@@ -262,7 +142,7 @@ static int signed_by(X509 *cert, X509 *issuer)
         return 0;
     if (X509_get_signature_nid(cert) != NID_ecdsa_with_SHA256)
         return 0;
-    EVP_PKEY *k = cert_key(issuer);
+    EVP_PKEY *k = asps_x509_key(issuer);
     int ok = k && X509_verify(cert, k) == 1;
     ERR_clear_error();
     return ok;
@@ -270,7 +150,7 @@ static int signed_by(X509 *cert, X509 *issuer)
 
 static int crl_signed_by(X509_CRL *crl, X509 *issuer)
 {
-    EVP_PKEY *k = cert_key(issuer);
+    EVP_PKEY *k = asps_x509_key(issuer);
     int ok = k && X509_CRL_verify(crl, k) == 1;
     ERR_clear_error();
     return ok;
@@ -314,7 +194,7 @@ static int parse_pem_chain(const asps_verifier *v, const char *pem, size_t len, 
             if (x) {
                 X509_up_ref(x);
             } else {
-                x = decode_cert(der, dlen);
+                x = asps_x509_decode(der, (size_t)dlen, ASPS_X509_P256);
             }
         }
         OPENSSL_free(name);
@@ -350,7 +230,7 @@ static EVP_PKEY *raw_p256_key(const uint8_t xy[64])
     uint8_t pub[65];
     pub[0] = 0x04; /* uncompressed point */
     memcpy(pub + 1, xy, 64);
-    return p256_key(pub, sizeof pub);
+    return asps_x509_p256_key(pub, sizeof pub);
 }
 
 /* Verify a raw r||s ECDSA P-256 signature over msg with SHA-256. */
@@ -687,7 +567,7 @@ static asps_err verify_collateral(asps_verifier *v, const asps_collateral *col, 
     }
     /* Intel signs both with the same TCB signing key; require it, so one
      * revocation check and one key serve both. */
-    int same = EVP_PKEY_eq(cert_key(qe_signer), cert_key(c->tcb_signer)) == 1;
+    int same = EVP_PKEY_eq(asps_x509_key(qe_signer), asps_x509_key(c->tcb_signer)) == 1;
     X509_free(qe_signer);
     if (!same)
         return asps_fail(eb, ASPS_E_CHAIN,
@@ -718,7 +598,7 @@ static asps_err verify_collateral(asps_verifier *v, const asps_collateral *col, 
     if (revoked(c->root_crl, c->pck_ca))
         return asps_fail(eb, ASPS_E_CERT_REVOKED, "PCK CA certificate is revoked");
 
-    EVP_PKEY *tk = cert_key(c->tcb_signer);
+    EVP_PKEY *tk = asps_x509_key(c->tcb_signer);
     if (!ecdsa_verify_raw(tk, col->tcb_info_sig, (const uint8_t *)col->tcb_info, col->tcb_info_len))
         return asps_fail(eb, ASPS_E_TCB_INFO_SIGNATURE,
                          "TCB info: signature does not verify with the TCB signing key");
@@ -839,7 +719,7 @@ static asps_err verify_pck_chain(asps_verifier *v, const asps_quote *q, X509 *kn
     X509_up_ref(ca);
     ch->leaf = leaf;
     ch->ca = ca;
-    ch->leaf_key = cert_key(leaf);
+    ch->leaf_key = asps_x509_key(leaf);
     if (!ch->leaf_key || EVP_PKEY_get_base_id(ch->leaf_key) != EVP_PKEY_EC) {
         e = asps_fail(eb, ASPS_E_CHAIN, "PCK certificate: key is not ECDSA");
         goto out;
@@ -1147,7 +1027,7 @@ asps_err asps_verify_quote(asps_verifier *v, const uint8_t *buf, size_t len,
         e = asps_fail(eb, ASPS_E_CRL_ISSUER, "PCK CRL is not issued by the PCK certificate's CA");
         goto done;
     }
-    if (EVP_PKEY_eq(cert_key(ch->ca), cert_key(c->pck_ca)) != 1) {
+    if (EVP_PKEY_eq(asps_x509_key(ch->ca), asps_x509_key(c->pck_ca)) != 1) {
         e = asps_fail(eb, ASPS_E_CRL_SIGNATURE, "PCK CRL is not signed by the quote's PCK CA");
         goto done;
     }
@@ -1275,14 +1155,15 @@ asps_err asps_quote_platform(const uint8_t *buf, size_t len, asps_tee *tee, uint
     *tee = q.tee_type == ASPS_TEE_TDX ? ASPS_TEE_TDX : ASPS_TEE_SGX;
     if (q.pck_chain_len > INT32_MAX)
         return asps_fail(eb, ASPS_E_LIMIT, "PCK chain too large");
-    /* Decode certificates one by one and stop at the PCK certificate (the
-     * first one in every quote seen): decoding is the costly part. */
+    /* Decode certificates one by one, structure only (no key is needed to
+     * read names and the SGX extension), and stop at the PCK certificate
+     * (the first one in every quote seen). */
     BIO *b = BIO_new_mem_buf(q.pck_chain, (int)q.pck_chain_len);
     if (!b)
         return asps_fail(eb, ASPS_E_NOMEM, "out of memory");
     asps_err e = asps_fail(eb, ASPS_E_CHAIN, "PCK chain: no PCK certificate");
     X509 *x;
-    for (int i = 0; i < MAX_CHAIN_CERTS && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL; i++) {
+    for (int i = 0; i < MAX_CHAIN_CERTS && (x = asps_x509_read_pem(b, ASPS_X509_NO_KEY)) != NULL; i++) {
         if (!cn_contains(X509_get_subject_name(x), "SGX PCK Certificate")) {
             X509_free(x);
             continue;

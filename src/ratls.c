@@ -23,6 +23,7 @@
 #include "cbor.h"
 #include "dcap_int.h"
 #include "reader.h"
+#include "x509.h"
 
 #define OID_GRAMINE "1.2.840.113741.1337.6"
 #define OID_DICE "2.23.133.5.4.9"
@@ -298,20 +299,11 @@ static asps_err parse_dice(asps_reader r, const uint8_t *spki, size_t spki_len,
 
 static X509 *load_cert(const uint8_t *buf, size_t len)
 {
-    X509 *x = NULL;
-    const unsigned char *p = buf;
-    if (len > 0 && buf[0] == 0x30) {
-        x = d2i_X509(NULL, &p, (long)len);
-        if (x && p != buf + len) {
-            X509_free(x);
-            x = NULL;
-        }
-    } else {
-        BIO *b = BIO_new_mem_buf(buf, (int)len);
-        x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
-        BIO_free(b);
-    }
-    ERR_clear_error();
+    if (len > 0 && buf[0] == 0x30)
+        return asps_x509_decode(buf, len, ASPS_X509_ANY_KEY);
+    BIO *b = BIO_new_mem_buf(buf, (int)len);
+    X509 *x = b ? asps_x509_read_pem(b, ASPS_X509_ANY_KEY) : NULL;
+    BIO_free(b);
     return x;
 }
 
@@ -328,7 +320,7 @@ static asps_err check_self_signature(X509 *x, int occlum, asps_errbuf *eb)
     if (!strong && !(occlum && mdnid == NID_sha1))
         return asps_fail(eb, ASPS_E_UNSUPPORTED, "ratls: self-signature digest %s not accepted",
                          OBJ_nid2sn(mdnid));
-    EVP_PKEY *k = X509_get0_pubkey(x);
+    EVP_PKEY *k = asps_x509_key(x);
     /* The key is what the quote vouches for; one an attacker could break
      * would let them hold an attested identity. RSA >= 2048 bits (Occlum and
      * CCZoo use 2048, old Gramine 3072), EC on the NIST curves producers
@@ -393,7 +385,7 @@ asps_err asps_ratls_extract(const uint8_t *cert, size_t len, asps_ratls_evidence
         e = asps_fail(eb, ASPS_E_PARSE, "ratls: unreadable or inverted validity period");
         goto out;
     }
-    spki_len = i2d_PUBKEY(X509_get0_pubkey(x), &spki);
+    spki_len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &spki);
     if (spki_len <= 0) {
         e = asps_fail(eb, ASPS_E_PARSE, "ratls: unreadable public key");
         goto out;

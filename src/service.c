@@ -25,6 +25,7 @@
 #include "asps/verify.h"
 #include "quote.h"
 #include "util.h"
+#include "x509.h"
 
 #define MAX_VERIFIERS 16
 #define MAX_PEM (64 * 1024)
@@ -164,8 +165,7 @@ static int pem_to_der(const char *pem, uint8_t **der, size_t *len)
 
 static int64_t cert_not_after(const uint8_t *der, size_t len)
 {
-    const unsigned char *p = der;
-    X509 *x = d2i_X509(NULL, &p, (long)len);
+    X509 *x = asps_x509_decode(der, len, ASPS_X509_NO_KEY);
     struct tm tm;
     int64_t t = x && ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) ? (int64_t)timegm(&tm) : 0;
     X509_free(x);

@@ -1,0 +1,153 @@
+/* x509.c: decoding untrusted X.509 certificates.
+ *
+ * OpenSSL 3.0's d2i_X509 decodes the subject key through its generic decoder
+ * framework, which builds and tears down a decoder context on every call:
+ * about 80% of a certificate decode, a fifth of a cold quote verification
+ * and a third of an RA-TLS certificate check. (OpenSSL 3.1+ caches that
+ * context; Debian 12 ships 3.0.) Certificates are therefore decoded by
+ * OpenSSL's own X.509 decoder in a library context that has no providers,
+ * so the key is left undecoded. A P-256 key (every key in Intel's PKI, and
+ * asps' RA-TLS keys) is then imported by the EC key manager from its point
+ * bytes; any other key, when the caller accepts one, goes through OpenSSL's
+ * decoder as before. The key is attached to the certificate as ex_data.
+ * Signatures are checked with it by X509_verify / X509_CRL_verify, which
+ * fetch their algorithms from the key's provider; should a later OpenSSL
+ * not do so, every signature check fails: the change fails closed. */
+#include "x509.h"
+
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/provider.h>
+#include <pthread.h>
+#include <string.h>
+
+static OSSL_LIB_CTX *structure_ctx; /* no providers: structure only */
+static int cert_key_idx = -1;       /* X509 ex_data slot holding the EVP_PKEY */
+static EVP_PKEY *p256_params;       /* the P-256 curve, no key */
+static pthread_once_t decode_once = PTHREAD_ONCE_INIT;
+
+static void cert_key_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+                          void *argp)
+{
+    (void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
+    EVP_PKEY_free(ptr);
+}
+
+static void decode_init(void)
+{
+    OSSL_LIB_CTX *ctx = OSSL_LIB_CTX_new();
+    /* Loading the null provider stops OpenSSL from loading the default
+     * provider into this context on first use. */
+    if (ctx && !OSSL_PROVIDER_load(ctx, "null")) {
+        OSSL_LIB_CTX_free(ctx);
+        ctx = NULL;
+    }
+    structure_ctx = ctx;
+    cert_key_idx = X509_get_ex_new_index(0, NULL, NULL, NULL, cert_key_free);
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)"prime256v1", 0),
+        OSSL_PARAM_construct_end(),
+    };
+    EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    if (!pctx || EVP_PKEY_fromdata_init(pctx) <= 0 ||
+        EVP_PKEY_fromdata(pctx, &p256_params, EVP_PKEY_KEY_PARAMETERS, params) <= 0)
+        p256_params = NULL;
+    EVP_PKEY_CTX_free(pctx);
+    ERR_clear_error();
+}
+
+/* A copy of a parameters-only P-256 key (the curve is built once per
+ * process; building it is most of the cost of importing a key) given the
+ * point, which the EC key manager refuses when it is not on the curve. */
+EVP_PKEY *asps_x509_p256_key(const uint8_t *point, size_t len)
+{
+    pthread_once(&decode_once, decode_init);
+    EVP_PKEY *pk = p256_params ? EVP_PKEY_dup(p256_params) : NULL;
+    if (pk && EVP_PKEY_set1_encoded_public_key(pk, point, len) != 1) {
+        EVP_PKEY_free(pk);
+        pk = NULL;
+    }
+    ERR_clear_error();
+    return pk;
+}
+
+/* The subject key: a P-256 key imported from its point; any other key
+ * through OpenSSL's decoder when `keys` allows it; otherwise NULL. */
+static EVP_PKEY *subject_key(X509 *x, asps_x509_keys keys)
+{
+    ASN1_OBJECT *alg;
+    const unsigned char *pt;
+    int pt_len, ptype;
+    X509_ALGOR *algor;
+    const void *pval;
+    X509_PUBKEY *pub = X509_get_X509_PUBKEY(x);
+    if (!pub || !X509_PUBKEY_get0_param(&alg, &pt, &pt_len, &algor, pub))
+        return NULL;
+    X509_ALGOR_get0(NULL, &ptype, &pval, algor);
+    if (pt_len > 0 && OBJ_obj2nid(alg) == NID_X9_62_id_ecPublicKey && ptype == V_ASN1_OBJECT &&
+        OBJ_obj2nid(pval) == NID_X9_62_prime256v1)
+        return asps_x509_p256_key(pt, (size_t)pt_len);
+    if (keys != ASPS_X509_ANY_KEY)
+        return NULL;
+    unsigned char *der = NULL;
+    int n = i2d_X509_PUBKEY(pub, &der);
+    const unsigned char *p = der;
+    EVP_PKEY *k = n > 0 ? d2i_PUBKEY(NULL, &p, n) : NULL;
+    if (k && p != der + n) {
+        EVP_PKEY_free(k);
+        k = NULL;
+    }
+    OPENSSL_free(der);
+    ERR_clear_error();
+    return k;
+}
+
+X509 *asps_x509_decode(const uint8_t *der, size_t len, asps_x509_keys keys)
+{
+    pthread_once(&decode_once, decode_init);
+    if (!structure_ctx || cert_key_idx < 0 || len == 0 || len > INT32_MAX)
+        return NULL;
+    X509 *x = X509_new_ex(structure_ctx, NULL);
+    const unsigned char *p = der;
+    if (!x || !d2i_X509(&x, &p, (long)len) || p != der + len) {
+        X509_free(x); /* d2i_X509 freed and cleared it on failure */
+        ERR_clear_error();
+        return NULL;
+    }
+    EVP_PKEY *k = keys == ASPS_X509_NO_KEY ? NULL : subject_key(x, keys);
+    if (k && !X509_set_ex_data(x, cert_key_idx, k)) {
+        EVP_PKEY_free(k);
+        X509_free(x);
+        x = NULL;
+    }
+    ERR_clear_error();
+    return x;
+}
+
+X509 *asps_x509_read_pem(BIO *b, asps_x509_keys keys)
+{
+    char *name = NULL, *header = NULL;
+    unsigned char *der = NULL;
+    long dlen = 0;
+    X509 *x = NULL;
+    if (PEM_read_bio(b, &name, &header, &der, &dlen) == 1 && !strcmp(name, PEM_STRING_X509) &&
+        dlen > 0)
+        x = asps_x509_decode(der, (size_t)dlen, keys);
+    OPENSSL_free(name);
+    OPENSSL_free(header);
+    OPENSSL_free(der);
+    ERR_clear_error();
+    return x;
+}
+
+EVP_PKEY *asps_x509_key(X509 *x)
+{
+    EVP_PKEY *k = cert_key_idx >= 0 ? X509_get_ex_data(x, cert_key_idx) : NULL;
+    if (!k) {
+        k = X509_get0_pubkey(x); /* decoded by OpenSSL itself (a trusted root) */
+        ERR_clear_error();
+    }
+    return k;
+}
