@@ -18,8 +18,10 @@
  * no longer knows is the server's fault (server token: ASPS_E_UNAVAILABLE;
  * AppRole token: one fresh login and one more try). 404 -> ASPS_E_NOT_FOUND.
  * 5xx, 429 (rate limited), 412 (Enterprise: not yet consistent), timeouts
- * and refused connections -> ASPS_E_UNAVAILABLE after bounded retries; a
- * sealed Vault is not retried (it stays sealed until an operator acts).
+ * and refused connections -> ASPS_E_UNAVAILABLE after bounded retries,
+ * not sooner than a Retry-After asks (more than the 2 s backoff cap: no
+ * retry, the message says when); a sealed Vault is not retried (it stays
+ * sealed until an operator acts).
  * Values are the string's bytes. Tokens and values never reach an error
  * message: the only reply text quoted is Vault's "errors" strings, printable
  * ASCII, bounded, and dropped whole when they hold a token or credential.
@@ -64,6 +66,7 @@ typedef struct body {
     char *p;
     size_t n;
     int too_big;
+    long retry_after; /* seconds, from a Retry-After header; 0: none */
 } body;
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -204,6 +207,9 @@ static CURLcode perform(vault *v, const char *method, const char *path, const ch
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     CURLcode cc = curl_easy_perform(c);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+    curl_off_t ra = 0; /* curl reads both forms: seconds and an HTTP date */
+    if (curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0)
+        out->retry_after = ra < 86400 ? (long)ra : 86400;
     handle_put(v, c, cc == CURLE_OK);
     slist_free_cleanse(h);
     return cc;
@@ -332,19 +338,29 @@ static asps_err http(vault *v, const char *method, const char *path, const char 
             return asps_fail(eb, ASPS_E_UNAVAILABLE, "vault: %s: Vault is sealed (HTTP 503; an operator must unseal it)",
                              path);
         } else if (transient_status(*status)) {
-            char et[ERRTEXT_MAX];
+            char et[ERRTEXT_MAX], wait[64] = "";
             asps_vault_error_text(out->p, out->n, hide, n_hide, et, sizeof et);
-            e = asps_fail(eb, ASPS_E_UNAVAILABLE, "vault: %s: HTTP %ld%s after %d %s%s%s", path, *status,
+            /* a wait beyond the backoff cap would hold the caller: give up
+             * now and say when Vault will answer */
+            if (out->retry_after > (long)(BACKOFF_MAX_US / 1000000u))
+                snprintf(wait, sizeof wait, "; Vault asks to retry after %ld s", out->retry_after);
+            e = asps_fail(eb, ASPS_E_UNAVAILABLE, "vault: %s: HTTP %ld%s after %d %s%s%s%s", path, *status,
                           *status == 429   ? " (rate limited)"
                           : *status == 412 ? " (not yet consistent)"
                           : *status == 503 ? " (standby or unavailable)"
                                            : "",
-                          attempt + 1, attempt ? "tries" : "try", et[0] ? ": " : "", et);
+                          attempt + 1, attempt ? "tries" : "try", et[0] ? ": " : "", et, wait);
+            if (wait[0])
+                break;
         } else {
             return ASPS_OK;
         }
         if (attempt < v->max_retries) {
             unsigned us = 50000u << (attempt < 6 ? attempt : 6);
+            /* Vault's rate limit quotas say when to come back (Retry-After):
+             * asking sooner only spends the quota. */
+            if (out->retry_after > 0 && (unsigned)out->retry_after * 1000000u > us)
+                us = (unsigned)out->retry_after * 1000000u;
             usleep(us < BACKOFF_MAX_US ? us : BACKOFF_MAX_US);
         }
     }

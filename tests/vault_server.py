@@ -21,7 +21,8 @@ seed: {"kv1": {"occlum/1": {"image_key": {"key": "..."}}},
                    "mount": "approle"}}
 Prints 'PORT n' first. Test hooks: POST /__control with any of
   {"sealed": true|false, "sealed_text": false (sealed 503 says nothing)}
-  {"fail": N, "status": 500, "error_text": "..." | "error_body": "raw"}
+  {"fail": N, "status": 500, "error_text": "..." | "error_body": "raw",
+   "retry_after": S (a Retry-After header on those failures; null: none)}
   {"revoke": "token"} (a seed or issued token), {"revoke_issued": true}
 GET /__stats: {"stats": {path: count}, "connections": n, "headers": {...}}.
 """
@@ -37,7 +38,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LOCK = threading.Lock()
 STATE = {"sealed": False, "sealed_text": True, "fail": 0, "status": 500, "error_text": "injected failure",
-         "error_body": None, "stats": {}, "headers": {}, "connections": 0}
+         "error_body": None, "retry_after": None, "stats": {}, "headers": {}, "connections": 0}
 ISSUED = {}  # token -> (policies, expires)
 
 
@@ -99,9 +100,11 @@ def main():
             self.end_headers()
             self.wfile.write(b)
 
-        def reply(self, code, obj):
+        def reply(self, code, obj, retry_after=None):
             b = json.dumps(obj).encode()
             self.send_response(code)
+            if retry_after is not None:
+                self.send_header("Retry-After", str(retry_after))
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(b)))
             self.end_headers()
@@ -116,7 +119,7 @@ def main():
                     if STATE["error_body"] is not None:
                         self.reply_raw(STATE["status"], STATE["error_body"].encode())
                     else:
-                        self.reply(STATE["status"], {"errors": [STATE["error_text"]]})
+                        self.reply(STATE["status"], {"errors": [STATE["error_text"]]}, STATE["retry_after"])
                     return False
                 if STATE["sealed"] and not self.path.startswith("/__") and self.path != "/v1/sys/seal-status":
                     self.reply(503, {"errors": ["Vault is sealed"] if STATE["sealed_text"] else []})
@@ -128,7 +131,7 @@ def main():
             body = json.loads(self.rfile.read(n) or b"{}")
             if self.path == "/__control":
                 with LOCK:
-                    for k in ("sealed", "sealed_text", "fail", "status", "error_text", "error_body"):
+                    for k in ("sealed", "sealed_text", "fail", "status", "error_text", "error_body", "retry_after"):
                         if k in body:
                             STATE[k] = body[k]
                     if "revoke" in body:

@@ -378,7 +378,8 @@ static void test_vault_connections_are_reused_unless_turned_off(void **state)
     stop(&s);
 }
 
-/* 429 and 412 pass by themselves: retried like 5xx. A sealed Vault stays
+/* 429 and 412 pass by themselves: retried like 5xx, not sooner than a
+ * Retry-After asks, and not at all when it asks more than 2 s. A sealed Vault stays
  * sealed: one request, UNAVAILABLE, "Vault is sealed" (also when the 503
  * does not say so and sys/seal-status does). */
 static void test_vault_429_412_retried_sealed_not_retried(void **state)
@@ -401,6 +402,23 @@ static void test_vault_429_412_retried_sealed_not_retried(void **state)
     assert_non_null(strstr(eb.msg, "rate limit quota exceeded"));
     assert_int_equal(stat_of(s.port, path) - n0, 3); /* 1 + max_retries (2) */
     control(s.port, "{\"fail\": 0, \"error_text\": \"injected failure\"}");
+
+    /* Retry-After is honoured: one second asked, at least that long waited
+     * (the backoff alone would be 50 ms) */
+    control(s.port, "{\"fail\": 1, \"status\": 429, \"retry_after\": 1}");
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    want_value(k, "app1", NULL, "kv2-secret-value");
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_true((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 >= 950);
+    /* a wait beyond the backoff cap (2 s): no retry, and the message says when */
+    control(s.port, "{\"fail\": 100, \"status\": 429, \"retry_after\": 30}");
+    n0 = stat_of(s.port, path);
+    assert_int_equal(get_err(k, "app1", NULL, &eb), ASPS_E_UNAVAILABLE);
+    assert_non_null(strstr(eb.msg, "rate limited"));
+    assert_non_null(strstr(eb.msg, "Vault asks to retry after 30 s"));
+    assert_int_equal(stat_of(s.port, path) - n0, 1);
+    control(s.port, "{\"fail\": 0, \"retry_after\": null}");
 
     control(s.port, "{\"sealed\": true}");
     n0 = stat_of(s.port, path);
