@@ -7,7 +7,8 @@
  * Token: the app's own (the call's credential, the seed policy's app_token),
  * else the server token (config, VAULT_TOKEN, or a token file), else an
  * AppRole login (role_id + secret_id or secret_id_file, at approle_mount),
- * renewed by logging in again before its lease ends. Headers: X-Vault-Token,
+ * renewed (auth/token/renew-self) at 80% of its lease, logged in again
+ * when renewal fails or the token's max TTL is near. Headers: X-Vault-Token,
  * X-Vault-Namespace.
  * Connections: curl easy handles are kept in a small pool (at most
  * POOL_MAX idle ones, under a mutex) so that keep-alive connections, and
@@ -54,9 +55,11 @@ typedef struct vault {
     long timeout_ms;
     int max_retries;
     int reuse;
-    pthread_mutex_t lock; /* approle_token, approle_expires */
+    pthread_mutex_t lock; /* approle_token, approle_expires, approle_renewable, approle_ttl */
     char *approle_token;
-    int64_t approle_expires;
+    int64_t approle_expires; /* when to renew or log in again: 80% of the lease */
+    int approle_renewable;   /* renew-self first (a login spends a secret_id use) */
+    double approle_ttl;      /* the lease the login gave */
     pthread_mutex_t pool_lock;
     CURL *pool[POOL_MAX];
     size_t n_pool;
@@ -368,20 +371,76 @@ static asps_err http(vault *v, const char *method, const char *path, const char 
     return e;
 }
 
-/* AppRole: a token, logged in again when (nearly) expired, or when FAILED
- * (a token Vault no longer knows) is still the cached one; when another
- * thread has already replaced it, its new token is used without a login. */
+/* When to act on a token again: after 80% of its lease (none: 1 h). */
+static int64_t renew_at(int64_t now, double lease)
+{
+    int64_t ttl = lease > 0 ? (int64_t)(lease * 0.8) : 3600;
+    return now + (ttl > 0 ? ttl : 1);
+}
+
+/* AppRole token renewal (auth/token/renew-self), so that a secret_id with
+ * limited uses is not spent on every lease. 1: renewed, *out is a copy of
+ * the token (NULL when out of memory). A renewal whose lease came back
+ * shorter than half the login's has met the token's max TTL: the next time
+ * is a login. 0: not renewed (expired, revoked, Vault down); the caller
+ * logs in. The reply repeats the token and is cleansed. */
+static int approle_renew(vault *v, const char *token, int64_t now, char **out)
+{
+    body b = {0};
+    long st = 0;
+    asps_errbuf reb;
+    const char *hide[] = {token};
+    asps_err e = http(v, "POST", "/v1/auth/token/renew-self", token, "{}", &b, &st, hide, 1, &reb);
+    cJSON *o = e == ASPS_OK && st == 200 ? cJSON_ParseWithLength(b.p, b.n) : NULL;
+    const cJSON *auth = o ? cJSON_GetObjectItemCaseSensitive(o, "auth") : NULL;
+    const cJSON *tok = auth ? cJSON_GetObjectItemCaseSensitive(auth, "client_token") : NULL;
+    const cJSON *lease = auth ? cJSON_GetObjectItemCaseSensitive(auth, "lease_duration") : NULL;
+    const cJSON *renewable = auth ? cJSON_GetObjectItemCaseSensitive(auth, "renewable") : NULL;
+    size_t n = strlen(token);
+    int ok = cJSON_IsString(tok) && strlen(tok->valuestring) == n && asps_ct_equal(tok->valuestring, token, n) &&
+             cJSON_IsNumber(lease) && lease->valuedouble > 0;
+    if (ok) {
+        pthread_mutex_lock(&v->lock);
+        if (v->approle_token && strcmp(v->approle_token, token) == 0) {
+            v->approle_expires = renew_at(now, lease->valuedouble);
+            v->approle_renewable = cJSON_IsTrue(renewable) && lease->valuedouble >= v->approle_ttl / 2;
+        }
+        pthread_mutex_unlock(&v->lock);
+        *out = strdup(token);
+    }
+    if (o) {
+        if (cJSON_IsString(tok))
+            OPENSSL_cleanse(tok->valuestring, strlen(tok->valuestring));
+        cJSON_Delete(o);
+    }
+    body_free(&b);
+    return ok;
+}
+
+/* AppRole: a token, renewed or logged in again when (nearly) expired, or
+ * logged in again when FAILED (a token Vault no longer knows) is still the
+ * cached one; when another thread has already replaced it, its new token
+ * is used without a login. */
 static asps_err approle_token(vault *v, const char *failed, char **out, asps_errbuf *eb)
 {
     int64_t now = (int64_t)time(NULL);
+    char *stale = NULL;
     pthread_mutex_lock(&v->lock);
-    if (v->approle_token && now < v->approle_expires &&
-        (!failed || strcmp(v->approle_token, failed) != 0)) {
+    int dead = failed && v->approle_token && strcmp(v->approle_token, failed) == 0;
+    if (v->approle_token && now < v->approle_expires && !dead) {
         *out = strdup(v->approle_token);
         pthread_mutex_unlock(&v->lock);
         return *out ? ASPS_OK : asps_fail(eb, ASPS_E_NOMEM, "vault: out of memory");
     }
+    if (v->approle_token && v->approle_renewable && !dead)
+        stale = strdup(v->approle_token);
     pthread_mutex_unlock(&v->lock);
+    if (stale) {
+        int renewed = approle_renew(v, stale, now, out);
+        cleanse_free(stale);
+        if (renewed)
+            return *out ? ASPS_OK : asps_fail(eb, ASPS_E_NOMEM, "vault: out of memory");
+    }
     cJSON *req = cJSON_CreateObject();
     cJSON_AddStringToObject(req, "role_id", v->role_id);
     cJSON_AddStringToObject(req, "secret_id", v->secret_id);
@@ -411,16 +470,17 @@ static asps_err approle_token(vault *v, const char *failed, char **out, asps_err
     const cJSON *auth = o ? cJSON_GetObjectItemCaseSensitive(o, "auth") : NULL;
     const cJSON *tok = auth ? cJSON_GetObjectItemCaseSensitive(auth, "client_token") : NULL;
     const cJSON *lease = auth ? cJSON_GetObjectItemCaseSensitive(auth, "lease_duration") : NULL;
+    const cJSON *renewable = auth ? cJSON_GetObjectItemCaseSensitive(auth, "renewable") : NULL;
     if (e == ASPS_OK && (!cJSON_IsString(tok) || !tok->valuestring[0]))
         e = asps_fail(eb, ASPS_E_UNAVAILABLE, "vault: AppRole login reply has no auth.client_token");
     if (e == ASPS_OK) {
         double secs = cJSON_IsNumber(lease) ? lease->valuedouble : 0;
-        /* log in again after 80% of the lease (tokens without a lease: 1 h) */
-        int64_t ttl = secs > 0 ? (int64_t)(secs * 0.8) : 3600;
         pthread_mutex_lock(&v->lock);
         cleanse_free(v->approle_token);
         v->approle_token = strdup(tok->valuestring);
-        v->approle_expires = now + (ttl > 0 ? ttl : 1);
+        v->approle_expires = renew_at(now, secs);
+        v->approle_renewable = secs > 0 && cJSON_IsTrue(renewable);
+        v->approle_ttl = secs;
         *out = v->approle_token ? strdup(v->approle_token) : NULL;
         pthread_mutex_unlock(&v->lock);
         if (!*out)

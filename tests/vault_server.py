@@ -18,7 +18,9 @@ seed: {"kv1": {"occlum/1": {"image_key": {"key": "..."}}},
        "kv2": {"secret": {"app1": {"key": "..."}}},
        "tokens": {"root": ["*"], "app1-token": ["occlum/1/"]},
        "approle": {"role_id": "r", "secret_id": "s", "policies": ["secret/"], "ttl": 2,
-                   "mount": "approle"}}
+                   "max_ttl": 5, "mount": "approle"}}
+POST /v1/auth/token/renew-self extends an issued token by ttl, never past
+max_ttl from its login (the lease it answers is what is left, whole seconds).
 Prints 'PORT n' first. Test hooks: POST /__control with any of
   {"sealed": true|false, "sealed_text": false (sealed 503 says nothing)}
   {"fail": N, "status": 500, "error_text": "..." | "error_body": "raw",
@@ -39,7 +41,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 LOCK = threading.Lock()
 STATE = {"sealed": False, "sealed_text": True, "fail": 0, "status": 500, "error_text": "injected failure",
          "error_body": None, "retry_after": None, "stats": {}, "headers": {}, "connections": 0}
-ISSUED = {}  # token -> (policies, expires)
+ISSUED = {}  # token -> (policies, expires, max_expires)
 
 
 def exit_with_parent():
@@ -142,13 +144,30 @@ def main():
                 return self.reply(200, {})
             if not self.pre():
                 return
+            if self.path == "/v1/auth/token/renew-self" and approle:
+                tok = self.headers.get("X-Vault-Token", "")
+                now = time.time()
+                with LOCK:
+                    live = tok in ISSUED and ISSUED[tok][1] > now
+                    if live:
+                        pol, _, max_exp = ISSUED[tok]
+                        exp = min(now + approle.get("ttl", 3600), max_exp)
+                        ISSUED[tok] = (pol, exp, max_exp)
+                if not live:
+                    return self.reply(403, {"errors": ["permission denied"]})
+                return self.reply(200, {"request_id": "x", "lease_id": "", "renewable": False, "lease_duration": 0,
+                                        "data": None, "wrap_info": None, "warnings": None,
+                                        "auth": {"client_token": tok, "accessor": "a", "policies": pol,
+                                                 "lease_duration": int(exp - now), "renewable": True,
+                                                 "token_type": "service", "orphan": True}})
             if self.path == login_path and approle:
                 if body.get("role_id") != approle["role_id"] or body.get("secret_id") != approle["secret_id"]:
                     return self.reply(400, {"errors": ["invalid role or secret ID"]})
                 tok = "hvs." + secrets.token_urlsafe(16)
                 ttl = approle.get("ttl", 3600)
                 with LOCK:
-                    ISSUED[tok] = (approle["policies"], time.time() + ttl)
+                    now = time.time()
+                    ISSUED[tok] = (approle["policies"], now + ttl, now + approle.get("max_ttl", 86400))
                 return self.reply(200, {"request_id": "x", "lease_id": "", "renewable": False, "lease_duration": 0,
                                         "data": None, "wrap_info": None, "warnings": None,
                                         "auth": {"client_token": tok, "accessor": "a", "policies": approle["policies"],

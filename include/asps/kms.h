@@ -6,7 +6,8 @@
  *     It ignores credentials: access to the file is access to its secrets.
  *   - "vault": HashiCorp Vault KV v1/v2 over libcurl (src/kms_vault.c); the
  *     per-call credential is the app's own Vault token (CCZoo's app_token),
- *     else the server token or an AppRole login;
+ *     else the server token or an AppRole login (renewed with renew-self,
+ *     a new login when renewal fails or the max TTL is near);
  *     keep-alive connections are pooled; 5xx/429/412 retried (a sealed Vault
  *     not); a 403 to the server's own token is checked with lookup-self
  *     (dead server token: UNAVAILABLE; dead AppRole token: one new login).

@@ -46,6 +46,13 @@ static const char seed_approle_x[] =
     " \"approle\": {\"role_id\": \"role-1\", \"secret_id\": \"sec-long-1\", \"policies\": [\"secret/data/app1\"],"
     "             \"ttl\": 600, \"mount\": \"approle-x\"}}";
 
+/* AppRole tokens with a 3 s lease that renewals cannot take past 4 s */
+static const char seed_approle_renew[] =
+    "{\"kv2\": {\"secret\": {\"app1\": {\"key\": \"kv2-secret-value\"}}},"
+    " \"tokens\": {},"
+    " \"approle\": {\"role_id\": \"role-1\", \"secret_id\": \"sec-1\", \"policies\": [\"secret/\"],"
+    "             \"ttl\": 3, \"max_ttl\": 4}}";
+
 static srv start_seed(int tls, const char *seed_json);
 static srv start(int tls) { return start_seed(tls, seed); }
 
@@ -284,6 +291,42 @@ static void test_vault_approle_relogin_and_namespace(void **state)
                          .token = "root-token-XYZ", .vault_namespace = "ns1"};
     assert_int_equal(asps_kms_open(&n, &k, &eb), ASPS_OK);
     want_value(k, "app9", NULL, "in-namespace");
+    asps_kms_free(k);
+    stop(&s);
+}
+
+/* An AppRole token is renewed (renew-self) at 80% of its lease rather than
+ * replaced by a login, which would spend a use of a limited secret_id;
+ * once a renewal comes back short (the token's max TTL is near), the next
+ * time is a login. */
+static void test_vault_approle_token_renewed_then_login_at_max_ttl(void **state)
+{
+    (void)state;
+    srv s = start_seed(0, seed_approle_renew);
+    if (!s.port)
+        skip();
+    char addr[64];
+    snprintf(addr, sizeof addr, "http://127.0.0.1:%d", s.port);
+    asps_kms_config c = {.type = "vault", .addr = addr, .kv_version = 2, .mount = "secret",
+                         .role_id = "role-1", .secret_id = "sec-1"};
+    asps_kms *k;
+    asps_errbuf eb;
+    unsetenv("VAULT_TOKEN");
+    assert_int_equal(asps_kms_open(&c, &k, &eb), ASPS_OK);
+    const char *login = "/v1/auth/approle/login", *renew = "/v1/auth/token/renew-self";
+    want_value(k, "app1", NULL, "kv2-secret-value");
+    assert_int_equal(stat_of(s.port, login), 1);
+    assert_int_equal(stat_of(s.port, renew), 0);
+    /* 2.2 s on: past 80% of the 3 s lease (whole seconds: 2), still alive */
+    usleep(2200000);
+    want_value(k, "app1", NULL, "kv2-secret-value");
+    assert_int_equal(stat_of(s.port, renew), 1);
+    assert_int_equal(stat_of(s.port, login), 1);
+    /* that renewal got 1 s (max TTL 4 s): the next time is a login */
+    usleep(1200000);
+    want_value(k, "app1", NULL, "kv2-secret-value");
+    assert_int_equal(stat_of(s.port, renew), 1);
+    assert_int_equal(stat_of(s.port, login), 2);
     asps_kms_free(k);
     stop(&s);
 }
@@ -627,6 +670,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_vault_kv1_kv2_tokens_and_errors, stop_left_over),
         cmocka_unit_test_teardown(test_vault_approle_relogin_and_namespace, stop_left_over),
+        cmocka_unit_test_teardown(test_vault_approle_token_renewed_then_login_at_max_ttl, stop_left_over),
         cmocka_unit_test_teardown(test_vault_tls_with_and_without_the_ca, stop_left_over),
         cmocka_unit_test_teardown(test_vault_connections_are_reused_unless_turned_off, stop_left_over),
         cmocka_unit_test_teardown(test_vault_429_412_retried_sealed_not_retried, stop_left_over),
