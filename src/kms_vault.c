@@ -371,6 +371,32 @@ static asps_err http(vault *v, const char *method, const char *path, const char 
     return e;
 }
 
+/* The "auth" part of a login or renewal reply. The reply holds a token:
+ * auth_free cleanses it. */
+typedef struct auth_reply {
+    cJSON *o;
+    const cJSON *tok, *lease, *renewable;
+} auth_reply;
+
+static void auth_parse(const body *b, auth_reply *a)
+{
+    a->o = cJSON_ParseWithLength(b->p, b->n);
+    const cJSON *auth = a->o ? cJSON_GetObjectItemCaseSensitive(a->o, "auth") : NULL;
+    a->tok = auth ? cJSON_GetObjectItemCaseSensitive(auth, "client_token") : NULL;
+    a->lease = auth ? cJSON_GetObjectItemCaseSensitive(auth, "lease_duration") : NULL;
+    a->renewable = auth ? cJSON_GetObjectItemCaseSensitive(auth, "renewable") : NULL;
+    if (!cJSON_IsString(a->tok) || !a->tok->valuestring[0])
+        a->tok = NULL;
+}
+
+static void auth_free(auth_reply *a)
+{
+    if (a->tok)
+        OPENSSL_cleanse(a->tok->valuestring, strlen(a->tok->valuestring));
+    cJSON_Delete(a->o);
+    memset(a, 0, sizeof *a);
+}
+
 /* When to act on a token again: after 80% of its lease (none: 1 h). */
 static int64_t renew_at(int64_t now, double lease)
 {
@@ -391,28 +417,22 @@ static int approle_renew(vault *v, const char *token, int64_t now, char **out)
     asps_errbuf reb;
     const char *hide[] = {token};
     asps_err e = http(v, "POST", "/v1/auth/token/renew-self", token, "{}", &b, &st, hide, 1, &reb);
-    cJSON *o = e == ASPS_OK && st == 200 ? cJSON_ParseWithLength(b.p, b.n) : NULL;
-    const cJSON *auth = o ? cJSON_GetObjectItemCaseSensitive(o, "auth") : NULL;
-    const cJSON *tok = auth ? cJSON_GetObjectItemCaseSensitive(auth, "client_token") : NULL;
-    const cJSON *lease = auth ? cJSON_GetObjectItemCaseSensitive(auth, "lease_duration") : NULL;
-    const cJSON *renewable = auth ? cJSON_GetObjectItemCaseSensitive(auth, "renewable") : NULL;
+    auth_reply a = {0};
+    if (e == ASPS_OK && st == 200)
+        auth_parse(&b, &a);
     size_t n = strlen(token);
-    int ok = cJSON_IsString(tok) && strlen(tok->valuestring) == n && asps_ct_equal(tok->valuestring, token, n) &&
-             cJSON_IsNumber(lease) && lease->valuedouble > 0;
+    int ok = a.tok && strlen(a.tok->valuestring) == n && asps_ct_equal(a.tok->valuestring, token, n) &&
+             cJSON_IsNumber(a.lease) && a.lease->valuedouble > 0;
     if (ok) {
         pthread_mutex_lock(&v->lock);
         if (v->approle_token && strcmp(v->approle_token, token) == 0) {
-            v->approle_expires = renew_at(now, lease->valuedouble);
-            v->approle_renewable = cJSON_IsTrue(renewable) && lease->valuedouble >= v->approle_ttl / 2;
+            v->approle_expires = renew_at(now, a.lease->valuedouble);
+            v->approle_renewable = cJSON_IsTrue(a.renewable) && a.lease->valuedouble >= v->approle_ttl / 2;
         }
         pthread_mutex_unlock(&v->lock);
         *out = strdup(token);
     }
-    if (o) {
-        if (cJSON_IsString(tok))
-            OPENSSL_cleanse(tok->valuestring, strlen(tok->valuestring));
-        cJSON_Delete(o);
-    }
+    auth_free(&a);
     body_free(&b);
     return ok;
 }
@@ -466,32 +486,25 @@ static asps_err approle_token(vault *v, const char *failed, char **out, asps_err
         e = asps_fail(eb, st == 400 || st == 403 ? ASPS_E_DENIED : ASPS_E_UNAVAILABLE,
                       "vault: AppRole login at %s refused (HTTP %ld%s%s)", path, st, et[0] ? ": " : "", et);
     }
-    cJSON *o = e == ASPS_OK ? cJSON_ParseWithLength(b.p, b.n) : NULL;
-    const cJSON *auth = o ? cJSON_GetObjectItemCaseSensitive(o, "auth") : NULL;
-    const cJSON *tok = auth ? cJSON_GetObjectItemCaseSensitive(auth, "client_token") : NULL;
-    const cJSON *lease = auth ? cJSON_GetObjectItemCaseSensitive(auth, "lease_duration") : NULL;
-    const cJSON *renewable = auth ? cJSON_GetObjectItemCaseSensitive(auth, "renewable") : NULL;
-    if (e == ASPS_OK && (!cJSON_IsString(tok) || !tok->valuestring[0]))
+    auth_reply a = {0};
+    if (e == ASPS_OK)
+        auth_parse(&b, &a);
+    if (e == ASPS_OK && !a.tok)
         e = asps_fail(eb, ASPS_E_UNAVAILABLE, "vault: AppRole login reply has no auth.client_token");
     if (e == ASPS_OK) {
-        double secs = cJSON_IsNumber(lease) ? lease->valuedouble : 0;
+        double secs = cJSON_IsNumber(a.lease) ? a.lease->valuedouble : 0;
         pthread_mutex_lock(&v->lock);
         cleanse_free(v->approle_token);
-        v->approle_token = strdup(tok->valuestring);
+        v->approle_token = strdup(a.tok->valuestring);
         v->approle_expires = renew_at(now, secs);
-        v->approle_renewable = secs > 0 && cJSON_IsTrue(renewable);
+        v->approle_renewable = secs > 0 && cJSON_IsTrue(a.renewable);
         v->approle_ttl = secs;
         *out = v->approle_token ? strdup(v->approle_token) : NULL;
         pthread_mutex_unlock(&v->lock);
         if (!*out)
             e = asps_fail(eb, ASPS_E_NOMEM, "vault: out of memory");
     }
-    if (o) {
-        /* the reply held a token */
-        if (cJSON_IsString(tok))
-            OPENSSL_cleanse(tok->valuestring, strlen(tok->valuestring));
-        cJSON_Delete(o);
-    }
+    auth_free(&a);
     body_free(&b);
     return e;
 }
