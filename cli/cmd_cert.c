@@ -106,20 +106,13 @@ static int cmd_new(int argc, char **argv)
 
 static int cmd_show(int argc, char **argv)
 {
-    const char *path = NULL;
-    int json = 0;
-    for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--json"))
-            json = 1;
-        else if (argv[i][0] == '-' || path) {
-            fprintf(stderr, "asps cert show: unexpected argument '%s'\n", argv[i]);
-            return 2;
-        } else
-            path = argv[i];
-    }
+    const char *path;
+    int json;
+    if (cli_file_args("cert show", usage_text, NULL, argc, argv, &path, &json) != 0)
+        return 2;
     uint8_t *buf;
     size_t len;
-    if (!path || cli_read(path, 1 << 20, &buf, &len) != 0)
+    if (cli_read(path, 1 << 20, &buf, &len) != 0)
         return 2;
     asps_ratls_evidence *ev;
     asps_errbuf eb = {{0}};
@@ -153,10 +146,7 @@ static int cmd_show(int argc, char **argv)
             cJSON_AddStringToObject(o, "tee", c.tee == ASPS_TEE_TDX ? "tdx" : "sgx");
             asps_claims_measurements_to_json(&c, o);
         }
-        char *s = cJSON_PrintUnformatted(o);
-        if (s)
-            puts(s);
-        free(s);
+        cli_print_json(o);
         cJSON_Delete(o);
     } else {
         printf("format         %s\nvalid          %s .. %s\npubkey sha256  %s\nquote          %zu bytes%s\n",
@@ -196,25 +186,13 @@ static asps_err cli_collateral(void *ctx, const uint8_t *q, size_t len, const as
 static int cmd_verify(int argc, char **argv)
 {
     cli_trust t = {.at = (int64_t)time(NULL)};
-    const char *path = NULL;
-    int json = 0;
-    for (int i = 0; i < argc; i++) {
-        int r = cli_trust_option(&t, argc, argv, &i);
-        if (r < 0)
-            return 2;
-        if (r > 0)
-            continue;
-        if (!strcmp(argv[i], "--json"))
-            json = 1;
-        else if (argv[i][0] == '-' || path) {
-            fprintf(stderr, "asps cert verify: unexpected argument '%s'\n", argv[i]);
-            return 2;
-        } else
-            path = argv[i];
-    }
+    const char *path;
+    int json;
+    if (cli_file_args("cert verify", usage_text, &t, argc, argv, &path, &json) != 0)
+        return 2;
     uint8_t *buf;
     size_t len;
-    if (!path || cli_read(path, 1 << 20, &buf, &len) != 0)
+    if (cli_read(path, 1 << 20, &buf, &len) != 0)
         return 2;
     asps_errbuf eb = {{0}};
     asps_verifier *v = NULL;
@@ -232,10 +210,7 @@ static int cmd_verify(int argc, char **argv)
             cJSON_AddStringToObject(o, "reason", eb.msg);
         } else
             asps_claims_to_json(&c, o);
-        char *s = cJSON_PrintUnformatted(o);
-        if (s)
-            puts(s);
-        free(s);
+        cli_print_json(o);
         cJSON_Delete(o);
     } else if (e == ASPS_OK) {
         printf("verified: %s certificate, %s quote, TCB status %s%s\n", c.ratls_format,

@@ -28,37 +28,13 @@ static const char usage_text[] =
     "        --json             print one JSON object with the verdict and claims\n"
     "show    print the parsed fields of a quote without verifying it.\n";
 
-static void print_json(cJSON *o)
-{
-    char *s = cJSON_PrintUnformatted(o);
-    if (s)
-        puts(s);
-    free(s);
-}
-
 static int cmd_verify(int argc, char **argv)
 {
     cli_trust t = {.at = (int64_t)time(NULL)};
-    const char *path = NULL;
-    int json = 0;
-    for (int i = 0; i < argc; i++) {
-        int r = cli_trust_option(&t, argc, argv, &i);
-        if (r < 0)
-            return 2;
-        if (r > 0)
-            continue;
-        if (!strcmp(argv[i], "--json"))
-            json = 1;
-        else if (argv[i][0] == '-' || path) {
-            fprintf(stderr, "asps: quote verify: unexpected argument '%s'\n%s", argv[i], usage_text);
-            return 2;
-        } else
-            path = argv[i];
-    }
-    if (!path) {
-        fprintf(stderr, "%s", usage_text);
+    const char *path;
+    int json;
+    if (cli_file_args("quote verify", usage_text, &t, argc, argv, &path, &json) != 0)
         return 2;
-    }
     uint8_t *q;
     size_t qlen;
     if (cli_read(path, ASPS_QUOTE_MAX_LEN, &q, &qlen) != 0)
@@ -87,7 +63,7 @@ out:
         }
         if (e == ASPS_OK || e == ASPS_E_TCB_REVOKED)
             asps_claims_to_json(&c, o);
-        print_json(o);
+        cli_print_json(o);
         cJSON_Delete(o);
     } else if (e == ASPS_OK) {
         printf("verified: %s quote, TCB status %s", c.tee == ASPS_TEE_TDX ? "TDX" : "SGX",
@@ -117,21 +93,10 @@ static void hex_line(const char *name, const uint8_t *b, size_t n)
 
 static int cmd_show(int argc, char **argv)
 {
-    const char *path = NULL;
-    int json = 0;
-    for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--json"))
-            json = 1;
-        else if (argv[i][0] == '-' || path) {
-            fprintf(stderr, "asps: quote show: unexpected argument '%s'\n%s", argv[i], usage_text);
-            return 2;
-        } else
-            path = argv[i];
-    }
-    if (!path) {
-        fprintf(stderr, "%s", usage_text);
+    const char *path;
+    int json;
+    if (cli_file_args("quote show", usage_text, NULL, argc, argv, &path, &json) != 0)
         return 2;
-    }
     uint8_t *buf;
     size_t len;
     if (cli_read(path, ASPS_QUOTE_MAX_LEN, &buf, &len) != 0)
@@ -163,7 +128,7 @@ static int cmd_show(int argc, char **argv)
         asps_json_add_hex(o, "qe_mrsigner", q.qe_report.mr_signer, 32);
         cJSON_AddNumberToObject(o, "qe_isv_svn", q.qe_report.isv_svn);
         cJSON_AddNumberToObject(o, "pck_chain_bytes", (double)q.pck_chain_len);
-        print_json(o);
+        cli_print_json(o);
         cJSON_Delete(o);
     } else {
         printf("%-14s %u\n%-14s %s\n", "version", q.version, "tee",

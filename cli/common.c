@@ -37,6 +37,41 @@ int cli_trust_option(cli_trust *t, int argc, char **argv, int *i)
     return 1;
 }
 
+int cli_file_args(const char *cmd, const char *usage, cli_trust *t, int argc, char **argv,
+                  const char **path, int *json)
+{
+    *path = NULL;
+    *json = 0;
+    for (int i = 0; i < argc; i++) {
+        int r = t ? cli_trust_option(t, argc, argv, &i) : 0;
+        if (r < 0)
+            return 2;
+        if (r > 0)
+            continue;
+        if (!strcmp(argv[i], "--json")) {
+            *json = 1;
+        } else if (argv[i][0] == '-' || *path) {
+            fprintf(stderr, "asps %s: unexpected argument '%s'\n%s", cmd, argv[i], usage);
+            return 2;
+        } else {
+            *path = argv[i];
+        }
+    }
+    if (!*path) {
+        fprintf(stderr, "asps %s: a file is needed\n%s", cmd, usage);
+        return 2;
+    }
+    return 0;
+}
+
+void cli_print_json(const cJSON *o)
+{
+    char *s = cJSON_PrintUnformatted(o);
+    if (s)
+        puts(s);
+    free(s);
+}
+
 int cli_read(const char *path, size_t max, uint8_t **buf, size_t *len)
 {
     asps_errbuf eb;

@@ -2,6 +2,7 @@
 #ifndef ASPS_CLI_COMMON_H
 #define ASPS_CLI_COMMON_H
 
+#include <cjson/cJSON.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,6 +40,15 @@ typedef struct cli_sub {
 } cli_sub;
 int cli_dispatch(const char *cmd, const char *usage, const cli_sub *subs, size_t n_subs, int argc,
                  char **argv);
+
+/* The arguments of "asps CMD FILE [--json]" and, when t is not NULL, the
+ * trust options: one FILE (*path), --json (*json). 0: ok; 2: a usage error,
+ * its message and USAGE printed to stderr. */
+int cli_file_args(const char *cmd, const char *usage, cli_trust *t, int argc, char **argv,
+                  const char **path, int *json);
+
+/* o as one line of JSON on stdout. */
+void cli_print_json(const cJSON *o);
 
 /* Read a file or print an error; returns 0 ok. */
 int cli_read(const char *path, size_t max, uint8_t **buf, size_t *len);
