@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "asps/evidence.h"
 #include "asps/kms.h"
@@ -143,7 +144,21 @@ int main(int argc, char **argv)
     char dir[] = "/tmp/asps-bench-XXXXXX";
     if (!mkdtemp(dir))
         return 1;
-    char cmd[8192];
+    /* the asps command: ASPS_BIN, else the one built next to this program
+     * (the set-up runs in the temporary folder: the path must be whole) */
+    char bin[4096] = "";
+    const char *env_bin = getenv("ASPS_BIN");
+    if (env_bin) {
+        snprintf(bin, sizeof bin, "%s", env_bin);
+    } else {
+        ssize_t bl = readlink("/proc/self/exe", bin, sizeof bin - 8);
+        char *slash = bl > 0 ? memrchr(bin, '/', (size_t)bl) : NULL;
+        if (slash)
+            strcpy(slash + 1, "asps");
+        else
+            strcpy(bin, "asps");
+    }
+    char cmd[16384];
     snprintf(cmd, sizeof cmd,
              "cd %s && %s sim init sim >/dev/null && "
              "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem -days 1 -subj '/CN=bench CA' 2>/dev/null && "
@@ -154,7 +169,7 @@ int main(int argc, char **argv)
              "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 -out client.pem 2>/dev/null && "
              "printf '{\"image_key\": \"base64:QoDNSyT2D6UzhcoDdA1Lkdc=\"}' > kms.json && "
              "printf '{\"version\": 1, \"kms\": {\"type\": \"file\", \"path\": \"kms.json\"}, \"apps\": [{\"name\": \"b\", \"match\": {\"tee\": \"sgx\", \"mrenclave\": \"%s\"}, \"allow_simulated\": true, \"secrets\": {\"image_key\": \"image_key\"}}]}' > policy.json",
-             dir, getenv("ASPS_BIN") ? getenv("ASPS_BIN") : "build/asps",
+             dir, bin,
              "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1");
     if (system(cmd) != 0) {
         fprintf(stderr, "setup failed (set ASPS_BIN to the asps binary)\n");
