@@ -15,6 +15,10 @@ const char *tu_vectors_dir(void);
 /* Read a whole file; returns malloc'd bytes (NUL-terminated) or NULL. */
 uint8_t *tu_read_file(const char *path, size_t *len);
 
+/* Skip the test, saying why on stderr; a failure instead when ASPS_STRICT
+ * is set (make test sets it). */
+_Noreturn void tu_skip(const char *why);
+
 /* Read DIR/NAME from the vectors folder; skips the test when absent. */
 uint8_t *tu_read_vector(const char *name, size_t *len);
 

@@ -98,6 +98,7 @@ static srv start_seed(int tls, const char *seed_json)
         s.port = 0;
     if (r)
         fclose(r);
+
     return s;
 }
 
@@ -218,7 +219,7 @@ static void test_vault_kv1_kv2_tokens_and_errors(void **state)
     (void)state;
     srv s = start(0);
     if (!s.port)
-        skip();
+        tu_skip("the test Vault server did not start");
     asps_kms *k1 = open_vault(s.port, 1, "root-token-XYZ", NULL);
     want_value(k1, "occlum/1/image_key", NULL, "kv1-secret-value"); /* default field "key" */
     want_value(k1, "occlum/1/other#pass", NULL, "p1");
@@ -268,7 +269,7 @@ static void test_vault_approle_relogin_and_namespace(void **state)
     (void)state;
     srv s = start(0);
     if (!s.port)
-        skip();
+        tu_skip("the test Vault server did not start");
     char addr[64];
     snprintf(addr, sizeof addr, "http://127.0.0.1:%d", s.port);
     asps_kms_config c = {.type = "vault", .addr = addr, .kv_version = 2, .mount = "secret",
@@ -304,7 +305,7 @@ static void test_vault_approle_token_renewed_then_login_at_max_ttl(void **state)
     (void)state;
     srv s = start_seed(0, seed_approle_renew);
     if (!s.port)
-        skip();
+        tu_skip("the test Vault server did not start");
     char addr[64];
     snprintf(addr, sizeof addr, "http://127.0.0.1:%d", s.port);
     asps_kms_config c = {.type = "vault", .addr = addr, .kv_version = 2, .mount = "secret",
@@ -336,7 +337,7 @@ static void test_vault_tls_with_and_without_the_ca(void **state)
     (void)state;
     srv s = start(1);
     if (!s.port)
-        skip();
+        tu_skip("the test Vault server did not start");
     char addr[64], ca[4200], other[4200];
     snprintf(addr, sizeof addr, "https://127.0.0.1:%d", s.port);
     snprintf(ca, sizeof ca, "%s/c.pem", dir);
@@ -384,7 +385,7 @@ static void test_vault_connections_are_reused_unless_turned_off(void **state)
     (void)state;
     srv s = start(0);
     if (!s.port)
-        skip();
+        tu_skip("the test Vault server did not start");
     asps_kms *k = open_vault(s.port, 2, "root-token-XYZ", "secret");
     long c0 = stat_of(s.port, "connections");
     for (int i = 0; i < 8; i++)
@@ -430,7 +431,7 @@ static void test_vault_429_412_retried_sealed_not_retried(void **state)
     (void)state;
     srv s = start(0);
     if (!s.port)
-        skip();
+        tu_skip("the test Vault server did not start");
     asps_kms *k = open_vault(s.port, 2, "root-token-XYZ", "secret");
     const char *path = "/v1/secret/data/app1";
     asps_errbuf eb = {{0}};
@@ -496,7 +497,7 @@ static void test_vault_dead_server_token_is_unavailable_denied_path_is_denied(vo
     (void)state;
     srv s = start(0);
     if (!s.port)
-        skip();
+        tu_skip("the test Vault server did not start");
     const char *lk = "/v1/auth/token/lookup-self";
     asps_errbuf eb = {{0}};
     asps_kms *lim = open_vault(s.port, 1, "limited-token", NULL);
@@ -531,7 +532,7 @@ static void test_vault_approle_revoked_token_logs_in_again_once(void **state)
     (void)state;
     srv s = start_seed(0, seed_approle_x);
     if (!s.port)
-        skip();
+        tu_skip("the test Vault server did not start");
     char addr[64];
     snprintf(addr, sizeof addr, "http://127.0.0.1:%d", s.port);
     unsetenv("VAULT_TOKEN");
@@ -573,7 +574,7 @@ static void test_vault_secret_id_file_and_config_keys(void **state)
     (void)state;
     srv s = start_seed(0, seed_approle_x);
     if (!s.port)
-        skip();
+        tu_skip("the test Vault server did not start");
     char addr[64], sid[4200], cfgp[4200];
     snprintf(addr, sizeof addr, "http://127.0.0.1:%d", s.port);
     snprintf(sid, sizeof sid, "%s/secret_id", dir);
@@ -646,7 +647,7 @@ static void test_vault_error_text_is_vault_errors_only_and_safe(void **state)
 
     srv s = start(0);
     if (!s.port)
-        skip();
+        tu_skip("the test Vault server did not start");
     asps_kms *k = open_vault(s.port, 2, "root-token-XYZ", "secret");
     asps_errbuf eb = {{0}};
     control(s.port, "{\"fail\": 1, \"status\": 400, \"error_text\": \"bad request\\n\\u0007from Vault\"}");

@@ -119,7 +119,7 @@ static void test_pccs_collateral_is_byte_identical_and_cached(void **state)
 {
     (void)state;
     if (!server_port)
-        skip();
+        tu_skip("the test PCCS did not start");
     char url[64], ca[4200];
     snprintf(url, sizeof url, "https://127.0.0.1:%d", server_port);
     snprintf(ca, sizeof ca, "%s/c.pem", tmpdir);
@@ -213,7 +213,7 @@ static void test_pccs_404_is_unavailable_naming_the_endpoint(void **state)
 {
     (void)state;
     if (!server_port)
-        skip();
+        tu_skip("the test PCCS did not start");
     asps_pccs *p = client("c.pem");
     control("{\"fail\": 1, \"status\": 404}");
     asps_collateral *c = NULL;
@@ -232,7 +232,7 @@ static void test_pccs_retries_500_twice_then_succeeds(void **state)
 {
     (void)state;
     if (!server_port)
-        skip();
+        tu_skip("the test PCCS did not start");
     asps_pccs *p = client("c.pem");
     control("{\"fail\": 2, \"status\": 500}");
     asps_collateral *c = NULL;
@@ -250,7 +250,7 @@ static void test_pccs_500_beyond_retries_is_unavailable(void **state)
 {
     (void)state;
     if (!server_port)
-        skip();
+        tu_skip("the test PCCS did not start");
     asps_pccs *p = client("c.pem");
     control("{\"fail\": 3, \"status\": 503}");
     asps_collateral *c = NULL;
@@ -266,7 +266,7 @@ static void test_pccs_refuses_server_cert_not_in_ca_file(void **state)
 {
     (void)state;
     if (!server_port)
-        skip();
+        tu_skip("the test PCCS did not start");
     asps_pccs *p = client("other.pem");
     asps_collateral *c = NULL;
     asps_errbuf eb;
@@ -283,7 +283,7 @@ static void test_pccs_refuses_oversized_body(void **state)
 {
     (void)state;
     if (!server_port)
-        skip();
+        tu_skip("the test PCCS did not start");
     asps_pccs *p = client("c.pem");
     control("{\"mangle\": \"oversize\"}");
     asps_collateral *c = NULL;
@@ -300,7 +300,7 @@ static void test_pccs_malformed_tcb_body_is_parse_error(void **state)
 {
     (void)state;
     if (!server_port)
-        skip();
+        tu_skip("the test PCCS did not start");
     asps_pccs *p = client("c.pem");
     control("{\"mangle\": \"malformed\"}");
     asps_collateral *c = NULL;
@@ -319,7 +319,7 @@ static void test_pccs_accepts_pck_crl_as_hex_and_pem(void **state)
 {
     (void)state;
     if (!server_port)
-        skip();
+        tu_skip("the test PCCS did not start");
     size_t n;
     uint8_t *bundle = tu_read_vector("sgx_quote_collateral.json", &n);
     asps_collateral *orig;
