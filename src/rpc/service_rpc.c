@@ -6,6 +6,7 @@
  * values are cleansed. */
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -116,23 +117,34 @@ static int occlum_get_secret(void *ctx, const char *cert, const char *peer, cons
 /* CCZoo's client sends its own certificate (PEM) in ctx; the seed server
  * trusted ctx alone. Here the handshake authenticates, and a ctx that is
  * present must be that same certificate. */
+/* The DER of the first PEM block of pem when it is a CERTIFICATE; the
+ * caller frees it with OPENSSL_free. (No certificate decoding: equal DER
+ * is the same certificate.) */
+static unsigned char *pem_cert_der(const char *pem, long *len)
+{
+    BIO *b = BIO_new_mem_buf(pem, -1);
+    char *name = NULL, *header = NULL;
+    unsigned char *der = NULL;
+    int ok = b && PEM_read_bio(b, &name, &header, &der, len) == 1 && !strcmp(name, PEM_STRING_X509) &&
+             *len > 0;
+    BIO_free(b);
+    OPENSSL_free(name);
+    OPENSSL_free(header);
+    if (!ok) {
+        OPENSSL_free(der);
+        der = NULL;
+    }
+    ERR_clear_error();
+    return der;
+}
+
 static int ctx_matches_peer(const char *ctx, const char *peer_pem)
 {
-    BIO *b1 = BIO_new_mem_buf(ctx, -1), *b2 = BIO_new_mem_buf(peer_pem, -1);
-    X509 *x1 = b1 ? PEM_read_bio_X509(b1, NULL, NULL, NULL) : NULL;
-    X509 *x2 = b2 ? PEM_read_bio_X509(b2, NULL, NULL, NULL) : NULL;
-    BIO_free(b1);
-    BIO_free(b2);
-    int ok = 0;
-    if (x1 && x2) {
-        unsigned char *d1 = NULL, *d2 = NULL;
-        int l1 = i2d_X509(x1, &d1), l2 = i2d_X509(x2, &d2);
-        ok = l1 > 0 && l1 == l2 && CRYPTO_memcmp(d1, d2, (size_t)l1) == 0;
-        OPENSSL_free(d1);
-        OPENSSL_free(d2);
-    }
-    X509_free(x1);
-    X509_free(x2);
+    long l1 = 0, l2 = 0;
+    unsigned char *d1 = pem_cert_der(ctx, &l1), *d2 = pem_cert_der(peer_pem, &l2);
+    int ok = d1 && d2 && l1 == l2 && CRYPTO_memcmp(d1, d2, (size_t)l1) == 0;
+    OPENSSL_free(d1);
+    OPENSSL_free(d2);
     return ok;
 }
 
