@@ -397,11 +397,21 @@ static void auth_free(auth_reply *a)
     memset(a, 0, sizeof *a);
 }
 
-/* When to act on a token again: after 80% of its lease (none: 1 h). */
+/* When to act on a token again: after 80% of its lease (none: 1 h). The
+ * lease comes from a reply: bounded (a year) before it becomes an integer. */
 static int64_t renew_at(int64_t now, double lease)
 {
+    if (lease > 31536000.0)
+        lease = 31536000.0;
     int64_t ttl = lease > 0 ? (int64_t)(lease * 0.8) : 3600;
     return now + (ttl > 0 ? ttl : 1);
+}
+
+/* Tokens are compared whole and in constant time. */
+static int same_token(const char *a, const char *b)
+{
+    size_t n = strlen(a);
+    return strlen(b) == n && asps_ct_equal(a, b, n);
 }
 
 /* AppRole token renewal (auth/token/renew-self), so that a secret_id with
@@ -420,12 +430,11 @@ static int approle_renew(vault *v, const char *token, int64_t now, char **out)
     auth_reply a = {0};
     if (e == ASPS_OK && st == 200)
         auth_parse(&b, &a);
-    size_t n = strlen(token);
-    int ok = a.tok && strlen(a.tok->valuestring) == n && asps_ct_equal(a.tok->valuestring, token, n) &&
-             cJSON_IsNumber(a.lease) && a.lease->valuedouble > 0;
+    int ok = a.tok && same_token(a.tok->valuestring, token) && cJSON_IsNumber(a.lease) &&
+             a.lease->valuedouble > 0;
     if (ok) {
         pthread_mutex_lock(&v->lock);
-        if (v->approle_token && strcmp(v->approle_token, token) == 0) {
+        if (v->approle_token && same_token(v->approle_token, token)) {
             v->approle_expires = renew_at(now, a.lease->valuedouble);
             v->approle_renewable = cJSON_IsTrue(a.renewable) && a.lease->valuedouble >= v->approle_ttl / 2;
         }
@@ -446,7 +455,7 @@ static asps_err approle_token(vault *v, const char *failed, char **out, asps_err
     int64_t now = (int64_t)time(NULL);
     char *stale = NULL;
     pthread_mutex_lock(&v->lock);
-    int dead = failed && v->approle_token && strcmp(v->approle_token, failed) == 0;
+    int dead = failed && v->approle_token && same_token(v->approle_token, failed);
     if (v->approle_token && now < v->approle_expires && !dead) {
         *out = strdup(v->approle_token);
         pthread_mutex_unlock(&v->lock);

@@ -53,6 +53,13 @@ static const char seed_approle_renew[] =
     " \"approle\": {\"role_id\": \"role-1\", \"secret_id\": \"sec-1\", \"policies\": [\"secret/\"],"
     "             \"ttl\": 3, \"max_ttl\": 4}}";
 
+/* a lease no integer holds: bounded before use (UBSan would catch it) */
+static const char seed_approle_huge[] =
+    "{\"kv2\": {\"secret\": {\"app1\": {\"key\": \"kv2-secret-value\"}}},"
+    " \"tokens\": {},"
+    " \"approle\": {\"role_id\": \"role-1\", \"secret_id\": \"sec-1\", \"policies\": [\"secret/\"],"
+    "             \"ttl\": 1e300}}";
+
 static srv start_seed(int tls, const char *seed_json);
 static srv start(int tls) { return start_seed(tls, seed); }
 
@@ -328,6 +335,27 @@ static void test_vault_approle_token_renewed_then_login_at_max_ttl(void **state)
     want_value(k, "app1", NULL, "kv2-secret-value");
     assert_int_equal(stat_of(s.port, renew), 1);
     assert_int_equal(stat_of(s.port, login), 2);
+    asps_kms_free(k);
+    stop(&s);
+}
+
+static void test_vault_approle_huge_lease_is_bounded(void **state)
+{
+    (void)state;
+    srv s = start_seed(0, seed_approle_huge);
+    if (!s.port)
+        tu_skip("the test Vault server did not start");
+    char addr[64];
+    snprintf(addr, sizeof addr, "http://127.0.0.1:%d", s.port);
+    asps_kms_config c = {.type = "vault", .addr = addr, .kv_version = 2, .mount = "secret",
+                         .role_id = "role-1", .secret_id = "sec-1"};
+    asps_kms *k;
+    asps_errbuf eb;
+    unsetenv("VAULT_TOKEN");
+    assert_int_equal(asps_kms_open(&c, &k, &eb), ASPS_OK);
+    want_value(k, "app1", NULL, "kv2-secret-value");
+    want_value(k, "app1", NULL, "kv2-secret-value");
+    assert_int_equal(stat_of(s.port, "/v1/auth/approle/login"), 1);
     asps_kms_free(k);
     stop(&s);
 }
@@ -672,6 +700,7 @@ int main(void)
         cmocka_unit_test_teardown(test_vault_kv1_kv2_tokens_and_errors, stop_left_over),
         cmocka_unit_test_teardown(test_vault_approle_relogin_and_namespace, stop_left_over),
         cmocka_unit_test_teardown(test_vault_approle_token_renewed_then_login_at_max_ttl, stop_left_over),
+        cmocka_unit_test_teardown(test_vault_approle_huge_lease_is_bounded, stop_left_over),
         cmocka_unit_test_teardown(test_vault_tls_with_and_without_the_ca, stop_left_over),
         cmocka_unit_test_teardown(test_vault_connections_are_reused_unless_turned_off, stop_left_over),
         cmocka_unit_test_teardown(test_vault_429_412_retried_sealed_not_retried, stop_left_over),
