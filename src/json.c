@@ -180,8 +180,10 @@ asps_err asps_json_get_int(const cJSON *obj, const char *path, const char *key,
         return asps_fail(eb, ASPS_E_PARSE, "%s: expected a whole number, got %s", fp,
                          type_name(v));
     double d = v->valuedouble;
-    /* Range first, so the cast below is defined; no libm needed. */
-    if (!isfinite(d) || d < (double)min || d > (double)max || d != (double)(int64_t)d)
+    /* Range first, so the cast below is defined; no libm needed.
+     * ((double)INT64_MAX rounds up to 2^63, which no int64_t holds.) */
+    if (!isfinite(d) || d < (double)min || d > (double)max || d >= 9223372036854775808.0 ||
+        d != (double)(int64_t)d)
         return asps_fail(eb, ASPS_E_PARSE, "%s: expected a whole number from %lld to %lld", fp,
                          (long long)min, (long long)max);
     *out = (int64_t)d;
