@@ -23,19 +23,7 @@
 #include <unistd.h>
 
 #include "asps/kms.h"
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
+#include "bench_util.h"
 
 typedef struct run {
     double median, mean, per_s;
@@ -54,23 +42,23 @@ static int timed(const asps_kms_config *c, const char *ref, int n, run *out)
         asps_kms_free(k);
         return -1;
     }
-    double start = now_ms();
+    double start = bench_now_ms();
     for (int i = 0; i < n; i++) {
         uint8_t *v;
         size_t len;
-        double t0 = now_ms();
+        double t0 = bench_now_ms();
         if (asps_kms_get(k, ref, NULL, &v, &len, &eb) != ASPS_OK) {
             fprintf(stderr, "get %s: %s\n", ref, eb.msg);
             free(t);
             asps_kms_free(k);
             return -1;
         }
-        t[i] = now_ms() - t0;
+        t[i] = bench_now_ms() - t0;
         asps_kms_value_free(v, len);
     }
-    double total = now_ms() - start;
+    double total = bench_now_ms() - start;
     asps_kms_free(k);
-    qsort(t, (size_t)n, sizeof *t, cmp_d);
+    qsort(t, (size_t)n, sizeof *t, bench_cmp_double);
     out->median = t[n / 2];
     out->mean = total / n;
     out->per_s = n / (total / 1e3);

@@ -28,19 +28,7 @@
 #include "asps/service_rpc.h"
 #include "asps/sim.h"
 #include "util.h"
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
+#include "bench_util.h"
 
 static char *slurp(const char *dir, const char *name)
 {
@@ -102,10 +90,10 @@ static run connect_many(int port, const char *ca, char **certs, char **keys, int
     asps_errbuf eb;
     asps_rpc_encode_get_secrets_request(names, 1, &req, &rl, &eb);
     run r = {0};
-    double t0 = now_ms();
+    double t0 = bench_now_ms();
     for (int i = 0; i < n; i++) {
         int k = distinct ? i : 0;
-        double s = now_ms();
+        double s = bench_now_ms();
         asps_rpc_client_opts o = {.target = target, .cert_pem = certs[k], .key_pem = keys[k],
                                   .ca_pem = ca, .server_name = "localhost", .deadline_ms = 10000};
         asps_rpc_client *c;
@@ -123,10 +111,10 @@ static run connect_many(int port, const char *ca, char **certs, char **keys, int
             OPENSSL_cleanse(reply, len);
             free(reply);
         }
-        lat[i] = now_ms() - s;
+        lat[i] = bench_now_ms() - s;
     }
-    double total = now_ms() - t0;
-    qsort(lat, (size_t)n, sizeof *lat, cmp_d);
+    double total = bench_now_ms() - t0;
+    qsort(lat, (size_t)n, sizeof *lat, bench_cmp_double);
     r.conn_per_s = n / (total / 1e3);
     r.p50 = lat[n / 2];
     r.p99 = lat[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1];
@@ -189,7 +177,7 @@ int main(int argc, char **argv)
         return 1;
     }
     char **certs = calloc((size_t)n, sizeof *certs), **keys = calloc((size_t)n, sizeof *keys);
-    double tc = now_ms();
+    double tc = bench_now_ms();
     for (int i = 0; i < n; i++) {
         asps_ratls_create_opts o = {.quote = asps_attester_quote, .quote_ctx = att};
         if (asps_ratls_create(&o, &certs[i], &keys[i], &eb) != ASPS_OK) {
@@ -197,7 +185,7 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    double create_ms = (now_ms() - tc) / n;
+    double create_ms = (bench_now_ms() - tc) / n;
     asps_attester_free(att);
 
     /* attested server */
@@ -260,7 +248,7 @@ int main(int argc, char **argv)
     asps_rpc_encode_get_secrets_request(names, 1, &req, &rl, &eb);
     asps_rpc_client_new(&co, &c, &eb);
     int bad = 0;
-    double t0 = now_ms();
+    double t0 = bench_now_ms();
     for (int i = 0; i < calls; i++) {
         int status;
         char msg[128];
@@ -270,7 +258,7 @@ int main(int argc, char **argv)
         bad += status != ASPS_RPC_OK;
         free(reply);
     }
-    double calls_per_s = calls / ((now_ms() - t0) / 1e3);
+    double calls_per_s = calls / ((bench_now_ms() - t0) / 1e3);
     asps_rpc_client_free(c);
     free(req);
 

@@ -16,13 +16,7 @@
 #include "asps/ratls.h"
 #include "asps/sim.h"
 #include "util.h"
-
-static double now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
+#include "bench_util.h"
 
 static asps_err col_fn(void *ctx, const uint8_t *q, size_t len, const asps_collateral **col, int *owned,
                        asps_errbuf *eb)
@@ -83,7 +77,7 @@ int main(int argc, char **argv)
         free(c0);
         asps_ratls_free_key(k0);
     }
-    double t0 = now_us();
+    double t0 = bench_now_us();
     for (int i = 0; i < n; i++) {
         char *key;
         asps_ratls_create_opts o = {.quote = asps_attester_quote, .quote_ctx = a};
@@ -93,7 +87,7 @@ int main(int argc, char **argv)
         }
         asps_ratls_free_key(key);
     }
-    double create_us = (now_us() - t0) / n;
+    double create_us = (bench_now_us() - t0) / n;
     asps_verifier *v;
     asps_collateral *col[2];
     char p[4200], r[4200];
@@ -109,13 +103,13 @@ int main(int argc, char **argv)
     col[1] = col[0];
     asps_claims c;
     asps_ratls_verify(v, (uint8_t *)certs[0], strlen(certs[0]), col_fn, col, time(NULL), &c, &eb); /* warm */
-    t0 = now_us();
+    t0 = bench_now_us();
     for (int i = 0; i < n; i++)
         if (asps_ratls_verify(v, (uint8_t *)certs[i], strlen(certs[i]), col_fn, col, time(NULL), &c, &eb) != ASPS_OK) {
             fprintf(stderr, "verify: %s\n", eb.msg);
             return 1;
         }
-    double verify_us = (now_us() - t0) / n;
+    double verify_us = (bench_now_us() - t0) / n;
     /* baseline */
     EVP_PKEY *k = EVP_EC_gen("P-256");
     uint8_t msg[256] = {1}, sig[80];
@@ -124,14 +118,14 @@ int main(int argc, char **argv)
     EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, k);
     EVP_DigestSign(md, sig, &sl, msg, sizeof msg);
     EVP_MD_CTX_free(md);
-    t0 = now_us();
+    t0 = bench_now_us();
     for (int i = 0; i < n; i++) {
         md = EVP_MD_CTX_new();
         EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, k);
         EVP_DigestVerify(md, sig, sl, msg, sizeof msg);
         EVP_MD_CTX_free(md);
     }
-    double ecdsa_us = (now_us() - t0) / n;
+    double ecdsa_us = (bench_now_us() - t0) / n;
     printf("create: %.0f certs/s (%.0f us each)\n", 1e6 / create_us, create_us);
     printf("verify: %.0f certs/s (%.0f us each, warm; two quotes per certificate)\n", 1e6 / verify_us, verify_us);
     printf("ECDSA P-256 verify baseline: %.1f us; verify / ECDSA = %.1f\n", ecdsa_us, verify_us / ecdsa_us);

@@ -19,25 +19,13 @@
 
 #include "asps/verify.h"
 #include "util.h"
-
-static double now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "bench_util.h"
 
 /* The median of n timings: the typical call, not moved by the odd call that
  * another tenant of this machine slowed down (the mean is printed too). */
 static double median(double *t, int n)
 {
-    qsort(t, (size_t)n, sizeof *t, cmp_double);
+    qsort(t, (size_t)n, sizeof *t, bench_cmp_double);
     return n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
 }
 
@@ -57,7 +45,7 @@ static double ecdsa_baseline(int iters)
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, k);
     EVP_DigestSign(md, sig, &slen, msg, sizeof msg);
-    double t0 = now_us();
+    double t0 = bench_now_us();
     int ok = 0;
     for (int i = 0; i < iters; i++) {
         EVP_MD_CTX *v = EVP_MD_CTX_new();
@@ -65,7 +53,7 @@ static double ecdsa_baseline(int iters)
         ok += EVP_DigestVerify(v, sig, slen, msg, sizeof msg) == 1;
         EVP_MD_CTX_free(v);
     }
-    double us = (now_us() - t0) / iters;
+    double us = (bench_now_us() - t0) / iters;
     EVP_MD_CTX_free(md);
     EVP_PKEY_free(k);
     return ok == iters ? us : -1;
@@ -99,7 +87,7 @@ int main(int argc, char **argv)
     if (!cold_t || !warm_t)
         return 2;
     for (int i = 0; i <= cold_n; i++) {
-        double t0 = now_us();
+        double t0 = bench_now_us();
         asps_verifier *v;
         asps_collateral *col;
         if (asps_verifier_new(&v, &eb) || asps_collateral_parse_bundle(cj, cjlen, &col, &eb) ||
@@ -110,9 +98,9 @@ int main(int argc, char **argv)
         asps_collateral_free(col);
         asps_verifier_free(v);
         if (i == 0)
-            first = now_us() - t0;
+            first = bench_now_us() - t0;
         else
-            cold_t[i - 1] = now_us() - t0;
+            cold_t[i - 1] = bench_now_us() - t0;
     }
     double cold = median(cold_t, cold_n), cold_mean = mean(cold_t, cold_n);
     /* warm */
@@ -122,12 +110,12 @@ int main(int argc, char **argv)
     asps_collateral_parse_bundle(cj, cjlen, &col, &eb);
     asps_verify_quote(v, q, qlen, col, at, &c, &eb);
     for (int i = 0; i < iters; i++) {
-        double t0 = now_us();
+        double t0 = bench_now_us();
         if (asps_verify_quote(v, q, qlen, col, at, &c, &eb)) {
             fprintf(stderr, "verify failed: %s\n", eb.msg);
             return 1;
         }
-        warm_t[i] = now_us() - t0;
+        warm_t[i] = bench_now_us() - t0;
     }
     double warm = median(warm_t, iters), warm_mean = mean(warm_t, iters);
     double base = ecdsa_baseline(iters);
