@@ -195,6 +195,21 @@ static asps_kms *open_vault(int port, int kv, const char *token, const char *mou
     return k;
 }
 
+/* KV v2 at "secret" through an AppRole login (role-1 / sec-1), no server token */
+static asps_kms *open_approle(int port)
+{
+    char addr[64];
+    snprintf(addr, sizeof addr, "http://127.0.0.1:%d", port);
+    asps_kms_config c = {.type = "vault", .addr = addr, .kv_version = 2, .mount = "secret",
+                         .role_id = "role-1", .secret_id = "sec-1"};
+    asps_kms *k;
+    asps_errbuf eb;
+    unsetenv("VAULT_TOKEN");
+    if (asps_kms_open(&c, &k, &eb) != ASPS_OK)
+        fail_msg("%s", eb.msg);
+    return k;
+}
+
 static void want_value(asps_kms *k, const char *ref, const char *cred, const char *want)
 {
     uint8_t *v;
@@ -313,14 +328,7 @@ static void test_vault_approle_token_renewed_then_login_at_max_ttl(void **state)
     srv s = start_seed(0, seed_approle_renew);
     if (!s.port)
         tu_skip("the test Vault server did not start");
-    char addr[64];
-    snprintf(addr, sizeof addr, "http://127.0.0.1:%d", s.port);
-    asps_kms_config c = {.type = "vault", .addr = addr, .kv_version = 2, .mount = "secret",
-                         .role_id = "role-1", .secret_id = "sec-1"};
-    asps_kms *k;
-    asps_errbuf eb;
-    unsetenv("VAULT_TOKEN");
-    assert_int_equal(asps_kms_open(&c, &k, &eb), ASPS_OK);
+    asps_kms *k = open_approle(s.port);
     const char *login = "/v1/auth/approle/login", *renew = "/v1/auth/token/renew-self";
     want_value(k, "app1", NULL, "kv2-secret-value");
     assert_int_equal(stat_of(s.port, login), 1);
@@ -345,14 +353,7 @@ static void test_vault_approle_huge_lease_is_bounded(void **state)
     srv s = start_seed(0, seed_approle_huge);
     if (!s.port)
         tu_skip("the test Vault server did not start");
-    char addr[64];
-    snprintf(addr, sizeof addr, "http://127.0.0.1:%d", s.port);
-    asps_kms_config c = {.type = "vault", .addr = addr, .kv_version = 2, .mount = "secret",
-                         .role_id = "role-1", .secret_id = "sec-1"};
-    asps_kms *k;
-    asps_errbuf eb;
-    unsetenv("VAULT_TOKEN");
-    assert_int_equal(asps_kms_open(&c, &k, &eb), ASPS_OK);
+    asps_kms *k = open_approle(s.port);
     want_value(k, "app1", NULL, "kv2-secret-value");
     want_value(k, "app1", NULL, "kv2-secret-value");
     assert_int_equal(stat_of(s.port, "/v1/auth/approle/login"), 1);
