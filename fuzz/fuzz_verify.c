@@ -32,6 +32,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     asps_errbuf eb;
     if (asps_verifier_new(&verifier, &eb) != ASPS_OK)
         return 0;
+    /* the smoke run (fuzz/smoke.sh) sets ASPS_VECTORS to the DCAP folder
+     * it found, or records the target as not run */
     const char *dir = getenv("ASPS_VECTORS");
     if (!dir || !*dir)
         dir = getenv("ASPS_VECTORS_DEFAULT");
@@ -42,7 +44,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (!col[0] || !col[1]) {
         /* without Intel's collateral nothing past parsing is reached: a run
          * that would only look like fuzzing is refused */
-        fprintf(stderr, "fuzz_verify: no collateral (set ASPS_VECTORS to tests/vectors/dcap)\n");
+        fprintf(stderr, "fuzz_verify: no collateral (set ASPS_VECTORS to the DCAP vectors folder, ../shared/vectors/dcap)\n");
         exit(1);
     }
     return 0;

@@ -8,7 +8,13 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/corpus"
 seeds="${ASPS_SRC:-$(dirname "$0")/..}/fuzz/corpus/${name#fuzz_}"
 [ -d "$seeds" ] && cp -r "$seeds"/. "$work/corpus/" 2>/dev/null || true
-vec=${ASPS_VECTORS:-${ASPS_VECTORS_DEFAULT:-}}
-if [ -n "$vec" ] && [ -d "$vec" ]; then cp "$vec"/* "$work/corpus/" 2>/dev/null || true; fi
+. "${ASPS_SRC:-$(dirname "$0")/..}/tests/integration/vectors.sh"
+# fuzz_verify needs Intel's collateral; the others only take the real
+# quotes as extra seeds when they are there
+[ "$name" = fuzz_verify ] && need_vectors "$VEC/sgx_quote_collateral.json"
+if [ -d "$VEC" ]; then
+  cp "$VEC"/* "$work/corpus/" 2>/dev/null || true
+  export ASPS_VECTORS=$VEC
+fi
 cd "$work"
 exec "$bin" -max_total_time="${ASPS_FUZZ_SECONDS:-5}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "$work/corpus"

@@ -2,7 +2,7 @@
 # make bench: every benchmark, on this machine (figures, not a test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-VEC=${ASPS_VECTORS:-tests/vectors/dcap}
+VEC=${ASPS_VECTORS:-${ASPS_VECTORS_ROOT:-./../shared/vectors}/dcap}
 W=$(mktemp -d /tmp/asps-bench-XXXXXX); trap 'rm -rf "$W"' EXIT
 if [ -f "$VEC/sgx_quote" ]; then
   for t in sgx tdx; do

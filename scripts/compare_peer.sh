@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=$PWD/build/asps
-VEC=${ASPS_VECTORS:-$PWD/tests/vectors/dcap}
+VEC=${ASPS_VECTORS:-${ASPS_VECTORS_ROOT:-$PWD/../shared/vectors}/dcap}
 W=$(mktemp -d /tmp/asps-peer-XXXXXX); trap 'rm -rf "$W"' EXIT
 cd "$W"
 npm install --silent @phala/dcap-qvl @phala/dcap-qvl-web >/dev/null 2>&1

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 BIN=$ROOT/build/asps
-VEC=${ASPS_VECTORS:-$ROOT/tests/vectors/dcap}
+VEC=${ASPS_VECTORS:-${ASPS_VECTORS_ROOT:-$ROOT/../shared/vectors}/dcap}
 W=$(mktemp -d /tmp/asps-demo-XXXXXX)
 SPID=
 cleanup() { [ -n "$SPID" ] && kill "$SPID" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$W"; }

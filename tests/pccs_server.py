@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """pccs_server.py: a small PCCS (v4 API) for tests, Python standard library
 only. It serves one collateral bundle (the JSON format of
-tests/vectors/dcap/README.md) exactly as a PCCS would: the signed tcbInfo /
+the collateral bundle of README.md) exactly as a PCCS would: the signed tcbInfo /
 enclaveIdentity bodies inserted verbatim, issuer chains URL-encoded in
 headers, the PCK CRL as DER, the root CA CRL hex-encoded.
 

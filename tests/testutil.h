@@ -8,9 +8,19 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-/* Folder of the real DCAP vectors ($ASPS_VECTORS, else the default next to
- * the source tree), or NULL when absent (tests then skip with a notice). */
+/* The vectors root: data from other projects, never committed here
+ * ($ASPS_VECTORS_ROOT, else ../shared/vectors beside the checkout), or NULL
+ * when absent. tu_vectors_subdir("real") is ROOT/real (a static buffer) or
+ * NULL. tu_vectors_dir() is Intel's DCAP vectors: $ASPS_VECTORS, else
+ * ROOT/dcap, or NULL. */
+const char *tu_vectors_root(void);
+const char *tu_vectors_subdir(const char *sub);
 const char *tu_vectors_dir(void);
+
+/* A test that needs the vectors and finds none: with no vectors root at
+ * all it is recorded as not run (stderr and BUILD/not-run.txt) and skipped
+ * even under ASPS_STRICT; with the root present, as tu_skip. */
+_Noreturn void tu_skip_vectors(const char *what);
 
 /* Read a whole file; returns malloc'd bytes (NUL-terminated) or NULL. */
 uint8_t *tu_read_file(const char *path, size_t *len);

@@ -3,7 +3,7 @@
  * A collateral set is what Intel's PCS/PCCS serves for one platform: the root
  * CA CRL, the PCK CRL with its issuer chain, TCB info and QE identity with
  * their signatures and issuer chains. asps reads it from a bundle file (the
- * JSON format of tests/vectors/dcap/README.md) or fetches it from a PCCS.
+ * bundle format of README.md, "Collateral bundle") or fetches it from a PCCS.
  * Parsing checks shape only; asps_verify_quote() checks every signature.
  */
 #ifndef ASPS_COLLATERAL_H

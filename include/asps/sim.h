@@ -7,7 +7,7 @@
  * the verifier is told to trust DIR/root_ca.der explicitly.
  *
  * DIR holds: root_ca.der (+ root_ca.pem), the keys (0600), and two collateral
- * bundles in the format of tests/vectors/dcap/README.md:
+ * bundles in the format of README.md ("Collateral bundle"):
  * collateral_sgx.json and collateral_tdx.json.
  */
 #ifndef ASPS_SIM_H

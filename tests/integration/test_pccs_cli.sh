@@ -6,8 +6,8 @@
 # a clear reason; retries get past transient 500s.
 set -u
 BIN=${ASPS_BIN:?}; SRC=${ASPS_SRC:?}
-VEC=${ASPS_VECTORS:-${ASPS_VECTORS_DEFAULT:-}}
-[ -f "$VEC/sgx_quote" ] || { echo "NOTICE: DCAP vectors not found; skipping"; exit 77; }
+. "$(dirname "$0")/vectors.sh"
+need_vectors "$VEC/sgx_quote"
 T=$(mktemp -d /tmp/asps-pccs-XXXXXX)
 PIDS=
 cleanup() { for p in $PIDS; do kill $p 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"; }

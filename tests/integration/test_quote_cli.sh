@@ -3,10 +3,9 @@
 # (0 verified, 1 not, 2 usage), --at in both forms, --json fields.
 set -u
 bin=${ASPS_BIN:?}
-vec=${ASPS_VECTORS:-${ASPS_VECTORS_DEFAULT:-}}
-if [ -z "$vec" ] || [ ! -f "$vec/sgx_quote" ]; then
-  echo "NOTICE: DCAP vectors not found (set ASPS_VECTORS); skipping"; exit 77
-fi
+. "$(dirname "$0")/vectors.sh"
+need_vectors "$VEC/sgx_quote"
+vec=$VEC
 fail=0 pass=0
 check() { # name expected-rc actual-rc
   if [ "$2" = "$3" ]; then pass=$((pass+1)); else echo "FAIL: $1: want rc $2, got $3"; fail=$((fail+1)); fi

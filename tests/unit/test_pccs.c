@@ -19,6 +19,13 @@ static pid_t server_pid;
 static int server_port;
 static char *tmpdir;
 
+_Noreturn static void pccs_skip(void)
+{
+    if (!tu_vectors_dir())
+        tu_skip_vectors("the test PCCS serves Intel's DCAP collateral");
+    tu_skip("the test PCCS did not start");
+}
+
 static int start(void **state)
 {
     (void)state;
@@ -119,7 +126,7 @@ static void test_pccs_collateral_is_byte_identical_and_cached(void **state)
 {
     (void)state;
     if (!server_port)
-        tu_skip("the test PCCS did not start");
+        pccs_skip();
     char url[64], ca[4200];
     snprintf(url, sizeof url, "https://127.0.0.1:%d", server_port);
     snprintf(ca, sizeof ca, "%s/c.pem", tmpdir);
@@ -213,7 +220,7 @@ static void test_pccs_404_is_unavailable_naming_the_endpoint(void **state)
 {
     (void)state;
     if (!server_port)
-        tu_skip("the test PCCS did not start");
+        pccs_skip();
     asps_pccs *p = client("c.pem");
     control("{\"fail\": 1, \"status\": 404}");
     asps_collateral *c = NULL;
@@ -232,7 +239,7 @@ static void test_pccs_retries_500_twice_then_succeeds(void **state)
 {
     (void)state;
     if (!server_port)
-        tu_skip("the test PCCS did not start");
+        pccs_skip();
     asps_pccs *p = client("c.pem");
     control("{\"fail\": 2, \"status\": 500}");
     asps_collateral *c = NULL;
@@ -250,7 +257,7 @@ static void test_pccs_500_beyond_retries_is_unavailable(void **state)
 {
     (void)state;
     if (!server_port)
-        tu_skip("the test PCCS did not start");
+        pccs_skip();
     asps_pccs *p = client("c.pem");
     control("{\"fail\": 3, \"status\": 503}");
     asps_collateral *c = NULL;
@@ -266,7 +273,7 @@ static void test_pccs_refuses_server_cert_not_in_ca_file(void **state)
 {
     (void)state;
     if (!server_port)
-        tu_skip("the test PCCS did not start");
+        pccs_skip();
     asps_pccs *p = client("other.pem");
     asps_collateral *c = NULL;
     asps_errbuf eb;
@@ -283,7 +290,7 @@ static void test_pccs_refuses_oversized_body(void **state)
 {
     (void)state;
     if (!server_port)
-        tu_skip("the test PCCS did not start");
+        pccs_skip();
     asps_pccs *p = client("c.pem");
     control("{\"mangle\": \"oversize\"}");
     asps_collateral *c = NULL;
@@ -300,7 +307,7 @@ static void test_pccs_malformed_tcb_body_is_parse_error(void **state)
 {
     (void)state;
     if (!server_port)
-        tu_skip("the test PCCS did not start");
+        pccs_skip();
     asps_pccs *p = client("c.pem");
     control("{\"mangle\": \"malformed\"}");
     asps_collateral *c = NULL;
@@ -319,7 +326,7 @@ static void test_pccs_accepts_pck_crl_as_hex_and_pem(void **state)
 {
     (void)state;
     if (!server_port)
-        tu_skip("the test PCCS did not start");
+        pccs_skip();
     size_t n;
     uint8_t *bundle = tu_read_vector("sgx_quote_collateral.json", &n);
     asps_collateral *orig;
