@@ -53,16 +53,49 @@ int asps_claims_measurements_to_json(const asps_claims *c, cJSON *o)
     return bad ? -1 : 0;
 }
 
+static int add_ids(cJSON *o, const char *name, const char (*ids)[ASPS_ADVISORY_LEN], size_t n)
+{
+    cJSON *arr = cJSON_AddArrayToObject(o, name);
+    if (!arr)
+        return -1;
+    for (size_t i = 0; i < n && i < ASPS_MAX_ADVISORIES; i++) {
+        char id[ASPS_ADVISORY_LEN];
+        snprintf(id, sizeof id, "%.*s", ASPS_ADVISORY_LEN - 1, ids[i]);
+        cJSON *s = cJSON_CreateString(id);
+        if (!s)
+            return -1;
+        cJSON_AddItemToArray(arr, s);
+    }
+    return 0;
+}
+
+/* An RFC 3339 time; nothing when unset (0). */
+static int add_time(cJSON *o, const char *name, int64_t t)
+{
+    if (t == 0)
+        return 0;
+    char buf[32];
+    asps_time_format(t, buf);
+    return cJSON_AddStringToObject(o, name, buf) ? 0 : -1;
+}
+
 int asps_claims_to_json(const asps_claims *c, cJSON *o)
 {
     int bad = 0;
     bad |= !cJSON_AddStringToObject(o, "tee", c->tee == ASPS_TEE_TDX ? "tdx" : "sgx");
     bad |= !cJSON_AddNumberToObject(o, "quote_version", c->quote_version);
     bad |= !cJSON_AddStringToObject(o, "tcb_status", asps_tcb_status_name(c->tcb_status));
-    cJSON *adv = cJSON_AddArrayToObject(o, "advisory_ids");
-    bad |= !adv;
-    for (size_t i = 0; adv && i < c->n_advisories; i++)
-        cJSON_AddItemToArray(adv, cJSON_CreateString(c->advisory_ids[i]));
+    bad |= add_ids(o, "advisory_ids", c->advisory_ids, c->n_advisories);
+    bad |= add_ids(o, "qe_advisory_ids", c->qe_advisory_ids, c->n_qe_advisories);
+    if (c->tee == ASPS_TEE_TDX)
+        bad |= add_ids(o, "tdx_module_advisory_ids", c->tdx_module_advisory_ids,
+                       c->n_tdx_module_advisories);
+    bad |= !cJSON_AddNumberToObject(o, "tcb_info_evaluation_data_number",
+                                    c->tcb_info_evaluation_data_number);
+    bad |= !cJSON_AddNumberToObject(o, "qe_identity_evaluation_data_number",
+                                    c->qe_identity_evaluation_data_number);
+    bad |= add_time(o, "tcb_date", c->tcb_date);
+    bad |= add_time(o, "qe_tcb_date", c->qe_tcb_date);
     bad |= !cJSON_AddBoolToObject(o, "simulated", c->simulated);
     bad |= !cJSON_AddBoolToObject(o, "debug", c->debug);
     bad |= asps_json_add_hex(o, "fmspc", c->fmspc, 6);

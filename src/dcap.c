@@ -44,11 +44,20 @@
 static const uint8_t INTEL_QE_VENDOR_ID[16] = {0x93, 0x9a, 0x72, 0x33, 0xf7, 0x9c, 0x4c, 0xa9,
                                                0x94, 0x0a, 0x0d, 0xb3, 0x95, 0x7f, 0x06, 0x07};
 
+/* A trust anchor. A root named by the caller (--root-ca, the simulated
+ * platform, config) is trusted as that exact certificate. Intel's is
+ * trusted by its key, as QvE trusts it: any self-issued, self-signed
+ * "SGX Root CA" certificate whose public key is the Intel SGX Root CA key
+ * (qve.cpp, sgx_qve_verify_quote: the PCK chain's root must carry
+ * INTEL_ROOT_PUB_KEY; QVL CommonVerifier::verifyRootCACert: self-issued and
+ * self-signed), valid at the verification time. Intel issued that
+ * certificate twice (2018-2033 and 2018-2049, same subject and key);
+ * platforms provisioned before the reissue still carry the first. */
 typedef struct trust_root {
     X509 *cert;
     uint8_t *der;
     int der_len;
-    int intel;
+    int intel;                 /* trusted by key: cert is the built-in issue */
 } trust_root;
 
 /* A time window that must contain the verification time. */
@@ -66,9 +75,10 @@ typedef struct vcol {
     X509_CRL *root_crl, *pck_crl;
     X509 *pck_ca;              /* issuer of the PCK CRL */
     X509 *tcb_signer;
+    X509 *root_cert;           /* the TCB info issuer chain's root */
     asps_tcb_info tcb;
     asps_qe_identity qe;
-    window win[8];
+    window win[12];
     int n_win;
 } vcol;
 
@@ -148,6 +158,39 @@ static int signed_by(X509 *cert, X509 *issuer)
     return ok;
 }
 
+/* The extensions Intel's QVL requires on every certificate it reads
+ * (AttestationParsers X509Constants.h REQUIRED_X509_EXTENSIONS, checked by
+ * x509::Certificate's constructor in Certificate.cpp, setExtensions; the
+ * CRL distribution points once more in setCrlDistributionPoint). QvE reads
+ * through that constructor every certificate of the quote's PCK chain and of
+ * the TCB info, QE identity and PCK CRL issuer chains (CertificateChain::
+ * parse, from sgx_qve_verify_quote and qve_get_collateral_dates), and refuses
+ * the quote when one lacks any of them. Presence is all QVL checks: it keeps
+ * the CRL distribution point's printed text and never reads the URI, so
+ * neither does asps (no CRL is fetched from it; CRLs come with the
+ * collateral). */
+static const struct {
+    int nid;
+    const char *name;
+} REQUIRED_EXTENSIONS[] = {
+    {NID_authority_key_identifier, "Authority Key Identifier"},
+    {NID_crl_distribution_points, "CRL Distribution Points"},
+    {NID_subject_key_identifier, "Subject Key Identifier"},
+    {NID_key_usage, "Key Usage"},
+    {NID_basic_constraints, "Basic Constraints"},
+};
+
+static asps_err required_extensions(X509 *c, const char *what, asps_errbuf *eb)
+{
+    for (size_t i = 0; i < sizeof REQUIRED_EXTENSIONS / sizeof REQUIRED_EXTENSIONS[0]; i++)
+        if (X509_get_ext_by_NID(c, REQUIRED_EXTENSIONS[i].nid, -1) < 0)
+            return asps_fail(eb, ASPS_E_CHAIN,
+                             "%s lacks the %s extension (Intel's QVL requires it on every "
+                             "certificate of the PCK and collateral chains)",
+                             what, REQUIRED_EXTENSIONS[i].name);
+    return ASPS_OK;
+}
+
 static int crl_signed_by(X509_CRL *crl, X509 *issuer)
 {
     EVP_PKEY *k = asps_x509_key(issuer);
@@ -217,10 +260,27 @@ static void free_chain(X509 **c, int n)
         X509_free(c[i]);
 }
 
+static int same_key(X509 *a, X509 *b)
+{
+    const ASN1_BIT_STRING *ka = X509_get0_pubkey_bitstr(a), *kb = X509_get0_pubkey_bitstr(b);
+    return ka && kb && ka->length == kb->length && ka->length > 0 &&
+           CRYPTO_memcmp(ka->data, kb->data, (size_t)ka->length) == 0;
+}
+
+/* The trust anchor a chain's self-issued certificate stands for, or -1.
+ * First a root byte-identical to an installed one (whose self-signature was
+ * checked when it was installed); then, for Intel's root, any issue with its
+ * key whose self-signature verifies (see trust_root). Its validity at the
+ * verification time is checked with the chain's other windows. */
 static int find_root(const asps_verifier *v, X509 *cert)
 {
     for (int i = 0; i < v->n_roots; i++)
         if (cert_der_equal(cert, &v->roots[i]))
+            return i;
+    for (int i = 0; i < v->n_roots; i++)
+        if (v->roots[i].intel && is_self_issued(cert) &&
+            cn_contains(X509_get_subject_name(cert), "SGX Root CA") &&
+            same_key(cert, v->roots[i].cert) && signed_by(cert, cert))
             return i;
     return -1;
 }
@@ -303,6 +363,7 @@ static void vcol_clear(vcol *c)
     X509_CRL_free(c->pck_crl);
     X509_free(c->pck_ca);
     X509_free(c->tcb_signer);
+    X509_free(c->root_cert);
     asps_dcap_tcb_info_clear(&c->tcb);
     asps_dcap_qe_identity_clear(&c->qe);
     memset(c, 0, sizeof *c);
@@ -374,6 +435,12 @@ static void intel_root_init(void)
     const uint8_t *der = asps_intel_root_ca_der(&len);
     const unsigned char *p = der;
     intel_root = d2i_X509(NULL, &p, (long)len);
+    /* checked once, as an installed root is: a byte-identical root in a
+     * chain is then taken without a second signature check */
+    if (intel_root && (!is_self_issued(intel_root) || !signed_by(intel_root, intel_root))) {
+        X509_free(intel_root);
+        intel_root = NULL;
+    }
     ERR_clear_error();
 }
 
@@ -458,8 +525,10 @@ void asps_verifier_set_cache(asps_verifier *v, int on)
  * self-issued one) a trusted root; the others signed by it. Returns the
  * non-root certificate (if want == 2) and the root index. */
 static asps_err collateral_chain(asps_verifier *v, const char *pem, const char *what,
-                                 const char *leaf_phrase, X509 *known, X509 **leaf, int *root_idx,
-                                 window *win, int *n_win, asps_errbuf *eb)
+                                 const char *what_leaf, const char *root_what,
+                                 const char *leaf_phrase, X509 *known,
+                                 X509 **leaf, X509 **root_out,
+                                 int *root_idx, window *win, int *n_win, asps_errbuf *eb)
 {
     X509 *c[MAX_CHAIN_CERTS];
     int n;
@@ -481,8 +550,9 @@ static asps_err collateral_chain(asps_verifier *v, const char *pem, const char *
         e = asps_fail(eb, ASPS_E_CHAIN, "%s: no root CA in chain", what);
         goto out;
     }
-    /* A root byte-identical to a trusted one had its self-signature
-     * checked when it was installed. */
+    if ((e = required_extensions(other, what_leaf, eb)) != ASPS_OK ||
+        (e = required_extensions(root, root_what, eb)) != ASPS_OK)
+        goto out;
     int idx = find_root(v, root);
     if (idx < 0) {
         e = asps_fail(eb, ASPS_E_ROOT_UNTRUSTED, "%s: chain does not end at a trusted root CA", what);
@@ -507,12 +577,17 @@ static asps_err collateral_chain(asps_verifier *v, const char *pem, const char *
         goto out;
     }
     *root_idx = idx;
-    if (!cert_window(other, &win[(*n_win)++], ASPS_E_CERT_EXPIRED, what)) {
+    if (!cert_window(other, &win[(*n_win)++], ASPS_E_CERT_EXPIRED, what) ||
+        !cert_window(root, &win[(*n_win)++], ASPS_E_CERT_EXPIRED, root_what)) {
         e = asps_fail(eb, ASPS_E_PARSE, "%s: unreadable validity", what);
         goto out;
     }
     X509_up_ref(other);
     *leaf = other;
+    if (root_out) {
+        X509_up_ref(root);
+        *root_out = root;
+    }
 out:
     free_chain(c, n);
     return e;
@@ -551,7 +626,9 @@ static asps_err verify_collateral(asps_verifier *v, const asps_collateral *col, 
     int root = -1;
     memcpy(c->digest, col->digest, 32);
     ASPS_TRY(collateral_chain(v, col->tcb_info_issuer_chain, "TCB info issuer chain",
-                              "SGX TCB Signing", NULL, &c->tcb_signer, &root, c->win, &c->n_win, eb));
+                              "TCB info issuer chain: TCB signing certificate",
+                              "TCB info issuer chain root CA", "SGX TCB Signing", NULL, &c->tcb_signer, &c->root_cert, &root, c->win,
+                              &c->n_win, eb));
     X509 *qe_signer = NULL;
     if (strcmp(col->qe_identity_issuer_chain, col->tcb_info_issuer_chain) == 0) {
         /* The same text (as PCS and PCCS send it) checks out the same: the
@@ -560,8 +637,9 @@ static asps_err verify_collateral(asps_verifier *v, const asps_collateral *col, 
         qe_signer = c->tcb_signer;
     } else {
         asps_err e = collateral_chain(v, col->qe_identity_issuer_chain, "QE identity issuer chain",
-                                      "SGX TCB Signing", c->tcb_signer, &qe_signer, &root, c->win,
-                                      &c->n_win, eb);
+                                      "QE identity issuer chain: TCB signing certificate",
+                                      "QE identity issuer chain root CA", "SGX TCB Signing", c->tcb_signer, &qe_signer, NULL, &root,
+                                      c->win, &c->n_win, eb);
         if (e != ASPS_OK)
             return e;
     }
@@ -572,12 +650,15 @@ static asps_err verify_collateral(asps_verifier *v, const asps_collateral *col, 
     if (!same)
         return asps_fail(eb, ASPS_E_CHAIN,
                          "QE identity issuer chain: signer differs from the TCB info signer");
-    ASPS_TRY(collateral_chain(v, col->pck_crl_issuer_chain, "PCK CRL issuer chain", "CA",
-                              NULL, &c->pck_ca, &root, c->win, &c->n_win, eb));
+    ASPS_TRY(collateral_chain(v, col->pck_crl_issuer_chain, "PCK CRL issuer chain",
+                              "PCK CRL issuer chain: PCK CA certificate",
+                              "PCK CRL issuer chain root CA", "CA",
+                              NULL, &c->pck_ca, NULL, &root, c->win, &c->n_win, eb));
     c->root = root;
-    X509 *rootc = v->roots[root].cert;
-    if (!cert_window(rootc, &c->win[c->n_win++], ASPS_E_CERT_EXPIRED, "root CA certificate"))
-        return asps_fail(eb, ASPS_E_PARSE, "root CA: unreadable validity");
+    /* The root CA CRL is checked against the TCB info chain's root (QVL
+     * TCBSigningChain::verify); every issue of a root has the same name and
+     * key, so this is the same check for the others. */
+    X509 *rootc = c->root_cert;
 
     c->root_crl = parse_crl(col->root_ca_crl, col->root_ca_crl_len);
     if (!c->root_crl)
@@ -678,10 +759,14 @@ static asps_err verify_pck_chain(asps_verifier *v, const asps_quote *q, X509 *kn
         e = asps_fail(eb, ASPS_E_CHAIN, "PCK chain: needs a root CA, a PCK CA and a PCK certificate");
         goto out;
     }
-    /* The root must be byte-identical to a trusted one (whose self-signature
-     * was checked when installed); a PCK CA identical to the one the
-     * collateral's chain proved was signed by that root needs no second
-     * check. */
+    if ((e = required_extensions(leaf, "PCK chain: PCK certificate", eb)) != ASPS_OK ||
+        (e = required_extensions(ca, "PCK chain: PCK CA certificate", eb)) != ASPS_OK ||
+        (e = required_extensions(root, "PCK chain: root CA certificate", eb)) != ASPS_OK)
+        goto out;
+    /* The root must be a trusted one (find_root: an installed certificate,
+     * or any issue of Intel's root by its key); a PCK CA identical to the
+     * one the collateral's chain proved was signed by that root needs no
+     * second check. */
     ch->root = find_root(v, root);
     if (ch->root < 0) {
         e = asps_fail(eb, ASPS_E_ROOT_UNTRUSTED, "PCK chain: does not end at a trusted root CA");
@@ -769,16 +854,15 @@ static vchain *get_chain(asps_verifier *v, const asps_quote *q, X509 *known_ca, 
 
 /* ---- TCB ------------------------------------------------------------------------ */
 
-static void merge_adv(asps_claims *c, const asps_advisories *a)
+/* A matched level's advisory IDs as listed, in Intel's order: QvE copies
+ * the list as it is (qve.cpp, qve_set_quote_supplemental_data: sa_list from
+ * getMatchingTcbLevel(...).getAdvisoryIDs()), whatever the level's status,
+ * UpToDate included. The parser bounds a level's list to the claims' size. */
+static void copy_adv(size_t *n, char ids[][ASPS_ADVISORY_LEN], const asps_advisories *a)
 {
-    for (size_t i = 0; i < a->n; i++) {
-        int dup = 0;
-        for (size_t j = 0; j < c->n_advisories; j++)
-            if (!strcmp(c->advisory_ids[j], a->id[i]))
-                dup = 1;
-        if (!dup && c->n_advisories < ASPS_MAX_ADVISORIES)
-            strcpy(c->advisory_ids[c->n_advisories++], a->id[i]);
-    }
+    *n = 0;
+    for (size_t i = 0; i < a->n && i < ASPS_MAX_ADVISORIES; i++)
+        snprintf(ids[(*n)++], ASPS_ADVISORY_LEN, "%s", a->id[i]);
 }
 
 /* QE identity TCB level for an ISVSVN: as QVL's EnclaveIdentityV2::
@@ -942,13 +1026,15 @@ static asps_err tcb_status(const asps_tcb_info *t, const asps_pck_ext *x, const 
                          "TCB: no TCB level matches the platform's CPU SVN and PCE SVN");
     asps_tcb_status st = sgx->status;
     asps_tcb_status module_st = ASPS_TCB_UP_TO_DATE; /* module version 0: no module level */
-    if (!is_tdx) {
-        merge_adv(out, &sgx->adv);
-    } else {
+    /* The platform level QvE reports (getMatchingTcbLevel): for SGX the
+     * first level the PCK certificate's SVNs reach, for TDX the first one
+     * the TEE TCB SVN reaches too. */
+    const asps_tcb_level *matched = sgx;
+    if (is_tdx) {
         if (!tdx)
             return asps_fail(eb, ASPS_E_TCB_NOT_FOUND, "TCB: no TDX TCB level matches TEE_TCB_SVN");
+        matched = tdx;
         st = tdx->status;
-        merge_adv(out, &tdx->adv);
         uint8_t version = q->tdx.tee_tcb_svn[1], isvsvn = q->tdx.tee_tcb_svn[0];
         if (version > 0) {
             const asps_isvsvn_level *ml = NULL;
@@ -961,7 +1047,7 @@ static asps_err tcb_status(const asps_tcb_info *t, const asps_pck_ext *x, const 
                                  "TCB: TDX module SVN %u matches no level of %s", isvsvn,
                                  mod ? mod->id : "?");
             st = converge(st, ml->status);
-            merge_adv(out, &ml->adv);
+            copy_adv(&out->n_tdx_module_advisories, out->tdx_module_advisory_ids, &ml->adv);
             module_st = ml->status;
         }
         if (st != ASPS_TCB_REVOKED && q->tdx.has_v15) {
@@ -971,7 +1057,10 @@ static asps_err tcb_status(const asps_tcb_info *t, const asps_pck_ext *x, const 
         }
     }
     st = converge(st, qe_effective_status(qel->status));
-    merge_adv(out, &qel->adv);
+    copy_adv(&out->n_advisories, out->advisory_ids, &matched->adv);
+    copy_adv(&out->n_qe_advisories, out->qe_advisory_ids, &qel->adv);
+    out->tcb_date = matched->tcb_date;
+    out->qe_tcb_date = qel->tcb_date;
     out->tcb_status = st;
     if (st == ASPS_TCB_REVOKED)
         return asps_fail(eb, ASPS_E_TCB_REVOKED, "TCB: platform TCB level is Revoked");
@@ -1135,6 +1224,8 @@ asps_err asps_verify_quote(asps_verifier *v, const uint8_t *buf, size_t len,
     memcpy(out.fmspc, ch->ext.fmspc, 6);
     memcpy(out.pce_id, ch->ext.pce_id, 2);
     out.pce_svn = ch->ext.pcesvn;
+    out.tcb_info_evaluation_data_number = t->tcb_evaluation_data_number;
+    out.qe_identity_evaluation_data_number = qe->tcb_evaluation_data_number;
     e = tcb_status(t, &ch->ext, &q, mod, qel, &out, eb);
     /* A revoked status still reports what was found, for the caller's log. */
     if (e == ASPS_OK || e == ASPS_E_TCB_REVOKED)

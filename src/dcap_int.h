@@ -19,13 +19,15 @@ typedef struct asps_tcb_level {
     uint16_t pcesvn;
     uint8_t tdx_comp[16];
     asps_tcb_status status;
+    int64_t tcb_date;          /* tcbDate, unix seconds (QVL requires it) */
     asps_advisories adv;
 } asps_tcb_level;
 
 typedef struct asps_isvsvn_level {
     uint16_t isvsvn;
     asps_tcb_status status;
-    asps_advisories adv;
+    int64_t tcb_date;          /* tcbDate, unix seconds (QVL requires it) */
+    asps_advisories adv;       /* QVL reads none of a QE identity level's */
 } asps_isvsvn_level;
 
 typedef struct asps_tdx_module_identity {
@@ -43,6 +45,7 @@ typedef struct asps_tcb_info {
     uint8_t fmspc[6];
     uint8_t pce_id[2];
     int64_t issue_date, next_update;
+    uint32_t tcb_evaluation_data_number;
     asps_tcb_level *levels;    /* sorted as QVL sorts them: highest first */
     size_t n_levels;
     int has_tdx_module;
@@ -57,6 +60,7 @@ typedef struct asps_qe_identity {
     char id[8];                /* "QE", "TD_QE", "QVE" */
     int version;
     int64_t issue_date, next_update;
+    uint32_t tcb_evaluation_data_number;
     uint32_t miscselect, miscselect_mask;
     uint8_t attributes[16], attributes_mask[16];
     uint8_t mrsigner[32];

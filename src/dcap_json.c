@@ -114,6 +114,9 @@ static asps_err parse_isvsvn_levels(const cJSON *arr, const char *what, int modu
             return asps_fail(eb, ASPS_E_PARSE, "%s: tcbLevels[%zu].tcb missing", what, i);
         ASPS_TRY(get_uint(field(l, "tcb"), what, "isvsvn", 65535, &svn, eb));
         lv[i].isvsvn = (uint16_t)svn;
+        /* required as QVL requires it (EnclaveIdentityV2::parseTcbLevels,
+         * TdxModuleTcbLevel's constructor) */
+        ASPS_TRY(get_time(l, what, "tcbDate", &lv[i].tcb_date, eb));
         ASPS_TRY(get_status(l, what, module_only, &lv[i].status, eb));
         ASPS_TRY(get_advisories(l, what, &lv[i].adv, eb));
     }
@@ -172,6 +175,7 @@ static asps_err parse_tcb_info(const cJSON *o, asps_tcb_info *t, asps_errbuf *eb
     if (v != 0)
         return asps_fail(eb, ASPS_E_UNSUPPORTED, "tcb_info: tcbType %u not supported", v);
     ASPS_TRY(get_uint(o, "tcb_info", "tcbEvaluationDataNumber", 4294967295.0, &v, eb));
+    t->tcb_evaluation_data_number = v;
 
     if (t->is_tdx) {
         const cJSON *m = field(o, "tdxModule");
@@ -235,6 +239,8 @@ static asps_err parse_tcb_info(const cJSON *o, asps_tcb_info *t, asps_errbuf *eb
         }
         ASPS_TRY(get_uint(tcb, "tcb_info", "pcesvn", 65535, &v, eb));
         lv->pcesvn = (uint16_t)v;
+        /* required, v2 and v3 (QVL TcbLevel::parseTcbLevelCommon) */
+        ASPS_TRY(get_time(l, "tcb_info", "tcbDate", &lv->tcb_date, eb));
         ASPS_TRY(get_status(l, "tcb_info", 0, &lv->status, eb));
         ASPS_TRY(get_advisories(l, "tcb_info", &lv->adv, eb));
     }
@@ -292,6 +298,7 @@ static asps_err parse_qe_identity(const cJSON *o, asps_qe_identity *q, asps_errb
     ASPS_TRY(get_time(o, "qe_identity", "issueDate", &q->issue_date, eb));
     ASPS_TRY(get_time(o, "qe_identity", "nextUpdate", &q->next_update, eb));
     ASPS_TRY(get_uint(o, "qe_identity", "tcbEvaluationDataNumber", 4294967295.0, &v, eb));
+    q->tcb_evaluation_data_number = v;
     uint8_t b4[4];
     ASPS_TRY(get_hex(o, "qe_identity", "miscselect", b4, 4, eb));
     /* The hex string holds the bytes in report order (little-endian), as

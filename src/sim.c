@@ -2,7 +2,9 @@
  *
  * A test PKI shaped like Intel's: a root CA, a PCK platform CA issuing one
  * PCK certificate per TCB level (the SGX extension carries that level's CPU
- * SVN components and PCE SVN, in Intel's ASN.1), a TCB signing certificate,
+ * SVN components and PCE SVN, in Intel's ASN.1), a TCB signing certificate
+ * (every certificate with Intel's five standard extensions, in Intel's
+ * order, CRL distribution points included),
  * root CA and PCK CRLs (with CRL number and authority key identifier), TCB
  * info (SGX v3 and TDX v3) and QE identities (QE, TD_QE) signed over their
  * exact bytes. Quotes are real: a fresh attestation key signs the body, the
@@ -329,15 +331,24 @@ static X509_NAME *sim_name(const char *cn)
     return n;
 }
 
-static int add_conf_ext(X509 *x, X509 *issuer, int nid, const char *value)
+/* Add an extension at position loc (-1: at the end). */
+static int add_conf_ext(X509 *x, X509 *issuer, int nid, const char *value, int loc)
 {
     X509V3_CTX ctx;
     X509V3_set_ctx(&ctx, issuer ? issuer : x, x, NULL, NULL, 0);
     X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
-    int ok = e && X509_add_ext(x, e, -1);
+    int ok = e && X509_add_ext(x, e, loc);
     X509_EXTENSION_free(e);
     return ok;
 }
+
+/* Where the simulated CRLs would be published, shaped as Intel's (the PCK
+ * certificate names the PCS pckcrl endpoint of its CA, the CAs and the TCB
+ * signing certificate the root CA CRL) on a host that cannot resolve
+ * (RFC 2606 .invalid): nothing fetches them, the CRLs come with the
+ * collateral. */
+#define SIM_CDP_ROOT "URI:https://certificates.asps-simulated.invalid/IntelSGXRootCA.der"
+#define SIM_CDP_PCK "URI:https://api.asps-simulated.invalid/sgx/certification/v4/pckcrl?ca=platform&encoding=der"
 
 static X509 *make_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key,
                        int64_t nb, int64_t na, const char *constraints, const der *sgx_ext)
@@ -353,12 +364,19 @@ static X509 *make_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *is
              X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : n) &&
              ASN1_TIME_set(X509_getm_notBefore(x), (time_t)nb) &&
              ASN1_TIME_set(X509_getm_notAfter(x), (time_t)na) && X509_set_pubkey(x, key);
-    ok = ok && add_conf_ext(x, issuer, NID_subject_key_identifier, "hash") &&
-         add_conf_ext(x, issuer, NID_authority_key_identifier, "keyid:always") &&
-         add_conf_ext(x, issuer, NID_basic_constraints, constraints) &&
+    /* Intel's extensions in Intel's order: authority key identifier, CRL
+     * distribution points, subject key identifier, key usage, basic
+     * constraints (then the SGX extension). Intel's QVL refuses a
+     * certificate that lacks any of the first five. The subject key
+     * identifier goes in first, so that a self-signed root's authority key
+     * identifier can be computed from it, and the others before it. */
+    ok = ok && add_conf_ext(x, issuer, NID_subject_key_identifier, "hash", -1) &&
+         add_conf_ext(x, issuer, NID_authority_key_identifier, "keyid:always", 0) &&
+         add_conf_ext(x, issuer, NID_crl_distribution_points, sgx_ext ? SIM_CDP_PCK : SIM_CDP_ROOT, 1) &&
          add_conf_ext(x, issuer, NID_key_usage,
                       strstr(constraints, "CA:TRUE") ? "critical,keyCertSign,cRLSign"
-                                                     : "critical,digitalSignature,nonRepudiation");
+                                                     : "critical,digitalSignature,nonRepudiation", -1) &&
+         add_conf_ext(x, issuer, NID_basic_constraints, constraints, -1);
     if (ok && sgx_ext) {
         ASN1_OBJECT *o = OBJ_txt2obj("1.2.840.113741.1.13.1", 1);
         ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();

@@ -81,8 +81,26 @@ typedef struct asps_claims {
     int simulated;            /* verified through a non-Intel root */
     int debug;                /* SGX ATTRIBUTES.DEBUG or TD ATTRIBUTES.DEBUG */
     asps_tcb_status tcb_status;
+    /* The advisory IDs of the matched platform TCB level of the TCB info
+     * (for TDX the level matched by both the SGX and TDX components), in
+     * Intel's order: exactly what Intel's QvE reports (sa_list of the
+     * supplemental data, qve.cpp qve_set_quote_supplemental_data). */
     size_t n_advisories;
     char advisory_ids[ASPS_MAX_ADVISORIES][ASPS_ADVISORY_LEN];
+    /* The advisory IDs of the matched QE identity level, and (TDX, module
+     * version > 0) of the matched TDX module identity level: not in Intel's
+     * list (QvE does not report them), kept apart so that list stays Intel's. */
+    size_t n_qe_advisories;
+    char qe_advisory_ids[ASPS_MAX_ADVISORIES][ASPS_ADVISORY_LEN];
+    size_t n_tdx_module_advisories;
+    char tdx_module_advisory_ids[ASPS_MAX_ADVISORIES][ASPS_ADVISORY_LEN];
+    /* The TCB recovery the verdict was made under: tcbEvaluationDataNumber
+     * of the TCB info and of the QE identity used, and the tcbDate of the
+     * matched TCB level and QE identity level (unix seconds). */
+    uint32_t tcb_info_evaluation_data_number;
+    uint32_t qe_identity_evaluation_data_number;
+    int64_t tcb_date;
+    int64_t qe_tcb_date;
     int64_t expires_at;       /* earliest nextUpdate/notAfter of collateral used */
     uint8_t fmspc[6];
     uint8_t pce_id[2];
