@@ -70,6 +70,10 @@ out:
                asps_tcb_status_name(c.tcb_status));
         for (size_t i = 0; i < c.n_advisories; i++)
             printf("%s%s", i ? ", " : ", advisories ", c.advisory_ids[i]);
+        for (size_t i = 0; i < c.n_qe_advisories; i++)
+            printf("%s%s", i ? ", " : "; QE advisories ", c.qe_advisory_ids[i]);
+        for (size_t i = 0; i < c.n_tdx_module_advisories; i++)
+            printf("%s%s", i ? ", " : "; TDX module advisories ", c.tdx_module_advisory_ids[i]);
         printf("%s\n", c.simulated ? " (simulated platform)" : "");
     }
     if (e != ASPS_OK)

@@ -107,6 +107,23 @@ static int add_names(cJSON *o, const char *key, const char *const *names, size_t
     return 1;
 }
 
+static int add_ids(cJSON *o, const char *key, const char (*ids)[ASPS_ADVISORY_LEN], size_t n)
+{
+    cJSON *arr = cJSON_AddArrayToObject(o, key);
+    if (!arr)
+        return 0;
+    size_t na = n < ASPS_MAX_ADVISORIES ? n : ASPS_MAX_ADVISORIES;
+    for (size_t i = 0; i < na; i++) {
+        char id[ASPS_ADVISORY_LEN];
+        snprintf(id, sizeof id, "%.*s", ASPS_ADVISORY_LEN - 1, ids[i]);
+        cJSON *s = cJSON_CreateString(id);
+        if (!s)
+            return 0;
+        cJSON_AddItemToArray(arr, s);
+    }
+    return 1;
+}
+
 static int add_claims(cJSON *o, const asps_claims *c)
 {
     int ok = 1;
@@ -130,14 +147,16 @@ static int add_claims(cJSON *o, const asps_claims *c)
     }
     ok &= cJSON_AddBoolToObject(o, "debug", c->debug != 0) != NULL;
     ok &= cJSON_AddStringToObject(o, "tcb_status", asps_tcb_status_name(c->tcb_status)) != NULL;
-    cJSON *adv = cJSON_AddArrayToObject(o, "advisory_ids");
-    ok &= adv != NULL;
-    size_t na = c->n_advisories < ASPS_MAX_ADVISORIES ? c->n_advisories : ASPS_MAX_ADVISORIES;
-    for (size_t i = 0; adv && i < na; i++) {
-        char id[ASPS_ADVISORY_LEN];
-        snprintf(id, sizeof id, "%.*s", ASPS_ADVISORY_LEN - 1, c->advisory_ids[i]);
-        cJSON_AddItemToArray(adv, cJSON_CreateString(id));
-    }
+    ok &= add_ids(o, "advisory_ids", c->advisory_ids, c->n_advisories);
+    ok &= add_ids(o, "qe_advisory_ids", c->qe_advisory_ids, c->n_qe_advisories);
+    if (c->tee == ASPS_TEE_TDX)
+        ok &= add_ids(o, "tdx_module_advisory_ids", c->tdx_module_advisory_ids,
+                      c->n_tdx_module_advisories);
+    /* the TCB recovery the verdict was made under */
+    ok &= cJSON_AddNumberToObject(o, "tcb_info_evaluation_data_number",
+                                  c->tcb_info_evaluation_data_number) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "qe_identity_evaluation_data_number",
+                                  c->qe_identity_evaluation_data_number) != NULL;
     return ok;
 }
 

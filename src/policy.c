@@ -492,14 +492,28 @@ static const char *app_mismatch(const asps_policy_app *a, const asps_claims *c, 
         snprintf(out, outlen, "TCB status %s not allowed", asps_tcb_status_name(c->tcb_status));
         return out;
     }
-    size_t na = c->n_advisories < ASPS_MAX_ADVISORIES ? c->n_advisories : ASPS_MAX_ADVISORIES;
-    for (size_t i = 0; i < na; i++)
-        for (size_t j = 0; j < a->n_refuse; j++)
-            if (advisory_equal(c->advisory_ids[i], a->refuse[j])) {
-                snprintf(out, outlen, "advisory %.*s refused", ASPS_ADVISORY_LEN - 1,
-                         a->refuse[j]);
-                return out;
-            }
+    /* A refused advisory counts wherever it applies: the platform TCB
+     * level's (Intel's list), the QE identity level's or the TDX module
+     * level's; each affects the evidence. */
+    const struct {
+        size_t n;
+        const char (*ids)[ASPS_ADVISORY_LEN];
+        const char *where;
+    } lists[] = {
+        {c->n_advisories, c->advisory_ids, ""},
+        {c->n_qe_advisories, c->qe_advisory_ids, " (QE identity)"},
+        {c->n_tdx_module_advisories, c->tdx_module_advisory_ids, " (TDX module)"},
+    };
+    for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++) {
+        size_t na = lists[l].n < ASPS_MAX_ADVISORIES ? lists[l].n : ASPS_MAX_ADVISORIES;
+        for (size_t i = 0; i < na; i++)
+            for (size_t j = 0; j < a->n_refuse; j++)
+                if (advisory_equal(lists[l].ids[i], a->refuse[j])) {
+                    snprintf(out, outlen, "advisory %.*s refused%s", ASPS_ADVISORY_LEN - 1,
+                             a->refuse[j], lists[l].where);
+                    return out;
+                }
+    }
     return NULL;
 }
 

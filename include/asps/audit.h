@@ -4,11 +4,13 @@
  *   {"time":"2026-01-02T03:04:05.678Z","peer":"ipv4:127.0.0.1:40000",
  *    "tee":"sgx","simulated":false,"mrenclave":"..","mrsigner":"..",
  *    "isv_prod_id":1,"isv_svn":2,"config_svn":0,"debug":false,
- *    "tcb_status":"UpToDate","advisory_ids":[],"app":"web",
+ *    "tcb_status":"UpToDate","advisory_ids":[],"qe_advisory_ids":[],
+ *    "tcb_info_evaluation_data_number":17,
+ *    "qe_identity_evaluation_data_number":17,"app":"web",
  *    "names_asked":["a","b"],"names_granted":["a","b"],
  *    "verdict":"granted","reason":"..."}
  * TDX lines carry "mrtd" and "rtmrs" (4 hex strings) instead of the SGX
- * measurement fields. A line never holds a secret value or a credential:
+ * measurement fields, and "tdx_module_advisory_ids". A line never holds a secret value or a credential:
  * the API is never given one.
  *
  * Thread-safe: each line is formatted first and written with one write()

@@ -42,7 +42,8 @@
  * - An app matches when every condition holds: TEE type, simulated (only if
  *   allow_simulated), debug (only if allow_debug), each measurement given,
  *   isv_prod_id equal, isv_svn >= min_isv_svn, config_svn >= min_config_svn,
- *   TCB status in tcb_statuses, no advisory in refuse_advisories.
+ *   TCB status in tcb_statuses, no advisory in refuse_advisories (looked
+ *   for in the platform's, the QE's and the TDX module's advisory IDs).
  * - The FIRST matching app (in file order) decides; later apps are not
  *   consulted, so one look at one app tells an auditor what a workload gets.
  *   Put narrower apps first.

@@ -32,6 +32,10 @@ static void claims_a(asps_claims *c)
     c->sgx.config_svn = 5;
     c->n_advisories = 1;
     strcpy(c->advisory_ids[0], "INTEL-SA-00334");
+    c->n_qe_advisories = 1;
+    strcpy(c->qe_advisory_ids[0], "INTEL-SA-00615");
+    c->tcb_info_evaluation_data_number = 17;
+    c->qe_identity_evaluation_data_number = 16;
 }
 
 static cJSON *parse_line(const char *line)
@@ -99,6 +103,11 @@ static void test_granted_decision_line_is_json_with_claims_and_no_value(void **s
     assert_string_equal(str(j, "tcb_status"), "UpToDate");
     assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "advisory_ids"), 0)->valuestring,
                         "INTEL-SA-00334");
+    assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "qe_advisory_ids"), 0)->valuestring,
+                        "INTEL-SA-00615");
+    assert_null(cJSON_GetObjectItem(j, "tdx_module_advisory_ids")); /* SGX */
+    assert_int_equal(cJSON_GetObjectItem(j, "tcb_info_evaluation_data_number")->valueint, 17);
+    assert_int_equal(cJSON_GetObjectItem(j, "qe_identity_evaluation_data_number")->valueint, 16);
     assert_string_equal(str(j, "app"), "web");
     assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "names_asked"), 0)->valuestring,
                         "tls_key");

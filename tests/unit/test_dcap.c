@@ -22,11 +22,16 @@
  *    since anything else could only be smuggled content.
  */
 #include <cjson/cJSON.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "asps/verify.h"
+#include "claims_json.h"
+#include "dcap_int.h"
 #include "quote.h"
 #include "testutil.h"
 #include "util.h"
@@ -646,6 +651,562 @@ static void test_quote_platform_reads_fmspc_and_ca(void **state)
     unload(&f);
 }
 
+/* ---- the real corpus (../shared/vectors/real): Intel's QVL answers -------------- */
+
+typedef struct rcase {
+    uint8_t *quote;
+    size_t quote_len;
+    char *col;       /* collateral.json */
+    cJSON *meta;     /* case.json: QVL's answer and the case's facts */
+    int64_t at;
+} rcase;
+
+static void load_case(rcase *r, const char *name)
+{
+    const char *real = tu_vectors_subdir("real");
+    if (!real)
+        tu_skip_vectors("real quotes (vectors/real)");
+    char p[4200];
+    snprintf(p, sizeof p, "%s/%s/quote", real, name);
+    r->quote = tu_read_file(p, &r->quote_len);
+    snprintf(p, sizeof p, "%s/%s/collateral.json", real, name);
+    r->col = (char *)tu_read_file(p, NULL);
+    snprintf(p, sizeof p, "%s/%s/case.json", real, name);
+    char *meta = (char *)tu_read_file(p, NULL);
+    if (!r->quote || !r->col || !meta)
+        fail_msg("cannot read case %s", name);
+    r->meta = cJSON_Parse(meta);
+    free(meta);
+    assert_non_null(r->meta);
+    r->at = (int64_t)cJSON_GetObjectItem(r->meta, "at")->valuedouble;
+}
+
+static void unload_case(rcase *r)
+{
+    free(r->quote);
+    free(r->col);
+    cJSON_Delete(r->meta);
+}
+
+/* A member of case.json by a dotted path ("collateral.tcb_info.id"). */
+static const cJSON *meta_get(const rcase *r, const char *path)
+{
+    const cJSON *o = r->meta;
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *k = strtok(buf, "."); k && o; k = strtok(NULL, "."))
+        o = cJSON_GetObjectItemCaseSensitive(o, k);
+    if (!o)
+        fail_msg("case.json has no %s", path);
+    return o;
+}
+
+/* Advisory IDs equal a JSON array of strings, in order. */
+static void expect_ids(const char (*ids)[ASPS_ADVISORY_LEN], size_t n, const cJSON *want,
+                       const char *what)
+{
+    char got[2048] = "", exp[2048] = "";
+    for (size_t i = 0; i < n; i++)
+        snprintf(got + strlen(got), sizeof got - strlen(got), "%s ", ids[i]);
+    const cJSON *it;
+    cJSON_ArrayForEach(it, want) snprintf(exp + strlen(exp), sizeof exp - strlen(exp), "%s ",
+                                          it->valuestring);
+    if (strcmp(got, exp) != 0)
+        fail_msg("%s: got [%s], want [%s]", what, got, exp);
+}
+
+static asps_err verify_case(const rcase *r, const uint8_t *quote, size_t quote_len,
+                            const char *col, int64_t at, asps_claims *c, asps_errbuf *eb)
+{
+    return verify_with(quote ? quote : r->quote, quote ? quote_len : r->quote_len,
+                       col ? col : r->col, at ? at : r->at, c, eb);
+}
+
+/* The n-th (0-based) PEM certificate of a text, as a new string. */
+static char *pem_cert(const char *pem, int n)
+{
+    const char *b = pem;
+    for (int i = 0; i <= n; i++) {
+        b = strstr(i ? b + 1 : b, "-----BEGIN CERTIFICATE-----");
+        assert_non_null(b);
+    }
+    const char *e = strstr(b, "-----END CERTIFICATE-----");
+    assert_non_null(e);
+    e += strlen("-----END CERTIFICATE-----");
+    if (*e == '\n')
+        e++;
+    return strndup(b, (size_t)(e - b));
+}
+
+/* TEXT with the first FIND replaced by REPL (a new string). */
+static char *replace_once(const char *text, const char *find, const char *repl)
+{
+    const char *at = strstr(text, find);
+    if (!at)
+        fail_msg("replace: text not found");
+    size_t n = strlen(text) - strlen(find) + strlen(repl) + 1;
+    char *s = malloc(n);
+    snprintf(s, n, "%.*s%s%s", (int)(at - text), text, repl, at + strlen(find));
+    return s;
+}
+
+/* The certificate PEM with extension NID removed. Its signature no longer
+ * verifies (Intel's keys are not ours): the test is that the extension
+ * check names what is missing. test_sim.c shows the same refusal with
+ * validly signed certificates. */
+static char *pem_without_ext(const char *pem, int nid)
+{
+    BIO *b = BIO_new_mem_buf(pem, -1);
+    X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+    BIO_free(b);
+    assert_non_null(x);
+    int idx = X509_get_ext_by_NID(x, nid, -1);
+    assert_true(idx >= 0);
+    X509_EXTENSION_free(X509_delete_ext(x, idx));
+    /* OpenSSL 3.0 keeps the old to-be-signed encoding until told */
+    assert_true(i2d_re_X509_tbs(x, NULL) > 0);
+    b = BIO_new(BIO_s_mem());
+    assert_int_equal(PEM_write_bio_X509(b, x), 1);
+    char *p;
+    long n = BIO_get_mem_data(b, &p);
+    char *out = strndup(p, (size_t)n);
+    BIO_free(b);
+    X509_free(x);
+    return out;
+}
+
+/* The quote with its PCK chain (certification data type 5) replaced: the
+ * certification data size and the signature data length follow (neither is
+ * under the quote's or the QE report's signature). */
+static uint8_t *quote_with_chain(const uint8_t *quote, size_t len, const char *chain,
+                                 size_t *out_len)
+{
+    asps_quote q;
+    asps_errbuf eb;
+    assert_int_equal(asps_quote_parse(quote, len, &q, &eb), ASPS_OK);
+    assert_int_equal(q.version, 3); /* signature data length at 48 + 384 */
+    size_t off = (size_t)(q.pck_chain - quote), old = q.pck_chain_len, nw = strlen(chain);
+    size_t n = len - old + nw;
+    uint8_t *m = malloc(n);
+    memcpy(m, quote, off);
+    memcpy(m + off, chain, nw);
+    memcpy(m + off + nw, quote + off + old, len - off - old);
+    uint32_t cd = (uint32_t)nw, sd;
+    memcpy(&sd, m + 432, 4);
+    sd = (uint32_t)(sd - old + nw);
+    memcpy(m + off - 4, &cd, 4); /* little-endian host, as the quote */
+    memcpy(m + 432, &sd, 4);
+    *out_len = n;
+    return m;
+}
+
+#define CASE_2033 "sgx3-00906ea1-processor-2033-root"
+#define CASE_EVAL17 "sgx3-00906ed5-processor-eval17"
+#define CASE_EVAL19 "sgx3-00906ed5-processor-eval19"
+#define CASE_V2_QE "sgx3-00606a-platform-tcbinfo-v2-qe-outofdate"
+
+/* Intel's root is trusted by its key (QvE): a PCK chain and issuer chains
+ * ending at the first issue of the Intel SGX Root CA certificate (valid to
+ * 2033; today's runs to 2049, same subject and key) verify, with QVL's
+ * status and advisory IDs. */
+static void test_real_root_first_issue_trusted_by_key(void **state)
+{
+    (void)state;
+    rcase r;
+    load_case(&r, CASE_2033);
+    /* the case's root is another certificate than the built-in one, with
+     * the same key */
+    asps_quote q;
+    asps_errbuf eb = {{0}};
+    assert_int_equal(asps_quote_parse(r.quote, r.quote_len, &q, &eb), ASPS_OK);
+    char *chain = strndup((const char *)q.pck_chain, q.pck_chain_len);
+    char *root_pem = pem_cert(chain, 2);
+    BIO *b = BIO_new_mem_buf(root_pem, -1);
+    X509 *root = PEM_read_bio_X509(b, NULL, NULL, NULL);
+    BIO_free(b);
+    size_t blen;
+    const uint8_t *bder = asps_intel_root_ca_der(&blen);
+    const unsigned char *bp = bder;
+    X509 *builtin = d2i_X509(NULL, &bp, (long)blen);
+    assert_non_null(root);
+    assert_non_null(builtin);
+    assert_int_not_equal(X509_cmp(root, builtin), 0);
+    assert_int_equal(ASN1_STRING_cmp(X509_get0_pubkey_bitstr(root), X509_get0_pubkey_bitstr(builtin)), 0);
+    X509_free(root);
+    X509_free(builtin);
+
+    asps_claims c;
+    asps_err e = verify_case(&r, NULL, 0, NULL, 0, &c, &eb);
+    if (e != ASPS_OK)
+        fail_msg("%s", eb.msg);
+    assert_string_equal(asps_tcb_status_name(c.tcb_status), meta_get(&r, "tcb_status")->valuestring);
+    expect_ids(c.advisory_ids, c.n_advisories, meta_get(&r, "advisory_ids"), "advisory_ids");
+    assert_false(c.simulated);
+
+    /* trust by key goes with the Intel root: dropped, nothing verifies */
+    asps_verifier *v;
+    asps_collateral *col;
+    assert_int_equal(asps_verifier_new(&v, &eb), ASPS_OK);
+    asps_verifier_drop_intel_root(v);
+    assert_int_equal(asps_collateral_parse_bundle((uint8_t *)r.col, strlen(r.col), &col, &eb), ASPS_OK);
+    assert_int_equal(asps_verify_quote(v, r.quote, r.quote_len, col, r.at, &c, &eb),
+                     ASPS_E_ROOT_UNTRUSTED);
+    asps_collateral_free(col);
+    asps_verifier_free(v);
+
+    /* the certificate is still checked for validity: after 2033-05-21 this
+     * issue has expired (checked before the PCK certificate's own dates) */
+    e = verify_case(&r, NULL, 0, NULL, 2001196800 /* 2033-06-01 */, &c, &eb);
+    assert_int_equal(e, ASPS_E_CERT_EXPIRED);
+    if (!strstr(eb.msg, "PCK chain root CA"))
+        fail_msg("%s", eb.msg);
+    free(root_pem);
+    free(chain);
+    unload_case(&r);
+}
+
+/* ... and for its self-signature: a root with Intel's key and name whose
+ * signature is not its own is untrusted, in the collateral and in the
+ * quote. */
+static void test_real_root_with_intel_key_needs_its_self_signature(void **state)
+{
+    (void)state;
+    rcase r;
+    load_case(&r, CASE_2033);
+    asps_claims c;
+    asps_errbuf eb = {{0}};
+    /* the TCB info issuer chain's root (second certificate) */
+    char *chain = col_field(r.col, "tcb_info_issuer_chain");
+    size_t pos = pem_sig_char(chain, 1);
+    chain[pos] = chain[pos] == 'A' ? 'B' : 'A';
+    char *m = col_with(r.col, "tcb_info_issuer_chain", chain);
+    asps_err e = verify_case(&r, NULL, 0, m, 0, &c, &eb);
+    if (e != ASPS_E_ROOT_UNTRUSTED || !strstr(eb.msg, "TCB info issuer chain"))
+        fail_msg("collateral root: %s: %s", asps_err_name(e), eb.msg);
+    free(m);
+    free(chain);
+    /* the quote's PCK chain root (third certificate): the quote's own bytes */
+    asps_quote q;
+    assert_int_equal(asps_quote_parse(r.quote, r.quote_len, &q, &eb), ASPS_OK);
+    size_t off = (size_t)(q.pck_chain - r.quote) + pem_sig_char((const char *)q.pck_chain, 2);
+    uint8_t *mq = malloc(r.quote_len);
+    memcpy(mq, r.quote, r.quote_len);
+    mq[off] = mq[off] == 'A' ? 'B' : 'A';
+    e = verify_case(&r, mq, r.quote_len, NULL, 0, &c, &eb);
+    if (e != ASPS_E_ROOT_UNTRUSTED || !strstr(eb.msg, "PCK chain"))
+        fail_msg("quote root: %s: %s", asps_err_name(e), eb.msg);
+    free(mq);
+    unload_case(&r);
+}
+
+/* A deliberate difference (README, "asps and Intel's QVL"): the PCK chain
+ * ends at the 2033 issue, the issuer chains at the 2049 issue (as Intel's
+ * PCS served them in 2024). QVL refuses (STATUS_SGX_TCB_SIGNING_CERT_CHAIN_
+ * UNTRUSTED: QvE takes the quote's root as the only trusted certificate and
+ * compares signature bytes, TCBSigningChain::verify); asps trusts each chain
+ * by its root's key, the same key, and verifies. */
+static void test_real_root_issues_mixed_verify(void **state)
+{
+    (void)state;
+    rcase r, other;
+    load_case(&r, CASE_2033);
+    load_case(&other, CASE_EVAL17);
+    char *oc = col_field(other.col, "tcb_info_issuer_chain");
+    char *root2049 = pem_cert(oc, 1);
+    char *tc = col_field(r.col, "tcb_info_issuer_chain");
+    char *root2033 = pem_cert(tc, 1);
+    assert_string_not_equal(root2049, root2033);
+    char *chain = replace_once(tc, root2033, root2049);
+    char *m1 = col_with(r.col, "tcb_info_issuer_chain", chain);
+    char *m2 = col_with(m1, "qe_identity_issuer_chain", chain);
+    asps_claims c;
+    asps_errbuf eb = {{0}};
+    asps_err e = verify_case(&r, NULL, 0, m2, 0, &c, &eb);
+    if (e != ASPS_OK)
+        fail_msg("%s", eb.msg);
+    assert_string_equal(asps_tcb_status_name(c.tcb_status), meta_get(&r, "tcb_status")->valuestring);
+    free(m1);
+    free(m2);
+    free(chain);
+    free(root2033);
+    free(root2049);
+    free(tc);
+    free(oc);
+    unload_case(&other);
+    unload_case(&r);
+}
+
+/* advisory_ids is exactly QvE's list: the matched platform TCB level's only
+ * (qve.cpp: sa_list from getMatchingTcbLevel). The QE identity level's
+ * advisories are reported apart, in qe_advisory_ids. */
+static void test_real_advisory_ids_are_the_platform_levels_only(void **state)
+{
+    (void)state;
+    rcase r;
+    asps_claims c;
+    asps_errbuf eb = {{0}};
+    /* v2 TCB info (no advisory IDs at all); the QE at ISVSVN 7 falls on the
+     * QE identity's OutOfDate level for ISVSVN 6, which lists 00615: QVL
+     * says OutOfDate and [] */
+    load_case(&r, CASE_V2_QE);
+    asps_err e = verify_case(&r, NULL, 0, NULL, 0, &c, &eb);
+    if (e != ASPS_OK)
+        fail_msg("%s", eb.msg);
+    assert_string_equal(asps_tcb_status_name(c.tcb_status), meta_get(&r, "tcb_status")->valuestring);
+    expect_ids(c.advisory_ids, c.n_advisories, meta_get(&r, "advisory_ids"), "advisory_ids");
+    assert_int_equal(c.n_advisories, 0);
+    assert_int_equal(c.n_qe_advisories, 1);
+    assert_string_equal(c.qe_advisory_ids[0], "INTEL-SA-00615");
+    assert_int_equal(c.n_tdx_module_advisories, 0);
+    unload_case(&r);
+    /* the 2020 QE (ISVSVN 5) on the level for 5: 00477, 00615 apart; the
+     * platform's 13 in Intel's order */
+    load_case(&r, CASE_2033);
+    assert_int_equal(verify_case(&r, NULL, 0, NULL, 0, &c, &eb), ASPS_OK);
+    expect_ids(c.advisory_ids, c.n_advisories, meta_get(&r, "advisory_ids"), "advisory_ids");
+    assert_int_equal(c.n_qe_advisories, 2);
+    assert_string_equal(c.qe_advisory_ids[0], "INTEL-SA-00477");
+    assert_string_equal(c.qe_advisory_ids[1], "INTEL-SA-00615");
+    unload_case(&r);
+}
+
+/* Every verified quote case of the corpus: QVL's status and advisory IDs,
+ * in QVL's order. */
+static void test_real_corpus_advisory_ids_in_qvl_order(void **state)
+{
+    (void)state;
+    const char *real = tu_vectors_subdir("real");
+    if (!real)
+        tu_skip_vectors("real quotes (vectors/real)");
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", real);
+    static const char *const cases[] = {
+        "sgx3-00a06711-processor-2023-eval16", "sgx3-00a06711-processor-2025-debug",
+        CASE_EVAL17, CASE_EVAL19, "sgx3-00906ed5-processor-2025-02", CASE_V2_QE,
+        "sgx3-00606a-platform-teepot-2025-03", "sgx3-00606a-platform-eval17",
+        "sgx3-00606a-platform-eval19", CASE_2033, "tdx4-00806f05-teepot-2025-03",
+        "tdx4-00806f05-zkdcap-outofdate", "tdx4-00806f05-gcp", "tdx4-00806f05-azure",
+        "tdx4-50806f-outofdate", "tdx4-b0c06f-2026-eval18",
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        rcase r;
+        load_case(&r, cases[i]);
+        assert_string_equal(meta_get(&r, "expect")->valuestring, "verified");
+        asps_claims c;
+        asps_errbuf eb = {{0}};
+        asps_err e = verify_case(&r, NULL, 0, NULL, 0, &c, &eb);
+        if (e != ASPS_OK)
+            fail_msg("%s: %s", cases[i], eb.msg);
+        if (strcmp(asps_tcb_status_name(c.tcb_status), meta_get(&r, "tcb_status")->valuestring))
+            fail_msg("%s: status %s", cases[i], asps_tcb_status_name(c.tcb_status));
+        expect_ids(c.advisory_ids, c.n_advisories, meta_get(&r, "advisory_ids"), cases[i]);
+        unload_case(&r);
+    }
+}
+
+/* The TCB recovery a verdict was made under: the evaluation data numbers
+ * of the TCB info and QE identity used (case.json's summary of the
+ * collateral), and the tcbDate of the matched levels. The two cases are one
+ * quote judged by the eval-17 and the eval-19 TCB info. */
+static void test_real_claims_carry_evaluation_numbers_and_tcb_dates(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        const char *tcb_date, *qe_tcb_date; /* read from the TCB info / QE identity */
+    } want[] = {
+        /* the SWHardeningNeeded level of eval 17 / the OutOfDate level of
+         * eval 19 the platform reaches; the QE's UpToDate level */
+        {CASE_EVAL17, "2024-03-13T00:00:00Z", "2024-03-13T00:00:00Z"},
+        {CASE_EVAL19, "2024-11-13T00:00:00Z", "2024-03-13T00:00:00Z"},
+        /* v2 TCB info: its OutOfDate level; the QE's level for ISVSVN 6 */
+        {CASE_V2_QE, "2021-11-10T00:00:00Z", "2021-11-10T00:00:00Z"},
+        /* TDX: the level both the SGX and TDX components reach */
+        {"tdx4-00806f05-zkdcap-outofdate", "2023-08-09T00:00:00Z", "2024-03-13T00:00:00Z"},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        rcase r;
+        load_case(&r, want[i].name);
+        asps_claims c;
+        asps_errbuf eb = {{0}};
+        asps_err e = verify_case(&r, NULL, 0, NULL, 0, &c, &eb);
+        if (e != ASPS_OK)
+            fail_msg("%s: %s", want[i].name, eb.msg);
+        assert_int_equal(c.tcb_info_evaluation_data_number,
+                         (int)meta_get(&r, "collateral.tcb_info.tcb_evaluation_data_number")->valuedouble);
+        assert_int_equal(c.qe_identity_evaluation_data_number,
+                         (int)meta_get(&r, "collateral.qe_identity.tcb_evaluation_data_number")->valuedouble);
+        int64_t t;
+        assert_int_equal(asps_time_parse(want[i].tcb_date, &t), 0);
+        assert_int_equal(c.tcb_date, t);
+        assert_int_equal(asps_time_parse(want[i].qe_tcb_date, &t), 0);
+        assert_int_equal(c.qe_tcb_date, t);
+        /* and as quote verify --json and the service print them */
+        cJSON *o = cJSON_CreateObject();
+        assert_int_equal(asps_claims_to_json(&c, o), 0);
+        assert_int_equal(cJSON_GetObjectItem(o, "tcb_info_evaluation_data_number")->valueint,
+                         (int)c.tcb_info_evaluation_data_number);
+        assert_int_equal(cJSON_GetObjectItem(o, "qe_identity_evaluation_data_number")->valueint,
+                         (int)c.qe_identity_evaluation_data_number);
+        assert_string_equal(cJSON_GetObjectItem(o, "tcb_date")->valuestring, want[i].tcb_date);
+        assert_string_equal(cJSON_GetObjectItem(o, "qe_tcb_date")->valuestring, want[i].qe_tcb_date);
+        assert_true(cJSON_IsArray(cJSON_GetObjectItem(o, "qe_advisory_ids")));
+        assert_int_equal(cJSON_IsArray(cJSON_GetObjectItem(o, "tdx_module_advisory_ids")),
+                         c.tee == ASPS_TEE_TDX);
+        cJSON_Delete(o);
+        unload_case(&r);
+    }
+}
+
+/* TEXT without the first "tcbDate":"...", member found after FROM. */
+static char *cut_tcb_date(const char *text, const char *from)
+{
+    const char *d = strstr(from, "\"tcbDate\":\"");
+    assert_non_null(d);
+    const char *e = strchr(d + 11, '"');
+    assert_non_null(e);
+    assert_int_equal(e[1], ',');
+    size_t n = strlen(text) + 1;
+    char *s = malloc(n);
+    snprintf(s, n, "%.*s%s", (int)(d - text), text, e + 2);
+    return s;
+}
+
+/* QVL requires tcbDate on every level (TcbLevel::parseTcbLevelCommon,
+ * EnclaveIdentityV2::parseTcbLevels, TdxModuleTcbLevel): without it the
+ * body is refused, as QVL refuses its format. */
+static void test_real_levels_without_tcb_date_are_refused(void **state)
+{
+    (void)state;
+    rcase r;
+    load_case(&r, "tdx4-00806f05-zkdcap-outofdate");
+    asps_errbuf eb = {{0}};
+    asps_tcb_info t;
+    asps_qe_identity qe;
+    char *ti = col_field(r.col, "tcb_info"), *qi = col_field(r.col, "qe_identity");
+    assert_int_equal(asps_dcap_parse_tcb_info(ti, strlen(ti), &t, &eb), ASPS_OK);
+    asps_dcap_tcb_info_clear(&t);
+    assert_int_equal(asps_dcap_parse_qe_identity(qi, strlen(qi), &qe, &eb), ASPS_OK);
+    asps_dcap_qe_identity_clear(&qe);
+    /* the first platform TCB level's tcbDate (the levels come after the
+     * module identities, whose levels have their own), then the first
+     * module level's, then the first QE identity level's */
+    const char *lvl = strstr(ti, "\"tcbLevels\":[{\"tcb\":{\"sgxtcbcomponents\"");
+    assert_non_null(lvl);
+    char *m = cut_tcb_date(ti, lvl);
+    assert_int_equal(asps_dcap_parse_tcb_info(m, strlen(m), &t, &eb), ASPS_E_PARSE);
+    if (!strstr(eb.msg, "tcb_info:") || !strstr(eb.msg, "tcbDate"))
+        fail_msg("%s", eb.msg);
+    free(m);
+    lvl = strstr(ti, "\"tdxModuleIdentities\"");
+    assert_non_null(lvl);
+    m = cut_tcb_date(ti, lvl);
+    assert_int_equal(asps_dcap_parse_tcb_info(m, strlen(m), &t, &eb), ASPS_E_PARSE);
+    if (!strstr(eb.msg, "tdxModuleIdentities") || !strstr(eb.msg, "tcbDate"))
+        fail_msg("%s", eb.msg);
+    free(m);
+    m = cut_tcb_date(qi, qi);
+    assert_int_equal(asps_dcap_parse_qe_identity(m, strlen(m), &qe, &eb), ASPS_E_PARSE);
+    if (!strstr(eb.msg, "qe_identity") || !strstr(eb.msg, "tcbDate"))
+        fail_msg("%s", eb.msg);
+    free(m);
+    free(ti);
+    free(qi);
+    unload_case(&r);
+}
+
+/* QVL refuses any certificate of the PCK chain or of the TCB info, QE
+ * identity and PCK CRL issuer chains without the CRL distribution points
+ * extension (or another of its five required ones): so does asps, naming
+ * the certificate and the extension. */
+static void test_real_chain_certificate_without_crl_distribution_points_is_refused(void **state)
+{
+    (void)state;
+    rcase r;
+    load_case(&r, CASE_EVAL17);
+    asps_quote q;
+    asps_errbuf eb = {{0}};
+    assert_int_equal(asps_quote_parse(r.quote, r.quote_len, &q, &eb), ASPS_OK);
+    char *pck_chain = strndup((const char *)q.pck_chain, q.pck_chain_len);
+    static const char *const quote_roles[] = {"PCK chain: PCK certificate",
+                                              "PCK chain: PCK CA certificate",
+                                              "PCK chain: root CA certificate"};
+    asps_claims c;
+    for (int i = 0; i < 3; i++) {
+        char *cert = pem_cert(pck_chain, i), *bare = pem_without_ext(cert, NID_crl_distribution_points);
+        char *chain = replace_once(pck_chain, cert, bare);
+        size_t mlen;
+        uint8_t *mq = quote_with_chain(r.quote, r.quote_len, chain, &mlen);
+        asps_err e = verify_case(&r, mq, mlen, NULL, 0, &c, &eb);
+        if (e != ASPS_E_CHAIN || !strstr(eb.msg, quote_roles[i]) ||
+            !strstr(eb.msg, "lacks the CRL Distribution Points extension"))
+            fail_msg("%s: %s: %s", quote_roles[i], asps_err_name(e), eb.msg);
+        free(mq);
+        free(chain);
+        free(bare);
+        free(cert);
+    }
+    /* the unchanged chain through the same rebuild verifies */
+    size_t mlen;
+    uint8_t *mq = quote_with_chain(r.quote, r.quote_len, pck_chain, &mlen);
+    assert_int_equal(verify_case(&r, mq, mlen, NULL, 0, &c, &eb), ASPS_OK);
+    free(mq);
+    static const struct {
+        const char *field;
+        int idx;
+        const char *role;
+    } col_cases[] = {
+        {"tcb_info_issuer_chain", 0, "TCB info issuer chain: TCB signing certificate"},
+        {"tcb_info_issuer_chain", 1, "TCB info issuer chain root CA"},
+        {"qe_identity_issuer_chain", 0, "QE identity issuer chain: TCB signing certificate"},
+        {"pck_crl_issuer_chain", 0, "PCK CRL issuer chain: PCK CA certificate"},
+        {"pck_crl_issuer_chain", 1, "PCK CRL issuer chain root CA"},
+    };
+    for (size_t i = 0; i < sizeof col_cases / sizeof col_cases[0]; i++) {
+        char *ch = col_field(r.col, col_cases[i].field);
+        char *cert = pem_cert(ch, col_cases[i].idx);
+        char *bare = pem_without_ext(cert, NID_crl_distribution_points);
+        char *nch = replace_once(ch, cert, bare);
+        char *m = col_with(r.col, col_cases[i].field, nch);
+        asps_err e = verify_case(&r, NULL, 0, m, 0, &c, &eb);
+        if (e != ASPS_E_CHAIN || !strstr(eb.msg, col_cases[i].role) ||
+            !strstr(eb.msg, "lacks the CRL Distribution Points extension"))
+            fail_msg("%s: %s: %s", col_cases[i].role, asps_err_name(e), eb.msg);
+        free(m);
+        free(nch);
+        free(bare);
+        free(cert);
+        free(ch);
+    }
+    /* the other four of QVL's REQUIRED_X509_EXTENSIONS, on the PCK CA */
+    static const struct {
+        int nid;
+        const char *name;
+    } others[] = {
+        {NID_authority_key_identifier, "Authority Key Identifier"},
+        {NID_subject_key_identifier, "Subject Key Identifier"},
+        {NID_key_usage, "Key Usage"},
+        {NID_basic_constraints, "Basic Constraints"},
+    };
+    char *ch = col_field(r.col, "pck_crl_issuer_chain");
+    char *cert = pem_cert(ch, 0);
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+        char *bare = pem_without_ext(cert, others[i].nid);
+        char *nch = replace_once(ch, cert, bare);
+        char *m = col_with(r.col, "pck_crl_issuer_chain", nch);
+        asps_err e = verify_case(&r, NULL, 0, m, 0, &c, &eb);
+        if (e != ASPS_E_CHAIN || !strstr(eb.msg, others[i].name))
+            fail_msg("%s: %s: %s", others[i].name, asps_err_name(e), eb.msg);
+        free(m);
+        free(nch);
+        free(bare);
+    }
+    free(cert);
+    free(ch);
+    free(pck_chain);
+    unload_case(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -672,6 +1233,14 @@ int main(void)
         cmocka_unit_test(test_cached_verifier_gives_same_answers),
         cmocka_unit_test(test_bundle_roundtrip_is_identical),
         cmocka_unit_test(test_quote_platform_reads_fmspc_and_ca),
+        cmocka_unit_test(test_real_root_first_issue_trusted_by_key),
+        cmocka_unit_test(test_real_root_with_intel_key_needs_its_self_signature),
+        cmocka_unit_test(test_real_root_issues_mixed_verify),
+        cmocka_unit_test(test_real_advisory_ids_are_the_platform_levels_only),
+        cmocka_unit_test(test_real_corpus_advisory_ids_in_qvl_order),
+        cmocka_unit_test(test_real_claims_carry_evaluation_numbers_and_tcb_dates),
+        cmocka_unit_test(test_real_levels_without_tcb_date_are_refused),
+        cmocka_unit_test(test_real_chain_certificate_without_crl_distribution_points_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -352,6 +352,17 @@ static void test_refused_advisory_is_denied(void **state)
     expect_denied(web_policy(NULL), &c, "advisory INTEL-SA-00615 refused");
     c.n_advisories = 1; /* only the one not refused */
     expect_granted(web_policy(NULL), &c);
+    /* the QE's and the TDX module's advisories count too (Intel's list is
+     * the platform level's only; they are reported apart) */
+    c.n_qe_advisories = 1;
+    strcpy(c.qe_advisory_ids[0], "INTEL-SA-00615");
+    expect_denied(web_policy(NULL), &c, "advisory INTEL-SA-00615 refused (QE identity)");
+    c.n_qe_advisories = 0;
+    c.n_tdx_module_advisories = 1;
+    strcpy(c.tdx_module_advisory_ids[0], "INTEL-SA-00615");
+    expect_denied(web_policy(NULL), &c, "advisory INTEL-SA-00615 refused (TDX module)");
+    c.n_tdx_module_advisories = 0;
+    expect_granted(web_policy(NULL), &c);
 }
 
 static void test_simulated_claims_need_allow_simulated(void **state)

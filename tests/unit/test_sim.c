@@ -2,7 +2,8 @@
  * need collateral re-signed (we hold the simulated keys): each mutation of a
  * signed body, validly re-signed, must still be caught by the check that
  * covers that field. Also: sim quotes verify only with the sim root, every
- * TCB level yields its status and advisories, revocation, expiry. */
+ * TCB level yields its status and advisories, revocation, expiry; the
+ * sim's certificates carry Intel's extensions (CRL distribution points). */
 #include <cjson/cJSON.h>
 #include <openssl/bn.h>
 #include <openssl/ecdsa.h>
@@ -918,11 +919,14 @@ static void test_resigned_qe_identity_field_mutations(void **state)
         asps_claims c;
         asps_errbuf eb = {{0}};
         assert_int_equal(verify(g_dir, q, len, m, 1, 0, &c, &eb), ASPS_OK);
-        /* QVL: QE OutOfDate turns SWHardeningNeeded into OutOfDate, and the
-         * QE level's advisories are merged after the platform's */
+        /* QVL: QE OutOfDate turns SWHardeningNeeded into OutOfDate; the
+         * advisories stay the platform level's (QvE's list), the QE level's
+         * are reported apart */
         assert_int_equal(c.tcb_status, ASPS_TCB_OUT_OF_DATE);
         assert_int_equal(c.n_advisories, 1);
         assert_string_equal(c.advisory_ids[0], "INTEL-SA-00615");
+        assert_int_equal(c.n_qe_advisories, 1);
+        assert_string_equal(c.qe_advisory_ids[0], "INTEL-SA-00615");
         free(q);
     }
     free(m);
@@ -1062,6 +1066,329 @@ static void test_sim_revoked_pck_and_expired_collateral(void **state)
     free(d);
 }
 
+/* ---- advisories, TCB dates, certificate extensions --------------------------------- */
+
+/* The TCB date every level of the sim's collateral carries (its issue
+ * date), read from the bundle. */
+static void sim_tcb_date(const char *bundle, const char *field, char out[32])
+{
+    cJSON *o = cJSON_Parse(bundle);
+    const char *body = cJSON_GetObjectItem(o, field)->valuestring;
+    const char *d = strstr(body, "\"tcbDate\":\"");
+    assert_non_null(d);
+    snprintf(out, 32, "%.20s", d + 11);
+    cJSON_Delete(o);
+}
+
+static void expect_adv(const char (*ids)[ASPS_ADVISORY_LEN], size_t n, const char *want,
+                       const char *what)
+{
+    char got[512] = "";
+    for (size_t i = 0; i < n; i++) {
+        strcat(got, ids[i]);
+        strcat(got, ",");
+    }
+    if (strcmp(got, want))
+        fail_msg("%s: '%s', want '%s'", what, got, want);
+}
+
+/* Intel's TCB info may list advisory IDs on an UpToDate level (and its QE
+ * identity and TDX module levels may list some too). QvE reports the
+ * matched platform level's list whatever its status (qve.cpp, sa_list), and
+ * nothing of the QE identity's or the module's: advisory_ids is that list,
+ * the others are reported apart. The status stays UpToDate. For TDX the
+ * reported level (and its tcbDate) is the one both the SGX and the TDX
+ * components reach, not the first the SGX components reach. */
+static void test_sim_advisories_on_up_to_date_levels_reported_apart(void **state)
+{
+    (void)state;
+    for (int t = 0; t < 2; t++) {
+        asps_tee tee = t ? ASPS_TEE_TDX : ASPS_TEE_SGX;
+        char *b = read_bundle(g_dir, t ? "tdx" : "sgx");
+        char date[32], find[128], repl[256];
+        sim_tcb_date(b, "tcb_info", date);
+        /* the platform's UpToDate level (the first listed; in TDX TCB info
+         * the module identity's level, ending "}]}", comes before it) */
+        char *m1 = edited(b, "tcb_info", "\"tcbStatus\":\"UpToDate\"},{",
+                          "\"tcbStatus\":\"UpToDate\",\"advisoryIDs\":[\"INTEL-SA-01036\",\"INTEL-SA-01099\"]},{");
+        /* the OutOfDate level gets a date of its own */
+        snprintf(find, sizeof find, "\"tcbDate\":\"%s\",\"tcbStatus\":\"OutOfDate\"", date);
+        char *m2 = edited(m1, "tcb_info", find, "\"tcbDate\":\"2020-01-01T00:00:00Z\",\"tcbStatus\":\"OutOfDate\"");
+        /* the QE identity's UpToDate level */
+        char *m3 = edited(m2, "qe_identity", "\"tcbStatus\":\"UpToDate\"}",
+                          "\"tcbStatus\":\"UpToDate\",\"advisoryIDs\":[\"INTEL-SA-00837\"]}");
+        char *m = m3;
+        if (tee == ASPS_TEE_TDX) {
+            /* the TDX module identity's (only) level */
+            snprintf(repl, sizeof repl, "%s", "\"tcbStatus\":\"UpToDate\",\"advisoryIDs\":[\"INTEL-SA-01100\"]}]}");
+            m = edited(m3, "tcb_info", "\"tcbStatus\":\"UpToDate\"}]}", repl);
+            free(m3);
+        }
+        size_t len;
+        uint8_t *q = make_quote(g_dir, tee, ASPS_TCB_UP_TO_DATE, &len);
+        asps_claims c;
+        asps_errbuf eb = {{0}};
+        asps_err e = verify(g_dir, q, len, m, 1, 0, &c, &eb);
+        if (e != ASPS_OK)
+            fail_msg("%s", eb.msg);
+        assert_int_equal(c.tcb_status, ASPS_TCB_UP_TO_DATE);
+        expect_adv(c.advisory_ids, c.n_advisories, "INTEL-SA-01036,INTEL-SA-01099,", "platform");
+        expect_adv(c.qe_advisory_ids, c.n_qe_advisories, "INTEL-SA-00837,", "QE");
+        expect_adv(c.tdx_module_advisory_ids, c.n_tdx_module_advisories,
+                   tee == ASPS_TEE_TDX ? "INTEL-SA-01100," : "", "TDX module");
+        int64_t want;
+        assert_int_equal(asps_time_parse(date, &want), 0);
+        assert_int_equal(c.tcb_date, want);
+        assert_int_equal(c.qe_tcb_date, want);
+        assert_int_equal(c.tcb_info_evaluation_data_number, 1);
+        assert_int_equal(c.qe_identity_evaluation_data_number, 1);
+        free(q);
+        /* the OutOfDate level: its own advisories and date (TDX: the SGX
+         * components reach the first level already, the TD's TEE TCB SVN
+         * only the OutOfDate one) */
+        q = make_quote(g_dir, tee, ASPS_TCB_OUT_OF_DATE, &len);
+        e = verify(g_dir, q, len, m, 1, 0, &c, &eb);
+        if (e != ASPS_OK)
+            fail_msg("%s", eb.msg);
+        assert_int_equal(c.tcb_status, ASPS_TCB_OUT_OF_DATE);
+        expect_adv(c.advisory_ids, c.n_advisories, "INTEL-SA-00828,", "platform, OutOfDate");
+        assert_int_equal(asps_time_parse("2020-01-01T00:00:00Z", &want), 0);
+        assert_int_equal(c.tcb_date, want);
+        free(q);
+        free(m);
+        free(m2);
+        free(m1);
+        free(b);
+    }
+}
+
+static EVP_PKEY *sim_key(const char *dir, const char *name)
+{
+    char p[4200];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "r");
+    assert_non_null(f);
+    EVP_PKEY *k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+    fclose(f);
+    assert_non_null(k);
+    return k;
+}
+
+/* CERT re-issued by ISSUER_KEY (same subject, key and extensions), without
+ * extension DROP (0: none): a validly signed certificate. */
+static char *reissue(X509 *cert, EVP_PKEY *issuer_key, int drop)
+{
+    X509 *x = X509_dup(cert);
+    assert_non_null(x);
+    if (drop) {
+        int idx = X509_get_ext_by_NID(x, drop, -1);
+        assert_true(idx >= 0);
+        X509_EXTENSION_free(X509_delete_ext(x, idx));
+    }
+    assert_true(X509_sign(x, issuer_key, EVP_sha256()) > 0);
+    BIO *b = BIO_new(BIO_s_mem());
+    assert_int_equal(PEM_write_bio_X509(b, x), 1);
+    char *p;
+    long n = BIO_get_mem_data(b, &p);
+    char *out = strndup(p, (size_t)n);
+    BIO_free(b);
+    X509_free(x);
+    return out;
+}
+
+static char *file_text(const char *dir, const char *name)
+{
+    char p[4200];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    char *s = (char *)tu_read_file(p, NULL);
+    assert_non_null(s);
+    return s;
+}
+
+static char *replaced(const char *text, const char *find, const char *repl)
+{
+    const char *at = strstr(text, find);
+    assert_non_null(at);
+    size_t n = strlen(text) - strlen(find) + strlen(repl) + 1;
+    char *s = malloc(n);
+    snprintf(s, n, "%.*s%s%s", (int)(at - text), text, repl, at + strlen(find));
+    return s;
+}
+
+static char *bundle_with(const char *bundle, const char *field, const char *value)
+{
+    cJSON *o = cJSON_Parse(bundle);
+    cJSON_ReplaceItemInObject(o, field, cJSON_CreateString(value));
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}
+
+/* Intel's QVL refuses a chain certificate without the CRL distribution
+ * points extension; with validly signed certificates (we hold the sim's
+ * keys) the extension alone decides: re-issued with it, the chain
+ * verifies, without it, it is refused with an error naming certificate and
+ * extension. */
+static void test_sim_chain_certificates_need_crl_distribution_points(void **state)
+{
+    (void)state;
+    char *d = tu_mkdtemp();
+    asps_errbuf eb = {{0}};
+    assert_int_equal(asps_sim_init(d, &eb), ASPS_OK);
+    EVP_PKEY *root_k = sim_key(d, "root_ca.key"), *ca_k = sim_key(d, "pck_ca.key");
+    char *b = read_bundle(d, "sgx");
+    char *tcb_pem = file_text(d, "tcb_signing.pem"), *ca_pem = file_text(d, "pck_ca.pem");
+    STACK_OF(X509) *tsk = pem_certs(tcb_pem, strlen(tcb_pem));
+    STACK_OF(X509) *csk = pem_certs(ca_pem, strlen(ca_pem));
+    asps_claims c;
+    size_t len;
+    uint8_t *q = make_quote(d, ASPS_TEE_SGX, ASPS_TCB_UP_TO_DATE, &len);
+    for (int drop = 0; drop < 2; drop++) {
+        int nid = drop ? NID_crl_distribution_points : 0;
+        /* the TCB signing certificate, in both issuer chains */
+        char *t2 = reissue(sk_X509_value(tsk, 0), root_k, nid);
+        char *tc = file_text(d, "tcb_signing.pem"); /* the chains start with it */
+        cJSON *o = cJSON_Parse(b);
+        char *chain = replaced(cJSON_GetObjectItem(o, "tcb_info_issuer_chain")->valuestring, tc, t2);
+        cJSON_Delete(o);
+        char *m1 = bundle_with(b, "tcb_info_issuer_chain", chain);
+        char *m2 = bundle_with(m1, "qe_identity_issuer_chain", chain);
+        asps_err e = verify(d, q, len, m2, 1, 0, &c, &eb);
+        if (drop ? e != ASPS_E_CHAIN || !strstr(eb.msg, "TCB info issuer chain: TCB signing certificate lacks "
+                                                        "the CRL Distribution Points extension")
+                 : e != ASPS_OK)
+            fail_msg("TCB signing, %s: %s: %s", drop ? "without" : "with", asps_err_name(e), eb.msg);
+        free(m1);
+        free(m2);
+        free(chain);
+        free(tc);
+        free(t2);
+        /* the PCK CA, in the PCK CRL issuer chain */
+        char *c2 = reissue(sk_X509_value(csk, 0), root_k, nid);
+        o = cJSON_Parse(b);
+        chain = replaced(cJSON_GetObjectItem(o, "pck_crl_issuer_chain")->valuestring, ca_pem, c2);
+        cJSON_Delete(o);
+        m1 = bundle_with(b, "pck_crl_issuer_chain", chain);
+        e = verify(d, q, len, m1, 1, 0, &c, &eb);
+        if (drop ? e != ASPS_E_CHAIN || !strstr(eb.msg, "PCK CRL issuer chain: PCK CA certificate lacks "
+                                                        "the CRL Distribution Points extension")
+                 : e != ASPS_OK)
+            fail_msg("PCK CA, %s: %s: %s", drop ? "without" : "with", asps_err_name(e), eb.msg);
+        free(m1);
+        free(chain);
+        free(c2);
+    }
+    /* the PCK certificate in the quote's chain: the sim quotes with the
+     * chain file it finds, so that file gets the re-issued certificate */
+    char *orig = file_text(d, "pck_chain_UpToDate.pem");
+    STACK_OF(X509) *lsk = pem_certs(orig, strlen(orig));
+    for (int drop = 0; drop < 2; drop++) {
+        char *leaf = reissue(sk_X509_value(lsk, 0), ca_k, drop ? NID_crl_distribution_points : 0);
+        /* the leaf first, then the CA and the root as they were */
+        char *rest = strstr(orig, "-----END CERTIFICATE-----\n");
+        assert_non_null(rest);
+        rest += strlen("-----END CERTIFICATE-----\n");
+        size_t n = strlen(leaf) + strlen(rest) + 1;
+        char *chain = malloc(n);
+        snprintf(chain, n, "%s%s", leaf, rest);
+        char p[4200];
+        snprintf(p, sizeof p, "%s/pck_chain_UpToDate.pem", d);
+        FILE *f = fopen(p, "w");
+        assert_non_null(f);
+        fputs(chain, f);
+        fclose(f);
+        size_t ql;
+        uint8_t *lq = make_quote(d, ASPS_TEE_SGX, ASPS_TCB_UP_TO_DATE, &ql);
+        asps_err e = verify(d, lq, ql, b, 1, 0, &c, &eb);
+        if (drop ? e != ASPS_E_CHAIN || !strstr(eb.msg, "PCK chain: PCK certificate lacks "
+                                                        "the CRL Distribution Points extension")
+                 : e != ASPS_OK)
+            fail_msg("PCK certificate, %s: %s: %s", drop ? "without" : "with", asps_err_name(e), eb.msg);
+        free(lq);
+        free(chain);
+        free(leaf);
+    }
+    sk_X509_pop_free(lsk, X509_free);
+    free(orig);
+    sk_X509_pop_free(tsk, X509_free);
+    sk_X509_pop_free(csk, X509_free);
+    free(q);
+    free(tcb_pem);
+    free(ca_pem);
+    free(b);
+    EVP_PKEY_free(root_k);
+    EVP_PKEY_free(ca_k);
+    tu_rm_rf(d);
+    free(d);
+}
+
+/* Every extension of a certificate as "OID[!]" (! = critical), in order. */
+static void ext_list(X509 *x, char *out, size_t cap)
+{
+    out[0] = 0;
+    for (int i = 0; i < X509_get_ext_count(x); i++) {
+        X509_EXTENSION *e = X509_get_ext(x, i);
+        char oid[80];
+        OBJ_obj2txt(oid, sizeof oid, X509_EXTENSION_get_object(e), 1);
+        snprintf(out + strlen(out), cap - strlen(out), "%s%s ", oid, X509_EXTENSION_get_critical(e) ? "!" : "");
+    }
+}
+
+/* The sim's certificates carry the extensions of Intel's certificates of
+ * the same role, in the same order, with the same criticality (CRL
+ * distribution points included, which QVL requires): a real Platform-CA
+ * PCK chain and TCB signing certificate (../shared/vectors/real). */
+static void test_sim_certificates_have_intels_extensions(void **state)
+{
+    (void)state;
+    const char *real = tu_vectors_subdir("real");
+    if (!real)
+        tu_skip_vectors("real quotes (vectors/real)");
+    char p[4200];
+    snprintf(p, sizeof p, "%s/sgx3-00606a-platform-eval17/quote", real);
+    size_t qlen;
+    uint8_t *rq = tu_read_file(p, &qlen);
+    snprintf(p, sizeof p, "%s/sgx3-00606a-platform-eval17/collateral.json", real);
+    char *rc = (char *)tu_read_file(p, NULL);
+    assert_non_null(rq);
+    assert_non_null(rc);
+    asps_quote q;
+    asps_errbuf eb;
+    assert_int_equal(asps_quote_parse(rq, qlen, &q, &eb), ASPS_OK);
+    STACK_OF(X509) *rsk = pem_certs((const char *)q.pck_chain, q.pck_chain_len);
+    cJSON *o = cJSON_Parse(rc);
+    const char *tc = cJSON_GetObjectItem(o, "tcb_info_issuer_chain")->valuestring;
+    STACK_OF(X509) *rtsk = pem_certs(tc, strlen(tc));
+    STACK_OF(X509) *ssk = pem_file_certs(g_dir, "pck_chain_UpToDate.pem");
+    STACK_OF(X509) *stsk = pem_file_certs(g_dir, "tcb_signing.pem");
+    struct {
+        const char *role;
+        X509 *intel, *sim;
+    } pairs[] = {
+        {"PCK certificate", sk_X509_value(rsk, 0), sk_X509_value(ssk, 0)},
+        {"PCK Platform CA", sk_X509_value(rsk, 1), sk_X509_value(ssk, 1)},
+        {"root CA", sk_X509_value(rsk, 2), sk_X509_value(ssk, 2)},
+        {"TCB signing", sk_X509_value(rtsk, 0), sk_X509_value(stsk, 0)},
+    };
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        char want[512], got[512];
+        assert_non_null(pairs[i].intel);
+        assert_non_null(pairs[i].sim);
+        ext_list(pairs[i].intel, want, sizeof want);
+        ext_list(pairs[i].sim, got, sizeof got);
+        if (strcmp(want, got))
+            fail_msg("%s: extensions differ\nintel %s\nsim   %s", pairs[i].role, want, got);
+        assert_non_null(strstr(got, "2.5.29.31 ")); /* CRL distribution points */
+    }
+    sk_X509_pop_free(rsk, X509_free);
+    sk_X509_pop_free(rtsk, X509_free);
+    sk_X509_pop_free(ssk, X509_free);
+    sk_X509_pop_free(stsk, X509_free);
+    cJSON_Delete(o);
+    free(rc);
+    free(rq);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1081,6 +1408,9 @@ int main(void)
         cmocka_unit_test(test_resigned_tdx_module_mutations),
         cmocka_unit_test(test_sim_td15_quotes_and_relaunch_advice),
         cmocka_unit_test(test_sim_revoked_pck_and_expired_collateral),
+        cmocka_unit_test(test_sim_advisories_on_up_to_date_levels_reported_apart),
+        cmocka_unit_test(test_sim_chain_certificates_need_crl_distribution_points),
+        cmocka_unit_test(test_sim_certificates_have_intels_extensions),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
