@@ -3,14 +3,18 @@
  *   collateral: issuer chains to a trusted root, root CA CRL and PCK CRL
  *     (issuer, required extensions, signature), TCB signing certificate not
  *     revoked, TCB info and QE identity signatures over their exact bytes;
- *   quote: PCK chain (roles, signatures, trusted root, same root as the
+ *   quote: PCK chain (roles, signatures, trusted root, same anchor as the
  *     collateral), revocation of the PCK CA and the PCK certificate, validity
  *     of every certificate, CRL, TCB info and QE identity at the given time,
  *     TCB info for this TEE/FMSPC/PCE ID, TDX module identity, QE report
  *     signature by the PCK key, QE report data binding the attestation key,
  *     QE identity (MRSIGNER, ISVPRODID, masked MISCSELECT/ATTRIBUTES, ISVSVN),
  *     quote signature by the attestation key, TCB level and final status.
- * Trusts: only the roots the caller installed. Caches: collateral whose
+ * Trusts: Intel's root by its key (any issue of the Intel SGX Root CA
+ * certificate, self-signed and valid, as QvE does), and the roots the caller
+ * installed as those exact certificates. Every certificate of every chain
+ * must carry QVL's five required extensions (CRL distribution points
+ * included). Caches: collateral whose
  * signatures verified (by digest) and PCK chains whose signatures verified
  * (by exact bytes); times, revocation and everything per quote are checked on
  * every call.

@@ -1,7 +1,10 @@
 /* asps/verify.h: DCAP quote verification.
  *
- * A verifier holds the trust anchors (the Intel SGX Root CA built in; other
- * roots only when the caller adds them) and caches: collateral that already
+ * A verifier holds the trust anchors (the Intel SGX Root CA built in, and
+ * trusted by its key as Intel's QvE trusts it: any issue of that certificate
+ * with Intel's root key, self-signed and valid at the verification time;
+ * other roots only when the caller adds them, as those exact certificates)
+ * and caches: collateral that already
  * verified (keyed by the SHA-256 of its exact bytes, valid until its earliest
  * expiry) and PCK chains that already verified (keyed by their exact bytes).
  * Per-quote work (QE report signature, quote signature, report-data binding,
@@ -24,7 +27,7 @@ extern "C" {
 
 typedef struct asps_verifier asps_verifier;
 
-/* New verifier trusting the built-in Intel SGX Root CA only. */
+/* New verifier trusting the Intel SGX Root CA (by its key) only. */
 asps_err asps_verifier_new(asps_verifier **out, asps_errbuf *eb);
 void asps_verifier_free(asps_verifier *v);
 
@@ -38,7 +41,8 @@ void asps_verifier_drop_intel_root(asps_verifier *v);
 /* Turn the collateral and PCK chain caches on (default) or off. */
 void asps_verifier_set_cache(asps_verifier *v, int on);
 
-/* Verify QUOTE with COL at unix time AT. On ASPS_OK *claims is filled. */
+/* Verify QUOTE with COL at unix time AT. On ASPS_OK *claims is filled
+ * (also on ASPS_E_TCB_REVOKED, for the caller's log). */
 asps_err asps_verify_quote(asps_verifier *v, const uint8_t *quote, size_t quote_len,
                            const asps_collateral *col, int64_t at,
                            asps_claims *claims, asps_errbuf *eb);

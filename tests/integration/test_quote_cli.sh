@@ -18,12 +18,18 @@ grep -q "ConfigurationAndSWHardeningNeeded" "$t/out" || { echo "FAIL: status mis
 
 "$bin" quote verify "$vec/tdx_quote" --collateral "$vec/tdx_quote_collateral.json" --at 1751328000 --json >"$t/out" 2>"$t/err"
 check "tdx verifies (unix time, json)" 0 $?
-python3 - "$t/out" <<'PY' || fail=$((fail+1))
-import json, sys
+python3 - "$t/out" "$vec/tdx_quote_collateral.json" <<'PY' || fail=$((fail+1))
+import json, re, sys
 o = json.load(open(sys.argv[1]))
 assert o["verified"] is True and o["tee"] == "tdx" and o["tcb_status"] == "UpToDate", o
 assert o["advisory_ids"] == [] and len(o["mrtd"]) == 96 and len(o["rtmr3"]) == 96, o
 assert o["simulated"] is False
+# the TCB recovery the verdict was made under, as Intel's collateral says
+col = json.load(open(sys.argv[2]))
+assert o["tcb_info_evaluation_data_number"] == json.loads(col["tcb_info"])["tcbEvaluationDataNumber"], o
+assert o["qe_identity_evaluation_data_number"] == json.loads(col["qe_identity"])["tcbEvaluationDataNumber"], o
+assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", o["tcb_date"]), o
+assert o["qe_advisory_ids"] == [] and o["tdx_module_advisory_ids"] == [], o
 PY
 
 "$bin" quote verify "$vec/sgx_quote" --collateral "$vec/sgx_quote_collateral.json" --at 2025-07-01T00:00:00Z --json >"$t/out"
