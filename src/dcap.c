@@ -525,9 +525,11 @@ void asps_verifier_set_cache(asps_verifier *v, int on)
 
 /* ---- collateral ------------------------------------------------------------- */
 
-/* An issuer chain from the collateral: `want` certificates, the last (or the
- * self-issued one) a trusted root; the others signed by it. Returns the
- * non-root certificate (if want == 2) and the root index. */
+/* An issuer chain from the collateral: 2 certificates, the self-issued one
+ * a trusted root, the other (named WHAT_LEAF in errors) signed by it; both
+ * with QVL's required extensions and their validity windows recorded.
+ * Returns the non-root certificate, the root (when ROOT_OUT is given) and
+ * the root's anchor index. */
 static asps_err collateral_chain(asps_verifier *v, const char *pem, const char *what,
                                  const char *what_leaf, const char *root_what,
                                  const char *leaf_phrase, X509 *known,
@@ -631,8 +633,8 @@ static asps_err verify_collateral(asps_verifier *v, const asps_collateral *col, 
     memcpy(c->digest, col->digest, 32);
     ASPS_TRY(collateral_chain(v, col->tcb_info_issuer_chain, "TCB info issuer chain",
                               "TCB info issuer chain: TCB signing certificate",
-                              "TCB info issuer chain root CA", "SGX TCB Signing", NULL, &c->tcb_signer, &c->root_cert, &root, c->win,
-                              &c->n_win, eb));
+                              "TCB info issuer chain root CA", "SGX TCB Signing", NULL,
+                              &c->tcb_signer, &c->root_cert, &root, c->win, &c->n_win, eb));
     X509 *qe_signer = NULL;
     if (strcmp(col->qe_identity_issuer_chain, col->tcb_info_issuer_chain) == 0) {
         /* The same text (as PCS and PCCS send it) checks out the same: the
@@ -642,8 +644,9 @@ static asps_err verify_collateral(asps_verifier *v, const asps_collateral *col, 
     } else {
         asps_err e = collateral_chain(v, col->qe_identity_issuer_chain, "QE identity issuer chain",
                                       "QE identity issuer chain: TCB signing certificate",
-                                      "QE identity issuer chain root CA", "SGX TCB Signing", c->tcb_signer, &qe_signer, NULL, &root,
-                                      c->win, &c->n_win, eb);
+                                      "QE identity issuer chain root CA", "SGX TCB Signing",
+                                      c->tcb_signer, &qe_signer, NULL, &root, c->win, &c->n_win,
+                                      eb);
         if (e != ASPS_OK)
             return e;
     }
