@@ -1,7 +1,9 @@
 /* asps/sim.h: the simulated SGX/TDX platform.
  *
  * A software test PKI shaped like Intel's (root CA, PCK platform CA, TCB
- * signing certificate, CRLs, TCB info, QE identity) that issues quotes and
+ * signing certificate, each with Intel's standard extensions in Intel's
+ * order, CRL distribution points included, which Intel's QVL and asps
+ * require; CRLs, TCB info, QE identity) that issues quotes and
  * collateral in exactly Intel's formats, so that the one real verifier checks
  * them. Every subject says "asps simulated". Nothing it signs verifies unless
  * the verifier is told to trust DIR/root_ca.der explicitly.
