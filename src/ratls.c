@@ -516,8 +516,9 @@ asps_err asps_ratls_extract(const uint8_t *cert, size_t len, asps_ratls_evidence
         e = asps_fail(eb, ASPS_E_PARSE, "ratls: an evidence extension appears twice");
         goto out;
     }
-    /* Gramine wrote the mis-encoded OID until 1.3 (2022) and DICE evidence
-     * only from 1.8: no producer writes both, so nothing says how they bind */
+    /* Gramine wrote the mis-encoded OID until August 2022 and DICE evidence
+     * only from 1.8 on: no producer writes both, so nothing says how they
+     * would bind together */
     if (misencoded && n_dice) {
         e = asps_fail(eb, ASPS_E_PARSE,
                       "ratls: DICE evidence beside the mis-encoded pre-2022 Gramine OID");
