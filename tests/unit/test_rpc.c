@@ -789,7 +789,7 @@ static void test_tls_leaves_critical_extensions_to_the_verify_callback(void **st
                               .key_pem = sc.key, .verify = verify_good_only};
     asps_rpc_server *s = NULL;
     asps_errbuf eb;
-    int port;
+    int port = 0;
     if (asps_rpc_server_new(&o, &s, &eb) != ASPS_OK ||
         asps_rpc_server_add_method(s, "/asps.test.Echo/Echo", echo_handler, NULL, &eb) != ASPS_OK ||
         asps_rpc_server_start(s, &port, &eb) != ASPS_OK)
