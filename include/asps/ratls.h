@@ -14,16 +14,17 @@
  *                   f4d6b2bb5): the same raw quote and binding as "gramine",
  *                   under an OID whose value holds its own DER tag and length
  *                   (it decodes as 0.6.9.42.840.113741.1337.6, DER
- *                   06 0b 06 09 2a 86 48 86 f8 4d 8a 39 06); matched whole
- *   "gramine+dice"  both of the above (Gramine >= 1.8, and what asps writes):
+ *                   06 0b 06 09 2a 86 48 86 f8 4d 8a 39 06); matched whole.
+ *                   Refused beside the proper OID or DICE evidence.
+ *   "gramine+dice"  "gramine" and "dice" (Gramine >= 1.8, what asps writes):
  *                   each quote is checked under its own rule and both must
  *                   claim the same identity
  *   "occlum"        OID 1.2.840.113741.1 (Occlum and Intel CCZoo gRPC
  *                   RA-TLS): the raw quote; report data [0..31] =
  *                   SHA-256(DER SubjectPublicKeyInfo)
  * Critical extensions: an evidence extension may be critical (the TCG DICE
- * profile recommends it); so may basicConstraints, keyUsage (which must then,
- * as always, allow digitalSignature) and subjectAltName. Any other critical
+ * profile recommends it); so may basicConstraints, keyUsage (which, critical
+ * or not, must allow digitalSignature) and subjectAltName. Any other critical
  * extension is refused (ASPS_E_UNSUPPORTED, its OID named): RFC 5280 4.2,
  * decided by asps's own list (ratls.c says why each is on it).
  * Trust comes from the quote binding the key, never from the certificate's
