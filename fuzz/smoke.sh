@@ -16,5 +16,12 @@ if [ -d "$VEC" ]; then
   cp "$VEC"/* "$work/corpus/" 2>/dev/null || true
   export ASPS_VECTORS=$VEC
 fi
+# fuzz_ratls: the real and field RA-TLS certificates as extra seeds, read
+# from the vectors folder at run time (never kept in fuzz/corpus)
+if [ "$name" = fuzz_ratls ] && [ -n "$VEC_ROOT" ] && [ -d "$VEC_ROOT" ]; then
+  for c in "$VEC_ROOT"/real/*/cert.pem "$VEC_ROOT"/field/*/cert.pem; do
+    if [ -f "$c" ]; then cp "$c" "$work/corpus/$(basename "$(dirname "$c")").pem"; fi
+  done
+fi
 cd "$work"
 exec "$bin" -max_total_time="${ASPS_FUZZ_SECONDS:-5}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "$work/corpus"

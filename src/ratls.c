@@ -27,7 +27,6 @@
 
 #define OID_GRAMINE "1.2.840.113741.1337.6"
 #define OID_DICE "2.23.133.5.4.9"
-#define OID_OCCLUM "1.2.840.113741.1"
 #define DICE_TAG 60000
 #define MAX_CERT (256 * 1024)
 
@@ -351,6 +350,112 @@ static asps_err check_self_signature(X509 *x, int occlum, asps_errbuf *eb)
     return ASPS_OK;
 }
 
+/* ---- which extensions asps understands -------------------------------------
+ *
+ * RFC 5280 4.2: a verifier MUST refuse a certificate that has a critical
+ * extension it does not recognise, or one it recognises but cannot process;
+ * a non-critical one it does not recognise it may ignore. What asps
+ * understands is decided here, by asps's own list, not by OpenSSL's
+ * (X509_supported_extension: it lacks the evidence OIDs, so the TCG DICE
+ * evidence marked critical as the DICE profile recommends was refused, and
+ * it has path-validation extensions asps never processes for a certificate
+ * that is its own one-certificate path). Matched on the OID's DER content
+ * bytes, exactly and whole (no prefixes):
+ *
+ * evidence, read below (the quote, and the binding checked by verify):
+ *   1.2.840.113741.1337.6       Gramine (legacy)
+ *   0.6.9.42.840.113741.1337.6  Gramine before its August 2022 OID fix
+ *                               (gramine commit f4d6b2bb5): the OID's own DER
+ *                               tag and length (06 09) inside its value
+ *   2.23.133.5.4.9              TCG DICE tagged evidence
+ *   1.2.840.113741.1            Occlum / Intel CCZoo
+ * standard:
+ *   basicConstraints (2.5.29.19, RFC 5280 4.2.1.9) limits the certificate's
+ *     use as an issuer (checked on intermediates only, 6.1.4 (k)). asps never
+ *     checks another certificate's signature with an RA-TLS certificate, so
+ *     the constraint holds whatever it says; CA:TRUE is tolerated too
+ *     (`openssl req -x509` writes critical CA:TRUE by default).
+ *   keyUsage (2.5.29.15, 4.2.1.3) is processed, critical or not (4.2: a
+ *     recognised extension is processed): it must assert digitalSignature,
+ *     as the key's one use is to sign the TLS handshake.
+ *   subjectAltName (2.5.29.17, 4.2.1.6) is critical when the subject is
+ *     empty. asps never identifies an RA-TLS peer by name (the quote does),
+ *     so no name in it is relied on.
+ * A critical standard extension must also decode. Anything else marked
+ * critical is refused with its OID named: among them extendedKeyUsage
+ * (4.2.1.12: asps would have to know the certificate's role to honour it),
+ * the path-validation extensions (certificatePolicies 4.2.1.4,
+ * policyMappings 4.2.1.5, nameConstraints 4.2.1.10, policyConstraints
+ * 4.2.1.11, inhibitAnyPolicy 4.2.1.14), and the key identifiers, which
+ * 4.2.1.1 and 4.2.1.2 forbid marking critical. */
+enum ext_kind {
+    EXT_OTHER,
+    EXT_GRAMINE,
+    EXT_GRAMINE_MISENCODED,
+    EXT_DICE,
+    EXT_OCCLUM,
+    EXT_BASIC_CONSTRAINTS,
+    EXT_KEY_USAGE,
+    EXT_SUBJECT_ALT_NAME,
+    EXT_KINDS
+};
+
+static const struct known_ext {
+    enum ext_kind kind;
+    size_t len;
+    uint8_t der[11]; /* the OID's DER content bytes (after tag and length) */
+} known_exts[] = {
+    {EXT_GRAMINE, 9, {0x2a, 0x86, 0x48, 0x86, 0xf8, 0x4d, 0x8a, 0x39, 0x06}},
+    {EXT_GRAMINE_MISENCODED, 11, {0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf8, 0x4d, 0x8a, 0x39, 0x06}},
+    {EXT_DICE, 6, {0x67, 0x81, 0x05, 0x05, 0x04, 0x09}},
+    {EXT_OCCLUM, 7, {0x2a, 0x86, 0x48, 0x86, 0xf8, 0x4d, 0x01}},
+    {EXT_BASIC_CONSTRAINTS, 3, {0x55, 0x1d, 0x13}},
+    {EXT_KEY_USAGE, 3, {0x55, 0x1d, 0x0f}},
+    {EXT_SUBJECT_ALT_NAME, 3, {0x55, 0x1d, 0x11}},
+};
+
+static enum ext_kind ext_kind_of(const ASN1_OBJECT *o)
+{
+    const unsigned char *d = OBJ_get0_data(o);
+    size_t n = OBJ_length(o);
+    for (size_t i = 0; d && i < sizeof known_exts / sizeof known_exts[0]; i++)
+        if (known_exts[i].len == n && !memcmp(known_exts[i].der, d, n))
+            return known_exts[i].kind;
+    return EXT_OTHER;
+}
+
+/* RFC 5280 4.2 on one extension, by the list above. */
+static asps_err check_extension(X509_EXTENSION *ext, enum ext_kind k, asps_errbuf *eb)
+{
+    int critical = X509_EXTENSION_get_critical(ext) > 0;
+    char oid[128];
+    if (OBJ_obj2txt(oid, sizeof oid, X509_EXTENSION_get_object(ext), 1) <= 0)
+        strcpy(oid, "(unprintable OID)");
+    if (critical && k == EXT_OTHER)
+        return asps_fail(eb, ASPS_E_UNSUPPORTED,
+                         "ratls: critical extension %s is not one asps understands", oid);
+    if (k == EXT_KEY_USAGE) {
+        ASN1_BIT_STRING *ku = X509V3_EXT_d2i(ext);
+        int sign = ku && ASN1_BIT_STRING_get_bit(ku, 0); /* digitalSignature */
+        int readable = ku != NULL;
+        ASN1_BIT_STRING_free(ku);
+        if (!readable)
+            return asps_fail(eb, ASPS_E_PARSE, "ratls: keyUsage extension cannot be read");
+        if (!sign)
+            return asps_fail(eb, ASPS_E_UNSUPPORTED,
+                             "ratls: keyUsage does not allow digitalSignature (the key signs the TLS handshake)");
+    } else if (critical && (k == EXT_BASIC_CONSTRAINTS || k == EXT_SUBJECT_ALT_NAME)) {
+        void *v = X509V3_EXT_d2i(ext);
+        if (!v)
+            return asps_fail(eb, ASPS_E_PARSE, "ratls: critical extension %s cannot be read", oid);
+        if (k == EXT_BASIC_CONSTRAINTS)
+            BASIC_CONSTRAINTS_free(v);
+        else
+            GENERAL_NAMES_free(v);
+    }
+    return ASPS_OK;
+}
+
 asps_err asps_ratls_extract(const uint8_t *cert, size_t len, asps_ratls_evidence **out,
                             asps_errbuf *eb)
 {
@@ -373,11 +478,16 @@ asps_err asps_ratls_extract(const uint8_t *cert, size_t len, asps_ratls_evidence
     asps_err e = ASPS_OK;
     uint8_t *spki = NULL;
     int spki_len;
-    /* OpenSSL marks certificates with critical extensions it does not
-     * understand; a verifier that ignored one would be wrong. */
-    if (X509_get_extension_flags(x) & EXFLAG_CRITICAL) {
-        e = asps_fail(eb, ASPS_E_UNSUPPORTED, "ratls: unknown critical extension");
-        goto out;
+    /* every extension, by asps's own list (above), before anything else */
+    int n[EXT_KINDS] = {0};
+    const ASN1_OCTET_STRING *val[EXT_KINDS] = {0};
+    for (int i = 0; i < X509_get_ext_count(x); i++) {
+        X509_EXTENSION *ext = X509_get_ext(x, i);
+        enum ext_kind k = ext_kind_of(X509_EXTENSION_get_object(ext));
+        if ((e = check_extension(ext, k, eb)) != ASPS_OK)
+            goto out;
+        n[k]++;
+        val[k] = X509_EXTENSION_get_data(ext);
     }
     ev->not_before = asps_asn1_time_unix(X509_get0_notBefore(x));
     ev->not_after = asps_asn1_time_unix(X509_get0_notAfter(x));
@@ -392,23 +502,26 @@ asps_err asps_ratls_extract(const uint8_t *cert, size_t len, asps_ratls_evidence
     }
     sha256(spki, (size_t)spki_len, ev->spki_hash);
 
-    int n_legacy = 0, n_dice = 0, n_occlum = 0;
-    const ASN1_OCTET_STRING *legacy = NULL, *dice = NULL, *occ = NULL;
-    for (int i = 0; i < X509_get_ext_count(x); i++) {
-        X509_EXTENSION *ext = X509_get_ext(x, i);
-        char oid[80];
-        if (OBJ_obj2txt(oid, sizeof oid, X509_EXTENSION_get_object(ext), 1) <= 0)
-            continue;
-        const ASN1_OCTET_STRING *v = X509_EXTENSION_get_data(ext);
-        if (!strcmp(oid, OID_GRAMINE))
-            n_legacy++, legacy = v;
-        else if (!strcmp(oid, OID_DICE))
-            n_dice++, dice = v;
-        else if (!strcmp(oid, OID_OCCLUM))
-            n_occlum++, occ = v;
+    int misencoded = n[EXT_GRAMINE_MISENCODED] > 0;
+    int n_legacy = n[EXT_GRAMINE] + n[EXT_GRAMINE_MISENCODED], n_dice = n[EXT_DICE],
+        n_occlum = n[EXT_OCCLUM];
+    const ASN1_OCTET_STRING *legacy = val[misencoded ? EXT_GRAMINE_MISENCODED : EXT_GRAMINE],
+                            *dice = val[EXT_DICE], *occ = val[EXT_OCCLUM];
+    if (n[EXT_GRAMINE] && misencoded) {
+        e = asps_fail(eb, ASPS_E_PARSE,
+                      "ratls: Gramine evidence under both its OID and the mis-encoded pre-2022 one");
+        goto out;
     }
     if (n_legacy > 1 || n_dice > 1 || n_occlum > 1) {
         e = asps_fail(eb, ASPS_E_PARSE, "ratls: an evidence extension appears twice");
+        goto out;
+    }
+    /* Gramine wrote the mis-encoded OID until August 2022 and DICE evidence
+     * only from 1.8 on: no producer writes both, so nothing says how they
+     * would bind together */
+    if (misencoded && n_dice) {
+        e = asps_fail(eb, ASPS_E_PARSE,
+                      "ratls: DICE evidence beside the mis-encoded pre-2022 Gramine OID");
         goto out;
     }
     if (n_occlum && (n_legacy || n_dice)) {
@@ -421,7 +534,7 @@ asps_err asps_ratls_extract(const uint8_t *cert, size_t len, asps_ratls_evidence
     }
     if ((e = check_self_signature(x, n_occlum, eb)) != ASPS_OK)
         goto out;
-    const ASN1_OCTET_STRING *q = n_occlum ? occ : legacy;
+    const ASN1_OCTET_STRING *q = n_occlum ? occ : n_legacy ? legacy : NULL;
     if (q) {
         asps_reader v = unwrap_octets(
             asps_reader_init(ASN1_STRING_get0_data(q), (size_t)ASN1_STRING_length(q)));
@@ -439,7 +552,7 @@ asps_err asps_ratls_extract(const uint8_t *cert, size_t len, asps_ratls_evidence
         ev->quote = p->legacy;
         ev->quote_len = p->legacy_len;
     }
-    if (dice) {
+    if (n_dice) {
         p->dice_len = (size_t)ASN1_STRING_length(dice);
         p->dice = malloc(p->dice_len ? p->dice_len : 1);
         if (!p->dice) {
@@ -451,7 +564,11 @@ asps_err asps_ratls_extract(const uint8_t *cert, size_t len, asps_ratls_evidence
         if (e != ASPS_OK)
             goto out;
     }
-    strcpy(ev->format, n_occlum ? "occlum" : (legacy && dice) ? "gramine+dice" : legacy ? "gramine" : "dice");
+    strcpy(ev->format, n_occlum                  ? "occlum"
+                       : misencoded              ? "gramine-misencoded-oid"
+                       : (n_legacy && n_dice)    ? "gramine+dice"
+                       : n_legacy                ? "gramine"
+                                                 : "dice");
     if (!ev->quote) { /* DICE only: its quote is the one to verify */
         ev->quote = ev->quote2;
         ev->quote_len = ev->quote2_len;

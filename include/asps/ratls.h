@@ -9,12 +9,24 @@
  *                   map with "pubkey-hash": bstr(CBOR [alg, bstr hash]) (alg
  *                   1 SHA-256, 7 SHA-384, 8 SHA-512); report data [0..31] =
  *                   SHA-256(claims bytes)
- *   "gramine+dice"  both of the above (Gramine >= 1.8, and what asps writes):
+ *   "gramine-misencoded-oid"
+ *                   Gramine before its August 2022 OID fix (gramine commit
+ *                   f4d6b2bb5): the same raw quote and binding as "gramine",
+ *                   under an OID whose value holds its own DER tag and length
+ *                   (it decodes as 0.6.9.42.840.113741.1337.6, DER
+ *                   06 0b 06 09 2a 86 48 86 f8 4d 8a 39 06); matched whole.
+ *                   Refused beside the proper OID or DICE evidence.
+ *   "gramine+dice"  "gramine" and "dice" (Gramine >= 1.8, what asps writes):
  *                   each quote is checked under its own rule and both must
  *                   claim the same identity
  *   "occlum"        OID 1.2.840.113741.1 (Occlum and Intel CCZoo gRPC
  *                   RA-TLS): the raw quote; report data [0..31] =
  *                   SHA-256(DER SubjectPublicKeyInfo)
+ * Critical extensions: an evidence extension may be critical (the TCG DICE
+ * profile recommends it); so may basicConstraints, keyUsage (which, critical
+ * or not, must allow digitalSignature) and subjectAltName. Any other critical
+ * extension is refused (ASPS_E_UNSUPPORTED, its OID named): RFC 5280 4.2,
+ * decided by asps's own list (ratls.c says why each is on it).
  * Trust comes from the quote binding the key, never from the certificate's
  * self-signature (CCZoo's is SHA-1). Bytes 32..63 of the report data are not
  * checked: Gramine leaves them zero, others may use them for nonces.

@@ -252,7 +252,9 @@ static grpc_server_credentials *make_creds(asps_rpc_server *s, asps_errbuf *eb, 
      * a client certificate but leaves all judgement of it to the verifier
      * (RA-TLS certificates are self-signed; their trust comes from the quote
      * inside). TLS itself still checks that the client holds the
-     * certificate's private key. */
+     * certificate's private key. OpenSSL's own verdict on the certificate
+     * (an unknown critical extension among it) is set aside in this mode:
+     * the verifier decides, by asps's list (ratls.c; test_rpc pins it). */
     grpc_tls_certificate_provider *prov =
         grpc_tls_certificate_provider_static_data_create(s->client_ca_pem, pairs);
     grpc_tls_certificate_verifier *ver = NULL;

@@ -389,9 +389,11 @@ static void spki_hash(EVP_PKEY *k, uint8_t out[32])
 }
 
 /* A certificate as another producer makes it, for key K, with the given
- * extensions (value bytes as extnValue content). */
-static char *cert_for_key(EVP_PKEY *k, const EVP_MD *md, int64_t nb, int64_t na, int n_ext,
-                          const char *const *oids, const uint8_t *const *vals, const size_t *lens)
+ * extensions (value bytes as extnValue content), crit[i] marking the i-th
+ * critical (crit NULL: none). */
+static char *cert_for_key_ex(EVP_PKEY *k, const EVP_MD *md, int64_t nb, int64_t na, int n_ext,
+                             const char *const *oids, const uint8_t *const *vals,
+                             const size_t *lens, const int *crit)
 {
     X509 *x = X509_new();
     X509_set_version(x, 2);
@@ -410,7 +412,7 @@ static char *cert_for_key(EVP_PKEY *k, const EVP_MD *md, int64_t nb, int64_t na,
         ASN1_OBJECT *o = OBJ_txt2obj(oids[i], 1);
         ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
         ASN1_OCTET_STRING_set(os, vals[i], (int)lens[i]);
-        X509_EXTENSION *e = X509_EXTENSION_create_by_OBJ(NULL, o, 0, os);
+        X509_EXTENSION *e = X509_EXTENSION_create_by_OBJ(NULL, o, crit ? crit[i] : 0, os);
         X509_add_ext(x, e, -1);
         X509_EXTENSION_free(e);
         ASN1_OCTET_STRING_free(os);
@@ -430,6 +432,12 @@ static char *cert_for_key(EVP_PKEY *k, const EVP_MD *md, int64_t nb, int64_t na,
     BIO_free(b);
     X509_free(x);
     return out;
+}
+
+static char *cert_for_key(EVP_PKEY *k, const EVP_MD *md, int64_t nb, int64_t na, int n_ext,
+                          const char *const *oids, const uint8_t *const *vals, const size_t *lens)
+{
+    return cert_for_key_ex(k, md, nb, na, n_ext, oids, vals, lens, NULL);
 }
 
 /* DICE tagged evidence for QUOTE and CLAIMS. */
@@ -826,6 +834,248 @@ static void test_ratls_dice_evidence_mutations_are_refused(void **state)
     EVP_PKEY_free(k);
 }
 
+
+/* ---- extension criticality, the mis-encoded Gramine OID ------------------- */
+
+#define OID_G "1.2.840.113741.1337.6"
+#define OID_D "2.23.133.5.4.9"
+#define OID_O "1.2.840.113741.1"
+#define OID_M "0.6.9.42.840.113741.1337.6" /* Gramine before its 2022 fix */
+
+/* Evidence binding key K on the simulated platform: the raw quote over
+ * SHA-256(SPKI) (Gramine, Occlum, mis-encoded OID) and DICE tagged evidence. */
+typedef struct evset {
+    uint8_t *q, *q2;
+    size_t ql, q2l;
+    cbor_out claims, dice;
+} evset;
+
+static void evidence_for(EVP_PKEY *k, evset *s)
+{
+    uint8_t rd[64] = {0}, rd2[64];
+    spki_hash(k, rd);
+    simatt a = {0};
+    asps_errbuf eb;
+    assert_int_equal(sim_quote_fn(&a, rd, &s->q, &s->ql, &eb), ASPS_OK);
+    dice_claims(&s->claims, 1, rd, 32, 0);
+    sha256_of(s->claims.p, s->claims.len, rd2);
+    assert_int_equal(sim_quote_fn(&a, rd2, &s->q2, &s->q2l, &eb), ASPS_OK);
+    dice_value(&s->dice, s->q2, s->q2l, s->claims.p, s->claims.len);
+}
+
+static void evset_free(evset *s)
+{
+    free(s->q);
+    free(s->q2);
+    cbor_out_free(&s->claims);
+    cbor_out_free(&s->dice);
+}
+
+enum { V_QUOTE, V_QUOTE_DICE, V_DICE, V_BC_CA, V_BC_BAD, V_SAN, V_KU_SIGN, V_KU_ENCIPHER, V_EKU, V_SKID, V_NULL, V_N };
+
+typedef struct extcase {
+    const char *name;
+    const char *oids[3];
+    int vals[3];
+    int crit[3];
+    asps_err want;
+    const char *text; /* the format (ASPS_OK) or a part of the reason */
+} extcase;
+
+static void run_extcases(EVP_PKEY *k, const evset *ev, const extcase *cases, size_t n)
+{
+    /* DER extension values (RFC 5280 4.2.1.x), written out by hand */
+    static const uint8_t bc_ca[] = {0x30, 0x03, 0x01, 0x01, 0xff}, bc_bad[] = {0x30, 0x03, 0x01, 0x01},
+        san[] = {0x30, 0x06, 0x87, 0x04, 0x7f, 0x00, 0x00, 0x01},
+        ku_sign[] = {0x03, 0x02, 0x07, 0x80}, ku_enc[] = {0x03, 0x02, 0x05, 0x20},
+        eku[] = {0x30, 0x0a, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x02},
+        skid[] = {0x04, 0x02, 0x01, 0x02}, null_v[] = {0x05, 0x00};
+    const uint8_t *vp[V_N] = {ev->q, ev->q2, ev->dice.p, bc_ca, bc_bad, san, ku_sign, ku_enc, eku, skid, null_v};
+    size_t vl[V_N] = {ev->ql, ev->q2l, ev->dice.len, sizeof bc_ca, sizeof bc_bad, sizeof san, sizeof ku_sign,
+                      sizeof ku_enc, sizeof eku, sizeof skid, sizeof null_v};
+    int64_t now = (int64_t)time(NULL);
+    for (size_t i = 0; i < n; i++) {
+        const extcase *t = &cases[i];
+        int m = 0;
+        const uint8_t *vals[3];
+        size_t lens[3];
+        while (m < 3 && t->oids[m]) {
+            vals[m] = vp[t->vals[m]];
+            lens[m] = vl[t->vals[m]];
+            m++;
+        }
+        char *pem = cert_for_key_ex(k, EVP_sha256(), now - 60, now + 3600, m, t->oids, vals, lens,
+                                    t->crit);
+        assert_non_null(pem);
+        asps_claims c;
+        asps_errbuf eb = {{0}};
+        asps_err e = verify_pem(pem, now, &c, &eb);
+        if (e != t->want)
+            fail_msg("%s: got %s (%s), want %s", t->name, asps_err_name(e), eb.msg, asps_err_name(t->want));
+        if (e == ASPS_OK && strcmp(c.ratls_format, t->text) != 0)
+            fail_msg("%s: format %s, want %s", t->name, c.ratls_format, t->text);
+        if (e != ASPS_OK && !strstr(eb.msg, t->text))
+            fail_msg("%s: reason '%s' lacks '%s'", t->name, eb.msg, t->text);
+        free(pem);
+    }
+}
+
+static void test_ratls_sim_critical_extensions_are_decided_by_asps_list(void **state)
+{
+    (void)state;
+    /* RFC 5280 4.2: a critical extension the verifier does not understand
+     * refuses the certificate; the ones asps understands do not. Every
+     * certificate binds its key, so only its extensions decide. */
+    static const extcase cases[] = {
+        {"Gramine critical", {OID_G}, {V_QUOTE}, {1}, ASPS_OK, "gramine"},
+        {"DICE critical (TCG DICE profile)", {OID_D}, {V_DICE}, {1}, ASPS_OK, "dice"},
+        {"both critical", {OID_G, OID_D}, {V_QUOTE, V_DICE}, {1, 1}, ASPS_OK, "gramine+dice"},
+        {"DICE critical beside Gramine", {OID_G, OID_D}, {V_QUOTE, V_DICE}, {0, 1}, ASPS_OK, "gramine+dice"},
+        {"Occlum critical", {OID_O}, {V_QUOTE}, {1}, ASPS_OK, "occlum"},
+        {"mis-encoded Gramine OID critical", {OID_M}, {V_QUOTE}, {1}, ASPS_OK, "gramine-misencoded-oid"},
+        {"basicConstraints CA:TRUE critical", {OID_G, "2.5.29.19"}, {V_QUOTE, V_BC_CA}, {0, 1}, ASPS_OK, "gramine"},
+        {"subjectAltName critical", {OID_D, "2.5.29.17"}, {V_DICE, V_SAN}, {1, 1}, ASPS_OK, "dice"},
+        {"keyUsage digitalSignature critical", {OID_G, "2.5.29.15"}, {V_QUOTE, V_KU_SIGN}, {0, 1}, ASPS_OK, "gramine"},
+        {"unknown non-critical", {OID_G, "1.3.6.1.4.1.99999.1"}, {V_QUOTE, V_NULL}, {0, 0}, ASPS_OK, "gramine"},
+        {"extendedKeyUsage non-critical", {OID_G, "2.5.29.37"}, {V_QUOTE, V_EKU}, {0, 0}, ASPS_OK, "gramine"},
+        {"malformed basicConstraints non-critical", {OID_G, "2.5.29.19"}, {V_QUOTE, V_BC_BAD}, {0, 0}, ASPS_OK, "gramine"},
+        {"unknown critical", {OID_G, OID_D, "1.3.6.1.4.1.99999.1"}, {V_QUOTE, V_DICE, V_NULL}, {0, 1, 1},
+         ASPS_E_UNSUPPORTED, "critical extension 1.3.6.1.4.1.99999.1 is not one asps understands"},
+        {"unknown critical, no evidence", {"1.3.6.1.4.1.99999.1"}, {V_NULL}, {1},
+         ASPS_E_UNSUPPORTED, "1.3.6.1.4.1.99999.1"},
+        {"extendedKeyUsage critical", {OID_G, "2.5.29.37"}, {V_QUOTE, V_EKU}, {0, 1}, ASPS_E_UNSUPPORTED,
+         "critical extension 2.5.29.37"},
+        {"subjectKeyIdentifier critical (4.2.1.2: must not be)", {OID_G, "2.5.29.14"}, {V_QUOTE, V_SKID}, {0, 1},
+         ASPS_E_UNSUPPORTED, "critical extension 2.5.29.14"},
+        {"an arc below the DICE OID, critical", {OID_D, OID_D ".1"}, {V_DICE, V_NULL}, {1, 1},
+         ASPS_E_UNSUPPORTED, "critical extension 2.23.133.5.4.9.1 "},
+        {"the Gramine OID's parent, critical", {OID_G, "1.2.840.113741.1337"}, {V_QUOTE, V_NULL}, {0, 1},
+         ASPS_E_UNSUPPORTED, "critical extension 1.2.840.113741.1337 "},
+        {"keyUsage without digitalSignature", {OID_G, "2.5.29.15"}, {V_QUOTE, V_KU_ENCIPHER}, {0, 0},
+         ASPS_E_UNSUPPORTED, "digitalSignature"},
+        {"keyUsage without digitalSignature critical", {OID_G, "2.5.29.15"}, {V_QUOTE, V_KU_ENCIPHER}, {0, 1},
+         ASPS_E_UNSUPPORTED, "digitalSignature"},
+        {"malformed basicConstraints critical", {OID_G, "2.5.29.19"}, {V_QUOTE, V_BC_BAD}, {0, 1},
+         ASPS_E_PARSE, "critical extension 2.5.29.19 cannot be read"},
+    };
+    EVP_PKEY *k = EVP_EC_gen("P-256");
+    evset ev = {0};
+    evidence_for(k, &ev);
+    run_extcases(k, &ev, cases, sizeof cases / sizeof cases[0]);
+    evset_free(&ev);
+    EVP_PKEY_free(k);
+}
+
+static void test_ratls_sim_misencoded_gramine_oid_is_read_whole(void **state)
+{
+    (void)state;
+    /* The OID as Gramine wrote it before its fix (commit f4d6b2bb5), DER
+     * 06 0b 06 09 2a 86 48 86 f8 4d 8a 39 06 as the real certificates in
+     * ../shared/vectors/real carry it: OpenSSL encodes the dotted form
+     * used here to exactly those bytes. */
+    static const uint8_t der[] = {0x06, 0x0b, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
+                                  0xf8, 0x4d, 0x8a, 0x39, 0x06};
+    ASN1_OBJECT *o = OBJ_txt2obj(OID_M, 1);
+    unsigned char *enc = NULL;
+    int enc_len = i2d_ASN1_OBJECT(o, &enc);
+    assert_int_equal(enc_len, sizeof der);
+    assert_memory_equal(enc, der, sizeof der);
+    OPENSSL_free(enc);
+    ASN1_OBJECT_free(o);
+
+    static const extcase cases[] = {
+        {"mis-encoded OID", {OID_M}, {V_QUOTE}, {0}, ASPS_OK, "gramine-misencoded-oid"},
+        /* nothing by prefix: a longer, a shorter, a neighbour OID */
+        {"an arc below it", {OID_M ".1"}, {V_QUOTE}, {0}, ASPS_E_NO_EVIDENCE, "no attestation evidence"},
+        {"its parent", {"0.6.9.42.840.113741.1337"}, {V_QUOTE}, {0}, ASPS_E_NO_EVIDENCE, "no attestation evidence"},
+        {"last arc 7", {"0.6.9.42.840.113741.1337.7"}, {V_QUOTE}, {0}, ASPS_E_NO_EVIDENCE, "no attestation evidence"},
+        {"length byte 10", {"0.6.10.42.840.113741.1337.6"}, {V_QUOTE}, {0}, ASPS_E_NO_EVIDENCE, "no attestation evidence"},
+        /* one Gramine quote, one format */
+        {"beside the proper OID", {OID_M, OID_G}, {V_QUOTE, V_QUOTE}, {0, 0}, ASPS_E_PARSE, "mis-encoded"},
+        {"twice", {OID_M, OID_M}, {V_QUOTE, V_QUOTE}, {0, 0}, ASPS_E_PARSE, "appears twice"},
+        {"beside DICE", {OID_M, OID_D}, {V_QUOTE, V_DICE}, {0, 0}, ASPS_E_PARSE, "DICE evidence beside"},
+        {"beside Occlum", {OID_M, OID_O}, {V_QUOTE, V_QUOTE}, {0, 0}, ASPS_E_PARSE, "two unrelated formats"},
+        /* the binding is the legacy one: SHA-256(SPKI), not the DICE claims' */
+        {"the DICE claims' quote under it", {OID_M}, {V_QUOTE_DICE}, {0}, ASPS_E_BINDING, "another key"},
+    };
+    EVP_PKEY *k = EVP_EC_gen("P-256");
+    evset ev = {0};
+    evidence_for(k, &ev);
+    run_extcases(k, &ev, cases, sizeof cases / sizeof cases[0]);
+
+    /* old Gramine keys are RSA-3072 (the real -rsa certificate): the quote
+     * binds it; and a quote for another key under that OID is refused */
+    EVP_PKEY *rsa = EVP_RSA_gen(3072), *other = EVP_EC_gen("P-256");
+    evset rev = {0}, oev = {0};
+    evidence_for(rsa, &rev);
+    evidence_for(other, &oev);
+    static const extcase rsa_case[] = {
+        {"RSA-3072", {OID_M}, {V_QUOTE}, {0}, ASPS_OK, "gramine-misencoded-oid"}};
+    run_extcases(rsa, &rev, rsa_case, 1);
+    static const extcase other_case[] = {
+        {"quote for another key", {OID_M}, {V_QUOTE}, {0}, ASPS_E_BINDING, "another key"}};
+    run_extcases(k, &oev, other_case, 1);
+    evset_free(&rev);
+    evset_free(&oev);
+    evset_free(&ev);
+    EVP_PKEY_free(other);
+    EVP_PKEY_free(rsa);
+    EVP_PKEY_free(k);
+}
+
+/* The two real Gramine certificates from before its 2022 OID fix
+ * (../shared/vectors/real, never copied here): the evidence is the
+ * extension's exact bytes (the case's `quote` file), and report data [0..31]
+ * (offset 368 of an SGX v3 quote: the 48-byte header, then report data at
+ * 320 in the report body, Intel's sgx_quote_3.h / sgx_report.h) is
+ * SHA-256 of the SubjectPublicKeyInfo as OpenSSL encodes it. Full DCAP
+ * verification with the case's collateral: tests/integration/test_ratls_vectors.sh. */
+static void test_ratls_real_gramine_certificates_with_misencoded_oid(void **state)
+{
+    (void)state;
+    const char *real = tu_vectors_subdir("real");
+    if (!real)
+        tu_skip_vectors("real Gramine RA-TLS certificates (vectors/real)");
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", real);
+    const char *kinds[] = {"ecdsa", "rsa"};
+    for (int i = 0; i < 2; i++) {
+        char path[4200];
+        size_t cl, ql;
+        snprintf(path, sizeof path, "%s/ratls-gramine-legacy-oid-%s/cert.pem", dir, kinds[i]);
+        uint8_t *cert = tu_read_file(path, &cl);
+        snprintf(path, sizeof path, "%s/ratls-gramine-legacy-oid-%s/quote", dir, kinds[i]);
+        uint8_t *quote = tu_read_file(path, &ql);
+        if (!cert || !quote)
+            tu_skip_vectors("ratls-gramine-legacy-oid-* cert.pem and quote");
+        asps_ratls_evidence *ev = NULL;
+        asps_errbuf eb;
+        asps_err e = asps_ratls_extract(cert, cl, &ev, &eb);
+        if (e != ASPS_OK)
+            fail_msg("%s: %s", kinds[i], eb.msg);
+        assert_string_equal(ev->format, "gramine-misencoded-oid");
+        assert_int_equal(ev->quote_len, ql);
+        assert_memory_equal(ev->quote, quote, ql);
+        assert_null(ev->quote2);
+        BIO *b = BIO_new_mem_buf(cert, (int)cl);
+        X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+        assert_non_null(x);
+        unsigned char *spki = NULL;
+        int sl = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &spki);
+        uint8_t h[64];
+        sha256_of(spki, (size_t)sl, h);
+        assert_memory_equal(ev->spki_hash, h, 32);
+        assert_true(ql > 368 + 32);
+        assert_memory_equal(quote + 368, h, 32);
+        OPENSSL_free(spki);
+        X509_free(x);
+        BIO_free(b);
+        asps_ratls_evidence_free(ev);
+        free(cert);
+        free(quote);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -836,6 +1086,7 @@ int main(void)
         cmocka_unit_test(test_ratls_truncated_quote_in_certificate_is_refused),
         cmocka_unit_test(test_cbor_skip_is_bounded),
         cmocka_unit_test(test_ratls_dice_evidence_mutations_are_refused),
+        cmocka_unit_test(test_ratls_real_gramine_certificates_with_misencoded_oid),
     };
     const struct CMUnitTest sim_tests[] = {
         cmocka_unit_test(test_ratls_sim_gramine_certificates_verify_with_their_format),
@@ -844,6 +1095,8 @@ int main(void)
         cmocka_unit_test(test_ratls_sim_two_extensions_claiming_different_identities_are_refused),
         cmocka_unit_test(test_ratls_sim_gramine_plus_dice_with_dice_for_another_key_is_refused),
         cmocka_unit_test(test_ratls_self_signature_and_key_oddities_are_refused),
+        cmocka_unit_test(test_ratls_sim_critical_extensions_are_decided_by_asps_list),
+        cmocka_unit_test(test_ratls_sim_misencoded_gramine_oid_is_read_whole),
     };
     int rc = cmocka_run_group_tests_name("ratls", tests, NULL, NULL);
     return rc | cmocka_run_group_tests_name("ratls_sim", sim_tests, sim_setup, sim_teardown);

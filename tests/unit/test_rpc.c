@@ -51,8 +51,10 @@ static void add_ext(X509 *x, X509 *issuer, int nid, const char *value)
     X509_EXTENSION_free(e);
 }
 
-/* issuer NULL: self-signed. san: subjectAltName value or NULL. */
-static tcert make_cert(const char *cn, const tcert *issuer, int is_ca, const char *san)
+/* issuer NULL: self-signed. san: subjectAltName value or NULL. crit_oids:
+ * NULL-terminated list of extension OIDs to add, marked critical, or NULL. */
+static tcert make_cert_ex(const char *cn, const tcert *issuer, int is_ca, const char *san,
+                          const char *const *crit_oids)
 {
     tcert t = {0};
     t.pkey = EVP_EC_gen("P-256");
@@ -76,6 +78,17 @@ static tcert make_cert(const char *cn, const tcert *issuer, int is_ca, const cha
     add_ext(x, iss, NID_subject_key_identifier, "hash");
     if (san)
         add_ext(x, iss, NID_subject_alt_name, san);
+    for (size_t i = 0; crit_oids && crit_oids[i]; i++) {
+        ASN1_OBJECT *o = OBJ_txt2obj(crit_oids[i], 1);
+        ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+        assert_true(o && os && ASN1_OCTET_STRING_set(os, (const unsigned char *)"\x05\x00", 2));
+        X509_EXTENSION *e = X509_EXTENSION_create_by_OBJ(NULL, o, 1, os);
+        assert_non_null(e);
+        assert_int_equal(X509_add_ext(x, e, -1), 1);
+        X509_EXTENSION_free(e);
+        ASN1_OCTET_STRING_free(os);
+        ASN1_OBJECT_free(o);
+    }
     assert_true(X509_sign(x, issuer ? issuer->pkey : t.pkey, EVP_sha256()) > 0);
     t.x509 = x;
     BIO *b = BIO_new(BIO_s_mem());
@@ -87,6 +100,11 @@ static tcert make_cert(const char *cn, const tcert *issuer, int is_ca, const cha
     t.key = bio_string(b);
     BIO_free(b);
     return t;
+}
+
+static tcert make_cert(const char *cn, const tcert *issuer, int is_ca, const char *san)
+{
+    return make_cert_ex(cn, issuer, is_ca, san, NULL);
 }
 
 static void free_cert(tcert *t)
@@ -733,6 +751,57 @@ static void test_plain_mutual_tls_with_client_ca(void **state)
     asps_rpc_server_free(s);
 }
 
+/* OpenSSL's own verdict on a self-signed certificate with a critical
+ * extension it does not know (X509_V_ERR_UNHANDLED_CRITICAL_EXTENSION) must
+ * not end the handshake before the verify callback sees the certificate: the
+ * RA-TLS verifier decides criticality by asps's own list (ratls.c), and the
+ * TCG DICE evidence extension is critical where the DICE profile is followed.
+ * Both directions: the server checking a client, a client a server. */
+static void test_tls_leaves_critical_extensions_to_the_verify_callback(void **state)
+{
+    (void)state;
+    static const char *const oids[] = {"2.23.133.5.4.9", "1.3.6.1.4.1.99999.1", NULL};
+    tcert cc = make_cert_ex("good-client", NULL, 0, NULL, oids);
+    tcert sc = make_cert_ex("critical server", NULL, 0, "IP:127.0.0.1", oids);
+    /* the premise: OpenSSL by itself refuses them */
+    for (int i = 0; i < 2; i++) {
+        X509 *x = i ? sc.x509 : cc.x509;
+        X509_STORE *st = X509_STORE_new();
+        X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+        assert_int_equal(X509_STORE_add_cert(st, x), 1);
+        assert_int_equal(X509_STORE_CTX_init(ctx, st, x, NULL), 1);
+        assert_int_not_equal(X509_verify_cert(ctx), 1);
+        assert_int_equal(X509_STORE_CTX_get_error(ctx), X509_V_ERR_UNHANDLED_CRITICAL_EXTENSION);
+        X509_STORE_CTX_free(ctx);
+        X509_STORE_free(st);
+    }
+    /* server side: the callback sees the client certificate and accepts it */
+    asps_rpc_client *c = client_ca(srv_port, &cc, NULL);
+    expect_echo(c, "critical client");
+    asps_rpc_client_free(c);
+    pthread_mutex_lock(&mu);
+    assert_int_equal(verifier_calls, 1);
+    assert_string_equal(verifier_last_pem, cc.cert);
+    assert_string_equal(handler_last_pem, cc.cert);
+    pthread_mutex_unlock(&mu);
+    /* client side: a server presenting such a certificate, pinned */
+    asps_rpc_server_opts o = {.listen_addr = "127.0.0.1:0", .cert_chain_pem = sc.cert,
+                              .key_pem = sc.key, .verify = verify_good_only};
+    asps_rpc_server *s = NULL;
+    asps_errbuf eb;
+    int port = 0;
+    if (asps_rpc_server_new(&o, &s, &eb) != ASPS_OK ||
+        asps_rpc_server_add_method(s, "/asps.test.Echo/Echo", echo_handler, NULL, &eb) != ASPS_OK ||
+        asps_rpc_server_start(s, &port, &eb) != ASPS_OK)
+        fail_msg("critical server: %s", eb.msg);
+    c = client_pinned(port, &good, sc.cert);
+    expect_echo(c, "critical server");
+    asps_rpc_client_free(c);
+    asps_rpc_server_free(s);
+    free_cert(&cc);
+    free_cert(&sc);
+}
+
 /* ---- tests: setup errors -------------------------------------------------------------- */
 
 static void test_server_rejects_mismatched_key_and_bad_args(void **state)
@@ -924,6 +993,7 @@ int main(void)
         cmocka_unit_test_setup(test_shutdown_drains_in_flight_call, each_setup),
         cmocka_unit_test_setup(test_shutdown_cancels_calls_after_drain_time, each_setup),
         cmocka_unit_test_setup(test_plain_mutual_tls_with_client_ca, each_setup),
+        cmocka_unit_test_setup(test_tls_leaves_critical_extensions_to_the_verify_callback, each_setup),
         cmocka_unit_test_setup(test_server_rejects_mismatched_key_and_bad_args, each_setup),
         cmocka_unit_test_setup(test_server_port_in_use_fails_start, each_setup),
         cmocka_unit_test(test_get_secrets_messages_round_trip),
