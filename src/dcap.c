@@ -172,7 +172,16 @@ static int signed_by(X509 *cert, X509 *issuer)
  * the quote when one lacks any of them. Presence is all QVL checks: it keeps
  * the CRL distribution point's printed text and never reads the URI, so
  * neither does asps (no CRL is fetched from it; CRLs come with the
- * collateral). */
+ * collateral).
+ *
+ * The rule is Intel's certificate profile, so asps holds to it the chains
+ * whose root carries Intel's root key, the only ones QVL can judge (checked
+ * before the root's signature, as QVL parses before it trusts). A chain under a
+ * root the operator named (--root-ca, trust.roots, a simulated platform) is
+ * that operator's PKI: its profile is theirs, and simulated folders made
+ * before the simulated PKI carried these extensions keep verifying. The
+ * simulated PKI writes them anyway, as Intel's certificates carry them
+ * (test_sim compares the two). */
 static const struct {
     int nid;
     const char *name;
@@ -269,6 +278,15 @@ static int same_key(X509 *a, X509 *b)
     const ASN1_BIT_STRING *ka = X509_get0_pubkey_bitstr(a), *kb = X509_get0_pubkey_bitstr(b);
     return ka && kb && ka->length == kb->length && ka->length > 0 &&
            CRYPTO_memcmp(ka->data, kb->data, (size_t)ka->length) == 0;
+}
+
+/* Does CERT carry the Intel SGX Root CA key (whatever else it is)? */
+static int intel_key(const asps_verifier *v, X509 *cert)
+{
+    for (int i = 0; i < v->n_roots; i++)
+        if (v->roots[i].intel && same_key(cert, v->roots[i].cert))
+            return 1;
+    return 0;
 }
 
 /* The trust anchor a chain's self-issued certificate stands for, or -1.
@@ -556,8 +574,8 @@ static asps_err collateral_chain(asps_verifier *v, const char *pem, const char *
         e = asps_fail(eb, ASPS_E_CHAIN, "%s: no root CA in chain", what);
         goto out;
     }
-    if ((e = required_extensions(other, what_leaf, eb)) != ASPS_OK ||
-        (e = required_extensions(root, root_what, eb)) != ASPS_OK)
+    if (intel_key(v, root) && ((e = required_extensions(other, what_leaf, eb)) != ASPS_OK ||
+                               (e = required_extensions(root, root_what, eb)) != ASPS_OK))
         goto out;
     int idx = find_root(v, root);
     if (idx < 0) {
@@ -766,19 +784,21 @@ static asps_err verify_pck_chain(asps_verifier *v, const asps_quote *q, X509 *kn
         e = asps_fail(eb, ASPS_E_CHAIN, "PCK chain: needs a root CA, a PCK CA and a PCK certificate");
         goto out;
     }
-    if ((e = required_extensions(leaf, "PCK chain: PCK certificate", eb)) != ASPS_OK ||
-        (e = required_extensions(ca, "PCK chain: PCK CA certificate", eb)) != ASPS_OK ||
-        (e = required_extensions(root, "PCK chain: root CA certificate", eb)) != ASPS_OK)
-        goto out;
     /* The root must be a trusted one (find_root: an installed certificate,
      * or any issue of Intel's root by its key); a PCK CA identical to the
      * one the collateral's chain proved was signed by that root needs no
      * second check. */
+    if (intel_key(v, root) &&
+        ((e = required_extensions(leaf, "PCK chain: PCK certificate", eb)) != ASPS_OK ||
+         (e = required_extensions(ca, "PCK chain: PCK CA certificate", eb)) != ASPS_OK ||
+         (e = required_extensions(root, "PCK chain: root CA certificate", eb)) != ASPS_OK))
+        goto out;
     ch->root = find_root(v, root);
     if (ch->root < 0) {
         e = asps_fail(eb, ASPS_E_ROOT_UNTRUSTED, "PCK chain: does not end at a trusted root CA");
         goto out;
     }
+
     if (!(known_ca && ca == known_ca) && !signed_by(ca, root)) {
         e = asps_fail(eb, ASPS_E_CHAIN, "PCK chain: PCK CA not signed by the root CA");
         goto out;

@@ -1225,11 +1225,13 @@ static char *bundle_with(const char *bundle, const char *field, const char *valu
 }
 
 /* Intel's QVL refuses a chain certificate without the CRL distribution
- * points extension; with validly signed certificates (we hold the sim's
- * keys) the extension alone decides: re-issued with it, the chain
- * verifies, without it, it is refused with an error naming certificate and
- * extension. */
-static void test_sim_chain_certificates_need_crl_distribution_points(void **state)
+ * points extension, and so does asps for chains under Intel's root key
+ * (test_dcap, on Intel's real certificates). Under a root the operator
+ * named, here the simulated platform's, the profile is the operator's:
+ * validly signed certificates (we hold the sim's keys) re-issued with or
+ * without the extension both verify, so simulated folders made before the
+ * simulated PKI carried it keep working. */
+static void test_sim_chain_profile_under_an_operator_root_is_not_intels(void **state)
 {
     (void)state;
     char *d = tu_mkdtemp();
@@ -1254,9 +1256,7 @@ static void test_sim_chain_certificates_need_crl_distribution_points(void **stat
         char *m1 = bundle_with(b, "tcb_info_issuer_chain", chain);
         char *m2 = bundle_with(m1, "qe_identity_issuer_chain", chain);
         asps_err e = verify(d, q, len, m2, 1, 0, &c, &eb);
-        if (drop ? e != ASPS_E_CHAIN || !strstr(eb.msg, "TCB info issuer chain: TCB signing certificate lacks "
-                                                        "the CRL Distribution Points extension")
-                 : e != ASPS_OK)
+        if (e != ASPS_OK)
             fail_msg("TCB signing, %s: %s: %s", drop ? "without" : "with", asps_err_name(e), eb.msg);
         free(m1);
         free(m2);
@@ -1270,9 +1270,7 @@ static void test_sim_chain_certificates_need_crl_distribution_points(void **stat
         cJSON_Delete(o);
         m1 = bundle_with(b, "pck_crl_issuer_chain", chain);
         e = verify(d, q, len, m1, 1, 0, &c, &eb);
-        if (drop ? e != ASPS_E_CHAIN || !strstr(eb.msg, "PCK CRL issuer chain: PCK CA certificate lacks "
-                                                        "the CRL Distribution Points extension")
-                 : e != ASPS_OK)
+        if (e != ASPS_OK)
             fail_msg("PCK CA, %s: %s: %s", drop ? "without" : "with", asps_err_name(e), eb.msg);
         free(m1);
         free(chain);
@@ -1300,9 +1298,7 @@ static void test_sim_chain_certificates_need_crl_distribution_points(void **stat
         size_t ql;
         uint8_t *lq = make_quote(d, ASPS_TEE_SGX, ASPS_TCB_UP_TO_DATE, &ql);
         asps_err e = verify(d, lq, ql, b, 1, 0, &c, &eb);
-        if (drop ? e != ASPS_E_CHAIN || !strstr(eb.msg, "PCK chain: PCK certificate lacks "
-                                                        "the CRL Distribution Points extension")
-                 : e != ASPS_OK)
+        if (e != ASPS_OK)
             fail_msg("PCK certificate, %s: %s: %s", drop ? "without" : "with", asps_err_name(e), eb.msg);
         free(lq);
         free(chain);
@@ -1409,7 +1405,7 @@ int main(void)
         cmocka_unit_test(test_sim_td15_quotes_and_relaunch_advice),
         cmocka_unit_test(test_sim_revoked_pck_and_expired_collateral),
         cmocka_unit_test(test_sim_advisories_on_up_to_date_levels_reported_apart),
-        cmocka_unit_test(test_sim_chain_certificates_need_crl_distribution_points),
+        cmocka_unit_test(test_sim_chain_profile_under_an_operator_root_is_not_intels),
         cmocka_unit_test(test_sim_certificates_have_intels_extensions),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
