@@ -209,9 +209,10 @@ struct fake {
     char last_cred[64];
 };
 
-static asps_err fake_get(void *impl, const char *ref, const char *cred, uint8_t **value,
-                         size_t *len, asps_errbuf *eb)
+static asps_err fake_get(void *impl, const char *ref, const char *cred, int64_t deadline_ms,
+                         uint8_t **value, size_t *len, asps_errbuf *eb)
 {
+    (void)deadline_ms;
     struct fake *f = impl;
     snprintf(f->last_cred, sizeof f->last_cred, "%s", cred ? cred : "(none)");
     if (cred == NULL || strcmp(cred, "good") != 0) {
