@@ -71,6 +71,13 @@ static int fail_scan(scan *s, const char *why)
     return 0;
 }
 
+static int fail_at(scan *s, asps_reader at, const char *why)
+{
+    if (!s->why)
+        s->r = at;
+    return fail_scan(s, why);
+}
+
 /* A string, at its opening quote. Decoded into dst (cap bytes; may be NULL:
  * check only), *n bytes written. Decoding never grows: every escape is at
  * least as long as the bytes it stands for. */
@@ -82,12 +89,15 @@ static int scan_string(scan *s, uint8_t *dst, size_t cap, size_t *n)
     if (!asps_reader_u8(&s->r, &c) || c != '"')
         return fail_scan(s, "expected a string");
     for (;;) {
-        if (!asps_reader_u8(&s->r, &c))
+        /* errors point at the offending character or escape */
+        asps_reader at = s->r;
+        if (!peek(&s->r, &c))
             return fail_scan(s, "unterminated string");
-        if (c == '"')
-            return 1;
         if (c < 0x20)
             return fail_scan(s, "control character in a string (RFC 8259: it must be escaped)");
+        asps_reader_skip(&s->r, 1);
+        if (c == '"')
+            return 1;
         if (c != '\\') {
             PUT(c);
             continue;
@@ -118,23 +128,23 @@ static int scan_string(scan *s, uint8_t *dst, size_t cap, size_t *n)
         case 'u':
             break;
         default:
-            return fail_scan(s, "invalid escape in a string");
+            return fail_at(s, at, "invalid escape in a string");
         }
         uint32_t cp;
         if (!hex4(&s->r, &cp))
-            return fail_scan(s, "invalid \\u escape in a string");
+            return fail_at(s, at, "invalid \\u escape in a string");
         if (cp >= 0xdc00 && cp <= 0xdfff)
-            return fail_scan(s, "unpaired surrogate (\\u) in a string");
+            return fail_at(s, at, "unpaired surrogate (\\u) in a string");
         if (cp >= 0xd800 && cp <= 0xdbff) {
             uint8_t b1, b2;
             uint32_t lo;
             if (!asps_reader_u8(&s->r, &b1) || !asps_reader_u8(&s->r, &b2) || b1 != '\\' ||
                 b2 != 'u' || !hex4(&s->r, &lo) || lo < 0xdc00 || lo > 0xdfff)
-                return fail_scan(s, "unpaired surrogate (\\u) in a string");
+                return fail_at(s, at, "unpaired surrogate (\\u) in a string");
             cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
         }
         if (cp == 0 && !s->allow_nul)
-            return fail_scan(s, "\\u0000 in a string (a NUL character cannot be carried here)");
+            return fail_at(s, at, "\\u0000 in a string (a NUL character cannot be carried here)");
         if (cp < 0x80) {
             PUT(cp);
         } else if (cp < 0x800) {

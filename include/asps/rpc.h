@@ -120,9 +120,10 @@ asps_err asps_rpc_server_start(asps_rpc_server *s, int *bound_port, asps_errbuf 
  * drain_ms + 1 s. A handler still running then is abandoned: a line on
  * stderr says how many calls of which methods, asps_rpc_server_abandoned()
  * counts them, and threads and gRPC objects are left as they are (in use);
- * the caller should then exit the process (asps_rpc_server_free would wait
- * for those handlers, without a bound). Idempotent; also done by
- * asps_rpc_server_free. Not from a handler or verify callback. */
+ * the caller should then exit the process. Idempotent. asps_rpc_server_free
+ * shuts down too (drain 0) but waits for running handlers without a bound,
+ * as it must before freeing what they use. Not from a handler or verify
+ * callback. */
 void asps_rpc_server_shutdown(asps_rpc_server *s, int drain_ms);
 
 /* Calls whose handlers were still running when shutdown gave up (0: it

@@ -344,6 +344,8 @@ static void uncount_call(struct call *c)
         c->prev = c->next = NULL;
         c->counted = 0;
         s->active--;
+        if (s->inflight == NULL && s->shutting_down)
+            pthread_cond_broadcast(&s->shutdown_cv); /* see wait_idle */
     }
     pthread_mutex_unlock(&s->mu);
 }
@@ -748,10 +750,15 @@ asps_err asps_rpc_server_start(asps_rpc_server *s, int *bound_port, asps_errbuf 
     return ASPS_OK;
 }
 
+/* Idle: gRPC has reported the shutdown complete and no call is queued or
+ * in a handler. (gRPC alone can report it while a handler still runs with
+ * a cancelled call: joining the workers then would wait on that handler.) */
+static int idle_locked(const asps_rpc_server *s) { return s->server_idle && s->inflight == NULL; }
+
 static void wait_idle(asps_rpc_server *s, int64_t until_ms)
 {
     pthread_mutex_lock(&s->mu);
-    while (!s->server_idle) {
+    while (!idle_locked(s)) {
         if (until_ms < 0) {
             pthread_cond_wait(&s->shutdown_cv, &s->mu);
             continue;
@@ -825,7 +832,9 @@ static void stop_threads(asps_rpc_server *s)
     s->cq = NULL;
 }
 
-void asps_rpc_server_shutdown(asps_rpc_server *s, int drain_ms)
+/* bounded: give up on handlers ABANDON_GRACE_MS after the cancel (else
+ * wait for them: asps_rpc_server_free) */
+static void shutdown_server(asps_rpc_server *s, int drain_ms, int bounded)
 {
     if (s == NULL || s->stopped)
         return;
@@ -840,7 +849,7 @@ void asps_rpc_server_shutdown(asps_rpc_server *s, int drain_ms)
         if (s->io_started > 0) {
             wait_idle(s, asps_rpc__now_ms() + (drain_ms > 0 ? drain_ms : 0));
             pthread_mutex_lock(&s->mu);
-            int idle = s->server_idle;
+            int idle = idle_locked(s);
             if (!idle) {
                 s->cancel_all = 1;
                 /* Cancel our calls one by one: that reaches the clients at
@@ -854,10 +863,10 @@ void asps_rpc_server_shutdown(asps_rpc_server *s, int drain_ms)
             if (!idle) {
                 grpc_server_cancel_all_calls(s->server);
                 /* handlers that return now still finish their calls */
-                wait_idle(s, asps_rpc__now_ms() + ABANDON_GRACE_MS);
+                wait_idle(s, bounded ? asps_rpc__now_ms() + ABANDON_GRACE_MS : -1);
                 char what[512] = "";
                 pthread_mutex_lock(&s->mu);
-                idle = s->server_idle;
+                idle = idle_locked(s);
                 unsigned running = idle ? 0 : describe_running(s, what, sizeof what);
                 if (!idle)
                     s->abandoned = running ? running : 1;
@@ -884,6 +893,8 @@ void asps_rpc_server_shutdown(asps_rpc_server *s, int drain_ms)
     stop_threads(s);
 }
 
+void asps_rpc_server_shutdown(asps_rpc_server *s, int drain_ms) { shutdown_server(s, drain_ms, 1); }
+
 unsigned asps_rpc_server_abandoned(const asps_rpc_server *s)
 {
     return s ? s->abandoned : 0;
@@ -893,7 +904,7 @@ void asps_rpc_server_free(asps_rpc_server *s)
 {
     if (s == NULL)
         return;
-    asps_rpc_server_shutdown(s, 0);
+    shutdown_server(s, 0, 0);
     if (s->abandoned && s->server != NULL) {
         /* shutdown gave up on handlers: they still use the server */
         wait_idle(s, -1);
