@@ -132,9 +132,13 @@ static void job_free(fetch_job *j)
 static void *fetcher_main(void *arg)
 {
     fetcher *f = arg;
-    /* signals belong to the threads that wait for them (asps serve's main) */
+    /* signals belong to the threads that wait for them (asps serve's main);
+     * faults stay deliverable, to this thread */
     sigset_t all;
     sigfillset(&all);
+    static const int faults[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT, SIGSYS};
+    for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++)
+        sigdelset(&all, faults[i]);
     pthread_sigmask(SIG_BLOCK, &all, NULL);
     pthread_mutex_lock(&pool.mu);
     for (;;) {
