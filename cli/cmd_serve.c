@@ -1,14 +1,19 @@
 /* cmd_serve.c: `asps serve`: the secret provision server. Signals are
  * handled in the main thread with sigwait (never in a handler): SIGHUP
  * reloads policy and KMS (a broken file is refused and the old kept),
- * SIGTERM/SIGINT drain in-flight calls and stop. */
+ * SIGTERM/SIGINT drain in-flight calls (limits.drain_ms) and stop. The
+ * stop is bounded: when a handler has not returned by then (the RPC layer
+ * says which calls it abandoned), the process exits at once without
+ * freeing what those handlers still use. */
 #include <openssl/crypto.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "asps/kms.h"
 #include "asps/rpc.h"
 #include "asps/service.h"
 #include "asps/service_rpc.h"
@@ -24,7 +29,9 @@ static const char usage_text[] =
     "CCZoo's secretmanager.SecretManger/GetSecret and grpc.health.v1.Health/Check\n"
     "on one port. Clients must present an RA-TLS certificate whose evidence\n"
     "verifies. Prints 'asps: listening on HOST:PORT' once bound (port 0 picks one).\n"
-    "SIGHUP reloads policy and KMS; SIGTERM drains and stops.\n";
+    "SIGHUP reloads policy and KMS; SIGTERM drains (limits.drain_ms, then in-flight\n"
+    "calls are cancelled) and stops within drain_ms + 1 s, abandoning a handler\n"
+    "that is still running then (stderr says which calls). Exit 0 after SIGTERM.\n";
 
 static int set(char **slot, const char *v)
 {
@@ -134,9 +141,21 @@ int asps_cmd_serve(int argc, char **argv)
                 fprintf(stderr, "asps: reload refused, keeping the old policy: %s\n", r.msg);
             continue;
         }
-        fprintf(stderr, "asps: stopping (draining in-flight calls)\n");
-        asps_rpc_server_shutdown(srv, 5000);
+        fprintf(stderr, "asps: stopping (draining in-flight calls for up to %ld ms)\n", cfg->drain_ms);
+        asps_rpc_server_shutdown(srv, (int)cfg->drain_ms);
         rc = 0;
+        unsigned left = asps_rpc_server_abandoned(srv), stuck = asps_kms_fetches_stuck();
+        if (stuck)
+            fprintf(stderr, "asps: %u KMS fetch%s still stuck in the backend, abandoned\n", stuck,
+                    stuck == 1 ? "" : "es");
+        if (left) {
+            /* handlers still run and use the server, the service and the
+             * KMS: exit without freeing them (the audit log is written
+             * line by line, unbuffered) */
+            fprintf(stderr, "asps: stopped, abandoning %u call%s\n", left, left == 1 ? "" : "s");
+            fflush(stdout);
+            _exit(0);
+        }
         break;
     }
 out:

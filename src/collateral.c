@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "util.h"
 
 void asps_collateral_free(asps_collateral *c)
@@ -158,9 +159,11 @@ asps_err asps_collateral_parse_bundle(const uint8_t *json, size_t len, asps_coll
         return asps_fail(eb, ASPS_E_ARG, "collateral: no input");
     if (len > ASPS_COLLATERAL_FILE_MAX)
         return asps_fail(eb, ASPS_E_LIMIT, "collateral: bundle too large (%zu bytes)", len);
-    cJSON *root = cJSON_ParseWithLength((const char *)json, len);
-    if (!root)
-        return asps_fail(eb, ASPS_E_PARSE, "collateral: bundle is not valid JSON");
+    cJSON *root = NULL;
+    if (asps_json_parse((const char *)json, len, "collateral bundle", &root, eb) != ASPS_OK) {
+        asps_err_prefix(eb, "collateral: ");
+        return ASPS_E_PARSE;
+    }
     asps_err e = ASPS_OK;
     uint8_t *rcrl = NULL, *pcrl = NULL, *tsig = NULL, *qsig = NULL;
     size_t rcrl_len = 0, pcrl_len = 0, tsig_len = 0, qsig_len = 0;

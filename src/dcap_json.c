@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "dcap_int.h"
+#include "json.h"
 #include "util.h"
 
 #define MAX_LEVELS 256
@@ -261,7 +262,8 @@ asps_err asps_dcap_parse_tcb_info(const char *json, size_t len, asps_tcb_info *t
                                   asps_errbuf *eb)
 {
     memset(t, 0, sizeof *t);
-    cJSON *o = cJSON_ParseWithLength(json, len);
+    cJSON *o = NULL;
+    ASPS_TRY(asps_json_parse(json, len, "tcb_info", &o, eb)); /* strict: RFC 8259 */
     if (!cJSON_IsObject(o)) {
         cJSON_Delete(o);
         return asps_fail(eb, ASPS_E_PARSE, "tcb_info: not a JSON object");
@@ -318,7 +320,8 @@ asps_err asps_dcap_parse_qe_identity(const char *json, size_t len, asps_qe_ident
                                      asps_errbuf *eb)
 {
     memset(q, 0, sizeof *q);
-    cJSON *o = cJSON_ParseWithLength(json, len);
+    cJSON *o = NULL;
+    ASPS_TRY(asps_json_parse(json, len, "qe_identity", &o, eb)); /* strict: RFC 8259 */
     if (!cJSON_IsObject(o)) {
         cJSON_Delete(o);
         return asps_fail(eb, ASPS_E_PARSE, "qe_identity: not a JSON object");

@@ -4,40 +4,436 @@
 #include "json.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "util.h"
 
-asps_err asps_json_parse(const char *text, size_t len, const char *what, cJSON **out,
-                         asps_errbuf *eb)
+/* ---- the strict reader (RFC 8259) -------------------------------------------------- */
+
+/* Where a scan stopped and why (no text from the input: it may be a secret). */
+typedef struct scan {
+    asps_reader r;
+    int allow_nul; /* "\u0000" allowed in strings */
+    const char *why;
+} scan;
+
+static int peek(const asps_reader *r, uint8_t *c)
+{
+    asps_reader t = *r;
+    return asps_reader_u8(&t, c);
+}
+
+static int is_ws(uint8_t c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+static void skip_ws(asps_reader *r)
+{
+    uint8_t c;
+    while (peek(r, &c) && is_ws(c))
+        asps_reader_skip(r, 1);
+}
+
+static int hex4(asps_reader *r, uint32_t *out)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++) {
+        uint8_t c;
+        if (!asps_reader_u8(r, &c))
+            return 0;
+        int d = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
+        if (d < 0)
+            return 0;
+        v = v << 4 | (uint32_t)d;
+    }
+    *out = v;
+    return 1;
+}
+
+/* Append byte B to the decoded string (when decoding). */
+#define PUT(b)                                                                                     \
+    do {                                                                                           \
+        if (dst) {                                                                                 \
+            if (*n >= cap)                                                                         \
+                return fail_scan(s, "string longer than its text");                                \
+            dst[(*n)++] = (uint8_t)(b);                                                            \
+        }                                                                                          \
+    } while (0)
+
+static int fail_scan(scan *s, const char *why)
+{
+    if (!s->why)
+        s->why = why;
+    return 0;
+}
+
+static int fail_at(scan *s, asps_reader at, const char *why)
+{
+    if (!s->why)
+        s->r = at;
+    return fail_scan(s, why);
+}
+
+/* A string, at its opening quote. Decoded into dst (cap bytes; may be NULL:
+ * check only), *n bytes written. Decoding never grows: every escape is at
+ * least as long as the bytes it stands for. */
+static int scan_string(scan *s, uint8_t *dst, size_t cap, size_t *n)
+{
+    uint8_t c;
+    if (dst)
+        *n = 0;
+    if (!asps_reader_u8(&s->r, &c) || c != '"')
+        return fail_scan(s, "expected a string");
+    for (;;) {
+        /* errors point at the offending character or escape */
+        asps_reader at = s->r;
+        if (!peek(&s->r, &c))
+            return fail_scan(s, "unterminated string");
+        if (c < 0x20)
+            return fail_scan(s, "control character in a string (RFC 8259: it must be escaped)");
+        asps_reader_skip(&s->r, 1);
+        if (c == '"')
+            return 1;
+        if (c != '\\') {
+            PUT(c);
+            continue;
+        }
+        if (!asps_reader_u8(&s->r, &c))
+            return fail_scan(s, "unterminated string");
+        switch (c) {
+        case '"':
+        case '\\':
+        case '/':
+            PUT(c);
+            continue;
+        case 'b':
+            PUT('\b');
+            continue;
+        case 'f':
+            PUT('\f');
+            continue;
+        case 'n':
+            PUT('\n');
+            continue;
+        case 'r':
+            PUT('\r');
+            continue;
+        case 't':
+            PUT('\t');
+            continue;
+        case 'u':
+            break;
+        default:
+            return fail_at(s, at, "invalid escape in a string");
+        }
+        uint32_t cp;
+        if (!hex4(&s->r, &cp))
+            return fail_at(s, at, "invalid \\u escape in a string");
+        if (cp >= 0xdc00 && cp <= 0xdfff)
+            return fail_at(s, at, "unpaired surrogate (\\u) in a string");
+        if (cp >= 0xd800 && cp <= 0xdbff) {
+            uint8_t b1, b2;
+            uint32_t lo;
+            if (!asps_reader_u8(&s->r, &b1) || !asps_reader_u8(&s->r, &b2) || b1 != '\\' ||
+                b2 != 'u' || !hex4(&s->r, &lo) || lo < 0xdc00 || lo > 0xdfff)
+                return fail_at(s, at, "unpaired surrogate (\\u) in a string");
+            cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+        }
+        if (cp == 0 && !s->allow_nul)
+            return fail_at(s, at, "\\u0000 in a string (a NUL character cannot be carried here)");
+        if (cp < 0x80) {
+            PUT(cp);
+        } else if (cp < 0x800) {
+            PUT(0xc0 | cp >> 6);
+            PUT(0x80 | (cp & 0x3f));
+        } else if (cp < 0x10000) {
+            PUT(0xe0 | cp >> 12);
+            PUT(0x80 | (cp >> 6 & 0x3f));
+            PUT(0x80 | (cp & 0x3f));
+        } else {
+            PUT(0xf0 | cp >> 18);
+            PUT(0x80 | (cp >> 12 & 0x3f));
+            PUT(0x80 | (cp >> 6 & 0x3f));
+            PUT(0x80 | (cp & 0x3f));
+        }
+    }
+}
+#undef PUT
+
+static int digits(asps_reader *r)
+{
+    uint8_t c;
+    int any = 0;
+    while (peek(r, &c) && c >= '0' && c <= '9') {
+        asps_reader_skip(r, 1);
+        any = 1;
+    }
+    return any;
+}
+
+/* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+static int scan_number(scan *s)
+{
+    uint8_t c;
+    if (peek(&s->r, &c) && c == '-')
+        asps_reader_skip(&s->r, 1);
+    if (!peek(&s->r, &c) || c < '0' || c > '9')
+        return fail_scan(s, "invalid number");
+    if (c == '0')
+        asps_reader_skip(&s->r, 1);
+    else
+        digits(&s->r);
+    if (peek(&s->r, &c) && c == '.') {
+        asps_reader_skip(&s->r, 1);
+        if (!digits(&s->r))
+            return fail_scan(s, "invalid number");
+    }
+    if (peek(&s->r, &c) && (c == 'e' || c == 'E')) {
+        asps_reader_skip(&s->r, 1);
+        if (peek(&s->r, &c) && (c == '+' || c == '-'))
+            asps_reader_skip(&s->r, 1);
+        if (!digits(&s->r))
+            return fail_scan(s, "invalid number");
+    }
+    if (peek(&s->r, &c) && ((c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-'))
+        return fail_scan(s, "invalid number");
+    return 1;
+}
+
+static int scan_literal(scan *s, const char *word)
+{
+    for (const char *w = word; *w; w++) {
+        uint8_t c;
+        if (!asps_reader_u8(&s->r, &c) || c != (uint8_t)*w)
+            return fail_scan(s, "invalid literal (true, false or null expected)");
+    }
+    return 1;
+}
+
+static int scan_value(scan *s, unsigned depth)
+{
+    uint8_t c;
+    skip_ws(&s->r);
+    if (!peek(&s->r, &c))
+        return fail_scan(s, "a value is missing");
+    if (c == '{' || c == '[') {
+        uint8_t close = c == '{' ? '}' : ']';
+        if (depth >= ASPS_JSON_MAX_DEPTH)
+            return fail_scan(s, "nested too deeply");
+        asps_reader_skip(&s->r, 1);
+        skip_ws(&s->r);
+        if (peek(&s->r, &c) && c == close) {
+            asps_reader_skip(&s->r, 1);
+            return 1;
+        }
+        for (;;) {
+            if (close == '}') {
+                skip_ws(&s->r);
+                if (!scan_string(s, NULL, 0, NULL))
+                    return fail_scan(s, "expected a member name (a string)");
+                skip_ws(&s->r);
+                if (!asps_reader_u8(&s->r, &c) || c != ':')
+                    return fail_scan(s, "expected ':' after a member name");
+            }
+            if (!scan_value(s, depth + 1))
+                return 0;
+            skip_ws(&s->r);
+            if (!asps_reader_u8(&s->r, &c))
+                return fail_scan(s, close == '}' ? "unterminated object" : "unterminated array");
+            if (c == close)
+                return 1;
+            if (c != ',')
+                return fail_scan(s, close == '}' ? "expected ',' or '}'" : "expected ',' or ']'");
+        }
+    }
+    if (c == '"')
+        return scan_string(s, NULL, 0, NULL);
+    if (c == '-' || (c >= '0' && c <= '9'))
+        return scan_number(s);
+    if (c == 't')
+        return scan_literal(s, "true");
+    if (c == 'f')
+        return scan_literal(s, "false");
+    if (c == 'n')
+        return scan_literal(s, "null");
+    return fail_scan(s, "unexpected character");
+}
+
+/* The value at the start of *r (after whitespace), consumed; *v its text. */
+static int take_value(scan *s, asps_reader *v)
+{
+    skip_ws(&s->r);
+    asps_reader before = s->r;
+    if (!scan_value(s, 0))
+        return 0;
+    return asps_reader_sub(&before, v, asps_reader_left(&before) - asps_reader_left(&s->r));
+}
+
+static asps_err check_text(const char *text, size_t len, const char *what, int allow_nul,
+                           asps_reader *top, asps_errbuf *eb)
 {
     if (text == NULL)
         return asps_fail(eb, ASPS_E_ARG, "%s: no input", what);
-    const char *end = NULL;
-    cJSON *j = cJSON_ParseWithLengthOpts(text, len, &end, 0);
-    if (j == NULL) {
-        /* cJSON reports where it stopped; turn that into line:column. */
-        size_t line = 1, col = 1;
-        const char *stop = (end && end >= text && end <= text + len) ? end : text;
-        for (const char *p = text; p < stop; p++) {
-            if (*p == '\n') {
-                line++;
-                col = 1;
-            } else {
-                col++;
-            }
-        }
-        return asps_fail(eb, ASPS_E_PARSE, "%s: invalid JSON near line %zu, column %zu", what,
-                         line, col);
-    }
-    for (const char *p = end; p != NULL && p < text + len; p++) {
-        if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
-            cJSON_Delete(j);
+    asps_reader all = asps_reader_init((const uint8_t *)text, len);
+    scan s = {.r = all, .allow_nul = allow_nul};
+    asps_reader v;
+    int ok = take_value(&s, &v);
+    if (ok) {
+        skip_ws(&s.r);
+        if (asps_reader_left(&s.r) != 0)
             return asps_fail(eb, ASPS_E_PARSE, "%s: unexpected data after the JSON value", what);
+        if (top)
+            *top = v;
+        return ASPS_OK;
+    }
+    /* where it stopped, as line:column (counted through the reader) */
+    size_t stop = len - asps_reader_left(&s.r), line = 1, col = 1;
+    uint8_t c;
+    for (size_t i = 0; i < stop && asps_reader_u8(&all, &c); i++) {
+        if (c == '\n') {
+            line++;
+            col = 1;
+        } else {
+            col++;
         }
     }
+    return asps_fail(eb, ASPS_E_PARSE, "%s: invalid JSON near line %zu, column %zu: %s", what, line,
+                     col, s.why ? s.why : "malformed");
+}
+
+asps_err asps_json_raw_parse(const char *text, size_t len, const char *what, asps_reader *top,
+                             asps_errbuf *eb)
+{
+    return check_text(text, len, what, 1, top, eb);
+}
+
+asps_json_raw_kind asps_json_raw_kind_of(asps_reader v)
+{
+    uint8_t c;
+    if (!peek(&v, &c))
+        return ASPS_JSON_RAW_INVALID;
+    switch (c) {
+    case '{':
+        return ASPS_JSON_RAW_OBJECT;
+    case '[':
+        return ASPS_JSON_RAW_ARRAY;
+    case '"':
+        return ASPS_JSON_RAW_STRING;
+    case 't':
+    case 'f':
+        return ASPS_JSON_RAW_BOOL;
+    case 'n':
+        return ASPS_JSON_RAW_NULL;
+    default:
+        return c == '-' || (c >= '0' && c <= '9') ? ASPS_JSON_RAW_NUMBER : ASPS_JSON_RAW_INVALID;
+    }
+}
+
+int asps_json_raw_iter(asps_reader v, asps_json_iter *it)
+{
+    asps_json_raw_kind k = asps_json_raw_kind_of(v);
+    if (k != ASPS_JSON_RAW_OBJECT && k != ASPS_JSON_RAW_ARRAY)
+        return 0;
+    asps_reader_skip(&v, 1);
+    it->rest = v;
+    it->object = k == ASPS_JSON_RAW_OBJECT;
+    it->started = 0;
+    return 1;
+}
+
+int asps_json_raw_next(asps_json_iter *it, asps_reader *key, asps_reader *value)
+{
+    scan s = {.r = it->rest, .allow_nul = 1};
+    uint8_t c;
+    skip_ws(&s.r);
+    if (!peek(&s.r, &c) || c == '}' || c == ']')
+        return 0;
+    if (it->started) {
+        if (c != ',')
+            return 0;
+        asps_reader_skip(&s.r, 1);
+    }
+    asps_reader k = asps_reader_init(NULL, 0);
+    if (it->object) {
+        skip_ws(&s.r);
+        asps_reader before = s.r;
+        if (!scan_string(&s, NULL, 0, NULL) ||
+            !asps_reader_sub(&before, &k, asps_reader_left(&before) - asps_reader_left(&s.r)))
+            return 0;
+        skip_ws(&s.r);
+        if (!asps_reader_u8(&s.r, &c) || c != ':')
+            return 0;
+    }
+    asps_reader v;
+    if (!take_value(&s, &v))
+        return 0;
+    it->rest = s.r;
+    it->started = 1;
+    if (key)
+        *key = k;
+    if (value)
+        *value = v;
+    return 1;
+}
+
+asps_err asps_json_raw_string(asps_reader str, uint8_t **out, size_t *len, asps_errbuf *eb)
+{
+    size_t cap = asps_reader_left(&str);
+    uint8_t *b = malloc(cap + 1);
+    if (!b)
+        return asps_fail(eb, ASPS_E_NOMEM, "json: out of memory");
+    scan s = {.r = str, .allow_nul = 1};
+    size_t n = 0;
+    if (!scan_string(&s, b, cap, &n)) {
+        OPENSSL_cleanse(b, cap);
+        free(b);
+        return asps_fail(eb, ASPS_E_PARSE, "json: not a valid string: %s", s.why ? s.why : "malformed");
+    }
+    b[n] = 0;
+    *out = b;
+    *len = n;
+    return ASPS_OK;
+}
+
+int asps_json_raw_string_equals(asps_reader str, const void *bytes, size_t len)
+{
+    uint8_t *d;
+    size_t n;
+    if (asps_json_raw_string(str, &d, &n, NULL) != ASPS_OK)
+        return 0;
+    int eq = n == len && (len == 0 || memcmp(d, bytes, len) == 0);
+    free(d);
+    return eq;
+}
+
+size_t asps_json_raw_member(asps_reader obj, const char *key, asps_reader *value)
+{
+    asps_json_iter it;
+    asps_reader k, v;
+    size_t count = 0, klen = strlen(key);
+    if (asps_json_raw_kind_of(obj) != ASPS_JSON_RAW_OBJECT || !asps_json_raw_iter(obj, &it))
+        return 0;
+    while (asps_json_raw_next(&it, &k, &v))
+        if (asps_json_raw_string_equals(k, key, klen) && count++ == 0 && value)
+            *value = v;
+    return count;
+}
+
+/* ---- cJSON trees ------------------------------------------------------------------ */
+
+asps_err asps_json_parse(const char *text, size_t len, const char *what, cJSON **out,
+                         asps_errbuf *eb)
+{
+    /* strict first: what cJSON would take but cut or should refuse */
+    ASPS_TRY(check_text(text, len, what, 0, NULL, eb));
+    cJSON *j = cJSON_ParseWithLength(text, len);
+    if (j == NULL)
+        return asps_fail(eb, ASPS_E_PARSE, "%s: invalid JSON (cJSON refused text that RFC 8259 allows)",
+                         what);
     *out = j;
     return ASPS_OK;
 }

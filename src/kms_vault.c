@@ -23,6 +23,14 @@
  * not sooner than a Retry-After asks (more than the 2 s backoff cap: no
  * retry, the message says when); a sealed Vault is not retried (it stays
  * sealed until an operator acts).
+ * Deadline: a fetch gives up by its deadline (kms.h): each request's curl
+ * timeout is the smaller of timeout_ms and the time left, a retry whose
+ * backoff would end past it is not made, and the message then says the
+ * deadline passed.
+ * Replies are JSON read strictly (RFC 8259: a raw control character in a
+ * string is an error). The value is read without cJSON (json.h,
+ * asps_json_raw_*) and carries its length: "ab\u0000cd" is 5 bytes, never
+ * cut at the NUL.
  * Values are the string's bytes. Tokens and values never reach an error
  * message: the only reply text quoted is Vault's "errors" strings, printable
  * ASCII, bounded, and dropped whole when they hold a token or credential.
@@ -40,6 +48,7 @@
 #include <unistd.h>
 
 #include "asps/kms.h"
+#include "json.h"
 #include "util.h"
 
 #define MAX_BODY (1u << 20)
@@ -162,7 +171,7 @@ static void slist_free_cleanse(struct curl_slist *l)
  * arrived). with_ns: send X-Vault-Namespace (not for sys/ endpoints of the
  * root namespace). */
 static CURLcode perform(vault *v, const char *method, const char *path, const char *token,
-                        const char *post, int with_ns, body *out, long *status)
+                        const char *post, int with_ns, long timeout_ms, body *out, long *status)
 {
     char url[2048];
     body_free(out);
@@ -193,8 +202,8 @@ static CURLcode perform(vault *v, const char *method, const char *path, const ch
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, v->timeout_ms);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, v->timeout_ms);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
@@ -216,6 +225,25 @@ static CURLcode perform(vault *v, const char *method, const char *path, const ch
     handle_put(v, c, cc == CURLE_OK);
     slist_free_cleanse(h);
     return cc;
+}
+
+/* A reply as a cJSON tree, through the strict reader (json.h); NULL when it
+ * is not JSON (or holds "\u0000", which a cJSON string cannot carry). */
+static cJSON *parse_reply(const char *p, size_t n)
+{
+    cJSON *o = NULL;
+    asps_errbuf jeb;
+    return p && n && asps_json_parse(p, n, "vault reply", &o, &jeb) == ASPS_OK ? o : NULL;
+}
+
+/* Time left before DEADLINE for one request: at most timeout_ms; 0 when
+ * the deadline has passed. */
+static long time_left(const vault *v, int64_t deadline)
+{
+    int64_t left = deadline - asps_now_mono_ms();
+    if (left <= 0)
+        return 0;
+    return left < v->timeout_ms ? (long)left : v->timeout_ms;
 }
 
 static int contains_any(const char *s, const char *const *hide, size_t n_hide)
@@ -243,7 +271,7 @@ size_t asps_vault_error_text(const char *reply, size_t n, const char *const *hid
     if (!out || cap == 0)
         return 0;
     out[0] = 0;
-    cJSON *o = reply && n ? cJSON_ParseWithLength(reply, n) : NULL;
+    cJSON *o = parse_reply(reply, n);
     const cJSON *errs = o ? cJSON_GetObjectItemCaseSensitive(o, "errors") : NULL;
     size_t w = 0;
     int full = 0;
@@ -290,7 +318,7 @@ size_t asps_vault_error_text(const char *reply, size_t n, const char *const *hid
 /* Does Vault say it is sealed? Its own reply says "Vault is sealed"; a
  * 503 without that text (a proxy's page, a trimmed reply) is checked once
  * with the unauthenticated sys/seal-status. */
-static int is_sealed(vault *v, const body *b, int *asked)
+static int is_sealed(vault *v, const body *b, int *asked, int64_t deadline)
 {
     char et[ERRTEXT_MAX];
     if (asps_vault_error_text(b->p, b->n, NULL, 0, et, sizeof et) && strstr(et, "Vault is sealed"))
@@ -301,8 +329,10 @@ static int is_sealed(vault *v, const body *b, int *asked)
     body s = {0};
     long st = 0;
     int sealed = 0;
-    if (perform(v, "GET", "/v1/sys/seal-status", NULL, NULL, 0, &s, &st) == CURLE_OK && st == 200) {
-        cJSON *o = cJSON_ParseWithLength(s.p, s.n);
+    long left = time_left(v, deadline);
+    if (left > 0 && perform(v, "GET", "/v1/sys/seal-status", NULL, NULL, 0, left, &s, &st) == CURLE_OK &&
+        st == 200) {
+        cJSON *o = parse_reply(s.p, s.n);
         sealed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "sealed"));
         cJSON_Delete(o);
     }
@@ -319,13 +349,21 @@ static int transient_status(long st) { return st >= 500 || st == 429 || st == 41
  * non-transient status for the caller to judge. hide[]: credentials that
  * must not be quoted from Vault's error text. */
 static asps_err http(vault *v, const char *method, const char *path, const char *token,
-                     const char *post, body *out, long *status, const char *const *hide,
-                     size_t n_hide, asps_errbuf *eb)
+                     const char *post, int64_t deadline, body *out, long *status,
+                     const char *const *hide, size_t n_hide, asps_errbuf *eb)
 {
     asps_err e = ASPS_OK;
     int asked_seal = 0;
     for (int attempt = 0; attempt <= v->max_retries; attempt++) {
-        CURLcode cc = perform(v, method, path, token, post, 1, out, status);
+        long left = time_left(v, deadline);
+        if (left == 0) {
+            if (attempt == 0)
+                e = asps_fail(eb, ASPS_E_UNAVAILABLE, "vault: %s: the KMS deadline passed before the request", path);
+            else
+                asps_err_prefix(eb, "the KMS deadline passed before the next try: ");
+            break;
+        }
+        CURLcode cc = perform(v, method, path, token, post, 1, left, out, status);
         if (out->too_big)
             return asps_fail(eb, ASPS_E_UNAVAILABLE, "vault: %s: reply larger than %u bytes", path, MAX_BODY);
         if (cc == CURLE_URL_MALFORMAT && *status == 0 && strlen(v->addr) + strlen(path) >= 2048)
@@ -336,7 +374,7 @@ static asps_err http(vault *v, const char *method, const char *path, const char 
             if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE ||
                 cc == CURLE_OUT_OF_MEMORY)
                 return e;
-        } else if (*status == 503 && is_sealed(v, out, &asked_seal)) {
+        } else if (*status == 503 && is_sealed(v, out, &asked_seal, deadline)) {
             /* sealed until an operator unseals it: retrying only delays */
             return asps_fail(eb, ASPS_E_UNAVAILABLE, "vault: %s: Vault is sealed (HTTP 503; an operator must unseal it)",
                              path);
@@ -364,7 +402,15 @@ static asps_err http(vault *v, const char *method, const char *path, const char 
              * asking sooner only spends the quota. */
             if (out->retry_after > 0 && (unsigned)out->retry_after * 1000000u > us)
                 us = (unsigned)out->retry_after * 1000000u;
-            usleep(us < BACKOFF_MAX_US ? us : BACKOFF_MAX_US);
+            if (us > BACKOFF_MAX_US)
+                us = BACKOFF_MAX_US;
+            /* a backoff that ends past the deadline: no more tries */
+            int64_t left_us = (deadline - asps_now_mono_ms()) * 1000;
+            if ((int64_t)us >= left_us) {
+                asps_err_prefix(eb, "the KMS deadline comes before the next try: ");
+                break;
+            }
+            usleep(us);
         }
     }
     body_free(out);
@@ -380,7 +426,7 @@ typedef struct auth_reply {
 
 static void auth_parse(const body *b, auth_reply *a)
 {
-    a->o = cJSON_ParseWithLength(b->p, b->n);
+    a->o = parse_reply(b->p, b->n);
     const cJSON *auth = a->o ? cJSON_GetObjectItemCaseSensitive(a->o, "auth") : NULL;
     a->tok = auth ? cJSON_GetObjectItemCaseSensitive(auth, "client_token") : NULL;
     a->lease = auth ? cJSON_GetObjectItemCaseSensitive(auth, "lease_duration") : NULL;
@@ -420,13 +466,13 @@ static int same_token(const char *a, const char *b)
  * shorter than half the login's has met the token's max TTL: the next time
  * is a login. 0: not renewed (expired, revoked, Vault down); the caller
  * logs in. The reply repeats the token and is cleansed. */
-static int approle_renew(vault *v, const char *token, int64_t now, char **out)
+static int approle_renew(vault *v, const char *token, int64_t now, int64_t deadline, char **out)
 {
     body b = {0};
     long st = 0;
     asps_errbuf reb;
     const char *hide[] = {token};
-    asps_err e = http(v, "POST", "/v1/auth/token/renew-self", token, "{}", &b, &st, hide, 1, &reb);
+    asps_err e = http(v, "POST", "/v1/auth/token/renew-self", token, "{}", deadline, &b, &st, hide, 1, &reb);
     auth_reply a = {0};
     if (e == ASPS_OK && st == 200)
         auth_parse(&b, &a);
@@ -450,7 +496,8 @@ static int approle_renew(vault *v, const char *token, int64_t now, char **out)
  * logged in again when FAILED (a token Vault no longer knows) is still the
  * cached one; when another thread has already replaced it, its new token
  * is used without a login. */
-static asps_err approle_token(vault *v, const char *failed, char **out, asps_errbuf *eb)
+static asps_err approle_token(vault *v, const char *failed, int64_t deadline, char **out,
+                              asps_errbuf *eb)
 {
     int64_t now = (int64_t)time(NULL);
     char *stale = NULL;
@@ -465,7 +512,7 @@ static asps_err approle_token(vault *v, const char *failed, char **out, asps_err
         stale = strdup(v->approle_token);
     pthread_mutex_unlock(&v->lock);
     if (stale) {
-        int renewed = approle_renew(v, stale, now, out);
+        int renewed = approle_renew(v, stale, now, deadline, out);
         cleanse_free(stale);
         if (renewed)
             return *out ? ASPS_OK : asps_fail(eb, ASPS_E_NOMEM, "vault: out of memory");
@@ -486,7 +533,7 @@ static asps_err approle_token(vault *v, const char *failed, char **out, asps_err
     const char *hide[] = {v->role_id, v->secret_id};
     body b = {0};
     long st;
-    asps_err e = post ? http(v, "POST", path, NULL, post, &b, &st, hide, 2, eb)
+    asps_err e = post ? http(v, "POST", path, NULL, post, deadline, &b, &st, hide, 2, eb)
                       : asps_fail(eb, ASPS_E_NOMEM, "vault: out of memory");
     cleanse_free(post);
     if (e == ASPS_OK && st != 200) {
@@ -524,47 +571,52 @@ static asps_err approle_token(vault *v, const char *failed, char **out, asps_err
  * a policy that does not cover the path (200). Anything else (Vault down,
  * 5xx) cannot tell: the read's denial stands. The reply repeats the token
  * and is cleansed. */
-static int token_dead(vault *v, const char *token)
+static int token_dead(vault *v, const char *token, int64_t deadline)
 {
     body b = {0};
     long st = 0;
     asps_errbuf leb;
-    asps_err e = http(v, "GET", "/v1/auth/token/lookup-self", token, NULL, &b, &st, NULL, 0, &leb);
+    asps_err e = http(v, "GET", "/v1/auth/token/lookup-self", token, NULL, deadline, &b, &st, NULL, 0, &leb);
     body_free(&b);
     return e == ASPS_OK && (st == 403 || st == 401);
 }
 
 /* The value of FIELD in a KV v1 ({"data": {FIELD: ...}}) or v2
- * ({"data": {"data": {FIELD: ...}}}) read reply. The reply held the secret:
- * the parsed copy is cleansed. (Not static: the fuzz target drives it.) */
+ * ({"data": {"data": {FIELD: ...}}}) read reply, whole: read without cJSON
+ * (json.h), so a value holding "\u0000" keeps every byte and its length.
+ * A name that appears twice on the way is a malformed reply. (Not static:
+ * the fuzz target drives it.) */
 asps_err asps_vault_parse_value(const char *reply, size_t n, int kv_version, const char *field,
                                 const char *what, uint8_t **value, size_t *len, asps_errbuf *eb);
 asps_err asps_vault_parse_value(const char *reply, size_t n, int kv_version, const char *field,
                                 const char *what, uint8_t **value, size_t *len, asps_errbuf *eb)
 {
-    asps_err e = ASPS_OK;
-    cJSON *o = reply ? cJSON_ParseWithLength(reply, n) : NULL;
-    const cJSON *d = o ? cJSON_GetObjectItemCaseSensitive(o, "data") : NULL;
-    if (kv_version == 2)
-        d = cJSON_IsObject(d) ? cJSON_GetObjectItemCaseSensitive(d, "data") : NULL;
-    const cJSON *f = cJSON_IsObject(d) ? cJSON_GetObjectItemCaseSensitive(d, field) : NULL;
-    if (!o)
-        e = asps_fail(eb, ASPS_E_UNAVAILABLE, "vault: %s: reply is not JSON", what);
-    else if (!cJSON_IsString(f))
-        e = asps_fail(eb, ASPS_E_NOT_FOUND, "vault: %s: no string field \"%s\"", what, field);
-    else {
-        size_t vn = strlen(f->valuestring);
-        *value = malloc(vn ? vn : 1);
-        if (!*value)
-            e = asps_fail(eb, ASPS_E_NOMEM, "vault: out of memory");
-        else {
-            memcpy(*value, f->valuestring, vn);
-            *len = vn;
-        }
-        OPENSSL_cleanse(f->valuestring, vn);
+    asps_reader top, d, f;
+    if (!reply)
+        return asps_fail(eb, ASPS_E_UNAVAILABLE, "vault: %s: no reply", what);
+    if (asps_json_raw_parse(reply, n, what, &top, eb) != ASPS_OK) {
+        asps_err_prefix(eb, "vault: reply is not JSON: ");
+        return ASPS_E_UNAVAILABLE;
     }
-    cJSON_Delete(o);
-    return e;
+    size_t c = asps_json_raw_member(top, "data", &d);
+    if (c == 1 && kv_version == 2)
+        c = asps_json_raw_member(d, "data", &d);
+    if (c == 1)
+        c = asps_json_raw_member(d, field, &f);
+    if (c > 1)
+        return asps_fail(eb, ASPS_E_UNAVAILABLE, "vault: %s: a name appears twice in the reply", what);
+    if (c == 0 || asps_json_raw_kind_of(f) != ASPS_JSON_RAW_STRING)
+        return asps_fail(eb, ASPS_E_NOT_FOUND, "vault: %s: no string field \"%s\"", what, field);
+    asps_err e = asps_json_raw_string(f, value, len, eb);
+    if (e != ASPS_OK)
+        return asps_fail(eb, e == ASPS_E_NOMEM ? e : ASPS_E_UNAVAILABLE, "vault: %s: malformed value", what);
+    if (*len > ASPS_KMS_MAX_VALUE) {
+        asps_kms_value_free(*value, *len);
+        *value = NULL;
+        *len = 0;
+        return asps_fail(eb, ASPS_E_UNAVAILABLE, "vault: %s: value larger than %u bytes", what, ASPS_KMS_MAX_VALUE);
+    }
+    return ASPS_OK;
 }
 
 /* A token goes into an HTTP header: printable ASCII only, so that no token
@@ -579,8 +631,8 @@ static int token_ok(const char *t)
     return 1;
 }
 
-static asps_err vault_get(void *impl, const char *ref, const char *credential, uint8_t **value,
-                          size_t *len, asps_errbuf *eb)
+static asps_err vault_get(void *impl, const char *ref, const char *credential, int64_t deadline,
+                          uint8_t **value, size_t *len, asps_errbuf *eb)
 {
     vault *v = impl;
     char path[1024], field[128];
@@ -609,7 +661,7 @@ static asps_err vault_get(void *impl, const char *ref, const char *credential, u
         token = strdup(v->server_token);
     } else if (v->role_id) {
         kind = APPROLE_TOKEN;
-        e = approle_token(v, NULL, &token, eb);
+        e = approle_token(v, NULL, deadline, &token, eb);
     } else {
         return asps_fail(eb, ASPS_E_DENIED, "vault: no token for %s (no app token, server token or AppRole)", path);
     }
@@ -624,12 +676,12 @@ static asps_err vault_get(void *impl, const char *ref, const char *credential, u
     body b = {0};
     long st = 0;
     const char *hide[] = {token, v->server_token, v->role_id, v->secret_id};
-    e = http(v, "GET", path, token, NULL, &b, &st, hide, 4, eb);
+    e = http(v, "GET", path, token, NULL, deadline, &b, &st, hide, 4, eb);
     /* A 403 to the server's own token: a dead token is the server's fault,
      * not a denial of this app. An app's own token (APP_TOKEN) that Vault
      * refuses is the app's bad credential: a denial, without a lookup. */
     int relogged = 0;
-    while (e == ASPS_OK && st == 403 && kind != APP_TOKEN && token_dead(v, token)) {
+    while (e == ASPS_OK && st == 403 && kind != APP_TOKEN && token_dead(v, token, deadline)) {
         if (kind == SERVER_TOKEN) {
             e = asps_fail(eb, ASPS_E_UNAVAILABLE,
                           "vault: %s: Vault server token is invalid or expired (Vault refuses it for "
@@ -645,12 +697,12 @@ static asps_err vault_get(void *impl, const char *ref, const char *credential, u
         /* the AppRole token was revoked or expired early: log in once more */
         char *old = token;
         token = NULL;
-        e = approle_token(v, old, &token, eb);
+        e = approle_token(v, old, deadline, &token, eb);
         cleanse_free(old);
         relogged = 1;
         hide[0] = token;
         if (e == ASPS_OK)
-            e = http(v, "GET", path, token, NULL, &b, &st, hide, 4, eb);
+            e = http(v, "GET", path, token, NULL, deadline, &b, &st, hide, 4, eb);
     }
     if (e == ASPS_OK) {
         if (st == 403)

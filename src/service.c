@@ -576,6 +576,11 @@ int asps_service_get_secrets(asps_service *s, const char *cert_pem, const char *
 
     out->items = calloc(n_names, sizeof *out->items);
     status = out->items ? ASPS_STATUS_OK : ASPS_STATUS_INTERNAL;
+    /* one deadline for all of this call's fetches, before the call's own */
+    long kms_ms = s->cfg->kms_deadline_ms > 0 ? s->cfg->kms_deadline_ms
+                  : s->cfg->deadline_ms > 1  ? s->cfg->deadline_ms / 2
+                                             : ASPS_KMS_DEFAULT_DEADLINE_MS;
+    int64_t kms_deadline = asps_now_mono_ms() + kms_ms;
     const char *verdict = "granted";
     char reason[600] = "";
     for (size_t i = 0; status == ASPS_STATUS_OK && i < n_names; i++) {
@@ -586,7 +591,8 @@ int asps_service_get_secrets(asps_service *s, const char *cert_pem, const char *
             status = ASPS_STATUS_INTERNAL;
             break;
         }
-        e = asps_kms_get(g->kms, d.grants[i].kms_ref, d.kms_credential, &it->value, &it->len, &eb);
+        e = asps_kms_get_until(g->kms, d.grants[i].kms_ref, d.kms_credential, kms_deadline,
+                               &it->value, &it->len, &eb);
         if (e == ASPS_OK)
             continue;
         if (e == ASPS_E_NOT_FOUND || e == ASPS_E_DENIED) {

@@ -21,6 +21,7 @@ asps_err asps_service_config_new(asps_service_config **out, asps_errbuf *eb)
     c->max_names = 64;
     c->max_concurrent_calls = 64;
     c->deadline_ms = 10000;
+    c->drain_ms = 5000;
     c->threads = 2;
     c->claims_cache = 4096;
     *out = c;
@@ -180,7 +181,8 @@ static asps_err parse(const cJSON *root, const char *dir, asps_service_config *c
     ASPS_TRY(asps_json_get_object(root, "config", "limits", &o, &present, eb));
     if (present) {
         static const char *const k[] = {"max_message_bytes", "max_names", "max_concurrent_calls",
-                                        "deadline_ms", "threads", "claims_cache", NULL};
+                                        "deadline_ms", "kms_deadline_ms", "drain_ms", "threads",
+                                        "claims_cache", NULL};
         ASPS_TRY(asps_json_check_keys(o, "config.limits", k, eb));
         ASPS_TRY(opt_size(o, "config.limits", "max_message_bytes", 256, 64 << 20,
                           &c->max_message_bytes, eb));
@@ -191,6 +193,16 @@ static asps_err parse(const cJSON *root, const char *dir, asps_service_config *c
         ASPS_TRY(opt_size(o, "config.limits", "deadline_ms", 0, 3600000, &dl, eb));
         if (dl)
             c->deadline_ms = (long)dl;
+        size_t kd = 0, drain = (size_t)c->drain_ms;
+        ASPS_TRY(opt_size(o, "config.limits", "kms_deadline_ms", 10, 3600000, &kd, eb));
+        if (kd && (long)kd >= c->deadline_ms)
+            return asps_fail(eb, ASPS_E_PARSE,
+                             "config.limits.kms_deadline_ms: must be less than deadline_ms (%ld), so "
+                             "that a stuck KMS is answered before the call's deadline",
+                             c->deadline_ms);
+        c->kms_deadline_ms = (long)kd;
+        ASPS_TRY(opt_size(o, "config.limits", "drain_ms", 0, 3600000, &drain, eb));
+        c->drain_ms = (long)drain;
         ASPS_TRY(opt_size(o, "config.limits", "threads", 1, 64, &c->threads, eb));
         ASPS_TRY(opt_size(o, "config.limits", "claims_cache", 16, 1 << 20, &c->claims_cache, eb));
     }

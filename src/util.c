@@ -241,3 +241,82 @@ int asps_ct_equal(const void *a, const void *b, size_t len)
 {
     return CRYPTO_memcmp(a, b, len) == 0;
 }
+
+int64_t asps_now_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const char *file_kind(mode_t m)
+{
+    return S_ISFIFO(m)   ? "a FIFO"
+           : S_ISDIR(m)  ? "a folder"
+           : S_ISCHR(m)  ? "a character device"
+           : S_ISBLK(m)  ? "a block device"
+           : S_ISSOCK(m) ? "a socket"
+                         : "not a file";
+}
+
+asps_err asps_read_regular_file(const char *path, size_t max, uint8_t **out, size_t *len,
+                                asps_errbuf *eb)
+{
+    /* O_NONBLOCK: open() of a FIFO without a writer returns at once instead
+     * of waiting for one; fstat then refuses it. (For regular files the flag
+     * changes nothing.) */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return asps_fail(eb, ASPS_E_IO, "cannot open %s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return asps_fail(eb, ASPS_E_IO, "cannot stat %s: %s", path, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return asps_fail(eb, ASPS_E_IO, "%s is not a regular file (%s)", path, file_kind(st.st_mode));
+    }
+    if (st.st_size < 0 || (uint64_t)st.st_size > max) {
+        close(fd);
+        return asps_fail(eb, ASPS_E_LIMIT, "%s is larger than %zu bytes", path, max);
+    }
+    /* One byte more than the size says: a file that grew is read up to max
+     * and then refused, never silently cut. */
+    size_t cap = (size_t)st.st_size < max ? (size_t)st.st_size + 1 : max + 1;
+    uint8_t *buf = malloc(cap + 1);
+    if (!buf) {
+        close(fd);
+        return asps_fail(eb, ASPS_E_NOMEM, "out of memory reading %s", path);
+    }
+    size_t n = 0;
+    while (n < cap) {
+        ssize_t got = read(fd, buf + n, cap - n);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            int e = errno;
+            OPENSSL_cleanse(buf, n);
+            free(buf);
+            close(fd);
+            return asps_fail(eb, ASPS_E_IO, "error reading %s: %s", path, strerror(e));
+        }
+        if (got == 0)
+            break;
+        n += (size_t)got;
+    }
+    close(fd);
+    if (n == cap) {
+        OPENSSL_cleanse(buf, n);
+        free(buf);
+        if (n > max)
+            return asps_fail(eb, ASPS_E_LIMIT, "%s is larger than %zu bytes", path, max);
+        return asps_fail(eb, ASPS_E_IO, "%s grew while it was read (write it atomically: a "
+                                        "temporary file, then rename)", path);
+    }
+    buf[n] = 0;
+    *out = buf;
+    *len = n;
+    return ASPS_OK;
+}

@@ -24,9 +24,24 @@ void asps_time_format(int64_t t, char out[32]);
  * buffer. */
 asps_err asps_read_file(const char *path, size_t max, uint8_t **out, size_t *len,
                         asps_errbuf *eb);
+/* Read a whole regular file (at most max bytes) without ever blocking on
+ * what is not one: opened O_NONBLOCK, then fstat; a FIFO, device, socket
+ * or folder is refused (ASPS_E_IO, "PATH is not a regular file (a FIFO)")
+ * before any read, so a FIFO put in a file's place cannot hold the caller.
+ * (A hung network file system can still block open() or read(): callers
+ * that must stay responsive bound it themselves; see kms.c.) The buffer is
+ * allocated once at the file's size (no realloc leaving copies behind, for
+ * files that hold secrets), NUL-terminated; a file that grows while it is
+ * read is refused (one that is replaced by rename is read whole). */
+asps_err asps_read_regular_file(const char *path, size_t max, uint8_t **out, size_t *len,
+                                asps_errbuf *eb);
 /* Write a file atomically (temp in the same folder, fsync, rename), mode. */
 asps_err asps_write_file_atomic(const char *path, const void *data, size_t len,
                                 unsigned mode, asps_errbuf *eb);
+
+/* CLOCK_MONOTONIC in milliseconds: deadlines that a clock change cannot
+ * move. */
+int64_t asps_now_mono_ms(void);
 
 /* Constant-time equality of two equal-length buffers (CRYPTO_memcmp). */
 int asps_ct_equal(const void *a, const void *b, size_t len);

@@ -26,6 +26,8 @@ Prints 'PORT n' first. Test hooks: POST /__control with any of
   {"fail": N, "status": 500, "error_text": "..." | "error_body": "raw",
    "retry_after": S (a Retry-After header on those failures; null: none)}
   {"revoke": "token"} (a seed or issued token), {"revoke_issued": true}
+  {"delay": S} (every /v1/ request, counted first, waits S seconds before its
+   answer: a Vault that hangs; 0 ends it)
 GET /__stats: {"stats": {path: count}, "connections": n, "headers": {...}}.
 """
 import argparse
@@ -39,7 +41,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LOCK = threading.Lock()
-STATE = {"sealed": False, "sealed_text": True, "fail": 0, "status": 500, "error_text": "injected failure",
+STATE = {"delay": 0, "sealed": False, "sealed_text": True, "fail": 0, "status": 500, "error_text": "injected failure",
          "error_body": None, "retry_after": None, "stats": {}, "headers": {}, "connections": 0}
 ISSUED = {}  # token -> (policies, expires, max_expires)
 
@@ -116,6 +118,10 @@ def main():
             with LOCK:
                 STATE["stats"][self.path] = STATE["stats"].get(self.path, 0) + 1
                 STATE["headers"] = {k: v for k, v in self.headers.items() if k.lower().startswith("x-vault-n")}
+                delay = STATE["delay"]
+            if delay:
+                time.sleep(delay)
+            with LOCK:
                 if STATE["fail"] > 0:
                     STATE["fail"] -= 1
                     if STATE["error_body"] is not None:
@@ -133,7 +139,7 @@ def main():
             body = json.loads(self.rfile.read(n) or b"{}")
             if self.path == "/__control":
                 with LOCK:
-                    for k in ("sealed", "sealed_text", "fail", "status", "error_text", "error_body", "retry_after"):
+                    for k in ("delay", "sealed", "sealed_text", "fail", "status", "error_text", "error_body", "retry_after"):
                         if k in body:
                             STATE[k] = body[k]
                     if "revoke" in body:

@@ -12,14 +12,35 @@
  *     not); a 403 to the server's own token is checked with lookup-self
  *     (dead server token: UNAVAILABLE; dead AppRole token: one new login).
  *
+ * Every fetch has a deadline and never holds its caller past it. The
+ * backend runs on a fetch thread (a small pool shared by the process);
+ * the caller waits for it until the deadline and then gives up with
+ * ASPS_E_UNAVAILABLE, abandoning the fetch: a backend stuck where no
+ * timeout reaches (open() or read() on a hung network file system, a DNS
+ * lookup) keeps only its fetch thread, which finishes the fetch, cleanses
+ * and drops its result whenever it returns, and serves again. The pool
+ * starts threads as needed, up to ASPS_KMS_MAX_FETCHES running or stuck at
+ * once (beyond: UNAVAILABLE at once), and keeps a few idle ones. Backends
+ * get the deadline too and keep to it where they can (Vault: curl
+ * timeouts and retries end by it). A handle stays alive, through a
+ * reference, until its last fetch has returned, even after asps_kms_free.
+ *
+ * Values are bytes with a length, from the KMS reply to the caller: a value
+ * may hold 0x00 bytes ("text:pw\u0000tail" is 7 bytes) and is never cut.
+ *
  * Errors from get (the service maps them):
- *   ASPS_E_UNAVAILABLE  backend down, unreadable or malformed (the call fails
- *                       with UNAVAILABLE, the server keeps running)
+ *   ASPS_E_UNAVAILABLE  backend down, unreadable, malformed or past the
+ *                       deadline (the call fails with UNAVAILABLE, the
+ *                       server keeps running)
  *   ASPS_E_NOT_FOUND    the reference does not exist
  *   ASPS_E_DENIED       the backend refused the credential
  * Messages name the reference, never a value.
  *
- * File backend format: one JSON object, name -> value. A value is
+ * File backend format: one JSON object, name -> value (RFC 8259, strictly:
+ * a raw control character in a string is an error; escapes such as
+ * "\u0000" are decoded whole, with the value's length). The file must be a
+ * regular file: it is opened without blocking and anything else (a FIFO, a
+ * device, a folder) is refused. A value is
  *   "base64:<standard base64>"   bytes
  *   "text:<anything>"            the UTF-8 bytes after "text:"
  *   "<anything else>"            plain text (or base64 when the backend's
@@ -43,15 +64,20 @@ extern "C" {
 
 #define ASPS_KMS_MAX_VALUE (1u << 20)   /* largest secret value */
 #define ASPS_KMS_FILE_MAX (16u << 20)  /* largest KMS file */
+#define ASPS_KMS_DEFAULT_DEADLINE_MS 10000 /* asps_kms_get */
+#define ASPS_KMS_MAX_FETCHES 64 /* fetch threads running or stuck at once */
 
 typedef struct asps_kms asps_kms;
 
 /* A backend: get fills *value (malloc'd; the caller frees it with
- * asps_kms_value_free) and *len. credential may be NULL. Must be safe to
- * call from several threads at once. */
+ * asps_kms_value_free) and *len. credential may be NULL. deadline_ms
+ * (CLOCK_MONOTONIC in ms: tv_sec * 1000 + tv_nsec / 1000000) is when the
+ * caller stops waiting: a backend should give up by then (a result that
+ * comes later is dropped). Runs on a fetch thread; must be safe to call
+ * from several threads at once. */
 typedef struct asps_kms_ops {
     const char *name;
-    asps_err (*get)(void *impl, const char *ref, const char *credential,
+    asps_err (*get)(void *impl, const char *ref, const char *credential, int64_t deadline_ms,
                     uint8_t **value, size_t *len, asps_errbuf *eb);
     void (*free)(void *impl);
 } asps_kms_ops;
@@ -77,7 +103,8 @@ typedef struct asps_kms_config {
     const char *secret_id_file;   /* vault: read secret_id from this file (not
                                      readable or writable by others) */
     const char *approle_mount;    /* vault: AppRole auth mount (default "approle") */
-    long timeout_ms;              /* vault: per request (0 = 5000) */
+    long timeout_ms;              /* vault: per request (0 = 5000), within the
+                                     fetch's deadline */
     int max_retries;              /* vault: for 5xx/429/412/transport errors (0 = 2, <0 none) */
     int no_connection_reuse;      /* vault: 1 = a new connection per request
                                      (default 0: pooled keep-alive connections) */
@@ -97,13 +124,23 @@ typedef enum asps_kms_encoding {
 asps_err asps_kms_open_file(const char *path, asps_kms_encoding plain, asps_kms **out,
                             asps_errbuf *eb);
 
-/* Fetch REF's value. */
+/* Fetch REF's value, giving up at deadline_ms (CLOCK_MONOTONIC ms): then
+ * ASPS_E_UNAVAILABLE ("no answer from the KMS within N ms") and the fetch
+ * is abandoned (see above). */
+asps_err asps_kms_get_until(asps_kms *k, const char *ref, const char *credential,
+                            int64_t deadline_ms, uint8_t **value, size_t *len, asps_errbuf *eb);
+/* The same with a deadline ASPS_KMS_DEFAULT_DEADLINE_MS from now. */
 asps_err asps_kms_get(asps_kms *k, const char *ref, const char *credential,
                       uint8_t **value, size_t *len, asps_errbuf *eb);
+/* Fetches abandoned at their deadline whose backend has not returned yet
+ * (process-wide). */
+unsigned asps_kms_fetches_stuck(void);
 /* Cleanse and free a value from asps_kms_get. */
 void asps_kms_value_free(uint8_t *value, size_t len);
 
 const char *asps_kms_backend_name(const asps_kms *k);
+/* Drop the caller's reference; the backend is freed when no fetch uses it
+ * any more. */
 void asps_kms_free(asps_kms *k);
 
 #ifdef __cplusplus

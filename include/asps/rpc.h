@@ -115,10 +115,20 @@ asps_err asps_rpc_server_add_method(asps_rpc_server *s, const char *full_method,
 asps_err asps_rpc_server_start(asps_rpc_server *s, int *bound_port, asps_errbuf *eb);
 
 /* Stop accepting connections and calls, let in-flight calls finish for up to
- * drain_ms, cancel what is left, wait for running handlers to return, and stop
- * the threads. Idempotent; also done by asps_rpc_server_free. Not from a
- * handler or verify callback (it waits for them). */
+ * drain_ms, cancel what is left (clients get UNAVAILABLE), give running
+ * handlers 1 s more to return, and stop the threads. Bounded: returns by
+ * drain_ms + 1 s. A handler still running then is abandoned: a line on
+ * stderr says how many calls of which methods, asps_rpc_server_abandoned()
+ * counts them, and threads and gRPC objects are left as they are (in use);
+ * the caller should then exit the process. Idempotent. asps_rpc_server_free
+ * shuts down too (drain 0) but waits for running handlers without a bound,
+ * as it must before freeing what they use. Not from a handler or verify
+ * callback. */
 void asps_rpc_server_shutdown(asps_rpc_server *s, int drain_ms);
+
+/* Calls whose handlers were still running when shutdown gave up (0: it
+ * stopped cleanly). */
+unsigned asps_rpc_server_abandoned(const asps_rpc_server *s);
 
 void asps_rpc_server_free(asps_rpc_server *s);
 

@@ -29,8 +29,13 @@
  *     "audit": "audit.log" | "-",
  *     "limits": {"max_message_bytes": 65536, "max_names": 64,
  *                "max_concurrent_calls": 64, "deadline_ms": 10000,
+ *                "kms_deadline_ms": 5000, "drain_ms": 5000,
  *                "threads": 2, "claims_cache": 4096}
  *   }
+ * deadline_ms bounds a call; kms_deadline_ms (default: half of deadline_ms,
+ * and always less than it) bounds the KMS fetches of one call, all names
+ * together, so a stuck KMS answers UNAVAILABLE before the call's deadline;
+ * drain_ms is how long SIGTERM lets in-flight calls finish (asps serve).
  */
 #ifndef ASPS_SERVICE_H
 #define ASPS_SERVICE_H
@@ -66,6 +71,8 @@ typedef struct asps_service_config {
     char *audit;
     size_t max_message_bytes, max_names, max_concurrent_calls, threads, claims_cache;
     long deadline_ms;
+    long kms_deadline_ms;         /* 0: half of deadline_ms */
+    long drain_ms;
 } asps_service_config;
 
 asps_err asps_service_config_load(const char *path, asps_service_config **out, asps_errbuf *eb);

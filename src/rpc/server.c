@@ -23,7 +23,12 @@
  *
  * Shutdown: grpc_server_shutdown_and_notify stops new connections and calls;
  * in-flight calls get drain_ms to finish, then are cancelled; once gRPC
- * reports the server idle the workers and io threads stop.
+ * reports the server idle the workers and io threads stop. Shutdown is
+ * bounded: a handler that has not returned ABANDON_GRACE_MS after the
+ * cancel (blocked where nothing reaches it) is abandoned: shutdown logs
+ * which calls it left, returns, and leaves threads and gRPC objects alone
+ * (they are in use); the process is expected to exit, and
+ * asps_rpc_server_free waits for those handlers before freeing anything.
  */
 #include "rpc_internal.h"
 
@@ -46,6 +51,7 @@
 #define DEFAULT_HANDSHAKE_MS 10000u
 #define MAX_THREADS 256u
 #define REAP_INTERVAL_MS 100
+#define ABANDON_GRACE_MS 1000
 #define MAX_METHODS 64
 
 enum tag_kind { TAG_NEW_CALL, TAG_DONE, TAG_SHUTDOWN };
@@ -82,6 +88,7 @@ struct call {
     int cancelled;  /* out of RECV_CLOSE_ON_SERVER */
     int counted;    /* counts against max_concurrent_calls; on the inflight list */
     int reaped;     /* already cancelled for its deadline */
+    int in_handler; /* a worker took it (under mu) */
     int64_t started_ms;
     struct call *prev, *next; /* inflight list */
     struct call *qnext;       /* worker queue */
@@ -130,6 +137,7 @@ struct asps_rpc_server {
     int started;
     int start_failed;
     int stopped;
+    unsigned abandoned; /* handlers still running when shutdown gave up */
 };
 
 static void log_err(const char *what, const char *detail)
@@ -338,6 +346,8 @@ static void uncount_call(struct call *c)
         c->prev = c->next = NULL;
         c->counted = 0;
         s->active--;
+        if (s->inflight == NULL && s->shutting_down)
+            pthread_cond_broadcast(&s->shutdown_cv); /* see wait_idle */
     }
     pthread_mutex_unlock(&s->mu);
 }
@@ -568,6 +578,7 @@ static void *worker_main(void *arg)
         s->q_head = c->qnext;
         if (s->q_head == NULL)
             s->q_tail = NULL;
+        c->in_handler = 1;
         int cancel_all = s->cancel_all;
         pthread_mutex_unlock(&s->mu);
         run_call(s, c, cancel_all);
@@ -741,10 +752,15 @@ asps_err asps_rpc_server_start(asps_rpc_server *s, int *bound_port, asps_errbuf 
     return ASPS_OK;
 }
 
+/* Idle: gRPC has reported the shutdown complete and no call is queued or
+ * in a handler. (gRPC alone can report it while a handler still runs with
+ * a cancelled call: joining the workers then would wait on that handler.) */
+static int idle_locked(const asps_rpc_server *s) { return s->server_idle && s->inflight == NULL; }
+
 static void wait_idle(asps_rpc_server *s, int64_t until_ms)
 {
     pthread_mutex_lock(&s->mu);
-    while (!s->server_idle) {
+    while (!idle_locked(s)) {
         if (until_ms < 0) {
             pthread_cond_wait(&s->shutdown_cv, &s->mu);
             continue;
@@ -765,44 +781,34 @@ static void wait_idle(asps_rpc_server *s, int64_t until_ms)
     pthread_mutex_unlock(&s->mu);
 }
 
-void asps_rpc_server_shutdown(asps_rpc_server *s, int drain_ms)
+/* The calls still in handlers, by method, for the abandon message; under mu. */
+static unsigned describe_running(asps_rpc_server *s, char *out, size_t cap)
 {
-    if (s == NULL || s->stopped)
-        return;
-    s->stopped = 1;
-    if (s->server == NULL)
-        return;
-    if (s->started) {
-        pthread_mutex_lock(&s->mu);
-        s->shutting_down = 1;
-        pthread_mutex_unlock(&s->mu);
-        grpc_server_shutdown_and_notify(s->server, s->cq, &s->shutdown_tag);
-        if (s->io_started > 0) {
-            wait_idle(s, asps_rpc__now_ms() + (drain_ms > 0 ? drain_ms : 0));
-            pthread_mutex_lock(&s->mu);
-            int idle = s->server_idle;
-            if (!idle) {
-                s->cancel_all = 1;
-                /* Cancel our calls one by one: that reaches the clients at
-                 * once, while grpc_server_cancel_all_calls alone leaves them
-                 * waiting until their handlers return. */
-                for (struct call *c = s->inflight; c != NULL; c = c->next)
-                    grpc_call_cancel_with_status(c->call, GRPC_STATUS_UNAVAILABLE,
-                                                 "server shutting down", NULL);
-            }
-            pthread_mutex_unlock(&s->mu);
-            if (!idle) {
-                grpc_server_cancel_all_calls(s->server);
-                wait_idle(s, -1);
-            }
-        } else {
-            /* start failed before any io thread ran: drive the queue here */
-            s->cancel_all = 1;
-            grpc_server_cancel_all_calls(s->server);
-            while (!s->server_idle)
-                dispatch(s, grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL));
+    unsigned running = 0, queued = 0;
+    size_t w = 0;
+    out[0] = 0;
+    for (size_t i = 0; i < s->n_methods; i++) {
+        unsigned n = 0;
+        for (struct call *c = s->inflight; c != NULL; c = c->next)
+            if (c->m == &s->methods[i] && c->in_handler)
+                n++;
+        if (n && w < cap) {
+            int k = snprintf(out + w, cap - w, "%s%s x%u", w ? ", " : "", s->methods[i].path, n);
+            w += k > 0 ? (size_t)k : 0;
         }
+        running += n;
     }
+    for (struct call *c = s->inflight; c != NULL; c = c->next)
+        queued += !c->in_handler;
+    if (queued && w < cap)
+        snprintf(out + w, cap - w, "%s%u queued", w ? "; " : "", queued);
+    return running;
+}
+
+/* Stop the workers and io threads and free gRPC's objects: the server is
+ * idle. */
+static void stop_threads(asps_rpc_server *s)
+{
     pthread_mutex_lock(&s->mu);
     s->workers_stop = 1;
     pthread_cond_broadcast(&s->work_cv);
@@ -828,11 +834,84 @@ void asps_rpc_server_shutdown(asps_rpc_server *s, int drain_ms)
     s->cq = NULL;
 }
 
+/* bounded: give up on handlers ABANDON_GRACE_MS after the cancel (else
+ * wait for them: asps_rpc_server_free) */
+static void shutdown_server(asps_rpc_server *s, int drain_ms, int bounded)
+{
+    if (s == NULL || s->stopped)
+        return;
+    s->stopped = 1;
+    if (s->server == NULL)
+        return;
+    if (s->started) {
+        pthread_mutex_lock(&s->mu);
+        s->shutting_down = 1;
+        pthread_mutex_unlock(&s->mu);
+        grpc_server_shutdown_and_notify(s->server, s->cq, &s->shutdown_tag);
+        if (s->io_started > 0) {
+            wait_idle(s, asps_rpc__now_ms() + (drain_ms > 0 ? drain_ms : 0));
+            pthread_mutex_lock(&s->mu);
+            int idle = idle_locked(s);
+            if (!idle) {
+                s->cancel_all = 1;
+                /* Cancel our calls one by one: that reaches the clients at
+                 * once, while grpc_server_cancel_all_calls alone leaves them
+                 * waiting until their handlers return. */
+                for (struct call *c = s->inflight; c != NULL; c = c->next)
+                    grpc_call_cancel_with_status(c->call, GRPC_STATUS_UNAVAILABLE,
+                                                 "server shutting down", NULL);
+            }
+            pthread_mutex_unlock(&s->mu);
+            if (!idle) {
+                grpc_server_cancel_all_calls(s->server);
+                /* handlers that return now still finish their calls */
+                wait_idle(s, bounded ? asps_rpc__now_ms() + ABANDON_GRACE_MS : -1);
+                char what[512] = "";
+                pthread_mutex_lock(&s->mu);
+                idle = idle_locked(s);
+                unsigned running = idle ? 0 : describe_running(s, what, sizeof what);
+                if (!idle)
+                    s->abandoned = running ? running : 1;
+                pthread_mutex_unlock(&s->mu);
+                if (!idle) {
+                    /* Bounded: a handler blocked where nothing reaches it
+                     * must not keep the process from stopping. */
+                    fprintf(stderr,
+                            "asps rpc: drain deadline passed (%d ms + %d ms after cancelling): "
+                            "abandoning %u call%s still in handlers%s%s%s\n",
+                            drain_ms > 0 ? drain_ms : 0, ABANDON_GRACE_MS, running,
+                            running == 1 ? "" : "s", what[0] ? " (" : "", what, what[0] ? ")" : "");
+                    return;
+                }
+            }
+        } else {
+            /* start failed before any io thread ran: drive the queue here */
+            s->cancel_all = 1;
+            grpc_server_cancel_all_calls(s->server);
+            while (!s->server_idle)
+                dispatch(s, grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL));
+        }
+    }
+    stop_threads(s);
+}
+
+void asps_rpc_server_shutdown(asps_rpc_server *s, int drain_ms) { shutdown_server(s, drain_ms, 1); }
+
+unsigned asps_rpc_server_abandoned(const asps_rpc_server *s)
+{
+    return s ? s->abandoned : 0;
+}
+
 void asps_rpc_server_free(asps_rpc_server *s)
 {
     if (s == NULL)
         return;
-    asps_rpc_server_shutdown(s, 0);
+    shutdown_server(s, 0, 0);
+    if (s->abandoned && s->server != NULL) {
+        /* shutdown gave up on handlers: they still use the server */
+        wait_idle(s, -1);
+        stop_threads(s);
+    }
     if (s->cq != NULL) { /* created but never started */
         grpc_completion_queue_shutdown(s->cq);
         while (grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL).type !=

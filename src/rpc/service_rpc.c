@@ -207,8 +207,11 @@ static int cczoo_get_secret(void *ctx, const char *cert, const char *peer, const
     } else {
         st = one_secret(g, cert, peer, key, &list, msg, msglen);
         /* CCZoo's reply field is a proto3 string: its C++ client refuses
-         * invalid UTF-8, so a binary secret gets a clear refusal instead */
-        if (st == ASPS_STATUS_OK && !utf8_valid(list.items[0].value, list.items[0].len)) {
+         * invalid UTF-8, so a binary secret gets a clear refusal instead;
+         * so does one holding a 0x00 byte, which protobuf-c's string (a C
+         * string) cannot carry whole */
+        if (st == ASPS_STATUS_OK && (!utf8_valid(list.items[0].value, list.items[0].len) ||
+                                     memchr(list.items[0].value, 0, list.items[0].len))) {
             snprintf(msg, msglen, "binary secret: fetch it with asps.v1.SecretProvision/GetSecrets");
             asps_service_audit_refused(g->svc, cert, peer, names, 1, "refused",
                                        "binary value cannot travel in CCZoo's string field");

@@ -1,12 +1,20 @@
-/* test_kms.c: the KMS interface and its JSON file backend. */
+/* test_kms.c: the KMS interface and its JSON file backend: values whole
+ * with their length (NUL bytes), strict JSON, a FIFO in place of the file,
+ * and fetches bounded by their deadline (a backend that blocks is
+ * abandoned; the pool stays usable; a freed handle outlives its stuck
+ * fetch). */
 #include "testutil.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "asps/kms.h"
+#include "asps/service.h"
 
 static char *dir;
 static char path[4096];
@@ -209,9 +217,10 @@ struct fake {
     char last_cred[64];
 };
 
-static asps_err fake_get(void *impl, const char *ref, const char *cred, uint8_t **value,
-                         size_t *len, asps_errbuf *eb)
+static asps_err fake_get(void *impl, const char *ref, const char *cred, int64_t deadline_ms,
+                         uint8_t **value, size_t *len, asps_errbuf *eb)
 {
+    (void)deadline_ms;
     struct fake *f = impl;
     snprintf(f->last_cred, sizeof f->last_cred, "%s", cred ? cred : "(none)");
     if (cred == NULL || strcmp(cred, "good") != 0) {
@@ -253,6 +262,299 @@ static void test_vtable_passes_credentials_and_drops_values_on_error(void **stat
     asps_kms_free(k);
 }
 
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Values come out whole, with their length: "\u0000" is a 0x00 byte,
+ * never the end of the value (cJSON cut "text:pw\u0000tail" to "pw"). */
+static void test_values_with_nul_bytes_arrive_whole(void **state)
+{
+    (void)state;
+    write_kms("{\"db_password\": \"text:pw\\u0000tail\", \"plain\": \"x\\u0000y\","
+              " \"obj\": {\"text\": \"\\u0000\"}, \"b\": \"base64:AAFhYgD/AA==\","
+              " \"ob\": {\"base64\": \"AA==\"}, \"k\\u0000x\": \"text:other\","
+              " \"b64nul\": \"base64:AA\\u0000==\", \"esc\": \"text:\\uD834\\uDD1E\\t\"}");
+    asps_kms *k;
+    asps_errbuf eb;
+    assert_int_equal(asps_kms_open_file(path, ASPS_KMS_PLAIN_TEXT, &k, &eb), ASPS_OK);
+    char v[64];
+    size_t n;
+    assert_int_equal(get(k, "db_password", v, sizeof v, &n, &eb), ASPS_OK);
+    assert_int_equal(n, 7);
+    assert_memory_equal(v, "pw\0tail", 7);
+    assert_int_equal(get(k, "plain", v, sizeof v, &n, &eb), ASPS_OK);
+    assert_int_equal(n, 3);
+    assert_memory_equal(v, "x\0y", 3);
+    assert_int_equal(get(k, "obj", v, sizeof v, &n, &eb), ASPS_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(v[0], 0);
+    assert_int_equal(get(k, "b", v, sizeof v, &n, &eb), ASPS_OK);
+    assert_int_equal(n, 7);
+    assert_memory_equal(v, "\0\1ab\0\xff\0", 7);
+    assert_int_equal(get(k, "ob", v, sizeof v, &n, &eb), ASPS_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(get(k, "esc", v, sizeof v, &n, &eb), ASPS_OK);
+    assert_int_equal(n, 5);
+    assert_memory_equal(v, "\xf0\x9d\x84\x9e\t", 5);
+    /* keys are compared whole: "k\u0000x" is neither "k" nor "k\0x" cut */
+    assert_int_equal(get(k, "k", v, sizeof v, &n, &eb), ASPS_E_NOT_FOUND);
+    /* a 0x00 inside base64 text is not base64 */
+    assert_int_equal(get(k, "b64nul", v, sizeof v, &n, &eb), ASPS_E_UNAVAILABLE);
+    assert_non_null(strstr(eb.msg, "malformed base64"));
+    asps_kms_free(k);
+}
+
+/* RFC 8259: control characters in strings must be escaped. A raw one is a
+ * broken file (UNAVAILABLE), never a value cut at it. */
+static void test_raw_control_bytes_in_the_file_are_refused(void **state)
+{
+    (void)state;
+    asps_kms *k;
+    asps_errbuf eb;
+    assert_int_equal(asps_kms_open_file(path, ASPS_KMS_PLAIN_TEXT, &k, &eb), ASPS_OK);
+    for (int b = 0; b < 0x20; b++) {
+        char text[64];
+        int len = snprintf(text, sizeof text, "{\"a\": \"text:pw@tail\", \"b\": \"text:ok\"}");
+        text[12] = (char)b; /* the '@' */
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        assert_int_equal(fwrite(text, 1, (size_t)len, f), (size_t)len);
+        fclose(f);
+        char v[64];
+        size_t n;
+        /* every entry: the file as a whole is not JSON */
+        assert_int_equal(get(k, "b", v, sizeof v, &n, &eb), ASPS_E_UNAVAILABLE);
+        assert_non_null(strstr(eb.msg, "control character in a string"));
+        assert_non_null(strstr(eb.msg, "line 1, column 13"));
+        assert_null(strstr(eb.msg, "tail"));
+    }
+    asps_kms_free(k);
+}
+
+/* A FIFO (or a folder) in place of the KMS file is refused at once: opened
+ * without blocking, then fstat. Without O_NONBLOCK the open() would wait
+ * for a writer (and here the fetch would be abandoned only at its
+ * deadline, with another message). */
+static void test_fifo_or_folder_in_place_of_the_file_is_refused_at_once(void **state)
+{
+    (void)state;
+    unlink(path);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    asps_kms *k;
+    asps_errbuf eb;
+    assert_int_equal(asps_kms_open_file(path, ASPS_KMS_PLAIN_TEXT, &k, &eb), ASPS_OK);
+    char v[64];
+    size_t n;
+    int64_t t0 = mono_ms();
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(get(k, "a", v, sizeof v, &n, &eb), ASPS_E_UNAVAILABLE);
+        assert_non_null(strstr(eb.msg, "is not a regular file (a FIFO)"));
+    }
+    assert_true(mono_ms() - t0 < 5000); /* the deadline is 10 s: not abandoned */
+    assert_int_equal(asps_kms_fetches_stuck(), 0);
+    unlink(path);
+    assert_int_equal(mkdir(path, 0700), 0);
+    assert_int_equal(get(k, "a", v, sizeof v, &n, &eb), ASPS_E_UNAVAILABLE);
+    assert_non_null(strstr(eb.msg, "(a folder)"));
+    rmdir(path);
+    write_kms("{\"a\": \"text:back\"}");
+    assert_int_equal(get(k, "a", v, sizeof v, &n, &eb), ASPS_OK);
+    assert_string_equal(v, "back");
+    asps_kms_free(k);
+}
+
+/* A backend that blocks until released (a hung file system). */
+struct blocker {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int release, entered, freed;
+};
+static struct blocker blk = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0};
+
+static asps_err block_get(void *impl, const char *ref, const char *cred, int64_t deadline_ms,
+                          uint8_t **value, size_t *len, asps_errbuf *eb)
+{
+    (void)impl;
+    (void)cred;
+    (void)deadline_ms; /* ignores it, as open() on a hung NFS would */
+    (void)eb;
+    if (strcmp(ref, "fast") != 0) {
+        pthread_mutex_lock(&blk.mu);
+        blk.entered++;
+        pthread_cond_broadcast(&blk.cv);
+        while (!blk.release)
+            pthread_cond_wait(&blk.cv, &blk.mu);
+        pthread_mutex_unlock(&blk.mu);
+    }
+    *value = malloc(6);
+    memcpy(*value, "secret", 6); /* a late value: cleansed and freed by kms.c */
+    *len = 6;
+    return ASPS_OK;
+}
+
+static void block_free(void *impl)
+{
+    (void)impl;
+    pthread_mutex_lock(&blk.mu);
+    blk.freed++;
+    pthread_mutex_unlock(&blk.mu);
+}
+
+static const asps_kms_ops block_ops = {"blocker", block_get, block_free};
+
+static void release_blocked(void)
+{
+    pthread_mutex_lock(&blk.mu);
+    blk.release = 1;
+    pthread_cond_broadcast(&blk.cv);
+    pthread_mutex_unlock(&blk.mu);
+    for (int i = 0; i < 500 && asps_kms_fetches_stuck() > 0; i++)
+        usleep(10000);
+    assert_int_equal(asps_kms_fetches_stuck(), 0);
+}
+
+/* The caller gets UNAVAILABLE at the deadline, whatever the backend does;
+ * other fetches go on meanwhile; a handle freed while a fetch is stuck is
+ * freed only when that fetch returns. */
+static void test_blocking_backend_is_abandoned_at_the_deadline(void **state)
+{
+    (void)state;
+    blk.release = blk.entered = blk.freed = 0;
+    asps_kms *k;
+    asps_errbuf eb;
+    assert_int_equal(asps_kms_new(&block_ops, NULL, &k, &eb), ASPS_OK);
+    uint8_t *v = (uint8_t *)"sentinel";
+    size_t n = 9;
+    for (int i = 0; i < 3; i++) {
+        int64_t t0 = mono_ms();
+        assert_int_equal(asps_kms_get_until(k, "slow", NULL, t0 + 300, &v, &n, &eb), ASPS_E_UNAVAILABLE);
+        int64_t took = mono_ms() - t0;
+        assert_true(took >= 290 && took < 3000);
+        assert_null(v);
+        assert_int_equal(n, 0);
+        assert_non_null(strstr(eb.msg, "kms: slow: no answer from the blocker backend within 300 ms"));
+    }
+    assert_int_equal(asps_kms_fetches_stuck(), 3);
+    /* the pool stays usable: a fetch that does not block is answered */
+    assert_int_equal(asps_kms_get(k, "fast", NULL, &v, &n, &eb), ASPS_OK);
+    assert_int_equal(n, 6);
+    asps_kms_value_free(v, n);
+    /* a deadline already past: refused without starting a fetch */
+    assert_int_equal(asps_kms_get_until(k, "fast", NULL, mono_ms() - 1, &v, &n, &eb), ASPS_E_UNAVAILABLE);
+    assert_non_null(strstr(eb.msg, "deadline passed"));
+    /* freed (a reload) while three fetches are stuck: not yet */
+    asps_kms_free(k);
+    assert_int_equal(blk.freed, 0);
+    release_blocked();
+    assert_int_equal(blk.freed, 1);
+}
+
+/* At most ASPS_KMS_MAX_FETCHES fetch threads, stuck ones included: beyond,
+ * a fetch fails at once; once they return, fetches work again. */
+static void test_stuck_fetches_are_bounded(void **state)
+{
+    (void)state;
+    blk.release = blk.entered = blk.freed = 0;
+    asps_kms *k;
+    asps_errbuf eb;
+    assert_int_equal(asps_kms_new(&block_ops, NULL, &k, &eb), ASPS_OK);
+    uint8_t *v;
+    size_t n;
+    for (int i = 0; i < ASPS_KMS_MAX_FETCHES; i++)
+        assert_int_equal(asps_kms_get_until(k, "slow", NULL, mono_ms() + 20, &v, &n, &eb), ASPS_E_UNAVAILABLE);
+    assert_int_equal(asps_kms_fetches_stuck(), ASPS_KMS_MAX_FETCHES);
+    int64_t t0 = mono_ms();
+    assert_int_equal(asps_kms_get_until(k, "fast", NULL, t0 + 5000, &v, &n, &eb), ASPS_E_UNAVAILABLE);
+    assert_true(mono_ms() - t0 < 1000);
+    assert_non_null(strstr(eb.msg, "stuck"));
+    release_blocked();
+    assert_int_equal(asps_kms_get(k, "fast", NULL, &v, &n, &eb), ASPS_OK);
+    asps_kms_value_free(v, n);
+    asps_kms_free(k);
+    assert_int_equal(blk.freed, 1);
+}
+
+/* Many threads fetching at once from the file: every value right. */
+static void *fetch_many(void *arg)
+{
+    asps_kms *k = arg;
+    for (int i = 0; i < 50; i++) {
+        uint8_t *v;
+        size_t n;
+        asps_errbuf eb;
+        if (asps_kms_get(k, "db_password", NULL, &v, &n, &eb) != ASPS_OK || n != 7 ||
+            memcmp(v, "pw\0tail", 7) != 0)
+            return (void *)1;
+        asps_kms_value_free(v, n);
+    }
+    return NULL;
+}
+
+static void test_concurrent_fetches(void **state)
+{
+    (void)state;
+    write_kms("{\"db_password\": \"text:pw\\u0000tail\"}");
+    asps_kms *k;
+    asps_errbuf eb;
+    assert_int_equal(asps_kms_open_file(path, ASPS_KMS_PLAIN_TEXT, &k, &eb), ASPS_OK);
+    pthread_t th[8];
+    for (int i = 0; i < 8; i++)
+        pthread_create(&th[i], NULL, fetch_many, k);
+    for (int i = 0; i < 8; i++) {
+        void *r;
+        pthread_join(th[i], &r);
+        assert_null(r);
+    }
+    asps_kms_free(k);
+}
+
+/* The config keys: limits.kms_deadline_ms (less than deadline_ms) and
+ * limits.drain_ms; a misspelt key is an error. */
+static void test_config_kms_deadline_and_drain(void **state)
+{
+    (void)state;
+    char cfg[4200];
+    snprintf(cfg, sizeof cfg, "%s/server.json", dir);
+    struct {
+        const char *limits;
+        asps_err want;
+        long kms, drain;
+        const char *msg;
+    } cases[] = {
+        {"{}", ASPS_OK, 0, 5000, NULL},
+        {"{\"kms_deadline_ms\": 2000, \"drain_ms\": 700}", ASPS_OK, 2000, 700, NULL},
+        {"{\"deadline_ms\": 30000, \"kms_deadline_ms\": 20000, \"drain_ms\": 0}", ASPS_OK, 20000, 0, NULL},
+        {"{\"deadline_ms\": 1000, \"kms_deadline_ms\": 1000}", ASPS_E_PARSE, 0, 0, "less than deadline_ms (1000)"},
+        {"{\"kms_deadline_ms\": 10000}", ASPS_E_PARSE, 0, 0, "less than deadline_ms (10000)"},
+        {"{\"kms_deadline_ms\": 5}", ASPS_E_PARSE, 0, 0, "kms_deadline_ms"},
+        {"{\"drain_ms\": -1}", ASPS_E_PARSE, 0, 0, "drain_ms"},
+        {"{\"kms_timeout_ms\": 100}", ASPS_E_PARSE, 0, 0, "config.limits.kms_timeout_ms: unknown field"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        FILE *f = fopen(cfg, "w");
+        assert_non_null(f);
+        fprintf(f, "{\"listen\": \"127.0.0.1:0\", \"limits\": %s}", cases[i].limits);
+        fclose(f);
+        asps_service_config *c = NULL;
+        asps_errbuf eb = {{0}};
+        asps_err e = asps_service_config_load(cfg, &c, &eb);
+        if (e != cases[i].want)
+            fail_msg("%s: %s (%s)", cases[i].limits, asps_err_name(e), eb.msg);
+        if (e == ASPS_OK) {
+            assert_int_equal(c->kms_deadline_ms, cases[i].kms);
+            assert_int_equal(c->drain_ms, cases[i].drain);
+            asps_service_config_free(c);
+        } else if (!strstr(eb.msg, cases[i].msg)) {
+            fail_msg("%s: message \"%s\"", cases[i].limits, eb.msg);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -264,6 +566,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_malformed_file_is_unavailable_and_not_echoed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_selects_backends_and_refuses_unknown, setup, teardown),
         cmocka_unit_test(test_vtable_passes_credentials_and_drops_values_on_error),
+        cmocka_unit_test_setup_teardown(test_values_with_nul_bytes_arrive_whole, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_raw_control_bytes_in_the_file_are_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fifo_or_folder_in_place_of_the_file_is_refused_at_once, setup, teardown),
+        cmocka_unit_test(test_blocking_backend_is_abandoned_at_the_deadline),
+        cmocka_unit_test(test_stuck_fetches_are_bounded),
+        cmocka_unit_test_setup_teardown(test_concurrent_fetches, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config_kms_deadline_and_drain, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,7 +4,9 @@
  * transient 5xx, 429 and 412, a sealed Vault not retried, down, AppRole with
  * expiring leases, revoked tokens (server, AppRole, app), namespaces, TLS,
  * pooled connections, secret_id_file and approle_mount; no token or value
- * ever in an error message, and only Vault's own error strings quoted. */
+ * ever in an error message, and only Vault's own error strings quoted;
+ * values with NUL bytes whole, replies with raw control bytes refused, a
+ * Vault that hangs given up at the fetch's deadline. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +23,8 @@
 
 size_t asps_vault_error_text(const char *reply, size_t n, const char *const *hide, size_t n_hide,
                              char *out, size_t cap);
+asps_err asps_vault_parse_value(const char *reply, size_t n, int kv_version, const char *field,
+                                const char *what, uint8_t **value, size_t *len, asps_errbuf *eb);
 
 static char *dir;
 
@@ -695,6 +699,74 @@ static void test_vault_error_text_is_vault_errors_only_and_safe(void **state)
     stop(&s);
 }
 
+
+/* A value holding "\u0000" (as Vault's JSON API spells U+0000, and as
+ * Python's json module writes it) arrives whole; a reply with a raw 0x00 in
+ * a string is not JSON; a Vault that hangs is given up at the deadline. */
+static const char seed_nul[] =
+    "{\"kv1\": {\"occlum/1\": {\"image_key\": {\"key\": \"ab\\u0000cd\"}}},"
+    " \"kv2\": {\"secret\": {\"app1\": {\"key\": \"ab\\u0000cd\", \"z\": \"\\u0000\"}}},"
+    " \"tokens\": {\"root-token-XYZ\": [\"*\"]}}";
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void test_vault_values_whole_raw_controls_refused_hang_bounded(void **state)
+{
+    (void)state;
+    srv s = start_seed(0, seed_nul);
+    if (!s.port)
+        tu_skip("the test Vault server did not start");
+    asps_kms *k1 = open_vault(s.port, 1, "root-token-XYZ", NULL);
+    asps_kms *k2 = open_vault(s.port, 2, "root-token-XYZ", "secret");
+    uint8_t *v;
+    size_t n;
+    asps_errbuf eb = {{0}};
+    assert_int_equal(asps_kms_get(k1, "occlum/1/image_key", NULL, &v, &n, &eb), ASPS_OK);
+    assert_int_equal(n, 5);
+    assert_memory_equal(v, "ab\0cd", 5);
+    asps_kms_value_free(v, n);
+    assert_int_equal(asps_kms_get(k2, "app1", NULL, &v, &n, &eb), ASPS_OK);
+    assert_int_equal(n, 5);
+    assert_memory_equal(v, "ab\0cd", 5);
+    asps_kms_value_free(v, n);
+    assert_int_equal(asps_kms_get(k2, "app1#z", NULL, &v, &n, &eb), ASPS_OK);
+    assert_int_equal(n, 1);
+    asps_kms_value_free(v, n);
+    /* a raw 0x00 (and 0x01) inside a string of a 200 reply: not JSON */
+    control(s.port, "{\"fail\": 1, \"status\": 200, \"error_body\": \"{\\\"data\\\": {\\\"data\\\": {\\\"key\\\": \\\"ab\\u0000cd\\\"}}}\"}");
+    assert_int_equal(get_err(k2, "app1", NULL, &eb), ASPS_E_UNAVAILABLE);
+    assert_non_null(strstr(eb.msg, "control character in a string"));
+    control(s.port, "{\"fail\": 1, \"status\": 200, \"error_body\": \"{\\\"data\\\": {\\\"data\\\": {\\\"key\\\": \\\"ab\\u0001cd\\\"}}}\"}");
+    assert_int_equal(get_err(k2, "app1", NULL, &eb), ASPS_E_UNAVAILABLE);
+    control(s.port, "{\"error_body\": null}");
+    /* a Vault that hangs: the fetch ends at its deadline, with curl's own
+     * timeout cut to the time left; then served again */
+    control(s.port, "{\"delay\": 5}");
+    int64_t t0 = mono_ms();
+    assert_int_equal(asps_kms_get_until(k2, "app1", NULL, t0 + 700, &v, &n, &eb), ASPS_E_UNAVAILABLE);
+    int64_t took = mono_ms() - t0;
+    assert_true(took >= 690 && took < 2500);
+    assert_non_null(strstr(eb.msg, "app1"));
+    control(s.port, "{\"delay\": 0}");
+    assert_int_equal(asps_kms_get(k2, "app1", NULL, &v, &n, &eb), ASPS_OK);
+    asps_kms_value_free(v, n);
+    asps_kms_free(k1);
+    asps_kms_free(k2);
+    stop(&s);
+    /* the reply parser itself: duplicates on the path are malformed */
+    const char dup[] = "{\"data\": {\"data\": {\"key\": \"a\", \"key\": \"b\"}}}";
+    assert_int_equal(asps_vault_parse_value(dup, sizeof dup - 1, 2, "key", "p", &v, &n, &eb), ASPS_E_UNAVAILABLE);
+    const char kv1[] = "{\"data\": {\"key\": \"x\\u0000\"}}";
+    assert_int_equal(asps_vault_parse_value(kv1, sizeof kv1 - 1, 1, "key", "p", &v, &n, &eb), ASPS_OK);
+    assert_int_equal(n, 2);
+    asps_kms_value_free(v, n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -709,6 +781,7 @@ int main(void)
         cmocka_unit_test_teardown(test_vault_approle_revoked_token_logs_in_again_once, stop_left_over),
         cmocka_unit_test_teardown(test_vault_secret_id_file_and_config_keys, stop_left_over),
         cmocka_unit_test_teardown(test_vault_error_text_is_vault_errors_only_and_safe, stop_left_over),
+        cmocka_unit_test_teardown(test_vault_values_whole_raw_controls_refused_hang_bounded, stop_left_over),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -129,6 +129,7 @@ static char handler_last_peer[128];
 static int handler_calls;
 static int slow_started;
 static int slow_ms = 500;
+static int block_release; /* Block handlers wait for it */
 
 
 /* Accept only the good client's certificate, by subject CN. */
@@ -206,6 +207,20 @@ static int slow_handler(void *ctx, const char *pem, const char *peer, const uint
     return echo_handler(ctx, pem, peer, req, len, reply, reply_len, msg, msglen);
 }
 
+/* A handler blocked where nothing reaches it (a hung file system) until
+ * the test releases it. */
+static int block_handler(void *ctx, const char *pem, const char *peer, const uint8_t *req,
+                         size_t len, uint8_t **reply, size_t *reply_len, char *msg, size_t msglen)
+{
+    pthread_mutex_lock(&mu);
+    slow_started++;
+    pthread_cond_broadcast(&cv);
+    while (!block_release)
+        pthread_cond_wait(&cv, &mu);
+    pthread_mutex_unlock(&mu);
+    return echo_handler(ctx, pem, peer, req, len, reply, reply_len, msg, msglen);
+}
+
 static void reset_observations(void)
 {
     pthread_mutex_lock(&mu);
@@ -238,6 +253,7 @@ static asps_rpc_server *start_server(unsigned max_calls, unsigned deadline_ms, s
         fail_msg("server_new: %s", eb.msg);
     assert_int_equal(asps_rpc_server_add_method(s, "/asps.test.Echo/Echo", echo_handler, NULL, &eb), ASPS_OK);
     assert_int_equal(asps_rpc_server_add_method(s, "/asps.test.Echo/Slow", slow_handler, NULL, &eb), ASPS_OK);
+    assert_int_equal(asps_rpc_server_add_method(s, "/asps.test.Echo/Block", block_handler, NULL, &eb), ASPS_OK);
     assert_int_equal(asps_rpc_server_add_method(s, ASPS_RPC_METHOD_GET_SECRETS, deny_handler, NULL, &eb), ASPS_OK);
     rc = asps_rpc_server_start(s, port, &eb);
     if (rc != ASPS_OK)
@@ -688,7 +704,7 @@ static void test_shutdown_cancels_calls_after_drain_time(void **state)
     (void)state;
     int port;
     asps_rpc_server *s = start_server(0, 0, 0, &port);
-    slow_ms = 1500;
+    slow_ms = 800;
     struct bg_call b = {.port = port, .method = "/asps.test.Echo/Slow"};
     pthread_create(&b.th, NULL, bg_call_main, &b);
     wait_slow_started(1);
@@ -697,8 +713,39 @@ static void test_shutdown_cancels_calls_after_drain_time(void **state)
     int64_t shutdown_took = now_ms() - t0;
     pthread_join(b.th, NULL);
     assert_int_equal(b.r.status, ASPS_RPC_UNAVAILABLE);
-    assert_true(b.done_ms - t0 < 1000); /* the client learnt before the handler ended */
-    assert_true(shutdown_took >= 700);   /* ...and shutdown waited for the handler */
+    assert_true(b.done_ms - t0 < 600);  /* the client learnt before the handler ended */
+    assert_true(shutdown_took >= 600);  /* ...and shutdown waited for the handler, */
+    assert_int_equal(asps_rpc_server_abandoned(s), 0); /* which returned in time */
+    asps_rpc_server_free(s);
+}
+
+/* A handler that never returns by itself: shutdown gives up 1 s after the
+ * cancel, says so, and returns; free then waits for the handler. (Before:
+ * shutdown waited for it without a bound, and so did asps serve.) */
+static void test_shutdown_abandons_a_handler_that_does_not_return(void **state)
+{
+    (void)state;
+    int port;
+    asps_rpc_server *s = start_server(0, 0, 0, &port);
+    pthread_mutex_lock(&mu);
+    block_release = 0;
+    pthread_mutex_unlock(&mu);
+    struct bg_call b = {.port = port, .method = "/asps.test.Echo/Block"};
+    pthread_create(&b.th, NULL, bg_call_main, &b);
+    wait_slow_started(1);
+    int64_t t0 = now_ms();
+    asps_rpc_server_shutdown(s, 200);
+    int64_t took = now_ms() - t0;
+    assert_true(took >= 1100 && took < 5000);
+    assert_int_equal(asps_rpc_server_abandoned(s), 1);
+    pthread_join(b.th, NULL);
+    assert_int_equal(b.r.status, ASPS_RPC_UNAVAILABLE);
+    assert_true(b.done_ms - t0 < 1000);
+    free(b.r.reply);
+    pthread_mutex_lock(&mu);
+    block_release = 1;
+    pthread_cond_broadcast(&cv);
+    pthread_mutex_unlock(&mu);
     asps_rpc_server_free(s);
 }
 
@@ -992,6 +1039,7 @@ int main(void)
         cmocka_unit_test_setup(test_call_past_server_deadline_is_deadline_exceeded, each_setup),
         cmocka_unit_test_setup(test_shutdown_drains_in_flight_call, each_setup),
         cmocka_unit_test_setup(test_shutdown_cancels_calls_after_drain_time, each_setup),
+        cmocka_unit_test_setup(test_shutdown_abandons_a_handler_that_does_not_return, each_setup),
         cmocka_unit_test_setup(test_plain_mutual_tls_with_client_ca, each_setup),
         cmocka_unit_test_setup(test_tls_leaves_critical_extensions_to_the_verify_callback, each_setup),
         cmocka_unit_test_setup(test_server_rejects_mismatched_key_and_bad_args, each_setup),
