@@ -16,5 +16,12 @@ if [ -d "$VEC" ]; then
   cp "$VEC"/* "$work/corpus/" 2>/dev/null || true
   export ASPS_VECTORS=$VEC
 fi
+# the quote parser also starts from every real quote (SGX v3, TDX v4/v5,
+# certification data type 3) of the corpus and the field cases
+if [ "$name" = fuzz_quote ] && [ -n "$VEC_ROOT" ]; then
+  for q in "$VEC_ROOT"/real/*/quote "$VEC_ROOT"/field/*/quote; do
+    [ -f "$q" ] && cp "$q" "$work/corpus/real-$(basename "$(dirname "$q")")"
+  done
+fi
 cd "$work"
 exec "$bin" -max_total_time="${ASPS_FUZZ_SECONDS:-5}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "$work/corpus"
