@@ -14,7 +14,8 @@
 set -u
 bin=${ASPS_BIN:?}
 . "$(dirname "$0")/vectors.sh"
-need_vectors "$VEC_ROOT/real/README.md" "$VEC_ROOT/field/gtg-v5-td15-90c06f/case.json" \
+need_vectors "$VEC_ROOT/real/README.md" "$VEC/sgx_quote_collateral.json" \
+  "$VEC_ROOT/field/gtg-v5-td15-90c06f/case.json" \
   "$VEC_ROOT/field/trustee-tdx5-show/case.json"
 t=$(mktemp -d); trap 'rm -rf "$t"' EXIT
 fail=0
