@@ -17,7 +17,7 @@ static const char usage_text[] =
     "                         [--at TIME] [--root-ca FILE] [--json]\n"
     "       asps quote show QUOTE [--json]\n"
     "\n"
-    "verify  verify a DCAP quote (SGX v3/v4, TDX v4/v5) against Intel's rules.\n"
+    "verify  verify a DCAP quote (SGX v3/v4/v5, TDX v4/v5) against Intel's rules.\n"
     "        Exit 0 verified, 1 not verified (reason on stderr), 2 usage error.\n"
     "        --collateral FILE  collateral bundle (JSON: see README.md)\n"
     "        --pccs URL         fetch collateral from a PCCS (v4 API)\n"
@@ -26,7 +26,7 @@ static const char usage_text[] =
     "        --at TIME          verification time: unix seconds or RFC 3339 (default now)\n"
     "        --root-ca FILE     also trust this root CA (DER or PEM); results say simulated\n"
     "        --json             print one JSON object with the verdict and claims\n"
-    "show    print the parsed fields of a quote without verifying it.\n";
+    "show    print every field of a quote without verifying it (--json: names in README.md).\n";
 
 static int cmd_verify(int argc, char **argv)
 {
@@ -95,6 +95,102 @@ static void hex_line(const char *name, const uint8_t *b, size_t n)
     printf("%-14s %s\n", name, buf);
 }
 
+/* Hex of any length (auth data, encrypted PPID); 0 ok, -1 no memory. */
+static int add_hex_any(cJSON *o, const char *name, const uint8_t *b, size_t n)
+{
+    char *h = malloc(2 * n + 1);
+    if (!h)
+        return -1;
+    asps_hex_encode(b, n, h);
+    int ok = cJSON_AddStringToObject(o, name, h) != NULL;
+    free(h);
+    return ok ? 0 : -1;
+}
+
+static int add_num(cJSON *o, const char *name, double v)
+{
+    return cJSON_AddNumberToObject(o, name, v) ? 0 : -1;
+}
+
+/* Every field of the quote, named as README.md ("quote show --json") says. */
+static int show_json(const asps_quote *q, const asps_claims *c)
+{
+    cJSON *o = cJSON_CreateObject();
+    int bad = !o;
+    if (bad)
+        return -1;
+    /* header */
+    bad |= add_num(o, "version", q->version);
+    bad |= !cJSON_AddStringToObject(o, "tee", c->tee == ASPS_TEE_TDX ? "tdx" : "sgx");
+    bad |= add_num(o, "tee_type", q->tee_type);
+    bad |= add_num(o, "att_key_type", q->att_key_type);
+    if (q->version == 3) {
+        bad |= add_num(o, "qe_svn", q->qe_svn);
+        bad |= add_num(o, "pce_svn", q->pce_svn);
+    }
+    bad |= asps_json_add_hex(o, "qe_vendor_id", q->qe_vendor_id, 16);
+    bad |= asps_json_add_hex(o, "user_data", q->user_data, 20);
+    if (q->version == 5) { /* only v5 quotes carry the body type */
+        bad |= add_num(o, "body_type", q->body_type);
+        bad |= add_num(o, "body_size", q->body_size);
+    }
+    /* body */
+    bad |= !cJSON_AddBoolToObject(o, "debug", c->debug);
+    bad |= asps_claims_measurements_to_json(c, o);
+    /* sizes */
+    bad |= add_num(o, "signed_length", (double)q->quote_len);
+    bad |= add_num(o, "trailing_bytes", (double)q->trailing_len);
+    bad |= add_num(o, "signature_data_length", q->sig_data_len);
+    /* signature data */
+    bad |= asps_json_add_hex(o, "signature", q->signature, 64);
+    bad |= asps_json_add_hex(o, "attestation_key", q->att_key, 64);
+    if (q->outer_cert_type)
+        bad |= add_num(o, "outer_cert_data_type", q->outer_cert_type);
+    const asps_claims_sgx *r = &q->qe_report;
+    bad |= asps_json_add_hex(o, "qe_cpu_svn", r->cpu_svn, 16);
+    bad |= add_num(o, "qe_misc_select", r->misc_select);
+    bad |= asps_json_add_hex(o, "qe_attributes", r->attributes, 16);
+    bad |= asps_json_add_hex(o, "qe_mrenclave", r->mr_enclave, 32);
+    bad |= asps_json_add_hex(o, "qe_mrsigner", r->mr_signer, 32);
+    bad |= add_num(o, "qe_isv_prod_id", r->isv_prod_id);
+    bad |= add_num(o, "qe_isv_svn", r->isv_svn);
+    bad |= add_num(o, "qe_config_svn", r->config_svn);
+    bad |= asps_json_add_hex(o, "qe_config_id", r->config_id, 64);
+    bad |= asps_json_add_hex(o, "qe_isv_ext_prod_id", r->isv_ext_prod_id, 16);
+    bad |= asps_json_add_hex(o, "qe_isv_family_id", r->isv_family_id, 16);
+    bad |= asps_json_add_hex(o, "qe_report_data", r->report_data, 64);
+    bad |= asps_json_add_hex(o, "qe_report_signature", q->qe_report_sig, 64);
+    bad |= add_hex_any(o, "qe_auth_data", q->qe_auth, q->qe_auth_len);
+    /* certification data */
+    bad |= add_num(o, "cert_data_type", q->cert_type);
+    bad |= add_num(o, "cert_data_size", (double)q->cert_data_len);
+    if (q->ppid) {
+        bad |= add_hex_any(o, q->cert_type == ASPS_CERT_TYPE_PPID_CLEARTEXT ? "ppid" : "encrypted_ppid",
+                           q->ppid, q->ppid_len);
+        bad |= asps_json_add_hex(o, "ppid_cpu_svn", q->ppid_cpu_svn, 16);
+        bad |= add_num(o, "ppid_pce_svn", q->ppid_pce_svn);
+        bad |= add_num(o, "ppid_pce_id", q->ppid_pce_id);
+    }
+    if (q->pck_chain) {
+        bad |= add_num(o, "pck_chain_bytes", (double)q->pck_chain_len);
+        asps_quote_pck p;
+        asps_errbuf eb;
+        if (asps_quote_pck_values(q, &p, &eb) == ASPS_OK) {
+            bad |= asps_json_add_hex(o, "fmspc", p.fmspc, 6);
+            bad |= !cJSON_AddStringToObject(o, "pck_ca", p.ca);
+            bad |= asps_json_add_hex(o, "pce_id", p.pce_id, 2);
+            bad |= add_num(o, "pce_svn_in_pck", p.pce_svn);
+            bad |= asps_json_add_hex(o, "cpu_svn_in_pck", p.cpu_svn, 16);
+        } else {
+            bad |= !cJSON_AddStringToObject(o, "pck_error", eb.msg);
+        }
+    }
+    if (!bad)
+        cli_print_json(o);
+    cJSON_Delete(o);
+    return bad ? -1 : 0;
+}
+
 static int cmd_show(int argc, char **argv)
 {
     const char *path;
@@ -120,23 +216,17 @@ static int cmd_show(int argc, char **argv)
     c.sgx = q.sgx;
     c.tdx = q.tdx;
     c.debug = c.tee == ASPS_TEE_SGX ? (q.sgx.attributes[0] & 2) != 0 : (q.tdx.td_attributes[0] & 1) != 0;
+    int rc = 0;
     if (json) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddNumberToObject(o, "version", q.version);
-        cJSON_AddStringToObject(o, "tee", c.tee == ASPS_TEE_TDX ? "tdx" : "sgx");
-        cJSON_AddNumberToObject(o, "att_key_type", q.att_key_type);
-        asps_json_add_hex(o, "qe_vendor_id", q.qe_vendor_id, 16);
-        cJSON_AddBoolToObject(o, "debug", c.debug);
-        asps_claims_measurements_to_json(&c, o);
-        asps_json_add_hex(o, "attestation_key", q.att_key, 64);
-        asps_json_add_hex(o, "qe_mrsigner", q.qe_report.mr_signer, 32);
-        cJSON_AddNumberToObject(o, "qe_isv_svn", q.qe_report.isv_svn);
-        cJSON_AddNumberToObject(o, "pck_chain_bytes", (double)q.pck_chain_len);
-        cli_print_json(o);
-        cJSON_Delete(o);
+        if (show_json(&q, &c) != 0) {
+            fprintf(stderr, "asps: out of memory\n");
+            rc = 1;
+        }
     } else {
         printf("%-14s %u\n%-14s %s\n", "version", q.version, "tee",
                c.tee == ASPS_TEE_TDX ? "TDX" : "SGX");
+        if (q.version == 5)
+            printf("%-14s %u\n", "body_type", q.body_type);
         if (c.tee == ASPS_TEE_SGX) {
             hex_line("mrenclave", q.sgx.mr_enclave, 32);
             hex_line("mrsigner", q.sgx.mr_signer, 32);
@@ -153,12 +243,17 @@ static int cmd_show(int argc, char **argv)
             }
             hex_line("td_attributes", q.tdx.td_attributes, 8);
             hex_line("tee_tcb_svn", q.tdx.tee_tcb_svn, 16);
+            if (q.tdx.has_v15) {
+                hex_line("tee_tcb_svn2", q.tdx.tee_tcb_svn2, 16);
+                hex_line("mrservicetd", q.tdx.mr_servicetd, 48);
+            }
             hex_line("report_data", q.tdx.report_data, 64);
         }
         printf("%-14s %s\n", "debug", c.debug ? "yes" : "no");
+        printf("%-14s %u (%s)\n", "cert_data_type", q.cert_type, asps_quote_cert_type_name(q.cert_type));
     }
     free(buf);
-    return 0;
+    return rc;
 }
 
 int asps_cmd_quote(int argc, char **argv)

@@ -13,13 +13,15 @@ static const char usage_text[] =
     "       asps sim quote DIR --out FILE [--tee sgx|tdx] [--report-data HEX]\n"
     "                      [--mrenclave HEX] [--mrsigner HEX] [--isv-prod-id N] [--isv-svn N]\n"
     "                      [--config-svn N] [--debug] [--mrtd HEX] [--rtmr N=HEX] [--tcb LEVEL]\n"
+    "                      [--quote-version 3|4|5] [--td15]\n"
     "\n"
     "init   create a simulated SGX/TDX platform in DIR: a test PKI shaped like Intel's\n"
     "       (keys 0600), and collateral bundles DIR/collateral_sgx.json and\n"
     "       DIR/collateral_tdx.json. Verifiers trust it only when told to\n"
     "       (--root-ca DIR/root_ca.der or --sim DIR); results say \"simulated\".\n"
-    "quote  issue an SGX v3 or TDX v4 quote for the given identity; --tcb picks the\n"
-    "       TCB level the platform's SVNs land on (UpToDate, SWHardeningNeeded,\n"
+    "quote  issue a quote for the given identity: SGX v3 (default), v4 or v5; TDX v4\n"
+    "       (default) or v5 (--quote-version 5), with a TD report 1.5 (--td15, v5);\n"
+    "       --tcb picks the TCB level the platform's SVNs land on (UpToDate, SWHardeningNeeded,\n"
     "       ConfigurationNeeded, ConfigurationAndSWHardeningNeeded, OutOfDate,\n"
     "       OutOfDateConfigurationNeeded, Revoked).\n";
 
@@ -62,6 +64,19 @@ int asps_cmd_sim(int argc, char **argv)
             continue;
         if (!strcmp(argv[i], "--out") && i + 1 < argc) {
             out = argv[++i];
+            continue;
+        }
+        if (!strcmp(argv[i], "--quote-version") && i + 1 < argc) {
+            const char *v = argv[++i];
+            if (strlen(v) != 1 || v[0] < '3' || v[0] > '5') {
+                fprintf(stderr, "asps sim quote: --quote-version: 3, 4 or 5\n");
+                return 2;
+            }
+            id.quote_version = (uint16_t)(v[0] - '0');
+            continue;
+        }
+        if (!strcmp(argv[i], "--td15")) {
+            id.td15 = 1;
             continue;
         }
         fprintf(stderr, "asps sim quote: unexpected argument '%s'\n%s", argv[i], usage_text);

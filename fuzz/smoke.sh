@@ -23,5 +23,12 @@ if [ "$name" = fuzz_ratls ] && [ -n "$VEC_ROOT" ] && [ -d "$VEC_ROOT" ]; then
     if [ -f "$c" ]; then cp "$c" "$work/corpus/$(basename "$(dirname "$c")").pem"; fi
   done
 fi
+# the quote parser also starts from every real quote (SGX v3, TDX v4/v5,
+# certification data type 3) of the corpus and the field cases
+if [ "$name" = fuzz_quote ] && [ -n "$VEC_ROOT" ]; then
+  for q in "$VEC_ROOT"/real/*/quote "$VEC_ROOT"/field/*/quote; do
+    if [ -f "$q" ]; then cp "$q" "$work/corpus/real-$(basename "$(dirname "$q")")"; fi
+  done
+fi
 cd "$work"
 exec "$bin" -max_total_time="${ASPS_FUZZ_SECONDS:-5}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "$work/corpus"

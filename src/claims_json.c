@@ -47,8 +47,13 @@ int asps_claims_measurements_to_json(const asps_claims *c, cJSON *o)
         bad |= asps_json_add_hex(o, "xfam", t->xfam, 8);
         bad |= asps_json_add_hex(o, "mrseam", t->mr_seam, 48);
         bad |= asps_json_add_hex(o, "mrsignerseam", t->mr_signer_seam, 48);
+        bad |= asps_json_add_hex(o, "seam_attributes", t->seam_attributes, 8);
         bad |= asps_json_add_hex(o, "tee_tcb_svn", t->tee_tcb_svn, 16);
         bad |= asps_json_add_hex(o, "report_data", t->report_data, 64);
+        if (t->has_v15) { /* TD report 1.5 */
+            bad |= asps_json_add_hex(o, "tee_tcb_svn2", t->tee_tcb_svn2, 16);
+            bad |= asps_json_add_hex(o, "mrservicetd", t->mr_servicetd, 48);
+        }
     }
     return bad ? -1 : 0;
 }

@@ -1120,6 +1120,7 @@ asps_err asps_verify_quote(asps_verifier *v, const uint8_t *buf, size_t len,
     if (!v || !col)
         return asps_fail(eb, ASPS_E_ARG, "verify: no verifier or collateral");
     ASPS_TRY(asps_quote_parse(buf, len, &q, eb));
+    ASPS_TRY(asps_quote_need_pck_chain(&q, eb));
     if (CRYPTO_memcmp(q.qe_vendor_id, INTEL_QE_VENDOR_ID, 16) != 0)
         return asps_fail(eb, ASPS_E_UNSUPPORTED, "quote: QE vendor ID is not Intel's");
 
@@ -1262,56 +1263,5 @@ done:
         vcol_clear(&col_scratch);
     if (ch == &chain_scratch)
         vchain_clear(&chain_scratch);
-    return e;
-}
-
-asps_err asps_quote_platform(const uint8_t *buf, size_t len, asps_tee *tee, uint8_t fmspc[6],
-                             char ca[16], asps_errbuf *eb)
-{
-    asps_quote q;
-    ASPS_TRY(asps_quote_parse(buf, len, &q, eb));
-    *tee = q.tee_type == ASPS_TEE_TDX ? ASPS_TEE_TDX : ASPS_TEE_SGX;
-    if (q.pck_chain_len > INT32_MAX)
-        return asps_fail(eb, ASPS_E_LIMIT, "PCK chain too large");
-    /* Decode certificates one by one, structure only (no key is needed to
-     * read names and the SGX extension), and stop at the PCK certificate
-     * (the first one in every quote seen). */
-    BIO *b = BIO_new_mem_buf(q.pck_chain, (int)q.pck_chain_len);
-    if (!b)
-        return asps_fail(eb, ASPS_E_NOMEM, "out of memory");
-    asps_err e = asps_fail(eb, ASPS_E_CHAIN, "PCK chain: no PCK certificate");
-    X509 *x;
-    for (int i = 0; i < MAX_CHAIN_CERTS && (x = asps_x509_read_pem(b, ASPS_X509_NO_KEY)) != NULL; i++) {
-        if (!cn_contains(X509_get_subject_name(x), "SGX PCK Certificate")) {
-            X509_free(x);
-            continue;
-        }
-        ASN1_OBJECT *oid = OBJ_txt2obj("1.2.840.113741.1.13.1", 1);
-        int idx = oid ? X509_get_ext_by_OBJ(x, oid, -1) : -1;
-        ASN1_OBJECT_free(oid);
-        asps_pck_ext ext;
-        if (idx < 0) {
-            e = asps_fail(eb, ASPS_E_PCK_EXTENSION, "PCK certificate: no SGX extension");
-        } else {
-            ASN1_OCTET_STRING *val = X509_EXTENSION_get_data(X509_get_ext(x, idx));
-            e = asps_dcap_parse_pck_ext(ASN1_STRING_get0_data(val), (size_t)ASN1_STRING_length(val),
-                                        &ext, eb);
-        }
-        if (e == ASPS_OK) {
-            memcpy(fmspc, ext.fmspc, 6);
-            X509_NAME *iss = X509_get_issuer_name(x);
-            if (cn_contains(iss, "Processor"))
-                strcpy(ca, "processor");
-            else if (cn_contains(iss, "Platform"))
-                strcpy(ca, "platform");
-            else
-                e = asps_fail(eb, ASPS_E_CHAIN,
-                              "PCK certificate: issuer is neither the Processor nor the Platform CA");
-        }
-        X509_free(x);
-        break;
-    }
-    ERR_clear_error();
-    BIO_free(b);
     return e;
 }

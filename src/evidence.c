@@ -57,9 +57,9 @@ asps_err asps_attester_new(const asps_attester_opts *o, asps_attester **out, asp
     asps_attester *a = calloc(1, sizeof *a);
     if (!a)
         return asps_fail(eb, ASPS_E_NOMEM, "attester: out of memory");
-    snprintf(a->gramine_dir, sizeof a->gramine_dir, "%s", o && o->gramine_dir ? o->gramine_dir : "/dev/attestation");
-    snprintf(a->sgx_device, sizeof a->sgx_device, "%s", o && o->sgx_device ? o->sgx_device : "/dev/sgx");
-    snprintf(a->tsm_dir, sizeof a->tsm_dir, "%s", o && o->tsm_dir ? o->tsm_dir : "/sys/kernel/config/tsm/report");
+    snprintf(a->gramine_dir, sizeof a->gramine_dir, "%s", o && o->gramine_dir ? o->gramine_dir : ASPS_GRAMINE_ATTESTATION_DIR);
+    snprintf(a->sgx_device, sizeof a->sgx_device, "%s", o && o->sgx_device ? o->sgx_device : ASPS_OCCLUM_SGX_DEVICE);
+    snprintf(a->tsm_dir, sizeof a->tsm_dir, "%s", o && o->tsm_dir ? o->tsm_dir : ASPS_TSM_REPORT_DIR);
     if (o && o->tsm_entry)
         snprintf(a->tsm_entry, sizeof a->tsm_entry, "%s", o->tsm_entry);
     a->ioctl_fn = o && o->ioctl_fn ? o->ioctl_fn : real_ioctl;

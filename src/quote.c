@@ -43,8 +43,59 @@ static int parse_td_report(asps_reader r, int v15, asps_claims_tdx *o)
     return ok && asps_reader_left(&r) == 0;
 }
 
+const char *asps_quote_cert_type_name(unsigned type)
+{
+    switch (type) {
+    case ASPS_CERT_TYPE_PPID_CLEARTEXT:
+        return "PPID in clear text";
+    case ASPS_CERT_TYPE_PPID_RSA2048:
+        return "PPID encrypted with RSA-2048";
+    case ASPS_CERT_TYPE_PPID_RSA3072:
+        return "PPID encrypted with RSA-3072";
+    case ASPS_CERT_TYPE_PCK_LEAF:
+        return "PCK certificate alone";
+    case ASPS_CERT_TYPE_PCK_CHAIN:
+        return "PCK certificate chain";
+    case ASPS_CERT_TYPE_QE_REPORT:
+        return "QE report certification data";
+    case 7:
+        return "platform manifest";
+    default:
+        return "unknown";
+    }
+}
+
+asps_err asps_quote_need_pck_chain(const asps_quote *q, asps_errbuf *eb)
+{
+    if (q->cert_type == ASPS_CERT_TYPE_PCK_CHAIN && q->pck_chain_len > 0)
+        return ASPS_OK;
+    if (q->cert_type == ASPS_CERT_TYPE_PCK_LEAF)
+        return asps_fail(eb, ASPS_E_UNSUPPORTED,
+                         "quote: certification data type 4 (PCK certificate alone, no CA chain) not "
+                         "supported; verifying it needs the PCK CA chain from elsewhere");
+    return asps_fail(eb, ASPS_E_UNSUPPORTED,
+                     "quote: certification data type %u (%s) carries no PCK certificate; verifying it "
+                     "needs a PCK certificate from elsewhere (not supported)",
+                     q->cert_type, asps_quote_cert_type_name(q->cert_type));
+}
+
+/* The PCK identifier of certification data types 1-3 (sgx_quote_3.h
+ * sgx_ql_ppid_*_cert_info_t): PPID (clear 16, or RSA-OAEP encrypted 256 /
+ * 384), CPUSVN 16, PCE ISVSVN u16, PCE ID u16, and nothing after. */
+static asps_err parse_ppid(asps_reader r, size_t ppid_len, asps_quote *q, asps_errbuf *eb)
+{
+    if (asps_reader_left(&r) != ppid_len + 20)
+        return asps_fail(eb, ASPS_E_PARSE, "quote: certification data type %u is %zu bytes, expected %zu",
+                         q->cert_type, asps_reader_left(&r), ppid_len + 20);
+    q->ppid_len = ppid_len;
+    if (!asps_reader_bytes(&r, &q->ppid, ppid_len) || !asps_reader_copy(&r, q->ppid_cpu_svn, 16) ||
+        !asps_reader_u16le(&r, &q->ppid_pce_svn) || !asps_reader_u16le(&r, &q->ppid_pce_id))
+        return asps_fail(eb, ASPS_E_PARSE, "quote: PPID certification data truncated");
+    return ASPS_OK;
+}
+
 /* QE report certification data (type 6 body, or the tail of a v3 quote):
- * QE report, its signature, auth data, then the inner PCK cert data. */
+ * QE report, its signature, auth data, then the inner certification data. */
 static asps_err parse_qe_cert_data(asps_reader *r, asps_quote *q, asps_errbuf *eb)
 {
     asps_reader auth, cert;
@@ -61,20 +112,45 @@ static asps_err parse_qe_cert_data(asps_reader *r, asps_quote *q, asps_errbuf *e
     uint16_t type;
     if (!asps_reader_u16le(r, &type))
         return asps_fail(eb, ASPS_E_PARSE, "quote: certification data type truncated");
-    if (type != ASPS_CERT_TYPE_PCK_CHAIN)
+    if (type < ASPS_CERT_TYPE_PPID_CLEARTEXT || type > ASPS_CERT_TYPE_PCK_CHAIN)
         return asps_fail(eb, ASPS_E_UNSUPPORTED,
-                         "quote: certification data type %u not supported (want 5, PCK chain)", type);
+                         "quote: certification data type %u (%s) not supported inside the QE report "
+                         "certification data (1-3 PPID, 4 PCK certificate, 5 PCK chain)",
+                         type, asps_quote_cert_type_name(type));
     if (!asps_reader_sub_u32le(r, &cert))
         return asps_fail(eb, ASPS_E_PARSE, "quote: certification data truncated");
-    if (asps_reader_left(&cert) == 0)
-        return asps_fail(eb, ASPS_E_PARSE, "quote: empty PCK certificate chain");
-    q->cert_type = type;
-    q->pck_chain = asps_reader_data(&cert);
-    q->pck_chain_len = asps_reader_left(&cert);
     if (asps_reader_left(r) != 0)
         return asps_fail(eb, ASPS_E_PARSE, "quote: %zu trailing bytes after certification data",
                          asps_reader_left(r));
-    return ASPS_OK;
+    q->cert_type = type;
+    q->cert_data = asps_reader_data(&cert);
+    q->cert_data_len = asps_reader_left(&cert);
+    switch (type) {
+    case ASPS_CERT_TYPE_PPID_CLEARTEXT:
+        return parse_ppid(cert, 16, q, eb);
+    case ASPS_CERT_TYPE_PPID_RSA2048:
+        return parse_ppid(cert, 256, q, eb);
+    case ASPS_CERT_TYPE_PPID_RSA3072:
+        return parse_ppid(cert, 384, q, eb);
+    case ASPS_CERT_TYPE_PCK_LEAF:
+        if (q->cert_data_len == 0)
+            return asps_fail(eb, ASPS_E_PARSE, "quote: empty PCK certificate");
+        return ASPS_OK;
+    default:
+        if (q->cert_data_len == 0)
+            return asps_fail(eb, ASPS_E_PARSE, "quote: empty PCK certificate chain");
+        q->pck_chain = q->cert_data;
+        q->pck_chain_len = q->cert_data_len;
+        return ASPS_OK;
+    }
+}
+
+static const char *body_type_name(unsigned t)
+{
+    return t == ASPS_QUOTE_BODY_SGX    ? "SGX enclave report"
+           : t == ASPS_QUOTE_BODY_TD10 ? "TD report 1.0"
+           : t == ASPS_QUOTE_BODY_TD15 ? "TD report 1.5"
+                                       : "unknown";
 }
 
 asps_err asps_quote_parse(const uint8_t *buf, size_t len, asps_quote *q, asps_errbuf *eb)
@@ -112,39 +188,36 @@ asps_err asps_quote_parse(const uint8_t *buf, size_t len, asps_quote *q, asps_er
     }
     if (q->tee_type != ASPS_TEE_SGX && q->tee_type != ASPS_TEE_TDX)
         return asps_fail(eb, ASPS_E_UNSUPPORTED, "quote: TEE type 0x%x not supported", q->tee_type);
-    if (q->version == 3 && q->tee_type == ASPS_TEE_TDX)
-        return asps_fail(eb, ASPS_E_UNSUPPORTED, "quote: v3 quotes are SGX only");
 
     asps_reader body;
     if (q->version == 5) {
-        uint32_t body_size;
-        if (!asps_reader_u16le(&all, &q->body_type) || !asps_reader_u32le(&all, &body_size))
+        if (!asps_reader_u16le(&all, &q->body_type) || !asps_reader_u32le(&all, &q->body_size))
             return asps_fail(eb, ASPS_E_PARSE, "quote: v5 body descriptor truncated");
-        size_t want = q->body_type == 2   ? ASPS_SGX_REPORT_LEN
-                      : q->body_type == 3 ? ASPS_TD10_REPORT_LEN
-                      : q->body_type == 4 ? ASPS_TD15_REPORT_LEN
-                                          : 0;
+        size_t want = q->body_type == ASPS_QUOTE_BODY_SGX    ? ASPS_SGX_REPORT_LEN
+                      : q->body_type == ASPS_QUOTE_BODY_TD10 ? ASPS_TD10_REPORT_LEN
+                      : q->body_type == ASPS_QUOTE_BODY_TD15 ? ASPS_TD15_REPORT_LEN
+                                                             : 0;
         if (want == 0)
-            return asps_fail(eb, ASPS_E_UNSUPPORTED, "quote: v5 body type %u not supported",
+            return asps_fail(eb, ASPS_E_UNSUPPORTED,
+                             "quote: v5 body type %u not supported (1 SGX enclave report, 2 TD report "
+                             "1.0, 3 TD report 1.5)",
                              q->body_type);
-        if ((q->body_type == 2) != (q->tee_type == ASPS_TEE_SGX))
-            return asps_fail(eb, ASPS_E_PARSE, "quote: v5 body type %u contradicts TEE type 0x%x",
-                             q->body_type, q->tee_type);
-        if (body_size != want)
-            return asps_fail(eb, ASPS_E_PARSE, "quote: v5 body size %u, expected %zu", body_size,
-                             want);
-        if (!asps_reader_sub(&all, &body, body_size))
-            return asps_fail(eb, ASPS_E_PARSE, "quote: body truncated");
+        if ((q->body_type == ASPS_QUOTE_BODY_SGX) != (q->tee_type == ASPS_TEE_SGX))
+            return asps_fail(eb, ASPS_E_PARSE, "quote: v5 body type %u (%s) contradicts TEE type 0x%x",
+                             q->body_type, body_type_name(q->body_type), q->tee_type);
+        if (q->body_size != want)
+            return asps_fail(eb, ASPS_E_PARSE, "quote: v5 body type %u (%s) of %u bytes, expected %zu",
+                             q->body_type, body_type_name(q->body_type), q->body_size, want);
     } else {
-        q->body_type = q->tee_type == ASPS_TEE_SGX ? 2 : 3;
-        size_t want = q->tee_type == ASPS_TEE_SGX ? ASPS_SGX_REPORT_LEN : ASPS_TD10_REPORT_LEN;
-        if (!asps_reader_sub(&all, &body, want))
-            return asps_fail(eb, ASPS_E_PARSE, "quote: body truncated");
+        q->body_type = q->tee_type == ASPS_TEE_SGX ? ASPS_QUOTE_BODY_SGX : ASPS_QUOTE_BODY_TD10;
+        q->body_size = q->tee_type == ASPS_TEE_SGX ? ASPS_SGX_REPORT_LEN : ASPS_TD10_REPORT_LEN;
     }
-    if (q->tee_type == ASPS_TEE_SGX) {
+    if (!asps_reader_sub(&all, &body, q->body_size))
+        return asps_fail(eb, ASPS_E_PARSE, "quote: body truncated");
+    if (q->body_type == ASPS_QUOTE_BODY_SGX) {
         if (!asps_quote_parse_sgx_report(asps_reader_data(&body), asps_reader_left(&body), &q->sgx))
             return asps_fail(eb, ASPS_E_PARSE, "quote: SGX report body malformed");
-    } else if (!parse_td_report(body, q->body_type == 4, &q->tdx)) {
+    } else if (!parse_td_report(body, q->body_type == ASPS_QUOTE_BODY_TD15, &q->tdx)) {
         return asps_fail(eb, ASPS_E_PARSE, "quote: TD report body malformed");
     }
     q->signed_data = buf;
@@ -153,6 +226,9 @@ asps_err asps_quote_parse(const uint8_t *buf, size_t len, asps_quote *q, asps_er
     asps_reader sig;
     if (!asps_reader_sub_u32le(&all, &sig))
         return asps_fail(eb, ASPS_E_PARSE, "quote: signature data truncated");
+    q->sig_data_len = (uint32_t)asps_reader_left(&sig);
+    q->trailing_len = asps_reader_left(&all);
+    q->quote_len = len - q->trailing_len;
     /* Bytes past the declared signature data: Intel's QVL ignores them, and
      * real TDX quotes arrive zero-padded to their buffer (the TDX vector has
      * 70 such bytes). asps accepts zero padding and refuses anything else,
@@ -170,14 +246,14 @@ asps_err asps_quote_parse(const uint8_t *buf, size_t len, asps_quote *q, asps_er
     if (q->version == 3)
         return parse_qe_cert_data(&sig, q, eb);
 
-    uint16_t type;
     asps_reader cert;
-    if (!asps_reader_u16le(&sig, &type))
+    if (!asps_reader_u16le(&sig, &q->outer_cert_type))
         return asps_fail(eb, ASPS_E_PARSE, "quote: certification data type truncated");
-    if (type != ASPS_CERT_TYPE_QE_REPORT)
+    if (q->outer_cert_type != ASPS_CERT_TYPE_QE_REPORT)
         return asps_fail(eb, ASPS_E_UNSUPPORTED,
-                         "quote: v%u certification data type %u not supported (want 6)", q->version,
-                         type);
+                         "quote: v%u certification data type %u (%s) not supported (want 6, QE report "
+                         "certification data)",
+                         q->version, q->outer_cert_type, asps_quote_cert_type_name(q->outer_cert_type));
     if (!asps_reader_sub_u32le(&sig, &cert))
         return asps_fail(eb, ASPS_E_PARSE, "quote: certification data truncated");
     if (asps_reader_left(&sig) != 0)

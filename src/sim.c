@@ -865,6 +865,12 @@ asps_err asps_sim_quote(asps_sim *s, const asps_sim_identity *id, uint8_t **quot
     int lvl = level_index(id->tcb);
     if (lvl < 0)
         return asps_fail(eb, ASPS_E_ARG, "sim: no TCB level %d", (int)id->tcb);
+    unsigned version = id->quote_version ? id->quote_version : !tdx ? 3 : id->td15 ? 5 : 4;
+    if (version < (tdx ? 4u : 3u) || version > 5)
+        return asps_fail(eb, ASPS_E_ARG, "sim: no %s quote version %u (SGX 3, 4, 5; TDX 4, 5)",
+                         tdx ? "TDX" : "SGX", version);
+    if (id->td15 && (!tdx || version != 5))
+        return asps_fail(eb, ASPS_E_ARG, "sim: a TD report 1.5 needs a TDX v5 quote");
     /* SGX picks the PCK certificate of the level; TDX keeps the SGX side at
      * level 0 and lands on the level through TEE_TCB_SVN */
     const char *chain = s->chain_pem[tdx ? 0 : lvl];
@@ -885,15 +891,19 @@ asps_err asps_sim_quote(asps_sim *s, const asps_sim_identity *id, uint8_t **quot
         goto out;
     }
     level_comps(tdx ? 0 : lvl, cpusvn);
-    int v5 = tdx && id->td15;
-    /* header */
-    w16(&q, v5 ? 5 : tdx ? 4 : 3);
+    /* header (sgx_quote_3.h, sgx_quote_4.h: v3 has QE and PCE SVNs where
+     * v4/v5 have the TEE type and a reserved field) */
+    w16(&q, version);
     w16(&q, 2);
     w32(&q, tdx ? 0x81 : 0);
-    w16(&q, tdx ? 0 : QE_SVN);
-    w16(&q, tdx ? 0 : PCE_SVN);
+    w16(&q, version == 3 ? QE_SVN : 0);
+    w16(&q, version == 3 ? PCE_SVN : 0);
     w(&q, QE_VENDOR, 16);
     wzero(&q, 20);
+    if (version == 5) { /* body descriptor (sgx_quote_5.h): type, size */
+        w16(&q, !tdx ? 1 : id->td15 ? 3 : 2);
+        w32(&q, !tdx ? 384 : id->td15 ? 648 : 584);
+    }
     /* body */
     if (!tdx) {
         uint8_t attr[16] = {0x05 | (id->debug ? 0x02 : 0), 0, 0, 0, 0, 0, 0, 0, 0xe7};
@@ -901,10 +911,6 @@ asps_err asps_sim_quote(asps_sim *s, const asps_sim_identity *id, uint8_t **quot
                    id->config_svn, id->report_data);
     } else {
         uint8_t tee_tcb_svn[16], mrseam[48], td_attr[8] = {id->debug ? 0x01 : 0}, xfam[8] = {0xe7, 0x02};
-        if (v5) { /* body descriptor: TD report 1.5, 648 bytes */
-            w16(&q, 4);
-            w32(&q, 648);
-        }
         tdx_level_comps(lvl, tee_tcb_svn);
         unsigned int ml = 48;
         EVP_Digest("asps simulated TDX module", 25, mrseam, &ml, EVP_sha384(), NULL);
@@ -921,7 +927,7 @@ asps_err asps_sim_quote(asps_sim *s, const asps_sim_identity *id, uint8_t **quot
         for (int i = 0; i < 4; i++)
             w(&q, id->rtmr[i], 48);
         w(&q, id->report_data, 64);
-        if (v5) {
+        if (id->td15) {
             w(&q, id->tee_tcb_svn2, 16);
             wzero(&q, 48); /* MRSERVICETD */
         }
@@ -960,7 +966,7 @@ asps_err asps_sim_quote(asps_sim *s, const asps_sim_identity *id, uint8_t **quot
     wbuf sd = {0};
     w(&sd, sig, 64);
     w(&sd, akraw, 64);
-    if (tdx) {
+    if (version >= 4) { /* QE report certification data (type 6) */
         w16(&sd, 6);
         w32(&sd, (uint32_t)cd.n);
     }

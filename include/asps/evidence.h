@@ -27,6 +27,14 @@
 extern "C" {
 #endif
 
+/* Where each TEE's interface lives (the defaults of asps_attester_opts):
+ * Gramine's pseudo-files (libos/src/fs/dev/attestation.c), Occlum's SGX
+ * device (src/libos/src/fs/dev_fs/mod.rs), the kernel's configfs-tsm
+ * report folder (Documentation/ABI/testing/configfs-tsm). */
+#define ASPS_GRAMINE_ATTESTATION_DIR "/dev/attestation"
+#define ASPS_OCCLUM_SGX_DEVICE "/dev/sgx"
+#define ASPS_TSM_REPORT_DIR "/sys/kernel/config/tsm/report"
+
 /* Occlum's ioctl numbers (Occlum: src/libos/.../dev_sgx, dcap_lib). */
 #define ASPS_SGXIOC_GET_DCAP_QUOTE_SIZE 0x80047307UL
 #define ASPS_SGXIOC_GEN_DCAP_QUOTE 0xc0187308UL

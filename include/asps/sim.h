@@ -61,14 +61,19 @@ typedef struct asps_sim_identity {
     uint8_t rtmr[4][48];
     uint8_t mr_config_id[48];
     uint8_t mr_owner[48];
-    /* TDX: a v5 quote with a TD report 1.5 body, and its TEE_TCB_SVN2 */
+    /* TDX: a TD report 1.5 body (in a v5 quote), and its TEE_TCB_SVN2 */
     int td15;
     uint8_t tee_tcb_svn2[16];
+    /* the quote format version: 0 = SGX 3, TDX 4 (5 with td15); SGX takes
+     * 3, 4 or 5, TDX 4 or 5. v5 quotes name their body type as Intel
+     * numbers it (1 SGX enclave report, 2 TD report 1.0, 3 TD report 1.5). */
+    uint16_t quote_version;
     /* which TCB level the platform's SVNs land on (default UpToDate) */
     asps_tcb_status tcb;
 } asps_sim_identity;
 
-/* Issue a quote (SGX v3 or TDX v4) for ID; *quote is malloc'd. */
+/* Issue a quote for ID (SGX v3/v4/v5, TDX v4/v5 as ID asks); *quote is
+ * malloc'd. ASPS_E_ARG for a version the TEE has not. */
 asps_err asps_sim_quote(asps_sim *s, const asps_sim_identity *id, uint8_t **quote,
                         size_t *quote_len, asps_errbuf *eb);
 

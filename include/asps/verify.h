@@ -49,7 +49,9 @@ asps_err asps_verify_quote(asps_verifier *v, const uint8_t *quote, size_t quote_
 
 /* What a quote's collateral depends on, read from its PCK certificate
  * without verifying anything: TEE type, FMSPC and the PCK CA ("processor"
- * or "platform", the `ca` parameter of the PCCS pckcrl endpoint). */
+ * or "platform", the `ca` parameter of the PCCS pckcrl endpoint).
+ * ASPS_E_UNSUPPORTED for a quote with no PCK chain (certification data
+ * types 1-4). */
 asps_err asps_quote_platform(const uint8_t *quote, size_t quote_len, asps_tee *tee,
                              uint8_t fmspc[6], char ca[16], asps_errbuf *eb);
 
