@@ -257,7 +257,10 @@ def stats(vectors):
     n = collections.Counter()
     for c in seen.values():
         n[(c["tee"].upper(), c["quote_version"])] += 1
-    print("%d real cases, %d distinct quotes" % (len(cases(os.path.join(vectors, "real"))), len(seen)))
+    folders = cases(os.path.join(vectors, "real"))
+    ex = collections.Counter(json.load(open(os.path.join(f, "case.json")))["expect"] for f in folders)
+    print("%d real cases (%s), %d distinct quotes"
+          % (len(folders), ", ".join("%d %s" % (v, k) for k, v in sorted(ex.items())), len(seen)))
     for k in sorted(n):
         print("  %s v%d: %d" % (k[0], k[1], n[k]))
     for k in sorted(by):
