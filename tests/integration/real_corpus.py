@@ -119,7 +119,8 @@ def check_verdict(label, rc, out, err, want, simulated):
         if rc != 0 or out.get("verified") is not True:
             return ["%s: want verified (rc 0), got rc %d verified=%s error=%s (%s)"
                     % (label, rc, out.get("verified"), out.get("error"), out.get("reason", err))]
-        for k in ("tcb_status", "advisory_ids"):
+        for k in ("tcb_status", "advisory_ids", "tcb_info_evaluation_data_number",
+                  "qe_identity_evaluation_data_number"):
             if k in want and want[k] != out.get(k):
                 d.append(differ("%s.%s" % (label, k), want[k], out.get(k)))
         if out.get("simulated") is not simulated:
@@ -163,6 +164,14 @@ def real_case(a, folder, c):
     if exp == "verified":
         want["tcb_status"] = c["tcb_status"]
         want["advisory_ids"] = c["advisory_ids"]
+        # the TCB recovery a verdict was made under, as the case's
+        # collateral summary gives it
+        col = c.get("collateral") or {}
+        for k, part in (("tcb_info_evaluation_data_number", "tcb_info"),
+                        ("qe_identity_evaluation_data_number", "qe_identity")):
+            n = (col.get(part) or {}).get("tcb_evaluation_data_number")
+            if n is not None:
+                want[k] = n
     elif exp == "refused":
         qs = c.get("refused_because")
         if qs not in QVL_TO_ASPS_ERROR:
