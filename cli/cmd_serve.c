@@ -103,6 +103,10 @@ int asps_cmd_serve(int argc, char **argv)
         .key_pem = (const char *)key,
         .verify = asps_service_rpc_verify,
         .verify_ctx = svc,
+        /* a refused client is told why on every call, not a closed socket */
+        .refuse_in_calls = 1,
+        .on_refused = asps_service_rpc_refused,
+        .on_refused_ctx = svc,
         .max_message_size = cfg->max_message_bytes,
         .max_concurrent_calls = cfg->max_concurrent_calls,
         .call_deadline_ms = cfg->deadline_ms,
@@ -110,8 +114,13 @@ int asps_cmd_serve(int argc, char **argv)
     };
     int port = 0;
     if (asps_rpc_server_new(&so, &srv, &eb) != ASPS_OK ||
-        asps_service_rpc_register(srv, svc, cfg->max_names, &glue, &eb) != ASPS_OK ||
-        asps_rpc_server_start(srv, &port, &eb) != ASPS_OK) {
+        asps_service_rpc_register(srv, svc, cfg->max_names, &glue, &eb) != ASPS_OK) {
+        fprintf(stderr, "asps serve: %s\n", eb.msg);
+        goto out;
+    }
+    /* TLS failures that gRPC only logs: an audit line and a count each */
+    asps_rpc_set_handshake_failure_hook(asps_service_rpc_handshake_failed, svc);
+    if (asps_rpc_server_start(srv, &port, &eb) != ASPS_OK) {
         fprintf(stderr, "asps serve: %s\n", eb.msg);
         goto out;
     }
@@ -140,6 +149,7 @@ int asps_cmd_serve(int argc, char **argv)
         break;
     }
 out:
+    asps_rpc_set_handshake_failure_hook(NULL, NULL); /* before svc goes */
     asps_rpc_server_free(srv);
     asps_service_rpc_free(glue);
     asps_service_free(svc);
