@@ -16,7 +16,13 @@ CLIENT="$PY $SRC/tests/rpc_client.py"
 
 T=$(mktemp -d /tmp/asps-svc-XXXXXX)
 SPID=
-cleanup() { [ -n "$SPID" ] && kill "$SPID" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"; }
+cleanup() {
+    [ -n "$SPID" ] && kill "$SPID" 2>/dev/null; wait 2>/dev/null
+    # left for the suite-wide check of every audit line (audit_lines_json)
+    [ -n "${ASPS_AUDIT_KEEP:-}" ] && [ -f "$T/audit.log" ] && mkdir -p "$ASPS_AUDIT_KEEP" &&
+        cp "$T/audit.log" "$ASPS_AUDIT_KEEP/test_service.log"
+    rm -rf "$T"
+}
 trap cleanup EXIT
 pass=0 failn=0
 ok() { pass=$((pass+1)); }
