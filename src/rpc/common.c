@@ -98,9 +98,9 @@ static void rate_limited_log(gpr_log_func_args *a)
         /* the same failure, already reported through the hook */
         if (strncmp(a->message, HS_SSL_ERROR, sizeof HS_SSL_ERROR - 1) == 0)
             return;
+        if ((int)a->severity < atomic_load(&print_min))
+            return; /* only asked for to see the lines above */
     }
-    if ((int)a->severity < atomic_load(&print_min))
-        return; /* only asked for to see the line above */
     int64_t now = asps_rpc__now_ms();
     pthread_mutex_lock(&log_mu);
     if (now - log_window_start >= LOG_WINDOW_MS) {
