@@ -23,7 +23,11 @@ static const char usage_text[] =
     "Serve asps.v1.SecretProvision/GetSecrets, Occlum's ratls.GrSecret/GetSecret,\n"
     "CCZoo's secretmanager.SecretManger/GetSecret and grpc.health.v1.Health/Check\n"
     "on one port. Clients must present an RA-TLS certificate whose evidence\n"
-    "verifies. Prints 'asps: listening on HOST:PORT' once bound (port 0 picks one).\n"
+    "verifies; every call of one that does not is answered UNAUTHENTICATED\n"
+    "\"evidence refused: REASON (...)\" (UNAVAILABLE \"evidence not checked:\n"
+    "collateral_unavailable (retry later)\" when the collateral could not be had).\n"
+    "Each refusal is audited; stderr sums them up at most once per 10 s.\n"
+    "Prints 'asps: listening on HOST:PORT' once bound (port 0 picks one).\n"
     "SIGHUP reloads policy and KMS; SIGTERM drains and stops.\n";
 
 static int set(char **slot, const char *v)

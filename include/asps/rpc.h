@@ -120,7 +120,10 @@ typedef struct asps_rpc_server_opts {
      *    message; without a certificate, UNAUTHENTICATED "no client
      *    certificate". Each such call is told to on_refused. A verdict that
      *    has left the bounded table no longer answers calls: handlers must
-     *    still check the certificate themselves (asps's do, per call). */
+     *    still check the certificate themselves (asps's do, per call). A
+     *    connection with no call for 10 s is closed (GOAWAY, within twice
+     *    that; gRPC clients reconnect by themselves), so refused ones do not
+     *    pile up. */
     int refuse_in_calls;
     asps_rpc_refused_fn on_refused; /* may be NULL */
     void *on_refused_ctx;

@@ -54,6 +54,7 @@
 #define REAP_INTERVAL_MS 100
 #define MAX_METHODS 64
 #define VERDICTS 4096 /* refused certificates remembered (refuse_in_calls) */
+#define IDLE_CLOSE_MS 10000 /* refuse_in_calls: a connection without calls this long is closed */
 
 enum tag_kind { TAG_NEW_CALL, TAG_DONE, TAG_SHUTDOWN };
 
@@ -718,7 +719,7 @@ asps_err asps_rpc_server_start(asps_rpc_server *s, int *bound_port, asps_errbuf 
     ASPS_TRY(add_method(s, M_HEALTH, ASPS_RPC_METHOD_HEALTH_CHECK, NULL, NULL, eb));
     ASPS_TRY(add_method(s, M_GENERIC, NULL, NULL, NULL, eb));
 
-    grpc_arg args[3];
+    grpc_arg args[4];
     memset(args, 0, sizeof args);
     args[0].type = GRPC_ARG_INTEGER;
     args[0].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
@@ -732,7 +733,13 @@ asps_err asps_rpc_server_start(asps_rpc_server *s, int *bound_port, asps_errbuf 
     args[2].type = GRPC_ARG_INTEGER;
     args[2].key = (char *)GRPC_ARG_ALLOW_REUSEPORT;
     args[2].value.integer = 0;
-    grpc_channel_args cargs = {sizeof args / sizeof args[0], args};
+    /* refuse_in_calls keeps refused connections open to answer them: one
+     * left idle is closed (GOAWAY; a gRPC client reconnects by itself) so
+     * that they cannot pile up */
+    args[3].type = GRPC_ARG_INTEGER;
+    args[3].key = (char *)GRPC_ARG_MAX_CONNECTION_IDLE_MS;
+    args[3].value.integer = IDLE_CLOSE_MS;
+    grpc_channel_args cargs = {s->refuse_in_calls ? 4 : 3, args};
 
     s->server = grpc_server_create(&cargs, NULL);
     s->cq = grpc_completion_queue_create_for_next(NULL);

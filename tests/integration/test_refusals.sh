@@ -88,6 +88,28 @@ good_client() {
 }
 good_client "start"
 
+# a refused connection does not linger: left idle, the server closes it
+# (GOAWAY after 10 to 20 s; checked later, it runs meanwhile)
+$PY - "$S" > idle.out 2>&1 <<'PYEOF' &
+import grpc, sys, threading, time
+rd = lambda p: open(p, "rb").read()
+creds = grpc.ssl_channel_credentials(rd("ca.pem"))
+ch = grpc.secure_channel(sys.argv[1], creds, options=[("grpc.ssl_target_name_override", "localhost")])
+try:
+    ch.unary_unary("/grpc.health.v1.Health/Check")(b"", timeout=5)
+except grpc.RpcError as e:
+    assert e.code() == grpc.StatusCode.UNAUTHENTICATED, e
+states, idle = [], threading.Event()
+def watch(st):
+    states.append(st.name)
+    if st == grpc.ChannelConnectivity.IDLE and "READY" in states:
+        idle.set()
+ch.subscribe(watch)
+t0 = time.time()
+print("closed after %.0f s" % (time.time() - t0) if idle.wait(30) else "still open: %s" % states)
+PYEOF
+IDLE_PID=$!
+
 # ---- asps get: exit 5 and the reason, for what it can present -------------------
 get_refused() { # name reason args...
     local name=$1 why=$2 before; shift 2
@@ -209,6 +231,8 @@ elapsed=$((SECONDS - START))
 n=$(grep -c '^asps: refusals in the last ' main.err)
 [ "$n" -ge 1 ] && [ "$n" -le $((elapsed / 10 + 2)) ] && ok || bad "$n summary lines in $elapsed s: $(cat main.err)"
 good_client "a burst of refusals"
+wait $IDLE_PID # before SIGTERM, which would close it anyway
+grep -q "^closed after" idle.out && ok || bad "refused connection left open: $(cat idle.out)"
 kill -TERM $main_PID; wait $main_PID; rc=$?
 [ $rc = 0 ] && ok || bad "SIGTERM exit $rc"
 # at exit the rest is summed up: every refused handshake counted once
