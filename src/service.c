@@ -110,7 +110,7 @@ asps_err asps_service_collateral_for(void *ctx, const uint8_t *quote, size_t len
         if (e != ASPS_OK) {
             /* whatever went wrong (down, an error, a reply too large or
              * malformed) is the PCCS's, not the peer's: retry later */
-            asps_err_prefix(eb, "collateral: ");
+            asps_err_prefix(eb, ASPS_COLLATERAL_ERR_PREFIX);
             return e == ASPS_E_NOMEM ? e : ASPS_E_UNAVAILABLE;
         }
         *col = c;
@@ -262,17 +262,20 @@ static void count(asps_service *s, uint64_t *field)
 }
 
 /* How evidence that did not verify is refused: UNAVAILABLE (retry later)
- * when the trouble is the server's collateral (it could not be had, is out
- * of date, or does not fit: no fault of the peer's), or the server itself
- * (out of memory); UNAUTHENTICATED (fix the workload) for everything about
- * the evidence. *reason: the short name the client is told. */
-static int refusal_of(asps_err e, const char **reason)
+ * when the trouble is the server's collateral, reason collateral_unavailable
+ * (it could not be had; it does not verify or is out of date, which the
+ * verifier marks with ASPS_COLLATERAL_ERR_PREFIX; or it does not fit the
+ * platform the quote's valid PCK chain names: no fault of the peer's), or
+ * the server itself (out of memory); UNAUTHENTICATED (fix the workload) with
+ * the error's short name for everything about the evidence. */
+static int refusal_of(asps_err e, const char *msg, const char **reason)
 {
     *reason = asps_err_name(e);
     switch (e) {
-    case ASPS_E_UNAVAILABLE:
-        *reason = "collateral_unavailable";
+    case ASPS_E_NOMEM:
+    case ASPS_E_INTERNAL:
         return ASPS_STATUS_UNAVAILABLE;
+    case ASPS_E_UNAVAILABLE:
     case ASPS_E_CRL_EXPIRED:
     case ASPS_E_TCB_INFO_EXPIRED:
     case ASPS_E_QE_IDENTITY_EXPIRED:
@@ -281,10 +284,13 @@ static int refusal_of(asps_err e, const char **reason)
     case ASPS_E_TCB_INFO_SIGNATURE:
     case ASPS_E_QE_IDENTITY_SIGNATURE:
     case ASPS_E_TCB_INFO_MISMATCH:
-    case ASPS_E_NOMEM:
-    case ASPS_E_INTERNAL:
+        *reason = "collateral_unavailable";
         return ASPS_STATUS_UNAVAILABLE;
     default:
+        if (strncmp(msg, ASPS_COLLATERAL_ERR_PREFIX, strlen(ASPS_COLLATERAL_ERR_PREFIX)) == 0) {
+            *reason = "collateral_unavailable";
+            return ASPS_STATUS_UNAVAILABLE;
+        }
         return ASPS_STATUS_UNAUTHENTICATED;
     }
 }
@@ -322,9 +328,9 @@ int asps_service_verify_peer(asps_service *s, const char *cert_pem, char *err, s
             count(s, &s->stats.handshakes_ok);
             return 0;
         }
-        status = refusal_of(e, &reason);
+        status = refusal_of(e, eb.msg, &reason);
         refusal_msg(status, reason, eb.msg, err, errlen);
-        snprintf(line, sizeof line, "handshake: %s: %s", reason, eb.msg);
+        snprintf(line, sizeof line, "handshake: %s: %s [%s]", reason, eb.msg, asps_err_name(e));
     }
     count(s, &s->stats.handshakes_refused);
     asps_tally_add(s->refusals, reason);
@@ -648,10 +654,10 @@ int asps_service_get_secrets(asps_service *s, const char *cert_pem, const char *
         /* the handshake's check said yes (or its verdict is gone), but the
          * evidence does not verify now: refused the same way */
         const char *reason;
-        int st = refusal_of(e, &reason);
+        int st = refusal_of(e, eb.msg, &reason);
         refusal_msg(st, reason, eb.msg, msg, msglen);
         char line[800];
-        snprintf(line, sizeof line, "%s: %s", reason, eb.msg);
+        snprintf(line, sizeof line, "%s: %s [%s]", reason, eb.msg, asps_err_name(e));
         ev.verdict = verdict_of(st);
         ev.reason = line;
         asps_audit_decision(s->audit, &ev, NULL);

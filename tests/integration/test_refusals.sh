@@ -32,7 +32,7 @@ cleanup() {
     # left for the suite-wide check of every audit line (audit_lines_json)
     if [ -n "${ASPS_AUDIT_KEEP:-}" ]; then
         mkdir -p "$ASPS_AUDIT_KEEP"
-        for f in audit audit_pccs; do
+        for f in audit audit_pccs audit_bundle; do
             [ -f "$T/$f.log" ] && cp "$T/$f.log" "$ASPS_AUDIT_KEEP/test_refusals_$f.log"
         done
     fi
@@ -305,6 +305,16 @@ with grpc.secure_channel(sys.argv[1], creds, options=[("grpc.ssl_target_name_ove
 PYEOF
 out=$($BIN get --server "$S" --ca ca.pem --sim sim "${ID[@]}" image_key 2>&1)
 [ "$out" = "Secret received: 6b-33-79" ] && ok || bad "collateral back, a new connection: $out"
+# collateral that does not verify (a bundle of another platform, signed by a
+# root nobody trusts) is the server's trouble too, not the peer's
+sed -e 's|{"pccs": [^}]*}|{"bundle": "other/collateral_sgx.json"}|' -e 's/audit_pccs/audit_bundle/' pccs.json > bundle.json
+grep -q other/collateral_sgx.json bundle.json || bad "bundle config"
+start_server bundle
+$BIN get --server "$S" --ca ca.pem --sim sim "${ID[@]}" image_key > get.out 2> get.err
+rc=$?
+[ $rc = 3 ] && grep -q "UNAVAILABLE: evidence not checked: collateral_unavailable" get.err && ok || bad "collateral that does not verify: exit $rc: $(cat get.err)"
+grep -q '"reason":"handshake: collateral_unavailable: collateral: TCB info issuer chain: .*\[root_untrusted\]"' audit_bundle.log \
+    && ok || bad "collateral that does not verify: audit: $(cat audit_bundle.log)"
 # a PCCS that is not there at all is the same kind of trouble
 kill $pccs_PID; wait $pccs_PID 2>/dev/null
 sed "s/127.0.0.1:$PP/127.0.0.1:1/" pccs.json > gone.json
