@@ -204,13 +204,20 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", eb.msg);
         return 1;
     }
+    /* configured as `asps serve` is: refusals answered in calls, gRPC's
+     * failed-handshake reports routed to the audit log */
     asps_rpc_server_opts so = {.listen_addr = "127.0.0.1:0", .cert_chain_pem = scert, .key_pem = skey,
-                               .verify = asps_service_rpc_verify, .verify_ctx = svc};
+                               .verify = asps_service_rpc_verify, .verify_ctx = svc,
+                               .refuse_in_calls = 1, .on_refused = asps_service_rpc_refused,
+                               .on_refused_ctx = svc};
     asps_rpc_server *as;
     asps_service_rpc *glue;
     int aport = 0, pport = 0;
-    if (asps_rpc_server_new(&so, &as, &eb) || asps_service_rpc_register(as, svc, 64, &glue, &eb) ||
-        asps_rpc_server_start(as, &aport, &eb)) {
+    int started = asps_rpc_server_new(&so, &as, &eb) == ASPS_OK &&
+                  asps_service_rpc_register(as, svc, 64, &glue, &eb) == ASPS_OK;
+    if (started)
+        asps_rpc_set_handshake_failure_hook(asps_service_rpc_handshake_failed, svc);
+    if (!started || asps_rpc_server_start(as, &aport, &eb)) {
         fprintf(stderr, "%s\n", eb.msg);
         return 1;
     }
@@ -282,6 +289,7 @@ int main(int argc, char **argv)
 
     asps_rpc_server_shutdown(as, 1000);
     asps_rpc_server_shutdown(ps, 1000);
+    asps_rpc_set_handshake_failure_hook(NULL, NULL);
     asps_rpc_server_free(as);
     asps_rpc_server_free(ps);
     asps_service_rpc_free(glue);

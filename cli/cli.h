@@ -1,8 +1,18 @@
 /* cli.h: the subcommands of the asps command. Each returns the process exit
  * code: 0 success, 1 verification/denial failure, 2 usage error, 3
- * unreachable/unavailable. */
+ * unreachable/unavailable, 5 (get, run) the server refused our evidence. */
 #ifndef ASPS_CLI_H
 #define ASPS_CLI_H
+
+#include "asps/err.h"
+
+/* Exit code of get/run for a failed asps_client_new/asps_client_get: E and
+ * the gRPC STATUS the call ended with. 5 for UNAUTHENTICATED (the server
+ * refused this workload's evidence: retrying will not help), 3 for
+ * unavailable (server down, KMS or collateral trouble: retry later), 1
+ * denied, 2 bad arguments. */
+#define CLI_EXIT_EVIDENCE_REFUSED 5
+int cli_exit_code(asps_err e, int status);
 
 int asps_cmd_quote(int argc, char **argv);
 int asps_cmd_sim(int argc, char **argv);

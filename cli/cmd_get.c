@@ -1,5 +1,6 @@
 /* cmd_get.c: `asps get`: attest, fetch named secrets, print or write them.
- * Exit 0 all granted, 1 denied, 2 usage, 3 unreachable/unavailable. */
+ * Exit 0 all granted, 1 denied, 2 usage, 3 unreachable/unavailable, 5 this
+ * workload's evidence refused (UNAUTHENTICATED). */
 #include <cjson/cJSON.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -21,7 +22,9 @@ static const char usage_text[] =
     "or writes the one secret to --out FILE (mode 0600), or prints --json.\n"
     "IDENTITY (simulated platform): --tee sgx|tdx --mrenclave HEX --mrsigner HEX\n"
     "  --isv-prod-id N --isv-svn N --config-svn N --debug --mrtd HEX --rtmr N=HEX --tcb LEVEL\n"
-    "Exit 0 all granted, 1 denied, 2 usage error, 3 server or secret store unavailable.\n";
+    "Exit 0 all granted, 1 denied, 2 usage error, 3 server, secret store or collateral\n"
+    "unavailable (retry later), 5 the server refused this workload's attestation evidence\n"
+    "(UNAUTHENTICATED, e.g. tcb_revoked, root_untrusted, cert_expired: retrying will not help).\n";
 
 int asps_cmd_get(int argc, char **argv)
 {
@@ -145,7 +148,7 @@ int asps_cmd_get(int argc, char **argv)
         asps_client_secrets_free(s, n);
     } else {
         fprintf(stderr, "asps get: %s [%s]\n", eb.msg, asps_err_name(e));
-        rc = e == ASPS_E_DENIED ? 1 : e == ASPS_E_UNAVAILABLE ? 3 : e == ASPS_E_ARG ? 2 : 1;
+        rc = cli_exit_code(e, status);
     }
     asps_client_free(c);
     free(pin_pem);

@@ -1,8 +1,8 @@
 /* cmd_run.c: `asps run`: init-RA. Fetch the secrets an application needs
  * (Occlum's init_ra_conf.json), write them all or none, then exec the
  * application with nothing of asps left in the process.
- * Exit codes before exec: 1 denied or refused, 2 usage/config, 3
- * unreachable/unavailable, 4 files could not be written. */
+ * Exit codes before exec: 1 denied, 2 usage/config, 3 unreachable/
+ * unavailable, 4 files could not be written, 5 evidence refused. */
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +27,10 @@ static const char usage_text[] =
     "PCCS at ua_env_pccs_url (UA_ENV_PCCS_URL) when set, whose TLS certificate is\n"
     "checked against --pccs-ca FILE (default: the system's CAs). With every\n"
     "verify_* off the server is authenticated by --ca only. --root DIR puts every\n"
-    "path under DIR.\n";
+    "path under DIR.\n"
+    "Exit (before APP starts) 1 denied, 2 usage or config error, 3 server, secret store or\n"
+    "collateral unavailable (retry later), 4 files could not be written, 5 the server\n"
+    "refused this workload's attestation evidence (UNAUTHENTICATED: retrying will not help).\n";
 
 static int server_check(void *ctx, const asps_claims *claims, char *err, size_t errlen)
 {
@@ -108,7 +111,7 @@ int asps_cmd_run(int argc, char **argv)
             fprintf(stderr, "%s%s", k ? ", " : " ", conf->keys[k]);
         fprintf(stderr, " from %s: %s; no file written, application not started\n",
                 conf->kms_server, eb.msg);
-        rc = e == ASPS_E_DENIED ? 1 : e == ASPS_E_UNAVAILABLE ? 3 : e == ASPS_E_ARG ? 2 : 1;
+        rc = cli_exit_code(e, status);
     } else {
         char **paths = calloc(conf->n_keys, sizeof *paths);
         const uint8_t **vals = calloc(conf->n_keys, sizeof *vals);

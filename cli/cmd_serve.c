@@ -28,7 +28,11 @@ static const char usage_text[] =
     "Serve asps.v1.SecretProvision/GetSecrets, Occlum's ratls.GrSecret/GetSecret,\n"
     "CCZoo's secretmanager.SecretManger/GetSecret and grpc.health.v1.Health/Check\n"
     "on one port. Clients must present an RA-TLS certificate whose evidence\n"
-    "verifies. Prints 'asps: listening on HOST:PORT' once bound (port 0 picks one).\n"
+    "verifies; every call of one that does not is answered UNAUTHENTICATED\n"
+    "\"evidence refused: REASON (...)\" (UNAVAILABLE \"evidence not checked:\n"
+    "collateral_unavailable (retry later)\" when the collateral could not be had).\n"
+    "Each refusal is audited; stderr sums them up at most once per 10 s.\n"
+    "Prints 'asps: listening on HOST:PORT' once bound (port 0 picks one).\n"
     "SIGHUP reloads policy and KMS; SIGTERM drains (limits.drain_ms, then in-flight\n"
     "calls are cancelled) and stops within drain_ms + 1 s, abandoning a handler\n"
     "that is still running then (stderr says which calls). Exit 0 after SIGTERM.\n";
@@ -110,6 +114,10 @@ int asps_cmd_serve(int argc, char **argv)
         .key_pem = (const char *)key,
         .verify = asps_service_rpc_verify,
         .verify_ctx = svc,
+        /* a refused client is told why on every call, not a closed socket */
+        .refuse_in_calls = 1,
+        .on_refused = asps_service_rpc_refused,
+        .on_refused_ctx = svc,
         .max_message_size = cfg->max_message_bytes,
         .max_concurrent_calls = cfg->max_concurrent_calls,
         .call_deadline_ms = cfg->deadline_ms,
@@ -117,8 +125,13 @@ int asps_cmd_serve(int argc, char **argv)
     };
     int port = 0;
     if (asps_rpc_server_new(&so, &srv, &eb) != ASPS_OK ||
-        asps_service_rpc_register(srv, svc, cfg->max_names, &glue, &eb) != ASPS_OK ||
-        asps_rpc_server_start(srv, &port, &eb) != ASPS_OK) {
+        asps_service_rpc_register(srv, svc, cfg->max_names, &glue, &eb) != ASPS_OK) {
+        fprintf(stderr, "asps serve: %s\n", eb.msg);
+        goto out;
+    }
+    /* TLS failures that gRPC only logs: an audit line and a count each */
+    asps_rpc_set_handshake_failure_hook(asps_service_rpc_handshake_failed, svc);
+    if (asps_rpc_server_start(srv, &port, &eb) != ASPS_OK) {
         fprintf(stderr, "asps serve: %s\n", eb.msg);
         goto out;
     }
@@ -159,6 +172,7 @@ int asps_cmd_serve(int argc, char **argv)
         break;
     }
 out:
+    asps_rpc_set_handshake_failure_hook(NULL, NULL); /* before svc goes */
     asps_rpc_server_free(srv);
     asps_service_rpc_free(glue);
     asps_service_free(svc);

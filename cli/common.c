@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "asps/pccs.h"
+#include "cli.h"
 #include "util.h"
 
 int cli_trust_option(cli_trust *t, int argc, char **argv, int *i)
@@ -144,4 +145,11 @@ int cli_dispatch(const char *cmd, const char *usage, const cli_sub *subs, size_t
             return subs[i].run(argc - 2, argv + 2);
     fprintf(stderr, "asps %s: unknown subcommand '%s'\n%s", cmd, argv[1], usage);
     return 2;
+}
+
+int cli_exit_code(asps_err e, int status)
+{
+    if (status == 16) /* UNAUTHENTICATED: the server refused our evidence */
+        return CLI_EXIT_EVIDENCE_REFUSED;
+    return e == ASPS_E_DENIED ? 1 : e == ASPS_E_UNAVAILABLE ? 3 : e == ASPS_E_ARG ? 2 : 1;
 }

@@ -26,6 +26,12 @@ SPID= APID=
 cleanup() {
     for p in $SPID $APID; do kill "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
+    # under ctest: left for the suite-wide check of every audit line
+    if [ -n "${ASPS_AUDIT_KEEP:-}" ]; then
+        mkdir -p "$ASPS_AUDIT_KEEP"
+        [ -f "$W/audit.log" ] && cp "$W/audit.log" "$ASPS_AUDIT_KEEP/test_demo_flask.log"
+        [ -f "$W/audit2.log" ] && cp "$W/audit2.log" "$ASPS_AUDIT_KEEP/test_demo_flask_impostor.log"
+    fi
     [ -n "${KEEP:-}" ] || rm -rf "$W"
 }
 trap cleanup EXIT

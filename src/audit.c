@@ -1,9 +1,13 @@
 /* audit.c: the decision log (format in asps/audit.h).
  *
  * Owns the log descriptor and its mutex. Trusts nothing it is given to be
- * printable: requested names come from the peer, so every string goes through
- * cJSON's escaping. It is never handed secret values or credentials, and
- * takes from an asps_decision only names, the app and the reason.
+ * printable or even UTF-8: requested names come from the peer, reasons may
+ * quote what a peer or a library said. So every string goes through one
+ * door, json_str(): bytes that are not well-formed UTF-8 become U+FFFD
+ * (utf8.h), and cJSON escapes quotes, backslashes and control characters.
+ * A line is therefore always one valid JSON text (RFC 8259), whatever bytes
+ * it was given. It is never handed secret values or credentials, and takes
+ * from an asps_decision only names, the app and the reason.
  */
 #include "asps/audit.h"
 
@@ -19,6 +23,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "utf8.h"
 #include "util.h"
 
 struct asps_audit {
@@ -86,11 +91,34 @@ static void format_time(int64_t ms, char out[40])
     snprintf(out, 40, "%s.%03dZ", base, (int)frac);
 }
 
+/* The one way a string enters a line: a cJSON string holding S as
+ * well-formed UTF-8 (ill-formed bytes replaced by U+FFFD). NULL when out of
+ * memory. */
+static cJSON *json_str(const char *s)
+{
+    size_t n = strlen(s);
+    if (asps_utf8_valid((const uint8_t *)s, n, NULL))
+        return cJSON_CreateString(s);
+    char *clean = asps_utf8_sanitize((const uint8_t *)s, n, NULL);
+    cJSON *j = clean ? cJSON_CreateString(clean) : NULL;
+    free(clean);
+    return j;
+}
+
+static int add_str(cJSON *o, const char *key, const char *s)
+{
+    cJSON *j = json_str(s);
+    if (j == NULL)
+        return 0;
+    cJSON_AddItemToObject(o, key, j);
+    return 1;
+}
+
 static int add_hex(cJSON *o, const char *key, const uint8_t *b, size_t n)
 {
     char hex[2 * 64 + 1];
     asps_hex_encode(b, n, hex);
-    return cJSON_AddStringToObject(o, key, hex) != NULL;
+    return add_str(o, key, hex);
 }
 
 static int add_names(cJSON *o, const char *key, const char *const *names, size_t n)
@@ -99,7 +127,7 @@ static int add_names(cJSON *o, const char *key, const char *const *names, size_t
     if (!arr)
         return 0;
     for (size_t i = 0; i < n; i++) {
-        cJSON *s = cJSON_CreateString(names[i] ? names[i] : "");
+        cJSON *s = json_str(names[i] ? names[i] : "");
         if (!s)
             return 0;
         cJSON_AddItemToArray(arr, s);
@@ -116,7 +144,7 @@ static int add_ids(cJSON *o, const char *key, const char (*ids)[ASPS_ADVISORY_LE
     for (size_t i = 0; i < na; i++) {
         char id[ASPS_ADVISORY_LEN];
         snprintf(id, sizeof id, "%.*s", ASPS_ADVISORY_LEN - 1, ids[i]);
-        cJSON *s = cJSON_CreateString(id);
+        cJSON *s = json_str(id);
         if (!s)
             return 0;
         cJSON_AddItemToArray(arr, s);
@@ -127,7 +155,7 @@ static int add_ids(cJSON *o, const char *key, const char (*ids)[ASPS_ADVISORY_LE
 static int add_claims(cJSON *o, const asps_claims *c)
 {
     int ok = 1;
-    ok &= cJSON_AddStringToObject(o, "tee", c->tee == ASPS_TEE_TDX ? "tdx" : "sgx") != NULL;
+    ok &= add_str(o, "tee", c->tee == ASPS_TEE_TDX ? "tdx" : "sgx");
     ok &= cJSON_AddBoolToObject(o, "simulated", c->simulated != 0) != NULL;
     if (c->tee == ASPS_TEE_TDX) {
         ok &= add_hex(o, "mrtd", c->tdx.mr_td, 48);
@@ -136,7 +164,7 @@ static int add_claims(cJSON *o, const asps_claims *c)
         for (int i = 0; r && i < 4; i++) {
             char hex[97];
             asps_hex_encode(c->tdx.rtmr[i], 48, hex);
-            cJSON_AddItemToArray(r, cJSON_CreateString(hex));
+            cJSON_AddItemToArray(r, json_str(hex));
         }
     } else {
         ok &= add_hex(o, "mrenclave", c->sgx.mr_enclave, 32);
@@ -146,7 +174,7 @@ static int add_claims(cJSON *o, const asps_claims *c)
         ok &= cJSON_AddNumberToObject(o, "config_svn", c->sgx.config_svn) != NULL;
     }
     ok &= cJSON_AddBoolToObject(o, "debug", c->debug != 0) != NULL;
-    ok &= cJSON_AddStringToObject(o, "tcb_status", asps_tcb_status_name(c->tcb_status)) != NULL;
+    ok &= add_str(o, "tcb_status", asps_tcb_status_name(c->tcb_status));
     ok &= add_ids(o, "advisory_ids", c->advisory_ids, c->n_advisories);
     ok &= add_ids(o, "qe_advisory_ids", c->qe_advisory_ids, c->n_qe_advisories);
     if (c->tee == ASPS_TEE_TDX)
@@ -169,15 +197,14 @@ asps_err asps_audit_format(const asps_audit_event *ev, char **line, asps_errbuf 
     format_time(ev->time_ms, ts);
     cJSON *o = cJSON_CreateObject();
     int ok = o != NULL;
-    ok = ok && cJSON_AddStringToObject(o, "time", ts);
-    ok = ok && (ev->peer ? cJSON_AddStringToObject(o, "peer", ev->peer)
-                         : cJSON_AddNullToObject(o, "peer"));
+    ok = ok && add_str(o, "time", ts);
+    ok = ok && (ev->peer ? add_str(o, "peer", ev->peer) : cJSON_AddNullToObject(o, "peer") != NULL);
     if (ok && ev->claims)
         ok = add_claims(o, ev->claims);
     else if (ok)
         ok = cJSON_AddNullToObject(o, "tee") != NULL;
     const char *app = ev->app ? ev->app : (d ? d->app : NULL);
-    ok = ok && (app ? cJSON_AddStringToObject(o, "app", app) : cJSON_AddNullToObject(o, "app"));
+    ok = ok && (app ? add_str(o, "app", app) : cJSON_AddNullToObject(o, "app") != NULL);
 
     const char **asked = NULL, **granted = NULL;
     size_t n_asked = ev->n_asked, n_granted = ev->n_granted;
@@ -202,8 +229,8 @@ asps_err asps_audit_format(const asps_audit_event *ev, char **line, asps_errbuf 
     free(granted);
     const char *verdict = ev->verdict ? ev->verdict : (d && d->allowed ? "granted" : "denied");
     const char *reason = ev->reason ? ev->reason : (d ? d->reason : "");
-    ok = ok && cJSON_AddStringToObject(o, "verdict", verdict);
-    ok = ok && cJSON_AddStringToObject(o, "reason", reason);
+    ok = ok && add_str(o, "verdict", verdict);
+    ok = ok && add_str(o, "reason", reason ? reason : "");
     char *s = ok ? cJSON_PrintUnformatted(o) : NULL;
     cJSON_Delete(o);
     if (!s)

@@ -1129,8 +1129,10 @@ asps_err asps_verify_quote(asps_verifier *v, const uint8_t *buf, size_t len,
     vchain chain_scratch;
     memset(&chain_scratch, 0, sizeof chain_scratch);
     vcol *c = get_collateral(v, col, &col_scratch, eb, &e);
-    if (!c)
+    if (!c) {
+        asps_err_prefix(eb, ASPS_COLLATERAL_ERR_PREFIX); /* the collateral's fault */
         return e;
+    }
     vchain *ch = get_chain(v, &q, c->pck_ca, &chain_scratch, eb, &e);
     if (!ch)
         goto done;
@@ -1158,8 +1160,8 @@ asps_err asps_verify_quote(asps_verifier *v, const uint8_t *buf, size_t len,
     }
     out.expires_at = INT64_MAX;
     e = check_windows(ch->win, 3, at, &out.expires_at, eb);
-    if (e == ASPS_OK)
-        e = check_windows(c->win, c->n_win, at, &out.expires_at, eb);
+    if (e == ASPS_OK && (e = check_windows(c->win, c->n_win, at, &out.expires_at, eb)) != ASPS_OK)
+        asps_err_prefix(eb, ASPS_COLLATERAL_ERR_PREFIX); /* out of date: the collateral's fault */
     if (e != ASPS_OK)
         goto done;
 

@@ -24,11 +24,13 @@
 #include "asps/service.h"
 #include "asps/verify.h"
 #include "quote.h"
+#include "tally.h"
 #include "util.h"
 #include "x509.h"
 
 #define MAX_VERIFIERS 16
 #define MAX_PEM (64 * 1024)
+#define REFUSAL_SUMMARY_MS 10000 /* at most one stderr line of refusals per this */
 
 typedef struct generation {
     asps_policy *policy;
@@ -71,6 +73,7 @@ struct asps_service {
     generation *gen;
 
     asps_audit *audit;
+    asps_tally *refusals; /* the stderr summary of refused connections */
 
     pthread_mutex_t stats_lock;
     asps_service_stats stats;
@@ -103,7 +106,13 @@ asps_err asps_service_collateral_for(void *ctx, const uint8_t *quote, size_t len
     ASPS_TRY(asps_quote_platform(quote, len, &tee, fmspc, ca, eb));
     if (s->pccs) {
         asps_collateral *c;
-        ASPS_TRY(asps_pccs_get_collateral(s->pccs, tee, fmspc, ca, now_s(), &c, eb));
+        asps_err e = asps_pccs_get_collateral(s->pccs, tee, fmspc, ca, now_s(), &c, eb);
+        if (e != ASPS_OK) {
+            /* whatever went wrong (down, an error, a reply too large or
+             * malformed) is the PCCS's, not the peer's: retry later */
+            asps_err_prefix(eb, ASPS_COLLATERAL_ERR_PREFIX);
+            return e == ASPS_E_NOMEM ? e : ASPS_E_UNAVAILABLE;
+        }
         *col = c;
         *owned = 1;
         return ASPS_OK;
@@ -211,8 +220,12 @@ static asps_err claims_for(asps_service *s, const char *pem, asps_claims *out, i
     uint8_t *der;
     size_t len;
     *hit = 0;
-    if (!pem || pem_to_der(pem, &der, &len) != 0)
-        return asps_fail(eb, ASPS_E_NO_EVIDENCE, "peer certificate missing or unreadable");
+    if (!pem)
+        return asps_fail(eb, ASPS_E_NO_EVIDENCE, "no peer certificate");
+    if (strnlen(pem, MAX_PEM + 1) > MAX_PEM)
+        return asps_fail(eb, ASPS_E_LIMIT, "peer certificate larger than %d bytes (PEM)", MAX_PEM);
+    if (pem_to_der(pem, &der, &len) != 0)
+        return asps_fail(eb, ASPS_E_PARSE, "peer certificate is not one PEM X.509 certificate");
     uint8_t key[32];
     unsigned int kl = 32;
     EVP_Digest(der, len, key, &kl, EVP_sha256(), NULL);
@@ -248,22 +261,105 @@ static void count(asps_service *s, uint64_t *field)
     pthread_mutex_unlock(&s->stats_lock);
 }
 
+/* How evidence that did not verify is refused: UNAVAILABLE (retry later)
+ * when the trouble is the server's collateral, reason collateral_unavailable
+ * (it could not be had; it does not verify or is out of date, which the
+ * verifier marks with ASPS_COLLATERAL_ERR_PREFIX; or it does not fit the
+ * platform the quote's valid PCK chain names: no fault of the peer's), or
+ * the server itself (out of memory); UNAUTHENTICATED (fix the workload) with
+ * the error's short name for everything about the evidence. */
+static int refusal_of(asps_err e, const char *msg, const char **reason)
+{
+    *reason = asps_err_name(e);
+    switch (e) {
+    case ASPS_E_NOMEM:
+    case ASPS_E_INTERNAL:
+        return ASPS_STATUS_UNAVAILABLE;
+    case ASPS_E_UNAVAILABLE:
+    case ASPS_E_CRL_EXPIRED:
+    case ASPS_E_TCB_INFO_EXPIRED:
+    case ASPS_E_QE_IDENTITY_EXPIRED:
+    case ASPS_E_CRL_SIGNATURE:
+    case ASPS_E_CRL_ISSUER:
+    case ASPS_E_TCB_INFO_SIGNATURE:
+    case ASPS_E_QE_IDENTITY_SIGNATURE:
+    case ASPS_E_TCB_INFO_MISMATCH:
+        *reason = "collateral_unavailable";
+        return ASPS_STATUS_UNAVAILABLE;
+    default:
+        if (strncmp(msg, ASPS_COLLATERAL_ERR_PREFIX, strlen(ASPS_COLLATERAL_ERR_PREFIX)) == 0) {
+            *reason = "collateral_unavailable";
+            return ASPS_STATUS_UNAVAILABLE;
+        }
+        return ASPS_STATUS_UNAUTHENTICATED;
+    }
+}
+
+/* The client's words for a refusal: the short reason first, so scripts can
+ * match it; collateral details (PCCS addresses) stay in the audit log. */
+static void refusal_msg(int status, const char *reason, const char *detail, char *msg,
+                        size_t msglen)
+{
+    if (status == ASPS_STATUS_UNAUTHENTICATED)
+        snprintf(msg, msglen, "evidence refused: %s (%s)", reason, detail);
+    else
+        snprintf(msg, msglen, "evidence not checked: %s (retry later)", reason);
+}
+
+static const char *verdict_of(int status)
+{
+    return status == ASPS_STATUS_UNAVAILABLE ? "unavailable" : "unauthenticated";
+}
+
 int asps_service_verify_peer(asps_service *s, const char *cert_pem, char *err, size_t errlen)
 {
     asps_claims c;
     asps_errbuf eb = {{0}};
     int hit;
-    asps_err e = claims_for(s, cert_pem, &c, &hit, &eb);
-    if (e == ASPS_OK) {
-        count(s, &s->stats.handshakes_ok);
-        return 0;
+    const char *reason = "no_certificate";
+    int status = ASPS_STATUS_UNAUTHENTICATED;
+    char line[800];
+    if (cert_pem == NULL) {
+        snprintf(err, errlen, "no client certificate: this server needs an RA-TLS client certificate");
+        snprintf(line, sizeof line, "handshake: no client certificate");
+    } else {
+        asps_err e = claims_for(s, cert_pem, &c, &hit, &eb);
+        if (e == ASPS_OK) {
+            count(s, &s->stats.handshakes_ok);
+            return 0;
+        }
+        status = refusal_of(e, eb.msg, &reason);
+        refusal_msg(status, reason, eb.msg, err, errlen);
+        snprintf(line, sizeof line, "handshake: %s: %s [%s]", reason, eb.msg, asps_err_name(e));
     }
     count(s, &s->stats.handshakes_refused);
-    snprintf(err, errlen, "%s [%s]", eb.msg, asps_err_name(e));
+    asps_tally_add(s->refusals, reason);
     /* A refused handshake is a decision too: log it. */
-    asps_audit_event ev = {.claims = NULL, .verdict = "unauthenticated", .reason = err};
+    asps_audit_event ev = {.claims = NULL, .verdict = verdict_of(status), .reason = line};
     asps_audit_decision(s->audit, &ev, NULL);
-    return -1;
+    return status;
+}
+
+void asps_service_refused_call(asps_service *s, const char *cert_pem, const char *peer,
+                               const char *method, int status, const char *msg)
+{
+    (void)cert_pem; /* refused: it has no claims to log */
+    char line[800];
+    snprintf(line, sizeof line, "%s: %s", method ? method : "?", msg ? msg : "");
+    asps_audit_event ev = {.peer = peer, .verdict = verdict_of(status), .reason = line};
+    asps_audit_decision(s->audit, &ev, NULL);
+    count(s, &s->stats.calls_refused);
+}
+
+void asps_service_handshake_failed(asps_service *s, const char *reason)
+{
+    char line[800];
+    snprintf(line, sizeof line, "TLS handshake failed before any certificate check: %s",
+             reason ? reason : "");
+    asps_audit_event ev = {.verdict = "unauthenticated", .reason = line};
+    asps_audit_decision(s->audit, &ev, NULL);
+    count(s, &s->stats.handshakes_refused);
+    asps_tally_add(s->refusals, "tls_handshake");
 }
 
 /* ---- policy and KMS generations ---------------------------------------------- */
@@ -434,6 +530,11 @@ asps_err asps_service_new(const asps_service_config *cfg, asps_service **out, as
     e = asps_audit_open(cfg->audit ? cfg->audit : "-", &s->audit, eb);
     if (e != ASPS_OK)
         goto fail;
+    s->refusals = asps_tally_new("refusals", REFUSAL_SUMMARY_MS, stderr);
+    if (!s->refusals) {
+        e = asps_fail(eb, ASPS_E_NOMEM, "out of memory");
+        goto fail;
+    }
     *out = s;
     return ASPS_OK;
 fail:
@@ -457,6 +558,7 @@ void asps_service_free(asps_service *s)
         OPENSSL_cleanse(s->cache, s->cache_n * sizeof *s->cache);
     free(s->cache);
     gen_release(s, s->gen);
+    asps_tally_free(s->refusals);
     asps_audit_close(s->audit);
     pthread_mutex_destroy(&s->cache_lock);
     pthread_mutex_destroy(&s->gen_lock);
@@ -549,11 +651,18 @@ int asps_service_get_secrets(asps_service *s, const char *cert_pem, const char *
     if (hit)
         count(s, &s->stats.claims_cache_hits);
     if (e != ASPS_OK) {
-        snprintf(msg, msglen, "no valid attestation evidence");
-        ev.verdict = "unauthenticated";
-        ev.reason = eb.msg;
+        /* the handshake's check said yes (or its verdict is gone), but the
+         * evidence does not verify now: refused the same way */
+        const char *reason;
+        int st = refusal_of(e, eb.msg, &reason);
+        refusal_msg(st, reason, eb.msg, msg, msglen);
+        char line[800];
+        snprintf(line, sizeof line, "%s: %s [%s]", reason, eb.msg, asps_err_name(e));
+        ev.verdict = verdict_of(st);
+        ev.reason = line;
         asps_audit_decision(s->audit, &ev, NULL);
-        return ASPS_STATUS_UNAUTHENTICATED;
+        count(s, st == ASPS_STATUS_UNAVAILABLE ? &s->stats.unavailable : &s->stats.denied);
+        return st;
     }
     ev.claims = &claims;
 

@@ -11,7 +11,10 @@
  *    "verdict":"granted","reason":"..."}
  * TDX lines carry "mrtd" and "rtmrs" (4 hex strings) instead of the SGX
  * measurement fields, and "tdx_module_advisory_ids". A line never holds a secret value or a credential:
- * the API is never given one.
+ * the API is never given one. A line is valid JSON (RFC 8259) whatever
+ * bytes the strings given hold: they are written as UTF-8 with each
+ * ill-formed part replaced by U+FFFD (per maximal subpart, Unicode 3.9),
+ * control characters escaped.
  *
  * Thread-safe: each line is formatted first and written with one write()
  * under a mutex, to a descriptor opened O_APPEND, so lines never interleave,

@@ -57,14 +57,23 @@ const char *asps_rpc_status_name(int status);
 
 /* Called at the end of each TLS handshake with the peer's leaf certificate in PEM;
  * return 0 to accept, nonzero to refuse (write a reason into err; it ends up
- * in gRPC's logs and, on the client, in the call's status message). Runs on
- * gRPC's threads: must be thread-safe. peer_cert_pem is NULL when the peer
- * sent no certificate. */
+ * in gRPC's logs and, on the client, in the call's status message; on a
+ * server with refuse_in_calls, a nonzero gRPC status code is the status its
+ * calls get). Runs on gRPC's threads: must be thread-safe. peer_cert_pem is
+ * NULL when the peer sent no certificate. */
 typedef int (*asps_rpc_verify_fn)(void *ctx, const char *peer_cert_pem, char *err, size_t errlen);
 
 /* ---- server ---------------------------------------------------------------- */
 
 typedef struct asps_rpc_server asps_rpc_server;
+
+/* Told of a call the server answered itself because its connection's client
+ * certificate was refused (or absent), see refuse_in_calls: the certificate
+ * (NULL when none), the transport address, the method path, the status and
+ * message sent. Runs on the server's io threads: must be quick and
+ * thread-safe. */
+typedef void (*asps_rpc_refused_fn)(void *ctx, const char *peer_cert_pem, const char *peer_addr,
+                                    const char *method, int status, const char *msg);
 
 /* One unary method: raw request bytes in; on status 0 (OK) raw reply bytes out
  * in *reply (malloc'd by the handler; the server cleanses and frees it once
@@ -98,7 +107,41 @@ typedef struct asps_rpc_server_opts {
                                       slow check never stalls network I/O; 0 = 4 */
     unsigned handshake_timeout_ms; /* a connection that has not finished TLS by
                                       then is dropped; 0 = 10000 */
+    /* How a client whose certificate verify refuses learns it (needs verify).
+     * 0: the TLS handshake fails; the client sees the connection closed
+     *    (UNAVAILABLE), as from a server that is down.
+     * 1: the handshake completes for any client certificate TLS accepts (the
+     *    client proved it holds the key) and without one; verify's verdict
+     *    is kept for that certificate (refusals answered UNAVAILABLE are
+     *    kept for REFUSAL_RETRY_MS only, so that a later call re-checks), and
+     *    every call on the connection is answered by the server itself, no
+     *    handler run: with verify's return value as the status when it is a
+     *    gRPC status code (else UNAUTHENTICATED) and verify's err as the
+     *    message; without a certificate, UNAUTHENTICATED "no client
+     *    certificate". Each such call is told to on_refused. A verdict that
+     *    has left the bounded table no longer answers calls: handlers must
+     *    still check the certificate themselves (asps's do, per call). A
+     *    connection with no call for 10 s is closed (GOAWAY, within twice
+     *    that; gRPC clients reconnect by themselves), so refused ones do not
+     *    pile up. */
+    int refuse_in_calls;
+    asps_rpc_refused_fn on_refused; /* may be NULL */
+    void *on_refused_ctx;
 } asps_rpc_server_opts;
+
+/* How long a refusal with status UNAVAILABLE answers calls (refuse_in_calls). */
+#define ASPS_RPC_REFUSAL_RETRY_MS 5000
+
+/* gRPC reports a TLS handshake that fails before any certificate check (not
+ * TLS at all, a client certificate TLS will not take, a bad signature, a
+ * handshake timeout) only in its log, without the peer's address. With a
+ * hook set, each such report goes to FN (REASON: gRPC's text on one line)
+ * instead of stderr, and gRPC's own "Handshake failed" lines are no longer
+ * printed. Process-wide: every server and client in the process reports to
+ * the one hook. NULL removes it. FN runs on gRPC's threads. Set it after
+ * asps_rpc_server_new (which initialises gRPC). */
+typedef void (*asps_rpc_handshake_failure_fn)(void *ctx, const char *reason);
+void asps_rpc_set_handshake_failure_hook(asps_rpc_handshake_failure_fn fn, void *ctx);
 
 /* Create a server (does not listen yet). The PEM strings are copied. */
 asps_err asps_rpc_server_new(const asps_rpc_server_opts *o, asps_rpc_server **out, asps_errbuf *eb);

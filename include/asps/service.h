@@ -89,8 +89,26 @@ void asps_service_free(asps_service *s);
  * and eb says why. */
 asps_err asps_service_reload(asps_service *s, asps_errbuf *eb);
 
-/* TLS handshake hook: 0 accept, -1 refuse (reason in err). Thread-safe. */
+/* TLS handshake hook: 0 accept; else the gRPC status a refused client is
+ * told: ASPS_STATUS_UNAUTHENTICATED when its evidence is wrong (err: "evidence
+ * refused: REASON (detail)", REASON the short error name such as
+ * tcb_revoked, root_untrusted, cert_expired, binding; "no client
+ * certificate..." for CERT_PEM NULL), ASPS_STATUS_UNAVAILABLE when the
+ * server's collateral could not be had or used (err: "evidence not checked:
+ * REASON (retry later)", REASON collateral_unavailable or the collateral's
+ * error such as tcb_info_expired). Each refusal is audited and counted in
+ * the refusal summary on stderr. Thread-safe. */
 int asps_service_verify_peer(asps_service *s, const char *cert_pem, char *err, size_t errlen);
+
+/* A call the transport answered itself because its connection was refused
+ * (or had no certificate): one audit line (peer, "METHOD: MSG"). */
+void asps_service_refused_call(asps_service *s, const char *cert_pem, const char *peer,
+                               const char *method, int status, const char *msg);
+
+/* A TLS handshake that failed before any certificate check (REASON: the TLS
+ * library's words): one audit line (no peer: TLS does not say) and a count
+ * in the refusal summary. */
+void asps_service_handshake_failed(asps_service *s, const char *reason);
 
 typedef struct asps_secret {
     char *name;
@@ -150,6 +168,7 @@ void asps_service_audit_refused(asps_service *s, const char *cert_pem, const cha
 /* Counters for tests and the health of the service. */
 typedef struct asps_service_stats {
     uint64_t handshakes_ok, handshakes_refused, calls, granted, denied, unavailable;
+    uint64_t calls_refused; /* answered by the transport: connection refused */
     uint64_t claims_cache_hits;
 } asps_service_stats;
 void asps_service_get_stats(asps_service *s, asps_service_stats *out);

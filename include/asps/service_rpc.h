@@ -13,7 +13,14 @@ asps_err asps_service_rpc_register(asps_rpc_server *srv, asps_service *svc, size
                                    asps_service_rpc **out, asps_errbuf *eb);
 void asps_service_rpc_free(asps_service_rpc *r);
 
-/* asps_rpc_verify_fn for the server: CTX is the asps_service. */
+/* asps_rpc_verify_fn for the server: CTX is the asps_service. Returns 0 or
+ * the gRPC status of the refusal (see asps_service_verify_peer), which a
+ * server with refuse_in_calls answers every call of the connection with. */
 int asps_service_rpc_verify(void *ctx, const char *peer_cert_pem, char *err, size_t errlen);
+/* asps_rpc_refused_fn and asps_rpc_handshake_failure_fn: CTX is the
+ * asps_service (an audit line each). */
+void asps_service_rpc_refused(void *ctx, const char *peer_cert_pem, const char *peer_addr,
+                              const char *method, int status, const char *msg);
+void asps_service_rpc_handshake_failed(void *ctx, const char *reason);
 
 #endif

@@ -42,7 +42,12 @@ void asps_verifier_drop_intel_root(asps_verifier *v);
 void asps_verifier_set_cache(asps_verifier *v, int on);
 
 /* Verify QUOTE with COL at unix time AT. On ASPS_OK *claims is filled
- * (also on ASPS_E_TCB_REVOKED, for the caller's log). */
+ * (also on ASPS_E_TCB_REVOKED, for the caller's log).
+ * When the collateral itself is at fault (it does not verify: its chains,
+ * signatures, CRLs; or it is out of date), the message begins with
+ * ASPS_COLLATERAL_ERR_PREFIX: the error is the collateral source's, not the
+ * quote's (the code says which check failed, as for the quote). */
+#define ASPS_COLLATERAL_ERR_PREFIX "collateral: "
 asps_err asps_verify_quote(asps_verifier *v, const uint8_t *quote, size_t quote_len,
                            const asps_collateral *col, int64_t at,
                            asps_claims *claims, asps_errbuf *eb);

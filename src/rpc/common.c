@@ -1,10 +1,13 @@
 /* common.c: pieces shared by the rpc server and client: status names, the
- * external TLS certificate verifier that calls an asps_rpc_verify_fn, PEM
- * sanity checks, byte-buffer flattening.
+ * external TLS certificate verifier that calls an asps_rpc_verify_fn (and,
+ * for a server with refuse_in_calls, the table of its verdicts), gRPC's log
+ * (rate-limited; failed TLS handshakes routed to a hook), PEM sanity checks,
+ * byte-buffer flattening.
  *
  * Trusts: gRPC core to hand the verifier the certificate the peer proved
- * possession of in the TLS handshake. Decides nothing itself: the verify
- * function does.
+ * possession of in the TLS handshake, and to put that same certificate (the
+ * same PEM text) in the auth context of the connection's calls. Decides
+ * nothing itself: the verify function does.
  */
 #include "rpc_internal.h"
 
@@ -22,6 +25,7 @@
 #include <grpc/support/string_util.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -49,8 +53,54 @@ static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
 static int64_t log_window_start;
 static unsigned log_in_window, log_dropped;
 
+/* The failed-handshake hook (asps_rpc_set_handshake_failure_hook). hook_mu
+ * is held while the hook runs, so that once it is removed no call into it is
+ * still going on. print_min: the least severity printed (gRPC's verbosity
+ * before the hook lowered it to DEBUG to see "Security handshake failed"). */
+static pthread_mutex_t hook_mu = PTHREAD_MUTEX_INITIALIZER;
+static asps_rpc_handshake_failure_fn hs_hook;
+static void *hs_ctx;
+static _Atomic int print_min = GPR_LOG_SEVERITY_ERROR;
+static _Atomic int hook_set;
+
+#define HS_FAILED "Security handshake failed: "
+#define HS_SSL_ERROR "Handshake failed with fatal error"
+
+/* gRPC's "Security handshake failed: UNKNOWN:Tls handshake failed: ... {tsi_code:..}"
+ * as one short line: the status word and the trailing {...} details go. */
+static void handshake_reason(const char *msg, char *out, size_t cap)
+{
+    const char *p = msg + sizeof HS_FAILED - 1;
+    if (strncmp(p, "UNKNOWN:", 8) == 0)
+        p += 8;
+    size_t n = strcspn(p, "{");
+    while (n > 0 && p[n - 1] == ' ')
+        n--;
+    if (n >= cap)
+        n = cap - 1;
+    for (size_t i = 0; i < n; i++)
+        out[i] = (unsigned char)p[i] < 0x20 ? ' ' : p[i];
+    out[n] = '\0';
+}
+
 static void rate_limited_log(gpr_log_func_args *a)
 {
+    if (atomic_load(&hook_set)) {
+        if (strncmp(a->message, HS_FAILED, sizeof HS_FAILED - 1) == 0) {
+            char reason[320];
+            handshake_reason(a->message, reason, sizeof reason);
+            pthread_mutex_lock(&hook_mu);
+            if (hs_hook != NULL)
+                hs_hook(hs_ctx, reason);
+            pthread_mutex_unlock(&hook_mu);
+            return;
+        }
+        /* the same failure, already reported through the hook */
+        if (strncmp(a->message, HS_SSL_ERROR, sizeof HS_SSL_ERROR - 1) == 0)
+            return;
+        if ((int)a->severity < atomic_load(&print_min))
+            return; /* only asked for to see the lines above */
+    }
     int64_t now = asps_rpc__now_ms();
     pthread_mutex_lock(&log_mu);
     if (now - log_window_start >= LOG_WINDOW_MS) {
@@ -75,6 +125,29 @@ static pthread_once_t log_once = PTHREAD_ONCE_INIT;
 static void install_log(void) { gpr_set_log_function(rate_limited_log); }
 
 void asps_rpc__init_logging(void) { pthread_once(&log_once, install_log); }
+
+void asps_rpc_set_handshake_failure_hook(asps_rpc_handshake_failure_fn fn, void *ctx)
+{
+    asps_rpc__init_logging();
+    pthread_mutex_lock(&hook_mu);
+    if (fn != NULL && hs_hook == NULL) {
+        /* gRPC says "Security handshake failed" at DEBUG only: lower its
+         * verbosity, and keep printing only what it printed before */
+        int min = GPR_LOG_SEVERITY_ERROR;
+        if (gpr_should_log(GPR_LOG_SEVERITY_INFO))
+            min = GPR_LOG_SEVERITY_INFO;
+        if (gpr_should_log(GPR_LOG_SEVERITY_DEBUG))
+            min = GPR_LOG_SEVERITY_DEBUG;
+        atomic_store(&print_min, min);
+        gpr_set_log_verbosity(GPR_LOG_SEVERITY_DEBUG);
+    } else if (fn == NULL && hs_hook != NULL) {
+        gpr_set_log_verbosity((gpr_log_severity)atomic_load(&print_min));
+    }
+    hs_hook = fn;
+    hs_ctx = ctx;
+    atomic_store(&hook_set, fn != NULL);
+    pthread_mutex_unlock(&hook_mu);
+}
 
 int64_t asps_rpc__now_ms(void)
 {
@@ -123,6 +196,21 @@ struct vjob {
     int cancelled;
 };
 
+/* A refused certificate's verdict (refuse_in_calls), keyed by the SHA-256
+ * of its PEM text as gRPC gives it (the same text in the verify request and
+ * in the auth context of the connection's calls). */
+#define VERDICT_MSG 256
+#define VERDICT_PROBE 8
+
+struct verdict {
+    uint8_t key[32];
+    int used;
+    int status;
+    int64_t until_ms; /* 0: until pushed out */
+    uint64_t stamp;   /* last use, for pushing out the least recent */
+    char msg[VERDICT_MSG];
+};
+
 struct asps_rpc__vpool {
     atomic_uint refs; /* the server's + one per verifier using it */
     pthread_mutex_t mu;
@@ -131,6 +219,11 @@ struct asps_rpc__vpool {
     int stopping;
     pthread_t *threads;
     unsigned n_threads;
+    /* refused certificates (NULL unless refuse_in_calls), under vmu */
+    pthread_mutex_t vmu;
+    struct verdict *verdicts;
+    size_t n_verdicts;
+    uint64_t vclock;
 };
 
 struct verifier {
@@ -155,6 +248,87 @@ static int run_verify(struct verifier *v, const char *pem, char *err, size_t err
     return r;
 }
 
+static void pem_key(const char *pem, uint8_t key[32])
+{
+    unsigned int kl = 32;
+    EVP_Digest(pem, strlen(pem), key, &kl, EVP_sha256(), NULL);
+}
+
+static struct verdict *verdict_slot(asps_rpc__vpool *p, const uint8_t key[32], int for_insert)
+{
+    size_t start = ((size_t)key[0] << 16 | (size_t)key[1] << 8 | key[2]) % p->n_verdicts;
+    struct verdict *victim = NULL;
+    for (size_t i = 0; i < VERDICT_PROBE && i < p->n_verdicts; i++) {
+        struct verdict *e = &p->verdicts[(start + i) % p->n_verdicts];
+        if (e->used && memcmp(e->key, key, 32) == 0)
+            return e;
+        if (!for_insert)
+            continue;
+        if (!e->used && (victim == NULL || victim->used))
+            victim = e;
+        else if (victim == NULL || (victim->used && e->stamp < victim->stamp))
+            victim = e;
+    }
+    return victim;
+}
+
+/* Keep (status != 0) or forget (status 0: it verifies now) the verdict on PEM. */
+static void verdict_put(asps_rpc__vpool *p, const char *pem, int status, const char *msg)
+{
+    uint8_t key[32];
+    pem_key(pem, key);
+    pthread_mutex_lock(&p->vmu);
+    struct verdict *e = verdict_slot(p, key, status != 0);
+    if (status == 0) {
+        if (e != NULL)
+            e->used = 0;
+    } else if (e != NULL) {
+        memcpy(e->key, key, 32);
+        e->used = 1;
+        e->status = status;
+        e->until_ms = status == GRPC_STATUS_UNAVAILABLE
+                          ? asps_rpc__now_ms() + ASPS_RPC_REFUSAL_RETRY_MS
+                          : 0;
+        e->stamp = ++p->vclock;
+        snprintf(e->msg, sizeof e->msg, "%s", msg);
+    }
+    pthread_mutex_unlock(&p->vmu);
+}
+
+int asps_rpc__vpool_verdict(asps_rpc__vpool *p, const char *pem, char *msg, size_t msglen)
+{
+    if (p == NULL || p->verdicts == NULL)
+        return 0;
+    uint8_t key[32];
+    pem_key(pem, key);
+    int status = 0;
+    pthread_mutex_lock(&p->vmu);
+    struct verdict *e = verdict_slot(p, key, 0);
+    if (e != NULL && e->until_ms != 0 && asps_rpc__now_ms() >= e->until_ms)
+        e->used = 0; /* time to re-check */
+    else if (e != NULL) {
+        status = e->status;
+        e->stamp = ++p->vclock;
+        snprintf(msg, msglen, "%s", e->msg);
+    }
+    pthread_mutex_unlock(&p->vmu);
+    return status;
+}
+
+/* The verify function's answer as the handshake's: with a verdict table, the
+ * verdict is kept and the handshake goes on (OK); without, a refusal fails
+ * it (UNAUTHENTICATED). */
+static grpc_status_code judge(struct verifier *v, const char *pem, char *err, size_t errlen)
+{
+    int r = run_verify(v, pem, err, errlen);
+    if (v->pool == NULL || v->pool->verdicts == NULL)
+        return r == 0 ? GRPC_STATUS_OK : GRPC_STATUS_UNAUTHENTICATED;
+    if (pem != NULL) /* without a certificate every call is refused anyway */
+        verdict_put(v->pool, pem, r == 0 ? 0 : r > 0 && r <= GRPC_STATUS_UNAUTHENTICATED
+                                                  ? r : GRPC_STATUS_UNAUTHENTICATED, err);
+    return GRPC_STATUS_OK;
+}
+
 static void *vpool_main(void *arg)
 {
     asps_rpc__vpool *p = arg;
@@ -177,8 +351,7 @@ static void *vpool_main(void *arg)
             st = GRPC_STATUS_CANCELLED;
             snprintf(err, sizeof err, "certificate check cancelled");
         } else {
-            st = run_verify(j->v, j->pem, err, sizeof err) == 0 ? GRPC_STATUS_OK
-                                                                 : GRPC_STATUS_UNAUTHENTICATED;
+            st = judge(j->v, j->pem, err, sizeof err);
         }
         j->cb(j->req, j->cb_arg, st, st == GRPC_STATUS_OK ? NULL : err);
         free(j->pem);
@@ -189,18 +362,23 @@ static void *vpool_main(void *arg)
     return NULL;
 }
 
-asps_rpc__vpool *asps_rpc__vpool_new(unsigned threads)
+asps_rpc__vpool *asps_rpc__vpool_new(unsigned threads, size_t verdicts)
 {
     asps_rpc__vpool *p = calloc(1, sizeof *p);
     if (p == NULL)
         return NULL;
     p->threads = calloc(threads ? threads : 1, sizeof *p->threads);
-    if (p->threads == NULL) {
+    p->verdicts = verdicts ? calloc(verdicts, sizeof *p->verdicts) : NULL;
+    if (p->threads == NULL || (verdicts && p->verdicts == NULL)) {
+        free(p->threads);
+        free(p->verdicts);
         free(p);
         return NULL;
     }
+    p->n_verdicts = verdicts;
     atomic_init(&p->refs, 1);
     pthread_mutex_init(&p->mu, NULL);
+    pthread_mutex_init(&p->vmu, NULL);
     pthread_cond_init(&p->cv, NULL);
     for (unsigned i = 0; i < threads; i++) {
         if (pthread_create(&p->threads[i], NULL, vpool_main, p) != 0)
@@ -235,8 +413,10 @@ void asps_rpc__vpool_unref(asps_rpc__vpool *p)
         return;
     asps_rpc__vpool_stop(p);
     pthread_mutex_destroy(&p->mu);
+    pthread_mutex_destroy(&p->vmu);
     pthread_cond_destroy(&p->cv);
     free(p->threads);
+    free(p->verdicts);
     free(p);
 }
 
@@ -284,12 +464,9 @@ static int verifier_verify(void *user_data, grpc_tls_custom_verification_check_r
     if (v->pool != NULL && vpool_submit(v->pool, v, req, cb, cb_arg, pem))
         return 0; /* asynchronous: a pool thread calls cb */
     char err[256];
-    if (run_verify(v, pem, err, sizeof err) == 0) {
-        *sync_status = GRPC_STATUS_OK;
-    } else {
-        *sync_status = GRPC_STATUS_UNAUTHENTICATED;
+    *sync_status = judge(v, pem, err, sizeof err);
+    if (*sync_status != GRPC_STATUS_OK)
         *sync_error_details = gpr_strdup(err);
-    }
     return 1;
 }
 

@@ -5,11 +5,15 @@
  * Trusts nothing it decodes: protobuf-c parses the wire format, and before
  * that a short walk over the same bytes refuses string fields that carry a NUL
  * byte (protobuf-c would silently cut such a string short, so a request for
- * "a\0b" would become a request for "a"). Decoded values are copied out and
- * protobuf-c's copies of secret values are cleansed before they are freed.
+ * "a\0b" would become a request for "a") or that are not well-formed UTF-8
+ * (proto3 requires it of string fields; protobuf-c does not check, and such
+ * bytes would travel on into policy lookups and audit lines). Decoded values
+ * are copied out and protobuf-c's copies of secret values are cleansed
+ * before they are freed.
  */
 #include "asps/rpc.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +25,7 @@
 #include "reader.h"
 #include "rpc_internal.h"
 #include "secretmanager.pb-c.h"
+#include "utf8.h"
 
 /* ---- wire-level checks ------------------------------------------------------ */
 
@@ -40,13 +45,26 @@ static int read_varint(asps_reader *r, uint64_t *v)
     return 0;
 }
 
-/* Walk the top-level fields of a message. Length-delimited fields whose
- * number has its bit set in string_mask must not contain NUL; the field
- * numbered nested (if nonzero) is itself a message walked with nested_mask.
- * Returns 1 if fine; 0 on malformed framing or a NUL in a string. */
-static int strings_ok(const uint8_t *buf, size_t len, uint32_t string_mask, unsigned nested,
-                      uint32_t nested_mask)
+/* The name of field NUMBER of message D ("?" if it has none). */
+static const char *field_name(const ProtobufCMessageDescriptor *d, unsigned number)
 {
+    const ProtobufCFieldDescriptor *f = d ? protobuf_c_message_descriptor_get_field(d, number) : NULL;
+    return f ? f->name : "?";
+}
+
+/* Walk the top-level fields of message D. Length-delimited fields whose
+ * number has its bit set in string_mask are proto3 strings: they must be
+ * well-formed UTF-8 (as proto3 requires; protobuf-c does not check) and
+ * must not contain NUL; the field numbered nested (if nonzero) is itself a
+ * message walked with nested_mask. Returns 1 if fine; 0 on malformed framing
+ * or a bad string, with the reason in why. QUOTE: the reason may show the
+ * first bytes of a bad string in hex (requests only: a reply's strings may
+ * be secret values, which never go into error text). */
+static int strings_ok(const ProtobufCMessageDescriptor *d, const uint8_t *buf, size_t len,
+                      uint32_t string_mask, unsigned nested, uint32_t nested_mask, int quote,
+                      char *why, size_t whylen)
+{
+    unsigned seen[32] = {0}; /* occurrences of each string field, for the index */
     asps_reader r = asps_reader_init(buf, len);
     while (asps_reader_left(&r) > 0) {
         uint64_t key, n;
@@ -71,10 +89,47 @@ static int strings_ok(const uint8_t *buf, size_t len, uint32_t string_mask, unsi
             if (!read_varint(&r, &n) || n > asps_reader_left(&r) ||
                 !asps_reader_bytes(&r, &p, (size_t)n))
                 return 0;
-            if (field < 32 && (string_mask >> field) & 1 && memchr(p, 0, (size_t)n) != NULL)
-                return 0;
-            if (nested != 0 && field == nested && !strings_ok(p, (size_t)n, nested_mask, 0, 0))
-                return 0;
+            if (field < 32 && (string_mask >> field) & 1) {
+                unsigned idx = seen[field]++;
+                const ProtobufCFieldDescriptor *f =
+                    d ? protobuf_c_message_descriptor_get_field(d, (unsigned)field) : NULL;
+                char where[96];
+                if (f && f->label == PROTOBUF_C_LABEL_REPEATED)
+                    snprintf(where, sizeof where, "%s.%s[%u]", d->short_name, f->name, idx);
+                else
+                    snprintf(where, sizeof where, "%s.%s", d ? d->short_name : "message",
+                             field_name(d, (unsigned)field));
+                size_t bad;
+                if (memchr(p, 0, (size_t)n) != NULL) {
+                    snprintf(why, whylen, "%s holds a NUL byte", where);
+                    return 0;
+                }
+                if (!asps_utf8_valid(p, (size_t)n, &bad)) {
+                    /* the peer's own bytes in hex, so the refusal and the
+                     * audit line say exactly what was sent */
+                    char hex[3 * 24 + 4] = "";
+                    size_t show = !quote ? 0 : n < 24 ? (size_t)n : 24, o = 0;
+                    asps_reader h = asps_reader_init(p, show);
+                    uint8_t b;
+                    while (asps_reader_u8(&h, &b))
+                        o += (size_t)snprintf(hex + o, sizeof hex - o, "%s%02x", o ? " " : "", b);
+                    if (quote)
+                        snprintf(why, whylen,
+                                 "%s is not valid UTF-8 (ill-formed at byte %zu of %zu; bytes %s%s)",
+                                 where, bad, (size_t)n, hex, n > show ? " ..." : "");
+                    else
+                        snprintf(why, whylen, "%s is not valid UTF-8 (ill-formed at byte %zu of %zu)",
+                                 where, bad, (size_t)n);
+                    return 0;
+                }
+            }
+            if (nested != 0 && field == nested) {
+                const ProtobufCFieldDescriptor *f =
+                    d ? protobuf_c_message_descriptor_get_field(d, nested) : NULL;
+                if (!strings_ok(f ? f->descriptor : NULL, p, (size_t)n, nested_mask, 0, 0, quote,
+                                why, whylen))
+                    return 0;
+            }
             break;
         }
         default: /* groups (3, 4) and reserved wire types: nothing of ours uses them */
@@ -113,9 +168,16 @@ static ProtobufCMessage *unpack(const ProtobufCMessageDescriptor *d, const uint8
         *rc = asps_fail(eb, ASPS_E_ARG, "rpc: NULL buffer");
         return NULL;
     }
-    if (!strings_ok(buf, len, string_mask, nested, nested_mask)) {
-        *rc = asps_fail(eb, ASPS_E_PARSE, "rpc: malformed %s (framing, or NUL in a string)",
-                        d->short_name);
+    char why[256] = "";
+    int is_request = d == &asps__v1__get_secrets_request__descriptor ||
+                     d == &ratls__secret_request__descriptor ||
+                     d == &secretmanager__secret_request__descriptor ||
+                     d == &grpc__health__v1__health_check_request__descriptor;
+    if (!strings_ok(d, buf, len, string_mask, nested, nested_mask, is_request, why, sizeof why)) {
+        if (why[0])
+            *rc = asps_fail(eb, ASPS_E_PARSE, "rpc: %s", why);
+        else
+            *rc = asps_fail(eb, ASPS_E_PARSE, "rpc: malformed %s (framing)", d->short_name);
         return NULL;
     }
     static const uint8_t empty[1];

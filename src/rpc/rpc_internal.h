@@ -17,9 +17,16 @@
  * Refcounted: verifiers using it hold a reference; new returns one for the
  * caller, unref drops it (and stops the pool when it was the last). */
 typedef struct asps_rpc__vpool asps_rpc__vpool;
-asps_rpc__vpool *asps_rpc__vpool_new(unsigned threads);
+/* VERDICTS: 0, or the size of a table of refused certificates (a server
+ * with refuse_in_calls): verifiers using the pool then keep each refusal
+ * there and let the handshake complete. */
+asps_rpc__vpool *asps_rpc__vpool_new(unsigned threads, size_t verdicts);
 void asps_rpc__vpool_stop(asps_rpc__vpool *p);
 void asps_rpc__vpool_unref(asps_rpc__vpool *p);
+/* The kept refusal of the certificate PEM (its status, message in msg), or 0
+ * when there is none (never refused, verified since, pushed out of the
+ * table, or an UNAVAILABLE one past ASPS_RPC_REFUSAL_RETRY_MS). */
+int asps_rpc__vpool_verdict(asps_rpc__vpool *p, const char *pem, char *msg, size_t msglen);
 
 /* An external certificate verifier that hands the peer's leaf certificate to
  * an asps_rpc_verify_fn, on a pool thread if pool is non-NULL. gRPC owns it

@@ -17,6 +17,12 @@
  * threads that do network I/O and TLS handshakes, and the call limit counts
  * calls that are queued as well as running.
  *
+ * Refused clients (refuse_in_calls): the verify callback's refusal does not
+ * fail the TLS handshake; common.c keeps it per certificate, and on_new_call
+ * answers every call of such a connection (and of one without a client
+ * certificate) itself, before any handler or health check runs. So a
+ * refused client gets a status that says why, not a closed socket.
+ *
  * Deadlines: io thread 0 wakes at least every REAP_INTERVAL_MS and cancels
  * (DEADLINE_EXCEEDED) calls older than the configured call deadline; a worker
  * that picks up an already expired call does not run its handler.
@@ -53,6 +59,8 @@
 #define REAP_INTERVAL_MS 100
 #define ABANDON_GRACE_MS 1000
 #define MAX_METHODS 64
+#define VERDICTS 4096 /* refused certificates remembered (refuse_in_calls) */
+#define IDLE_CLOSE_MS 10000 /* refuse_in_calls: a connection without calls this long is closed */
 
 enum tag_kind { TAG_NEW_CALL, TAG_DONE, TAG_SHUTDOWN };
 
@@ -107,6 +115,9 @@ struct asps_rpc_server {
     int64_t call_deadline_ms;
     unsigned n_workers, n_io, n_verify;
     unsigned handshake_ms;
+    int refuse_in_calls;
+    asps_rpc_refused_fn on_refused;
+    void *on_refused_ctx;
     struct method methods[MAX_METHODS];
     size_t n_methods;
 
@@ -157,6 +168,9 @@ asps_err asps_rpc_server_new(const asps_rpc_server_opts *o, asps_rpc_server **ou
     if (o->verify == NULL && o->client_ca_pem == NULL)
         return asps_fail(eb, ASPS_E_ARG,
                          "rpc: server needs a client certificate verify function or client CA");
+    if (o->refuse_in_calls && (o->verify == NULL || o->client_ca_pem != NULL))
+        return asps_fail(eb, ASPS_E_ARG,
+                         "rpc: refuse_in_calls needs a verify function and no client CA");
     if (o->worker_threads > MAX_THREADS || o->io_threads > MAX_THREADS ||
         o->verify_threads > MAX_THREADS)
         return asps_fail(eb, ASPS_E_ARG, "rpc: at most %u threads of each kind", MAX_THREADS);
@@ -190,6 +204,9 @@ asps_err asps_rpc_server_new(const asps_rpc_server_opts *o, asps_rpc_server **ou
     s->n_io = o->io_threads ? o->io_threads : DEFAULT_IO_THREADS;
     s->n_verify = o->verify_threads ? o->verify_threads : DEFAULT_VERIFY_THREADS;
     s->handshake_ms = o->handshake_timeout_ms ? o->handshake_timeout_ms : DEFAULT_HANDSHAKE_MS;
+    s->refuse_in_calls = o->refuse_in_calls != 0;
+    s->on_refused = o->on_refused;
+    s->on_refused_ctx = o->on_refused_ctx;
     s->shutdown_tag.kind = TAG_SHUTDOWN;
 
     asps_rpc__init_logging();
@@ -283,6 +300,10 @@ static grpc_server_credentials *make_creds(asps_rpc_server *s, asps_errbuf *eb, 
         grpc_tls_credentials_options_watch_root_certs(opts);
         grpc_tls_credentials_options_set_cert_request_type(
             opts, GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+    } else if (s->refuse_in_calls) {
+        /* a client without a certificate still connects, to be told so */
+        grpc_tls_credentials_options_set_cert_request_type(
+            opts, GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_BUT_DONT_VERIFY);
     } else {
         grpc_tls_credentials_options_set_cert_request_type(
             opts, GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_BUT_DONT_VERIFY);
@@ -432,11 +453,13 @@ static void serve_health(struct call *c)
     uint8_t *req = NULL, *reply = NULL;
     size_t req_len = 0, reply_len = 0;
     char *service = NULL;
-    asps_errbuf eb;
+    asps_errbuf eb = {{0}};
     if (asps_rpc__bb_to_bytes(c->payload, &req, &req_len, &eb) != ASPS_OK ||
         asps_rpc__decode_health_request(req, req_len, &service, &eb) != ASPS_OK) {
         free(req);
-        finish_call(c, GRPC_STATUS_INVALID_ARGUMENT, "malformed HealthCheckRequest", NULL, 0);
+        char msg[sizeof eb.msg + 32];
+        snprintf(msg, sizeof msg, "malformed HealthCheckRequest: %s", eb.msg);
+        finish_call(c, GRPC_STATUS_INVALID_ARGUMENT, msg, NULL, 0);
         return;
     }
     free(req);
@@ -456,6 +479,52 @@ static void serve_health(struct call *c)
     finish_call(c, GRPC_STATUS_OK, NULL, reply, reply_len);
 }
 
+/* The leaf certificate of the call's connection (PEM) from its auth
+ * context, or NULL; *actx must be released by the caller when non-NULL. */
+static const char *call_cert(grpc_call *call, grpc_auth_context **actx)
+{
+    *actx = grpc_call_auth_context(call);
+    if (*actx == NULL)
+        return NULL;
+    grpc_auth_property_iterator it =
+        grpc_auth_context_find_properties_by_name(*actx, GRPC_X509_PEM_CERT_PROPERTY_NAME);
+    const grpc_auth_property *p = grpc_auth_property_iterator_next(&it);
+    return p != NULL && p->value != NULL && p->value[0] != '\0' ? p->value : NULL;
+}
+
+/* refuse_in_calls: answer the call here if its connection's certificate was
+ * refused or is missing; 1 if answered. */
+static int refuse_call(asps_rpc_server *s, struct call *c)
+{
+    grpc_auth_context *actx;
+    const char *pem = call_cert(c->call, &actx);
+    char msg[300];
+    int status;
+    if (pem == NULL) {
+        status = GRPC_STATUS_UNAUTHENTICATED;
+        snprintf(msg, sizeof msg, "no client certificate: this server needs an RA-TLS client "
+                                  "certificate");
+    } else {
+        status = asps_rpc__vpool_verdict(s->vpool, pem, msg, sizeof msg);
+    }
+    if (status != 0) {
+        if (s->on_refused != NULL) {
+            char *peer = grpc_call_get_peer(c->call);
+            char *method = NULL;
+            if (c->m->kind == M_GENERIC)
+                method = grpc_slice_to_c_string(c->details.method);
+            s->on_refused(s->on_refused_ctx, pem, peer ? peer : "",
+                          method ? method : c->m->path, status, msg);
+            gpr_free(method);
+            gpr_free(peer);
+        }
+        finish_call(c, status, msg, NULL, 0);
+    }
+    if (actx != NULL)
+        grpc_auth_context_release(actx);
+    return status != 0;
+}
+
 /* On an io thread: a requested call arrived (ok) or the server is shutting
  * down (!ok). */
 static void on_new_call(asps_rpc_server *s, struct call *c, int ok)
@@ -470,6 +539,8 @@ static void on_new_call(asps_rpc_server *s, struct call *c, int ok)
     if (!shutting_down)
         request_call(s, c->m);
 
+    if (s->refuse_in_calls && refuse_call(s, c))
+        return;
     switch (c->m->kind) {
     case M_GENERIC:
         finish_call(c, GRPC_STATUS_UNIMPLEMENTED, "unknown method", NULL, 0);
@@ -525,17 +596,10 @@ static void run_call(asps_rpc_server *s, struct call *c, int cancel_all)
         finish_call(c, GRPC_STATUS_INVALID_ARGUMENT, "unreadable request message", NULL, 0);
         return;
     }
-    /* The certificate the verifier accepted, from this connection's auth
+    /* The certificate the verifier saw, from this connection's auth
      * context: the handler decides on exactly what the handshake checked. */
-    const char *pem = NULL;
-    grpc_auth_context *actx = grpc_call_auth_context(c->call);
-    if (actx != NULL) {
-        grpc_auth_property_iterator it =
-            grpc_auth_context_find_properties_by_name(actx, GRPC_X509_PEM_CERT_PROPERTY_NAME);
-        const grpc_auth_property *p = grpc_auth_property_iterator_next(&it);
-        if (p != NULL && p->value != NULL)
-            pem = p->value;
-    }
+    grpc_auth_context *actx;
+    const char *pem = call_cert(c->call, &actx);
     char *peer = grpc_call_get_peer(c->call);
     uint8_t *reply = NULL;
     size_t reply_len = 0;
@@ -668,7 +732,7 @@ asps_err asps_rpc_server_start(asps_rpc_server *s, int *bound_port, asps_errbuf 
     ASPS_TRY(add_method(s, M_HEALTH, ASPS_RPC_METHOD_HEALTH_CHECK, NULL, NULL, eb));
     ASPS_TRY(add_method(s, M_GENERIC, NULL, NULL, NULL, eb));
 
-    grpc_arg args[3];
+    grpc_arg args[4];
     memset(args, 0, sizeof args);
     args[0].type = GRPC_ARG_INTEGER;
     args[0].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
@@ -682,7 +746,13 @@ asps_err asps_rpc_server_start(asps_rpc_server *s, int *bound_port, asps_errbuf 
     args[2].type = GRPC_ARG_INTEGER;
     args[2].key = (char *)GRPC_ARG_ALLOW_REUSEPORT;
     args[2].value.integer = 0;
-    grpc_channel_args cargs = {sizeof args / sizeof args[0], args};
+    /* refuse_in_calls keeps refused connections open to answer them: one
+     * left idle is closed (GOAWAY; a gRPC client reconnects by itself) so
+     * that they cannot pile up */
+    args[3].type = GRPC_ARG_INTEGER;
+    args[3].key = (char *)GRPC_ARG_MAX_CONNECTION_IDLE_MS;
+    args[3].value.integer = IDLE_CLOSE_MS;
+    grpc_channel_args cargs = {s->refuse_in_calls ? 4 : 3, args};
 
     s->server = grpc_server_create(&cargs, NULL);
     s->cq = grpc_completion_queue_create_for_next(NULL);
@@ -699,7 +769,7 @@ asps_err asps_rpc_server_start(asps_rpc_server *s, int *bound_port, asps_errbuf 
         if (m->reg == NULL)
             return asps_fail(eb, ASPS_E_INTERNAL, "rpc: cannot register %s", m->path);
     }
-    s->vpool = asps_rpc__vpool_new(s->n_verify);
+    s->vpool = asps_rpc__vpool_new(s->n_verify, s->refuse_in_calls ? VERDICTS : 0);
     if (s->vpool == NULL)
         return asps_fail(eb, ASPS_E_INTERNAL, "rpc: cannot start certificate check threads");
     grpc_server_credentials *creds = make_creds(s, eb, &rc);

@@ -17,6 +17,7 @@
 #include "asps/rpc.h"
 #include "asps/service.h"
 #include "asps/service_rpc.h"
+#include "utf8.h"
 
 typedef struct glue {
     asps_service *svc;
@@ -148,43 +149,6 @@ static int ctx_matches_peer(const char *ctx, const char *peer_pem)
     return ok;
 }
 
-/* Well-formed UTF-8 (no overlongs, no surrogates, at most U+10FFFF). */
-static int utf8_valid(const uint8_t *p, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = p[i];
-        size_t k;
-        uint32_t cp;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xe0) == 0xc0) {
-            k = 1;
-            cp = c & 0x1f;
-        } else if ((c & 0xf0) == 0xe0) {
-            k = 2;
-            cp = c & 0x0f;
-        } else if ((c & 0xf8) == 0xf0) {
-            k = 3;
-            cp = c & 0x07;
-        } else
-            return 0;
-        if (n - i <= k) /* the sequence would run past the end */
-            return 0;
-        for (size_t j = 1; j <= k; j++) {
-            if ((p[i + j] & 0xc0) != 0x80)
-                return 0;
-            cp = cp << 6 | (p[i + j] & 0x3f);
-        }
-        if ((k == 1 && cp < 0x80) || (k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) ||
-            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-        i += k + 1;
-    }
-    return 1;
-}
-
 static int cczoo_get_secret(void *ctx, const char *cert, const char *peer, const uint8_t *req,
                             size_t req_len, uint8_t **reply, size_t *reply_len, char *msg,
                             size_t msglen)
@@ -210,7 +174,7 @@ static int cczoo_get_secret(void *ctx, const char *cert, const char *peer, const
          * invalid UTF-8, so a binary secret gets a clear refusal instead;
          * so does one holding a 0x00 byte, which protobuf-c's string (a C
          * string) cannot carry whole */
-        if (st == ASPS_STATUS_OK && (!utf8_valid(list.items[0].value, list.items[0].len) ||
+        if (st == ASPS_STATUS_OK && (!asps_utf8_valid(list.items[0].value, list.items[0].len, NULL) ||
                                      memchr(list.items[0].value, 0, list.items[0].len))) {
             snprintf(msg, msglen, "binary secret: fetch it with asps.v1.SecretProvision/GetSecrets");
             asps_service_audit_refused(g->svc, cert, peer, names, 1, "refused",
@@ -251,5 +215,16 @@ asps_err asps_service_rpc_register(asps_rpc_server *srv, asps_service *svc, size
 
 int asps_service_rpc_verify(void *ctx, const char *peer_cert_pem, char *err, size_t errlen)
 {
-    return asps_service_verify_peer(ctx, peer_cert_pem, err, errlen) == 0 ? 0 : 1;
+    return asps_service_verify_peer(ctx, peer_cert_pem, err, errlen);
+}
+
+void asps_service_rpc_refused(void *ctx, const char *peer_cert_pem, const char *peer_addr,
+                              const char *method, int status, const char *msg)
+{
+    asps_service_refused_call(ctx, peer_cert_pem, peer_addr, method, status, msg);
+}
+
+void asps_service_rpc_handshake_failed(void *ctx, const char *reason)
+{
+    asps_service_handshake_failed(ctx, reason);
 }

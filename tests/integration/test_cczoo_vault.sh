@@ -14,7 +14,13 @@ done
 [ -n "$PY" ] || { echo "SKIP: no python3 with grpcio"; exit 77; }
 T=$(mktemp -d /tmp/asps-vault-XXXXXX)
 PIDS=
-cleanup() { for p in $PIDS; do kill $p 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"; }
+cleanup() {
+    for p in $PIDS; do kill $p 2>/dev/null; done; wait 2>/dev/null
+    # left for the suite-wide check of every audit line (audit_lines_json)
+    [ -n "${ASPS_AUDIT_KEEP:-}" ] && [ -f "$T/audit.log" ] && mkdir -p "$ASPS_AUDIT_KEEP" &&
+        cp "$T/audit.log" "$ASPS_AUDIT_KEEP/test_cczoo_vault.log"
+    rm -rf "$T"
+}
 trap cleanup EXIT
 pass=0 failn=0
 ok() { pass=$((pass+1)); }

@@ -23,7 +23,14 @@ CLIENT="$PY $SRC/tests/rpc_client.py"
 
 T=$(mktemp -d /tmp/asps-kmsf-XXXXXX)
 PIDS=
-cleanup() { for p in $PIDS; do kill -9 "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"; }
+keep_audit() { # left for the suite-wide check of every audit line (audit_lines_json)
+    [ -n "${ASPS_AUDIT_KEEP:-}" ] || return 0
+    mkdir -p "$ASPS_AUDIT_KEEP"
+    for f in audit vaudit; do
+        if [ -f "$T/$f.log" ]; then cp "$T/$f.log" "$ASPS_AUDIT_KEEP/test_kms_faults_$f.log"; fi
+    done
+}
+cleanup() { for p in $PIDS; do kill -9 "$p" 2>/dev/null; done; wait 2>/dev/null; keep_audit; rm -rf "$T"; }
 trap cleanup EXIT
 pass=0 failn=0
 ok() { pass=$((pass+1)); }

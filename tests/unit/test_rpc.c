@@ -1020,6 +1020,106 @@ static void test_occlum_and_cczoo_messages_round_trip(void **state)
                      ASPS_E_UNSUPPORTED);
 }
 
+/* ---- refuse_in_calls: a refused client is told why ---------------------------------- */
+
+static int refused_calls, refused_last_status;
+static char refused_last_method[128], refused_last_msg[300];
+static int refused_last_had_cert, refused_peer_ok = 1;
+
+static void on_refused(void *ctx, const char *pem, const char *peer, const char *method, int status,
+                       const char *msg)
+{
+    (void)ctx;
+    pthread_mutex_lock(&mu);
+    refused_calls++;
+    refused_last_status = status;
+    refused_last_had_cert = pem != NULL;
+    snprintf(refused_last_method, sizeof refused_last_method, "%s", method);
+    snprintf(refused_last_msg, sizeof refused_last_msg, "%s", msg);
+    refused_peer_ok &= strstr(peer, "127.0.0.1") != NULL; /* checked on the test's thread */
+    pthread_mutex_unlock(&mu);
+}
+
+/* good-client: accepted; bad-client: UNAVAILABLE (a gRPC status); anything
+ * else: -1, not a status (UNAUTHENTICATED). */
+static int verify_judging(void *ctx, const char *pem, char *err, size_t errlen)
+{
+    if (verify_good_only(ctx, pem, err, errlen) == 0)
+        return 0;
+    if (pem != NULL && strcmp(pem, bad.cert) == 0) {
+        snprintf(err, errlen, "evidence not checked: try later");
+        return ASPS_RPC_UNAVAILABLE;
+    }
+    return -1;
+}
+
+static void test_refuse_in_calls_answers_every_call_and_runs_no_handler(void **state)
+{
+    (void)state;
+    asps_rpc_server_opts o = {.listen_addr = "127.0.0.1:0", .cert_chain_pem = server_cert.cert,
+                              .key_pem = server_cert.key, .verify = verify_judging,
+                              .refuse_in_calls = 1, .on_refused = on_refused};
+    asps_rpc_server *s = NULL;
+    asps_errbuf eb;
+    int port = 0;
+    assert_int_equal(asps_rpc_server_new(&o, &s, &eb), ASPS_OK);
+    assert_int_equal(asps_rpc_server_add_method(s, "/asps.test.Echo/Echo", echo_handler, NULL, &eb), ASPS_OK);
+    assert_int_equal(asps_rpc_server_start(s, &port, &eb), ASPS_OK);
+    pthread_mutex_lock(&mu);
+    refused_calls = 0;
+    pthread_mutex_unlock(&mu);
+
+    /* accepted: served as ever */
+    asps_rpc_client *c = client_ca(port, &good, NULL);
+    expect_echo(c, "ok");
+    asps_rpc_client_free(c);
+
+    /* a status from verify: every call answers it, health and unknown
+     * methods too; the handler never runs */
+    c = client_ca(port, &bad, NULL);
+    const char *methods[] = {"/asps.test.Echo/Echo", ASPS_RPC_METHOD_HEALTH_CHECK, "/no.Such/Method"};
+    for (int round = 0; round < 2; round++)
+        for (size_t i = 0; i < 3; i++) {
+            result r = call(c, methods[i], "", 0);
+            assert_int_equal(r.status, ASPS_RPC_UNAVAILABLE);
+            assert_string_equal(r.msg, "evidence not checked: try later");
+            assert_null(r.reply);
+            pthread_mutex_lock(&mu);
+            assert_string_equal(refused_last_method, methods[i]);
+            assert_int_equal(refused_last_status, ASPS_RPC_UNAVAILABLE);
+            assert_true(refused_last_had_cert);
+            pthread_mutex_unlock(&mu);
+        }
+    asps_rpc_client_free(c);
+
+    /* not a status: UNAUTHENTICATED with verify's words */
+    tcert stranger = make_cert("stranger", NULL, 0, NULL);
+    c = client_ca(port, &stranger, NULL);
+    result r = call(c, "/asps.test.Echo/Echo", "x", 1);
+    assert_int_equal(r.status, ASPS_RPC_UNAUTHENTICATED);
+    assert_string_equal(r.msg, "certificate 'stranger' not accepted");
+    asps_rpc_client_free(c);
+    free_cert(&stranger);
+
+    /* no client certificate at all: the handshake completes, calls are told */
+    c = client_ca(port, NULL, NULL);
+    r = call(c, ASPS_RPC_METHOD_HEALTH_CHECK, "", 0);
+    assert_int_equal(r.status, ASPS_RPC_UNAUTHENTICATED);
+    assert_non_null(strstr(r.msg, "no client certificate"));
+    pthread_mutex_lock(&mu);
+    assert_false(refused_last_had_cert);
+    assert_int_equal(refused_calls, 6 + 1 + 1);
+    assert_true(refused_peer_ok);
+    assert_int_equal(handler_calls, 1); /* the accepted client's call only */
+    pthread_mutex_unlock(&mu);
+    asps_rpc_client_free(c);
+    asps_rpc_server_free(s);
+
+    /* refuse_in_calls needs a verify function, and no client CA */
+    o.verify = NULL;
+    assert_int_equal(asps_rpc_server_new(&o, &s, &eb), ASPS_E_ARG);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1047,6 +1147,7 @@ int main(void)
         cmocka_unit_test(test_get_secrets_messages_round_trip),
         cmocka_unit_test(test_decoders_reject_nul_in_strings_and_bad_framing),
         cmocka_unit_test(test_occlum_and_cczoo_messages_round_trip),
+        cmocka_unit_test_setup(test_refuse_in_calls_answers_every_call_and_runs_no_handler, each_setup),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
