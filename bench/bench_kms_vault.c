@@ -22,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "asps/kms.h"
+#include "kms.h"
 #include "bench_util.h"
 
 typedef struct run {

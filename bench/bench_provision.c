@@ -21,12 +21,12 @@
 #include <unistd.h>
 
 #include "asps/evidence.h"
-#include "asps/kms.h"
+#include "kms.h"
 #include "asps/ratls.h"
-#include "asps/rpc.h"
-#include "asps/service.h"
-#include "asps/service_rpc.h"
-#include "asps/sim.h"
+#include "rpc.h"
+#include "service.h"
+#include "service_rpc.h"
+#include "sim.h"
 #include "util.h"
 #include "bench_util.h"
 
@@ -169,10 +169,11 @@ int main(int argc, char **argv)
     /* RA-TLS certificates, made before the clock starts */
     char simdir[4200];
     snprintf(simdir, sizeof simdir, "%s/sim", dir);
-    asps_attester_opts ao = {.kind = "sim", .sim_dir = simdir};
-    memset(ao.identity.mr_enclave, 0xa1, 32);
+    asps_sim_identity ident;
+    memset(&ident, 0, sizeof ident);
+    memset(ident.mr_enclave, 0xa1, 32);
     asps_attester *att;
-    if (asps_attester_new(&ao, &att, &eb) != ASPS_OK) {
+    if (asps_sim_attester_new(simdir, &ident, &att, &eb) != ASPS_OK) {
         fprintf(stderr, "%s\n", eb.msg);
         return 1;
     }

@@ -14,7 +14,7 @@
 
 #include "asps/evidence.h"
 #include "asps/ratls.h"
-#include "asps/sim.h"
+#include "sim.h"
 #include "util.h"
 #include "bench_util.h"
 
@@ -59,10 +59,11 @@ int main(int argc, char **argv)
         }
         simdir = tmp;
     }
-    asps_attester_opts ao = {.kind = "sim", .sim_dir = simdir};
-    memset(ao.identity.mr_enclave, 0xa1, 32);
+    asps_sim_identity ident;
+    memset(&ident, 0, sizeof ident);
+    memset(ident.mr_enclave, 0xa1, 32);
     asps_attester *a;
-    if (asps_attester_new(&ao, &a, &eb) != ASPS_OK) {
+    if (asps_sim_attester_new(simdir, &ident, &a, &eb) != ASPS_OK) {
         fprintf(stderr, "%s\n", eb.msg);
         return 1;
     }

@@ -34,13 +34,15 @@ static const char usage_text[] =
 
 static int cmd_new(int argc, char **argv)
 {
-    asps_attester_opts ao = {.kind = "auto"};
+    const char *kind = "auto", *sim_dir = NULL;
+    asps_sim_identity ident;
+    memset(&ident, 0, sizeof ident);
     const char *out = NULL, *keyout = NULL;
     long days = 1;
     int64_t not_before = 0;
     int legacy = 0;
     for (int i = 0; i < argc; i++) {
-        int r = cli_identity_option(&ao.identity, argc, argv, &i, 0);
+        int r = cli_identity_option(&ident, argc, argv, &i, 0);
         if (r < 0)
             return 2;
         if (r > 0)
@@ -51,7 +53,7 @@ static int cmd_new(int argc, char **argv)
             continue;
         }
         const char **slot = !strcmp(a, "--out") ? &out : !strcmp(a, "--key") ? &keyout
-                            : !strcmp(a, "--attester") ? &ao.kind : !strcmp(a, "--sim") ? &ao.sim_dir : NULL;
+                            : !strcmp(a, "--attester") ? &kind : !strcmp(a, "--sim") ? &sim_dir : NULL;
         if (slot && i + 1 < argc) {
             *slot = argv[++i];
             continue;
@@ -78,12 +80,10 @@ static int cmd_new(int argc, char **argv)
         fprintf(stderr, "asps cert new: --out and --key are required\n");
         return 2;
     }
-    if (ao.sim_dir && !strcmp(ao.kind, "auto"))
-        ao.kind = "sim";
     asps_errbuf eb = {{0}};
     asps_attester *att = NULL;
     char *cert = NULL, *key = NULL;
-    asps_err e = asps_attester_new(&ao, &att, &eb);
+    asps_err e = cli_attester_new(kind, sim_dir, &ident, 0, &att, &eb);
     if (e == ASPS_OK) {
         asps_ratls_create_opts o = {.quote = asps_attester_quote, .quote_ctx = att,
                                     .validity_secs = days * 86400, .legacy_only = legacy,

@@ -29,6 +29,9 @@ static const char usage_text[] =
 int asps_cmd_get(int argc, char **argv)
 {
     asps_client_opts o = {.attester = "auto"};
+    const char *sim_dir = NULL;
+    asps_sim_identity ident;
+    memset(&ident, 0, sizeof ident);
     const char *out = NULL, *pin = NULL;
     int json = 0;
     const char **names = calloc((size_t)argc, sizeof *names);
@@ -37,7 +40,7 @@ int asps_cmd_get(int argc, char **argv)
         return 2;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        int r = cli_identity_option(&o.identity, argc, argv, &i, 0);
+        int r = cli_identity_option(&ident, argc, argv, &i, 0);
         if (r < 0)
             goto usage;
         if (r > 0)
@@ -56,7 +59,7 @@ int asps_cmd_get(int argc, char **argv)
                             : !strcmp(a, "--server-name") ? &o.server_name
                             : !strcmp(a, "--pin")         ? &pin
                             : !strcmp(a, "--attester")    ? &o.attester
-                            : !strcmp(a, "--sim")         ? &o.sim_dir
+                            : !strcmp(a, "--sim")         ? &sim_dir
                             : !strcmp(a, "--out")         ? &out
                                                           : NULL;
         if (slot) {
@@ -77,8 +80,6 @@ int asps_cmd_get(int argc, char **argv)
         fprintf(stderr, "asps get: need --server, at least one NAME (exactly one with --out)\n");
         goto usage;
     }
-    if (o.sim_dir && !strcmp(o.attester, "auto"))
-        o.attester = "sim";
     uint8_t *pin_pem = NULL;
     size_t pin_len;
     asps_errbuf eb = {{0}};
@@ -93,7 +94,12 @@ int asps_cmd_get(int argc, char **argv)
     asps_client *c = NULL;
     asps_client_secret *s = NULL;
     int status = 0, rc;
-    asps_err e = asps_client_new(&o, &c, &eb);
+    asps_attester *att = NULL;
+    asps_err e = cli_attester_new(o.attester, sim_dir, &ident, 1, &att, &eb);
+    o.use_attester = att;
+    if (e == ASPS_OK)
+        e = asps_client_new(&o, &c, &eb);
+    asps_attester_free(att);
     if (e == ASPS_OK)
         e = asps_client_get(c, names, n, &s, &status, &eb);
     if (e == ASPS_OK) {

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "asps/policy.h"
+#include "policy.h"
 #include "cli.h"
 
 static void usage(FILE *f)

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "asps/client.h"
-#include "asps/initra.h"
+#include "initra.h"
 #include "cli.h"
 #include "identity.h"
 
@@ -41,6 +41,9 @@ int asps_cmd_run(int argc, char **argv)
 {
     const char *conf_path = NULL, *root = "";
     asps_client_opts o = {.attester = "auto"};
+    const char *sim_dir = NULL;
+    asps_sim_identity ident;
+    memset(&ident, 0, sizeof ident);
     int i;
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -52,7 +55,7 @@ int asps_cmd_run(int argc, char **argv)
             printf("%s", usage_text);
             return 0;
         }
-        int r = cli_identity_option(&o.identity, argc, argv, &i, 0);
+        int r = cli_identity_option(&ident, argc, argv, &i, 0);
         if (r < 0)
             return 2;
         if (r > 0)
@@ -62,7 +65,7 @@ int asps_cmd_run(int argc, char **argv)
                             : !strcmp(a, "--server-sim") ? &o.server_sim_dir
                             : !strcmp(a, "--pccs-ca")    ? &o.pccs_ca_file
                             : !strcmp(a, "--attester")   ? &o.attester
-                            : !strcmp(a, "--sim")        ? &o.sim_dir
+                            : !strcmp(a, "--sim")        ? &sim_dir
                             : !strcmp(a, "--root")       ? &root
                                                          : NULL;
         if (!slot || i + 1 >= argc) {
@@ -75,8 +78,6 @@ int asps_cmd_run(int argc, char **argv)
         fprintf(stderr, "asps run: --conf is required\n%s", usage_text);
         return 2;
     }
-    if (o.sim_dir && !strcmp(o.attester, "auto"))
-        o.attester = "sim";
     asps_errbuf eb = {{0}};
     asps_initra_conf *conf;
     if (asps_initra_conf_load(conf_path, &conf, &eb) != ASPS_OK) {
@@ -102,7 +103,12 @@ int asps_cmd_run(int argc, char **argv)
     asps_client *c = NULL;
     asps_client_secret *s = NULL;
     int status = 0, rc = 0;
-    asps_err e = asps_client_new(&o, &c, &eb);
+    asps_attester *att = NULL;
+    asps_err e = cli_attester_new(o.attester, sim_dir, &ident, 1, &att, &eb);
+    o.use_attester = att;
+    if (e == ASPS_OK)
+        e = asps_client_new(&o, &c, &eb);
+    asps_attester_free(att);
     if (e == ASPS_OK)
         e = asps_client_get(c, (const char *const *)conf->keys, conf->n_keys, &s, &status, &eb);
     if (e != ASPS_OK) {

@@ -13,10 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "asps/kms.h"
-#include "asps/rpc.h"
-#include "asps/service.h"
-#include "asps/service_rpc.h"
+#include "kms.h"
+#include "rpc.h"
+#include "service.h"
+#include "service_rpc.h"
 #include "cli.h"
 #include "util.h"
 

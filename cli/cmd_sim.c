@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "asps/sim.h"
+#include "sim.h"
 #include "cli.h"
 #include "identity.h"
 #include "util.h"

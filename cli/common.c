@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "asps/pccs.h"
+#include "pccs.h"
 #include "cli.h"
 #include "util.h"
 

@@ -97,3 +97,17 @@ int cli_identity_option(asps_sim_identity *id, int argc, char **argv, int *i, in
     id->tcb = st;
     return 1;
 }
+
+asps_err cli_attester_new(const char *kind, const char *sim_dir, const asps_sim_identity *id,
+                          int only_sim, asps_attester **out, asps_errbuf *eb)
+{
+    *out = NULL;
+    if (!kind || !strcmp(kind, "auto"))
+        kind = sim_dir ? "sim" : "auto";
+    if (!strcmp(kind, "sim"))
+        return asps_sim_attester_new(sim_dir, id, out, eb);
+    if (only_sim)
+        return ASPS_OK;
+    asps_attester_opts ao = {.kind = kind};
+    return asps_attester_new(&ao, out, eb);
+}

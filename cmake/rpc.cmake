@@ -26,16 +26,30 @@ foreach(p asps ratls secretmanager health)
   list(APPEND ASPS_PROTO_SOURCES ${out_c})
 endforeach()
 
+# The rpc layer: the service and everything below it, never the client.
+set(ASPS_RPC_DIRS ${CMAKE_SOURCE_DIR}/src/rpc)
+foreach(l service attest collateral verify parse policy kms base)
+  list(APPEND ASPS_RPC_DIRS ${CMAKE_SOURCE_DIR}/src/${l})
+endforeach()
 file(GLOB ASPS_RPC_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/rpc/*.c)
 add_library(asps_rpc STATIC ${ASPS_RPC_SOURCES} ${ASPS_PROTO_SOURCES})
 target_include_directories(asps_rpc
   PUBLIC $<BUILD_INTERFACE:${CMAKE_SOURCE_DIR}/include>
-  PRIVATE ${CMAKE_SOURCE_DIR}/src ${CMAKE_SOURCE_DIR}/src/rpc ${ASPS_PROTO_OUT})
+  PRIVATE ${ASPS_RPC_DIRS} ${ASPS_PROTO_OUT})
 target_link_libraries(asps_rpc
   PUBLIC asps_core Threads::Threads
   PRIVATE PkgConfig::GRPC PkgConfig::PROTOBUF_C)
 
+# The client layer (the workload side: attest, connect, fetch; init-RA),
+# above rpc.
+file(GLOB ASPS_CLIENT_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/client/*.c)
+add_library(asps_client STATIC ${ASPS_CLIENT_SOURCES})
+target_include_directories(asps_client
+  PUBLIC $<BUILD_INTERFACE:${CMAKE_SOURCE_DIR}/include>
+  PRIVATE ${CMAKE_SOURCE_DIR}/src/client ${ASPS_RPC_DIRS})
+target_link_libraries(asps_client PUBLIC asps_rpc asps_core)
+
 # A tiny standalone server for the Python interop test (prints its port).
 add_executable(rpc_echo_server ${CMAKE_SOURCE_DIR}/tests/rpc_echo_server.c)
-target_include_directories(rpc_echo_server PRIVATE ${CMAKE_SOURCE_DIR}/src)
+target_include_directories(rpc_echo_server PRIVATE ${ASPS_ALL_DIRS})
 target_link_libraries(rpc_echo_server PRIVATE asps_rpc asps_core)

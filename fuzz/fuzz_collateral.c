@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "asps/collateral.h"
-#include "dcap_int.h"
+#include "dcap_parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

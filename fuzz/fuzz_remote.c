@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "asps/rpc.h"
+#include "rpc.h"
 
 int asps_pccs_raw_object_value(const char *json, size_t len, const char *key, const char **start,
                                size_t *vlen);

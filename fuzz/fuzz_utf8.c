@@ -21,8 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "asps/audit.h"
-#include "asps/rpc.h"
+#include "audit.h"
+#include "rpc.h"
 #include "utf8.h"
 
 /* RFC 3629 section 3, decoded the long way round. */

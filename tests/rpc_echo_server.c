@@ -22,7 +22,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "asps/rpc.h"
+#include "rpc.h"
 #include "util.h"
 
 static const char *slow_cn;

@@ -23,7 +23,7 @@
 
 #include "asps/claims.h"
 #include "asps/err.h"
-#include "asps/sim.h"
+#include "asps/evidence.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -31,9 +31,10 @@ extern "C" {
 
 typedef struct asps_client asps_client;
 
-/* How the client makes its evidence: attester names as in asps/evidence.h
- * ("auto", "sim", "gramine", "occlum", "tdx"); for "sim", sim_dir and
- * identity (what the simulated enclave or TD claims to be) are used. */
+/* How the client makes its evidence: a device attester named as in
+ * asps/evidence.h ("auto", "gramine", "occlum", "tdx"), or one the caller
+ * made (use_attester: the simulated platform's, asps_sim_attester_new, or
+ * its own through asps_attester_wrap). */
 /* How the client decides to trust the server: exactly one of ca_file,
  * pinned_cert, or server_policy (+ server trust) should be given. */
 typedef int (*asps_client_server_check_fn)(void *ctx, const asps_claims *server_claims,
@@ -52,9 +53,8 @@ typedef struct asps_client_opts {
     const char *pccs_url;          /* or fetch it from a PCCS */
     const char *pccs_ca_file;      /* CAs for the PCCS's TLS certificate (default: system) */
 
-    const char *attester;          /* default "auto" */
-    const char *sim_dir;
-    asps_sim_identity identity;
+    const char *attester;          /* device attester kind, default "auto" */
+    asps_attester *use_attester;   /* or this one (borrowed; used during asps_client_new) */
     long validity_secs;            /* RA-TLS certificate validity (default 24h) */
     long deadline_ms;              /* per call (default 10 s) */
 } asps_client_opts;

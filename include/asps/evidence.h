@@ -1,6 +1,5 @@
 /* asps/evidence.h: attesters — where a workload's quotes come from. One
  * interface over:
- *   "sim"     the simulated platform (asps/sim.h) with a chosen identity
  *   "gramine" Gramine's /dev/attestation: write user_report_data (64 bytes),
  *             read quote
  *   "occlum"  Occlum's /dev/sgx ioctls SGXIOC_GET_DCAP_QUOTE_SIZE and
@@ -12,7 +11,10 @@
  *             configfs-tsm), else another writer raced us; rmdir
  *   "auto"    the first of gramine, occlum, tdx whose device is present
  * The paths (and the ioctl call) are settable so tests run each attester
- * against a fake and check the exact bytes exchanged.
+ * against a fake and check the exact bytes exchanged. Any other quote
+ * source comes in through asps_attester_wrap: the simulated platform's
+ * (sim/sim.h, asps_sim_attester_new, kind "sim") is one, so the product's
+ * code reaches it only through this interface.
  */
 #ifndef ASPS_EVIDENCE_H
 #define ASPS_EVIDENCE_H
@@ -21,7 +23,6 @@
 #include <stdint.h>
 
 #include "asps/err.h"
-#include "asps/sim.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -49,10 +50,7 @@ typedef struct asps_sgxioc_gen_dcap_quote_arg {
 typedef struct asps_attester asps_attester;
 
 typedef struct asps_attester_opts {
-    const char *kind;            /* "auto" (default), "sim", "gramine", "occlum", "tdx" */
-    /* sim */
-    const char *sim_dir;
-    asps_sim_identity identity;
+    const char *kind;            /* "auto" (default), "gramine", "occlum", "tdx" */
     /* device paths (defaults: /dev/attestation, /dev/sgx,
      * /sys/kernel/config/tsm/report) */
     const char *gramine_dir;
@@ -70,7 +68,21 @@ typedef struct asps_attester_opts {
     void *tsm_ctx;
 } asps_attester_opts;
 
+/* A quote over REPORT_DATA (64 bytes); *quote is malloc'd, the caller
+ * frees it. The shape of asps_ratls_quote_fn. */
+typedef asps_err (*asps_attester_quote_fn)(void *ctx, const uint8_t report_data[64],
+                                           uint8_t **quote, size_t *quote_len, asps_errbuf *eb);
+
+/* One of the device attesters above (ASPS_E_NO_DEVICE: none found for
+ * "auto"; ASPS_E_ARG: an unknown kind). Free with asps_attester_free. */
 asps_err asps_attester_new(const asps_attester_opts *o, asps_attester **out, asps_errbuf *eb);
+
+/* An attester of the caller's own: KIND (under 16 bytes) is what
+ * asps_attester_kind reports, QUOTE makes each quote from CTX, FREE_CTX
+ * (may be NULL) releases CTX with the attester, also when this call
+ * fails (ASPS_E_ARG, ASPS_E_NOMEM). */
+asps_err asps_attester_wrap(const char *kind, asps_attester_quote_fn quote, void (*free_ctx)(void *ctx),
+                            void *ctx, asps_attester **out, asps_errbuf *eb);
 void asps_attester_free(asps_attester *a);
 const char *asps_attester_kind(const asps_attester *a);
 

@@ -28,29 +28,37 @@
 
 #include "asps/occlum_grpc_ratls.h"
 #include "asps/evidence.h"
-#include "asps/initra.h"
+#include "initra.h"
 #include "asps/ratls.h"
-#include "asps/rpc.h"
-#include "asps/service.h"
-#include "asps/service_rpc.h"
+#include "rpc.h"
+#include "service.h"
+#include "service_rpc.h"
+#include "sim.h"
 #include "util.h"
 
-static void env_identity(asps_attester_opts *o)
+/* The attester the environment names: ASPS_ATTESTER (default auto) picks a
+ * device attester; "sim" the simulated platform in ASPS_SIM_DIR with the
+ * identity in ASPS_SIM_* (through the attester interface, sim/sim.h). */
+static asps_err env_attester(asps_attester **out, asps_errbuf *eb)
 {
     const char *k = getenv("ASPS_ATTESTER");
-    o->kind = k && k[0] ? k : "auto";
-    o->sim_dir = getenv("ASPS_SIM_DIR");
+    asps_attester_opts o = {.kind = k && k[0] ? k : "auto"};
+    if (strcmp(o.kind, "sim"))
+        return asps_attester_new(&o, out, eb);
+    asps_sim_identity id;
+    memset(&id, 0, sizeof id);
     const char *v;
     if ((v = getenv("ASPS_SIM_MRENCLAVE")))
-        asps_hex_decode(v, strlen(v), o->identity.mr_enclave, 32);
+        asps_hex_decode(v, strlen(v), id.mr_enclave, 32);
     if ((v = getenv("ASPS_SIM_MRSIGNER")))
-        asps_hex_decode(v, strlen(v), o->identity.mr_signer, 32);
+        asps_hex_decode(v, strlen(v), id.mr_signer, 32);
     if ((v = getenv("ASPS_SIM_ISV_PROD_ID")))
-        o->identity.isv_prod_id = (uint16_t)atoi(v);
+        id.isv_prod_id = (uint16_t)atoi(v);
     if ((v = getenv("ASPS_SIM_ISV_SVN")))
-        o->identity.isv_svn = (uint16_t)atoi(v);
+        id.isv_svn = (uint16_t)atoi(v);
     if ((v = getenv("ASPS_SIM_CONFIG_SVN")))
-        o->identity.config_svn = (uint16_t)atoi(v);
+        id.config_svn = (uint16_t)atoi(v);
+    return asps_sim_attester_new(getenv("ASPS_SIM_DIR"), &id, out, eb);
 }
 
 /* ---- client ------------------------------------------------------------------- */
@@ -127,8 +135,6 @@ static int fetch(const char *server_addr, const char *config_json, const char *n
     asps_errbuf eb = {{0}};
     peer_check pc;
     memset(&pc, 0, sizeof pc);
-    asps_attester_opts ao = {0};
-    env_identity(&ao);
     asps_attester *att = NULL;
     char *cert = NULL, *key = NULL, *b64 = NULL;
     uint8_t *req = NULL, *reply = NULL;
@@ -138,7 +144,7 @@ static int fetch(const char *server_addr, const char *config_json, const char *n
     char msg[512] = "";
     asps_err e = load_trust(&pc, config_json, &eb);
     if (e == ASPS_OK)
-        e = asps_attester_new(&ao, &att, &eb);
+        e = env_attester(&att, &eb);
     asps_ratls_create_opts ro = {.quote = asps_attester_quote, .quote_ctx = att};
     if (e == ASPS_OK)
         e = asps_ratls_create(&ro, &cert, &key, &eb);
@@ -248,8 +254,6 @@ int grpc_ratls_start_server(const char *server_addr, const char *config_json, co
     asps_service_rpc *glue = NULL;
     char *cert = NULL, *key = NULL;
     int rc = -1;
-    asps_attester_opts ao = {0};
-    env_identity(&ao);
     const char *sim = getenv("ASPS_SIM_DIR");
     asps_err e = asps_service_config_new(&cfg, &eb);
     if (e == ASPS_OK) {
@@ -265,7 +269,7 @@ int grpc_ratls_start_server(const char *server_addr, const char *config_json, co
         e = asps_service_new(cfg, &svc, &eb);
     }
     if (e == ASPS_OK)
-        e = asps_attester_new(&ao, &att, &eb);
+        e = env_attester(&att, &eb);
     asps_ratls_create_opts ro = {.quote = asps_attester_quote, .quote_ctx = att};
     if (e == ASPS_OK)
         e = asps_ratls_create(&ro, &cert, &key, &eb);

@@ -11,7 +11,7 @@
  * are copied out and protobuf-c's copies of secret values are cleansed
  * before they are freed.
  */
-#include "asps/rpc.h"
+#include "rpc.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -6,7 +6,7 @@
 #include <grpc/grpc.h>
 #include <grpc/grpc_security.h>
 
-#include "asps/rpc.h"
+#include "rpc.h"
 
 /* Default limits (documented in asps/rpc.h). */
 #define ASPS_RPC_DEFAULT_MAX_MESSAGE (4u * 1024 * 1024)

@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "asps/rpc.h"
-#include "asps/service.h"
-#include "asps/service_rpc.h"
+#include "rpc.h"
+#include "service.h"
+#include "service_rpc.h"
 #include "utf8.h"
 
 typedef struct glue {

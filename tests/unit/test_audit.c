@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "asps/audit.h"
-#include "asps/kms.h"
-#include "asps/policy.h"
+#include "audit.h"
+#include "kms.h"
+#include "policy.h"
 #include "util.h"
 
 #define ENC_A "6a0a4f58a8d1c5a1d0b0c6a8e3f8f0e5b2f7c9d4e1a3b5c7d9e0f1a2b3c4d5e6"

@@ -31,7 +31,7 @@
 
 #include "asps/verify.h"
 #include "claims_json.h"
-#include "dcap_int.h"
+#include "dcap_parse.h"
 #include "quote.h"
 #include "testutil.h"
 #include "util.h"

@@ -42,9 +42,9 @@
 #include <sys/stat.h>
 
 #include "asps/evidence.h"
-#include "asps/sim.h"
+#include "sim.h"
 #include "asps/verify.h"
-#include "dcap_int.h"
+#include "dcap_parse.h"
 #include "quote.h"
 #include "testutil.h"
 #include "util.h"

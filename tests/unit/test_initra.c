@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "asps/initra.h"
+#include "initra.h"
 #include "testutil.h"
 
 static char *write_tmp(const char *dir, const char *name, const char *text)

@@ -13,8 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "asps/kms.h"
-#include "asps/service.h"
+#include "kms.h"
+#include "service.h"
 
 static char *dir;
 static char path[4096];

@@ -17,8 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "asps/kms.h"
-#include "asps/service.h"
+#include "kms.h"
+#include "service.h"
 #include "testutil.h"
 
 size_t asps_vault_error_text(const char *reply, size_t n, const char *const *hide, size_t n_hide,

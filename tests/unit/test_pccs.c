@@ -11,7 +11,7 @@
 
 #include <curl/curl.h>
 
-#include "asps/pccs.h"
+#include "pccs.h"
 #include "asps/verify.h"
 #include "testutil.h"
 

@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "asps/ratls.h"
-#include "asps/sim.h"
+#include "sim.h"
 #include "cbor.h"
 #include "testutil.h"
 

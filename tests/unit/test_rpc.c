@@ -18,7 +18,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "asps/rpc.h"
+#include "rpc.h"
 
 /* ---- throwaway PKI ---------------------------------------------------------------- */
 

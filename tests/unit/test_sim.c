@@ -18,9 +18,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "asps/sim.h"
+#include "sim.h"
 #include "asps/verify.h"
-#include "dcap_int.h"
+#include "dcap_parse.h"
 #include "quote.h"
 #include "testutil.h"
 #include "util.h"

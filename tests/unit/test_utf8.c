@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "asps/audit.h"
+#include "audit.h"
 #include "utf8.h"
 
 static int valid_hex(const char *hex)

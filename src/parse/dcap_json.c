@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dcap_int.h"
+#include "dcap_parse.h"
 #include "json.h"
 #include "util.h"
 

@@ -2,8 +2,8 @@
 #ifndef ASPS_SERVICE_RPC_H
 #define ASPS_SERVICE_RPC_H
 
-#include "asps/rpc.h"
-#include "asps/service.h"
+#include "rpc.h"
+#include "service.h"
 
 typedef struct asps_service_rpc asps_service_rpc;
 

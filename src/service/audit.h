@@ -28,7 +28,7 @@
 
 #include "asps/claims.h"
 #include "asps/err.h"
-#include "asps/policy.h"
+#include "policy.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -9,7 +9,7 @@
  * it was given. It is never handed secret values or credentials, and takes
  * from an asps_decision only names, the app and the reason.
  */
-#include "asps/audit.h"
+#include "audit.h"
 
 #include <errno.h>
 #include <fcntl.h>

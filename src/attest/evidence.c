@@ -20,8 +20,10 @@
 
 struct asps_attester {
     char kind[16];
-    asps_sim *sim;
-    asps_sim_identity identity;
+    /* an attester of the caller's own (asps_attester_wrap) */
+    asps_attester_quote_fn own_quote;
+    void (*own_free)(void *ctx);
+    void *own_ctx;
     char gramine_dir[PATH_MAX];
     char sgx_device[PATH_MAX];
     char tsm_dir[PATH_MAX];
@@ -82,14 +84,12 @@ asps_err asps_attester_new(const asps_attester_opts *o, asps_attester **out, asp
                           a->gramine_dir, a->sgx_device, a->tsm_dir);
     }
     if (e == ASPS_OK && !strcmp(kind, "sim")) {
-        if (!o || !o->sim_dir)
-            e = asps_fail(eb, ASPS_E_ARG, "attester: sim needs the simulated platform's folder");
-        else {
-            e = asps_sim_open(o->sim_dir, &a->sim, eb);
-            a->identity = o->identity;
-        }
+        /* the simulated platform is its own library, above this one */
+        e = asps_fail(eb, ASPS_E_ARG,
+                      "attester: the simulated platform's attester comes from its library "
+                      "(asps_sim_attester_new)");
     } else if (e == ASPS_OK && strcmp(kind, "gramine") && strcmp(kind, "occlum") && strcmp(kind, "tdx")) {
-        e = asps_fail(eb, ASPS_E_ARG, "attester: unknown kind \"%s\" (auto, sim, gramine, occlum, tdx)", kind);
+        e = asps_fail(eb, ASPS_E_ARG, "attester: unknown kind \"%s\" (auto, gramine, occlum, tdx)", kind);
     }
     if (e != ASPS_OK) {
         asps_attester_free(a);
@@ -100,11 +100,35 @@ asps_err asps_attester_new(const asps_attester_opts *o, asps_attester **out, asp
     return ASPS_OK;
 }
 
+asps_err asps_attester_wrap(const char *kind, asps_attester_quote_fn quote, void (*free_ctx)(void *),
+                            void *ctx, asps_attester **out, asps_errbuf *eb)
+{
+    *out = NULL;
+    if (!kind || !quote || strlen(kind) >= sizeof ((asps_attester *)0)->kind) {
+        if (free_ctx)
+            free_ctx(ctx);
+        return asps_fail(eb, ASPS_E_ARG, "attester: a wrapped attester needs a short kind and a quote function");
+    }
+    asps_attester *a = calloc(1, sizeof *a);
+    if (!a) {
+        if (free_ctx)
+            free_ctx(ctx);
+        return asps_fail(eb, ASPS_E_NOMEM, "attester: out of memory");
+    }
+    snprintf(a->kind, sizeof a->kind, "%s", kind);
+    a->own_quote = quote;
+    a->own_free = free_ctx;
+    a->own_ctx = ctx;
+    *out = a;
+    return ASPS_OK;
+}
+
 void asps_attester_free(asps_attester *a)
 {
     if (!a)
         return;
-    asps_sim_free(a->sim);
+    if (a->own_free)
+        a->own_free(a->own_ctx);
     free(a);
 }
 
@@ -276,11 +300,8 @@ asps_err asps_attester_quote(void *ctx, const uint8_t rd[64], uint8_t **q, size_
     asps_attester *a = ctx;
     *q = NULL;
     *len = 0;
-    if (!strcmp(a->kind, "sim")) {
-        asps_sim_identity id = a->identity;
-        memcpy(id.report_data, rd, 64);
-        return asps_sim_quote(a->sim, &id, q, len, eb);
-    }
+    if (a->own_quote)
+        return a->own_quote(a->own_ctx, rd, q, len, eb);
     if (!strcmp(a->kind, "gramine"))
         return quote_gramine(a, rd, q, len, eb);
     if (!strcmp(a->kind, "occlum"))

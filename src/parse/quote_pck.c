@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "asps/verify.h"
-#include "dcap_int.h"
+#include "dcap_parse.h"
 #include "quote.h"
 #include "x509.h"
 

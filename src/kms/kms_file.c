@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "asps/kms.h"
+#include "kms.h"
 #include "json.h"
 #include "util.h"
 

@@ -20,6 +20,7 @@
 
 #include "asps/claims.h"
 #include "asps/err.h"
+#include "asps/evidence.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -80,6 +81,12 @@ asps_err asps_sim_quote(asps_sim *s, const asps_sim_identity *id, uint8_t **quot
 /* Paths inside the sim folder. */
 const char *asps_sim_dir(const asps_sim *s);
 /* DIR/collateral_sgx.json or DIR/collateral_tdx.json into out. */
+/* The simulated platform in DIR as an attester (asps/evidence.h, kind
+ * "sim"): each quote is asps_sim_quote's for ID with the report data asked
+ * for. Free with asps_attester_free. */
+asps_err asps_sim_attester_new(const char *dir, const asps_sim_identity *id, asps_attester **out,
+                               asps_errbuf *eb);
+
 void asps_sim_collateral_path(const asps_sim *s, asps_tee tee, char *out, size_t outlen);
 /* DIR/root_ca.der into out. */
 void asps_sim_root_path(const asps_sim *s, char *out, size_t outlen);

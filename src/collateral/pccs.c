@@ -3,7 +3,7 @@
  * transport only; what it serves is verified by dcap.c like any collateral.
  * Every response is bounded in size; the signed JSON bodies are cut out of
  * the response by a bounded scanner that respects strings and escapes. */
-#include "asps/pccs.h"
+#include "pccs.h"
 
 #include <curl/curl.h>
 #include <openssl/pem.h>
@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dcap_int.h"
+#include "dcap_parse.h"
 #include "json.h"
 #include "util.h"
 

@@ -35,7 +35,7 @@
 
 #include "asps/verify.h"
 #include "collateral_int.h"
-#include "dcap_int.h"
+#include "dcap_parse.h"
 #include "quote.h"
 #include "util.h"
 #include "x509.h"

@@ -12,9 +12,9 @@
 
 #include "asps/client.h"
 #include "asps/evidence.h"
-#include "asps/pccs.h"
+#include "pccs.h"
 #include "asps/ratls.h"
-#include "asps/rpc.h"
+#include "rpc.h"
 #include "asps/verify.h"
 #include "util.h"
 
@@ -153,12 +153,14 @@ asps_err asps_client_new(const asps_client_opts *o, asps_client **out, asps_errb
     asps_attester *att = NULL;
     uint8_t *ca = NULL;
     size_t ca_len;
-    asps_attester_opts ao = {.kind = o->attester ? o->attester : "auto", .sim_dir = o->sim_dir};
-    ao.identity = o->identity;
-    e = asps_attester_new(&ao, &att, eb);
-    if (e != ASPS_OK)
-        goto fail;
-    asps_ratls_create_opts ro = {.quote = asps_attester_quote, .quote_ctx = att,
+    asps_attester_opts ao = {.kind = o->attester ? o->attester : "auto"};
+    if (!o->use_attester) {
+        e = asps_attester_new(&ao, &att, eb);
+        if (e != ASPS_OK)
+            goto fail;
+    }
+    asps_ratls_create_opts ro = {.quote = asps_attester_quote,
+                                 .quote_ctx = o->use_attester ? o->use_attester : att,
                                  .validity_secs = o->validity_secs};
     e = asps_ratls_create(&ro, &c->cert_pem, &c->key_pem, eb);
     if (e != ASPS_OK)

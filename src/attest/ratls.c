@@ -21,7 +21,7 @@
 #include <time.h>
 
 #include "cbor.h"
-#include "dcap_int.h"
+#include "dcap_parse.h"
 #include "reader.h"
 #include "x509.h"
 

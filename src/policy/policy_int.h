@@ -5,7 +5,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "asps/policy.h"
+#include "policy.h"
 
 typedef struct asps_policy_secret {
     char *name;

@@ -2,7 +2,7 @@
  * (see asps/initra.h). Trusts: the config file (the tenant's), nothing else.
  * Values written here are secrets: they are never logged, and the caller
  * cleanses its buffers. */
-#include "asps/initra.h"
+#include "initra.h"
 
 #include <errno.h>
 #include <fcntl.h>

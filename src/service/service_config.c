@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "asps/service.h"
+#include "service.h"
 #include "json.h"
 #include "util.h"
 

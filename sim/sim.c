@@ -12,7 +12,7 @@
  *
  * Every subject says "asps simulated". Keys stay in DIR (0600).
  */
-#include "asps/sim.h"
+#include "sim.h"
 
 #include <errno.h>
 #include <openssl/bn.h>
@@ -990,4 +990,47 @@ out:
     EVP_PKEY_free(ak);
     ERR_clear_error();
     return e;
+}
+
+/* ---- the simulated platform as an attester ---------------------------------- */
+
+typedef struct sim_attester {
+    asps_sim *sim;
+    asps_sim_identity id;
+} sim_attester;
+
+static asps_err sim_attester_quote(void *ctx, const uint8_t rd[64], uint8_t **q, size_t *len,
+                                   asps_errbuf *eb)
+{
+    sim_attester *sa = ctx;
+    asps_sim_identity id = sa->id;
+    memcpy(id.report_data, rd, 64);
+    return asps_sim_quote(sa->sim, &id, q, len, eb);
+}
+
+static void sim_attester_free(void *ctx)
+{
+    sim_attester *sa = ctx;
+    if (sa)
+        asps_sim_free(sa->sim);
+    free(sa);
+}
+
+asps_err asps_sim_attester_new(const char *dir, const asps_sim_identity *id, asps_attester **out,
+                               asps_errbuf *eb)
+{
+    *out = NULL;
+    if (!dir)
+        return asps_fail(eb, ASPS_E_ARG, "attester: sim needs the simulated platform's folder");
+    sim_attester *sa = calloc(1, sizeof *sa);
+    if (!sa)
+        return asps_fail(eb, ASPS_E_NOMEM, "attester: out of memory");
+    if (id)
+        sa->id = *id;
+    asps_err e = asps_sim_open(dir, &sa->sim, eb);
+    if (e != ASPS_OK) {
+        free(sa);
+        return e;
+    }
+    return asps_attester_wrap("sim", sim_attester_quote, sim_attester_free, sa, out, eb);
 }

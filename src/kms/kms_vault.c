@@ -47,7 +47,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "asps/kms.h"
+#include "kms.h"
 #include "json.h"
 #include "util.h"
 

@@ -22,7 +22,7 @@
  * cannot use up the process's threads: beyond that, fetches fail at once
  * with UNAVAILABLE until stuck ones return. One mutex guards the pool and
  * every job's state; it is never held while a backend runs. */
-#include "asps/kms.h"
+#include "kms.h"
 
 #include <errno.h>
 #include <openssl/crypto.h>

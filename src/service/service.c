@@ -16,12 +16,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "asps/audit.h"
-#include "asps/kms.h"
-#include "asps/pccs.h"
-#include "asps/policy.h"
+#include "audit.h"
+#include "kms.h"
+#include "pccs.h"
+#include "policy.h"
 #include "asps/ratls.h"
-#include "asps/service.h"
+#include "service.h"
 #include "asps/verify.h"
 #include "quote.h"
 #include "tally.h"

@@ -8,7 +8,7 @@
  * required entry must appear exactly once. */
 #include <string.h>
 
-#include "dcap_int.h"
+#include "dcap_parse.h"
 #include "reader.h"
 
 enum { T_INT = 0x02, T_OCTETS = 0x04, T_OID = 0x06, T_ENUM = 0x0a, T_SEQ = 0x30 };
