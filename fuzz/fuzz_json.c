@@ -1,4 +1,4 @@
-/* fuzz_json.c: the strict JSON reader (src/json.c) and the file KMS's
+/* fuzz_json.c: the strict JSON reader (src/base/json.c) and the file KMS's
  * lookup on arbitrary bytes, checked against cJSON as an independent
  * reader: text the strict reader accepts, cJSON accepts too; every string
  * decodes to exactly cJSON's bytes, except that cJSON's stop at a NUL the

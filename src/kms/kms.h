@@ -110,7 +110,7 @@ typedef struct asps_kms_config {
                                      (default 0: pooled keep-alive connections) */
 } asps_kms_config;
 
-/* Vault backend (KV v1/v2 over libcurl); see src/kms_vault.c. */
+/* Vault backend (KV v1/v2 over libcurl); see src/kms/kms_vault.c. */
 asps_err asps_kms_open_vault(const asps_kms_config *cfg, asps_kms **out, asps_errbuf *eb);
 
 asps_err asps_kms_open(const asps_kms_config *cfg, asps_kms **out, asps_errbuf *eb);

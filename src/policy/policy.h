@@ -79,7 +79,7 @@ asps_err asps_policy_parse(const char *json, size_t len, const char *what,
 asps_err asps_policy_load_file(const char *path, asps_policy **out, asps_errbuf *eb);
 void asps_policy_free(asps_policy *p);
 
-/* Seed formats, turned into the same model (see src/policy_seed.c). */
+/* Seed formats, turned into the same model (see src/policy/policy_seed.c). */
 typedef enum asps_policy_format {
     ASPS_POLICY_NATIVE = 0,
     ASPS_POLICY_CCZOO,   /* CCZoo ASPS policy_vault.json / policy_no_kms.json */
