@@ -38,7 +38,7 @@ import subprocess
 import sys
 
 # QVL's reason for a refusal (case.json `refused_because`, QVL's status
-# name) -> the asps error name (include/asps/err.h, names in src/err.c) for
+# name) -> the asps error name (include/asps/err.h, names in src/base/err.c) for
 # the same finding. A refused case whose QVL status is not here fails: add
 # the mapping, do not guess.
 QVL_TO_ASPS_ERROR = {

@@ -1,4 +1,4 @@
-/* test_json.c: the JSON reader (src/json.c). What cJSON 1.7.15 does with
+/* test_json.c: the JSON reader (src/base/json.c). What cJSON 1.7.15 does with
  * raw control bytes and "\u0000" is pinned first (the reason json.c checks
  * text itself before cJSON sees it); then the strict RFC 8259 checks, the
  * error positions, and strings decoded with their length (NUL bytes,
