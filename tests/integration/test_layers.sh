@@ -12,7 +12,7 @@ cc_json, src = sys.argv[1], sys.argv[2]
 cmds = json.load(open(cc_json))
 # one header of each layer, lowest first (rpc and client: their own headers)
 layers = [("base", "util.h"), ("parse", "quote.h"), ("verify", "claims_json.h"),
-          ("collateral", "pccs.h"), ("attest", None), ("policy", "policy.h"), ("kms", "kms.h"),
+          ("collateral", "source.h"), ("attest", "trust.h"), ("policy", "policy.h"), ("kms", "kms.h"),
           ("service", "service.h"), ("rpc", "rpc.h"), ("client", "initra.h")]
 # which layers each may use (DESIGN.md: dependencies point down the table)
 uses = {"base": [], "parse": ["base"], "verify": ["parse", "base"],

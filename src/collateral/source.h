@@ -1,0 +1,61 @@
+/* source.h: the one collateral source: the collateral for a quote, from
+ * wherever the configuration says, picked per quote.
+ *
+ * Three kinds, each optional; when several are given the first of this
+ * order serves every quote (the others are never asked):
+ *   bundle      one collateral bundle file (README.md, "Collateral
+ *               bundle"), the same for every quote;
+ *   sim folder  a simulated platform's files, DIR/collateral_sgx.json and
+ *               DIR/collateral_tdx.json (both read at creation), the one of
+ *               the quote header's TEE type; only files: nothing of sim/ is
+ *               linked, and its root is trusted only where the trust object
+ *               is told to (trust.h);
+ *   PCCS        fetched per (TEE, FMSPC, PCK CA) read from the quote's PCK
+ *               certificate, cached until its earliest nextUpdate (pccs.h).
+ * Owns what it read and its PCCS client. Thread-safe after creation (files
+ * are read once; the PCCS client locks its cache). Trusts nothing it reads:
+ * every signature is checked by the verifier.
+ */
+#ifndef ASPS_COLLATERAL_SOURCE_H
+#define ASPS_COLLATERAL_SOURCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "asps/collateral.h"
+#include "asps/err.h"
+
+typedef struct asps_collateral_source asps_collateral_source;
+
+typedef struct asps_collateral_source_opts {
+    const char *bundle;   /* bundle file */
+    const char *sim_dir;  /* simulated platform folder */
+    const char *pccs_url; /* PCCS base URL (https://host:port) */
+    const char *pccs_ca;  /* CAs for the PCCS's TLS certificate; NULL = system */
+} asps_collateral_source_opts;
+
+/* Read the files O names or set up the PCCS client (no request is sent).
+ * Every error's message begins "collateral: " (ASPS_E_IO, ASPS_E_PARSE,
+ * ASPS_E_LIMIT for files, ASPS_E_ARG for a PCCS URL). O may name nothing:
+ * the source then answers every quote ASPS_E_UNAVAILABLE. *out is the
+ * caller's, freed with asps_collateral_source_free. */
+asps_err asps_collateral_source_new(const asps_collateral_source_opts *o,
+                                    asps_collateral_source **out, asps_errbuf *eb);
+void asps_collateral_source_free(asps_collateral_source *s);
+
+/* Whether the source names any collateral at all. */
+int asps_collateral_source_empty(const asps_collateral_source *s);
+
+/* The collateral for QUOTE (LEN bytes). On ASPS_OK *col is set and *owned
+ * says whether the caller frees it (PCCS: a copy; files: the source's own,
+ * valid until the source is freed). Errors: the quote's own (malformed, no
+ * PCK certificate to look the platform up by) as the quote parser says
+ * them; the source's trouble (PCCS down, refusing, answering garbage; no
+ * source) as ASPS_E_UNAVAILABLE (ASPS_E_NOMEM stays) with the message
+ * beginning ASPS_COLLATERAL_ERR_PREFIX, so that callers tell it from the
+ * peer's fault. The signature is asps_ratls_collateral_fn's with CTX the
+ * source. */
+asps_err asps_collateral_source_get(void *ctx, const uint8_t *quote, size_t len,
+                                    const asps_collateral **col, int *owned, asps_errbuf *eb);
+
+#endif
