@@ -1,8 +1,9 @@
 /* bench_ratls.c: RA-TLS certificates per second on the simulated platform.
  *   bench_ratls [SIMDIR|-] [N]    (no SIMDIR or "-": a fresh one in /tmp)
  * create: fresh key + quotes (Gramine legacy and DICE) + certificate;
- * verify: warm verifier (collateral and PCK chain cached), every quote's
- * signatures, binding and TCB checked each time. Baseline: one OpenSSL
+ * verify: the trust object (attest/trust.h) with the sim folder's root and
+ * collateral, its verifier warm (collateral and PCK chain cached), every
+ * quote's signatures, binding and TCB checked each time. Baseline: one OpenSSL
  * ECDSA P-256 verify in the same process. Last line: one JSON object. */
 #include <ftw.h>
 #include <openssl/ec.h>
@@ -15,21 +16,9 @@
 #include "asps/evidence.h"
 #include "asps/ratls.h"
 #include "sim.h"
+#include "trust.h"
 #include "util.h"
 #include "bench_util.h"
-
-static asps_err col_fn(void *ctx, const uint8_t *q, size_t len, const asps_collateral **col, int *owned,
-                       asps_errbuf *eb)
-{
-    asps_collateral **c = ctx;
-    asps_tee tee;
-    uint8_t fmspc[6];
-    char ca[16];
-    ASPS_TRY(asps_quote_platform(q, len, &tee, fmspc, ca, eb));
-    *col = c[tee == ASPS_TEE_TDX];
-    *owned = 0;
-    return ASPS_OK;
-}
 
 static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
 {
@@ -89,24 +78,19 @@ int main(int argc, char **argv)
         asps_ratls_free_key(key);
     }
     double create_us = (bench_now_us() - t0) / n;
-    asps_verifier *v;
-    asps_collateral *col[2];
-    char p[4200], r[4200];
-    snprintf(p, sizeof p, "%s/collateral_sgx.json", simdir);
-    snprintf(r, sizeof r, "%s/root_ca.der", simdir);
-    uint8_t *root;
-    size_t rl;
-    if (asps_verifier_new(&v, &eb) || asps_read_file(r, 65536, &root, &rl, &eb) ||
-        asps_verifier_add_root(v, root, rl, &eb) || asps_collateral_load_file(p, &col[0], &eb)) {
+    /* the trust object the server and the client use: the sim folder's
+     * root and collateral, one verifier */
+    asps_trust *trust;
+    asps_trust_opts to = {.sim_root_dir = simdir, .collateral = {.sim_dir = simdir}};
+    if (asps_trust_new(&to, &trust, &eb) != ASPS_OK) {
         fprintf(stderr, "%s\n", eb.msg);
         return 1;
     }
-    col[1] = col[0];
     asps_claims c;
-    asps_ratls_verify(v, (uint8_t *)certs[0], strlen(certs[0]), col_fn, col, time(NULL), &c, &eb); /* warm */
+    asps_trust_verify_cert(trust, (uint8_t *)certs[0], strlen(certs[0]), time(NULL), &c, &eb); /* warm */
     t0 = bench_now_us();
     for (int i = 0; i < n; i++)
-        if (asps_ratls_verify(v, (uint8_t *)certs[i], strlen(certs[i]), col_fn, col, time(NULL), &c, &eb) != ASPS_OK) {
+        if (asps_trust_verify_cert(trust, (uint8_t *)certs[i], strlen(certs[i]), time(NULL), &c, &eb) != ASPS_OK) {
             fprintf(stderr, "verify: %s\n", eb.msg);
             return 1;
         }
@@ -137,9 +121,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < n; i++)
         free(certs[i]);
     free(certs);
-    free(root);
-    asps_collateral_free(col[0]);
-    asps_verifier_free(v);
+    asps_trust_free(trust);
     asps_attester_free(a);
     if (own_dir)
         nftw(tmp, rm_one, 8, FTW_DEPTH | FTW_PHYS);

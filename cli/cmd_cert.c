@@ -168,21 +168,6 @@ static int cmd_show(int argc, char **argv)
     return 0;
 }
 
-typedef struct col_ctx {
-    const cli_trust *t;
-} col_ctx;
-
-static asps_err cli_collateral(void *ctx, const uint8_t *q, size_t len, const asps_collateral **col,
-                               int *owned, asps_errbuf *eb)
-{
-    col_ctx *c = ctx;
-    asps_collateral *out;
-    ASPS_TRY(cli_trust_collateral(c->t, q, len, &out, eb));
-    *col = out;
-    *owned = 1;
-    return ASPS_OK;
-}
-
 static int cmd_verify(int argc, char **argv)
 {
     cli_trust t = {.at = (int64_t)time(NULL)};
@@ -195,13 +180,12 @@ static int cmd_verify(int argc, char **argv)
     if (cli_read(path, 1 << 20, &buf, &len) != 0)
         return 2;
     asps_errbuf eb = {{0}};
-    asps_verifier *v = NULL;
+    asps_trust *trust = NULL;
     asps_claims c;
     memset(&c, 0, sizeof c);
-    asps_err e = cli_trust_verifier(&t, &v, &eb);
-    col_ctx cc = {&t};
+    asps_err e = cli_trust_new(&t, &trust, &eb);
     if (e == ASPS_OK)
-        e = asps_ratls_verify(v, buf, len, cli_collateral, &cc, t.at, &c, &eb);
+        e = asps_trust_verify_cert(trust, buf, len, t.at, &c, &eb);
     if (json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddBoolToObject(o, "verified", e == ASPS_OK);
@@ -219,7 +203,7 @@ static int cmd_verify(int argc, char **argv)
     }
     if (e != ASPS_OK)
         fprintf(stderr, "asps: not verified: %s [%s]\n", eb.msg, asps_err_name(e));
-    asps_verifier_free(v);
+    asps_trust_free(trust);
     free(buf);
     if (e == ASPS_OK)
         return 0;

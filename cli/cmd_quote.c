@@ -40,20 +40,15 @@ static int cmd_verify(int argc, char **argv)
     if (cli_read(path, ASPS_QUOTE_MAX_LEN, &q, &qlen) != 0)
         return 2;
     asps_errbuf eb = {{0}};
-    asps_verifier *v = NULL;
-    asps_collateral *col = NULL;
+    asps_trust *trust = NULL;
     asps_claims c;
     memset(&c, 0, sizeof c);
-    asps_err e = cli_trust_verifier(&t, &v, &eb);
+    asps_err e = cli_trust_new(&t, &trust, &eb);
     int rc = 2;
-    if (e != ASPS_OK)
-        goto out;
-    e = cli_trust_collateral(&t, q, qlen, &col, &eb);
-    if (e != ASPS_OK)
-        goto out;
-    e = asps_verify_quote(v, q, qlen, col, t.at, &c, &eb);
-    rc = e == ASPS_OK ? 0 : 1;
-out:
+    if (e == ASPS_OK) {
+        e = asps_trust_verify_quote(trust, q, qlen, t.at, &c, &eb);
+        rc = e == ASPS_OK ? 0 : 1;
+    }
     if (json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddBoolToObject(o, "verified", e == ASPS_OK);
@@ -82,8 +77,7 @@ out:
      * is the caller's input error, not a verdict on the quote. */
     if (rc == 2 && e != ASPS_E_ARG && e != ASPS_E_IO && e != ASPS_E_LIMIT)
         rc = 1;
-    asps_collateral_free(col);
-    asps_verifier_free(v);
+    asps_trust_free(trust);
     free(q);
     return rc;
 }

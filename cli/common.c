@@ -7,7 +7,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "pccs.h"
 #include "cli.h"
 #include "util.h"
 
@@ -84,49 +83,19 @@ int cli_read(const char *path, size_t max, uint8_t **buf, size_t *len)
 }
 
 
-asps_err cli_trust_verifier(const cli_trust *t, asps_verifier **v, asps_errbuf *eb)
+asps_err cli_trust_new(const cli_trust *t, asps_trust **out, asps_errbuf *eb)
 {
-    ASPS_TRY(asps_verifier_new(v, eb));
-    asps_err e = ASPS_OK;
-    if (t->root_ca)
-        e = asps_verifier_add_root_file(*v, t->root_ca, eb);
-    if (e == ASPS_OK && t->sim) {
-        char p[4096];
-        snprintf(p, sizeof p, "%s/root_ca.der", t->sim);
-        e = asps_verifier_add_root_file(*v, p, eb);
-    }
-    if (e != ASPS_OK) {
-        asps_verifier_free(*v);
-        *v = NULL;
-    }
-    return e;
-}
-
-asps_err cli_trust_collateral(const cli_trust *t, const uint8_t *quote, size_t len,
-                              asps_collateral **col, asps_errbuf *eb)
-{
-    if (t->collateral)
-        return asps_collateral_load_file(t->collateral, col, eb);
-    asps_tee tee;
-    uint8_t fmspc[6];
-    char ca[16];
-    if (t->sim) {
-        ASPS_TRY(asps_quote_platform(quote, len, &tee, fmspc, ca, eb));
-        char p[4096];
-        snprintf(p, sizeof p, "%s/collateral_%s.json", t->sim, tee == ASPS_TEE_TDX ? "tdx" : "sgx");
-        return asps_collateral_load_file(p, col, eb);
-    }
-    if (t->pccs) {
-        asps_pccs *p;
-        asps_pccs_opts o = {.ca_file = t->pccs_ca};
-        ASPS_TRY(asps_pccs_new(t->pccs, &o, &p, eb));
-        asps_err e = asps_quote_platform(quote, len, &tee, fmspc, ca, eb);
-        if (e == ASPS_OK)
-            e = asps_pccs_get_collateral(p, tee, fmspc, ca, t->at, col, eb);
-        asps_pccs_free(p);
-        return e;
-    }
-    return asps_fail(eb, ASPS_E_ARG, "no collateral: give --collateral FILE, --pccs URL or --sim DIR");
+    *out = NULL;
+    if (!t->collateral && !t->sim && !t->pccs)
+        return asps_fail(eb, ASPS_E_ARG, "no collateral: give --collateral FILE, --pccs URL or --sim DIR");
+    asps_trust_opts o = {
+        .sim_root_dir = t->sim,
+        .root_files = &t->root_ca,
+        .n_root_files = t->root_ca ? 1 : 0,
+        .collateral = {.bundle = t->collateral, .sim_dir = t->sim, .pccs_url = t->pccs,
+                       .pccs_ca = t->pccs_ca},
+    };
+    return asps_trust_new(&o, out, eb);
 }
 
 int cli_dispatch(const char *cmd, const char *usage, const cli_sub *subs, size_t n_subs, int argc,

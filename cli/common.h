@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "asps/collateral.h"
-#include "asps/verify.h"
+#include "asps/err.h"
+#include "trust.h"
 
 /* Where collateral comes from and what is trusted, as the verify commands'
  * options give it. */
@@ -24,12 +24,10 @@ typedef struct cli_trust {
  * 0 if not a trust option, -1 on a usage error (message printed). */
 int cli_trust_option(cli_trust *t, int argc, char **argv, int *i);
 
-/* A verifier trusting the Intel root plus --root-ca / --sim's root. */
-asps_err cli_trust_verifier(const cli_trust *t, asps_verifier **v, asps_errbuf *eb);
-
-/* The collateral for this quote from --collateral, --sim or --pccs. */
-asps_err cli_trust_collateral(const cli_trust *t, const uint8_t *quote, size_t len,
-                              asps_collateral **col, asps_errbuf *eb);
+/* The trust these options name: the Intel root plus --root-ca and --sim's
+ * root; collateral from --collateral, else --sim's folder, else --pccs.
+ * ASPS_E_ARG when none of the three is given. */
+asps_err cli_trust_new(const cli_trust *t, asps_trust **out, asps_errbuf *eb);
 
 /* A subcommand table and its dispatch: "--help"/"-h" prints USAGE (exit 0);
  * no or an unknown subcommand prints USAGE to stderr (exit 2); else the

@@ -48,9 +48,15 @@ typedef struct asps_client_opts {
     /* Verify the server's RA-TLS evidence; check_fn decides on its claims. */
     asps_client_server_check_fn server_check;
     void *server_check_ctx;
-    const char *server_sim_dir;    /* trust this simulated platform for it */
-    const char *server_collateral; /* bundle for the server's quote */
-    const char *pccs_url;          /* or fetch it from a PCCS */
+    /* What the server's evidence is checked with: the Intel root, plus
+     * server_sim_dir's DIR/root_ca.der when given; its collateral from the
+     * PCCS at pccs_url when given, else the server_collateral bundle, else
+     * server_sim_dir's DIR/collateral_sgx.json / collateral_tdx.json (by the
+     * quote's TEE). Without any of the three, asps_client_new fails
+     * (ASPS_E_ARG). Files are read by asps_client_new. */
+    const char *server_sim_dir;    /* a simulated platform folder */
+    const char *server_collateral; /* a collateral bundle file */
+    const char *pccs_url;          /* a PCCS (v4 API) base URL */
     const char *pccs_ca_file;      /* CAs for the PCCS's TLS certificate (default: system) */
 
     const char *attester;          /* device attester kind, default "auto" */

@@ -4,7 +4,6 @@
 #include <openssl/crypto.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,10 +11,9 @@
 
 #include "asps/client.h"
 #include "asps/evidence.h"
-#include "pccs.h"
 #include "asps/ratls.h"
 #include "rpc.h"
-#include "asps/verify.h"
+#include "trust.h"
 #include "util.h"
 
 struct asps_client {
@@ -27,10 +25,7 @@ struct asps_client {
     size_t pinned_len;
     asps_client_server_check_fn check;
     void *check_ctx;
-    asps_verifier *verifier;
-    pthread_mutex_t verifier_lock;
-    asps_collateral *server_col_sgx, *server_col_tdx;
-    asps_pccs *pccs;             /* server collateral from a PCCS */
+    asps_trust *trust;           /* the server's RA-TLS evidence */
 };
 
 static int pem_cert_der(const char *pem, uint8_t **der, size_t *len)
@@ -67,29 +62,6 @@ static int verify_pinned(void *ctx, const char *peer_pem, char *err, size_t errl
     return ok ? 0 : -1;
 }
 
-static asps_err server_collateral(void *ctx, const uint8_t *quote, size_t len,
-                                  const asps_collateral **col, int *owned, asps_errbuf *eb)
-{
-    asps_client *c = ctx;
-    asps_tee tee;
-    uint8_t fmspc[6];
-    char ca[16];
-    *owned = 0;
-    ASPS_TRY(asps_quote_platform(quote, len, &tee, fmspc, ca, eb));
-    if (c->pccs) {
-        asps_collateral *got;
-        ASPS_TRY(asps_pccs_get_collateral(c->pccs, tee, fmspc, ca, (int64_t)time(NULL), &got, eb));
-        *col = got;
-        *owned = 1;
-        return ASPS_OK;
-    }
-    *col = tee == ASPS_TEE_TDX ? c->server_col_tdx : c->server_col_sgx;
-    if (!*col)
-        return asps_fail(eb, ASPS_E_UNAVAILABLE, "no collateral for the server's %s quote",
-                         tee == ASPS_TEE_TDX ? "TDX" : "SGX");
-    return ASPS_OK;
-}
-
 /* RA-TLS: the server's certificate must carry evidence that verifies and
  * whose claims the caller's check accepts */
 static int verify_server_evidence(void *ctx, const char *peer_pem, char *err, size_t errlen)
@@ -97,10 +69,8 @@ static int verify_server_evidence(void *ctx, const char *peer_pem, char *err, si
     asps_client *c = ctx;
     asps_claims claims;
     asps_errbuf eb = {{0}};
-    pthread_mutex_lock(&c->verifier_lock);
-    asps_err e = asps_ratls_verify(c->verifier, (const uint8_t *)peer_pem, strlen(peer_pem),
-                                   server_collateral, c, (int64_t)time(NULL), &claims, &eb);
-    pthread_mutex_unlock(&c->verifier_lock);
+    asps_err e = asps_trust_verify_cert(c->trust, (const uint8_t *)peer_pem, strlen(peer_pem),
+                                        (int64_t)time(NULL), &claims, &eb);
     if (e != ASPS_OK) {
         snprintf(err, errlen, "server evidence refused: %s", eb.msg);
         return -1;
@@ -108,30 +78,21 @@ static int verify_server_evidence(void *ctx, const char *peer_pem, char *err, si
     return c->check(c->check_ctx, &claims, err, errlen) == 0 ? 0 : -1;
 }
 
+/* The server's trust: the simulated platform's root when named; its
+ * collateral from the PCCS when one is named (the simulated folder then
+ * gives only its root), else the bundle, else the simulated folder. */
 static asps_err load_server_trust(asps_client *c, const asps_client_opts *o, asps_errbuf *eb)
 {
-    ASPS_TRY(asps_verifier_new(&c->verifier, eb));
-    pthread_mutex_init(&c->verifier_lock, NULL);
-    if (o->server_sim_dir) {
-        char p[4096];
-        snprintf(p, sizeof p, "%s/root_ca.der", o->server_sim_dir);
-        ASPS_TRY(asps_verifier_add_root_file(c->verifier, p, eb));
-        snprintf(p, sizeof p, "%s/collateral_sgx.json", o->server_sim_dir);
-        ASPS_TRY(asps_collateral_load_file(p, &c->server_col_sgx, eb));
-        snprintf(p, sizeof p, "%s/collateral_tdx.json", o->server_sim_dir);
-        ASPS_TRY(asps_collateral_load_file(p, &c->server_col_tdx, eb));
-    }
-    if (o->server_collateral) {
-        asps_collateral *col;
-        ASPS_TRY(asps_collateral_load_file(o->server_collateral, &col, eb));
-        asps_collateral_free(c->server_col_sgx);
-        c->server_col_sgx = col;
-    }
+    asps_trust_opts to = {.sim_root_dir = o->server_sim_dir};
     if (o->pccs_url) {
-        asps_pccs_opts po = {.ca_file = o->pccs_ca_file};
-        ASPS_TRY(asps_pccs_new(o->pccs_url, &po, &c->pccs, eb));
+        to.collateral.pccs_url = o->pccs_url;
+        to.collateral.pccs_ca = o->pccs_ca_file;
+    } else {
+        to.collateral.bundle = o->server_collateral;
+        to.collateral.sim_dir = o->server_sim_dir;
     }
-    if (!c->server_col_sgx && !c->server_col_tdx && !c->pccs)
+    ASPS_TRY(asps_trust_new(&to, &c->trust, eb));
+    if (asps_trust_no_collateral(c->trust))
         return asps_fail(eb, ASPS_E_ARG,
                          "server RA-TLS check needs collateral (server_sim_dir, server_collateral or pccs_url)");
     return ASPS_OK;
@@ -211,13 +172,7 @@ void asps_client_free(asps_client *c)
     free(c->cert_pem);
     asps_ratls_free_key(c->key_pem);
     OPENSSL_free(c->pinned_der);
-    if (c->verifier) {
-        asps_verifier_free(c->verifier);
-        pthread_mutex_destroy(&c->verifier_lock);
-    }
-    asps_collateral_free(c->server_col_sgx);
-    asps_collateral_free(c->server_col_tdx);
-    asps_pccs_free(c->pccs);
+    asps_trust_free(c->trust);
     free(c);
 }
 

@@ -34,6 +34,7 @@
 #include "service.h"
 #include "service_rpc.h"
 #include "sim.h"
+#include "trust.h"
 #include "util.h"
 
 /* The attester the environment names: ASPS_ATTESTER (default auto) picks a
@@ -65,33 +66,16 @@ static asps_err env_attester(asps_attester **out, asps_errbuf *eb)
 
 typedef struct peer_check {
     asps_initra_conf *ra;
-    asps_verifier *v;
-    asps_collateral *col[2];
-    pthread_mutex_t lock;
+    asps_trust *trust;
 } peer_check;
-
-static asps_err peer_collateral(void *ctx, const uint8_t *q, size_t len, const asps_collateral **col,
-                                int *owned, asps_errbuf *eb)
-{
-    peer_check *p = ctx;
-    asps_tee tee;
-    uint8_t fmspc[6];
-    char ca[16];
-    *owned = 0;
-    ASPS_TRY(asps_quote_platform(q, len, &tee, fmspc, ca, eb));
-    *col = p->col[tee == ASPS_TEE_TDX];
-    return *col ? ASPS_OK : asps_fail(eb, ASPS_E_UNAVAILABLE, "no collateral for the peer's quote");
-}
 
 static int verify_server(void *ctx, const char *pem, char *err, size_t errlen)
 {
     peer_check *p = ctx;
     asps_claims c;
     asps_errbuf eb = {{0}};
-    pthread_mutex_lock(&p->lock);
-    asps_err e = asps_ratls_verify(p->v, (const uint8_t *)pem, strlen(pem), peer_collateral, p,
-                                   (int64_t)time(NULL), &c, &eb);
-    pthread_mutex_unlock(&p->lock);
+    asps_err e = asps_trust_verify_cert(p->trust, (const uint8_t *)pem, strlen(pem),
+                                        (int64_t)time(NULL), &c, &eb);
     if (e != ASPS_OK) {
         snprintf(err, errlen, "server evidence refused: %s", eb.msg);
         return 1;
@@ -101,31 +85,21 @@ static int verify_server(void *ctx, const char *pem, char *err, size_t errlen)
     return asps_initra_match_server(p->ra, &c, err, errlen) == 0 ? 0 : 1;
 }
 
+/* The peer is trusted as the environment says: the Intel root, and with
+ * ASPS_SIM_DIR that simulated platform's root and collateral. */
 static asps_err load_trust(peer_check *p, const char *config_json, asps_errbuf *eb)
 {
-    pthread_mutex_init(&p->lock, NULL);
     ASPS_TRY(asps_initra_ra_config_load(config_json, &p->ra, eb));
-    ASPS_TRY(asps_verifier_new(&p->v, eb));
     const char *sim = getenv("ASPS_SIM_DIR");
-    if (sim && sim[0]) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/root_ca.der", sim);
-        ASPS_TRY(asps_verifier_add_root_file(p->v, path, eb));
-        snprintf(path, sizeof path, "%s/collateral_sgx.json", sim);
-        ASPS_TRY(asps_collateral_load_file(path, &p->col[0], eb));
-        snprintf(path, sizeof path, "%s/collateral_tdx.json", sim);
-        ASPS_TRY(asps_collateral_load_file(path, &p->col[1], eb));
-    }
-    return ASPS_OK;
+    asps_trust_opts to = {.sim_root_dir = sim && sim[0] ? sim : NULL};
+    to.collateral.sim_dir = to.sim_root_dir;
+    return asps_trust_new(&to, &p->trust, eb);
 }
 
 static void free_trust(peer_check *p)
 {
     asps_initra_conf_free(p->ra);
-    asps_verifier_free(p->v);
-    asps_collateral_free(p->col[0]);
-    asps_collateral_free(p->col[1]);
-    pthread_mutex_destroy(&p->lock);
+    asps_trust_free(p->trust);
 }
 
 /* Fetch NAME; *value malloc'd (caller cleanses). */

@@ -1,9 +1,10 @@
 /* service.c: secret release, transport-independent (see asps/service.h).
  *
- * Owns: the verifier pool, the claims cache (SHA-256 of the peer
- * certificate -> verified claims, bounded, expiring with the collateral and
- * the certificate), the collateral source, the current policy+KMS generation
- * (refcounted, swapped on reload) and the audit log.
+ * Owns: the trust object (roots, collateral source, verifier pool:
+ * attest/trust.h), the claims cache (SHA-256 of the peer certificate ->
+ * verified claims, bounded, expiring with the collateral and the
+ * certificate), the current policy+KMS generation (refcounted, swapped on
+ * reload) and the audit log.
  * Trusts: nothing the peer sends; claims only after RA-TLS verification.
  */
 #include <openssl/crypto.h>
@@ -16,19 +17,16 @@
 #include <string.h>
 #include <time.h>
 
+#include "asps/verify.h"
 #include "audit.h"
 #include "kms.h"
-#include "pccs.h"
 #include "policy.h"
-#include "asps/ratls.h"
 #include "service.h"
-#include "asps/verify.h"
-#include "quote.h"
 #include "tally.h"
+#include "trust.h"
 #include "util.h"
 #include "x509.h"
 
-#define MAX_VERIFIERS 16
 #define MAX_PEM (64 * 1024)
 #define REFUSAL_SUMMARY_MS 10000 /* at most one stderr line of refusals per this */
 
@@ -46,22 +44,10 @@ typedef struct cache_entry {
     asps_claims claims;
 } cache_entry;
 
-typedef struct verifier_slot {
-    pthread_mutex_t lock;
-    asps_verifier *v;
-} verifier_slot;
-
 struct asps_service {
     const asps_service_config *cfg;
-    verifier_slot verifiers[MAX_VERIFIERS];
-    size_t n_verifiers;
-    unsigned next_verifier;
-
-    /* collateral */
-    asps_collateral *bundle;             /* config bundle */
-    asps_collateral *sim_sgx, *sim_tdx;  /* sim folder bundles */
-    asps_pccs *pccs;
-    asps_service_evidence_fn evidence;  /* RA-TLS verification */
+    asps_trust *trust;
+    asps_service_evidence_fn evidence; /* tests: instead of the trust object */
     void *evidence_ctx;
 
     pthread_mutex_t cache_lock;
@@ -81,70 +67,14 @@ struct asps_service {
 
 static int64_t now_s(void) { return (int64_t)time(NULL); }
 
-/* ---- collateral and verification ---------------------------------------------- */
-
-/* The collateral for a quote; *owned says whether the caller frees it. */
-asps_err asps_service_collateral_for(void *ctx, const uint8_t *quote, size_t len,
-                               const asps_collateral **col, int *owned, asps_errbuf *eb)
-{
-    asps_service *s = ctx;
-    *owned = 0;
-    if (s->bundle) {
-        *col = s->bundle;
-        return ASPS_OK;
-    }
-    if (s->sim_sgx || s->sim_tdx) {
-        /* the simulated platform has one bundle per TEE: the header says which */
-        asps_quote q;
-        ASPS_TRY(asps_quote_parse(quote, len, &q, eb));
-        *col = q.tee_type == ASPS_TEE_TDX ? s->sim_tdx : s->sim_sgx;
-        return ASPS_OK;
-    }
-    asps_tee tee;
-    uint8_t fmspc[6];
-    char ca[16];
-    ASPS_TRY(asps_quote_platform(quote, len, &tee, fmspc, ca, eb));
-    if (s->pccs) {
-        asps_collateral *c;
-        asps_err e = asps_pccs_get_collateral(s->pccs, tee, fmspc, ca, now_s(), &c, eb);
-        if (e != ASPS_OK) {
-            /* whatever went wrong (down, an error, a reply too large or
-             * malformed) is the PCCS's, not the peer's: retry later */
-            asps_err_prefix(eb, ASPS_COLLATERAL_ERR_PREFIX);
-            return e == ASPS_E_NOMEM ? e : ASPS_E_UNAVAILABLE;
-        }
-        *col = c;
-        *owned = 1;
-        return ASPS_OK;
-    }
-    return asps_fail(eb, ASPS_E_UNAVAILABLE, "no collateral source configured");
-}
-
-/* The default: RA-TLS verification with the config's collateral source. */
-static asps_err ratls_evidence(void *ctx, asps_verifier *v, const uint8_t *der, size_t len,
-                               int64_t at, asps_claims *claims, asps_errbuf *eb)
-{
-    return asps_ratls_verify(v, der, len, asps_service_collateral_for, ctx, at, claims, eb);
-}
+/* ---- verification ---------------------------------------------------------------- */
 
 static asps_err verify_cert(asps_service *s, const uint8_t *der, size_t len, asps_claims *claims,
                             asps_errbuf *eb)
 {
-    /* a free verifier if one is idle, else wait on one (round robin) */
-    verifier_slot *slot = NULL;
-    for (size_t i = 0; i < s->n_verifiers && !slot; i++)
-        if (pthread_mutex_trylock(&s->verifiers[i].lock) == 0)
-            slot = &s->verifiers[i];
-    if (!slot) {
-        unsigned k = __atomic_fetch_add(&s->next_verifier, 1, __ATOMIC_RELAXED);
-        slot = &s->verifiers[k % s->n_verifiers];
-        pthread_mutex_lock(&slot->lock);
-    }
-    asps_err e = s->evidence
-                     ? s->evidence(s->evidence_ctx, slot->v, der, len, now_s(), claims, eb)
-                     : asps_fail(eb, ASPS_E_UNSUPPORTED, "no RA-TLS verifier installed");
-    pthread_mutex_unlock(&slot->lock);
-    return e;
+    if (s->evidence)
+        return s->evidence(s->evidence_ctx, der, len, now_s(), claims, eb);
+    return asps_trust_verify_cert(s->trust, der, len, now_s(), claims, eb);
 }
 
 /* The DER inside a PEM certificate, without decoding it (decoding the key
@@ -472,8 +402,6 @@ asps_err asps_service_new(const asps_service_config *cfg, asps_service **out, as
     if (!s)
         return asps_fail(eb, ASPS_E_NOMEM, "out of memory");
     s->cfg = cfg;
-    s->evidence = ratls_evidence;
-    s->evidence_ctx = s;
     pthread_mutex_init(&s->cache_lock, NULL);
     pthread_mutex_init(&s->gen_lock, NULL);
     pthread_mutex_init(&s->stats_lock, NULL);
@@ -484,46 +412,19 @@ asps_err asps_service_new(const asps_service_config *cfg, asps_service **out, as
         e = asps_fail(eb, ASPS_E_NOMEM, "out of memory");
         goto fail;
     }
-    size_t want = cfg->threads ? cfg->threads : 2;
-    if (want > MAX_VERIFIERS)
-        want = MAX_VERIFIERS;
-    /* n_verifiers counts slots set up so far, so a failure part-way frees
-     * only what exists */
-    for (size_t i = 0; i < want; i++) {
-        pthread_mutex_init(&s->verifiers[i].lock, NULL);
-        s->n_verifiers = i + 1;
-        e = asps_verifier_new(&s->verifiers[i].v, eb);
-        char path[4096];
-        if (e == ASPS_OK && cfg->trust_sim) {
-            snprintf(path, sizeof path, "%s/root_ca.der", cfg->trust_sim);
-            e = asps_verifier_add_root_file(s->verifiers[i].v, path, eb);
-        }
-        for (size_t r = 0; e == ASPS_OK && r < cfg->n_trust_roots; r++)
-            e = asps_verifier_add_root_file(s->verifiers[i].v, cfg->trust_roots[r], eb);
-        if (e != ASPS_OK) {
-            asps_err_prefix(eb, "trust: ");
-            goto fail;
-        }
-    }
-    if (cfg->collateral_bundle) {
-        e = asps_collateral_load_file(cfg->collateral_bundle, &s->bundle, eb);
-    } else if (cfg->collateral_sim) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/collateral_sgx.json", cfg->collateral_sim);
-        e = asps_collateral_load_file(path, &s->sim_sgx, eb);
-        snprintf(path, sizeof path, "%s/collateral_tdx.json", cfg->collateral_sim);
-        if (e == ASPS_OK)
-            e = asps_collateral_load_file(path, &s->sim_tdx, eb);
-    } else if (cfg->pccs_url) {
-        asps_pccs_opts po = {.ca_file = cfg->pccs_ca};
-        e = asps_pccs_new(cfg->pccs_url, &po, &s->pccs, eb);
-    } else {
-        e = asps_fail(eb, ASPS_E_ARG, "config: no collateral source (bundle, sim or pccs)");
-    }
-    if (e != ASPS_OK) {
-        asps_err_prefix(eb, "collateral: ");
+    asps_trust_opts to = {
+        .sim_root_dir = cfg->trust_sim,
+        .root_files = (const char *const *)cfg->trust_roots,
+        .n_root_files = cfg->n_trust_roots,
+        .collateral = {.bundle = cfg->collateral_bundle, .sim_dir = cfg->collateral_sim,
+                       .pccs_url = cfg->pccs_url, .pccs_ca = cfg->pccs_ca},
+        .verifiers = cfg->threads ? cfg->threads : 2,
+    };
+    e = asps_trust_new(&to, &s->trust, eb);
+    if (e == ASPS_OK && asps_trust_no_collateral(s->trust))
+        e = asps_fail(eb, ASPS_E_ARG, "collateral: config: no collateral source (bundle, sim or pccs)");
+    if (e != ASPS_OK)
         goto fail;
-    }
     e = load_generation(cfg, &s->gen, eb);
     if (e != ASPS_OK)
         goto fail;
@@ -546,14 +447,7 @@ void asps_service_free(asps_service *s)
 {
     if (!s)
         return;
-    for (size_t i = 0; i < s->n_verifiers; i++) {
-        asps_verifier_free(s->verifiers[i].v);
-        pthread_mutex_destroy(&s->verifiers[i].lock);
-    }
-    asps_collateral_free(s->bundle);
-    asps_collateral_free(s->sim_sgx);
-    asps_collateral_free(s->sim_tdx);
-    asps_pccs_free(s->pccs);
+    asps_trust_free(s->trust);
     if (s->cache)
         OPENSSL_cleanse(s->cache, s->cache_n * sizeof *s->cache);
     free(s->cache);

@@ -143,20 +143,14 @@ int asps_service_get_secrets(asps_service *s, const char *cert_pem, const char *
                              const char *const *names, size_t n_names, asps_secret_list *out,
                              char *msg, size_t msglen);
 
-/* How a peer certificate (DER) becomes claims: RA-TLS verification with the
- * given verifier (one of the service's pool, locked for this call) at time
- * AT. The default is asps_ratls_verify with the config's collateral source;
- * tests may install another. */
-#include "asps/verify.h"
-typedef asps_err (*asps_service_evidence_fn)(void *ctx, asps_verifier *v, const uint8_t *cert_der,
-                                             size_t len, int64_t at, asps_claims *claims,
-                                             asps_errbuf *eb);
+/* How a peer certificate (DER) becomes claims at time AT, for tests: FN
+ * instead of the service's trust object (attest/trust.h: RA-TLS
+ * verification with the config's roots and collateral source). FN must be
+ * thread-safe; NULL restores the trust object. */
+#include "asps/claims.h"
+typedef asps_err (*asps_service_evidence_fn)(void *ctx, const uint8_t *cert_der, size_t len,
+                                             int64_t at, asps_claims *claims, asps_errbuf *eb);
 void asps_service_set_evidence(asps_service *s, asps_service_evidence_fn fn, void *ctx);
-
-/* The collateral the config names for QUOTE (CTX is the service); *owned
- * says whether the caller must free it. */
-asps_err asps_service_collateral_for(void *ctx, const uint8_t *quote, size_t len,
-                                     const asps_collateral **col, int *owned, asps_errbuf *eb);
 
 /* One audit line for a call refused before the service decided (malformed
  * request, too many names, a CCZoo ctx that is not this connection's
