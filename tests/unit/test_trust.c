@@ -1,0 +1,531 @@
+/* test_trust.c: the one collateral source (collateral/source.h) and the one
+ * trust object (attest/trust.h). The source: a bundle serves every quote
+ * unread; a simulated folder serves each quote its TEE's file; a PCCS
+ * (tests/pccs_server.py on 127.0.0.1) serves what it was given, and its
+ * trouble is the collateral's (ASPS_E_UNAVAILABLE, ASPS_COLLATERAL_ERR_PREFIX),
+ * while a malformed quote stays the quote's fault; the first kind named
+ * serves. The trust object: RA-TLS certificates of a simulated platform
+ * verify only with its root, a real quote with Intel's collateral from a
+ * PCCS gets QVL's verdict, and a pool of verifiers answers concurrent
+ * callers alike. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "asps/evidence.h"
+#include "asps/ratls.h"
+#include "asps/verify.h"
+#include "sim.h"
+#include "source.h"
+#include "testutil.h"
+#include "trust.h"
+
+#define PREFIX ASPS_COLLATERAL_ERR_PREFIX
+
+static struct {
+    char *dir;        /* a simulated platform in dir/sim, another in dir/other */
+    char sim[4200], other[4200];
+    uint8_t *quote[2]; /* SGX, TDX (sim) */
+    size_t quote_len[2];
+    char *cert[2];     /* RA-TLS certificates (PEM), SGX and TDX (sim) */
+    char *other_cert;  /* one of the other platform */
+    uint8_t digest[2][32]; /* of sim/collateral_{sgx,tdx}.json */
+    pid_t pccs_pid;
+    int pccs_port;     /* serving sim/collateral_sgx.json */
+} g;
+
+static void file_digest(const char *dir, const char *name, uint8_t out[32])
+{
+    char p[4300];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    asps_collateral *c;
+    asps_errbuf eb;
+    assert_int_equal(asps_collateral_load_file(p, &c, &eb), ASPS_OK);
+    asps_collateral_digest(c, out);
+    asps_collateral_free(c);
+}
+
+static char *make_cert(const char *dir, asps_tee tee)
+{
+    asps_sim_identity id;
+    memset(&id, 0, sizeof id);
+    id.tee = tee;
+    memset(id.mr_enclave, 0xa1, 32);
+    asps_attester *a;
+    asps_errbuf eb;
+    if (asps_sim_attester_new(dir, &id, &a, &eb) != ASPS_OK)
+        return NULL;
+    char *cert = NULL, *key = NULL;
+    asps_ratls_create_opts o = {.quote = asps_attester_quote, .quote_ctx = a};
+    asps_err e = asps_ratls_create(&o, &cert, &key, &eb);
+    asps_attester_free(a);
+    asps_ratls_free_key(key);
+    return e == ASPS_OK ? cert : NULL;
+}
+
+/* tests/pccs_server.py serving BUNDLE over TLS (DIR/c.pem, DIR/k.pem);
+ * its port, or 0. */
+static int start_pccs(const char *bundle, pid_t *pid)
+{
+    const char *src = getenv("ASPS_SRC");
+    if (!src)
+        return 0;
+    int fd[2];
+    if (pipe(fd) != 0)
+        return 0;
+    *pid = fork();
+    if (*pid == 0) {
+        dup2(fd[1], 1);
+        close(fd[0]);
+        char script[4096], cert[4300], key[4300];
+        snprintf(script, sizeof script, "%s/tests/pccs_server.py", src);
+        snprintf(cert, sizeof cert, "%s/c.pem", g.dir);
+        snprintf(key, sizeof key, "%s/k.pem", g.dir);
+        execlp("python3", "python3", script, "--bundle", bundle, "--cert", cert, "--key", key,
+               (char *)NULL);
+        _exit(127);
+    }
+    close(fd[1]);
+    int port = 0;
+    FILE *f = fdopen(fd[0], "r");
+    if (!f || fscanf(f, "PORT %d", &port) != 1)
+        port = 0;
+    if (f)
+        fclose(f);
+    return port;
+}
+
+static void stop_pccs(pid_t pid)
+{
+    if (pid > 0) {
+        kill(pid, SIGTERM);
+        waitpid(pid, NULL, 0);
+    }
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    asps_errbuf eb;
+    g.dir = tu_mkdtemp();
+    snprintf(g.sim, sizeof g.sim, "%s/sim", g.dir);
+    snprintf(g.other, sizeof g.other, "%s/other", g.dir);
+    if (asps_sim_init(g.sim, &eb) != ASPS_OK || asps_sim_init(g.other, &eb) != ASPS_OK)
+        return -1;
+    asps_sim *s;
+    if (asps_sim_open(g.sim, &s, &eb) != ASPS_OK)
+        return -1;
+    for (int t = 0; t < 2; t++) {
+        asps_sim_identity id;
+        memset(&id, 0, sizeof id);
+        id.tee = t ? ASPS_TEE_TDX : ASPS_TEE_SGX;
+        if (asps_sim_quote(s, &id, &g.quote[t], &g.quote_len[t], &eb) != ASPS_OK)
+            return -1;
+        g.cert[t] = make_cert(g.sim, id.tee);
+        if (!g.cert[t])
+            return -1;
+    }
+    asps_sim_free(s);
+    g.other_cert = make_cert(g.other, ASPS_TEE_SGX);
+    if (!g.other_cert)
+        return -1;
+    file_digest(g.sim, "collateral_sgx.json", g.digest[0]);
+    file_digest(g.sim, "collateral_tdx.json", g.digest[1]);
+    char cmd[8800];
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+             "-keyout k.pem -out c.pem -days 1 -subj /CN=localhost "
+             "-addext subjectAltName=IP:127.0.0.1 2>/dev/null",
+             g.dir);
+    if (system(cmd) != 0)
+        return -1;
+    char bundle[4300];
+    snprintf(bundle, sizeof bundle, "%s/collateral_sgx.json", g.sim);
+    g.pccs_port = start_pccs(bundle, &g.pccs_pid);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    stop_pccs(g.pccs_pid);
+    for (int t = 0; t < 2; t++) {
+        free(g.quote[t]);
+        free(g.cert[t]);
+    }
+    free(g.other_cert);
+    tu_rm_rf(g.dir);
+    free(g.dir);
+    return 0;
+}
+
+static asps_collateral_source *source(const asps_collateral_source_opts *o)
+{
+    asps_collateral_source *s;
+    asps_errbuf eb;
+    if (asps_collateral_source_new(o, &s, &eb) != ASPS_OK)
+        fail_msg("%s", eb.msg);
+    return s;
+}
+
+static void assert_serves(asps_collateral_source *s, const uint8_t *q, size_t len,
+                          const uint8_t want[32], int want_owned)
+{
+    const asps_collateral *c;
+    int owned = -1;
+    asps_errbuf eb;
+    if (asps_collateral_source_get(s, q, len, &c, &owned, &eb) != ASPS_OK)
+        fail_msg("%s", eb.msg);
+    uint8_t d[32];
+    asps_collateral_digest(c, d);
+    assert_memory_equal(d, want, 32);
+    assert_int_equal(owned, want_owned);
+    if (owned)
+        asps_collateral_free((asps_collateral *)c);
+}
+
+static int has_prefix(const char *s, const char *p) { return strncmp(s, p, strlen(p)) == 0; }
+
+static void pccs_url(char *url, size_t n, int port) { snprintf(url, n, "https://127.0.0.1:%d", port); }
+
+static void pccs_ca(char *ca, size_t n) { snprintf(ca, n, "%s/c.pem", g.dir); }
+
+/* ---- the collateral source -------------------------------------------------------- */
+
+static void test_source_bundle_serves_every_quote_unread(void **state)
+{
+    (void)state;
+    char b[4300];
+    snprintf(b, sizeof b, "%s/collateral_tdx.json", g.sim);
+    asps_collateral_source_opts o = {.bundle = b};
+    asps_collateral_source *s = source(&o);
+    assert_false(asps_collateral_source_empty(s));
+    assert_serves(s, g.quote[0], g.quote_len[0], g.digest[1], 0);
+    assert_serves(s, g.quote[1], g.quote_len[1], g.digest[1], 0);
+    const uint8_t junk[4] = {1, 2, 3, 4};
+    assert_serves(s, junk, sizeof junk, g.digest[1], 0);
+    asps_collateral_source_free(s);
+}
+
+static void test_source_sim_folder_picks_the_quotes_tee(void **state)
+{
+    (void)state;
+    asps_collateral_source_opts o = {.sim_dir = g.sim};
+    asps_collateral_source *s = source(&o);
+    assert_serves(s, g.quote[0], g.quote_len[0], g.digest[0], 0);
+    assert_serves(s, g.quote[1], g.quote_len[1], g.digest[1], 0);
+    /* a malformed quote is the peer's fault, not the source's */
+    const asps_collateral *c;
+    int owned;
+    asps_errbuf eb;
+    asps_err e = asps_collateral_source_get(s, g.quote[0], 10, &c, &owned, &eb);
+    assert_int_not_equal(e, ASPS_OK);
+    assert_int_not_equal(e, ASPS_E_UNAVAILABLE);
+    assert_false(has_prefix(eb.msg, PREFIX));
+    asps_collateral_source_free(s);
+}
+
+static void test_source_sim_folder_needs_both_files(void **state)
+{
+    (void)state;
+    asps_collateral_source_opts o = {.sim_dir = g.dir}; /* no collateral_*.json there */
+    asps_collateral_source *s = NULL;
+    asps_errbuf eb;
+    assert_int_equal(asps_collateral_source_new(&o, &s, &eb), ASPS_E_IO);
+    assert_null(s);
+    assert_true(has_prefix(eb.msg, "collateral: "));
+    assert_non_null(strstr(eb.msg, "collateral_sgx.json"));
+}
+
+static void test_source_empty_answers_unavailable(void **state)
+{
+    (void)state;
+    asps_collateral_source_opts o = {0};
+    asps_collateral_source *s = source(&o);
+    assert_true(asps_collateral_source_empty(s));
+    const asps_collateral *c;
+    int owned;
+    asps_errbuf eb;
+    assert_int_equal(asps_collateral_source_get(s, g.quote[0], g.quote_len[0], &c, &owned, &eb),
+                     ASPS_E_UNAVAILABLE);
+    assert_true(has_prefix(eb.msg, PREFIX));
+    asps_collateral_source_free(s);
+}
+
+static void test_source_first_kind_named_serves(void **state)
+{
+    (void)state;
+    char b[4300], url[64], ca[4300];
+    snprintf(b, sizeof b, "%s/collateral_tdx.json", g.sim);
+    pccs_url(url, sizeof url, 1); /* nothing listens: never asked */
+    pccs_ca(ca, sizeof ca);
+    asps_collateral_source_opts o = {.bundle = b, .sim_dir = g.sim, .pccs_url = url, .pccs_ca = ca};
+    asps_collateral_source *s = source(&o);
+    assert_serves(s, g.quote[0], g.quote_len[0], g.digest[1], 0);
+    asps_collateral_source_free(s);
+    o.bundle = NULL;
+    s = source(&o);
+    assert_serves(s, g.quote[0], g.quote_len[0], g.digest[0], 0);
+    asps_collateral_source_free(s);
+}
+
+static void test_source_pccs_serves_what_it_was_given(void **state)
+{
+    (void)state;
+    if (!g.pccs_port)
+        tu_skip("the test PCCS did not start");
+    char url[64], ca[4300];
+    pccs_url(url, sizeof url, g.pccs_port);
+    pccs_ca(ca, sizeof ca);
+    asps_collateral_source_opts o = {.pccs_url = url, .pccs_ca = ca};
+    asps_collateral_source *s = source(&o);
+    /* fetched by the PCK certificate's FMSPC, byte for byte the served set */
+    assert_serves(s, g.quote[0], g.quote_len[0], g.digest[0], 1);
+    assert_serves(s, g.quote[0], g.quote_len[0], g.digest[0], 1);
+    asps_collateral_source_free(s);
+}
+
+static void test_source_pccs_trouble_is_the_collaterals(void **state)
+{
+    (void)state;
+    char url[64], ca[4300];
+    pccs_ca(ca, sizeof ca);
+    struct {
+        int port;
+        const char *ca;
+    } cases[] = {
+        {1, ca},                  /* nothing listens */
+        {g.pccs_port, NULL},      /* its TLS certificate is not trusted (system CAs) */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (!cases[i].port)
+            tu_skip("the test PCCS did not start");
+        pccs_url(url, sizeof url, cases[i].port);
+        asps_collateral_source_opts o = {.pccs_url = url, .pccs_ca = cases[i].ca};
+        asps_collateral_source *s = source(&o);
+        const asps_collateral *c;
+        int owned;
+        asps_errbuf eb;
+        assert_int_equal(asps_collateral_source_get(s, g.quote[0], g.quote_len[0], &c, &owned, &eb),
+                         ASPS_E_UNAVAILABLE);
+        if (!has_prefix(eb.msg, PREFIX "pccs: "))
+            fail_msg("case %zu: %s", i, eb.msg);
+        asps_collateral_source_free(s);
+    }
+}
+
+/* ---- the trust object -------------------------------------------------------------- */
+
+static asps_trust *trust(const asps_trust_opts *o)
+{
+    asps_trust *t;
+    asps_errbuf eb;
+    if (asps_trust_new(o, &t, &eb) != ASPS_OK)
+        fail_msg("%s", eb.msg);
+    return t;
+}
+
+static void test_trust_sim_certificates_verify_with_their_root(void **state)
+{
+    (void)state;
+    asps_trust_opts o = {.sim_root_dir = g.sim, .collateral = {.sim_dir = g.sim}};
+    asps_trust *t = trust(&o);
+    assert_false(asps_trust_no_collateral(t));
+    for (int i = 0; i < 2; i++) {
+        asps_claims c;
+        asps_errbuf eb;
+        if (asps_trust_verify_cert(t, (const uint8_t *)g.cert[i], strlen(g.cert[i]), time(NULL), &c,
+                                   &eb) != ASPS_OK)
+            fail_msg("%s", eb.msg);
+        assert_int_equal(c.tee, i ? ASPS_TEE_TDX : ASPS_TEE_SGX);
+        assert_true(c.simulated);
+        if (asps_trust_verify_quote(t, g.quote[i], g.quote_len[i], time(NULL), &c, &eb) != ASPS_OK)
+            fail_msg("%s", eb.msg);
+        assert_int_equal(c.tee, i ? ASPS_TEE_TDX : ASPS_TEE_SGX);
+    }
+    /* another simulated platform's certificate: its root is not trusted */
+    asps_claims c;
+    asps_errbuf eb;
+    assert_int_not_equal(asps_trust_verify_cert(t, (const uint8_t *)g.other_cert,
+                                                strlen(g.other_cert), time(NULL), &c, &eb),
+                         ASPS_OK);
+    asps_trust_free(t);
+}
+
+static void test_trust_without_the_sim_root_refuses(void **state)
+{
+    (void)state;
+    asps_trust_opts o = {.collateral = {.sim_dir = g.sim}}; /* its collateral, not its root */
+    asps_trust *t = trust(&o);
+    asps_claims c;
+    asps_errbuf eb;
+    assert_int_not_equal(asps_trust_verify_cert(t, (const uint8_t *)g.cert[0], strlen(g.cert[0]),
+                                                time(NULL), &c, &eb),
+                         ASPS_OK);
+    asps_trust_free(t);
+    /* a root named as a file is as good as the folder's */
+    char root[4300];
+    snprintf(root, sizeof root, "%s/root_ca.pem", g.sim);
+    const char *roots[] = {root};
+    o.root_files = roots;
+    o.n_root_files = 1;
+    t = trust(&o);
+    if (asps_trust_verify_cert(t, (const uint8_t *)g.cert[0], strlen(g.cert[0]), time(NULL), &c,
+                               &eb) != ASPS_OK)
+        fail_msg("%s", eb.msg);
+    asps_trust_free(t);
+}
+
+static void test_trust_bad_root_or_collateral_named(void **state)
+{
+    (void)state;
+    asps_trust *t = NULL;
+    asps_errbuf eb;
+    asps_trust_opts o = {.sim_root_dir = g.dir, .collateral = {.sim_dir = g.sim}};
+    assert_int_equal(asps_trust_new(&o, &t, &eb), ASPS_E_IO);
+    assert_null(t);
+    assert_true(has_prefix(eb.msg, "trust: "));
+    asps_trust_opts o2 = {.sim_root_dir = g.sim, .collateral = {.bundle = g.dir}};
+    assert_int_not_equal(asps_trust_new(&o2, &t, &eb), ASPS_OK);
+    assert_null(t);
+    assert_true(has_prefix(eb.msg, "collateral: "));
+}
+
+static void test_trust_without_collateral_says_so(void **state)
+{
+    (void)state;
+    asps_trust_opts o = {.sim_root_dir = g.sim};
+    asps_trust *t = trust(&o);
+    assert_true(asps_trust_no_collateral(t));
+    asps_claims c;
+    asps_errbuf eb;
+    assert_int_equal(asps_trust_verify_cert(t, (const uint8_t *)g.cert[0], strlen(g.cert[0]),
+                                            time(NULL), &c, &eb),
+                     ASPS_E_UNAVAILABLE);
+    assert_true(has_prefix(eb.msg, PREFIX));
+    asps_trust_free(t);
+}
+
+static void test_trust_sim_certificate_with_collateral_from_a_pccs(void **state)
+{
+    (void)state;
+    if (!g.pccs_port)
+        tu_skip("the test PCCS did not start");
+    char url[64], ca[4300];
+    pccs_url(url, sizeof url, g.pccs_port);
+    pccs_ca(ca, sizeof ca);
+    asps_trust_opts o = {.sim_root_dir = g.sim, .collateral = {.pccs_url = url, .pccs_ca = ca}};
+    asps_trust *t = trust(&o);
+    asps_claims c;
+    asps_errbuf eb;
+    if (asps_trust_verify_cert(t, (const uint8_t *)g.cert[0], strlen(g.cert[0]), time(NULL), &c,
+                               &eb) != ASPS_OK)
+        fail_msg("%s", eb.msg);
+    assert_true(c.simulated);
+    asps_trust_free(t);
+}
+
+/* Intel's real quote and collateral, served by a PCCS: QVL's verdict
+ * (ConfigurationAndSWHardeningNeeded, two advisories) at 2025-07-01. */
+static void test_trust_real_quote_with_collateral_from_a_pccs(void **state)
+{
+    (void)state;
+    const char *vec = tu_vectors_dir();
+    if (!vec)
+        tu_skip_vectors("Intel's DCAP quote and collateral");
+    char bundle[4200], qpath[4200];
+    snprintf(bundle, sizeof bundle, "%s/sgx_quote_collateral.json", vec);
+    snprintf(qpath, sizeof qpath, "%s/sgx_quote", vec);
+    size_t qlen;
+    uint8_t *q = tu_read_file(qpath, &qlen);
+    if (!q)
+        tu_skip_vectors("Intel's SGX quote");
+    pid_t pid = 0;
+    int port = start_pccs(bundle, &pid);
+    if (!port) {
+        stop_pccs(pid);
+        free(q);
+        tu_skip("the test PCCS did not start");
+    }
+    char url[64], ca[4300];
+    pccs_url(url, sizeof url, port);
+    pccs_ca(ca, sizeof ca);
+    asps_trust_opts o = {.collateral = {.pccs_url = url, .pccs_ca = ca}};
+    asps_trust *t = trust(&o);
+    asps_claims c;
+    asps_errbuf eb;
+    asps_err e = asps_trust_verify_quote(t, q, qlen, 1751328000, &c, &eb);
+    asps_trust_free(t);
+    stop_pccs(pid);
+    free(q);
+    if (e != ASPS_OK)
+        fail_msg("%s", eb.msg);
+    assert_int_equal(c.tcb_status, ASPS_TCB_CONFIGURATION_AND_SW_HARDENING_NEEDED);
+    assert_int_equal(c.n_advisories, 2);
+    assert_false(c.simulated);
+}
+
+typedef struct worker {
+    asps_trust *t;
+    int ok;
+} worker;
+
+static void *verify_many(void *arg)
+{
+    worker *w = arg;
+    for (int i = 0; i < 20; i++) {
+        asps_claims c;
+        asps_errbuf eb;
+        int k = i & 1;
+        if (asps_trust_verify_cert(w->t, (const uint8_t *)g.cert[k], strlen(g.cert[k]), time(NULL),
+                                   &c, &eb) == ASPS_OK &&
+            c.tee == (k ? ASPS_TEE_TDX : ASPS_TEE_SGX))
+            w->ok++;
+    }
+    return NULL;
+}
+
+static void test_trust_pool_serves_concurrent_callers(void **state)
+{
+    (void)state;
+    /* fewer verifiers than callers: some wait their turn */
+    asps_trust_opts o = {.sim_root_dir = g.sim, .collateral = {.sim_dir = g.sim}, .verifiers = 2};
+    asps_trust *t = trust(&o);
+    pthread_t th[4];
+    worker w[4];
+    for (int i = 0; i < 4; i++) {
+        w[i] = (worker){.t = t};
+        assert_int_equal(pthread_create(&th[i], NULL, verify_many, &w[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(w[i].ok, 20);
+    }
+    asps_trust_free(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_source_bundle_serves_every_quote_unread),
+        cmocka_unit_test(test_source_sim_folder_picks_the_quotes_tee),
+        cmocka_unit_test(test_source_sim_folder_needs_both_files),
+        cmocka_unit_test(test_source_empty_answers_unavailable),
+        cmocka_unit_test(test_source_first_kind_named_serves),
+        cmocka_unit_test(test_source_pccs_serves_what_it_was_given),
+        cmocka_unit_test(test_source_pccs_trouble_is_the_collaterals),
+        cmocka_unit_test(test_trust_sim_certificates_verify_with_their_root),
+        cmocka_unit_test(test_trust_without_the_sim_root_refuses),
+        cmocka_unit_test(test_trust_bad_root_or_collateral_named),
+        cmocka_unit_test(test_trust_without_collateral_says_so),
+        cmocka_unit_test(test_trust_sim_certificate_with_collateral_from_a_pccs),
+        cmocka_unit_test(test_trust_real_quote_with_collateral_from_a_pccs),
+        cmocka_unit_test(test_trust_pool_serves_concurrent_callers),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
