@@ -195,6 +195,18 @@ static void pccs_url(char *url, size_t n, int port) { snprintf(url, n, "https://
 
 static void pccs_ca(char *ca, size_t n) { snprintf(ca, n, "%s/c.pem", g.dir); }
 
+/* O names the test PCCS serving the simulated SGX collateral (URL and CA
+ * are the caller's buffers); skips when it did not start. */
+static void sim_pccs(asps_collateral_source_opts *o, char url[64], char ca[4300])
+{
+    if (!g.pccs_port)
+        tu_skip("the test PCCS did not start");
+    pccs_url(url, 64, g.pccs_port);
+    pccs_ca(ca, 4300);
+    o->pccs_url = url;
+    o->pccs_ca = ca;
+}
+
 /* ---- the collateral source -------------------------------------------------------- */
 
 static void test_source_bundle_serves_every_quote_unread(void **state)
@@ -277,12 +289,9 @@ static void test_source_first_kind_named_serves(void **state)
 static void test_source_pccs_serves_what_it_was_given(void **state)
 {
     (void)state;
-    if (!g.pccs_port)
-        tu_skip("the test PCCS did not start");
     char url[64], ca[4300];
-    pccs_url(url, sizeof url, g.pccs_port);
-    pccs_ca(ca, sizeof ca);
-    asps_collateral_source_opts o = {.pccs_url = url, .pccs_ca = ca};
+    asps_collateral_source_opts o = {0};
+    sim_pccs(&o, url, ca);
     asps_collateral_source *s = source(&o);
     /* fetched by the PCK certificate's FMSPC, byte for byte the served set */
     assert_serves(s, g.quote[0], g.quote_len[0], g.digest[0], 1);
@@ -414,12 +423,9 @@ static void test_trust_without_collateral_says_so(void **state)
 static void test_trust_sim_certificate_with_collateral_from_a_pccs(void **state)
 {
     (void)state;
-    if (!g.pccs_port)
-        tu_skip("the test PCCS did not start");
     char url[64], ca[4300];
-    pccs_url(url, sizeof url, g.pccs_port);
-    pccs_ca(ca, sizeof ca);
-    asps_trust_opts o = {.sim_root_dir = g.sim, .collateral = {.pccs_url = url, .pccs_ca = ca}};
+    asps_trust_opts o = {.sim_root_dir = g.sim};
+    sim_pccs(&o.collateral, url, ca);
     asps_trust *t = trust(&o);
     asps_claims c;
     asps_errbuf eb;
