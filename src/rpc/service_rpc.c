@@ -45,35 +45,22 @@ static int get_secrets(void *ctx, const char *cert, const char *peer, const uint
         asps_service_audit_refused(g->svc, cert, peer, NULL, 0, "invalid", msg);
         return ASPS_RPC_INVALID_ARGUMENT;
     }
-    asps_secret_list list = {0};
+    asps_secret *list = NULL;
     int st = asps_service_get_secrets(g->svc, cert, peer, (const char *const *)names, n, &list, msg,
                                       msglen);
-    if (st == ASPS_STATUS_OK) {
-        asps_rpc_secret *rs = calloc(list.n ? list.n : 1, sizeof *rs);
-        if (!rs) {
-            st = ASPS_RPC_INTERNAL;
-            snprintf(msg, msglen, "out of memory");
-        } else {
-            for (size_t i = 0; i < list.n; i++) {
-                rs[i].name = list.items[i].name;
-                rs[i].value = list.items[i].value;
-                rs[i].value_len = list.items[i].len;
-            }
-            if (asps_rpc_encode_get_secrets_reply(rs, list.n, reply, reply_len, &eb) != ASPS_OK) {
-                st = ASPS_RPC_INTERNAL;
-                snprintf(msg, msglen, "cannot encode the reply");
-            }
-            free(rs); /* the pointers belong to list */
-        }
+    if (st == ASPS_STATUS_OK &&
+        asps_rpc_encode_get_secrets_reply(list, n, reply, reply_len, &eb) != ASPS_OK) {
+        st = ASPS_RPC_INTERNAL;
+        snprintf(msg, msglen, "cannot encode the reply");
     }
-    asps_secret_list_clear(&list);
+    asps_secrets_free(list, list ? n : 0);
     asps_rpc_strings_free(names, n);
     return st;
 }
 
 /* One name through the service; *value is the caller's to cleanse. */
 static int one_secret(glue *g, const char *cert, const char *peer, const char *name,
-                      asps_secret_list *list, char *msg, size_t msglen)
+                      asps_secret **list, char *msg, size_t msglen)
 {
     const char *names[1] = {name};
     return asps_service_get_secrets(g->svc, cert, peer, names, 1, list, msg, msglen);
@@ -91,18 +78,18 @@ static int occlum_get_secret(void *ctx, const char *cert, const char *peer, cons
         asps_service_audit_refused(g->svc, cert, peer, NULL, 0, "invalid", msg);
         return ASPS_RPC_INVALID_ARGUMENT;
     }
-    asps_secret_list list = {0};
+    asps_secret *list = NULL;
     int st = one_secret(g, cert, peer, name, &list, msg, msglen);
     free(name);
     if (st == ASPS_STATUS_OK) {
-        size_t vlen = list.items[0].len;
+        size_t vlen = list[0].len;
         size_t cap = 4 * ((vlen + 2) / 3) + 1;
         char *b64 = malloc(cap);
         if (!b64 || vlen > INT32_MAX) {
             st = ASPS_RPC_INTERNAL;
             snprintf(msg, msglen, "out of memory");
         } else {
-            EVP_EncodeBlock((unsigned char *)b64, list.items[0].value, (int)vlen);
+            EVP_EncodeBlock((unsigned char *)b64, list[0].value, (int)vlen);
             if (asps_rpc_encode_occlum_reply(b64, reply, reply_len, &eb) != ASPS_OK) {
                 st = ASPS_RPC_INTERNAL;
                 snprintf(msg, msglen, "cannot encode the reply");
@@ -111,7 +98,7 @@ static int occlum_get_secret(void *ctx, const char *cert, const char *peer, cons
         }
         free(b64);
     }
-    asps_secret_list_clear(&list);
+    asps_secrets_free(list, list ? 1 : 0);
     return st;
 }
 
@@ -162,7 +149,7 @@ static int cczoo_get_secret(void *ctx, const char *cert, const char *peer, const
         return ASPS_RPC_INVALID_ARGUMENT;
     }
     int st;
-    asps_secret_list list = {0};
+    asps_secret *list = NULL;
     const char *const names[1] = {key};
     if (rctx && rctx[0] && !ctx_matches_peer(rctx, cert)) {
         snprintf(msg, msglen, "ctx is not the certificate of this connection");
@@ -174,19 +161,19 @@ static int cczoo_get_secret(void *ctx, const char *cert, const char *peer, const
          * invalid UTF-8, so a binary secret gets a clear refusal instead;
          * so does one holding a 0x00 byte, which protobuf-c's string (a C
          * string) cannot carry whole */
-        if (st == ASPS_STATUS_OK && (!asps_utf8_valid(list.items[0].value, list.items[0].len, NULL) ||
-                                     memchr(list.items[0].value, 0, list.items[0].len))) {
+        if (st == ASPS_STATUS_OK && (!asps_utf8_valid(list[0].value, list[0].len, NULL) ||
+                                     memchr(list[0].value, 0, list[0].len))) {
             snprintf(msg, msglen, "binary secret: fetch it with asps.v1.SecretProvision/GetSecrets");
             asps_service_audit_refused(g->svc, cert, peer, names, 1, "refused",
                                        "binary value cannot travel in CCZoo's string field");
             st = ASPS_RPC_FAILED_PRECONDITION;
         } else if (st == ASPS_STATUS_OK &&
-                   asps_rpc_encode_cczoo_reply(list.items[0].value, list.items[0].len, reply, reply_len, &eb) != ASPS_OK) {
+                   asps_rpc_encode_cczoo_reply(list[0].value, list[0].len, reply, reply_len, &eb) != ASPS_OK) {
             st = ASPS_RPC_INTERNAL;
             snprintf(msg, msglen, "cannot encode the reply");
         }
     }
-    asps_secret_list_clear(&list);
+    asps_secrets_free(list, list ? 1 : 0);
     free(key);
     free(rctx);
     return st;

@@ -594,29 +594,13 @@ void asps_service_get_stats(asps_service *s, asps_service_stats *out)
     pthread_mutex_unlock(&s->stats_lock);
 }
 
-void asps_secret_list_clear(asps_secret_list *l)
-{
-    if (!l)
-        return;
-    for (size_t i = 0; i < l->n; i++) {
-        if (l->items[i].value)
-            OPENSSL_cleanse(l->items[i].value, l->items[i].len);
-        free(l->items[i].value);
-        free(l->items[i].name);
-    }
-    free(l->items);
-    l->items = NULL;
-    l->n = 0;
-}
-
 /* ---- one call ------------------------------------------------------------------------ */
 
 int asps_service_get_secrets(asps_service *s, const char *cert_pem, const char *peer,
-                             const char *const *names, size_t n_names, asps_secret_list *out,
+                             const char *const *names, size_t n_names, asps_secret **out,
                              char *msg, size_t msglen)
 {
-    out->items = NULL;
-    out->n = 0;
+    *out = NULL;
     count(s, &s->stats.calls);
     asps_errbuf eb = {{0}};
     asps_audit_event ev = {.peer = peer, .names_asked = names, .n_asked = n_names};
@@ -683,8 +667,8 @@ int asps_service_get_secrets(asps_service *s, const char *cert_pem, const char *
         return ASPS_STATUS_PERMISSION_DENIED;
     }
 
-    out->items = calloc(n_names, sizeof *out->items);
-    status = out->items ? ASPS_STATUS_OK : ASPS_STATUS_INTERNAL;
+    asps_secret *items = calloc(n_names, sizeof *items);
+    status = items ? ASPS_STATUS_OK : ASPS_STATUS_INTERNAL;
     /* one deadline for all of this call's fetches, before the call's own */
     long kms_ms = s->cfg->kms_deadline_ms > 0 ? s->cfg->kms_deadline_ms
                   : s->cfg->deadline_ms > 1  ? s->cfg->deadline_ms / 2
@@ -693,9 +677,8 @@ int asps_service_get_secrets(asps_service *s, const char *cert_pem, const char *
     const char *verdict = "granted";
     char reason[600] = "";
     for (size_t i = 0; status == ASPS_STATUS_OK && i < n_names; i++) {
-        asps_secret *it = &out->items[i];
+        asps_secret *it = &items[i];
         it->name = strdup(names[i]);
-        out->n = i + 1;
         if (!it->name) {
             status = ASPS_STATUS_INTERNAL;
             break;
@@ -724,10 +707,11 @@ int asps_service_get_secrets(asps_service *s, const char *cert_pem, const char *
     }
     if (status != ASPS_STATUS_OK) {
         /* all or nothing: never a partial reply */
-        asps_secret_list_clear(out);
+        asps_secrets_free(items, n_names);
         count(s, status == ASPS_STATUS_UNAVAILABLE ? &s->stats.unavailable : &s->stats.denied);
     } else {
         count(s, &s->stats.granted);
+        *out = items;
         msg[0] = 0;
     }
     ev.decision = &d;

@@ -44,6 +44,7 @@
 #include <stdint.h>
 
 #include "asps/err.h"
+#include "asps/secret.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -110,20 +111,6 @@ void asps_service_refused_call(asps_service *s, const char *cert_pem, const char
  * in the refusal summary. */
 void asps_service_handshake_failed(asps_service *s, const char *reason);
 
-typedef struct asps_secret {
-    char *name;
-    uint8_t *value;
-    size_t len;
-} asps_secret;
-
-typedef struct asps_secret_list {
-    asps_secret *items;
-    size_t n;
-} asps_secret_list;
-
-/* Cleanses every value, then frees. */
-void asps_secret_list_clear(asps_secret_list *l);
-
 /* gRPC status codes used by the service (grpc/status.h values). */
 enum {
     ASPS_STATUS_OK = 0,
@@ -137,10 +124,11 @@ enum {
 
 /* One call: the peer's certificate (as verified in the handshake), its
  * address, the requested names. Returns a status code; on OK *out holds
- * every requested secret in request order. MSG gets a short reason for the
+ * every requested secret in request order (n_names of them; free with
+ * asps_secrets_free). MSG gets a short reason for the
  * peer (never a value, and the same text for unknown and denied names). */
 int asps_service_get_secrets(asps_service *s, const char *cert_pem, const char *peer,
-                             const char *const *names, size_t n_names, asps_secret_list *out,
+                             const char *const *names, size_t n_names, asps_secret **out,
                              char *msg, size_t msglen);
 
 /* How a peer certificate (DER) becomes claims: RA-TLS verification with the
