@@ -15,6 +15,7 @@
 #include "pccs.h"
 #include "asps/ratls.h"
 #include "rpc.h"
+#include "status.h"
 #include "asps/verify.h"
 #include "util.h"
 
@@ -239,12 +240,8 @@ asps_err asps_client_get(asps_client *c, const char *const *names, size_t n,
         return e;
     if (*status != ASPS_RPC_OK) {
         free(reply);
-        asps_err code = *status == ASPS_RPC_PERMISSION_DENIED || *status == ASPS_RPC_UNAUTHENTICATED
-                            ? ASPS_E_DENIED
-                        : *status == ASPS_RPC_UNAVAILABLE || *status == ASPS_RPC_DEADLINE_EXCEEDED
-                            ? ASPS_E_UNAVAILABLE
-                            : ASPS_E_ARG;
-        return asps_fail(eb, code, "server: %s: %s", asps_rpc_status_name(*status), msg);
+        return asps_fail(eb, asps_rpc_err_of_status(*status), "server: %s: %s",
+                         asps_rpc_status_name(*status), msg);
     }
     asps_secret *rs = NULL;
     size_t rn = 0;

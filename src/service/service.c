@@ -11,6 +11,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,6 +262,21 @@ static void count(asps_service *s, uint64_t *field)
     pthread_mutex_unlock(&s->stats_lock);
 }
 
+static const char *const verdict_names[ASPS_VERDICT__COUNT] = {
+    [ASPS_VERDICT_GRANTED] = "granted",
+    [ASPS_VERDICT_INVALID] = "invalid",
+    [ASPS_VERDICT_UNAUTHENTICATED] = "unauthenticated",
+    [ASPS_VERDICT_DENIED] = "denied",
+    [ASPS_VERDICT_UNAVAILABLE] = "unavailable",
+    [ASPS_VERDICT_REFUSED] = "refused",
+    [ASPS_VERDICT_ERROR] = "error",
+};
+
+const char *asps_verdict_name(asps_verdict v)
+{
+    return (unsigned)v < ASPS_VERDICT__COUNT ? verdict_names[v] : "error";
+}
+
 /* How evidence that did not verify is refused: UNAVAILABLE (retry later)
  * when the trouble is the server's collateral, reason collateral_unavailable
  * (it could not be had; it does not verify or is out of date, which the
@@ -268,13 +284,13 @@ static void count(asps_service *s, uint64_t *field)
  * platform the quote's valid PCK chain names: no fault of the peer's), or
  * the server itself (out of memory); UNAUTHENTICATED (fix the workload) with
  * the error's short name for everything about the evidence. */
-static int refusal_of(asps_err e, const char *msg, const char **reason)
+static asps_verdict refusal_of(asps_err e, const char *msg, const char **reason)
 {
     *reason = asps_err_name(e);
     switch (e) {
     case ASPS_E_NOMEM:
     case ASPS_E_INTERNAL:
-        return ASPS_STATUS_UNAVAILABLE;
+        return ASPS_VERDICT_UNAVAILABLE;
     case ASPS_E_UNAVAILABLE:
     case ASPS_E_CRL_EXPIRED:
     case ASPS_E_TCB_INFO_EXPIRED:
@@ -285,70 +301,57 @@ static int refusal_of(asps_err e, const char *msg, const char **reason)
     case ASPS_E_QE_IDENTITY_SIGNATURE:
     case ASPS_E_TCB_INFO_MISMATCH:
         *reason = "collateral_unavailable";
-        return ASPS_STATUS_UNAVAILABLE;
+        return ASPS_VERDICT_UNAVAILABLE;
     default:
         if (strncmp(msg, ASPS_COLLATERAL_ERR_PREFIX, strlen(ASPS_COLLATERAL_ERR_PREFIX)) == 0) {
             *reason = "collateral_unavailable";
-            return ASPS_STATUS_UNAVAILABLE;
+            return ASPS_VERDICT_UNAVAILABLE;
         }
-        return ASPS_STATUS_UNAUTHENTICATED;
+        return ASPS_VERDICT_UNAUTHENTICATED;
     }
 }
 
 /* The client's words for a refusal: the short reason first, so scripts can
  * match it; collateral details (PCCS addresses) stay in the audit log. */
-static void refusal_msg(int status, const char *reason, const char *detail, char *msg,
+static void refusal_msg(asps_verdict v, const char *reason, const char *detail, char *msg,
                         size_t msglen)
 {
-    if (status == ASPS_STATUS_UNAUTHENTICATED)
+    if (v == ASPS_VERDICT_UNAUTHENTICATED)
         snprintf(msg, msglen, "evidence refused: %s (%s)", reason, detail);
     else
         snprintf(msg, msglen, "evidence not checked: %s (retry later)", reason);
 }
 
-static const char *verdict_of(int status)
-{
-    return status == ASPS_STATUS_UNAVAILABLE ? "unavailable" : "unauthenticated";
-}
-
-int asps_service_verify_peer(asps_service *s, const char *cert_pem, char *err, size_t errlen)
+asps_err asps_service_verify_peer(asps_service *s, const char *cert_pem, asps_verdict *verdict,
+                                  char *err, size_t errlen)
 {
     asps_claims c;
     asps_errbuf eb = {{0}};
     int hit;
     const char *reason = "no_certificate";
-    int status = ASPS_STATUS_UNAUTHENTICATED;
+    asps_err e = ASPS_E_NO_EVIDENCE;
+    *verdict = ASPS_VERDICT_UNAUTHENTICATED;
     char line[800];
     if (cert_pem == NULL) {
         snprintf(err, errlen, "no client certificate: this server needs an RA-TLS client certificate");
         snprintf(line, sizeof line, "handshake: no client certificate");
     } else {
-        asps_err e = claims_for(s, cert_pem, &c, &hit, &eb);
+        e = claims_for(s, cert_pem, &c, &hit, &eb);
         if (e == ASPS_OK) {
+            *verdict = ASPS_VERDICT_GRANTED;
             count(s, &s->stats.handshakes_ok);
-            return 0;
+            return ASPS_OK;
         }
-        status = refusal_of(e, eb.msg, &reason);
-        refusal_msg(status, reason, eb.msg, err, errlen);
+        *verdict = refusal_of(e, eb.msg, &reason);
+        refusal_msg(*verdict, reason, eb.msg, err, errlen);
         snprintf(line, sizeof line, "handshake: %s: %s [%s]", reason, eb.msg, asps_err_name(e));
     }
     count(s, &s->stats.handshakes_refused);
     asps_tally_add(s->refusals, reason);
     /* A refused handshake is a decision too: log it. */
-    asps_audit_event ev = {.claims = NULL, .verdict = verdict_of(status), .reason = line};
+    asps_audit_event ev = {.claims = NULL, .verdict = asps_verdict_name(*verdict), .reason = line};
     asps_audit_decision(s->audit, &ev, NULL);
-    return status;
-}
-
-void asps_service_refused_call(asps_service *s, const char *cert_pem, const char *peer,
-                               const char *method, int status, const char *msg)
-{
-    (void)cert_pem; /* refused: it has no claims to log */
-    char line[800];
-    snprintf(line, sizeof line, "%s: %s", method ? method : "?", msg ? msg : "");
-    asps_audit_event ev = {.peer = peer, .verdict = verdict_of(status), .reason = line};
-    asps_audit_decision(s->audit, &ev, NULL);
-    count(s, &s->stats.calls_refused);
+    return e;
 }
 
 void asps_service_handshake_failed(asps_service *s, const char *reason)
@@ -572,21 +575,6 @@ void asps_service_set_evidence(asps_service *s, asps_service_evidence_fn fn, voi
     s->evidence_ctx = ctx;
 }
 
-void asps_service_audit_refused(asps_service *s, const char *cert_pem, const char *peer,
-                                const char *const *names, size_t n, const char *verdict,
-                                const char *reason)
-{
-    asps_claims claims;
-    int hit = 0;
-    asps_errbuf eb;
-    /* the claims are in the cache: the handshake verified this certificate */
-    int have = cert_pem && claims_for(s, cert_pem, &claims, &hit, &eb) == ASPS_OK;
-    asps_audit_event ev = {.peer = peer, .claims = have ? &claims : NULL, .names_asked = names,
-                           .n_asked = n, .verdict = verdict, .reason = reason};
-    asps_audit_decision(s->audit, &ev, NULL);
-    count(s, &s->stats.denied);
-}
-
 void asps_service_get_stats(asps_service *s, asps_service_stats *out)
 {
     pthread_mutex_lock(&s->stats_lock);
@@ -594,133 +582,202 @@ void asps_service_get_stats(asps_service *s, asps_service_stats *out)
     pthread_mutex_unlock(&s->stats_lock);
 }
 
-/* ---- one call ------------------------------------------------------------------------ */
+/* ---- one call ------------------------------------------------------------------------
+ * One decision path: begin (claims, once), the transport's own refusals,
+ * decide (names, evidence, policy, KMS), end (the one audit line). Every
+ * refusal goes through asps_call_refuse; only call_end writes. */
 
-int asps_service_get_secrets(asps_service *s, const char *cert_pem, const char *peer,
-                             const char *const *names, size_t n_names, asps_secret **out,
-                             char *msg, size_t msglen)
+static void call_init(asps_call *c, const char *peer, const char *const *names, size_t n_names)
 {
-    *out = NULL;
+    memset(c, 0, sizeof *c);
+    c->peer = peer;
+    c->names = names;
+    c->n_names = n_names;
+    c->claims_err = ASPS_E_NO_EVIDENCE;
+}
+
+void asps_service_call_begin(asps_service *s, asps_call *c, const char *cert_pem, const char *peer,
+                             const char *const *names, size_t n_names)
+{
+    call_init(c, peer, names, n_names);
     count(s, &s->stats.calls);
     asps_errbuf eb = {{0}};
-    asps_audit_event ev = {.peer = peer, .names_asked = names, .n_asked = n_names};
-    int status;
-    if (n_names == 0) {
-        snprintf(msg, msglen, "no secret names in the request");
-        ev.verdict = "invalid";
-        ev.reason = msg;
-        asps_audit_decision(s->audit, &ev, NULL);
-        return ASPS_STATUS_INVALID_ARGUMENT;
-    }
-    if (n_names > s->cfg->max_names) {
-        snprintf(msg, msglen, "%zu names in one call; the limit is %zu", n_names, s->cfg->max_names);
-        ev.verdict = "invalid";
-        ev.reason = msg;
-        asps_audit_decision(s->audit, &ev, NULL);
-        return ASPS_STATUS_RESOURCE_EXHAUSTED;
-    }
-    for (size_t i = 0; i < n_names; i++)
-        if (!names[i] || !names[i][0] || strlen(names[i]) > ASPS_POLICY_MAX_NAME) {
-            snprintf(msg, msglen, "secret name %zu is empty or longer than %d bytes", i,
-                     ASPS_POLICY_MAX_NAME);
-            ev.verdict = "invalid";
-            ev.reason = msg;
-            asps_audit_decision(s->audit, &ev, NULL);
-            return ASPS_STATUS_INVALID_ARGUMENT;
-        }
-
-    asps_claims claims;
-    int hit;
-    asps_err e = claims_for(s, cert_pem, &claims, &hit, &eb);
+    int hit = 0;
+    c->claims_err = claims_for(s, cert_pem, &c->claims, &hit, &eb);
+    snprintf(c->claims_msg, sizeof c->claims_msg, "%s", eb.msg);
     if (hit)
         count(s, &s->stats.claims_cache_hits);
-    if (e != ASPS_OK) {
-        /* the handshake's check said yes (or its verdict is gone), but the
-         * evidence does not verify now: refused the same way */
-        const char *reason;
-        int st = refusal_of(e, eb.msg, &reason);
-        refusal_msg(st, reason, eb.msg, msg, msglen);
-        char line[800];
-        snprintf(line, sizeof line, "%s: %s [%s]", reason, eb.msg, asps_err_name(e));
-        ev.verdict = verdict_of(st);
-        ev.reason = line;
-        asps_audit_decision(s->audit, &ev, NULL);
-        count(s, st == ASPS_STATUS_UNAVAILABLE ? &s->stats.unavailable : &s->stats.denied);
-        return st;
-    }
-    ev.claims = &claims;
+}
 
-    generation *g = gen_acquire(s);
-    asps_decision d;
-    memset(&d, 0, sizeof d);
-    e = asps_policy_decide(g->policy, &claims, names, n_names, &d, &eb);
-    if (e != ASPS_OK) {
-        count(s, &s->stats.denied);
-        /* unknown and denied names get the same words */
-        snprintf(msg, msglen, "permission denied");
-        ev.decision = &d;
-        ev.verdict = "denied";
-        ev.reason = e == ASPS_E_DENIED ? NULL : eb.msg;
-        asps_audit_decision(s->audit, &ev, NULL);
-        asps_decision_clear(&d);
-        gen_release(s, g);
-        return ASPS_STATUS_PERMISSION_DENIED;
-    }
+/* Drop the values a call holds (cleansed). */
+static void drop_secrets(asps_call *c)
+{
+    asps_secrets_free(c->secrets, c->n_secrets);
+    c->secrets = NULL;
+    c->n_secrets = 0;
+}
 
-    asps_secret *items = calloc(n_names, sizeof *items);
-    status = items ? ASPS_STATUS_OK : ASPS_STATUS_INTERNAL;
-    /* one deadline for all of this call's fetches, before the call's own */
+static asps_err call_vrefuse(asps_call *c, asps_err err, asps_verdict verdict, const char *reason,
+                             const char *fmt, va_list ap)
+{
+    /* the first refusal stands; a granted call may still be refused */
+    if (c->done && c->err != ASPS_OK)
+        return c->err;
+    c->done = 1;
+    drop_secrets(c);
+    c->err = err == ASPS_OK ? ASPS_E_INTERNAL : err;
+    c->verdict = verdict;
+    vsnprintf(c->msg, sizeof c->msg, fmt, ap);
+    snprintf(c->reason, sizeof c->reason, "%s", reason ? reason : c->msg);
+    return c->err;
+}
+
+asps_err asps_call_refuse(asps_call *c, asps_err err, asps_verdict verdict, const char *reason,
+                          const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    asps_err e = call_vrefuse(c, err, verdict, reason, fmt, ap);
+    va_end(ap);
+    return e;
+}
+
+/* The request itself: at least one name, within the limits. */
+static asps_err check_names(asps_service *s, asps_call *c)
+{
+    if (c->n_names == 0)
+        return asps_call_refuse(c, ASPS_E_ARG, ASPS_VERDICT_INVALID, NULL,
+                                "no secret names in the request");
+    if (c->n_names > s->cfg->max_names)
+        return asps_call_refuse(c, ASPS_E_LIMIT, ASPS_VERDICT_INVALID, NULL,
+                                "%zu names in one call; the limit is %zu", c->n_names,
+                                s->cfg->max_names);
+    for (size_t i = 0; i < c->n_names; i++)
+        if (!c->names[i] || !c->names[i][0] || strlen(c->names[i]) > ASPS_POLICY_MAX_NAME)
+            return asps_call_refuse(c, ASPS_E_ARG, ASPS_VERDICT_INVALID, NULL,
+                                    "secret name %zu is empty or longer than %d bytes", i,
+                                    ASPS_POLICY_MAX_NAME);
+    return ASPS_OK;
+}
+
+/* The claims begin looked up: the handshake's check said yes (or its
+ * verdict is gone), but evidence that does not verify now is refused the
+ * same way. */
+static asps_err check_evidence(asps_call *c)
+{
+    if (c->claims_err == ASPS_OK)
+        return ASPS_OK;
+    const char *reason;
+    asps_verdict v = refusal_of(c->claims_err, c->claims_msg, &reason);
+    /* room for the whole detail; the call keeps what fits in its msg */
+    char msg[sizeof c->msg + sizeof c->claims_msg], line[sizeof c->reason];
+    refusal_msg(v, reason, c->claims_msg, msg, sizeof msg);
+    snprintf(line, sizeof line, "%s: %s [%s]", reason, c->claims_msg, asps_err_name(c->claims_err));
+    return asps_call_refuse(c, c->claims_err, v, line, "%s", msg);
+}
+
+/* Every granted name's value, all or nothing, under one KMS deadline (before
+ * the call's own). A name the KMS does not have, or refuses the app's
+ * credential for, is the same answer to the peer as a name not granted. */
+static asps_err fetch_values(asps_service *s, asps_call *c)
+{
+    asps_secret *items = calloc(c->n_names, sizeof *items);
+    if (!items)
+        return asps_call_refuse(c, ASPS_E_NOMEM, ASPS_VERDICT_ERROR, "out of memory",
+                                "internal error");
     long kms_ms = s->cfg->kms_deadline_ms > 0 ? s->cfg->kms_deadline_ms
                   : s->cfg->deadline_ms > 1  ? s->cfg->deadline_ms / 2
                                              : ASPS_KMS_DEFAULT_DEADLINE_MS;
     int64_t kms_deadline = asps_now_mono_ms() + kms_ms;
-    const char *verdict = "granted";
-    char reason[600] = "";
-    for (size_t i = 0; status == ASPS_STATUS_OK && i < n_names; i++) {
+    asps_errbuf eb = {{0}};
+    for (size_t i = 0; i < c->n_names; i++) {
         asps_secret *it = &items[i];
-        it->name = strdup(names[i]);
+        it->name = strdup(c->names[i]);
         if (!it->name) {
-            status = ASPS_STATUS_INTERNAL;
-            break;
+            asps_secrets_free(items, c->n_names);
+            return asps_call_refuse(c, ASPS_E_NOMEM, ASPS_VERDICT_ERROR, "out of memory",
+                                    "internal error");
         }
-        e = asps_kms_get_until(g->kms, d.grants[i].kms_ref, d.kms_credential, kms_deadline,
-                               &it->value, &it->len, &eb);
+        asps_err e = asps_kms_get_until(c->gen->kms, c->decision.grants[i].kms_ref,
+                                        c->decision.kms_credential, kms_deadline, &it->value,
+                                        &it->len, &eb);
         if (e == ASPS_OK)
             continue;
-        if (e == ASPS_E_NOT_FOUND || e == ASPS_E_DENIED) {
-            /* the KMS has no such secret or refused the app's credential:
-             * to the peer this is the same answer as a name not granted */
-            status = ASPS_STATUS_PERMISSION_DENIED;
-            snprintf(msg, msglen, "permission denied");
-            verdict = "denied";
-        } else {
-            status = ASPS_STATUS_UNAVAILABLE;
-            snprintf(msg, msglen, "secret store unavailable");
-            verdict = "unavailable";
-        }
-        snprintf(reason, sizeof reason, "KMS: %s [%s]", eb.msg, asps_err_name(e));
+        asps_secrets_free(items, c->n_names); /* never a partial reply */
+        char line[sizeof c->reason];
+        snprintf(line, sizeof line, "KMS: %s [%s]", eb.msg, asps_err_name(e));
+        if (e == ASPS_E_NOT_FOUND || e == ASPS_E_DENIED)
+            return asps_call_refuse(c, ASPS_E_DENIED, ASPS_VERDICT_DENIED, line,
+                                    "permission denied");
+        return asps_call_refuse(c, ASPS_E_UNAVAILABLE, ASPS_VERDICT_UNAVAILABLE, line,
+                                "secret store unavailable");
     }
-    if (status == ASPS_STATUS_INTERNAL && !reason[0]) {
-        snprintf(msg, msglen, "internal error");
-        snprintf(reason, sizeof reason, "out of memory");
-        verdict = "error";
-    }
-    if (status != ASPS_STATUS_OK) {
-        /* all or nothing: never a partial reply */
-        asps_secrets_free(items, n_names);
-        count(s, status == ASPS_STATUS_UNAVAILABLE ? &s->stats.unavailable : &s->stats.denied);
-    } else {
-        count(s, &s->stats.granted);
-        *out = items;
-        msg[0] = 0;
-    }
-    ev.decision = &d;
-    ev.verdict = verdict;
-    ev.reason = reason[0] ? reason : NULL;
-    if (status != ASPS_STATUS_OK)
-        d.allowed = 0; /* nothing was released: the line must not list names as granted */
+    c->secrets = items;
+    c->n_secrets = c->n_names;
+    return ASPS_OK;
+}
+
+asps_err asps_service_decide(asps_service *s, asps_call *c)
+{
+    if (c->done)
+        return c->err;
+    ASPS_TRY(check_names(s, c));
+    ASPS_TRY(check_evidence(c));
+    c->gen = gen_acquire(s);
+    c->have_decision = 1;
+    asps_errbuf eb = {{0}};
+    asps_err e = asps_policy_decide(c->gen->policy, &c->claims, c->names, c->n_names,
+                                    &c->decision, &eb);
+    if (e != ASPS_OK)
+        /* unknown and denied names get the same words; the audit line
+         * gives the policy's own reason */
+        return asps_call_refuse(c, ASPS_E_DENIED, ASPS_VERDICT_DENIED,
+                                e == ASPS_E_DENIED ? c->decision.reason : eb.msg,
+                                "permission denied");
+    ASPS_TRY(fetch_values(s, c));
+    c->done = 1;
+    c->err = ASPS_OK;
+    c->verdict = ASPS_VERDICT_GRANTED;
+    c->msg[0] = 0;
+    c->reason[0] = 0; /* the decision's reason */
+    return ASPS_OK;
+}
+
+void asps_service_call_end(asps_service *s, asps_call *c)
+{
+    if (!c->done) /* ended undecided: a transport bug, never a release */
+        asps_call_refuse(c, ASPS_E_INTERNAL, ASPS_VERDICT_ERROR, NULL, "internal error");
+    asps_audit_event ev = {.peer = c->peer,
+                           .claims = c->claims_err == ASPS_OK ? &c->claims : NULL,
+                           .names_asked = c->names,
+                           .n_asked = c->n_names,
+                           .decision = c->have_decision ? &c->decision : NULL,
+                           .verdict = asps_verdict_name(c->verdict),
+                           .reason = c->reason[0] ? c->reason : NULL};
+    if (c->verdict != ASPS_VERDICT_GRANTED)
+        c->decision.allowed = 0; /* nothing was released: no names listed as granted */
     asps_audit_decision(s->audit, &ev, NULL);
-    asps_decision_clear(&d);
-    gen_release(s, g);
-    return status;
+    count(s, c->transport_refused                        ? &s->stats.calls_refused
+             : c->verdict == ASPS_VERDICT_GRANTED     ? &s->stats.granted
+             : c->verdict == ASPS_VERDICT_UNAVAILABLE ? &s->stats.unavailable
+                                                      : &s->stats.denied);
+    drop_secrets(c);
+    if (c->have_decision)
+        asps_decision_clear(&c->decision);
+    gen_release(s, c->gen);
+    c->gen = NULL;
+    c->have_decision = 0;
+}
+
+void asps_service_refused_call(asps_service *s, const char *cert_pem, const char *peer,
+                               const char *method, asps_verdict verdict, const char *msg)
+{
+    (void)cert_pem; /* refused: it has no claims to log */
+    asps_call c;
+    call_init(&c, peer, NULL, 0);
+    c.transport_refused = 1;
+    char line[800];
+    snprintf(line, sizeof line, "%s: %s", method ? method : "?", msg ? msg : "");
+    asps_call_refuse(&c, ASPS_E_NO_EVIDENCE, verdict, line, "%s", msg ? msg : "");
+    asps_service_call_end(s, &c);
 }
