@@ -64,6 +64,8 @@ struct asps_service {
     asps_pccs *pccs;
     asps_service_evidence_fn evidence;  /* RA-TLS verification */
     void *evidence_ctx;
+    asps_service_clock_fn cache_now;    /* the claims cache's clock; NULL: time() */
+    void *cache_now_ctx;
 
     pthread_mutex_t cache_lock;
     cache_entry *cache;
@@ -230,7 +232,7 @@ static asps_err claims_for(asps_service *s, const char *pem, asps_claims *out, i
     uint8_t key[32];
     unsigned int kl = 32;
     EVP_Digest(der, len, key, &kl, EVP_sha256(), NULL);
-    int64_t now = now_s();
+    int64_t now = s->cache_now ? s->cache_now(s->cache_now_ctx) : now_s();
     pthread_mutex_lock(&s->cache_lock);
     cache_entry *ce = cache_find(s, key);
     if (ce && ce->expires > now) {
@@ -573,6 +575,12 @@ void asps_service_set_evidence(asps_service *s, asps_service_evidence_fn fn, voi
 {
     s->evidence = fn;
     s->evidence_ctx = ctx;
+}
+
+void asps_service_set_clock(asps_service *s, asps_service_clock_fn now, void *ctx)
+{
+    s->cache_now = now;
+    s->cache_now_ctx = ctx;
 }
 
 void asps_service_get_stats(asps_service *s, asps_service_stats *out)

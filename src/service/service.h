@@ -218,6 +218,12 @@ typedef asps_err (*asps_service_evidence_fn)(void *ctx, asps_verifier *v, const 
                                              asps_errbuf *eb);
 void asps_service_set_evidence(asps_service *s, asps_service_evidence_fn fn, void *ctx);
 
+/* The claims cache's clock (unix seconds): an entry is used while its
+ * expiry (the claims' expires_at, at most the certificate's notAfter) is
+ * later than NOW(CTX). NULL: time(). For tests. */
+typedef int64_t (*asps_service_clock_fn)(void *ctx);
+void asps_service_set_clock(asps_service *s, asps_service_clock_fn now, void *ctx);
+
 /* The collateral the config names for QUOTE (CTX is the service); *owned
  * says whether the caller must free it. */
 asps_err asps_service_collateral_for(void *ctx, const uint8_t *quote, size_t len,
