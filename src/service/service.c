@@ -3,7 +3,9 @@
  * Owns: the verifier pool, the claims cache (SHA-256 of the peer
  * certificate -> verified claims, bounded, expiring with the collateral and
  * the certificate), the collateral source, the current policy+KMS generation
- * (refcounted, swapped on reload) and the audit log.
+ * (refcounted, swapped on reload; loaded by generation.c), the audit log and
+ * the one decision path of a call (begin, decide, end: the call's one audit
+ * line; its verdicts and refusals in verdict.c).
  * Trusts: nothing the peer sends; claims only after RA-TLS verification.
  */
 #include <openssl/crypto.h>
@@ -23,6 +25,7 @@
 #include "policy.h"
 #include "asps/ratls.h"
 #include "service.h"
+#include "service_int.h"
 #include "asps/verify.h"
 #include "quote.h"
 #include "tally.h"
@@ -32,12 +35,6 @@
 #define MAX_VERIFIERS 16
 #define MAX_PEM (64 * 1024)
 #define REFUSAL_SUMMARY_MS 10000 /* at most one stderr line of refusals per this */
-
-typedef struct generation {
-    asps_policy *policy;
-    asps_kms *kms;
-    int refs;
-} generation;
 
 typedef struct cache_entry {
     uint8_t key[32];
@@ -264,66 +261,6 @@ static void count(asps_service *s, uint64_t *field)
     pthread_mutex_unlock(&s->stats_lock);
 }
 
-static const char *const verdict_names[ASPS_VERDICT__COUNT] = {
-    [ASPS_VERDICT_GRANTED] = "granted",
-    [ASPS_VERDICT_INVALID] = "invalid",
-    [ASPS_VERDICT_UNAUTHENTICATED] = "unauthenticated",
-    [ASPS_VERDICT_DENIED] = "denied",
-    [ASPS_VERDICT_UNAVAILABLE] = "unavailable",
-    [ASPS_VERDICT_REFUSED] = "refused",
-    [ASPS_VERDICT_ERROR] = "error",
-};
-
-const char *asps_verdict_name(asps_verdict v)
-{
-    return (unsigned)v < ASPS_VERDICT__COUNT ? verdict_names[v] : "error";
-}
-
-/* How evidence that did not verify is refused: UNAVAILABLE (retry later)
- * when the trouble is the server's collateral, reason collateral_unavailable
- * (it could not be had; it does not verify or is out of date, which the
- * verifier marks with ASPS_COLLATERAL_ERR_PREFIX; or it does not fit the
- * platform the quote's valid PCK chain names: no fault of the peer's), or
- * the server itself (out of memory); UNAUTHENTICATED (fix the workload) with
- * the error's short name for everything about the evidence. */
-static asps_verdict refusal_of(asps_err e, const char *msg, const char **reason)
-{
-    *reason = asps_err_name(e);
-    switch (e) {
-    case ASPS_E_NOMEM:
-    case ASPS_E_INTERNAL:
-        return ASPS_VERDICT_UNAVAILABLE;
-    case ASPS_E_UNAVAILABLE:
-    case ASPS_E_CRL_EXPIRED:
-    case ASPS_E_TCB_INFO_EXPIRED:
-    case ASPS_E_QE_IDENTITY_EXPIRED:
-    case ASPS_E_CRL_SIGNATURE:
-    case ASPS_E_CRL_ISSUER:
-    case ASPS_E_TCB_INFO_SIGNATURE:
-    case ASPS_E_QE_IDENTITY_SIGNATURE:
-    case ASPS_E_TCB_INFO_MISMATCH:
-        *reason = "collateral_unavailable";
-        return ASPS_VERDICT_UNAVAILABLE;
-    default:
-        if (strncmp(msg, ASPS_COLLATERAL_ERR_PREFIX, strlen(ASPS_COLLATERAL_ERR_PREFIX)) == 0) {
-            *reason = "collateral_unavailable";
-            return ASPS_VERDICT_UNAVAILABLE;
-        }
-        return ASPS_VERDICT_UNAUTHENTICATED;
-    }
-}
-
-/* The client's words for a refusal: the short reason first, so scripts can
- * match it; collateral details (PCCS addresses) stay in the audit log. */
-static void refusal_msg(asps_verdict v, const char *reason, const char *detail, char *msg,
-                        size_t msglen)
-{
-    if (v == ASPS_VERDICT_UNAUTHENTICATED)
-        snprintf(msg, msglen, "evidence refused: %s (%s)", reason, detail);
-    else
-        snprintf(msg, msglen, "evidence not checked: %s (retry later)", reason);
-}
-
 asps_err asps_service_verify_peer(asps_service *s, const char *cert_pem, asps_verdict *verdict,
                                   char *err, size_t errlen)
 {
@@ -344,8 +281,8 @@ asps_err asps_service_verify_peer(asps_service *s, const char *cert_pem, asps_ve
             count(s, &s->stats.handshakes_ok);
             return ASPS_OK;
         }
-        *verdict = refusal_of(e, eb.msg, &reason);
-        refusal_msg(*verdict, reason, eb.msg, err, errlen);
+        *verdict = asps_service__refusal_of(e, eb.msg, &reason);
+        asps_service__refusal_msg(*verdict, reason, eb.msg, err, errlen);
         snprintf(line, sizeof line, "handshake: %s: %s [%s]", reason, eb.msg, asps_err_name(e));
     }
     count(s, &s->stats.handshakes_refused);
@@ -376,11 +313,8 @@ static void gen_release(asps_service *s, generation *g)
     pthread_mutex_lock(&s->gen_lock);
     int last = --g->refs == 0;
     pthread_mutex_unlock(&s->gen_lock);
-    if (last) {
-        asps_policy_free(g->policy);
-        asps_kms_free(g->kms);
-        free(g);
-    }
+    if (last)
+        asps_generation_free(g);
 }
 
 static generation *gen_acquire(asps_service *s)
@@ -393,72 +327,10 @@ static generation *gen_acquire(asps_service *s)
     return g;
 }
 
-static asps_err load_generation(const asps_service_config *cfg, generation **out, asps_errbuf *eb)
-{
-    generation *g = calloc(1, sizeof *g);
-    if (!g)
-        return asps_fail(eb, ASPS_E_NOMEM, "out of memory");
-    g->refs = 1;
-    asps_err e;
-    const char *fmt = cfg->policy_format ? cfg->policy_format : "native";
-    if (!cfg->policy) {
-        e = asps_fail(eb, ASPS_E_ARG, "config: no policy file");
-    } else if (!strcmp(fmt, "native")) {
-        e = asps_policy_load_file(cfg->policy, &g->policy, eb);
-    } else if (!strcmp(fmt, "cczoo") || !strcmp(fmt, "occlum")) {
-        asps_policy_seed_options o = {.occlum_secrets_path = cfg->occlum_secrets,
-                                      .allow_simulated = cfg->seed_allow_simulated};
-        e = asps_policy_load_seed(!strcmp(fmt, "cczoo") ? ASPS_POLICY_CCZOO : ASPS_POLICY_OCCLUM,
-                                  cfg->policy, &o, &g->policy, eb);
-    } else {
-        e = asps_fail(eb, ASPS_E_ARG, "config.policy_format: \"%s\" is not native, cczoo or occlum",
-                      fmt);
-    }
-    if (e == ASPS_OK) {
-        asps_kms_config kc = {0};
-        asps_policy_kms pk;
-        asps_policy_kms_info(g->policy, &pk);
-        if (cfg->has_kms) {
-            kc.type = cfg->kms_type;
-            kc.path = cfg->kms_path;
-            kc.addr = cfg->kms_addr;
-            kc.token = cfg->kms_token;
-            kc.ca_file = cfg->kms_ca;
-            kc.mount = cfg->kms_mount;
-            kc.kv_version = cfg->kms_kv_version;
-            kc.default_encoding = cfg->kms_encoding;
-            kc.field = cfg->kms_field;
-            kc.vault_namespace = cfg->kms_namespace;
-            kc.token_file = cfg->kms_token_file;
-            kc.role_id = cfg->kms_role_id;
-            kc.secret_id = cfg->kms_secret_id;
-            kc.secret_id_file = cfg->kms_secret_id_file;
-            kc.approle_mount = cfg->kms_approle_mount;
-            kc.no_connection_reuse = cfg->kms_no_connection_reuse;
-        } else if (pk.type) {
-            kc.type = pk.type;
-            kc.path = pk.path;
-            kc.addr = pk.addr;
-            kc.default_encoding = pk.default_encoding;
-        }
-        if (!kc.type)
-            e = asps_fail(eb, ASPS_E_ARG, "no KMS: give \"kms\" in the config or in the policy");
-        else
-            e = asps_kms_open(&kc, &g->kms, eb);
-    }
-    if (e != ASPS_OK) {
-        asps_policy_free(g->policy);
-        free(g);
-        return e;
-    }
-    *out = g;
-    return ASPS_OK;
-}
-
 asps_err asps_service_reload(asps_service *s, asps_errbuf *eb)
 {
     generation *g;
-    ASPS_TRY(load_generation(s->cfg, &g, eb));
+    ASPS_TRY(asps_generation_load(s->cfg, &g, eb));
     pthread_mutex_lock(&s->gen_lock);
     generation *old = s->gen;
     s->gen = g;
@@ -529,7 +401,7 @@ asps_err asps_service_new(const asps_service_config *cfg, asps_service **out, as
         asps_err_prefix(eb, "collateral: ");
         goto fail;
     }
-    e = load_generation(cfg, &s->gen, eb);
+    e = asps_generation_load(cfg, &s->gen, eb);
     if (e != ASPS_OK)
         goto fail;
     e = asps_audit_open(cfg->audit ? cfg->audit : "-", &s->audit, eb);
@@ -617,39 +489,6 @@ void asps_service_call_begin(asps_service *s, asps_call *c, const char *cert_pem
         count(s, &s->stats.claims_cache_hits);
 }
 
-/* Drop the values a call holds (cleansed). */
-static void drop_secrets(asps_call *c)
-{
-    asps_secrets_free(c->secrets, c->n_secrets);
-    c->secrets = NULL;
-    c->n_secrets = 0;
-}
-
-static asps_err call_vrefuse(asps_call *c, asps_err err, asps_verdict verdict, const char *reason,
-                             const char *fmt, va_list ap)
-{
-    /* the first refusal stands; a granted call may still be refused */
-    if (c->done && c->err != ASPS_OK)
-        return c->err;
-    c->done = 1;
-    drop_secrets(c);
-    c->err = err == ASPS_OK ? ASPS_E_INTERNAL : err;
-    c->verdict = verdict;
-    vsnprintf(c->msg, sizeof c->msg, fmt, ap);
-    snprintf(c->reason, sizeof c->reason, "%s", reason ? reason : c->msg);
-    return c->err;
-}
-
-asps_err asps_call_refuse(asps_call *c, asps_err err, asps_verdict verdict, const char *reason,
-                          const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    asps_err e = call_vrefuse(c, err, verdict, reason, fmt, ap);
-    va_end(ap);
-    return e;
-}
-
 /* The request itself: at least one name, within the limits. */
 static asps_err check_names(asps_service *s, asps_call *c)
 {
@@ -676,10 +515,10 @@ static asps_err check_evidence(asps_call *c)
     if (c->claims_err == ASPS_OK)
         return ASPS_OK;
     const char *reason;
-    asps_verdict v = refusal_of(c->claims_err, c->claims_msg, &reason);
+    asps_verdict v = asps_service__refusal_of(c->claims_err, c->claims_msg, &reason);
     /* room for the whole detail; the call keeps what fits in its msg */
     char msg[sizeof c->msg + sizeof c->claims_msg], line[sizeof c->reason];
-    refusal_msg(v, reason, c->claims_msg, msg, sizeof msg);
+    asps_service__refusal_msg(v, reason, c->claims_msg, msg, sizeof msg);
     snprintf(line, sizeof line, "%s: %s [%s]", reason, c->claims_msg, asps_err_name(c->claims_err));
     return asps_call_refuse(c, c->claims_err, v, line, "%s", msg);
 }
@@ -769,7 +608,9 @@ void asps_service_call_end(asps_service *s, asps_call *c)
              : c->verdict == ASPS_VERDICT_GRANTED     ? &s->stats.granted
              : c->verdict == ASPS_VERDICT_UNAVAILABLE ? &s->stats.unavailable
                                                       : &s->stats.denied);
-    drop_secrets(c);
+    asps_secrets_free(c->secrets, c->n_secrets);
+    c->secrets = NULL;
+    c->n_secrets = 0;
     if (c->have_decision)
         asps_decision_clear(&c->decision);
     gen_release(s, c->gen);
