@@ -58,17 +58,17 @@ static int plain_get(void *ctx, const char *cert, const char *peer, const uint8_
     asps_errbuf eb;
     if (asps_rpc_decode_get_secrets_request(req, len, 64, &names, &n, &eb) != ASPS_OK)
         return ASPS_RPC_INVALID_ARGUMENT;
-    asps_rpc_secret *s = calloc(n, sizeof *s);
+    asps_secret *s = calloc(n, sizeof *s);
     int st = ASPS_RPC_OK;
     for (size_t i = 0; i < n && st == ASPS_RPC_OK; i++) {
         s[i].name = names[i];
-        if (asps_kms_get(p->kms, names[i], NULL, &s[i].value, &s[i].value_len, &eb) != ASPS_OK)
+        if (asps_kms_get(p->kms, names[i], NULL, &s[i].value, &s[i].len, &eb) != ASPS_OK)
             st = ASPS_RPC_UNAVAILABLE;
     }
     if (st == ASPS_RPC_OK && asps_rpc_encode_get_secrets_reply(s, n, reply, reply_len, &eb) != ASPS_OK)
         st = ASPS_RPC_INTERNAL;
     for (size_t i = 0; i < n; i++)
-        asps_kms_value_free(s[i].value, s[i].value_len);
+        asps_kms_value_free(s[i].value, s[i].len);
     free(s);
     asps_rpc_strings_free(names, n);
     return st;

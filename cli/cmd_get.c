@@ -92,7 +92,7 @@ int asps_cmd_get(int argc, char **argv)
         o.pinned_cert = (const char *)pin_pem;
     }
     asps_client *c = NULL;
-    asps_client_secret *s = NULL;
+    asps_secret *s = NULL;
     int status = 0, rc;
     asps_attester *att = NULL;
     asps_err e = cli_attester_new(o.attester, sim_dir, &ident, 1, &att, &eb);
@@ -151,7 +151,7 @@ int asps_cmd_get(int argc, char **argv)
                 printf("\n");
             }
         }
-        asps_client_secrets_free(s, n);
+        asps_secrets_free(s, n);
     } else {
         fprintf(stderr, "asps get: %s [%s]\n", eb.msg, asps_err_name(e));
         rc = cli_exit_code(e, status);

@@ -101,7 +101,7 @@ int asps_cmd_run(int argc, char **argv)
                         "by its CA certificate only, not by attestation\n");
     }
     asps_client *c = NULL;
-    asps_client_secret *s = NULL;
+    asps_secret *s = NULL;
     int status = 0, rc = 0;
     asps_attester *att = NULL;
     asps_err e = cli_attester_new(o.attester, sim_dir, &ident, 1, &att, &eb);
@@ -146,7 +146,7 @@ int asps_cmd_run(int argc, char **argv)
         free(paths);
         free(vals);
         free(lens);
-        asps_client_secrets_free(s, conf->n_keys);
+        asps_secrets_free(s, conf->n_keys);
     }
     asps_client_free(c);
     asps_initra_conf_free(conf);

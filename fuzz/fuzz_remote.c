@@ -32,10 +32,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     }
     case 1: {
-        asps_rpc_secret *s;
+        asps_secret *s;
         size_t n;
         if (asps_rpc_decode_get_secrets_reply(data, size, &s, &n, &eb) == ASPS_OK)
-            asps_rpc_secrets_free(s, n);
+            asps_secrets_free(s, n);
         break;
     }
     case 2: {

@@ -84,7 +84,7 @@ static int get_secrets(void *ctx, const char *pem, const char *peer, const uint8
         return ASPS_RPC_INVALID_ARGUMENT;
     }
     int status = ASPS_RPC_OK;
-    asps_rpc_secret *s = calloc(n ? n : 1, sizeof *s);
+    asps_secret *s = calloc(n ? n : 1, sizeof *s);
     char (*vals)[300] = calloc(n ? n : 1, sizeof *vals);
     if (s == NULL || vals == NULL) {
         status = ASPS_RPC_RESOURCE_EXHAUSTED;
@@ -99,7 +99,7 @@ static int get_secrets(void *ctx, const char *pem, const char *peer, const uint8
         snprintf(vals[i], sizeof vals[i], "value-of-%.250s", names[i]);
         s[i].name = names[i];
         s[i].value = (uint8_t *)vals[i];
-        s[i].value_len = strlen(vals[i]);
+        s[i].len = strlen(vals[i]);
     }
     if (asps_rpc_encode_get_secrets_reply(s, n, reply, reply_len, &eb) != ASPS_OK) {
         snprintf(msg, msglen, "%s", eb.msg);

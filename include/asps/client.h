@@ -5,7 +5,7 @@
  * with that certificate as its TLS client certificate, verifies the server
  * (a CA, a pinned certificate, or the server's own RA-TLS evidence checked
  * against a policy), and asks for named secrets in one call. Secrets are
- * freed with asps_client_secrets_free(), which cleanses them.
+ * freed with asps_secrets_free() (asps/secret.h), which cleanses them.
  *
  *   asps_client_opts o = {.server = "kms.example:7788", .ca_file = "ca.pem",
  *                         .attester = "auto"};
@@ -24,6 +24,7 @@
 #include "asps/claims.h"
 #include "asps/err.h"
 #include "asps/evidence.h"
+#include "asps/secret.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -68,20 +69,14 @@ typedef struct asps_client_opts {
 asps_err asps_client_new(const asps_client_opts *o, asps_client **out, asps_errbuf *eb);
 void asps_client_free(asps_client *c);
 
-typedef struct asps_client_secret {
-    char *name;
-    uint8_t *value;
-    size_t len;
-} asps_client_secret;
-
 /* Fetch NAMES in one call. On ASPS_OK, *out holds n entries in request
- * order and *status is 0. A refusal by the server returns ASPS_E_DENIED
+ * order (malloc'd; free with asps_secrets_free, which cleanses them) and
+ * *status is 0. A refusal by the server returns ASPS_E_DENIED
  * (status 7, or 16 when the evidence was refused), ASPS_E_UNAVAILABLE for
  * an unreachable server or KMS (status 14), with the server's message in eb.
  * *status gets the gRPC status code in every case. */
 asps_err asps_client_get(asps_client *c, const char *const *names, size_t n,
-                         asps_client_secret **out, int *status, asps_errbuf *eb);
-void asps_client_secrets_free(asps_client_secret *s, size_t n);
+                         asps_secret **out, int *status, asps_errbuf *eb);
 
 /* The RA-TLS certificate this client presents (PEM), e.g. for logging. */
 const char *asps_client_cert_pem(const asps_client *c);

@@ -1,6 +1,6 @@
 /* client_lib.c: the asps client library (asps/client.h): attest, connect,
  * get named secrets in one call. Owns the RA-TLS key (cleansed on free) and
- * the secrets it returns (cleansed by asps_client_secrets_free). */
+ * the secrets it returns (asps_secret, cleansed by asps_secrets_free). */
 #include <openssl/crypto.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -13,6 +13,7 @@
 #include "asps/evidence.h"
 #include "asps/ratls.h"
 #include "rpc.h"
+#include "status.h"
 #include "trust.h"
 #include "util.h"
 
@@ -178,21 +179,8 @@ void asps_client_free(asps_client *c)
 
 const char *asps_client_cert_pem(const asps_client *c) { return c->cert_pem; }
 
-void asps_client_secrets_free(asps_client_secret *s, size_t n)
-{
-    if (!s)
-        return;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i].value)
-            OPENSSL_cleanse(s[i].value, s[i].len);
-        free(s[i].value);
-        free(s[i].name);
-    }
-    free(s);
-}
-
 asps_err asps_client_get(asps_client *c, const char *const *names, size_t n,
-                         asps_client_secret **out, int *status, asps_errbuf *eb)
+                         asps_secret **out, int *status, asps_errbuf *eb)
 {
     *out = NULL;
     *status = ASPS_RPC_INTERNAL;
@@ -207,14 +195,10 @@ asps_err asps_client_get(asps_client *c, const char *const *names, size_t n,
         return e;
     if (*status != ASPS_RPC_OK) {
         free(reply);
-        asps_err code = *status == ASPS_RPC_PERMISSION_DENIED || *status == ASPS_RPC_UNAUTHENTICATED
-                            ? ASPS_E_DENIED
-                        : *status == ASPS_RPC_UNAVAILABLE || *status == ASPS_RPC_DEADLINE_EXCEEDED
-                            ? ASPS_E_UNAVAILABLE
-                            : ASPS_E_ARG;
-        return asps_fail(eb, code, "server: %s: %s", asps_rpc_status_name(*status), msg);
+        return asps_fail(eb, asps_rpc_err_of_status(*status), "server: %s: %s",
+                         asps_rpc_status_name(*status), msg);
     }
-    asps_rpc_secret *rs = NULL;
+    asps_secret *rs = NULL;
     size_t rn = 0;
     e = asps_rpc_decode_get_secrets_reply(reply, reply_len, &rs, &rn, eb);
     if (reply) {
@@ -228,25 +212,10 @@ asps_err asps_client_get(asps_client *c, const char *const *names, size_t n,
     for (size_t i = 0; ok && i < n; i++)
         ok = rs[i].name && !strcmp(rs[i].name, names[i]);
     if (!ok) {
-        asps_rpc_secrets_free(rs, rn);
+        asps_secrets_free(rs, rn);
         return asps_fail(eb, ASPS_E_PARSE, "server: reply does not match the names asked");
     }
-    asps_client_secret *s = calloc(n ? n : 1, sizeof *s);
-    for (size_t i = 0; s && i < n; i++) {
-        s[i].name = strdup(rs[i].name);
-        s[i].value = malloc(rs[i].value_len ? rs[i].value_len : 1);
-        s[i].len = rs[i].value_len;
-        if (!s[i].name || !s[i].value) {
-            asps_client_secrets_free(s, n);
-            s = NULL;
-            break;
-        }
-        if (rs[i].value_len)
-            memcpy(s[i].value, rs[i].value, rs[i].value_len);
-    }
-    asps_rpc_secrets_free(rs, rn);
-    if (!s)
-        return asps_fail(eb, ASPS_E_NOMEM, "client: out of memory");
-    *out = s;
+    /* the decoded array is the caller's: one secret type, no copy */
+    *out = rs;
     return ASPS_OK;
 }

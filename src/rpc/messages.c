@@ -207,20 +207,6 @@ void asps_rpc_strings_free(char **strs, size_t n)
     free(strs);
 }
 
-void asps_rpc_secrets_free(asps_rpc_secret *secrets, size_t n)
-{
-    if (secrets == NULL)
-        return;
-    for (size_t i = 0; i < n; i++) {
-        free(secrets[i].name);
-        if (secrets[i].value != NULL) {
-            OPENSSL_cleanse(secrets[i].value, secrets[i].value_len);
-            free(secrets[i].value);
-        }
-    }
-    free(secrets);
-}
-
 /* ---- asps.v1 -------------------------------------------------------------------- */
 
 asps_err asps_rpc_encode_get_secrets_request(const char *const *names, size_t n, uint8_t **out,
@@ -271,7 +257,7 @@ out:
     return rc;
 }
 
-asps_err asps_rpc_encode_get_secrets_reply(const asps_rpc_secret *secrets, size_t n, uint8_t **out,
+asps_err asps_rpc_encode_get_secrets_reply(const asps_secret *secrets, size_t n, uint8_t **out,
                                            size_t *out_len, asps_errbuf *eb)
 {
     if ((secrets == NULL && n != 0) || out == NULL || out_len == NULL)
@@ -284,14 +270,14 @@ asps_err asps_rpc_encode_get_secrets_reply(const asps_rpc_secret *secrets, size_
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
-        if (secrets[i].name == NULL || (secrets[i].value == NULL && secrets[i].value_len != 0)) {
+        if (secrets[i].name == NULL || (secrets[i].value == NULL && secrets[i].len != 0)) {
             rc = asps_fail(eb, ASPS_E_ARG, "rpc: secret %zu has no name or no value", i);
             goto out;
         }
         asps__v1__secret__init(&items[i]);
         items[i].name = secrets[i].name;
         items[i].value.data = secrets[i].value;
-        items[i].value.len = secrets[i].value_len;
+        items[i].value.len = secrets[i].len;
         ptrs[i] = &items[i];
     }
     Asps__V1__GetSecretsReply m = ASPS__V1__GET_SECRETS_REPLY__INIT;
@@ -304,7 +290,7 @@ out:
     return rc;
 }
 
-asps_err asps_rpc_decode_get_secrets_reply(const uint8_t *buf, size_t len, asps_rpc_secret **secrets,
+asps_err asps_rpc_decode_get_secrets_reply(const uint8_t *buf, size_t len, asps_secret **secrets,
                                            size_t *n, asps_errbuf *eb)
 {
     if (secrets == NULL || n == NULL)
@@ -314,7 +300,7 @@ asps_err asps_rpc_decode_get_secrets_reply(const uint8_t *buf, size_t len, asps_
         &asps__v1__get_secrets_reply__descriptor, buf, len, 0, 1, FIELD(1), eb, &rc);
     if (m == NULL)
         return rc;
-    asps_rpc_secret *v = calloc(m->n_secrets ? m->n_secrets : 1, sizeof *v);
+    asps_secret *v = calloc(m->n_secrets ? m->n_secrets : 1, sizeof *v);
     if (v == NULL) {
         rc = asps_fail(eb, ASPS_E_NOMEM, "rpc: out of memory");
         goto out;
@@ -324,14 +310,14 @@ asps_err asps_rpc_decode_get_secrets_reply(const uint8_t *buf, size_t len, asps_
         v[i].name = dup_str(s->name);
         v[i].value = malloc(s->value.len + 1);
         if (v[i].name == NULL || v[i].value == NULL) {
-            asps_rpc_secrets_free(v, i + 1);
+            asps_secrets_free(v, i + 1);
             rc = asps_fail(eb, ASPS_E_NOMEM, "rpc: out of memory");
             goto out;
         }
         if (s->value.len)
             memcpy(v[i].value, s->value.data, s->value.len);
         v[i].value[s->value.len] = 0;
-        v[i].value_len = s->value.len;
+        v[i].len = s->value.len;
     }
     *secrets = v;
     *n = m->n_secrets;

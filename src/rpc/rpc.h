@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "asps/err.h"
+#include "asps/secret.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -224,20 +225,14 @@ asps_err asps_rpc_decode_get_secrets_request(const uint8_t *buf, size_t len, siz
                                              char ***names, size_t *n, asps_errbuf *eb);
 void asps_rpc_strings_free(char **strs, size_t n);
 
-/* asps.v1.Secret / GetSecretsReply */
-typedef struct asps_rpc_secret {
-    char *name;
-    uint8_t *value;
-    size_t value_len;
-} asps_rpc_secret;
-
-asps_err asps_rpc_encode_get_secrets_reply(const asps_rpc_secret *secrets, size_t n, uint8_t **out,
+/* asps.v1.Secret / GetSecretsReply: the one secret type (asps/secret.h)
+ * on the wire, name -> Secret.name, value/len -> Secret.value. */
+asps_err asps_rpc_encode_get_secrets_reply(const asps_secret *secrets, size_t n, uint8_t **out,
                                            size_t *out_len, asps_errbuf *eb);
-/* *secrets is a malloc'd array; free with asps_rpc_secrets_free (which
+/* *secrets is a malloc'd array of *n; free with asps_secrets_free (which
  * cleanses the values). */
-asps_err asps_rpc_decode_get_secrets_reply(const uint8_t *buf, size_t len, asps_rpc_secret **secrets,
+asps_err asps_rpc_decode_get_secrets_reply(const uint8_t *buf, size_t len, asps_secret **secrets,
                                            size_t *n, asps_errbuf *eb);
-void asps_rpc_secrets_free(asps_rpc_secret *secrets, size_t n);
 
 /* Occlum ratls.SecretRequest { name } / SecretReply { secret (base64 text) } */
 asps_err asps_rpc_encode_occlum_request(const char *name, uint8_t **out, size_t *out_len,

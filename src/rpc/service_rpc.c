@@ -2,8 +2,11 @@
  * asps.v1.SecretProvision/GetSecrets, Occlum's ratls.GrSecret/GetSecret
  * (value as base64) and CCZoo's secretmanager.SecretManger/GetSecret (value
  * as the string field; a ctx that is present must be the handshake's own
- * certificate). Decoding, the service call, encoding; buffers that held
- * values are cleansed. */
+ * certificate). Each handler is one asps_call: decoding (a request that
+ * does not decode is refused in the call), the service's decision, encoding
+ * (a value the protocol cannot carry is refused in the call), then the
+ * status from the one table (status.c) and the call's one audit line.
+ * Buffers that held values are cleansed. */
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -17,6 +20,7 @@
 #include "rpc.h"
 #include "service.h"
 #include "service_rpc.h"
+#include "status.h"
 #include "utf8.h"
 
 typedef struct glue {
@@ -24,6 +28,15 @@ typedef struct glue {
     size_t max_names;
 } glue;
 
+/* The status of an ended decision, its message for the peer; then the call's
+ * one audit line. */
+static int finish(glue *g, asps_call *c, char *msg, size_t msglen)
+{
+    int st = asps_rpc_status_of(c->err, c->verdict);
+    snprintf(msg, msglen, "%s", st == ASPS_RPC_OK ? "" : c->msg);
+    asps_service_call_end(g->svc, c);
+    return st;
+}
 
 static int get_secrets(void *ctx, const char *cert, const char *peer, const uint8_t *req,
                        size_t req_len, uint8_t **reply, size_t *reply_len, char *msg, size_t msglen)
@@ -35,48 +48,20 @@ static int get_secrets(void *ctx, const char *cert, const char *peer, const uint
     /* decode up to one more than the limit, so the service can say
      * RESOURCE_EXHAUSTED rather than a parse error */
     asps_err e = asps_rpc_decode_get_secrets_request(req, req_len, g->max_names + 1, &names, &n, &eb);
-    if (e == ASPS_E_LIMIT) {
-        snprintf(msg, msglen, "too many names in one call (limit %zu)", g->max_names);
-        asps_service_audit_refused(g->svc, cert, peer, NULL, 0, "invalid", msg);
-        return ASPS_RPC_RESOURCE_EXHAUSTED;
-    }
-    if (e != ASPS_OK) {
-        snprintf(msg, msglen, "malformed request: %s", eb.msg);
-        asps_service_audit_refused(g->svc, cert, peer, NULL, 0, "invalid", msg);
-        return ASPS_RPC_INVALID_ARGUMENT;
-    }
-    asps_secret_list list = {0};
-    int st = asps_service_get_secrets(g->svc, cert, peer, (const char *const *)names, n, &list, msg,
-                                      msglen);
-    if (st == ASPS_STATUS_OK) {
-        asps_rpc_secret *rs = calloc(list.n ? list.n : 1, sizeof *rs);
-        if (!rs) {
-            st = ASPS_RPC_INTERNAL;
-            snprintf(msg, msglen, "out of memory");
-        } else {
-            for (size_t i = 0; i < list.n; i++) {
-                rs[i].name = list.items[i].name;
-                rs[i].value = list.items[i].value;
-                rs[i].value_len = list.items[i].len;
-            }
-            if (asps_rpc_encode_get_secrets_reply(rs, list.n, reply, reply_len, &eb) != ASPS_OK) {
-                st = ASPS_RPC_INTERNAL;
-                snprintf(msg, msglen, "cannot encode the reply");
-            }
-            free(rs); /* the pointers belong to list */
-        }
-    }
-    asps_secret_list_clear(&list);
+    asps_call c;
+    asps_service_call_begin(g->svc, &c, cert, peer, (const char *const *)names, n);
+    if (e == ASPS_E_LIMIT)
+        asps_call_refuse(&c, ASPS_E_LIMIT, ASPS_VERDICT_INVALID, NULL,
+                         "too many names in one call (limit %zu)", g->max_names);
+    else if (e != ASPS_OK)
+        asps_call_refuse(&c, ASPS_E_PARSE, ASPS_VERDICT_INVALID, NULL, "malformed request: %s",
+                         eb.msg);
+    if (asps_service_decide(g->svc, &c) == ASPS_OK &&
+        asps_rpc_encode_get_secrets_reply(c.secrets, c.n_secrets, reply, reply_len, &eb) != ASPS_OK)
+        asps_call_refuse(&c, ASPS_E_INTERNAL, ASPS_VERDICT_ERROR, eb.msg, "cannot encode the reply");
+    int st = finish(g, &c, msg, msglen);
     asps_rpc_strings_free(names, n);
     return st;
-}
-
-/* One name through the service; *value is the caller's to cleanse. */
-static int one_secret(glue *g, const char *cert, const char *peer, const char *name,
-                      asps_secret_list *list, char *msg, size_t msglen)
-{
-    const char *names[1] = {name};
-    return asps_service_get_secrets(g->svc, cert, peer, names, 1, list, msg, msglen);
 }
 
 static int occlum_get_secret(void *ctx, const char *cert, const char *peer, const uint8_t *req,
@@ -86,32 +71,30 @@ static int occlum_get_secret(void *ctx, const char *cert, const char *peer, cons
     glue *g = ctx;
     char *name = NULL;
     asps_errbuf eb = {{0}};
-    if (asps_rpc_decode_occlum_request(req, req_len, &name, &eb) != ASPS_OK) {
-        snprintf(msg, msglen, "malformed request: %s", eb.msg);
-        asps_service_audit_refused(g->svc, cert, peer, NULL, 0, "invalid", msg);
-        return ASPS_RPC_INVALID_ARGUMENT;
-    }
-    asps_secret_list list = {0};
-    int st = one_secret(g, cert, peer, name, &list, msg, msglen);
-    free(name);
-    if (st == ASPS_STATUS_OK) {
-        size_t vlen = list.items[0].len;
+    asps_err e = asps_rpc_decode_occlum_request(req, req_len, &name, &eb);
+    const char *names[1] = {name};
+    asps_call c;
+    asps_service_call_begin(g->svc, &c, cert, peer, names, e == ASPS_OK ? 1 : 0);
+    if (e != ASPS_OK)
+        asps_call_refuse(&c, ASPS_E_PARSE, ASPS_VERDICT_INVALID, NULL, "malformed request: %s",
+                         eb.msg);
+    if (asps_service_decide(g->svc, &c) == ASPS_OK) {
+        size_t vlen = c.secrets[0].len;
         size_t cap = 4 * ((vlen + 2) / 3) + 1;
-        char *b64 = malloc(cap);
-        if (!b64 || vlen > INT32_MAX) {
-            st = ASPS_RPC_INTERNAL;
-            snprintf(msg, msglen, "out of memory");
+        char *b64 = vlen > INT32_MAX ? NULL : malloc(cap);
+        if (!b64) {
+            asps_call_refuse(&c, ASPS_E_NOMEM, ASPS_VERDICT_ERROR, NULL, "out of memory");
         } else {
-            EVP_EncodeBlock((unsigned char *)b64, list.items[0].value, (int)vlen);
-            if (asps_rpc_encode_occlum_reply(b64, reply, reply_len, &eb) != ASPS_OK) {
-                st = ASPS_RPC_INTERNAL;
-                snprintf(msg, msglen, "cannot encode the reply");
-            }
+            EVP_EncodeBlock((unsigned char *)b64, c.secrets[0].value, (int)vlen);
+            if (asps_rpc_encode_occlum_reply(b64, reply, reply_len, &eb) != ASPS_OK)
+                asps_call_refuse(&c, ASPS_E_INTERNAL, ASPS_VERDICT_ERROR, eb.msg,
+                                 "cannot encode the reply");
             OPENSSL_cleanse(b64, cap);
         }
         free(b64);
     }
-    asps_secret_list_clear(&list);
+    int st = finish(g, &c, msg, msglen);
+    free(name);
     return st;
 }
 
@@ -156,37 +139,31 @@ static int cczoo_get_secret(void *ctx, const char *cert, const char *peer, const
     glue *g = ctx;
     char *key = NULL, *rctx = NULL;
     asps_errbuf eb = {{0}};
-    if (asps_rpc_decode_cczoo_request(req, req_len, &key, &rctx, &eb) != ASPS_OK) {
-        snprintf(msg, msglen, "malformed request: %s", eb.msg);
-        asps_service_audit_refused(g->svc, cert, peer, NULL, 0, "invalid", msg);
-        return ASPS_RPC_INVALID_ARGUMENT;
-    }
-    int st;
-    asps_secret_list list = {0};
+    asps_err e = asps_rpc_decode_cczoo_request(req, req_len, &key, &rctx, &eb);
     const char *const names[1] = {key};
-    if (rctx && rctx[0] && !ctx_matches_peer(rctx, cert)) {
-        snprintf(msg, msglen, "ctx is not the certificate of this connection");
-        asps_service_audit_refused(g->svc, cert, peer, names, 1, "denied", msg);
-        st = ASPS_RPC_PERMISSION_DENIED;
-    } else {
-        st = one_secret(g, cert, peer, key, &list, msg, msglen);
+    asps_call c;
+    asps_service_call_begin(g->svc, &c, cert, peer, names, e == ASPS_OK ? 1 : 0);
+    if (e != ASPS_OK)
+        asps_call_refuse(&c, ASPS_E_PARSE, ASPS_VERDICT_INVALID, NULL, "malformed request: %s",
+                         eb.msg);
+    else if (rctx && rctx[0] && !ctx_matches_peer(rctx, cert))
+        asps_call_refuse(&c, ASPS_E_DENIED, ASPS_VERDICT_DENIED, NULL,
+                         "ctx is not the certificate of this connection");
+    if (asps_service_decide(g->svc, &c) == ASPS_OK) {
+        const asps_secret *v = &c.secrets[0];
         /* CCZoo's reply field is a proto3 string: its C++ client refuses
          * invalid UTF-8, so a binary secret gets a clear refusal instead;
          * so does one holding a 0x00 byte, which protobuf-c's string (a C
          * string) cannot carry whole */
-        if (st == ASPS_STATUS_OK && (!asps_utf8_valid(list.items[0].value, list.items[0].len, NULL) ||
-                                     memchr(list.items[0].value, 0, list.items[0].len))) {
-            snprintf(msg, msglen, "binary secret: fetch it with asps.v1.SecretProvision/GetSecrets");
-            asps_service_audit_refused(g->svc, cert, peer, names, 1, "refused",
-                                       "binary value cannot travel in CCZoo's string field");
-            st = ASPS_RPC_FAILED_PRECONDITION;
-        } else if (st == ASPS_STATUS_OK &&
-                   asps_rpc_encode_cczoo_reply(list.items[0].value, list.items[0].len, reply, reply_len, &eb) != ASPS_OK) {
-            st = ASPS_RPC_INTERNAL;
-            snprintf(msg, msglen, "cannot encode the reply");
-        }
+        if (!asps_utf8_valid(v->value, v->len, NULL) || memchr(v->value, 0, v->len))
+            asps_call_refuse(&c, ASPS_E_UNSUPPORTED, ASPS_VERDICT_REFUSED,
+                             "binary value cannot travel in CCZoo's string field",
+                             "binary secret: fetch it with asps.v1.SecretProvision/GetSecrets");
+        else if (asps_rpc_encode_cczoo_reply(v->value, v->len, reply, reply_len, &eb) != ASPS_OK)
+            asps_call_refuse(&c, ASPS_E_INTERNAL, ASPS_VERDICT_ERROR, eb.msg,
+                             "cannot encode the reply");
     }
-    asps_secret_list_clear(&list);
+    int st = finish(g, &c, msg, msglen);
     free(key);
     free(rctx);
     return st;
@@ -215,13 +192,16 @@ asps_err asps_service_rpc_register(asps_rpc_server *srv, asps_service *svc, size
 
 int asps_service_rpc_verify(void *ctx, const char *peer_cert_pem, char *err, size_t errlen)
 {
-    return asps_service_verify_peer(ctx, peer_cert_pem, err, errlen);
+    asps_verdict v;
+    asps_err e = asps_service_verify_peer(ctx, peer_cert_pem, &v, err, errlen);
+    return e == ASPS_OK ? 0 : asps_rpc_status_of(e, v);
 }
 
 void asps_service_rpc_refused(void *ctx, const char *peer_cert_pem, const char *peer_addr,
                               const char *method, int status, const char *msg)
 {
-    asps_service_refused_call(ctx, peer_cert_pem, peer_addr, method, status, msg);
+    asps_service_refused_call(ctx, peer_cert_pem, peer_addr, method,
+                              asps_rpc_verdict_of_status(status), msg);
 }
 
 void asps_service_rpc_handshake_failed(void *ctx, const char *reason)

@@ -4,7 +4,9 @@
  * attest/trust.h), the claims cache (SHA-256 of the peer certificate ->
  * verified claims, bounded, expiring with the collateral and the
  * certificate), the current policy+KMS generation (refcounted, swapped on
- * reload) and the audit log.
+ * reload; loaded by generation.c), the audit log and the one decision path
+ * of a call (begin, decide, end: the call's one audit line; its verdicts and
+ * refusals in verdict.c).
  * Trusts: nothing the peer sends; claims only after RA-TLS verification.
  */
 #include <openssl/crypto.h>
@@ -12,6 +14,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +25,7 @@
 #include "kms.h"
 #include "policy.h"
 #include "service.h"
+#include "service_int.h"
 #include "tally.h"
 #include "trust.h"
 #include "util.h"
@@ -29,12 +33,6 @@
 
 #define MAX_PEM (64 * 1024)
 #define REFUSAL_SUMMARY_MS 10000 /* at most one stderr line of refusals per this */
-
-typedef struct generation {
-    asps_policy *policy;
-    asps_kms *kms;
-    int refs;
-} generation;
 
 typedef struct cache_entry {
     uint8_t key[32];
@@ -49,6 +47,8 @@ struct asps_service {
     asps_trust *trust;
     asps_service_evidence_fn evidence; /* tests: instead of the trust object */
     void *evidence_ctx;
+    asps_service_clock_fn cache_now;    /* the claims cache's clock; NULL: time() */
+    void *cache_now_ctx;
 
     pthread_mutex_t cache_lock;
     cache_entry *cache;
@@ -159,7 +159,7 @@ static asps_err claims_for(asps_service *s, const char *pem, asps_claims *out, i
     uint8_t key[32];
     unsigned int kl = 32;
     EVP_Digest(der, len, key, &kl, EVP_sha256(), NULL);
-    int64_t now = now_s();
+    int64_t now = s->cache_now ? s->cache_now(s->cache_now_ctx) : now_s();
     pthread_mutex_lock(&s->cache_lock);
     cache_entry *ce = cache_find(s, key);
     if (ce && ce->expires > now) {
@@ -191,94 +191,36 @@ static void count(asps_service *s, uint64_t *field)
     pthread_mutex_unlock(&s->stats_lock);
 }
 
-/* How evidence that did not verify is refused: UNAVAILABLE (retry later)
- * when the trouble is the server's collateral, reason collateral_unavailable
- * (it could not be had; it does not verify or is out of date, which the
- * verifier marks with ASPS_COLLATERAL_ERR_PREFIX; or it does not fit the
- * platform the quote's valid PCK chain names: no fault of the peer's), or
- * the server itself (out of memory); UNAUTHENTICATED (fix the workload) with
- * the error's short name for everything about the evidence. */
-static int refusal_of(asps_err e, const char *msg, const char **reason)
-{
-    *reason = asps_err_name(e);
-    switch (e) {
-    case ASPS_E_NOMEM:
-    case ASPS_E_INTERNAL:
-        return ASPS_STATUS_UNAVAILABLE;
-    case ASPS_E_UNAVAILABLE:
-    case ASPS_E_CRL_EXPIRED:
-    case ASPS_E_TCB_INFO_EXPIRED:
-    case ASPS_E_QE_IDENTITY_EXPIRED:
-    case ASPS_E_CRL_SIGNATURE:
-    case ASPS_E_CRL_ISSUER:
-    case ASPS_E_TCB_INFO_SIGNATURE:
-    case ASPS_E_QE_IDENTITY_SIGNATURE:
-    case ASPS_E_TCB_INFO_MISMATCH:
-        *reason = "collateral_unavailable";
-        return ASPS_STATUS_UNAVAILABLE;
-    default:
-        if (strncmp(msg, ASPS_COLLATERAL_ERR_PREFIX, strlen(ASPS_COLLATERAL_ERR_PREFIX)) == 0) {
-            *reason = "collateral_unavailable";
-            return ASPS_STATUS_UNAVAILABLE;
-        }
-        return ASPS_STATUS_UNAUTHENTICATED;
-    }
-}
-
-/* The client's words for a refusal: the short reason first, so scripts can
- * match it; collateral details (PCCS addresses) stay in the audit log. */
-static void refusal_msg(int status, const char *reason, const char *detail, char *msg,
-                        size_t msglen)
-{
-    if (status == ASPS_STATUS_UNAUTHENTICATED)
-        snprintf(msg, msglen, "evidence refused: %s (%s)", reason, detail);
-    else
-        snprintf(msg, msglen, "evidence not checked: %s (retry later)", reason);
-}
-
-static const char *verdict_of(int status)
-{
-    return status == ASPS_STATUS_UNAVAILABLE ? "unavailable" : "unauthenticated";
-}
-
-int asps_service_verify_peer(asps_service *s, const char *cert_pem, char *err, size_t errlen)
+asps_err asps_service_verify_peer(asps_service *s, const char *cert_pem, asps_verdict *verdict,
+                                  char *err, size_t errlen)
 {
     asps_claims c;
     asps_errbuf eb = {{0}};
     int hit;
     const char *reason = "no_certificate";
-    int status = ASPS_STATUS_UNAUTHENTICATED;
+    asps_err e = ASPS_E_NO_EVIDENCE;
+    *verdict = ASPS_VERDICT_UNAUTHENTICATED;
     char line[800];
     if (cert_pem == NULL) {
         snprintf(err, errlen, "no client certificate: this server needs an RA-TLS client certificate");
         snprintf(line, sizeof line, "handshake: no client certificate");
     } else {
-        asps_err e = claims_for(s, cert_pem, &c, &hit, &eb);
+        e = claims_for(s, cert_pem, &c, &hit, &eb);
         if (e == ASPS_OK) {
+            *verdict = ASPS_VERDICT_GRANTED;
             count(s, &s->stats.handshakes_ok);
-            return 0;
+            return ASPS_OK;
         }
-        status = refusal_of(e, eb.msg, &reason);
-        refusal_msg(status, reason, eb.msg, err, errlen);
+        *verdict = asps_service__refusal_of(e, eb.msg, &reason);
+        asps_service__refusal_msg(*verdict, reason, eb.msg, err, errlen);
         snprintf(line, sizeof line, "handshake: %s: %s [%s]", reason, eb.msg, asps_err_name(e));
     }
     count(s, &s->stats.handshakes_refused);
     asps_tally_add(s->refusals, reason);
     /* A refused handshake is a decision too: log it. */
-    asps_audit_event ev = {.claims = NULL, .verdict = verdict_of(status), .reason = line};
+    asps_audit_event ev = {.claims = NULL, .verdict = asps_verdict_name(*verdict), .reason = line};
     asps_audit_decision(s->audit, &ev, NULL);
-    return status;
-}
-
-void asps_service_refused_call(asps_service *s, const char *cert_pem, const char *peer,
-                               const char *method, int status, const char *msg)
-{
-    (void)cert_pem; /* refused: it has no claims to log */
-    char line[800];
-    snprintf(line, sizeof line, "%s: %s", method ? method : "?", msg ? msg : "");
-    asps_audit_event ev = {.peer = peer, .verdict = verdict_of(status), .reason = line};
-    asps_audit_decision(s->audit, &ev, NULL);
-    count(s, &s->stats.calls_refused);
+    return e;
 }
 
 void asps_service_handshake_failed(asps_service *s, const char *reason)
@@ -301,11 +243,8 @@ static void gen_release(asps_service *s, generation *g)
     pthread_mutex_lock(&s->gen_lock);
     int last = --g->refs == 0;
     pthread_mutex_unlock(&s->gen_lock);
-    if (last) {
-        asps_policy_free(g->policy);
-        asps_kms_free(g->kms);
-        free(g);
-    }
+    if (last)
+        asps_generation_free(g);
 }
 
 static generation *gen_acquire(asps_service *s)
@@ -318,72 +257,10 @@ static generation *gen_acquire(asps_service *s)
     return g;
 }
 
-static asps_err load_generation(const asps_service_config *cfg, generation **out, asps_errbuf *eb)
-{
-    generation *g = calloc(1, sizeof *g);
-    if (!g)
-        return asps_fail(eb, ASPS_E_NOMEM, "out of memory");
-    g->refs = 1;
-    asps_err e;
-    const char *fmt = cfg->policy_format ? cfg->policy_format : "native";
-    if (!cfg->policy) {
-        e = asps_fail(eb, ASPS_E_ARG, "config: no policy file");
-    } else if (!strcmp(fmt, "native")) {
-        e = asps_policy_load_file(cfg->policy, &g->policy, eb);
-    } else if (!strcmp(fmt, "cczoo") || !strcmp(fmt, "occlum")) {
-        asps_policy_seed_options o = {.occlum_secrets_path = cfg->occlum_secrets,
-                                      .allow_simulated = cfg->seed_allow_simulated};
-        e = asps_policy_load_seed(!strcmp(fmt, "cczoo") ? ASPS_POLICY_CCZOO : ASPS_POLICY_OCCLUM,
-                                  cfg->policy, &o, &g->policy, eb);
-    } else {
-        e = asps_fail(eb, ASPS_E_ARG, "config.policy_format: \"%s\" is not native, cczoo or occlum",
-                      fmt);
-    }
-    if (e == ASPS_OK) {
-        asps_kms_config kc = {0};
-        asps_policy_kms pk;
-        asps_policy_kms_info(g->policy, &pk);
-        if (cfg->has_kms) {
-            kc.type = cfg->kms_type;
-            kc.path = cfg->kms_path;
-            kc.addr = cfg->kms_addr;
-            kc.token = cfg->kms_token;
-            kc.ca_file = cfg->kms_ca;
-            kc.mount = cfg->kms_mount;
-            kc.kv_version = cfg->kms_kv_version;
-            kc.default_encoding = cfg->kms_encoding;
-            kc.field = cfg->kms_field;
-            kc.vault_namespace = cfg->kms_namespace;
-            kc.token_file = cfg->kms_token_file;
-            kc.role_id = cfg->kms_role_id;
-            kc.secret_id = cfg->kms_secret_id;
-            kc.secret_id_file = cfg->kms_secret_id_file;
-            kc.approle_mount = cfg->kms_approle_mount;
-            kc.no_connection_reuse = cfg->kms_no_connection_reuse;
-        } else if (pk.type) {
-            kc.type = pk.type;
-            kc.path = pk.path;
-            kc.addr = pk.addr;
-            kc.default_encoding = pk.default_encoding;
-        }
-        if (!kc.type)
-            e = asps_fail(eb, ASPS_E_ARG, "no KMS: give \"kms\" in the config or in the policy");
-        else
-            e = asps_kms_open(&kc, &g->kms, eb);
-    }
-    if (e != ASPS_OK) {
-        asps_policy_free(g->policy);
-        free(g);
-        return e;
-    }
-    *out = g;
-    return ASPS_OK;
-}
-
 asps_err asps_service_reload(asps_service *s, asps_errbuf *eb)
 {
     generation *g;
-    ASPS_TRY(load_generation(s->cfg, &g, eb));
+    ASPS_TRY(asps_generation_load(s->cfg, &g, eb));
     pthread_mutex_lock(&s->gen_lock);
     generation *old = s->gen;
     s->gen = g;
@@ -425,7 +302,7 @@ asps_err asps_service_new(const asps_service_config *cfg, asps_service **out, as
         e = asps_fail(eb, ASPS_E_ARG, "collateral: config: no collateral source (bundle, sim or pccs)");
     if (e != ASPS_OK)
         goto fail;
-    e = load_generation(cfg, &s->gen, eb);
+    e = asps_generation_load(cfg, &s->gen, eb);
     if (e != ASPS_OK)
         goto fail;
     e = asps_audit_open(cfg->audit ? cfg->audit : "-", &s->audit, eb);
@@ -466,19 +343,10 @@ void asps_service_set_evidence(asps_service *s, asps_service_evidence_fn fn, voi
     s->evidence_ctx = ctx;
 }
 
-void asps_service_audit_refused(asps_service *s, const char *cert_pem, const char *peer,
-                                const char *const *names, size_t n, const char *verdict,
-                                const char *reason)
+void asps_service_set_clock(asps_service *s, asps_service_clock_fn now, void *ctx)
 {
-    asps_claims claims;
-    int hit = 0;
-    asps_errbuf eb;
-    /* the claims are in the cache: the handshake verified this certificate */
-    int have = cert_pem && claims_for(s, cert_pem, &claims, &hit, &eb) == ASPS_OK;
-    asps_audit_event ev = {.peer = peer, .claims = have ? &claims : NULL, .names_asked = names,
-                           .n_asked = n, .verdict = verdict, .reason = reason};
-    asps_audit_decision(s->audit, &ev, NULL);
-    count(s, &s->stats.denied);
+    s->cache_now = now;
+    s->cache_now_ctx = ctx;
 }
 
 void asps_service_get_stats(asps_service *s, asps_service_stats *out)
@@ -488,149 +356,171 @@ void asps_service_get_stats(asps_service *s, asps_service_stats *out)
     pthread_mutex_unlock(&s->stats_lock);
 }
 
-void asps_secret_list_clear(asps_secret_list *l)
+/* ---- one call ------------------------------------------------------------------------
+ * One decision path: begin (claims, once), the transport's own refusals,
+ * decide (names, evidence, policy, KMS), end (the one audit line). Every
+ * refusal goes through asps_call_refuse; only call_end writes. */
+
+static void call_init(asps_call *c, const char *peer, const char *const *names, size_t n_names)
 {
-    if (!l)
-        return;
-    for (size_t i = 0; i < l->n; i++) {
-        if (l->items[i].value)
-            OPENSSL_cleanse(l->items[i].value, l->items[i].len);
-        free(l->items[i].value);
-        free(l->items[i].name);
-    }
-    free(l->items);
-    l->items = NULL;
-    l->n = 0;
+    memset(c, 0, sizeof *c);
+    c->peer = peer;
+    c->names = names;
+    c->n_names = n_names;
+    c->claims_err = ASPS_E_NO_EVIDENCE;
 }
 
-/* ---- one call ------------------------------------------------------------------------ */
-
-int asps_service_get_secrets(asps_service *s, const char *cert_pem, const char *peer,
-                             const char *const *names, size_t n_names, asps_secret_list *out,
-                             char *msg, size_t msglen)
+void asps_service_call_begin(asps_service *s, asps_call *c, const char *cert_pem, const char *peer,
+                             const char *const *names, size_t n_names)
 {
-    out->items = NULL;
-    out->n = 0;
+    call_init(c, peer, names, n_names);
     count(s, &s->stats.calls);
     asps_errbuf eb = {{0}};
-    asps_audit_event ev = {.peer = peer, .names_asked = names, .n_asked = n_names};
-    int status;
-    if (n_names == 0) {
-        snprintf(msg, msglen, "no secret names in the request");
-        ev.verdict = "invalid";
-        ev.reason = msg;
-        asps_audit_decision(s->audit, &ev, NULL);
-        return ASPS_STATUS_INVALID_ARGUMENT;
-    }
-    if (n_names > s->cfg->max_names) {
-        snprintf(msg, msglen, "%zu names in one call; the limit is %zu", n_names, s->cfg->max_names);
-        ev.verdict = "invalid";
-        ev.reason = msg;
-        asps_audit_decision(s->audit, &ev, NULL);
-        return ASPS_STATUS_RESOURCE_EXHAUSTED;
-    }
-    for (size_t i = 0; i < n_names; i++)
-        if (!names[i] || !names[i][0] || strlen(names[i]) > ASPS_POLICY_MAX_NAME) {
-            snprintf(msg, msglen, "secret name %zu is empty or longer than %d bytes", i,
-                     ASPS_POLICY_MAX_NAME);
-            ev.verdict = "invalid";
-            ev.reason = msg;
-            asps_audit_decision(s->audit, &ev, NULL);
-            return ASPS_STATUS_INVALID_ARGUMENT;
-        }
-
-    asps_claims claims;
-    int hit;
-    asps_err e = claims_for(s, cert_pem, &claims, &hit, &eb);
+    int hit = 0;
+    c->claims_err = claims_for(s, cert_pem, &c->claims, &hit, &eb);
+    snprintf(c->claims_msg, sizeof c->claims_msg, "%s", eb.msg);
     if (hit)
         count(s, &s->stats.claims_cache_hits);
-    if (e != ASPS_OK) {
-        /* the handshake's check said yes (or its verdict is gone), but the
-         * evidence does not verify now: refused the same way */
-        const char *reason;
-        int st = refusal_of(e, eb.msg, &reason);
-        refusal_msg(st, reason, eb.msg, msg, msglen);
-        char line[800];
-        snprintf(line, sizeof line, "%s: %s [%s]", reason, eb.msg, asps_err_name(e));
-        ev.verdict = verdict_of(st);
-        ev.reason = line;
-        asps_audit_decision(s->audit, &ev, NULL);
-        count(s, st == ASPS_STATUS_UNAVAILABLE ? &s->stats.unavailable : &s->stats.denied);
-        return st;
-    }
-    ev.claims = &claims;
+}
 
-    generation *g = gen_acquire(s);
-    asps_decision d;
-    memset(&d, 0, sizeof d);
-    e = asps_policy_decide(g->policy, &claims, names, n_names, &d, &eb);
-    if (e != ASPS_OK) {
-        count(s, &s->stats.denied);
-        /* unknown and denied names get the same words */
-        snprintf(msg, msglen, "permission denied");
-        ev.decision = &d;
-        ev.verdict = "denied";
-        ev.reason = e == ASPS_E_DENIED ? NULL : eb.msg;
-        asps_audit_decision(s->audit, &ev, NULL);
-        asps_decision_clear(&d);
-        gen_release(s, g);
-        return ASPS_STATUS_PERMISSION_DENIED;
-    }
+/* The request itself: at least one name, within the limits. */
+static asps_err check_names(asps_service *s, asps_call *c)
+{
+    if (c->n_names == 0)
+        return asps_call_refuse(c, ASPS_E_ARG, ASPS_VERDICT_INVALID, NULL,
+                                "no secret names in the request");
+    if (c->n_names > s->cfg->max_names)
+        return asps_call_refuse(c, ASPS_E_LIMIT, ASPS_VERDICT_INVALID, NULL,
+                                "%zu names in one call; the limit is %zu", c->n_names,
+                                s->cfg->max_names);
+    for (size_t i = 0; i < c->n_names; i++)
+        if (!c->names[i] || !c->names[i][0] || strlen(c->names[i]) > ASPS_POLICY_MAX_NAME)
+            return asps_call_refuse(c, ASPS_E_ARG, ASPS_VERDICT_INVALID, NULL,
+                                    "secret name %zu is empty or longer than %d bytes", i,
+                                    ASPS_POLICY_MAX_NAME);
+    return ASPS_OK;
+}
 
-    out->items = calloc(n_names, sizeof *out->items);
-    status = out->items ? ASPS_STATUS_OK : ASPS_STATUS_INTERNAL;
-    /* one deadline for all of this call's fetches, before the call's own */
+/* The claims begin looked up: the handshake's check said yes (or its
+ * verdict is gone), but evidence that does not verify now is refused the
+ * same way. */
+static asps_err check_evidence(asps_call *c)
+{
+    if (c->claims_err == ASPS_OK)
+        return ASPS_OK;
+    const char *reason;
+    asps_verdict v = asps_service__refusal_of(c->claims_err, c->claims_msg, &reason);
+    /* room for the whole detail; the call keeps what fits in its msg */
+    char msg[sizeof c->msg + sizeof c->claims_msg], line[sizeof c->reason];
+    asps_service__refusal_msg(v, reason, c->claims_msg, msg, sizeof msg);
+    snprintf(line, sizeof line, "%s: %s [%s]", reason, c->claims_msg, asps_err_name(c->claims_err));
+    return asps_call_refuse(c, c->claims_err, v, line, "%s", msg);
+}
+
+/* Every granted name's value, all or nothing, under one KMS deadline (before
+ * the call's own). A name the KMS does not have, or refuses the app's
+ * credential for, is the same answer to the peer as a name not granted. */
+static asps_err fetch_values(asps_service *s, asps_call *c)
+{
+    asps_secret *items = calloc(c->n_names, sizeof *items);
+    if (!items)
+        return asps_call_refuse(c, ASPS_E_NOMEM, ASPS_VERDICT_ERROR, "out of memory",
+                                "internal error");
     long kms_ms = s->cfg->kms_deadline_ms > 0 ? s->cfg->kms_deadline_ms
                   : s->cfg->deadline_ms > 1  ? s->cfg->deadline_ms / 2
                                              : ASPS_KMS_DEFAULT_DEADLINE_MS;
     int64_t kms_deadline = asps_now_mono_ms() + kms_ms;
-    const char *verdict = "granted";
-    char reason[600] = "";
-    for (size_t i = 0; status == ASPS_STATUS_OK && i < n_names; i++) {
-        asps_secret *it = &out->items[i];
-        it->name = strdup(names[i]);
-        out->n = i + 1;
+    asps_errbuf eb = {{0}};
+    for (size_t i = 0; i < c->n_names; i++) {
+        asps_secret *it = &items[i];
+        it->name = strdup(c->names[i]);
         if (!it->name) {
-            status = ASPS_STATUS_INTERNAL;
-            break;
+            asps_secrets_free(items, c->n_names);
+            return asps_call_refuse(c, ASPS_E_NOMEM, ASPS_VERDICT_ERROR, "out of memory",
+                                    "internal error");
         }
-        e = asps_kms_get_until(g->kms, d.grants[i].kms_ref, d.kms_credential, kms_deadline,
-                               &it->value, &it->len, &eb);
+        asps_err e = asps_kms_get_until(c->gen->kms, c->decision.grants[i].kms_ref,
+                                        c->decision.kms_credential, kms_deadline, &it->value,
+                                        &it->len, &eb);
         if (e == ASPS_OK)
             continue;
-        if (e == ASPS_E_NOT_FOUND || e == ASPS_E_DENIED) {
-            /* the KMS has no such secret or refused the app's credential:
-             * to the peer this is the same answer as a name not granted */
-            status = ASPS_STATUS_PERMISSION_DENIED;
-            snprintf(msg, msglen, "permission denied");
-            verdict = "denied";
-        } else {
-            status = ASPS_STATUS_UNAVAILABLE;
-            snprintf(msg, msglen, "secret store unavailable");
-            verdict = "unavailable";
-        }
-        snprintf(reason, sizeof reason, "KMS: %s [%s]", eb.msg, asps_err_name(e));
+        asps_secrets_free(items, c->n_names); /* never a partial reply */
+        char line[sizeof c->reason];
+        snprintf(line, sizeof line, "KMS: %s [%s]", eb.msg, asps_err_name(e));
+        if (e == ASPS_E_NOT_FOUND || e == ASPS_E_DENIED)
+            return asps_call_refuse(c, ASPS_E_DENIED, ASPS_VERDICT_DENIED, line,
+                                    "permission denied");
+        return asps_call_refuse(c, ASPS_E_UNAVAILABLE, ASPS_VERDICT_UNAVAILABLE, line,
+                                "secret store unavailable");
     }
-    if (status == ASPS_STATUS_INTERNAL && !reason[0]) {
-        snprintf(msg, msglen, "internal error");
-        snprintf(reason, sizeof reason, "out of memory");
-        verdict = "error";
-    }
-    if (status != ASPS_STATUS_OK) {
-        /* all or nothing: never a partial reply */
-        asps_secret_list_clear(out);
-        count(s, status == ASPS_STATUS_UNAVAILABLE ? &s->stats.unavailable : &s->stats.denied);
-    } else {
-        count(s, &s->stats.granted);
-        msg[0] = 0;
-    }
-    ev.decision = &d;
-    ev.verdict = verdict;
-    ev.reason = reason[0] ? reason : NULL;
-    if (status != ASPS_STATUS_OK)
-        d.allowed = 0; /* nothing was released: the line must not list names as granted */
+    c->secrets = items;
+    c->n_secrets = c->n_names;
+    return ASPS_OK;
+}
+
+asps_err asps_service_decide(asps_service *s, asps_call *c)
+{
+    if (c->done)
+        return c->err;
+    ASPS_TRY(check_names(s, c));
+    ASPS_TRY(check_evidence(c));
+    c->gen = gen_acquire(s);
+    c->have_decision = 1;
+    asps_errbuf eb = {{0}};
+    asps_err e = asps_policy_decide(c->gen->policy, &c->claims, c->names, c->n_names,
+                                    &c->decision, &eb);
+    if (e != ASPS_OK)
+        /* unknown and denied names get the same words; the audit line
+         * gives the policy's own reason */
+        return asps_call_refuse(c, ASPS_E_DENIED, ASPS_VERDICT_DENIED,
+                                e == ASPS_E_DENIED ? c->decision.reason : eb.msg,
+                                "permission denied");
+    ASPS_TRY(fetch_values(s, c));
+    c->done = 1;
+    c->err = ASPS_OK;
+    c->verdict = ASPS_VERDICT_GRANTED;
+    c->msg[0] = 0;
+    c->reason[0] = 0; /* the decision's reason */
+    return ASPS_OK;
+}
+
+void asps_service_call_end(asps_service *s, asps_call *c)
+{
+    if (!c->done) /* ended undecided: a transport bug, never a release */
+        asps_call_refuse(c, ASPS_E_INTERNAL, ASPS_VERDICT_ERROR, NULL, "internal error");
+    asps_audit_event ev = {.peer = c->peer,
+                           .claims = c->claims_err == ASPS_OK ? &c->claims : NULL,
+                           .names_asked = c->names,
+                           .n_asked = c->n_names,
+                           .decision = c->have_decision ? &c->decision : NULL,
+                           .verdict = asps_verdict_name(c->verdict),
+                           .reason = c->reason[0] ? c->reason : NULL};
+    if (c->verdict != ASPS_VERDICT_GRANTED)
+        c->decision.allowed = 0; /* nothing was released: no names listed as granted */
     asps_audit_decision(s->audit, &ev, NULL);
-    asps_decision_clear(&d);
-    gen_release(s, g);
-    return status;
+    count(s, c->transport_refused                        ? &s->stats.calls_refused
+             : c->verdict == ASPS_VERDICT_GRANTED     ? &s->stats.granted
+             : c->verdict == ASPS_VERDICT_UNAVAILABLE ? &s->stats.unavailable
+                                                      : &s->stats.denied);
+    asps_secrets_free(c->secrets, c->n_secrets);
+    c->secrets = NULL;
+    c->n_secrets = 0;
+    if (c->have_decision)
+        asps_decision_clear(&c->decision);
+    gen_release(s, c->gen);
+    c->gen = NULL;
+    c->have_decision = 0;
+}
+
+void asps_service_refused_call(asps_service *s, const char *cert_pem, const char *peer,
+                               const char *method, asps_verdict verdict, const char *msg)
+{
+    (void)cert_pem; /* refused: it has no claims to log */
+    asps_call c;
+    call_init(&c, peer, NULL, 0);
+    c.transport_refused = 1;
+    char line[800];
+    snprintf(line, sizeof line, "%s: %s", method ? method : "?", msg ? msg : "");
+    asps_call_refuse(&c, ASPS_E_NO_EVIDENCE, verdict, line, "%s", msg ? msg : "");
+    asps_service_call_end(s, &c);
 }

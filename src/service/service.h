@@ -3,8 +3,8 @@
  * The RPC layer calls two things: asps_service_verify_peer() during the TLS
  * handshake (RA-TLS verification: quote, collateral, key binding; the claims
  * are cached under the SHA-256 of the certificate) and
- * asps_service_get_secrets() for each call (claims from the cache, policy
- * decision, KMS fetches, one audit line). Policy and KMS are swapped
+ * one asps_call for each call (claims from the cache, policy decision, KMS
+ * fetches, one audit line; see "one call" below). Policy and KMS are swapped
  * atomically by asps_service_reload() (SIGHUP); a broken new policy is
  * refused and the old one kept.
  *
@@ -44,6 +44,9 @@
 #include <stdint.h>
 
 #include "asps/err.h"
+#include "asps/secret.h"
+#include "asps/verify.h"
+#include "policy.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -89,59 +92,122 @@ void asps_service_free(asps_service *s);
  * and eb says why. */
 asps_err asps_service_reload(asps_service *s, asps_errbuf *eb);
 
-/* TLS handshake hook: 0 accept; else the gRPC status a refused client is
- * told: ASPS_STATUS_UNAUTHENTICATED when its evidence is wrong (err: "evidence
- * refused: REASON (detail)", REASON the short error name such as
- * tcb_revoked, root_untrusted, cert_expired, binding; "no client
- * certificate..." for CERT_PEM NULL), ASPS_STATUS_UNAVAILABLE when the
- * server's collateral could not be had or used (err: "evidence not checked:
- * REASON (retry later)", REASON collateral_unavailable or the collateral's
- * error such as tcb_info_expired). Each refusal is audited and counted in
- * the refusal summary on stderr. Thread-safe. */
-int asps_service_verify_peer(asps_service *s, const char *cert_pem, char *err, size_t errlen);
+/* What a call, or a refused handshake, came to: the audit line's "verdict"
+ * (asps_verdict_name) and, through the RPC layer's one table
+ * (src/rpc/status.c), the status the peer is told. The service knows no
+ * transport: it returns an asps_err and a verdict, never a gRPC status. */
+typedef enum asps_verdict {
+    ASPS_VERDICT_GRANTED = 0,     /* "granted": every name asked released (or
+                                     a handshake accepted) */
+    ASPS_VERDICT_INVALID,         /* "invalid": a malformed request or one over a
+                                     limit (err ASPS_E_LIMIT) */
+    ASPS_VERDICT_UNAUTHENTICATED, /* "unauthenticated": no evidence, or evidence
+                                     that does not verify */
+    ASPS_VERDICT_DENIED,          /* "denied": a name not granted, unknown to the
+                                     KMS or refused by it: all the same words */
+    ASPS_VERDICT_UNAVAILABLE,     /* "unavailable": KMS or collateral trouble,
+                                     retry later */
+    ASPS_VERDICT_REFUSED,         /* "refused": granted, but the transport's
+                                     protocol cannot carry the value */
+    ASPS_VERDICT_ERROR,           /* "error": the server failed (out of memory,
+                                     a reply it could not encode) */
+    ASPS_VERDICT__COUNT
+} asps_verdict;
+
+/* "granted", "invalid", ...: the audit line's verdict. Never NULL. */
+const char *asps_verdict_name(asps_verdict v);
+
+/* TLS handshake hook: ASPS_OK accepts (*verdict GRANTED). Else *verdict is
+ * UNAUTHENTICATED when the evidence is wrong (err: "evidence refused:
+ * REASON (detail)", REASON the short error name such as tcb_revoked,
+ * root_untrusted, cert_expired, binding; "no client certificate..." for
+ * CERT_PEM NULL), UNAVAILABLE when the server's collateral could not be had
+ * or used (err: "evidence not checked: REASON (retry later)", REASON
+ * collateral_unavailable or the collateral's error such as
+ * tcb_info_expired); the return value is the verification's error. Each
+ * refusal is audited and counted in the refusal summary on stderr.
+ * Thread-safe. */
+asps_err asps_service_verify_peer(asps_service *s, const char *cert_pem, asps_verdict *verdict,
+                                  char *err, size_t errlen);
 
 /* A call the transport answered itself because its connection was refused
- * (or had no certificate): one audit line (peer, "METHOD: MSG"). */
+ * (or had no certificate), with VERDICT and the message MSG it sent: the
+ * call's one audit line (peer, "METHOD: MSG"). */
 void asps_service_refused_call(asps_service *s, const char *cert_pem, const char *peer,
-                               const char *method, int status, const char *msg);
+                               const char *method, asps_verdict verdict, const char *msg);
 
 /* A TLS handshake that failed before any certificate check (REASON: the TLS
  * library's words): one audit line (no peer: TLS does not say) and a count
  * in the refusal summary. */
 void asps_service_handshake_failed(asps_service *s, const char *reason);
 
-typedef struct asps_secret {
-    char *name;
-    uint8_t *value;
-    size_t len;
-} asps_secret;
+/* ---- one call ------------------------------------------------------------------
+ * One call is one asps_call, one decision path and one audit line:
+ *
+ *   asps_call c;
+ *   asps_service_call_begin(s, &c, cert_pem, peer, names, n);  (claims looked up)
+ *   if (request malformed) asps_call_refuse(&c, ...);            (transport's refusals)
+ *   asps_service_decide(s, &c);              (names, evidence, policy, KMS)
+ *   ... c.err, c.verdict, c.msg, c.secrets: answer the peer ...
+ *   asps_service_call_end(s, &c);            (THE audit line; cleanses, frees)
+ *
+ * The first refusal stands: refusing or deciding a call already refused
+ * changes nothing, and refusing a granted call (its value cannot travel, the
+ * reply cannot be encoded) drops its secrets. */
+struct generation;
+typedef struct asps_call {
+    /* the outcome, for the transport */
+    asps_err err;          /* ASPS_OK when granted, else the refusal's error:
+                              ASPS_E_DENIED for every denial (a name unknown
+                              to the KMS looks exactly like one not granted),
+                              ASPS_E_UNAVAILABLE for KMS trouble, ASPS_E_ARG
+                              or ASPS_E_LIMIT for the request, the evidence's
+                              own error for an evidence refusal */
+    asps_verdict verdict;
+    char msg[512];         /* for the peer: never a value ("" when granted) */
+    asps_secret *secrets;  /* granted: n_names entries in request order, the
+                              call's (cleansed and freed by call_end) */
+    size_t n_secrets;
+    /* the service's own: read them only through the functions here */
+    const char *peer;
+    const char *const *names;   /* the caller's; alive until call_end */
+    size_t n_names;
+    int done;                   /* decided or refused */
+    int transport_refused;      /* from asps_service_refused_call */
+    asps_claims claims;
+    asps_err claims_err;        /* ASPS_OK when claims holds the verified claims */
+    char claims_msg[512];
+    int have_decision;
+    asps_decision decision;
+    struct generation *gen;     /* the policy+KMS this call decided under */
+    char reason[800];           /* for the audit line; "" = the decision's */
+} asps_call;
 
-typedef struct asps_secret_list {
-    asps_secret *items;
-    size_t n;
-} asps_secret_list;
+/* Start a call: the peer's certificate (as verified in the handshake; NULL
+ * when none), its address (logging only), the names asked (NULL, 0 when
+ * the request could not be decoded; the array is the caller's and must
+ * live until call_end). The claims are looked up here, once (from the
+ * cache, or verified now), so the audit line always has them. */
+void asps_service_call_begin(asps_service *s, asps_call *c, const char *cert_pem, const char *peer,
+                             const char *const *names, size_t n_names);
 
-/* Cleanses every value, then frees. */
-void asps_secret_list_clear(asps_secret_list *l);
+/* Refuse the call with ERR and VERDICT, MSG (printf) for the peer; REASON
+ * for the audit line (NULL: the same as MSG). Returns c->err. */
+asps_err asps_call_refuse(asps_call *c, asps_err err, asps_verdict verdict, const char *reason,
+                          const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 5, 6)))
+#endif
+    ;
 
-/* gRPC status codes used by the service (grpc/status.h values). */
-enum {
-    ASPS_STATUS_OK = 0,
-    ASPS_STATUS_INVALID_ARGUMENT = 3,
-    ASPS_STATUS_PERMISSION_DENIED = 7,
-    ASPS_STATUS_RESOURCE_EXHAUSTED = 8,
-    ASPS_STATUS_INTERNAL = 13,
-    ASPS_STATUS_UNAVAILABLE = 14,
-    ASPS_STATUS_UNAUTHENTICATED = 16,
-};
+/* The decision: names within limits, the evidence (from begin), the policy,
+ * every granted name's value from the KMS (all or nothing, under one KMS
+ * deadline). Returns c->err. */
+asps_err asps_service_decide(asps_service *s, asps_call *c);
 
-/* One call: the peer's certificate (as verified in the handshake), its
- * address, the requested names. Returns a status code; on OK *out holds
- * every requested secret in request order. MSG gets a short reason for the
- * peer (never a value, and the same text for unknown and denied names). */
-int asps_service_get_secrets(asps_service *s, const char *cert_pem, const char *peer,
-                             const char *const *names, size_t n_names, asps_secret_list *out,
-                             char *msg, size_t msglen);
+/* End the call: its one audit line, its counts; cleanses and frees what it
+ * holds. */
+void asps_service_call_end(asps_service *s, asps_call *c);
 
 /* How a peer certificate (DER) becomes claims at time AT, for tests: FN
  * instead of the service's trust object (attest/trust.h: RA-TLS
@@ -152,12 +218,12 @@ typedef asps_err (*asps_service_evidence_fn)(void *ctx, const uint8_t *cert_der,
                                              int64_t at, asps_claims *claims, asps_errbuf *eb);
 void asps_service_set_evidence(asps_service *s, asps_service_evidence_fn fn, void *ctx);
 
-/* One audit line for a call refused before the service decided (malformed
- * request, too many names, a CCZoo ctx that is not this connection's
- * certificate, a value a legacy protocol cannot carry). */
-void asps_service_audit_refused(asps_service *s, const char *cert_pem, const char *peer,
-                                const char *const *names, size_t n, const char *verdict,
-                                const char *reason);
+/* The claims cache's clock (unix seconds): an entry is used while its
+ * expiry (the claims' expires_at, at most the certificate's notAfter) is
+ * later than NOW(CTX). NULL: time(). For tests. */
+typedef int64_t (*asps_service_clock_fn)(void *ctx);
+void asps_service_set_clock(asps_service *s, asps_service_clock_fn now, void *ctx);
+
 
 /* Counters for tests and the health of the service. */
 typedef struct asps_service_stats {

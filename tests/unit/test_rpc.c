@@ -932,17 +932,17 @@ static void test_get_secrets_messages_round_trip(void **state)
     free(buf);
 
     uint8_t v0[] = {0, 1, 2, 0, 255};
-    asps_rpc_secret in[2] = {{"a", v0, sizeof v0}, {"b", NULL, 0}};
+    asps_secret in[2] = {{"a", v0, sizeof v0}, {"b", NULL, 0}};
     assert_int_equal(asps_rpc_encode_get_secrets_reply(in, 2, &buf, &len, &eb), ASPS_OK);
-    asps_rpc_secret *out;
+    asps_secret *out;
     assert_int_equal(asps_rpc_decode_get_secrets_reply(buf, len, &out, &n, &eb), ASPS_OK);
     assert_int_equal(n, 2);
     assert_string_equal(out[0].name, "a");
-    assert_int_equal(out[0].value_len, sizeof v0);
+    assert_int_equal(out[0].len, sizeof v0);
     assert_memory_equal(out[0].value, v0, sizeof v0);
     assert_string_equal(out[1].name, "b");
-    assert_int_equal(out[1].value_len, 0);
-    asps_rpc_secrets_free(out, n);
+    assert_int_equal(out[1].len, 0);
+    asps_secrets_free(out, n);
     free(buf);
 }
 
@@ -971,13 +971,13 @@ static void test_decoders_reject_nul_in_strings_and_bad_framing(void **state)
     asps_rpc_strings_free(names, n);
     /* nested: Secret.name with NUL inside a reply */
     const uint8_t nested[] = {0x0a, 0x05, 0x0a, 0x03, 'a', 0x00, 'b'};
-    asps_rpc_secret *s;
+    asps_secret *s;
     assert_int_equal(asps_rpc_decode_get_secrets_reply(nested, sizeof nested, &s, &n, &eb), ASPS_E_PARSE);
     /* ...but bytes values may hold NUL */
     const uint8_t val[] = {0x0a, 0x07, 0x0a, 0x01, 'a', 0x12, 0x02, 0x00, 0x00};
     assert_int_equal(asps_rpc_decode_get_secrets_reply(val, sizeof val, &s, &n, &eb), ASPS_OK);
-    assert_int_equal(s[0].value_len, 2);
-    asps_rpc_secrets_free(s, n);
+    assert_int_equal(s[0].len, 2);
+    asps_secrets_free(s, n);
 }
 
 static void test_occlum_and_cczoo_messages_round_trip(void **state)

@@ -1,0 +1,30 @@
+/* service_int.h: what the service's files share inside src/service (never
+ * included from elsewhere). */
+#ifndef ASPS_SERVICE_INT_H
+#define ASPS_SERVICE_INT_H
+
+#include "kms.h"
+#include "policy.h"
+#include "service.h"
+
+/* One generation of policy + KMS (generation.c); refcounted by the service. */
+typedef struct generation {
+    asps_policy *policy;
+    asps_kms *kms;
+    int refs;
+} generation;
+
+/* Load a generation from CFG's files (policy in its format, the KMS of the
+ * config or else the policy's). */
+asps_err asps_generation_load(const asps_service_config *cfg, generation **out, asps_errbuf *eb);
+void asps_generation_free(generation *g);
+
+/* Evidence that did not verify (error E, message MSG): the verdict (UNAVAILABLE
+ * for the server's own trouble: collateral, memory; else UNAUTHENTICATED),
+ * *reason its short name for scripts and the refusal summary. */
+asps_verdict asps_service__refusal_of(asps_err e, const char *msg, const char **reason);
+/* The peer's words for such a refusal (DETAIL: the verifier's message). */
+void asps_service__refusal_msg(asps_verdict v, const char *reason, const char *detail, char *msg,
+                               size_t msglen);
+
+#endif

@@ -1,0 +1,496 @@
+/* test_service.c: the service without gRPC (src/service/service.h).
+ *
+ * One asps_service on a simulated platform folder, a native policy and a
+ * JSON-file KMS, driven call by call through its one decision path
+ * (asps_service_call_begin / decide / call_end): the claims cache and its
+ * expiry, a reload that keeps the old generation when the new policy is
+ * broken, all-or-nothing replies, a name the KMS does not have answered
+ * exactly like a name not granted, and one audit line per call. Statuses
+ * come from the RPC layer's one table (src/rpc/status.c), as a peer would
+ * get them. Evidence is real RA-TLS from the simulated platform, except
+ * where a test installs its own verifier to count and to fail on purpose.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+#include "asps/evidence.h"
+#include "asps/ratls.h"
+#include "rpc.h"
+#include "service.h"
+#include "sim.h"
+#include "status.h"
+
+#define MRE "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1"
+
+typedef struct fx {
+    char *dir;
+    char path[4096], policy[4200], kms[4200], audit[4200], sim[4200];
+    asps_service_config *cfg;
+    asps_service *svc;
+    char *cert, *key;         /* RA-TLS, simulated enclave MRE */
+    char *other, *other_key;  /* RA-TLS, another enclave (no app matches) */
+    /* the test verifier and clock */
+    int64_t now;
+    int verifications;
+    asps_err verdict;         /* what the test verifier answers */
+    int64_t claims_expire;    /* expires_at it gives the claims */
+} fx;
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void write_policy(fx *f, const char *secrets_json)
+{
+    char buf[9000];
+    snprintf(buf, sizeof buf,
+             "{\"version\": 1, \"kms\": {\"type\": \"file\", \"path\": \"%s\"},\n"
+             " \"apps\": [{\"name\": \"app1\", \"match\": {\"tee\": \"sgx\", \"mrenclave\": \"" MRE "\"},\n"
+             "   \"allow_simulated\": true, \"secrets\": %s}]}\n",
+             f->kms, secrets_json);
+    write_file(f->policy, buf);
+}
+
+static char *ratls_cert(const char *simdir, uint8_t mre_byte, char **key)
+{
+    asps_sim_identity id;
+    memset(&id, 0, sizeof id);
+    memset(id.mr_enclave, mre_byte, 32);
+    asps_attester *att;
+    asps_errbuf eb;
+    assert_int_equal(asps_sim_attester_new(simdir, &id, &att, &eb), ASPS_OK);
+    asps_ratls_create_opts o = {.quote = asps_attester_quote, .quote_ctx = att};
+    char *cert;
+    assert_int_equal(asps_ratls_create(&o, &cert, key, &eb), ASPS_OK);
+    asps_attester_free(att);
+    return cert;
+}
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof *f);
+    f->dir = tu_mkdtemp();
+    snprintf(f->sim, sizeof f->sim, "%s/sim", f->dir);
+    snprintf(f->policy, sizeof f->policy, "%s/policy.json", f->dir);
+    snprintf(f->kms, sizeof f->kms, "%s/kms.json", f->dir);
+    snprintf(f->audit, sizeof f->audit, "%s/audit.log", f->dir);
+    asps_errbuf eb;
+    assert_int_equal(asps_sim_init(f->sim, &eb), ASPS_OK);
+    /* "gone" is granted by the policy but missing from the KMS */
+    write_file(f->kms, "{\"a\": \"text:alpha\", \"b\": \"base64:AGJldGEA\", \"bad\": \"base64:!!\"}");
+    write_policy(f, "{\"a\": \"a\", \"b\": \"b\", \"gone\": \"gone\", \"bad\": \"bad\"}");
+    assert_int_equal(asps_service_config_new(&f->cfg, &eb), ASPS_OK);
+    f->cfg->trust_sim = strdup(f->sim);
+    f->cfg->collateral_sim = strdup(f->sim);
+    f->cfg->policy = strdup(f->policy);
+    f->cfg->audit = strdup(f->audit);
+    f->cfg->max_names = 4;
+    assert_int_equal(asps_service_new(f->cfg, &f->svc, &eb), ASPS_OK);
+    f->cert = ratls_cert(f->sim, 0xa1, &f->key);
+    f->other = ratls_cert(f->sim, 0xb2, &f->other_key);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    asps_service_free(f->svc);
+    asps_service_config_free(f->cfg);
+    free(f->cert);
+    free(f->other);
+    asps_ratls_free_key(f->key);
+    asps_ratls_free_key(f->other_key);
+    tu_rm_rf(f->dir);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+static size_t audit_lines(fx *f)
+{
+    size_t len = 0, n = 0;
+    uint8_t *b = tu_read_file(f->audit, &len);
+    for (size_t i = 0; b && i < len; i++)
+        n += b[i] == '\n';
+    free(b);
+    return n;
+}
+
+/* The last audit line (static buffer). */
+static const char *last_audit(fx *f)
+{
+    static char line[16384];
+    size_t len = 0;
+    uint8_t *b = tu_read_file(f->audit, &len);
+    assert_non_null(b);
+    assert_true(len > 0 && b[len - 1] == '\n');
+    size_t start = len - 1;
+    while (start > 0 && b[start - 1] != '\n')
+        start--;
+    snprintf(line, sizeof line, "%.*s", (int)(len - 1 - start), (char *)b + start);
+    free(b);
+    return line;
+}
+
+/* One whole call as the transport makes it; the call is ended (audited)
+ * by the caller with asps_service_call_end. */
+static void call(fx *f, asps_call *c, const char *cert, const char *const *names, size_t n)
+{
+    asps_service_call_begin(f->svc, c, cert, "test:1", names, n);
+    asps_service_decide(f->svc, c);
+}
+
+/* ---- the test verifier and clock ------------------------------------------------ */
+
+static asps_err test_evidence(void *ctx, const uint8_t *der, size_t len, int64_t at,
+                              asps_claims *claims, asps_errbuf *eb)
+{
+    (void)der;
+    (void)len;
+    (void)at;
+    fx *f = ctx;
+    f->verifications++;
+    if (f->verdict != ASPS_OK)
+        return asps_fail(eb, f->verdict, "test verifier says %s", asps_err_name(f->verdict));
+    memset(claims, 0, sizeof *claims);
+    claims->tee = ASPS_TEE_SGX;
+    claims->simulated = 1;
+    claims->tcb_status = ASPS_TCB_UP_TO_DATE;
+    memset(claims->sgx.mr_enclave, 0xa1, 32);
+    claims->expires_at = f->claims_expire;
+    return ASPS_OK;
+}
+
+static int64_t test_clock(void *ctx) { return ((fx *)ctx)->now; }
+
+static void use_test_verifier(fx *f)
+{
+    f->now = (int64_t)time(NULL);
+    f->claims_expire = f->now + 100;
+    asps_service_set_evidence(f->svc, test_evidence, f);
+    asps_service_set_clock(f->svc, test_clock, f);
+}
+
+/* ---- tests ---------------------------------------------------------------------- */
+
+static void test_granted_with_real_evidence(void **state)
+{
+    fx *f = *state;
+    const char *names[] = {"a", "b"};
+    asps_call c;
+    call(f, &c, f->cert, names, 2);
+    assert_int_equal(c.err, ASPS_OK);
+    assert_int_equal(c.verdict, ASPS_VERDICT_GRANTED);
+    assert_int_equal(asps_rpc_status_of(c.err, c.verdict), ASPS_RPC_OK);
+    assert_int_equal(c.n_secrets, 2);
+    assert_string_equal(c.secrets[0].name, "a");
+    assert_int_equal(c.secrets[0].len, 5);
+    assert_memory_equal(c.secrets[0].value, "alpha", 5);
+    /* bytes with their length, 0x00 at both ends kept */
+    assert_string_equal(c.secrets[1].name, "b");
+    assert_int_equal(c.secrets[1].len, 6);
+    assert_memory_equal(c.secrets[1].value, "\0beta\0", 6);
+    size_t before = audit_lines(f);
+    asps_service_call_end(f->svc, &c);
+    assert_int_equal(audit_lines(f), before + 1);
+    const char *l = last_audit(f);
+    assert_non_null(strstr(l, "\"mrenclave\":\"" MRE "\""));
+    assert_non_null(strstr(l, "\"app\":\"app1\""));
+    assert_non_null(strstr(l, "\"names_granted\":[\"a\",\"b\"]"));
+    assert_non_null(strstr(l, "\"verdict\":\"granted\""));
+    assert_null(strstr(l, "alpha")); /* never a value */
+}
+
+/* A name the policy grants but the KMS does not have, a name no app is
+ * granted, and an identity no app matches: the peer cannot tell them
+ * apart (same error, verdict, status and words); the audit line can. */
+static void test_kms_not_found_looks_like_denial(void **state)
+{
+    fx *f = *state;
+    const char *gone[] = {"gone"}, *ungranted[] = {"nope"}, *a[] = {"a"};
+    asps_call c1, c2, c3;
+    call(f, &c1, f->cert, gone, 1);
+    call(f, &c2, f->cert, ungranted, 1);
+    call(f, &c3, f->other, a, 1);
+    asps_call *cs[] = {&c1, &c2, &c3};
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(cs[i]->err, ASPS_E_DENIED);
+        assert_int_equal(cs[i]->verdict, ASPS_VERDICT_DENIED);
+        assert_string_equal(cs[i]->msg, "permission denied");
+        assert_int_equal(asps_rpc_status_of(cs[i]->err, cs[i]->verdict), ASPS_RPC_PERMISSION_DENIED);
+        assert_null(cs[i]->secrets);
+        assert_int_equal(cs[i]->n_secrets, 0);
+    }
+    asps_service_call_end(f->svc, &c1);
+    const char *l = last_audit(f);
+    assert_non_null(strstr(l, "\"verdict\":\"denied\""));
+    assert_non_null(strstr(l, "KMS: kms: no entry \\\"gone\\\" [not_found]"));
+    assert_non_null(strstr(l, "\"names_granted\":[]"));
+    asps_service_call_end(f->svc, &c2);
+    assert_null(strstr(last_audit(f), "KMS:"));
+    asps_service_call_end(f->svc, &c3);
+}
+
+/* One failing name fails the whole call: nothing released, nothing listed
+ * as granted, whatever the failure (not found, store trouble). */
+static void test_all_or_nothing(void **state)
+{
+    fx *f = *state;
+    const char *not_found[] = {"a", "b", "gone"}, *broken[] = {"a", "bad"};
+    asps_call c;
+    call(f, &c, f->cert, not_found, 3);
+    assert_int_equal(c.verdict, ASPS_VERDICT_DENIED);
+    assert_null(c.secrets);
+    assert_int_equal(c.n_secrets, 0);
+    asps_service_call_end(f->svc, &c);
+    assert_non_null(strstr(last_audit(f), "\"names_asked\":[\"a\",\"b\",\"gone\"],\"names_granted\":[]"));
+
+    call(f, &c, f->cert, broken, 2);
+    assert_int_equal(c.err, ASPS_E_UNAVAILABLE);
+    assert_int_equal(c.verdict, ASPS_VERDICT_UNAVAILABLE);
+    assert_string_equal(c.msg, "secret store unavailable");
+    assert_int_equal(asps_rpc_status_of(c.err, c.verdict), ASPS_RPC_UNAVAILABLE);
+    assert_null(c.secrets);
+    asps_service_call_end(f->svc, &c);
+    assert_non_null(strstr(last_audit(f), "\"names_granted\":[],\"verdict\":\"unavailable\""));
+
+    /* a transport that refuses a granted call (a value its protocol cannot
+     * carry) drops what was fetched */
+    const char *a[] = {"a"};
+    call(f, &c, f->cert, a, 1);
+    assert_non_null(c.secrets);
+    asps_call_refuse(&c, ASPS_E_UNSUPPORTED, ASPS_VERDICT_REFUSED, "cannot carry", "no");
+    assert_null(c.secrets);
+    assert_int_equal(asps_rpc_status_of(c.err, c.verdict), ASPS_RPC_FAILED_PRECONDITION);
+    asps_service_call_end(f->svc, &c);
+    assert_non_null(strstr(last_audit(f), "\"names_granted\":[],\"verdict\":\"refused\",\"reason\":\"cannot carry\""));
+}
+
+/* SIGHUP: a broken new policy is refused and the old generation keeps
+ * answering; a good one takes over; a call decided under the old one
+ * ends under it. */
+static void test_reload_keeps_old_generation(void **state)
+{
+    fx *f = *state;
+    const char *a[] = {"a"}, *b[] = {"b"};
+    asps_errbuf eb;
+    asps_call c;
+
+    write_file(f->policy, "{\"version\": 1, \"apps\": [");
+    assert_int_not_equal(asps_service_reload(f->svc, &eb), ASPS_OK);
+    call(f, &c, f->cert, a, 1);
+    assert_int_equal(c.verdict, ASPS_VERDICT_GRANTED);
+    asps_service_call_end(f->svc, &c);
+
+    /* well-formed JSON, but not a policy (an app without a match) */
+    write_file(f->policy, "{\"version\": 1, \"apps\": [{\"name\": \"x\", \"secrets\": {}}]}");
+    assert_int_not_equal(asps_service_reload(f->svc, &eb), ASPS_OK);
+    call(f, &c, f->cert, a, 1);
+    assert_int_equal(c.verdict, ASPS_VERDICT_GRANTED);
+
+    /* a good policy granting only "b": the call in flight keeps its
+     * generation (its decision points into the old policy) */
+    write_policy(f, "{\"b\": \"b\"}");
+    assert_int_equal(asps_service_reload(f->svc, &eb), ASPS_OK);
+    assert_int_equal(c.n_secrets, 1);
+    asps_service_call_end(f->svc, &c);
+    assert_non_null(strstr(last_audit(f), "\"app\":\"app1\",\"names_asked\":[\"a\"],\"names_granted\":[\"a\"]"));
+
+    call(f, &c, f->cert, a, 1);
+    assert_int_equal(c.verdict, ASPS_VERDICT_DENIED);
+    asps_service_call_end(f->svc, &c);
+    call(f, &c, f->cert, b, 1);
+    assert_int_equal(c.verdict, ASPS_VERDICT_GRANTED);
+    asps_service_call_end(f->svc, &c);
+}
+
+/* Claims are cached under the certificate until they expire (the
+ * collateral's expiry, at most the certificate's notAfter); failures are
+ * not cached. */
+static void test_claims_cache_expiry(void **state)
+{
+    fx *f = *state;
+    use_test_verifier(f);
+    const char *a[] = {"a"};
+    asps_call c;
+    asps_service_stats st0, st1;
+    asps_service_get_stats(f->svc, &st0);
+
+    call(f, &c, f->cert, a, 1);
+    assert_int_equal(c.verdict, ASPS_VERDICT_GRANTED);
+    asps_service_call_end(f->svc, &c);
+    assert_int_equal(f->verifications, 1);
+
+    f->now += 99; /* one second before the claims expire: from the cache */
+    call(f, &c, f->cert, a, 1);
+    assert_int_equal(c.verdict, ASPS_VERDICT_GRANTED);
+    asps_service_call_end(f->svc, &c);
+    assert_int_equal(f->verifications, 1);
+    asps_service_get_stats(f->svc, &st1);
+    assert_int_equal(st1.claims_cache_hits, st0.claims_cache_hits + 1);
+
+    f->now += 1; /* expired: verified again, and cached anew */
+    f->claims_expire = f->now + 1000000; /* beyond the certificate's notAfter (24 h) */
+    call(f, &c, f->cert, a, 1);
+    asps_service_call_end(f->svc, &c);
+    assert_int_equal(f->verifications, 2);
+    f->now += 3600;
+    call(f, &c, f->cert, a, 1);
+    asps_service_call_end(f->svc, &c);
+    assert_int_equal(f->verifications, 2);
+
+    f->now += 2 * 86400; /* past the certificate's notAfter, before the claims' expiry */
+    call(f, &c, f->cert, a, 1);
+    asps_service_call_end(f->svc, &c);
+    assert_int_equal(f->verifications, 3);
+
+    /* a failure is not cached: each call verifies again */
+    f->verdict = ASPS_E_TCB_REVOKED;
+    call(f, &c, f->other, a, 1);
+    assert_int_equal(c.verdict, ASPS_VERDICT_UNAUTHENTICATED);
+    asps_service_call_end(f->svc, &c);
+    call(f, &c, f->other, a, 1);
+    asps_service_call_end(f->svc, &c);
+    assert_int_equal(f->verifications, 5);
+}
+
+/* Evidence that does not verify at call time: the peer is told why
+ * (UNAUTHENTICATED) or to retry (UNAVAILABLE, collateral trouble). */
+static void test_evidence_refused(void **state)
+{
+    fx *f = *state;
+    use_test_verifier(f);
+    const char *a[] = {"a"};
+    asps_call c;
+    f->verdict = ASPS_E_TCB_REVOKED;
+    call(f, &c, f->cert, a, 1);
+    assert_int_equal(c.err, ASPS_E_TCB_REVOKED);
+    assert_int_equal(c.verdict, ASPS_VERDICT_UNAUTHENTICATED);
+    assert_string_equal(c.msg, "evidence refused: tcb_revoked (test verifier says tcb_revoked)");
+    assert_int_equal(asps_rpc_status_of(c.err, c.verdict), ASPS_RPC_UNAUTHENTICATED);
+    asps_service_call_end(f->svc, &c);
+    assert_non_null(strstr(last_audit(f), "\"tee\":null"));
+    assert_non_null(strstr(last_audit(f), "\"verdict\":\"unauthenticated\""));
+
+    f->verdict = ASPS_E_TCB_INFO_EXPIRED;
+    call(f, &c, f->cert, a, 1);
+    assert_int_equal(c.verdict, ASPS_VERDICT_UNAVAILABLE);
+    assert_string_equal(c.msg, "evidence not checked: collateral_unavailable (retry later)");
+    assert_int_equal(asps_rpc_status_of(c.err, c.verdict), ASPS_RPC_UNAVAILABLE);
+    asps_service_call_end(f->svc, &c);
+
+    /* and the handshake hook says the same */
+    char err[512];
+    asps_verdict v;
+    assert_int_equal(asps_service_verify_peer(f->svc, f->cert, &v, err, sizeof err),
+                     ASPS_E_TCB_INFO_EXPIRED);
+    assert_int_equal(v, ASPS_VERDICT_UNAVAILABLE);
+    assert_int_equal(asps_service_verify_peer(f->svc, NULL, &v, err, sizeof err), ASPS_E_NO_EVIDENCE);
+    assert_int_equal(v, ASPS_VERDICT_UNAUTHENTICATED);
+    f->verdict = ASPS_OK;
+    assert_int_equal(asps_service_verify_peer(f->svc, f->cert, &v, err, sizeof err), ASPS_OK);
+    assert_int_equal(v, ASPS_VERDICT_GRANTED);
+}
+
+/* Every exit of a call writes exactly one audit line: requests the service
+ * refuses, requests the transport refuses before the decision (a decision
+ * after that changes nothing), and granted ones. The request is judged
+ * before the evidence. */
+static void test_one_audit_line_per_call(void **state)
+{
+    fx *f = *state;
+    const char *five[] = {"a", "b", "a", "b", "a"}, *empty_name[] = {"a", ""}, *a[] = {"a"};
+    struct {
+        const char *cert;
+        const char *const *names;
+        size_t n;
+        int transport_refuses;
+        asps_err err;
+        asps_verdict verdict;
+        int status;
+        const char *msg;
+    } cases[] = {
+        {f->cert, a, 0, 0, ASPS_E_ARG, ASPS_VERDICT_INVALID, ASPS_RPC_INVALID_ARGUMENT,
+         "no secret names in the request"},
+        {f->cert, five, 5, 0, ASPS_E_LIMIT, ASPS_VERDICT_INVALID, ASPS_RPC_RESOURCE_EXHAUSTED,
+         "5 names in one call; the limit is 4"},
+        {NULL, empty_name, 2, 0, ASPS_E_ARG, ASPS_VERDICT_INVALID, ASPS_RPC_INVALID_ARGUMENT,
+         "secret name 1 is empty or longer than 256 bytes"},
+        {f->cert, NULL, 0, 1, ASPS_E_PARSE, ASPS_VERDICT_INVALID, ASPS_RPC_INVALID_ARGUMENT,
+         "malformed request: test"},
+        {NULL, a, 1, 0, ASPS_E_NO_EVIDENCE, ASPS_VERDICT_UNAUTHENTICATED, ASPS_RPC_UNAUTHENTICATED,
+         "evidence refused: no_evidence (no peer certificate)"},
+        {f->cert, a, 1, 0, ASPS_OK, ASPS_VERDICT_GRANTED, ASPS_RPC_OK, ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t before = audit_lines(f);
+        asps_call c;
+        asps_service_call_begin(f->svc, &c, cases[i].cert, "test:2", cases[i].names, cases[i].n);
+        if (cases[i].transport_refuses)
+            asps_call_refuse(&c, ASPS_E_PARSE, ASPS_VERDICT_INVALID, NULL, "malformed request: %s",
+                             "test");
+        asps_service_decide(f->svc, &c);
+        assert_int_equal(c.err, cases[i].err);
+        assert_int_equal(c.verdict, cases[i].verdict);
+        assert_int_equal(asps_rpc_status_of(c.err, c.verdict), cases[i].status);
+        assert_string_equal(c.msg, cases[i].msg);
+        assert_int_equal(audit_lines(f), before); /* nothing until the end */
+        asps_service_call_end(f->svc, &c);
+        assert_int_equal(audit_lines(f), before + 1);
+        char want[64];
+        snprintf(want, sizeof want, "\"verdict\":\"%s\"", asps_verdict_name(cases[i].verdict));
+        assert_non_null(strstr(last_audit(f), want));
+    }
+    /* a connection the transport refused: one line too */
+    size_t before = audit_lines(f);
+    asps_service_refused_call(f->svc, NULL, "test:3", "/m", ASPS_VERDICT_UNAVAILABLE, "try later");
+    assert_int_equal(audit_lines(f), before + 1);
+    assert_non_null(strstr(last_audit(f), "\"verdict\":\"unavailable\",\"reason\":\"/m: try later\""));
+}
+
+/* The client reads statuses back through the same table. */
+static void test_status_table_both_ways(void **state)
+{
+    (void)state;
+    assert_int_equal(asps_rpc_err_of_status(ASPS_RPC_OK), ASPS_OK);
+    assert_int_equal(asps_rpc_err_of_status(ASPS_RPC_PERMISSION_DENIED), ASPS_E_DENIED);
+    assert_int_equal(asps_rpc_err_of_status(ASPS_RPC_UNAUTHENTICATED), ASPS_E_DENIED);
+    assert_int_equal(asps_rpc_err_of_status(ASPS_RPC_UNAVAILABLE), ASPS_E_UNAVAILABLE);
+    assert_int_equal(asps_rpc_err_of_status(ASPS_RPC_DEADLINE_EXCEEDED), ASPS_E_UNAVAILABLE);
+    assert_int_equal(asps_rpc_err_of_status(ASPS_RPC_INVALID_ARGUMENT), ASPS_E_ARG);
+    assert_int_equal(asps_rpc_err_of_status(ASPS_RPC_UNIMPLEMENTED), ASPS_E_ARG);
+    /* every verdict has a status, and the client reads each as it should */
+    for (int v = 0; v < ASPS_VERDICT__COUNT; v++) {
+        int st = asps_rpc_status_of(ASPS_E_DENIED, (asps_verdict)v);
+        asps_err back = asps_rpc_err_of_status(st);
+        assert_true(v == ASPS_VERDICT_GRANTED ? back == ASPS_OK : back != ASPS_OK);
+    }
+    assert_int_equal(asps_rpc_verdict_of_status(ASPS_RPC_UNAVAILABLE), ASPS_VERDICT_UNAVAILABLE);
+    assert_int_equal(asps_rpc_verdict_of_status(ASPS_RPC_UNAUTHENTICATED),
+                     ASPS_VERDICT_UNAUTHENTICATED);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_granted_with_real_evidence, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kms_not_found_looks_like_denial, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_all_or_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reload_keeps_old_generation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_claims_cache_expiry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_evidence_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_one_audit_line_per_call, setup, teardown),
+        cmocka_unit_test(test_status_table_both_ways),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
