@@ -139,86 +139,47 @@ static char *url_decode(const char *s)
     return o;
 }
 
-/* The exact bytes of the value of top-level KEY (an object) in JSON.
- * (Not static: the fuzz target drives it.) */
+/* The exact bytes of the value of top-level KEY, an object, in JSON read
+ * strictly (json.h: RFC 8259; KEY present once). 1 found, else 0. (Not
+ * static: the fuzz target drives it.) */
 int asps_pccs_raw_object_value(const char *json, size_t len, const char *key, const char **start,
                                size_t *vlen);
 int asps_pccs_raw_object_value(const char *json, size_t len, const char *key, const char **start,
-                            size_t *vlen)
+                               size_t *vlen)
 {
-    size_t klen = strlen(key);
-    int depth = 0;
-    for (size_t i = 0; i < len; i++) {
-        char ch = json[i];
-        if (ch == '"') {
-            size_t s = i + 1, j = s;
-            while (j < len && json[j] != '"')
-                j += json[j] == '\\' ? 2 : 1;
-            if (j >= len)
-                return 0;
-            int is_key = depth == 1 && j - s == klen && memcmp(json + s, key, klen) == 0;
-            i = j;
-            if (!is_key)
-                continue;
-            size_t k = j + 1;
-            while (k < len && (json[k] == ' ' || json[k] == '\t' || json[k] == '\r' || json[k] == '\n'))
-                k++;
-            if (k >= len || json[k] != ':')
-                continue;
-            k++;
-            while (k < len && (json[k] == ' ' || json[k] == '\t' || json[k] == '\r' || json[k] == '\n'))
-                k++;
-            if (k >= len || json[k] != '{')
-                return 0;
-            int d = 0;
-            for (size_t m = k; m < len; m++) {
-                if (json[m] == '"') {
-                    m++;
-                    while (m < len && json[m] != '"')
-                        m += json[m] == '\\' ? 2 : 1;
-                    if (m >= len)
-                        return 0;
-                } else if (json[m] == '{' || json[m] == '[') {
-                    if (++d > 64)
-                        return 0;
-                } else if (json[m] == '}' || json[m] == ']') {
-                    if (--d == 0) {
-                        *start = json + k;
-                        *vlen = m - k + 1;
-                        return 1;
-                    }
-                }
-            }
-            return 0;
-        } else if (ch == '{' || ch == '[') {
-            depth++;
-        } else if (ch == '}' || ch == ']') {
-            depth--;
-        }
-    }
-    return 0;
+    asps_reader top, v;
+    asps_errbuf jeb;
+    if (asps_json_raw_parse(json, len, "pccs", &top, &jeb) != ASPS_OK ||
+        asps_json_raw_member(top, key, &v) != 1 || asps_json_raw_kind_of(v) != ASPS_JSON_RAW_OBJECT)
+        return 0;
+    *start = (const char *)asps_reader_data(&v);
+    *vlen = asps_reader_left(&v);
+    return 1;
 }
 
-/* {"<key>": {...}, "signature": "hex"} -> body bytes and signature */
+/* {"<key>": {...}, "signature": "hex"} -> body bytes and signature, through
+ * the strict JSON reader (json.h), the signed body byte for byte. */
 static asps_err signed_json(const resp *r, const char *key, const char *what, char **body,
                             size_t *blen, uint8_t sig[64], asps_errbuf *eb)
 {
-    const char *s;
-    size_t n;
-    cJSON *o = NULL;
-    if (!r->body.p || !asps_pccs_raw_object_value((const char *)r->body.p, r->body.len, key, &s, &n))
+    const char *text = (const char *)r->body.p;
+    asps_reader top, v, sv;
+    if (text && asps_json_raw_parse(text, r->body.len, what, &top, eb) != ASPS_OK) {
+        asps_err_prefix(eb, "pccs: ");
+        return ASPS_E_PARSE;
+    }
+    if (!text || asps_json_raw_member(top, key, &v) != 1 || asps_json_raw_kind_of(v) != ASPS_JSON_RAW_OBJECT)
         return asps_fail(eb, ASPS_E_PARSE, "pccs: %s: no \"%s\" object in the response", what, key);
-    asps_err e = asps_json_parse((const char *)r->body.p, r->body.len, what, &o, eb);
-    if (e != ASPS_OK)
-        return e;
-    const cJSON *sv = cJSON_GetObjectItemCaseSensitive(o, "signature");
-    if (!cJSON_IsString(sv) || asps_hex_decode(sv->valuestring, strlen(sv->valuestring), sig, 64) != 0)
-        e = asps_fail(eb, ASPS_E_PARSE, "pccs: %s: signature is not 128 hex characters", what);
-    cJSON_Delete(o);
-    if (e != ASPS_OK)
-        return e;
-    *body = strndup(s, n);
-    *blen = n;
+    uint8_t *hex = NULL;
+    size_t hl = 0;
+    if (asps_json_raw_member(top, "signature", &sv) != 1 || asps_json_raw_kind_of(sv) != ASPS_JSON_RAW_STRING ||
+        asps_json_raw_string(sv, &hex, &hl, eb) != ASPS_OK || asps_hex_decode((const char *)hex, hl, sig, 64) != 0) {
+        free(hex);
+        return asps_fail(eb, ASPS_E_PARSE, "pccs: %s: signature is not 128 hex characters", what);
+    }
+    free(hex);
+    *body = strndup((const char *)asps_reader_data(&v), asps_reader_left(&v));
+    *blen = asps_reader_left(&v);
     return *body ? ASPS_OK : asps_fail(eb, ASPS_E_NOMEM, "pccs: out of memory");
 }
 
