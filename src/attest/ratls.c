@@ -190,8 +190,7 @@ void asps_ratls_free_key(char *key_pem)
 {
     if (!key_pem)
         return;
-    OPENSSL_cleanse(key_pem, strlen(key_pem));
-    free(key_pem);
+    asps_cleanse_free_str(key_pem);
 }
 
 /* ---- extract ---------------------------------------------------------------- */

@@ -300,8 +300,7 @@ asps_err asps_read_regular_file(const char *path, size_t max, uint8_t **out, siz
             continue;
         if (got < 0) {
             int e = errno;
-            OPENSSL_cleanse(buf, n);
-            free(buf);
+            asps_cleanse_free(buf, n);
             close(fd);
             return asps_fail(eb, ASPS_E_IO, "error reading %s: %s", path, strerror(e));
         }
@@ -311,8 +310,7 @@ asps_err asps_read_regular_file(const char *path, size_t max, uint8_t **out, siz
     }
     close(fd);
     if (n == cap) {
-        OPENSSL_cleanse(buf, n);
-        free(buf);
+        asps_cleanse_free(buf, n);
         if (n > max)
             return asps_fail(eb, ASPS_E_LIMIT, "%s is larger than %zu bytes", path, max);
         return asps_fail(eb, ASPS_E_IO, "%s grew while it was read (write it atomically: a "

@@ -26,6 +26,7 @@
 #include "rpc_internal.h"
 #include "secretmanager.pb-c.h"
 #include "utf8.h"
+#include "util.h"
 
 /* ---- wire-level checks ------------------------------------------------------ */
 
@@ -214,8 +215,7 @@ void asps_rpc_secrets_free(asps_rpc_secret *secrets, size_t n)
     for (size_t i = 0; i < n; i++) {
         free(secrets[i].name);
         if (secrets[i].value != NULL) {
-            OPENSSL_cleanse(secrets[i].value, secrets[i].value_len);
-            free(secrets[i].value);
+            asps_cleanse_free(secrets[i].value, secrets[i].value_len);
         }
     }
     free(secrets);
@@ -450,8 +450,7 @@ asps_err asps_rpc_encode_cczoo_reply(const uint8_t *value, size_t value_len, uin
     Secretmanager__SecretReply m = SECRETMANAGER__SECRET_REPLY__INIT;
     m.value = s;
     asps_err rc = pack(&m.base, out, out_len, eb);
-    OPENSSL_cleanse(s, value_len);
-    free(s);
+    asps_cleanse_free(s, value_len);
     return rc;
 }
 
