@@ -34,6 +34,9 @@
  * message: the only reply text quoted is Vault's "errors" strings, printable
  * ASCII, bounded, and dropped whole when they hold a token or credential.
  * Buffers that held secrets are cleansed.
+ * (About 720 lines, over the house's 700: one backend's job, most of it the
+ * AppRole token's life and the reading of Vault's answers; the transport is
+ * in base/http.c.)
  */
 #include <cjson/cJSON.h>
 #include <openssl/crypto.h>
