@@ -33,6 +33,7 @@
 
 #include "asps/collateral.h"
 #include "util.h"
+#include "writer.h"
 
 #define N_LEVELS 7
 #define QE_SVN 8
@@ -512,8 +513,7 @@ static char *tcb_info_json(int tdx, int64_t issue, int64_t next)
 static void qe_mrsigner(int tdx, uint8_t out[32])
 {
     const char *l = tdx ? TDQE_LABEL : QE_LABEL;
-    unsigned int n = 32;
-    EVP_Digest(l, strlen(l), out, &n, EVP_sha256(), NULL);
+    asps_sha256(l, strlen(l), out);
 }
 
 static char *qe_identity_json(int tdx, int64_t issue, int64_t next)
@@ -787,73 +787,29 @@ void asps_sim_root_path(const asps_sim *s, char *out, size_t n)
     snprintf(out, n, "%s/root_ca.der", s->dir);
 }
 
-typedef struct wbuf {
-    uint8_t *p;
-    size_t n, cap;
-    int bad;
-} wbuf;
+/* Quotes are written with the bounded writer (writer.h). */
+#define QUOTE_MAX (1u << 20)
 
-static void w(wbuf *b, const void *p, size_t n)
-{
-    if (b->bad)
-        return;
-    if (b->n + n > b->cap) {
-        size_t cap = (b->n + n) * 2 + 256;
-        uint8_t *np = realloc(b->p, cap);
-        if (!np) {
-            b->bad = 1;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, p, n);
-    b->n += n;
-}
-
-static void w16(wbuf *b, unsigned v)
-{
-    uint8_t x[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
-    w(b, x, 2);
-}
-
-static void w32(wbuf *b, uint32_t v)
-{
-    uint8_t x[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
-    w(b, x, 4);
-}
-
-static void wzero(wbuf *b, size_t n)
-{
-    static const uint8_t z[64];
-    while (n) {
-        size_t k = n < 64 ? n : 64;
-        w(b, z, k);
-        n -= k;
-    }
-}
-
-/* An SGX report body (used for the enclave and for the QE). */
-static void sgx_report(wbuf *b, const uint8_t cpusvn[16], uint32_t miscselect, const uint8_t attributes[16],
+static void sgx_report(asps_writer *b, const uint8_t cpusvn[16], uint32_t miscselect, const uint8_t attributes[16],
                        const uint8_t mrenclave[32], const uint8_t mrsigner[32], unsigned prodid,
                        unsigned isvsvn, unsigned configsvn, const uint8_t rd[64])
 {
-    w(b, cpusvn, 16);
-    w32(b, miscselect);
-    wzero(b, 12);
-    wzero(b, 16);       /* ISVEXTPRODID */
-    w(b, attributes, 16);
-    w(b, mrenclave, 32);
-    wzero(b, 32);
-    w(b, mrsigner, 32);
-    wzero(b, 32);
-    wzero(b, 64);       /* CONFIGID */
-    w16(b, prodid);
-    w16(b, isvsvn);
-    w16(b, configsvn);
-    wzero(b, 42);
-    wzero(b, 16);       /* ISVFAMILYID */
-    w(b, rd, 64);
+    asps_writer_put(b, cpusvn, 16);
+    asps_writer_u32le(b, miscselect);
+    asps_writer_zeros(b, 12);
+    asps_writer_zeros(b, 16);       /* ISVEXTPRODID */
+    asps_writer_put(b, attributes, 16);
+    asps_writer_put(b, mrenclave, 32);
+    asps_writer_zeros(b, 32);
+    asps_writer_put(b, mrsigner, 32);
+    asps_writer_zeros(b, 32);
+    asps_writer_zeros(b, 64);       /* CONFIGID */
+    asps_writer_u16le(b, prodid);
+    asps_writer_u16le(b, isvsvn);
+    asps_writer_u16le(b, configsvn);
+    asps_writer_zeros(b, 42);
+    asps_writer_zeros(b, 16);       /* ISVFAMILYID */
+    asps_writer_put(b, rd, 64);
 }
 
 asps_err asps_sim_quote(asps_sim *s, const asps_sim_identity *id, uint8_t **quote, size_t *quote_len,
@@ -884,7 +840,7 @@ asps_err asps_sim_quote(asps_sim *s, const asps_sim_identity *id, uint8_t **quot
     }
     EVP_PKEY *ak = EVP_EC_gen("P-256");
     uint8_t akraw[64], sig[64], qsig[64], cpusvn[16];
-    wbuf q = {0}, qe = {0};
+    asps_writer q = asps_writer_init(QUOTE_MAX, ASPS_WRITER_PLAIN), qe = q;
     asps_err e = ASPS_OK;
     if (!ak || !raw_pub(ak, akraw)) {
         e = asps_fail(eb, ASPS_E_INTERNAL, "sim: attestation key generation failed");
@@ -893,16 +849,16 @@ asps_err asps_sim_quote(asps_sim *s, const asps_sim_identity *id, uint8_t **quot
     level_comps(tdx ? 0 : lvl, cpusvn);
     /* header (sgx_quote_3.h, sgx_quote_4.h: v3 has QE and PCE SVNs where
      * v4/v5 have the TEE type and a reserved field) */
-    w16(&q, version);
-    w16(&q, 2);
-    w32(&q, tdx ? 0x81 : 0);
-    w16(&q, version == 3 ? QE_SVN : 0);
-    w16(&q, version == 3 ? PCE_SVN : 0);
-    w(&q, QE_VENDOR, 16);
-    wzero(&q, 20);
+    asps_writer_u16le(&q, version);
+    asps_writer_u16le(&q, 2);
+    asps_writer_u32le(&q, tdx ? 0x81 : 0);
+    asps_writer_u16le(&q, version == 3 ? QE_SVN : 0);
+    asps_writer_u16le(&q, version == 3 ? PCE_SVN : 0);
+    asps_writer_put(&q, QE_VENDOR, 16);
+    asps_writer_zeros(&q, 20);
     if (version == 5) { /* body descriptor (sgx_quote_5.h): type, size */
-        w16(&q, !tdx ? 1 : id->td15 ? 3 : 2);
-        w32(&q, !tdx ? 384 : id->td15 ? 648 : 584);
+        asps_writer_u16le(&q, !tdx ? 1 : id->td15 ? 3 : 2);
+        asps_writer_u32le(&q, !tdx ? 384 : id->td15 ? 648 : 584);
     }
     /* body */
     if (!tdx) {
@@ -914,25 +870,25 @@ asps_err asps_sim_quote(asps_sim *s, const asps_sim_identity *id, uint8_t **quot
         tdx_level_comps(lvl, tee_tcb_svn);
         unsigned int ml = 48;
         EVP_Digest("asps simulated TDX module", 25, mrseam, &ml, EVP_sha384(), NULL);
-        w(&q, tee_tcb_svn, 16);
-        w(&q, mrseam, 48);
-        wzero(&q, 48);      /* MRSIGNERSEAM: Intel's module, zero */
-        wzero(&q, 8);       /* SEAMATTRIBUTES */
-        w(&q, td_attr, 8);
-        w(&q, xfam, 8);
-        w(&q, id->mr_td, 48);
-        w(&q, id->mr_config_id, 48);
-        w(&q, id->mr_owner, 48);
-        wzero(&q, 48);      /* MROWNERCONFIG */
+        asps_writer_put(&q, tee_tcb_svn, 16);
+        asps_writer_put(&q, mrseam, 48);
+        asps_writer_zeros(&q, 48);      /* MRSIGNERSEAM: Intel's module, zero */
+        asps_writer_zeros(&q, 8);       /* SEAMATTRIBUTES */
+        asps_writer_put(&q, td_attr, 8);
+        asps_writer_put(&q, xfam, 8);
+        asps_writer_put(&q, id->mr_td, 48);
+        asps_writer_put(&q, id->mr_config_id, 48);
+        asps_writer_put(&q, id->mr_owner, 48);
+        asps_writer_zeros(&q, 48);      /* MROWNERCONFIG */
         for (int i = 0; i < 4; i++)
-            w(&q, id->rtmr[i], 48);
-        w(&q, id->report_data, 64);
+            asps_writer_put(&q, id->rtmr[i], 48);
+        asps_writer_put(&q, id->report_data, 64);
         if (id->td15) {
-            w(&q, id->tee_tcb_svn2, 16);
-            wzero(&q, 48); /* MRSERVICETD */
+            asps_writer_put(&q, id->tee_tcb_svn2, 16);
+            asps_writer_zeros(&q, 48); /* MRSERVICETD */
         }
     }
-    if (q.bad || !sign_raw(ak, q.p, q.n, sig)) {
+    if (q.failed || !sign_raw(ak, q.p, q.len, sig)) {
         e = asps_fail(eb, ASPS_E_INTERNAL, "sim: quote signature failed");
         goto out;
     }
@@ -940,52 +896,44 @@ asps_err asps_sim_quote(asps_sim *s, const asps_sim_identity *id, uint8_t **quot
     uint8_t auth[32], qe_rd[64] = {0}, qe_ms[32], qe_me[32], qe_attr[16] = {0x11};
     for (int i = 0; i < 32; i++)
         auth[i] = (uint8_t)i;
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    unsigned int hl = 32;
-    int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) && EVP_DigestUpdate(md, akraw, 64) &&
-             EVP_DigestUpdate(md, auth, 32) && EVP_DigestFinal_ex(md, qe_rd, &hl);
-    EVP_MD_CTX_free(md);
+    int ok = asps_sha256_2(akraw, 64, auth, 32, qe_rd);
     qe_mrsigner(tdx, qe_ms);
-    hl = 32;
-    EVP_Digest(tdx ? "asps simulated TD QE" : "asps simulated QE", tdx ? 20 : 17, qe_me, &hl, EVP_sha256(), NULL);
+    asps_sha256(tdx ? "asps simulated TD QE" : "asps simulated QE", tdx ? 20 : 17, qe_me);
     /* the simulated QEs report MISCSELECT 1 (Intel's report 0), so that
      * the identity's byte order ("01000000", report order) is exercised */
     sgx_report(&qe, cpusvn, 1, qe_attr, qe_me, qe_ms, tdx ? 2 : 1, tdx ? TD_QE_SVN : QE_SVN, 0, qe_rd);
-    if (!ok || qe.bad || !sign_raw(s->pck_key, qe.p, qe.n, qsig)) {
+    if (!ok || qe.failed || !sign_raw(s->pck_key, qe.p, qe.len, qsig)) {
         e = asps_fail(eb, ASPS_E_INTERNAL, "sim: QE report signature failed");
         goto out;
     }
-    wbuf cd = {0};
-    w(&cd, qe.p, qe.n);
-    w(&cd, qsig, 64);
-    w16(&cd, 32);
-    w(&cd, auth, 32);
-    w16(&cd, 5);
-    w32(&cd, (uint32_t)strlen(chain));
-    w(&cd, chain, strlen(chain));
-    wbuf sd = {0};
-    w(&sd, sig, 64);
-    w(&sd, akraw, 64);
+    asps_writer cd = asps_writer_init(QUOTE_MAX, ASPS_WRITER_PLAIN);
+    asps_writer_put(&cd, qe.p, qe.len);
+    asps_writer_put(&cd, qsig, 64);
+    asps_writer_u16le(&cd, 32);
+    asps_writer_put(&cd, auth, 32);
+    asps_writer_u16le(&cd, 5);
+    asps_writer_u32le(&cd, (uint32_t)strlen(chain));
+    asps_writer_put(&cd, chain, strlen(chain));
+    asps_writer sd = asps_writer_init(QUOTE_MAX, ASPS_WRITER_PLAIN);
+    asps_writer_put(&sd, sig, 64);
+    asps_writer_put(&sd, akraw, 64);
     if (version >= 4) { /* QE report certification data (type 6) */
-        w16(&sd, 6);
-        w32(&sd, (uint32_t)cd.n);
+        asps_writer_u16le(&sd, 6);
+        asps_writer_u32le(&sd, (uint32_t)cd.len);
     }
-    w(&sd, cd.p, cd.n);
-    w32(&q, (uint32_t)sd.n);
-    w(&q, sd.p, sd.n);
-    int bad = cd.bad || sd.bad || q.bad;
-    free(cd.p);
-    free(sd.p);
-    if (bad) {
+    asps_writer_put(&sd, cd.p, cd.len);
+    asps_writer_u32le(&q, (uint32_t)sd.len);
+    asps_writer_put(&q, sd.p, sd.len);
+    int bad = cd.failed || sd.failed;
+    asps_writer_free(&cd);
+    asps_writer_free(&sd);
+    if (bad || !(*quote = asps_writer_take(&q, quote_len))) {
         e = asps_fail(eb, ASPS_E_NOMEM, "sim: out of memory");
         goto out;
     }
-    *quote = q.p;
-    *quote_len = q.n;
-    q.p = NULL;
 out:
-    free(q.p);
-    free(qe.p);
+    asps_writer_free(&q);
+    asps_writer_free(&qe);
     free(tdx_chain);
     EVP_PKEY_free(ak);
     ERR_clear_error();

@@ -8,7 +8,8 @@ headers, the PCK CRL as DER, the root CA CRL hex-encoded.
 usage: pccs_server.py --bundle FILE --cert CERT --key KEY [--port 0]
 prints 'PORT n' on its first line, then serves on 127.0.0.1 until killed.
 Test hooks: GET /__stats -> {"path": count, ...};
-POST /__control {"fail": N, "status": 500} fails the next N requests;
+POST /__control {"fail": N, "status": 500} fails the next N requests
+(with "retry_after": S, a Retry-After header on those failures);
 {"mangle": "oversize"|"malformed"} makes the tcb endpoint answer 200 with a
 2 MiB body or a truncated JSON body until "mangle" is reset to "";
 {"crl": "der"|"hex"|"pem"} picks how the PCK CRL is encoded (default DER).
@@ -22,7 +23,7 @@ import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-STATE = {"stats": {}, "fail": 0, "status": 500, "mangle": "", "crl": "der"}
+STATE = {"stats": {}, "fail": 0, "status": 500, "retry_after": None, "mangle": "", "crl": "der"}
 LOCK = threading.Lock()
 
 
@@ -54,6 +55,7 @@ def make_handler(bundle):
                 with LOCK:
                     STATE["fail"] = ctl.get("fail", 0)
                     STATE["status"] = ctl.get("status", 500)
+                    STATE["retry_after"] = ctl.get("retry_after")
                     STATE["mangle"] = ctl.get("mangle", "")
                     STATE["crl"] = ctl.get("crl", "der")
                 return self.send(200, "{}")
@@ -68,7 +70,9 @@ def make_handler(bundle):
                 STATE["stats"][path] = STATE["stats"].get(path, 0) + 1
                 if STATE["fail"] > 0:
                     STATE["fail"] -= 1
-                    return self.send(STATE["status"], '{"error": "injected"}')
+                    ra = STATE["retry_after"]
+                    return self.send(STATE["status"], '{"error": "injected"}',
+                                     [] if ra is None else [("Retry-After", str(ra))])
                 mangle = STATE["mangle"]
                 crl_enc = STATE["crl"]
             if path == "/sgx/certification/v4/pckcrl":

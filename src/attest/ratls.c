@@ -23,6 +23,7 @@
 #include "cbor.h"
 #include "dcap_parse.h"
 #include "reader.h"
+#include "util.h"
 #include "x509.h"
 
 #define OID_GRAMINE "1.2.840.113741.1337.6"
@@ -38,20 +39,14 @@ typedef struct priv {
     size_t dice_len;
 } priv;
 
-static void sha256(const void *p, size_t n, uint8_t out[32])
-{
-    unsigned int l = 32;
-    EVP_Digest(p, n, out, &l, EVP_sha256(), NULL);
-}
-
 /* ---- create ----------------------------------------------------------------- */
 
-static void put_text(cbor_out *o, const char *s) { cbor_put_bytes(o, CBOR_TEXT, s, strlen(s)); }
+static void put_text(asps_writer *o, const char *s) { cbor_put_bytes(o, CBOR_TEXT, s, strlen(s)); }
 
 /* claims = {"pubkey-hash": bstr(CBOR [1, bstr SHA-256(SPKI)])} */
-static void dice_claims(cbor_out *claims, const uint8_t spki_hash[32])
+static void dice_claims(asps_writer *claims, const uint8_t spki_hash[32])
 {
-    cbor_out ph = {0};
+    asps_writer ph = asps_writer_init(CBOR_OUT_MAX, ASPS_WRITER_PLAIN);
     cbor_put_head(&ph, CBOR_ARRAY, 2);
     cbor_put_head(&ph, CBOR_UINT, 1);
     cbor_put_bytes(&ph, CBOR_BYTES, spki_hash, 32);
@@ -61,7 +56,7 @@ static void dice_claims(cbor_out *claims, const uint8_t spki_hash[32])
         claims->failed = 1;
     else
         cbor_put_bytes(claims, CBOR_BYTES, ph.p, ph.len);
-    cbor_out_free(&ph);
+    asps_writer_free(&ph);
 }
 
 static int add_ext(X509 *x, const char *oid, const uint8_t *val, size_t len)
@@ -88,7 +83,7 @@ asps_err asps_ratls_create(const asps_ratls_create_opts *o, char **cert_pem, cha
     X509 *x = X509_new();
     uint8_t *spki = NULL, *q1 = NULL, *q2 = NULL;
     size_t q1_len = 0, q2_len = 0;
-    cbor_out claims = {0}, ev = {0};
+    asps_writer claims = asps_writer_init(CBOR_OUT_MAX, ASPS_WRITER_PLAIN), ev = asps_writer_init(CBOR_OUT_MAX, ASPS_WRITER_PLAIN);
     BIO *cb = NULL, *kb = NULL;
     if (!key || !x) {
         e = asps_fail(eb, ASPS_E_INTERNAL, "ratls: key generation failed");
@@ -100,7 +95,7 @@ asps_err asps_ratls_create(const asps_ratls_create_opts *o, char **cert_pem, cha
         goto out;
     }
     uint8_t h[32], rd[64] = {0};
-    sha256(spki, (size_t)spki_len, h);
+    asps_sha256(spki, (size_t)spki_len, h);
     memcpy(rd, h, 32);
     if ((e = o->quote(o->quote_ctx, rd, &q1, &q1_len, eb)) != ASPS_OK)
         goto out;
@@ -111,7 +106,7 @@ asps_err asps_ratls_create(const asps_ratls_create_opts *o, char **cert_pem, cha
             goto out;
         }
         uint8_t rd2[64] = {0};
-        sha256(claims.p, claims.len, rd2);
+        asps_sha256(claims.p, claims.len, rd2);
         if ((e = o->quote(o->quote_ctx, rd2, &q2, &q2_len, eb)) != ASPS_OK)
             goto out;
         cbor_put_head(&ev, CBOR_TAG, DICE_TAG);
@@ -183,8 +178,8 @@ out:
     OPENSSL_free(spki);
     free(q1);
     free(q2);
-    cbor_out_free(&claims);
-    cbor_out_free(&ev);
+    asps_writer_free(&claims);
+    asps_writer_free(&ev);
     X509_free(x);
     EVP_PKEY_free(key);
     ERR_clear_error();
@@ -195,8 +190,7 @@ void asps_ratls_free_key(char *key_pem)
 {
     if (!key_pem)
         return;
-    OPENSSL_cleanse(key_pem, strlen(key_pem));
-    free(key_pem);
+    asps_cleanse_free_str(key_pem);
 }
 
 /* ---- extract ---------------------------------------------------------------- */
@@ -220,23 +214,7 @@ void asps_ratls_evidence_free(asps_ratls_evidence *e)
 static asps_reader unwrap_octets(asps_reader v)
 {
     asps_reader r = v, c;
-    uint8_t tag, l0;
-    if (!asps_reader_u8(&r, &tag) || tag != 0x04 || !asps_reader_u8(&r, &l0))
-        return v;
-    size_t len = l0;
-    if (l0 & 0x80) {
-        size_t nb = l0 & 0x7f;
-        if (nb == 0 || nb > 4)
-            return v;
-        len = 0;
-        for (size_t i = 0; i < nb; i++) {
-            uint8_t b;
-            if (!asps_reader_u8(&r, &b))
-                return v;
-            len = len << 8 | b;
-        }
-    }
-    if (len != asps_reader_left(&r) || !asps_reader_sub(&r, &c, len))
+    if (!asps_reader_der(&r, 0x04, &c) || asps_reader_left(&r) != 0)
         return v;
     return c;
 }
@@ -255,7 +233,7 @@ static asps_err parse_dice(asps_reader r, const uint8_t *spki, size_t spki_len,
         return asps_fail(eb, ASPS_E_PARSE, "ratls: DICE evidence is not tag 60000 [bstr, bstr]");
     ev->quote2 = asps_reader_data(&quote);
     ev->quote2_len = asps_reader_left(&quote);
-    sha256(asps_reader_data(&claims), asps_reader_left(&claims), ev->dice_claims_hash);
+    asps_sha256(asps_reader_data(&claims), asps_reader_left(&claims), ev->dice_claims_hash);
     c = claims;
     uint64_t n_keys;
     if (!cbor_head(&c, &m, &n_keys) || m != CBOR_MAP || n_keys > 64)
@@ -500,7 +478,7 @@ asps_err asps_ratls_extract(const uint8_t *cert, size_t len, asps_ratls_evidence
         e = asps_fail(eb, ASPS_E_PARSE, "ratls: unreadable public key");
         goto out;
     }
-    sha256(spki, (size_t)spki_len, ev->spki_hash);
+    asps_sha256(spki, (size_t)spki_len, ev->spki_hash);
 
     int misencoded = n[EXT_GRAMINE_MISENCODED] > 0;
     int n_legacy = n[EXT_GRAMINE] + n[EXT_GRAMINE_MISENCODED], n_dice = n[EXT_DICE],

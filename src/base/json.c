@@ -389,8 +389,7 @@ asps_err asps_json_raw_string(asps_reader str, uint8_t **out, size_t *len, asps_
     scan s = {.r = str, .allow_nul = 1};
     size_t n = 0;
     if (!scan_string(&s, b, cap, &n)) {
-        OPENSSL_cleanse(b, cap);
-        free(b);
+        asps_cleanse_free(b, cap);
         return asps_fail(eb, ASPS_E_PARSE, "json: not a valid string: %s", s.why ? s.why : "malformed");
     }
     b[n] = 0;

@@ -134,3 +134,34 @@ int asps_reader_sub_u32le(asps_reader *r, asps_reader *sub)
     }
     return 1;
 }
+
+int asps_reader_der(asps_reader *r, uint8_t tag, asps_reader *content)
+{
+    asps_reader save = *r;
+    uint8_t t, l0;
+    size_t len;
+    if (!asps_reader_u8(r, &t) || t != tag || !asps_reader_u8(r, &l0))
+        goto bad;
+    if (l0 < 0x80) {
+        len = l0;
+    } else {
+        size_t nb = l0 & 0x7f;
+        if (nb == 0 || nb > 4)
+            goto bad;
+        len = 0;
+        for (size_t i = 0; i < nb; i++) {
+            uint8_t b;
+            if (!asps_reader_u8(r, &b) || (i == 0 && b == 0))
+                goto bad;
+            len = len << 8 | b;
+        }
+        if (len < 0x80)
+            goto bad;
+    }
+    if (!asps_reader_sub(r, content, len))
+        goto bad;
+    return 1;
+bad:
+    *r = save;
+    return 0;
+}

@@ -43,4 +43,14 @@ int asps_reader_bytes(asps_reader *r, const uint8_t **out, size_t n);
 int asps_reader_sub_u16le(asps_reader *r, asps_reader *sub);
 int asps_reader_sub_u32le(asps_reader *r, asps_reader *sub);
 
+/* One DER TLV (ITU-T X.690, 8.1 and 10.1): a one-byte tag equal to TAG
+ * (low tag numbers, as X.509 and Intel's PCK extensions use), then a
+ * definite length in its shortest form: one byte below 0x80, else
+ * 0x81..0x84 and 1 to 4 big-endian bytes with no leading zero byte (0x81
+ * only for 0x80..0xff). *content: the value, carved as a sub-reader. 0
+ * (consuming nothing) for another tag, an indefinite (0x80), non-minimal or
+ * over-long length, or a value longer than what is left. The one DER length
+ * decoder of asps. */
+int asps_reader_der(asps_reader *r, uint8_t tag, asps_reader *content);
+
 #endif

@@ -6,6 +6,9 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -297,8 +300,7 @@ asps_err asps_read_regular_file(const char *path, size_t max, uint8_t **out, siz
             continue;
         if (got < 0) {
             int e = errno;
-            OPENSSL_cleanse(buf, n);
-            free(buf);
+            asps_cleanse_free(buf, n);
             close(fd);
             return asps_fail(eb, ASPS_E_IO, "error reading %s: %s", path, strerror(e));
         }
@@ -308,8 +310,7 @@ asps_err asps_read_regular_file(const char *path, size_t max, uint8_t **out, siz
     }
     close(fd);
     if (n == cap) {
-        OPENSSL_cleanse(buf, n);
-        free(buf);
+        asps_cleanse_free(buf, n);
         if (n > max)
             return asps_fail(eb, ASPS_E_LIMIT, "%s is larger than %zu bytes", path, max);
         return asps_fail(eb, ASPS_E_IO, "%s grew while it was read (write it atomically: a "
@@ -319,4 +320,65 @@ asps_err asps_read_regular_file(const char *path, size_t max, uint8_t **out, siz
     *out = buf;
     *len = n;
     return ASPS_OK;
+}
+
+void asps_cleanse_free(void *p, size_t len)
+{
+    if (!p)
+        return;
+    OPENSSL_cleanse(p, len);
+    free(p);
+}
+
+void asps_cleanse_free_str(char *s)
+{
+    if (s)
+        asps_cleanse_free(s, strlen(s));
+}
+
+int asps_sha256(const void *p, size_t len, uint8_t out[32])
+{
+    return asps_sha256_2(p, len, NULL, 0, out);
+}
+
+int asps_sha256_2(const void *a, size_t alen, const void *b, size_t blen, uint8_t out[32])
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned int n = 32;
+    int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) && EVP_DigestUpdate(md, a, alen) &&
+             (!blen || EVP_DigestUpdate(md, b, blen)) && EVP_DigestFinal_ex(md, out, &n);
+    EVP_MD_CTX_free(md);
+    if (!ok)
+        memset(out, 0, 32);
+    return ok;
+}
+
+int asps_pem_next_cert_der(BIO *b, uint8_t **der, size_t *len)
+{
+    char *name = NULL, *header = NULL;
+    unsigned char *d = NULL;
+    long dl = 0;
+    int ok = b && PEM_read_bio(b, &name, &header, &d, &dl) == 1 && !strcmp(name, PEM_STRING_X509) &&
+             dl > 0;
+    OPENSSL_free(name);
+    OPENSSL_free(header);
+    ERR_clear_error();
+    if (!ok) {
+        OPENSSL_free(d);
+        return 0;
+    }
+    *der = d;
+    *len = (size_t)dl;
+    return 1;
+}
+
+int asps_pem_cert_der(const char *pem, size_t len, uint8_t **der, size_t *dlen)
+{
+    size_t n = pem ? strnlen(pem, len) : 0;
+    if (n == 0 || n > INT32_MAX)
+        return 0;
+    BIO *b = BIO_new_mem_buf(pem, (int)n);
+    int ok = asps_pem_next_cert_der(b, der, dlen);
+    BIO_free(b);
+    return ok;
 }

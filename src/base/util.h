@@ -1,9 +1,12 @@
-/* util.h: small helpers shared by modules: hex, time, files. */
+/* util.h: small helpers shared by modules: hex, time, files, cleansing,
+ * SHA-256, PEM certificates. */
 #ifndef ASPS_UTIL_H
 #define ASPS_UTIL_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <openssl/bio.h>
 
 #include "asps/err.h"
 
@@ -45,5 +48,25 @@ int64_t asps_now_mono_ms(void);
 
 /* Constant-time equality of two equal-length buffers (CRYPTO_memcmp). */
 int asps_ct_equal(const void *a, const void *b, size_t len);
+
+/* Cleanse (OPENSSL_cleanse) then free: for every buffer that held a secret.
+ * NULL is allowed. The _str form cleanses strlen(s) bytes. */
+void asps_cleanse_free(void *p, size_t len);
+void asps_cleanse_free_str(char *s);
+
+/* SHA-256 of LEN bytes at P (the one digest helper every module uses; the
+ * _2 form hashes A || B without copying). 1 ok; 0 when OpenSSL failed (out
+ * of memory), and then OUT is all zeros. */
+int asps_sha256(const void *p, size_t len, uint8_t out[32]);
+int asps_sha256_2(const void *a, size_t alen, const void *b, size_t blen, uint8_t out[32]);
+
+/* PEM (RFC 7468) -> DER, without decoding the certificate: the DER of the
+ * next PEM block of B when its label is CERTIFICATE. 1: *der (OPENSSL_free
+ * it) and *len > 0; 0: no more blocks, or the next one is not a
+ * certificate or has no content. OpenSSL's error queue is left empty. */
+int asps_pem_next_cert_der(BIO *b, uint8_t **der, size_t *len);
+/* The same for the first block of the LEN bytes of text at PEM (LEN may
+ * exceed the text: it stops at a NUL). */
+int asps_pem_cert_der(const char *pem, size_t len, uint8_t **der, size_t *dlen);
 
 #endif

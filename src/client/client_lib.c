@@ -29,21 +29,10 @@ struct asps_client {
     asps_trust *trust;           /* the server's RA-TLS evidence */
 };
 
+/* The DER of a PEM certificate (util.h), compared byte for byte: 0 ok. */
 static int pem_cert_der(const char *pem, uint8_t **der, size_t *len)
 {
-    BIO *b = BIO_new_mem_buf(pem, -1);
-    X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
-    BIO_free(b);
-    if (!x)
-        return -1;
-    unsigned char *d = NULL;
-    int n = i2d_X509(x, &d);
-    X509_free(x);
-    if (n <= 0)
-        return -1;
-    *der = d;
-    *len = (size_t)n;
-    return 0;
+    return asps_pem_cert_der(pem, SIZE_MAX, der, len) ? 0 : -1;
 }
 
 /* pinned: the server's certificate must be exactly the pinned one */
@@ -202,8 +191,7 @@ asps_err asps_client_get(asps_client *c, const char *const *names, size_t n,
     size_t rn = 0;
     e = asps_rpc_decode_get_secrets_reply(reply, reply_len, &rs, &rn, eb);
     if (reply) {
-        OPENSSL_cleanse(reply, reply_len);
-        free(reply);
+        asps_cleanse_free(reply, reply_len);
     }
     if (e != ASPS_OK)
         return e;

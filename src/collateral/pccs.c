@@ -5,7 +5,6 @@
  * the response by a bounded scanner that respects strings and escapes. */
 #include "pccs.h"
 
-#include <curl/curl.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <pthread.h>
@@ -16,11 +15,11 @@
 #include <unistd.h>
 
 #include "dcap_parse.h"
+#include "http.h"
 #include "json.h"
 #include "util.h"
 
 #define MAX_BODY (1u << 20)
-#define MAX_HEADER (64u * 1024)
 #define CACHE_N 32
 
 typedef struct entry {
@@ -34,31 +33,18 @@ typedef struct entry {
 
 struct asps_pccs {
     char *base;
-    char *ca_file;
-    long timeout_ms;
-    int max_retries;
+    asps_http *http; /* the one HTTP client (http.h): retries, Retry-After, size */
     pthread_mutex_t lock;
     entry cache[CACHE_N];
-    unsigned long requests;
 };
 
-typedef struct resp {
-    uint8_t *body;
-    size_t len;
-    int too_big;
-    const char *want_header; /* the issuer chain header to capture */
-    char *header;
-} resp;
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static void curl_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
+typedef asps_http_resp resp; /* body, and the issuer chain header when asked */
 
 asps_err asps_pccs_new(const char *base, const asps_pccs_opts *o, asps_pccs **out, asps_errbuf *eb)
 {
     *out = NULL;
     if (!base || (strncmp(base, "https://", 8) != 0 && strncmp(base, "http://", 7) != 0))
         return asps_fail(eb, ASPS_E_ARG, "pccs: URL must start with https:// (or http://)");
-    pthread_once(&curl_once, curl_init);
     asps_pccs *p = calloc(1, sizeof *p);
     if (!p)
         return asps_fail(eb, ASPS_E_NOMEM, "pccs: out of memory");
@@ -66,12 +52,13 @@ asps_err asps_pccs_new(const char *base, const asps_pccs_opts *o, asps_pccs **ou
     while (n > 0 && base[n - 1] == '/')
         n--;
     p->base = strndup(base, n);
-    p->ca_file = o && o->ca_file ? strdup(o->ca_file) : NULL;
-    p->timeout_ms = o && o->timeout_ms > 0 ? o->timeout_ms : 5000;
-    /* 0 means the default; a negative number means no retries */
-    p->max_retries = !o || o->max_retries == 0 ? 2 : o->max_retries < 0 ? 0 : o->max_retries;
     pthread_mutex_init(&p->lock, NULL);
-    if (!p->base) {
+    /* max_retries: 0 means the default; a negative number means no retries */
+    asps_http_opts ho = {.ca_file = o ? o->ca_file : NULL, .timeout_ms = o ? o->timeout_ms : 0,
+                         .max_retries = o ? o->max_retries : 0, .backoff_ms = 100,
+                         .max_body = MAX_BODY, .reuse = 1};
+    asps_errbuf heb;
+    if (!p->base || asps_http_new(&ho, &p->http, &heb) != ASPS_OK) {
         asps_pccs_free(p);
         return asps_fail(eb, ASPS_E_NOMEM, "pccs: out of memory");
     }
@@ -86,110 +73,51 @@ void asps_pccs_free(asps_pccs *p)
     for (int i = 0; i < CACHE_N; i++)
         asps_collateral_free(p->cache[i].col);
     free(p->base);
-    free(p->ca_file);
+    asps_http_free(p->http);
     pthread_mutex_destroy(&p->lock);
     free(p);
 }
 
-unsigned long asps_pccs_requests(const asps_pccs *p) { return p->requests; }
+unsigned long asps_pccs_requests(const asps_pccs *p) { return asps_http_requests(p->http); }
 
-static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
+/* How a PCCS's answers are judged between tries (http.h). */
+static asps_http_verdict judge(void *ud, const asps_http_req *q, const asps_http_resp *r, int attempt,
+                               asps_err *e, asps_errbuf *eb)
 {
-    resp *r = ud;
-    size_t n = size * nmemb;
-    if (r->len + n > MAX_BODY) {
-        r->too_big = 1;
-        return 0; /* abort the transfer */
+    (void)ud;
+    (void)attempt;
+    if (r->too_big) {
+        *e = asps_fail(eb, ASPS_E_LIMIT, "pccs: %s: response larger than %u bytes", q->url, MAX_BODY);
+        return ASPS_HTTP_STOP;
     }
-    uint8_t *nb = realloc(r->body, r->len + n + 1);
-    if (!nb)
-        return 0;
-    r->body = nb;
-    memcpy(r->body + r->len, ptr, n);
-    r->len += n;
-    r->body[r->len] = 0;
-    return n;
-}
-
-static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
-{
-    resp *r = ud;
-    size_t n = size * nitems;
-    size_t hl = strlen(r->want_header);
-    if (r->want_header[0] && n > hl + 1 && strncasecmp(buf, r->want_header, hl) == 0 && buf[hl] == ':' &&
-        n < MAX_HEADER) {
-        size_t s = hl + 1;
-        while (s < n && (buf[s] == ' ' || buf[s] == '\t'))
-            s++;
-        size_t e = n;
-        while (e > s && (buf[e - 1] == '\r' || buf[e - 1] == '\n' || buf[e - 1] == ' '))
-            e--;
-        free(r->header);
-        r->header = strndup(buf + s, e - s);
+    if (r->failed) {
+        *e = asps_fail(eb, ASPS_E_UNAVAILABLE, "pccs: %s: %s", q->url, r->error);
+        /* a TLS refusal will not get better by retrying */
+        return r->final ? ASPS_HTTP_STOP : ASPS_HTTP_RETRY;
     }
-    return n;
+    if (r->status == 200) {
+        if (q->want_header && !r->header) {
+            *e = asps_fail(eb, ASPS_E_PARSE, "pccs: %s: no %s header", q->url, q->want_header);
+            return ASPS_HTTP_STOP;
+        }
+        return ASPS_HTTP_DONE;
+    }
+    char wait[64] = "";
+    if (asps_http_wait_too_long(r))
+        snprintf(wait, sizeof wait, "; the PCCS asks to retry after %ld s", r->retry_after);
+    *e = asps_fail(eb, ASPS_E_UNAVAILABLE, "pccs: %s: HTTP %ld%s", q->url, r->status, wait);
+    return asps_http_transient(r->status) ? ASPS_HTTP_RETRY : ASPS_HTTP_STOP;
 }
 
 /* GET url; 200 -> ASPS_OK with body (and the header if asked). */
 static asps_err get(asps_pccs *p, const char *url, const char *header, resp *r, asps_errbuf *eb)
 {
     memset(r, 0, sizeof *r);
-    asps_err e = ASPS_OK;
-    for (int attempt = 0; attempt <= p->max_retries; attempt++) {
-        free(r->body);
-        free(r->header);
-        memset(r, 0, sizeof *r);
-        r->want_header = header ? header : "";
-        CURL *c = curl_easy_init();
-        if (!c)
-            return asps_fail(eb, ASPS_E_INTERNAL, "pccs: curl init failed");
-        curl_easy_setopt(c, CURLOPT_URL, url);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-        curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, p->timeout_ms);
-        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, p->timeout_ms);
-        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
-        curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-        if (p->ca_file)
-            curl_easy_setopt(c, CURLOPT_CAINFO, p->ca_file);
-        __atomic_fetch_add(&p->requests, 1, __ATOMIC_RELAXED);
-        CURLcode cc = curl_easy_perform(c);
-        long status = 0;
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-        curl_easy_cleanup(c);
-        if (r->too_big)
-            return asps_fail(eb, ASPS_E_LIMIT, "pccs: %s: response larger than %u bytes", url, MAX_BODY);
-        if (cc != CURLE_OK) {
-            e = asps_fail(eb, ASPS_E_UNAVAILABLE, "pccs: %s: %s", url, curl_easy_strerror(cc));
-            /* a TLS refusal will not get better by retrying */
-            if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE)
-                break;
-        } else if (status == 200) {
-            if (header && !r->header)
-                return asps_fail(eb, ASPS_E_PARSE, "pccs: %s: no %s header", url, header);
-            return ASPS_OK;
-        } else if (status >= 500) {
-            e = asps_fail(eb, ASPS_E_UNAVAILABLE, "pccs: %s: HTTP %ld", url, status);
-        } else {
-            return asps_fail(eb, ASPS_E_UNAVAILABLE, "pccs: %s: HTTP %ld", url, status);
-        }
-        if (attempt < p->max_retries)
-            usleep((useconds_t)(100000u << attempt));
-    }
-    return e;
+    asps_http_req q = {.url = url, .want_header = header, .what = url};
+    return asps_http_do(p->http, &q, judge, NULL, r, eb);
 }
 
-static void resp_free(resp *r)
-{
-    free(r->body);
-    free(r->header);
-    memset(r, 0, sizeof *r);
-}
+static void resp_free(resp *r) { asps_http_resp_free(r); }
 
 /* Header values are URL-encoded PEM. */
 static char *url_decode(const char *s)
@@ -211,86 +139,47 @@ static char *url_decode(const char *s)
     return o;
 }
 
-/* The exact bytes of the value of top-level KEY (an object) in JSON.
- * (Not static: the fuzz target drives it.) */
+/* The exact bytes of the value of top-level KEY, an object, in JSON read
+ * strictly (json.h: RFC 8259; KEY present once). 1 found, else 0. (Not
+ * static: the fuzz target drives it.) */
 int asps_pccs_raw_object_value(const char *json, size_t len, const char *key, const char **start,
                                size_t *vlen);
 int asps_pccs_raw_object_value(const char *json, size_t len, const char *key, const char **start,
-                            size_t *vlen)
+                               size_t *vlen)
 {
-    size_t klen = strlen(key);
-    int depth = 0;
-    for (size_t i = 0; i < len; i++) {
-        char ch = json[i];
-        if (ch == '"') {
-            size_t s = i + 1, j = s;
-            while (j < len && json[j] != '"')
-                j += json[j] == '\\' ? 2 : 1;
-            if (j >= len)
-                return 0;
-            int is_key = depth == 1 && j - s == klen && memcmp(json + s, key, klen) == 0;
-            i = j;
-            if (!is_key)
-                continue;
-            size_t k = j + 1;
-            while (k < len && (json[k] == ' ' || json[k] == '\t' || json[k] == '\r' || json[k] == '\n'))
-                k++;
-            if (k >= len || json[k] != ':')
-                continue;
-            k++;
-            while (k < len && (json[k] == ' ' || json[k] == '\t' || json[k] == '\r' || json[k] == '\n'))
-                k++;
-            if (k >= len || json[k] != '{')
-                return 0;
-            int d = 0;
-            for (size_t m = k; m < len; m++) {
-                if (json[m] == '"') {
-                    m++;
-                    while (m < len && json[m] != '"')
-                        m += json[m] == '\\' ? 2 : 1;
-                    if (m >= len)
-                        return 0;
-                } else if (json[m] == '{' || json[m] == '[') {
-                    if (++d > 64)
-                        return 0;
-                } else if (json[m] == '}' || json[m] == ']') {
-                    if (--d == 0) {
-                        *start = json + k;
-                        *vlen = m - k + 1;
-                        return 1;
-                    }
-                }
-            }
-            return 0;
-        } else if (ch == '{' || ch == '[') {
-            depth++;
-        } else if (ch == '}' || ch == ']') {
-            depth--;
-        }
-    }
-    return 0;
+    asps_reader top, v;
+    asps_errbuf jeb;
+    if (asps_json_raw_parse(json, len, "pccs", &top, &jeb) != ASPS_OK ||
+        asps_json_raw_member(top, key, &v) != 1 || asps_json_raw_kind_of(v) != ASPS_JSON_RAW_OBJECT)
+        return 0;
+    *start = (const char *)asps_reader_data(&v);
+    *vlen = asps_reader_left(&v);
+    return 1;
 }
 
-/* {"<key>": {...}, "signature": "hex"} -> body bytes and signature */
+/* {"<key>": {...}, "signature": "hex"} -> body bytes and signature, through
+ * the strict JSON reader (json.h), the signed body byte for byte. */
 static asps_err signed_json(const resp *r, const char *key, const char *what, char **body,
                             size_t *blen, uint8_t sig[64], asps_errbuf *eb)
 {
-    const char *s;
-    size_t n;
-    cJSON *o = NULL;
-    if (!r->body || !asps_pccs_raw_object_value((const char *)r->body, r->len, key, &s, &n))
+    const char *text = (const char *)r->body.p;
+    asps_reader top, v, sv;
+    if (text && asps_json_raw_parse(text, r->body.len, what, &top, eb) != ASPS_OK) {
+        asps_err_prefix(eb, "pccs: ");
+        return ASPS_E_PARSE;
+    }
+    if (!text || asps_json_raw_member(top, key, &v) != 1 || asps_json_raw_kind_of(v) != ASPS_JSON_RAW_OBJECT)
         return asps_fail(eb, ASPS_E_PARSE, "pccs: %s: no \"%s\" object in the response", what, key);
-    asps_err e = asps_json_parse((const char *)r->body, r->len, what, &o, eb);
-    if (e != ASPS_OK)
-        return e;
-    const cJSON *sv = cJSON_GetObjectItemCaseSensitive(o, "signature");
-    if (!cJSON_IsString(sv) || asps_hex_decode(sv->valuestring, strlen(sv->valuestring), sig, 64) != 0)
-        e = asps_fail(eb, ASPS_E_PARSE, "pccs: %s: signature is not 128 hex characters", what);
-    cJSON_Delete(o);
-    if (e != ASPS_OK)
-        return e;
-    *body = strndup(s, n);
-    *blen = n;
+    uint8_t *hex = NULL;
+    size_t hl = 0;
+    if (asps_json_raw_member(top, "signature", &sv) != 1 || asps_json_raw_kind_of(sv) != ASPS_JSON_RAW_STRING ||
+        asps_json_raw_string(sv, &hex, &hl, eb) != ASPS_OK || asps_hex_decode((const char *)hex, hl, sig, 64) != 0) {
+        free(hex);
+        return asps_fail(eb, ASPS_E_PARSE, "pccs: %s: signature is not 128 hex characters", what);
+    }
+    free(hex);
+    *body = strndup((const char *)asps_reader_data(&v), asps_reader_left(&v));
+    *blen = asps_reader_left(&v);
     return *body ? ASPS_OK : asps_fail(eb, ASPS_E_NOMEM, "pccs: out of memory");
 }
 
@@ -311,19 +200,21 @@ static int64_t crl_next_update(const uint8_t *der, size_t len)
 static asps_err crl_to_der(const resp *r, const char *what, uint8_t **der, size_t *len,
                            asps_errbuf *eb)
 {
+    const uint8_t *body = r->body.p;
+    size_t blen = r->body.len;
     *der = NULL;
     *len = 0;
-    if (!r->body || r->len == 0)
+    if (!body || blen == 0)
         return asps_fail(eb, ASPS_E_PARSE, "pccs: %s: empty body", what);
-    if (r->body[0] == 0x30) {
-        if (!(*der = malloc(r->len)))
+    if (body[0] == 0x30) {
+        if (!(*der = malloc(blen)))
             return asps_fail(eb, ASPS_E_NOMEM, "pccs: out of memory");
-        memcpy(*der, r->body, r->len);
-        *len = r->len;
+        memcpy(*der, body, blen);
+        *len = blen;
         return ASPS_OK;
     }
-    if (r->len > 10 && memcmp(r->body, "-----BEGIN", 10) == 0) {
-        BIO *b = BIO_new_mem_buf(r->body, (int)r->len);
+    if (blen > 10 && memcmp(body, "-----BEGIN", 10) == 0) {
+        BIO *b = BIO_new_mem_buf(body, (int)blen);
         X509_CRL *c = b ? PEM_read_bio_X509_CRL(b, NULL, NULL, NULL) : NULL;
         BIO_free(b);
         unsigned char *d = NULL;
@@ -340,14 +231,14 @@ static asps_err crl_to_der(const resp *r, const char *what, uint8_t **der, size_
         return *der ? ASPS_OK : asps_fail(eb, ASPS_E_NOMEM, "pccs: out of memory");
     }
     /* hex, perhaps with a trailing newline */
-    size_t n = r->len;
-    while (n > 0 && (r->body[n - 1] == '\n' || r->body[n - 1] == '\r' || r->body[n - 1] == ' '))
+    size_t n = blen;
+    while (n > 0 && (body[n - 1] == '\n' || body[n - 1] == '\r' || body[n - 1] == ' '))
         n--;
     if (n == 0 || n % 2 != 0)
         return asps_fail(eb, ASPS_E_PARSE, "pccs: %s: body is neither DER, PEM nor hex", what);
     if (!(*der = malloc(n / 2)))
         return asps_fail(eb, ASPS_E_NOMEM, "pccs: out of memory");
-    if (asps_hex_decode((const char *)r->body, n, *der, n / 2) != 0 || (*der)[0] != 0x30) {
+    if (asps_hex_decode((const char *)body, n, *der, n / 2) != 0 || (*der)[0] != 0x30) {
         free(*der);
         *der = NULL;
         return asps_fail(eb, ASPS_E_PARSE, "pccs: %s: body is neither DER, PEM nor hex", what);

@@ -156,12 +156,10 @@ static int fetch(const char *server_addr, const char *config_json, const char *n
     if (rc != 0)
         fprintf(stderr, "grpc_ratls: cannot get secret '%s' from %s: %s\n", name, server_addr, eb.msg);
     if (b64) {
-        OPENSSL_cleanse(b64, strlen(b64));
-        free(b64);
+        asps_cleanse_free_str(b64);
     }
     if (reply) {
-        OPENSSL_cleanse(reply, reply_len);
-        free(reply);
+        asps_cleanse_free(reply, reply_len);
     }
     free(req);
     asps_rpc_client_free(c);
@@ -183,8 +181,7 @@ int grpc_ratls_get_secret(const char *server_addr, const char *config_json, cons
         return -1;
     asps_errbuf eb;
     asps_err e = asps_write_file_atomic(secret_file, v, n, 0600, &eb);
-    OPENSSL_cleanse(v, n);
-    free(v);
+    asps_cleanse_free(v, n);
     if (e != ASPS_OK) {
         fprintf(stderr, "grpc_ratls: %s\n", eb.msg);
         return -1;
@@ -209,8 +206,7 @@ int grpc_ratls_get_secret_to_buf(const char *server_addr, const char *config_jso
         memcpy(secret_buf, v, n);
     }
     *buf_len = (unsigned int)n;
-    OPENSSL_cleanse(v, n);
-    free(v);
+    asps_cleanse_free(v, n);
     return rc;
 }
 

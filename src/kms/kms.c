@@ -120,8 +120,7 @@ static void job_free(fetch_job *j)
     asps_kms_value_free(j->value, j->len);
     free(j->ref);
     if (j->credential) {
-        OPENSSL_cleanse(j->credential, strlen(j->credential));
-        free(j->credential);
+        asps_cleanse_free_str(j->credential);
     }
     if (j->k)
         kms_unref(j->k);
@@ -311,8 +310,7 @@ unsigned asps_kms_fetches_stuck(void)
 void asps_kms_value_free(uint8_t *value, size_t len)
 {
     if (value) {
-        OPENSSL_cleanse(value, len);
-        free(value);
+        asps_cleanse_free(value, len);
     }
 }
 

@@ -67,8 +67,7 @@ static int b64_decode(const uint8_t *s, size_t n, uint8_t **out, size_t *out_len
     for (size_t i = 0; i < n; i++) {
         int v = b64val(s[i]);
         if (v < 0) {
-            OPENSSL_cleanse(b, cap);
-            free(b);
+            asps_cleanse_free(b, cap);
             return -1;
         }
         acc = (acc << 6) | (uint32_t)v;
@@ -80,8 +79,7 @@ static int b64_decode(const uint8_t *s, size_t n, uint8_t **out, size_t *out_len
     }
     /* Leftover bits must be zero, so each value has one spelling. */
     if (bits && (acc & ((1u << bits) - 1))) {
-        OPENSSL_cleanse(b, cap);
-        free(b);
+        asps_cleanse_free(b, cap);
         return -1;
     }
     *out = b;
@@ -146,8 +144,7 @@ static asps_err decode_entry(const kms_file *f, asps_reader v, const char *ref, 
             e = decode_b64(s, n, ref, out, len, eb);
         else
             e = copy_bytes(s, n, out, len, eb);
-        OPENSSL_cleanse(s, n);
-        free(s);
+        asps_cleanse_free(s, n);
         return e;
     }
     asps_json_iter it;
@@ -159,8 +156,7 @@ static asps_err decode_entry(const kms_file *f, asps_reader v, const char *ref, 
         if (b64 || asps_json_raw_string_equals(key, "text", 4)) {
             ASPS_TRY(string_of(val, ref, &s, &n, eb));
             e = b64 ? decode_b64(s, n, ref, out, len, eb) : copy_bytes(s, n, out, len, eb);
-            OPENSSL_cleanse(s, n);
-            free(s);
+            asps_cleanse_free(s, n);
             return e;
         }
     }
@@ -215,8 +211,7 @@ static asps_err file_get(void *impl, const char *ref, const char *credential, in
     }
     e = asps_kms_file_lookup((const char *)buf, blen, f->path, f->plain == ASPS_KMS_PLAIN_BASE64,
                              ref, value, len, eb);
-    OPENSSL_cleanse(buf, blen);
-    free(buf);
+    asps_cleanse_free(buf, blen);
     return e;
 }
 

@@ -10,19 +10,18 @@
  * renewed (auth/token/renew-self) at 80% of its lease, logged in again
  * when renewal fails or the token's max TTL is near. Headers: X-Vault-Token,
  * X-Vault-Namespace.
- * Connections: curl easy handles are kept in a small pool (at most
- * POOL_MAX idle ones, under a mutex) so that keep-alive connections, and
- * with them the TCP and TLS handshakes, are reused across fetches and
- * threads; every option is reset when a handle returns to the pool.
+ * Connections: through the one HTTP client (http.h), whose pool of idle
+ * curl handles keeps keep-alive connections, and with them the TCP and TLS
+ * handshakes, across fetches and threads.
  * Answers: 403 -> ASPS_E_DENIED, except that a 403 to the server's own token
  * (server or AppRole) is checked with auth/token/lookup-self: a token Vault
  * no longer knows is the server's fault (server token: ASPS_E_UNAVAILABLE;
  * AppRole token: one fresh login and one more try). 404 -> ASPS_E_NOT_FOUND.
  * 5xx, 429 (rate limited), 412 (Enterprise: not yet consistent), timeouts
- * and refused connections -> ASPS_E_UNAVAILABLE after bounded retries,
- * not sooner than a Retry-After asks (more than the 2 s backoff cap: no
- * retry, the message says when); a sealed Vault is not retried (it stays
- * sealed until an operator acts).
+ * and refused connections -> ASPS_E_UNAVAILABLE after bounded retries
+ * (http.h: not sooner than a Retry-After asks; more than the 2 s backoff
+ * cap: no retry, the message says when); a sealed Vault is not retried (it
+ * stays sealed until an operator acts).
  * Deadline: a fetch gives up by its deadline (kms.h): each request's curl
  * timeout is the smaller of timeout_ms and the time left, a retry whose
  * backoff would end past it is not made, and the message then says the
@@ -35,9 +34,11 @@
  * message: the only reply text quoted is Vault's "errors" strings, printable
  * ASCII, bounded, and dropped whole when they hold a token or credential.
  * Buffers that held secrets are cleansed.
+ * (About 720 lines, over the house's 700: one backend's job, most of it the
+ * AppRole token's life and the reading of Vault's answers; the transport is
+ * in base/http.c.)
  */
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -47,184 +48,76 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "kms.h"
+#include "http.h"
 #include "json.h"
+#include "kms.h"
 #include "util.h"
 
 #define MAX_BODY (1u << 20)
-#define POOL_MAX 8        /* idle curl handles kept (each keeps its connections) */
 #define ERRTEXT_MAX 200   /* Vault error text quoted in a message */
-#define BACKOFF_MAX_US 2000000u
+#define BACKOFF_MS 50     /* first wait between tries (http.h doubles it) */
 
 typedef struct vault {
     char *addr, *mount, *field, *ns, *ca_file;
     char *server_token;
     char *role_id, *secret_id, *approle_mount;
     int kv_version;
-    long timeout_ms;
-    int max_retries;
-    int reuse;
+    asps_http *http;
     pthread_mutex_t lock; /* approle_token, approle_expires, approle_renewable, approle_ttl */
     char *approle_token;
     int64_t approle_expires; /* when to renew or log in again: 80% of the lease */
     int approle_renewable;   /* renew-self first (a login spends a secret_id use) */
     double approle_ttl;      /* the lease the login gave */
-    pthread_mutex_t pool_lock;
-    CURL *pool[POOL_MAX];
-    size_t n_pool;
 } vault;
 
-typedef struct body {
-    char *p;
-    size_t n;
-    int too_big;
-    long retry_after; /* seconds, from a Retry-After header; 0: none */
-} body;
+typedef asps_http_resp body;
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static void curl_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
+#define body_free asps_http_resp_free
+#define BODY(b) ((const char *)(b)->body.p)
 
-static void cleanse_free(char *s)
+/* One Vault request: URL and headers for the HTTP client. with_ns: send
+ * X-Vault-Namespace (not for sys/ endpoints of the root namespace). The
+ * token line is cleansed by vreq_clear. */
+typedef struct vreq {
+    asps_http_req q;
+    const char *hs[3];
+    char *th;
+    char nsh[512];
+    char url[ASPS_HTTP_MAX_URL];
+    char what[ASPS_HTTP_MAX_URL + 8];
+} vreq;
+
+static asps_err vreq_init(vault *v, vreq *r, const char *method, const char *path, const char *token,
+                          const char *post, int with_ns, int64_t deadline, asps_errbuf *eb)
 {
-    if (s) {
-        OPENSSL_cleanse(s, strlen(s));
-        free(s);
-    }
-}
-
-static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
-{
-    body *b = ud;
-    size_t n = size * nmemb;
-    if (b->n + n > MAX_BODY) {
-        b->too_big = 1;
-        return 0;
-    }
-    char *np = malloc(b->n + n + 1);
-    if (!np)
-        return 0;
-    /* not realloc: the old buffer may hold a secret and is cleansed */
-    if (b->p) {
-        memcpy(np, b->p, b->n);
-        OPENSSL_cleanse(b->p, b->n);
-        free(b->p);
-    }
-    b->p = np;
-    memcpy(b->p + b->n, ptr, n);
-    b->n += n;
-    b->p[b->n] = 0;
-    return n;
-}
-
-static void body_free(body *b)
-{
-    if (b->p) {
-        OPENSSL_cleanse(b->p, b->n);
-        free(b->p);
-    }
-    memset(b, 0, sizeof *b);
-}
-
-/* A handle from the pool, or a new one. */
-static CURL *handle_get(vault *v)
-{
-    CURL *c = NULL;
-    if (v->reuse) {
-        pthread_mutex_lock(&v->pool_lock);
-        if (v->n_pool > 0)
-            c = v->pool[--v->n_pool];
-        pthread_mutex_unlock(&v->pool_lock);
-    }
-    return c ? c : curl_easy_init();
-}
-
-/* Back to the pool with every option reset (the header list that held the
- * token and the body pointer are forgotten; the connection cache is kept),
- * or cleaned up when reuse is off, the exchange failed (its connection may
- * be broken) or the pool is full. */
-static void handle_put(vault *v, CURL *c, int ok)
-{
-    if (!c)
-        return;
-    if (v->reuse && ok) {
-        curl_easy_reset(c);
-        pthread_mutex_lock(&v->pool_lock);
-        if (v->n_pool < POOL_MAX) {
-            v->pool[v->n_pool++] = c;
-            c = NULL;
-        }
-        pthread_mutex_unlock(&v->pool_lock);
-    }
-    if (c)
-        curl_easy_cleanup(c);
-}
-
-static void slist_free_cleanse(struct curl_slist *l)
-{
-    for (struct curl_slist *p = l; p; p = p->next)
-        if (p->data)
-            OPENSSL_cleanse(p->data, strlen(p->data));
-    curl_slist_free_all(l);
-}
-
-/* One exchange, no retries. *status is the HTTP status (0 when none
- * arrived). with_ns: send X-Vault-Namespace (not for sys/ endpoints of the
- * root namespace). */
-static CURLcode perform(vault *v, const char *method, const char *path, const char *token,
-                        const char *post, int with_ns, long timeout_ms, body *out, long *status)
-{
-    char url[2048];
-    body_free(out);
-    *status = 0;
-    if (snprintf(url, sizeof url, "%s%s", v->addr, path) >= (int)sizeof url)
-        return CURLE_URL_MALFORMAT;
-    CURL *c = handle_get(v);
-    if (!c)
-        return CURLE_OUT_OF_MEMORY;
-    struct curl_slist *h = NULL;
+    size_t nh = 0;
+    r->th = NULL;
+    if (snprintf(r->url, sizeof r->url, "%s%s", v->addr, path) >= (int)sizeof r->url)
+        return asps_fail(eb, ASPS_E_ARG, "vault: path too long");
+    snprintf(r->what, sizeof r->what, "vault: %s", path);
     if (token) {
         size_t n = strlen(token) + 32;
-        char *th = malloc(n);
-        if (th) {
-            snprintf(th, n, "X-Vault-Token: %s", token);
-            h = curl_slist_append(h, th);
-            cleanse_free(th);
+        if ((r->th = malloc(n)) != NULL) {
+            snprintf(r->th, n, "X-Vault-Token: %s", token);
+            r->hs[nh++] = r->th;
         }
     }
     if (v->ns && with_ns) {
-        char nh[512];
-        snprintf(nh, sizeof nh, "X-Vault-Namespace: %s", v->ns);
-        h = curl_slist_append(h, nh);
+        snprintf(r->nsh, sizeof r->nsh, "X-Vault-Namespace: %s", v->ns);
+        r->hs[nh++] = r->nsh;
     }
     if (post)
-        h = curl_slist_append(h, "Content-Type: application/json");
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
-    if (v->ca_file)
-        curl_easy_setopt(c, CURLOPT_CAINFO, v->ca_file);
-    if (!v->reuse)
-        curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
-    if (post)
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, post);
-    else if (strcmp(method, "GET") != 0)
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    CURLcode cc = curl_easy_perform(c);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-    curl_off_t ra = 0; /* curl reads both forms: seconds and an HTTP date */
-    if (curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0)
-        out->retry_after = ra < 86400 ? (long)ra : 86400;
-    handle_put(v, c, cc == CURLE_OK);
-    slist_free_cleanse(h);
-    return cc;
+        r->hs[nh++] = "Content-Type: application/json";
+    r->q = (asps_http_req){.method = method, .url = r->url, .headers = r->hs, .n_headers = nh,
+                           .post = post, .deadline_ms = deadline, .what = r->what,
+                           .deadline_name = "KMS"};
+    return ASPS_OK;
+}
+
+static void vreq_clear(vreq *r)
+{
+    asps_cleanse_free_str(r->th);
+    r->th = NULL;
 }
 
 /* A reply as a cJSON tree, through the strict reader (json.h); NULL when it
@@ -236,14 +129,14 @@ static cJSON *parse_reply(const char *p, size_t n)
     return p && n && asps_json_parse(p, n, "vault reply", &o, &jeb) == ASPS_OK ? o : NULL;
 }
 
-/* Time left before DEADLINE for one request: at most timeout_ms; 0 when
- * the deadline has passed. */
+/* Time left before DEADLINE for one request: at most the client's
+ * timeout; 0 when the deadline has passed. */
 static long time_left(const vault *v, int64_t deadline)
 {
-    int64_t left = deadline - asps_now_mono_ms();
+    int64_t left = deadline - asps_now_mono_ms(), t = asps_http_timeout_ms(v->http);
     if (left <= 0)
         return 0;
-    return left < v->timeout_ms ? (long)left : v->timeout_ms;
+    return left < t ? (long)left : (long)t;
 }
 
 static int contains_any(const char *s, const char *const *hide, size_t n_hide)
@@ -321,18 +214,20 @@ size_t asps_vault_error_text(const char *reply, size_t n, const char *const *hid
 static int is_sealed(vault *v, const body *b, int *asked, int64_t deadline)
 {
     char et[ERRTEXT_MAX];
-    if (asps_vault_error_text(b->p, b->n, NULL, 0, et, sizeof et) && strstr(et, "Vault is sealed"))
+    if (asps_vault_error_text(BODY(b), b->body.len, NULL, 0, et, sizeof et) &&
+        strstr(et, "Vault is sealed"))
         return 1;
     if (*asked)
         return 0;
     *asked = 1;
     body s = {0};
-    long st = 0;
+    vreq r;
+    asps_errbuf seb;
     int sealed = 0;
     long left = time_left(v, deadline);
-    if (left > 0 && perform(v, "GET", "/v1/sys/seal-status", NULL, NULL, 0, left, &s, &st) == CURLE_OK &&
-        st == 200) {
-        cJSON *o = parse_reply(s.p, s.n);
+    if (left > 0 && vreq_init(v, &r, "GET", "/v1/sys/seal-status", NULL, NULL, 0, deadline, &seb) == ASPS_OK &&
+        asps_http_once(v->http, &r.q, left, &s, &seb) == ASPS_OK && !s.failed && s.status == 200) {
+        cJSON *o = parse_reply(BODY(&s), s.body.len);
         sealed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "sealed"));
         cJSON_Delete(o);
     }
@@ -340,11 +235,54 @@ static int is_sealed(vault *v, const body *b, int *asked, int64_t deadline)
     return sealed;
 }
 
-/* Statuses that can pass by themselves: 5xx, 429 (rate limit quota), 412
- * (Vault Enterprise: this node has not yet caught up with a write). */
-static int transient_status(long st) { return st >= 500 || st == 429 || st == 412; }
+/* How Vault's answers are judged between tries (http.h). */
+typedef struct judge_ctx {
+    vault *v;
+    const char *path;
+    const char *const *hide; /* credentials never quoted from Vault's error text */
+    size_t n_hide;
+    int64_t deadline;
+    int asked_seal;
+} judge_ctx;
 
-/* One HTTP exchange with bounded retries and doubling backoff for
+static asps_http_verdict judge(void *ud, const asps_http_req *q, const asps_http_resp *r, int attempt,
+                               asps_err *e, asps_errbuf *eb)
+{
+    judge_ctx *j = ud;
+    (void)q;
+    if (r->too_big) {
+        *e = asps_fail(eb, ASPS_E_UNAVAILABLE, "vault: %s: reply larger than %u bytes", j->path, MAX_BODY);
+        return ASPS_HTTP_STOP;
+    }
+    if (r->failed) {
+        *e = asps_fail(eb, ASPS_E_UNAVAILABLE, "vault: %s: %s%s", j->path, r->error,
+                       r->untrusted ? " (TLS: server certificate not trusted)" : "");
+        return r->final ? ASPS_HTTP_STOP : ASPS_HTTP_RETRY;
+    }
+    if (r->status == 503 && is_sealed(j->v, r, &j->asked_seal, j->deadline)) {
+        /* sealed until an operator unseals it: retrying only delays */
+        *e = asps_fail(eb, ASPS_E_UNAVAILABLE, "vault: %s: Vault is sealed (HTTP 503; an operator must unseal it)",
+                       j->path);
+        return ASPS_HTTP_STOP;
+    }
+    if (!asps_http_transient(r->status))
+        return ASPS_HTTP_DONE;
+    char et[ERRTEXT_MAX], wait[64] = "";
+    asps_vault_error_text(BODY(r), r->body.len, j->hide, j->n_hide, et, sizeof et);
+    /* a wait beyond the backoff cap would hold the caller: the client gives
+     * up now, and the message says when Vault will answer */
+    if (asps_http_wait_too_long(r))
+        snprintf(wait, sizeof wait, "; Vault asks to retry after %ld s", r->retry_after);
+    *e = asps_fail(eb, ASPS_E_UNAVAILABLE, "vault: %s: HTTP %ld%s after %d %s%s%s%s", j->path, r->status,
+                   r->status == 429   ? " (rate limited)"
+                   : r->status == 412 ? " (not yet consistent)"
+                   : r->status == 503 ? " (standby or unavailable)"
+                                      : "",
+                   attempt + 1, attempt ? "tries" : "try", et[0] ? ": " : "", et, wait);
+    return ASPS_HTTP_RETRY;
+}
+
+/* One HTTP exchange with the client's bounded retries (http.h) for
  * transient statuses and transport errors. ASPS_OK: *status is a
  * non-transient status for the caller to judge. hide[]: credentials that
  * must not be quoted from Vault's error text. */
@@ -352,68 +290,14 @@ static asps_err http(vault *v, const char *method, const char *path, const char 
                      const char *post, int64_t deadline, body *out, long *status,
                      const char *const *hide, size_t n_hide, asps_errbuf *eb)
 {
-    asps_err e = ASPS_OK;
-    int asked_seal = 0;
-    for (int attempt = 0; attempt <= v->max_retries; attempt++) {
-        long left = time_left(v, deadline);
-        if (left == 0) {
-            if (attempt == 0)
-                e = asps_fail(eb, ASPS_E_UNAVAILABLE, "vault: %s: the KMS deadline passed before the request", path);
-            else
-                asps_err_prefix(eb, "the KMS deadline passed before the next try: ");
-            break;
-        }
-        CURLcode cc = perform(v, method, path, token, post, 1, left, out, status);
-        if (out->too_big)
-            return asps_fail(eb, ASPS_E_UNAVAILABLE, "vault: %s: reply larger than %u bytes", path, MAX_BODY);
-        if (cc == CURLE_URL_MALFORMAT && *status == 0 && strlen(v->addr) + strlen(path) >= 2048)
-            return asps_fail(eb, ASPS_E_ARG, "vault: path too long");
-        if (cc != CURLE_OK) {
-            e = asps_fail(eb, ASPS_E_UNAVAILABLE, "vault: %s: %s%s", path, curl_easy_strerror(cc),
-                          cc == CURLE_PEER_FAILED_VERIFICATION ? " (TLS: server certificate not trusted)" : "");
-            if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE ||
-                cc == CURLE_OUT_OF_MEMORY)
-                return e;
-        } else if (*status == 503 && is_sealed(v, out, &asked_seal, deadline)) {
-            /* sealed until an operator unseals it: retrying only delays */
-            return asps_fail(eb, ASPS_E_UNAVAILABLE, "vault: %s: Vault is sealed (HTTP 503; an operator must unseal it)",
-                             path);
-        } else if (transient_status(*status)) {
-            char et[ERRTEXT_MAX], wait[64] = "";
-            asps_vault_error_text(out->p, out->n, hide, n_hide, et, sizeof et);
-            /* a wait beyond the backoff cap would hold the caller: give up
-             * now and say when Vault will answer */
-            if (out->retry_after > (long)(BACKOFF_MAX_US / 1000000u))
-                snprintf(wait, sizeof wait, "; Vault asks to retry after %ld s", out->retry_after);
-            e = asps_fail(eb, ASPS_E_UNAVAILABLE, "vault: %s: HTTP %ld%s after %d %s%s%s%s", path, *status,
-                          *status == 429   ? " (rate limited)"
-                          : *status == 412 ? " (not yet consistent)"
-                          : *status == 503 ? " (standby or unavailable)"
-                                           : "",
-                          attempt + 1, attempt ? "tries" : "try", et[0] ? ": " : "", et, wait);
-            if (wait[0])
-                break;
-        } else {
-            return ASPS_OK;
-        }
-        if (attempt < v->max_retries) {
-            unsigned us = 50000u << (attempt < 6 ? attempt : 6);
-            /* Vault's rate limit quotas say when to come back (Retry-After):
-             * asking sooner only spends the quota. */
-            if (out->retry_after > 0 && (unsigned)out->retry_after * 1000000u > us)
-                us = (unsigned)out->retry_after * 1000000u;
-            if (us > BACKOFF_MAX_US)
-                us = BACKOFF_MAX_US;
-            /* a backoff that ends past the deadline: no more tries */
-            int64_t left_us = (deadline - asps_now_mono_ms()) * 1000;
-            if ((int64_t)us >= left_us) {
-                asps_err_prefix(eb, "the KMS deadline comes before the next try: ");
-                break;
-            }
-            usleep(us);
-        }
-    }
-    body_free(out);
+    vreq r;
+    *status = 0;
+    ASPS_TRY(vreq_init(v, &r, method, path, token, post, 1, deadline, eb));
+    judge_ctx j = {v, path, hide, n_hide, deadline, 0};
+    asps_err e = asps_http_do(v->http, &r.q, judge, &j, out, eb);
+    vreq_clear(&r);
+    if (e == ASPS_OK)
+        *status = out->status;
     return e;
 }
 
@@ -426,7 +310,7 @@ typedef struct auth_reply {
 
 static void auth_parse(const body *b, auth_reply *a)
 {
-    a->o = parse_reply(b->p, b->n);
+    a->o = parse_reply(BODY(b), b->body.len);
     const cJSON *auth = a->o ? cJSON_GetObjectItemCaseSensitive(a->o, "auth") : NULL;
     a->tok = auth ? cJSON_GetObjectItemCaseSensitive(auth, "client_token") : NULL;
     a->lease = auth ? cJSON_GetObjectItemCaseSensitive(auth, "lease_duration") : NULL;
@@ -513,7 +397,7 @@ static asps_err approle_token(vault *v, const char *failed, int64_t deadline, ch
     pthread_mutex_unlock(&v->lock);
     if (stale) {
         int renewed = approle_renew(v, stale, now, deadline, out);
-        cleanse_free(stale);
+        asps_cleanse_free_str(stale);
         if (renewed)
             return *out ? ASPS_OK : asps_fail(eb, ASPS_E_NOMEM, "vault: out of memory");
     }
@@ -535,10 +419,10 @@ static asps_err approle_token(vault *v, const char *failed, int64_t deadline, ch
     long st;
     asps_err e = post ? http(v, "POST", path, NULL, post, deadline, &b, &st, hide, 2, eb)
                       : asps_fail(eb, ASPS_E_NOMEM, "vault: out of memory");
-    cleanse_free(post);
+    asps_cleanse_free_str(post);
     if (e == ASPS_OK && st != 200) {
         char et[ERRTEXT_MAX];
-        asps_vault_error_text(b.p, b.n, hide, 2, et, sizeof et);
+        asps_vault_error_text(BODY(&b), b.body.len, hide, 2, et, sizeof et);
         e = asps_fail(eb, st == 400 || st == 403 ? ASPS_E_DENIED : ASPS_E_UNAVAILABLE,
                       "vault: AppRole login at %s refused (HTTP %ld%s%s)", path, st, et[0] ? ": " : "", et);
     }
@@ -550,7 +434,7 @@ static asps_err approle_token(vault *v, const char *failed, int64_t deadline, ch
     if (e == ASPS_OK) {
         double secs = cJSON_IsNumber(a.lease) ? a.lease->valuedouble : 0;
         pthread_mutex_lock(&v->lock);
-        cleanse_free(v->approle_token);
+        asps_cleanse_free_str(v->approle_token);
         v->approle_token = strdup(a.tok->valuestring);
         v->approle_expires = renew_at(now, secs);
         v->approle_renewable = secs > 0 && cJSON_IsTrue(a.renewable);
@@ -670,7 +554,7 @@ static asps_err vault_get(void *impl, const char *ref, const char *credential, i
     if (!token)
         return asps_fail(eb, ASPS_E_NOMEM, "vault: out of memory");
     if (!token_ok(token)) {
-        cleanse_free(token);
+        asps_cleanse_free_str(token);
         return asps_fail(eb, ASPS_E_DENIED, "vault: %s: the token is not a printable string", path);
     }
     body b = {0};
@@ -698,7 +582,7 @@ static asps_err vault_get(void *impl, const char *ref, const char *credential, i
         char *old = token;
         token = NULL;
         e = approle_token(v, old, deadline, &token, eb);
-        cleanse_free(old);
+        asps_cleanse_free_str(old);
         relogged = 1;
         hide[0] = token;
         if (e == ASPS_OK)
@@ -711,13 +595,13 @@ static asps_err vault_get(void *impl, const char *ref, const char *credential, i
             e = asps_fail(eb, ASPS_E_NOT_FOUND, "vault: %s: not found", path);
         else if (st != 200) {
             char et[ERRTEXT_MAX];
-            asps_vault_error_text(b.p, b.n, hide, 4, et, sizeof et);
+            asps_vault_error_text(BODY(&b), b.body.len, hide, 4, et, sizeof et);
             e = asps_fail(eb, ASPS_E_UNAVAILABLE, "vault: %s: HTTP %ld%s%s", path, st, et[0] ? ": " : "", et);
         }
     }
-    cleanse_free(token);
+    asps_cleanse_free_str(token);
     if (e == ASPS_OK)
-        e = asps_vault_parse_value(b.p, b.n, v->kv_version, field, path, value, len, eb);
+        e = asps_vault_parse_value(BODY(&b), b.body.len, v->kv_version, field, path, value, len, eb);
     body_free(&b);
     return e;
 }
@@ -732,14 +616,12 @@ static void vault_free(void *impl)
     free(v->field);
     free(v->ns);
     free(v->ca_file);
-    cleanse_free(v->server_token);
-    cleanse_free(v->role_id);
-    cleanse_free(v->secret_id);
-    cleanse_free(v->approle_token);
+    asps_cleanse_free_str(v->server_token);
+    asps_cleanse_free_str(v->role_id);
+    asps_cleanse_free_str(v->secret_id);
+    asps_cleanse_free_str(v->approle_token);
     free(v->approle_mount);
-    for (size_t i = 0; i < v->n_pool; i++)
-        curl_easy_cleanup(v->pool[i]);
-    pthread_mutex_destroy(&v->pool_lock);
+    asps_http_free(v->http);
     pthread_mutex_destroy(&v->lock);
     free(v);
 }
@@ -765,8 +647,7 @@ static asps_err read_secret_file(const char *path, const char *what, int strict,
     while (tl > 0 && (t[tl - 1] == '\n' || t[tl - 1] == '\r' || t[tl - 1] == ' ' || t[tl - 1] == '\t'))
         t[--tl] = 0;
     if (strict && (tl == 0 || strlen((char *)t) != tl)) {
-        OPENSSL_cleanse(t, tl);
-        free(t);
+        asps_cleanse_free(t, tl);
         return asps_fail(eb, ASPS_E_ARG, "kms: vault %s %s is empty or not text", what, path);
     }
     *out = (char *)t;
@@ -800,13 +681,10 @@ asps_err asps_kms_open_vault(const asps_kms_config *cfg, asps_kms **out, asps_er
     const char *am = cfg->approle_mount && cfg->approle_mount[0] ? cfg->approle_mount : "approle";
     if (!mount_ok(am))
         return asps_fail(eb, ASPS_E_ARG, "kms: vault approle_mount \"%.64s\" is not a mount path", am);
-    pthread_once(&curl_once, curl_init);
     vault *v = calloc(1, sizeof *v);
     if (!v)
         return asps_fail(eb, ASPS_E_NOMEM, "kms: out of memory");
     pthread_mutex_init(&v->lock, NULL);
-    pthread_mutex_init(&v->pool_lock, NULL);
-    v->reuse = !cfg->no_connection_reuse;
     size_t n = strlen(cfg->addr);
     while (n > 0 && cfg->addr[n - 1] == '/')
         n--;
@@ -820,11 +698,13 @@ asps_err asps_kms_open_vault(const asps_kms_config *cfg, asps_kms **out, asps_er
     v->ca_file = dup_or_null(cfg->ca_file);
     v->approle_mount = strdup(am);
     v->kv_version = cfg->kv_version == 2 ? 2 : 1;
-    v->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 5000;
-    v->max_retries = cfg->max_retries == 0 ? 2 : cfg->max_retries < 0 ? 0 : cfg->max_retries;
+    asps_http_opts ho = {.ca_file = v->ca_file, .timeout_ms = cfg->timeout_ms, .max_retries = cfg->max_retries,
+                         .backoff_ms = BACKOFF_MS, .max_body = MAX_BODY, .reuse = !cfg->no_connection_reuse,
+                         .secret = 1};
     v->role_id = dup_or_null(cfg->role_id);
-    asps_err e = ASPS_OK;
-    if (cfg->secret_id_file && cfg->secret_id_file[0])
+    asps_err e = asps_http_new(&ho, &v->http, eb);
+    if (e != ASPS_OK) {
+    } else if (cfg->secret_id_file && cfg->secret_id_file[0])
         e = read_secret_file(cfg->secret_id_file, "secret_id_file", 1, &v->secret_id, eb);
     else
         v->secret_id = dup_or_null(cfg->secret_id);

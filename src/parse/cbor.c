@@ -76,25 +76,7 @@ int cbor_skip(asps_reader *r, int depth)
     return 0;
 }
 
-static void put(cbor_out *o, const void *p, size_t n)
-{
-    if (o->failed)
-        return;
-    if (o->len + n > o->cap) {
-        size_t cap = (o->len + n) * 2 + 64;
-        uint8_t *np = realloc(o->p, cap);
-        if (!np) {
-            o->failed = 1;
-            return;
-        }
-        o->p = np;
-        o->cap = cap;
-    }
-    memcpy(o->p + o->len, p, n);
-    o->len += n;
-}
-
-void cbor_put_head(cbor_out *o, int major, uint64_t arg)
+void cbor_put_head(asps_writer *o, int major, uint64_t arg)
 {
     uint8_t b[9];
     size_t n;
@@ -122,17 +104,11 @@ void cbor_put_head(cbor_out *o, int major, uint64_t arg)
             b[1 + i] = (uint8_t)(arg >> (56 - 8 * i));
         n = 9;
     }
-    put(o, b, n);
+    asps_writer_put(o, b, n);
 }
 
-void cbor_put_bytes(cbor_out *o, int major, const void *p, size_t n)
+void cbor_put_bytes(asps_writer *o, int major, const void *p, size_t n)
 {
     cbor_put_head(o, major, n);
-    put(o, p, n);
-}
-
-void cbor_out_free(cbor_out *o)
-{
-    free(o->p);
-    memset(o, 0, sizeof *o);
+    asps_writer_put(o, p, n);
 }

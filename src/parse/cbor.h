@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "reader.h"
+#include "writer.h"
 
 #define CBOR_MAX_DEPTH 16
 
@@ -22,15 +23,11 @@ int cbor_string(asps_reader *r, int major, asps_reader *content);
 /* Skip one whole item (with its children). */
 int cbor_skip(asps_reader *r, int depth);
 
-/* A growable output buffer; on allocation failure `failed` is set and
- * further writes do nothing. */
-typedef struct cbor_out {
-    uint8_t *p;
-    size_t len, cap;
-    int failed;
-} cbor_out;
-void cbor_put_head(cbor_out *o, int major, uint64_t arg);
-void cbor_put_bytes(cbor_out *o, int major, const void *p, size_t n);
-void cbor_out_free(cbor_out *o);
+/* Encoding writes into the bounded writer (writer.h): on allocation
+ * failure or past its bound `failed` is set and further writes do nothing.
+ * CBOR_OUT_MAX bounds the evidence asps itself encodes. */
+#define CBOR_OUT_MAX (1u << 20)
+void cbor_put_head(asps_writer *o, int major, uint64_t arg);
+void cbor_put_bytes(asps_writer *o, int major, const void *p, size_t n);
 
 #endif

@@ -16,38 +16,6 @@ enum { T_INT = 0x02, T_OCTETS = 0x04, T_OID = 0x06, T_ENUM = 0x0a, T_SEQ = 0x30 
 /* 1.2.840.113741.1.13.1 */
 static const uint8_t sgx_oid[] = {0x2a, 0x86, 0x48, 0x86, 0xf8, 0x4d, 0x01, 0x0d, 0x01};
 
-/* Read one DER TLV with a single-byte tag and a minimal definite length. */
-static int der_get(asps_reader *r, uint8_t want_tag, asps_reader *content)
-{
-    asps_reader save = *r;
-    uint8_t tag, l0;
-    size_t len;
-    if (!asps_reader_u8(r, &tag) || tag != want_tag || !asps_reader_u8(r, &l0))
-        goto bad;
-    if (l0 < 0x80) {
-        len = l0;
-    } else {
-        size_t nb = l0 & 0x7f;
-        if (nb == 0 || nb > 3)
-            goto bad;
-        len = 0;
-        for (size_t i = 0; i < nb; i++) {
-            uint8_t b;
-            if (!asps_reader_u8(r, &b) || (i == 0 && b == 0))
-                goto bad;
-            len = len << 8 | b;
-        }
-        if (len < 0x80)
-            goto bad;
-    }
-    if (!asps_reader_sub(r, content, len))
-        goto bad;
-    return 1;
-bad:
-    *r = save;
-    return 0;
-}
-
 /* OID content == sgx_oid followed by the arcs in sub[] (each < 128). */
 static int oid_is(asps_reader oid, const uint8_t *sub, size_t nsub)
 {
@@ -62,7 +30,7 @@ static int oid_is(asps_reader oid, const uint8_t *sub, size_t nsub)
 static int der_uint(asps_reader *r, uint8_t tag, uint32_t max, uint32_t *out)
 {
     asps_reader c;
-    if (!der_get(r, tag, &c) || asps_reader_left(&c) < 1 || asps_reader_left(&c) > 4)
+    if (!asps_reader_der(r, tag, &c) || asps_reader_left(&c) < 1 || asps_reader_left(&c) > 4)
         return 0;
     const uint8_t *p;
     size_t n = asps_reader_left(&c);
@@ -83,7 +51,7 @@ static int der_uint(asps_reader *r, uint8_t tag, uint32_t max, uint32_t *out)
 static int der_octets(asps_reader *r, uint8_t *out, size_t n)
 {
     asps_reader c;
-    return der_get(r, T_OCTETS, &c) && asps_reader_left(&c) == n && asps_reader_copy(&c, out, n);
+    return asps_reader_der(r, T_OCTETS, &c) && asps_reader_left(&c) == n && asps_reader_copy(&c, out, n);
 }
 
 static asps_err parse_tcb(asps_reader tcb, asps_pck_ext *o, asps_errbuf *eb)
@@ -91,7 +59,7 @@ static asps_err parse_tcb(asps_reader tcb, asps_pck_ext *o, asps_errbuf *eb)
     unsigned seen = 0;
     while (asps_reader_left(&tcb)) {
         asps_reader ent, oid;
-        if (!der_get(&tcb, T_SEQ, &ent) || !der_get(&ent, T_OID, &oid))
+        if (!asps_reader_der(&tcb, T_SEQ, &ent) || !asps_reader_der(&ent, T_OID, &oid))
             return asps_fail(eb, ASPS_E_PCK_EXTENSION, "PCK extension: malformed TCB entry");
         int idx = -1;
         for (uint8_t k = 1; k <= 18; k++) {
@@ -131,12 +99,12 @@ asps_err asps_dcap_parse_pck_ext(const uint8_t *der, size_t len, asps_pck_ext *o
 {
     memset(o, 0, sizeof *o);
     asps_reader all = asps_reader_init(der, len), top;
-    if (!der_get(&all, T_SEQ, &top) || asps_reader_left(&all) != 0)
+    if (!asps_reader_der(&all, T_SEQ, &top) || asps_reader_left(&all) != 0)
         return asps_fail(eb, ASPS_E_PCK_EXTENSION, "PCK extension: not a single DER SEQUENCE");
     unsigned seen = 0;
     while (asps_reader_left(&top)) {
         asps_reader ent, oid;
-        if (!der_get(&top, T_SEQ, &ent) || !der_get(&ent, T_OID, &oid))
+        if (!asps_reader_der(&top, T_SEQ, &ent) || !asps_reader_der(&ent, T_OID, &oid))
             return asps_fail(eb, ASPS_E_PCK_EXTENSION, "PCK extension: malformed entry");
         int idx = -1;
         for (uint8_t k = 1; k <= 7; k++)
@@ -155,7 +123,7 @@ asps_err asps_dcap_parse_pck_ext(const uint8_t *der, size_t len, asps_pck_ext *o
             ok = der_octets(&ent, o->ppid, 16);
             break;
         case 2:
-            ok = der_get(&ent, T_SEQ, &tcb);
+            ok = asps_reader_der(&ent, T_SEQ, &tcb);
             if (ok)
                 ASPS_TRY(parse_tcb(tcb, o, eb));
             break;

@@ -23,6 +23,8 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "util.h"
+
 static OSSL_LIB_CTX *structure_ctx; /* no providers: structure only */
 static int cert_key_idx = -1;       /* X509 ex_data slot holding the EVP_PKEY */
 static EVP_PKEY *p256_params;       /* the P-256 curve, no key */
@@ -128,17 +130,12 @@ X509 *asps_x509_decode(const uint8_t *der, size_t len, asps_x509_keys keys)
 
 X509 *asps_x509_read_pem(BIO *b, asps_x509_keys keys)
 {
-    char *name = NULL, *header = NULL;
-    unsigned char *der = NULL;
-    long dlen = 0;
-    X509 *x = NULL;
-    if (PEM_read_bio(b, &name, &header, &der, &dlen) == 1 && !strcmp(name, PEM_STRING_X509) &&
-        dlen > 0)
-        x = asps_x509_decode(der, (size_t)dlen, keys);
-    OPENSSL_free(name);
-    OPENSSL_free(header);
+    uint8_t *der;
+    size_t dlen;
+    if (!asps_pem_next_cert_der(b, &der, &dlen))
+        return NULL;
+    X509 *x = asps_x509_decode(der, dlen, keys);
     OPENSSL_free(der);
-    ERR_clear_error();
     return x;
 }
 

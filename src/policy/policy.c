@@ -82,14 +82,6 @@ asps_err asps_policy_app_add_secret(asps_policy_app *a, const char *name, const 
     return ASPS_OK;
 }
 
-static void free_str_cleanse(char *s)
-{
-    if (s) {
-        OPENSSL_cleanse(s, strlen(s));
-        free(s);
-    }
-}
-
 void asps_policy_free(asps_policy *p)
 {
     if (!p)
@@ -98,7 +90,7 @@ void asps_policy_free(asps_policy *p)
         asps_policy_app *a = &p->apps[i];
         free(a->name);
         free(a->refuse);
-        free_str_cleanse(a->kms_credential);
+        asps_cleanse_free_str(a->kms_credential);
         for (size_t j = 0; j < a->n_secrets; j++) {
             free(a->secrets[j].name);
             free(a->secrets[j].ref);
@@ -370,8 +362,7 @@ asps_err asps_policy_load_file(const char *path, asps_policy **out, asps_errbuf 
     size_t len;
     ASPS_TRY(asps_read_file(path, ASPS_POLICY_MAX_BYTES, &buf, &len, eb));
     asps_err e = asps_policy_parse((const char *)buf, len, path, out, eb);
-    OPENSSL_cleanse(buf, len);
-    free(buf);
+    asps_cleanse_free(buf, len);
     if (e != ASPS_OK)
         return e;
     /* A relative kms.path is relative to the policy file, not to wherever

@@ -261,8 +261,7 @@ static asps_err cczoo_load(const cJSON *root, const asps_policy_seed_options *op
             e = asps_fail(eb, ASPS_E_NOMEM, "policy: out of memory");
         else {
             e = asps_write_file_atomic(opt->kms_out_path, text, strlen(text), 0600, eb);
-            OPENSSL_cleanse(text, strlen(text));
-            free(text);
+            asps_cleanse_free_str(text);
         }
         if (e == ASPS_OK)
             note(opt, "inline secret values written to %s (0600); the policy refers to them",
@@ -304,8 +303,7 @@ static asps_err occlum_secret_names(const char *path, cJSON **names, asps_errbuf
     ASPS_TRY(asps_read_file(path, ASPS_POLICY_MAX_BYTES, &buf, &len, eb));
     cJSON *root;
     asps_err e = asps_json_parse((const char *)buf, len, path, &root, eb);
-    OPENSSL_cleanse(buf, len);
-    free(buf);
+    asps_cleanse_free(buf, len);
     if (e)
         return e;
     if (!cJSON_IsObject(root)) {
@@ -459,8 +457,7 @@ asps_err asps_policy_load_seed(asps_policy_format fmt, const char *path,
     ASPS_TRY(asps_read_file(path, ASPS_POLICY_MAX_BYTES, &buf, &len, eb));
     cJSON *root;
     asps_err e = asps_json_parse((const char *)buf, len, path, &root, eb);
-    OPENSSL_cleanse(buf, len);
-    free(buf);
+    asps_cleanse_free(buf, len);
     if (e)
         return e;
     asps_policy *p = asps_policy_new_empty();

@@ -10,6 +10,7 @@
  * nothing itself: the verify function does.
  */
 #include "rpc_internal.h"
+#include "util.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -166,13 +167,7 @@ char *asps_rpc__dup(const char *s, int *fail)
     return d;
 }
 
-void asps_rpc__free_secret_str(char *s)
-{
-    if (s == NULL)
-        return;
-    OPENSSL_cleanse(s, strlen(s));
-    free(s);
-}
+void asps_rpc__free_secret_str(char *s) { asps_cleanse_free_str(s); }
 
 /* ---- verifier ------------------------------------------------------------------
  *
@@ -248,11 +243,7 @@ static int run_verify(struct verifier *v, const char *pem, char *err, size_t err
     return r;
 }
 
-static void pem_key(const char *pem, uint8_t key[32])
-{
-    unsigned int kl = 32;
-    EVP_Digest(pem, strlen(pem), key, &kl, EVP_sha256(), NULL);
-}
+static void pem_key(const char *pem, uint8_t key[32]) { asps_sha256(pem, strlen(pem), key); }
 
 static struct verdict *verdict_slot(asps_rpc__vpool *p, const uint8_t key[32], int for_insert)
 {

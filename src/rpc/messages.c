@@ -26,6 +26,7 @@
 #include "rpc_internal.h"
 #include "secretmanager.pb-c.h"
 #include "utf8.h"
+#include "util.h"
 
 /* ---- wire-level checks ------------------------------------------------------ */
 
@@ -436,8 +437,7 @@ asps_err asps_rpc_encode_cczoo_reply(const uint8_t *value, size_t value_len, uin
     Secretmanager__SecretReply m = SECRETMANAGER__SECRET_REPLY__INIT;
     m.value = s;
     asps_err rc = pack(&m.base, out, out_len, eb);
-    OPENSSL_cleanse(s, value_len);
-    free(s);
+    asps_cleanse_free(s, value_len);
     return rc;
 }
 

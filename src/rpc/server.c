@@ -37,6 +37,7 @@
  * asps_rpc_server_free waits for those handlers before freeing anything.
  */
 #include "rpc_internal.h"
+#include "util.h"
 
 #include <pthread.h>
 #include <stddef.h>
@@ -391,13 +392,6 @@ static void release_call(struct call *c)
     free(c);
 }
 
-/* The reply slice owns the handler's buffer; gRPC calls this when done. */
-static void cleanse_free(void *p, size_t len)
-{
-    OPENSSL_cleanse(p, len);
-    free(p);
-}
-
 /* Send the reply (if status is OK) and the status in one batch. Takes
  * ownership of reply (malloc'd). The call is released when the batch
  * completes. */
@@ -413,7 +407,7 @@ static void finish_call(struct call *c, int status, const char *msg, uint8_t *re
     n++;
     if (status == GRPC_STATUS_OK) {
         grpc_slice sl = reply != NULL && reply_len > 0
-                            ? grpc_slice_new_with_len(reply, reply_len, cleanse_free)
+                            ? grpc_slice_new_with_len(reply, reply_len, asps_cleanse_free)
                             : grpc_empty_slice();
         if (reply != NULL && reply_len == 0)
             free(reply);
@@ -424,7 +418,7 @@ static void finish_call(struct call *c, int status, const char *msg, uint8_t *re
         ops[n].data.send_message.send_message = c->reply_bb;
         n++;
     } else if (reply != NULL) {
-        cleanse_free(reply, reply_len);
+        asps_cleanse_free(reply, reply_len);
     }
     if (msg != NULL && *msg != '\0') {
         c->status_details = grpc_slice_from_copied_string(msg);
@@ -622,8 +616,7 @@ static void run_call(asps_rpc_server *s, struct call *c, int cancel_all)
     gpr_free(peer);
     if (actx != NULL)
         grpc_auth_context_release(actx);
-    OPENSSL_cleanse(req, req_len);
-    free(req);
+    asps_cleanse_free(req, req_len);
     finish_call(c, status, msg, reply, reply_len);
 }
 

@@ -22,6 +22,7 @@
 #include "service_rpc.h"
 #include "status.h"
 #include "utf8.h"
+#include "util.h"
 
 typedef struct glue {
     asps_service *svc;
@@ -101,32 +102,13 @@ static int occlum_get_secret(void *ctx, const char *cert, const char *peer, cons
 /* CCZoo's client sends its own certificate (PEM) in ctx; the seed server
  * trusted ctx alone. Here the handshake authenticates, and a ctx that is
  * present must be that same certificate. */
-/* The DER of the first PEM block of pem when it is a CERTIFICATE; the
- * caller frees it with OPENSSL_free. (No certificate decoding: equal DER
- * is the same certificate.) */
-static unsigned char *pem_cert_der(const char *pem, long *len)
-{
-    BIO *b = BIO_new_mem_buf(pem, -1);
-    char *name = NULL, *header = NULL;
-    unsigned char *der = NULL;
-    int ok = b && PEM_read_bio(b, &name, &header, &der, len) == 1 && !strcmp(name, PEM_STRING_X509) &&
-             *len > 0;
-    BIO_free(b);
-    OPENSSL_free(name);
-    OPENSSL_free(header);
-    if (!ok) {
-        OPENSSL_free(der);
-        der = NULL;
-    }
-    ERR_clear_error();
-    return der;
-}
-
 static int ctx_matches_peer(const char *ctx, const char *peer_pem)
 {
-    long l1 = 0, l2 = 0;
-    unsigned char *d1 = pem_cert_der(ctx, &l1), *d2 = pem_cert_der(peer_pem, &l2);
-    int ok = d1 && d2 && l1 == l2 && CRYPTO_memcmp(d1, d2, (size_t)l1) == 0;
+    /* equal DER is the same certificate: no decoding */
+    uint8_t *d1 = NULL, *d2 = NULL;
+    size_t l1 = 0, l2 = 0;
+    int ok = asps_pem_cert_der(ctx, SIZE_MAX, &d1, &l1) && asps_pem_cert_der(peer_pem, SIZE_MAX, &d2, &l2) &&
+             l1 == l2 && CRYPTO_memcmp(d1, d2, l1) == 0;
     OPENSSL_free(d1);
     OPENSSL_free(d2);
     return ok;

@@ -77,31 +77,6 @@ static asps_err verify_cert(asps_service *s, const uint8_t *der, size_t len, asp
     return asps_trust_verify_cert(s->trust, der, len, now_s(), claims, eb);
 }
 
-/* The DER inside a PEM certificate, without decoding it (decoding the key
- * is the costly part of X.509 parsing in OpenSSL 3, and a cache hit needs
- * only the bytes' hash). */
-static int pem_to_der(const char *pem, uint8_t **der, size_t *len)
-{
-    size_t n = strnlen(pem, MAX_PEM + 1);
-    if (n > MAX_PEM)
-        return -1;
-    BIO *b = BIO_new_mem_buf(pem, (int)n);
-    char *name = NULL, *header = NULL;
-    unsigned char *d = NULL;
-    long dl = 0;
-    int ok = b && PEM_read_bio(b, &name, &header, &d, &dl) == 1 && !strcmp(name, PEM_STRING_X509) && dl > 0;
-    BIO_free(b);
-    OPENSSL_free(name);
-    OPENSSL_free(header);
-    if (!ok) {
-        OPENSSL_free(d);
-        return -1;
-    }
-    *der = d;
-    *len = (size_t)dl;
-    return 0;
-}
-
 static int64_t cert_not_after(const uint8_t *der, size_t len)
 {
     X509 *x = asps_x509_decode(der, len, ASPS_X509_NO_KEY);
@@ -154,11 +129,12 @@ static asps_err claims_for(asps_service *s, const char *pem, asps_claims *out, i
         return asps_fail(eb, ASPS_E_NO_EVIDENCE, "no peer certificate");
     if (strnlen(pem, MAX_PEM + 1) > MAX_PEM)
         return asps_fail(eb, ASPS_E_LIMIT, "peer certificate larger than %d bytes (PEM)", MAX_PEM);
-    if (pem_to_der(pem, &der, &len) != 0)
+    /* the DER without decoding it (decoding the key is the costly part of
+     * X.509 parsing in OpenSSL 3, and a cache hit needs only its hash) */
+    if (!asps_pem_cert_der(pem, MAX_PEM, &der, &len))
         return asps_fail(eb, ASPS_E_PARSE, "peer certificate is not one PEM X.509 certificate");
     uint8_t key[32];
-    unsigned int kl = 32;
-    EVP_Digest(der, len, key, &kl, EVP_sha256(), NULL);
+    asps_sha256(der, len, key);
     int64_t now = s->cache_now ? s->cache_now(s->cache_now_ctx) : now_s();
     pthread_mutex_lock(&s->cache_lock);
     cache_entry *ce = cache_find(s, key);
@@ -326,8 +302,7 @@ void asps_service_free(asps_service *s)
         return;
     asps_trust_free(s->trust);
     if (s->cache)
-        OPENSSL_cleanse(s->cache, s->cache_n * sizeof *s->cache);
-    free(s->cache);
+        asps_cleanse_free(s->cache, s->cache_n * sizeof *s->cache);
     gen_release(s, s->gen);
     asps_tally_free(s->refusals);
     asps_audit_close(s->audit);

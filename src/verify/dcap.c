@@ -116,12 +116,6 @@ int64_t asps_asn1_time_unix(const ASN1_TIME *t)
     return (int64_t)timegm(&tm);
 }
 
-static void sha256(const void *p, size_t n, uint8_t out[32])
-{
-    unsigned int len = 32;
-    EVP_Digest(p, n, out, &len, EVP_sha256(), NULL);
-}
-
 /* Certificates from quotes and collateral are decoded by x509.c (structure
  * without OpenSSL 3.0's per-call key decoder; P-256 keys only, the one key
  * type of Intel's PKI: a certificate with any other key has none, and no
@@ -231,33 +225,28 @@ static int parse_pem_chain(const asps_verifier *v, const char *pem, size_t len, 
     BIO *b = BIO_new_mem_buf(pem, (int)len);
     if (!b)
         return 0;
-    char *name = NULL, *header = NULL;
-    unsigned char *der = NULL;
-    long dlen = 0;
-    while (*n < MAX_CHAIN_CERTS && PEM_read_bio(b, &name, &header, &der, &dlen) == 1) {
+    uint8_t *der;
+    size_t dlen;
+    while (*n < MAX_CHAIN_CERTS) {
         X509 *x = NULL;
-        if (!strcmp(name, PEM_STRING_X509) && dlen > 0) {
+        if (asps_pem_next_cert_der(b, &der, &dlen)) {
             for (int i = 0; v && i < v->n_roots && !x; i++)
-                if (dlen == v->roots[i].der_len && !memcmp(der, v->roots[i].der, (size_t)dlen))
+                if ((int)dlen == v->roots[i].der_len && !memcmp(der, v->roots[i].der, dlen))
                     x = v->roots[i].cert;
             for (int i = 0; i < n_known && !x; i++) {
                 uint8_t *kd = NULL;
                 int kl = known[i] ? i2d_X509(known[i], &kd) : -1;
-                if (kl == dlen && !memcmp(der, kd, (size_t)dlen))
+                if (kl == (int)dlen && !memcmp(der, kd, dlen))
                     x = known[i];
                 OPENSSL_free(kd);
             }
             if (x) {
                 X509_up_ref(x);
             } else {
-                x = asps_x509_decode(der, (size_t)dlen, ASPS_X509_P256);
+                x = asps_x509_decode(der, dlen, ASPS_X509_P256);
             }
+            OPENSSL_free(der);
         }
-        OPENSSL_free(name);
-        OPENSSL_free(header);
-        OPENSSL_free(der);
-        name = header = NULL;
-        der = NULL;
         if (!x)
             break; /* not a certificate, or undecodable: the chain is refused */
         out[(*n)++] = x;
@@ -846,7 +835,7 @@ static vchain *get_chain(asps_verifier *v, const asps_quote *q, X509 *known_ca, 
                          asps_errbuf *eb, asps_err *e)
 {
     uint8_t d[32];
-    sha256(q->pck_chain, q->pck_chain_len, d);
+    asps_sha256(q->pck_chain, q->pck_chain_len, d);
     if (v->cache_on)
         for (int i = 0; i < CHAIN_CACHE; i++)
             if (v->chains[i].used && memcmp(v->chains[i].digest, d, 32) == 0) {
@@ -1190,13 +1179,7 @@ asps_err asps_verify_quote(asps_verifier *v, const uint8_t *buf, size_t len,
     }
     {
         uint8_t h[32];
-        EVP_MD_CTX *md = EVP_MD_CTX_new();
-        unsigned int hl = 32;
-        int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) &&
-                 EVP_DigestUpdate(md, q.att_key, 64) &&
-                 EVP_DigestUpdate(md, q.qe_auth, q.qe_auth_len) && EVP_DigestFinal_ex(md, h, &hl);
-        EVP_MD_CTX_free(md);
-        if (!ok) {
+        if (!asps_sha256_2(q.att_key, 64, q.qe_auth, q.qe_auth_len, h)) {
             e = asps_fail(eb, ASPS_E_INTERNAL, "SHA-256 failed");
             goto done;
         }

@@ -9,7 +9,7 @@
 
 #include "cbor.h"
 
-static void expect_out(cbor_out *o, const char *hex)
+static void expect_out(asps_writer *o, const char *hex)
 {
     size_t n = strlen(hex) / 2;
     assert_false(o->failed);
@@ -19,7 +19,7 @@ static void expect_out(cbor_out *o, const char *hex)
         sscanf(hex + 2 * i, "%2x", &b);
         assert_int_equal(o->p[i], b);
     }
-    cbor_out_free(o);
+    asps_writer_free(o);
 }
 
 static void test_cbor_writer_uses_shortest_heads_rfc8949(void **state)
@@ -31,11 +31,11 @@ static void test_cbor_writer_uses_shortest_heads_rfc8949(void **state)
         {18446744073709551615ull, "1bffffffffffffffff"},
     };
     for (size_t i = 0; i < sizeof uints / sizeof uints[0]; i++) {
-        cbor_out o = {0};
+        asps_writer o = asps_writer_init(CBOR_OUT_MAX, ASPS_WRITER_PLAIN);
         cbor_put_head(&o, CBOR_UINT, uints[i].v);
         expect_out(&o, uints[i].hex);
     }
-    cbor_out o = {0};
+    asps_writer o = asps_writer_init(CBOR_OUT_MAX, ASPS_WRITER_PLAIN);
     cbor_put_bytes(&o, CBOR_BYTES, "\x01\x02\x03\x04", 4);
     expect_out(&o, "4401020304");
     cbor_put_bytes(&o, CBOR_TEXT, "IETF", 4);
@@ -60,7 +60,7 @@ static void test_cbor_gramine_pubkey_hash_claims_layout(void **state)
     /* {"pubkey-hash": bstr(CBOR [1, bstr(32)])}, as Gramine serialises it */
     uint8_t h[32];
     memset(h, 0x5a, sizeof h);
-    cbor_out inner = {0}, o = {0};
+    asps_writer inner = asps_writer_init(CBOR_OUT_MAX, ASPS_WRITER_PLAIN), o = asps_writer_init(CBOR_OUT_MAX, ASPS_WRITER_PLAIN);
     cbor_put_head(&inner, CBOR_ARRAY, 2);
     cbor_put_head(&inner, CBOR_UINT, 1);
     cbor_put_bytes(&inner, CBOR_BYTES, h, 32);
@@ -89,8 +89,8 @@ static void test_cbor_gramine_pubkey_hash_claims_layout(void **state)
     r = asps_reader_init(o.p, o.len);
     assert_true(cbor_skip(&r, 0));
     assert_int_equal(asps_reader_left(&r), 0);
-    cbor_out_free(&inner);
-    cbor_out_free(&o);
+    asps_writer_free(&inner);
+    asps_writer_free(&o);
 }
 
 static void test_cbor_head_reads_every_width(void **state)

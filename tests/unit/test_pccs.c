@@ -14,6 +14,7 @@
 #include "pccs.h"
 #include "asps/verify.h"
 #include "testutil.h"
+#include "util.h"
 
 static pid_t server_pid;
 static int server_port;
@@ -269,6 +270,50 @@ static void test_pccs_500_beyond_retries_is_unavailable(void **state)
     asps_pccs_free(p);
 }
 
+/* The same retry rules as the Vault backend (base/http.h): a 429 (rate
+ * limited, as Intel's PCS answers) is retried, not sooner than its
+ * Retry-After asks... */
+static void test_pccs_waits_as_retry_after_asks(void **state)
+{
+    (void)state;
+    if (!server_port)
+        pccs_skip();
+    asps_pccs *p = client("c.pem");
+    control("{\"fail\": 1, \"status\": 429, \"retry_after\": 1}");
+    asps_collateral *c = NULL;
+    asps_errbuf eb;
+    int64_t t0 = asps_now_mono_ms();
+    if (asps_pccs_get_collateral(p, ASPS_TEE_SGX, sgx_fmspc, "processor", 1751328000, &c, &eb) != ASPS_OK)
+        fail_msg("%s", eb.msg);
+    int64_t waited = asps_now_mono_ms() - t0;
+    assert_non_null(c);
+    assert_true(waited >= 1000); /* the default backoff alone is 100 ms */
+    assert_int_equal(asps_pccs_requests(p), 5);
+    asps_collateral_free(c);
+    asps_pccs_free(p);
+}
+
+/* ... and a Retry-After beyond the backoff cap (2 s) ends the tries at once,
+ * the message saying when the PCCS will answer. */
+static void test_pccs_long_retry_after_is_not_waited_for(void **state)
+{
+    (void)state;
+    if (!server_port)
+        pccs_skip();
+    asps_pccs *p = client("c.pem");
+    control("{\"fail\": 1, \"status\": 503, \"retry_after\": 30}");
+    asps_collateral *c = NULL;
+    asps_errbuf eb;
+    assert_int_equal(asps_pccs_get_collateral(p, ASPS_TEE_SGX, sgx_fmspc, "processor", 1751328000, &c, &eb),
+                     ASPS_E_UNAVAILABLE);
+    assert_null(c);
+    assert_non_null(strstr(eb.msg, "HTTP 503"));
+    assert_non_null(strstr(eb.msg, "retry after 30 s"));
+    assert_int_equal(asps_pccs_requests(p), 1);
+    control("{}");
+    asps_pccs_free(p);
+}
+
 static void test_pccs_refuses_server_cert_not_in_ca_file(void **state)
 {
     (void)state;
@@ -375,6 +420,8 @@ int main(void)
         cmocka_unit_test(test_pccs_404_is_unavailable_naming_the_endpoint),
         cmocka_unit_test(test_pccs_retries_500_twice_then_succeeds),
         cmocka_unit_test(test_pccs_500_beyond_retries_is_unavailable),
+        cmocka_unit_test(test_pccs_waits_as_retry_after_asks),
+        cmocka_unit_test(test_pccs_long_retry_after_is_not_waited_for),
         cmocka_unit_test(test_pccs_refuses_server_cert_not_in_ca_file),
         cmocka_unit_test(test_pccs_refuses_oversized_body),
         cmocka_unit_test(test_pccs_malformed_tcb_body_is_parse_error),

@@ -441,7 +441,7 @@ static char *cert_for_key(EVP_PKEY *k, const EVP_MD *md, int64_t nb, int64_t na,
 }
 
 /* DICE tagged evidence for QUOTE and CLAIMS. */
-static void dice_value(cbor_out *ev, const uint8_t *q, size_t ql, const uint8_t *claims, size_t cl)
+static void dice_value(asps_writer *ev, const uint8_t *q, size_t ql, const uint8_t *claims, size_t cl)
 {
     cbor_put_head(ev, CBOR_TAG, 60000);
     cbor_put_head(ev, CBOR_ARRAY, 2);
@@ -451,9 +451,9 @@ static void dice_value(cbor_out *ev, const uint8_t *q, size_t ql, const uint8_t 
 
 /* {"nonce": h'..', "pubkey-hash": bstr([alg, bstr h])} ("nonce" first, to
  * show other keys are skipped) */
-static void dice_claims(cbor_out *c, uint64_t alg, const uint8_t *h, size_t hl, int with_nonce)
+static void dice_claims(asps_writer *c, uint64_t alg, const uint8_t *h, size_t hl, int with_nonce)
 {
-    cbor_out ph = {0};
+    asps_writer ph = asps_writer_init(CBOR_OUT_MAX, ASPS_WRITER_PLAIN);
     cbor_put_head(&ph, CBOR_ARRAY, 2);
     cbor_put_head(&ph, CBOR_UINT, alg);
     cbor_put_bytes(&ph, CBOR_BYTES, h, hl);
@@ -464,7 +464,7 @@ static void dice_claims(cbor_out *c, uint64_t alg, const uint8_t *h, size_t hl, 
     }
     cbor_put_bytes(c, CBOR_TEXT, "pubkey-hash", 11);
     cbor_put_bytes(c, CBOR_BYTES, ph.p, ph.len);
-    cbor_out_free(&ph);
+    asps_writer_free(&ph);
 }
 
 static void sha256_of(const uint8_t *p, size_t n, uint8_t out[64])
@@ -602,7 +602,7 @@ static void test_ratls_sim_dice_only_certificate_verifies_and_checks_pubkey_hash
     for (int wrong_key = 0; wrong_key < 2; wrong_key++) {
         uint8_t h[32], rd[64];
         spki_hash(wrong_key ? other : k, h);
-        cbor_out claims = {0}, ev = {0};
+        asps_writer claims = asps_writer_init(CBOR_OUT_MAX, ASPS_WRITER_PLAIN), ev = asps_writer_init(CBOR_OUT_MAX, ASPS_WRITER_PLAIN);
         dice_claims(&claims, 1, h, 32, 1);
         sha256_of(claims.p, claims.len, rd);
         simatt a = {0};
@@ -623,8 +623,8 @@ static void test_ratls_sim_dice_only_certificate_verifies_and_checks_pubkey_hash
         }
         free(pem);
         free(q);
-        cbor_out_free(&claims);
-        cbor_out_free(&ev);
+        asps_writer_free(&claims);
+        asps_writer_free(&ev);
     }
     EVP_PKEY_free(other);
     EVP_PKEY_free(k);
@@ -667,7 +667,7 @@ static void test_ratls_sim_gramine_plus_dice_with_dice_for_another_key_is_refuse
     uint8_t rd1[64] = {0}, h2[32], rd2[64];
     spki_hash(k, rd1);
     spki_hash(other, h2);
-    cbor_out claims = {0}, ev = {0};
+    asps_writer claims = asps_writer_init(CBOR_OUT_MAX, ASPS_WRITER_PLAIN), ev = asps_writer_init(CBOR_OUT_MAX, ASPS_WRITER_PLAIN);
     dice_claims(&claims, 1, h2, 32, 0);
     sha256_of(claims.p, claims.len, rd2);
     simatt a = {0};
@@ -690,8 +690,8 @@ static void test_ratls_sim_gramine_plus_dice_with_dice_for_another_key_is_refuse
     free(pem);
     free(q1);
     free(q2);
-    cbor_out_free(&claims);
-    cbor_out_free(&ev);
+    asps_writer_free(&claims);
+    asps_writer_free(&ev);
     EVP_PKEY_free(other);
     EVP_PKEY_free(k);
 }
@@ -773,7 +773,7 @@ static void test_ratls_dice_evidence_mutations_are_refused(void **state)
         {"integer key", ASPS_E_PARSE},      {"sha-384 ok", ASPS_OK},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        cbor_out claims = {0}, ev = {0};
+        asps_writer claims = asps_writer_init(CBOR_OUT_MAX, ASPS_WRITER_PLAIN), ev = asps_writer_init(CBOR_OUT_MAX, ASPS_WRITER_PLAIN);
         if (i == 4) {
             cbor_put_head(&claims, CBOR_ARRAY, 0);
         } else if (i == 5) {
@@ -783,7 +783,7 @@ static void test_ratls_dice_evidence_mutations_are_refused(void **state)
         } else if (i == 6) {
             dice_claims(&claims, 2, h, 32, 0);
         } else if (i == 7) {
-            cbor_out ph = {0};
+            asps_writer ph = asps_writer_init(CBOR_OUT_MAX, ASPS_WRITER_PLAIN);
             cbor_put_head(&ph, CBOR_ARRAY, 2);
             cbor_put_head(&ph, CBOR_UINT, 1);
             cbor_put_bytes(&ph, CBOR_BYTES, h, 32);
@@ -792,7 +792,7 @@ static void test_ratls_dice_evidence_mutations_are_refused(void **state)
                 cbor_put_bytes(&claims, CBOR_TEXT, "pubkey-hash", 11);
                 cbor_put_bytes(&claims, CBOR_BYTES, ph.p, ph.len);
             }
-            cbor_out_free(&ph);
+            asps_writer_free(&ph);
         } else if (i == 8) {
             cbor_put_head(&claims, CBOR_MAP, 1);
             cbor_put_head(&claims, CBOR_UINT, 1);
@@ -828,8 +828,8 @@ static void test_ratls_dice_evidence_mutations_are_refused(void **state)
         }
         asps_ratls_evidence_free(out);
         free(pem);
-        cbor_out_free(&claims);
-        cbor_out_free(&ev);
+        asps_writer_free(&claims);
+        asps_writer_free(&ev);
     }
     EVP_PKEY_free(k);
 }
@@ -847,7 +847,7 @@ static void test_ratls_dice_evidence_mutations_are_refused(void **state)
 typedef struct evset {
     uint8_t *q, *q2;
     size_t ql, q2l;
-    cbor_out claims, dice;
+    asps_writer claims, dice;
 } evset;
 
 static void evidence_for(EVP_PKEY *k, evset *s)
@@ -856,6 +856,7 @@ static void evidence_for(EVP_PKEY *k, evset *s)
     spki_hash(k, rd);
     simatt a = {0};
     asps_errbuf eb;
+    s->claims = s->dice = asps_writer_init(CBOR_OUT_MAX, ASPS_WRITER_PLAIN);
     assert_int_equal(sim_quote_fn(&a, rd, &s->q, &s->ql, &eb), ASPS_OK);
     dice_claims(&s->claims, 1, rd, 32, 0);
     sha256_of(s->claims.p, s->claims.len, rd2);
@@ -867,8 +868,8 @@ static void evset_free(evset *s)
 {
     free(s->q);
     free(s->q2);
-    cbor_out_free(&s->claims);
-    cbor_out_free(&s->dice);
+    asps_writer_free(&s->claims);
+    asps_writer_free(&s->dice);
 }
 
 enum { V_QUOTE, V_QUOTE_DICE, V_DICE, V_BC_CA, V_BC_BAD, V_SAN, V_KU_SIGN, V_KU_ENCIPHER, V_EKU, V_SKID, V_NULL, V_N };
