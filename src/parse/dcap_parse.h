@@ -91,8 +91,4 @@ typedef struct asps_pck_ext {
 asps_err asps_dcap_parse_pck_ext(const uint8_t *der, size_t len, asps_pck_ext *out,
                                  asps_errbuf *eb);
 
-/* An ASN1_TIME as unix seconds; INT64_MIN when unreadable. */
-struct asn1_string_st;
-int64_t asps_asn1_time_unix(const struct asn1_string_st *t);
-
 #endif

@@ -108,14 +108,6 @@ struct asps_verifier {
 
 /* ---- small OpenSSL helpers ------------------------------------------------ */
 
-int64_t asps_asn1_time_unix(const ASN1_TIME *t)
-{
-    struct tm tm;
-    if (!t || !ASN1_TIME_to_tm(t, &tm))
-        return INT64_MIN;
-    return (int64_t)timegm(&tm);
-}
-
 static void sha256(const void *p, size_t n, uint8_t out[32])
 {
     unsigned int len = 32;
@@ -134,32 +126,6 @@ static int cert_der_equal(X509 *a, const trust_root *r)
     int eq = n > 0 && n == r->der_len && CRYPTO_memcmp(der, r->der, (size_t)n) == 0;
     OPENSSL_free(der);
     return eq;
-}
-
-/* The common name of a subject or issuer name, for role checks. */
-static int cn_contains(const X509_NAME *name, const char *phrase)
-{
-    char cn[256];
-    int n = X509_NAME_get_text_by_NID((X509_NAME *)name, NID_commonName, cn, sizeof cn);
-    return n > 0 && strstr(cn, phrase) != NULL;
-}
-
-static int is_self_issued(X509 *c)
-{
-    return X509_NAME_cmp(X509_get_subject_name(c), X509_get_issuer_name(c)) == 0;
-}
-
-/* issuer signed cert: names chain and the ECDSA-SHA256 signature verifies. */
-static int signed_by(X509 *cert, X509 *issuer)
-{
-    if (X509_NAME_cmp(X509_get_issuer_name(cert), X509_get_subject_name(issuer)) != 0)
-        return 0;
-    if (X509_get_signature_nid(cert) != NID_ecdsa_with_SHA256)
-        return 0;
-    EVP_PKEY *k = asps_x509_key(issuer);
-    int ok = k && X509_verify(cert, k) == 1;
-    ERR_clear_error();
-    return ok;
 }
 
 /* The extensions Intel's QVL requires on every certificate it reads
@@ -204,87 +170,45 @@ static asps_err required_extensions(X509 *c, const char *what, asps_errbuf *eb)
     return ASPS_OK;
 }
 
-static int crl_signed_by(X509_CRL *crl, X509 *issuer)
-{
-    EVP_PKEY *k = asps_x509_key(issuer);
-    int ok = k && X509_CRL_verify(crl, k) == 1;
-    ERR_clear_error();
-    return ok;
-}
+/* Certificates this verification already holds, for asps_x509_pem_chain: a
+ * certificate byte-identical to a trusted root or to KNOWN (already verified
+ * in this run) is taken as that object instead of being decoded again, so
+ * the checks below can tell "the same certificate" by pointer. */
+typedef struct held {
+    const asps_verifier *v;
+    X509 *known;
+} held;
 
-static int revoked(X509_CRL *crl, X509 *cert)
+static X509 *held_lookup(void *ctx, const uint8_t *der, size_t len)
 {
-    X509_REVOKED *rev = NULL;
-    return X509_CRL_get0_by_serial(crl, &rev, (ASN1_INTEGER *)X509_get0_serialNumber(cert)) == 1;
-}
-
-/* Parse up to MAX_CHAIN_CERTS PEM certificates. A certificate byte-identical
- * to a trusted root or to one of `known` (already verified in this run) is
- * taken as that object instead of being decoded again, so callers can tell
- * "the same certificate" by pointer. */
-static int parse_pem_chain(const asps_verifier *v, const char *pem, size_t len, X509 *const *known,
-                           int n_known, X509 **out, int *n)
-{
-    *n = 0;
-    if (len > INT32_MAX)
-        return 0;
-    BIO *b = BIO_new_mem_buf(pem, (int)len);
-    if (!b)
-        return 0;
-    char *name = NULL, *header = NULL;
-    unsigned char *der = NULL;
-    long dlen = 0;
-    while (*n < MAX_CHAIN_CERTS && PEM_read_bio(b, &name, &header, &der, &dlen) == 1) {
-        X509 *x = NULL;
-        if (!strcmp(name, PEM_STRING_X509) && dlen > 0) {
-            for (int i = 0; v && i < v->n_roots && !x; i++)
-                if (dlen == v->roots[i].der_len && !memcmp(der, v->roots[i].der, (size_t)dlen))
-                    x = v->roots[i].cert;
-            for (int i = 0; i < n_known && !x; i++) {
-                uint8_t *kd = NULL;
-                int kl = known[i] ? i2d_X509(known[i], &kd) : -1;
-                if (kl == dlen && !memcmp(der, kd, (size_t)dlen))
-                    x = known[i];
-                OPENSSL_free(kd);
-            }
-            if (x) {
-                X509_up_ref(x);
-            } else {
-                x = asps_x509_decode(der, (size_t)dlen, ASPS_X509_P256);
-            }
-        }
-        OPENSSL_free(name);
-        OPENSSL_free(header);
-        OPENSSL_free(der);
-        name = header = NULL;
-        der = NULL;
-        if (!x)
-            break; /* not a certificate, or undecodable: the chain is refused */
-        out[(*n)++] = x;
+    const held *h = ctx;
+    for (int i = 0; i < h->v->n_roots; i++)
+        if (len == (size_t)h->v->roots[i].der_len && !memcmp(der, h->v->roots[i].der, len))
+            return h->v->roots[i].cert;
+    X509 *found = NULL;
+    if (h->known) {
+        uint8_t *kd = NULL;
+        int kl = i2d_X509(h->known, &kd);
+        if (kl > 0 && (size_t)kl == len && !memcmp(der, kd, len))
+            found = h->known;
+        OPENSSL_free(kd);
     }
-    ERR_clear_error();
-    BIO_free(b);
+    return found;
+}
+
+static int parse_pem_chain(const asps_verifier *v, const char *pem, size_t len, X509 *known,
+                           X509 **out, int *n)
+{
+    held h = {v, known};
+    *n = asps_x509_pem_chain(pem, len, held_lookup, &h, out, MAX_CHAIN_CERTS);
     return *n > 0;
-}
-
-static void free_chain(X509 **c, int n)
-{
-    for (int i = 0; i < n; i++)
-        X509_free(c[i]);
-}
-
-static int same_key(X509 *a, X509 *b)
-{
-    const ASN1_BIT_STRING *ka = X509_get0_pubkey_bitstr(a), *kb = X509_get0_pubkey_bitstr(b);
-    return ka && kb && ka->length == kb->length && ka->length > 0 &&
-           CRYPTO_memcmp(ka->data, kb->data, (size_t)ka->length) == 0;
 }
 
 /* Does CERT carry the Intel SGX Root CA key (whatever else it is)? */
 static int intel_key(const asps_verifier *v, X509 *cert)
 {
     for (int i = 0; i < v->n_roots; i++)
-        if (v->roots[i].intel && same_key(cert, v->roots[i].cert))
+        if (v->roots[i].intel && asps_x509_same_key(cert, v->roots[i].cert))
             return 1;
     return 0;
 }
@@ -300,9 +224,9 @@ static int find_root(const asps_verifier *v, X509 *cert)
         if (cert_der_equal(cert, &v->roots[i]))
             return i;
     for (int i = 0; i < v->n_roots; i++)
-        if (v->roots[i].intel && is_self_issued(cert) &&
-            cn_contains(X509_get_subject_name(cert), "SGX Root CA") &&
-            same_key(cert, v->roots[i].cert) && signed_by(cert, cert))
+        if (v->roots[i].intel && asps_x509_self_issued(cert) &&
+            asps_x509_cn_contains(X509_get_subject_name(cert), "SGX Root CA") &&
+            asps_x509_same_key(cert, v->roots[i].cert) && asps_x509_signed_by(cert, cert))
             return i;
     return -1;
 }
@@ -315,48 +239,18 @@ static EVP_PKEY *raw_p256_key(const uint8_t xy[64])
     return asps_x509_p256_key(pub, sizeof pub);
 }
 
-/* Verify a raw r||s ECDSA P-256 signature over msg with SHA-256. */
-static int ecdsa_verify_raw(EVP_PKEY *pk, const uint8_t sig[64], const uint8_t *msg, size_t len)
-{
-    int ok = 0;
-    ECDSA_SIG *s = ECDSA_SIG_new();
-    BIGNUM *r = BN_bin2bn(sig, 32, NULL), *sv = BN_bin2bn(sig + 32, 32, NULL);
-    uint8_t *der = NULL;
-    EVP_MD_CTX *md = NULL;
-    if (!s || !r || !sv || !ECDSA_SIG_set0(s, r, sv)) {
-        BN_free(r);
-        BN_free(sv);
-        goto out;
-    }
-    int dlen = i2d_ECDSA_SIG(s, &der);
-    md = EVP_MD_CTX_new();
-    if (dlen <= 0 || !md || EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, pk) != 1)
-        goto out;
-    ok = EVP_DigestVerify(md, der, (size_t)dlen, msg, len) == 1;
-out:
-    OPENSSL_free(der);
-    ECDSA_SIG_free(s);
-    EVP_MD_CTX_free(md);
-    ERR_clear_error();
-    return ok;
-}
-
 static int cert_window(X509 *c, window *w, asps_err code, const char *what)
 {
-    w->not_before = asps_asn1_time_unix(X509_get0_notBefore(c));
-    w->not_after = asps_asn1_time_unix(X509_get0_notAfter(c));
     w->code = code;
     w->what = what;
-    return w->not_before != INT64_MIN && w->not_after != INT64_MIN;
+    return asps_x509_validity(c, &w->not_before, &w->not_after);
 }
 
 static int crl_window(X509_CRL *c, window *w, const char *what)
 {
-    w->not_before = asps_asn1_time_unix(X509_CRL_get0_lastUpdate(c));
-    w->not_after = asps_asn1_time_unix(X509_CRL_get0_nextUpdate(c));
     w->code = ASPS_E_CRL_EXPIRED;
     w->what = what;
-    return w->not_before != INT64_MIN && w->not_after != INT64_MIN;
+    return asps_x509_crl_dates(c, &w->not_before, &w->not_after);
 }
 
 static asps_err check_windows(const window *w, int n, int64_t at, int64_t *expiry,
@@ -428,7 +322,7 @@ static asps_err add_root(asps_verifier *v, const uint8_t *buf, size_t len, int i
     ERR_clear_error();
     if (!x)
         return asps_fail(eb, ASPS_E_PARSE, "verifier: root CA is not a DER or PEM certificate");
-    if (!is_self_issued(x) || !signed_by(x, x)) {
+    if (!asps_x509_self_issued(x) || !asps_x509_signed_by(x, x)) {
         X509_free(x);
         return asps_fail(eb, ASPS_E_CHAIN, "verifier: root CA is not self-signed with ECDSA-SHA256");
     }
@@ -459,7 +353,7 @@ static void intel_root_init(void)
     intel_root = d2i_X509(NULL, &p, (long)len);
     /* checked once, as an installed root is: a byte-identical root in a
      * chain is then taken without a second signature check */
-    if (intel_root && (!is_self_issued(intel_root) || !signed_by(intel_root, intel_root))) {
+    if (intel_root && (!asps_x509_self_issued(intel_root) || !asps_x509_signed_by(intel_root, intel_root))) {
         X509_free(intel_root);
         intel_root = NULL;
     }
@@ -556,7 +450,7 @@ static asps_err collateral_chain(asps_verifier *v, const char *pem, const char *
 {
     X509 *c[MAX_CHAIN_CERTS];
     int n;
-    if (!parse_pem_chain(v, pem, strlen(pem), &known, 1, c, &n))
+    if (!parse_pem_chain(v, pem, strlen(pem), known, c, &n))
         return asps_fail(eb, ASPS_E_PARSE, "%s: no PEM certificate", what);
     asps_err e = ASPS_OK;
     X509 *root = NULL, *other = NULL;
@@ -565,7 +459,7 @@ static asps_err collateral_chain(asps_verifier *v, const char *pem, const char *
         goto out;
     }
     for (int i = 0; i < n; i++) {
-        if (is_self_issued(c[i]) && !root)
+        if (asps_x509_self_issued(c[i]) && !root)
             root = c[i];
         else if (!other)
             other = c[i];
@@ -582,17 +476,17 @@ static asps_err collateral_chain(asps_verifier *v, const char *pem, const char *
         e = asps_fail(eb, ASPS_E_ROOT_UNTRUSTED, "%s: chain does not end at a trusted root CA", what);
         goto out;
     }
-    if (!cn_contains(X509_get_subject_name(root), "SGX Root CA")) {
+    if (!asps_x509_cn_contains(X509_get_subject_name(root), "SGX Root CA")) {
         e = asps_fail(eb, ASPS_E_CHAIN, "%s: root CA name lacks \"SGX Root CA\"", what);
         goto out;
     }
-    if (!cn_contains(X509_get_subject_name(other), leaf_phrase)) {
+    if (!asps_x509_cn_contains(X509_get_subject_name(other), leaf_phrase)) {
         e = asps_fail(eb, ASPS_E_CHAIN, "%s: certificate is not an \"%s\"", what, leaf_phrase);
         goto out;
     }
     /* Byte-identical to a certificate this verification already checked?
      * (parse_pem_chain then hands back that very object.) */
-    if (!(known && other == known) && !signed_by(other, root)) {
+    if (!(known && other == known) && !asps_x509_signed_by(other, root)) {
         e = asps_fail(eb, ASPS_E_CHAIN, "%s: certificate not signed by the root CA", what);
         goto out;
     }
@@ -613,20 +507,8 @@ static asps_err collateral_chain(asps_verifier *v, const char *pem, const char *
         *root_out = root;
     }
 out:
-    free_chain(c, n);
+    asps_x509_chain_free(c, n);
     return e;
-}
-
-static X509_CRL *parse_crl(const uint8_t *der, size_t len)
-{
-    const unsigned char *p = der;
-    X509_CRL *crl = d2i_X509_CRL(NULL, &p, (long)len);
-    if (crl && p != der + len) {
-        X509_CRL_free(crl);
-        crl = NULL;
-    }
-    ERR_clear_error();
-    return crl;
 }
 
 /* QVL's PckCrlVerifier::verify: issuer is the CA, the CRL carries CRL number
@@ -639,7 +521,7 @@ static asps_err check_crl(X509_CRL *crl, X509 *ca, const char *what, asps_errbuf
         X509_CRL_get_ext_by_NID(crl, NID_authority_key_identifier, -1) < 0)
         return asps_fail(eb, ASPS_E_CRL_ISSUER,
                          "%s: missing CRL number or authority key identifier", what);
-    if (!crl_signed_by(crl, ca))
+    if (!asps_x509_crl_signed_by(crl, ca))
         return asps_fail(eb, ASPS_E_CRL_SIGNATURE, "%s: signature does not verify", what);
     return ASPS_OK;
 }
@@ -685,30 +567,30 @@ static asps_err verify_collateral(asps_verifier *v, const asps_collateral *col, 
      * key, so this is the same check for the others. */
     X509 *rootc = c->root_cert;
 
-    c->root_crl = parse_crl(col->root_ca_crl, col->root_ca_crl_len);
+    c->root_crl = asps_x509_crl_decode(col->root_ca_crl, col->root_ca_crl_len);
     if (!c->root_crl)
         return asps_fail(eb, ASPS_E_PARSE, "root CA CRL: not a DER CRL");
     ASPS_TRY(check_crl(c->root_crl, rootc, "root CA CRL", eb));
     if (!crl_window(c->root_crl, &c->win[c->n_win++], "root CA CRL"))
         return asps_fail(eb, ASPS_E_PARSE, "root CA CRL: unreadable dates");
-    c->pck_crl = parse_crl(col->pck_crl, col->pck_crl_len);
+    c->pck_crl = asps_x509_crl_decode(col->pck_crl, col->pck_crl_len);
     if (!c->pck_crl)
         return asps_fail(eb, ASPS_E_PARSE, "PCK CRL: not a DER CRL");
-    if (!cn_contains(X509_CRL_get_issuer(c->pck_crl), "CA"))
+    if (!asps_x509_cn_contains(X509_CRL_get_issuer(c->pck_crl), "CA"))
         return asps_fail(eb, ASPS_E_CRL_ISSUER, "PCK CRL: issuer is not a CA");
     ASPS_TRY(check_crl(c->pck_crl, c->pck_ca, "PCK CRL", eb));
     if (!crl_window(c->pck_crl, &c->win[c->n_win++], "PCK CRL"))
         return asps_fail(eb, ASPS_E_PARSE, "PCK CRL: unreadable dates");
-    if (revoked(c->root_crl, c->tcb_signer))
+    if (asps_x509_revoked(c->root_crl, c->tcb_signer))
         return asps_fail(eb, ASPS_E_CERT_REVOKED, "TCB signing certificate is revoked");
-    if (revoked(c->root_crl, c->pck_ca))
+    if (asps_x509_revoked(c->root_crl, c->pck_ca))
         return asps_fail(eb, ASPS_E_CERT_REVOKED, "PCK CA certificate is revoked");
 
     EVP_PKEY *tk = asps_x509_key(c->tcb_signer);
-    if (!ecdsa_verify_raw(tk, col->tcb_info_sig, (const uint8_t *)col->tcb_info, col->tcb_info_len))
+    if (!asps_x509_ecdsa_verify_raw(tk, col->tcb_info_sig, (const uint8_t *)col->tcb_info, col->tcb_info_len))
         return asps_fail(eb, ASPS_E_TCB_INFO_SIGNATURE,
                          "TCB info: signature does not verify with the TCB signing key");
-    if (!ecdsa_verify_raw(tk, col->qe_identity_sig, (const uint8_t *)col->qe_identity,
+    if (!asps_x509_ecdsa_verify_raw(tk, col->qe_identity_sig, (const uint8_t *)col->qe_identity,
                           col->qe_identity_len))
         return asps_fail(eb, ASPS_E_QE_IDENTITY_SIGNATURE,
                          "QE identity: signature does not verify with the TCB signing key");
@@ -762,7 +644,7 @@ static asps_err verify_pck_chain(asps_verifier *v, const asps_quote *q, X509 *kn
 {
     X509 *c[MAX_CHAIN_CERTS];
     int n;
-    if (!parse_pem_chain(v, (const char *)q->pck_chain, q->pck_chain_len, &known_ca, 1, c, &n))
+    if (!parse_pem_chain(v, (const char *)q->pck_chain, q->pck_chain_len, known_ca, c, &n))
         return asps_fail(eb, ASPS_E_PARSE, "PCK chain: no PEM certificate in the quote");
     asps_err e = ASPS_OK;
     X509 *root = NULL, *ca = NULL, *leaf = NULL;
@@ -773,11 +655,11 @@ static asps_err verify_pck_chain(asps_verifier *v, const asps_quote *q, X509 *kn
     /* roles as QVL's CertificateChain finds them */
     for (int i = 0; i < n; i++) {
         X509_NAME *s = X509_get_subject_name(c[i]);
-        if (is_self_issued(c[i]) && cn_contains(s, "SGX Root CA") && !root)
+        if (asps_x509_self_issued(c[i]) && asps_x509_cn_contains(s, "SGX Root CA") && !root)
             root = c[i];
-        else if (cn_contains(s, "SGX PCK Certificate") && !leaf)
+        else if (asps_x509_cn_contains(s, "SGX PCK Certificate") && !leaf)
             leaf = c[i];
-        else if (!is_self_issued(c[i]) && cn_contains(s, "CA") && !ca)
+        else if (!asps_x509_self_issued(c[i]) && asps_x509_cn_contains(s, "CA") && !ca)
             ca = c[i];
     }
     if (!root || !ca || !leaf) {
@@ -799,11 +681,11 @@ static asps_err verify_pck_chain(asps_verifier *v, const asps_quote *q, X509 *kn
         goto out;
     }
 
-    if (!(known_ca && ca == known_ca) && !signed_by(ca, root)) {
+    if (!(known_ca && ca == known_ca) && !asps_x509_signed_by(ca, root)) {
         e = asps_fail(eb, ASPS_E_CHAIN, "PCK chain: PCK CA not signed by the root CA");
         goto out;
     }
-    if (!signed_by(leaf, ca)) {
+    if (!asps_x509_signed_by(leaf, ca)) {
         e = asps_fail(eb, ASPS_E_CHAIN, "PCK chain: PCK certificate not signed by the PCK CA");
         goto out;
     }
@@ -838,7 +720,7 @@ static asps_err verify_pck_chain(asps_verifier *v, const asps_quote *q, X509 *kn
     }
 out:
     ERR_clear_error();
-    free_chain(c, n);
+    asps_x509_chain_free(c, n);
     return e;
 }
 
@@ -1150,11 +1032,11 @@ asps_err asps_verify_quote(asps_verifier *v, const uint8_t *buf, size_t len,
         e = asps_fail(eb, ASPS_E_CRL_SIGNATURE, "PCK CRL is not signed by the quote's PCK CA");
         goto done;
     }
-    if (revoked(c->root_crl, ch->ca)) {
+    if (asps_x509_revoked(c->root_crl, ch->ca)) {
         e = asps_fail(eb, ASPS_E_CERT_REVOKED, "PCK CA certificate is revoked");
         goto done;
     }
-    if (revoked(c->pck_crl, ch->leaf)) {
+    if (asps_x509_revoked(c->pck_crl, ch->leaf)) {
         e = asps_fail(eb, ASPS_E_CERT_REVOKED, "PCK certificate is revoked");
         goto done;
     }
@@ -1184,7 +1066,7 @@ asps_err asps_verify_quote(asps_verifier *v, const uint8_t *buf, size_t len,
     const asps_tdx_module_identity *mod = NULL;
     if (t->is_tdx && (e = check_tdx_module(t, &q, &mod, eb)) != ASPS_OK)
         goto done;
-    if (!ecdsa_verify_raw(ch->leaf_key, q.qe_report_sig, q.qe_report_raw, ASPS_SGX_REPORT_LEN)) {
+    if (!asps_x509_ecdsa_verify_raw(ch->leaf_key, q.qe_report_sig, q.qe_report_raw, ASPS_SGX_REPORT_LEN)) {
         e = asps_fail(eb, ASPS_E_QE_REPORT_SIGNATURE, "QE report: signature does not verify with the PCK key");
         goto done;
     }
@@ -1241,7 +1123,7 @@ asps_err asps_verify_quote(asps_verifier *v, const uint8_t *buf, size_t len,
             e = asps_fail(eb, ASPS_E_QUOTE_SIGNATURE, "quote: attestation key is not a P-256 point");
             goto done;
         }
-        int ok = ecdsa_verify_raw(ak, q.signature, q.signed_data, q.signed_len);
+        int ok = asps_x509_ecdsa_verify_raw(ak, q.signature, q.signed_data, q.signed_len);
         EVP_PKEY_free(ak);
         if (!ok) {
             e = asps_fail(eb, ASPS_E_QUOTE_SIGNATURE,
