@@ -1115,6 +1115,50 @@ static void test_real_levels_without_tcb_date_are_refused(void **state)
     unload_case(&r);
 }
 
+/* The PCCS client's light reader gives the dates the full parser gives, for
+ * both bodies of real collateral, and refuses a body without them. */
+static void test_real_collateral_dates_as_the_full_parse(void **state)
+{
+    (void)state;
+    const char *cases[] = {"tdx4-00806f05-zkdcap-outofdate"};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        rcase r;
+        load_case(&r, cases[i]);
+        asps_errbuf eb = {{0}};
+        asps_tcb_info t;
+        asps_qe_identity qe;
+        int64_t issue, next;
+        char *ti = col_field(r.col, "tcb_info"), *qi = col_field(r.col, "qe_identity");
+        assert_int_equal(asps_dcap_parse_tcb_info(ti, strlen(ti), &t, &eb), ASPS_OK);
+        assert_int_equal(asps_dcap_collateral_dates(ti, strlen(ti), "tcb_info", &issue, &next, &eb),
+                         ASPS_OK);
+        assert_int_equal(issue, t.issue_date);
+        assert_int_equal(next, t.next_update);
+        asps_dcap_tcb_info_clear(&t);
+        assert_int_equal(asps_dcap_parse_qe_identity(qi, strlen(qi), &qe, &eb), ASPS_OK);
+        assert_int_equal(asps_dcap_collateral_dates(qi, strlen(qi), "qe_identity", &issue, &next, &eb),
+                         ASPS_OK);
+        assert_int_equal(issue, qe.issue_date);
+        assert_int_equal(next, qe.next_update);
+        asps_dcap_qe_identity_clear(&qe);
+        /* nextUpdate renamed: no date, a parse error naming it */
+        char *m = strdup(ti);
+        char *d = strstr(m, "\"nextUpdate\"");
+        assert_non_null(d);
+        d[1] = 'N';
+        assert_int_equal(asps_dcap_collateral_dates(m, strlen(m), "tcb_info", &issue, &next, &eb),
+                         ASPS_E_PARSE);
+        if (!strstr(eb.msg, "tcb_info") || !strstr(eb.msg, "nextUpdate"))
+            fail_msg("%s", eb.msg);
+        free(m);
+        assert_int_equal(asps_dcap_collateral_dates("[1]", 3, "qe_identity", &issue, &next, &eb),
+                         ASPS_E_PARSE);
+        free(ti);
+        free(qi);
+        unload_case(&r);
+    }
+}
+
 /* QVL refuses any certificate of the PCK chain or of the TCB info, QE
  * identity and PCK CRL issuer chains without the CRL distribution points
  * extension (or another of its five required ones): so does asps, naming
@@ -1240,6 +1284,7 @@ int main(void)
         cmocka_unit_test(test_real_corpus_advisory_ids_in_qvl_order),
         cmocka_unit_test(test_real_claims_carry_evaluation_numbers_and_tcb_dates),
         cmocka_unit_test(test_real_levels_without_tcb_date_are_refused),
+        cmocka_unit_test(test_real_collateral_dates_as_the_full_parse),
         cmocka_unit_test(test_real_chain_certificate_without_crl_distribution_points_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
