@@ -337,34 +337,22 @@ static asps_err collateral_bodies(const asps_collateral *col, asps_verified_coll
     return ASPS_OK;
 }
 
-static asps_err verify_collateral(asps_verifier *v, const asps_collateral *col,
-                                  asps_verified_collateral *c, asps_errbuf *eb)
+static asps_err verify_collateral(asps_verifier *v, const void *arg, void *value,
+                                  asps_errbuf *eb)
 {
-    ASPS_TRY(collateral_chains(v, col, c, eb));
-    ASPS_TRY(collateral_crls(col, c, eb));
-    return collateral_bodies(col, c, eb);
+    const asps_collateral *col = arg;
+    ASPS_TRY(collateral_chains(v, col, value, eb));
+    ASPS_TRY(collateral_crls(col, value, eb));
+    return collateral_bodies(col, value, eb);
 }
 
-/* dcap_chains.h. The store's copy, or one verified now and handed to it. */
 asps_verified_collateral *asps_dcap_verified_collateral(asps_verifier *v,
                                                         const asps_collateral *col, int *fresh,
                                                         asps_errbuf *eb, asps_err *e)
 {
-    *fresh = 0;
-    asps_verified_collateral *c = asps_store_get(v, ASPS_STORE_COLLATERAL, col->digest);
-    if (c)
-        return c;
-    if (!(c = calloc(1, sizeof *c))) {
-        *e = asps_fail(eb, ASPS_E_NOMEM, "verify: out of memory");
-        return NULL;
-    }
-    *e = verify_collateral(v, col, c, eb);
-    if (*e != ASPS_OK) {
-        asps_dcap_collateral_free(c);
-        return NULL;
-    }
-    *fresh = !asps_store_put(v, ASPS_STORE_COLLATERAL, col->digest, c, asps_dcap_collateral_free);
-    return c;
+    return asps_store_verified(v, ASPS_STORE_COLLATERAL, col->digest,
+                               sizeof(asps_verified_collateral), verify_collateral, col,
+                               asps_dcap_collateral_free, fresh, eb, e);
 }
 
 /* ---- PCK chain from the quote ---------------------------------------------- */
@@ -454,27 +442,25 @@ out:
     return e;
 }
 
-/* dcap_chains.h. As asps_dcap_verified_collateral, keyed by SHA-256 of the
- * chain's PEM bytes. */
+typedef struct pck_chain_arg {
+    const asps_quote *q;
+    X509 *known_ca;
+} pck_chain_arg;
+
+static asps_err verify_pck_chain_arg(asps_verifier *v, const void *arg, void *value,
+                                     asps_errbuf *eb)
+{
+    const pck_chain_arg *a = arg;
+    return verify_pck_chain(v, a->q, a->known_ca, value, eb);
+}
+
 asps_verified_chain *asps_dcap_verified_pck_chain(asps_verifier *v, const asps_quote *q,
                                                   X509 *known_ca, int *fresh, asps_errbuf *eb,
                                                   asps_err *e)
 {
     uint8_t d[32];
     sha256(q->pck_chain, q->pck_chain_len, d);
-    *fresh = 0;
-    asps_verified_chain *ch = asps_store_get(v, ASPS_STORE_PCK_CHAIN, d);
-    if (ch)
-        return ch;
-    if (!(ch = calloc(1, sizeof *ch))) {
-        *e = asps_fail(eb, ASPS_E_NOMEM, "verify: out of memory");
-        return NULL;
-    }
-    *e = verify_pck_chain(v, q, known_ca, ch, eb);
-    if (*e != ASPS_OK) {
-        asps_dcap_chain_free(ch);
-        return NULL;
-    }
-    *fresh = !asps_store_put(v, ASPS_STORE_PCK_CHAIN, d, ch, asps_dcap_chain_free);
-    return ch;
+    pck_chain_arg a = {q, known_ca};
+    return asps_store_verified(v, ASPS_STORE_PCK_CHAIN, d, sizeof(asps_verified_chain),
+                               verify_pck_chain_arg, &a, asps_dcap_chain_free, fresh, eb, e);
 }

@@ -107,6 +107,26 @@ int asps_store_put(asps_verifier *v, asps_store_kind kind, const uint8_t key[32]
     return 1;
 }
 
+void *asps_store_verified(asps_verifier *v, asps_store_kind kind, const uint8_t key[32],
+                          size_t size, asps_store_verify_fn verify, const void *arg,
+                          void (*free_value)(void *), int *fresh, asps_errbuf *eb, asps_err *e)
+{
+    *fresh = 0;
+    void *x = asps_store_get(v, kind, key);
+    if (x)
+        return x;
+    if (!(x = calloc(1, size))) {
+        *e = asps_fail(eb, ASPS_E_NOMEM, "verify: out of memory");
+        return NULL;
+    }
+    if ((*e = verify(v, arg, x, eb)) != ASPS_OK) {
+        free_value(x);
+        return NULL;
+    }
+    *fresh = !asps_store_put(v, kind, key, x, free_value);
+    return x;
+}
+
 /* ---- roots -------------------------------------------------------------------- */
 
 static int cert_der_equal(X509 *a, const trust_root *r)

@@ -50,4 +50,15 @@ void *asps_store_get(asps_verifier *v, asps_store_kind kind, const uint8_t key[3
 int asps_store_put(asps_verifier *v, asps_store_kind kind, const uint8_t key[32], void *value,
                    void (*free_value)(void *));
 
+/* The value under KEY, or one verified now: a zeroed SIZE-byte value that
+ * VERIFY fills from ARG, then kept (asps_store_put). *FRESH is set when the
+ * store did not take it (caching off): the caller frees it with FREE_VALUE.
+ * NULL with *E set (and EB) when VERIFY fails; the half-filled value is
+ * freed with FREE_VALUE. */
+typedef asps_err (*asps_store_verify_fn)(asps_verifier *v, const void *arg, void *value,
+                                         asps_errbuf *eb);
+void *asps_store_verified(asps_verifier *v, asps_store_kind kind, const uint8_t key[32],
+                          size_t size, asps_store_verify_fn verify, const void *arg,
+                          void (*free_value)(void *), int *fresh, asps_errbuf *eb, asps_err *e);
+
 #endif
