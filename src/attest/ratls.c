@@ -21,7 +21,6 @@
 #include <time.h>
 
 #include "cbor.h"
-#include "dcap_parse.h"
 #include "reader.h"
 #include "util.h"
 #include "x509.h"
@@ -467,8 +466,8 @@ asps_err asps_ratls_extract(const uint8_t *cert, size_t len, asps_ratls_evidence
         n[k]++;
         val[k] = X509_EXTENSION_get_data(ext);
     }
-    ev->not_before = asps_asn1_time_unix(X509_get0_notBefore(x));
-    ev->not_after = asps_asn1_time_unix(X509_get0_notAfter(x));
+    ev->not_before = asps_x509_time_unix(X509_get0_notBefore(x));
+    ev->not_after = asps_x509_time_unix(X509_get0_notAfter(x));
     if (ev->not_before == INT64_MIN || ev->not_after == INT64_MIN || ev->not_after < ev->not_before) {
         e = asps_fail(eb, ASPS_E_PARSE, "ratls: unreadable or inverted validity period");
         goto out;

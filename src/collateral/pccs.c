@@ -18,6 +18,7 @@
 #include "http.h"
 #include "json.h"
 #include "util.h"
+#include "x509.h"
 
 #define MAX_BODY (1u << 20)
 #define CACHE_N 32
@@ -187,12 +188,9 @@ static int64_t crl_next_update(const uint8_t *der, size_t len)
 {
     const unsigned char *p = der;
     X509_CRL *c = d2i_X509_CRL(NULL, &p, (long)len);
-    int64_t t = 0;
-    struct tm tm;
-    if (c && X509_CRL_get0_nextUpdate(c) && ASN1_TIME_to_tm(X509_CRL_get0_nextUpdate(c), &tm))
-        t = (int64_t)timegm(&tm);
+    int64_t t = c ? asps_x509_time_unix(X509_CRL_get0_nextUpdate(c)) : INT64_MIN;
     X509_CRL_free(c);
-    return t;
+    return t == INT64_MIN ? 0 : t;
 }
 
 /* A CRL as served -> DER. PCS/PCCS serve DER (encoding=der), PEM, or the
@@ -298,22 +296,15 @@ static asps_err fetch(asps_pccs *p, asps_tee tee, const uint8_t fmspc[6], const 
     };
     if ((e = asps_collateral_from_parts(&parts, out, eb)) != ASPS_OK)
         goto out;
-    /* cache until the earliest nextUpdate of what was fetched */
-    asps_tcb_info ti;
-    asps_qe_identity qi;
-    int64_t exp = INT64_MAX;
+    /* cache until the earliest nextUpdate of what was fetched (0, not
+     * cached, when a date does not read) */
+    int64_t issued, tnext, qnext, exp;
     asps_errbuf ign;
-    if (asps_dcap_parse_tcb_info(tcb_body, tlen, &ti, &ign) == ASPS_OK) {
-        exp = ti.next_update;
-        asps_dcap_tcb_info_clear(&ti);
-    } else
+    if (asps_dcap_collateral_dates(tcb_body, tlen, "tcb_info", &issued, &tnext, &ign) != ASPS_OK ||
+        asps_dcap_collateral_dates(qe_body, qlen, "qe_identity", &issued, &qnext, &ign) != ASPS_OK)
         exp = 0;
-    if (asps_dcap_parse_qe_identity(qe_body, qlen, &qi, &ign) == ASPS_OK) {
-        if (qi.next_update < exp)
-            exp = qi.next_update;
-        asps_dcap_qe_identity_clear(&qi);
-    } else
-        exp = 0;
+    else
+        exp = tnext < qnext ? tnext : qnext;
     int64_t c1 = crl_next_update(crl_der, crl_len), c2 = crl_next_update(root_der, root_len);
     if (c1 < exp)
         exp = c1;

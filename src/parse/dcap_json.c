@@ -332,3 +332,19 @@ asps_err asps_dcap_parse_qe_identity(const char *json, size_t len, asps_qe_ident
         asps_dcap_qe_identity_clear(q);
     return e;
 }
+
+asps_err asps_dcap_collateral_dates(const char *json, size_t len, const char *what,
+                                    int64_t *issue_date, int64_t *next_update, asps_errbuf *eb)
+{
+    cJSON *o = NULL;
+    ASPS_TRY(asps_json_parse(json, len, what, &o, eb)); /* strict: RFC 8259 */
+    asps_err e = ASPS_OK;
+    if (!cJSON_IsObject(o))
+        e = asps_fail(eb, ASPS_E_PARSE, "%s: not a JSON object", what);
+    if (e == ASPS_OK)
+        e = get_time(o, what, "issueDate", issue_date, eb);
+    if (e == ASPS_OK)
+        e = get_time(o, what, "nextUpdate", next_update, eb);
+    cJSON_Delete(o);
+    return e;
+}

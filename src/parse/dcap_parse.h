@@ -1,5 +1,6 @@
-/* dcap_int.h: internal models of DCAP collateral (TCB info, QE identity) and
- * of the PCK certificate's SGX extensions, shared by dcap*.c and tests. */
+/* dcap_parse.h: internal models of DCAP collateral (TCB info, QE identity)
+ * and of the PCK certificate's SGX extensions, shared by the verifier
+ * (verify/dcap.c), the PCCS client (dates only) and tests. */
 #ifndef ASPS_DCAP_INT_H
 #define ASPS_DCAP_INT_H
 
@@ -76,6 +77,16 @@ asps_err asps_dcap_parse_qe_identity(const char *json, size_t len, asps_qe_ident
                                      asps_errbuf *eb);
 void asps_dcap_qe_identity_clear(asps_qe_identity *q);
 
+/* Only the issueDate and nextUpdate (unix seconds) of a TCB info or QE
+ * identity body (the signed JSON object), for a cache that needs to know how
+ * long collateral lasts and nothing else: the body is read by the same
+ * strict JSON reader, but its other fields are neither read nor checked
+ * (the verifier parses them all). WHAT names the body in errors
+ * ("tcb_info", "qe_identity"); ASPS_E_PARSE when either date is missing or
+ * not an RFC 3339 date. */
+asps_err asps_dcap_collateral_dates(const char *json, size_t len, const char *what,
+                                    int64_t *issue_date, int64_t *next_update, asps_errbuf *eb);
+
 /* The SGX extensions of a PCK certificate (OID 1.2.840.113741.1.13.1). */
 typedef struct asps_pck_ext {
     uint8_t ppid[16];
@@ -90,9 +101,5 @@ typedef struct asps_pck_ext {
 /* Parse the DER value of the SGX extension. */
 asps_err asps_dcap_parse_pck_ext(const uint8_t *der, size_t len, asps_pck_ext *out,
                                  asps_errbuf *eb);
-
-/* An ASN1_TIME as unix seconds; INT64_MIN when unreadable. */
-struct asn1_string_st;
-int64_t asps_asn1_time_unix(const struct asn1_string_st *t);
 
 #endif

@@ -1,4 +1,5 @@
-/* x509.c: decoding untrusted X.509 certificates.
+/* x509.c: decoding untrusted X.509 certificates, and the general PKI
+ * helpers over them (x509.h: names, signatures, PEM chains, CRLs, dates).
  *
  * OpenSSL 3.0's d2i_X509 decodes the subject key through its generic decoder
  * framework, which builds and tears down a decoder context on every call:
@@ -15,13 +16,17 @@
  * not do so, every signature check fails: the change fails closed. */
 #include "x509.h"
 
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/ecdsa.h>
 #include <openssl/err.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
 #include <openssl/provider.h>
 #include <pthread.h>
 #include <string.h>
+#include <time.h>
 
 #include "util.h"
 
@@ -147,4 +152,147 @@ EVP_PKEY *asps_x509_key(X509 *x)
         ERR_clear_error();
     }
     return k;
+}
+
+/* ---- PKI helpers (moved from dcap.c: see x509.h) ------------------------- */
+
+int64_t asps_x509_time_unix(const ASN1_TIME *t)
+{
+    struct tm tm;
+    if (!t || !ASN1_TIME_to_tm(t, &tm))
+        return INT64_MIN;
+    return (int64_t)timegm(&tm);
+}
+
+int asps_x509_validity(X509 *c, int64_t *not_before, int64_t *not_after)
+{
+    *not_before = asps_x509_time_unix(X509_get0_notBefore(c));
+    *not_after = asps_x509_time_unix(X509_get0_notAfter(c));
+    return *not_before != INT64_MIN && *not_after != INT64_MIN;
+}
+
+int asps_x509_crl_dates(X509_CRL *c, int64_t *this_update, int64_t *next_update)
+{
+    *this_update = asps_x509_time_unix(X509_CRL_get0_lastUpdate(c));
+    *next_update = asps_x509_time_unix(X509_CRL_get0_nextUpdate(c));
+    return *this_update != INT64_MIN && *next_update != INT64_MIN;
+}
+
+int asps_x509_cn_contains(const X509_NAME *name, const char *phrase)
+{
+    char cn[256];
+    int n = X509_NAME_get_text_by_NID((X509_NAME *)name, NID_commonName, cn, sizeof cn);
+    return n > 0 && strstr(cn, phrase) != NULL;
+}
+
+int asps_x509_self_issued(X509 *c)
+{
+    return X509_NAME_cmp(X509_get_subject_name(c), X509_get_issuer_name(c)) == 0;
+}
+
+int asps_x509_signed_by(X509 *cert, X509 *issuer)
+{
+    if (X509_NAME_cmp(X509_get_issuer_name(cert), X509_get_subject_name(issuer)) != 0)
+        return 0;
+    if (X509_get_signature_nid(cert) != NID_ecdsa_with_SHA256)
+        return 0;
+    EVP_PKEY *k = asps_x509_key(issuer);
+    int ok = k && X509_verify(cert, k) == 1;
+    ERR_clear_error();
+    return ok;
+}
+
+int asps_x509_same_key(X509 *a, X509 *b)
+{
+    const ASN1_BIT_STRING *ka = X509_get0_pubkey_bitstr(a), *kb = X509_get0_pubkey_bitstr(b);
+    return ka && kb && ka->length == kb->length && ka->length > 0 &&
+           CRYPTO_memcmp(ka->data, kb->data, (size_t)ka->length) == 0;
+}
+
+X509_CRL *asps_x509_crl_decode(const uint8_t *der, size_t len)
+{
+    const unsigned char *p = der;
+    X509_CRL *crl = d2i_X509_CRL(NULL, &p, (long)len);
+    if (crl && p != der + len) {
+        X509_CRL_free(crl);
+        crl = NULL;
+    }
+    ERR_clear_error();
+    return crl;
+}
+
+int asps_x509_crl_signed_by(X509_CRL *crl, X509 *issuer)
+{
+    EVP_PKEY *k = asps_x509_key(issuer);
+    int ok = k && X509_CRL_verify(crl, k) == 1;
+    ERR_clear_error();
+    return ok;
+}
+
+int asps_x509_revoked(X509_CRL *crl, X509 *cert)
+{
+    X509_REVOKED *rev = NULL;
+    return X509_CRL_get0_by_serial(crl, &rev, (ASN1_INTEGER *)X509_get0_serialNumber(cert)) == 1;
+}
+
+int asps_x509_ecdsa_verify_raw(EVP_PKEY *pk, const uint8_t sig[64], const uint8_t *msg,
+                               size_t len)
+{
+    int ok = 0;
+    ECDSA_SIG *s = ECDSA_SIG_new();
+    BIGNUM *r = BN_bin2bn(sig, 32, NULL), *sv = BN_bin2bn(sig + 32, 32, NULL);
+    uint8_t *der = NULL;
+    EVP_MD_CTX *md = NULL;
+    if (!s || !r || !sv || !ECDSA_SIG_set0(s, r, sv)) {
+        BN_free(r);
+        BN_free(sv);
+        goto out;
+    }
+    int dlen = i2d_ECDSA_SIG(s, &der);
+    md = EVP_MD_CTX_new();
+    if (dlen <= 0 || !md || EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, pk) != 1)
+        goto out;
+    ok = EVP_DigestVerify(md, der, (size_t)dlen, msg, len) == 1;
+out:
+    OPENSSL_free(der);
+    ECDSA_SIG_free(s);
+    EVP_MD_CTX_free(md);
+    ERR_clear_error();
+    return ok;
+}
+
+int asps_x509_pem_chain(const char *pem, size_t len, asps_x509_lookup lookup, void *ctx,
+                        X509 **out, int max)
+{
+    int n = 0;
+    if (len > INT32_MAX)
+        return 0;
+    BIO *b = BIO_new_mem_buf(pem, (int)len);
+    if (!b)
+        return 0;
+    uint8_t *der = NULL;
+    size_t dlen = 0;
+    /* a block that is not a certificate, or one that does not decode, ends
+     * the chain: the caller refuses what is short */
+    while (n < max && asps_pem_next_cert_der(b, &der, &dlen)) {
+        X509 *x = lookup ? lookup(ctx, der, dlen) : NULL;
+        if (x)
+            X509_up_ref(x);
+        else
+            x = asps_x509_decode(der, dlen, ASPS_X509_P256);
+        OPENSSL_free(der);
+        der = NULL;
+        if (!x)
+            break;
+        out[n++] = x;
+    }
+    ERR_clear_error();
+    BIO_free(b);
+    return n;
+}
+
+void asps_x509_chain_free(X509 **c, int n)
+{
+    for (int i = 0; i < n; i++)
+        X509_free(c[i]);
 }

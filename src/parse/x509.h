@@ -1,5 +1,8 @@
 /* x509.h: decoding untrusted X.509 certificates (quotes, collateral, RA-TLS
- * certificates) without OpenSSL 3.0's per-call key decoder. Internal. */
+ * certificates) without OpenSSL 3.0's per-call key decoder, and the general
+ * PKI helpers the verifiers build on (names, issuers and signatures, PEM
+ * chains, CRLs, dates). Internal. No rule of Intel's is here: which chain,
+ * which extensions, which names a role needs is the verifier's (dcap.c). */
 #ifndef ASPS_X509_H
 #define ASPS_X509_H
 
@@ -33,5 +36,60 @@ EVP_PKEY *asps_x509_key(X509 *x);
 /* A P-256 public key from a SEC1 point; NULL when the point is not on the
  * curve. The caller frees it. */
 EVP_PKEY *asps_x509_p256_key(const uint8_t *point, size_t len);
+
+/* ---- PKI helpers ---------------------------------------------------------- */
+
+/* An ASN1_TIME (a certificate's or CRL's date) as unix seconds; INT64_MIN
+ * when absent or unreadable. */
+int64_t asps_x509_time_unix(const ASN1_TIME *t);
+
+/* A certificate's notBefore/notAfter, or a CRL's thisUpdate (lastUpdate)/
+ * nextUpdate, as unix seconds. 1 when both read, 0 otherwise. */
+int asps_x509_validity(X509 *c, int64_t *not_before, int64_t *not_after);
+int asps_x509_crl_dates(X509_CRL *c, int64_t *this_update, int64_t *next_update);
+
+/* Does the common name of NAME contain PHRASE (a role check by name)? */
+int asps_x509_cn_contains(const X509_NAME *name, const char *phrase);
+
+/* Subject name equal to issuer name. */
+int asps_x509_self_issued(X509 *c);
+
+/* ISSUER signed CERT: CERT's issuer name is ISSUER's subject, the signature
+ * algorithm is ECDSA-SHA256 and the signature verifies with ISSUER's key
+ * (asps_x509_key). */
+int asps_x509_signed_by(X509 *cert, X509 *issuer);
+
+/* The two certificates carry the same subject public key (bit string
+ * compared whole). */
+int asps_x509_same_key(X509 *a, X509 *b);
+
+/* One DER CRL, all of it and nothing after it; NULL when it does not
+ * decode. The caller frees it. */
+X509_CRL *asps_x509_crl_decode(const uint8_t *der, size_t len);
+
+/* ISSUER's key (asps_x509_key) verifies CRL's signature. */
+int asps_x509_crl_signed_by(X509_CRL *crl, X509 *issuer);
+
+/* CRL lists CERT's serial number. */
+int asps_x509_revoked(X509_CRL *crl, X509 *cert);
+
+/* A raw r||s ECDSA P-256 signature (64 bytes, as in DCAP quotes and signed
+ * collateral) over MSG with SHA-256 verifies with PK. */
+int asps_x509_ecdsa_verify_raw(EVP_PKEY *pk, const uint8_t sig[64], const uint8_t *msg,
+                               size_t len);
+
+/* A certificate the caller already holds that is byte-identical to DER
+ * (not a new reference), or NULL. */
+typedef X509 *(*asps_x509_lookup)(void *ctx, const uint8_t *der, size_t len);
+
+/* The CERTIFICATE blocks of PEM text PEM[0..LEN) into OUT (at most MAX, new
+ * references), P-256 keys attached (ASPS_X509_P256). A block that LOOKUP
+ * (when given) finds is taken as that object instead of being decoded
+ * again, so callers can tell "the same certificate" by pointer. Reading
+ * stops at the first block that is not a certificate or does not decode.
+ * Returns the number read (0: none); free them with asps_x509_chain_free. */
+int asps_x509_pem_chain(const char *pem, size_t len, asps_x509_lookup lookup, void *ctx,
+                        X509 **out, int max);
+void asps_x509_chain_free(X509 **c, int n);
 
 #endif

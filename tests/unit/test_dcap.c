@@ -33,6 +33,7 @@
 #include "claims_json.h"
 #include "dcap_parse.h"
 #include "quote.h"
+#include "store.h"
 #include "testutil.h"
 #include "util.h"
 
@@ -608,6 +609,74 @@ static void test_cached_verifier_gives_same_answers(void **state)
     unload(&f);
 }
 
+/* The verifier's one cache (store.c): least recently used out first, a get
+ * counts as a use, kinds apart, every value freed once (on eviction, on a
+ * root change, with the verifier), nothing kept with caching off. */
+static int store_freed;
+static void store_free_value(void *p)
+{
+    store_freed++;
+    free(p);
+}
+
+static int *store_value(int n)
+{
+    int *p = malloc(sizeof *p);
+    assert_non_null(p);
+    *p = n;
+    return p;
+}
+
+static void test_store_one_lru_cache(void **state)
+{
+    (void)state;
+    asps_verifier *v;
+    asps_errbuf eb;
+    uint8_t key[32] = {0};
+    store_freed = 0;
+    assert_int_equal(asps_verifier_new(&v, &eb), ASPS_OK);
+    /* 16 collateral slots: fill them, use key 0 again, add one more */
+    for (int i = 0; i < 16; i++) {
+        key[0] = (uint8_t)i;
+        assert_int_equal(asps_store_put(v, ASPS_STORE_COLLATERAL, key, store_value(i),
+                                        store_free_value), 1);
+    }
+    key[0] = 0;
+    assert_int_equal(*(int *)asps_store_get(v, ASPS_STORE_COLLATERAL, key), 0);
+    key[0] = 16;
+    assert_int_equal(asps_store_put(v, ASPS_STORE_COLLATERAL, key, store_value(16),
+                                    store_free_value), 1);
+    assert_int_equal(store_freed, 1); /* key 1, the least recently used */
+    key[0] = 1;
+    assert_null(asps_store_get(v, ASPS_STORE_COLLATERAL, key));
+    for (int i = 0; i <= 16; i++) {
+        key[0] = (uint8_t)i;
+        if (i != 1)
+            assert_int_equal(*(int *)asps_store_get(v, ASPS_STORE_COLLATERAL, key), i);
+    }
+    /* the kinds are apart: the same key is no PCK chain */
+    key[0] = 0;
+    assert_null(asps_store_get(v, ASPS_STORE_PCK_CHAIN, key));
+    assert_int_equal(asps_store_put(v, ASPS_STORE_PCK_CHAIN, key, store_value(100),
+                                    store_free_value), 1);
+    assert_int_equal(*(int *)asps_store_get(v, ASPS_STORE_PCK_CHAIN, key), 100);
+    assert_int_equal(*(int *)asps_store_get(v, ASPS_STORE_COLLATERAL, key), 0);
+    /* caching off empties the store and keeps nothing */
+    asps_verifier_set_cache(v, 0);
+    assert_int_equal(store_freed, 1 + 16 + 1);
+    assert_null(asps_store_get(v, ASPS_STORE_COLLATERAL, key));
+    int *mine = store_value(7);
+    assert_int_equal(asps_store_put(v, ASPS_STORE_COLLATERAL, key, mine, store_free_value), 0);
+    assert_null(asps_store_get(v, ASPS_STORE_COLLATERAL, key));
+    free(mine);
+    /* on again: what is kept is freed with the verifier */
+    asps_verifier_set_cache(v, 1);
+    assert_int_equal(asps_store_put(v, ASPS_STORE_PCK_CHAIN, key, store_value(8),
+                                    store_free_value), 1);
+    asps_verifier_free(v);
+    assert_int_equal(store_freed, 1 + 16 + 1 + 1);
+}
+
 static void test_bundle_roundtrip_is_identical(void **state)
 {
     (void)state;
@@ -1115,6 +1184,50 @@ static void test_real_levels_without_tcb_date_are_refused(void **state)
     unload_case(&r);
 }
 
+/* The PCCS client's light reader gives the dates the full parser gives, for
+ * both bodies of real collateral, and refuses a body without them. */
+static void test_real_collateral_dates_as_the_full_parse(void **state)
+{
+    (void)state;
+    const char *cases[] = {"tdx4-00806f05-zkdcap-outofdate"};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        rcase r;
+        load_case(&r, cases[i]);
+        asps_errbuf eb = {{0}};
+        asps_tcb_info t;
+        asps_qe_identity qe;
+        int64_t issue, next;
+        char *ti = col_field(r.col, "tcb_info"), *qi = col_field(r.col, "qe_identity");
+        assert_int_equal(asps_dcap_parse_tcb_info(ti, strlen(ti), &t, &eb), ASPS_OK);
+        assert_int_equal(asps_dcap_collateral_dates(ti, strlen(ti), "tcb_info", &issue, &next, &eb),
+                         ASPS_OK);
+        assert_int_equal(issue, t.issue_date);
+        assert_int_equal(next, t.next_update);
+        asps_dcap_tcb_info_clear(&t);
+        assert_int_equal(asps_dcap_parse_qe_identity(qi, strlen(qi), &qe, &eb), ASPS_OK);
+        assert_int_equal(asps_dcap_collateral_dates(qi, strlen(qi), "qe_identity", &issue, &next, &eb),
+                         ASPS_OK);
+        assert_int_equal(issue, qe.issue_date);
+        assert_int_equal(next, qe.next_update);
+        asps_dcap_qe_identity_clear(&qe);
+        /* nextUpdate renamed: no date, a parse error naming it */
+        char *m = strdup(ti);
+        char *d = strstr(m, "\"nextUpdate\"");
+        assert_non_null(d);
+        d[1] = 'N';
+        assert_int_equal(asps_dcap_collateral_dates(m, strlen(m), "tcb_info", &issue, &next, &eb),
+                         ASPS_E_PARSE);
+        if (!strstr(eb.msg, "tcb_info") || !strstr(eb.msg, "nextUpdate"))
+            fail_msg("%s", eb.msg);
+        free(m);
+        assert_int_equal(asps_dcap_collateral_dates("[1]", 3, "qe_identity", &issue, &next, &eb),
+                         ASPS_E_PARSE);
+        free(ti);
+        free(qi);
+        unload_case(&r);
+    }
+}
+
 /* QVL refuses any certificate of the PCK chain or of the TCB info, QE
  * identity and PCK CRL issuer chains without the CRL distribution points
  * extension (or another of its five required ones): so does asps, naming
@@ -1231,6 +1344,7 @@ int main(void)
         cmocka_unit_test(test_collateral_shape_errors),
         cmocka_unit_test(test_intel_root_untrusted_when_dropped),
         cmocka_unit_test(test_cached_verifier_gives_same_answers),
+        cmocka_unit_test(test_store_one_lru_cache),
         cmocka_unit_test(test_bundle_roundtrip_is_identical),
         cmocka_unit_test(test_quote_platform_reads_fmspc_and_ca),
         cmocka_unit_test(test_real_root_first_issue_trusted_by_key),
@@ -1240,6 +1354,7 @@ int main(void)
         cmocka_unit_test(test_real_corpus_advisory_ids_in_qvl_order),
         cmocka_unit_test(test_real_claims_carry_evaluation_numbers_and_tcb_dates),
         cmocka_unit_test(test_real_levels_without_tcb_date_are_refused),
+        cmocka_unit_test(test_real_collateral_dates_as_the_full_parse),
         cmocka_unit_test(test_real_chain_certificate_without_crl_distribution_points_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

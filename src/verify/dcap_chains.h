@@ -1,0 +1,62 @@
+/* dcap_chains.h: what a DCAP verification checks once per verifier and the
+ * store keeps (dcap_chains.c): the collateral (issuer chains, CRLs, signed
+ * TCB info and QE identity) and the quote's PCK chain, each with the
+ * validity windows that dcap.c checks on every call. Internal to verify/. */
+#ifndef ASPS_DCAP_CHAINS_H
+#define ASPS_DCAP_CHAINS_H
+
+#include <openssl/x509.h>
+
+#include "asps/verify.h"
+#include "collateral_int.h"
+#include "dcap_parse.h"
+#include "quote.h"
+
+/* A time window that must contain the verification time. */
+typedef struct asps_validity_window {
+    int64_t not_before, not_after;
+    asps_err code;
+    const char *what;
+} asps_validity_window;
+
+typedef struct asps_verified_collateral {
+    int root;                  /* the anchor: index into the store's roots */
+    X509_CRL *root_crl, *pck_crl;
+    X509 *pck_ca;              /* issuer of the PCK CRL */
+    X509 *tcb_signer;
+    X509 *root_cert;           /* the TCB info issuer chain's root */
+    asps_tcb_info tcb;
+    asps_qe_identity qe;
+    asps_validity_window win[12];
+    int n_win;
+} asps_verified_collateral;
+
+typedef struct asps_verified_chain {
+    int root;                  /* the anchor, as above */
+    X509 *leaf, *ca;
+    EVP_PKEY *leaf_key;        /* owned via leaf; not freed separately */
+    asps_pck_ext ext;
+    asps_validity_window win[3];
+} asps_verified_chain;
+
+/* The collateral verified: from the verifier's store by its digest, or
+ * verified now (collateral_chains, collateral_crls, collateral_bodies) and
+ * kept when caching is on; otherwise *FRESH is set and the caller frees it
+ * with asps_dcap_collateral_free. NULL with *E set (and EB) when it does not
+ * verify. */
+asps_verified_collateral *asps_dcap_verified_collateral(asps_verifier *v,
+                                                        const asps_collateral *col, int *fresh,
+                                                        asps_errbuf *eb, asps_err *e);
+
+/* The quote's PCK chain verified (roles, signatures, a trusted root, QVL's
+ * extensions, the SGX extension), as above: from the store by SHA-256 of its
+ * PEM bytes, or verified now. KNOWN_CA, the PCK CA the collateral proved,
+ * needs no second signature check when the chain carries it. */
+asps_verified_chain *asps_dcap_verified_pck_chain(asps_verifier *v, const asps_quote *q,
+                                                  X509 *known_ca, int *fresh, asps_errbuf *eb,
+                                                  asps_err *e);
+
+void asps_dcap_collateral_free(void *c);
+void asps_dcap_chain_free(void *c);
+
+#endif
