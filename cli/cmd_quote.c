@@ -115,6 +115,7 @@ static int show_json(const asps_quote *q, const asps_claims *c)
         return -1;
     /* header */
     bad |= add_num(o, "version", q->version);
+    bad |= add_num(o, "quote_version", q->version); /* the name quote verify uses */
     bad |= !cJSON_AddStringToObject(o, "tee", c->tee == ASPS_TEE_TDX ? "tdx" : "sgx");
     bad |= add_num(o, "tee_type", q->tee_type);
     bad |= add_num(o, "att_key_type", q->att_key_type);

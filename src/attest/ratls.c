@@ -433,6 +433,56 @@ static asps_err check_extension(X509_EXTENSION *ext, enum ext_kind k, asps_errbu
     return ASPS_OK;
 }
 
+/* RFC 5280 4.2: "A certificate MUST NOT include more than one instance of a
+ * particular extension." OpenSSL flags a duplicate only among the
+ * extensions it knows, and asps reads one instance of each, so a second
+ * one (two basicConstraints saying CA:TRUE and CA:FALSE, two copies of an
+ * unknown extension) would pass unread. Any OID twice refuses the
+ * certificate. The OIDs are sorted first: a certificate may hold tens of
+ * thousands of extensions, and the handshake must not pay n^2 for them. */
+typedef struct oid_ref {
+    const unsigned char *der;
+    size_t len;
+    int index;
+} oid_ref;
+
+static int oid_ref_cmp(const void *a, const void *b)
+{
+    const oid_ref *x = a, *y = b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = n ? memcmp(x->der, y->der, n) : 0;
+    return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+static asps_err no_duplicate_extensions(X509 *x, asps_errbuf *eb)
+{
+    int n = X509_get_ext_count(x);
+    if (n < 2)
+        return ASPS_OK;
+    oid_ref *r = malloc((size_t)n * sizeof *r);
+    if (!r)
+        return asps_fail(eb, ASPS_E_NOMEM, "ratls: out of memory");
+    for (int i = 0; i < n; i++) {
+        const ASN1_OBJECT *o = X509_EXTENSION_get_object(X509_get_ext(x, i));
+        r[i].der = OBJ_get0_data(o);
+        r[i].len = r[i].der ? OBJ_length(o) : 0;
+        r[i].index = i;
+    }
+    qsort(r, (size_t)n, sizeof *r, oid_ref_cmp);
+    asps_err e = ASPS_OK;
+    for (int i = 1; i < n && e == ASPS_OK; i++) {
+        if (oid_ref_cmp(&r[i - 1], &r[i]) != 0)
+            continue;
+        char oid[128];
+        if (OBJ_obj2txt(oid, sizeof oid, X509_EXTENSION_get_object(X509_get_ext(x, r[i].index)), 1) <= 0)
+            strcpy(oid, "(unprintable OID)");
+        e = asps_fail(eb, ASPS_E_PARSE,
+                      "ratls: extension %s appears twice (RFC 5280 4.2: one instance at most)", oid);
+    }
+    free(r);
+    return e;
+}
+
 asps_err asps_ratls_extract(const uint8_t *cert, size_t len, asps_ratls_evidence **out,
                             asps_errbuf *eb)
 {
@@ -458,6 +508,8 @@ asps_err asps_ratls_extract(const uint8_t *cert, size_t len, asps_ratls_evidence
     /* every extension, by asps's own list (above), before anything else */
     int n[EXT_KINDS] = {0};
     const ASN1_OCTET_STRING *val[EXT_KINDS] = {0};
+    if ((e = no_duplicate_extensions(x, eb)) != ASPS_OK)
+        goto out;
     for (int i = 0; i < X509_get_ext_count(x); i++) {
         X509_EXTENSION *ext = X509_get_ext(x, i);
         enum ext_kind k = ext_kind_of(X509_EXTENSION_get_object(ext));

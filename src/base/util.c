@@ -163,12 +163,14 @@ asps_err asps_read_file(const char *path, size_t max, uint8_t **out, size_t *len
     }
     for (;;) {
         if (n == cap) {
-            if (cap >= max) {
+            /* cap grows to max + 1, so that a file of exactly max bytes is
+             * read whole (its end seen) and one byte more is refused */
+            if (cap > max) {
                 free(buf);
                 fclose(f);
                 return asps_fail(eb, ASPS_E_LIMIT, "%s is larger than %zu bytes", path, max);
             }
-            cap = cap * 2 > max ? max : cap * 2;
+            cap = cap * 2 > max ? max + 1 : cap * 2;
             uint8_t *nb = realloc(buf, cap + 1);
             if (!nb) {
                 free(buf);

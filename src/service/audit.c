@@ -185,6 +185,17 @@ static int add_claims(cJSON *o, const asps_claims *c)
                                   c->tcb_info_evaluation_data_number) != NULL;
     ok &= cJSON_AddNumberToObject(o, "qe_identity_evaluation_data_number",
                                   c->qe_identity_evaluation_data_number) != NULL;
+    /* and the tcbDate of the matched levels, as quote verify --json says
+     * them (absent when the verification did not get that far) */
+    char d[32];
+    if (c->tcb_date) {
+        asps_time_format(c->tcb_date, d);
+        ok &= cJSON_AddStringToObject(o, "tcb_date", d) != NULL;
+    }
+    if (c->qe_tcb_date) {
+        asps_time_format(c->qe_tcb_date, d);
+        ok &= cJSON_AddStringToObject(o, "qe_tcb_date", d) != NULL;
+    }
     return ok;
 }
 

@@ -6,7 +6,9 @@
  *    "isv_prod_id":1,"isv_svn":2,"config_svn":0,"debug":false,
  *    "tcb_status":"UpToDate","advisory_ids":[],"qe_advisory_ids":[],
  *    "tcb_info_evaluation_data_number":17,
- *    "qe_identity_evaluation_data_number":17,"app":"web",
+ *    "qe_identity_evaluation_data_number":17,
+ *    "tcb_date":"2024-11-13T00:00:00Z","qe_tcb_date":"2024-03-13T00:00:00Z",
+ *    "app":"web",
  *    "names_asked":["a","b"],"names_granted":["a","b"],
  *    "verdict":"granted","reason":"..."}
  * TDX lines carry "mrtd" and "rtmrs" (4 hex strings) instead of the SGX

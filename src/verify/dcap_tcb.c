@@ -219,7 +219,10 @@ asps_err asps_dcap_tcb_status(const asps_tcb_info *t, const asps_pck_ext *x, con
     out->tcb_date = matched->tcb_date;
     out->qe_tcb_date = qel->tcb_date;
     out->tcb_status = st;
-    if (st == ASPS_TCB_REVOKED)
-        return asps_fail(eb, ASPS_E_TCB_REVOKED, "TCB: platform TCB level is Revoked");
+    if (st == ASPS_TCB_REVOKED) /* say which level revoked it: the fix differs */
+        return asps_fail(eb, ASPS_E_TCB_REVOKED, "TCB: %s is Revoked",
+                         matched->status == ASPS_TCB_REVOKED ? "platform TCB level"
+                         : module_st == ASPS_TCB_REVOKED     ? "TDX module TCB level"
+                                                             : "QE identity TCB level");
     return ASPS_OK;
 }

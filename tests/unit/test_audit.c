@@ -36,6 +36,8 @@ static void claims_a(asps_claims *c)
     strcpy(c->qe_advisory_ids[0], "INTEL-SA-00615");
     c->tcb_info_evaluation_data_number = 17;
     c->qe_identity_evaluation_data_number = 16;
+    c->tcb_date = 1731456000;    /* 2024-11-13T00:00:00Z */
+    c->qe_tcb_date = 1710288000; /* 2024-03-13T00:00:00Z */
 }
 
 static cJSON *parse_line(const char *line)
@@ -108,6 +110,10 @@ static void test_granted_decision_line_is_json_with_claims_and_no_value(void **s
     assert_null(cJSON_GetObjectItem(j, "tdx_module_advisory_ids")); /* SGX */
     assert_int_equal(cJSON_GetObjectItem(j, "tcb_info_evaluation_data_number")->valueint, 17);
     assert_int_equal(cJSON_GetObjectItem(j, "qe_identity_evaluation_data_number")->valueint, 16);
+    /* the tcbDate of the matched levels: the TCB recovery the verdict was
+     * made under, as quote verify --json prints them */
+    assert_string_equal(str(j, "tcb_date"), "2024-11-13T00:00:00Z");
+    assert_string_equal(str(j, "qe_tcb_date"), "2024-03-13T00:00:00Z");
     assert_string_equal(str(j, "app"), "web");
     assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "names_asked"), 0)->valuestring,
                         "tls_key");

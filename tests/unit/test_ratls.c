@@ -967,6 +967,46 @@ static void test_ratls_sim_critical_extensions_are_decided_by_asps_list(void **s
     EVP_PKEY_free(k);
 }
 
+/* RFC 5280 4.2: "A certificate MUST NOT include more than one instance of a
+ * particular extension." asps reads one instance of each, so a second one
+ * is refused whatever it is: two basicConstraints (one could say CA:TRUE,
+ * the other CA:FALSE), two copies of an extension nobody reads, two
+ * evidence extensions. Certificates made by OpenSSL with X509_add_ext,
+ * which does not refuse duplicates. */
+static void test_ratls_sim_duplicate_extensions_are_refused(void **state)
+{
+    (void)state;
+    static const extcase cases[] = {
+        /* controls: one instance of each */
+        {"one basicConstraints, one subjectAltName", {OID_G, "2.5.29.19", "2.5.29.17"},
+         {V_QUOTE, V_BC_CA, V_SAN}, {0, 1, 1}, ASPS_OK, "gramine"},
+        {"Gramine and DICE once each", {OID_G, OID_D}, {V_QUOTE, V_DICE}, {0, 0}, ASPS_OK, "gramine+dice"},
+        /* twice */
+        {"basicConstraints twice", {OID_G, "2.5.29.19", "2.5.29.19"}, {V_QUOTE, V_BC_CA, V_BC_CA}, {0, 0, 0},
+         ASPS_E_PARSE, "extension 2.5.29.19 appears twice"},
+        {"basicConstraints twice, one malformed", {OID_G, "2.5.29.19", "2.5.29.19"},
+         {V_QUOTE, V_BC_CA, V_BC_BAD}, {0, 1, 0}, ASPS_E_PARSE, "extension 2.5.29.19 appears twice"},
+        {"subjectAltName twice, critical", {OID_D, "2.5.29.17", "2.5.29.17"}, {V_DICE, V_SAN, V_SAN},
+         {1, 1, 1}, ASPS_E_PARSE, "extension 2.5.29.17 appears twice"},
+        {"keyUsage twice", {OID_G, "2.5.29.15", "2.5.29.15"}, {V_QUOTE, V_KU_SIGN, V_KU_SIGN}, {0, 1, 1},
+         ASPS_E_PARSE, "extension 2.5.29.15 appears twice"},
+        {"an unknown non-critical extension twice", {OID_G, "1.3.6.1.4.1.99999.1", "1.3.6.1.4.1.99999.1"},
+         {V_QUOTE, V_NULL, V_NULL}, {0, 0, 0}, ASPS_E_PARSE, "extension 1.3.6.1.4.1.99999.1 appears twice"},
+        {"DICE evidence twice", {OID_D, OID_D}, {V_DICE, V_DICE}, {1, 1}, ASPS_E_PARSE,
+         "extension 2.23.133.5.4.9 appears twice"},
+        {"Gramine evidence twice", {OID_G, OID_G}, {V_QUOTE, V_QUOTE}, {0, 0}, ASPS_E_PARSE,
+         "extension 1.2.840.113741.1337.6 appears twice"},
+        {"Occlum evidence twice", {OID_O, OID_O}, {V_QUOTE, V_QUOTE}, {0, 0}, ASPS_E_PARSE,
+         "extension 1.2.840.113741.1 appears twice"},
+    };
+    EVP_PKEY *k = EVP_EC_gen("P-256");
+    evset ev = {0};
+    evidence_for(k, &ev);
+    run_extcases(k, &ev, cases, sizeof cases / sizeof cases[0]);
+    evset_free(&ev);
+    EVP_PKEY_free(k);
+}
+
 static void test_ratls_sim_misencoded_gramine_oid_is_read_whole(void **state)
 {
     (void)state;
@@ -1098,6 +1138,7 @@ int main(void)
         cmocka_unit_test(test_ratls_self_signature_and_key_oddities_are_refused),
         cmocka_unit_test(test_ratls_sim_critical_extensions_are_decided_by_asps_list),
         cmocka_unit_test(test_ratls_sim_misencoded_gramine_oid_is_read_whole),
+        cmocka_unit_test(test_ratls_sim_duplicate_extensions_are_refused),
     };
     int rc = cmocka_run_group_tests_name("ratls", tests, NULL, NULL);
     return rc | cmocka_run_group_tests_name("ratls_sim", sim_tests, sim_setup, sim_teardown);

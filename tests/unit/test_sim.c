@@ -972,6 +972,56 @@ static void test_resigned_tdx_module_mutations(void **state)
     free(b);
 }
 
+/* A Revoked verdict names the level that revoked it: the platform's TCB
+ * level (a microcode/platform update), the QE identity's (a new QE) or the
+ * TDX module's (a module update) -- an operator acts on each differently.
+ * Before, every one said "platform TCB level is Revoked". */
+static void revoked_by(asps_tee tee, asps_tcb_status tcb, const char *bundle, const char *who)
+{
+    size_t len;
+    uint8_t *q = make_quote(g_dir, tee, tcb, &len);
+    asps_claims c;
+    asps_errbuf eb = {{0}};
+    asps_err e = verify(g_dir, q, len, bundle, 1, 0, &c, &eb);
+    if (e != ASPS_E_TCB_REVOKED || !strstr(eb.msg, who))
+        fail_msg("want tcb_revoked naming '%s', got %s: %s", who, asps_err_name(e), eb.msg);
+    free(q);
+}
+
+static void test_sim_revoked_verdict_names_the_revoking_level(void **state)
+{
+    (void)state;
+    char *sgx = read_bundle(g_dir, "sgx"), *tdx = read_bundle(g_dir, "tdx"), *m;
+    revoked_by(ASPS_TEE_SGX, ASPS_TCB_REVOKED, sgx, "platform TCB level is Revoked");
+    revoked_by(ASPS_TEE_TDX, ASPS_TCB_REVOKED, tdx, "platform TCB level is Revoked");
+    /* the QE's level: the first listed, the one the sim's QE meets */
+    m = edited(sgx, "qe_identity", "\"tcbStatus\":\"UpToDate\"", "\"tcbStatus\":\"Revoked\"");
+    revoked_by(ASPS_TEE_SGX, ASPS_TCB_UP_TO_DATE, m, "QE identity TCB level is Revoked");
+    free(m);
+    m = edited(tdx, "qe_identity", "\"tcbStatus\":\"UpToDate\"", "\"tcbStatus\":\"Revoked\"");
+    revoked_by(ASPS_TEE_TDX, ASPS_TCB_UP_TO_DATE, m, "QE identity TCB level is Revoked");
+    free(m);
+    /* the TDX module's level (TDX_01 ISVSVN 3, the sim's only one): the
+     * first tcbStatus after "tdxModuleIdentities" */
+    cJSON *o = cJSON_Parse(tdx);
+    const char *ti = cJSON_GetObjectItem(o, "tcb_info")->valuestring;
+    const char *mod = strstr(ti, "\"tdxModuleIdentities\"");
+    assert_non_null(mod);
+    const char *st = strstr(mod, "\"tcbStatus\":\"UpToDate\"");
+    assert_non_null(st);
+    char find[1024];
+    assert_true(st - mod + 40 < (long)sizeof find);
+    snprintf(find, sizeof find, "%.*s", (int)(st - mod) + 22, mod);
+    char repl[1024];
+    snprintf(repl, sizeof repl, "%.*s\"tcbStatus\":\"Revoked\"", (int)(st - mod), mod);
+    cJSON_Delete(o);
+    m = edited(tdx, "tcb_info", find, repl);
+    revoked_by(ASPS_TEE_TDX, ASPS_TCB_UP_TO_DATE, m, "TDX module TCB level is Revoked");
+    free(m);
+    free(sgx);
+    free(tdx);
+}
+
 static asps_err verify_td15(const char *bundle, asps_tcb_status tcb, int td15, const uint8_t svn2[3],
                             asps_claims *c, asps_errbuf *eb)
 {
@@ -1402,6 +1452,7 @@ int main(void)
         cmocka_unit_test(test_resigned_tcb_info_field_mutations),
         cmocka_unit_test(test_resigned_qe_identity_field_mutations),
         cmocka_unit_test(test_resigned_tdx_module_mutations),
+        cmocka_unit_test(test_sim_revoked_verdict_names_the_revoking_level),
         cmocka_unit_test(test_sim_td15_quotes_and_relaunch_advice),
         cmocka_unit_test(test_sim_revoked_pck_and_expired_collateral),
         cmocka_unit_test(test_sim_advisories_on_up_to_date_levels_reported_apart),

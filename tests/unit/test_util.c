@@ -1,0 +1,68 @@
+/* test_util.c: the file readers' size limits. A limit of MAX bytes takes a
+ * file of exactly MAX bytes whole and refuses one byte more (quote files:
+ * the parser takes ASPS_QUOTE_MAX_LEN bytes, so `asps quote show` must read
+ * that many; token files: 4096). */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "asps/err.h"
+#include "quote.h"
+#include "util.h"
+
+static void write_n(const char *path, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(fputc((int)('a' + i % 26), f), (int)('a' + i % 26));
+    assert_int_equal(fclose(f), 0);
+}
+
+static void test_read_limits_take_exactly_max_and_refuse_one_more(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    char p[4200];
+    snprintf(p, sizeof p, "%s/f", dir);
+    /* below, at and above the reader's first buffer (4096), and the quote
+     * limit, where the buffer grows to exactly the limit */
+    const size_t maxes[] = {64, 4095, 4096, 4097, 8192, 10000, ASPS_QUOTE_MAX_LEN};
+    for (size_t i = 0; i < sizeof maxes / sizeof maxes[0]; i++) {
+        size_t max = maxes[i];
+        for (size_t n = max - 1; n <= max + 1; n++) {
+            write_n(p, n);
+            for (int regular = 0; regular < 2; regular++) {
+                uint8_t *b = NULL;
+                size_t len = 0;
+                asps_errbuf eb = {{0}};
+                asps_err e = regular ? asps_read_regular_file(p, max, &b, &len, &eb)
+                                     : asps_read_file(p, max, &b, &len, &eb);
+                if (n <= max) {
+                    if (e != ASPS_OK)
+                        fail_msg("%s, max %zu, file of %zu bytes: %s",
+                                 regular ? "asps_read_regular_file" : "asps_read_file", max, n, eb.msg);
+                    assert_int_equal(len, n);
+                    assert_int_equal(b[n - 1], 'a' + (n - 1) % 26);
+                    assert_int_equal(b[n], 0);
+                    free(b);
+                } else {
+                    assert_int_equal(e, ASPS_E_LIMIT);
+                    assert_non_null(strstr(eb.msg, "is larger than"));
+                }
+            }
+        }
+    }
+    tu_rm_rf(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_read_limits_take_exactly_max_and_refuse_one_more),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
