@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_serve_signals.sh: `asps serve` takes SIGHUP, SIGINT and SIGTERM in its
-# main thread only (issue 12, part 1: the server never wedges, and SIGTERM
-# stops it within its drain deadline).
+# main thread only, and nothing it reads on SIGHUP can hold that thread
+# (issue 12, part 1: the server never wedges, and SIGTERM stops it within
+# its drain deadline).
 #  - every thread but the main one blocks SIGHUP, SIGINT and SIGTERM
 #    (/proc/PID/task/*/status): a signal sent to the process goes to a thread
 #    that does not block it, and in any thread but the one in sigwait() its
@@ -12,6 +13,11 @@
 #    goes on, exit 0, the abandoned call named;
 #  - a second SIGHUP while the first one's reload of a large policy runs:
 #    the server lives on and serves;
+#  - SIGHUP with a FIFO in place of the policy, of Occlum's
+#    secret_config.json, of the Vault token_file: that reload is refused at
+#    once ("not a regular file (a FIFO)"), the old policy kept, calls
+#    served, and SIGTERM then stops the server (before, the main thread
+#    waited in open() for a writer that never came).
 set -u
 BIN=${ASPS_BIN:?}
 SRC=${ASPS_SRC:?}
@@ -122,7 +128,39 @@ kill -0 "$SPID" 2>/dev/null && ok || bad "a SIGHUP during a reload ended the ser
 [ "$(GET k 2>&1)" = "Secret received: 76-31" ] && ok || bad "served after reloads"
 stop_server "server after SIGHUPs during reloads" 8000
 
-# ---- Vault: SIGHUP during a drain ----------------------------------------------------
+# ---- a FIFO in place of the policy: that reload refused, the old policy kept ---------
+cp policy.good policy.json
+start_server server.json
+rm policy.json && mkfifo policy.json
+kill -HUP "$SPID"
+wait_err server.json.err "reload refused.*policy.json is not a regular file (a FIFO)" 1 && ok \
+    || bad "FIFO policy: no refusal: $(tail -3 server.json.err)"
+[ "$(GET k 2>&1)" = "Secret received: 76-31" ] && ok || bad "served with the old policy while a FIFO is in its place"
+stop_server "server after a FIFO policy" 8000
+
+# ---- Occlum's secret_config.json replaced by a FIFO --------------------------------
+cat > dynamic_config.json <<EOF
+{"verify_mr_enclave": "on", "verify_mr_signer": "off", "verify_isv_prod_id": "off",
+ "verify_isv_svn": "off", "verify_config_svn": "off", "verify_enclave_debuggable": "off",
+ "sgx_mrs": [{"mr_enclave": "$MRE", "mr_signer": "", "isv_prod_id": 0, "isv_svn": 0,
+              "config_svn": 0, "debuggable": false}]}
+EOF
+echo '{"k": "djE="}' > secret_config.json
+cat > oserver.json <<'EOF'
+{"listen": "127.0.0.1:0", "server_cert": "server.pem", "server_key": "server.key",
+ "trust": {"sim": "sim"}, "collateral": {"sim": "sim"}, "seed_allow_simulated": true, "audit": "oaudit.log",
+ "limits": {"drain_ms": 1000}}
+EOF
+start_server oserver.json --ra-config dynamic_config.json --secrets secret_config.json
+[ "$(GET k 2>&1)" = "Secret received: 76-31" ] && ok || bad "Occlum: first call: $(GET k 2>&1)"
+rm secret_config.json && mkfifo secret_config.json
+kill -HUP "$SPID"
+wait_err oserver.json.err "reload refused.*secret_config.json is not a regular file (a FIFO)" 1 && ok \
+    || bad "FIFO secret_config.json: no refusal: $(tail -3 oserver.json.err)"
+rm secret_config.json && echo '{"k": "djE="}' > secret_config.json
+stop_server "Occlum server after a FIFO secret_config.json" 8000
+
+# ---- Vault: the token_file replaced by a FIFO; SIGHUP during a drain ------------------
 $PY - <<'EOF'
 import json
 json.dump({"kv2": {"secret": {"k": {"key": "v1"}}}, "tokens": {"root": ["*"]}}, open("seed.json", "w"))
@@ -144,6 +182,12 @@ EOF
 sed 's/"kms": {[^}]*}, //' policy.good > vpolicy.json
 start_server vserver.json
 [ "$(GET k 2>&1)" = "Secret received: 76-31" ] && ok || bad "Vault: first call: $(GET k 2>&1)"
+rm token && mkfifo -m 600 token
+kill -HUP "$SPID"
+wait_err vserver.json.err "reload refused.*token is not a regular file (a FIFO)" 1 && ok \
+    || bad "FIFO token_file: no refusal: $(tail -3 vserver.json.err)"
+[ "$(GET k 2>&1)" = "Secret received: 76-31" ] && ok || bad "Vault: served with the old token"
+rm token && printf 'root\n' > token && chmod 600 token
 # a call stuck in a hanging Vault; SIGTERM; SIGHUP and SIGINT while it drains
 control '{"delay": 20}'
 reads() { curl -s $V/__stats | $PY -c 'import json,sys; print(json.load(sys.stdin)["stats"].get("/v1/secret/data/k", 0))'; }
