@@ -2,6 +2,7 @@
 #include "tally.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -93,7 +94,22 @@ asps_tally *asps_tally_new(const char *what, int64_t interval_ms, FILE *out)
     pthread_cond_init(&t->cv, &ca);
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&t->mu, NULL);
-    if (pthread_create(&t->thread, NULL, tally_main, t) != 0) {
+    /* The thread takes no asynchronous signals. asps serve waits for
+     * SIGHUP and SIGTERM with sigwait() in its main thread, but this thread
+     * is started before it blocks them; a signal sent to the process goes
+     * to any thread that does not block it, where its default action ends
+     * the process (a SIGHUP during a drain or a reload did). Started with
+     * them blocked (a new thread inherits the mask), so there is no moment
+     * it could take one; faults stay deliverable. */
+    sigset_t all, old;
+    sigfillset(&all);
+    static const int faults[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT, SIGSYS};
+    for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++)
+        sigdelset(&all, faults[i]);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int rc = pthread_create(&t->thread, NULL, tally_main, t);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
         pthread_mutex_destroy(&t->mu);
         pthread_cond_destroy(&t->cv);
         free(t);

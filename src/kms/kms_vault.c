@@ -643,7 +643,9 @@ static asps_err read_secret_file(const char *path, const char *what, int strict,
                          what, path);
     uint8_t *t;
     size_t tl;
-    ASPS_TRY(asps_read_file(path, 4096, &t, &tl, eb));
+    /* read again on every reload (SIGHUP): a regular file only, never
+     * waiting on a FIFO (see policy.c) */
+    ASPS_TRY(asps_read_regular_file(path, 4096, &t, &tl, eb));
     while (tl > 0 && (t[tl - 1] == '\n' || t[tl - 1] == '\r' || t[tl - 1] == ' ' || t[tl - 1] == '\t'))
         t[--tl] = 0;
     if (strict && (tl == 0 || strlen((char *)t) != tl)) {

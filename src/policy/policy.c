@@ -360,7 +360,10 @@ asps_err asps_policy_load_file(const char *path, asps_policy **out, asps_errbuf 
 {
     uint8_t *buf;
     size_t len;
-    ASPS_TRY(asps_read_file(path, ASPS_POLICY_MAX_BYTES, &buf, &len, eb));
+    /* asps serve reads it again on SIGHUP, in the thread that takes its
+     * signals: a FIFO in its place must not hold that thread (and with it
+     * SIGTERM) waiting for a writer; a regular file only */
+    ASPS_TRY(asps_read_regular_file(path, ASPS_POLICY_MAX_BYTES, &buf, &len, eb));
     asps_err e = asps_policy_parse((const char *)buf, len, path, out, eb);
     asps_cleanse_free(buf, len);
     if (e != ASPS_OK)

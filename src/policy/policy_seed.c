@@ -300,7 +300,8 @@ static asps_err occlum_secret_names(const char *path, cJSON **names, asps_errbuf
 {
     uint8_t *buf;
     size_t len;
-    ASPS_TRY(asps_read_file(path, ASPS_POLICY_MAX_BYTES, &buf, &len, eb));
+    /* regular files only: read again on SIGHUP (see policy.c) */
+    ASPS_TRY(asps_read_regular_file(path, ASPS_POLICY_MAX_BYTES, &buf, &len, eb));
     cJSON *root;
     asps_err e = asps_json_parse((const char *)buf, len, path, &root, eb);
     asps_cleanse_free(buf, len);
@@ -454,7 +455,8 @@ asps_err asps_policy_load_seed(asps_policy_format fmt, const char *path,
         return asps_fail(eb, ASPS_E_ARG, "policy: unknown format");
     uint8_t *buf;
     size_t len;
-    ASPS_TRY(asps_read_file(path, ASPS_POLICY_MAX_BYTES, &buf, &len, eb));
+    /* regular files only: read again on SIGHUP (see policy.c) */
+    ASPS_TRY(asps_read_regular_file(path, ASPS_POLICY_MAX_BYTES, &buf, &len, eb));
     cJSON *root;
     asps_err e = asps_json_parse((const char *)buf, len, path, &root, eb);
     asps_cleanse_free(buf, len);
