@@ -3,25 +3,6 @@
 
 #include <string.h>
 
-int asps_reader_skip(asps_reader *r, size_t n)
-{
-    if (r->len < n)
-        return 0;
-    r->p += n;
-    r->len -= n;
-    return 1;
-}
-
-int asps_reader_bytes(asps_reader *r, const uint8_t **out, size_t n)
-{
-    if (r->len < n)
-        return 0;
-    *out = r->p;
-    r->p += n;
-    r->len -= n;
-    return 1;
-}
-
 int asps_reader_copy(asps_reader *r, void *out, size_t n)
 {
     const uint8_t *b;
@@ -63,15 +44,6 @@ static int get_be(asps_reader *r, uint64_t *out, size_t n)
     for (size_t i = 0; i < n; i++)
         v = (v << 8) | b[i];
     *out = v;
-    return 1;
-}
-
-int asps_reader_u8(asps_reader *r, uint8_t *out)
-{
-    uint64_t v;
-    if (!get_le(r, &v, 1))
-        return 0;
-    *out = (uint8_t)v;
     return 1;
 }
 

@@ -26,8 +26,26 @@ static inline asps_reader asps_reader_init(const uint8_t *p, size_t len)
 static inline size_t asps_reader_left(const asps_reader *r) { return r->len; }
 static inline const uint8_t *asps_reader_data(const asps_reader *r) { return r->p; }
 
-int asps_reader_skip(asps_reader *r, size_t n);
-int asps_reader_u8(asps_reader *r, uint8_t *out);
+/* The byte-at-a-time steps are inline: the JSON and DER scanners call them
+ * per input byte, and a call per byte was a tenth of a cold verification. */
+static inline int asps_reader_skip(asps_reader *r, size_t n)
+{
+    if (r->len < n)
+        return 0;
+    r->p += n;
+    r->len -= n;
+    return 1;
+}
+
+static inline int asps_reader_u8(asps_reader *r, uint8_t *out)
+{
+    if (r->len < 1)
+        return 0;
+    *out = r->p[0];
+    r->p++;
+    r->len--;
+    return 1;
+}
 int asps_reader_u16le(asps_reader *r, uint16_t *out);
 int asps_reader_u32le(asps_reader *r, uint32_t *out);
 int asps_reader_u64le(asps_reader *r, uint64_t *out);
@@ -38,7 +56,15 @@ int asps_reader_copy(asps_reader *r, void *out, size_t n);
 /* Carve the next n bytes as a sub-reader (no copy); the parent advances. */
 int asps_reader_sub(asps_reader *r, asps_reader *sub, size_t n);
 /* Point *out at the next n bytes (no copy); the parent advances. */
-int asps_reader_bytes(asps_reader *r, const uint8_t **out, size_t n);
+static inline int asps_reader_bytes(asps_reader *r, const uint8_t **out, size_t n)
+{
+    if (r->len < n)
+        return 0;
+    *out = r->p;
+    r->p += n;
+    r->len -= n;
+    return 1;
+}
 /* Carve a sub-reader whose length is a little-endian u16/u32 prefix. */
 int asps_reader_sub_u16le(asps_reader *r, asps_reader *sub);
 int asps_reader_sub_u32le(asps_reader *r, asps_reader *sub);
