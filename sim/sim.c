@@ -1,4 +1,4 @@
-/* sim.c: the simulated SGX/TDX platform (see asps/sim.h).
+/* sim.c: the simulated SGX/TDX platform (see sim.h).
  *
  * A test PKI shaped like Intel's: a root CA, a PCK platform CA issuing one
  * PCK certificate per TCB level (the SGX extension carries that level's CPU
@@ -11,6 +11,12 @@
  * QE report binds that key and is signed by the PCK key.
  *
  * Every subject says "asps simulated". Keys stay in DIR (0600).
+ *
+ * Over 700 lines on purpose: the PKI, the signed collateral and the quote
+ * writer are one platform sharing its keys and its small DER writer, and the
+ * file is not product code (its own library, used by tests, benchmarks, the
+ * demo and the command); split, the private-key handling would be spread
+ * over several files.
  */
 #include "sim.h"
 
