@@ -180,10 +180,10 @@ int asps_service_rpc_verify(void *ctx, const char *peer_cert_pem, char *err, siz
 }
 
 void asps_service_rpc_refused(void *ctx, const char *peer_cert_pem, const char *peer_addr,
-                              const char *method, int status, const char *msg)
+                              const char *method, int status, const char *msg, int retry)
 {
     asps_service_refused_call(ctx, peer_cert_pem, peer_addr, method,
-                              asps_rpc_verdict_of_status(status), msg);
+                              asps_rpc_verdict_of_status(status, retry), msg);
 }
 
 void asps_service_rpc_handshake_failed(void *ctx, const char *reason)
