@@ -29,13 +29,14 @@ typedef struct glue {
     size_t max_names;
 } glue;
 
-/* The status of an ended decision, its message for the peer; then the call's
- * one audit line. */
+/* The call's one audit line, then the status of the ended call and its
+ * message for the peer: in that order, since a grant whose line cannot be
+ * written is refused there (audit_required). */
 static int finish(glue *g, asps_call *c, char *msg, size_t msglen)
 {
+    asps_service_call_end(g->svc, c);
     int st = asps_rpc_status_of(c->err, c->verdict);
     snprintf(msg, msglen, "%s", st == ASPS_RPC_OK ? "" : c->msg);
-    asps_service_call_end(g->svc, c);
     return st;
 }
 

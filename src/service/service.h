@@ -26,7 +26,11 @@
  *             | "role_id": "...", "secret_id": "..." | "secret_id_file": "sid",
  *             "approle_mount": "approle", "reuse_connections": true}
  *                                                        (or VAULT_TOKEN)
- *     "audit": "audit.log" | "-",
+ *     "audit": "audit.log" | "-",     (a regular file, or stderr)
+ *     "audit_required": true,       (a grant whose audit line cannot be written
+ *                                    is refused UNAVAILABLE; false: released
+ *                                    anyway; either way stderr says so, rate-
+ *                                    limited, and audit_failures counts it)
  *     "limits": {"max_message_bytes": 65536, "max_names": 64,
  *                "max_concurrent_calls": 64, "deadline_ms": 10000,
  *                "kms_deadline_ms": 5000, "drain_ms": 5000,
@@ -72,6 +76,8 @@ typedef struct asps_service_config {
     int kms_kv_version;
     int kms_no_connection_reuse;  /* "reuse_connections": false */
     char *audit;
+    int audit_required;           /* release a secret only once its audit line is
+                                     written (default 1: fail closed) */
     size_t max_message_bytes, max_names, max_concurrent_calls, threads, claims_cache;
     long deadline_ms;
     long kms_deadline_ms;         /* 0: half of deadline_ms */
@@ -206,7 +212,10 @@ asps_err asps_call_refuse(asps_call *c, asps_err err, asps_verdict verdict, cons
 asps_err asps_service_decide(asps_service *s, asps_call *c);
 
 /* End the call: its one audit line, its counts; cleanses and frees what it
- * holds. */
+ * holds. Answer the peer only after it, from c->err, c->verdict and c->msg:
+ * a granted call whose audit line cannot be written is refused here
+ * (audit_required: UNAVAILABLE "audit log unavailable: nothing released
+ * (retry later)"; a second line says so if the log takes it). */
 void asps_service_call_end(asps_service *s, asps_call *c);
 
 /* How a peer certificate (DER) becomes claims at time AT, for tests: FN
@@ -230,6 +239,8 @@ typedef struct asps_service_stats {
     uint64_t handshakes_ok, handshakes_refused, calls, granted, denied, unavailable;
     uint64_t calls_refused; /* answered by the transport: connection refused */
     uint64_t claims_cache_hits;
+    uint64_t audit_failures; /* audit lines that could not be written */
+    uint64_t audit_withheld; /* granted calls refused because their line could not be */
 } asps_service_stats;
 void asps_service_get_stats(asps_service *s, asps_service_stats *out);
 

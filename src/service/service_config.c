@@ -24,6 +24,7 @@ asps_err asps_service_config_new(asps_service_config **out, asps_errbuf *eb)
     c->drain_ms = 5000;
     c->threads = 2;
     c->claims_cache = 4096;
+    c->audit_required = 1;
     *out = c;
     return ASPS_OK;
 }
@@ -104,7 +105,7 @@ static asps_err parse(const cJSON *root, const char *dir, asps_service_config *c
 {
     static const char *const top[] = {"listen", "server_cert", "server_key", "trust",
                                       "collateral", "policy", "policy_format", "occlum_secrets", "seed_allow_simulated",
-                                      "kms", "audit", "limits", NULL};
+                                      "kms", "audit", "audit_required", "limits", NULL};
     ASPS_TRY(asps_json_expect_object(root, "config", eb));
     ASPS_TRY(asps_json_check_keys(root, "config", top, eb));
     ASPS_TRY(opt_str(root, "config", "listen", &c->listen, eb));
@@ -117,6 +118,8 @@ static asps_err parse(const cJSON *root, const char *dir, asps_service_config *c
     int present_b;
     ASPS_TRY(asps_json_get_bool(root, "config", "seed_allow_simulated", &c->seed_allow_simulated,
                                 &present_b, eb));
+    ASPS_TRY(asps_json_get_bool(root, "config", "audit_required", &c->audit_required, &present_b,
+                                eb));
     const cJSON *o;
     int present;
     ASPS_TRY(asps_json_get_object(root, "config", "trust", &o, &present, eb));
