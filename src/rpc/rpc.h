@@ -122,6 +122,11 @@ typedef struct asps_rpc_server_opts {
     unsigned io_threads;           /* threads driving gRPC (and handshakes); 0 = 2 */
     unsigned verify_threads;       /* threads running the verify callback, so a
                                       slow check never stalls network I/O; 0 = 4 */
+    size_t memory_quota_bytes;     /* gRPC's memory quota (its resource quota:
+                                      transport and read buffers, not TLS
+                                      state); under pressure gRPC closes
+                                      connections that have no call in
+                                      flight; 0 = 64 MiB */
     unsigned handshake_timeout_ms; /* a connection that has not finished TLS by
                                       then is dropped; 0 = 10000 */
     /* How a client whose certificate verify refuses learns it (needs verify).
@@ -145,6 +150,8 @@ typedef struct asps_rpc_server_opts {
     asps_rpc_refused_fn on_refused; /* may be NULL */
     void *on_refused_ctx;
 } asps_rpc_server_opts;
+
+#define ASPS_RPC_DEFAULT_MEMORY_QUOTA ((size_t)64 << 20)
 
 /* How long a refusal with status UNAVAILABLE answers calls (refuse_in_calls). */
 #define ASPS_RPC_REFUSAL_RETRY_MS 5000

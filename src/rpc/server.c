@@ -118,6 +118,7 @@ struct asps_rpc_server {
     asps_rpc_verify_fn verify;
     void *verify_ctx;
     size_t max_message;
+    size_t memory_quota;
     unsigned max_calls;
     int64_t call_deadline_ms;
     unsigned n_workers, n_io, n_verify;
@@ -205,6 +206,7 @@ asps_err asps_rpc_server_new(const asps_rpc_server_opts *o, asps_rpc_server **ou
     s->verify = o->verify;
     s->verify_ctx = o->verify_ctx;
     s->max_message = o->max_message_size ? o->max_message_size : ASPS_RPC_DEFAULT_MAX_MESSAGE;
+    s->memory_quota = o->memory_quota_bytes ? o->memory_quota_bytes : ASPS_RPC_DEFAULT_MEMORY_QUOTA;
     s->max_calls = o->max_concurrent_calls ? o->max_concurrent_calls : DEFAULT_MAX_CALLS;
     s->call_deadline_ms = o->call_deadline_ms ? o->call_deadline_ms : DEFAULT_CALL_DEADLINE_MS;
     s->n_workers = o->worker_threads ? o->worker_threads : DEFAULT_WORKERS;
@@ -828,8 +830,25 @@ asps_err asps_rpc_server_start(asps_rpc_server *s, int *bound_port, asps_errbuf 
     args[3].key = (char *)GRPC_ARG_MAX_CONNECTION_IDLE_MS;
     args[3].value.integer = IDLE_CLOSE_MS;
     grpc_channel_args cargs = {s->refuse_in_calls ? 4 : 3, args};
+    /* gRPC's memory quota for its own buffers (transports, TCP reads): under
+     * pressure gRPC shrinks its reads and closes connections without calls
+     * (GOAWAY "Buffers full"), so idle and refused connections held open
+     * cannot grow the server without bound. */
+    grpc_resource_quota *quota = grpc_resource_quota_create("asps server");
+    if (quota == NULL)
+        return asps_fail(eb, ASPS_E_NOMEM, "rpc: cannot create the memory quota");
+    grpc_resource_quota_resize(quota, s->memory_quota);
+    grpc_arg all[5];
+    memcpy(all, args, sizeof args);
+    all[cargs.num_args].type = GRPC_ARG_POINTER;
+    all[cargs.num_args].key = (char *)GRPC_ARG_RESOURCE_QUOTA;
+    all[cargs.num_args].value.pointer.p = quota;
+    all[cargs.num_args].value.pointer.vtable = grpc_resource_quota_arg_vtable();
+    cargs.args = all;
+    cargs.num_args++;
 
     s->server = grpc_server_create(&cargs, NULL);
+    grpc_resource_quota_unref(quota); /* the server holds its own reference */
     s->cq = grpc_completion_queue_create_for_next(NULL);
     s->start_failed = 1; /* until it succeeds: start is not retried */
     if (s->server == NULL || s->cq == NULL)

@@ -34,7 +34,7 @@
  *     "limits": {"max_message_bytes": 65536, "max_names": 64,
  *                "max_concurrent_calls": 64, "deadline_ms": 10000,
  *                "kms_deadline_ms": 5000, "drain_ms": 5000,
- *                "threads": 2, "claims_cache": 4096}
+ *                "threads": 2, "claims_cache": 4096, "grpc_memory_mb": 64}
  *   }
  * deadline_ms bounds a call; kms_deadline_ms (default: half of deadline_ms,
  * and always less than it) bounds the KMS fetches of one call, all names
@@ -79,6 +79,7 @@ typedef struct asps_service_config {
     int audit_required;           /* release a secret only once its audit line is
                                      written (default 1: fail closed) */
     size_t max_message_bytes, max_names, max_concurrent_calls, threads, claims_cache;
+    size_t grpc_memory_mb;        /* gRPC's memory quota (MiB); 0: the RPC default */
     long deadline_ms;
     long kms_deadline_ms;         /* 0: half of deadline_ms */
     long drain_ms;

@@ -185,7 +185,7 @@ static asps_err parse(const cJSON *root, const char *dir, asps_service_config *c
     if (present) {
         static const char *const k[] = {"max_message_bytes", "max_names", "max_concurrent_calls",
                                         "deadline_ms", "kms_deadline_ms", "drain_ms", "threads",
-                                        "claims_cache", NULL};
+                                        "claims_cache", "grpc_memory_mb", NULL};
         ASPS_TRY(asps_json_check_keys(o, "config.limits", k, eb));
         ASPS_TRY(opt_size(o, "config.limits", "max_message_bytes", 256, 64 << 20,
                           &c->max_message_bytes, eb));
@@ -208,6 +208,7 @@ static asps_err parse(const cJSON *root, const char *dir, asps_service_config *c
         c->drain_ms = (long)drain;
         ASPS_TRY(opt_size(o, "config.limits", "threads", 1, 64, &c->threads, eb));
         ASPS_TRY(opt_size(o, "config.limits", "claims_cache", 16, 1 << 20, &c->claims_cache, eb));
+        ASPS_TRY(opt_size(o, "config.limits", "grpc_memory_mb", 4, 1 << 16, &c->grpc_memory_mb, eb));
     }
     return ASPS_OK;
 }
