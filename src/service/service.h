@@ -137,9 +137,10 @@ const char *asps_verdict_name(asps_verdict v);
 asps_err asps_service_verify_peer(asps_service *s, const char *cert_pem, asps_verdict *verdict,
                                   char *err, size_t errlen);
 
-/* A call the transport answered itself because its connection was refused
- * (or had no certificate), with VERDICT and the message MSG it sent: the
- * call's one audit line (peer, "METHOD: MSG"). */
+/* A call the transport answered itself, with VERDICT and the message MSG it
+ * sent: its connection refused (or without a certificate), the server busy,
+ * a request message missing or over the size limit, an unknown method...
+ * (asps_rpc_refused_fn). The call's one audit line (peer, "METHOD: MSG"). */
 void asps_service_refused_call(asps_service *s, const char *cert_pem, const char *peer,
                                const char *method, asps_verdict verdict, const char *msg);
 
