@@ -22,7 +22,9 @@ static const char usage_text[] =
     "or writes the one secret to --out FILE (mode 0600), or prints --json.\n"
     "IDENTITY (simulated platform): --tee sgx|tdx --mrenclave HEX --mrsigner HEX\n"
     "  --isv-prod-id N --isv-svn N --config-svn N --debug --mrtd HEX --rtmr N=HEX --tcb LEVEL\n"
-    "Exit 0 all granted, 1 denied, 2 usage error, 3 server, secret store or collateral\n"
+    "Exit 0 all granted, 1 denied, 2 usage error (also a request the server refuses as\n"
+    "malformed or over its limits), 3 server busy, down, or secret store, collateral\n"
+    "or audit log\n"
     "unavailable (retry later), 5 the server refused this workload's attestation evidence\n"
     "(UNAUTHENTICATED, e.g. tcb_revoked, root_untrusted, cert_expired: retrying will not help).\n";
 

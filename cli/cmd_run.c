@@ -28,9 +28,10 @@ static const char usage_text[] =
     "checked against --pccs-ca FILE (default: the system's CAs). With every\n"
     "verify_* off the server is authenticated by --ca only. --root DIR puts every\n"
     "path under DIR.\n"
-    "Exit (before APP starts) 1 denied, 2 usage or config error, 3 server, secret store or\n"
-    "collateral unavailable (retry later), 4 files could not be written, 5 the server\n"
-    "refused this workload's attestation evidence (UNAUTHENTICATED: retrying will not help).\n";
+    "Exit (before APP starts) 1 denied, 2 usage or config error, 3 server busy, down, or\n"
+    "secret store, collateral or audit log unavailable (retry later), 4 files could not\n"
+    "be written, 5 the server refused this workload's attestation evidence\n"
+    "(UNAUTHENTICATED: retrying will not help).\n";
 
 static int server_check(void *ctx, const asps_claims *claims, char *err, size_t errlen)
 {

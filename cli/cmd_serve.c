@@ -122,6 +122,7 @@ int asps_cmd_serve(int argc, char **argv)
         .max_concurrent_calls = cfg->max_concurrent_calls,
         .call_deadline_ms = cfg->deadline_ms,
         .worker_threads = cfg->threads,
+        .memory_quota_bytes = cfg->grpc_memory_mb << 20,
     };
     int port = 0;
     if (asps_rpc_server_new(&so, &srv, &eb) != ASPS_OK ||

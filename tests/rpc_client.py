@@ -16,7 +16,10 @@ commands:
   occlum NAME        call Occlum's ratls.GrSecret/GetSecret, print the base64 secret
   cczoo KEY [CTXFILE] call CCZoo's secretmanager.SecretManger/GetSecret (ctx = file's text)
   raw METHOD HEX     send HEX bytes as the request of METHOD, print the reply as hex
-exit: 0 on OK; 1 on a gRPC error status (printed as "STATUS <NAME> <details>").
+  nomessage METHOD   call METHOD sending no request message at all (half-close
+                     at once), print the reply as hex
+exit: 0 on OK; 1 on a gRPC error status (printed as "STATUS <NAME> <details>",
+then "PUSHBACK <ms>" when the trailers hold grpc-retry-pushback-ms).
 """
 import argparse
 import sys
@@ -121,7 +124,8 @@ def main():
     ap.add_argument("--key")
     ap.add_argument("--server-name")
     ap.add_argument("--timeout", type=float, default=5.0)
-    ap.add_argument("command", choices=["echo", "health", "get", "gethex", "occlum", "cczoo", "raw"])
+    ap.add_argument("command", choices=["echo", "health", "get", "gethex", "occlum", "cczoo", "raw",
+                                            "nomessage"])
     ap.add_argument("args", nargs="*")
     a = ap.parse_args()
 
@@ -151,13 +155,22 @@ def main():
             method = "/secretmanager.SecretManger/GetSecret"
         elif a.command == "raw":
             method, req = a.args[0], bytes.fromhex(a.args[1])
+        elif a.command == "nomessage":
+            method, req = a.args[0], None
         else:
             method, req = "/asps.v1.SecretProvision/GetSecrets", encode_get_secrets_request(a.args)
-        stub = ch.unary_unary(method, request_serializer=None, response_deserializer=None)
+        if a.command == "nomessage":  # a client stream of no messages
+            stub = ch.stream_unary(method, request_serializer=None, response_deserializer=None)
+            req = iter(())
+        else:
+            stub = ch.unary_unary(method, request_serializer=None, response_deserializer=None)
         try:
             reply = stub(req, timeout=a.timeout)
         except grpc.RpcError as e:
             print("STATUS %s %s" % (e.code().name, e.details()))
+            for k, v in e.trailing_metadata() or ():
+                if k == "grpc-retry-pushback-ms":
+                    print("PUSHBACK %s" % v)
             return 1
     if a.command == "echo":
         sys.stdout.write(reply.decode() + "\n")
@@ -167,7 +180,7 @@ def main():
         for num, wt, v in _fields(reply):
             if num == 1 and wt == 2:
                 print(bytes(v).decode(errors="replace"))
-    elif a.command == "raw":
+    elif a.command in ("raw", "nomessage"):
         print(reply.hex())
     elif a.command == "gethex":
         for name, value in decode_get_secrets_reply(reply):

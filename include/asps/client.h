@@ -73,7 +73,10 @@ void asps_client_free(asps_client *c);
  * order (malloc'd; free with asps_secrets_free, which cleanses them) and
  * *status is 0. A refusal by the server returns ASPS_E_DENIED
  * (status 7, or 16 when the evidence was refused), ASPS_E_UNAVAILABLE for
- * an unreachable server or KMS (status 14), with the server's message in eb.
+ * an unreachable server or KMS (status 14) or a busy server (status 8,
+ * RESOURCE_EXHAUSTED with gRPC's retry pushback), with the server's message
+ * in eb; ASPS_E_ARG for a request the server refuses as malformed or over a
+ * limit (status 3, or 8 without pushback).
  * *status gets the gRPC status code in every case. */
 asps_err asps_client_get(asps_client *c, const char *const *names, size_t n,
                          asps_secret **out, int *status, asps_errbuf *eb);

@@ -177,14 +177,16 @@ asps_err asps_client_get(asps_client *c, const char *const *names, size_t n,
     size_t req_len, reply_len = 0;
     char msg[512] = "";
     ASPS_TRY(asps_rpc_encode_get_secrets_request(names, n, &req, &req_len, eb));
-    asps_err e = asps_rpc_client_call(c->rpc, ASPS_RPC_METHOD_GET_SECRETS, req, req_len, status, msg,
-                                      sizeof msg, &reply, &reply_len, eb);
+    long pushback = -1;
+    asps_err e = asps_rpc_client_call_pushback(c->rpc, ASPS_RPC_METHOD_GET_SECRETS, req, req_len,
+                                               status, msg, sizeof msg, &reply, &reply_len,
+                                               &pushback, eb);
     free(req);
     if (e != ASPS_OK)
         return e;
     if (*status != ASPS_RPC_OK) {
         free(reply);
-        return asps_fail(eb, asps_rpc_err_of_status(*status), "server: %s: %s",
+        return asps_fail(eb, asps_rpc_err_of_reply(*status, pushback), "server: %s: %s",
                          asps_rpc_status_name(*status), msg);
     }
     asps_secret *rs = NULL;

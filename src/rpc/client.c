@@ -194,6 +194,40 @@ asps_err asps_rpc_client_call(asps_rpc_client *c, const char *full_method, const
                               size_t req_len, int *status, char *status_msg, size_t msglen,
                               uint8_t **reply, size_t *reply_len, asps_errbuf *eb)
 {
+    return asps_rpc_client_call_pushback(c, full_method, req, req_len, status, status_msg, msglen,
+                                         reply, reply_len, NULL, eb);
+}
+
+/* gRFC A6 pushback: a non-negative decimal integer of milliseconds, else -1 */
+static long pushback_of(const grpc_metadata_array *md)
+{
+    for (size_t i = 0; i < md->count; i++) {
+        const grpc_metadata *m = &md->metadata[i];
+        const char *key = ASPS_RPC_RETRY_PUSHBACK_KEY;
+        size_t kl = strlen(key), vl = GRPC_SLICE_LENGTH(m->value);
+        if (GRPC_SLICE_LENGTH(m->key) != kl || memcmp(GRPC_SLICE_START_PTR(m->key), key, kl) != 0)
+            continue;
+        const uint8_t *v = GRPC_SLICE_START_PTR(m->value);
+        if (vl == 0 || vl > 9)
+            return -1;
+        long ms = 0;
+        for (size_t k = 0; k < vl; k++) {
+            if (v[k] < '0' || v[k] > '9')
+                return -1;
+            ms = ms * 10 + (v[k] - '0');
+        }
+        return ms;
+    }
+    return -1;
+}
+
+asps_err asps_rpc_client_call_pushback(asps_rpc_client *c, const char *full_method,
+                                       const uint8_t *req, size_t req_len, int *status,
+                                       char *status_msg, size_t msglen, uint8_t **reply,
+                                       size_t *reply_len, long *pushback_ms, asps_errbuf *eb)
+{
+    if (pushback_ms)
+        *pushback_ms = -1;
     if (c == NULL || full_method == NULL || (req == NULL && req_len != 0) || status == NULL ||
         reply == NULL || reply_len == NULL)
         return asps_fail(eb, ASPS_E_ARG, "rpc: bad arguments to call");
@@ -260,6 +294,8 @@ asps_err asps_rpc_client_call(asps_rpc_client *c, const char *full_method, const
     grpc_call_unref(call);
 
     *status = (int)st;
+    if (pushback_ms)
+        *pushback_ms = pushback_of(&trailing_md);
     size_t dl = GRPC_SLICE_LENGTH(details);
     if (dl > 0) {
         set_msg(status_msg, msglen, (const char *)GRPC_SLICE_START_PTR(details), dl);

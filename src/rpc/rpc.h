@@ -68,13 +68,28 @@ typedef int (*asps_rpc_verify_fn)(void *ctx, const char *peer_cert_pem, char *er
 
 typedef struct asps_rpc_server asps_rpc_server;
 
-/* Told of a call the server answered itself because its connection's client
- * certificate was refused (or absent), see refuse_in_calls: the certificate
- * (NULL when none), the transport address, the method path, the status and
- * message sent. Runs on the server's io threads: must be quick and
+/* Told of every call the server refused itself, without a handler: its
+ * connection's client certificate refused (or absent, see refuse_in_calls),
+ * an unknown method, a malformed health check, a request message missing
+ * or unreadable, the server busy (max_concurrent_calls), the call's
+ * deadline passed while it was queued, the server shutting down. Given: the
+ * certificate (NULL when none), the transport address, the method path, the
+ * status and message sent, and RETRY: 1 when the refusal is the server's
+ * passing state (busy, shutting down, deadline passed in the queue, or a
+ * verify status of UNAVAILABLE), 0 when the call itself is refused. A
+ * health check the server answers (SERVING, NOT_FOUND) is not a refusal.
+ * Runs on the server's io and worker threads: must be quick and
  * thread-safe. */
 typedef void (*asps_rpc_refused_fn)(void *ctx, const char *peer_cert_pem, const char *peer_addr,
-                                    const char *method, int status, const char *msg);
+                                    const char *method, int status, const char *msg, int retry);
+
+/* Trailing metadata sent with a refusal that may be retried soon (the server
+ * busy: RESOURCE_EXHAUSTED): gRPC's own retry pushback (gRFC A6, "Pushback":
+ * a non-negative integer, milliseconds to wait before retrying). A client
+ * that sees it on RESOURCE_EXHAUSTED is told "retry later", not "fix your
+ * request" (too many names, a request over max_message_bytes: no pushback). */
+#define ASPS_RPC_RETRY_PUSHBACK_KEY "grpc-retry-pushback-ms"
+#define ASPS_RPC_BUSY_PUSHBACK_MS 1000
 
 /* One unary method: raw request bytes in; on status 0 (OK) raw reply bytes out
  * in *reply (malloc'd by the handler; the server cleanses and frees it once
@@ -99,13 +114,19 @@ typedef struct asps_rpc_server_opts {
                                    mutual TLS. One of the two is required. */
     size_t max_message_size;       /* largest request accepted; 0 = 4 MiB */
     unsigned max_concurrent_calls; /* calls queued or running at once; beyond:
-                                      RESOURCE_EXHAUSTED; 0 = 256 */
+                                      RESOURCE_EXHAUSTED "server busy" with
+                                      retry pushback; 0 = 256 */
     unsigned call_deadline_ms;     /* a call still running after this fails with
                                       DEADLINE_EXCEEDED; 0 = 30000 */
     unsigned worker_threads;       /* threads running handlers; 0 = 4 */
     unsigned io_threads;           /* threads driving gRPC (and handshakes); 0 = 2 */
     unsigned verify_threads;       /* threads running the verify callback, so a
                                       slow check never stalls network I/O; 0 = 4 */
+    size_t memory_quota_bytes;     /* gRPC's memory quota (its resource quota:
+                                      transport and read buffers, not TLS
+                                      state); under pressure gRPC closes
+                                      connections that have no call in
+                                      flight; 0 = 64 MiB */
     unsigned handshake_timeout_ms; /* a connection that has not finished TLS by
                                       then is dropped; 0 = 10000 */
     /* How a client whose certificate verify refuses learns it (needs verify).
@@ -129,6 +150,8 @@ typedef struct asps_rpc_server_opts {
     asps_rpc_refused_fn on_refused; /* may be NULL */
     void *on_refused_ctx;
 } asps_rpc_server_opts;
+
+#define ASPS_RPC_DEFAULT_MEMORY_QUOTA ((size_t)64 << 20)
 
 /* How long a refusal with status UNAVAILABLE answers calls (refuse_in_calls). */
 #define ASPS_RPC_REFUSAL_RETRY_MS 5000
@@ -208,6 +231,14 @@ asps_err asps_rpc_client_new(const asps_rpc_client_opts *o, asps_rpc_client **ou
 asps_err asps_rpc_client_call(asps_rpc_client *c, const char *full_method, const uint8_t *req,
                               size_t req_len, int *status, char *status_msg, size_t msglen,
                               uint8_t **reply, size_t *reply_len, asps_errbuf *eb);
+
+/* The same, also giving the reply's gRPC retry pushback in *pushback_ms
+ * (ASPS_RPC_RETRY_PUSHBACK_KEY: milliseconds; -1 when the server sent none
+ * or not a non-negative integer). */
+asps_err asps_rpc_client_call_pushback(asps_rpc_client *c, const char *full_method,
+                                       const uint8_t *req, size_t req_len, int *status,
+                                       char *status_msg, size_t msglen, uint8_t **reply,
+                                       size_t *reply_len, long *pushback_ms, asps_errbuf *eb);
 
 void asps_rpc_client_free(asps_rpc_client *c);
 

@@ -62,8 +62,10 @@
 #define MAX_METHODS 64
 #define VERDICTS 4096 /* refused certificates remembered (refuse_in_calls) */
 #define IDLE_CLOSE_MS 10000 /* refuse_in_calls: a connection without calls this long is closed */
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
-enum tag_kind { TAG_NEW_CALL, TAG_DONE, TAG_SHUTDOWN };
+enum tag_kind { TAG_NEW_CALL, TAG_PAYLOAD, TAG_DONE, TAG_SHUTDOWN };
 
 /* Completion-queue tags point at one of these, embedded in a larger struct. */
 struct tag {
@@ -83,6 +85,7 @@ struct method {
 
 struct call {
     struct tag new_tag; /* TAG_NEW_CALL: the requested call arrived (or not) */
+    struct tag payload_tag; /* TAG_PAYLOAD: its request message was read (or not) */
     struct tag done_tag; /* TAG_DONE: the final batch completed */
     asps_rpc_server *s;
     struct method *m;
@@ -94,6 +97,9 @@ struct call {
     grpc_byte_buffer *reply_bb;
     grpc_slice status_details;
     int have_details;
+    grpc_metadata trailer; /* retry pushback (server busy), static slices */
+    int have_trailer;
+    char *peer; /* gpr_malloc'd: read before the message, which may cancel the call */
     int cancelled;  /* out of RECV_CLOSE_ON_SERVER */
     int counted;    /* counts against max_concurrent_calls; on the inflight list */
     int reaped;     /* already cancelled for its deadline */
@@ -112,6 +118,7 @@ struct asps_rpc_server {
     asps_rpc_verify_fn verify;
     void *verify_ctx;
     size_t max_message;
+    size_t memory_quota;
     unsigned max_calls;
     int64_t call_deadline_ms;
     unsigned n_workers, n_io, n_verify;
@@ -199,6 +206,7 @@ asps_err asps_rpc_server_new(const asps_rpc_server_opts *o, asps_rpc_server **ou
     s->verify = o->verify;
     s->verify_ctx = o->verify_ctx;
     s->max_message = o->max_message_size ? o->max_message_size : ASPS_RPC_DEFAULT_MAX_MESSAGE;
+    s->memory_quota = o->memory_quota_bytes ? o->memory_quota_bytes : ASPS_RPC_DEFAULT_MEMORY_QUOTA;
     s->max_calls = o->max_concurrent_calls ? o->max_concurrent_calls : DEFAULT_MAX_CALLS;
     s->call_deadline_ms = o->call_deadline_ms ? o->call_deadline_ms : DEFAULT_CALL_DEADLINE_MS;
     s->n_workers = o->worker_threads ? o->worker_threads : DEFAULT_WORKERS;
@@ -323,6 +331,7 @@ static grpc_server_credentials *make_creds(asps_rpc_server *s, asps_errbuf *eb, 
 /* ---- calls ----------------------------------------------------------------------- */
 
 static void release_call(struct call *c);
+static const char *call_cert(grpc_call *call, grpc_auth_context **actx);
 
 static void request_call(asps_rpc_server *s, struct method *m)
 {
@@ -332,6 +341,7 @@ static void request_call(asps_rpc_server *s, struct method *m)
         return;
     }
     c->new_tag.kind = TAG_NEW_CALL;
+    c->payload_tag.kind = TAG_PAYLOAD;
     c->done_tag.kind = TAG_DONE;
     c->s = s;
     c->m = m;
@@ -343,7 +353,7 @@ static void request_call(asps_rpc_server *s, struct method *m)
                                      &c->new_tag);
     } else {
         e = grpc_server_request_registered_call(s->server, m->reg, &c->call, &c->deadline,
-                                                &c->req_md, &c->payload, s->cq, s->cq, &c->new_tag);
+                                                &c->req_md, NULL, s->cq, s->cq, &c->new_tag);
     }
     if (e != GRPC_CALL_OK) {
         log_err("cannot request a call", grpc_call_error_to_string(e));
@@ -389,14 +399,15 @@ static void release_call(struct call *c)
         grpc_byte_buffer_destroy(c->reply_bb);
     if (c->have_details)
         grpc_slice_unref(c->status_details);
+    gpr_free(c->peer);
     free(c);
 }
 
-/* Send the reply (if status is OK) and the status in one batch. Takes
- * ownership of reply (malloc'd). The call is released when the batch
- * completes. */
-static void finish_call(struct call *c, int status, const char *msg, uint8_t *reply,
-                        size_t reply_len)
+/* Send the reply (if status is OK) and the status in one batch, with the
+ * retry pushback trailer when PUSHBACK. Takes ownership of reply (malloc'd).
+ * The call is released when the batch completes. */
+static void finish_call_md(struct call *c, int status, const char *msg, uint8_t *reply,
+                           size_t reply_len, int pushback)
 {
     uncount_call(c);
     grpc_op ops[4];
@@ -425,7 +436,13 @@ static void finish_call(struct call *c, int status, const char *msg, uint8_t *re
         c->have_details = 1;
     }
     ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
-    ops[n].data.send_status_from_server.trailing_metadata_count = 0;
+    if (pushback) {
+        c->trailer.key = grpc_slice_from_static_string(ASPS_RPC_RETRY_PUSHBACK_KEY);
+        c->trailer.value = grpc_slice_from_static_string(STR(ASPS_RPC_BUSY_PUSHBACK_MS));
+        c->have_trailer = 1;
+        ops[n].data.send_status_from_server.trailing_metadata_count = 1;
+        ops[n].data.send_status_from_server.trailing_metadata = &c->trailer;
+    }
     ops[n].data.send_status_from_server.status = (grpc_status_code)status;
     ops[n].data.send_status_from_server.status_details = c->have_details ? &c->status_details : NULL;
     n++;
@@ -437,6 +454,43 @@ static void finish_call(struct call *c, int status, const char *msg, uint8_t *re
         log_err("cannot finish a call", grpc_call_error_to_string(e));
         release_call(c);
     }
+}
+
+static void finish_call(struct call *c, int status, const char *msg, uint8_t *reply,
+                        size_t reply_len)
+{
+    finish_call_md(c, status, msg, reply, reply_len, 0);
+}
+
+/* The method path of a call (malloc'd by gpr for generic calls, *owned set). */
+static const char *method_of(struct call *c, char **owned)
+{
+    *owned = NULL;
+    if (c->m->kind == M_GENERIC)
+        *owned = grpc_slice_to_c_string(c->details.method);
+    return *owned ? *owned : c->m->path ? c->m->path : "?";
+}
+
+/* Refuse a call without a handler (see asps_rpc_refused_fn): the server
+ * tells on_refused (an audit line in asps), then answers. RETRY: the
+ * server's passing state; PUSHBACK: also send gRPC's retry pushback. */
+static void refuse_by_server(struct call *c, int status, const char *msg, int retry, int pushback)
+{
+    asps_rpc_server *s = c->s;
+    if (s->on_refused != NULL) {
+        grpc_auth_context *actx;
+        const char *pem = call_cert(c->call, &actx);
+        char *peer = c->peer ? NULL : grpc_call_get_peer(c->call);
+        char *owned;
+        const char *method = method_of(c, &owned);
+        s->on_refused(s->on_refused_ctx, pem, c->peer ? c->peer : peer ? peer : "", method, status,
+                      msg, retry);
+        gpr_free(owned);
+        gpr_free(peer);
+        if (actx != NULL)
+            grpc_auth_context_release(actx);
+    }
+    finish_call_md(c, status, msg, NULL, 0, pushback);
 }
 
 /* Health: SERVING for the server as a whole ("") and for every service with a
@@ -453,7 +507,7 @@ static void serve_health(struct call *c)
         free(req);
         char msg[sizeof eb.msg + 32];
         snprintf(msg, sizeof msg, "malformed HealthCheckRequest: %s", eb.msg);
-        finish_call(c, GRPC_STATUS_INVALID_ARGUMENT, msg, NULL, 0);
+        refuse_by_server(c, GRPC_STATUS_INVALID_ARGUMENT, msg, 0, 0);
         return;
     }
     free(req);
@@ -501,26 +555,17 @@ static int refuse_call(asps_rpc_server *s, struct call *c)
     } else {
         status = asps_rpc__vpool_verdict(s->vpool, pem, msg, sizeof msg);
     }
-    if (status != 0) {
-        if (s->on_refused != NULL) {
-            char *peer = grpc_call_get_peer(c->call);
-            char *method = NULL;
-            if (c->m->kind == M_GENERIC)
-                method = grpc_slice_to_c_string(c->details.method);
-            s->on_refused(s->on_refused_ctx, pem, peer ? peer : "",
-                          method ? method : c->m->path, status, msg);
-            gpr_free(method);
-            gpr_free(peer);
-        }
-        finish_call(c, status, msg, NULL, 0);
-    }
     if (actx != NULL)
         grpc_auth_context_release(actx);
+    if (status != 0)
+        refuse_by_server(c, status, msg, status == GRPC_STATUS_UNAVAILABLE, 0);
     return status != 0;
 }
 
 /* On an io thread: a requested call arrived (ok) or the server is shutting
  * down (!ok). */
+static void on_payload(asps_rpc_server *s, struct call *c, int ok);
+
 static void on_new_call(asps_rpc_server *s, struct call *c, int ok)
 {
     if (!ok) {
@@ -535,24 +580,60 @@ static void on_new_call(asps_rpc_server *s, struct call *c, int ok)
 
     if (s->refuse_in_calls && refuse_call(s, c))
         return;
-    switch (c->m->kind) {
-    case M_GENERIC:
-        finish_call(c, GRPC_STATUS_UNIMPLEMENTED, "unknown method", NULL, 0);
+    if (c->m->kind == M_GENERIC) {
+        refuse_by_server(c, GRPC_STATUS_UNIMPLEMENTED, "unknown method", 0, 0);
         return;
-    case M_HEALTH:
-        serve_health(c);
-        return;
-    case M_USER:
-        break;
     }
-    if (c->payload == NULL) {
-        finish_call(c, GRPC_STATUS_INVALID_ARGUMENT, "request message missing", NULL, 0);
+    /* The request message is read here, not by gRPC before the call is
+     * handed over (GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER): gRPC drops a
+     * call whose message is over the limit before handing it over, and the
+     * server must see every call it refuses. */
+    c->peer = grpc_call_get_peer(c->call);
+    grpc_op op;
+    memset(&op, 0, sizeof op);
+    op.op = GRPC_OP_RECV_MESSAGE;
+    op.data.recv_message.recv_message = &c->payload;
+    grpc_call_error e = grpc_call_start_batch(c->call, &op, 1, &c->payload_tag, NULL);
+    if (e != GRPC_CALL_OK) {
+        log_err("cannot read a request message", grpc_call_error_to_string(e));
+        refuse_by_server(c, GRPC_STATUS_INTERNAL, "cannot read the request message", 0, 0);
+    }
+}
+
+/* On an io thread: the request message of a call was read (ok, payload set),
+ * was missing (ok, payload NULL: the client closed without one), or could
+ * not be read (!ok: over max_message_bytes, gRPC has cancelled the call
+ * RESOURCE_EXHAUSTED, or the client cancelled). */
+static void on_payload(asps_rpc_server *s, struct call *c, int ok)
+{
+    if (!ok || c->payload == NULL) {
+        char msg[160];
+        if (ok)
+            snprintf(msg, sizeof msg, "request message missing");
+        else
+            snprintf(msg, sizeof msg,
+                     "request message not received: larger than max_message_bytes (%zu) or "
+                     "the call was cancelled",
+                     s->max_message);
+        if (c->m->kind == M_HEALTH && ok) {
+            serve_health(c); /* no message: the empty HealthCheckRequest */
+            return;
+        }
+        refuse_by_server(c, ok ? GRPC_STATUS_INVALID_ARGUMENT : GRPC_STATUS_RESOURCE_EXHAUSTED, msg,
+                         0, 0);
+        return;
+    }
+    if (c->m->kind == M_HEALTH) {
+        serve_health(c);
         return;
     }
     pthread_mutex_lock(&s->mu);
     if (s->active >= s->max_calls) {
+        unsigned limit = s->max_calls;
         pthread_mutex_unlock(&s->mu);
-        finish_call(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "server busy: too many calls", NULL, 0);
+        char msg[128];
+        snprintf(msg, sizeof msg, "server busy: too many calls (limit %u); retry later", limit);
+        refuse_by_server(c, GRPC_STATUS_RESOURCE_EXHAUSTED, msg, 1, 1);
         return;
     }
     s->active++;
@@ -576,18 +657,18 @@ static void on_new_call(asps_rpc_server *s, struct call *c, int ok)
 static void run_call(asps_rpc_server *s, struct call *c, int cancel_all)
 {
     if (cancel_all) {
-        finish_call(c, GRPC_STATUS_UNAVAILABLE, "server shutting down", NULL, 0);
+        refuse_by_server(c, GRPC_STATUS_UNAVAILABLE, "server shutting down", 1, 0);
         return;
     }
     if (asps_rpc__now_ms() - c->started_ms >= s->call_deadline_ms) {
-        finish_call(c, GRPC_STATUS_DEADLINE_EXCEEDED, "call deadline exceeded while queued", NULL, 0);
+        refuse_by_server(c, GRPC_STATUS_DEADLINE_EXCEEDED, "call deadline exceeded while queued", 1, 0);
         return;
     }
     uint8_t *req = NULL;
     size_t req_len = 0;
     asps_errbuf eb;
     if (asps_rpc__bb_to_bytes(c->payload, &req, &req_len, &eb) != ASPS_OK) {
-        finish_call(c, GRPC_STATUS_INVALID_ARGUMENT, "unreadable request message", NULL, 0);
+        refuse_by_server(c, GRPC_STATUS_INVALID_ARGUMENT, "unreadable request message", 0, 0);
         return;
     }
     /* The certificate the verifier saw, from this connection's auth
@@ -678,6 +759,9 @@ static int dispatch(asps_rpc_server *s, grpc_event ev)
     case TAG_NEW_CALL:
         on_new_call(s, (struct call *)((char *)t - offsetof(struct call, new_tag)), ev.success);
         break;
+    case TAG_PAYLOAD:
+        on_payload(s, (struct call *)((char *)t - offsetof(struct call, payload_tag)), ev.success);
+        break;
     case TAG_DONE:
         release_call((struct call *)((char *)t - offsetof(struct call, done_tag)));
         break;
@@ -746,8 +830,25 @@ asps_err asps_rpc_server_start(asps_rpc_server *s, int *bound_port, asps_errbuf 
     args[3].key = (char *)GRPC_ARG_MAX_CONNECTION_IDLE_MS;
     args[3].value.integer = IDLE_CLOSE_MS;
     grpc_channel_args cargs = {s->refuse_in_calls ? 4 : 3, args};
+    /* gRPC's memory quota for its own buffers (transports, TCP reads): under
+     * pressure gRPC shrinks its reads and closes connections without calls
+     * (GOAWAY "Buffers full"), so idle and refused connections held open
+     * cannot grow the server without bound. */
+    grpc_resource_quota *quota = grpc_resource_quota_create("asps server");
+    if (quota == NULL)
+        return asps_fail(eb, ASPS_E_NOMEM, "rpc: cannot create the memory quota");
+    grpc_resource_quota_resize(quota, s->memory_quota);
+    grpc_arg all[5];
+    memcpy(all, args, sizeof args);
+    all[cargs.num_args].type = GRPC_ARG_POINTER;
+    all[cargs.num_args].key = (char *)GRPC_ARG_RESOURCE_QUOTA;
+    all[cargs.num_args].value.pointer.p = quota;
+    all[cargs.num_args].value.pointer.vtable = grpc_resource_quota_arg_vtable();
+    cargs.args = all;
+    cargs.num_args++;
 
     s->server = grpc_server_create(&cargs, NULL);
+    grpc_resource_quota_unref(quota); /* the server holds its own reference */
     s->cq = grpc_completion_queue_create_for_next(NULL);
     s->start_failed = 1; /* until it succeeds: start is not retried */
     if (s->server == NULL || s->cq == NULL)
@@ -758,7 +859,7 @@ asps_err asps_rpc_server_start(asps_rpc_server *s, int *bound_port, asps_errbuf 
         if (m->kind == M_GENERIC)
             continue;
         m->reg = grpc_server_register_method(s->server, m->path, NULL,
-                                             GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+                                             GRPC_SRM_PAYLOAD_NONE, 0);
         if (m->reg == NULL)
             return asps_fail(eb, ASPS_E_INTERNAL, "rpc: cannot register %s", m->path);
     }

@@ -29,13 +29,14 @@ typedef struct glue {
     size_t max_names;
 } glue;
 
-/* The status of an ended decision, its message for the peer; then the call's
- * one audit line. */
+/* The call's one audit line, then the status of the ended call and its
+ * message for the peer: in that order, since a grant whose line cannot be
+ * written is refused there (audit_required). */
 static int finish(glue *g, asps_call *c, char *msg, size_t msglen)
 {
+    asps_service_call_end(g->svc, c);
     int st = asps_rpc_status_of(c->err, c->verdict);
     snprintf(msg, msglen, "%s", st == ASPS_RPC_OK ? "" : c->msg);
-    asps_service_call_end(g->svc, c);
     return st;
 }
 
@@ -180,10 +181,10 @@ int asps_service_rpc_verify(void *ctx, const char *peer_cert_pem, char *err, siz
 }
 
 void asps_service_rpc_refused(void *ctx, const char *peer_cert_pem, const char *peer_addr,
-                              const char *method, int status, const char *msg)
+                              const char *method, int status, const char *msg, int retry)
 {
     asps_service_refused_call(ctx, peer_cert_pem, peer_addr, method,
-                              asps_rpc_verdict_of_status(status), msg);
+                              asps_rpc_verdict_of_status(status, retry), msg);
 }
 
 void asps_service_rpc_handshake_failed(void *ctx, const char *reason)

@@ -20,7 +20,7 @@ int asps_service_rpc_verify(void *ctx, const char *peer_cert_pem, char *err, siz
 /* asps_rpc_refused_fn and asps_rpc_handshake_failure_fn: CTX is the
  * asps_service (an audit line each). */
 void asps_service_rpc_refused(void *ctx, const char *peer_cert_pem, const char *peer_addr,
-                              const char *method, int status, const char *msg);
+                              const char *method, int status, const char *msg, int retry);
 void asps_service_rpc_handshake_failed(void *ctx, const char *reason);
 
 #endif

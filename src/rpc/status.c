@@ -35,12 +35,16 @@ int asps_rpc_status_of(asps_err err, asps_verdict verdict)
     return ASPS_RPC_INTERNAL;
 }
 
-asps_verdict asps_rpc_verdict_of_status(int status)
+asps_verdict asps_rpc_verdict_of_status(int status, int retry)
 {
-    /* a refused connection is the server's trouble (retry) or the peer's
-     * evidence: nothing else */
-    return status == ASPS_RPC_UNAVAILABLE ? ASPS_VERDICT_UNAVAILABLE
-                                          : ASPS_VERDICT_UNAUTHENTICATED;
+    /* the server's passing state (busy, shutting down, collateral trouble):
+     * retry later; a connection whose evidence was refused; else the call
+     * itself was wrong (missing or unreadable message, unknown method) */
+    if (retry || status == ASPS_RPC_UNAVAILABLE || status == ASPS_RPC_DEADLINE_EXCEEDED)
+        return ASPS_VERDICT_UNAVAILABLE;
+    if (status == ASPS_RPC_UNAUTHENTICATED)
+        return ASPS_VERDICT_UNAUTHENTICATED;
+    return ASPS_VERDICT_INVALID;
 }
 
 asps_err asps_rpc_err_of_status(int status)
@@ -49,4 +53,13 @@ asps_err asps_rpc_err_of_status(int status)
         if (table[i].status == status)
             return table[i].client;
     return ASPS_E_ARG;
+}
+
+asps_err asps_rpc_err_of_reply(int status, long pushback_ms)
+{
+    /* RESOURCE_EXHAUSTED with gRPC's retry pushback is the server busy, not
+     * a request over a limit */
+    if (status == ASPS_RPC_RESOURCE_EXHAUSTED && pushback_ms >= 0)
+        return ASPS_E_UNAVAILABLE;
+    return asps_rpc_err_of_status(status);
 }

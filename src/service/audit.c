@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -42,13 +43,38 @@ asps_err asps_audit_open(const char *path, asps_audit **out, asps_errbuf *eb)
     if (strcmp(path, "-") == 0) {
         a->fd = STDERR_FILENO;
     } else {
-        a->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        /* O_NONBLOCK: a FIFO in the log's place (nobody reading it) must
+         * not hold the server's start-up in open(); it is refused below */
+        a->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+                     0600);
         if (a->fd < 0) {
             int e = errno;
             free(a);
+            if (e == ENXIO) /* a FIFO with no reader: POSIX open(2) */
+                return asps_fail(eb, ASPS_E_IO, "audit: %s is not a regular file (a FIFO)", path);
             return asps_fail(eb, ASPS_E_IO, "audit: cannot open %s: %s", path, strerror(e));
         }
         a->own_fd = 1;
+        struct stat st;
+        if (fstat(a->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+            const char *kind = S_ISFIFO(st.st_mode)  ? " (a FIFO)"
+                               : S_ISCHR(st.st_mode) ? " (a device)"
+                               : S_ISSOCK(st.st_mode) ? " (a socket)"
+                                                     : "";
+            asps_fail(eb, ASPS_E_IO, "audit: %s is not a regular file%s; give a file, or \"-\" "
+                      "for stderr", path, kind);
+            close(a->fd);
+            free(a);
+            return ASPS_E_IO;
+        }
+        /* a regular file: writes block as ever, each line whole */
+        int fl = fcntl(a->fd, F_GETFL);
+        if (fl < 0 || fcntl(a->fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+            int e = errno;
+            close(a->fd);
+            free(a);
+            return asps_fail(eb, ASPS_E_IO, "audit: %s: %s", path, strerror(e));
+        }
     }
     if (pthread_mutex_init(&a->mu, NULL) != 0) {
         if (a->own_fd)

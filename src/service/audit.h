@@ -38,7 +38,9 @@ extern "C" {
 
 typedef struct asps_audit asps_audit;
 
-/* PATH: a file (created 0600, appended to) or "-" for stderr. */
+/* PATH: a regular file (created 0600, appended to; opened without blocking,
+ * so a FIFO, device or socket in its place is refused at once, never waited
+ * on) or "-" for stderr. */
 asps_err asps_audit_open(const char *path, asps_audit **out, asps_errbuf *eb);
 void asps_audit_close(asps_audit *a);
 

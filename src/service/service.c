@@ -60,6 +60,7 @@ struct asps_service {
 
     asps_audit *audit;
     asps_tally *refusals; /* the stderr summary of refused connections */
+    asps_tally *audit_lost; /* the stderr summary of audit lines not written */
 
     pthread_mutex_t stats_lock;
     asps_service_stats stats;
@@ -167,6 +168,23 @@ static void count(asps_service *s, uint64_t *field)
     pthread_mutex_unlock(&s->stats_lock);
 }
 
+/* Write one audit line; a line that cannot be written is counted and
+ * summed up on stderr (rate-limited: a full disk must not flood stderr
+ * too), by the error's words ("No space left on device"). Returns the
+ * write's result. */
+static asps_err audit(asps_service *s, const asps_audit_event *ev)
+{
+    asps_errbuf eb = {{0}};
+    asps_err e = asps_audit_decision(s->audit, ev, &eb);
+    if (e != ASPS_OK) {
+        count(s, &s->stats.audit_failures);
+        const char *why = strrchr(eb.msg, ':'); /* "audit: write failed: WHY" */
+        why = why && why[1] ? why + 2 : eb.msg;
+        asps_tally_add(s->audit_lost, why);
+    }
+    return e;
+}
+
 asps_err asps_service_verify_peer(asps_service *s, const char *cert_pem, asps_verdict *verdict,
                                   char *err, size_t errlen)
 {
@@ -195,7 +213,7 @@ asps_err asps_service_verify_peer(asps_service *s, const char *cert_pem, asps_ve
     asps_tally_add(s->refusals, reason);
     /* A refused handshake is a decision too: log it. */
     asps_audit_event ev = {.claims = NULL, .verdict = asps_verdict_name(*verdict), .reason = line};
-    asps_audit_decision(s->audit, &ev, NULL);
+    audit(s, &ev);
     return e;
 }
 
@@ -205,7 +223,7 @@ void asps_service_handshake_failed(asps_service *s, const char *reason)
     snprintf(line, sizeof line, "TLS handshake failed before any certificate check: %s",
              reason ? reason : "");
     asps_audit_event ev = {.verdict = "unauthenticated", .reason = line};
-    asps_audit_decision(s->audit, &ev, NULL);
+    audit(s, &ev);
     count(s, &s->stats.handshakes_refused);
     asps_tally_add(s->refusals, "tls_handshake");
 }
@@ -285,7 +303,10 @@ asps_err asps_service_new(const asps_service_config *cfg, asps_service **out, as
     if (e != ASPS_OK)
         goto fail;
     s->refusals = asps_tally_new("refusals", REFUSAL_SUMMARY_MS, stderr);
-    if (!s->refusals) {
+    /* "asps: audit lines not written in the last 10.0 s: 3 (No space left
+     * on device 3)"; with audit_required no grant among them was released */
+    s->audit_lost = asps_tally_new("audit lines not written", REFUSAL_SUMMARY_MS, stderr);
+    if (!s->refusals || !s->audit_lost) {
         e = asps_fail(eb, ASPS_E_NOMEM, "out of memory");
         goto fail;
     }
@@ -305,6 +326,7 @@ void asps_service_free(asps_service *s)
         asps_cleanse_free(s->cache, s->cache_n * sizeof *s->cache);
     gen_release(s, s->gen);
     asps_tally_free(s->refusals);
+    asps_tally_free(s->audit_lost);
     asps_audit_close(s->audit);
     pthread_mutex_destroy(&s->cache_lock);
     pthread_mutex_destroy(&s->gen_lock);
@@ -472,7 +494,18 @@ void asps_service_call_end(asps_service *s, asps_call *c)
                            .reason = c->reason[0] ? c->reason : NULL};
     if (c->verdict != ASPS_VERDICT_GRANTED)
         c->decision.allowed = 0; /* nothing was released: no names listed as granted */
-    asps_audit_decision(s->audit, &ev, NULL);
+    if (audit(s, &ev) != ASPS_OK && c->verdict == ASPS_VERDICT_GRANTED && s->cfg->audit_required) {
+        /* Fail closed: a release nobody can audit does not happen. The
+         * values have not left yet (the transport answers after call_end). */
+        count(s, &s->stats.audit_withheld);
+        asps_call_refuse(c, ASPS_E_UNAVAILABLE, ASPS_VERDICT_UNAVAILABLE,
+                         "granted, but its audit line could not be written: nothing released",
+                         "audit log unavailable: nothing released (retry later)");
+        c->decision.allowed = 0;
+        ev.verdict = asps_verdict_name(c->verdict);
+        ev.reason = c->reason;
+        audit(s, &ev); /* the log, if it came back, says what happened */
+    }
     count(s, c->transport_refused                        ? &s->stats.calls_refused
              : c->verdict == ASPS_VERDICT_GRANTED     ? &s->stats.granted
              : c->verdict == ASPS_VERDICT_UNAVAILABLE ? &s->stats.unavailable

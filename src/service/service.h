@@ -26,11 +26,15 @@
  *             | "role_id": "...", "secret_id": "..." | "secret_id_file": "sid",
  *             "approle_mount": "approle", "reuse_connections": true}
  *                                                        (or VAULT_TOKEN)
- *     "audit": "audit.log" | "-",
+ *     "audit": "audit.log" | "-",     (a regular file, or stderr)
+ *     "audit_required": true,       (a grant whose audit line cannot be written
+ *                                    is refused UNAVAILABLE; false: released
+ *                                    anyway; either way stderr says so, rate-
+ *                                    limited, and audit_failures counts it)
  *     "limits": {"max_message_bytes": 65536, "max_names": 64,
  *                "max_concurrent_calls": 64, "deadline_ms": 10000,
  *                "kms_deadline_ms": 5000, "drain_ms": 5000,
- *                "threads": 2, "claims_cache": 4096}
+ *                "threads": 2, "claims_cache": 4096, "grpc_memory_mb": 64}
  *   }
  * deadline_ms bounds a call; kms_deadline_ms (default: half of deadline_ms,
  * and always less than it) bounds the KMS fetches of one call, all names
@@ -72,7 +76,10 @@ typedef struct asps_service_config {
     int kms_kv_version;
     int kms_no_connection_reuse;  /* "reuse_connections": false */
     char *audit;
+    int audit_required;           /* release a secret only once its audit line is
+                                     written (default 1: fail closed) */
     size_t max_message_bytes, max_names, max_concurrent_calls, threads, claims_cache;
+    size_t grpc_memory_mb;        /* gRPC's memory quota (MiB); 0: the RPC default */
     long deadline_ms;
     long kms_deadline_ms;         /* 0: half of deadline_ms */
     long drain_ms;
@@ -130,9 +137,10 @@ const char *asps_verdict_name(asps_verdict v);
 asps_err asps_service_verify_peer(asps_service *s, const char *cert_pem, asps_verdict *verdict,
                                   char *err, size_t errlen);
 
-/* A call the transport answered itself because its connection was refused
- * (or had no certificate), with VERDICT and the message MSG it sent: the
- * call's one audit line (peer, "METHOD: MSG"). */
+/* A call the transport answered itself, with VERDICT and the message MSG it
+ * sent: its connection refused (or without a certificate), the server busy,
+ * a request message missing or over the size limit, an unknown method...
+ * (asps_rpc_refused_fn). The call's one audit line (peer, "METHOD: MSG"). */
 void asps_service_refused_call(asps_service *s, const char *cert_pem, const char *peer,
                                const char *method, asps_verdict verdict, const char *msg);
 
@@ -206,7 +214,10 @@ asps_err asps_call_refuse(asps_call *c, asps_err err, asps_verdict verdict, cons
 asps_err asps_service_decide(asps_service *s, asps_call *c);
 
 /* End the call: its one audit line, its counts; cleanses and frees what it
- * holds. */
+ * holds. Answer the peer only after it, from c->err, c->verdict and c->msg:
+ * a granted call whose audit line cannot be written is refused here
+ * (audit_required: UNAVAILABLE "audit log unavailable: nothing released
+ * (retry later)"; a second line says so if the log takes it). */
 void asps_service_call_end(asps_service *s, asps_call *c);
 
 /* How a peer certificate (DER) becomes claims at time AT, for tests: FN
@@ -230,6 +241,8 @@ typedef struct asps_service_stats {
     uint64_t handshakes_ok, handshakes_refused, calls, granted, denied, unavailable;
     uint64_t calls_refused; /* answered by the transport: connection refused */
     uint64_t claims_cache_hits;
+    uint64_t audit_failures; /* audit lines that could not be written */
+    uint64_t audit_withheld; /* granted calls refused because their line could not be */
 } asps_service_stats;
 void asps_service_get_stats(asps_service *s, asps_service_stats *out);
 

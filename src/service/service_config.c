@@ -24,6 +24,7 @@ asps_err asps_service_config_new(asps_service_config **out, asps_errbuf *eb)
     c->drain_ms = 5000;
     c->threads = 2;
     c->claims_cache = 4096;
+    c->audit_required = 1;
     *out = c;
     return ASPS_OK;
 }
@@ -104,7 +105,7 @@ static asps_err parse(const cJSON *root, const char *dir, asps_service_config *c
 {
     static const char *const top[] = {"listen", "server_cert", "server_key", "trust",
                                       "collateral", "policy", "policy_format", "occlum_secrets", "seed_allow_simulated",
-                                      "kms", "audit", "limits", NULL};
+                                      "kms", "audit", "audit_required", "limits", NULL};
     ASPS_TRY(asps_json_expect_object(root, "config", eb));
     ASPS_TRY(asps_json_check_keys(root, "config", top, eb));
     ASPS_TRY(opt_str(root, "config", "listen", &c->listen, eb));
@@ -117,6 +118,8 @@ static asps_err parse(const cJSON *root, const char *dir, asps_service_config *c
     int present_b;
     ASPS_TRY(asps_json_get_bool(root, "config", "seed_allow_simulated", &c->seed_allow_simulated,
                                 &present_b, eb));
+    ASPS_TRY(asps_json_get_bool(root, "config", "audit_required", &c->audit_required, &present_b,
+                                eb));
     const cJSON *o;
     int present;
     ASPS_TRY(asps_json_get_object(root, "config", "trust", &o, &present, eb));
@@ -182,7 +185,7 @@ static asps_err parse(const cJSON *root, const char *dir, asps_service_config *c
     if (present) {
         static const char *const k[] = {"max_message_bytes", "max_names", "max_concurrent_calls",
                                         "deadline_ms", "kms_deadline_ms", "drain_ms", "threads",
-                                        "claims_cache", NULL};
+                                        "claims_cache", "grpc_memory_mb", NULL};
         ASPS_TRY(asps_json_check_keys(o, "config.limits", k, eb));
         ASPS_TRY(opt_size(o, "config.limits", "max_message_bytes", 256, 64 << 20,
                           &c->max_message_bytes, eb));
@@ -205,6 +208,7 @@ static asps_err parse(const cJSON *root, const char *dir, asps_service_config *c
         c->drain_ms = (long)drain;
         ASPS_TRY(opt_size(o, "config.limits", "threads", 1, 64, &c->threads, eb));
         ASPS_TRY(opt_size(o, "config.limits", "claims_cache", 16, 1 << 20, &c->claims_cache, eb));
+        ASPS_TRY(opt_size(o, "config.limits", "grpc_memory_mb", 4, 1 << 16, &c->grpc_memory_mb, eb));
     }
     return ASPS_OK;
 }

@@ -1027,9 +1027,10 @@ static char refused_last_method[128], refused_last_msg[300];
 static int refused_last_had_cert, refused_peer_ok = 1;
 
 static void on_refused(void *ctx, const char *pem, const char *peer, const char *method, int status,
-                       const char *msg)
+                       const char *msg, int retry)
 {
     (void)ctx;
+    (void)retry;
     pthread_mutex_lock(&mu);
     refused_calls++;
     refused_last_status = status;

@@ -475,9 +475,20 @@ static void test_status_table_both_ways(void **state)
         asps_err back = asps_rpc_err_of_status(st);
         assert_true(v == ASPS_VERDICT_GRANTED ? back == ASPS_OK : back != ASPS_OK);
     }
-    assert_int_equal(asps_rpc_verdict_of_status(ASPS_RPC_UNAVAILABLE), ASPS_VERDICT_UNAVAILABLE);
-    assert_int_equal(asps_rpc_verdict_of_status(ASPS_RPC_UNAUTHENTICATED),
+    assert_int_equal(asps_rpc_verdict_of_status(ASPS_RPC_UNAVAILABLE, 0), ASPS_VERDICT_UNAVAILABLE);
+    assert_int_equal(asps_rpc_verdict_of_status(ASPS_RPC_UNAUTHENTICATED, 0),
                      ASPS_VERDICT_UNAUTHENTICATED);
+    /* the transport's own refusals: busy is retry later, the call's own
+     * faults are invalid */
+    assert_int_equal(asps_rpc_verdict_of_status(ASPS_RPC_RESOURCE_EXHAUSTED, 1),
+                     ASPS_VERDICT_UNAVAILABLE);
+    assert_int_equal(asps_rpc_verdict_of_status(ASPS_RPC_INVALID_ARGUMENT, 0), ASPS_VERDICT_INVALID);
+    assert_int_equal(asps_rpc_verdict_of_status(ASPS_RPC_UNIMPLEMENTED, 0), ASPS_VERDICT_INVALID);
+    /* RESOURCE_EXHAUSTED: busy (with gRPC's retry pushback) or a limit */
+    assert_int_equal(asps_rpc_err_of_reply(ASPS_RPC_RESOURCE_EXHAUSTED, 1000), ASPS_E_UNAVAILABLE);
+    assert_int_equal(asps_rpc_err_of_reply(ASPS_RPC_RESOURCE_EXHAUSTED, 0), ASPS_E_UNAVAILABLE);
+    assert_int_equal(asps_rpc_err_of_reply(ASPS_RPC_RESOURCE_EXHAUSTED, -1), ASPS_E_ARG);
+    assert_int_equal(asps_rpc_err_of_reply(ASPS_RPC_PERMISSION_DENIED, 1000), ASPS_E_DENIED);
 }
 
 int main(void)
