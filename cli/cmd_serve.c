@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +101,15 @@ int asps_cmd_serve(int argc, char **argv)
         fprintf(stderr, "asps serve: %s\n", eb.msg);
         rc = 2;
         goto out;
+    }
+    /* gRPC 1.51's listener stops accepting for good once the process runs
+     * out of file descriptors, and it has no connection cap: take the whole
+     * hard limit (Debian's default soft limit is 1024 of a far higher hard
+     * one), as servers commonly do; README says to raise the hard one too */
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+        nofile.rlim_cur = nofile.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &nofile);
     }
     /* signals go to this thread only: block them before gRPC starts threads */
     sigset_t set;
