@@ -42,7 +42,9 @@ for layer, _ in layers:
         r = subprocess.run(a, cwd=entry["directory"], capture_output=True, text=True)
         # (compiles, the header itself was found): an upward header must be
         # out of reach itself, not merely fail on one of its own includes
-        return r.returncode == 0, ("%s: No such file" % h) not in r.stderr
+        # (gcc: "H: No such file or directory", clang: "'H' file not found")
+        missing = ("%s: No such file" % h) in r.stderr or ("'%s' file not found" % h) in r.stderr
+        return r.returncode == 0, not missing
     for other, h in layers:
         if h is None or other == layer:
             continue
