@@ -5,7 +5,6 @@
  * stop is bounded: when a handler has not returned by then (the RPC layer
  * says which calls it abandoned), the process exits at once without
  * freeing what those handlers still use. */
-#include <openssl/crypto.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -176,10 +175,7 @@ out:
     asps_rpc_server_free(srv);
     asps_service_rpc_free(glue);
     asps_service_free(svc);
-    if (key) {
-        OPENSSL_cleanse(key, kl);
-        free(key);
-    }
+    asps_cleanse_free(key, kl);
     free(cert);
     asps_service_config_free(cfg);
     return rc;
