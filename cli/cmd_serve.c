@@ -88,7 +88,7 @@ int asps_cmd_serve(int argc, char **argv)
         return 2;
     }
     uint8_t *cert = NULL, *key = NULL;
-    size_t cl, kl;
+    size_t cl, kl = 0;
     asps_service *svc = NULL;
     asps_rpc_server *srv = NULL;
     asps_service_rpc *glue = NULL;
