@@ -127,14 +127,12 @@ int asps_cmd_get(int argc, char **argv)
                 cJSON_AddStringToObject(it, "name", s[i].name);
                 cJSON_AddStringToObject(it, "value_hex", hex);
                 cJSON_AddItemToArray(arr, it);
-                OPENSSL_cleanse(hex, 2 * s[i].len);
-                free(hex);
+                asps_cleanse_free(hex, 2 * s[i].len);
             }
             char *text = cJSON_PrintUnformatted(o);
             if (text) {
                 puts(text);
-                OPENSSL_cleanse(text, strlen(text));
-                free(text);
+                asps_cleanse_free_str(text);
             }
             /* the tree held the values in hex: cleanse before freeing */
             cJSON *it;

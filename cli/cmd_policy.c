@@ -8,13 +8,13 @@
  *       Notes about changed semantics go to stderr. The output may hold the
  *       apps' kms_credential tokens: keep it as private as the input.
  */
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "policy.h"
 #include "cli.h"
+#include "util.h"
 
 static void usage(FILE *f)
 {
@@ -149,8 +149,7 @@ int asps_cmd_policy(int argc, char **argv)
             return 1;
         }
         printf("%s\n", json);
-        OPENSSL_cleanse(json, strlen(json));
-        free(json);
+        asps_cleanse_free_str(json);
         asps_policy_free(p);
         return fflush(stdout) == 0 ? 0 : 2;
     }

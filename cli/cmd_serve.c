@@ -5,7 +5,6 @@
  * stop is bounded: when a handler has not returned by then (the RPC layer
  * says which calls it abandoned), the process exits at once without
  * freeing what those handlers still use. */
-#include <openssl/crypto.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -90,7 +89,7 @@ int asps_cmd_serve(int argc, char **argv)
         return 2;
     }
     uint8_t *cert = NULL, *key = NULL;
-    size_t cl, kl;
+    size_t cl, kl = 0;
     asps_service *svc = NULL;
     asps_rpc_server *srv = NULL;
     asps_service_rpc *glue = NULL;
@@ -187,10 +186,7 @@ out:
     asps_rpc_server_free(srv);
     asps_service_rpc_free(glue);
     asps_service_free(svc);
-    if (key) {
-        OPENSSL_cleanse(key, kl);
-        free(key);
-    }
+    asps_cleanse_free(key, kl);
     free(cert);
     asps_service_config_free(cfg);
     return rc;

@@ -32,15 +32,21 @@ extern "C" {
 
 typedef struct asps_client asps_client;
 
-/* How the client makes its evidence: a device attester named as in
- * asps/evidence.h ("auto", "gramine", "occlum", "tdx"), or one the caller
- * made (use_attester: the simulated platform's, asps_sim_attester_new, or
- * its own through asps_attester_wrap). */
-/* How the client decides to trust the server: exactly one of ca_file,
- * pinned_cert, or server_policy (+ server trust) should be given. */
+/* The caller's decision on the server's verified claims (RA-TLS mode):
+ * 0 accepts; anything else refuses the server, with a one-line reason
+ * written into ERR (ERRLEN bytes, NUL-terminated). Called during the TLS
+ * handshake, possibly on a gRPC thread. */
 typedef int (*asps_client_server_check_fn)(void *ctx, const asps_claims *server_claims,
                                            char *err, size_t errlen);
 
+/* How the client trusts the server: exactly one of ca_file, pinned_cert
+ * or server_check (with its collateral below) is given, else
+ * asps_client_new fails (ASPS_E_ARG). How the client makes its evidence: a
+ * device attester named as in asps/evidence.h ("auto", "gramine",
+ * "occlum", "tdx"), or one the caller made (use_attester: the simulated
+ * platform's, asps_sim_attester_new, or its own through
+ * asps_attester_wrap). Strings are read during asps_client_new and not
+ * kept; server_check_ctx is kept and must outlive the client. */
 typedef struct asps_client_opts {
     const char *server;            /* host:port */
     const char *ca_file;           /* PEM CA that issued the server cert */
@@ -66,7 +72,16 @@ typedef struct asps_client_opts {
     long deadline_ms;              /* per call (default 10 s) */
 } asps_client_opts;
 
+/* A fresh key and RA-TLS certificate (one quote from the attester), and a
+ * gRPC channel set up to the server. *out is the caller's
+ * (asps_client_free); NULL on failure. Errors: ASPS_E_ARG (no server, not
+ * exactly one way to trust it, RA-TLS check without collateral,
+ * server_name without ca_file),
+ * ASPS_E_NO_DEVICE (no attester found for "auto"), ASPS_E_IO (ca_file or a
+ * trust file unreadable), ASPS_E_PARSE (pinned_cert, ca_file or a root not a
+ * certificate), the attester's own errors, ASPS_E_NOMEM. */
 asps_err asps_client_new(const asps_client_opts *o, asps_client **out, asps_errbuf *eb);
+/* Closes the channel, cleanses the private key. NULL is fine. */
 void asps_client_free(asps_client *c);
 
 /* Fetch NAMES in one call. On ASPS_OK, *out holds n entries in request
@@ -81,7 +96,8 @@ void asps_client_free(asps_client *c);
 asps_err asps_client_get(asps_client *c, const char *const *names, size_t n,
                          asps_secret **out, int *status, asps_errbuf *eb);
 
-/* The RA-TLS certificate this client presents (PEM), e.g. for logging. */
+/* The RA-TLS certificate this client presents (PEM, NUL-terminated), e.g.
+ * for logging. Owned by the client: valid until asps_client_free. */
 const char *asps_client_cert_pem(const asps_client *c);
 
 #ifdef __cplusplus

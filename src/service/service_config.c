@@ -2,7 +2,6 @@
  * Strict: unknown keys are errors, so a misspelt option never silently
  * falls back to a default. Relative paths resolve against the file's folder. */
 #include <libgen.h>
-#include <openssl/crypto.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,10 +42,7 @@ void asps_service_config_free(asps_service_config *c)
         free(*strs[i]);
     char **secret_strs[] = {&c->kms_token, &c->kms_role_id, &c->kms_secret_id};
     for (size_t i = 0; i < 3; i++)
-        if (*secret_strs[i]) {
-            OPENSSL_cleanse(*secret_strs[i], strlen(*secret_strs[i]));
-            free(*secret_strs[i]);
-        }
+        asps_cleanse_free_str(*secret_strs[i]);
     for (size_t i = 0; i < c->n_trust_roots; i++)
         free(c->trust_roots[i]);
     free(c);

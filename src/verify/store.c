@@ -9,10 +9,8 @@
  * checked on every call. */
 #include "store.h"
 
-#include <openssl/bio.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
-#include <openssl/pem.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,10 +187,17 @@ static asps_err add_root(asps_verifier *v, const uint8_t *buf, size_t len, int i
     if (!x || p != buf + len) {
         X509_free(x);
         x = NULL;
-        BIO *b = BIO_new_mem_buf(buf, (int)len);
-        if (b)
-            x = PEM_read_bio_X509(b, NULL, NULL, NULL);
-        BIO_free(b);
+        uint8_t *der = NULL;
+        size_t dlen = 0;
+        if (asps_pem_cert_der((const char *)buf, len, &der, &dlen)) {
+            p = der;
+            x = d2i_X509(NULL, &p, (long)dlen);
+            if (x && p != der + dlen) {
+                X509_free(x);
+                x = NULL;
+            }
+        }
+        OPENSSL_free(der);
     }
     ERR_clear_error();
     if (!x)

@@ -4,6 +4,9 @@
 # For every layer, a probe compiled with exactly the flags the build uses for
 # one of its files must fail to include a header of each layer above it, and
 # must compile including one of a layer below (so the probe itself works).
+# "Fail to include" means the header itself is not found: a folder added to
+# a layer's path by mistake is caught even when that header's own includes
+# would still fail there.
 set -u
 build=${ASPS_BUILD:?}
 exec python3 - "$build/compile_commands.json" "${ASPS_SRC:?}" <<'PY'
@@ -36,14 +39,22 @@ for layer, _ in layers:
         a = [x for x in argv]
         i = a.index("-o"); a[i + 1] = os.path.join(tmp, "probe.o")
         a[-1] = probe  # the source file is the last argument
-        return subprocess.run(a, cwd=entry["directory"], capture_output=True).returncode == 0
+        r = subprocess.run(a, cwd=entry["directory"], capture_output=True, text=True)
+        # (compiles, the header itself was found): an upward header must be
+        # out of reach itself, not merely fail on one of its own includes
+        # (gcc: "H: No such file or directory", clang: "'H' file not found")
+        missing = ("%s: No such file" % h) in r.stderr or ("'%s' file not found" % h) in r.stderr
+        return r.returncode == 0, not missing
     for other, h in layers:
         if h is None or other == layer:
             continue
         allowed = other in uses[layer]
-        ok = compiles(h)
-        if ok != allowed:
-            print("FAIL: src/%s %s include %s (layer %s)" % (layer, "can" if ok else "cannot", h, other))
+        ok, found = compiles(h)
+        if allowed and not ok:
+            print("FAIL: src/%s cannot include %s (layer %s)" % (layer, h, other))
+            fails += 1
+        elif not allowed and found:
+            print("FAIL: src/%s can reach %s (layer %s)" % (layer, h, other))
             fails += 1
         else:
             passes += 1

@@ -182,6 +182,52 @@ static void test_sim_init_writes_pki_with_private_keys_0600(void **state)
     X509_free(x);
 }
 
+/* A trusted root comes as DER or PEM (the one PEM->DER, base/util.c), and
+ * as exactly one certificate: trailing bytes after the DER, outside or
+ * inside the PEM, are refused rather than ignored. */
+static void test_verifier_root_der_or_pem_exactly(void **state)
+{
+    (void)state;
+    asps_errbuf eb;
+    asps_verifier *v;
+    char p[4200];
+    size_t n;
+    snprintf(p, sizeof p, "%s/root_ca.der", g_dir);
+    uint8_t *der = tu_read_file(p, &n);
+    assert_non_null(der);
+    assert_int_equal(asps_verifier_new(&v, &eb), ASPS_OK);
+    assert_int_equal(asps_verifier_add_root(v, der, n, &eb), ASPS_OK);
+    /* the PEM the sim wrote beside it */
+    snprintf(p, sizeof p, "%s/root_ca.pem", g_dir);
+    size_t pn;
+    uint8_t *pem = tu_read_file(p, &pn);
+    assert_non_null(pem);
+    assert_int_equal(asps_verifier_add_root(v, pem, pn, &eb), ASPS_OK);
+    /* DER + one byte */
+    uint8_t *der1 = malloc(n + 1);
+    assert_non_null(der1);
+    memcpy(der1, der, n);
+    der1[n] = 0;
+    assert_int_equal(asps_verifier_add_root(v, der1, n + 1, &eb), ASPS_E_PARSE);
+    /* PEM around DER + one byte */
+    BIO *b = BIO_new(BIO_s_mem());
+    assert_true(PEM_write_bio(b, "CERTIFICATE", "", der1, (long)n + 1) > 0);
+    char *text;
+    long tl = BIO_get_mem_data(b, &text);
+    assert_int_equal(asps_verifier_add_root(v, (const uint8_t *)text, (size_t)tl, &eb), ASPS_E_PARSE);
+    BIO_free(b);
+    /* a PEM block that is not a certificate */
+    b = BIO_new(BIO_s_mem());
+    assert_true(PEM_write_bio(b, "X509 CRL", "", der, (long)n) > 0);
+    tl = BIO_get_mem_data(b, &text);
+    assert_int_equal(asps_verifier_add_root(v, (const uint8_t *)text, (size_t)tl, &eb), ASPS_E_PARSE);
+    BIO_free(b);
+    asps_verifier_free(v);
+    free(der1);
+    free(pem);
+    free(der);
+}
+
 static void test_sim_pck_extension_parses_as_intel_asn1(void **state)
 {
     (void)state;
@@ -1440,6 +1486,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sim_init_writes_pki_with_private_keys_0600),
         cmocka_unit_test(test_sim_pck_extension_parses_as_intel_asn1),
+        cmocka_unit_test(test_verifier_root_der_or_pem_exactly),
         cmocka_unit_test(test_sim_quote_verifies_with_sim_root_only),
         cmocka_unit_test(test_sim_every_tcb_level_yields_its_status_and_advisories),
         cmocka_unit_test(test_sim_tampered_quotes_are_caught),
