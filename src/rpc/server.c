@@ -1,6 +1,11 @@
 /* server.c: the asps gRPC server on gRPC core: mutual TLS, unary methods
  * that move raw bytes, health checks, limits, graceful shutdown.
  *
+ * Over 700 lines on purpose: it is one state machine (a call's life from
+ * request to release, limits, refusals, drain) around one completion
+ * queue, and its pieces share the call struct and the queue's invariants;
+ * the handshake and credentials side is in common.c.
+ *
  * Owns: the grpc_server, one completion queue, the io threads that drive it,
  * the worker threads that run handlers, and every call in flight.
  * Trusts: gRPC core for HTTP/2 and TLS; the verify callback to decide which
