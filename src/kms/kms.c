@@ -23,6 +23,7 @@
  * with UNAVAILABLE until stuck ones return. One mutex guards the pool and
  * every job's state; it is never held while a backend runs. */
 #include "kms.h"
+#include "kms_backend.h"
 
 #include <errno.h>
 #include <openssl/crypto.h>
@@ -81,6 +82,25 @@ asps_err asps_kms_new(const asps_kms_ops *ops, void *impl, asps_kms **out, asps_
     k->refs = 1;
     *out = k;
     return ASPS_OK;
+}
+
+asps_err asps_kms_open_file(const char *path, asps_kms_encoding plain, asps_kms **out,
+                            asps_errbuf *eb)
+{
+    const asps_kms_ops *ops;
+    void *impl;
+    *out = NULL;
+    asps_err e = asps_kms_file_backend(path, plain, &ops, &impl, eb);
+    return e != ASPS_OK ? e : asps_kms_new(ops, impl, out, eb);
+}
+
+asps_err asps_kms_open_vault(const asps_kms_config *cfg, asps_kms **out, asps_errbuf *eb)
+{
+    const asps_kms_ops *ops;
+    void *impl;
+    *out = NULL;
+    asps_err e = asps_kms_vault_backend(cfg, &ops, &impl, eb);
+    return e != ASPS_OK ? e : asps_kms_new(ops, impl, out, eb);
 }
 
 asps_err asps_kms_open(const asps_kms_config *cfg, asps_kms **out, asps_errbuf *eb)

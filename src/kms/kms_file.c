@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "kms.h"
+#include "kms_backend.h"
 #include "json.h"
 #include "util.h"
 
@@ -226,10 +227,10 @@ static void file_free(void *impl)
 
 static const asps_kms_ops file_ops = {"file", file_get, file_free};
 
-asps_err asps_kms_open_file(const char *path, asps_kms_encoding plain, asps_kms **out,
-                            asps_errbuf *eb)
+asps_err asps_kms_file_backend(const char *path, asps_kms_encoding plain, const asps_kms_ops **ops,
+                               void **impl, asps_errbuf *eb)
 {
-    if (!path || !*path || !out)
+    if (!path || !*path)
         return asps_fail(eb, ASPS_E_ARG, "kms: file backend needs a path");
     kms_file *f = calloc(1, sizeof *f);
     if (!f || !(f->path = strdup(path))) {
@@ -237,5 +238,7 @@ asps_err asps_kms_open_file(const char *path, asps_kms_encoding plain, asps_kms 
         return asps_fail(eb, ASPS_E_NOMEM, "kms: out of memory");
     }
     f->plain = plain;
-    return asps_kms_new(&file_ops, f, out, eb);
+    *ops = &file_ops;
+    *impl = f;
+    return ASPS_OK;
 }

@@ -51,6 +51,7 @@
 #include "http.h"
 #include "json.h"
 #include "kms.h"
+#include "kms_backend.h"
 #include "util.h"
 
 #define MAX_BODY (1u << 20)
@@ -668,9 +669,9 @@ static int mount_ok(const char *m)
     return 1;
 }
 
-asps_err asps_kms_open_vault(const asps_kms_config *cfg, asps_kms **out, asps_errbuf *eb)
+asps_err asps_kms_vault_backend(const asps_kms_config *cfg, const asps_kms_ops **ops, void **impl,
+                                asps_errbuf *eb)
 {
-    *out = NULL;
     if (!cfg->addr || (strncmp(cfg->addr, "http://", 7) && strncmp(cfg->addr, "https://", 8)))
         return asps_fail(eb, ASPS_E_ARG, "kms: vault needs addr (http:// or https://)");
     if (cfg->kv_version != 0 && cfg->kv_version != 1 && cfg->kv_version != 2)
@@ -721,9 +722,11 @@ asps_err asps_kms_open_vault(const asps_kms_config *cfg, asps_kms **out, asps_er
     if (e == ASPS_OK && (!v->addr || !v->field || !v->approle_mount || (cfg->role_id && !v->role_id) ||
                          (has_sid && !v->secret_id)))
         e = asps_fail(eb, ASPS_E_NOMEM, "kms: out of memory");
-    if (e == ASPS_OK)
-        e = asps_kms_new(&vault_ops, v, out, eb);
-    else
+    if (e != ASPS_OK) {
         vault_free(v);
-    return e;
+        return e;
+    }
+    *ops = &vault_ops;
+    *impl = v;
+    return ASPS_OK;
 }

@@ -1,0 +1,24 @@
+/* kms_backend.h: the backends behind the one opener (kms.c). Each makes its
+ * state from its configuration and hands back its operations; only kms.c
+ * wraps them in a handle (asps_kms_new), so the backends never call back
+ * into the handle module.
+ *
+ * On ASPS_OK *ops (static, outlives every handle) and *impl (the backend's
+ * state, freed by ops->free) are set; on an error nothing is left to free.
+ * Errors: ASPS_E_ARG for a configuration the backend cannot use,
+ * ASPS_E_NOMEM; Vault also the errors of reading its token or secret_id
+ * file. */
+#ifndef ASPS_KMS_BACKEND_H
+#define ASPS_KMS_BACKEND_H
+
+#include "kms.h"
+
+/* The JSON file at PATH (it need not exist yet); see kms_file.c. */
+asps_err asps_kms_file_backend(const char *path, asps_kms_encoding plain, const asps_kms_ops **ops,
+                               void **impl, asps_errbuf *eb);
+
+/* HashiCorp Vault (KV v1/v2 over libcurl); see kms_vault.c. */
+asps_err asps_kms_vault_backend(const asps_kms_config *cfg, const asps_kms_ops **ops, void **impl,
+                                asps_errbuf *eb);
+
+#endif
