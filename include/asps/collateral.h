@@ -20,11 +20,20 @@ extern "C" {
 
 typedef struct asps_collateral asps_collateral;
 
-/* Parse a bundle (JSON object, all values strings). */
+/* Parse a bundle (JSON object, all values strings; README "Collateral
+ * bundle" gives the fields) of LEN bytes, read through the strict JSON
+ * reader. On ASPS_OK *out is the caller's (asps_collateral_free). Errors:
+ * ASPS_E_PARSE (not JSON, a field missing, not a string, bad hex or PEM;
+ * the message names the field, never its content), ASPS_E_NOMEM. Nothing
+ * is verified here: asps_verify_quote does that. */
 asps_err asps_collateral_parse_bundle(const uint8_t *json, size_t len,
                                       asps_collateral **out, asps_errbuf *eb);
-/* Serialise back to the bundle format (malloc'd, NUL-terminated). */
+/* Serialise back to the bundle format (malloc'd, NUL-terminated; the
+ * caller frees it). Errors: ASPS_E_NOMEM. */
 asps_err asps_collateral_to_bundle(const asps_collateral *c, char **out, asps_errbuf *eb);
+/* Read the bundle file at PATH (at most 16 MiB) and
+ * parse it as asps_collateral_parse_bundle does. Errors: those of reading
+ * the file (ASPS_E_IO, ASPS_E_LIMIT over the size) and of parsing. */
 asps_err asps_collateral_load_file(const char *path, asps_collateral **out,
                                    asps_errbuf *eb);
 /* Build from parts as a PCCS serves them. DER CRLs; chains in PEM; the

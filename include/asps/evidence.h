@@ -84,6 +84,8 @@ asps_err asps_attester_new(const asps_attester_opts *o, asps_attester **out, asp
 asps_err asps_attester_wrap(const char *kind, asps_attester_quote_fn quote, void (*free_ctx)(void *ctx),
                             void *ctx, asps_attester **out, asps_errbuf *eb);
 void asps_attester_free(asps_attester *a);
+/* The kind it is ("gramine", "occlum", "tdx", or a wrapped one's); the
+ * string lives as long as A. */
 const char *asps_attester_kind(const asps_attester *a);
 
 /* A quote over REPORT_DATA. Signature fits asps_ratls_quote_fn (ctx = a). */

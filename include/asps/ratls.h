@@ -60,8 +60,11 @@ typedef struct asps_ratls_create_opts {
 } asps_ratls_create_opts;
 
 /* A fresh ECDSA P-256 key and a self-signed certificate carrying evidence.
- * *cert_pem and *key_pem are malloc'd; free the key with
- * asps_ratls_free_key (cleanses). */
+ * *cert_pem and *key_pem are malloc'd, NUL-terminated PEM, the caller's;
+ * free the key with asps_ratls_free_key (cleanses). Errors: ASPS_E_ARG (bad
+ * options), the attester's own error from o->quote (e.g. ASPS_E_NO_DEVICE),
+ * ASPS_E_INTERNAL (OpenSSL failed), ASPS_E_NOMEM. On an error nothing is
+ * left to free. */
 asps_err asps_ratls_create(const asps_ratls_create_opts *o, char **cert_pem, char **key_pem,
                            asps_errbuf *eb);
 void asps_ratls_free_key(char *key_pem);
@@ -80,6 +83,13 @@ typedef struct asps_ratls_evidence {
     void *priv;
 } asps_ratls_evidence;
 
+/* Read the evidence of the certificate CERT (LEN bytes, PEM or DER).
+ * On ASPS_OK *out is the caller's (asps_ratls_evidence_free); its quote
+ * pointers point into it. Errors: ASPS_E_NO_EVIDENCE (no evidence
+ * extension), ASPS_E_PARSE or ASPS_E_UNSUPPORTED for a certificate or
+ * evidence asps cannot accept (the message says which: malformed, an
+ * unknown critical extension, a repeated extension, formats that disagree),
+ * ASPS_E_LIMIT (too large), ASPS_E_NOMEM. */
 asps_err asps_ratls_extract(const uint8_t *cert, size_t len, asps_ratls_evidence **out,
                             asps_errbuf *eb);
 void asps_ratls_evidence_free(asps_ratls_evidence *e);
@@ -89,9 +99,13 @@ typedef asps_err (*asps_ratls_collateral_fn)(void *ctx, const uint8_t *quote, si
                                              const asps_collateral **col, int *owned,
                                              asps_errbuf *eb);
 
-/* Extract, check validity at AT, verify each quote with DCAP, check the
- * binding (constant time). On ASPS_OK claims are filled, with ratls_format,
- * and expires_at lowered to the certificate's notAfter. */
+/* Extract, check validity at AT (unix seconds), verify each quote with DCAP
+ * (V is used by one thread at a time; COL gives each quote's collateral),
+ * check the binding (constant time). On ASPS_OK claims are filled, with
+ * ratls_format, and expires_at lowered to the certificate's notAfter.
+ * Errors: those of asps_ratls_extract, ASPS_E_CERT_EXPIRED (outside the
+ * certificate's validity), ASPS_E_BINDING (the quote binds another key),
+ * any error of asps_verify_quote or of COL. */
 asps_err asps_ratls_verify(asps_verifier *v, const uint8_t *cert, size_t len,
                            asps_ratls_collateral_fn col, void *col_ctx, int64_t at,
                            asps_claims *claims, asps_errbuf *eb);

@@ -1,7 +1,10 @@
 /* ratls.c: RA-TLS certificates: create, extract evidence, verify binding.
  * See asps/ratls.h for the formats. Trusts nothing in the certificate but
  * what the DCAP-verified quote binds; every byte of the extensions is read
- * through the bounded reader and the CBOR decoder. */
+ * through the bounded reader and the CBOR decoder. Just over 700 lines:
+ * the five evidence formats (Gramine, its mis-encoded OID, DICE, Occlum,
+ * CCZoo) share one extension walk and one binding check, which is why they
+ * stay in one file. */
 #include "asps/ratls.h"
 
 #include <openssl/bio.h>
