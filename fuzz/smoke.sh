@@ -8,6 +8,7 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/corpus"
 seeds="${ASPS_SRC:-$(dirname "$0")/..}/fuzz/corpus/${name#fuzz_}"
 [ -d "$seeds" ] && cp -r "$seeds"/. "$work/corpus/" 2>/dev/null || true
+ASPS_TEST_NAME=${name}_smoke  # as ctest names it, for the not-run list
 . "${ASPS_SRC:-$(dirname "$0")/..}/tests/integration/vectors.sh"
 # fuzz_verify needs Intel's collateral; the others only take the real
 # quotes as extra seeds when they are there

@@ -13,7 +13,8 @@ need_vectors() {
     [ -e "$f" ] && continue
     if [ -z "$VEC_ROOT" ] || [ ! -d "$VEC_ROOT" ]; then
       echo "NOT RUN: $(basename "$0"): no vectors folder (../shared/vectors or ASPS_VECTORS_ROOT)"
-      [ -n "${ASPS_BUILD:-}" ] && echo "$(basename "$0" .sh): needs $f" >>"$ASPS_BUILD/not-run.txt"
+      # the ctest name: the script's, or what the caller set (fuzz/smoke.sh)
+      [ -n "${ASPS_BUILD:-}" ] && echo "${ASPS_TEST_NAME:-$(basename "$0" .sh)}: needs $f" >>"$ASPS_BUILD/not-run.txt"
     else
       echo "NOTICE: $f missing; skipping"
     fi
