@@ -511,36 +511,35 @@ static asps_err missing(const char *fp, int *present, asps_errbuf *eb)
     return asps_fail(eb, ASPS_E_PARSE, "%s: required field is missing", fp);
 }
 
-asps_err asps_json_get_object(const cJSON *obj, const char *path, const char *key,
-                              const cJSON **out, int *present, asps_errbuf *eb)
+/* One member of OBJ that must pass IS (cJSON's type test), else a clear
+ * error naming the JSON path and the type WANT; absent: see missing(). */
+static asps_err get_kind(const cJSON *obj, const char *path, const char *key,
+                         cJSON_bool (*is)(const cJSON *), const char *want, const cJSON **out,
+                         int *present, asps_errbuf *eb)
 {
     char fp[256];
     asps_json_path_key(fp, sizeof fp, path, key);
     const cJSON *v = item(obj, key);
     if (v == NULL)
         return missing(fp, present, eb);
-    if (!cJSON_IsObject(v))
-        return asps_fail(eb, ASPS_E_PARSE, "%s: expected an object, got %s", fp, type_name(v));
+    if (!is(v))
+        return asps_fail(eb, ASPS_E_PARSE, "%s: expected %s, got %s", fp, want, type_name(v));
     *out = v;
     if (present)
         *present = 1;
     return ASPS_OK;
 }
 
+asps_err asps_json_get_object(const cJSON *obj, const char *path, const char *key,
+                              const cJSON **out, int *present, asps_errbuf *eb)
+{
+    return get_kind(obj, path, key, cJSON_IsObject, "an object", out, present, eb);
+}
+
 asps_err asps_json_get_array(const cJSON *obj, const char *path, const char *key,
                              const cJSON **out, int *present, asps_errbuf *eb)
 {
-    char fp[256];
-    asps_json_path_key(fp, sizeof fp, path, key);
-    const cJSON *v = item(obj, key);
-    if (v == NULL)
-        return missing(fp, present, eb);
-    if (!cJSON_IsArray(v))
-        return asps_fail(eb, ASPS_E_PARSE, "%s: expected an array, got %s", fp, type_name(v));
-    *out = v;
-    if (present)
-        *present = 1;
-    return ASPS_OK;
+    return get_kind(obj, path, key, cJSON_IsArray, "an array", out, present, eb);
 }
 
 asps_err asps_json_get_string(const cJSON *obj, const char *path, const char *key,
