@@ -1,0 +1,48 @@
+/* log.h: the server's one logger. Every line carries an RFC 3339 time (UTC,
+ * milliseconds) and a level, as text or as one JSON object per line:
+ *
+ *   2026-12-05T01:10:00.123Z warn  rpc: the KMS is unreachable: ...
+ *   {"time":"2026-12-05T01:10:00.123Z","level":"warn","component":"rpc","msg":"..."}
+ *
+ * Lines below the configured level are dropped. A line is written with one
+ * write(2) under a lock, so lines of different threads never interleave.
+ * Never pass a secret, a token or key material: log lines are not cleansed.
+ * Until asps_log_configure is called: level info, text, standard error.
+ * Thread-safe. */
+#ifndef ASPS_LOG_H
+#define ASPS_LOG_H
+
+#include <stdarg.h>
+
+typedef enum {
+    ASPS_LOG_ERROR = 0,
+    ASPS_LOG_WARN = 1,
+    ASPS_LOG_INFO = 2,
+    ASPS_LOG_DEBUG = 3,
+} asps_log_level;
+
+typedef enum {
+    ASPS_LOG_TEXT = 0,
+    ASPS_LOG_JSON = 1,
+} asps_log_format;
+
+/* FD is where lines go (not closed; 2 for standard error). */
+void asps_log_configure(asps_log_level min, asps_log_format format, int fd);
+/* "error", "warn", "info", "debug" -> 0 and *out; anything else -> -1. */
+int asps_log_level_parse(const char *s, asps_log_level *out);
+/* "text", "json" -> 0 and *out; anything else -> -1. */
+int asps_log_format_parse(const char *s, asps_log_format *out);
+/* 1 when a line of LEVEL would be written. */
+int asps_log_enabled(asps_log_level level);
+/* One line. COMPONENT is a short name ("serve", "rpc", "grpc", "kms",
+ * "pccs"); the message is printf-formatted, a trailing newline is dropped,
+ * and control characters are escaped (text) or JSON-escaped (json). A
+ * message is cut at 4 KiB. */
+void asps_log(asps_log_level level, const char *component, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void asps_logv(asps_log_level level, const char *component, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+/* The time as RFC 3339 UTC with milliseconds into BUF (at least 25 bytes). */
+void asps_log_time_rfc3339(char *buf, unsigned long size);
+
+#endif
