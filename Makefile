@@ -6,7 +6,8 @@
 DEBS := cmake make gcc clang libclang-rt-14-dev pkg-config openssl curl \
         libssl-dev libcjson-dev libcmocka-dev libcurl4-openssl-dev \
         libgrpc-dev protobuf-c-compiler libprotobuf-c-dev \
-        python3 python3-grpcio python3-flask xxd
+        python3 python3-grpcio python3-flask xxd \
+        libmicrohttpd-dev libsystemd-dev prometheus systemd
 JOBS ?= 2
 SHELL := /bin/bash
 
