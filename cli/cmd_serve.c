@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "kms.h"
+#include "log.h"
 #include "rpc.h"
 #include "service.h"
 #include "service_rpc.h"
@@ -24,6 +25,7 @@ static const char usage_text[] =
     "usage: asps serve --config FILE [--listen HOST:PORT] [--audit FILE]\n"
     "                  [--policy FILE [--policy-format native|cczoo|occlum]]\n"
     "                  [--ra-config dynamic_config.json --secrets secret_config.json]\n"
+    "                  [--log-level error|warn|info|debug] [--log-format text|json]\n"
     "\n"
     "Serve asps.v1.SecretProvision/GetSecrets, Occlum's ratls.GrSecret/GetSecret,\n"
     "CCZoo's secretmanager.SecretManger/GetSecret and grpc.health.v1.Health/Check\n"
@@ -35,7 +37,27 @@ static const char usage_text[] =
     "Prints 'asps: listening on HOST:PORT' once bound (port 0 picks one).\n"
     "SIGHUP reloads policy and KMS; SIGTERM drains (limits.drain_ms, then in-flight\n"
     "calls are cancelled) and stops within drain_ms + 1 s, abandoning a handler\n"
-    "that is still running then (stderr says which calls). Exit 0 after SIGTERM.\n";
+    "that is still running then (stderr says which calls). Exit 0 after SIGTERM.\n"
+    "Log lines go to stderr, each with an RFC 3339 time and a level, as text or\n"
+    "one JSON object per line (default: info, text); gRPC's own lines among them.\n";
+
+/* --log-level and --log-format (NULL: info, text); the logger writes to
+ * stderr. Everything the server says from here on is a log line. */
+static int configure_log(const char *level, const char *format)
+{
+    asps_log_level l = ASPS_LOG_INFO;
+    asps_log_format f = ASPS_LOG_TEXT;
+    if (level && asps_log_level_parse(level, &l) != 0) {
+        fprintf(stderr, "asps serve: --log-level: '%s' is not error, warn, info or debug\n", level);
+        return -1;
+    }
+    if (format && asps_log_format_parse(format, &f) != 0) {
+        fprintf(stderr, "asps serve: --log-format: '%s' is not text or json\n", format);
+        return -1;
+    }
+    asps_log_configure(l, f, 2);
+    return 0;
+}
 
 static int set(char **slot, const char *v)
 {
@@ -48,6 +70,7 @@ int asps_cmd_serve(int argc, char **argv)
 {
     const char *config = NULL;
     const char *listen = NULL, *audit = NULL, *policy = NULL, *fmt = NULL, *ra = NULL, *secrets = NULL;
+    const char *log_level = NULL, *log_format = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -61,6 +84,8 @@ int asps_cmd_serve(int argc, char **argv)
                             : !strcmp(a, "--policy-format") ? &fmt
                             : !strcmp(a, "--ra-config")     ? &ra
                             : !strcmp(a, "--secrets")       ? &secrets
+                            : !strcmp(a, "--log-level")     ? &log_level
+                            : !strcmp(a, "--log-format")    ? &log_format
                                                             : NULL;
         if (!slot || i + 1 >= argc) {
             fprintf(stderr, "asps serve: bad argument '%s'\n%s", a, usage_text);
@@ -73,10 +98,12 @@ int asps_cmd_serve(int argc, char **argv)
                         "replaces --policy\n%s", usage_text);
         return 2;
     }
+    if (configure_log(log_level, log_format) != 0)
+        return 2;
     asps_errbuf eb = {{0}};
     asps_service_config *cfg = NULL;
     if (asps_service_config_load(config, &cfg, &eb) != ASPS_OK) {
-        fprintf(stderr, "asps serve: %s\n", eb.msg);
+        asps_log(ASPS_LOG_ERROR, "serve", "%s", eb.msg);
         return 2;
     }
     int ok = (!listen || set(&cfg->listen, listen)) && (!audit || set(&cfg->audit, audit)) &&
@@ -84,7 +111,7 @@ int asps_cmd_serve(int argc, char **argv)
              (!ra || (set(&cfg->policy, ra) && set(&cfg->policy_format, "occlum") &&
                       set(&cfg->occlum_secrets, secrets)));
     if (!ok || !cfg->listen || !cfg->server_cert || !cfg->server_key) {
-        fprintf(stderr, "asps serve: the config needs listen, server_cert and server_key\n");
+        asps_log(ASPS_LOG_ERROR, "serve", "the config needs listen, server_cert and server_key");
         asps_service_config_free(cfg);
         return 2;
     }
@@ -97,7 +124,7 @@ int asps_cmd_serve(int argc, char **argv)
     if (asps_read_file(cfg->server_cert, 1 << 20, &cert, &cl, &eb) != ASPS_OK ||
         asps_read_file(cfg->server_key, 1 << 20, &key, &kl, &eb) != ASPS_OK ||
         asps_service_new(cfg, &svc, &eb) != ASPS_OK) {
-        fprintf(stderr, "asps serve: %s\n", eb.msg);
+        asps_log(ASPS_LOG_ERROR, "serve", "%s", eb.msg);
         rc = 2;
         goto out;
     }
@@ -136,13 +163,13 @@ int asps_cmd_serve(int argc, char **argv)
     int port = 0;
     if (asps_rpc_server_new(&so, &srv, &eb) != ASPS_OK ||
         asps_service_rpc_register(srv, svc, cfg->max_names, &glue, &eb) != ASPS_OK) {
-        fprintf(stderr, "asps serve: %s\n", eb.msg);
+        asps_log(ASPS_LOG_ERROR, "serve", "%s", eb.msg);
         goto out;
     }
     /* TLS failures that gRPC only logs: an audit line and a count each */
     asps_rpc_set_handshake_failure_hook(asps_service_rpc_handshake_failed, svc);
     if (asps_rpc_server_start(srv, &port, &eb) != ASPS_OK) {
-        fprintf(stderr, "asps serve: %s\n", eb.msg);
+        asps_log(ASPS_LOG_ERROR, "serve", "%s", eb.msg);
         goto out;
     }
     char host[256];
@@ -159,23 +186,24 @@ int asps_cmd_serve(int argc, char **argv)
         if (sig == SIGHUP) {
             asps_errbuf r = {{0}};
             if (asps_service_reload(svc, &r) == ASPS_OK)
-                fprintf(stderr, "asps: reloaded policy and KMS\n");
+                asps_log(ASPS_LOG_INFO, "serve", "reloaded policy and KMS");
             else
-                fprintf(stderr, "asps: reload refused, keeping the old policy: %s\n", r.msg);
+                asps_log(ASPS_LOG_ERROR, "serve", "reload refused, keeping the old policy: %s", r.msg);
             continue;
         }
-        fprintf(stderr, "asps: stopping (draining in-flight calls for up to %ld ms)\n", cfg->drain_ms);
+        asps_log(ASPS_LOG_INFO, "serve", "stopping (draining in-flight calls for up to %ld ms)",
+                 cfg->drain_ms);
         asps_rpc_server_shutdown(srv, (int)cfg->drain_ms);
         rc = 0;
         unsigned left = asps_rpc_server_abandoned(srv), stuck = asps_kms_fetches_stuck();
         if (stuck)
-            fprintf(stderr, "asps: %u KMS fetch%s still stuck in the backend, abandoned\n", stuck,
-                    stuck == 1 ? "" : "es");
+            asps_log(ASPS_LOG_WARN, "serve", "%u KMS fetch%s still stuck in the backend, abandoned",
+                     stuck, stuck == 1 ? "" : "es");
         if (left) {
             /* handlers still run and use the server, the service and the
              * KMS: exit without freeing them (the audit log is written
              * line by line, unbuffered) */
-            fprintf(stderr, "asps: stopped, abandoning %u call%s\n", left, left == 1 ? "" : "s");
+            asps_log(ASPS_LOG_WARN, "serve", "stopped, abandoning %u call%s", left, left == 1 ? "" : "s");
             fflush(stdout);
             _exit(0);
         }

@@ -3,14 +3,17 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "log.h"
+
 struct asps_tally {
     char what[32];
+    char component[16];
     int64_t interval_ms;
-    FILE *out;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     pthread_t thread;
@@ -35,14 +38,15 @@ static int64_t mono_ms(void)
 static void print_line(asps_tally *t, int64_t now)
 {
     int64_t since = t->last_print_ms ? t->last_print_ms : t->first_ms;
-    fprintf(t->out, "asps: %s in the last %.1f s: %llu (", t->what, (double)(now - since) / 1000.0,
-            (unsigned long long)t->total);
-    for (size_t i = 0; i <= TALLY_REASONS; i++)
+    /* 17 reasons of at most 31 bytes and their counts fit */
+    char line[1024] = "";
+    size_t n = 0;
+    for (size_t i = 0; i <= TALLY_REASONS && n < sizeof line; i++)
         if (t->count[i])
-            fprintf(t->out, "%s%s %llu", i ? ", " : "", t->reason[i],
-                    (unsigned long long)t->count[i]);
-    fputs(")\n", t->out);
-    fflush(t->out);
+            n += (size_t)snprintf(line + n, sizeof line - n, "%s%s %llu", n ? ", " : "",
+                                  t->reason[i], (unsigned long long)t->count[i]);
+    asps_log(ASPS_LOG_WARN, t->component, "%s in the last %.1f s: %llu (%s)", t->what,
+             (double)(now - since) / 1000.0, (unsigned long long)t->total, line);
     memset(t->count, 0, sizeof t->count);
     t->n_reasons = 0;
     t->total = 0;
@@ -79,14 +83,14 @@ static void *tally_main(void *arg)
     return NULL;
 }
 
-asps_tally *asps_tally_new(const char *what, int64_t interval_ms, FILE *out)
+asps_tally *asps_tally_new(const char *what, int64_t interval_ms, const char *component)
 {
     asps_tally *t = calloc(1, sizeof *t);
     if (t == NULL)
         return NULL;
     snprintf(t->what, sizeof t->what, "%s", what);
     t->interval_ms = interval_ms > 0 ? interval_ms : 1;
-    t->out = out;
+    snprintf(t->component, sizeof t->component, "%s", component ? component : "asps");
     snprintf(t->reason[TALLY_REASONS], sizeof t->reason[0], "other");
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);

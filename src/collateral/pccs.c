@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "dcap_parse.h"
+#include "depstate.h"
 #include "http.h"
 #include "json.h"
 #include "util.h"
@@ -81,12 +82,18 @@ void asps_pccs_free(asps_pccs *p)
 
 unsigned long asps_pccs_requests(const asps_pccs *p) { return asps_http_requests(p->http); }
 
+/* The HTTP status of this thread's last PCCS answer (-1: none, the
+ * transport failed), for the dependency state: a 4xx is the PCCS saying
+ * "no such platform", not the PCCS being down. */
+static _Thread_local long last_status;
+
 /* How a PCCS's answers are judged between tries (http.h). */
 static asps_http_verdict judge(void *ud, const asps_http_req *q, const asps_http_resp *r, int attempt,
                                asps_err *e, asps_errbuf *eb)
 {
     (void)ud;
     (void)attempt;
+    last_status = r->failed ? -1 : r->status;
     if (r->too_big) {
         *e = asps_fail(eb, ASPS_E_LIMIT, "pccs: %s: response larger than %u bytes", q->url, MAX_BODY);
         return ASPS_HTTP_STOP;
@@ -340,6 +347,21 @@ static asps_err copy_collateral(const asps_collateral *c, asps_collateral **out,
     return e;
 }
 
+/* What a fetch says about the PCCS (depstate.h): up when everything came,
+ * or when it answered a 4xx other than 429 (it knows nothing of this
+ * platform: a peer's made-up FMSPC must not make the PCCS look down and
+ * flap the log); down when it could not be reached, failed (5xx, 429) or
+ * answered what does not read; out of memory says nothing. */
+static void report_state(const asps_pccs *p, asps_err e, const asps_errbuf *eb)
+{
+    if (e == ASPS_E_NOMEM || e == ASPS_E_ARG)
+        return;
+    if (e == ASPS_OK || (last_status >= 400 && last_status < 500 && last_status != 429))
+        asps_dep_ok(ASPS_DEP_PCCS, p->base);
+    else
+        asps_dep_down(ASPS_DEP_PCCS, p->base, eb ? eb->msg : "");
+}
+
 asps_err asps_pccs_get_collateral(asps_pccs *p, asps_tee tee, const uint8_t fmspc[6], const char *ca,
                                   int64_t now, asps_collateral **out, asps_errbuf *eb)
 {
@@ -358,7 +380,11 @@ asps_err asps_pccs_get_collateral(asps_pccs *p, asps_tee tee, const uint8_t fmsp
     pthread_mutex_unlock(&p->lock);
     asps_collateral *col;
     int64_t exp = 0;
-    ASPS_TRY(fetch(p, tee, fmspc, ca, &col, &exp, eb));
+    last_status = -1;
+    asps_err fe = fetch(p, tee, fmspc, ca, &col, &exp, eb);
+    report_state(p, fe, eb);
+    if (fe != ASPS_OK)
+        return fe;
     asps_err e = copy_collateral(col, out, eb);
     pthread_mutex_lock(&p->lock);
     entry *slot = NULL;

@@ -29,6 +29,7 @@
 #include "asps/occlum_grpc_ratls.h"
 #include "asps/evidence.h"
 #include "initra.h"
+#include "log.h"
 #include "asps/ratls.h"
 #include "rpc.h"
 #include "service.h"
@@ -258,9 +259,9 @@ int grpc_ratls_start_server(const char *server_addr, const char *config_json, co
     if (e == ASPS_OK)
         e = asps_rpc_server_start(srv, &port, &eb);
     if (e != ASPS_OK) {
-        fprintf(stderr, "grpc_ratls: cannot start the server: %s\n", eb.msg);
+        asps_log(ASPS_LOG_ERROR, "grpc_ratls", "cannot start the server: %s", eb.msg);
     } else {
-        fprintf(stderr, "grpc_ratls: serving on port %d\n", port);
+        asps_log(ASPS_LOG_INFO, "grpc_ratls", "serving on port %d", port);
         int sig;
         sigwait(&set, &sig); /* like Occlum's, it serves until stopped */
         asps_rpc_server_shutdown(srv, 2000);

@@ -33,6 +33,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "depstate.h"
 #include "util.h"
 
 #define IDLE_MAX 8
@@ -243,6 +244,19 @@ static asps_err dispatch(fetch_job *j, asps_errbuf *eb)
     return ASPS_OK;
 }
 
+/* What a fetch's result says about the backend (depstate.h): down when it
+ * could not answer (ASPS_E_UNAVAILABLE: down, unreadable, malformed, late,
+ * the fetch threads used up); up when it answered, "no such entry" and
+ * "not allowed" included; anything else (out of memory, a bad argument)
+ * says nothing about it. */
+static void report_state(const asps_kms *k, asps_err e, const asps_errbuf *eb)
+{
+    if (e == ASPS_OK || e == ASPS_E_NOT_FOUND || e == ASPS_E_DENIED)
+        asps_dep_ok(ASPS_DEP_KMS, asps_kms_backend_name(k));
+    else if (e == ASPS_E_UNAVAILABLE)
+        asps_dep_down(ASPS_DEP_KMS, asps_kms_backend_name(k), eb ? eb->msg : "");
+}
+
 static void to_timespec(int64_t mono_ms, struct timespec *ts)
 {
     ts->tv_sec = (time_t)(mono_ms / 1000);
@@ -282,6 +296,7 @@ asps_err asps_kms_get_until(asps_kms *k, const char *ref, const char *credential
     if (e != ASPS_OK) {
         pthread_mutex_unlock(&pool.mu);
         job_free(j);
+        report_state(k, e, eb);
         return e;
     }
     struct timespec ts;
@@ -292,9 +307,14 @@ asps_err asps_kms_get_until(asps_kms *k, const char *ref, const char *credential
             j->abandoned = 1;
             pool.n_stuck++;
             pthread_mutex_unlock(&pool.mu);
-            return asps_fail(eb, ASPS_E_UNAVAILABLE,
-                             "kms: %s: no answer from the %s backend within %lld ms (fetch abandoned)",
-                             ref, asps_kms_backend_name(k), (long long)(deadline_ms - start));
+            asps_errbuf late = {{0}};
+            asps_fail(&late, ASPS_E_UNAVAILABLE,
+                      "kms: %s: no answer from the %s backend within %lld ms (fetch abandoned)", ref,
+                      asps_kms_backend_name(k), (long long)(deadline_ms - start));
+            report_state(k, ASPS_E_UNAVAILABLE, &late);
+            if (eb)
+                *eb = late;
+            return ASPS_E_UNAVAILABLE;
         }
     }
     pthread_mutex_unlock(&pool.mu);
@@ -307,6 +327,7 @@ asps_err asps_kms_get_until(asps_kms *k, const char *ref, const char *credential
     } else if (eb) {
         *eb = j->eb;
     }
+    report_state(k, e, &j->eb);
     OPENSSL_cleanse(&j->eb, sizeof j->eb);
     job_free(j);
     return e;

@@ -10,6 +10,7 @@
  * nothing itself: the verify function does.
  */
 #include "rpc_internal.h"
+#include "log.h"
 #include "util.h"
 
 #include <pthread.h>
@@ -44,9 +45,12 @@ const char *asps_rpc_status_name(int status)
     return names[status];
 }
 
-/* gRPC logs every failed TLS handshake at ERROR: a remote peer could flood
- * the log. Lines go to stderr at most LOG_BURST per LOG_WINDOW_MS; the rest
- * are counted and reported once the window turns. */
+/* gRPC's own lines go through the one logger (log.h, component "grpc";
+ * gRPC's ERROR, INFO and DEBUG as error, info and debug). gRPC logs every
+ * failed TLS handshake at ERROR: a remote peer could flood the log. Lines
+ * are written at most LOG_BURST per LOG_WINDOW_MS; the rest are counted and
+ * reported once the window turns. A line the logger's level drops is not
+ * counted. */
 #define LOG_BURST 20
 #define LOG_WINDOW_MS 10000
 
@@ -84,6 +88,13 @@ static void handshake_reason(const char *msg, char *out, size_t cap)
     out[n] = '\0';
 }
 
+static asps_log_level level_of(gpr_log_severity sev)
+{
+    return sev == GPR_LOG_SEVERITY_ERROR  ? ASPS_LOG_ERROR
+           : sev == GPR_LOG_SEVERITY_INFO ? ASPS_LOG_INFO
+                                          : ASPS_LOG_DEBUG;
+}
+
 static void rate_limited_log(gpr_log_func_args *a)
 {
     if (atomic_load(&hook_set)) {
@@ -102,12 +113,15 @@ static void rate_limited_log(gpr_log_func_args *a)
         if ((int)a->severity < atomic_load(&print_min))
             return; /* only asked for to see the lines above */
     }
+    asps_log_level level = level_of(a->severity);
+    if (!asps_log_enabled(level))
+        return;
     int64_t now = asps_rpc__now_ms();
     pthread_mutex_lock(&log_mu);
     if (now - log_window_start >= LOG_WINDOW_MS) {
         if (log_dropped)
-            fprintf(stderr, "grpc: %u log lines suppressed in the last %d s\n", log_dropped,
-                    LOG_WINDOW_MS / 1000);
+            asps_log(ASPS_LOG_WARN, "grpc", "%u log lines suppressed in the last %d s", log_dropped,
+                     LOG_WINDOW_MS / 1000);
         log_window_start = now;
         log_in_window = 0;
         log_dropped = 0;
@@ -119,7 +133,7 @@ static void rate_limited_log(gpr_log_func_args *a)
         log_dropped++;
     pthread_mutex_unlock(&log_mu);
     if (show)
-        fprintf(stderr, "grpc %s: %s\n", gpr_log_severity_string(a->severity), a->message);
+        asps_log(level, "grpc", "%s", a->message);
 }
 
 static pthread_once_t log_once = PTHREAD_ONCE_INIT;

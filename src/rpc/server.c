@@ -42,6 +42,7 @@
  * asps_rpc_server_free waits for those handlers before freeing anything.
  */
 #include "rpc_internal.h"
+#include "log.h"
 #include "util.h"
 
 #include <pthread.h>
@@ -166,7 +167,7 @@ struct asps_rpc_server {
 
 static void log_err(const char *what, const char *detail)
 {
-    fprintf(stderr, "asps rpc: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
+    asps_log(ASPS_LOG_ERROR, "rpc", "%s%s%s", what, detail ? ": " : "", detail ? detail : "");
 }
 
 /* ---- setup ----------------------------------------------------------------------- */
@@ -1045,11 +1046,11 @@ static void shutdown_server(asps_rpc_server *s, int drain_ms, int bounded)
                 if (!idle) {
                     /* Bounded: a handler blocked where nothing reaches it
                      * must not keep the process from stopping. */
-                    fprintf(stderr,
-                            "asps rpc: drain deadline passed (%d ms + %d ms after cancelling): "
-                            "abandoning %u call%s still in handlers%s%s%s\n",
-                            drain_ms > 0 ? drain_ms : 0, ABANDON_GRACE_MS, running,
-                            running == 1 ? "" : "s", what[0] ? " (" : "", what, what[0] ? ")" : "");
+                    asps_log(ASPS_LOG_WARN, "rpc",
+                             "drain deadline passed (%d ms + %d ms after cancelling): "
+                             "abandoning %u call%s still in handlers%s%s%s",
+                             drain_ms > 0 ? drain_ms : 0, ABANDON_GRACE_MS, running,
+                             running == 1 ? "" : "s", what[0] ? " (" : "", what, what[0] ? ")" : "");
                     return;
                 }
             }

@@ -32,7 +32,7 @@
 #include "x509.h"
 
 #define MAX_PEM (64 * 1024)
-#define REFUSAL_SUMMARY_MS 10000 /* at most one stderr line of refusals per this */
+#define REFUSAL_SUMMARY_MS 10000 /* at most one log line of refusals per this */
 
 typedef struct cache_entry {
     uint8_t key[32];
@@ -59,8 +59,8 @@ struct asps_service {
     generation *gen;
 
     asps_audit *audit;
-    asps_tally *refusals; /* the stderr summary of refused connections */
-    asps_tally *audit_lost; /* the stderr summary of audit lines not written */
+    asps_tally *refusals; /* the log's summary of refused connections */
+    asps_tally *audit_lost; /* the log's summary of audit lines not written */
 
     pthread_mutex_t stats_lock;
     asps_service_stats stats;
@@ -302,10 +302,10 @@ asps_err asps_service_new(const asps_service_config *cfg, asps_service **out, as
     e = asps_audit_open(cfg->audit ? cfg->audit : "-", &s->audit, eb);
     if (e != ASPS_OK)
         goto fail;
-    s->refusals = asps_tally_new("refusals", REFUSAL_SUMMARY_MS, stderr);
-    /* "asps: audit lines not written in the last 10.0 s: 3 (No space left
+    s->refusals = asps_tally_new("refusals", REFUSAL_SUMMARY_MS, "service");
+    /* "service: audit lines not written in the last 10.0 s: 3 (No space left
      * on device 3)"; with audit_required no grant among them was released */
-    s->audit_lost = asps_tally_new("audit lines not written", REFUSAL_SUMMARY_MS, stderr);
+    s->audit_lost = asps_tally_new("audit lines not written", REFUSAL_SUMMARY_MS, "service");
     if (!s->refusals || !s->audit_lost) {
         e = asps_fail(eb, ASPS_E_NOMEM, "out of memory");
         goto fail;

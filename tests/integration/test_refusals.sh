@@ -228,7 +228,7 @@ for i in range(40):  # a new connection each
             assert e.code() == grpc.StatusCode.UNAUTHENTICATED, e.code()
 PYEOF
 elapsed=$((SECONDS - START))
-n=$(grep -c '^asps: refusals in the last ' main.err)
+n=$(grep -c '^[0-9-]*T[0-9:.]*Z warn  service: refusals in the last ' main.err)
 [ "$n" -ge 1 ] && [ "$n" -le $((elapsed / 10 + 2)) ] && ok || bad "$n summary lines in $elapsed s: $(cat main.err)"
 good_client "a burst of refusals"
 wait $IDLE_PID # before SIGTERM, which would close it anyway
@@ -236,13 +236,13 @@ grep -q "^closed after" idle.out && ok || bad "refused connection left open: $(c
 kill -TERM $main_PID; wait $main_PID; rc=$?
 [ $rc = 0 ] && ok || bad "SIGTERM exit $rc"
 # at exit the rest is summed up: every refused handshake counted once
-$PY - <<'PYEOF' && ok || bad "summary counts do not add up: $(grep '^asps: refusals' main.err)"
+$PY - <<'PYEOF' && ok || bad "summary counts do not add up: $(grep 'service: refusals' main.err)"
 import json, re
 audit = [json.loads(l) for l in open("audit.log", encoding="utf-8")]
 refused = sum(1 for o in audit if o["reason"].startswith(("handshake: ", "TLS handshake failed")))
 counts = {}
 for line in open("main.err"):
-    m = re.match(r"asps: refusals in the last [0-9.]+ s: (\d+) \((.*)\)$", line.rstrip("\n"))
+    m = re.match(r"[0-9-]+T[0-9:.]+Z warn  service: refusals in the last [0-9.]+ s: (\d+) \((.*)\)$", line.rstrip("\n"))
     if m:
         parts = [p.rsplit(" ", 1) for p in m.group(2).split(", ")]
         assert sum(int(c) for _, c in parts) == int(m.group(1)), line

@@ -186,14 +186,14 @@ for i in 1 2 3; do
     grep -q "Secret received" full$i.out && bad "a secret released without its audit line"
 done
 sleep 0.3
-grep -q "^asps: audit lines not written in the last [0-9.]* s: [0-9]* (File too large" full.json.err && ok \
+grep -q "^[0-9-]*T[0-9:.]*Z warn  service: audit lines not written in the last [0-9.]* s: [0-9]* (File too large" full.json.err && ok \
     || bad "unwritable audit: no stderr line: $(cat full.json.err)"
 # rate-limited: one line at the first failure, the rest summed up later
 [ "$(grep -c 'audit lines not written' full.json.err)" = 1 ] && ok || bad "audit failure lines: $(cat full.json.err)"
 [ "$(wc -c < faudit.log)" = 4096 ] && ok || bad "the audit file changed"
 kill -TERM $SPID; wait $SPID
 # every lost line counted: per call the grant's line and the refusal's
-total=$(sed -n 's/^asps: audit lines not written in the last [0-9.]* s: \([0-9]*\) .*/\1/p' full.json.err | awk '{s+=$1} END {print s+0}')
+total=$(sed -n 's/^[0-9-]*T[0-9:.]*Z warn  service: audit lines not written in the last [0-9.]* s: \([0-9]*\) .*/\1/p' full.json.err | awk '{s+=$1} END {print s+0}')
 [ "$total" = 6 ] && ok || bad "audit lines counted as lost: $total (want 6): $(cat full.json.err)"
 # audit_required false: released anyway, and stderr says the lines are lost
 mkconf open.json faudit.log ', "audit_required": false'
@@ -204,7 +204,7 @@ S=$(sed -n 's/^asps: listening on //p' open.json.out)
 out=$($BIN get --server "$S" --ca server.pem "${ID[@]}" k 2>&1); rc=$?
 [ $rc = 0 ] && [ "$out" = "Secret received: 76-34-6c-75-65" ] && ok || bad "audit_required false: exit $rc: $out"
 sleep 0.3
-grep -q "^asps: audit lines not written" open.json.err && ok || bad "audit_required false: no stderr line"
+grep -q "^[0-9-]*T[0-9:.]*Z warn  service: audit lines not written" open.json.err && ok || bad "audit_required false: no stderr line"
 kill -TERM $SPID; wait $SPID
 # not a regular file: refused at start-up, at once (a FIFO nobody reads
 # would block open(); one with a reader would block every write)
