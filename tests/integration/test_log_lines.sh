@@ -11,9 +11,13 @@
 #  - a file KMS gone for 5 calls: exactly one "down" line, one "recovered"
 #    line after, saying 5 failed calls;
 #  - json (default level info): every line one JSON object with exactly
-#    time, level, component, msg; a PCCS answering 503 for several calls:
-#    one "down" and one "recovered" line (component pccs); the KMS again;
-#    no debug line;
+#    time, level, component, msg; a PCCS answering 404 (no such platform:
+#    up, no line), then 503 for several calls: one "down" and one
+#    "recovered" line (component pccs); the KMS again; no debug line;
+#  - a Vault KMS sealed for 3 calls, then its process stopped (SIGSTOP: no
+#    answer within the KMS deadline) for 2: two outages, each one "down" and
+#    one "recovered" line with its count; a name Vault does not have
+#    (PERMISSION_DENIED to the peer) does not make it look down;
 #  - --log-level warn: no info line (the reload says nothing), the KMS's
 #    transitions still there; --log-level and --log-format refuse unknown
 #    values (exit 2);
@@ -30,7 +34,7 @@ command -v curl >/dev/null || { echo "SKIP: no curl"; exit 77; }
 
 T=$(mktemp -d /tmp/asps-log-XXXXXX)
 PIDS=
-cleanup() { for p in $PIDS; do kill -9 "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"; }
+cleanup() { for p in $PIDS; do kill -9 "$p" 2>/dev/null; done; wait 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$T"; }
 trap cleanup EXIT
 pass=0 failn=0
 ok() { pass=$((pass+1)); }
@@ -191,8 +195,15 @@ pccs() { curl -s --cacert pccs.pem -X POST -d "$1" "https://127.0.0.1:$PP/__cont
 sed "s|\"collateral\": {\"sim\": \"sim\"}|\"collateral\": {\"pccs\": \"https://127.0.0.1:$PP\", \"pccs_ca\": \"pccs.pem\"}|" \
     server.json > pccs.json
 grep -q pccs_ca pccs.json || bad "pccs config"
-pccs '{"fail": 100000, "status": 503}'
+# first a PCCS that answers 404 (it knows no such platform): it is up, the
+# calls fail, no "down" line; then 503s: down
+pccs '{"fail": 100000, "status": 404}'
 start_server json pccs.json --log-format json
+for i in 1 2; do
+    out=$(GET 2>&1); rc=$?
+    [ $rc = 3 ] && [[ "$out" == *"collateral_unavailable"* ]] && ok || bad "PCCS 404, call $i: exit $rc: $out"
+done
+pccs '{"fail": 100000, "status": 503}'
 for i in 1 2 3 4; do
     out=$(GET 2>&1); rc=$?
     [ $rc = 3 ] && [[ "$out" == *"collateral_unavailable"* ]] && ok || bad "PCCS down, call $i: exit $rc: $out"
@@ -210,6 +221,60 @@ once json.msgs '^warn kms: the KMS \(file\) is down: ' "json: KMS down"
 once json.msgs '^warn kms: the KMS \(file\) recovered after [0-9.]+ s down \(3 failed calls\)$' "json: KMS recovered"
 grep -q '^debug ' json.msgs && bad "json: a debug line at level info: $(grep '^debug ' json.msgs)" || ok
 grep -qE '^info serve: stopping ' json.msgs && ok || bad "json: stop line"
+
+# ---- a Vault KMS: sealed, then stopped -------------------------------------------------
+$PY - <<'EOF'
+import json
+json.dump({"kv2": {"secret": {"k": {"key": "v1"}}}, "tokens": {"root": ["*"]}}, open("seed.json", "w"))
+EOF
+$PY "$SRC/tests/vault_server.py" --seed seed.json > vsrv.out 2> vsrv.err &
+VPID=$!
+PIDS="$PIDS $VPID"
+for _ in $(seq 50); do grep -q PORT vsrv.out 2>/dev/null && break; sleep 0.1; done
+VPORT=$(sed -n "s/^PORT //p" vsrv.out)
+[ -n "$VPORT" ] || { echo "FAIL: vault test server"; cat vsrv.err; exit 1; }
+vault() { curl -s -X POST -d "$1" "http://127.0.0.1:$VPORT/__control" >/dev/null; }
+cat > vpolicy.json <<EOF
+{"version": 1,
+ "apps": [{"name": "web", "match": {"tee": "sgx", "mrenclave": "$MRE"}, "allow_simulated": true,
+           "secrets": {"k": "k", "gone": "gone"}}]}
+EOF
+cat > vserver.json <<EOF
+{"listen": "127.0.0.1:0", "server_cert": "server.pem", "server_key": "server.key",
+ "trust": {"sim": "sim"}, "collateral": {"sim": "sim"}, "policy": "vpolicy.json", "audit": "vaudit.log",
+ "kms": {"type": "vault", "addr": "http://127.0.0.1:$VPORT", "kv_version": 2, "token": "root"},
+ "limits": {"threads": 2, "kms_deadline_ms": 1000}}
+EOF
+start_server vault vserver.json
+[ "$(GET 2>&1)" = "Secret received: 76-31" ] && ok || bad "vault: first call"
+vault '{"sealed": true}'
+for i in 1 2 3; do
+    out=$(GET 2>&1); rc=$?
+    [ $rc = 3 ] && ok || bad "vault sealed, call $i: exit $rc: $out"
+done
+vault '{"sealed": false}'
+[ "$(GET 2>&1)" = "Secret received: 76-31" ] && ok || bad "vault unsealed: not served"
+kill -STOP "$VPID"
+for i in 1 2; do
+    out=$(GET 2>&1); rc=$?
+    [ $rc = 3 ] && ok || bad "vault stopped, call $i: exit $rc: $out"
+done
+kill -CONT "$VPID"
+[ "$(GET 2>&1)" = "Secret received: 76-31" ] && ok || bad "vault going again: not served"
+out=$($BIN get --server "$S" --ca server.pem --sim sim --mrenclave "$MRE" gone 2>&1); rc=$?
+[ $rc = 1 ] && [[ "$out" == *"PERMISSION_DENIED"* ]] && ok || bad "vault, a name it does not have: exit $rc: $out"
+stop_server vault
+check_format vault.err text && ok || bad "vault: lines: $(cat vault.err)"
+msgs vault.err text > vault.msgs
+$PY - vault.msgs <<'PYEOF' && ok || bad "vault: transitions: $(grep ' kms: ' vault.msgs)"
+import re, sys
+ls = [l.rstrip("\n") for l in open(sys.argv[1]) if l.startswith("warn kms: ")]
+assert len(ls) == 4, ls
+assert re.fullmatch(r"warn kms: the KMS \(vault\) is down: vault: .*Vault is sealed.*; calls that need it fail with UNAVAILABLE until it answers", ls[0]), ls[0]
+assert re.fullmatch(r"warn kms: the KMS \(vault\) recovered after [0-9.]+ s down \(3 failed calls\)", ls[1]), ls[1]
+assert re.fullmatch(r"warn kms: the KMS \(vault\) is down: kms: k: no answer from the vault backend within [0-9]+ ms \(fetch abandoned\); .*", ls[2]), ls[2]
+assert re.fullmatch(r"warn kms: the KMS \(vault\) recovered after [0-9.]+ s down \(2 failed calls\)", ls[3]), ls[3]
+PYEOF
 
 # ---- --log-level warn; bad values ------------------------------------------------------
 start_server warn server.json --log-level warn
