@@ -48,6 +48,9 @@ GET() { $BIN get --server "$S" --ca server.pem "${ID[@]}" "$@"; }
 start_server() { # config-file [serve args...] -> sets S, SPID
     local cfg=$1
     shift
+    # the last server's "listening" must not be taken for this one's (the
+    # shell truncates the file in the child, maybe after the grep below)
+    rm -f "$cfg.out"
     $BIN serve --config "$cfg" "$@" > "$cfg.out" 2> "$cfg.err" &
     SPID=$!
     PIDS="$PIDS $SPID"
