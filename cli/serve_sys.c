@@ -10,6 +10,8 @@
  * when SIGTERM starts the drain; STATUS= a one-line summary with each. */
 #include "serve_sys.h"
 
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +64,26 @@ void asps_serve_notify_stopping(long drain_ms)
     notify(msg);
 }
 
+/* Wait until gRPC has taken a new TLS pair (ASPS_RPC_IDENTITY_SETTLE_MS),
+ * so that READY=1 and the log line mean new handshakes get it; but not past
+ * a SIGTERM or SIGINT (blocked in every thread, so it stays pending for the
+ * main loop's sigwait): the drain's bound must hold during a reload too. */
+static void settle(void)
+{
+    int64_t end = asps_now_mono_ms() + ASPS_RPC_IDENTITY_SETTLE_MS;
+    for (;;) {
+        sigset_t pending;
+        if (sigpending(&pending) == 0 &&
+            (sigismember(&pending, SIGTERM) == 1 || sigismember(&pending, SIGINT) == 1))
+            return;
+        int64_t left = end - asps_now_mono_ms();
+        if (left <= 0)
+            return;
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = (left < 50 ? left : 50) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
 /* The TLS pair from the config's files; "reloaded", "unchanged" or
  * "refused" into *what. */
 static void reload_tls(asps_rpc_server *srv, const asps_service_config *cfg, const char **what)
@@ -76,9 +98,11 @@ static void reload_tls(asps_rpc_server *srv, const asps_service_config *cfg, con
         asps_rpc_server_set_identity(srv, (const char *)cert, (const char *)key, &changed, &eb) ==
             ASPS_OK) {
         *what = changed ? "reloaded" : "unchanged";
-        if (changed)
+        if (changed) {
+            settle();
             asps_log(ASPS_LOG_INFO, "serve", "reloaded the TLS certificate and key (%s, %s)",
                      cfg->server_cert, cfg->server_key);
+        }
     } else {
         asps_log(ASPS_LOG_WARN, "serve",
                  "TLS certificate reload refused, keeping the old certificate and key: %s", eb.msg);

@@ -19,7 +19,9 @@ void asps_serve_notify_stopping(long drain_ms);
  * they were reloaded): reopen the audit file; read the TLS certificate and
  * key from the config's files and, when they are a valid pair different
  * from the one in use, hand them to the server (a bad pair keeps the old;
- * each outcome logged); then READY=1 with a STATUS that sums it up. */
+ * each outcome logged) and wait until gRPC uses them
+ * (ASPS_RPC_IDENTITY_SETTLE_MS; cut short by a pending SIGTERM or SIGINT);
+ * then READY=1 with a STATUS that sums it up. */
 void asps_serve_reload_files(asps_service *svc, asps_rpc_server *srv,
                              const asps_service_config *cfg, int policy_ok);
 

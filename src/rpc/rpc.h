@@ -186,11 +186,13 @@ asps_err asps_rpc_server_start(asps_rpc_server *s, int *bound_port, asps_errbuf 
  * pair is checked first (PEM, key matches the first certificate, that
  * certificate valid now): on any error the old pair stays and eb says why.
  * gRPC picks a new pair up on its next refresh (every
- * ASPS_RPC_IDENTITY_REFRESH_S): this returns once that has passed, so a
- * handshake begun after it returns gets the new certificate. The same pair
- * as now: ASPS_OK at once, *changed (if non-NULL) 0; else 1. Not
+ * ASPS_RPC_IDENTITY_REFRESH_S): a handshake begun ASPS_RPC_IDENTITY_SETTLE_MS
+ * after this returns gets the new certificate (it returns at once; the
+ * caller waits if it must). *changed (if non-NULL): 1 when the pair was
+ * swapped, 0 when it is the same as now (nothing done) or on error. Not
  * thread-safe against itself; only after start succeeded. */
 #define ASPS_RPC_IDENTITY_REFRESH_S 1
+#define ASPS_RPC_IDENTITY_SETTLE_MS 1500
 asps_err asps_rpc_server_set_identity(asps_rpc_server *s, const char *cert_chain_pem,
                                       const char *key_pem, int *changed, asps_errbuf *eb);
 

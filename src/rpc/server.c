@@ -49,7 +49,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <grpc/byte_buffer.h>
 #include <grpc/support/alloc.h>
@@ -1145,10 +1144,5 @@ asps_err asps_rpc_server_set_identity(asps_rpc_server *s, const char *cert_chain
     s->key_pem = key;
     if (changed != NULL)
         *changed = 1;
-    /* gRPC's provider re-reads the pair every ASPS_RPC_IDENTITY_REFRESH_S
-     * (monotonic clock); wait out one refresh and a margin */
-    struct timespec ts = {.tv_sec = ASPS_RPC_IDENTITY_REFRESH_S, .tv_nsec = 500 * 1000 * 1000};
-    while (nanosleep(&ts, &ts) != 0)
-        ;
     return ASPS_OK;
 }
