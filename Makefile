@@ -9,9 +9,13 @@ DEBS := cmake make gcc clang libclang-rt-14-dev pkg-config openssl curl \
         python3 python3-grpcio python3-flask xxd \
         libmicrohttpd-dev libsystemd-dev prometheus systemd
 JOBS ?= 2
+# make install: where (PREFIX) and under which staging root (DESTDIR)
+PREFIX ?= /usr/local
+DESTDIR ?=
+BUILD_DIR ?= build
 SHELL := /bin/bash
 
-.PHONY: all deps build build-asan test demo demo-flask bench clean
+.PHONY: all deps build build-asan test demo demo-flask bench clean install install-built
 
 all: build
 
@@ -51,6 +55,14 @@ demo-flask: build
 
 bench: build
 	bash scripts/bench.sh
+
+# the Release build, then PREFIX/bin/asps, the libraries, the public headers,
+# asps.pc, the systemd unit and its sysusers.d user, example configs, README
+install: build
+	$(MAKE) --no-print-directory install-built
+# the install step alone, of an existing build (BUILD_DIR); tests use it
+install-built:
+	DESTDIR="$(DESTDIR)" cmake --install "$(BUILD_DIR)" --prefix "$(PREFIX)"
 
 clean:
 	rm -rf build build-asan

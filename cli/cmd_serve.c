@@ -19,6 +19,7 @@
 #include "service.h"
 #include "service_rpc.h"
 #include "cli.h"
+#include "serve_sys.h"
 #include "util.h"
 
 static const char usage_text[] =
@@ -35,9 +36,12 @@ static const char usage_text[] =
     "collateral_unavailable (retry later)\" when the collateral could not be had).\n"
     "Each refusal is audited; stderr sums them up at most once per 10 s.\n"
     "Prints 'asps: listening on HOST:PORT' once bound (port 0 picks one).\n"
-    "SIGHUP reloads policy and KMS; SIGTERM drains (limits.drain_ms, then in-flight\n"
-    "calls are cancelled) and stops within drain_ms + 1 s, abandoning a handler\n"
-    "that is still running then (stderr says which calls). Exit 0 after SIGTERM.\n"
+    "SIGHUP reloads policy and KMS, reopens the audit file and reloads the TLS\n"
+    "certificate and key (a bad pair keeps the old one); SIGTERM drains\n"
+    "(limits.drain_ms, then in-flight calls are cancelled) and stops within\n"
+    "drain_ms + 1 s, abandoning a handler that is still running then (stderr says\n"
+    "which calls). Exit 0 after SIGTERM. Under systemd (Type=notify) it reports\n"
+    "READY=1, RELOADING=1, STOPPING=1 and a STATUS= line through NOTIFY_SOCKET.\n"
     "Log lines go to stderr, each with an RFC 3339 time and a level, as text or\n"
     "one JSON object per line (default: info, text); gRPC's own lines among them.\n";
 
@@ -179,18 +183,23 @@ int asps_cmd_serve(int argc, char **argv)
         *colon = 0;
     printf("asps: listening on %s:%d\n", host, port);
     fflush(stdout);
+    asps_serve_notify_ready(host, port);
     for (;;) {
         int sig = 0;
         if (sigwait(&set, &sig) != 0)
             continue;
         if (sig == SIGHUP) {
+            asps_serve_notify_reloading();
             asps_errbuf r = {{0}};
-            if (asps_service_reload(svc, &r) == ASPS_OK)
+            int policy_ok = asps_service_reload(svc, &r) == ASPS_OK;
+            if (policy_ok)
                 asps_log(ASPS_LOG_INFO, "serve", "reloaded policy and KMS");
             else
                 asps_log(ASPS_LOG_ERROR, "serve", "reload refused, keeping the old policy: %s", r.msg);
+            asps_serve_reload_files(svc, srv, cfg, policy_ok);
             continue;
         }
+        asps_serve_notify_stopping(cfg->drain_ms);
         asps_log(ASPS_LOG_INFO, "serve", "stopping (draining in-flight calls for up to %ld ms)",
                  cfg->drain_ms);
         asps_rpc_server_shutdown(srv, (int)cfg->drain_ms);

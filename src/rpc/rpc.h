@@ -181,6 +181,21 @@ asps_err asps_rpc_server_add_method(asps_rpc_server *s, const char *full_method,
  * port actually bound. */
 asps_err asps_rpc_server_start(asps_rpc_server *s, int *bound_port, asps_errbuf *eb);
 
+/* Replace the server's certificate chain and key (SIGHUP): new TLS
+ * handshakes use the new pair; connections already open keep theirs. The
+ * pair is checked first (PEM, key matches the first certificate, that
+ * certificate valid now): on any error the old pair stays and eb says why.
+ * gRPC picks a new pair up on its next refresh (every
+ * ASPS_RPC_IDENTITY_REFRESH_S): a handshake begun ASPS_RPC_IDENTITY_SETTLE_MS
+ * after this returns gets the new certificate (it returns at once; the
+ * caller waits if it must). *changed (if non-NULL): 1 when the pair was
+ * swapped, 0 when it is the same as now (nothing done) or on error. Not
+ * thread-safe against itself; only after start succeeded. */
+#define ASPS_RPC_IDENTITY_REFRESH_S 1
+#define ASPS_RPC_IDENTITY_SETTLE_MS 1500
+asps_err asps_rpc_server_set_identity(asps_rpc_server *s, const char *cert_chain_pem,
+                                      const char *key_pem, int *changed, asps_errbuf *eb);
+
 /* Stop accepting connections and calls, let in-flight calls finish for up to
  * drain_ms, cancel what is left (clients get UNAVAILABLE), give running
  * handlers 1 s more to return, and stop the threads. Bounded: returns by

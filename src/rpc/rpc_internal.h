@@ -42,6 +42,25 @@ grpc_tls_certificate_verifier *asps_rpc__verifier_new(asps_rpc_verify_fn fn, voi
 asps_err asps_rpc__check_pem_pair(const char *cert_pem, const char *key_pem, const char *what,
                                   asps_errbuf *eb);
 
+/* The server's TLS identity, replaceable while it runs (identity.c):
+ * a certificate chain and key (and optional client CA bundle) that gRPC's
+ * file-watcher certificate provider reads. new copies the PEMs (checked by
+ * the caller); provider makes a provider reading them (NULL on failure);
+ * set swaps in a new pair atomically (checked by the caller), which new
+ * handshakes use after the provider's next refresh; free only once gRPC has
+ * dropped every provider made. */
+typedef struct asps_rpc__identity asps_rpc__identity;
+asps_err asps_rpc__identity_new(const char *cert_pem, const char *key_pem, const char *root_pem,
+                                asps_rpc__identity **out, asps_errbuf *eb);
+grpc_tls_certificate_provider *asps_rpc__identity_provider(asps_rpc__identity *id);
+asps_err asps_rpc__identity_set(asps_rpc__identity *id, const char *cert_pem, const char *key_pem,
+                                asps_errbuf *eb);
+void asps_rpc__identity_free(asps_rpc__identity *id);
+
+/* The first certificate in cert_pem is valid now (notBefore <= now <
+ * notAfter); else ASPS_E_ARG "... has expired" / "... is not valid yet". */
+asps_err asps_rpc__check_validity(const char *cert_pem, const char *what, asps_errbuf *eb);
+
 /* strdup of a PEM, NULL stays NULL; *fail set when allocation fails. */
 char *asps_rpc__dup(const char *s, int *fail);
 /* cleanse and free a string that may hold a private key. */

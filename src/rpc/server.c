@@ -121,6 +121,7 @@ struct asps_rpc_server {
     char *cert_pem;
     char *key_pem;
     char *client_ca_pem;
+    asps_rpc__identity *identity; /* what gRPC reads cert_pem and key_pem from */
     asps_rpc_verify_fn verify;
     void *verify_ctx;
     size_t max_message;
@@ -286,8 +287,6 @@ asps_err asps_rpc_server_add_method(asps_rpc_server *s, const char *full_method,
 
 static grpc_server_credentials *make_creds(asps_rpc_server *s, asps_errbuf *eb, asps_err *rc)
 {
-    grpc_tls_identity_pairs *pairs = grpc_tls_identity_pairs_create();
-    grpc_tls_identity_pairs_add_pair(pairs, s->key_pem, s->cert_pem);
     /* Without a client CA there are no root certificates: the server requires
      * a client certificate but leaves all judgement of it to the verifier
      * (RA-TLS certificates are self-signed; their trust comes from the quote
@@ -295,8 +294,13 @@ static grpc_server_credentials *make_creds(asps_rpc_server *s, asps_errbuf *eb, 
      * certificate's private key. OpenSSL's own verdict on the certificate
      * (an unknown critical extension among it) is set aside in this mode:
      * the verifier decides, by asps's list (ratls.c; test_rpc pins it). */
-    grpc_tls_certificate_provider *prov =
-        grpc_tls_certificate_provider_static_data_create(s->client_ca_pem, pairs);
+    /* a provider whose pair asps_rpc_server_set_identity can replace */
+    grpc_tls_certificate_provider *prov = NULL;
+    if (s->identity == NULL &&
+        (*rc = asps_rpc__identity_new(s->cert_pem, s->key_pem, s->client_ca_pem, &s->identity,
+                                      eb)) != ASPS_OK)
+        return NULL;
+    prov = asps_rpc__identity_provider(s->identity);
     grpc_tls_certificate_verifier *ver = NULL;
     if (s->verify != NULL)
         ver = asps_rpc__verifier_new(s->verify, s->verify_ctx, s->vpool);
@@ -1105,5 +1109,41 @@ void asps_rpc_server_free(asps_rpc_server *s)
     asps_rpc__vpool_unref(s->vpool);
     if (s->grpc_inited)
         grpc_shutdown();
+    asps_rpc__identity_free(s->identity); /* gRPC's provider, which reads it, is gone */
     free(s);
+}
+
+asps_err asps_rpc_server_set_identity(asps_rpc_server *s, const char *cert_chain_pem,
+                                      const char *key_pem, int *changed, asps_errbuf *eb)
+{
+    if (changed != NULL)
+        *changed = 0;
+    if (s == NULL || cert_chain_pem == NULL || key_pem == NULL)
+        return asps_fail(eb, ASPS_E_ARG, "rpc: set_identity needs a server, certificate and key");
+    if (s->identity == NULL)
+        return asps_fail(eb, ASPS_E_ARG, "rpc: set_identity before the server started");
+    ASPS_TRY(asps_rpc__check_pem_pair(cert_chain_pem, key_pem, "server", eb));
+    ASPS_TRY(asps_rpc__check_validity(cert_chain_pem, "server", eb));
+    if (strcmp(cert_chain_pem, s->cert_pem) == 0 && strcmp(key_pem, s->key_pem) == 0)
+        return ASPS_OK;
+    int fail = 0;
+    char *cert = asps_rpc__dup(cert_chain_pem, &fail), *key = asps_rpc__dup(key_pem, &fail);
+    if (fail) {
+        free(cert);
+        asps_rpc__free_secret_str(key);
+        return asps_fail(eb, ASPS_E_NOMEM, "rpc: out of memory");
+    }
+    asps_err e = asps_rpc__identity_set(s->identity, cert, key, eb);
+    if (e != ASPS_OK) {
+        free(cert);
+        asps_rpc__free_secret_str(key);
+        return e;
+    }
+    free(s->cert_pem);
+    asps_rpc__free_secret_str(s->key_pem);
+    s->cert_pem = cert;
+    s->key_pem = key;
+    if (changed != NULL)
+        *changed = 1;
+    return ASPS_OK;
 }

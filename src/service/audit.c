@@ -28,10 +28,45 @@
 #include "util.h"
 
 struct asps_audit {
-    int fd;
+    int fd; /* replaced under mu by asps_audit_reopen */
     int own_fd;
+    char *path; /* for asps_audit_reopen; NULL for stderr */
     pthread_mutex_t mu;
 };
+
+/* Open PATH for appending, as asps_audit_open describes; *fd on success. */
+static asps_err open_file(const char *path, int *fd_out, asps_errbuf *eb)
+{
+    /* O_NONBLOCK: a FIFO in the log's place (nobody reading it) must
+     * not hold the server's start-up in open(); it is refused below */
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+    if (fd < 0) {
+        int e = errno;
+        if (e == ENXIO) /* a FIFO with no reader: POSIX open(2) */
+            return asps_fail(eb, ASPS_E_IO, "audit: %s is not a regular file (a FIFO)", path);
+        return asps_fail(eb, ASPS_E_IO, "audit: cannot open %s: %s", path, strerror(e));
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        const char *kind = S_ISFIFO(st.st_mode)  ? " (a FIFO)"
+                           : S_ISCHR(st.st_mode) ? " (a device)"
+                           : S_ISSOCK(st.st_mode) ? " (a socket)"
+                                                 : "";
+        asps_fail(eb, ASPS_E_IO, "audit: %s is not a regular file%s; give a file, or \"-\" "
+                  "for stderr", path, kind);
+        close(fd);
+        return ASPS_E_IO;
+    }
+    /* a regular file: writes block as ever, each line whole */
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+        int e = errno;
+        close(fd);
+        return asps_fail(eb, ASPS_E_IO, "audit: %s: %s", path, strerror(e));
+    }
+    *fd_out = fd;
+    return ASPS_OK;
+}
 
 asps_err asps_audit_open(const char *path, asps_audit **out, asps_errbuf *eb)
 {
@@ -43,46 +78,45 @@ asps_err asps_audit_open(const char *path, asps_audit **out, asps_errbuf *eb)
     if (strcmp(path, "-") == 0) {
         a->fd = STDERR_FILENO;
     } else {
-        /* O_NONBLOCK: a FIFO in the log's place (nobody reading it) must
-         * not hold the server's start-up in open(); it is refused below */
-        a->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
-                     0600);
-        if (a->fd < 0) {
-            int e = errno;
+        asps_err e = open_file(path, &a->fd, eb);
+        if (e != ASPS_OK) {
             free(a);
-            if (e == ENXIO) /* a FIFO with no reader: POSIX open(2) */
-                return asps_fail(eb, ASPS_E_IO, "audit: %s is not a regular file (a FIFO)", path);
-            return asps_fail(eb, ASPS_E_IO, "audit: cannot open %s: %s", path, strerror(e));
+            return e;
         }
         a->own_fd = 1;
-        struct stat st;
-        if (fstat(a->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-            const char *kind = S_ISFIFO(st.st_mode)  ? " (a FIFO)"
-                               : S_ISCHR(st.st_mode) ? " (a device)"
-                               : S_ISSOCK(st.st_mode) ? " (a socket)"
-                                                     : "";
-            asps_fail(eb, ASPS_E_IO, "audit: %s is not a regular file%s; give a file, or \"-\" "
-                      "for stderr", path, kind);
+        a->path = strdup(path);
+        if (!a->path) {
             close(a->fd);
             free(a);
-            return ASPS_E_IO;
-        }
-        /* a regular file: writes block as ever, each line whole */
-        int fl = fcntl(a->fd, F_GETFL);
-        if (fl < 0 || fcntl(a->fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
-            int e = errno;
-            close(a->fd);
-            free(a);
-            return asps_fail(eb, ASPS_E_IO, "audit: %s: %s", path, strerror(e));
+            return asps_fail(eb, ASPS_E_NOMEM, "audit: out of memory");
         }
     }
     if (pthread_mutex_init(&a->mu, NULL) != 0) {
         if (a->own_fd)
             close(a->fd);
+        free(a->path);
         free(a);
         return asps_fail(eb, ASPS_E_INTERNAL, "audit: cannot create mutex");
     }
     *out = a;
+    return ASPS_OK;
+}
+
+asps_err asps_audit_reopen(asps_audit *a, asps_errbuf *eb)
+{
+    if (!a)
+        return asps_fail(eb, ASPS_E_ARG, "audit: log not open");
+    if (!a->own_fd)
+        return ASPS_OK; /* stderr: nothing to reopen */
+    int fd;
+    ASPS_TRY(open_file(a->path, &fd, eb));
+    /* swapped under the write mutex: a line goes wholly to the old file or
+     * wholly to the new one */
+    pthread_mutex_lock(&a->mu);
+    int old = a->fd;
+    a->fd = fd;
+    pthread_mutex_unlock(&a->mu);
+    close(old);
     return ASPS_OK;
 }
 
@@ -92,6 +126,7 @@ void asps_audit_close(asps_audit *a)
         return;
     if (a->own_fd)
         close(a->fd);
+    free(a->path);
     pthread_mutex_destroy(&a->mu);
     free(a);
 }

@@ -44,6 +44,13 @@ typedef struct asps_audit asps_audit;
 asps_err asps_audit_open(const char *path, asps_audit **out, asps_errbuf *eb);
 void asps_audit_close(asps_audit *a);
 
+/* Open the log's PATH again and write further lines there (log rotation:
+ * the old file renamed away, then SIGHUP). Each line goes wholly to the old
+ * file or wholly to the new one. When PATH cannot be opened (or is not a
+ * regular file) the old descriptor stays in use and eb says why. A log on
+ * stderr ("-") has nothing to reopen: ASPS_OK. Thread-safe. */
+asps_err asps_audit_reopen(asps_audit *a, asps_errbuf *eb);
+
 typedef struct asps_audit_event {
     int64_t time_ms;              /* unix milliseconds; 0 = now */
     const char *peer;             /* peer address, may be NULL */

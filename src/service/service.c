@@ -263,6 +263,11 @@ asps_err asps_service_reload(asps_service *s, asps_errbuf *eb)
     return ASPS_OK;
 }
 
+asps_err asps_service_reopen_audit(asps_service *s, asps_errbuf *eb)
+{
+    return asps_audit_reopen(s->audit, eb);
+}
+
 /* ---- lifecycle ------------------------------------------------------------------- */
 
 

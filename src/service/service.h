@@ -99,6 +99,10 @@ void asps_service_free(asps_service *s);
  * and eb says why. */
 asps_err asps_service_reload(asps_service *s, asps_errbuf *eb);
 
+/* Reopen the audit file by its path (log rotation, SIGHUP); on error the
+ * old file stays in use and eb says why (asps_audit_reopen). */
+asps_err asps_service_reopen_audit(asps_service *s, asps_errbuf *eb);
+
 /* What a call, or a refused handshake, came to: the audit line's "verdict"
  * (asps_verdict_name) and, through the RPC layer's one table
  * (src/rpc/status.c), the status the peer is told. The service knows no

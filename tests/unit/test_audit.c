@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "audit.h"
 #include "kms.h"
@@ -289,6 +291,91 @@ static void test_open_stderr_and_bad_path(void **state)
     assert_int_equal(asps_audit_open("/nonexistent-dir/x/audit.log", &a, &eb), ASPS_E_IO);
 }
 
+/* Lines in FILE that parse as JSON (asserts every line does); 0 if absent. */
+static int json_lines(const char *file)
+{
+    size_t len;
+    char *text = (char *)tu_read_file(file, &len);
+    if (!text)
+        return 0;
+    int n = 0;
+    for (char *s = text, *nl; (nl = strchr(s, '\n')) != NULL; s = nl + 1) {
+        *nl = 0;
+        cJSON *j = cJSON_Parse(s);
+        if (!j)
+            fail_msg("%s: line %d is not JSON (a line split between files?)", file, n + 1);
+        cJSON_Delete(j);
+        n++;
+    }
+    free(text);
+    return n;
+}
+
+/* Log rotation: the file renamed away, asps_audit_reopen, while writers
+ * write: every line lands whole in one file, none is lost, and lines after
+ * the reopen go to the new file. A path that cannot be opened keeps the old
+ * file; on stderr there is nothing to reopen. */
+static void test_reopen_rotates_without_losing_or_splitting_lines(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    char path[4096], old[4200];
+    snprintf(path, sizeof path, "%s/audit.log", dir);
+    asps_audit *a;
+    asps_errbuf eb;
+    assert_int_equal(asps_audit_open(path, &a, &eb), ASPS_OK);
+    pthread_t t[THREADS];
+    struct writer w[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        w[i] = (struct writer){a, i};
+        assert_int_equal(pthread_create(&t[i], NULL, write_lines, &w[i]), 0);
+    }
+    for (int r = 0; r < 5; r++) {
+        snprintf(old, sizeof old, "%s.%d", path, r);
+        assert_int_equal(rename(path, old), 0);
+        assert_int_equal(asps_audit_reopen(a, &eb), ASPS_OK);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        void *rv;
+        pthread_join(t[i], &rv);
+        assert_null(rv);
+    }
+    int total = json_lines(path);
+    for (int r = 0; r < 5; r++) {
+        snprintf(old, sizeof old, "%s.%d", path, r);
+        total += json_lines(old);
+    }
+    assert_int_equal(total, THREADS * LINES_PER_THREAD);
+
+    /* after a reopen, lines go to the new file and not the renamed one */
+    snprintf(old, sizeof old, "%s.last", path);
+    assert_int_equal(rename(path, old), 0);
+    int before = json_lines(old);
+    assert_int_equal(asps_audit_reopen(a, &eb), ASPS_OK);
+    asps_audit_event ev = {.verdict = "denied", .reason = "after reopen"};
+    assert_int_equal(asps_audit_decision(a, &ev, &eb), ASPS_OK);
+    assert_int_equal(json_lines(path), 1);
+    assert_int_equal(json_lines(old), before);
+
+    /* a folder in the log's place: refused, the old file kept in use */
+    char moved[4200];
+    snprintf(moved, sizeof moved, "%s.moved", path);
+    assert_int_equal(rename(path, moved), 0);
+    assert_int_equal(mkdir(path, 0700), 0);
+    assert_int_equal(asps_audit_reopen(a, &eb), ASPS_E_IO);
+    assert_non_null(strstr(eb.msg, "audit: cannot open"));
+    assert_int_equal(asps_audit_decision(a, &ev, &eb), ASPS_OK);
+    assert_int_equal(json_lines(moved), 2);
+    assert_int_equal(rmdir(path), 0);
+    asps_audit_close(a);
+
+    assert_int_equal(asps_audit_open("-", &a, &eb), ASPS_OK);
+    assert_int_equal(asps_audit_reopen(a, &eb), ASPS_OK);
+    asps_audit_close(a);
+    tu_rm_rf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -297,6 +384,7 @@ int main(void)
         cmocka_unit_test(test_tdx_and_no_claims_lines),
         cmocka_unit_test(test_concurrent_writers_never_interleave_lines),
         cmocka_unit_test(test_open_stderr_and_bad_path),
+        cmocka_unit_test(test_reopen_rotates_without_losing_or_splitting_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
