@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "kms.h"
+#include "log.h"
+#include "ops.h"
 #include "rpc.h"
 #include "service.h"
 #include "service_rpc.h"
@@ -36,6 +38,31 @@ static const char usage_text[] =
     "SIGHUP reloads policy and KMS; SIGTERM drains (limits.drain_ms, then in-flight\n"
     "calls are cancelled) and stops within drain_ms + 1 s, abandoning a handler\n"
     "that is still running then (stderr says which calls). Exit 0 after SIGTERM.\n";
+
+/* /readyz: the service's answer (ops.h adds "draining") */
+static int service_ready(void *svc, char *why, size_t n) { return asps_service_ready(svc, why, n); }
+
+/* The operations listener, when the config asks for one: "ops: listening
+ * on HOST:PORT" on the log (not stdout: that line is the RPC port's). */
+static asps_err start_ops(const asps_service_config *cfg, asps_service *svc, const uint8_t *cert,
+                          size_t cl, asps_ops **ops, asps_errbuf *eb)
+{
+    asps_errbuf ceb = {{0}};
+    if (asps_ops_note_server_certificate((const char *)cert, cl, &ceb) != ASPS_OK)
+        asps_log(ASPS_LOG_WARN, "ops", "%s", ceb.msg);
+    if (!cfg->ops_listen)
+        return ASPS_OK;
+    asps_ops_opts oo = {.listen = cfg->ops_listen, .ready = service_ready, .ready_ctx = svc};
+    ASPS_TRY(asps_ops_start(&oo, ops, eb));
+    char host[256];
+    snprintf(host, sizeof host, "%s", cfg->ops_listen);
+    char *colon = strrchr(host, ':');
+    if (colon)
+        *colon = 0;
+    asps_log(ASPS_LOG_INFO, "ops", "listening on %s:%d (/healthz /readyz /metrics)", host,
+             asps_ops_port(*ops));
+    return ASPS_OK;
+}
 
 static int set(char **slot, const char *v)
 {
@@ -93,6 +120,7 @@ int asps_cmd_serve(int argc, char **argv)
     asps_service *svc = NULL;
     asps_rpc_server *srv = NULL;
     asps_service_rpc *glue = NULL;
+    asps_ops *ops = NULL;
     int rc = 1;
     if (asps_read_file(cfg->server_cert, 1 << 20, &cert, &cl, &eb) != ASPS_OK ||
         asps_read_file(cfg->server_key, 1 << 20, &key, &kl, &eb) != ASPS_OK ||
@@ -145,6 +173,11 @@ int asps_cmd_serve(int argc, char **argv)
         fprintf(stderr, "asps serve: %s\n", eb.msg);
         goto out;
     }
+    /* before the port is announced: a listener that cannot bind stops the start */
+    if (start_ops(cfg, svc, cert, cl, &ops, &eb) != ASPS_OK) {
+        fprintf(stderr, "asps serve: %s\n", eb.msg);
+        goto out;
+    }
     char host[256];
     snprintf(host, sizeof host, "%s", cfg->listen);
     char *colon = strrchr(host, ':');
@@ -164,6 +197,7 @@ int asps_cmd_serve(int argc, char **argv)
                 fprintf(stderr, "asps: reload refused, keeping the old policy: %s\n", r.msg);
             continue;
         }
+        asps_ops_set_draining(ops);
         fprintf(stderr, "asps: stopping (draining in-flight calls for up to %ld ms)\n", cfg->drain_ms);
         asps_rpc_server_shutdown(srv, (int)cfg->drain_ms);
         rc = 0;
@@ -182,6 +216,7 @@ int asps_cmd_serve(int argc, char **argv)
         break;
     }
 out:
+    asps_ops_stop(ops); /* before svc goes: /readyz asks it */
     asps_rpc_set_handshake_failure_hook(NULL, NULL); /* before svc goes */
     asps_rpc_server_free(srv);
     asps_service_rpc_free(glue);
