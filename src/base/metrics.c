@@ -306,8 +306,9 @@ double asps_metrics_clock(void)
 
 /* ---- the text format ---------------------------------------------------------------- */
 
-/* The shortest decimal that reads back as V (Go's strconv 'g', -1, as
- * Prometheus's own clients write), or +Inf, -Inf, NaN. */
+/* The shortest decimal that reads back as V, written as Go's
+ * strconv.FormatFloat(v, 'g', -1, 64) writes it (as Prometheus's own
+ * client_golang does: 10, 0.0025, 2.591999e+06), or +Inf, -Inf, NaN. */
 static void put_double(FILE *f, double v)
 {
     if (isnan(v)) {
@@ -318,13 +319,19 @@ static void put_double(FILE *f, double v)
         fputs(v > 0 ? "+Inf" : "-Inf", f);
         return;
     }
-    char buf[40];
-    for (int p = 1; p <= 17; p++) {
-        snprintf(buf, sizeof buf, "%.*g", p, v);
+    char buf[48];
+    int p = 1;
+    for (; p < 17; p++) {
+        snprintf(buf, sizeof buf, "%.*e", p - 1, v);
         if (strtod(buf, NULL) == v)
             break;
     }
-    fputs(buf, f);
+    snprintf(buf, sizeof buf, "%.*e", p - 1, v);
+    int x = atoi(strchr(buf, 'e') + 1);
+    if (x < -4 || x >= 6) /* Go: exponent form below 1e-4 and from 1e+06 */
+        fputs(buf, f);
+    else
+        fprintf(f, "%.*f", p - 1 - x > 0 ? p - 1 - x : 0, v);
 }
 
 /* HELP text escapes \ and newline; label values also ". */

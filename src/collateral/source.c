@@ -27,6 +27,15 @@ struct asps_collateral_source {
     size_t n_files;
 };
 
+/* An FMSPC as Intel writes it in TCB info ("00906ED50000"). */
+static void fmspc_hex(const uint8_t fmspc[6], char out[13])
+{
+    asps_hex_encode(fmspc, 6, out);
+    for (char *p = out; *p; p++)
+        if (*p >= 'a' && *p <= 'f')
+            *p = (char)(*p - 'a' + 'A');
+}
+
 static asps_metric *m_next_update;
 static void metrics_init(void)
 {
@@ -42,7 +51,7 @@ void asps_collateral_metric_next_update(asps_tee tee, const uint8_t fmspc[6], in
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, metrics_init);
     char fm[13];
-    asps_hex_encode(fmspc, 6, fm);
+    fmspc_hex(fmspc, fm);
     const char *const *lv = ASPS_LABELS(tee == ASPS_TEE_TDX ? "tdx" : "sgx", fm);
     if (next_update)
         asps_metric_set(m_next_update, lv, (double)next_update);
@@ -121,7 +130,7 @@ int asps_collateral_source_ready(asps_collateral_source *s, int64_t now, char *w
 {
     for (size_t i = 0; i < s->n_files; i++) {
         char fm[13];
-        asps_hex_encode(s->files[i].fmspc, 6, fm);
+        fmspc_hex(s->files[i].fmspc, fm);
         if (s->files[i].next_update == 0) {
             snprintf(why, n, "collateral: a date in the collateral file does not read");
             return 0;
