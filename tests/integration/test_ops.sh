@@ -13,9 +13,13 @@
 #    the decision's reason), a refused handshake, SIGHUP reloads good and
 #    broken (asps_config_generation, asps_config_reload_failures_total), the
 #    server certificate's countdown against openssl's own notAfter;
+#  - collateral from a PCCS (tests/pccs_server.py): its errors, latency and
+#    up gauge; /readyz 503 while it fails and nothing is cached, 200 once
+#    it answers (and while its collateral is cached, even if it fails);
 #  - bad "ops" config: refused with the key named, nothing listening.
 set -u
 BIN=${ASPS_BIN:?}
+SRC=${ASPS_SRC:?}
 for tool in prometheus promtool curl python3 openssl; do
     command -v $tool >/dev/null || { echo "SKIP: no $tool"; exit 77; }
 done
@@ -207,6 +211,54 @@ kill -TERM $SPID
 wait $SPID; rc=$?
 [ $rc = 0 ] && ok || bad "exit $rc after SIGTERM"
 curl -s -m 2 "$O/healthz" >/dev/null 2>&1 && bad "ops listener still up after exit" || ok
+
+# ---- collateral from a PCCS -----------------------------------------------------------
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout pccs.key -out pccs.pem -days 1 \
+    -subj "/CN=localhost" -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" 2>/dev/null
+python3 "$SRC/tests/pccs_server.py" --bundle sim/collateral_sgx.json --cert pccs.pem --key pccs.key \
+    > pccs.out 2> pccs.err &
+PIDS="$PIDS $!"
+for _ in $(seq 50); do grep -q PORT pccs.out 2>/dev/null && break; sleep 0.1; done
+PP=$(sed -n 's/^PORT //p' pccs.out)
+[ -n "$PP" ] || { echo "FAIL: test PCCS did not start"; cat pccs.err; exit 1; }
+pccs() { curl -s --cacert pccs.pem -X POST -d "$1" "https://127.0.0.1:$PP/__control" >/dev/null; }
+sed "s|\"collateral\": {\"sim\": \"sim\"}|\"collateral\": {\"pccs\": \"https://127.0.0.1:$PP\", \"pccs_ca\": \"pccs.pem\"}|" \
+    server.json > pccs.json
+grep -q pccs_ca pccs.json || bad "pccs config not written"
+$BIN serve --config pccs.json > p.out 2> p.err &
+SPID=$!
+PIDS="$PIDS $SPID"
+for _ in $(seq 100); do grep -q listening p.out 2>/dev/null && break; sleep 0.1; done
+S=127.0.0.1:$(sed -n 's/^asps: listening on 127.0.0.1:\([0-9]*\)$/\1/p' p.out)
+O=http://127.0.0.1:$(sed -n 's/.*ops: listening on 127.0.0.1:\([0-9]*\) .*/\1/p' p.err)
+[ "$(get /readyz)" = "200 ready" ] && ok || bad "PCCS, nothing fetched yet: /readyz $(get /readyz)"
+pccs '{"fail": 1000, "status": 503}'
+out=$($BIN get --server "$S" --ca server.pem "${ID[@]}" db_password 2>&1); rc=$?
+[ $rc = 3 ] && ok || bad "PCCS down: rc $rc: $out"
+curl -s "$O/metrics" > m4.txt
+[ "$(val 'asps_pccs_errors_total{endpoint="pckcrl"}' m4.txt)" = 1 ] && ok || bad "PCCS errors: $(grep pccs_errors m4.txt)"
+[ "$(val asps_pccs_up m4.txt)" = 0 ] && ok || bad "asps_pccs_up while down"
+[ "$(val 'asps_handshake_refusals_total{reason="collateral_unavailable"}' m4.txt)" = 1 ] && ok \
+    || bad "refusal collateral_unavailable: $(grep refusals_total m4.txt)"
+[ "$(get /readyz)" = "503 not ready: collateral: the PCCS's last fetch failed and no cached collateral is fresh" ] \
+    && ok || bad "PCCS down, nothing cached: /readyz $(get /readyz)"
+pccs '{"fail": 0}'
+$BIN get --server "$S" --ca server.pem "${ID[@]}" db_password >/dev/null 2>&1 && ok || bad "PCCS back: no grant"
+[ "$(get /readyz)" = "200 ready" ] && ok || bad "PCCS back: /readyz $(get /readyz)"
+curl -s "$O/metrics" > m5.txt
+[ "$(val asps_pccs_up m5.txt)" = 1 ] && ok || bad "asps_pccs_up after recovery"
+for ep in pckcrl tcb qe_identity rootcacrl; do
+    [ "$(val "asps_pccs_request_duration_seconds_count{endpoint=\"$ep\"}" m5.txt)" -ge 1 ] && ok \
+        || bad "PCCS latency for $ep: $(grep pccs_request_duration_seconds_count m5.txt)"
+done
+fm=$(python3 -c 'import json; print(json.loads(json.load(open("sim/collateral_sgx.json"))["tcb_info"])["fmspc"].upper())')
+v=$(val "asps_collateral_next_update_seconds{tee=\"sgx\",fmspc=\"$fm\"}" m5.txt)
+[ -n "$v" ] && [ "${v%%[.e]*}" -gt 0 ] && ok || bad "PCCS collateral countdown for $fm: [$v]"
+# the PCCS down again, its collateral cached and fresh: still ready
+pccs '{"fail": 1000, "status": 503}'
+[ "$(get /readyz)" = "200 ready" ] && ok || bad "PCCS down, cache fresh: /readyz $(get /readyz)"
+kill -TERM $SPID
+wait $SPID
 
 # ---- bad ops config: refused, naming the key; nothing listens ----------------------
 try_cfg() { # name ops-json expected-stderr
