@@ -52,7 +52,8 @@ static asps_err start_ops(const asps_service_config *cfg, asps_service *svc, con
         asps_log(ASPS_LOG_WARN, "ops", "%s", ceb.msg);
     if (!cfg->ops_listen)
         return ASPS_OK;
-    asps_ops_opts oo = {.listen = cfg->ops_listen, .ready = service_ready, .ready_ctx = svc};
+    asps_ops_opts oo = {.listen = cfg->ops_listen, .ready = service_ready, .ready_ctx = svc,
+                        .grpc_version = asps_rpc_grpc_version()};
     ASPS_TRY(asps_ops_start(&oo, ops, eb));
     char host[256];
     snprintf(host, sizeof host, "%s", cfg->ops_listen);

@@ -144,13 +144,14 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     asps_logv(ASPS_LOG_WARN, "ops", fmt, ap);
 }
 
-static void build_info(void)
+/* asps_build_info: the libraries' versions as they say at run time */
+static void build_info(const char *grpc)
 {
     asps_metric *m = asps_metrics_gauge(
         "asps_build_info", "Always 1; the labels say which asps this is and what it runs with.",
-        ASPS_LABELS("version", "commit", "openssl"));
+        ASPS_LABELS("version", "commit", "openssl", "grpc"));
     asps_metric_set(m, ASPS_LABELS(ASPS_VERSION, ASPS_GIT_COMMIT,
-                                   OpenSSL_version(OPENSSL_VERSION_STRING)),
+                                   OpenSSL_version(OPENSSL_VERSION_STRING), grpc ? grpc : "none"),
                     1);
 }
 
@@ -181,7 +182,7 @@ asps_err asps_ops_start(const asps_ops_opts *opts, asps_ops **out, asps_errbuf *
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(o->d, MHD_DAEMON_INFO_BIND_PORT);
     o->port = di ? di->port : 0;
-    build_info();
+    build_info(opts->grpc_version);
     *out = o;
     return ASPS_OK;
 }

@@ -33,6 +33,7 @@ typedef struct asps_ops_opts {
     const char *listen;      /* "HOST:PORT", "[IPv6]:PORT"; port 0 picks a free one */
     asps_ops_ready_fn ready; /* NULL: always ready (unless draining) */
     void *ready_ctx;
+    const char *grpc_version; /* for asps_build_info{grpc=...}; NULL: "none" */
 } asps_ops_opts;
 
 /* Bind and start answering. Errors: ASPS_E_ARG for an address that does

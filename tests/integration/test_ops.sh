@@ -158,9 +158,12 @@ grep -q '^asps_decisions_total{verdict="unauthenticated",reason="transport"} 1$'
 [ "$(val 'asps_verification_duration_seconds_count{result="ok"}')" -ge 1 ] && ok || bad "verification histogram"
 [ "$(val 'asps_verification_duration_seconds_bucket{result="ok",le="+Inf"}')" = \
   "$(val 'asps_verification_duration_seconds_count{result="ok"}')" ] && ok || bad "+Inf bucket != count"
-grep -qE '^asps_build_info\{version="[0-9.]+",commit="[0-9a-f]+|unknown",openssl="[0-9][^"]*"\} 1$' m1.txt \
+grep -qE '^asps_build_info\{version="[0-9.]+",commit="([0-9a-f]+|unknown)",openssl="[0-9][^"]*",grpc="[0-9][^"]*"\} 1$' m1.txt \
     && ok || bad "build info: $(grep build_info m1.txt)"
 grep -q "openssl=\"$(openssl version | awk '{print $2}')\"" m1.txt && ok || bad "build info OpenSSL version"
+# gRPC core's own version number ("29.0.0" for gRPC 1.51), as its pkg-config file says
+gv=$(pkg-config --modversion grpc 2>/dev/null)
+[ -z "$gv" ] || grep -q "grpc=\"$gv\"" m1.txt && ok || bad "build info gRPC version (pkg-config: $gv): $(grep build_info m1.txt)"
 [ "$(val asps_config_generation)" = 1 ] && ok || bad "generation at start"
 # the certificate's countdown against openssl's reading of its notAfter
 na=$(date -d "$(openssl x509 -in server.pem -noout -enddate | cut -d= -f2)" +%s)
