@@ -26,7 +26,11 @@ done
 
 T=$(mktemp -d /tmp/asps-ops-XXXXXX)
 PIDS=
-cleanup() { for p in $PIDS; do kill -9 "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"; }
+keep_audit() { # left for the suite-wide check of every audit line (audit_lines_json)
+    [ -n "${ASPS_AUDIT_KEEP:-}" ] && [ -f "$T/audit.log" ] || return 0
+    mkdir -p "$ASPS_AUDIT_KEEP" && cp "$T/audit.log" "$ASPS_AUDIT_KEEP/test_ops.log"
+}
+cleanup() { for p in $PIDS; do kill -9 "$p" 2>/dev/null; done; wait 2>/dev/null; keep_audit; rm -rf "$T"; }
 trap cleanup EXIT
 pass=0 failn=0
 ok() { pass=$((pass+1)); }
