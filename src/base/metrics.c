@@ -126,7 +126,8 @@ static asps_metric *reg(const char *name, const char *help, mtype t, const char 
             ok = (m->labels[i] = strdup(labels[i])) != NULL;
             m->n_labels = i + 1;
         }
-        memcpy(m->bounds, b, nb * sizeof *b);
+        if (nb)
+            memcpy(m->bounds, b, nb * sizeof *b);
         m->n_bounds = nb;
     }
     if (!ok) {

@@ -140,9 +140,11 @@ static asps_http_verdict judge(void *ud, const asps_http_req *q, const asps_http
 }
 
 /* GET url; 200 -> ASPS_OK with body (and the header if asked). ENDPOINT
- * names it in the metrics (pckcrl, tcb, qe_identity, rootcacrl). */
+ * names it in the metrics (pckcrl, tcb, qe_identity, rootcacrl); a missing
+ * header is not counted as an error when the caller has another name for
+ * it to try (HEADER_FALLBACK). */
 static asps_err get(asps_pccs *p, const char *endpoint, const char *url, const char *header,
-                    resp *r, asps_errbuf *eb)
+                    int header_fallback, resp *r, asps_errbuf *eb)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, metrics_init);
@@ -151,7 +153,7 @@ static asps_err get(asps_pccs *p, const char *endpoint, const char *url, const c
     double t0 = asps_metrics_clock();
     asps_err e = asps_http_do(p->http, &q, judge, NULL, r, eb);
     asps_metric_observe(m_latency, ASPS_LABELS(endpoint), asps_metrics_clock() - t0);
-    if (e != ASPS_OK)
+    if (e != ASPS_OK && !(header_fallback && e == ASPS_E_PARSE)) /* judge: PARSE = no header */
         asps_metric_inc(m_errors, ASPS_LABELS(endpoint));
     return e;
 }
@@ -295,18 +297,18 @@ static asps_err fetch(asps_pccs *p, asps_tee tee, const uint8_t fmspc[6], const 
     size_t root_len = 0, crl_len = 0, tlen = 0, qlen = 0;
     asps_err e;
     snprintf(url, sizeof url, "%s/sgx/certification/v4/pckcrl?ca=%s&encoding=der", p->base, ca);
-    if ((e = get(p, "pckcrl", url, "SGX-PCK-CRL-Issuer-Chain", &crl, eb)) != ASPS_OK)
+    if ((e = get(p, "pckcrl", url, "SGX-PCK-CRL-Issuer-Chain", 0, &crl, eb)) != ASPS_OK)
         goto out;
     snprintf(url, sizeof url, "%s/%s/certification/v4/tcb?fmspc=%s", p->base, t, fm);
-    if ((e = get(p, "tcb", url, "TCB-Info-Issuer-Chain", &tcb, eb)) != ASPS_OK) {
-        if (e != ASPS_E_PARSE || (e = get(p, "tcb", url, "SGX-TCB-Info-Issuer-Chain", &tcb, eb)) != ASPS_OK)
+    if ((e = get(p, "tcb", url, "TCB-Info-Issuer-Chain", 1, &tcb, eb)) != ASPS_OK) {
+        if (e != ASPS_E_PARSE || (e = get(p, "tcb", url, "SGX-TCB-Info-Issuer-Chain", 0, &tcb, eb)) != ASPS_OK)
             goto out;
     }
     snprintf(url, sizeof url, "%s/%s/certification/v4/qe/identity", p->base, t);
-    if ((e = get(p, "qe_identity", url, "SGX-Enclave-Identity-Issuer-Chain", &qe, eb)) != ASPS_OK)
+    if ((e = get(p, "qe_identity", url, "SGX-Enclave-Identity-Issuer-Chain", 0, &qe, eb)) != ASPS_OK)
         goto out;
     snprintf(url, sizeof url, "%s/sgx/certification/v4/rootcacrl", p->base);
-    if ((e = get(p, "rootcacrl", url, NULL, &root, eb)) != ASPS_OK)
+    if ((e = get(p, "rootcacrl", url, NULL, 0, &root, eb)) != ASPS_OK)
         goto out;
     if ((e = crl_to_der(&crl, "pckcrl", &crl_der, &crl_len, eb)) != ASPS_OK ||
         (e = crl_to_der(&root, "rootcacrl", &root_der, &root_len, eb)) != ASPS_OK)
