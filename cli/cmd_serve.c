@@ -15,6 +15,7 @@
 
 #include "kms.h"
 #include "log.h"
+#include "ops.h"
 #include "rpc.h"
 #include "service.h"
 #include "service_rpc.h"
@@ -61,6 +62,32 @@ static int configure_log(const char *level, const char *format)
     }
     asps_log_configure(l, f, 2);
     return 0;
+}
+
+/* /readyz: the service's answer (ops.h adds "draining") */
+static int service_ready(void *svc, char *why, size_t n) { return asps_service_ready(svc, why, n); }
+
+/* The operations listener, when the config asks for one: "ops: listening
+ * on HOST:PORT" on the log (not stdout: that line is the RPC port's). */
+static asps_err start_ops(const asps_service_config *cfg, asps_service *svc, const uint8_t *cert,
+                          size_t cl, asps_ops **ops, asps_errbuf *eb)
+{
+    asps_errbuf ceb = {{0}};
+    if (asps_ops_note_server_certificate((const char *)cert, cl, &ceb) != ASPS_OK)
+        asps_log(ASPS_LOG_WARN, "ops", "%s", ceb.msg);
+    if (!cfg->ops_listen)
+        return ASPS_OK;
+    asps_ops_opts oo = {.listen = cfg->ops_listen, .ready = service_ready, .ready_ctx = svc,
+                        .grpc_version = asps_rpc_grpc_version()};
+    ASPS_TRY(asps_ops_start(&oo, ops, eb));
+    char host[256];
+    snprintf(host, sizeof host, "%s", cfg->ops_listen);
+    char *colon = strrchr(host, ':');
+    if (colon)
+        *colon = 0;
+    asps_log(ASPS_LOG_INFO, "ops", "listening on %s:%d (/healthz /readyz /metrics)", host,
+             asps_ops_port(*ops));
+    return ASPS_OK;
 }
 
 static int set(char **slot, const char *v)
@@ -124,6 +151,7 @@ int asps_cmd_serve(int argc, char **argv)
     asps_service *svc = NULL;
     asps_rpc_server *srv = NULL;
     asps_service_rpc *glue = NULL;
+    asps_ops *ops = NULL;
     int rc = 1;
     if (asps_read_file(cfg->server_cert, 1 << 20, &cert, &cl, &eb) != ASPS_OK ||
         asps_read_file(cfg->server_key, 1 << 20, &key, &kl, &eb) != ASPS_OK ||
@@ -176,6 +204,11 @@ int asps_cmd_serve(int argc, char **argv)
         asps_log(ASPS_LOG_ERROR, "serve", "%s", eb.msg);
         goto out;
     }
+    /* before the port is announced: a listener that cannot bind stops the start */
+    if (start_ops(cfg, svc, cert, cl, &ops, &eb) != ASPS_OK) {
+        fprintf(stderr, "asps serve: %s\n", eb.msg);
+        goto out;
+    }
     char host[256];
     snprintf(host, sizeof host, "%s", cfg->listen);
     char *colon = strrchr(host, ':');
@@ -200,6 +233,7 @@ int asps_cmd_serve(int argc, char **argv)
             continue;
         }
         asps_serve_notify_stopping(cfg->drain_ms);
+        asps_ops_set_draining(ops);
         asps_log(ASPS_LOG_INFO, "serve", "stopping (draining in-flight calls for up to %ld ms)",
                  cfg->drain_ms);
         asps_rpc_server_shutdown(srv, (int)cfg->drain_ms);
@@ -219,6 +253,7 @@ int asps_cmd_serve(int argc, char **argv)
         break;
     }
 out:
+    asps_ops_stop(ops); /* before svc goes: /readyz asks it */
     asps_rpc_set_handshake_failure_hook(NULL, NULL); /* before svc goes */
     asps_rpc_server_free(srv);
     asps_service_rpc_free(glue);

@@ -20,6 +20,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "log.h"
+#include "ops.h"
 #include "util.h"
 
 static char where[300]; /* "HOST:PORT" once listening */
@@ -99,6 +100,9 @@ static void reload_tls(asps_rpc_server *srv, const asps_service_config *cfg, con
             ASPS_OK) {
         *what = changed ? "reloaded" : "unchanged";
         if (changed) {
+            asps_errbuf ceb = {{0}}; /* the expiry gauge follows the new certificate */
+            if (asps_ops_note_server_certificate((const char *)cert, cl, &ceb) != ASPS_OK)
+                asps_log(ASPS_LOG_WARN, "ops", "%s", ceb.msg);
             settle();
             asps_log(ASPS_LOG_INFO, "serve", "reloaded the TLS certificate and key (%s, %s)",
                      cfg->server_cert, cfg->server_key);

@@ -12,7 +12,9 @@ POST /__control {"fail": N, "status": 500} fails the next N requests
 (with "retry_after": S, a Retry-After header on those failures);
 {"mangle": "oversize"|"malformed"} makes the tcb endpoint answer 200 with a
 2 MiB body or a truncated JSON body until "mangle" is reset to "";
-{"crl": "der"|"hex"|"pem"} picks how the PCK CRL is encoded (default DER).
+{"crl": "der"|"hex"|"pem"} picks how the PCK CRL is encoded (default DER);
+{"tcb_header": NAME} names the TCB info issuer chain header (default
+TCB-Info-Issuer-Chain; older PCCS versions send SGX-TCB-Info-Issuer-Chain).
 """
 import argparse
 import json
@@ -23,7 +25,8 @@ import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-STATE = {"stats": {}, "fail": 0, "status": 500, "retry_after": None, "mangle": "", "crl": "der"}
+STATE = {"stats": {}, "fail": 0, "status": 500, "retry_after": None, "mangle": "", "crl": "der",
+         "tcb_header": "TCB-Info-Issuer-Chain"}
 LOCK = threading.Lock()
 
 
@@ -58,6 +61,7 @@ def make_handler(bundle):
                     STATE["retry_after"] = ctl.get("retry_after")
                     STATE["mangle"] = ctl.get("mangle", "")
                     STATE["crl"] = ctl.get("crl", "der")
+                    STATE["tcb_header"] = ctl.get("tcb_header", "TCB-Info-Issuer-Chain")
                 return self.send(200, "{}")
             self.send(404, "")
 
@@ -75,6 +79,7 @@ def make_handler(bundle):
                                      [] if ra is None else [("Retry-After", str(ra))])
                 mangle = STATE["mangle"]
                 crl_enc = STATE["crl"]
+                tcb_header = STATE["tcb_header"]
             if path == "/sgx/certification/v4/pckcrl":
                 crl = bytes.fromhex(bundle["pck_crl"])
                 if crl_enc == "hex":
@@ -87,7 +92,7 @@ def make_handler(bundle):
                 body = "x" * (2 << 20) if mangle == "oversize" else tcb_body[:len(tcb_body) // 2]
                 return self.send(200, body, [("TCB-Info-Issuer-Chain", q(bundle["tcb_info_issuer_chain"]))])
             if path == "/%s/certification/v4/tcb" % tee:
-                return self.send(200, tcb_body, [("TCB-Info-Issuer-Chain", q(bundle["tcb_info_issuer_chain"])),
+                return self.send(200, tcb_body, [(tcb_header, q(bundle["tcb_info_issuer_chain"])),
                                                  ("Content-Type", "application/json")])
             if path == "/%s/certification/v4/qe/identity" % tee:
                 return self.send(200, qe_body, [("SGX-Enclave-Identity-Issuer-Chain",

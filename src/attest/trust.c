@@ -74,6 +74,11 @@ asps_err asps_trust_new(const asps_trust_opts *o, asps_trust **out, asps_errbuf 
     return ASPS_OK;
 }
 
+int asps_trust_ready(asps_trust *t, int64_t now, char *why, size_t n)
+{
+    return asps_collateral_source_ready(t->collateral, now, why, n);
+}
+
 int asps_trust_no_collateral(const asps_trust *t)
 {
     return asps_collateral_source_empty(t->collateral);

@@ -43,6 +43,10 @@ void asps_trust_free(asps_trust *t);
 /* Whether the collateral source names nothing (see source.h). */
 int asps_trust_no_collateral(const asps_trust *t);
 
+/* Whether the collateral is fresh enough to verify at NOW: 1, or 0 and WHY
+ * (asps_collateral_source_ready). */
+int asps_trust_ready(asps_trust *t, int64_t now, char *why, size_t n);
+
 /* CERT (DER or PEM, LEN bytes) -> CLAIMS at unix time AT: evidence
  * extracted, each quote verified with its collateral, the key binding
  * checked (asps_ratls_verify: its errors; collateral trouble marked with

@@ -6,11 +6,15 @@
 #include <cjson/cJSON.h>
 #include <openssl/evp.h>
 #include <openssl/crypto.h>
+#include <openssl/x509.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dcap_parse.h"
 #include "json.h"
+#include "source.h"
 #include "util.h"
+#include "x509.h"
 
 void asps_collateral_free(asps_collateral *c)
 {
@@ -266,4 +270,37 @@ asps_err asps_collateral_to_bundle(const asps_collateral *c, char **out, asps_er
 void asps_collateral_digest(const asps_collateral *c, uint8_t out[32])
 {
     memcpy(out, c->digest, 32);
+}
+
+/* ---- how long a collateral set lasts (metrics and readiness) ---------------------- */
+
+static int64_t crl_next(const uint8_t *der, size_t len)
+{
+    const unsigned char *p = der;
+    X509_CRL *c = d2i_X509_CRL(NULL, &p, (long)len);
+    int64_t t = c && X509_CRL_get0_nextUpdate(c) ? asps_x509_time_unix(X509_CRL_get0_nextUpdate(c))
+                                                 : INT64_MIN;
+    X509_CRL_free(c);
+    return t;
+}
+
+asps_err asps_collateral_expiry(const asps_collateral *c, asps_tee *tee, uint8_t fmspc[6],
+                                int64_t *next_update, asps_errbuf *eb)
+{
+    asps_tcb_info ti;
+    memset(&ti, 0, sizeof ti);
+    ASPS_TRY(asps_dcap_parse_tcb_info(c->tcb_info, c->tcb_info_len, &ti, eb));
+    *tee = ti.is_tdx ? ASPS_TEE_TDX : ASPS_TEE_SGX;
+    memcpy(fmspc, ti.fmspc, 6);
+    int64_t next = ti.next_update, issued, qnext;
+    asps_dcap_tcb_info_clear(&ti);
+    ASPS_TRY(asps_dcap_collateral_dates(c->qe_identity, c->qe_identity_len, "qe_identity", &issued,
+                                        &qnext, eb));
+    int64_t c1 = crl_next(c->pck_crl, c->pck_crl_len), c2 = crl_next(c->root_ca_crl, c->root_ca_crl_len);
+    if (c1 == INT64_MIN || c2 == INT64_MIN)
+        return asps_fail(eb, ASPS_E_PARSE, "collateral: a CRL without a readable nextUpdate");
+    next = qnext < next ? qnext : next;
+    next = c1 < next ? c1 : next;
+    *next_update = c2 < next ? c2 : next;
+    return ASPS_OK;
 }

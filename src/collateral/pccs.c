@@ -18,6 +18,8 @@
 #include "depstate.h"
 #include "http.h"
 #include "json.h"
+#include "metrics.h"
+#include "source.h"
 #include "util.h"
 #include "x509.h"
 
@@ -38,7 +40,24 @@ struct asps_pccs {
     asps_http *http; /* the one HTTP client (http.h): retries, Retry-After, size */
     pthread_mutex_t lock;
     entry cache[CACHE_N];
+    int last_failed; /* the last fetch failed (under lock) */
 };
+
+static asps_metric *m_errors, *m_latency, *m_up;
+static void metrics_init(void)
+{
+    m_latency = asps_metrics_histogram("asps_pccs_request_duration_seconds",
+                                       "PCCS request latency (each HTTP request, retries included).",
+                                       ASPS_LABELS("endpoint"), asps_metrics_latency_buckets,
+                                       sizeof asps_metrics_latency_buckets / sizeof(double));
+    m_errors = asps_metrics_counter("asps_pccs_errors_total",
+                                    "PCCS requests that failed: unreachable, an HTTP error, a reply "
+                                    "too large or malformed.",
+                                    ASPS_LABELS("endpoint"));
+    m_up = asps_metrics_gauge("asps_pccs_up",
+                              "1 when the last collateral fetch from the PCCS succeeded, else 0.",
+                              NULL);
+}
 
 typedef asps_http_resp resp; /* body, and the issuer chain header when asked */
 
@@ -80,6 +99,16 @@ void asps_pccs_free(asps_pccs *p)
     free(p);
 }
 
+int asps_pccs_ready(asps_pccs *p, int64_t now)
+{
+    pthread_mutex_lock(&p->lock);
+    int ready = !p->last_failed;
+    for (int i = 0; i < CACHE_N && !ready; i++)
+        ready = p->cache[i].used && now < p->cache[i].expires;
+    pthread_mutex_unlock(&p->lock);
+    return ready;
+}
+
 unsigned long asps_pccs_requests(const asps_pccs *p) { return asps_http_requests(p->http); }
 
 /* The HTTP status of this thread's last PCCS answer (-1: none, the
@@ -117,12 +146,23 @@ static asps_http_verdict judge(void *ud, const asps_http_req *q, const asps_http
     return asps_http_transient(r->status) ? ASPS_HTTP_RETRY : ASPS_HTTP_STOP;
 }
 
-/* GET url; 200 -> ASPS_OK with body (and the header if asked). */
-static asps_err get(asps_pccs *p, const char *url, const char *header, resp *r, asps_errbuf *eb)
+/* GET url; 200 -> ASPS_OK with body (and the header if asked). ENDPOINT
+ * names it in the metrics (pckcrl, tcb, qe_identity, rootcacrl); a missing
+ * header is not counted as an error when the caller has another name for
+ * it to try (HEADER_FALLBACK). */
+static asps_err get(asps_pccs *p, const char *endpoint, const char *url, const char *header,
+                    int header_fallback, resp *r, asps_errbuf *eb)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, metrics_init);
     memset(r, 0, sizeof *r);
     asps_http_req q = {.url = url, .want_header = header, .what = url};
-    return asps_http_do(p->http, &q, judge, NULL, r, eb);
+    double t0 = asps_metrics_clock();
+    asps_err e = asps_http_do(p->http, &q, judge, NULL, r, eb);
+    asps_metric_observe(m_latency, ASPS_LABELS(endpoint), asps_metrics_clock() - t0);
+    if (e != ASPS_OK && !(header_fallback && e == ASPS_E_PARSE)) /* judge: PARSE = no header */
+        asps_metric_inc(m_errors, ASPS_LABELS(endpoint));
+    return e;
 }
 
 static void resp_free(resp *r) { asps_http_resp_free(r); }
@@ -264,18 +304,18 @@ static asps_err fetch(asps_pccs *p, asps_tee tee, const uint8_t fmspc[6], const 
     size_t root_len = 0, crl_len = 0, tlen = 0, qlen = 0;
     asps_err e;
     snprintf(url, sizeof url, "%s/sgx/certification/v4/pckcrl?ca=%s&encoding=der", p->base, ca);
-    if ((e = get(p, url, "SGX-PCK-CRL-Issuer-Chain", &crl, eb)) != ASPS_OK)
+    if ((e = get(p, "pckcrl", url, "SGX-PCK-CRL-Issuer-Chain", 0, &crl, eb)) != ASPS_OK)
         goto out;
     snprintf(url, sizeof url, "%s/%s/certification/v4/tcb?fmspc=%s", p->base, t, fm);
-    if ((e = get(p, url, "TCB-Info-Issuer-Chain", &tcb, eb)) != ASPS_OK) {
-        if (e != ASPS_E_PARSE || (e = get(p, url, "SGX-TCB-Info-Issuer-Chain", &tcb, eb)) != ASPS_OK)
+    if ((e = get(p, "tcb", url, "TCB-Info-Issuer-Chain", 1, &tcb, eb)) != ASPS_OK) {
+        if (e != ASPS_E_PARSE || (e = get(p, "tcb", url, "SGX-TCB-Info-Issuer-Chain", 0, &tcb, eb)) != ASPS_OK)
             goto out;
     }
     snprintf(url, sizeof url, "%s/%s/certification/v4/qe/identity", p->base, t);
-    if ((e = get(p, url, "SGX-Enclave-Identity-Issuer-Chain", &qe, eb)) != ASPS_OK)
+    if ((e = get(p, "qe_identity", url, "SGX-Enclave-Identity-Issuer-Chain", 0, &qe, eb)) != ASPS_OK)
         goto out;
     snprintf(url, sizeof url, "%s/sgx/certification/v4/rootcacrl", p->base);
-    if ((e = get(p, url, NULL, &root, eb)) != ASPS_OK)
+    if ((e = get(p, "rootcacrl", url, NULL, 0, &root, eb)) != ASPS_OK)
         goto out;
     if ((e = crl_to_der(&crl, "pckcrl", &crl_der, &crl_len, eb)) != ASPS_OK ||
         (e = crl_to_der(&root, "rootcacrl", &root_der, &root_len, eb)) != ASPS_OK)
@@ -352,14 +392,18 @@ static asps_err copy_collateral(const asps_collateral *c, asps_collateral **out,
  * platform: a peer's made-up FMSPC must not make the PCCS look down and
  * flap the log); down when it could not be reached, failed (5xx, 429) or
  * answered what does not read; out of memory says nothing. */
-static void report_state(const asps_pccs *p, asps_err e, const asps_errbuf *eb)
+/* 1 when the PCCS is down, 0 when up, -1 when this failure says nothing
+ * of it (out of memory, a bad argument). */
+static int report_state(const asps_pccs *p, asps_err e, const asps_errbuf *eb)
 {
     if (e == ASPS_E_NOMEM || e == ASPS_E_ARG)
-        return;
-    if (e == ASPS_OK || (last_status >= 400 && last_status < 500 && last_status != 429))
+        return -1;
+    if (e == ASPS_OK || (last_status >= 400 && last_status < 500 && last_status != 429)) {
         asps_dep_ok(ASPS_DEP_PCCS, p->base);
-    else
-        asps_dep_down(ASPS_DEP_PCCS, p->base, eb ? eb->msg : "");
+        return 0;
+    }
+    asps_dep_down(ASPS_DEP_PCCS, p->base, eb ? eb->msg : "");
+    return 1;
 }
 
 asps_err asps_pccs_get_collateral(asps_pccs *p, asps_tee tee, const uint8_t fmspc[6], const char *ca,
@@ -382,7 +426,14 @@ asps_err asps_pccs_get_collateral(asps_pccs *p, asps_tee tee, const uint8_t fmsp
     int64_t exp = 0;
     last_status = -1;
     asps_err fe = fetch(p, tee, fmspc, ca, &col, &exp, eb);
-    report_state(p, fe, eb);
+    /* one judgement of "down" (depstate's) for the log, the readiness and the gauge */
+    int down = report_state(p, fe, eb);
+    if (down >= 0) {
+        pthread_mutex_lock(&p->lock);
+        p->last_failed = down;
+        pthread_mutex_unlock(&p->lock);
+        asps_metric_set(m_up, NULL, !down);
+    }
     if (fe != ASPS_OK)
         return fe;
     asps_err e = copy_collateral(col, out, eb);
@@ -397,6 +448,9 @@ asps_err asps_pccs_get_collateral(asps_pccs *p, asps_tee tee, const uint8_t fmsp
             if (p->cache[i].expires < slot->expires)
                 slot = &p->cache[i];
     }
+    if (slot->used && !same_key(slot, tee, fmspc, ca))
+        asps_collateral_metric_next_update(slot->tee, slot->fmspc, 0); /* evicted */
+    asps_collateral_metric_next_update(tee, fmspc, exp);
     asps_collateral_free(slot->col);
     slot->used = 1;
     slot->tee = tee;

@@ -49,6 +49,10 @@ asps_err asps_pccs_get_collateral(asps_pccs *p, asps_tee tee, const uint8_t fmsp
                                   const char *ca, int64_t now, asps_collateral **out,
                                   asps_errbuf *eb);
 
+/* 0 when the last fetch failed and no cached collateral is fresh at NOW
+ * (nothing can be verified until the PCCS answers again), else 1. */
+int asps_pccs_ready(asps_pccs *p, int64_t now);
+
 /* Requests sent so far (for tests and metrics). */
 unsigned long asps_pccs_requests(const asps_pccs *p);
 

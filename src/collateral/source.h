@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "asps/claims.h"
 #include "asps/collateral.h"
 #include "asps/err.h"
 
@@ -57,5 +58,24 @@ int asps_collateral_source_empty(const asps_collateral_source *s);
  * source. */
 asps_err asps_collateral_source_get(void *ctx, const uint8_t *quote, size_t len,
                                     const asps_collateral **col, int *owned, asps_errbuf *eb);
+
+/* Whether the source can verify now (unix seconds NOW): 1, or 0 with WHY
+ * (for /readyz): a bundle or simulated collateral past its earliest
+ * nextUpdate ("collateral expired: sgx FMSPC 00906ED50000 ..."); a PCCS
+ * whose last fetch failed while no cached collateral is fresh (nothing can
+ * be verified until it answers again). A PCCS that has served nothing yet
+ * is ready (collateral is fetched per platform, on demand). Thread-safe. */
+int asps_collateral_source_ready(asps_collateral_source *s, int64_t now, char *why, size_t n);
+
+/* The platform a collateral set is for (its TCB info's TEE and FMSPC) and
+ * when it stops being usable: the earliest nextUpdate of its TCB info, QE
+ * identity, PCK CRL and root CA CRL (unix seconds). ASPS_E_PARSE when a
+ * date does not read. */
+asps_err asps_collateral_expiry(const asps_collateral *c, asps_tee *tee, uint8_t fmspc[6],
+                                int64_t *next_update, asps_errbuf *eb);
+
+/* The gauge asps_collateral_next_update_seconds{tee,fmspc} (metrics.h): a
+ * countdown to NEXT_UPDATE; NEXT_UPDATE 0 forgets the label set. */
+void asps_collateral_metric_next_update(asps_tee tee, const uint8_t fmspc[6], int64_t next_update);
 
 #endif

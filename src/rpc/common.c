@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include <grpc/byte_buffer.h>
+#include <grpc/grpc.h>
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/support/alloc.h>
 #include <grpc/support/log.h>
@@ -592,3 +593,5 @@ asps_err asps_rpc__bb_to_bytes(grpc_byte_buffer *bb, uint8_t **out, size_t *len,
     *len = off;
     return ASPS_OK;
 }
+
+const char *asps_rpc_grpc_version(void) { return grpc_version_string(); }

@@ -23,6 +23,7 @@
 #include "asps/verify.h"
 #include "audit.h"
 #include "kms.h"
+#include "metrics.h"
 #include "policy.h"
 #include "service.h"
 #include "service_int.h"
@@ -57,6 +58,7 @@ struct asps_service {
 
     pthread_mutex_t gen_lock;
     generation *gen;
+    uint64_t generation; /* 1 at start, +1 per reload (under gen_lock) */
 
     asps_audit *audit;
     asps_tally *refusals; /* the log's summary of refused connections */
@@ -149,7 +151,9 @@ static asps_err claims_for(asps_service *s, const char *pem, asps_claims *out, i
         OPENSSL_free(der);
         return ASPS_OK;
     }
+    double t0 = asps_metrics_clock();
     asps_err e = verify_cert(s, der, len, out, eb);
+    asps_service__m_verification(asps_metrics_clock() - t0, e == ASPS_OK);
     int64_t not_after = e == ASPS_OK ? cert_not_after(der, len) : 0;
     OPENSSL_free(der);
     if (e != ASPS_OK)
@@ -203,6 +207,7 @@ asps_err asps_service_verify_peer(asps_service *s, const char *cert_pem, asps_ve
         if (e == ASPS_OK) {
             *verdict = ASPS_VERDICT_GRANTED;
             count(s, &s->stats.handshakes_ok);
+            asps_service__m_handshake(1, NULL);
             return ASPS_OK;
         }
         *verdict = asps_service__refusal_of(e, eb.msg, &reason);
@@ -210,6 +215,7 @@ asps_err asps_service_verify_peer(asps_service *s, const char *cert_pem, asps_ve
         snprintf(line, sizeof line, "handshake: %s: %s [%s]", reason, eb.msg, asps_err_name(e));
     }
     count(s, &s->stats.handshakes_refused);
+    asps_service__m_handshake(0, reason);
     asps_tally_add(s->refusals, reason);
     /* A refused handshake is a decision too: log it. */
     asps_audit_event ev = {.claims = NULL, .verdict = asps_verdict_name(*verdict), .reason = line};
@@ -225,6 +231,7 @@ void asps_service_handshake_failed(asps_service *s, const char *reason)
     asps_audit_event ev = {.verdict = "unauthenticated", .reason = line};
     audit(s, &ev);
     count(s, &s->stats.handshakes_refused);
+    asps_service__m_handshake(0, "tls_handshake");
     asps_tally_add(s->refusals, "tls_handshake");
 }
 
@@ -254,11 +261,17 @@ static generation *gen_acquire(asps_service *s)
 asps_err asps_service_reload(asps_service *s, asps_errbuf *eb)
 {
     generation *g;
-    ASPS_TRY(asps_generation_load(s->cfg, &g, eb));
+    asps_err e = asps_generation_load(s->cfg, &g, eb);
+    if (e != ASPS_OK) {
+        asps_service__m_config(0, 1);
+        return e;
+    }
     pthread_mutex_lock(&s->gen_lock);
     generation *old = s->gen;
     s->gen = g;
+    uint64_t n = ++s->generation;
     pthread_mutex_unlock(&s->gen_lock);
+    asps_service__m_config(n, 0);
     gen_release(s, old);
     return ASPS_OK;
 }
@@ -304,6 +317,8 @@ asps_err asps_service_new(const asps_service_config *cfg, asps_service **out, as
     e = asps_generation_load(cfg, &s->gen, eb);
     if (e != ASPS_OK)
         goto fail;
+    s->generation = 1;
+    asps_service__m_config(1, 0);
     e = asps_audit_open(cfg->audit ? cfg->audit : "-", &s->audit, eb);
     if (e != ASPS_OK)
         goto fail;
@@ -349,6 +364,18 @@ void asps_service_set_clock(asps_service *s, asps_service_clock_fn now, void *ct
 {
     s->cache_now = now;
     s->cache_now_ctx = ctx;
+}
+
+int asps_service_ready(asps_service *s, char *why, size_t n)
+{
+    generation *g = gen_acquire(s);
+    int ok = g && g->policy && g->kms;
+    gen_release(s, g);
+    if (!ok) {
+        snprintf(why, n, "no policy and KMS loaded");
+        return 0;
+    }
+    return asps_trust_ready(s->trust, now_s(), why, n);
 }
 
 void asps_service_get_stats(asps_service *s, asps_service_stats *out)
@@ -416,7 +443,9 @@ static asps_err check_evidence(asps_call *c)
     char msg[sizeof c->msg + sizeof c->claims_msg], line[sizeof c->reason];
     asps_service__refusal_msg(v, reason, c->claims_msg, msg, sizeof msg);
     snprintf(line, sizeof line, "%s: %s [%s]", reason, c->claims_msg, asps_err_name(c->claims_err));
-    return asps_call_refuse(c, c->claims_err, v, line, "%s", msg);
+    asps_call_refuse(c, c->claims_err, v, line, "%s", msg);
+    c->why = reason; /* a static short name (asps_err_name, collateral_unavailable) */
+    return c->err;
 }
 
 /* Every granted name's value, all or nothing, under one KMS deadline (before
@@ -441,19 +470,25 @@ static asps_err fetch_values(asps_service *s, asps_call *c)
             return asps_call_refuse(c, ASPS_E_NOMEM, ASPS_VERDICT_ERROR, "out of memory",
                                     "internal error");
         }
+        double t0 = asps_metrics_clock();
         asps_err e = asps_kms_get_until(c->gen->kms, c->decision.grants[i].kms_ref,
                                         c->decision.kms_credential, kms_deadline, &it->value,
                                         &it->len, &eb);
+        asps_service__m_kms(asps_kms_backend_name(c->gen->kms), asps_metrics_clock() - t0, e);
         if (e == ASPS_OK)
             continue;
         asps_secrets_free(items, c->n_names); /* never a partial reply */
         char line[sizeof c->reason];
         snprintf(line, sizeof line, "KMS: %s [%s]", eb.msg, asps_err_name(e));
-        if (e == ASPS_E_NOT_FOUND || e == ASPS_E_DENIED)
-            return asps_call_refuse(c, ASPS_E_DENIED, ASPS_VERDICT_DENIED, line,
-                                    "permission denied");
-        return asps_call_refuse(c, ASPS_E_UNAVAILABLE, ASPS_VERDICT_UNAVAILABLE, line,
-                                "secret store unavailable");
+        if (e == ASPS_E_NOT_FOUND || e == ASPS_E_DENIED) {
+            asps_call_refuse(c, ASPS_E_DENIED, ASPS_VERDICT_DENIED, line, "permission denied");
+            c->why = e == ASPS_E_NOT_FOUND ? "kms_not_found" : "kms_denied";
+            return c->err;
+        }
+        asps_call_refuse(c, ASPS_E_UNAVAILABLE, ASPS_VERDICT_UNAVAILABLE, line,
+                         "secret store unavailable");
+        c->why = "kms";
+        return c->err;
     }
     c->secrets = items;
     c->n_secrets = c->n_names;
@@ -506,11 +541,13 @@ void asps_service_call_end(asps_service *s, asps_call *c)
         asps_call_refuse(c, ASPS_E_UNAVAILABLE, ASPS_VERDICT_UNAVAILABLE,
                          "granted, but its audit line could not be written: nothing released",
                          "audit log unavailable: nothing released (retry later)");
+        c->why = "audit";
         c->decision.allowed = 0;
         ev.verdict = asps_verdict_name(c->verdict);
         ev.reason = c->reason;
         audit(s, &ev); /* the log, if it came back, says what happened */
     }
+    asps_service__m_decision(c->verdict, c->transport_refused ? "transport" : c->why);
     count(s, c->transport_refused                        ? &s->stats.calls_refused
              : c->verdict == ASPS_VERDICT_GRANTED     ? &s->stats.granted
              : c->verdict == ASPS_VERDICT_UNAVAILABLE ? &s->stats.unavailable

@@ -31,6 +31,8 @@
  *                                    is refused UNAVAILABLE; false: released
  *                                    anyway; either way stderr says so, rate-
  *                                    limited, and audit_failures counts it)
+ *     "ops": {"listen": "127.0.0.1:9788"},  (the operations listener, src/ops/ops.h:
+ *                                    /healthz /readyz /metrics; off when absent)
  *     "limits": {"max_message_bytes": 65536, "max_names": 64,
  *                "max_concurrent_calls": 64, "deadline_ms": 10000,
  *                "kms_deadline_ms": 5000, "drain_ms": 5000,
@@ -83,6 +85,7 @@ typedef struct asps_service_config {
     long deadline_ms;
     long kms_deadline_ms;         /* 0: half of deadline_ms */
     long drain_ms;
+    char *ops_listen;             /* "ops": {"listen": ...}; NULL: no ops listener */
 } asps_service_config;
 
 asps_err asps_service_config_load(const char *path, asps_service_config **out, asps_errbuf *eb);
@@ -193,6 +196,8 @@ typedef struct asps_call {
     asps_decision decision;
     struct generation *gen;     /* the policy+KMS this call decided under */
     char reason[800];           /* for the audit line; "" = the decision's */
+    const char *why;            /* the short reason in the metrics (static
+                                   string; NULL: the verdict's default) */
 } asps_call;
 
 /* Start a call: the peer's certificate (as verified in the handshake; NULL
@@ -239,6 +244,11 @@ void asps_service_set_evidence(asps_service *s, asps_service_evidence_fn fn, voi
 typedef int64_t (*asps_service_clock_fn)(void *ctx);
 void asps_service_set_clock(asps_service *s, asps_service_clock_fn now, void *ctx);
 
+
+/* Whether the service can serve now (/readyz): a policy and KMS loaded and
+ * collateral fresh enough to verify (asps_trust_ready). 1, or 0 with a
+ * short reason in WHY. Thread-safe. */
+int asps_service_ready(asps_service *s, char *why, size_t n);
 
 /* Counters for tests and the health of the service. */
 typedef struct asps_service_stats {

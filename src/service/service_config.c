@@ -37,7 +37,7 @@ void asps_service_config_free(asps_service_config *c)
                      &c->policy, &c->policy_format, &c->occlum_secrets, &c->kms_type,
                      &c->kms_path, &c->kms_addr, &c->kms_ca, &c->kms_mount, &c->kms_encoding,
                      &c->kms_field, &c->kms_namespace, &c->kms_token_file,
-                     &c->kms_secret_id_file, &c->kms_approle_mount, &c->audit};
+                     &c->kms_secret_id_file, &c->kms_approle_mount, &c->audit, &c->ops_listen};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         free(*strs[i]);
     char **secret_strs[] = {&c->kms_token, &c->kms_role_id, &c->kms_secret_id};
@@ -101,7 +101,7 @@ static asps_err parse(const cJSON *root, const char *dir, asps_service_config *c
 {
     static const char *const top[] = {"listen", "server_cert", "server_key", "trust",
                                       "collateral", "policy", "policy_format", "occlum_secrets", "seed_allow_simulated",
-                                      "kms", "audit", "audit_required", "limits", NULL};
+                                      "kms", "audit", "audit_required", "limits", "ops", NULL};
     ASPS_TRY(asps_json_expect_object(root, "config", eb));
     ASPS_TRY(asps_json_check_keys(root, "config", top, eb));
     ASPS_TRY(opt_str(root, "config", "listen", &c->listen, eb));
@@ -176,6 +176,14 @@ static asps_err parse(const cJSON *root, const char *dir, asps_service_config *c
         c->kms_kv_version = (int)kv;
         if (!c->kms_type)
             return asps_fail(eb, ASPS_E_PARSE, "config.kms.type: required (\"file\" or \"vault\")");
+    }
+    ASPS_TRY(asps_json_get_object(root, "config", "ops", &o, &present, eb));
+    if (present) {
+        static const char *const k[] = {"listen", NULL};
+        ASPS_TRY(asps_json_check_keys(o, "config.ops", k, eb));
+        ASPS_TRY(opt_str(o, "config.ops", "listen", &c->ops_listen, eb));
+        if (!c->ops_listen)
+            return asps_fail(eb, ASPS_E_PARSE, "config.ops.listen: required (\"HOST:PORT\")");
     }
     ASPS_TRY(asps_json_get_object(root, "config", "limits", &o, &present, eb));
     if (present) {

@@ -27,4 +27,15 @@ asps_verdict asps_service__refusal_of(asps_err e, const char *msg, const char **
 void asps_service__refusal_msg(asps_verdict v, const char *reason, const char *detail, char *msg,
                                size_t msglen);
 
+/* Metrics (service_metrics.c; names and labels in README "Health probes
+ * and metrics"). */
+void asps_service__m_decision(asps_verdict v, const char *why);
+void asps_service__m_handshake(int accepted, const char *reason);
+void asps_service__m_verification(double seconds, int ok);
+/* One KMS fetch by BACKEND: its latency and result E (ASPS_OK, or the
+ * error: unavailable, not_found, denied...). */
+void asps_service__m_kms(const char *backend, double seconds, asps_err e);
+/* The config generation now (1 at start, +1 per reload), or a failed reload. */
+void asps_service__m_config(uint64_t generation, int reload_failed);
+
 #endif

@@ -83,6 +83,7 @@ static asps_err call_vrefuse(asps_call *c, asps_err err, asps_verdict verdict, c
     if (c->done && c->err != ASPS_OK)
         return c->err;
     c->done = 1;
+    c->why = NULL; /* the caller names it, if it knows better than the verdict */
     drop_secrets(c);
     c->err = err == ASPS_OK ? ASPS_E_INTERNAL : err;
     c->verdict = verdict;

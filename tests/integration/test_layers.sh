@@ -16,12 +16,13 @@ cmds = json.load(open(cc_json))
 # one header of each layer, lowest first (rpc and client: their own headers)
 layers = [("base", "util.h"), ("parse", "quote.h"), ("verify", "claims_json.h"),
           ("collateral", "source.h"), ("attest", "trust.h"), ("policy", "policy.h"), ("kms", "kms.h"),
-          ("service", "service.h"), ("rpc", "rpc.h"), ("client", "initra.h")]
+          ("service", "service.h"), ("ops", "ops.h"), ("rpc", "rpc.h"), ("client", "initra.h")]
 # which layers each may use (DESIGN.md: dependencies point down the table)
 uses = {"base": [], "parse": ["base"], "verify": ["parse", "base"],
         "collateral": ["verify", "parse", "base"], "attest": ["collateral", "verify", "parse", "base"],
         "policy": ["base"], "kms": ["base"],
         "service": ["attest", "collateral", "verify", "parse", "policy", "kms", "base"],
+        "ops": ["service", "attest", "collateral", "verify", "parse", "policy", "kms", "base"],
         "rpc": ["service", "attest", "collateral", "verify", "parse", "policy", "kms", "base"],
         "client": ["rpc", "service", "attest", "collateral", "verify", "parse", "policy", "kms", "base"]}
 hdr = dict(layers)

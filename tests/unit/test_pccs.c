@@ -11,6 +11,7 @@
 
 #include <curl/curl.h>
 
+#include "metrics.h"
 #include "pccs.h"
 #include "asps/verify.h"
 #include "testutil.h"
@@ -400,6 +401,58 @@ static void test_pccs_accepts_pck_crl_as_hex_and_pem(void **state)
     asps_collateral_free(orig);
 }
 
+/* The PCCS metrics: every request timed per endpoint; a failed one counted
+ * once (retries inside it are not separate errors); the older TCB info
+ * issuer chain header (SGX-TCB-Info-Issuer-Chain, tried after the new
+ * name) is not an error. */
+static void test_pccs_metrics_count_errors_not_header_fallbacks(void **state)
+{
+    (void)state;
+    if (!server_port)
+        pccs_skip();
+    asps_metric *err = asps_metrics_counter("asps_pccs_errors_total", "", ASPS_LABELS("endpoint"));
+    asps_metric *lat = asps_metrics_histogram("asps_pccs_request_duration_seconds", "",
+                                              ASPS_LABELS("endpoint"), asps_metrics_latency_buckets,
+                                              13);
+    asps_errbuf eb;
+    asps_pccs *p = client("c.pem");
+    asps_collateral *c = NULL;
+    control("{\"tcb_header\": \"SGX-TCB-Info-Issuer-Chain\"}");
+    double e0 = asps_metric_value(err, ASPS_LABELS("tcb")), l0 = asps_metric_value(lat, ASPS_LABELS("tcb"));
+    asps_err e = asps_pccs_get_collateral(p, ASPS_TEE_SGX, sgx_fmspc, "processor", 1751328000, &c, &eb);
+    control("{}");
+    if (e != ASPS_OK)
+        fail_msg("older header: %s", eb.msg);
+    asps_collateral_free(c);
+    assert_non_null(err);
+    assert_non_null(lat);
+    assert_true(asps_metric_value(err, ASPS_LABELS("tcb")) == e0);
+    assert_true(asps_metric_value(lat, ASPS_LABELS("tcb")) == l0 + 2); /* both names tried */
+    asps_pccs_free(p);
+    /* 500 past the retries: one error for the endpoint that failed */
+    p = client("c.pem");
+    double p0 = asps_metric_value(err, ASPS_LABELS("pckcrl"));
+    control("{\"fail\": 100, \"status\": 500}");
+    assert_int_equal(asps_pccs_get_collateral(p, ASPS_TEE_SGX, sgx_fmspc, "platform", 1751328000, &c, &eb),
+                     ASPS_E_UNAVAILABLE);
+    control("{}");
+    assert_true(asps_metric_value(err, ASPS_LABELS("pckcrl")) == p0 + 1);
+    assert_true(asps_pccs_ready(p, 1751328000) == 0); /* failed, nothing cached */
+    assert_int_equal(asps_pccs_get_collateral(p, ASPS_TEE_SGX, sgx_fmspc, "processor", 1751328000, &c, &eb),
+                     ASPS_OK);
+    asps_collateral_free(c);
+    assert_true(asps_pccs_ready(p, 1751328000) == 1);
+    control("{\"fail\": 100, \"status\": 500}");
+    assert_int_equal(asps_pccs_get_collateral(p, ASPS_TEE_SGX, sgx_fmspc, "platform", 1751328000, &c, &eb),
+                     ASPS_E_UNAVAILABLE);
+    control("{}");
+    /* failed again, but the processor CA's collateral is cached and fresh */
+    assert_true(asps_pccs_ready(p, 1751328000) == 1);
+    /* ... until it is not */
+    assert_true(asps_pccs_ready(p, 1851328000) == 0);
+    asps_pccs_free(p);
+}
+
 static void test_pccs_refuses_bad_arguments(void **state)
 {
     (void)state;
@@ -426,6 +479,7 @@ int main(void)
         cmocka_unit_test(test_pccs_refuses_oversized_body),
         cmocka_unit_test(test_pccs_malformed_tcb_body_is_parse_error),
         cmocka_unit_test(test_pccs_accepts_pck_crl_as_hex_and_pem),
+        cmocka_unit_test(test_pccs_metrics_count_errors_not_header_fallbacks),
         cmocka_unit_test(test_pccs_refuses_bad_arguments),
     };
     return cmocka_run_group_tests(tests, start, stop);

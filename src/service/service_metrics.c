@@ -1,0 +1,121 @@
+/* service_metrics.c: the service's metrics (metrics.h), registered once;
+ * the service calls one function per event (service_int.h). */
+#include <pthread.h>
+#include <string.h>
+
+#include "metrics.h"
+#include "service.h"
+#include "service_int.h"
+
+static asps_metric *m_decisions, *m_handshakes, *m_refusals, *m_verify, *m_kms_latency,
+    *m_kms_errors, *m_kms_up, *m_generation, *m_reload_failures, *m_reloads;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void init(void)
+{
+    const double *lb = asps_metrics_latency_buckets;
+    size_t nlb = sizeof asps_metrics_latency_buckets / sizeof(double);
+    m_decisions = asps_metrics_counter(
+        "asps_decisions_total",
+        "Calls decided, by verdict (as in the audit line) and short reason.",
+        ASPS_LABELS("verdict", "reason"));
+    m_handshakes = asps_metrics_counter("asps_handshakes_total",
+                                        "TLS handshakes whose client evidence was checked, by result "
+                                        "(accepted, refused).",
+                                        ASPS_LABELS("result"));
+    m_refusals = asps_metrics_counter(
+        "asps_handshake_refusals_total",
+        "Refused handshakes by reason (the evidence error's short name, collateral_unavailable, "
+        "no_certificate, tls_handshake).",
+        ASPS_LABELS("reason"));
+    m_verify = asps_metrics_histogram(
+        "asps_verification_duration_seconds",
+        "RA-TLS evidence verification latency (quote, collateral, key binding; claims cache misses "
+        "only), by result (ok, error).",
+        ASPS_LABELS("result"), lb, nlb);
+    m_kms_latency = asps_metrics_histogram("asps_kms_request_duration_seconds",
+                                           "KMS fetch latency (one secret), by backend.",
+                                           ASPS_LABELS("backend"), lb, nlb);
+    m_kms_errors = asps_metrics_counter(
+        "asps_kms_errors_total",
+        "KMS fetches that failed, by backend and error (unavailable, not_found, denied, ...).",
+        ASPS_LABELS("backend", "error"));
+    m_kms_up = asps_metrics_gauge("asps_kms_up",
+                                  "1 when the last KMS fetch reached the KMS (a value, or a "
+                                  "not-found or denied answer), 0 when it was unavailable.",
+                                  NULL);
+    m_generation = asps_metrics_gauge("asps_config_generation",
+                                      "The policy and KMS generation in use: 1 at start, +1 per "
+                                      "successful reload (SIGHUP).",
+                                      NULL);
+    m_reloads = asps_metrics_counter("asps_config_reloads_total",
+                                     "Successful reloads of policy and KMS (SIGHUP).", NULL);
+    m_reload_failures = asps_metrics_counter(
+        "asps_config_reload_failures_total",
+        "Reloads refused (the old policy and KMS kept): a broken file, an unreachable KMS...", NULL);
+}
+
+#define INIT() pthread_once(&once, init)
+
+void asps_service__m_decision(asps_verdict v, const char *why)
+{
+    INIT();
+    if (!why) {
+        switch (v) {
+        case ASPS_VERDICT_GRANTED:
+        case ASPS_VERDICT_DENIED:
+            why = "policy";
+            break;
+        case ASPS_VERDICT_INVALID:
+            why = "request";
+            break;
+        case ASPS_VERDICT_REFUSED:
+            why = "transport";
+            break;
+        case ASPS_VERDICT_ERROR:
+            why = "internal";
+            break;
+        default:
+            why = "other";
+        }
+    }
+    asps_metric_inc(m_decisions, ASPS_LABELS(asps_verdict_name(v), why));
+}
+
+void asps_service__m_handshake(int accepted, const char *reason)
+{
+    INIT();
+    asps_metric_inc(m_handshakes, ASPS_LABELS(accepted ? "accepted" : "refused"));
+    if (!accepted)
+        asps_metric_inc(m_refusals, ASPS_LABELS(reason ? reason : "other"));
+}
+
+void asps_service__m_verification(double seconds, int ok)
+{
+    INIT();
+    asps_metric_observe(m_verify, ASPS_LABELS(ok ? "ok" : "error"), seconds);
+}
+
+void asps_service__m_kms(const char *backend, double seconds, asps_err e)
+{
+    INIT();
+    backend = backend ? backend : "unknown";
+    asps_metric_observe(m_kms_latency, ASPS_LABELS(backend), seconds);
+    if (e != ASPS_OK) {
+        /* asps_err_name: "unavailable", "not_found", "denied" */
+        asps_metric_inc(m_kms_errors, ASPS_LABELS(backend, asps_err_name(e)));
+    }
+    asps_metric_set(m_kms_up, NULL, e != ASPS_E_UNAVAILABLE);
+}
+
+void asps_service__m_config(uint64_t generation, int reload_failed)
+{
+    INIT();
+    if (reload_failed) {
+        asps_metric_inc(m_reload_failures, NULL);
+        return;
+    }
+    asps_metric_set(m_generation, NULL, (double)generation);
+    if (generation > 1)
+        asps_metric_inc(m_reloads, NULL);
+}
