@@ -16,7 +16,7 @@ static int is_alnum(char c)
 static int printable(const char *s)
 {
     for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+        if ((unsigned char)*s <= 0x20 || (unsigned char)*s > 0x7e)
             return 0;
     return 1;
 }
