@@ -2,6 +2,7 @@
  * serve_info.h). The banner only says what the server has already loaded;
  * the check loads it all itself (as the server would: service_check.h) and
  * reaches the KMS and the PCCS once each. */
+#include <cjson/cJSON.h>
 #include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -177,6 +178,42 @@ static void say_collateral(report *r, const asps_service_config *cfg)
         say(r, SAY_FAIL, "collateral", "no collateral source (bundle, sim or pccs)");
 }
 
+/* GET {addr}/v1/sys/seal-status, which Vault answers without a token
+ * (Vault HTTP API, sys/seal-status): reachable, TLS trusted, not sealed.
+ * For a server with no credential of its own (the apps bring theirs). */
+static void probe_vault_unsealed(report *r, const asps_kms_config *kc)
+{
+    asps_errbuf eb = {{0}};
+    asps_http *h = NULL;
+    asps_http_opts ho = {.ca_file = kc->ca_file, .timeout_ms = PROBE_MS, .max_retries = -1};
+    char url[ASPS_HTTP_MAX_URL];
+    size_t n = strlen(kc->addr);
+    while (n > 0 && kc->addr[n - 1] == '/')
+        n--;
+    snprintf(url, sizeof url, "%.*s/v1/sys/seal-status", (int)(n < 1900 ? n : 1900), kc->addr);
+    asps_http_resp resp = {0};
+    asps_http_req q = {.url = url, .what = url};
+    cJSON *o = NULL;
+    if (asps_http_new(&ho, &h, &eb) != ASPS_OK || asps_http_once(h, &q, PROBE_MS, &resp, &eb) != ASPS_OK)
+        say(r, SAY_FAIL, "kms", "vault %s: %s", kc->addr, eb.msg);
+    else if (resp.failed)
+        say(r, SAY_FAIL, "kms", "vault %s unreachable: %s", kc->addr,
+            resp.error && resp.error[0] ? resp.error : "no answer");
+    else if (resp.status != 200 || !(o = cJSON_ParseWithLength((const char *)resp.body.p, resp.body.len)) ||
+             !cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(o, "sealed")))
+        say(r, SAY_FAIL, "kms", "vault %s: GET /v1/sys/seal-status answered HTTP %ld without a seal status",
+            kc->addr, resp.status);
+    else if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "sealed")))
+        say(r, SAY_FAIL, "kms", "vault %s is sealed", kc->addr);
+    else
+        say(r, SAY_OK, "kms",
+            "reachable and unsealed (no server credential to try: the apps' own tokens are "
+            "checked on their calls)");
+    cJSON_Delete(o);
+    asps_http_resp_free(&resp);
+    asps_http_free(h);
+}
+
 static void say_kms(report *r, const asps_service_config *cfg, const asps_policy *p, int probe)
 {
     asps_errbuf eb = {{0}};
@@ -208,6 +245,11 @@ static void say_kms(report *r, const asps_service_config *cfg, const asps_policy
     }
     if (!probe)
         return;
+    if (!strcmp(kc.type, "vault") && !kc.role_id && !kc.token_file && !kc.token &&
+        !getenv("VAULT_TOKEN")) {
+        probe_vault_unsealed(r, &kc);
+        return;
+    }
     asps_kms *k = NULL;
     if (asps_kms_open(&kc, &k, &eb) != ASPS_OK) {
         say(r, SAY_FAIL, "kms", "%s", eb.msg);
@@ -225,8 +267,8 @@ static void say_kms(report *r, const asps_service_config *cfg, const asps_policy
         say(r, SAY_OK, "kms", "reachable (a probe name was looked up)");
     else if (e == ASPS_E_DENIED)
         say(r, SAY_WARN, "kms",
-            "reachable, but it refused the server's own credential (%s); apps' own tokens are "
-            "not checked",
+            "reachable, but it refused the server's own credential (%s); the apps' own tokens "
+            "are checked on their calls",
             eb.msg);
     else
         say(r, SAY_FAIL, "kms", "unreachable or unusable: %s", eb.msg);

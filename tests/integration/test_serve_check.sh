@@ -227,6 +227,27 @@ grep -q "^WARN" check6.out && bad "warnings without a simulated root: $(grep WAR
 start_server vault.json && stop_server
 grep -q "kms: vault http://127.0.0.1:$VPORT" vault.json.err && ok || bad "banner vault line: $(cat vault.json.err)"
 grep -q "TOKEN-never-shown" check6.out vault.json.err vault.json.out && bad "the Vault token was printed" || ok
+# a server token Vault does not know: a problem
+sed 's/s.server-TOKEN-never-shown/s.unknown-token/' vault.json > vault_bad.json
+$BIN serve --config vault_bad.json --check > check6b.out 2>&1; rc=$?
+[ $rc = 1 ] && grep -q "^FAIL  kms: " check6b.out && ok || bad "check with a dead Vault token: exit $rc: $(cat check6b.out)"
+# a CCZoo policy whose apps bring their own tokens, the server none: Vault's
+# unauthenticated sys/seal-status is asked; a sealed Vault is a problem
+MRE1=$(printf 'a1%.0s' {1..32})
+cat > cczoo.json <<EOF
+{"kms": "vault", "addr": "http://127.0.0.1:$VPORT", "auth_method": "token",
+ "app_list": [{"id": 1, "mr_enclave": "$MRE1", "app_token": "hvs.app1", "secrets": {"master_key": "occlum/1/image_key"}}]}
+EOF
+conf cz.json 127.0.0.1:0 server
+sed -i 's#"policy.json"#"cczoo.json", "policy_format": "cczoo"#' cz.json
+( unset VAULT_TOKEN; $BIN serve --config cz.json --check ) > check6c.out 2>&1; rc=$?
+[ $rc = 0 ] && grep -q "^ok    kms: vault http://127.0.0.1:$VPORT (KV v1, the apps' own tokens only; from the policy)$" check6c.out &&
+    grep -q "^ok    kms: reachable and unsealed" check6c.out && grep -q "^note  policy: conversion note: CCZoo policies check mr_enclave only" check6c.out &&
+    ok || bad "check cczoo vault: exit $rc: $(cat check6c.out)"
+curl -s -X POST -d '{"sealed": true}' "http://127.0.0.1:$VPORT/__control" >/dev/null
+( unset VAULT_TOKEN; $BIN serve --config cz.json --check ) > check6d.out 2>&1; rc=$?
+[ $rc = 1 ] && grep -q "^FAIL  kms: vault http://127.0.0.1:$VPORT is sealed$" check6d.out && ok || bad "check sealed vault: exit $rc: $(cat check6d.out)"
+curl -s -X POST -d '{"sealed": false}' "http://127.0.0.1:$VPORT/__control" >/dev/null
 # a dead Vault and a dead PCCS: each a problem
 kill $VPID $PPID_; wait $VPID $PPID_ 2>/dev/null
 $BIN serve --config vault.json --check > check7.out 2>&1; rc=$?
