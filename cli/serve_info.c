@@ -18,6 +18,9 @@
 #include "kms.h"
 #include "log.h"
 #include "policy.h"
+#ifdef ASPS_HAVE_RPC
+#include "rpc.h"
+#endif
 #include "serve_info.h"
 #include "service_check.h"
 #include "trust.h"
@@ -306,12 +309,16 @@ static void say_audit(report *r, const asps_service_config *cfg, int probe)
 static void say_limits(report *r, const asps_service_config *cfg)
 {
     long kms_ms = cfg->kms_deadline_ms > 0 ? cfg->kms_deadline_ms : cfg->deadline_ms / 2;
+#ifdef ASPS_HAVE_RPC
+    size_t mem_mb = cfg->grpc_memory_mb ? cfg->grpc_memory_mb : ASPS_RPC_DEFAULT_MEMORY_QUOTA >> 20;
+#else
+    size_t mem_mb = cfg->grpc_memory_mb;
+#endif
     say(r, SAY_OK, "limits",
         "max_message_bytes=%zu max_names=%zu max_concurrent_calls=%zu deadline_ms=%ld "
-        "kms_deadline_ms=%ld drain_ms=%ld threads=%zu claims_cache=%zu grpc_memory_mb=%zu%s",
+        "kms_deadline_ms=%ld drain_ms=%ld threads=%zu claims_cache=%zu grpc_memory_mb=%zu",
         cfg->max_message_bytes, cfg->max_names, cfg->max_concurrent_calls, cfg->deadline_ms,
-        kms_ms, cfg->drain_ms, cfg->threads, cfg->claims_cache, cfg->grpc_memory_mb,
-        cfg->grpc_memory_mb ? "" : " (gRPC's default)");
+        kms_ms, cfg->drain_ms, cfg->threads, cfg->claims_cache, mem_mb);
 }
 
 void cli_serve_banner(const asps_service_config *cfg, const asps_server_cert_info *cert)
