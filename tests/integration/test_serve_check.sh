@@ -110,6 +110,7 @@ conf() { # file listen cert [key [extra json members, default: trust the simulat
 }
 start_server() { # config [serve args...] -> S, SPID
     local cfg=$1; shift
+    rm -f "$cfg.out" "$cfg.err" # never a previous server's "listening" line
     $BIN serve --config "$cfg" "$@" > "$cfg.out" 2> "$cfg.err" &
     SPID=$!; PIDS="$PIDS $SPID"
     for _ in $(seq 100); do grep -q listening "$cfg.out" 2>/dev/null && break; kill -0 $SPID 2>/dev/null || break; sleep 0.1; done

@@ -48,6 +48,9 @@ GET() { $BIN get --server "$S" --ca server.pem "${ID[@]}" "$@"; }
 start_server() { # config-file [serve args...] -> sets S, SPID
     local cfg=$1
     shift
+    # a previous server's "listening" line must not be read as this one's
+    # (the redirection below happens in the child, maybe after the first grep)
+    rm -f "$cfg.out" "$cfg.err"
     $BIN serve --config "$cfg" "$@" > "$cfg.out" 2> "$cfg.err" &
     SPID=$!
     PIDS="$PIDS $SPID"
