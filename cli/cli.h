@@ -21,5 +21,10 @@ int asps_cmd_serve(int argc, char **argv);
 int asps_cmd_cert(int argc, char **argv);
 int asps_cmd_run(int argc, char **argv);
 int asps_cmd_policy(int argc, char **argv);
+int asps_cmd_version(int argc, char **argv);
+
+/* "asps 0.1.0 (commit 0668e84..., OpenSSL 3.0.19, gRPC core 29.0.0)" */
+#include <stddef.h>
+void cli_version_line(char *buf, size_t size);
 
 #endif

@@ -10,6 +10,7 @@
 #include "asps/client.h"
 #include "cli.h"
 #include "identity.h"
+#include "addr.h"
 #include "util.h"
 
 static const char usage_text[] =
@@ -85,6 +86,11 @@ int asps_cmd_get(int argc, char **argv)
     uint8_t *pin_pem = NULL;
     size_t pin_len;
     asps_errbuf eb = {{0}};
+    if (asps_addr_parse("--server", o.server, 0, NULL, &eb) != ASPS_OK) {
+        fprintf(stderr, "asps get: %s\n", eb.msg);
+        free(names);
+        return 2;
+    }
     if (pin) {
         if (asps_read_file(pin, 1 << 20, &pin_pem, &pin_len, &eb) != ASPS_OK) {
             fprintf(stderr, "asps get: %s\n", eb.msg);

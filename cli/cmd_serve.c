@@ -11,20 +11,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "kms.h"
 #include "log.h"
 #include "ops.h"
 #include "rpc.h"
+#include "rpc_version.h"
 #include "service.h"
 #include "service_rpc.h"
 #include "cli.h"
 #include "serve_sys.h"
+#include "serve_info.h"
 #include "util.h"
 
 static const char usage_text[] =
-    "usage: asps serve --config FILE [--listen HOST:PORT] [--audit FILE]\n"
+    "usage: asps serve --config FILE [--check] [--listen HOST:PORT] [--audit FILE]\n"
     "                  [--policy FILE [--policy-format native|cczoo|occlum]]\n"
     "                  [--ra-config dynamic_config.json --secrets secret_config.json]\n"
     "                  [--log-level error|warn|info|debug] [--log-format text|json]\n"
@@ -37,6 +41,15 @@ static const char usage_text[] =
     "collateral_unavailable (retry later)\" when the collateral could not be had).\n"
     "Each refusal is audited; stderr sums them up at most once per 10 s.\n"
     "Prints 'asps: listening on HOST:PORT' once bound (port 0 picks one).\n"
+    "At start, a banner on stderr says what the server runs with (a WARNING for a\n"
+    "trusted simulated root or a certificate expiring within 14 days); a server\n"
+    "certificate that has expired, is not valid yet or does not match its key is\n"
+    "refused (exit 2). HOST:PORT: a port is required (0: any free one);\n"
+    "IPv6 as [::1]:7788.\n"
+    "--check: load and check everything (config, addresses, certificate and key,\n"
+    "policy with its conversion notes, roots and collateral, KMS and PCCS reached\n"
+    "once each, audit destination), print the summary on stdout, and exit 0 (usable)\n"
+    "or 1 (a problem) without listening or writing anything.\n"
     "SIGHUP reloads policy and KMS, reopens the audit file and reloads the TLS\n"
     "certificate and key (a bad pair keeps the old one); SIGTERM drains\n"
     "(limits.drain_ms, then in-flight calls are cancelled) and stops within\n"
@@ -102,11 +115,16 @@ int asps_cmd_serve(int argc, char **argv)
     const char *config = NULL;
     const char *listen = NULL, *audit = NULL, *policy = NULL, *fmt = NULL, *ra = NULL, *secrets = NULL;
     const char *log_level = NULL, *log_format = NULL;
+    int check = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             printf("%s", usage_text);
             return 0;
+        }
+        if (!strcmp(a, "--check")) {
+            check = 1;
+            continue;
         }
         const char **slot = !strcmp(a, "--config")          ? &config
                             : !strcmp(a, "--listen")        ? &listen
@@ -134,6 +152,10 @@ int asps_cmd_serve(int argc, char **argv)
     asps_errbuf eb = {{0}};
     asps_service_config *cfg = NULL;
     if (asps_service_config_load(config, &cfg, &eb) != ASPS_OK) {
+        if (check) {
+            printf("FAIL  config: %s\nasps serve --check: FAILED\n", eb.msg);
+            return 1;
+        }
         asps_log(ASPS_LOG_ERROR, "serve", "%s", eb.msg);
         return 2;
     }
@@ -141,6 +163,29 @@ int asps_cmd_serve(int argc, char **argv)
              (!policy || set(&cfg->policy, policy)) && (!fmt || set(&cfg->policy_format, fmt)) &&
              (!ra || (set(&cfg->policy, ra) && set(&cfg->policy_format, "occlum") &&
                       set(&cfg->occlum_secrets, secrets)));
+    if (ok && listen && asps_addr_parse("--listen", listen, ASPS_ADDR_PORT_ZERO, NULL, &eb) != ASPS_OK) {
+        if (check)
+            printf("FAIL  %s\nasps serve --check: FAILED\n", eb.msg);
+        else
+            asps_log(ASPS_LOG_ERROR, "serve", "%s", eb.msg);
+        asps_service_config_free(cfg);
+        return check ? 1 : 2;
+    }
+    if (ok && check) {
+        int crc = cli_serve_check(config, cfg);
+        asps_service_config_free(cfg);
+        return crc;
+    }
+    /* signals go to this thread only, and wait in sigwait below: blocked
+     * before any thread starts and before the (maybe slow) start, so a
+     * SIGHUP from a too-eager reload does not kill a starting server and a
+     * SIGTERM then stops it once it is up */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
     if (!ok || !cfg->listen || !cfg->server_cert || !cfg->server_key) {
         asps_log(ASPS_LOG_ERROR, "serve", "the config needs listen, server_cert and server_key");
         asps_service_config_free(cfg);
@@ -153,13 +198,16 @@ int asps_cmd_serve(int argc, char **argv)
     asps_service_rpc *glue = NULL;
     asps_ops *ops = NULL;
     int rc = 1;
-    if (asps_read_file(cfg->server_cert, 1 << 20, &cert, &cl, &eb) != ASPS_OK ||
-        asps_read_file(cfg->server_key, 1 << 20, &key, &kl, &eb) != ASPS_OK ||
+    asps_server_cert_info cert_info;
+    if (cli_server_cert_load(cfg, (int64_t)time(NULL), &cert, &cl, &key, &kl, &cert_info, &eb) !=
+            ASPS_OK ||
         asps_service_new(cfg, &svc, &eb) != ASPS_OK) {
         asps_log(ASPS_LOG_ERROR, "serve", "%s", eb.msg);
         rc = 2;
         goto out;
     }
+    asps_server_cert_set_current(&cert_info);
+    cli_serve_banner(cfg, &cert_info);
     /* gRPC 1.51's listener stops accepting for good once the process runs
      * out of file descriptors, and it has no connection cap: take the whole
      * hard limit (Debian's default soft limit is 1024 of a far higher hard
@@ -169,13 +217,6 @@ int asps_cmd_serve(int argc, char **argv)
         nofile.rlim_cur = nofile.rlim_max;
         (void)setrlimit(RLIMIT_NOFILE, &nofile);
     }
-    /* signals go to this thread only: block them before gRPC starts threads */
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
     asps_rpc_server_opts so = {
         .listen_addr = cfg->listen,
         .cert_chain_pem = (const char *)cert,
@@ -206,7 +247,7 @@ int asps_cmd_serve(int argc, char **argv)
     }
     /* before the port is announced: a listener that cannot bind stops the start */
     if (start_ops(cfg, svc, cert, cl, &ops, &eb) != ASPS_OK) {
-        fprintf(stderr, "asps serve: %s\n", eb.msg);
+        asps_log(ASPS_LOG_ERROR, "serve", "%s", eb.msg);
         goto out;
     }
     char host[256];

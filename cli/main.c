@@ -16,12 +16,14 @@ static const struct {
     {"serve", asps_cmd_serve, "run the secret provision server"},
     {"run", asps_cmd_run, "init-RA: fetch secrets to files, then start an application"},
     {"get", asps_cmd_get, "attest and fetch secrets from an asps server"},
+    {"version", asps_cmd_version, "this build's version, commit and library versions"},
 };
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: asps COMMAND [ARGS...]\n\n"
                "asps: Attestation and Secret Provision Service\n\n"
+               "  asps --version   one line: version, commit, OpenSSL and gRPC\n\n"
                "commands:\n");
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].help);
@@ -38,6 +40,8 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))
+        return asps_cmd_version(1, argv + 1);
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (!strcmp(argv[1], cmds[i].name))
             return cmds[i].fn(argc - 1, argv + 1);

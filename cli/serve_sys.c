@@ -21,6 +21,7 @@
 
 #include "log.h"
 #include "ops.h"
+#include "server_cert.h"
 #include "util.h"
 
 static char where[300]; /* "HOST:PORT" once listening */
@@ -94,12 +95,25 @@ static void reload_tls(asps_rpc_server *srv, const asps_service_config *cfg, con
     size_t cl = 0, kl = 0;
     int changed = 0;
     *what = "refused";
+    asps_server_cert_info info;
+    /* the start's checks (dates, key match), so a reload cannot serve what
+     * a start would refuse */
     if (asps_read_file(cfg->server_cert, 1 << 20, &cert, &cl, &eb) == ASPS_OK &&
         asps_read_file(cfg->server_key, 1 << 20, &key, &kl, &eb) == ASPS_OK &&
+        asps_server_cert_check((const char *)cert, cl, (const char *)key, kl, (int64_t)time(NULL),
+                               &info, &eb) == ASPS_OK &&
         asps_rpc_server_set_identity(srv, (const char *)cert, (const char *)key, &changed, &eb) ==
             ASPS_OK) {
         *what = changed ? "reloaded" : "unchanged";
         if (changed) {
+            asps_server_cert_set_current(&info);
+            if (info.warn) {
+                char until[32];
+                asps_server_cert_time(info.not_after, until, sizeof until);
+                asps_log(ASPS_LOG_WARN, "serve",
+                         "WARNING: the reloaded server certificate expires on %s, within %d days",
+                         until, ASPS_SERVER_CERT_WARN_DAYS);
+            }
             asps_errbuf ceb = {{0}}; /* the expiry gauge follows the new certificate */
             if (asps_ops_note_server_certificate((const char *)cert, cl, &ceb) != ASPS_OK)
                 asps_log(ASPS_LOG_WARN, "ops", "%s", ceb.msg);

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "json.h"
 #include "util.h"
 
@@ -139,6 +140,8 @@ static asps_err parse_conf(const cJSON *root, asps_initra_conf *c, asps_errbuf *
     const char *s;
     int present;
     ASPS_TRY(asps_json_get_string(root, "init_ra_conf", "kms_server", 1, &s, &present, eb));
+    if (present && s[0])
+        ASPS_TRY(asps_addr_parse("init_ra_conf.kms_server", s, 0, NULL, eb));
     c->kms_server = strdup(present ? s : "");
     const cJSON *keys;
     ASPS_TRY(asps_json_get_array(root, "init_ra_conf", "kms_keys", &keys, NULL, eb));
@@ -170,6 +173,8 @@ static asps_err parse_conf(const cJSON *root, asps_initra_conf *c, asps_errbuf *
     ASPS_TRY(asps_json_get_string(root, "init_ra_conf", "ua_env_pccs_url", 1, &s, &present, eb));
     if (present) {
         c->flavor = ASPS_INITRA_AECS;
+        if (s[0])
+            ASPS_TRY(asps_addr_parse_url("init_ra_conf.ua_env_pccs_url", s, NULL, eb));
         c->pccs_url = s[0] ? strdup(s) : NULL;
     }
     const cJSON *ra;

@@ -16,6 +16,7 @@
 
 #include "dcap_parse.h"
 #include "depstate.h"
+#include "addr.h"
 #include "http.h"
 #include "json.h"
 #include "metrics.h"
@@ -64,8 +65,7 @@ typedef asps_http_resp resp; /* body, and the issuer chain header when asked */
 asps_err asps_pccs_new(const char *base, const asps_pccs_opts *o, asps_pccs **out, asps_errbuf *eb)
 {
     *out = NULL;
-    if (!base || (strncmp(base, "https://", 8) != 0 && strncmp(base, "http://", 7) != 0))
-        return asps_fail(eb, ASPS_E_ARG, "pccs: URL must start with https:// (or http://)");
+    ASPS_TRY(asps_addr_parse_url("pccs URL", base, NULL, eb));
     asps_pccs *p = calloc(1, sizeof *p);
     if (!p)
         return asps_fail(eb, ASPS_E_NOMEM, "pccs: out of memory");

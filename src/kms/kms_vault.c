@@ -48,6 +48,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "http.h"
 #include "json.h"
 #include "kms.h"
@@ -672,8 +673,9 @@ static int mount_ok(const char *m)
 asps_err asps_kms_vault_backend(const asps_kms_config *cfg, const asps_kms_ops **ops, void **impl,
                                 asps_errbuf *eb)
 {
-    if (!cfg->addr || (strncmp(cfg->addr, "http://", 7) && strncmp(cfg->addr, "https://", 8)))
+    if (!cfg->addr)
         return asps_fail(eb, ASPS_E_ARG, "kms: vault needs addr (http:// or https://)");
+    ASPS_TRY(asps_addr_parse_url("kms: vault addr", cfg->addr, NULL, eb));
     if (cfg->kv_version != 0 && cfg->kv_version != 1 && cfg->kv_version != 2)
         return asps_fail(eb, ASPS_E_ARG, "kms: vault kv_version must be 1 or 2");
     int has_sid = (cfg->secret_id && cfg->secret_id[0]) || (cfg->secret_id_file && cfg->secret_id_file[0]);

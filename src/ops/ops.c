@@ -17,16 +17,12 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "addr.h"
 #include "log.h"
 #include "metrics.h"
+#include "version.h"
 #include "x509.h"
 
-#ifndef ASPS_VERSION
-#define ASPS_VERSION "unknown"
-#endif
-#ifndef ASPS_GIT_COMMIT
-#define ASPS_GIT_COMMIT "unknown"
-#endif
 
 struct asps_ops {
     struct MHD_Daemon *d;
@@ -36,38 +32,17 @@ struct asps_ops {
     int port;
 };
 
-/* "HOST:PORT" or "[V6]:PORT" -> an address. The port is required, digits
- * only, at most 65535 (0: a free one). */
+/* LISTEN through the one address parser (port 0: a free one), then to a
+ * socket address: the host is an IP literal or a name resolved here. */
 static asps_err parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *sl,
                            asps_errbuf *eb)
 {
-    char host[256];
-    const char *port;
-    if (!s || !*s)
-        return asps_fail(eb, ASPS_E_ARG, "config.ops.listen: empty address");
-    if (s[0] == '[') {
-        const char *end = strchr(s, ']');
-        if (!end || end[1] != ':' || (size_t)(end - s - 1) >= sizeof host)
-            return asps_fail(eb, ASPS_E_ARG,
-                             "config.ops.listen: \"%s\" is not [IPv6]:PORT", s);
-        memcpy(host, s + 1, (size_t)(end - s - 1));
-        host[end - s - 1] = 0;
-        port = end + 2;
-    } else {
-        const char *colon = strrchr(s, ':');
-        if (!colon || colon == s || (size_t)(colon - s) >= sizeof host || memchr(s, ':', (size_t)(colon - s)))
-            return asps_fail(eb, ASPS_E_ARG, "config.ops.listen: \"%s\" is not HOST:PORT", s);
-        memcpy(host, s, (size_t)(colon - s));
-        host[colon - s] = 0;
-        port = colon + 1;
-    }
-    long p = 0;
-    size_t nd = strspn(port, "0123456789");
-    if (nd == 0 || nd > 5 || port[nd] || (p = strtol(port, NULL, 10)) > 65535)
-        return asps_fail(eb, ASPS_E_ARG,
-                         "config.ops.listen: \"%s\": the port must be a number from 0 to 65535", s);
+    asps_hostport hp;
+    ASPS_TRY(asps_addr_parse("config.ops.listen", s, ASPS_ADDR_PORT_ZERO, &hp, eb));
+    char port[8];
+    snprintf(port, sizeof port, "%d", hp.port);
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV}, *ai = NULL;
-    int rc = getaddrinfo(host, port, &hints, &ai);
+    int rc = getaddrinfo(hp.host, port, &hints, &ai);
     if (rc != 0 || !ai)
         return asps_fail(eb, ASPS_E_ARG, "config.ops.listen: \"%s\": %s", s, gai_strerror(rc));
     memcpy(ss, ai->ai_addr, ai->ai_addrlen);
@@ -150,8 +125,8 @@ static void build_info(const char *grpc)
     asps_metric *m = asps_metrics_gauge(
         "asps_build_info", "Always 1; the labels say which asps this is and what it runs with.",
         ASPS_LABELS("version", "commit", "openssl", "grpc"));
-    asps_metric_set(m, ASPS_LABELS(ASPS_VERSION, ASPS_GIT_COMMIT,
-                                   OpenSSL_version(OPENSSL_VERSION_STRING), grpc ? grpc : "none"),
+    asps_metric_set(m, ASPS_LABELS(asps_version(), asps_git_commit(), asps_openssl_version(),
+                                   grpc ? grpc : "none"),
                     1);
 }
 

@@ -13,6 +13,7 @@
  * pool: a new client always makes its own connection (and handshake), never
  * borrows another client's.
  */
+#include "addr.h"
 #include "rpc_internal.h"
 
 #include <pthread.h>
@@ -90,6 +91,8 @@ asps_err asps_rpc_client_new(const asps_rpc_client_opts *o, asps_rpc_client **ou
     *out = NULL;
     if (o->target == NULL || *o->target == '\0')
         return asps_fail(eb, ASPS_E_ARG, "rpc: client needs a target host:port");
+    /* HOST:PORT strictly (addr.h): gRPC would take "host" as port 443 */
+    ASPS_TRY(asps_addr_parse("server address", o->target, 0, NULL, eb));
     if ((o->ca_pem != NULL) == (o->verify != NULL))
         return asps_fail(eb, ASPS_E_ARG,
                          "rpc: client needs exactly one of a CA bundle or a verify callback");

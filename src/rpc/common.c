@@ -594,4 +594,3 @@ asps_err asps_rpc__bb_to_bytes(grpc_byte_buffer *bb, uint8_t **out, size_t *len,
     return ASPS_OK;
 }
 
-const char *asps_rpc_grpc_version(void) { return grpc_version_string(); }

@@ -167,9 +167,6 @@ typedef struct asps_rpc_server_opts {
 typedef void (*asps_rpc_handshake_failure_fn)(void *ctx, const char *reason);
 void asps_rpc_set_handshake_failure_hook(asps_rpc_handshake_failure_fn fn, void *ctx);
 
-/* gRPC core's version as the library linked at run time says it
- * (grpc_version_string: "29.0.0" for gRPC 1.51). */
-const char *asps_rpc_grpc_version(void);
 
 /* Create a server (does not listen yet). The PEM strings are copied. */
 asps_err asps_rpc_server_new(const asps_rpc_server_opts *o, asps_rpc_server **out, asps_errbuf *eb);

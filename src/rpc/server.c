@@ -41,6 +41,7 @@
  * (they are in use); the process is expected to exit, and
  * asps_rpc_server_free waits for those handlers before freeing anything.
  */
+#include "addr.h"
 #include "rpc_internal.h"
 #include "log.h"
 #include "util.h"
@@ -180,6 +181,9 @@ asps_err asps_rpc_server_new(const asps_rpc_server_opts *o, asps_rpc_server **ou
     *out = NULL;
     if (o->listen_addr == NULL || o->cert_chain_pem == NULL || o->key_pem == NULL)
         return asps_fail(eb, ASPS_E_ARG, "rpc: server needs a listen address, certificate and key");
+    /* HOST:PORT strictly (addr.h): gRPC takes "127.0.0.1:99999" as port
+     * 34463 and "localhost" as 443; port 0 picks a free one */
+    ASPS_TRY(asps_addr_parse("listen", o->listen_addr, ASPS_ADDR_PORT_ZERO, NULL, eb));
     if (o->verify == NULL && o->client_ca_pem == NULL)
         return asps_fail(eb, ASPS_E_ARG,
                          "rpc: server needs a client certificate verify function or client CA");

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "service.h"
+#include "addr.h"
 #include "json.h"
 #include "util.h"
 
@@ -105,6 +106,8 @@ static asps_err parse(const cJSON *root, const char *dir, asps_service_config *c
     ASPS_TRY(asps_json_expect_object(root, "config", eb));
     ASPS_TRY(asps_json_check_keys(root, "config", top, eb));
     ASPS_TRY(opt_str(root, "config", "listen", &c->listen, eb));
+    if (c->listen)
+        ASPS_TRY(asps_addr_parse("config.listen", c->listen, ASPS_ADDR_PORT_ZERO, NULL, eb));
     ASPS_TRY(opt_path(root, "config", "server_cert", dir, &c->server_cert, eb));
     ASPS_TRY(opt_path(root, "config", "server_key", dir, &c->server_key, eb));
     ASPS_TRY(opt_path(root, "config", "policy", dir, &c->policy, eb));
@@ -144,6 +147,8 @@ static asps_err parse(const cJSON *root, const char *dir, asps_service_config *c
         ASPS_TRY(opt_path(o, "config.collateral", "bundle", dir, &c->collateral_bundle, eb));
         ASPS_TRY(opt_path(o, "config.collateral", "sim", dir, &c->collateral_sim, eb));
         ASPS_TRY(opt_str(o, "config.collateral", "pccs", &c->pccs_url, eb));
+        if (c->pccs_url)
+            ASPS_TRY(asps_addr_parse_url("config.collateral.pccs", c->pccs_url, NULL, eb));
         ASPS_TRY(opt_path(o, "config.collateral", "pccs_ca", dir, &c->pccs_ca, eb));
     }
     ASPS_TRY(asps_json_get_object(root, "config", "kms", &o, &present, eb));
@@ -157,6 +162,8 @@ static asps_err parse(const cJSON *root, const char *dir, asps_service_config *c
         ASPS_TRY(opt_str(o, "config.kms", "type", &c->kms_type, eb));
         ASPS_TRY(opt_path(o, "config.kms", "path", dir, &c->kms_path, eb));
         ASPS_TRY(opt_str(o, "config.kms", "addr", &c->kms_addr, eb));
+        if (c->kms_addr)
+            ASPS_TRY(asps_addr_parse_url("config.kms.addr", c->kms_addr, NULL, eb));
         ASPS_TRY(opt_str(o, "config.kms", "token", &c->kms_token, eb));
         ASPS_TRY(opt_path(o, "config.kms", "ca_file", dir, &c->kms_ca, eb));
         ASPS_TRY(opt_str(o, "config.kms", "mount", &c->kms_mount, eb));

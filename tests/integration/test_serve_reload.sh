@@ -128,11 +128,11 @@ refused() { # name cert key reason
     [ "$(presented)" = "CN=asps-b" ] && ok || bad "$1: server presents '$(presented)' after a refused reload"
     [ "$(GET b.pem)" = "Secret received: 76-31" ] && ok || bad "$1: not served after a refused reload"
 }
-refused "mismatched pair" a.pem b.key "server key does not match its certificate"
-refused "expired" expired.pem expired.key "server certificate has expired"
-refused "not yet valid" future.pem future.key "server certificate is not valid yet"
+refused "mismatched pair" a.pem b.key "server key: not the key of the server certificate"
+refused "expired" expired.pem expired.key "server certificate: expired on 2021-01-01"
+refused "not yet valid" future.pem future.key "server certificate: not valid yet: valid from 2099-01-01"
 echo "not a certificate" > junk.pem
-refused "not PEM" junk.pem b.key "server certificate is not a PEM certificate"
+refused "not PEM" junk.pem b.key "server certificate: no PEM certificate in the file"
 cp b.pem server.pem; rm -f server.key
 hup "TLS certificate reload refused" && ok || bad "key gone: no refusal"
 tail -1 serve.err | grep -q "server.key" && ok || bad "key gone: reason does not name the file: $(tail -1 serve.err)"

@@ -48,9 +48,9 @@ GET() { $BIN get --server "$S" --ca server.pem "${ID[@]}" "$@"; }
 start_server() { # config-file [serve args...] -> sets S, SPID
     local cfg=$1
     shift
-    # the last server's "listening" must not be taken for this one's (the
-    # shell truncates the file in the child, maybe after the grep below)
-    rm -f "$cfg.out"
+    # a previous server's "listening" line must not be read as this one's
+    # (the redirection below happens in the child, maybe after the first grep)
+    rm -f "$cfg.out" "$cfg.err"
     $BIN serve --config "$cfg" "$@" > "$cfg.out" 2> "$cfg.err" &
     SPID=$!
     PIDS="$PIDS $SPID"
