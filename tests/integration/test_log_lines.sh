@@ -34,7 +34,13 @@ command -v curl >/dev/null || { echo "SKIP: no curl"; exit 77; }
 
 T=$(mktemp -d /tmp/asps-log-XXXXXX)
 PIDS=
-cleanup() { for p in $PIDS; do kill -9 "$p" 2>/dev/null; done; wait 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$T"; }
+keep_audit() { # for the suite's audit_lines_json check
+    [ -n "${ASPS_AUDIT_KEEP:-}" ] || return 0
+    mkdir -p "$ASPS_AUDIT_KEEP"
+    for f in audit vaudit; do [ -f "$T/$f.log" ] && cp "$T/$f.log" "$ASPS_AUDIT_KEEP/test_log_lines_$f.log"; done
+    return 0
+}
+cleanup() { for p in $PIDS; do kill -9 "$p" 2>/dev/null; done; wait 2>/dev/null; keep_audit; [ -n "${KEEP:-}" ] || rm -rf "$T"; }
 trap cleanup EXIT
 pass=0 failn=0
 ok() { pass=$((pass+1)); }

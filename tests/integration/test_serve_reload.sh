@@ -15,7 +15,13 @@ BIN=${ASPS_BIN:?}
 command -v openssl >/dev/null || { echo "SKIP: no openssl"; exit 77; }
 T=$(mktemp -d /tmp/asps-reload-XXXXXX)
 SPID=
-cleanup() { [ -n "$SPID" ] && kill -9 "$SPID" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"; }
+keep_audit() { # the rotated files too, for the suite's audit_lines_json check
+    [ -n "${ASPS_AUDIT_KEEP:-}" ] || return 0
+    mkdir -p "$ASPS_AUDIT_KEEP"
+    for f in audit.log.1 audit.log.2; do [ -f "$T/$f" ] && cp "$T/$f" "$ASPS_AUDIT_KEEP/test_serve_reload_${f#audit.log.}.log"; done
+    return 0
+}
+cleanup() { [ -n "$SPID" ] && kill -9 "$SPID" 2>/dev/null; wait 2>/dev/null; keep_audit; rm -rf "$T"; }
 trap cleanup EXIT
 pass=0 failn=0
 ok() { pass=$((pass+1)); }
