@@ -67,6 +67,15 @@ OPS=$(sed -n 's/.*ops: listening on 127.0.0.1:\([0-9]*\) .*/\1/p' serve.err)
 S=127.0.0.1:$port
 O=http://127.0.0.1:$OPS
 
+# ---- before any call: the series known in advance are there, at 0 -------------------
+# (a counter that first appears at 1 has no increase() to alert on; below, the
+# real Prometheus sees the first reload failure as an increase)
+curl -s "http://127.0.0.1:$OPS/metrics" > m0.txt
+for k in asps_config_reloads_total asps_config_reload_failures_total \
+         'asps_handshakes_total{result="accepted"}' 'asps_handshakes_total{result="refused"}'; do
+    [ "$(awk -v k="$k" '$1 == k {print $2}' m0.txt)" = 0 ] && ok || bad "$k not 0 at start: $(grep "^${k%%\{*}" m0.txt)"
+done
+
 # ---- the probes ----------------------------------------------------------------
 get() { # path -> "CODE BODY"
     local code
@@ -207,6 +216,8 @@ await "generation after a reload" 'asps_config_generation' "2"
 echo '{"version": 1, "apps": [' > policy.json
 kill -HUP $SPID
 await "reload failure" 'asps_config_reload_failures_total' "1"
+# an alert rule's expression sees the first failure (the series was 0 before)
+await "increase of reload failures" 'increase(asps_config_reload_failures_total[1m]) > bool 0' "1"
 curl -s "$O/metrics" > m3.txt
 [ "$(val asps_config_generation m3.txt)" = 2 ] && ok || bad "generation after a refused reload"
 [ "$(val asps_config_reloads_total m3.txt)" = 1 ] && ok || bad "reloads_total"
