@@ -114,6 +114,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     return text(c, MHD_HTTP_NOT_FOUND, "not found: /healthz, /readyz or /metrics\n");
 }
 
+/* Connections: a peer that opens connections and sends nothing holds each
+ * for the 10 s timeout; with one limit for all, 64 of them kept every probe
+ * (kubelet's timeout: 1 s) waiting 10 s. One address gets at most
+ * OPS_MAX_PER_IP, so a probe from another address still gets in. */
+#define OPS_MAX_CONNECTIONS 512u
+#define OPS_MAX_PER_IP 16u
+
 /* libmicrohttpd's own lines, at most OPS_LOG_BURST per OPS_LOG_WINDOW s, the
  * rest counted in one "suppressed" line: it writes a line or two for every
  * malformed request and every connection closed half-way, so anyone who
@@ -177,7 +184,9 @@ asps_err asps_ops_start(const asps_ops_opts *opts, asps_ops **out, asps_errbuf *
     /* the logger first: libmicrohttpd logs the options after it through it */
     o->d = MHD_start_daemon(flags, 0, NULL, NULL, handle, o, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
                             NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-                            MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+                            MHD_OPTION_CONNECTION_LIMIT, OPS_MAX_CONNECTIONS,
+                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, OPS_MAX_PER_IP,
+                            MHD_OPTION_CONNECTION_TIMEOUT, 10u,
                             MHD_OPTION_END);
     if (!o->d) {
         free(o);

@@ -242,6 +242,42 @@ static void test_malformed_requests_do_not_flood_the_log(void **state)
     free(dir);
 }
 
+/* Connections held open from one address (127.0.0.2: all of 127/8 is
+ * loopback on Linux) without a byte sent do not keep a probe from another
+ * address (127.0.0.1) waiting: before, 64 of them made /healthz wait for
+ * the 10 s idle timeout. */
+static void test_idle_connections_do_not_starve_probes(void **state)
+{
+    (void)state;
+    asps_ops_opts o = {.listen = "127.0.0.1:0"};
+    asps_ops *ops = NULL;
+    asps_errbuf eb = {{0}};
+    assert_int_equal(asps_ops_start(&o, &ops, &eb), ASPS_OK);
+    int port = asps_ops_port(ops);
+    int held[100], n = 0;
+    for (; n < 100; n++) {
+        held[n] = socket(AF_INET, SOCK_STREAM, 0);
+        assert_true(held[n] >= 0);
+        struct sockaddr_in src = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000002)};
+        struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        assert_int_equal(bind(held[n], (struct sockaddr *)&src, sizeof src), 0);
+        assert_int_equal(connect(held[n], (struct sockaddr *)&dst, sizeof dst), 0);
+    }
+    usleep(200 * 1000); /* the listener has accepted (or refused) them */
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    char body[256];
+    assert_int_equal(http(AF_INET, port, "GET", "/healthz", body, sizeof body, NULL, 0), 200);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (took > 2)
+        fail_msg("/healthz took %.1f s with %d idle connections from another address", took, n);
+    for (int i = 0; i < n; i++)
+        close(held[i]);
+    asps_ops_stop(ops);
+}
+
 static void test_certificate_gauge(void **state)
 {
     (void)state;
@@ -281,6 +317,7 @@ int main(void)
         cmocka_unit_test(test_ipv6),
         cmocka_unit_test(test_bad_addresses),
         cmocka_unit_test(test_malformed_requests_do_not_flood_the_log),
+        cmocka_unit_test(test_idle_connections_do_not_starve_probes),
         cmocka_unit_test(test_certificate_gauge),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
