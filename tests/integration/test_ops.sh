@@ -285,6 +285,16 @@ try_cfg() { # name ops-json expected-stderr
     [ $rc != 0 ] && grep -q "$3" bad.err && ! grep -q listening bad.out && ok \
         || bad "$1: rc $rc: $(cat bad.err bad.out)"
 }
+# serve --check refuses what serve refuses (it said OK to a port out of range)
+check_cfg() { # name ops-json expected-stdout
+    sed "s|\"ops\": {\"listen\": \"127.0.0.1:0\"}|$2|" server.json > bad.json
+    timeout 20 $BIN serve --config bad.json --check > bad.out 2>&1; rc=$?
+    [ $rc = 1 ] && grep -q "^FAIL  config: $3" bad.out && ok || bad "--check $1: rc $rc: $(cat bad.out)"
+}
+check_cfg "port out of range" '"ops": {"listen": "127.0.0.1:99999"}' 'config.ops.listen: "127.0.0.1:99999": port 99999 is out of range'
+check_cfg "no port" '"ops": {"listen": "localhost"}' 'config.ops.listen: "localhost": no port'
+timeout 20 $BIN serve --config server.json --check > good.out 2>&1; rc=$?
+[ $rc = 0 ] && grep -q "^ok    ops: 127.0.0.1:0 (/healthz /readyz /metrics)$" good.out && ok || bad "--check ops line: rc $rc: $(cat good.out)"
 try_cfg "port out of range" '"ops": {"listen": "127.0.0.1:99999"}' 'config.ops.listen: "127.0.0.1:99999"'
 try_cfg "no port" '"ops": {"listen": "127.0.0.1"}' 'config.ops.listen: "127.0.0.1"'
 try_cfg "no listen" '"ops": {}' 'config.ops.listen: required'
