@@ -354,6 +354,8 @@ int cli_serve_check(const char *config_path, const asps_service_config *cfg)
         say(&r, SAY_FAIL, "listen", "%s", eb.msg);
     else
         say(&r, SAY_OK, "listen", "%s", cfg->listen);
+    if (cfg->ops_listen) /* its address is checked with the config */
+        say(&r, SAY_OK, "ops", "%s (/healthz /readyz /metrics)", cfg->ops_listen);
     uint8_t *cert = NULL, *key = NULL;
     size_t cl = 0, kl = 0;
     asps_server_cert_info ci;

@@ -4,10 +4,13 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "utf8.h"
 
 #define LOG_MSG_MAX 4096
 
@@ -61,20 +64,44 @@ void asps_log_time_rfc3339(char *buf, unsigned long size)
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000L);
 }
 
+/* The length of the well-formed UTF-8 sequence at S (1-4), or 0 when the
+ * byte at S does not begin one (utf8.h: RFC 3629; a stray continuation
+ * byte, an overlong form, a surrogate, a sequence cut short). */
+static size_t utf8_seq(const char *s)
+{
+    unsigned char c = (unsigned char)*s;
+    size_t n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
+                            : c >= 0xf0 && c <= 0xf4                  ? 4
+                                                                      : 0;
+    if (n == 0 || strnlen(s, n) < n)
+        return 0;
+    return asps_utf8_valid((const uint8_t *)s, n, NULL) ? n : 0;
+}
+
 /* Appends S to OUT (of SIZE, at *LEN) escaped: JSON string rules when JSON,
- * otherwise control characters as \xNN so one message stays one line. */
+ * otherwise control characters as \xNN so one message stays one line. A
+ * byte that is not part of well-formed UTF-8 (a path in another encoding, a
+ * message cut inside a character) is written as the four characters \xNN
+ * in both formats: a JSON text must be UTF-8 (RFC 8259 section 8.1), and
+ * journald keeps a line that is not as a blob. A character is written
+ * whole or not at all. */
 static void put_escaped(char *out, size_t size, size_t *len, const char *s, int json)
 {
     for (; *s != '\0' && *len + 7 < size; s++) {
         unsigned char c = (unsigned char)*s;
+        size_t seq = c >= 0x80 ? utf8_seq(s) : 1;
         int n;
         if (json && (c == '"' || c == '\\'))
             n = snprintf(out + *len, size - *len, "\\%c", c);
         else if (c < 0x20 || c == 0x7f)
             n = json ? snprintf(out + *len, size - *len, "\\u%04x", c)
                      : snprintf(out + *len, size - *len, "\\x%02x", c);
+        else if (seq == 0)
+            n = snprintf(out + *len, size - *len, json ? "\\\\x%02x" : "\\x%02x", c);
         else {
-            out[(*len)++] = (char)c;
+            memcpy(out + *len, s, seq); /* *len + 7 < size: room for 4 */
+            *len += seq;
+            s += seq - 1;
             continue;
         }
         *len += (size_t)n;

@@ -10,6 +10,7 @@
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
 #include <openssl/x509.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,10 +114,45 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     return text(c, MHD_HTTP_NOT_FOUND, "not found: /healthz, /readyz or /metrics\n");
 }
 
+/* Connections: a peer that opens connections and sends nothing holds each
+ * for the 10 s timeout; with one limit for all, 64 of them kept every probe
+ * (kubelet's timeout: 1 s) waiting 10 s. One address gets at most
+ * OPS_MAX_PER_IP, so a probe from another address still gets in. */
+#define OPS_MAX_CONNECTIONS 512u
+#define OPS_MAX_PER_IP 16u
+
+/* libmicrohttpd's own lines, at most OPS_LOG_BURST per OPS_LOG_WINDOW s, the
+ * rest counted in one "suppressed" line: it writes a line or two for every
+ * malformed request and every connection closed half-way, so anyone who
+ * can reach the port could otherwise fill the server's log. */
+#define OPS_LOG_BURST 20
+#define OPS_LOG_WINDOW 10
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct timespec log_window;
+static unsigned log_in_window, log_dropped;
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
-    asps_logv(ASPS_LOG_WARN, "ops", fmt, ap);
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    pthread_mutex_lock(&log_mu);
+    if (log_window.tv_sec == 0 || now.tv_sec - log_window.tv_sec >= OPS_LOG_WINDOW) {
+        if (log_dropped)
+            asps_log(ASPS_LOG_WARN, "ops", "%u log lines suppressed in the last %d s", log_dropped,
+                     OPS_LOG_WINDOW);
+        log_window = now;
+        log_in_window = 0;
+        log_dropped = 0;
+    }
+    int show = log_in_window < OPS_LOG_BURST;
+    if (show)
+        log_in_window++;
+    else
+        log_dropped++;
+    pthread_mutex_unlock(&log_mu);
+    if (show)
+        asps_logv(ASPS_LOG_WARN, "ops", fmt, ap);
 }
 
 /* asps_build_info: the libraries' versions as they say at run time */
@@ -148,7 +184,9 @@ asps_err asps_ops_start(const asps_ops_opts *opts, asps_ops **out, asps_errbuf *
     /* the logger first: libmicrohttpd logs the options after it through it */
     o->d = MHD_start_daemon(flags, 0, NULL, NULL, handle, o, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
                             NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-                            MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+                            MHD_OPTION_CONNECTION_LIMIT, OPS_MAX_CONNECTIONS,
+                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, OPS_MAX_PER_IP,
+                            MHD_OPTION_CONNECTION_TIMEOUT, 10u,
                             MHD_OPTION_END);
     if (!o->d) {
         free(o);

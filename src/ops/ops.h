@@ -14,7 +14,11 @@
  * Off unless the server config has "ops": {"listen": "HOST:PORT"}; it has no
  * TLS and no authentication, so it belongs on a loopback or management
  * address. One thread of its own (libmicrohttpd's internal polling thread),
- * at most 64 connections, 10 s idle timeout.
+ * at most 512 connections and 16 from one address (so idle connections from
+ * one peer cannot keep a probe from another waiting), 10 s idle timeout.
+ * libmicrohttpd's own log lines
+ * (a malformed request, a connection closed half-way) go to the logger at
+ * warn, at most 20 per 10 s, the rest counted.
  */
 #ifndef ASPS_OPS_H
 #define ASPS_OPS_H

@@ -191,6 +191,10 @@ static asps_err parse(const cJSON *root, const char *dir, asps_service_config *c
         ASPS_TRY(opt_str(o, "config.ops", "listen", &c->ops_listen, eb));
         if (!c->ops_listen)
             return asps_fail(eb, ASPS_E_PARSE, "config.ops.listen: required (\"HOST:PORT\")");
+        /* here, not only when the listener starts: `serve --check` loads
+         * the config too, and must refuse what `serve` refuses */
+        ASPS_TRY(asps_addr_parse("config.ops.listen", c->ops_listen, ASPS_ADDR_PORT_ZERO, NULL,
+                                 eb));
     }
     ASPS_TRY(asps_json_get_object(root, "config", "limits", &o, &present, eb));
     if (present) {

@@ -53,6 +53,14 @@ static void init(void)
     m_reload_failures = asps_metrics_counter(
         "asps_config_reload_failures_total",
         "Reloads refused (the old policy and KMS kept): a broken file, an unreachable KMS...", NULL);
+    /* Series whose labels are known in advance are shown from the start, at
+     * 0 (Prometheus's instrumentation guide, "Avoid missing metrics"): a
+     * series that first appears at 1 has no increase() or rate() to alert
+     * on, so the first reload failure would go unseen. */
+    asps_metric_add(m_reloads, NULL, 0);
+    asps_metric_add(m_reload_failures, NULL, 0);
+    asps_metric_add(m_handshakes, ASPS_LABELS("accepted"), 0);
+    asps_metric_add(m_handshakes, ASPS_LABELS("refused"), 0);
 }
 
 #define INIT() pthread_once(&once, init)

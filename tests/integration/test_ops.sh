@@ -67,6 +67,15 @@ OPS=$(sed -n 's/.*ops: listening on 127.0.0.1:\([0-9]*\) .*/\1/p' serve.err)
 S=127.0.0.1:$port
 O=http://127.0.0.1:$OPS
 
+# ---- before any call: the series known in advance are there, at 0 -------------------
+# (a counter that first appears at 1 has no increase() to alert on; below, the
+# real Prometheus sees the first reload failure as an increase)
+curl -s "http://127.0.0.1:$OPS/metrics" > m0.txt
+for k in asps_config_reloads_total asps_config_reload_failures_total \
+         'asps_handshakes_total{result="accepted"}' 'asps_handshakes_total{result="refused"}'; do
+    [ "$(awk -v k="$k" '$1 == k {print $2}' m0.txt)" = 0 ] && ok || bad "$k not 0 at start: $(grep "^${k%%\{*}" m0.txt)"
+done
+
 # ---- the probes ----------------------------------------------------------------
 get() { # path -> "CODE BODY"
     local code
@@ -207,6 +216,8 @@ await "generation after a reload" 'asps_config_generation' "2"
 echo '{"version": 1, "apps": [' > policy.json
 kill -HUP $SPID
 await "reload failure" 'asps_config_reload_failures_total' "1"
+# an alert rule's expression sees the first failure (the series was 0 before)
+await "increase of reload failures" 'increase(asps_config_reload_failures_total[1m]) > bool 0' "1"
 curl -s "$O/metrics" > m3.txt
 [ "$(val asps_config_generation m3.txt)" = 2 ] && ok || bad "generation after a refused reload"
 [ "$(val asps_config_reloads_total m3.txt)" = 1 ] && ok || bad "reloads_total"
@@ -274,6 +285,16 @@ try_cfg() { # name ops-json expected-stderr
     [ $rc != 0 ] && grep -q "$3" bad.err && ! grep -q listening bad.out && ok \
         || bad "$1: rc $rc: $(cat bad.err bad.out)"
 }
+# serve --check refuses what serve refuses (it said OK to a port out of range)
+check_cfg() { # name ops-json expected-stdout
+    sed "s|\"ops\": {\"listen\": \"127.0.0.1:0\"}|$2|" server.json > bad.json
+    timeout 20 $BIN serve --config bad.json --check > bad.out 2>&1; rc=$?
+    [ $rc = 1 ] && grep -q "^FAIL  config: $3" bad.out && ok || bad "--check $1: rc $rc: $(cat bad.out)"
+}
+check_cfg "port out of range" '"ops": {"listen": "127.0.0.1:99999"}' 'config.ops.listen: "127.0.0.1:99999": port 99999 is out of range'
+check_cfg "no port" '"ops": {"listen": "localhost"}' 'config.ops.listen: "localhost": no port'
+timeout 20 $BIN serve --config server.json --check > good.out 2>&1; rc=$?
+[ $rc = 0 ] && grep -q "^ok    ops: 127.0.0.1:0 (/healthz /readyz /metrics)$" good.out && ok || bad "--check ops line: rc $rc: $(cat good.out)"
 try_cfg "port out of range" '"ops": {"listen": "127.0.0.1:99999"}' 'config.ops.listen: "127.0.0.1:99999"'
 try_cfg "no port" '"ops": {"listen": "127.0.0.1"}' 'config.ops.listen: "127.0.0.1"'
 try_cfg "no listen" '"ops": {}' 'config.ops.listen: required'

@@ -262,6 +262,53 @@ static void test_long_messages_cut_and_valid(void **state)
     sink_close(&k);
 }
 
+/* Bytes that are not well-formed UTF-8 (a path in Latin-1, a message cut
+ * inside a character) never reach a line raw: every JSON line is UTF-8
+ * (RFC 8259 section 8.1; read here strictly, without surrogateescape) and
+ * every text line too, each such byte written as the four characters \xNN;
+ * well-formed characters pass whole, and a long message is never cut
+ * inside one. */
+static void test_ill_formed_utf8_escaped(void **state)
+{
+    (void)state;
+    static const char *const msgs[] = {
+        "from dir\xff\xfe/policy.json",     /* Latin-1 bytes of a path */
+        "cut \xe2\x82 then ok \xc3\xa9",    /* a sequence cut short, then a whole one */
+        "overlong \xc0\xaf surrogate \xed\xa0\x80 high \xf4\x90\x80\x80 stray \x80",
+    };
+    static const char check[] =
+        "import json, sys\n"
+        "fmt = sys.argv[2]\n"
+        "ls = open(sys.argv[1], 'rb').read().decode('utf-8').split('\\n')\n"
+        "assert ls[-1] == '' and len(ls) == 5, len(ls)\n"
+        "if fmt == 'json':\n"
+        "    m = [json.loads(l)['msg'] for l in ls[:4]]\n"
+        "else:\n"
+        "    m = [l.split(': ', 1)[1] for l in ls[:4]]\n"
+        "assert m[0] == 'from dir\\\\xff\\\\xfe/policy.json', m[0]\n"
+        "assert m[1] == 'cut \\\\xe2\\\\x82 then ok \\u00e9', m[1]\n"
+        "assert m[2] == 'overlong \\\\xc0\\\\xaf surrogate \\\\xed\\\\xa0\\\\x80 high "
+        "\\\\xf4\\\\x90\\\\x80\\\\x80 stray \\\\x80', m[2]\n"
+        "assert m[3] == 'a' + '\\u20ac' * 1364 + '\\\\xe2\\\\x82', m[3][-20:]\n";
+    for (int json = 0; json <= 1; json++) {
+        sink k;
+        sink_open(&k);
+        asps_log_configure(ASPS_LOG_INFO, json ? ASPS_LOG_JSON : ASPS_LOG_TEXT, k.fd);
+        for (size_t i = 0; i < 3; i++)
+            asps_log(ASPS_LOG_INFO, "t", "%s", msgs[i]);
+        /* "a", then 3-byte characters past the 4 KiB cut (4095 bytes): the
+         * cut falls 2 bytes into the 1365th character */
+        char big[1 + 3 * 2000 + 1];
+        big[0] = 'a';
+        for (size_t i = 0; i < 2000; i++)
+            memcpy(big + 1 + 3 * i, "\xe2\x82\xac", 3);
+        big[sizeof big - 1] = 0;
+        asps_log(ASPS_LOG_INFO, "t", "%s", big);
+        assert_int_equal(python_check(check, k.path, json ? "json" : "text"), 0);
+        sink_close(&k);
+    }
+}
+
 static void *burst(void *arg)
 {
     for (int i = 0; i < 200; i++)
@@ -381,6 +428,7 @@ int main(void)
         cmocka_unit_test(test_text_lines_one_line_each),
         cmocka_unit_test(test_levels_filter),
         cmocka_unit_test(test_long_messages_cut_and_valid),
+        cmocka_unit_test(test_ill_formed_utf8_escaped),
         cmocka_unit_test(test_threads_do_not_interleave),
         cmocka_unit_test(test_depstate_logs_transitions_once),
         cmocka_unit_test(test_tally_line_through_logger),

@@ -6,6 +6,7 @@
 #include "testutil.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "metrics.h"
 #include "ops.h"
 
@@ -179,6 +181,103 @@ static void test_bad_addresses(void **state)
     asps_ops_stop(a);
 }
 
+/* RAW on a new connection to PORT, read until the server closes it. */
+static void raw_request(int port, const char *raw)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    /* the server may close before it has read all (431): no SIGPIPE */
+    assert_true(send(fd, raw, strlen(raw), MSG_NOSIGNAL) > 0);
+    char buf[4096];
+    while (read(fd, buf, sizeof buf) > 0)
+        ;
+    close(fd);
+}
+
+/* libmicrohttpd writes a line or two for each malformed request; 300 of
+ * them from a peer make at most 20 lines in the server's log (the rest are
+ * counted), and the listener goes on answering. */
+static void test_malformed_requests_do_not_flood_the_log(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    char path[600];
+    snprintf(path, sizeof path, "%s/log", dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
+    assert_true(fd >= 0);
+    asps_log_configure(ASPS_LOG_DEBUG, ASPS_LOG_TEXT, fd);
+    asps_ops_opts o = {.listen = "127.0.0.1:0"};
+    asps_ops *ops = NULL;
+    asps_errbuf eb = {{0}};
+    assert_int_equal(asps_ops_start(&o, &ops, &eb), ASPS_OK);
+    int port = asps_ops_port(ops);
+    /* a header larger than libmicrohttpd's memory pool: 431 */
+    static char big[40 * 1024];
+    int off = snprintf(big, sizeof big, "GET /healthz HTTP/1.1\r\nHost: t\r\nX: ");
+    memset(big + off, 'a', sizeof big - (size_t)off - 5);
+    memcpy(big + sizeof big - 5, "\r\n\r\n", 5);
+    for (int i = 0; i < 150; i++) {
+        raw_request(port, "GET /healthz HTTP/1.1\r\nHost: t\r\n"
+                          "Content-Length: 99999999999999999999\r\n\r\n");
+        raw_request(port, big);
+    }
+    char body[256];
+    assert_int_equal(http(AF_INET, port, "GET", "/healthz", body, sizeof body, NULL, 0), 200);
+    asps_ops_stop(ops);
+    asps_log_configure(ASPS_LOG_INFO, ASPS_LOG_TEXT, 2);
+    close(fd);
+    size_t n;
+    char *log = (char *)tu_read_file(path, &n);
+    assert_non_null(log);
+    size_t lines = 0;
+    for (char *p = log; (p = strstr(p, " ops: ")) != NULL; p++)
+        lines++;
+    if (lines == 0 || lines > 20)
+        fail_msg("%zu ops lines for 300 malformed requests", lines);
+    free(log);
+    tu_rm_rf(dir);
+    free(dir);
+}
+
+/* Connections held open from one address (127.0.0.2: all of 127/8 is
+ * loopback on Linux) without a byte sent do not keep a probe from another
+ * address (127.0.0.1) waiting: before, 64 of them made /healthz wait for
+ * the 10 s idle timeout. */
+static void test_idle_connections_do_not_starve_probes(void **state)
+{
+    (void)state;
+    asps_ops_opts o = {.listen = "127.0.0.1:0"};
+    asps_ops *ops = NULL;
+    asps_errbuf eb = {{0}};
+    assert_int_equal(asps_ops_start(&o, &ops, &eb), ASPS_OK);
+    int port = asps_ops_port(ops);
+    int held[100], n = 0;
+    for (; n < 100; n++) {
+        held[n] = socket(AF_INET, SOCK_STREAM, 0);
+        assert_true(held[n] >= 0);
+        struct sockaddr_in src = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000002)};
+        struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        assert_int_equal(bind(held[n], (struct sockaddr *)&src, sizeof src), 0);
+        assert_int_equal(connect(held[n], (struct sockaddr *)&dst, sizeof dst), 0);
+    }
+    usleep(200 * 1000); /* the listener has accepted (or refused) them */
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    char body[256];
+    assert_int_equal(http(AF_INET, port, "GET", "/healthz", body, sizeof body, NULL, 0), 200);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (took > 2)
+        fail_msg("/healthz took %.1f s with %d idle connections from another address", took, n);
+    for (int i = 0; i < n; i++)
+        close(held[i]);
+    asps_ops_stop(ops);
+}
+
 static void test_certificate_gauge(void **state)
 {
     (void)state;
@@ -217,6 +316,8 @@ int main(void)
         cmocka_unit_test(test_paths_and_readiness),
         cmocka_unit_test(test_ipv6),
         cmocka_unit_test(test_bad_addresses),
+        cmocka_unit_test(test_malformed_requests_do_not_flood_the_log),
+        cmocka_unit_test(test_idle_connections_do_not_starve_probes),
         cmocka_unit_test(test_certificate_gauge),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
