@@ -115,9 +115,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 }
 
 /* Connections: a peer that opens connections and sends nothing holds each
- * for the 10 s timeout; with one limit for all, 64 of them kept every probe
- * (kubelet's timeout: 1 s) waiting 10 s. One address gets at most
- * OPS_MAX_PER_IP, so a probe from another address still gets in. */
+ * until the idle timeout; with one limit for all, 64 of them kept every
+ * probe (kubelet's timeout: 1 s) waiting 10 s. One address gets at most
+ * OPS_MAX_PER_IP, so a probe from another address still gets in, and an
+ * idle connection is dropped after OPS_IDLE_S: probes and scrapes send
+ * their request at once, so a short timeout costs them nothing and bounds
+ * how long idle ones from the probe's own address can hold it up. */
+#define OPS_IDLE_S 3u
 #define OPS_MAX_CONNECTIONS 512u
 #define OPS_MAX_PER_IP 16u
 
@@ -186,7 +190,7 @@ asps_err asps_ops_start(const asps_ops_opts *opts, asps_ops **out, asps_errbuf *
                             NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
                             MHD_OPTION_CONNECTION_LIMIT, OPS_MAX_CONNECTIONS,
                             MHD_OPTION_PER_IP_CONNECTION_LIMIT, OPS_MAX_PER_IP,
-                            MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+                            MHD_OPTION_CONNECTION_TIMEOUT, OPS_IDLE_S,
                             MHD_OPTION_END);
     if (!o->d) {
         free(o);

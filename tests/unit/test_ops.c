@@ -245,7 +245,7 @@ static void test_malformed_requests_do_not_flood_the_log(void **state)
 /* Connections held open from one address (127.0.0.2: all of 127/8 is
  * loopback on Linux) without a byte sent do not keep a probe from another
  * address (127.0.0.1) waiting: before, 64 of them made /healthz wait for
- * the 10 s idle timeout. */
+ * the idle timeout (10 s then). */
 static void test_idle_connections_do_not_starve_probes(void **state)
 {
     (void)state;
