@@ -119,17 +119,26 @@ const char *cli_policy_guess(const char *path)
     return guess;
 }
 
-void cli_policy_format_hint(const char *cmd, const char *path, const char *option)
+int cli_policy_hint_text(const char *path, const char *option, char *buf, size_t size)
 {
     const char *g = cli_policy_guess(path);
     if (!g)
-        return;
-    fprintf(stderr,
-            "asps %s: hint: %s looks like %s (%s); it was read as a native asps policy: "
-            "pass %s %s%s\n",
-            cmd, path, !strcmp(g, "cczoo") ? "a CCZoo secret manager config" : "an Occlum grpc_ratls dynamic_config.json",
-            !strcmp(g, "cczoo") ? "\"app_list\"" : "\"sgx_mrs\"", option, g,
-            !strcmp(g, "occlum") && !strcmp(option, "--from") ? " (with --secrets secret_config.json)" : "");
+        return 0;
+    int cc = !strcmp(g, "cczoo");
+    snprintf(buf, size,
+             "hint: %s looks like %s (it has %s), but it was read as a native asps policy: "
+             "pass %s %s%s",
+             path, cc ? "a CCZoo secret manager config" : "an Occlum grpc_ratls dynamic_config.json",
+             cc ? "\"app_list\"" : "\"sgx_mrs\"", option, g,
+             cc || strcmp(option, "--from") ? "" : " (with --secrets secret_config.json)");
+    return 1;
+}
+
+void cli_policy_format_hint(const char *cmd, const char *path, const char *option)
+{
+    char hint[1024];
+    if (cli_policy_hint_text(path, option, hint, sizeof hint))
+        fprintf(stderr, "asps %s: %s\n", cmd, hint);
 }
 
 enum { OPT_FROM = 1, OPT_SECRETS, OPT_KMS_OUT };

@@ -23,6 +23,7 @@
 #include "service.h"
 #include "service_rpc.h"
 #include "cli.h"
+#include "common.h"
 #include "opts.h"
 #include "serve_sys.h"
 #include "serve_info.h"
@@ -222,6 +223,11 @@ int asps_cmd_serve(int argc, char **argv)
             ASPS_OK ||
         asps_service_new(cfg, &svc, &eb) != ASPS_OK) {
         asps_log(ASPS_LOG_ERROR, "serve", "%s", eb.msg);
+        char hint[1024];
+        if (cfg->policy && (!cfg->policy_format || !strcmp(cfg->policy_format, "native")) &&
+            cli_policy_hint_text(cfg->policy, "--policy-format (or \"policy_format\" in the config)",
+                                 hint, sizeof hint))
+            asps_log(ASPS_LOG_ERROR, "serve", "%s", hint);
         rc = 2;
         goto out;
     }

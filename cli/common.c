@@ -34,7 +34,7 @@ int cli_trust_set(const char *cmd, cli_trust *t, const char *a, const char *val)
     }
     if (asps_time_parse(val, &t->at) != 0) {
         fprintf(stderr, "asps %s: --at: '%s' is neither unix seconds nor RFC 3339\n", cmd, val);
-        return 2;
+        return CLI_BAD_VALUE;
     }
     return 0;
 }

@@ -22,7 +22,7 @@ typedef struct cli_trust {
 } cli_trust;
 
 /* getopt_long table of the trust options (val CLI_OPT_TRUST) and applying
- * one: NAME "--pccs" etc., V its value. 0 ok; 2 a bad value (printed). */
+ * one: NAME "--pccs" etc., V its value. 0 ok; CLI_BAD_VALUE (printed). */
 #define CLI_OPT_TRUST 0x200
 extern const struct option cli_trust_opts[];
 int cli_trust_set(const char *cmd, cli_trust *t, const char *name, const char *v);
@@ -48,6 +48,8 @@ const char *cli_policy_guess(const char *path);
 /* When PATH looks like a seed format: "asps CMD: hint: ... pass OPTION FMT"
  * on stderr (OPTION: "--from" or "--policy-format"). */
 void cli_policy_format_hint(const char *cmd, const char *path, const char *option);
+/* The same hint as one line in BUF; 1 when there is one. */
+int cli_policy_hint_text(const char *path, const char *option, char *buf, size_t size);
 
 /* o as one line of JSON on stdout. */
 void cli_print_json(const cJSON *o);

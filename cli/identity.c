@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "opts.h"
 #include "util.h"
 
 const struct option cli_identity_opts[] = {
@@ -29,7 +30,7 @@ static int hexarg(const char *cmd, const char *flag, const char *v, uint8_t *out
 {
     if (asps_hex_decode(v, strlen(v), out, n) != 0) {
         fprintf(stderr, "asps %s: %s: expected %zu hex characters\n", cmd, flag, 2 * n);
-        return 2;
+        return CLI_BAD_VALUE;
     }
     return 0;
 }
@@ -40,7 +41,7 @@ static int numarg(const char *cmd, const char *flag, const char *v, uint16_t *ou
     long x = strtol(v, &end, 0);
     if (*v == 0 || *end || x < 0 || x > 65535) {
         fprintf(stderr, "asps %s: %s: expected a number 0..65535\n", cmd, flag);
-        return 2;
+        return CLI_BAD_VALUE;
     }
     *out = (uint16_t)x;
     return 0;
@@ -59,7 +60,7 @@ int cli_identity_set(const char *cmd, asps_sim_identity *id, const char *a, cons
             id->tee = ASPS_TEE_TDX;
         else {
             fprintf(stderr, "asps %s: --tee: sgx or tdx\n", cmd);
-            return 2;
+            return CLI_BAD_VALUE;
         }
         return 0;
     }
@@ -73,7 +74,7 @@ int cli_identity_set(const char *cmd, asps_sim_identity *id, const char *a, cons
         size_t n = strlen(v);
         if (n % 2 || n > 128 || asps_hex_decode(v, n, id->report_data, n / 2) != 0) {
             fprintf(stderr, "asps %s: --report-data: up to 128 hex characters\n", cmd);
-            return 2;
+            return CLI_BAD_VALUE;
         }
         return 0;
     }
@@ -86,7 +87,7 @@ int cli_identity_set(const char *cmd, asps_sim_identity *id, const char *a, cons
     if (!strcmp(a, "--rtmr")) {
         if (v[0] < '0' || v[0] > '3' || v[1] != '=') {
             fprintf(stderr, "asps %s: --rtmr: N=HEX with N 0..3\n", cmd);
-            return 2;
+            return CLI_BAD_VALUE;
         }
         return hexarg(cmd, a, v + 2, id->rtmr[v[0] - '0'], 48);
     }
@@ -95,7 +96,7 @@ int cli_identity_set(const char *cmd, asps_sim_identity *id, const char *a, cons
     if (asps_tcb_status_parse(v, &st) != 0) {
         fprintf(stderr, "asps %s: --tcb: a TCB status such as UpToDate, SWHardeningNeeded, "
                         "ConfigurationNeeded, OutOfDate, Revoked\n", cmd);
-        return 2;
+        return CLI_BAD_VALUE;
     }
     id->tcb = st;
     return 0;

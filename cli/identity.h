@@ -17,7 +17,7 @@ extern const struct option cli_identity_opts[];
 extern const struct option cli_report_data_opts[];
 
 /* Apply identity flag NAME ("--tee") with value V (NULL for --debug).
- * 0 ok; 2 a bad value ("asps CMD: ..." printed). */
+ * 0 ok; CLI_BAD_VALUE ("asps CMD: ..." printed; cli_parse adds the usage). */
 int cli_identity_set(const char *cmd, asps_sim_identity *id, const char *name, const char *v);
 
 /* The attester a command asked for: KIND ("auto" when NULL) and, for the

@@ -139,6 +139,11 @@ int cli_parse(const cli_help *h, const struct option *const *tables, int stop_at
             if (li >= 0)
                 snprintf(name, sizeof name, "--%s", all[li].name);
             rc = fn(ctx, c, name, optarg);
+            if (rc == CLI_BAD_VALUE) {
+                cli_usage_print(stderr, h);
+                fprintf(stderr, "Run 'asps %s --help' for more.\n", h->cmd);
+                rc = CLI_EXIT_USAGE;
+            }
         }
     }
     free(all);

@@ -50,6 +50,9 @@ typedef int (*cli_opt_fn)(void *ctx, int val, const char *name, const char *arg)
  * CLI_HELP after printing the help (the caller exits 0); or an exit code
  * (a usage error, printed). */
 #define CLI_HELP (-1)
+/* What an option handler returns for a bad value when it printed only
+ * "asps CMD: what": cli_parse adds the usage and returns CLI_EXIT_USAGE. */
+#define CLI_BAD_VALUE (-2)
 int cli_parse(const cli_help *h, const struct option *const *tables, int stop_at_arg, int argc,
               char **argv, cli_opt_fn fn, void *ctx, int *first);
 
