@@ -125,12 +125,15 @@ int cli_policy_hint_text(const char *path, const char *option, char *buf, size_t
     if (!g)
         return 0;
     int cc = !strcmp(g, "cczoo");
+    int from = !strcmp(option, "--from");
     snprintf(buf, size,
              "hint: %s looks like %s (it has %s), but it was read as a native asps policy: "
-             "pass %s %s%s",
+             "pass %s %s%s%s%s",
              path, cc ? "a CCZoo secret manager config" : "an Occlum grpc_ratls dynamic_config.json",
              cc ? "\"app_list\"" : "\"sgx_mrs\"", option, g,
-             cc || strcmp(option, "--from") ? "" : " (with --secrets secret_config.json)");
+             from ? "" : " (or \"policy_format\": \"", from ? "" : g, from ? "" : "\" in the config)");
+    if (from && !cc)
+        snprintf(buf + strlen(buf), size - strlen(buf), " (with --secrets secret_config.json)");
     return 1;
 }
 

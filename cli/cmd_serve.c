@@ -225,7 +225,7 @@ int asps_cmd_serve(int argc, char **argv)
         asps_log(ASPS_LOG_ERROR, "serve", "%s", eb.msg);
         char hint[1024];
         if (cfg->policy && (!cfg->policy_format || !strcmp(cfg->policy_format, "native")) &&
-            cli_policy_hint_text(cfg->policy, "--policy-format (or \"policy_format\" in the config)",
+            cli_policy_hint_text(cfg->policy, "--policy-format",
                                  hint, sizeof hint))
             asps_log(ASPS_LOG_ERROR, "serve", "%s", hint);
         rc = 2;

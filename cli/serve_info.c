@@ -109,7 +109,7 @@ static void say_policy(report *r, const asps_service_config *cfg, asps_policy **
         say(r, SAY_FAIL, "policy", "%s", eb.msg);
         char hint[1024];
         if (!strcmp(fmt, "native") && cfg->policy &&
-            cli_policy_hint_text(cfg->policy, "--policy-format (or \"policy_format\" in the config)",
+            cli_policy_hint_text(cfg->policy, "--policy-format",
                                  hint, sizeof hint))
             say(r, SAY_NOTE, "policy", "%s", hint);
         return;
