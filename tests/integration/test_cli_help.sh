@@ -78,6 +78,9 @@ n_readme=$(wc -l <"$t/readme.syn")
 "$bin" --help >"$t/out" 2>&1 && ok || bad "asps --help: rc"
 cmds=$(awk '/^commands:/{x=1;next} x&&/^  [a-z]/{print $1}' "$t/out" | sort | tr '\n' ' ')
 [ "$cmds" = "cert get policy quote run serve sim version " ] && ok || bad "asps --help commands: $cmds"
+tail -n "$(wc -l <"$t/readme.exit")" "$t/out" | diff "$t/readme.exit" - >/dev/null \
+  && ok || bad "asps --help does not end with README's exit-code table"
+"$bin" -h | cmp -s - "$t/out" && ok || bad "asps -h differs from asps --help"
 
 # help never does anything else: nothing made, nothing read, whatever else is given
 mkdir "$t/empty"
