@@ -23,8 +23,8 @@ static const cli_help get_help = {
     "Attest, connect to the asps server and fetch the named secrets in one call.\n"
     "Prints each as 'Secret received: 42-cd-...' (hex bytes joined by dashes),\n"
     "or writes the one secret to --out FILE (mode 0600; - for stdout, the bytes\n"
-    "as they are), or prints --json: {\"secrets\": [{\"name\", \"value\" (only when\n"
-    "the bytes are valid UTF-8 without NUL), \"value_hex\", \"value_base64\"}]}.\n"
+    "as they are), or prints --json: {\"secrets\": [{\"name\", \"value\" (the text,\n"
+    "when the bytes are valid UTF-8), \"value_hex\", \"value_base64\"}]}.\n"
     "IDENTITY (simulated platform): --tee sgx|tdx --mrenclave HEX --mrsigner HEX\n"
     "  --isv-prod-id N --isv-svn N --config-svn N --debug --mrtd HEX --rtmr N=HEX\n"
     "  --tcb LEVEL\n"
@@ -69,23 +69,44 @@ static int get_opt(void *ctx, int val, const char *name, const char *arg)
     }
 }
 
-/* One secret as JSON: "value" only when it is text (valid UTF-8 with no
- * NUL, which a C string cannot carry), "value_hex" and "value_base64"
- * always. 0 ok, -1 no memory. */
+/* The JSON string literal (RFC 8259 section 7, quotes included) of the
+ * valid UTF-8 bytes P[0..N): '"', '\\' and controls escaped, NUL as
+ * \u0000 (which cJSON, holding C strings, cannot make itself). NULL: no
+ * memory. The caller cleanses it. */
+static char *json_string_literal(const uint8_t *p, size_t n, size_t *cap)
+{
+    *cap = 6 * n + 3;
+    char *out = malloc(*cap), *o = out;
+    if (!out)
+        return NULL;
+    *o++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = p[i];
+        if (c == '"' || c == '\\') {
+            *o++ = '\\';
+            *o++ = (char)c;
+        } else if (c < 0x20) {
+            o += snprintf(o, 7, "\\u%04x", c);
+        } else {
+            *o++ = (char)c; /* UTF-8 as it is: checked valid before */
+        }
+    }
+    *o++ = '"';
+    *o = 0;
+    return out;
+}
+
+/* One secret as JSON: "value" (a string) only when the bytes are valid
+ * UTF-8, "value_hex" and "value_base64" always. 0 ok, -1 no memory. */
 static int add_secret_json(cJSON *arr, const asps_secret *s)
 {
-    size_t b64len = 4 * ((s->len + 2) / 3) + 1;
+    size_t b64len = 4 * ((s->len + 2) / 3) + 1, tcap = 0;
     char *hex = malloc(2 * s->len + 1), *b64 = malloc(b64len), *text = NULL;
     cJSON *it = cJSON_CreateObject();
     int ok = hex && b64 && it && cJSON_AddStringToObject(it, "name", s->name);
-    if (ok && asps_utf8_valid(s->value, s->len, NULL) && !memchr(s->value, 0, s->len)) {
-        text = malloc(s->len + 1);
-        ok = text != NULL;
-        if (ok) {
-            memcpy(text, s->value, s->len);
-            text[s->len] = 0;
-            ok = cJSON_AddStringToObject(it, "value", text) != NULL;
-        }
+    if (ok && asps_utf8_valid(s->value, s->len, NULL)) {
+        text = json_string_literal(s->value, s->len, &tcap);
+        ok = text && cJSON_AddRawToObject(it, "value", text) != NULL;
     }
     if (ok) {
         asps_hex_encode(s->value, s->len, hex);
@@ -97,7 +118,7 @@ static int add_secret_json(cJSON *arr, const asps_secret *s)
     else
         cJSON_Delete(it);
     if (text)
-        asps_cleanse_free(text, s->len + 1);
+        asps_cleanse_free(text, tcap);
     if (hex)
         asps_cleanse_free(hex, 2 * s->len + 1);
     if (b64)

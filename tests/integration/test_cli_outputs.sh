@@ -97,14 +97,15 @@ cat > policy.json <<EOF2
 {"version": 1, "kms": {"type": "file", "path": "kms.json"},
  "apps": [{"name": "web", "match": {"tee": "sgx", "mrenclave": "$MRE", "mrsigner": "$MRS"},
            "allow_simulated": true,
-           "secrets": {"text": "text", "utf8": "utf8", "bin": "bin", "nul": "nul", "empty": "empty"}}]}
+           "secrets": {"text": "text", "utf8": "utf8", "bin": "bin", "nul": "nul", "quote": "quote",
+                       "empty": "empty"}}]}
 EOF2
 # text: ASCII; utf8: "h\u00e9llo \u2603" (UTF-8); bin: ff fe 00 01 (not UTF-8);
-# nul: "a\0b" (valid UTF-8, but a C string cannot carry it); empty
+# nul: "a\0b" (valid UTF-8: "a\u0000b"); quote: "\"\\\n" (escaped); empty
 python3 - <<'PY'
 import base64, json
 v = {"text": b"k3y", "utf8": "h\u00e9llo \u2603".encode(), "bin": b"\xff\xfe\x00\x01",
-     "nul": b"a\x00b", "empty": b""}
+     "nul": b"a\x00b", "quote": b"\"\\\n\x1f", "empty": b""}
 json.dump({k: "base64:" + base64.b64encode(b).decode() for k, b in v.items()}, open("kms.json", "w"))
 PY
 cat > server.json <<'EOF2'
@@ -117,21 +118,21 @@ for _ in $(seq 50); do grep -q listening serve.out 2>/dev/null && break; sleep 0
 S=$(sed -n 's/^asps: listening on \(127.0.0.1:[0-9]*\)$/\1/p' serve.out)
 [ -n "$S" ] || { echo "FAIL: server did not start"; cat serve.err; exit 1; }
 ID=(--sim sim --mrenclave "$MRE" --mrsigner "$MRS")
-$BIN get --server "$S" --ca ca.pem --server-name localhost "${ID[@]}" --json text utf8 bin nul empty \
+$BIN get --server "$S" --ca ca.pem --server-name localhost "${ID[@]}" --json text utf8 bin nul quote empty \
     > get.json 2>err && ok || bad "get --json: $(cat err)"
 python3 - get.json <<'PY' && ok || bad "get --json: $(cat get.json)"
 import base64, json, sys
 raw = open(sys.argv[1], "rb").read()
 d = json.loads(raw.decode("utf-8", errors="strict"))
 want = {"text": b"k3y", "utf8": "h\u00e9llo \u2603".encode(), "bin": b"\xff\xfe\x00\x01",
-        "nul": b"a\x00b", "empty": b""}
+        "nul": b"a\x00b", "quote": b"\"\\\n\x1f", "empty": b""}
 got = {s["name"]: s for s in d["secrets"]}
 assert [s["name"] for s in d["secrets"]] == list(want), d
 for k, b in want.items():
     s = got[k]
     assert bytes.fromhex(s["value_hex"]) == b, (k, s)
     assert base64.b64decode(s["value_base64"], validate=True) == b, (k, s)
-    text = k in ("text", "utf8", "empty")
+    text = k != "bin"
     assert ("value" in s) == text, (k, s)
     if text:
         assert s["value"].encode() == b, (k, s)
