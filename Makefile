@@ -7,7 +7,8 @@ DEBS := cmake make gcc clang libclang-rt-14-dev pkg-config openssl curl \
         libssl-dev libcjson-dev libcmocka-dev libcurl4-openssl-dev \
         libgrpc-dev protobuf-c-compiler libprotobuf-c-dev \
         python3 python3-grpcio python3-flask xxd \
-        libmicrohttpd-dev libsystemd-dev prometheus systemd
+        libmicrohttpd-dev libsystemd-dev prometheus systemd \
+        help2man bash-completion groff-base man-db
 JOBS ?= 2
 # make install: where (PREFIX) and under which staging root (DESTDIR)
 PREFIX ?= /usr/local
@@ -57,7 +58,8 @@ bench: build
 	bash scripts/bench.sh
 
 # the Release build, then PREFIX/bin/asps, the libraries, the public headers,
-# asps.pc, the systemd unit and its sysusers.d user, example configs, README
+# asps.pc, the systemd unit and its sysusers.d user, example configs, README,
+# the man page (asps.1) and the bash completion
 install: build
 	$(MAKE) --no-print-directory install-built
 # the install step alone, of an existing build (BUILD_DIR); tests use it

@@ -1,17 +1,18 @@
 /* cli.h: the subcommands of the asps command. Each returns the process exit
- * code: 0 success, 1 verification/denial failure, 2 usage error, 3
- * unreachable/unavailable, 5 (get, run) the server refused our evidence. */
+ * code, from the one table in opts.h (README.md "Exit codes"). */
 #ifndef ASPS_CLI_H
 #define ASPS_CLI_H
 
 #include "asps/err.h"
+#include "opts.h"
 
 /* Exit code of get/run for a failed asps_client_new/asps_client_get: E and
  * the gRPC STATUS the call ended with. 5 for UNAUTHENTICATED (the server
  * refused this workload's evidence: retrying will not help), 3 for
  * unavailable (server down, KMS or collateral trouble: retry later), 1
- * denied, 2 bad arguments. */
-#define CLI_EXIT_EVIDENCE_REFUSED 5
+ * denied, 2 bad arguments or an input file (--ca, --pin) that cannot be
+ * read, 3 also for no TEE device (ASPS_E_NO_DEVICE). */
+#define CLI_EXIT_EVIDENCE_REFUSED CLI_EXIT_REFUSED
 int cli_exit_code(asps_err e, int status);
 
 int asps_cmd_quote(int argc, char **argv);

@@ -13,73 +13,114 @@
 #include "cli.h"
 #include "common.h"
 #include "identity.h"
+#include "opts.h"
 #include "quote.h"
 #include "util.h"
 
-static const char usage_text[] =
-    "usage: asps cert new --out CERT --key KEY [--attester auto|sim|gramine|occlum|tdx]\n"
-    "                     [--sim DIR IDENTITY...] [--days N] [--not-before TIME] [--legacy-only]\n"
-    "       asps cert show CERT [--json]\n"
-    "       asps cert verify CERT [--collateral FILE | --pccs URL | --sim DIR] [--root-ca FILE]\n"
-    "                        [--at TIME] [--json]\n"
-    "\n"
-    "new     a fresh ECDSA P-256 key and a self-signed RA-TLS certificate (SHA-256,\n"
-    "        default validity 1 day) carrying a quote that binds the key, in Gramine's\n"
-    "        extension and the TCG DICE tagged-evidence extension. KEY is written 0600.\n"
-    "        IDENTITY (simulated platform): --tee sgx|tdx --mrenclave HEX --mrsigner HEX\n"
-    "        --isv-prod-id N --isv-svn N --config-svn N --debug --mrtd HEX --rtmr N=HEX --tcb LEVEL\n"
-    "show    the certificate's evidence format and quote fields, without verifying.\n"
-    "verify  verify the evidence (DCAP) and that it binds the certificate's key.\n"
-    "        Exit 0 verified, 1 not (reason on stderr), 2 usage error.\n";
+static const cli_help new_help = {
+    "cert new",
+    "asps cert new --out CERT --key KEY [--attester auto|sim|gramine|occlum|tdx] "
+    "[--sim DIR IDENTITY] [--days N] [--not-before TIME] [--legacy-only]",
+    "A fresh ECDSA P-256 key and a self-signed RA-TLS certificate (SHA-256,\n"
+    "default validity 1 day) carrying a quote that binds the key, in Gramine's\n"
+    "extension and the TCG DICE tagged-evidence extension (--legacy-only: Gramine's\n"
+    "alone). KEY is written 0600; --out - writes the certificate to stdout.\n"
+    "IDENTITY (simulated platform): --tee sgx|tdx --mrenclave HEX --mrsigner HEX\n"
+    "  --isv-prod-id N --isv-svn N --config-svn N --debug --mrtd HEX --rtmr N=HEX\n"
+    "  --tcb LEVEL\n"};
+
+static const cli_help show_help = {
+    "cert show", "asps cert show CERT [--json]",
+    "The certificate's evidence format and quote fields, without verifying.\n"};
+
+static const cli_help verify_help = {
+    "cert verify",
+    "asps cert verify CERT [--collateral FILE | --pccs URL [--pccs-ca FILE] | --sim DIR] "
+    "[--root-ca FILE] [--at TIME] [--json]",
+    "Verify the certificate's evidence (DCAP) and that it binds the certificate's\n"
+    "key. Trust options as `asps quote verify`:\n"
+    "  --collateral FILE  collateral bundle (JSON: see README.md)\n"
+    "  --pccs URL         fetch collateral from a PCCS (v4 API)\n"
+    "  --pccs-ca FILE     CA certificate(s) for the PCCS's TLS certificate\n"
+    "  --sim DIR          trust the simulated platform in DIR and use its collateral\n"
+    "  --root-ca FILE     also trust this root CA (DER or PEM); results say simulated\n"
+    "  --at TIME          verification time: unix seconds or RFC 3339 (default now)\n"
+    "  --json             print one JSON object with the verdict and claims\n"};
+
+enum { OPT_OUT = 1, OPT_KEY, OPT_ATTESTER, OPT_SIM, OPT_DAYS, OPT_NB, OPT_LEGACY };
+static const struct option new_opts[] = {
+    {"out", required_argument, NULL, OPT_OUT},
+    {"key", required_argument, NULL, OPT_KEY},
+    {"attester", required_argument, NULL, OPT_ATTESTER},
+    {"sim", required_argument, NULL, OPT_SIM},
+    {"days", required_argument, NULL, OPT_DAYS},
+    {"not-before", required_argument, NULL, OPT_NB},
+    {"legacy-only", no_argument, NULL, OPT_LEGACY},
+    {0},
+};
+
+struct new_args {
+    const char *kind, *sim_dir, *out, *keyout;
+    asps_sim_identity ident;
+    long days;
+    int64_t not_before;
+    int legacy;
+};
+
+static int new_opt(void *ctx, int val, const char *name, const char *arg)
+{
+    struct new_args *n = ctx;
+    switch (val) {
+    case OPT_OUT:
+        n->out = arg;
+        return 0;
+    case OPT_KEY:
+        n->keyout = arg;
+        return 0;
+    case OPT_ATTESTER:
+        n->kind = arg;
+        return 0;
+    case OPT_SIM:
+        n->sim_dir = arg;
+        return 0;
+    case OPT_DAYS:
+        if (cli_long(arg, 1, 3650, &n->days) != 0)
+            return cli_usage_error(&new_help, "--days: 1..3650");
+        return 0;
+    case OPT_NB:
+        if (asps_time_parse(arg, &n->not_before) != 0)
+            return cli_usage_error(&new_help, "--not-before: unix seconds or RFC 3339");
+        return 0;
+    case OPT_LEGACY:
+        n->legacy = 1;
+        return 0;
+    default:
+        return cli_identity_set("cert new", &n->ident, name, arg);
+    }
+}
 
 static int cmd_new(int argc, char **argv)
 {
-    const char *kind = "auto", *sim_dir = NULL;
-    asps_sim_identity ident;
-    memset(&ident, 0, sizeof ident);
-    const char *out = NULL, *keyout = NULL;
-    long days = 1;
-    int64_t not_before = 0;
-    int legacy = 0;
-    for (int i = 0; i < argc; i++) {
-        int r = cli_identity_option(&ident, argc, argv, &i, 0);
-        if (r < 0)
-            return 2;
-        if (r > 0)
-            continue;
-        const char *a = argv[i];
-        if (!strcmp(a, "--legacy-only")) {
-            legacy = 1;
-            continue;
-        }
-        const char **slot = !strcmp(a, "--out") ? &out : !strcmp(a, "--key") ? &keyout
-                            : !strcmp(a, "--attester") ? &kind : !strcmp(a, "--sim") ? &sim_dir : NULL;
-        if (slot && i + 1 < argc) {
-            *slot = argv[++i];
-            continue;
-        }
-        if (!strcmp(a, "--not-before") && i + 1 < argc) {
-            if (asps_time_parse(argv[++i], &not_before) != 0) {
-                fprintf(stderr, "asps cert new: --not-before: unix seconds or RFC 3339\n");
-                return 2;
-            }
-            continue;
-        }
-        if (!strcmp(a, "--days") && i + 1 < argc) {
-            days = strtol(argv[++i], NULL, 10);
-            if (days < 1 || days > 3650) {
-                fprintf(stderr, "asps cert new: --days 1..3650\n");
-                return 2;
-            }
-            continue;
-        }
-        fprintf(stderr, "asps cert new: unexpected argument '%s'\n%s", a, usage_text);
-        return 2;
-    }
-    if (!out || !keyout) {
-        fprintf(stderr, "asps cert new: --out and --key are required\n");
-        return 2;
-    }
+    struct new_args a;
+    memset(&a, 0, sizeof a);
+    a.kind = "auto";
+    a.days = 1;
+    int first;
+    const struct option *tables[] = {new_opts, cli_identity_opts, NULL};
+    int rc = cli_parse(&new_help, tables, 0, argc, argv, new_opt, &a, &first);
+    if (rc)
+        return rc == CLI_HELP ? 0 : rc;
+    if (first < argc)
+        return cli_usage_error(&new_help, "unexpected argument '%s'", argv[first]);
+    const char *kind = a.kind, *sim_dir = a.sim_dir, *out = a.out, *keyout = a.keyout;
+    asps_sim_identity ident = a.ident;
+    long days = a.days;
+    int64_t not_before = a.not_before;
+    int legacy = a.legacy;
+    if (!out || !keyout)
+        return cli_usage_error(&new_help, "--out and --key are required");
+    if (!strcmp(keyout, "-"))
+        return cli_usage_error(&new_help, "--key: the private key goes to a file (0600), not stdout");
     asps_errbuf eb = {{0}};
     asps_attester *att = NULL;
     char *cert = NULL, *key = NULL;
@@ -92,27 +133,31 @@ static int cmd_new(int argc, char **argv)
     }
     if (e == ASPS_OK)
         e = asps_write_file_atomic(keyout, key, strlen(key), 0600, &eb);
-    if (e == ASPS_OK)
-        e = asps_write_file_atomic(out, cert, strlen(cert), 0644, &eb);
     asps_attester_free(att);
+    if (e != ASPS_OK) {
+        free(cert);
+        asps_ratls_free_key(key);
+        fprintf(stderr, "asps cert new: %s\n", eb.msg);
+        /* no TEE here: unavailable (3), not a verdict */
+        return e == ASPS_E_NO_DEVICE ? CLI_EXIT_UNAVAILABLE
+               : e == ASPS_E_ARG || e == ASPS_E_IO ? CLI_EXIT_USAGE : CLI_EXIT_DENIED;
+    }
+    rc = cli_write_out("cert new", out, cert, strlen(cert), 0644);
     free(cert);
     asps_ratls_free_key(key);
-    if (e != ASPS_OK) {
-        fprintf(stderr, "asps cert new: %s\n", eb.msg);
-        return e == ASPS_E_ARG || e == ASPS_E_NO_DEVICE ? 2 : 1;
-    }
-    return 0;
+    return rc;
 }
 
 static int cmd_show(int argc, char **argv)
 {
     const char *path;
     int json;
-    if (cli_file_args("cert show", usage_text, NULL, argc, argv, &path, &json) != 0)
-        return 2;
+    int arc = cli_file_args(&show_help, NULL, argc, argv, &path, &json);
+    if (arc)
+        return arc == CLI_HELP ? 0 : arc;
     uint8_t *buf;
     size_t len;
-    if (cli_read(path, 1 << 20, &buf, &len) != 0)
+    if (cli_read("cert show", path, 1 << 20, &buf, &len) != 0)
         return 2;
     asps_ratls_evidence *ev;
     asps_errbuf eb = {{0}};
@@ -173,11 +218,12 @@ static int cmd_verify(int argc, char **argv)
     cli_trust t = {.at = (int64_t)time(NULL)};
     const char *path;
     int json;
-    if (cli_file_args("cert verify", usage_text, &t, argc, argv, &path, &json) != 0)
-        return 2;
+    int arc = cli_file_args(&verify_help, &t, argc, argv, &path, &json);
+    if (arc)
+        return arc == CLI_HELP ? 0 : arc;
     uint8_t *buf;
     size_t len;
-    if (cli_read(path, 1 << 20, &buf, &len) != 0)
+    if (cli_read("cert verify", path, 1 << 20, &buf, &len) != 0)
         return 2;
     asps_errbuf eb = {{0}};
     asps_trust *trust = NULL;
@@ -202,7 +248,7 @@ static int cmd_verify(int argc, char **argv)
                c.simulated ? " (simulated platform)" : "");
     }
     if (e != ASPS_OK)
-        fprintf(stderr, "asps: not verified: %s [%s]\n", eb.msg, asps_err_name(e));
+        fprintf(stderr, "asps cert verify: not verified: %s [%s]\n", eb.msg, asps_err_name(e));
     asps_trust_free(trust);
     free(buf);
     if (e == ASPS_OK)
@@ -212,6 +258,8 @@ static int cmd_verify(int argc, char **argv)
 
 int asps_cmd_cert(int argc, char **argv)
 {
-    static const cli_sub subs[] = {{"new", cmd_new}, {"show", cmd_show}, {"verify", cmd_verify}};
-    return cli_dispatch("cert", usage_text, subs, sizeof subs / sizeof subs[0], argc, argv);
+    static const cli_leaf leaves[] = {
+        {&new_help, cmd_new}, {&show_help, cmd_show}, {&verify_help, cmd_verify}};
+    return cli_group("cert", "Create, show and verify RA-TLS certificates.\n", leaves, 3, argc,
+                     argv);
 }

@@ -3,6 +3,7 @@
  * workload's evidence refused (UNAUTHENTICATED). */
 #include <cjson/cJSON.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,90 +12,153 @@
 #include "cli.h"
 #include "identity.h"
 #include "addr.h"
+#include "opts.h"
+#include "utf8.h"
 #include "util.h"
 
-static const char usage_text[] =
-    "usage: asps get --server HOST:PORT (--ca FILE [--server-name NAME] | --pin CERT)\n"
-    "                [--attester auto|sim|gramine|occlum|tdx] [--sim DIR IDENTITY...]\n"
-    "                [--out FILE | --json] NAME...\n"
-    "\n"
+static const cli_help get_help = {
+    "get",
+    "asps get --server HOST:PORT (--ca FILE [--server-name NAME] | --pin CERT) "
+    "[--attester auto|sim|gramine|occlum|tdx] [--sim DIR IDENTITY] [--out FILE | --json] NAME...",
     "Attest, connect to the asps server and fetch the named secrets in one call.\n"
     "Prints each as 'Secret received: 42-cd-...' (hex bytes joined by dashes),\n"
-    "or writes the one secret to --out FILE (mode 0600), or prints --json.\n"
+    "or writes the one secret to --out FILE (mode 0600; - for stdout, the bytes\n"
+    "as they are), or prints --json: {\"secrets\": [{\"name\", \"value\" (the text,\n"
+    "when the bytes are valid UTF-8), \"value_hex\", \"value_base64\"}]}.\n"
     "IDENTITY (simulated platform): --tee sgx|tdx --mrenclave HEX --mrsigner HEX\n"
-    "  --isv-prod-id N --isv-svn N --config-svn N --debug --mrtd HEX --rtmr N=HEX --tcb LEVEL\n"
-    "Exit 0 all granted, 1 denied, 2 usage error (also a request the server refuses as\n"
-    "malformed or over its limits), 3 server busy, down, or secret store, collateral\n"
-    "or audit log\n"
-    "unavailable (retry later), 5 the server refused this workload's attestation evidence\n"
-    "(UNAUTHENTICATED, e.g. tcb_revoked, root_untrusted, cert_expired: retrying will not help).\n";
+    "  --isv-prod-id N --isv-svn N --config-svn N --debug --mrtd HEX --rtmr N=HEX\n"
+    "  --tcb LEVEL\n"
+    "A request the server refuses as malformed or over its limits exits 2; the\n"
+    "server refusing this workload's evidence (tcb_revoked, root_untrusted,\n"
+    "cert_expired...) exits 5; a --ca or --pin file that cannot be read exits 2;\n"
+    "no TEE device here exits 3.\n"};
+
+enum { OPT_SERVER = 1, OPT_CA, OPT_SNAME, OPT_PIN, OPT_ATTESTER, OPT_SIM, OPT_OUT, OPT_JSON };
+static const struct option get_opts[] = {
+    {"server", required_argument, NULL, OPT_SERVER},
+    {"ca", required_argument, NULL, OPT_CA},
+    {"server-name", required_argument, NULL, OPT_SNAME},
+    {"pin", required_argument, NULL, OPT_PIN},
+    {"attester", required_argument, NULL, OPT_ATTESTER},
+    {"sim", required_argument, NULL, OPT_SIM},
+    {"out", required_argument, NULL, OPT_OUT},
+    {"json", no_argument, NULL, OPT_JSON},
+    {0},
+};
+
+struct get_args {
+    asps_client_opts *o;
+    asps_sim_identity *ident;
+    const char *sim_dir, *out, *pin;
+    int json;
+};
+
+static int get_opt(void *ctx, int val, const char *name, const char *arg)
+{
+    struct get_args *g = ctx;
+    switch (val) {
+    case OPT_SERVER: g->o->server = arg; return 0;
+    case OPT_CA: g->o->ca_file = arg; return 0;
+    case OPT_SNAME: g->o->server_name = arg; return 0;
+    case OPT_PIN: g->pin = arg; return 0;
+    case OPT_ATTESTER: g->o->attester = arg; return 0;
+    case OPT_SIM: g->sim_dir = arg; return 0;
+    case OPT_OUT: g->out = arg; return 0;
+    case OPT_JSON: g->json = 1; return 0;
+    default: return cli_identity_set("get", g->ident, name, arg);
+    }
+}
+
+/* The JSON string literal (RFC 8259 section 7, quotes included) of the
+ * valid UTF-8 bytes P[0..N): '"', '\\' and controls escaped, NUL as
+ * \u0000 (which cJSON, holding C strings, cannot make itself). NULL: no
+ * memory. The caller cleanses it. */
+static char *json_string_literal(const uint8_t *p, size_t n, size_t *cap)
+{
+    *cap = 6 * n + 3;
+    char *out = malloc(*cap), *o = out;
+    if (!out)
+        return NULL;
+    *o++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = p[i];
+        if (c == '"' || c == '\\') {
+            *o++ = '\\';
+            *o++ = (char)c;
+        } else if (c < 0x20) {
+            o += snprintf(o, 7, "\\u%04x", c);
+        } else {
+            *o++ = (char)c; /* UTF-8 as it is: checked valid before */
+        }
+    }
+    *o++ = '"';
+    *o = 0;
+    return out;
+}
+
+/* One secret as JSON: "value" (a string) only when the bytes are valid
+ * UTF-8, "value_hex" and "value_base64" always. 0 ok, -1 no memory. */
+static int add_secret_json(cJSON *arr, const asps_secret *s)
+{
+    size_t b64len = 4 * ((s->len + 2) / 3) + 1, tcap = 0;
+    char *hex = malloc(2 * s->len + 1), *b64 = malloc(b64len), *text = NULL;
+    cJSON *it = cJSON_CreateObject();
+    int ok = hex && b64 && it && cJSON_AddStringToObject(it, "name", s->name);
+    if (ok && asps_utf8_valid(s->value, s->len, NULL)) {
+        text = json_string_literal(s->value, s->len, &tcap);
+        ok = text && cJSON_AddRawToObject(it, "value", text) != NULL;
+    }
+    if (ok) {
+        asps_hex_encode(s->value, s->len, hex);
+        EVP_EncodeBlock((unsigned char *)b64, s->value, (int)s->len);
+        ok = cJSON_AddStringToObject(it, "value_hex", hex) && cJSON_AddStringToObject(it, "value_base64", b64);
+    }
+    if (ok)
+        cJSON_AddItemToArray(arr, it);
+    else
+        cJSON_Delete(it);
+    if (text)
+        asps_cleanse_free(text, tcap);
+    if (hex)
+        asps_cleanse_free(hex, 2 * s->len + 1);
+    if (b64)
+        asps_cleanse_free(b64, b64len);
+    return ok ? 0 : -1;
+}
 
 int asps_cmd_get(int argc, char **argv)
 {
     asps_client_opts o = {.attester = "auto"};
-    const char *sim_dir = NULL;
     asps_sim_identity ident;
     memset(&ident, 0, sizeof ident);
-    const char *out = NULL, *pin = NULL;
-    int json = 0;
-    const char **names = calloc((size_t)argc, sizeof *names);
-    size_t n = 0;
-    if (!names)
-        return 2;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int r = cli_identity_option(&ident, argc, argv, &i, 0);
-        if (r < 0)
-            goto usage;
-        if (r > 0)
-            continue;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            printf("%s", usage_text);
-            free(names);
-            return 0;
-        }
-        if (!strcmp(a, "--json")) {
-            json = 1;
-            continue;
-        }
-        const char **slot = !strcmp(a, "--server")        ? &o.server
-                            : !strcmp(a, "--ca")          ? &o.ca_file
-                            : !strcmp(a, "--server-name") ? &o.server_name
-                            : !strcmp(a, "--pin")         ? &pin
-                            : !strcmp(a, "--attester")    ? &o.attester
-                            : !strcmp(a, "--sim")         ? &sim_dir
-                            : !strcmp(a, "--out")         ? &out
-                                                          : NULL;
-        if (slot) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "asps get: %s needs a value\n", a);
-                goto usage;
-            }
-            *slot = argv[++i];
-            continue;
-        }
-        if (a[0] == '-') {
-            fprintf(stderr, "asps get: unknown option %s\n", a);
-            goto usage;
-        }
-        names[n++] = a;
-    }
-    if (!o.server || n == 0 || (out && n != 1) || (out && json)) {
-        fprintf(stderr, "asps get: need --server, at least one NAME (exactly one with --out)\n");
-        goto usage;
-    }
+    struct get_args ga = {.o = &o, .ident = &ident};
+    int first;
+    const struct option *tables[] = {get_opts, cli_identity_opts, NULL};
+    int prc = cli_parse(&get_help, tables, 0, argc, argv, get_opt, &ga, &first);
+    if (prc)
+        return prc == CLI_HELP ? 0 : prc;
+    const char *sim_dir = ga.sim_dir, *out = ga.out, *pin = ga.pin;
+    int json = ga.json;
+    const char **names = (const char **)(argv + first);
+    size_t n = (size_t)(argc - first);
+    if (!o.server)
+        return cli_usage_error(&get_help, "--server HOST:PORT is needed");
+    if (n == 0)
+        return cli_usage_error(&get_help, "at least one NAME is needed");
+    if (out && json)
+        return cli_usage_error(&get_help, "--out and --json go separately");
+    if (out && n != 1)
+        return cli_usage_error(&get_help, "--out takes exactly one NAME");
     uint8_t *pin_pem = NULL;
     size_t pin_len;
     asps_errbuf eb = {{0}};
     if (asps_addr_parse("--server", o.server, 0, NULL, &eb) != ASPS_OK) {
         fprintf(stderr, "asps get: %s\n", eb.msg);
-        free(names);
         return 2;
     }
     if (pin) {
         if (asps_read_file(pin, 1 << 20, &pin_pem, &pin_len, &eb) != ASPS_OK) {
             fprintf(stderr, "asps get: %s\n", eb.msg);
-            free(names);
             return 2;
         }
         o.pinned_cert = (const char *)pin_pem;
@@ -113,40 +177,31 @@ int asps_cmd_get(int argc, char **argv)
     if (e == ASPS_OK) {
         rc = 0;
         if (out) {
-            e = asps_write_file_atomic(out, s[0].value, s[0].len, 0600, &eb);
-            if (e != ASPS_OK) {
-                fprintf(stderr, "asps get: %s\n", eb.msg);
-                rc = 2;
-            }
+            rc = cli_write_out("get", out, s[0].value, s[0].len, 0600);
         } else if (json) {
-            /* built with cJSON so that any name is escaped; the value is hex */
+            /* built with cJSON so that any name is escaped */
             cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "secrets");
-            for (size_t i = 0; arr && i < n; i++) {
-                char *hex = malloc(2 * s[i].len + 1);
-                cJSON *it = cJSON_CreateObject();
-                if (!hex || !it) {
-                    free(hex);
-                    cJSON_Delete(it);
-                    break;
-                }
-                asps_hex_encode(s[i].value, s[i].len, hex);
-                cJSON_AddStringToObject(it, "name", s[i].name);
-                cJSON_AddStringToObject(it, "value_hex", hex);
-                cJSON_AddItemToArray(arr, it);
-                asps_cleanse_free(hex, 2 * s[i].len);
-            }
-            char *text = cJSON_PrintUnformatted(o);
+            for (size_t i = 0; arr && i < n; i++)
+                if (add_secret_json(arr, &s[i]) != 0)
+                    arr = NULL;
+            char *text = arr ? cJSON_PrintUnformatted(o) : NULL;
             if (text) {
                 puts(text);
                 asps_cleanse_free_str(text);
+            } else {
+                fprintf(stderr, "asps get: out of memory\n");
+                rc = 1;
             }
-            /* the tree held the values in hex: cleanse before freeing */
-            cJSON *it;
-            cJSON_ArrayForEach(it, arr)
+            /* the tree held the values: cleanse before freeing */
+            cJSON *it, *arr2 = cJSON_GetObjectItem(o, "secrets");
+            cJSON_ArrayForEach(it, arr2)
             {
-                cJSON *v = cJSON_GetObjectItem(it, "value_hex");
-                if (v && v->valuestring)
-                    OPENSSL_cleanse(v->valuestring, strlen(v->valuestring));
+                static const char *const keys[] = {"value", "value_hex", "value_base64"};
+                for (size_t k = 0; k < 3; k++) {
+                    cJSON *v = cJSON_GetObjectItem(it, keys[k]);
+                    if (v && v->valuestring)
+                        OPENSSL_cleanse(v->valuestring, strlen(v->valuestring));
+                }
             }
             cJSON_Delete(o);
         } else {
@@ -164,10 +219,5 @@ int asps_cmd_get(int argc, char **argv)
     }
     asps_client_free(c);
     free(pin_pem);
-    free(names);
     return rc;
-usage:
-    fprintf(stderr, "%s", usage_text);
-    free(names);
-    return 2;
 }

@@ -8,27 +8,33 @@
  *       Notes about changed semantics go to stderr. The output may hold the
  *       apps' kms_credential tokens: keep it as private as the input.
  */
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "policy.h"
 #include "cli.h"
+#include "common.h"
+#include "opts.h"
 #include "util.h"
 
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: asps policy check [--from native|cczoo|occlum] [--secrets FILE] POLICY\n"
-            "       asps policy convert --from cczoo|occlum [--secrets secret_config.json]\n"
-            "                           [--kms-out kms.json] POLICY > native.json\n"
-            "\n"
-            "check    validate a policy and print a summary (exit 0 valid, 1 invalid)\n"
-            "convert  turn a CCZoo or Occlum policy into native asps JSON\n"
-            "  --secrets  Occlum secret_config.json (name -> base64): its names become\n"
-            "             the apps' secrets and it becomes the KMS file\n"
-            "  --kms-out  CCZoo \"kms\": \"none\": write the inline values to this KMS file\n");
-}
+static const cli_help check_help = {
+    "policy check", "asps policy check [--from native|cczoo|occlum] [--secrets FILE] POLICY",
+    "Validate a policy and print a summary (exit 0 valid, 1 invalid: the error\n"
+    "names the field). --from: the policy's format (default native); a CCZoo or\n"
+    "Occlum file checked as native is named as what it looks like.\n"
+    "  --secrets  Occlum secret_config.json (name -> base64)\n"};
+
+static const cli_help convert_help = {
+    "policy convert",
+    "asps policy convert --from cczoo|occlum [--secrets FILE] [--kms-out FILE] POLICY",
+    "Turn a CCZoo or Occlum policy into native asps JSON on stdout (notes about\n"
+    "changed semantics on stderr). The output may hold the apps' kms_credential\n"
+    "tokens: keep it as private as the input.\n"
+    "  --secrets  Occlum secret_config.json (name -> base64): its names become\n"
+    "             the apps' secrets and it becomes the KMS file\n"
+    "  --kms-out  CCZoo \"kms\": \"none\": write the inline values to this KMS file\n"};
 
 static void print_note(void *ctx, const char *line)
 {
@@ -62,7 +68,9 @@ static int load(asps_policy_format fmt, const char *file, const char *secrets,
     asps_err e = asps_policy_load_seed(fmt, file, &opt, p, &eb);
     if (e == ASPS_OK)
         return 0;
-    fprintf(stderr, "asps: %s\n", eb.msg);
+    fprintf(stderr, "asps %s: %s\n", notes ? "policy convert" : "policy check", eb.msg);
+    if (fmt == ASPS_POLICY_NATIVE)
+        cli_policy_format_hint(notes ? "policy convert" : "policy check", file, "--from");
     return (e == ASPS_E_IO || e == ASPS_E_ARG) ? 2 : 1;
 }
 
@@ -88,72 +96,151 @@ static void summary(const char *file, const asps_policy *p)
     }
 }
 
+const char *cli_policy_guess(const char *path)
+{
+    uint8_t *buf;
+    size_t len;
+    asps_errbuf eb;
+    if (asps_read_file(path, 16 << 20, &buf, &len, &eb) != ASPS_OK)
+        return NULL;
+    cJSON *root = cJSON_ParseWithLength((const char *)buf, len);
+    asps_cleanse_free(buf, len); /* a policy may hold app tokens */
+    const char *guess = NULL;
+    if (cJSON_IsObject(root) && !cJSON_GetObjectItemCaseSensitive(root, "apps")) {
+        /* CCZoo's secret manager config: "app_list" (and "kms"); Occlum's
+         * grpc_ratls dynamic_config.json: "sgx_mrs" and the verify_* switches */
+        if (cJSON_GetObjectItemCaseSensitive(root, "app_list"))
+            guess = "cczoo";
+        else if (cJSON_GetObjectItemCaseSensitive(root, "sgx_mrs") ||
+                 cJSON_GetObjectItemCaseSensitive(root, "verify_mr_enclave"))
+            guess = "occlum";
+    }
+    cJSON_Delete(root);
+    return guess;
+}
+
+int cli_policy_hint_text(const char *path, const char *option, char *buf, size_t size)
+{
+    const char *g = cli_policy_guess(path);
+    if (!g)
+        return 0;
+    int cc = !strcmp(g, "cczoo");
+    int from = !strcmp(option, "--from");
+    snprintf(buf, size,
+             "hint: %s looks like %s (it has %s), but it was read as a native asps policy: "
+             "pass %s %s%s%s%s",
+             path, cc ? "a CCZoo secret manager config" : "an Occlum grpc_ratls dynamic_config.json",
+             cc ? "\"app_list\"" : "\"sgx_mrs\"", option, g,
+             from ? "" : " (or \"policy_format\": \"", from ? "" : g, from ? "" : "\" in the config)");
+    if (from && !cc)
+        snprintf(buf + strlen(buf), size - strlen(buf), " (with --secrets secret_config.json)");
+    return 1;
+}
+
+void cli_policy_format_hint(const char *cmd, const char *path, const char *option)
+{
+    char hint[1024];
+    if (cli_policy_hint_text(path, option, hint, sizeof hint))
+        fprintf(stderr, "asps %s: %s\n", cmd, hint);
+}
+
+enum { OPT_FROM = 1, OPT_SECRETS, OPT_KMS_OUT };
+static const struct option policy_opts[] = {
+    {"from", required_argument, NULL, OPT_FROM},
+    {"secrets", required_argument, NULL, OPT_SECRETS},
+    {0},
+};
+static const struct option convert_opts[] = {
+    {"kms-out", required_argument, NULL, OPT_KMS_OUT},
+    {0},
+};
+
+struct policy_args {
+    const cli_help *h;
+    const char *secrets, *kms_out;
+    asps_policy_format fmt;
+    int have_from;
+};
+
+static int policy_opt(void *ctx, int val, const char *name, const char *arg)
+{
+    struct policy_args *a = ctx;
+    (void)name;
+    if (val == OPT_FROM) {
+        if (parse_format(arg, &a->fmt) != 0)
+            return cli_usage_error(a->h, "--from: expected native, cczoo or occlum");
+        a->have_from = 1;
+    } else if (val == OPT_SECRETS) {
+        a->secrets = arg;
+    } else {
+        a->kms_out = arg;
+    }
+    return 0;
+}
+
+static int policy_args_parse(const cli_help *h, int convert, int argc, char **argv,
+                             struct policy_args *a, const char **file)
+{
+    memset(a, 0, sizeof *a);
+    a->h = h;
+    a->fmt = ASPS_POLICY_NATIVE;
+    int first;
+    const struct option *tables[] = {policy_opts, convert ? convert_opts : NULL, NULL};
+    int rc = cli_parse(h, tables, 0, argc, argv, policy_opt, a, &first);
+    if (rc)
+        return rc;
+    if (first >= argc)
+        return cli_usage_error(h, "POLICY (a file) is needed");
+    if (first + 1 < argc)
+        return cli_usage_error(h, "unexpected argument '%s'", argv[first + 1]);
+    *file = argv[first];
+    return 0;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+    struct policy_args a;
+    const char *file = NULL;
+    int rc = policy_args_parse(&check_help, 0, argc, argv, &a, &file);
+    if (rc)
+        return rc == CLI_HELP ? 0 : rc;
+    asps_policy *p;
+    rc = load(a.fmt, file, a.secrets, NULL, &p, 0);
+    if (rc)
+        return rc;
+    summary(file, p);
+    asps_policy_free(p);
+    return 0;
+}
+
+static int cmd_convert(int argc, char **argv)
+{
+    struct policy_args a;
+    const char *file = NULL;
+    int rc = policy_args_parse(&convert_help, 1, argc, argv, &a, &file);
+    if (rc)
+        return rc == CLI_HELP ? 0 : rc;
+    if (!a.have_from || a.fmt == ASPS_POLICY_NATIVE)
+        return cli_usage_error(&convert_help, "--from cczoo or --from occlum is needed");
+    asps_policy *p;
+    rc = load(a.fmt, file, a.secrets, a.kms_out, &p, 1);
+    if (rc)
+        return rc;
+    char *json;
+    asps_errbuf eb = {{0}};
+    if (asps_policy_to_json(p, &json, &eb) != ASPS_OK) {
+        fprintf(stderr, "asps policy convert: %s\n", eb.msg);
+        asps_policy_free(p);
+        return 1;
+    }
+    printf("%s\n", json);
+    asps_cleanse_free_str(json);
+    asps_policy_free(p);
+    return fflush(stdout) == 0 ? 0 : 2;
+}
+
 int asps_cmd_policy(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
-    const char *sub = argv[1], *file = NULL, *secrets = NULL, *kms_out = NULL;
-    asps_policy_format fmt = ASPS_POLICY_NATIVE;
-    int have_from = 0;
-    for (int i = 2; i < argc; i++) {
-        if (!strcmp(argv[i], "--from") && i + 1 < argc) {
-            if (parse_format(argv[++i], &fmt) != 0) {
-                fprintf(stderr, "asps: --from: expected native, cczoo or occlum\n");
-                return 2;
-            }
-            have_from = 1;
-        } else if (!strcmp(argv[i], "--secrets") && i + 1 < argc) {
-            secrets = argv[++i];
-        } else if (!strcmp(argv[i], "--kms-out") && i + 1 < argc) {
-            kms_out = argv[++i];
-        } else if (argv[i][0] == '-' && argv[i][1] != 0) {
-            fprintf(stderr, "asps: unknown or incomplete option %s\n", argv[i]);
-            usage(stderr);
-            return 2;
-        } else if (!file) {
-            file = argv[i];
-        } else {
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (!file) {
-        usage(stderr);
-        return 2;
-    }
-    if (!strcmp(sub, "check")) {
-        asps_policy *p;
-        int rc = load(fmt, file, secrets, kms_out, &p, 0);
-        if (rc)
-            return rc;
-        summary(file, p);
-        asps_policy_free(p);
-        return 0;
-    }
-    if (!strcmp(sub, "convert")) {
-        if (!have_from || fmt == ASPS_POLICY_NATIVE) {
-            fprintf(stderr, "asps: convert needs --from cczoo or --from occlum\n");
-            return 2;
-        }
-        asps_policy *p;
-        int rc = load(fmt, file, secrets, kms_out, &p, 1);
-        if (rc)
-            return rc;
-        char *json;
-        asps_errbuf eb = {{0}};
-        if (asps_policy_to_json(p, &json, &eb) != ASPS_OK) {
-            fprintf(stderr, "asps: %s\n", eb.msg);
-            asps_policy_free(p);
-            return 1;
-        }
-        printf("%s\n", json);
-        asps_cleanse_free_str(json);
-        asps_policy_free(p);
-        return fflush(stdout) == 0 ? 0 : 2;
-    }
-    fprintf(stderr, "asps: policy: unknown subcommand '%s'\n", sub);
-    usage(stderr);
-    return 2;
+    static const cli_leaf leaves[] = {{&check_help, cmd_check}, {&convert_help, cmd_convert}};
+    return cli_group("policy", "Check or convert policy files.\n", leaves, 2, argc, argv);
 }

@@ -1,5 +1,5 @@
 /* cmd_quote.c: `asps quote verify|show`. Exit codes: 0 verified, 1 not
- * verified (one-line reason on stderr), 2 usage error. */
+ * verified (one-line reason on stderr), 2 usage error (opts.h). */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,33 +12,62 @@
 #include "quote.h"
 #include "util.h"
 
-static const char usage_text[] =
-    "usage: asps quote verify QUOTE [--collateral FILE | --pccs URL [--pccs-ca FILE] | --sim DIR]\n"
-    "                         [--at TIME] [--root-ca FILE] [--json]\n"
-    "       asps quote show QUOTE [--json]\n"
-    "\n"
-    "verify  verify a DCAP quote (SGX v3/v4/v5, TDX v4/v5) against Intel's rules.\n"
-    "        Exit 0 verified, 1 not verified (reason on stderr), 2 usage error.\n"
-    "        --collateral FILE  collateral bundle (JSON: see README.md)\n"
-    "        --pccs URL         fetch collateral from a PCCS (v4 API)\n"
-    "        --pccs-ca FILE     CA certificate(s) for the PCCS's TLS certificate\n"
-    "        --sim DIR          trust the simulated platform in DIR and use its collateral\n"
-    "        --at TIME          verification time: unix seconds or RFC 3339 (default now)\n"
-    "        --root-ca FILE     also trust this root CA (DER or PEM); results say simulated\n"
-    "        --json             print one JSON object with the verdict and claims\n"
-    "show    print every field of a quote without verifying it (--json: names in README.md).\n";
+static const cli_help verify_help = {
+    "quote verify",
+    "asps quote verify QUOTE [--collateral FILE | --pccs URL [--pccs-ca FILE] | --sim DIR] "
+    "[--root-ca FILE] [--at TIME] [--json]",
+    "Verify a DCAP quote (SGX v3/v4/v5, TDX v4/v5) against Intel's rules.\n"
+    "  --collateral FILE  collateral bundle (JSON: see README.md)\n"
+    "  --pccs URL         fetch collateral from a PCCS (v4 API)\n"
+    "  --pccs-ca FILE     CA certificate(s) for the PCCS's TLS certificate\n"
+    "  --sim DIR          trust the simulated platform in DIR and use its collateral\n"
+    "  --root-ca FILE     also trust this root CA (DER or PEM); results say simulated\n"
+    "  --at TIME          verification time: unix seconds or RFC 3339 (default now)\n"
+    "  --json             print one JSON object with the verdict and claims\n"};
+
+static const cli_help show_help = {
+    "quote show", "asps quote show QUOTE [--json]",
+    "Print the quote's main fields without verifying it (--json: every field,\n"
+    "named as README.md says).\n"};
+
+/* A certificate given where a quote is expected: say so, and what to run,
+ * rather than "version 11565 not supported" (the bytes "--" of PEM).
+ * 1 when it is one (message printed). */
+int cli_quote_is_cert_hint(const char *cmd, const char *path, const uint8_t *b, size_t n)
+{
+    static const char pem[] = "-----BEGIN CERTIFICATE-----";
+    size_t skip = 0;
+    while (skip < n && (b[skip] == ' ' || b[skip] == '\n' || b[skip] == '\r' || b[skip] == '\t'))
+        skip++;
+    int is_pem = n - skip >= sizeof pem - 1 && !memcmp(b + skip, pem, sizeof pem - 1);
+    /* DER: SEQUENCE with a two-byte length; a quote starts with its
+     * version (3, 4 or 5) as a little-endian uint16 */
+    int is_der = n >= 4 && b[0] == 0x30 && b[1] == 0x82;
+    if (!is_pem && !is_der)
+        return 0;
+    fprintf(stderr,
+            "asps %s: %s is an X.509 certificate (%s), not a quote; for an RA-TLS certificate "
+            "run: asps cert %s %s\n",
+            cmd, path, is_pem ? "PEM" : "DER", strstr(cmd, "verify") ? "verify" : "show", path);
+    return 1;
+}
 
 static int cmd_verify(int argc, char **argv)
 {
     cli_trust t = {.at = (int64_t)time(NULL)};
     const char *path;
     int json;
-    if (cli_file_args("quote verify", usage_text, &t, argc, argv, &path, &json) != 0)
-        return 2;
+    int arc = cli_file_args(&verify_help, &t, argc, argv, &path, &json);
+    if (arc)
+        return arc == CLI_HELP ? 0 : arc;
     uint8_t *q;
     size_t qlen;
-    if (cli_read(path, ASPS_QUOTE_MAX_LEN, &q, &qlen) != 0)
+    if (cli_read("quote verify", path, ASPS_QUOTE_MAX_LEN, &q, &qlen) != 0)
         return 2;
+    if (cli_quote_is_cert_hint("quote verify", path, q, qlen)) {
+        free(q);
+        return 2;
+    }
     asps_errbuf eb = {{0}};
     asps_trust *trust = NULL;
     asps_claims c;
@@ -72,7 +101,7 @@ static int cmd_verify(int argc, char **argv)
         printf("%s\n", c.simulated ? " (simulated platform)" : "");
     }
     if (e != ASPS_OK)
-        fprintf(stderr, "asps: not verified: %s [%s]\n", eb.msg, asps_err_name(e));
+        fprintf(stderr, "asps quote verify: not verified: %s [%s]\n", eb.msg, asps_err_name(e));
     /* Exit 2 is for usage: a collateral or root file that cannot be used
      * is the caller's input error, not a verdict on the quote. */
     if (rc == 2 && e != ASPS_E_ARG && e != ASPS_E_IO && e != ASPS_E_LIMIT)
@@ -190,17 +219,22 @@ static int cmd_show(int argc, char **argv)
 {
     const char *path;
     int json;
-    if (cli_file_args("quote show", usage_text, NULL, argc, argv, &path, &json) != 0)
-        return 2;
+    int arc = cli_file_args(&show_help, NULL, argc, argv, &path, &json);
+    if (arc)
+        return arc == CLI_HELP ? 0 : arc;
     uint8_t *buf;
     size_t len;
-    if (cli_read(path, ASPS_QUOTE_MAX_LEN, &buf, &len) != 0)
+    if (cli_read("quote show", path, ASPS_QUOTE_MAX_LEN, &buf, &len) != 0)
         return 2;
+    if (cli_quote_is_cert_hint("quote show", path, buf, len)) {
+        free(buf);
+        return 2;
+    }
     asps_quote q;
     asps_errbuf eb;
     asps_err e = asps_quote_parse(buf, len, &q, &eb);
     if (e != ASPS_OK) {
-        fprintf(stderr, "asps: %s [%s]\n", eb.msg, asps_err_name(e));
+        fprintf(stderr, "asps quote show: %s [%s]\n", eb.msg, asps_err_name(e));
         free(buf);
         return 1;
     }
@@ -214,7 +248,7 @@ static int cmd_show(int argc, char **argv)
     int rc = 0;
     if (json) {
         if (show_json(&q, &c) != 0) {
-            fprintf(stderr, "asps: out of memory\n");
+            fprintf(stderr, "asps quote show: out of memory\n");
             rc = 1;
         }
     } else {
@@ -253,6 +287,6 @@ static int cmd_show(int argc, char **argv)
 
 int asps_cmd_quote(int argc, char **argv)
 {
-    static const cli_sub subs[] = {{"verify", cmd_verify}, {"show", cmd_show}};
-    return cli_dispatch("quote", usage_text, subs, sizeof subs / sizeof subs[0], argc, argv);
+    static const cli_leaf leaves[] = {{&verify_help, cmd_verify}, {&show_help, cmd_show}};
+    return cli_group("quote", "Verify or show DCAP quotes.\n", leaves, 2, argc, argv);
 }

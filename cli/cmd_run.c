@@ -13,25 +13,55 @@
 #include "initra.h"
 #include "cli.h"
 #include "identity.h"
+#include "opts.h"
 
-static const char usage_text[] =
-    "usage: asps run --conf init_ra_conf.json [--ca FILE] [--server-sim DIR] [--pccs-ca FILE]\n"
-    "                [--attester auto|sim|gramine|occlum|tdx] [--sim DIR IDENTITY...]\n"
-    "                [--root DIR] [-- APP ARGS...]\n"
-    "\n"
-    "init-RA: attest, fetch every kms_keys entry of the config in one call, write\n"
-    "each to its path (0600, atomically, parent folders 0700, no symlink\n"
-    "following; all or none), then exec APP. OCCLUM_INIT_RA_KMS_SERVER overrides\n"
-    "kms_server. The server is verified by ra_config (its RA-TLS evidence; the\n"
-    "simulated platform's with --server-sim DIR); its collateral comes from the\n"
-    "PCCS at ua_env_pccs_url (UA_ENV_PCCS_URL) when set, whose TLS certificate is\n"
-    "checked against --pccs-ca FILE (default: the system's CAs). With every\n"
-    "verify_* off the server is authenticated by --ca only. --root DIR puts every\n"
-    "path under DIR.\n"
-    "Exit (before APP starts) 1 denied, 2 usage or config error, 3 server busy, down, or\n"
-    "secret store, collateral or audit log unavailable (retry later), 4 files could not\n"
-    "be written, 5 the server refused this workload's attestation evidence\n"
-    "(UNAUTHENTICATED: retrying will not help).\n";
+static const cli_help run_help = {
+    "run",
+    "asps run --conf FILE [--ca FILE] [--server-sim DIR] [--pccs-ca FILE] "
+    "[--attester auto|sim|gramine|occlum|tdx] [--sim DIR IDENTITY] [--root DIR] [-- APP ARGS...]",
+    "init-RA: attest, fetch every kms_keys entry of the config (FILE: Occlum's\n"
+    "init_ra_conf.json) in one call, write each to its path (0600, atomically,\n"
+    "parent folders 0700, no symlink following; all or none), then exec APP.\n"
+    "OCCLUM_INIT_RA_KMS_SERVER overrides kms_server. The server is verified by\n"
+    "ra_config (its RA-TLS evidence; the simulated platform's with --server-sim\n"
+    "DIR); its collateral comes from the PCCS at ua_env_pccs_url (UA_ENV_PCCS_URL)\n"
+    "when set, whose TLS certificate is checked against --pccs-ca FILE (default:\n"
+    "the system's CAs). With every verify_* off the server is authenticated by\n"
+    "--ca only. --root DIR puts every path under DIR. The exit codes are those\n"
+    "before APP starts; then APP's own.\n"};
+
+enum { OPT_CONF = 1, OPT_CA, OPT_SSIM, OPT_PCCS_CA, OPT_ATTESTER, OPT_SIM, OPT_ROOT };
+static const struct option run_opts[] = {
+    {"conf", required_argument, NULL, OPT_CONF},
+    {"ca", required_argument, NULL, OPT_CA},
+    {"server-sim", required_argument, NULL, OPT_SSIM},
+    {"pccs-ca", required_argument, NULL, OPT_PCCS_CA},
+    {"attester", required_argument, NULL, OPT_ATTESTER},
+    {"sim", required_argument, NULL, OPT_SIM},
+    {"root", required_argument, NULL, OPT_ROOT},
+    {0},
+};
+
+struct run_args {
+    asps_client_opts *o;
+    asps_sim_identity *ident;
+    const char *conf, *sim_dir, *root;
+};
+
+static int run_opt(void *ctx, int val, const char *name, const char *arg)
+{
+    struct run_args *r = ctx;
+    switch (val) {
+    case OPT_CONF: r->conf = arg; return 0;
+    case OPT_CA: r->o->ca_file = arg; return 0;
+    case OPT_SSIM: r->o->server_sim_dir = arg; return 0;
+    case OPT_PCCS_CA: r->o->pccs_ca_file = arg; return 0;
+    case OPT_ATTESTER: r->o->attester = arg; return 0;
+    case OPT_SIM: r->sim_dir = arg; return 0;
+    case OPT_ROOT: r->root = arg; return 0;
+    default: return cli_identity_set("run", r->ident, name, arg);
+    }
+}
 
 static int server_check(void *ctx, const asps_claims *claims, char *err, size_t errlen)
 {
@@ -40,45 +70,22 @@ static int server_check(void *ctx, const asps_claims *claims, char *err, size_t 
 
 int asps_cmd_run(int argc, char **argv)
 {
-    const char *conf_path = NULL, *root = "";
     asps_client_opts o = {.attester = "auto"};
-    const char *sim_dir = NULL;
     asps_sim_identity ident;
     memset(&ident, 0, sizeof ident);
+    struct run_args ra = {.o = &o, .ident = &ident, .root = ""};
     int i;
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--")) {
-            i++;
-            break;
-        }
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            printf("%s", usage_text);
-            return 0;
-        }
-        int r = cli_identity_option(&ident, argc, argv, &i, 0);
-        if (r < 0)
-            return 2;
-        if (r > 0)
-            continue;
-        const char **slot = !strcmp(a, "--conf")         ? &conf_path
-                            : !strcmp(a, "--ca")         ? &o.ca_file
-                            : !strcmp(a, "--server-sim") ? &o.server_sim_dir
-                            : !strcmp(a, "--pccs-ca")    ? &o.pccs_ca_file
-                            : !strcmp(a, "--attester")   ? &o.attester
-                            : !strcmp(a, "--sim")        ? &sim_dir
-                            : !strcmp(a, "--root")       ? &root
-                                                         : NULL;
-        if (!slot || i + 1 >= argc) {
-            fprintf(stderr, "asps run: bad argument '%s'\n%s", a, usage_text);
-            return 2;
-        }
-        *slot = argv[++i];
-    }
-    if (!conf_path) {
-        fprintf(stderr, "asps run: --conf is required\n%s", usage_text);
-        return 2;
-    }
+    /* "+": options stop at the first argument; APP comes after "--" */
+    const struct option *tables[] = {run_opts, cli_identity_opts, NULL};
+    int prc = cli_parse(&run_help, tables, 1, argc, argv, run_opt, &ra, &i);
+    if (prc)
+        return prc == CLI_HELP ? 0 : prc;
+    if (i < argc && strcmp(argv[i - 1], "--") != 0)
+        return cli_usage_error(&run_help, "unexpected argument '%s' (the application goes after --)",
+                               argv[i]);
+    const char *conf_path = ra.conf, *root = ra.root, *sim_dir = ra.sim_dir;
+    if (!conf_path)
+        return cli_usage_error(&run_help, "--conf FILE is required");
     asps_errbuf eb = {{0}};
     asps_initra_conf *conf;
     if (asps_initra_conf_load(conf_path, &conf, &eb) != ASPS_OK) {

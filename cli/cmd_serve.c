@@ -23,16 +23,17 @@
 #include "service.h"
 #include "service_rpc.h"
 #include "cli.h"
+#include "common.h"
+#include "opts.h"
 #include "serve_sys.h"
 #include "serve_info.h"
 #include "util.h"
 
-static const char usage_text[] =
-    "usage: asps serve --config FILE [--check] [--listen HOST:PORT] [--audit FILE]\n"
-    "                  [--policy FILE [--policy-format native|cczoo|occlum]]\n"
-    "                  [--ra-config dynamic_config.json --secrets secret_config.json]\n"
-    "                  [--log-level error|warn|info|debug] [--log-format text|json]\n"
-    "\n"
+static const cli_help serve_help = {
+    "serve",
+    "asps serve --config FILE [--check] [--listen HOST:PORT] [--audit FILE] "
+    "[--policy FILE [--policy-format native|cczoo|occlum]] [--ra-config FILE --secrets FILE] "
+    "[--log-level error|warn|info|debug] [--log-format text|json]",
     "Serve asps.v1.SecretProvision/GetSecrets, Occlum's ratls.GrSecret/GetSecret,\n"
     "CCZoo's secretmanager.SecretManger/GetSecret and grpc.health.v1.Health/Check\n"
     "on one port. Clients must present an RA-TLS certificate whose evidence\n"
@@ -57,7 +58,43 @@ static const char usage_text[] =
     "which calls). Exit 0 after SIGTERM. Under systemd (Type=notify) it reports\n"
     "READY=1, RELOADING=1, STOPPING=1 and a STATUS= line through NOTIFY_SOCKET.\n"
     "Log lines go to stderr, each with an RFC 3339 time and a level, as text or\n"
-    "one JSON object per line (default: info, text); gRPC's own lines among them.\n";
+    "one JSON object per line (default: info, text); gRPC's own lines among them.\n"};
+
+enum { OPT_CHECK = 1, OPT_CONFIG, OPT_LISTEN, OPT_AUDIT, OPT_POLICY, OPT_FMT, OPT_RA, OPT_SECRETS,
+       OPT_LEVEL, OPT_LFORMAT };
+static const struct option serve_opts[] = {
+    {"check", no_argument, NULL, OPT_CHECK},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"listen", required_argument, NULL, OPT_LISTEN},
+    {"audit", required_argument, NULL, OPT_AUDIT},
+    {"policy", required_argument, NULL, OPT_POLICY},
+    {"policy-format", required_argument, NULL, OPT_FMT},
+    {"ra-config", required_argument, NULL, OPT_RA},
+    {"secrets", required_argument, NULL, OPT_SECRETS},
+    {"log-level", required_argument, NULL, OPT_LEVEL},
+    {"log-format", required_argument, NULL, OPT_LFORMAT},
+    {0},
+};
+
+struct serve_args {
+    const char *config, *listen, *audit, *policy, *fmt, *ra, *secrets, *log_level, *log_format;
+    int check;
+};
+
+static int serve_opt(void *ctx, int val, const char *name, const char *arg)
+{
+    struct serve_args *a = ctx;
+    (void)name;
+    const char **slot[] = {[OPT_CONFIG] = &a->config, [OPT_LISTEN] = &a->listen,
+                           [OPT_AUDIT] = &a->audit, [OPT_POLICY] = &a->policy,
+                           [OPT_FMT] = &a->fmt, [OPT_RA] = &a->ra, [OPT_SECRETS] = &a->secrets,
+                           [OPT_LEVEL] = &a->log_level, [OPT_LFORMAT] = &a->log_format};
+    if (val == OPT_CHECK)
+        a->check = 1;
+    else
+        *slot[val] = arg;
+    return 0;
+}
 
 /* --log-level and --log-format (NULL: info, text); the logger writes to
  * stderr. Everything the server says from here on is a log line. */
@@ -112,41 +149,24 @@ static int set(char **slot, const char *v)
 
 int asps_cmd_serve(int argc, char **argv)
 {
-    const char *config = NULL;
-    const char *listen = NULL, *audit = NULL, *policy = NULL, *fmt = NULL, *ra = NULL, *secrets = NULL;
-    const char *log_level = NULL, *log_format = NULL;
-    int check = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            printf("%s", usage_text);
-            return 0;
-        }
-        if (!strcmp(a, "--check")) {
-            check = 1;
-            continue;
-        }
-        const char **slot = !strcmp(a, "--config")          ? &config
-                            : !strcmp(a, "--listen")        ? &listen
-                            : !strcmp(a, "--audit")         ? &audit
-                            : !strcmp(a, "--policy")        ? &policy
-                            : !strcmp(a, "--policy-format") ? &fmt
-                            : !strcmp(a, "--ra-config")     ? &ra
-                            : !strcmp(a, "--secrets")       ? &secrets
-                            : !strcmp(a, "--log-level")     ? &log_level
-                            : !strcmp(a, "--log-format")    ? &log_format
-                                                            : NULL;
-        if (!slot || i + 1 >= argc) {
-            fprintf(stderr, "asps serve: bad argument '%s'\n%s", a, usage_text);
-            return 2;
-        }
-        *slot = argv[++i];
-    }
-    if (!config || (ra && !secrets) || (ra && policy)) {
-        fprintf(stderr, "asps serve: --config is required; --ra-config goes with --secrets and "
-                        "replaces --policy\n%s", usage_text);
-        return 2;
-    }
+    struct serve_args sa = {0};
+    int first;
+    const struct option *tables[] = {serve_opts, NULL};
+    int prc = cli_parse(&serve_help, tables, 0, argc, argv, serve_opt, &sa, &first);
+    if (prc)
+        return prc == CLI_HELP ? 0 : prc;
+    if (first < argc)
+        return cli_usage_error(&serve_help, "unexpected argument '%s'", argv[first]);
+    const char *config = sa.config, *listen = sa.listen, *audit = sa.audit, *policy = sa.policy,
+               *fmt = sa.fmt, *ra = sa.ra, *secrets = sa.secrets, *log_level = sa.log_level,
+               *log_format = sa.log_format;
+    int check = sa.check;
+    if (!config)
+        return cli_usage_error(&serve_help, "--config FILE is required");
+    if (ra && !secrets)
+        return cli_usage_error(&serve_help, "--ra-config goes with --secrets");
+    if (ra && policy)
+        return cli_usage_error(&serve_help, "--ra-config replaces --policy: give one");
     if (configure_log(log_level, log_format) != 0)
         return 2;
     asps_errbuf eb = {{0}};
@@ -203,6 +223,11 @@ int asps_cmd_serve(int argc, char **argv)
             ASPS_OK ||
         asps_service_new(cfg, &svc, &eb) != ASPS_OK) {
         asps_log(ASPS_LOG_ERROR, "serve", "%s", eb.msg);
+        char hint[1024];
+        if (cfg->policy && (!cfg->policy_format || !strcmp(cfg->policy_format, "native")) &&
+            cli_policy_hint_text(cfg->policy, "--policy-format",
+                                 hint, sizeof hint))
+            asps_log(ASPS_LOG_ERROR, "serve", "%s", hint);
         rc = 2;
         goto out;
     }

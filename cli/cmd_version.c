@@ -6,18 +6,27 @@
 
 #include "cli.h"
 #include "common.h"
+#include "opts.h"
 #include "version.h"
 #ifdef ASPS_HAVE_RPC
 #include "rpc_version.h"
 #endif
 
-static const char usage_text[] =
-    "usage: asps version [--json]\n"
-    "       asps --version\n"
-    "\n"
+static const cli_help version_help = {
+    "version", "asps version [--json]\nasps --version",
     "This build's version and git commit, and the versions of the libraries it\n"
     "runs with (asked of the libraries at run time): OpenSSL, gRPC core,\n"
-    "protobuf-c, libcurl, cJSON. --json: one JSON object on one line.\n";
+    "protobuf-c, libcurl, cJSON. --json: one JSON object on one line.\n"
+    "asps --version: one line (version, commit, OpenSSL, gRPC core).\n"};
+
+static const struct option version_opts[] = {{"json", no_argument, NULL, 'j'}, {0}};
+
+static int version_opt(void *ctx, int val, const char *name, const char *arg)
+{
+    (void)val, (void)name, (void)arg;
+    *(int *)ctx = 1;
+    return 0;
+}
 
 static const char *grpc_version(void)
 {
@@ -46,18 +55,13 @@ void cli_version_line(char *buf, size_t size)
 
 int asps_cmd_version(int argc, char **argv)
 {
-    int json = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--json")) {
-            json = 1;
-        } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("%s", usage_text);
-            return 0;
-        } else {
-            fprintf(stderr, "asps version: bad argument '%s'\n%s", argv[i], usage_text);
-            return 2;
-        }
-    }
+    int json = 0, first;
+    const struct option *tables[] = {version_opts, NULL};
+    int prc = cli_parse(&version_help, tables, 0, argc, argv, version_opt, &json, &first);
+    if (prc)
+        return prc == CLI_HELP ? 0 : prc;
+    if (first < argc)
+        return cli_usage_error(&version_help, "unexpected argument '%s'", argv[first]);
     if (!json) {
         char line[256];
         cli_version_line(line, sizeof line);

@@ -10,57 +10,68 @@
 #include "cli.h"
 #include "util.h"
 
-int cli_trust_option(cli_trust *t, int argc, char **argv, int *i)
+const struct option cli_trust_opts[] = {
+    {"collateral", required_argument, NULL, CLI_OPT_TRUST},
+    {"pccs", required_argument, NULL, CLI_OPT_TRUST},
+    {"pccs-ca", required_argument, NULL, CLI_OPT_TRUST},
+    {"root-ca", required_argument, NULL, CLI_OPT_TRUST},
+    {"sim", required_argument, NULL, CLI_OPT_TRUST},
+    {"at", required_argument, NULL, CLI_OPT_TRUST},
+    {0},
+};
+
+int cli_trust_set(const char *cmd, cli_trust *t, const char *a, const char *val)
 {
-    const char *a = argv[*i];
     const char **slot = !strcmp(a, "--collateral") ? &t->collateral
                         : !strcmp(a, "--pccs")     ? &t->pccs
                         : !strcmp(a, "--pccs-ca")  ? &t->pccs_ca
                         : !strcmp(a, "--root-ca")  ? &t->root_ca
                         : !strcmp(a, "--sim")      ? &t->sim
                                                    : NULL;
-    if (!slot && strcmp(a, "--at") != 0)
-        return 0;
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "asps: %s needs a value\n", a);
-        return -1;
-    }
-    const char *val = argv[++*i];
     if (slot) {
         *slot = val;
-        return 1;
+        return 0;
     }
     if (asps_time_parse(val, &t->at) != 0) {
-        fprintf(stderr, "asps: --at: '%s' is neither unix seconds nor RFC 3339\n", val);
-        return -1;
+        fprintf(stderr, "asps %s: --at: '%s' is neither unix seconds nor RFC 3339\n", cmd, val);
+        return CLI_BAD_VALUE;
     }
-    return 1;
+    return 0;
 }
 
-int cli_file_args(const char *cmd, const char *usage, cli_trust *t, int argc, char **argv,
-                  const char **path, int *json)
+static const struct option json_opts[] = {{"json", no_argument, NULL, 'j'}, {0}};
+
+struct file_args {
+    const cli_help *h;
+    cli_trust *t;
+    int *json;
+};
+
+static int file_opt(void *ctx, int val, const char *name, const char *arg)
+{
+    struct file_args *fa = ctx;
+    if (val == 'j') {
+        *fa->json = 1;
+        return 0;
+    }
+    return cli_trust_set(fa->h->cmd, fa->t, name, arg);
+}
+
+int cli_file_args(const cli_help *h, cli_trust *t, int argc, char **argv, const char **path,
+                  int *json)
 {
     *path = NULL;
     *json = 0;
-    for (int i = 0; i < argc; i++) {
-        int r = t ? cli_trust_option(t, argc, argv, &i) : 0;
-        if (r < 0)
-            return 2;
-        if (r > 0)
-            continue;
-        if (!strcmp(argv[i], "--json")) {
-            *json = 1;
-        } else if (argv[i][0] == '-' || *path) {
-            fprintf(stderr, "asps %s: unexpected argument '%s'\n%s", cmd, argv[i], usage);
-            return 2;
-        } else {
-            *path = argv[i];
-        }
-    }
-    if (!*path) {
-        fprintf(stderr, "asps %s: a file is needed\n%s", cmd, usage);
-        return 2;
-    }
+    const struct option *tables[] = {json_opts, t ? cli_trust_opts : NULL, NULL};
+    struct file_args fa = {h, t, json};
+    int first, rc = cli_parse(h, tables, 0, argc, argv, file_opt, &fa, &first);
+    if (rc)
+        return rc;
+    if (first >= argc)
+        return cli_usage_error(h, "a file is needed");
+    if (first + 1 < argc)
+        return cli_usage_error(h, "unexpected argument '%s'", argv[first + 1]);
+    *path = argv[first];
     return 0;
 }
 
@@ -72,11 +83,11 @@ void cli_print_json(const cJSON *o)
     free(s);
 }
 
-int cli_read(const char *path, size_t max, uint8_t **buf, size_t *len)
+int cli_read(const char *cmd, const char *path, size_t max, uint8_t **buf, size_t *len)
 {
     asps_errbuf eb;
     if (asps_read_file(path, max, buf, len, &eb) != ASPS_OK) {
-        fprintf(stderr, "asps: %s\n", eb.msg);
+        fprintf(stderr, "asps %s: %s\n", cmd, eb.msg);
         return -1;
     }
     return 0;
@@ -98,27 +109,21 @@ asps_err cli_trust_new(const cli_trust *t, asps_trust **out, asps_errbuf *eb)
     return asps_trust_new(&o, out, eb);
 }
 
-int cli_dispatch(const char *cmd, const char *usage, const cli_sub *subs, size_t n_subs, int argc,
-                 char **argv)
-{
-    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        printf("%s", usage);
-        return 0;
-    }
-    if (argc < 2) {
-        fprintf(stderr, "%s", usage);
-        return 2;
-    }
-    for (size_t i = 0; i < n_subs; i++)
-        if (!strcmp(argv[1], subs[i].name))
-            return subs[i].run(argc - 2, argv + 2);
-    fprintf(stderr, "asps %s: unknown subcommand '%s'\n%s", cmd, argv[1], usage);
-    return 2;
-}
-
 int cli_exit_code(asps_err e, int status)
 {
     if (status == 16) /* UNAUTHENTICATED: the server refused our evidence */
         return CLI_EXIT_EVIDENCE_REFUSED;
-    return e == ASPS_E_DENIED ? 1 : e == ASPS_E_UNAVAILABLE ? 3 : e == ASPS_E_ARG ? 2 : 1;
+    switch (e) {
+    case ASPS_E_DENIED:
+        return CLI_EXIT_DENIED;
+    case ASPS_E_UNAVAILABLE:
+    case ASPS_E_NO_DEVICE: /* no TEE here: not a verdict, try where there is one */
+        return CLI_EXIT_UNAVAILABLE;
+    case ASPS_E_ARG:
+    case ASPS_E_IO:    /* --ca, --pin, --sim files that cannot be read */
+    case ASPS_E_LIMIT: /* ... or are over their size limit */
+        return CLI_EXIT_USAGE;
+    default:
+        return CLI_EXIT_DENIED;
+    }
 }

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "asps/err.h"
+#include "opts.h"
 #include "trust.h"
 
 /* Where collateral comes from and what is trusted, as the verify commands'
@@ -20,35 +21,40 @@ typedef struct cli_trust {
     int64_t at;              /* --at TIME, default now */
 } cli_trust;
 
-/* Parse one trust option at argv[*i]; returns 1 if consumed (advancing *i),
- * 0 if not a trust option, -1 on a usage error (message printed). */
-int cli_trust_option(cli_trust *t, int argc, char **argv, int *i);
+/* getopt_long table of the trust options (val CLI_OPT_TRUST) and applying
+ * one: NAME "--pccs" etc., V its value. 0 ok; CLI_BAD_VALUE (printed). */
+#define CLI_OPT_TRUST 0x200
+extern const struct option cli_trust_opts[];
+int cli_trust_set(const char *cmd, cli_trust *t, const char *name, const char *v);
 
 /* The trust these options name: the Intel root plus --root-ca and --sim's
  * root; collateral from --collateral, else --sim's folder, else --pccs.
  * ASPS_E_ARG when none of the three is given. */
 asps_err cli_trust_new(const cli_trust *t, asps_trust **out, asps_errbuf *eb);
 
-/* A subcommand table and its dispatch: "--help"/"-h" prints USAGE (exit 0);
- * no or an unknown subcommand prints USAGE to stderr (exit 2); else the
- * subcommand runs with its own arguments (argv[0] is its first). */
-typedef struct cli_sub {
-    const char *name;
-    int (*run)(int argc, char **argv);
-} cli_sub;
-int cli_dispatch(const char *cmd, const char *usage, const cli_sub *subs, size_t n_subs, int argc,
-                 char **argv);
-
 /* The arguments of "asps CMD FILE [--json]" and, when t is not NULL, the
- * trust options: one FILE (*path), --json (*json). 0: ok; 2: a usage error,
- * its message and USAGE printed to stderr. */
-int cli_file_args(const char *cmd, const char *usage, cli_trust *t, int argc, char **argv,
-                  const char **path, int *json);
+ * trust options: one FILE (*path), --json (*json). 0: ok; CLI_HELP: help
+ * printed; else a usage error (printed): its exit code. */
+int cli_file_args(const cli_help *h, cli_trust *t, int argc, char **argv, const char **path,
+                  int *json);
+
+/* PATH's bytes B are an X.509 certificate, not the quote CMD wants: prints
+ * what it is and the `asps cert` command to run, returns 1; else 0. */
+int cli_quote_is_cert_hint(const char *cmd, const char *path, const uint8_t *b, size_t n);
+
+/* What the policy file at PATH looks like when it is not native: "cczoo"
+ * (top-level "app_list"), "occlum" ("sgx_mrs"), else NULL. */
+const char *cli_policy_guess(const char *path);
+/* When PATH looks like a seed format: "asps CMD: hint: ... pass OPTION FMT"
+ * on stderr (OPTION: "--from" or "--policy-format"). */
+void cli_policy_format_hint(const char *cmd, const char *path, const char *option);
+/* The same hint as one line in BUF; 1 when there is one. */
+int cli_policy_hint_text(const char *path, const char *option, char *buf, size_t size);
 
 /* o as one line of JSON on stdout. */
 void cli_print_json(const cJSON *o);
 
-/* Read a file or print an error; returns 0 ok. */
-int cli_read(const char *path, size_t max, uint8_t **buf, size_t *len);
+/* Read a file or print "asps CMD: why"; returns 0 ok. */
+int cli_read(const char *cmd, const char *path, size_t max, uint8_t **buf, size_t *len);
 
 #endif

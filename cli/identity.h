@@ -6,11 +6,19 @@
 #ifndef ASPS_CLI_IDENTITY_H
 #define ASPS_CLI_IDENTITY_H
 
+#include <getopt.h>
+
 #include "sim.h"
 
-/* 1 consumed argv[*i] (and its value), 0 not an identity flag, -1 error
- * (printed). allow_report_data: accept --report-data. */
-int cli_identity_option(asps_sim_identity *id, int argc, char **argv, int *i, int allow_report_data);
+/* getopt_long tables of the identity flags (val CLI_OPT_IDENTITY) and of
+ * --report-data (sim quote only; the others bind their key there). */
+#define CLI_OPT_IDENTITY 0x100
+extern const struct option cli_identity_opts[];
+extern const struct option cli_report_data_opts[];
+
+/* Apply identity flag NAME ("--tee") with value V (NULL for --debug).
+ * 0 ok; CLI_BAD_VALUE ("asps CMD: ..." printed; cli_parse adds the usage). */
+int cli_identity_set(const char *cmd, asps_sim_identity *id, const char *name, const char *v);
 
 /* The attester a command asked for: KIND ("auto" when NULL) and, for the
  * simulated platform (--attester sim, or --sim DIR with "auto"), SIM_DIR and

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "opts.h"
 
 static const struct {
     const char *name;
@@ -28,6 +29,8 @@ static void usage(FILE *f)
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].help);
     fprintf(f, "\nRun 'asps COMMAND --help' for a command's options.\n");
+    if (f == stdout)
+        fprintf(f, "\n%s", cli_exit_table);
 }
 
 int main(int argc, char **argv)

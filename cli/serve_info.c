@@ -22,6 +22,8 @@
 #include "rpc.h"
 #endif
 #include "serve_info.h"
+
+#include "common.h"
 #include "service_check.h"
 #include "trust.h"
 #include "util.h"
@@ -105,6 +107,11 @@ static void say_policy(report *r, const asps_service_config *cfg, asps_policy **
     const char *fmt = cfg->policy_format ? cfg->policy_format : "native";
     if (asps_service_policy_load(cfg, policy_note, r, &p, &eb) != ASPS_OK) {
         say(r, SAY_FAIL, "policy", "%s", eb.msg);
+        char hint[1024];
+        if (!strcmp(fmt, "native") && cfg->policy &&
+            cli_policy_hint_text(cfg->policy, "--policy-format",
+                                 hint, sizeof hint))
+            say(r, SAY_NOTE, "policy", "%s", hint);
         return;
     }
     size_t n = asps_policy_app_count(p);

@@ -102,7 +102,8 @@ out=$($BIN get --server "$S" --ca server.pem "${ID[@]}" db_password 2>&1); rc=$?
 [ $rc = 0 ] && [ "$out" = "Secret received: $(printf 'pw\0tail' | hexdash)" ] && ok \
     || bad "text:pw\\u0000tail via asps get: rc $rc: $out"
 out=$($BIN get --server "$S" --ca server.pem "${ID[@]}" --json plain obj)
-[ "$out" = '{"secrets":[{"name":"plain","value_hex":"780079"},{"name":"obj","value_hex":"00"}]}' ] && ok \
+# valid UTF-8 with NUL: the text whole (\u0000), hex and base64
+[ "$out" = '{"secrets":[{"name":"plain","value":"x\u0000y","value_hex":"780079","value_base64":"eAB5"},{"name":"obj","value":"\u0000","value_hex":"00","value_base64":"AA=="}]}' ] && ok \
     || bad "plain and {\"text\"} values with NUL: $out"
 # base64 with NUL bytes, through each method: native and Occlum carry every
 # byte; CCZoo's string field cannot: a clear refusal, never a cut value

@@ -46,6 +46,8 @@ need share/asps/asps.json
 need share/asps/examples/policy.json
 need share/asps/examples/README.md
 need share/doc/asps/README.md
+need share/man/man1/asps.1
+need share/bash-completion/completions/asps
 grep -qx "ExecStart=$P/bin/asps serve --config /etc/asps/asps.json" "$R/lib/systemd/system/asps.service" && ok \
     || bad "unit's ExecStart: $(grep ExecStart "$R/lib/systemd/system/asps.service")"
 leak=$(grep -rlI -- "$D" "$R" 2>/dev/null)

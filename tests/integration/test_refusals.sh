@@ -129,7 +129,7 @@ get_refused() { # name reason args...
 }
 get_refused "untrusted platform" root_untrusted --sim other "${ID[@]}"
 get_refused "Revoked TCB" tcb_revoked --sim sim "${ID[@]}" --tcb Revoked
-$BIN get --help | grep -q "^unavailable (retry later), 5 the server refused" && ok || bad "asps get --help: exit 5"
+$BIN get --help | grep -q "^  5  the server refused this workload's attestation evidence" && ok || bad "asps get --help: exit 5"
 
 # asps run: exit 5 too, nothing written, the app not started
 cat > initra.json <<EOF2
@@ -143,7 +143,7 @@ $BIN run --conf initra.json --ca ca.pem --sim sim "${ID[@]}" --tcb Revoked --roo
 rc=$?
 [ $rc = 5 ] && grep -q "evidence refused: tcb_revoked" run.err && ok || bad "asps run refused: exit $rc: $(cat run.err)"
 [ ! -e root/etc/image_key ] && [ ! -e started ] && ok || bad "asps run refused: file written or app started"
-$BIN run --help | grep -q "5 the server" && ok || bad "asps run --help: exit 5"
+$BIN run --help | grep -q "^  5  the server refused" && ok || bad "asps run --help: exit 5"
 $BIN run --conf initra.json --ca ca.pem --sim sim "${ID[@]}" --root "$T/root" -- touch "$T/started" 2> run.err \
     && [ -e started ] && [ "$(cat root/etc/image_key)" = k3y ] && ok || bad "asps run good: $(cat run.err)"
 
