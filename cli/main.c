@@ -43,8 +43,13 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+        if (argc > 2) { /* "asps --version extra" is a mistake, not a version */
+            fprintf(stderr, "asps: %s takes no arguments ('%s')\n", argv[1], argv[2]);
+            return 2;
+        }
         return asps_cmd_version(1, argv + 1);
+    }
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (!strcmp(argv[1], cmds[i].name))
             return cmds[i].fn(argc - 1, argv + 1);

@@ -60,6 +60,10 @@ case "$line" in
     *) bad "--version: $line" ;;
 esac
 $BIN --help | grep -q -- "--version" && ok || bad "asps --help does not mention --version"
+for extra in extra --bogus; do # a mistake, not a version
+    $BIN --version "$extra" >/dev/null 2>&1; rc=$?
+    [ "$rc" = 2 ] && ok || bad "asps --version $extra: exit $rc, want 2"
+done
 
 # ---- a server, its certificates -----------------------------------------------------------
 $BIN sim init sim >/dev/null || { echo "FAIL: sim init"; exit 1; }
