@@ -79,6 +79,18 @@ asps_err asps_initra_ra_config_load(const char *path, asps_initra_conf **out, as
 #include "asps/claims.h"
 int asps_initra_match_server(const asps_initra_conf *c, const asps_claims *claims, char *err,
                              size_t errlen);
+/* The identity the server showed, in ra_config's terms, for the person who
+ * must fix ra_config or the server: "mr_enclave HEX, mr_signer HEX,
+ * isv_prod_id N, isv_svn N, config_svn N, debuggable true|false, TCB status
+ * S" (SGX), or which TEE it was. OUT holds at least 320 bytes to fit. */
+void asps_initra_describe_server(const asps_claims *claims, char *out, size_t outlen);
+
+/* Before fetching: could asps_initra_write_all write PATHS (each absolute,
+ * no "..", no symbolic link among its folders, its folder or the first
+ * missing one's parent writable, the name not a folder)? Creates nothing.
+ * ASPS_E_ARG for a bad path, ASPS_E_IO for what the file system refuses;
+ * the message names the path. */
+asps_err asps_initra_check_writable(const char *const *paths, size_t n, asps_errbuf *eb);
 
 /* Write VALUES[i] (LENS[i] bytes) to PATHS[i] for i < n, all or nothing. */
 asps_err asps_initra_write_all(const char *const *paths, const uint8_t *const *values,
