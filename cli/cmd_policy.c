@@ -19,15 +19,22 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: asps policy check [--from native|cczoo|occlum] [--secrets FILE] POLICY\n"
+            "usage: asps policy check [--from native|cczoo|occlum] [--secrets FILE]\n"
+            "                         [--seed-tcb-statuses LIST] POLICY\n"
             "       asps policy convert --from cczoo|occlum [--secrets secret_config.json]\n"
-            "                           [--kms-out kms.json] POLICY > native.json\n"
+            "                           [--kms-out kms.json] [--seed-tcb-statuses LIST]\n"
+            "                           POLICY > native.json\n"
             "\n"
             "check    validate a policy and print a summary (exit 0 valid, 1 invalid)\n"
             "convert  turn a CCZoo or Occlum policy into native asps JSON\n"
             "  --secrets  Occlum secret_config.json (name -> base64): its names become\n"
             "             the apps' secrets and it becomes the KMS file\n"
-            "  --kms-out  CCZoo \"kms\": \"none\": write the inline values to this KMS file\n");
+            "  --kms-out  CCZoo \"kms\": \"none\": write the inline values to this KMS file\n"
+            "  --seed-tcb-statuses  the TCB statuses converted apps accept, comma-separated\n"
+            "             (default: the seed verifiers' own: UpToDate, SWHardeningNeeded,\n"
+            "             ConfigurationNeeded, ConfigurationAndSWHardeningNeeded, OutOfDate,\n"
+            "             OutOfDateConfigurationNeeded)\n"
+            "Conversion notes (semantics that changed) go to stderr for both.\n");
 }
 
 static void print_note(void *ctx, const char *line)
@@ -49,21 +56,33 @@ static int parse_format(const char *s, asps_policy_format *out)
     return 0;
 }
 
+/* NOTES: convert (writes the KMS file); check validates only. Both print
+ * the conversion notes, as serve and serve --check do. */
 static int load(asps_policy_format fmt, const char *file, const char *secrets,
-                const char *kms_out, asps_policy **p, int notes)
+                const char *kms_out, uint32_t tcb_mask, asps_policy **p, int notes)
 {
     asps_policy_seed_options opt = {0};
     opt.validate_only = !notes; /* check writes nothing */
     opt.occlum_secrets_path = secrets;
     opt.kms_out_path = kms_out;
-    if (notes)
-        opt.note = print_note;
+    opt.tcb_mask = tcb_mask;
+    opt.note = print_note;
     asps_errbuf eb = {{0}};
     asps_err e = asps_policy_load_seed(fmt, file, &opt, p, &eb);
     if (e == ASPS_OK)
         return 0;
     fprintf(stderr, "asps: %s\n", eb.msg);
     return (e == ASPS_E_IO || e == ASPS_E_ARG) ? 2 : 1;
+}
+
+/* --seed-tcb-statuses LIST: the TCB statuses converted apps accept. */
+static int seed_tcb_option(const char *list, uint32_t *mask)
+{
+    asps_errbuf eb = {{0}};
+    if (asps_policy_tcb_mask_parse(list, "--seed-tcb-statuses", mask, &eb) == ASPS_OK)
+        return 0;
+    fprintf(stderr, "asps policy: %s\n", eb.msg);
+    return -1;
 }
 
 static void summary(const char *file, const asps_policy *p)
@@ -96,6 +115,7 @@ int asps_cmd_policy(int argc, char **argv)
     }
     const char *sub = argv[1], *file = NULL, *secrets = NULL, *kms_out = NULL;
     asps_policy_format fmt = ASPS_POLICY_NATIVE;
+    uint32_t tcb_mask = 0; /* the seed verifiers' set */
     int have_from = 0;
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--from") && i + 1 < argc) {
@@ -108,6 +128,9 @@ int asps_cmd_policy(int argc, char **argv)
             secrets = argv[++i];
         } else if (!strcmp(argv[i], "--kms-out") && i + 1 < argc) {
             kms_out = argv[++i];
+        } else if (!strcmp(argv[i], "--seed-tcb-statuses") && i + 1 < argc) {
+            if (seed_tcb_option(argv[++i], &tcb_mask) != 0)
+                return 2;
         } else if (argv[i][0] == '-' && argv[i][1] != 0) {
             fprintf(stderr, "asps: unknown or incomplete option %s\n", argv[i]);
             usage(stderr);
@@ -125,7 +148,7 @@ int asps_cmd_policy(int argc, char **argv)
     }
     if (!strcmp(sub, "check")) {
         asps_policy *p;
-        int rc = load(fmt, file, secrets, kms_out, &p, 0);
+        int rc = load(fmt, file, secrets, kms_out, tcb_mask, &p, 0);
         if (rc)
             return rc;
         summary(file, p);
@@ -138,7 +161,7 @@ int asps_cmd_policy(int argc, char **argv)
             return 2;
         }
         asps_policy *p;
-        int rc = load(fmt, file, secrets, kms_out, &p, 1);
+        int rc = load(fmt, file, secrets, kms_out, tcb_mask, &p, 1);
         if (rc)
             return rc;
         char *json;
