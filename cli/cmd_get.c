@@ -8,19 +8,25 @@
 #include <string.h>
 
 #include "asps/client.h"
+#include "initra.h"
 #include "cli.h"
 #include "identity.h"
 #include "addr.h"
 #include "util.h"
 
 static const char usage_text[] =
-    "usage: asps get --server HOST:PORT (--ca FILE [--server-name NAME] | --pin CERT)\n"
+    "usage: asps get --server HOST:PORT (--ca FILE [--server-name NAME] | --pin CERT |\n"
+    "                --ra-config FILE [--server-sim DIR | --pccs URL [--pccs-ca FILE]\n"
+    "                | --collateral FILE])\n"
     "                [--attester auto|sim|gramine|occlum|tdx] [--sim DIR IDENTITY...]\n"
     "                [--out FILE | --json] NAME...\n"
     "\n"
     "Attest, connect to the asps server and fetch the named secrets in one call.\n"
     "Prints each as 'Secret received: 42-cd-...' (hex bytes joined by dashes),\n"
     "or writes the one secret to --out FILE (mode 0600), or prints --json.\n"
+    "--ra-config FILE trusts the server by its RA-TLS evidence, matched against an\n"
+    "  Occlum ra_config (or init_ra_conf.json's) as `asps run` does; its collateral\n"
+    "  from the simulated platform --server-sim DIR, a PCCS, or a bundle file.\n"
     "IDENTITY (simulated platform): --tee sgx|tdx --mrenclave HEX --mrsigner HEX\n"
     "  --isv-prod-id N --isv-svn N --config-svn N --debug --mrtd HEX --rtmr N=HEX --tcb LEVEL\n"
     "Exit 0 all granted, 1 denied, 2 usage error (also a request the server refuses as\n"
@@ -29,13 +35,37 @@ static const char usage_text[] =
     "unavailable (retry later), 5 the server refused this workload's attestation evidence\n"
     "(UNAUTHENTICATED, e.g. tcb_revoked, root_untrusted, cert_expired: retrying will not help).\n";
 
+/* --ra-config FILE: trust the server by its RA-TLS evidence, matched
+ * against an Occlum ra_config (or an init_ra_conf.json's) by the same check
+ * as `asps run`. 0, else the exit code (2: config error). */
+static int get_ra_config(asps_client_opts *o, const char *path, asps_initra_conf **conf,
+                         asps_initra_check *check)
+{
+    asps_errbuf eb = {{0}};
+    if (asps_initra_ra_config_load(path, conf, &eb) != ASPS_OK) {
+        fprintf(stderr, "asps get: %s\n", eb.msg);
+        return 2;
+    }
+    if (!asps_initra_verifies_server(*conf)) {
+        fprintf(stderr, "asps get: %s: ra_config verifies nothing about the server (every "
+                        "verify_* off); use --ca or --pin instead\n", path);
+        return 2;
+    }
+    check->conf = *conf;
+    o->server_check = asps_initra_server_check;
+    o->server_check_ctx = check;
+    return 0;
+}
+
 int asps_cmd_get(int argc, char **argv)
 {
     asps_client_opts o = {.attester = "auto"};
     const char *sim_dir = NULL;
     asps_sim_identity ident;
     memset(&ident, 0, sizeof ident);
-    const char *out = NULL, *pin = NULL;
+    const char *out = NULL, *pin = NULL, *ra_path = NULL;
+    asps_initra_conf *ra_conf = NULL;
+    asps_initra_check check = {0};
     int json = 0;
     const char **names = calloc((size_t)argc, sizeof *names);
     size_t n = 0;
@@ -64,6 +94,11 @@ int asps_cmd_get(int argc, char **argv)
                             : !strcmp(a, "--attester")    ? &o.attester
                             : !strcmp(a, "--sim")         ? &sim_dir
                             : !strcmp(a, "--out")         ? &out
+                            : !strcmp(a, "--ra-config")   ? &ra_path
+                            : !strcmp(a, "--server-sim")  ? &o.server_sim_dir
+                            : !strcmp(a, "--pccs")        ? &o.pccs_url
+                            : !strcmp(a, "--pccs-ca")     ? &o.pccs_ca_file
+                            : !strcmp(a, "--collateral")  ? &o.server_collateral
                                                           : NULL;
         if (slot) {
             if (i + 1 >= argc) {
@@ -98,6 +133,14 @@ int asps_cmd_get(int argc, char **argv)
             return 2;
         }
         o.pinned_cert = (const char *)pin_pem;
+    }
+    if (ra_path) {
+        int r = get_ra_config(&o, ra_path, &ra_conf, &check);
+        if (r != 0) {
+            free(pin_pem);
+            free(names);
+            return r;
+        }
     }
     asps_client *c = NULL;
     asps_secret *s = NULL;
@@ -160,9 +203,13 @@ int asps_cmd_get(int argc, char **argv)
         asps_secrets_free(s, n);
     } else {
         fprintf(stderr, "asps get: %s [%s]\n", eb.msg, asps_err_name(e));
+        if (check.refused)
+            fprintf(stderr, "asps get: the server showed %s; --ra-config %s does not allow it\n",
+                    check.shown, ra_path);
         rc = cli_exit_code(e, status);
     }
     asps_client_free(c);
+    asps_initra_conf_free(ra_conf);
     free(pin_pem);
     free(names);
     return rc;

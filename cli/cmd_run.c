@@ -35,25 +35,6 @@ static const char usage_text[] =
     "be written, 5 the server refused this workload's attestation evidence\n"
     "(UNAUTHENTICATED: retrying will not help).\n";
 
-/* The server's identity when ra_config refused it: printed after the
- * failed fetch, whole (the handshake's own error text is short). */
-typedef struct run_check {
-    const asps_initra_conf *conf;
-    int refused;
-    char shown[400];
-} run_check;
-
-static int server_check(void *ctx, const asps_claims *claims, char *err, size_t errlen)
-{
-    run_check *rc = ctx;
-    int r = asps_initra_match_server(rc->conf, claims, err, errlen);
-    if (r != 0) {
-        rc->refused = 1;
-        asps_initra_describe_server(claims, rc->shown, sizeof rc->shown);
-    }
-    return r;
-}
-
 /* An executable regular file, as execvp would find it (PATH when no '/'). */
 static int app_runnable(const char *app, char *why, size_t whylen)
 {
@@ -95,7 +76,8 @@ static int app_runnable(const char *app, char *why, size_t whylen)
 static int run_check_before_fetch(const asps_initra_conf *conf, const char *root, const char *app)
 {
     if (root[0] && root[0] != '/') {
-        fprintf(stderr, "asps run: --root %s: must be an absolute path\n", root);
+        fprintf(stderr, "asps run: --root %s: must be an absolute path; nothing fetched, no file "
+                        "written\n", root);
         return 2;
     }
     char why[4200];
@@ -179,11 +161,11 @@ int asps_cmd_run(int argc, char **argv)
         asps_initra_conf_free(conf);
         return pre;
     }
-    run_check check = {.conf = conf};
+    asps_initra_check check = {.conf = conf};
     o.server = conf->kms_server;
     o.pccs_url = conf->pccs_url; /* ua_env_pccs_url / UA_ENV_PCCS_URL: the server's collateral */
     if (asps_initra_verifies_server(conf)) {
-        o.server_check = server_check;
+        o.server_check = asps_initra_server_check;
         o.server_check_ctx = &check;
         o.ca_file = NULL; /* the evidence decides, not a CA */
     } else {

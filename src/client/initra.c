@@ -305,6 +305,17 @@ void asps_initra_describe_server(const asps_claims *claims, char *out, size_t ou
              asps_tcb_status_name(claims->tcb_status), claims->simulated ? " (simulated)" : "");
 }
 
+int asps_initra_server_check(void *ctx, const asps_claims *claims, char *err, size_t errlen)
+{
+    asps_initra_check *chk = ctx;
+    int r = asps_initra_match_server(chk->conf, claims, err, errlen);
+    if (r != 0) {
+        chk->refused = 1;
+        asps_initra_describe_server(claims, chk->shown, sizeof chk->shown);
+    }
+    return r;
+}
+
 int asps_initra_match_server(const asps_initra_conf *c, const asps_claims *claims, char *err,
                              size_t errlen)
 {
@@ -369,10 +380,21 @@ asps_err asps_initra_ra_config_load(const char *path, asps_initra_conf **out, as
         return e;
     asps_initra_conf *c = calloc(1, sizeof *c);
     e = c ? asps_json_expect_object(root, "ra_config", eb) : asps_fail(eb, ASPS_E_NOMEM, "out of memory");
-    if (e == ASPS_OK)
+    if (e == ASPS_OK && cJSON_GetObjectItemCaseSensitive(root, "ra_config")) {
+        e = parse_conf(root, c, eb); /* a whole init_ra_conf.json */
+        if (e == ASPS_OK) {
+            for (size_t i = 0; i < c->n_keys; i++) {
+                free(c->keys[i]);
+                free(c->paths[i]);
+            }
+            c->n_keys = 0;
+        }
+    } else if (e == ASPS_OK) {
         e = asps_json_check_keys(root, "ra_config", grpc_ra_keys, eb);
-    if (e == ASPS_OK)
-        e = parse_grpc_ratls(root, c, eb);
+        if (e == ASPS_OK)
+            e = parse_grpc_ratls(root, c, eb);
+    }
+
     cJSON_Delete(root);
     if (e != ASPS_OK) {
         asps_initra_conf_free(c);
@@ -468,10 +490,12 @@ static asps_err probe_one(const char *path, asps_errbuf *eb)
         }
         if (next < 0) {
             int err = errno;
+            struct stat lst;
+            int link = fstatat(fd, comp, &lst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(lst.st_mode);
             close(fd);
-            return asps_fail(eb, ASPS_E_IO, "%s: folder %s: %s%s", path, comp, strerror(err),
-                             err == ELOOP || err == ENOTDIR ? " (symbolic links are not followed)"
-                                                            : "");
+            return asps_fail(eb, ASPS_E_IO, "%s: folder %s: %s%s", path, comp,
+                             link ? "a symbolic link" : strerror(err),
+                             link ? " (symbolic links are not followed)" : "");
         }
         close(fd);
         fd = next;

@@ -108,10 +108,6 @@ static asps_err seed_tcb(const cJSON *root, asps_service_config *c, asps_errbuf 
     ASPS_TRY(asps_json_get_array(root, "config", "seed_tcb_statuses", &arr, &present, eb));
     if (!present)
         return ASPS_OK;
-    if (!c->policy_format || !strcmp(c->policy_format, "native"))
-        return asps_fail(eb, ASPS_E_PARSE,
-                         "config.seed_tcb_statuses: only for a converted policy (policy_format "
-                         "cczoo or occlum); a native policy says tcb_statuses per app");
     char list[512] = "";
     size_t i = 0, used = 0;
     for (const cJSON *e = arr->child; e; e = e->next, i++) {
