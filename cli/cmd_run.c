@@ -58,13 +58,15 @@ static int app_runnable(const char *app, char *why, size_t whylen)
     const char *path = getenv("PATH");
     if (!path || !path[0])
         path = "/bin:/usr/bin";
-    for (const char *p = path; *p;) {
+    for (const char *p = path; p;) {
         const char *end = strchr(p, ':');
         size_t n = end ? (size_t)(end - p) : strlen(p);
-        snprintf(buf, sizeof buf, "%.*s%s%s", (int)n, n ? p : ".", "/", app);
+        /* an empty PATH entry (a trailing ':' too) is the current folder,
+         * as for execvp */
+        snprintf(buf, sizeof buf, "%.*s/%s", n ? (int)n : 1, n ? p : ".", app);
         if (stat(buf, &st) == 0 && S_ISREG(st.st_mode) && access(buf, X_OK) == 0)
             return 1;
-        p += n + (end ? 1 : 0);
+        p = end ? end + 1 : NULL;
     }
     snprintf(why, whylen, "%s: not found in PATH", app);
     return 0;

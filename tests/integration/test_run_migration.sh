@@ -48,7 +48,7 @@ cat > dynamic_config.json <<EOF
               "config_svn": 0, "debuggable": false}], "other": []}
 EOF
 printf '{"image_key": "%s"}\n' "$(printf 'k3y' | base64 -w0)" > secret_config.json
-APP=(--sim sim --mrenclave "$AMRE" --mrsigner "$AMRS" --isv-prod-id 3)
+APP=(--sim "$T/sim" --mrenclave "$AMRE" --mrsigner "$AMRS" --isv-prod-id 3)
 
 start_server() { # NAME (its config NAME.json) -> S=host:port
     $BIN serve --config "$1.json" --ra-config dynamic_config.json --secrets secret_config.json \
@@ -109,6 +109,11 @@ pre 4 "symbolic links are not followed" --root "$T/link" -- /bin/true
 # an application found in PATH passes the check
 $BIN run --conf good.json --server-sim sim "${APP[@]}" --root "$T/r2" -- true 2> run.err \
     && ok || bad "run -- true (PATH): $(cat run.err)"
+
+# an empty PATH entry is the current folder, as for execvp
+mkdir -p bin && printf '#!/bin/sh\ntouch "$1"\n' > bin/myapp && chmod +x bin/myapp
+(cd bin && PATH="/usr/bin:/bin:" $BIN run --conf ../good.json --server-sim "$T/sim" "${APP[@]}" --root "$T/r4" \
+    -- myapp "$T/myapp-ran" 2> ../run.err) && [ -e myapp-ran ] && ok || bad "run -- myapp (empty PATH entry): $(cat run.err)"
 
 # ---- init_ra_conf.json keys ---------------------------------------------------------------
 initra "$SMRE" ', "ua_env_pccs_ur1": ""' > typo.json
