@@ -137,6 +137,7 @@ int asps_cmd_get(int argc, char **argv)
     if (ra_path) {
         int r = get_ra_config(&o, ra_path, &ra_conf, &check);
         if (r != 0) {
+            asps_initra_conf_free(ra_conf);
             free(pin_pem);
             free(names);
             return r;
