@@ -11,6 +11,7 @@
 #include "asps/client.h"
 #include "cli.h"
 #include "identity.h"
+#include "initra.h"
 #include "addr.h"
 #include "opts.h"
 #include "utf8.h"
@@ -18,13 +19,17 @@
 
 static const cli_help get_help = {
     "get",
-    "asps get --server HOST:PORT (--ca FILE [--server-name NAME] | --pin CERT) "
+    "asps get --server HOST:PORT (--ca FILE [--server-name NAME] | --pin CERT | --ra-config FILE "
+    "[--server-sim DIR | --pccs URL [--pccs-ca FILE] | --collateral FILE]) "
     "[--attester auto|sim|gramine|occlum|tdx] [--sim DIR IDENTITY] [--out FILE | --json] NAME...",
     "Attest, connect to the asps server and fetch the named secrets in one call.\n"
     "Prints each as 'Secret received: 42-cd-...' (hex bytes joined by dashes),\n"
     "or writes the one secret to --out FILE (mode 0600; - for stdout, the bytes\n"
     "as they are), or prints --json: {\"secrets\": [{\"name\", \"value\" (the text,\n"
     "when the bytes are valid UTF-8), \"value_hex\", \"value_base64\"}]}.\n"
+    "--ra-config FILE trusts the server by its RA-TLS evidence, matched against an\n"
+    "  Occlum ra_config (or init_ra_conf.json's) as `asps run` does; its collateral\n"
+    "  from the simulated platform --server-sim DIR, a PCCS, or a bundle file.\n"
     "IDENTITY (simulated platform): --tee sgx|tdx --mrenclave HEX --mrsigner HEX\n"
     "  --isv-prod-id N --isv-svn N --config-svn N --debug --mrtd HEX --rtmr N=HEX\n"
     "  --tcb LEVEL\n"
@@ -33,7 +38,10 @@ static const cli_help get_help = {
     "cert_expired...) exits 5; a --ca or --pin file that cannot be read exits 2;\n"
     "no TEE device here exits 3.\n"};
 
-enum { OPT_SERVER = 1, OPT_CA, OPT_SNAME, OPT_PIN, OPT_ATTESTER, OPT_SIM, OPT_OUT, OPT_JSON };
+enum {
+    OPT_SERVER = 1, OPT_CA, OPT_SNAME, OPT_PIN, OPT_ATTESTER, OPT_SIM, OPT_OUT, OPT_JSON,
+    OPT_RA, OPT_SSIM, OPT_PCCS, OPT_PCCS_CA, OPT_COLL
+};
 static const struct option get_opts[] = {
     {"server", required_argument, NULL, OPT_SERVER},
     {"ca", required_argument, NULL, OPT_CA},
@@ -43,13 +51,18 @@ static const struct option get_opts[] = {
     {"sim", required_argument, NULL, OPT_SIM},
     {"out", required_argument, NULL, OPT_OUT},
     {"json", no_argument, NULL, OPT_JSON},
+    {"ra-config", required_argument, NULL, OPT_RA},
+    {"server-sim", required_argument, NULL, OPT_SSIM},
+    {"pccs", required_argument, NULL, OPT_PCCS},
+    {"pccs-ca", required_argument, NULL, OPT_PCCS_CA},
+    {"collateral", required_argument, NULL, OPT_COLL},
     {0},
 };
 
 struct get_args {
     asps_client_opts *o;
     asps_sim_identity *ident;
-    const char *sim_dir, *out, *pin;
+    const char *sim_dir, *out, *pin, *ra_path;
     int json;
 };
 
@@ -65,6 +78,11 @@ static int get_opt(void *ctx, int val, const char *name, const char *arg)
     case OPT_SIM: g->sim_dir = arg; return 0;
     case OPT_OUT: g->out = arg; return 0;
     case OPT_JSON: g->json = 1; return 0;
+    case OPT_RA: g->ra_path = arg; return 0;
+    case OPT_SSIM: g->o->server_sim_dir = arg; return 0;
+    case OPT_PCCS: g->o->pccs_url = arg; return 0;
+    case OPT_PCCS_CA: g->o->pccs_ca_file = arg; return 0;
+    case OPT_COLL: g->o->server_collateral = arg; return 0;
     default: return cli_identity_set("get", g->ident, name, arg);
     }
 }
@@ -126,6 +144,28 @@ static int add_secret_json(cJSON *arr, const asps_secret *s)
     return ok ? 0 : -1;
 }
 
+/* --ra-config FILE: trust the server by its RA-TLS evidence, matched
+ * against an Occlum ra_config (or an init_ra_conf.json's) by the same check
+ * as `asps run`. 0, else the exit code (2: config error). */
+static int get_ra_config(asps_client_opts *o, const char *path, asps_initra_conf **conf,
+                         asps_initra_check *check)
+{
+    asps_errbuf eb = {{0}};
+    if (asps_initra_ra_config_load(path, conf, &eb) != ASPS_OK) {
+        fprintf(stderr, "asps get: %s\n", eb.msg);
+        return 2;
+    }
+    if (!asps_initra_verifies_server(*conf)) {
+        fprintf(stderr, "asps get: %s: ra_config verifies nothing about the server (every "
+                        "verify_* off); use --ca or --pin instead\n", path);
+        return 2;
+    }
+    check->conf = *conf;
+    o->server_check = asps_initra_server_check;
+    o->server_check_ctx = check;
+    return 0;
+}
+
 int asps_cmd_get(int argc, char **argv)
 {
     asps_client_opts o = {.attester = "auto"};
@@ -162,6 +202,16 @@ int asps_cmd_get(int argc, char **argv)
             return 2;
         }
         o.pinned_cert = (const char *)pin_pem;
+    }
+    asps_initra_conf *ra_conf = NULL;
+    asps_initra_check check = {0};
+    if (ga.ra_path) {
+        int r = get_ra_config(&o, ga.ra_path, &ra_conf, &check);
+        if (r != 0) {
+            asps_initra_conf_free(ra_conf);
+            free(pin_pem);
+            return r;
+        }
     }
     asps_client *c = NULL;
     asps_secret *s = NULL;
@@ -215,9 +265,13 @@ int asps_cmd_get(int argc, char **argv)
         asps_secrets_free(s, n);
     } else {
         fprintf(stderr, "asps get: %s [%s]\n", eb.msg, asps_err_name(e));
+        if (check.refused)
+            fprintf(stderr, "asps get: the server showed %s; --ra-config %s does not allow it\n",
+                    check.shown, ga.ra_path);
         rc = cli_exit_code(e, status);
     }
     asps_client_free(c);
+    asps_initra_conf_free(ra_conf);
     free(pin_pem);
     return rc;
 }

@@ -19,22 +19,30 @@
 #include "opts.h"
 #include "util.h"
 
+#define SEED_TCB_HELP                                                                      \
+    "  --seed-tcb-statuses  the TCB statuses converted apps accept, comma-separated\n"      \
+    "             (default: the seed verifiers' own: UpToDate, SWHardeningNeeded,\n"       \
+    "             ConfigurationNeeded, ConfigurationAndSWHardeningNeeded, OutOfDate,\n"    \
+    "             OutOfDateConfigurationNeeded)\n"                                         \
+    "Conversion notes (semantics that changed) go to stderr.\n"
+
 static const cli_help check_help = {
-    "policy check", "asps policy check [--from native|cczoo|occlum] [--secrets FILE] POLICY",
+    "policy check",
+    "asps policy check [--from native|cczoo|occlum] [--secrets FILE] [--seed-tcb-statuses LIST] POLICY",
     "Validate a policy and print a summary (exit 0 valid, 1 invalid: the error\n"
     "names the field). --from: the policy's format (default native); a CCZoo or\n"
     "Occlum file checked as native is named as what it looks like.\n"
-    "  --secrets  Occlum secret_config.json (name -> base64)\n"};
+    "  --secrets  Occlum secret_config.json (name -> base64)\n" SEED_TCB_HELP};
 
 static const cli_help convert_help = {
     "policy convert",
-    "asps policy convert --from cczoo|occlum [--secrets FILE] [--kms-out FILE] POLICY",
+    "asps policy convert --from cczoo|occlum [--secrets FILE] [--kms-out FILE] [--seed-tcb-statuses LIST] POLICY",
     "Turn a CCZoo or Occlum policy into native asps JSON on stdout (notes about\n"
     "changed semantics on stderr). The output may hold the apps' kms_credential\n"
     "tokens: keep it as private as the input.\n"
     "  --secrets  Occlum secret_config.json (name -> base64): its names become\n"
     "             the apps' secrets and it becomes the KMS file\n"
-    "  --kms-out  CCZoo \"kms\": \"none\": write the inline values to this KMS file\n"};
+    "  --kms-out  CCZoo \"kms\": \"none\": write the inline values to this KMS file\n" SEED_TCB_HELP};
 
 static void print_note(void *ctx, const char *line)
 {
@@ -55,15 +63,17 @@ static int parse_format(const char *s, asps_policy_format *out)
     return 0;
 }
 
+/* NOTES: convert (writes the KMS file); check validates only. Both print
+ * the conversion notes, as serve and serve --check do. */
 static int load(asps_policy_format fmt, const char *file, const char *secrets,
-                const char *kms_out, asps_policy **p, int notes)
+                const char *kms_out, uint32_t tcb_mask, asps_policy **p, int notes)
 {
     asps_policy_seed_options opt = {0};
     opt.validate_only = !notes; /* check writes nothing */
     opt.occlum_secrets_path = secrets;
     opt.kms_out_path = kms_out;
-    if (notes)
-        opt.note = print_note;
+    opt.tcb_mask = tcb_mask;
+    opt.note = print_note;
     asps_errbuf eb = {{0}};
     asps_err e = asps_policy_load_seed(fmt, file, &opt, p, &eb);
     if (e == ASPS_OK)
@@ -72,6 +82,16 @@ static int load(asps_policy_format fmt, const char *file, const char *secrets,
     if (fmt == ASPS_POLICY_NATIVE)
         cli_policy_format_hint(notes ? "policy convert" : "policy check", file, "--from");
     return (e == ASPS_E_IO || e == ASPS_E_ARG) ? 2 : 1;
+}
+
+/* --seed-tcb-statuses LIST: the TCB statuses converted apps accept; a bad
+ * list is a usage error. */
+static int seed_tcb_option(const cli_help *h, const char *list, uint32_t *mask)
+{
+    asps_errbuf eb = {{0}};
+    if (asps_policy_tcb_mask_parse(list, "--seed-tcb-statuses", mask, &eb) == ASPS_OK)
+        return 0;
+    return cli_usage_error(h, "%s", eb.msg);
 }
 
 static void summary(const char *file, const asps_policy *p)
@@ -144,10 +164,11 @@ void cli_policy_format_hint(const char *cmd, const char *path, const char *optio
         fprintf(stderr, "asps %s: %s\n", cmd, hint);
 }
 
-enum { OPT_FROM = 1, OPT_SECRETS, OPT_KMS_OUT };
+enum { OPT_FROM = 1, OPT_SECRETS, OPT_KMS_OUT, OPT_SEED_TCB };
 static const struct option policy_opts[] = {
     {"from", required_argument, NULL, OPT_FROM},
     {"secrets", required_argument, NULL, OPT_SECRETS},
+    {"seed-tcb-statuses", required_argument, NULL, OPT_SEED_TCB},
     {0},
 };
 static const struct option convert_opts[] = {
@@ -160,6 +181,7 @@ struct policy_args {
     const char *secrets, *kms_out;
     asps_policy_format fmt;
     int have_from;
+    uint32_t tcb_mask; /* --seed-tcb-statuses; 0: the seed verifiers' set */
 };
 
 static int policy_opt(void *ctx, int val, const char *name, const char *arg)
@@ -172,6 +194,8 @@ static int policy_opt(void *ctx, int val, const char *name, const char *arg)
         a->have_from = 1;
     } else if (val == OPT_SECRETS) {
         a->secrets = arg;
+    } else if (val == OPT_SEED_TCB) {
+        return seed_tcb_option(a->h, arg, &a->tcb_mask);
     } else {
         a->kms_out = arg;
     }
@@ -205,7 +229,7 @@ static int cmd_check(int argc, char **argv)
     if (rc)
         return rc == CLI_HELP ? 0 : rc;
     asps_policy *p;
-    rc = load(a.fmt, file, a.secrets, NULL, &p, 0);
+    rc = load(a.fmt, file, a.secrets, NULL, a.tcb_mask, &p, 0);
     if (rc)
         return rc;
     summary(file, p);
@@ -223,7 +247,7 @@ static int cmd_convert(int argc, char **argv)
     if (!a.have_from || a.fmt == ASPS_POLICY_NATIVE)
         return cli_usage_error(&convert_help, "--from cczoo or --from occlum is needed");
     asps_policy *p;
-    rc = load(a.fmt, file, a.secrets, a.kms_out, &p, 1);
+    rc = load(a.fmt, file, a.secrets, a.kms_out, a.tcb_mask, &p, 1);
     if (rc)
         return rc;
     char *json;

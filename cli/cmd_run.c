@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <errno.h>
 
 #include "asps/client.h"
 #include "initra.h"
@@ -63,9 +65,80 @@ static int run_opt(void *ctx, int val, const char *name, const char *arg)
     }
 }
 
-static int server_check(void *ctx, const asps_claims *claims, char *err, size_t errlen)
+/* An executable regular file, as execvp would find it (PATH when no '/'). */
+static int app_runnable(const char *app, char *why, size_t whylen)
 {
-    return asps_initra_match_server(ctx, claims, err, errlen);
+    char buf[4096];
+    struct stat st;
+    if (!app[0]) {
+        snprintf(why, whylen, "empty application name");
+        return 0;
+    }
+    if (strchr(app, '/')) {
+        if (stat(app, &st) != 0) {
+            snprintf(why, whylen, "%s: %s", app, strerror(errno));
+            return 0;
+        }
+        if (!S_ISREG(st.st_mode) || access(app, X_OK) != 0) {
+            snprintf(why, whylen, "%s: not an executable file", app);
+            return 0;
+        }
+        return 1;
+    }
+    const char *path = getenv("PATH");
+    if (!path || !path[0])
+        path = "/bin:/usr/bin";
+    for (const char *p = path; p;) {
+        const char *end = strchr(p, ':');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        /* an empty PATH entry (a trailing ':' too) is the current folder,
+         * as for execvp */
+        snprintf(buf, sizeof buf, "%.*s/%s", n ? (int)n : 1, n ? p : ".", app);
+        if (stat(buf, &st) == 0 && S_ISREG(st.st_mode) && access(buf, X_OK) == 0)
+            return 1;
+        p = end ? end + 1 : NULL;
+    }
+    snprintf(why, whylen, "%s: not found in PATH", app);
+    return 0;
+}
+
+/* Everything that can be known before the secrets are fetched, so that a
+ * typo costs no fetch (and no audited release): --root, the application,
+ * and that every file can be written. 0, else the exit code. */
+static int run_check_before_fetch(const asps_initra_conf *conf, const char *root, const char *app)
+{
+    if (root[0] && root[0] != '/') {
+        fprintf(stderr, "asps run: --root %s: must be an absolute path; nothing fetched, no file "
+                        "written\n", root);
+        return 2;
+    }
+    char why[4200];
+    if (app && !app_runnable(app, why, sizeof why)) {
+        fprintf(stderr, "asps run: cannot start %s; nothing fetched, no file written\n", why);
+        return 2;
+    }
+    char *paths[ASPS_INITRA_MAX_KEYS];
+    size_t k, n = strlen(root);
+    asps_errbuf eb = {{0}};
+    asps_err e = ASPS_OK;
+    while (n > 1 && root[n - 1] == '/')
+        n--; /* "--root /tmp/r/" joins as /tmp/r/etc/key */
+    for (k = 0; k < conf->n_keys && e == ASPS_OK; k++) {
+        size_t len = n + strlen(conf->paths[k]) + 1;
+        if (!(paths[k] = malloc(len)))
+            e = asps_fail(&eb, ASPS_E_NOMEM, "out of memory");
+        else
+            snprintf(paths[k], len, "%.*s%s", (int)(n == 1 ? 0 : n), root, conf->paths[k]);
+    }
+    if (e == ASPS_OK)
+        e = asps_initra_check_writable((const char *const *)paths, conf->n_keys, &eb);
+    while (k > 0)
+        free(paths[--k]);
+    if (e != ASPS_OK) {
+        fprintf(stderr, "asps run: %s; nothing fetched, no file written\n", eb.msg);
+        return e == ASPS_E_ARG ? 2 : 4;
+    }
+    return 0;
 }
 
 int asps_cmd_run(int argc, char **argv)
@@ -92,11 +165,17 @@ int asps_cmd_run(int argc, char **argv)
         fprintf(stderr, "asps run: %s\n", eb.msg);
         return 2;
     }
+    int pre = run_check_before_fetch(conf, root, i < argc ? argv[i] : NULL);
+    if (pre != 0) {
+        asps_initra_conf_free(conf);
+        return pre;
+    }
+    asps_initra_check check = {.conf = conf};
     o.server = conf->kms_server;
     o.pccs_url = conf->pccs_url; /* ua_env_pccs_url / UA_ENV_PCCS_URL: the server's collateral */
     if (asps_initra_verifies_server(conf)) {
-        o.server_check = server_check;
-        o.server_check_ctx = conf;
+        o.server_check = asps_initra_server_check;
+        o.server_check_ctx = &check;
         o.ca_file = NULL; /* the evidence decides, not a CA */
     } else {
         if (!o.ca_file) {
@@ -125,6 +204,10 @@ int asps_cmd_run(int argc, char **argv)
             fprintf(stderr, "%s%s", k ? ", " : " ", conf->keys[k]);
         fprintf(stderr, " from %s: %s; no file written, application not started\n",
                 conf->kms_server, eb.msg);
+        if (check.refused)
+            fprintf(stderr, "asps run: the server showed %s; %s\n", check.shown,
+                    conf->flavor == ASPS_INITRA_AECS ? "ra_config's ua_policy_* fields do not allow it"
+                                                     : "no ra_config.sgx_mrs entry allows it");
         rc = cli_exit_code(e, status);
     } else {
         char **paths = calloc(conf->n_keys, sizeof *paths);

@@ -486,8 +486,14 @@ asps_err asps_json_check_keys(const cJSON *obj, const char *path,
         for (size_t i = 0; allowed && allowed[i]; i++)
             if (strcmp(allowed[i], k) == 0)
                 ok = 1;
-        if (!ok)
+        if (!ok) {
+            /* a typo names what was meant (every config's keys come here) */
+            const char *near = asps_nearest_word(k, allowed);
+            if (near)
+                return asps_fail(eb, ASPS_E_PARSE, "%s: unknown field; did you mean %s?", fp,
+                                 near);
             return asps_fail(eb, ASPS_E_PARSE, "%s: unknown field", fp);
+        }
         for (const cJSON *d = c->next; d != NULL; d = d->next)
             if (d->string && strcmp(d->string, k) == 0)
                 return asps_fail(eb, ASPS_E_PARSE, "%s: field appears twice", fp);

@@ -384,3 +384,59 @@ int asps_pem_cert_der(const char *pem, size_t len, uint8_t **der, size_t *dlen)
     BIO_free(b);
     return ok;
 }
+
+#define NEAREST_MAX 128
+
+/* Optimal string alignment distance of A and B (both shorter than
+ * NEAREST_MAX), case folded. */
+static size_t osa_distance(const char *a, size_t n, const char *b, size_t m)
+{
+    static const size_t W = NEAREST_MAX;
+    size_t d[3][NEAREST_MAX]; /* rows i-2, i-1, i (mod 3) */
+    for (size_t j = 0; j <= m; j++)
+        d[0][j] = j;
+    for (size_t i = 1; i <= n; i++) {
+        size_t *cur = d[i % 3], *prev = d[(i - 1) % 3], *prev2 = d[(i + 1) % 3];
+        cur[0] = i;
+        for (size_t j = 1; j <= m && j < W; j++) {
+            int ca = tolower((unsigned char)a[i - 1]), cb = tolower((unsigned char)b[j - 1]);
+            size_t best = prev[j - 1] + (ca != cb);
+            if (prev[j] + 1 < best)
+                best = prev[j] + 1;
+            if (cur[j - 1] + 1 < best)
+                best = cur[j - 1] + 1;
+            if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
+                tolower((unsigned char)a[i - 2]) == cb && prev2[j - 2] + 1 < best)
+                best = prev2[j - 2] + 1;
+            cur[j] = best;
+        }
+    }
+    return d[n % 3][m];
+}
+
+const char *asps_nearest_word(const char *word, const char *const *words)
+{
+    size_t n = word ? strlen(word) : 0;
+    if (n >= NEAREST_MAX || !words)
+        return NULL;
+    const char *best = NULL;
+    size_t best_d = (size_t)-1;
+    int tie = 0;
+    for (size_t i = 0; words[i]; i++) {
+        size_t m = strlen(words[i]);
+        if (m >= NEAREST_MAX)
+            continue;
+        size_t d = osa_distance(word, n, words[i], m);
+        size_t limit = m / 3 < 1 ? 1 : m / 3 > 3 ? 3 : m / 3;
+        if (d > limit)
+            continue;
+        if (d < best_d) {
+            best = words[i];
+            best_d = d;
+            tie = 0;
+        } else if (d == best_d && strcmp(best, words[i]) != 0) {
+            tie = 1;
+        }
+    }
+    return tie ? NULL : best;
+}

@@ -42,6 +42,14 @@ asps_err asps_read_regular_file(const char *path, size_t max, uint8_t **out, siz
 asps_err asps_write_file_atomic(const char *path, const void *data, size_t len,
                                 unsigned mode, asps_errbuf *eb);
 
+/* The word of WORDS (NULL-terminated) nearest to WORD by edit distance
+ * (optimal string alignment: insert, delete, substitute, swap two neighbours;
+ * letters compared without case), or NULL when the nearest is farther than
+ * a third of its length (at least 1, at most 3) or ties with another: for
+ * "did you mean ...?" after an unknown key ("ua_env_pccs_ur1" ->
+ * "ua_env_pccs_url"). Words longer than 127 bytes are never suggested. */
+const char *asps_nearest_word(const char *word, const char *const *words);
+
 /* CLOCK_MONOTONIC in milliseconds: deadlines that a clock change cannot
  * move. */
 int64_t asps_now_mono_ms(void);

@@ -69,8 +69,11 @@ void asps_initra_conf_free(asps_initra_conf *c);
  * or an AECS server identity given). */
 int asps_initra_verifies_server(const asps_initra_conf *c);
 
-/* Load a standalone Occlum ra_config file (dynamic_config.json shape:
- * verify_* and sgx_mrs) as a conf without keys, for matching a peer. */
+/* Load an ra_config for matching a peer, as a conf without keys: a
+ * standalone Occlum ra_config file (dynamic_config.json shape: verify_* and
+ * sgx_mrs), or an init_ra_conf.json whose "ra_config" is taken (either
+ * flavour; its other fields are checked as asps_initra_conf_load does but
+ * not kept). */
 asps_err asps_initra_ra_config_load(const char *path, asps_initra_conf **out, asps_errbuf *eb);
 
 /* Does the server's verified identity match ra_config? 0 yes, -1 no (reason
@@ -79,6 +82,31 @@ asps_err asps_initra_ra_config_load(const char *path, asps_initra_conf **out, as
 #include "asps/claims.h"
 int asps_initra_match_server(const asps_initra_conf *c, const asps_claims *claims, char *err,
                              size_t errlen);
+/* The identity the server showed, in ra_config's terms, for the person who
+ * must fix ra_config or the server: "mr_enclave HEX, mr_signer HEX,
+ * isv_prod_id N, isv_svn N, config_svn N, debuggable true|false, TCB status
+ * S" (SGX), or which TEE it was. OUT holds at least 320 bytes to fit. */
+void asps_initra_describe_server(const asps_claims *claims, char *out, size_t outlen);
+
+/* The one server check of `asps run` and `asps get --ra-config`, an
+ * asps_client_server_check_fn: CTX is an asps_initra_check whose conf
+ * decides (asps_initra_match_server); a refused server's identity is kept
+ * in shown, whole, for the caller to print after the failed call (the
+ * handshake's error text is short). Written during the handshake, read
+ * after the call returned. */
+typedef struct asps_initra_check {
+    const asps_initra_conf *conf;
+    int refused;
+    char shown[400];
+} asps_initra_check;
+int asps_initra_server_check(void *ctx, const asps_claims *claims, char *err, size_t errlen);
+
+/* Before fetching: could asps_initra_write_all write PATHS (each absolute,
+ * no "..", no symbolic link among its folders, its folder or the first
+ * missing one's parent writable, the name not a folder)? Creates nothing.
+ * ASPS_E_ARG for a bad path, ASPS_E_IO for what the file system refuses;
+ * the message names the path. */
+asps_err asps_initra_check_writable(const char *const *paths, size_t n, asps_errbuf *eb);
 
 /* Write VALUES[i] (LENS[i] bytes) to PATHS[i] for i < n, all or nothing. */
 asps_err asps_initra_write_all(const char *const *paths, const uint8_t *const *values,

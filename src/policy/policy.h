@@ -86,6 +86,29 @@ typedef enum asps_policy_format {
     ASPS_POLICY_OCCLUM,  /* Occlum grpc_ratls ra_config / dynamic_config.json */
 } asps_policy_format;
 
+/* The TCB statuses the seed systems' verifiers accept: Occlum's grpc_ratls
+ * and CCZoo's grpc-ra-tls (sgx_ra_tls_backends, the DCAP verify step) take
+ * SGX_QL_QV_RESULT_OK and the five non-terminal results (CONFIG_NEEDED,
+ * OUT_OF_DATE, OUT_OF_DATE_CONFIG_NEEDED, SW_HARDENING_NEEDED,
+ * CONFIG_AND_SW_HARDENING_NEEDED) with only a warning, and refuse the rest.
+ * Converted apps accept the same by default, so that a migrated deployment
+ * keeps serving the platforms it served; a conversion note says so, and
+ * seed_tcb_statuses (server config) or --seed-tcb-statuses narrows it. */
+#define ASPS_POLICY_SEED_TCB_DEFAULT                                                          \
+    ((1u << ASPS_TCB_UP_TO_DATE) | (1u << ASPS_TCB_SW_HARDENING_NEEDED) |                    \
+     (1u << ASPS_TCB_CONFIGURATION_NEEDED) |                                                  \
+     (1u << ASPS_TCB_CONFIGURATION_AND_SW_HARDENING_NEEDED) | (1u << ASPS_TCB_OUT_OF_DATE) | \
+     (1u << ASPS_TCB_OUT_OF_DATE_CONFIGURATION_NEEDED))
+
+/* TCB status names (Intel's spellings, as in tcb_statuses) -> a mask of
+ * (1 << asps_tcb_status). LIST is comma-separated ("UpToDate,SWHardeningNeeded");
+ * WHAT names it in errors. Unknown names, "Revoked" (never allowed) and an
+ * empty list are ASPS_E_PARSE. */
+asps_err asps_policy_tcb_mask_parse(const char *list, const char *what, uint32_t *mask,
+                                    asps_errbuf *eb);
+/* MASK's names, comma-separated, into OUT (truncated to LEN). */
+void asps_policy_tcb_mask_names(uint32_t mask, char *out, size_t len);
+
 typedef struct asps_policy_seed_options {
     /* Occlum: secret_config.json (name -> base64). Its names become the
      * app's secrets and the file becomes the policy's KMS (file backend,
@@ -102,6 +125,9 @@ typedef struct asps_policy_seed_options {
      * have no such field; a server config that trusts the simulated
      * platform for tests or demos sets it). */
     int allow_simulated;
+    /* The TCB statuses converted apps accept (mask of 1 << asps_tcb_status);
+     * 0: ASPS_POLICY_SEED_TCB_DEFAULT, the seed verifiers' own. */
+    uint32_t tcb_mask;
     /* Notes for the person converting (semantics that changed), one per
      * line; may be NULL. Called with a NUL-terminated line. */
     void (*note)(void *ctx, const char *line);

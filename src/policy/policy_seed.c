@@ -39,8 +39,12 @@
  *     there; asps refuses to load it.
  *   Numbers may be JSON numbers or decimal strings ("0"), as CCZoo's
  *   dynamic_config.json writes them.
- * Neither format knows TCB statuses or advisories: converted apps allow
- * UpToDate only and refuse none, and never allow simulated evidence.
+ * Neither format names TCB statuses or advisories; their verifiers (the
+ * same grpc-ra-tls DCAP step in both) accept UpToDate and the non-terminal
+ * statuses with a warning. Converted apps accept the statuses of
+ * asps_policy_seed_options.tcb_mask (default: the same set, see
+ * ASPS_POLICY_SEED_TCB_DEFAULT), refuse no advisory, and never allow
+ * simulated evidence unless allow_simulated.
  */
 #include <limits.h>
 #include <openssl/crypto.h>
@@ -270,7 +274,7 @@ static asps_err cczoo_load(const cJSON *root, const asps_policy_seed_options *op
     asps_json_delete_cleanse(kms_out);
     if (e == ASPS_OK)
         note(opt, "CCZoo policies check mr_enclave only: converted apps refuse debug enclaves "
-                  "and accept TCB status UpToDate only; edit allow_debug/tcb_statuses to widen");
+                  "(edit allow_debug to widen)");
     return e;
 }
 
@@ -443,6 +447,62 @@ static asps_err occlum_load(const cJSON *root, const asps_policy_seed_options *o
     return e;
 }
 
+asps_err asps_policy_tcb_mask_parse(const char *list, const char *what, uint32_t *mask,
+                                    asps_errbuf *eb)
+{
+    uint32_t m = 0;
+    char name[64];
+    size_t i = 0;
+    for (const char *p = list ? list : ""; *p;) {
+        size_t n = strcspn(p, ",");
+        asps_tcb_status st;
+        snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name - 1 ? n : sizeof name - 1), p);
+        if (n == 0 || n >= sizeof name || asps_tcb_status_parse(name, &st) != 0)
+            return asps_fail(eb, ASPS_E_PARSE,
+                             "%s[%zu]: \"%s\" is not a TCB status such as \"UpToDate\" or "
+                             "\"SWHardeningNeeded\"", what, i, name);
+        if (st == ASPS_TCB_REVOKED)
+            return asps_fail(eb, ASPS_E_PARSE, "%s[%zu]: \"Revoked\" can never be allowed", what, i);
+        m |= 1u << st;
+        p += n;
+        if (*p == ',' && *++p == 0)
+            return asps_fail(eb, ASPS_E_PARSE, "%s: ends with a comma", what);
+        i++;
+    }
+    if (m == 0)
+        return asps_fail(eb, ASPS_E_PARSE, "%s: must list at least one status", what);
+    *mask = m;
+    return ASPS_OK;
+}
+
+void asps_policy_tcb_mask_names(uint32_t mask, char *out, size_t len)
+{
+    size_t used = 0;
+    if (len)
+        out[0] = 0;
+    for (unsigned i = 0; i < ASPS_TCB__COUNT && used < len; i++)
+        if (mask & (1u << i)) {
+            int w = snprintf(out + used, len - used, "%s%s", used ? ", " : "",
+                             asps_tcb_status_name((asps_tcb_status)i));
+            used += w > 0 ? (size_t)w : 0;
+        }
+}
+
+/* The statuses converted apps accept, said once per conversion: the
+ * default is the seed's own verifier's, which a reader may not expect. */
+static void note_tcb(const asps_policy_seed_options *opt, uint32_t mask)
+{
+    char names[400];
+    asps_policy_tcb_mask_names(mask, names, sizeof names);
+    if (mask == ASPS_POLICY_SEED_TCB_DEFAULT)
+        note(opt, "TCB statuses: converted apps accept %s, as the seed system's verifier did "
+                  "(it warned on all but UpToDate); to narrow, set seed_tcb_statuses (server "
+                  "config) or --seed-tcb-statuses, e.g. UpToDate", names);
+    else
+        note(opt, "TCB statuses: converted apps accept %s (seed_tcb_statuses); the seed "
+                  "system's verifier accepted UpToDate and every non-terminal status", names);
+}
+
 asps_err asps_policy_load_seed(asps_policy_format fmt, const char *path,
                                const asps_policy_seed_options *opt, asps_policy **out,
                                asps_errbuf *eb)
@@ -479,6 +539,10 @@ asps_err asps_policy_load_seed(asps_policy_format fmt, const char *path,
      * deployment that trusts a simulated platform on purpose. */
     for (size_t i = 0; opt && opt->allow_simulated && i < p->n_apps; i++)
         p->apps[i].allow_simulated = 1;
+    uint32_t tcb = opt && opt->tcb_mask ? opt->tcb_mask : ASPS_POLICY_SEED_TCB_DEFAULT;
+    for (size_t i = 0; i < p->n_apps; i++)
+        p->apps[i].tcb_mask = tcb;
+    note_tcb(opt, tcb);
     *out = p;
     return ASPS_OK;
 }

@@ -23,6 +23,7 @@ asps_err asps_service_policy_load(const asps_service_config *cfg,
     if (!strcmp(fmt, "cczoo") || !strcmp(fmt, "occlum")) {
         asps_policy_seed_options o = {.occlum_secrets_path = cfg->occlum_secrets,
                                       .allow_simulated = cfg->seed_allow_simulated,
+                                      .tcb_mask = cfg->seed_tcb_mask,
                                       .note = note,
                                       .note_ctx = note_ctx};
         return asps_policy_load_seed(!strcmp(fmt, "cczoo") ? ASPS_POLICY_CCZOO : ASPS_POLICY_OCCLUM,

@@ -19,6 +19,9 @@
  *     "policy_format": "native" | "cczoo" | "occlum",     (default native)
  *     "occlum_secrets": "secret_config.json",            (occlum format)
  *     "seed_allow_simulated": false,  (seed formats cannot say allow_simulated)
+ *     "seed_tcb_statuses": ["UpToDate", ...],  (converted apps' TCB statuses;
+ *                          default ASPS_POLICY_SEED_TCB_DEFAULT, the seed
+ *                          verifiers' own: UpToDate and the non-terminal ones)
  *     "kms": {"type": "file", "path": "kms.json"},       (else the policy's)
  *          | {"type": "vault", "addr": "https://vault:8200", "kv_version": 1|2,
  *             "mount": "secret", "field": "key", "namespace": "ns1",
@@ -71,6 +74,7 @@ typedef struct asps_service_config {
     char *policy_format;          /* "native", "cczoo", "occlum" */
     char *occlum_secrets;
     int seed_allow_simulated;     /* seed-format policies accept simulated evidence */
+    uint32_t seed_tcb_mask;       /* seed_tcb_statuses; 0: the seed verifiers' set */
     int has_kms;
     char *kms_type, *kms_path, *kms_addr, *kms_token, *kms_ca, *kms_mount, *kms_encoding;
     char *kms_field, *kms_namespace, *kms_token_file, *kms_role_id, *kms_secret_id;

@@ -10,6 +10,7 @@
 #include "service.h"
 #include "addr.h"
 #include "json.h"
+#include "policy.h"
 #include "util.h"
 
 asps_err asps_service_config_new(asps_service_config **out, asps_errbuf *eb)
@@ -98,10 +99,34 @@ static asps_err opt_size(const cJSON *o, const char *path, const char *key, int6
     return ASPS_OK;
 }
 
+/* "seed_tcb_statuses": ["UpToDate", ...] -> the converted apps' TCB mask,
+ * through the policy's own parser (one spelling, one set of rules). */
+static asps_err seed_tcb(const cJSON *root, asps_service_config *c, asps_errbuf *eb)
+{
+    const cJSON *arr;
+    int present;
+    ASPS_TRY(asps_json_get_array(root, "config", "seed_tcb_statuses", &arr, &present, eb));
+    if (!present)
+        return ASPS_OK;
+    char list[512] = "";
+    size_t i = 0, used = 0;
+    for (const cJSON *e = arr->child; e; e = e->next, i++) {
+        if (!cJSON_IsString(e) || !e->valuestring[0] || strchr(e->valuestring, ','))
+            return asps_fail(eb, ASPS_E_PARSE,
+                             "config.seed_tcb_statuses[%zu]: expected a TCB status such as "
+                             "\"UpToDate\"", i);
+        int w = snprintf(list + used, sizeof list - used, "%s%s", used ? "," : "", e->valuestring);
+        if (w < 0 || (size_t)w >= sizeof list - used)
+            return asps_fail(eb, ASPS_E_LIMIT, "config.seed_tcb_statuses: too long");
+        used += (size_t)w;
+    }
+    return asps_policy_tcb_mask_parse(list, "config.seed_tcb_statuses", &c->seed_tcb_mask, eb);
+}
+
 static asps_err parse(const cJSON *root, const char *dir, asps_service_config *c, asps_errbuf *eb)
 {
     static const char *const top[] = {"listen", "server_cert", "server_key", "trust",
-                                      "collateral", "policy", "policy_format", "occlum_secrets", "seed_allow_simulated",
+                                      "collateral", "policy", "policy_format", "occlum_secrets", "seed_allow_simulated", "seed_tcb_statuses",
                                       "kms", "audit", "audit_required", "limits", "ops", NULL};
     ASPS_TRY(asps_json_expect_object(root, "config", eb));
     ASPS_TRY(asps_json_check_keys(root, "config", top, eb));
@@ -119,6 +144,7 @@ static asps_err parse(const cJSON *root, const char *dir, asps_service_config *c
                                 &present_b, eb));
     ASPS_TRY(asps_json_get_bool(root, "config", "audit_required", &c->audit_required, &present_b,
                                 eb));
+    ASPS_TRY(seed_tcb(root, c, eb));
     const cJSON *o;
     int present;
     ASPS_TRY(asps_json_get_object(root, "config", "trust", &o, &present, eb));

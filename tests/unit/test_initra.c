@@ -185,6 +185,140 @@ static void test_initra_does_not_follow_symlinks(void **state)
     free(d);
 }
 
+/* Each level of init_ra_conf.json refuses an unknown key and names the
+ * nearest known one; the two flavours are not mixed. */
+static void test_initra_unknown_key_names_the_nearest_known_one(void **state)
+{
+    (void)state;
+    char *d = tu_mkdtemp();
+    static const char keys[] = "\"kms_keys\": [{\"key\": \"k\", \"path\": \"/x/k\"}]";
+    static const struct {
+        const char *json, *msg;
+    } cases[] = {
+        {"{\"kms_server\": \"a:1\", %s, \"ua_env_pccs_ur1\": \"\"}",
+         "init_ra_conf.ua_env_pccs_ur1: unknown field; did you mean ua_env_pccs_url?"},
+        {"{\"kms_sever\": \"a:1\", %s}", "init_ra_conf.kms_sever: unknown field; did you mean kms_server?"},
+        {"{\"kms_server\": \"a:1\", \"kms_keys\": [{\"key\": \"k\", \"pth\": \"/x/k\"}]}",
+         "init_ra_conf.kms_keys[0].pth: unknown field; did you mean path?"},
+        {"{\"kms_server\": \"a:1\", %s, \"ra_config\": {\"verfy_mr_enclave\": \"on\"}}",
+         "ra_config.verfy_mr_enclave: unknown field; did you mean verify_mr_enclave?"},
+        {"{\"kms_server\": \"a:1\", %s, \"ra_config\": {\"verify_mr_enclave\": \"on\", \"sgx_mrs\": "
+         "[{\"mr_enclve\": \"00\"}]}}",
+         "ra_config.sgx_mrs[0].mr_enclve: unknown field; did you mean mr_enclave?"},
+        {"{\"kms_server\": \"a:1\", %s, \"ra_config\": {\"ua_policy_hex_signr\": \"\"}}",
+         "ra_config.ua_policy_hex_signr: unknown field; did you mean ua_policy_hex_signer?"},
+        {"{\"kms_server\": \"a:1\", %s, \"ra_config\": {\"colour\": \"\"}}",
+         "ra_config.colour: unknown field"},
+        {"{\"kms_server\": \"a:1\", %s, \"ra_config\": {\"ua_policy_hex_signer\": \"\", "
+         "\"verify_mr_signer\": \"on\"}}",
+         "ra_config: mixes the AECS flavour's fields (ua_policy_hex_signer) with the GRPC-RATLS"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char json[1024];
+        snprintf(json, sizeof json, cases[i].json, keys);
+        asps_initra_conf *c = NULL;
+        asps_errbuf eb = {{0}};
+        assert_int_equal(asps_initra_conf_load(write_tmp(d, "c.json", json), &c, &eb), ASPS_E_PARSE);
+        assert_null(c);
+        if (!strstr(eb.msg, cases[i].msg))
+            fail_msg("case %zu: \"%s\" lacks \"%s\"", i, eb.msg, cases[i].msg);
+    }
+    /* no suggestion when nothing is near */
+    asps_initra_conf *c = NULL;
+    asps_errbuf eb = {{0}};
+    char json[512];
+    snprintf(json, sizeof json, "{\"kms_server\": \"a:1\", %s, \"colour\": 1}", keys);
+    assert_int_equal(asps_initra_conf_load(write_tmp(d, "c.json", json), &c, &eb), ASPS_E_PARSE);
+    assert_null(strstr(eb.msg, "did you mean"));
+    /* a standalone ra_config file (dynamic_config.json shape) too */
+    assert_int_equal(asps_initra_ra_config_load(
+                         write_tmp(d, "r.json", "{\"verify_mr_enclave\": \"on\", \"sgx_mr\": []}"), &c, &eb),
+                     ASPS_E_PARSE);
+    assert_non_null(strstr(eb.msg, "ra_config.sgx_mr: unknown field; did you mean sgx_mrs?"));
+    tu_rm_rf(d);
+    free(d);
+}
+
+static void fill_claims(asps_claims *cl)
+{
+    memset(cl, 0, sizeof *cl);
+    cl->tee = ASPS_TEE_SGX;
+    memset(cl->sgx.mr_enclave, 0xab, 32);
+    memset(cl->sgx.mr_signer, 0xcd, 32);
+    cl->sgx.isv_prod_id = 7;
+    cl->sgx.isv_svn = 3;
+    cl->sgx.config_svn = 1234;
+    cl->debug = 1;
+    cl->tcb_status = ASPS_TCB_OUT_OF_DATE;
+}
+
+/* A refused server: which entry refused it and why, and its identity in
+ * ra_config's terms for the person who must fix one or the other. */
+static void test_initra_refused_server_identity_is_described(void **state)
+{
+    (void)state;
+    char *d = tu_mkdtemp();
+    asps_initra_conf *c;
+    asps_errbuf eb;
+    assert_int_equal(asps_initra_conf_load(write_tmp(d, "c.json", grpc_conf), &c, &eb), ASPS_OK);
+    asps_claims cl;
+    fill_claims(&cl);
+    char err[256], shown[400];
+    assert_int_equal(asps_initra_match_server(c, &cl, err, sizeof err), -1);
+    assert_string_equal(err, "server identity matches no ra_config.sgx_mrs entry (sgx_mrs[0]: "
+                             "mr_enclave differs)");
+    asps_initra_describe_server(&cl, shown, sizeof shown);
+    assert_string_equal(shown, "mr_enclave abababababababababababababababababababababababababababababababab, "
+                               "mr_signer cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd, "
+                               "isv_prod_id 7, isv_svn 3, config_svn 1234, debuggable true, "
+                               "TCB status OutOfDate");
+    /* the listed identity passes */
+    memcpy(cl.sgx.mr_enclave, c->mrs[0].mr_enclave, 32);
+    assert_int_equal(asps_initra_match_server(c, &cl, err, sizeof err), 0);
+    cl.tee = ASPS_TEE_TDX;
+    asps_initra_describe_server(&cl, shown, sizeof shown);
+    assert_string_equal(shown, "tee tdx (not an SGX enclave)");
+    asps_initra_conf_free(c);
+    tu_rm_rf(d);
+    free(d);
+}
+
+/* Before any fetch: what the write would refuse is refused, and nothing is
+ * created by asking. */
+static void test_initra_check_writable_before_fetch(void **state)
+{
+    (void)state;
+    char *d = tu_mkdtemp();
+    char ok1[4096], ok2[4096], notdir[4096], link[4096], viasym[4096], folder[4096], dots[4096];
+    snprintf(ok1, sizeof ok1, "%s/new/deeper/key", d);
+    snprintf(ok2, sizeof ok2, "%s/key", d);
+    write_tmp(d, "file", "x");
+    snprintf(notdir, sizeof notdir, "%s/file/key", d);
+    snprintf(link, sizeof link, "%s/link", d);
+    assert_int_equal(symlink(d, link), 0);
+    snprintf(viasym, sizeof viasym, "%s/link/key", d);
+    snprintf(folder, sizeof folder, "%s/sub", d);
+    mkdir(folder, 0700);
+    snprintf(dots, sizeof dots, "%s/sub/../key", d);
+    asps_errbuf eb;
+    const char *good[] = {ok1, ok2};
+    assert_int_equal(asps_initra_check_writable(good, 2, &eb), ASPS_OK);
+    char nd[4200];
+    snprintf(nd, sizeof nd, "%s/new", d);
+    assert_int_not_equal(access(nd, F_OK), 0); /* nothing created */
+    static const char *const want[] = {"Not a directory", "symbolic links are not followed",
+                                       "is a folder", "'..' is not allowed", "not an absolute path"};
+    const char *bad[] = {notdir, viasym, folder, dots, "etc/key"};
+    for (size_t i = 0; i < 5; i++) {
+        const char *one[] = {ok2, bad[i]};
+        assert_int_not_equal(asps_initra_check_writable(one, 2, &eb), ASPS_OK);
+        if (!strstr(eb.msg, want[i]) || !strstr(eb.msg, bad[i]))
+            fail_msg("case %zu: \"%s\" lacks \"%s\" or the path", i, eb.msg, want[i]);
+    }
+    tu_rm_rf(d);
+    free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -194,6 +328,9 @@ int main(void)
         cmocka_unit_test(test_initra_writes_all_files_0600_in_new_0700_folders),
         cmocka_unit_test(test_initra_failure_leaves_no_file),
         cmocka_unit_test(test_initra_does_not_follow_symlinks),
+        cmocka_unit_test(test_initra_unknown_key_names_the_nearest_known_one),
+        cmocka_unit_test(test_initra_refused_server_identity_is_described),
+        cmocka_unit_test(test_initra_check_writable_before_fetch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

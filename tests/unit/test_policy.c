@@ -752,6 +752,100 @@ static void test_occlum_configs_that_accept_anything_are_refused(void **state)
     free(dir);
 }
 
+static void collect_note(void *ctx, const char *line)
+{
+    char *buf = ctx;
+    strncat(buf, line, 4095 - strlen(buf));
+    strncat(buf, "\n", 4095 - strlen(buf));
+}
+
+/* Converted apps accept the TCB statuses the seed verifiers accepted
+ * (UpToDate and the five non-terminal ones, ASPS_POLICY_SEED_TCB_DEFAULT)
+ * unless told otherwise; Revoked never; and a note says which. Both
+ * formats. */
+static void test_seed_tcb_statuses_default_and_option(void **state)
+{
+    (void)state;
+    static const struct {
+        asps_policy_format fmt;
+        const char *file, *enc, *sig;
+        const char *names[2];
+    } f[] = {{ASPS_POLICY_OCCLUM, "examples/occlum_ra_config.json", ENC_A, SIG_A, {"cert", "key"}},
+             {ASPS_POLICY_CCZOO, "examples/cczoo_policy_vault.json", ENC_A, SIG_B,
+              {"master_key", "secret2"}}};
+    for (size_t k = 0; k < 2; k++) {
+        char secrets[4096], notes[4096] = "";
+        snprintf(secrets, sizeof secrets, "%s", src_path("examples/occlum_secret_config.json"));
+        asps_policy_seed_options opt = {.note = collect_note, .note_ctx = notes};
+        if (f[k].fmt == ASPS_POLICY_OCCLUM)
+            opt.occlum_secrets_path = secrets;
+        for (int narrow = 0; narrow < 2; narrow++) {
+            asps_errbuf eb;
+            notes[0] = 0;
+            opt.tcb_mask = 0;
+            if (narrow)
+                assert_int_equal(asps_policy_tcb_mask_parse("UpToDate,SWHardeningNeeded",
+                                                            "--seed-tcb-statuses", &opt.tcb_mask, &eb),
+                                 ASPS_OK);
+            asps_policy *p = NULL;
+            if (asps_policy_load_seed(f[k].fmt, src_path(f[k].file), &opt, &p, &eb) != ASPS_OK)
+                fail_msg("%s", eb.msg);
+            asps_claims c;
+            sgx_claims(&c, f[k].enc, f[k].sig);
+            c.sgx.isv_prod_id = 0;
+            c.sgx.isv_svn = 5;
+            for (int st = 0; st < ASPS_TCB__COUNT; st++) {
+                c.tcb_status = (asps_tcb_status)st;
+                asps_decision d;
+                asps_err e = asps_policy_decide(p, &c, f[k].names, 2, &d, &eb);
+                int want = narrow ? (st == ASPS_TCB_UP_TO_DATE || st == ASPS_TCB_SW_HARDENING_NEEDED)
+                                  : (st <= ASPS_TCB_OUT_OF_DATE_CONFIGURATION_NEEDED);
+                if ((e == ASPS_OK) != want)
+                    fail_msg("format %zu narrow %d status %s: %s", k, narrow,
+                             asps_tcb_status_name(c.tcb_status), e == ASPS_OK ? "granted" : d.reason);
+                if (!want)
+                    assert_non_null(strstr(d.reason, "TCB status"));
+                asps_decision_clear(&d);
+            }
+            const char *want_note =
+                narrow ? "TCB statuses: converted apps accept UpToDate, SWHardeningNeeded (seed_tcb_statuses)"
+                       : "TCB statuses: converted apps accept UpToDate, SWHardeningNeeded, "
+                         "ConfigurationNeeded, ConfigurationAndSWHardeningNeeded, OutOfDate, "
+                         "OutOfDateConfigurationNeeded, as the seed system's verifier did";
+            if (!strstr(notes, want_note))
+                fail_msg("format %zu narrow %d: notes lack \"%s\":\n%s", k, narrow, want_note, notes);
+            asps_policy_free(p);
+        }
+    }
+}
+
+static void test_seed_tcb_statuses_list_is_checked(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *list, *msg;
+    } bad[] = {{"", "x: must list at least one status"},
+               {"UpToDate,Revoked", "x[1]: \"Revoked\" can never be allowed"},
+               {"UpToDate,Fine", "x[1]: \"Fine\" is not a TCB status"},
+               {"UpToDate,", "x: ends with a comma"},
+               {",UpToDate", "x[0]: \"\" is not a TCB status"},
+               {"uptodate", "x[0]: \"uptodate\" is not a TCB status"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        uint32_t m = 0;
+        asps_errbuf eb = {{0}};
+        assert_int_equal(asps_policy_tcb_mask_parse(bad[i].list, "x", &m, &eb), ASPS_E_PARSE);
+        if (!strstr(eb.msg, bad[i].msg))
+            fail_msg("case %zu: \"%s\" lacks \"%s\"", i, eb.msg, bad[i].msg);
+    }
+    uint32_t m = 0;
+    asps_errbuf eb;
+    assert_int_equal(asps_policy_tcb_mask_parse("OutOfDate,UpToDate", "x", &m, &eb), ASPS_OK);
+    assert_int_equal(m, (1u << ASPS_TCB_OUT_OF_DATE) | (1u << ASPS_TCB_UP_TO_DATE));
+    char names[200];
+    asps_policy_tcb_mask_names(m, names, sizeof names);
+    assert_string_equal(names, "UpToDate, OutOfDate");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -780,6 +874,8 @@ int main(void)
         cmocka_unit_test(test_cczoo_empty_or_short_mr_enclave_is_refused_naming_the_entry),
         cmocka_unit_test(test_occlum_example_loads_and_svn_is_a_minimum),
         cmocka_unit_test(test_occlum_configs_that_accept_anything_are_refused),
+        cmocka_unit_test(test_seed_tcb_statuses_default_and_option),
+        cmocka_unit_test(test_seed_tcb_statuses_list_is_checked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

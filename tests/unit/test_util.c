@@ -59,10 +59,31 @@ static void test_read_limits_take_exactly_max_and_refuse_one_more(void **state)
     free(dir);
 }
 
+static void test_nearest_word_suggests_only_what_is_near(void **state)
+{
+    (void)state;
+    static const char *const w[] = {"kms_server", "kms_keys", "ua_env_pccs_url", "ra_config",
+                                    "mrenclave", "mrsigner", "id", "ip", NULL};
+    assert_string_equal(asps_nearest_word("ua_env_pccs_ur1", w), "ua_env_pccs_url");
+    assert_string_equal(asps_nearest_word("mrenclve", w), "mrenclave");       /* deletion */
+    assert_string_equal(asps_nearest_word("kms_srever", w), "kms_server");    /* swap */
+    assert_string_equal(asps_nearest_word("KMS_Keys", w), "kms_keys");        /* case */
+    assert_string_equal(asps_nearest_word("ra_configs", w), "ra_config");     /* insertion */
+    assert_null(asps_nearest_word("colour", w));                              /* nothing near */
+    assert_null(asps_nearest_word("ix", w));                                  /* tie: id, ip */
+    assert_null(asps_nearest_word("mrxxxxxxx", w));                           /* too far */
+    char longw[300];
+    memset(longw, 'a', sizeof longw - 1);
+    longw[sizeof longw - 1] = 0;
+    assert_null(asps_nearest_word(longw, w));
+    assert_null(asps_nearest_word("x", NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_read_limits_take_exactly_max_and_refuse_one_more),
+        cmocka_unit_test(test_nearest_word_suggests_only_what_is_near),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
