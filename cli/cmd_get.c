@@ -83,22 +83,13 @@ int asps_cmd_get(int argc, char **argv)
         fprintf(stderr, "asps get: need --server, at least one NAME (exactly one with --out)\n");
         goto usage;
     }
-    uint8_t *pin_pem = NULL;
-    size_t pin_len;
     asps_errbuf eb = {{0}};
     if (asps_addr_parse("--server", o.server, 0, NULL, &eb) != ASPS_OK) {
         fprintf(stderr, "asps get: %s\n", eb.msg);
         free(names);
         return 2;
     }
-    if (pin) {
-        if (asps_read_file(pin, 1 << 20, &pin_pem, &pin_len, &eb) != ASPS_OK) {
-            fprintf(stderr, "asps get: %s\n", eb.msg);
-            free(names);
-            return 2;
-        }
-        o.pinned_cert = (const char *)pin_pem;
-    }
+    o.pinned_cert_file = pin;
     asps_client *c = NULL;
     asps_secret *s = NULL;
     int status = 0, rc;
@@ -107,7 +98,6 @@ int asps_cmd_get(int argc, char **argv)
     o.use_attester = att;
     if (e == ASPS_OK)
         e = asps_client_new(&o, &c, &eb);
-    asps_attester_free(att);
     if (e == ASPS_OK)
         e = asps_client_get(c, names, n, &s, &status, &eb);
     if (e == ASPS_OK) {
@@ -163,7 +153,7 @@ int asps_cmd_get(int argc, char **argv)
         rc = cli_exit_code(e, status);
     }
     asps_client_free(c);
-    free(pin_pem);
+    asps_attester_free(att); /* after the client: it renews with it */
     free(names);
     return rc;
 usage:
