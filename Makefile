@@ -48,8 +48,12 @@ test: build build-asan
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j$(JOBS) | tee ctest.log
 	bash scripts/check_ctest.sh build-asan
 
-demo: build
-	bash scripts/demo.sh
+# only what the demo runs: the asps command (not every test and benchmark);
+# KEEP=1 keeps its working folder (the demo says where)
+demo: deps
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build build -j$(JOBS) --target asps
+	KEEP="$(KEEP)" bash scripts/demo.sh
 
 demo-flask: build
 	bash scripts/demo_flask.sh

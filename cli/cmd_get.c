@@ -189,27 +189,18 @@ int asps_cmd_get(int argc, char **argv)
         return cli_usage_error(&get_help, "--out and --json go separately");
     if (out && n != 1)
         return cli_usage_error(&get_help, "--out takes exactly one NAME");
-    uint8_t *pin_pem = NULL;
-    size_t pin_len;
     asps_errbuf eb = {{0}};
     if (asps_addr_parse("--server", o.server, 0, NULL, &eb) != ASPS_OK) {
         fprintf(stderr, "asps get: %s\n", eb.msg);
         return 2;
     }
-    if (pin) {
-        if (asps_read_file(pin, 1 << 20, &pin_pem, &pin_len, &eb) != ASPS_OK) {
-            fprintf(stderr, "asps get: %s\n", eb.msg);
-            return 2;
-        }
-        o.pinned_cert = (const char *)pin_pem;
-    }
+    o.pinned_cert_file = pin;
     asps_initra_conf *ra_conf = NULL;
     asps_initra_check check = {0};
     if (ga.ra_path) {
         int r = get_ra_config(&o, ga.ra_path, &ra_conf, &check);
         if (r != 0) {
             asps_initra_conf_free(ra_conf);
-            free(pin_pem);
             return r;
         }
     }
@@ -221,7 +212,6 @@ int asps_cmd_get(int argc, char **argv)
     o.use_attester = att;
     if (e == ASPS_OK)
         e = asps_client_new(&o, &c, &eb);
-    asps_attester_free(att);
     if (e == ASPS_OK)
         e = asps_client_get(c, names, n, &s, &status, &eb);
     if (e == ASPS_OK) {
@@ -272,6 +262,6 @@ int asps_cmd_get(int argc, char **argv)
     }
     asps_client_free(c);
     asps_initra_conf_free(ra_conf);
-    free(pin_pem);
+    asps_attester_free(att); /* after the client: it renews with it */
     return rc;
 }

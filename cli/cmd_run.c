@@ -195,7 +195,6 @@ int asps_cmd_run(int argc, char **argv)
     o.use_attester = att;
     if (e == ASPS_OK)
         e = asps_client_new(&o, &c, &eb);
-    asps_attester_free(att);
     if (e == ASPS_OK)
         e = asps_client_get(c, (const char *const *)conf->keys, conf->n_keys, &s, &status, &eb);
     if (e != ASPS_OK) {
@@ -240,6 +239,7 @@ int asps_cmd_run(int argc, char **argv)
         asps_secrets_free(s, conf->n_keys);
     }
     asps_client_free(c);
+    asps_attester_free(att); /* after the client: it renews with it */
     asps_initra_conf_free(conf);
     if (rc != 0)
         return rc;

@@ -46,8 +46,9 @@ file(GLOB ASPS_CLIENT_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/client/*
 add_library(asps_client STATIC ${ASPS_CLIENT_SOURCES})
 target_include_directories(asps_client
   PUBLIC $<BUILD_INTERFACE:${CMAKE_SOURCE_DIR}/include>
-  PRIVATE ${CMAKE_SOURCE_DIR}/src/client ${ASPS_RPC_DIRS})
-target_link_libraries(asps_client PUBLIC asps_rpc asps_core)
+  PRIVATE ${CMAKE_SOURCE_DIR}/src/client ${CMAKE_SOURCE_DIR}/sim ${ASPS_RPC_DIRS})
+# asps_sim: only through the attester interface (env_attester.c)
+target_link_libraries(asps_client PUBLIC asps_rpc asps_sim asps_core)
 
 # A tiny standalone server for the Python interop test (prints its port).
 add_executable(rpc_echo_server ${CMAKE_SOURCE_DIR}/tests/rpc_echo_server.c)

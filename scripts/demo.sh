@@ -1,19 +1,49 @@
 #!/usr/bin/env bash
 # make demo: a full attested secret release on this machine, on the
 # simulated platform with a JSON-file KMS; then Intel's real quotes through
-# the same verifier. Cleans up after itself.
+# the same verifier. Cleans up after itself, unless KEEP=1 (then it says
+# where its working folder is). ASPS_BIN: another asps binary (the tests').
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-BIN=$ROOT/build/asps
+BIN=${ASPS_BIN:-$ROOT/build/asps}
 VEC=${ASPS_VECTORS:-${ASPS_VECTORS_ROOT:-$ROOT/../shared/vectors}/dcap}
+KEEP=${KEEP:-}
 W=$(mktemp -d /tmp/asps-demo-XXXXXX)
 SPID=
-cleanup() { [ -n "$SPID" ] && kill "$SPID" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$W"; }
+cleanup() {
+    [ -n "$SPID" ] && kill "$SPID" 2>/dev/null; wait 2>/dev/null || true
+    if [ -n "$KEEP" ] && [ "$KEEP" != 0 ]; then
+        printf '\nKEEP=%s: the working folder stays: %s\n' "$KEEP" "$W"
+    else
+        rm -rf "$W"
+    fi
+}
 trap cleanup EXIT
 cd "$W"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
+# asps get's lines ("Secret received: 42-80-...") with each secret's name,
+# its bytes, and the text they spell when they are printable UTF-8
+show_secrets() {
+    python3 -c '
+import sys
+names = sys.argv[1:]
+for line in sys.stdin:
+    if not line.startswith("Secret received: "):
+        sys.stdout.write(line)
+        continue
+    hx = line.split(": ", 1)[1].strip()
+    b = bytes.fromhex(hx.replace("-", "")) if hx else b""
+    name = names.pop(0) if names else "?"
+    try:
+        t = b.decode("utf-8")
+        text = "text \"%s\"" % t if t.isprintable() else "binary"
+    except UnicodeDecodeError:
+        text = "binary"
+    print("Secret received: %s = %s (%d bytes: %s)" % (name, text, len(b), hx))
+' "$@"
+}
 
 step "1. A simulated SGX platform (test PKI shaped like Intel's; trusted only where named)"
 run "$BIN" sim init sim
@@ -47,7 +77,9 @@ cat > server.json <<'EOF'
  "policy": "policy.json", "audit": "audit.log"}
 EOF
 
-step "3. The asps server on 127.0.0.1 (a free port)"
+step "3. The asps server on 127.0.0.1 (a free port), with this config (server.json)"
+cat server.json
+printf '$ %s serve --config server.json\n' "$BIN"
 "$BIN" serve --config server.json > serve.out 2> serve.err &
 SPID=$!
 for _ in $(seq 100); do grep -q listening serve.out 2>/dev/null && break; sleep 0.05; done
@@ -58,7 +90,7 @@ PORT=$(sed -n 's/^asps: listening on 127.0.0.1:\([0-9]*\)$/\1/p' serve.out)
 step "4. The approved workload: attests (RA-TLS certificate with a quote binding its key) and gets its secrets"
 run "$BIN" get --server 127.0.0.1:"$PORT" --ca ca.pem \
     --sim sim --mrenclave "$MRENCLAVE" --mrsigner "$MRSIGNER" --isv-prod-id 1 --isv-svn 2 \
-    image_key tls_key_password
+    image_key tls_key_password | show_secrets image_key tls_key_password
 
 step "5. A workload with a different MRENCLAVE asks for the same secret: denied"
 set +e
@@ -92,4 +124,4 @@ if [ -f "$VEC/sgx_quote" ]; then
 else
   echo "(vectors not found at $VEC; set ASPS_VECTORS)"
 fi
-printf '\ndemo done; cleaned up %s\n' "$W"
+printf '\ndemo done in %s\n' "$W"

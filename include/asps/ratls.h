@@ -53,8 +53,10 @@ typedef asps_err (*asps_ratls_quote_fn)(void *ctx, const uint8_t report_data[64]
 typedef struct asps_ratls_create_opts {
     asps_ratls_quote_fn quote;   /* the attester */
     void *quote_ctx;
-    int64_t not_before;          /* 0 = now - 60 s */
-    int64_t validity_secs;       /* 0 = 24 h */
+    int64_t not_before;          /* 0 = now - 60 s (else the caller's, even past) */
+    int64_t validity_secs;       /* 0 = 24 h; notAfter = notBefore + this. Refused:
+                                    negative, 1..60 with the default notBefore
+                                    (expired when made), an end past 9999 */
     int legacy_only;             /* write only the Gramine legacy extension */
     const char *common_name;     /* default "asps RA-TLS" */
 } asps_ratls_create_opts;
@@ -62,7 +64,8 @@ typedef struct asps_ratls_create_opts {
 /* A fresh ECDSA P-256 key and a self-signed certificate carrying evidence.
  * *cert_pem and *key_pem are malloc'd, NUL-terminated PEM, the caller's;
  * free the key with asps_ratls_free_key (cleanses). Errors: ASPS_E_ARG (bad
- * options), the attester's own error from o->quote (e.g. ASPS_E_NO_DEVICE),
+ * options: no attester, a validity window above), the attester's own error
+ * from o->quote (e.g. ASPS_E_NO_DEVICE),
  * ASPS_E_INTERNAL (OpenSSL failed), ASPS_E_NOMEM. On an error nothing is
  * left to free. */
 asps_err asps_ratls_create(const asps_ratls_create_opts *o, char **cert_pem, char **key_pem,

@@ -80,6 +80,23 @@ asps_err asps_ratls_create(const asps_ratls_create_opts *o, char **cert_pem, cha
     *cert_pem = *key_pem = NULL;
     if (!o || !o->quote)
         return asps_fail(eb, ASPS_E_ARG, "ratls: no attester");
+    /* A window that cannot hold "now" by mistake: a negative lifetime, or
+     * one the default backdating (60 s) eats whole. An explicit not_before
+     * is the caller's choice (tests make expired certificates on purpose).
+     * The end must fit X.509's GeneralizedTime (year 9999). */
+    const int64_t x509_time_max = 253402300799; /* 9999-12-31T23:59:59Z */
+    int64_t now = (int64_t)time(NULL);
+    if (o->validity_secs < 0)
+        return asps_fail(eb, ASPS_E_ARG, "ratls: validity %lld s is negative",
+                         (long long)o->validity_secs);
+    if (!o->not_before && o->validity_secs > 0 && o->validity_secs <= 60)
+        return asps_fail(eb, ASPS_E_ARG,
+                         "ratls: validity %lld s from a notBefore 60 s in the past: the certificate "
+                         "would be expired when made (give more than 60 s)",
+                         (long long)o->validity_secs);
+    if (o->not_before < 0 || o->not_before > x509_time_max ||
+        o->validity_secs > x509_time_max - (o->not_before ? o->not_before : now))
+        return asps_fail(eb, ASPS_E_ARG, "ratls: validity window ends after the year 9999");
     asps_err e = ASPS_OK;
     EVP_PKEY *key = EVP_EC_gen("P-256");
     X509 *x = X509_new();

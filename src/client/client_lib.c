@@ -1,7 +1,11 @@
 /* client_lib.c: the asps client library (asps/client.h): attest, connect,
  * get named secrets in one call. Owns the RA-TLS key (cleansed on free) and
- * the secrets it returns (asps_secret, cleansed by asps_secrets_free). */
+ * the secrets it returns (asps_secret, cleansed by asps_secrets_free).
+ * Renewal: a new key, certificate and channel replace the old ones under
+ * the write side of a lock whose read side every call holds, so a call
+ * never sees its channel freed. */
 #include <openssl/crypto.h>
+#include <pthread.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <stdio.h>
@@ -18,9 +22,17 @@
 #include "util.h"
 
 struct asps_client {
+    pthread_rwlock_t lock;       /* read: a call in flight; write: renewal */
     asps_rpc_client *rpc;
     char *cert_pem;
     char *key_pem;
+    int64_t not_after, renew_at; /* of cert_pem, unix seconds */
+    long lifetime;               /* seconds from creation to notAfter */
+    asps_attester *attester;     /* quotes for each renewal */
+    asps_attester *own_attester; /* the one we made (freed with us), or NULL */
+    /* what each new channel is made with (copied from the options) */
+    char *target, *server_name, *ca_pem;
+    unsigned deadline_ms;
     /* server verification */
     uint8_t *pinned_der;
     size_t pinned_len;
@@ -88,68 +100,133 @@ static asps_err load_server_trust(asps_client *c, const asps_client_opts *o, asp
     return ASPS_OK;
 }
 
+/* The RA-TLS certificate is backdated this much for servers whose clocks
+ * run behind; its lifetime counts from now. */
+#define CLIENT_BACKDATE_SECS 60
+
+static char *dup_or_null(const char *s, int *ok)
+{
+    char *d = s ? strdup(s) : NULL;
+    if (s && !d)
+        *ok = 0;
+    return d;
+}
+
+/* A new key and certificate from the current attester and a channel
+ * presenting them; the caller holds the write lock (or is asps_client_new).
+ * On an error nothing of the client changes. */
+static asps_err renew_locked(asps_client *c, asps_errbuf *eb)
+{
+    int64_t now = (int64_t)time(NULL);
+    asps_ratls_create_opts ro = {.quote = asps_attester_quote,
+                                 .quote_ctx = c->attester,
+                                 .not_before = now - CLIENT_BACKDATE_SECS,
+                                 .validity_secs = c->lifetime + CLIENT_BACKDATE_SECS};
+    char *cert = NULL, *key = NULL;
+    ASPS_TRY(asps_ratls_create(&ro, &cert, &key, eb));
+    asps_rpc_client_opts rc = {.target = c->target, .cert_pem = cert, .key_pem = key,
+                               .server_name = c->server_name, .ca_pem = c->ca_pem,
+                               .deadline_ms = c->deadline_ms};
+    if (!c->ca_pem) {
+        rc.verify = c->pinned_der ? verify_pinned : verify_server_evidence;
+        rc.verify_ctx = c;
+    }
+    asps_rpc_client *rpc = NULL;
+    asps_err e = asps_rpc_client_new(&rc, &rpc, eb);
+    if (e != ASPS_OK) {
+        free(cert);
+        asps_ratls_free_key(key);
+        return e;
+    }
+    asps_rpc_client_free(c->rpc);
+    free(c->cert_pem);
+    asps_ratls_free_key(c->key_pem);
+    c->rpc = rpc;
+    c->cert_pem = cert;
+    c->key_pem = key;
+    c->not_after = now + c->lifetime;
+    /* renew once less than a quarter of the lifetime is left */
+    long margin = c->lifetime / 4 > 0 ? c->lifetime / 4 : 1;
+    c->renew_at = c->not_after - margin;
+    return ASPS_OK;
+}
+
 asps_err asps_client_new(const asps_client_opts *o, asps_client **out, asps_errbuf *eb)
 {
     *out = NULL;
     if (!o || !o->server)
         return asps_fail(eb, ASPS_E_ARG, "client: no server address");
-    int trusts = !!o->ca_file + !!o->pinned_cert + !!o->server_check;
+    int trusts = !!o->ca_file + !!o->pinned_cert_file + !!o->server_check;
     if (trusts != 1)
         return asps_fail(eb, ASPS_E_ARG,
-                         "client: give exactly one way to trust the server (CA, pinned certificate, or RA-TLS check)");
+                         "client: give exactly one way to trust the server (CA file, pinned "
+                         "certificate file, or RA-TLS check)");
+    if (o->validity_secs < 0 ||
+        (o->validity_secs > 0 && o->validity_secs < ASPS_CLIENT_MIN_VALIDITY_SECS) ||
+        o->validity_secs > ASPS_CLIENT_MAX_VALIDITY_SECS)
+        return asps_fail(eb, ASPS_E_ARG,
+                         "client: validity_secs %ld would make a certificate that is expired or "
+                         "about to expire when it reaches the server (0 for 24 h, or %ld..%ld)",
+                         o->validity_secs, ASPS_CLIENT_MIN_VALIDITY_SECS,
+                         ASPS_CLIENT_MAX_VALIDITY_SECS);
     asps_client *c = calloc(1, sizeof *c);
     if (!c)
         return asps_fail(eb, ASPS_E_NOMEM, "client: out of memory");
-    asps_err e;
-    asps_attester *att = NULL;
-    uint8_t *ca = NULL;
-    size_t ca_len;
-    asps_attester_opts ao = {.kind = o->attester ? o->attester : "auto"};
-    if (!o->use_attester) {
-        e = asps_attester_new(&ao, &att, eb);
-        if (e != ASPS_OK)
-            goto fail;
+    if (pthread_rwlock_init(&c->lock, NULL) != 0) {
+        free(c);
+        return asps_fail(eb, ASPS_E_NOMEM, "client: cannot make a lock");
     }
-    asps_ratls_create_opts ro = {.quote = asps_attester_quote,
-                                 .quote_ctx = o->use_attester ? o->use_attester : att,
-                                 .validity_secs = o->validity_secs};
-    e = asps_ratls_create(&ro, &c->cert_pem, &c->key_pem, eb);
-    if (e != ASPS_OK)
+    asps_err e;
+    uint8_t *pem = NULL;
+    size_t pem_len;
+    int ok = 1;
+    c->target = dup_or_null(o->server, &ok);
+    c->server_name = dup_or_null(o->server_name, &ok);
+    if (!ok) {
+        e = asps_fail(eb, ASPS_E_NOMEM, "client: out of memory");
         goto fail;
-    asps_rpc_client_opts rc = {.target = o->server, .cert_pem = c->cert_pem, .key_pem = c->key_pem,
-                               .server_name = o->server_name,
-                               .deadline_ms = o->deadline_ms > 0 ? o->deadline_ms : 10000};
-    if (o->ca_file) {
-        e = asps_read_file(o->ca_file, 1 << 20, &ca, &ca_len, eb);
+    }
+    c->lifetime = o->validity_secs > 0 ? o->validity_secs : 24 * 3600;
+    c->deadline_ms = o->deadline_ms > 0 ? (unsigned)o->deadline_ms : 10000;
+    if (o->use_attester) {
+        c->attester = o->use_attester;
+    } else {
+        asps_attester_opts ao = {.kind = o->attester ? o->attester : "auto"};
+        e = asps_attester_new(&ao, &c->own_attester, eb);
         if (e != ASPS_OK)
             goto fail;
-        rc.ca_pem = (const char *)ca;
-    } else if (o->pinned_cert) {
-        if (pem_cert_der(o->pinned_cert, &c->pinned_der, &c->pinned_len) != 0) {
-            e = asps_fail(eb, ASPS_E_PARSE, "client: pinned server certificate unreadable");
+        c->attester = c->own_attester;
+    }
+    if (o->ca_file) {
+        e = asps_read_file(o->ca_file, 1 << 20, &pem, &pem_len, eb);
+        if (e != ASPS_OK)
+            goto fail;
+        c->ca_pem = (char *)pem; /* NUL-terminated by asps_read_file */
+        pem = NULL;
+    } else if (o->pinned_cert_file) {
+        e = asps_read_file(o->pinned_cert_file, 1 << 20, &pem, &pem_len, eb);
+        if (e != ASPS_OK)
+            goto fail;
+        if (pem_cert_der((const char *)pem, &c->pinned_der, &c->pinned_len) != 0) {
+            e = asps_fail(eb, ASPS_E_PARSE, "client: pinned server certificate %s unreadable",
+                          o->pinned_cert_file);
             goto fail;
         }
-        rc.verify = verify_pinned;
-        rc.verify_ctx = c;
     } else {
         c->check = o->server_check;
         c->check_ctx = o->server_check_ctx;
         e = load_server_trust(c, o, eb);
         if (e != ASPS_OK)
             goto fail;
-        rc.verify = verify_server_evidence;
-        rc.verify_ctx = c;
     }
-    e = asps_rpc_client_new(&rc, &c->rpc, eb);
+    e = renew_locked(c, eb);
     if (e != ASPS_OK)
         goto fail;
-    free(ca);
-    asps_attester_free(att);
+    free(pem);
     *out = c;
     return ASPS_OK;
 fail:
-    free(ca);
-    asps_attester_free(att);
+    free(pem);
     asps_client_free(c);
     return e;
 }
@@ -163,10 +240,72 @@ void asps_client_free(asps_client *c)
     asps_ratls_free_key(c->key_pem);
     OPENSSL_free(c->pinned_der);
     asps_trust_free(c->trust);
+    asps_attester_free(c->own_attester);
+    free(c->target);
+    free(c->server_name);
+    free(c->ca_pem);
+    pthread_rwlock_destroy(&c->lock);
     free(c);
 }
 
+asps_err asps_client_renew(asps_client *c, asps_errbuf *eb)
+{
+    if (!c)
+        return asps_fail(eb, ASPS_E_ARG, "client: NULL");
+    pthread_rwlock_wrlock(&c->lock);
+    asps_err e = renew_locked(c, eb);
+    pthread_rwlock_unlock(&c->lock);
+    return e;
+}
+
+asps_err asps_client_set_attester(asps_client *c, asps_attester *attester, asps_errbuf *eb)
+{
+    if (!c || !attester)
+        return asps_fail(eb, ASPS_E_ARG, "client: no attester");
+    pthread_rwlock_wrlock(&c->lock);
+    asps_attester *old = c->attester;
+    c->attester = attester;
+    asps_err e = renew_locked(c, eb);
+    if (e != ASPS_OK) {
+        c->attester = old;
+    } else if (c->own_attester && old == c->own_attester) {
+        asps_attester_free(c->own_attester);
+        c->own_attester = NULL;
+    }
+    pthread_rwlock_unlock(&c->lock);
+    return e;
+}
+
 const char *asps_client_cert_pem(const asps_client *c) { return c->cert_pem; }
+int64_t asps_client_cert_not_after(const asps_client *c) { return c->not_after; }
+int64_t asps_client_renew_at(const asps_client *c) { return c->renew_at; }
+
+/* Renew when due, then hold the read lock for the call (released by the
+ * caller). A failed renewal is returned only once the certificate has
+ * expired; before that the call goes ahead with the current one. */
+static asps_err lock_for_call(asps_client *c, asps_errbuf *eb)
+{
+    pthread_rwlock_rdlock(&c->lock);
+    if ((int64_t)time(NULL) < c->renew_at)
+        return ASPS_OK;
+    pthread_rwlock_unlock(&c->lock);
+    pthread_rwlock_wrlock(&c->lock);
+    asps_err e = ASPS_OK;
+    int64_t now = (int64_t)time(NULL);
+    if (now >= c->renew_at) { /* another thread may have renewed meanwhile */
+        asps_errbuf reb = {{0}};
+        e = renew_locked(c, &reb);
+        if (e != ASPS_OK && now < c->not_after)
+            e = ASPS_OK; /* keep the current one; the next call tries again */
+        else if (e != ASPS_OK)
+            asps_fail(eb, e, "client: RA-TLS certificate expired and its renewal failed: %s", reb.msg);
+    }
+    pthread_rwlock_unlock(&c->lock);
+    if (e != ASPS_OK)
+        return e;
+    pthread_rwlock_rdlock(&c->lock);
+    return ASPS_OK;
+}
 
 asps_err asps_client_get(asps_client *c, const char *const *names, size_t n,
                          asps_secret **out, int *status, asps_errbuf *eb)
@@ -177,10 +316,15 @@ asps_err asps_client_get(asps_client *c, const char *const *names, size_t n,
     size_t req_len, reply_len = 0;
     char msg[512] = "";
     ASPS_TRY(asps_rpc_encode_get_secrets_request(names, n, &req, &req_len, eb));
+    asps_err e = lock_for_call(c, eb);
+    if (e != ASPS_OK) {
+        free(req);
+        return e;
+    }
     long pushback = -1;
-    asps_err e = asps_rpc_client_call_pushback(c->rpc, ASPS_RPC_METHOD_GET_SECRETS, req, req_len,
-                                               status, msg, sizeof msg, &reply, &reply_len,
-                                               &pushback, eb);
+    e = asps_rpc_client_call_pushback(c->rpc, ASPS_RPC_METHOD_GET_SECRETS, req, req_len, status,
+                                      msg, sizeof msg, &reply, &reply_len, &pushback, eb);
+    pthread_rwlock_unlock(&c->lock);
     free(req);
     if (e != ASPS_OK)
         return e;

@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "asps/occlum_grpc_ratls.h"
+#include "asps/client.h"
 #include "asps/evidence.h"
 #include "initra.h"
 #include "log.h"
@@ -38,29 +39,10 @@
 #include "trust.h"
 #include "util.h"
 
-/* The attester the environment names: ASPS_ATTESTER (default auto) picks a
- * device attester; "sim" the simulated platform in ASPS_SIM_DIR with the
- * identity in ASPS_SIM_* (through the attester interface, sim/sim.h). */
+/* The attester the environment names (asps/client.h). */
 static asps_err env_attester(asps_attester **out, asps_errbuf *eb)
 {
-    const char *k = getenv("ASPS_ATTESTER");
-    asps_attester_opts o = {.kind = k && k[0] ? k : "auto"};
-    if (strcmp(o.kind, "sim"))
-        return asps_attester_new(&o, out, eb);
-    asps_sim_identity id;
-    memset(&id, 0, sizeof id);
-    const char *v;
-    if ((v = getenv("ASPS_SIM_MRENCLAVE")))
-        asps_hex_decode(v, strlen(v), id.mr_enclave, 32);
-    if ((v = getenv("ASPS_SIM_MRSIGNER")))
-        asps_hex_decode(v, strlen(v), id.mr_signer, 32);
-    if ((v = getenv("ASPS_SIM_ISV_PROD_ID")))
-        id.isv_prod_id = (uint16_t)atoi(v);
-    if ((v = getenv("ASPS_SIM_ISV_SVN")))
-        id.isv_svn = (uint16_t)atoi(v);
-    if ((v = getenv("ASPS_SIM_CONFIG_SVN")))
-        id.config_svn = (uint16_t)atoi(v);
-    return asps_sim_attester_new(getenv("ASPS_SIM_DIR"), &id, out, eb);
+    return asps_client_attester_from_env(out, eb);
 }
 
 /* ---- client ------------------------------------------------------------------- */

@@ -87,6 +87,6 @@ int main(void)
 }
 EOF2
 export PKG_CONFIG_PATH="$LIB/pkgconfig"
-$CC $SAN pc.c $(pkg-config --cflags --libs asps) -o pc 2> pc.err && ./pc >/dev/null && ok || bad "pkg-config asps: $(cat pc.err)"
+$CC $SAN pc.c $(pkg-config --cflags --libs asps) -Wl,-rpath,"$LIB" -o pc 2> pc.err && ./pc >/dev/null && ok || bad "pkg-config asps: $(cat pc.err)"
 echo "$pass passed, $failn failed"
 [ $failn = 0 ]

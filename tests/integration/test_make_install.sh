@@ -34,7 +34,8 @@ need bin/asps
 "$R/bin/asps" serve --help > "$T/help.txt" 2>&1 && grep -q "usage: asps serve" "$T/help.txt" && ok \
     || bad "installed asps does not run: $(head -3 "$T/help.txt")"
 LIBDIR=$(dirname "$(find "$R" -name libasps.a | head -1)")
-for l in libasps.a libasps_rpc.a libasps_client.a libgrpc_ratls_client.so libgrpc_ratls_server.so; do
+for l in libasps.a libasps_rpc.a libasps_client.a libasps_sim.a libasps.so libasps.so.0 \
+         libgrpc_ratls_client.so libgrpc_ratls_server.so; do
     [ -f "$LIBDIR/$l" ] && ok || bad "missing library $l"
 done
 for h in "$SRC"/include/asps/*.h; do
@@ -45,6 +46,11 @@ need lib/sysusers.d/asps.conf
 need share/asps/asps.json
 need share/asps/examples/policy.json
 need share/asps/examples/README.md
+need share/asps/examples/client/get_secret.c
+need share/asps/examples/server.json
+need share/asps/examples/server-full.json
+need share/asps/examples/init_ra_conf_grpc_ratls.json
+need share/asps/examples/init_ra_conf_aecs.json
 need share/doc/asps/README.md
 need share/man/man1/asps.1
 need share/bash-completion/completions/asps
@@ -58,8 +64,11 @@ PC=$(find "$R" -name asps.pc | head -1)
 [ -n "$PC" ] && ok || bad "no asps.pc"
 inc=$(PKG_CONFIG_PATH=$(dirname "$PC") pkg-config --variable=includedir asps 2>&1)
 [ -f "$inc/asps/client.h" ] && ok || bad "asps.pc includedir '$inc' has no asps/client.h"
-PKG_CONFIG_PATH=$(dirname "$PC") pkg-config --libs asps 2>&1 | grep -q -- "-lasps_client" && ok \
+# the shared library by default, the archives with --static
+PKG_CONFIG_PATH=$(dirname "$PC") pkg-config --libs asps 2>&1 | grep -q -- "-lasps\b" && ok \
     || bad "pkg-config --libs asps: $(PKG_CONFIG_PATH=$(dirname "$PC") pkg-config --libs asps 2>&1)"
+PKG_CONFIG_PATH=$(dirname "$PC") pkg-config --static --libs asps 2>&1 | grep -q -- "-lasps_client" && ok \
+    || bad "pkg-config --static --libs asps: $(PKG_CONFIG_PATH=$(dirname "$PC") pkg-config --static --libs asps 2>&1)"
 
 # the example server config is one asps reads: serve gets past the config
 # and stops at the first file it names that is not on this machine

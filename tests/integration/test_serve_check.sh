@@ -4,7 +4,7 @@
 # asps did not write:
 #  - `asps --version` and `asps version --json`: the library versions are the
 #    ones the system's own tools report (openssl, pkg-config, curl), the
-#    commit is git's, the version CMakeLists.txt's;
+#    commit is git's, the version asps/version.h's;
 #  - the start-up banner (logger lines on stderr): version, listen, policy,
 #    trust roots (a WARNING for the simulated root, none without it),
 #    collateral, KMS (never its token), audit, limits; the certificate's
@@ -39,8 +39,9 @@ cd "$T"
 # ---- version -------------------------------------------------------------------------
 $BIN version --json > v.json || bad "version --json: exit $?"
 jget() { python3 -c "import json,sys; print(json.load(open('v.json'))[sys.argv[1]])" "$1"; }
-want_v=$(sed -n 's/^project(asps VERSION \([0-9.]*\).*/\1/p' "$SRC/CMakeLists.txt")
-[ -n "$want_v" ] && [ "$(jget version)" = "$want_v" ] && ok || bad "version: $(jget version), CMakeLists.txt says $want_v"
+# the one place the version is written (CMakeLists.txt reads it from there)
+want_v=$(sed -n 's/^#define ASPS_VERSION_STRING "\([0-9.]*\)"$/\1/p' "$SRC/include/asps/version.h")
+[ -n "$want_v" ] && [ "$(jget version)" = "$want_v" ] && ok || bad "version: $(jget version), asps/version.h says $want_v"
 # the library OpenSSL reports of itself through the openssl command
 want_ossl=$(openssl version -v | sed -n 's/.*Library: OpenSSL \([^ ]*\).*/\1/p')
 [ -n "$want_ossl" ] || want_ossl=$(openssl version | awk '{print $2}')

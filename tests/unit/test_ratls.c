@@ -60,6 +60,57 @@ static void make_cert(fake_att *a, int legacy_only, int64_t nb, char **cert, cha
         fail_msg("%s", eb.msg);
 }
 
+/* Validity windows that would make a certificate expired when made (or
+ * one X.509 cannot write) are refused before the attester is asked; an
+ * explicit past notBefore stays the caller's choice. */
+static void test_ratls_create_refuses_windows_expired_when_made(void **state)
+{
+    (void)state;
+    uint8_t q[8] = {3, 0};
+    fake_att a = {.quote = q, .len = sizeof q};
+    struct {
+        int64_t nb, validity;
+        const char *msg;
+    } bad[] = {{0, -1, "negative"},
+               {0, 1, "expired when made"},
+               {0, 60, "expired when made"},
+               {0, INT64_MAX, "9999"},
+               {-5, 100, "9999"},
+               {253402300000, 1000, "9999"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        asps_ratls_create_opts o = {.quote = fake_quote, .quote_ctx = &a, .not_before = bad[i].nb,
+                                    .validity_secs = bad[i].validity};
+        char *cert = NULL, *key = NULL;
+        asps_errbuf eb = {{0}};
+        assert_int_equal(asps_ratls_create(&o, &cert, &key, &eb), ASPS_E_ARG);
+        if (!strstr(eb.msg, bad[i].msg))
+            fail_msg("case %zu: %s", i, eb.msg);
+        assert_null(cert);
+        assert_null(key);
+    }
+    assert_int_equal(a.calls, 0);
+    /* the shortest default-notBefore window that is still valid now, and a
+     * deliberately expired one */
+    int64_t ok_cases[][2] = {{0, 61}, {1577836800, 86400}};
+    for (size_t i = 0; i < 2; i++) {
+        asps_ratls_create_opts o = {.quote = fake_quote, .quote_ctx = &a, .not_before = ok_cases[i][0],
+                                    .validity_secs = ok_cases[i][1]};
+        char *cert = NULL, *key = NULL;
+        asps_errbuf eb = {{0}};
+        assert_int_equal(asps_ratls_create(&o, &cert, &key, &eb), ASPS_OK);
+        asps_ratls_evidence *ev;
+        assert_int_equal(asps_ratls_extract((uint8_t *)cert, strlen(cert), &ev, &eb), ASPS_OK);
+        int64_t now = (int64_t)time(NULL);
+        if (i == 0)
+            assert_true(ev->not_after > now && ev->not_after <= now + 1);
+        else
+            assert_int_equal(ev->not_after, 1577836800 + 86400);
+        asps_ratls_evidence_free(ev);
+        free(cert);
+        asps_ratls_free_key(key);
+    }
+}
+
 static void test_ratls_create_writes_both_gramine_extensions_binding_the_key(void **state)
 {
     (void)state;
@@ -1120,6 +1171,7 @@ static void test_ratls_real_gramine_certificates_with_misencoded_oid(void **stat
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ratls_create_refuses_windows_expired_when_made),
         cmocka_unit_test(test_ratls_create_writes_both_gramine_extensions_binding_the_key),
         cmocka_unit_test(test_ratls_forged_certificate_with_valid_quote_is_refused),
         cmocka_unit_test(test_ratls_reads_occlum_cczoo_format_with_sha1_rsa),
