@@ -253,6 +253,8 @@ static int cmd_verify(int argc, char **argv)
     free(buf);
     if (e == ASPS_OK)
         return 0;
+    if (e == ASPS_E_UNAVAILABLE) /* the PCCS unreachable or failing: retry later */
+        return CLI_EXIT_UNAVAILABLE;
     return e == ASPS_E_ARG || e == ASPS_E_IO ? 2 : 1;
 }
 

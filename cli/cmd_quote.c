@@ -1,5 +1,6 @@
 /* cmd_quote.c: `asps quote verify|show`. Exit codes: 0 verified, 1 not
- * verified (one-line reason on stderr), 2 usage error (opts.h). */
+ * verified (one-line reason on stderr), 2 usage error, 3 collateral
+ * unavailable (the PCCS down or failing) (opts.h). */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,6 +107,9 @@ static int cmd_verify(int argc, char **argv)
      * is the caller's input error, not a verdict on the quote. */
     if (rc == 2 && e != ASPS_E_ARG && e != ASPS_E_IO && e != ASPS_E_LIMIT)
         rc = 1;
+    /* the PCCS unreachable or failing: no verdict on the quote, retry later */
+    if (e == ASPS_E_UNAVAILABLE)
+        rc = CLI_EXIT_UNAVAILABLE;
     asps_trust_free(trust);
     free(q);
     return rc;

@@ -42,19 +42,25 @@ echo "$stats" | grep -q '"/sgx/certification/v4/pckcrl": 1' && echo "$stats" | g
     && ok || bad "expected one request per endpoint: $stats"
 
 $BIN quote verify "$VEC/sgx_quote" --pccs "https://127.0.0.1:$SGX" --pccs-ca other.pem --at 1751328000 2> err.txt
-[ $? = 1 ] && grep -qi "certificate\|SSL" err.txt && ok || bad "untrusted PCCS certificate: $(cat err.txt)"
+[ $? = 3 ] && grep -qi "certificate\|SSL" err.txt && ok || bad "untrusted PCCS certificate: exit 3 wanted: $(cat err.txt)"
 $BIN quote verify "$VEC/sgx_quote" --pccs "https://127.0.0.1:1" --pccs-ca pccs.pem --at 1751328000 2> err.txt
-[ $? = 1 ] && grep -q "unavailable" err.txt && ok || bad "PCCS down: $(cat err.txt)"
+[ $? = 3 ] && grep -q "unavailable" err.txt && ok || bad "PCCS down: exit 3 (unavailable) wanted: $(cat err.txt)"
+# the same for a certificate's evidence (README "Exit codes": collateral
+# trouble is 3, not a verdict on what was verified)
+$BIN sim init sim >/dev/null && $BIN cert new --out c.pem --key c.key --attester sim --sim sim \
+    --mrenclave "$(printf 'a1%.0s' {1..32})" >/dev/null || bad "sim cert for cert verify"
+$BIN cert verify c.pem --pccs "https://127.0.0.1:1" --pccs-ca pccs.pem --root-ca sim/root_ca.der 2> err.txt
+[ $? = 3 ] && grep -q "unavailable" err.txt && ok || bad "cert verify, PCCS down: exit 3 wanted: $(cat err.txt)"
 curl -s --cacert pccs.pem -X POST -d '{"fail": 2, "status": 500}' "https://127.0.0.1:$SGX/__control" >/dev/null
 $BIN quote verify "$VEC/sgx_quote" --pccs "https://127.0.0.1:$SGX" --pccs-ca pccs.pem --at 1751328000 >/dev/null 2>err.txt \
     && ok || bad "two 500s then success (retries): $(cat err.txt)"
 curl -s --cacert pccs.pem -X POST -d '{"fail": 100, "status": 503}' "https://127.0.0.1:$SGX/__control" >/dev/null
 $BIN quote verify "$VEC/sgx_quote" --pccs "https://127.0.0.1:$SGX" --pccs-ca pccs.pem --at 1751328000 2> err.txt
-[ $? = 1 ] && grep -q "HTTP 503" err.txt && ok || bad "PCCS failing: $(cat err.txt)"
+[ $? = 3 ] && grep -q "HTTP 503" err.txt && ok || bad "PCCS failing: exit 3 wanted: $(cat err.txt)"
 curl -s --cacert pccs.pem -X POST -d '{"fail": 0}' "https://127.0.0.1:$SGX/__control" >/dev/null
 curl -s --cacert pccs.pem -X POST -d '{"fail": 1, "status": 404}' "https://127.0.0.1:$SGX/__control" >/dev/null
 $BIN quote verify "$VEC/sgx_quote" --pccs "https://127.0.0.1:$SGX" --pccs-ca pccs.pem --at 1751328000 2> err.txt
-[ $? = 1 ] && grep -q "HTTP 404" err.txt && ok || bad "PCCS 404: $(cat err.txt)"
+[ $? = 3 ] && grep -q "HTTP 404" err.txt && ok || bad "PCCS 404: exit 3 wanted: $(cat err.txt)"
 
 echo "$pass passed, $failn failed"
 [ $failn = 0 ]
