@@ -255,10 +255,12 @@ int asps_cmd_get(int argc, char **argv)
         asps_secrets_free(s, n);
     } else {
         fprintf(stderr, "asps get: %s [%s]\n", eb.msg, asps_err_name(e));
-        if (check.refused)
+        rc = cli_exit_code(e, status);
+        if (check.refused) { /* the server is not the one asked for: not verified (1) */
             fprintf(stderr, "asps get: the server showed %s; --ra-config %s does not allow it\n",
                     check.shown, ga.ra_path);
-        rc = cli_exit_code(e, status);
+            rc = CLI_EXIT_DENIED;
+        }
     }
     asps_client_free(c);
     asps_initra_conf_free(ra_conf);

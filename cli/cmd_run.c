@@ -203,11 +203,13 @@ int asps_cmd_run(int argc, char **argv)
             fprintf(stderr, "%s%s", k ? ", " : " ", conf->keys[k]);
         fprintf(stderr, " from %s: %s; no file written, application not started\n",
                 conf->kms_server, eb.msg);
-        if (check.refused)
+        rc = cli_exit_code(e, status);
+        if (check.refused) { /* the server is not the one asked for: not verified (1) */
             fprintf(stderr, "asps run: the server showed %s; %s\n", check.shown,
                     conf->flavor == ASPS_INITRA_AECS ? "ra_config's ua_policy_* fields do not allow it"
                                                      : "no ra_config.sgx_mrs entry allows it");
-        rc = cli_exit_code(e, status);
+            rc = CLI_EXIT_DENIED;
+        }
     } else {
         char **paths = calloc(conf->n_keys, sizeof *paths);
         const uint8_t **vals = calloc(conf->n_keys, sizeof *vals);

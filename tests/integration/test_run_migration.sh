@@ -165,7 +165,7 @@ fi
 initra "$(printf 'ee%.0s' {1..32})" > wrong.json
 before=$(lines)
 $BIN run --conf wrong.json --server-sim sim "${APP[@]}" --root "$T/r3" -- /bin/true > wrong.out 2>&1; rc=$?
-[ $rc != 0 ] && grep -qF "the server showed mr_enclave $SMRE, mr_signer $SMRS, isv_prod_id 1, isv_svn 2, config_svn 0, debuggable false, TCB status UpToDate (simulated); no ra_config.sgx_mrs entry allows it" wrong.out \
+[ $rc = 1 ] && grep -qF "the server showed mr_enclave $SMRE, mr_signer $SMRS, isv_prod_id 1, isv_svn 2, config_svn 0, debuggable false, TCB status UpToDate (simulated); no ra_config.sgx_mrs entry allows it" wrong.out \
     && ok || bad "wrong server: exit $rc: $(cat wrong.out)"
 [ ! -e r3 ] && ok || bad "files written for a refused server"
 
@@ -177,7 +177,7 @@ out=$($BIN get --server "$MAIN" --ra-config good.json --server-sim sim "${APP[@]
 [ $rc = 0 ] && [ "$out" = "Secret received: 6b-33-79" ] && ok || bad "get --ra-config init_ra_conf.json: exit $rc: $out $(cat get.err)"
 ra "$(printf 'ee%.0s' {1..32})" > ra_wrong.json
 $BIN get --server "$MAIN" --ra-config ra_wrong.json --server-sim sim "${APP[@]}" image_key > get.out 2>&1; rc=$?
-[ $rc != 0 ] && grep -qF "the server showed mr_enclave $SMRE, mr_signer $SMRS, isv_prod_id 1" get.out \
+[ $rc = 1 ] && grep -qF "the server showed mr_enclave $SMRE, mr_signer $SMRS, isv_prod_id 1" get.out \
     && grep -qF "does not allow it" get.out && ! grep -q "Secret received" get.out && ok \
     || bad "get --ra-config, wrong server: exit $rc: $(cat get.out)"
 sed 's/"on"/"off"/g' ra_good.json > ra_off.json
