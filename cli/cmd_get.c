@@ -189,6 +189,13 @@ int asps_cmd_get(int argc, char **argv)
         return cli_usage_error(&get_help, "--out and --json go separately");
     if (out && n != 1)
         return cli_usage_error(&get_help, "--out takes exactly one NAME");
+    /* the server's collateral is for --ra-config's check only: silently
+     * ignored beside --ca or --pin, it would look like a check made */
+    if (!ga.ra_path && (o.server_sim_dir || o.pccs_url || o.pccs_ca_file || o.server_collateral))
+        return cli_usage_error(&get_help, "%s goes with --ra-config FILE (the server's evidence "
+                               "is checked only then)",
+                               o.server_sim_dir ? "--server-sim" : o.pccs_url ? "--pccs"
+                               : o.pccs_ca_file ? "--pccs-ca" : "--collateral");
     asps_errbuf eb = {{0}};
     if (asps_addr_parse("--server", o.server, 0, NULL, &eb) != ASPS_OK) {
         fprintf(stderr, "asps get: %s\n", eb.msg);

@@ -140,6 +140,9 @@ usage_err get get --server 127.0.0.1:1 --ca c --out f --json a
 usage_err get get --server
 usage_err get get --bogus
 usage_err get get --server 127.0.0.1:1 --ca c --isv-svn 70000 a
+usage_err get get --server 127.0.0.1:1 --ca c --server-sim s a
+usage_err get get --server 127.0.0.1:1 --pin c --pccs https://127.0.0.1:2 a
+usage_err get get --server 127.0.0.1:1 --ca c --collateral b a
 usage_err run run
 usage_err run run --conf c app
 usage_err version version extra
