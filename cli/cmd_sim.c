@@ -77,9 +77,11 @@ static int cmd_init(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     asps_errbuf eb = {{0}};
-    if (asps_sim_init(dir, &eb) != ASPS_OK) {
+    asps_err e = asps_sim_init(dir, &eb);
+    if (e != ASPS_OK) {
         fprintf(stderr, "asps sim init: %s\n", eb.msg);
-        return CLI_EXIT_DENIED;
+        /* DIR cannot be made or written: an output that cannot be written (2) */
+        return e == ASPS_E_IO || e == ASPS_E_ARG ? CLI_EXIT_USAGE : CLI_EXIT_DENIED;
     }
     printf("simulated platform in %s (trust it with --sim %s or --root-ca %s/root_ca.der)\n", dir,
            dir, dir);

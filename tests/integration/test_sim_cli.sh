@@ -14,6 +14,13 @@ d=$t/sim
 
 "$bin" sim init "$d" >"$t/out" 2>"$t/err"
 check "sim init" 0 $?
+# a DIR that cannot be made is an output that cannot be written: 2, not 1
+: >"$t/plainfile"
+"$bin" sim init "$t/plainfile/sub" >/dev/null 2>"$t/err"
+check "sim init under a file" 2 $?
+grep -q "^asps sim init: " "$t/err" || { echo "FAIL: sim init under a file: $(cat "$t/err")"; fail=$((fail+1)); }
+"$bin" sim init /proc/asps-no-such-dir >/dev/null 2>&1
+check "sim init in /proc" 2 $?
 mode() { stat -c %a "$1"; }
 [ "$(mode "$d")" = 700 ] || { echo "FAIL: DIR mode $(mode "$d")"; fail=$((fail+1)); }
 for k in root_ca.key pck_ca.key tcb_signing.key pck.key; do
