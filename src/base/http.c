@@ -46,6 +46,20 @@ asps_err asps_http_new(const asps_http_opts *o, asps_http **out, asps_errbuf *eb
         asps_http_free(h);
         return asps_fail(eb, ASPS_E_NOMEM, "http: out of memory");
     }
+    if (h->ca_file) {
+        /* a CA file that cannot be read is the caller's mistake, said now:
+         * curl would find it only at the first request, as an unreachable
+         * server ("Problem with the SSL CA cert"), and retry it */
+        uint8_t *b;
+        size_t n;
+        asps_errbuf reb = {{0}};
+        asps_err e = asps_read_regular_file(h->ca_file, 1u << 20, &b, &n, &reb);
+        if (e != ASPS_OK) {
+            asps_http_free(h);
+            return asps_fail(eb, e, "CA file: %s", reb.msg);
+        }
+        free(b);
+    }
     *out = h;
     return ASPS_OK;
 }

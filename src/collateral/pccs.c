@@ -78,10 +78,12 @@ asps_err asps_pccs_new(const char *base, const asps_pccs_opts *o, asps_pccs **ou
     asps_http_opts ho = {.ca_file = o ? o->ca_file : NULL, .timeout_ms = o ? o->timeout_ms : 0,
                          .max_retries = o ? o->max_retries : 0, .backoff_ms = 100,
                          .max_body = MAX_BODY, .reuse = 1};
-    asps_errbuf heb;
-    if (!p->base || asps_http_new(&ho, &p->http, &heb) != ASPS_OK) {
+    asps_errbuf heb = {{0}};
+    asps_err e = p->base ? asps_http_new(&ho, &p->http, &heb) : ASPS_E_NOMEM;
+    if (e != ASPS_OK) {
         asps_pccs_free(p);
-        return asps_fail(eb, ASPS_E_NOMEM, "pccs: out of memory");
+        return e == ASPS_E_NOMEM ? asps_fail(eb, e, "pccs: out of memory")
+                                 : asps_fail(eb, e, "pccs: %s", heb.msg);
     }
     *out = p;
     return ASPS_OK;

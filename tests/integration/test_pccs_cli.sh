@@ -51,6 +51,23 @@ $BIN sim init sim >/dev/null && $BIN cert new --out c.pem --key c.key --attester
     --mrenclave "$(printf 'a1%.0s' {1..32})" >/dev/null || bad "sim cert for cert verify"
 $BIN cert verify c.pem --pccs "https://127.0.0.1:1" --pccs-ca pccs.pem --root-ca sim/root_ca.der 2> err.txt
 [ $? = 3 ] && grep -q "unavailable" err.txt && ok || bad "cert verify, PCCS down: exit 3 wanted: $(cat err.txt)"
+# a --pccs-ca (or collateral.pccs_ca) that cannot be read is the caller's
+# input error (2), said at once: not a PCCS that looks down, retried
+$BIN quote verify "$VEC/sgx_quote" --pccs "https://127.0.0.1:$SGX" --pccs-ca no-such-ca.pem --at 1751328000 2> err.txt
+[ $? = 2 ] && grep -q "CA file: cannot open no-such-ca.pem" err.txt && ! grep -q "is down" err.txt && ok \
+    || bad "--pccs-ca missing: exit 2 wanted: $(cat err.txt)"
+$BIN quote verify "$VEC/sgx_quote" --pccs "https://127.0.0.1:$SGX" --pccs-ca "$T" --at 1751328000 2> err.txt
+[ $? = 2 ] && grep -q "not a regular file" err.txt && ok || bad "--pccs-ca a folder: exit 2 wanted: $(cat err.txt)"
+printf '{"version": 1, "kms": {"type": "file", "path": "kms.json"}, "apps": [{"name": "a", "match": {"tee": "sgx", "mrenclave": "%s"}, "secrets": {"k": "k"}}]}' \
+    "$(printf 'a1%.0s' {1..32})" > policy.json
+cat > srv.json <<EOF
+{"listen": "127.0.0.1:0", "server_cert": "pccs.pem", "server_key": "pccs.key",
+ "collateral": {"pccs": "https://127.0.0.1:$SGX", "pccs_ca": "no-such-ca.pem"},
+ "policy": "policy.json", "audit": "audit.log"}
+EOF
+timeout 10 $BIN serve --config srv.json > srv.out 2> srv.err; rc=$?
+[ $rc = 2 ] && grep -q "CA file: cannot open ./no-such-ca.pem" srv.err && ! grep -q listening srv.out && ok \
+    || bad "serve, collateral.pccs_ca missing: exit $rc (2 wanted): $(cat srv.err)"
 curl -s --cacert pccs.pem -X POST -d '{"fail": 2, "status": 500}' "https://127.0.0.1:$SGX/__control" >/dev/null
 $BIN quote verify "$VEC/sgx_quote" --pccs "https://127.0.0.1:$SGX" --pccs-ca pccs.pem --at 1751328000 >/dev/null 2>err.txt \
     && ok || bad "two 500s then success (retries): $(cat err.txt)"
