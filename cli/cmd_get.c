@@ -219,6 +219,7 @@ int asps_cmd_get(int argc, char **argv)
     o.use_attester = att;
     if (e == ASPS_OK)
         e = asps_client_new(&o, &c, &eb);
+    int fetched = e == ASPS_OK;
     if (e == ASPS_OK)
         e = asps_client_get(c, names, n, &s, &status, &eb);
     if (e == ASPS_OK) {
@@ -263,6 +264,10 @@ int asps_cmd_get(int argc, char **argv)
     } else {
         fprintf(stderr, "asps get: %s [%s]\n", eb.msg, asps_err_name(e));
         rc = cli_exit_code(e, status);
+        /* before any call: a --ca or --pin file (or a trust file) that is
+         * not a certificate is an input error (2), not a verdict */
+        if (!fetched && e == ASPS_E_PARSE)
+            rc = CLI_EXIT_USAGE;
         if (check.refused) { /* the server is not the one asked for: not verified (1) */
             fprintf(stderr, "asps get: the server showed %s; --ra-config %s does not allow it\n",
                     check.shown, ga.ra_path);

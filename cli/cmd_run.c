@@ -195,6 +195,7 @@ int asps_cmd_run(int argc, char **argv)
     o.use_attester = att;
     if (e == ASPS_OK)
         e = asps_client_new(&o, &c, &eb);
+    int fetched = e == ASPS_OK;
     if (e == ASPS_OK)
         e = asps_client_get(c, (const char *const *)conf->keys, conf->n_keys, &s, &status, &eb);
     if (e != ASPS_OK) {
@@ -204,6 +205,10 @@ int asps_cmd_run(int argc, char **argv)
         fprintf(stderr, " from %s: %s; no file written, application not started\n",
                 conf->kms_server, eb.msg);
         rc = cli_exit_code(e, status);
+        /* before any call: a --ca file (or a trust file) that is not a
+         * certificate is an input error (2), not a verdict */
+        if (!fetched && e == ASPS_E_PARSE)
+            rc = CLI_EXIT_USAGE;
         if (check.refused) { /* the server is not the one asked for: not verified (1) */
             fprintf(stderr, "asps run: the server showed %s; %s\n", check.shown,
                     conf->flavor == ASPS_INITRA_AECS ? "ra_config's ua_policy_* fields do not allow it"

@@ -148,6 +148,11 @@ $BIN get --server "$S" --ca missing.pem "${ID[@]}" text 2>err; rc=$?
 [ $rc = 2 ] && ok || bad "get --ca missing: rc $rc $(cat err)"
 $BIN get --server "$S" --pin missing.pem "${ID[@]}" text 2>err; rc=$?
 [ $rc = 2 ] && ok || bad "get --pin missing: rc $rc $(cat err)"
+# ... or not a certificate (a key given by mistake): usage (2) too
+$BIN get --server "$S" --ca ca.key "${ID[@]}" text 2>err; rc=$?
+[ $rc = 2 ] && grep -q "not a PEM certificate" err && ok || bad "get --ca not a certificate: rc $rc $(cat err)"
+$BIN get --server "$S" --pin ca.key "${ID[@]}" text 2>err; rc=$?
+[ $rc = 2 ] && grep -q "unreadable" err && ok || bad "get --pin not a certificate: rc $rc $(cat err)"
 # no TEE on this machine (no --sim): unavailable (3), not "denied"
 if [ ! -e /dev/attestation/quote ] && [ ! -e /dev/sgx ] && [ ! -e /dev/sgx_enclave ] && \
    [ ! -d /sys/kernel/config/tsm/report ]; then
