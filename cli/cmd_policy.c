@@ -79,8 +79,16 @@ static int load(asps_policy_format fmt, const char *file, const char *secrets,
     if (e == ASPS_OK)
         return 0;
     fprintf(stderr, "asps %s: %s\n", notes ? "policy convert" : "policy check", eb.msg);
-    if (fmt == ASPS_POLICY_NATIVE)
-        cli_policy_format_hint(notes ? "policy convert" : "policy check", file, "--from");
+    const char *g = notes ? cli_policy_guess(file) : NULL;
+    if (g && !strcmp(g, "native")) /* convert has no --from native */
+        fprintf(stderr, "asps policy convert: hint: %s is already a native asps policy (it has "
+                        "\"apps\"): nothing to convert; check it with asps policy check %s\n",
+                file, file);
+    else
+        cli_policy_format_hint(notes ? "policy convert" : "policy check", file, "--from",
+                               fmt == ASPS_POLICY_CCZOO    ? "cczoo"
+                               : fmt == ASPS_POLICY_OCCLUM ? "occlum"
+                                                           : "native");
     return (e == ASPS_E_IO || e == ASPS_E_ARG) ? 2 : 1;
 }
 
@@ -126,10 +134,13 @@ const char *cli_policy_guess(const char *path)
     cJSON *root = cJSON_ParseWithLength((const char *)buf, len);
     asps_cleanse_free(buf, len); /* a policy may hold app tokens */
     const char *guess = NULL;
-    if (cJSON_IsObject(root) && !cJSON_GetObjectItemCaseSensitive(root, "apps")) {
-        /* CCZoo's secret manager config: "app_list" (and "kms"); Occlum's
-         * grpc_ratls dynamic_config.json: "sgx_mrs" and the verify_* switches */
-        if (cJSON_GetObjectItemCaseSensitive(root, "app_list"))
+    if (cJSON_IsObject(root)) {
+        /* native: "apps"; CCZoo's secret manager config: "app_list" (and
+         * "kms"); Occlum's grpc_ratls dynamic_config.json: "sgx_mrs" and
+         * the verify_* switches */
+        if (cJSON_GetObjectItemCaseSensitive(root, "apps"))
+            guess = "native";
+        else if (cJSON_GetObjectItemCaseSensitive(root, "app_list"))
             guess = "cczoo";
         else if (cJSON_GetObjectItemCaseSensitive(root, "sgx_mrs") ||
                  cJSON_GetObjectItemCaseSensitive(root, "verify_mr_enclave"))
@@ -139,28 +150,43 @@ const char *cli_policy_guess(const char *path)
     return guess;
 }
 
-int cli_policy_hint_text(const char *path, const char *option, char *buf, size_t size)
+/* What a format's file is called, and the key that gives it away. */
+static const char *format_what(const char *fmt, const char **key)
 {
-    const char *g = cli_policy_guess(path);
-    if (!g)
+    if (!strcmp(fmt, "cczoo")) {
+        *key = "\"app_list\"";
+        return "a CCZoo secret manager config";
+    }
+    if (!strcmp(fmt, "occlum")) {
+        *key = "\"sgx_mrs\"";
+        return "an Occlum grpc_ratls dynamic_config.json";
+    }
+    *key = "\"apps\"";
+    return "a native asps policy";
+}
+
+int cli_policy_hint_text(const char *path, const char *option, const char *read_as, char *buf,
+                         size_t size)
+{
+    const char *g = cli_policy_guess(path), *key, *rkey;
+    if (!g || !strcmp(g, read_as))
         return 0;
-    int cc = !strcmp(g, "cczoo");
     int from = !strcmp(option, "--from");
+    const char *what = format_what(g, &key), *was = format_what(read_as, &rkey);
     snprintf(buf, size,
-             "hint: %s looks like %s (it has %s), but it was read as a native asps policy: "
-             "pass %s %s%s%s%s",
-             path, cc ? "a CCZoo secret manager config" : "an Occlum grpc_ratls dynamic_config.json",
-             cc ? "\"app_list\"" : "\"sgx_mrs\"", option, g,
-             from ? "" : " (or \"policy_format\": \"", from ? "" : g, from ? "" : "\" in the config)");
-    if (from && !cc)
+             "hint: %s looks like %s (it has %s), but it was read as %s: pass %s %s%s%s%s", path,
+             what, key, was, option, g, from ? "" : " (or \"policy_format\": \"", from ? "" : g,
+             from ? "" : "\" in the config)");
+    if (from && !strcmp(g, "occlum"))
         snprintf(buf + strlen(buf), size - strlen(buf), " (with --secrets secret_config.json)");
     return 1;
 }
 
-void cli_policy_format_hint(const char *cmd, const char *path, const char *option)
+void cli_policy_format_hint(const char *cmd, const char *path, const char *option,
+                            const char *read_as)
 {
     char hint[1024];
-    if (cli_policy_hint_text(path, option, hint, sizeof hint))
+    if (cli_policy_hint_text(path, option, read_as, hint, sizeof hint))
         fprintf(stderr, "asps %s: %s\n", cmd, hint);
 }
 

@@ -224,9 +224,10 @@ int asps_cmd_serve(int argc, char **argv)
         asps_service_new(cfg, &svc, &eb) != ASPS_OK) {
         asps_log(ASPS_LOG_ERROR, "serve", "%s", eb.msg);
         char hint[1024];
-        if (cfg->policy && (!cfg->policy_format || !strcmp(cfg->policy_format, "native")) &&
+        if (cfg->policy &&
             cli_policy_hint_text(cfg->policy, "--policy-format",
-                                 hint, sizeof hint))
+                                 cfg->policy_format ? cfg->policy_format : "native", hint,
+                                 sizeof hint))
             asps_log(ASPS_LOG_ERROR, "serve", "%s", hint);
         rc = 2;
         goto out;

@@ -42,14 +42,17 @@ int cli_file_args(const cli_help *h, cli_trust *t, int argc, char **argv, const 
  * what it is and the `asps cert` command to run, returns 1; else 0. */
 int cli_quote_is_cert_hint(const char *cmd, const char *path, const uint8_t *b, size_t n);
 
-/* What the policy file at PATH looks like when it is not native: "cczoo"
- * (top-level "app_list"), "occlum" ("sgx_mrs"), else NULL. */
+/* What the policy file at PATH looks like: "native" (top-level "apps"),
+ * "cczoo" ("app_list"), "occlum" ("sgx_mrs"), else NULL. */
 const char *cli_policy_guess(const char *path);
-/* When PATH looks like a seed format: "asps CMD: hint: ... pass OPTION FMT"
- * on stderr (OPTION: "--from" or "--policy-format"). */
-void cli_policy_format_hint(const char *cmd, const char *path, const char *option);
+/* When PATH looks like another format than READ_AS ("native", "cczoo",
+ * "occlum"), the format it was read as: "asps CMD: hint: ... pass OPTION
+ * FMT" on stderr (OPTION: "--from" or "--policy-format"). */
+void cli_policy_format_hint(const char *cmd, const char *path, const char *option,
+                            const char *read_as);
 /* The same hint as one line in BUF; 1 when there is one. */
-int cli_policy_hint_text(const char *path, const char *option, char *buf, size_t size);
+int cli_policy_hint_text(const char *path, const char *option, const char *read_as, char *buf,
+                         size_t size);
 
 /* o as one line of JSON on stdout. */
 void cli_print_json(const cJSON *o);

@@ -108,9 +108,8 @@ static void say_policy(report *r, const asps_service_config *cfg, asps_policy **
     if (asps_service_policy_load(cfg, policy_note, r, &p, &eb) != ASPS_OK) {
         say(r, SAY_FAIL, "policy", "%s", eb.msg);
         char hint[1024];
-        if (!strcmp(fmt, "native") && cfg->policy &&
-            cli_policy_hint_text(cfg->policy, "--policy-format",
-                                 hint, sizeof hint))
+        if (cfg->policy &&
+            cli_policy_hint_text(cfg->policy, "--policy-format", fmt, hint, sizeof hint))
             say(r, SAY_NOTE, "policy", "%s", hint);
         return;
     }

@@ -67,6 +67,20 @@ $BIN policy check "$SRC/examples/cczoo_policy_no_kms.json" >out 2>err; rc=$?
 $BIN policy check "$SRC/examples/occlum_ra_config.json" >out 2>err; rc=$?
 [ $rc != 0 ] && grep -q "looks like an Occlum grpc_ratls dynamic_config.json.*pass --from occlum" err \
   && ok || bad "policy check Occlum as native: rc $rc $(cat err)"
+# read as the other seed format, or a native one read as a seed format: the
+# same hint, naming the format it was read as
+$BIN policy check --from occlum "$SRC/examples/cczoo_policy_no_kms.json" >out 2>err; rc=$?
+[ $rc = 1 ] && grep -q "looks like a CCZoo secret manager config.*read as an Occlum grpc_ratls dynamic_config.json: pass --from cczoo" err \
+  && ok || bad "policy check CCZoo as Occlum: rc $rc $(cat err)"
+$BIN policy check --from cczoo "$SRC/examples/occlum_ra_config.json" >out 2>err; rc=$?
+[ $rc = 1 ] && grep -q "looks like an Occlum grpc_ratls dynamic_config.json.*read as a CCZoo secret manager config: pass --from occlum" err \
+  && ok || bad "policy check Occlum as CCZoo: rc $rc $(cat err)"
+$BIN policy check --from occlum "$SRC/examples/policy.json" >out 2>err; rc=$?
+[ $rc = 1 ] && grep -q "looks like a native asps policy.*pass --from native" err \
+  && ok || bad "policy check native as Occlum: rc $rc $(cat err)"
+$BIN policy convert --from cczoo "$SRC/examples/policy.json" >out 2>err; rc=$?
+[ $rc = 1 ] && grep -q "already a native asps policy.*asps policy check" err && ! grep -q "pass --from native" err \
+  && ok || bad "policy convert of a native policy: rc $rc $(cat err)"
 # a broken native policy gets no such hint
 echo '{"version": 1, "apps": [], "bogus": 1}' > native_bad.json
 $BIN policy check native_bad.json >/dev/null 2>err
@@ -87,6 +101,11 @@ EOF2
 $BIN serve --config cz_server.json --check >out 2>err; rc=$?
 [ $rc = 1 ] && grep -q "hint: .*cczoo.json looks like a CCZoo.*pass --policy-format cczoo" out \
   && ok || bad "serve --check CCZoo as native: rc $rc $(cat out err)"
+sed 's/"policy": "cczoo.json"/"policy": "occlum.json", "policy_format": "cczoo"/' cz_server.json > oc_server.json
+cp "$SRC/examples/occlum_ra_config.json" occlum.json
+$BIN serve --config oc_server.json --check >out 2>err; rc=$?
+[ $rc = 1 ] && grep -q "hint: .*occlum.json looks like an Occlum.*read as a CCZoo.*pass --policy-format occlum" out \
+  && ok || bad "serve --check Occlum as CCZoo: rc $rc $(cat out err)"
 timeout 20 $BIN serve --config cz_server.json >out 2>err; rc=$?
 [ $rc = 2 ] && grep -q "hint: .*cczoo.json looks like a CCZoo.*pass --policy-format cczoo" err \
   && ok || bad "serve CCZoo as native: rc $rc $(cat err)"
