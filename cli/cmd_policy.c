@@ -258,6 +258,9 @@ static int cmd_check(int argc, char **argv)
     rc = load(a.fmt, file, a.secrets, NULL, a.tcb_mask, &p, 0);
     if (rc)
         return rc;
+    if (a.tcb_mask && a.fmt == ASPS_POLICY_NATIVE) /* as serve warns for seed_tcb_statuses */
+        fprintf(stderr, "asps policy check: WARNING: --seed-tcb-statuses is ignored: the policy "
+                        "is native (each app says its own tcb_statuses)\n");
     summary(file, p);
     asps_policy_free(p);
     return 0;

@@ -81,6 +81,11 @@ $BIN policy check --from occlum "$SRC/examples/policy.json" >out 2>err; rc=$?
 $BIN policy convert --from cczoo "$SRC/examples/policy.json" >out 2>err; rc=$?
 [ $rc = 1 ] && grep -q "already a native asps policy.*asps policy check" err && ! grep -q "pass --from native" err \
   && ok || bad "policy convert of a native policy: rc $rc $(cat err)"
+# --seed-tcb-statuses with a native policy: ignored, and said so (as serve does)
+$BIN policy check --seed-tcb-statuses UpToDate "$SRC/examples/policy.json" >out 2>err; rc=$?
+[ $rc = 0 ] && grep -q "WARNING: --seed-tcb-statuses is ignored: the policy is native" err \
+  && ok || bad "policy check native --seed-tcb-statuses: rc $rc $(cat err)"
+$BIN policy check "$SRC/examples/policy.json" >out 2>err && [ ! -s err ] && ok || bad "policy check native: stderr $(cat err)"
 # a broken native policy gets no such hint
 echo '{"version": 1, "apps": [], "bogus": 1}' > native_bad.json
 $BIN policy check native_bad.json >/dev/null 2>err
