@@ -50,11 +50,11 @@ run "$BIN" sim init sim
 
 step "2. The tenant: a server certificate, a policy with one app, a JSON-file KMS"
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ca.key 2>/dev/null
-openssl req -x509 -new -key ca.key -subj "/CN=asps demo CA" -days 1 -out ca.pem 2>/dev/null
+openssl req -x509 -new -key ca.key -subj "/CN=asps demo CA" -days 30 -out ca.pem 2>/dev/null
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out server.key 2>/dev/null
 openssl req -new -key server.key -subj "/CN=localhost" -out server.csr 2>/dev/null
 printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' > ext.cnf
-openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 -extfile ext.cnf -out server.pem 2>/dev/null
+openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 -extfile ext.cnf -out server.pem 2>/dev/null
 MRENCLAVE=$(printf 'a1%.0s' {1..32})
 MRSIGNER=$(printf '5e%.0s' {1..32})
 cat > policy.json <<EOF
