@@ -111,7 +111,10 @@ void asps_client_free(asps_client *c);
  * error is returned). On ASPS_OK, *out holds n entries in request
  * order (malloc'd; free with asps_secrets_free, which cleanses them) and
  * *status is 0. A refusal by the server returns ASPS_E_DENIED
- * (status 7, or 16 when the evidence was refused), ASPS_E_UNAVAILABLE for
+ * (status 7, or 16 when the evidence was refused); so does a server that
+ * fails the client's own check (not the pinned certificate, its claims
+ * refused by server_check; status 14, eb "server not verified: ...").
+ * ASPS_E_UNAVAILABLE for
  * an unreachable server or KMS (status 14) or a busy server (status 8,
  * RESOURCE_EXHAUSTED with gRPC's retry pushback), with the server's message
  * in eb; ASPS_E_ARG for a request the server refuses as malformed or over a

@@ -39,6 +39,8 @@ struct asps_client {
     asps_client_server_check_fn check;
     void *check_ctx;
     asps_trust *trust;           /* the server's RA-TLS evidence */
+    int server_refused;          /* the last handshake's server failed our own
+                                  * check (pin, server_check); atomic */
 };
 
 /* The DER of a PEM certificate (util.h), compared byte for byte: 0 ok. */
@@ -61,6 +63,7 @@ static int verify_pinned(void *ctx, const char *peer_pem, char *err, size_t errl
     OPENSSL_free(der);
     if (!ok)
         snprintf(err, errlen, "server certificate is not the pinned one");
+    __atomic_store_n(&c->server_refused, !ok, __ATOMIC_RELAXED);
     return ok ? 0 : -1;
 }
 
@@ -73,11 +76,13 @@ static int verify_server_evidence(void *ctx, const char *peer_pem, char *err, si
     asps_errbuf eb = {{0}};
     asps_err e = asps_trust_verify_cert(c->trust, (const uint8_t *)peer_pem, strlen(peer_pem),
                                         (int64_t)time(NULL), &claims, &eb);
-    if (e != ASPS_OK) {
+    if (e != ASPS_OK) { /* collateral trouble among these: not counted as a refusal */
         snprintf(err, errlen, "server evidence refused: %s", eb.msg);
         return -1;
     }
-    return c->check(c->check_ctx, &claims, err, errlen) == 0 ? 0 : -1;
+    int ok = c->check(c->check_ctx, &claims, err, errlen) == 0;
+    __atomic_store_n(&c->server_refused, !ok, __ATOMIC_RELAXED);
+    return ok ? 0 : -1;
 }
 
 /* The server's trust: the simulated platform's root when named; its
@@ -322,12 +327,21 @@ asps_err asps_client_get(asps_client *c, const char *const *names, size_t n,
         return e;
     }
     long pushback = -1;
+    /* set again by this call's handshake, if it makes one */
+    __atomic_store_n(&c->server_refused, 0, __ATOMIC_RELAXED);
     e = asps_rpc_client_call_pushback(c->rpc, ASPS_RPC_METHOD_GET_SECRETS, req, req_len, status,
                                       msg, sizeof msg, &reply, &reply_len, &pushback, eb);
     pthread_rwlock_unlock(&c->lock);
     free(req);
     if (e != ASPS_OK)
         return e;
+    if (*status == ASPS_RPC_UNAVAILABLE && __atomic_load_n(&c->server_refused, __ATOMIC_RELAXED)) {
+        /* the server was reached but is not the one we trust (not the
+         * pinned certificate, or its claims refused by server_check): not
+         * verified, and retrying will not help */
+        free(reply);
+        return asps_fail(eb, ASPS_E_DENIED, "server not verified: %s", msg);
+    }
     if (*status != ASPS_RPC_OK) {
         free(reply);
         return asps_fail(eb, asps_rpc_err_of_reply(*status, pushback), "server: %s: %s",

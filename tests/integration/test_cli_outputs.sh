@@ -172,6 +172,9 @@ $BIN get --server "$S" --ca missing.pem "${ID[@]}" text 2>err; rc=$?
 [ $rc = 2 ] && ok || bad "get --ca missing: rc $rc $(cat err)"
 $BIN get --server "$S" --pin missing.pem "${ID[@]}" text 2>err; rc=$?
 [ $rc = 2 ] && ok || bad "get --pin missing: rc $rc $(cat err)"
+# a server that is not the pinned one: not verified (1), not "retry later" (3)
+$BIN get --server "$S" --pin ca.pem "${ID[@]}" text 2>err; rc=$?
+[ $rc = 1 ] && grep -q "server not verified: .*not the pinned one" err && ok || bad "get --pin another certificate: rc $rc $(cat err)"
 # ... or not a certificate (a key given by mistake): usage (2) too
 $BIN get --server "$S" --ca ca.key "${ID[@]}" text 2>err; rc=$?
 [ $rc = 2 ] && grep -q "not a PEM certificate" err && ok || bad "get --ca not a certificate: rc $rc $(cat err)"
