@@ -126,8 +126,8 @@ static void say_policy(report *r, const asps_service_config *cfg, asps_policy **
             "tcb_statuses)");
     else if (strcmp(fmt, "native") && !cfg->seed_allow_simulated &&
              (cfg->trust_sim || cfg->n_trust_roots))
-        say(r, SAY_NOTE, "policy",
-            "converted apps refuse simulated evidence (the seed formats cannot allow it): every "
+        say(r, SAY_WARN, "policy", /* a warning: --log-level warn must not hide it */
+            "WARNING: converted apps refuse simulated evidence (the seed formats cannot allow it): every "
             "request from the simulated platform%s will be denied (\"simulated evidence not "
             "allowed\" in the audit log) unless the server config sets \"seed_allow_simulated\": true",
             cfg->n_trust_roots && !cfg->trust_sim ? " or an extra root" : "");

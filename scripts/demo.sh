@@ -124,4 +124,8 @@ if [ -f "$VEC/sgx_quote" ]; then
 else
   echo "(vectors not found at $VEC; set ASPS_VECTORS)"
 fi
-printf '\ndemo done in %s\n' "$W"
+if [ -n "$KEEP" ] && [ "$KEEP" != 0 ]; then
+  printf '\ndemo done\n' # the cleanup says where its folder stays
+else
+  printf '\ndemo done (working folder %s, removed on exit)\n' "$W"
+fi

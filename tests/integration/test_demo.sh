@@ -31,7 +31,7 @@ grep -qx 'Secret received: image_key = binary (17 bytes: 42-80-cd-4b-24-f6-0f-a5
 [ "$(grep -c '^(exit 1)$' "$T/demo.txt")" = 2 ] && ok || bad "impostors not denied: $(grep '^(exit' "$T/demo.txt")"
 # the demo's own server certificate does not set off the banner's expiry warning
 grep -q "server certificate: WARNING" "$T/demo.txt" && bad "demo server certificate about to expire: $(grep 'server certificate' "$T/demo.txt")" || ok
-W=$(sed -n 's/^demo done in //p' "$T/demo.txt")
+W=$(sed -n 's/^demo done (working folder \(.*\), removed on exit)$/\1/p' "$T/demo.txt")
 [ -n "$W" ] && [ ! -e "$W" ] && ok || bad "working folder '$W' left behind without KEEP"
 grep -q "KEEP" "$T/demo.txt" && bad "KEEP message without KEEP" || ok
 

@@ -231,7 +231,7 @@ $BIN policy check --from occlum --seed-tcb-statuses UpToDate,Revoked dynamic_con
 # ---- serve --check: the simulated platform and seed_allow_simulated ------------------------
 sed 's/"seed_allow_simulated": true,//' main.json > nosim.json
 $BIN serve --config nosim.json --ra-config dynamic_config.json --secrets secret_config.json --check > c.out 2>&1
-grep -qF 'note  policy: converted apps refuse simulated evidence' c.out && grep -qF '"seed_allow_simulated": true' c.out \
+grep -qF 'WARN  policy: WARNING: converted apps refuse simulated evidence' c.out && grep -qF '"seed_allow_simulated": true' c.out \
     && ok || bad "no start-up note on refused simulated evidence: $(cat c.out)"
 grep -qF 'conversion note: TCB statuses' c.out && ok || bad "serve --check without the TCB note: $(cat c.out)"
 $BIN serve --config main.json --ra-config dynamic_config.json --secrets secret_config.json --check > c.out 2>&1
