@@ -44,6 +44,16 @@ exported "$SO" > asps.syms
 others=$(grep -v '^asps_' asps.syms | head -5)
 [ -z "$others" ] && ok || bad "libasps.so exports non-asps_ names: $others"
 grep -q '^asps__' asps.syms && bad "libasps.so exports protobuf-c's asps__ names" || ok
+# only the public API: every exported name is declared in include/asps/*.h
+# (read here with grep, not by the build's own list), and the internal
+# helpers the library does hold stay local
+grep -ohE '[ *]asps_[a-z0-9_]+\(' "$SRC"/include/asps/*.h | tr -d ' *(' | sort -u > public.syms
+extra=$(sort -u asps.syms | comm -23 - public.syms | head -5 | tr '\n' ' ')
+[ -z "$extra" ] && ok || bad "libasps.so exports names no public header declares: $extra"
+missing=$(sort -u asps.syms | comm -13 - public.syms | head -5 | tr '\n' ' ')
+[ -z "$missing" ] && ok || bad "public functions libasps.so does not export: $missing"
+nm "$BUILD/libasps.a" 2>/dev/null | grep -q ' T asps_hex_encode$' && ok || bad "no asps_hex_encode in libasps.a: the check below proves nothing"
+grep -qx 'asps_hex_encode' asps.syms && bad "libasps.so exports the internal asps_hex_encode" || ok
 for f in asps_client_new asps_client_get asps_client_free asps_client_renew asps_client_set_attester \
          asps_client_attester_from_env asps_secrets_free asps_err_name asps_attester_free asps_ratls_create; do
     grep -qx "$f" asps.syms && ok || bad "libasps.so does not export $f"
