@@ -232,11 +232,20 @@ int asps_cmd_get(int argc, char **argv)
             for (size_t i = 0; arr && i < n; i++)
                 if (add_secret_json(arr, &s[i]) != 0)
                     arr = NULL;
-            char *text = arr ? cJSON_PrintUnformatted(o) : NULL;
-            if (text) {
+            /* printed into one buffer of the bound's size: cJSON_PrintUnformatted
+             * grows its own with realloc, leaving copies of the values freed
+             * but not cleansed. Per secret: "value" (at most 6 bytes a byte,
+             * quoted), hex (2), base64 (4 per 3), the name escaped (6), keys. */
+            size_t cap = 64;
+            for (size_t i = 0; arr && i < n; i++)
+                cap += 8 * s[i].len + 4 * ((s[i].len + 2) / 3) + 6 * strlen(s[i].name) + 96;
+            char *text = arr ? malloc(cap) : NULL;
+            if (text && cJSON_PrintPreallocated(o, text, (int)cap, 0)) {
                 puts(text);
-                asps_cleanse_free_str(text);
+                asps_cleanse_free(text, cap);
             } else {
+                if (text)
+                    asps_cleanse_free(text, cap);
                 fprintf(stderr, "asps get: out of memory\n");
                 rc = 1;
             }

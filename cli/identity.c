@@ -37,9 +37,10 @@ static int hexarg(const char *cmd, const char *flag, const char *v, uint8_t *out
 
 static int numarg(const char *cmd, const char *flag, const char *v, uint16_t *out)
 {
+    /* decimal only, as every other number asps takes: "010" is 10, not 8 */
     char *end;
-    long x = strtol(v, &end, 0);
-    if (*v == 0 || *end || x < 0 || x > 65535) {
+    long x = strtol(v, &end, 10);
+    if (*v < '0' || *v > '9' || *end || x < 0 || x > 65535) {
         fprintf(stderr, "asps %s: %s: expected a number 0..65535\n", cmd, flag);
         return CLI_BAD_VALUE;
     }

@@ -1128,7 +1128,9 @@ asps_err asps_rpc_server_set_identity(asps_rpc_server *s, const char *cert_chain
         return asps_fail(eb, ASPS_E_ARG, "rpc: set_identity before the server started");
     ASPS_TRY(asps_rpc__check_pem_pair(cert_chain_pem, key_pem, "server", eb));
     ASPS_TRY(asps_rpc__check_validity(cert_chain_pem, "server", eb));
-    if (strcmp(cert_chain_pem, s->cert_pem) == 0 && strcmp(key_pem, s->key_pem) == 0)
+    /* the same certificate: the same pair (the key was just proved to be
+     * its key), so nothing to swap; the key itself is never compared */
+    if (strcmp(cert_chain_pem, s->cert_pem) == 0)
         return ASPS_OK;
     int fail = 0;
     char *cert = asps_rpc__dup(cert_chain_pem, &fail), *key = asps_rpc__dup(key_pem, &fail);

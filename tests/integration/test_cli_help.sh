@@ -140,6 +140,8 @@ usage_err get get --server 127.0.0.1:1 --ca c --out f --json a
 usage_err get get --server
 usage_err get get --bogus
 usage_err get get --server 127.0.0.1:1 --ca c --isv-svn 70000 a
+usage_err get get --server 127.0.0.1:1 --ca c --isv-svn 0x10 a   # decimal only
+usage_err get get --server 127.0.0.1:1 --ca c --isv-svn " 7" a
 usage_err get get --server 127.0.0.1:1 --ca c --server-sim s a
 usage_err get get --server 127.0.0.1:1 --pin c --pccs https://127.0.0.1:2 a
 usage_err get get --server 127.0.0.1:1 --ca c --collateral b a
