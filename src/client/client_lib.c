@@ -39,14 +39,25 @@ struct asps_client {
     asps_client_server_check_fn check;
     void *check_ctx;
     asps_trust *trust;           /* the server's RA-TLS evidence */
-    int server_refused;          /* the last handshake's server failed our own
-                                  * check (pin, server_check); atomic */
+    /* handshakes whose server we checked, and the number of the last one
+     * that failed our own check (pin, server_check); atomic. A call is
+     * "server not verified" when a refusal came after it began: counted,
+     * not a flag reset per call, so concurrent calls cannot clear each
+     * other's refusal. */
+    uint64_t handshakes, refused_at;
 };
 
 /* The DER of a PEM certificate (util.h), compared byte for byte: 0 ok. */
 static int pem_cert_der(const char *pem, uint8_t **der, size_t *len)
 {
     return asps_pem_cert_der(pem, SIZE_MAX, der, len) ? 0 : -1;
+}
+
+static void note_handshake(asps_client *c, int ok)
+{
+    uint64_t n = __atomic_add_fetch(&c->handshakes, 1, __ATOMIC_SEQ_CST);
+    if (!ok)
+        __atomic_store_n(&c->refused_at, n, __ATOMIC_SEQ_CST);
 }
 
 /* pinned: the server's certificate must be exactly the pinned one */
@@ -63,7 +74,7 @@ static int verify_pinned(void *ctx, const char *peer_pem, char *err, size_t errl
     OPENSSL_free(der);
     if (!ok)
         snprintf(err, errlen, "server certificate is not the pinned one");
-    __atomic_store_n(&c->server_refused, !ok, __ATOMIC_RELAXED);
+    note_handshake(c, ok);
     return ok ? 0 : -1;
 }
 
@@ -81,7 +92,7 @@ static int verify_server_evidence(void *ctx, const char *peer_pem, char *err, si
         return -1;
     }
     int ok = c->check(c->check_ctx, &claims, err, errlen) == 0;
-    __atomic_store_n(&c->server_refused, !ok, __ATOMIC_RELAXED);
+    note_handshake(c, ok);
     return ok ? 0 : -1;
 }
 
@@ -327,15 +338,14 @@ asps_err asps_client_get(asps_client *c, const char *const *names, size_t n,
         return e;
     }
     long pushback = -1;
-    /* set again by this call's handshake, if it makes one */
-    __atomic_store_n(&c->server_refused, 0, __ATOMIC_RELAXED);
+    uint64_t began = __atomic_load_n(&c->handshakes, __ATOMIC_SEQ_CST);
     e = asps_rpc_client_call_pushback(c->rpc, ASPS_RPC_METHOD_GET_SECRETS, req, req_len, status,
                                       msg, sizeof msg, &reply, &reply_len, &pushback, eb);
     pthread_rwlock_unlock(&c->lock);
     free(req);
     if (e != ASPS_OK)
         return e;
-    if (*status == ASPS_RPC_UNAVAILABLE && __atomic_load_n(&c->server_refused, __ATOMIC_RELAXED)) {
+    if (*status == ASPS_RPC_UNAVAILABLE && __atomic_load_n(&c->refused_at, __ATOMIC_SEQ_CST) > began) {
         /* the server was reached but is not the one we trust (not the
          * pinned certificate, or its claims refused by server_check): not
          * verified, and retrying will not help */
