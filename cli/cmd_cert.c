@@ -39,13 +39,7 @@ static const cli_help verify_help = {
     "[--root-ca FILE] [--at TIME] [--json]",
     "Verify the certificate's evidence (DCAP) and that it binds the certificate's\n"
     "key. Trust options as `asps quote verify`:\n"
-    "  --collateral FILE  collateral bundle (JSON: see README.md)\n"
-    "  --pccs URL         fetch collateral from a PCCS (v4 API)\n"
-    "  --pccs-ca FILE     CA certificate(s) for the PCCS's TLS certificate\n"
-    "  --sim DIR          trust the simulated platform in DIR and use its collateral\n"
-    "  --root-ca FILE     also trust this root CA (DER or PEM); results say simulated\n"
-    "  --at TIME          verification time: unix seconds or RFC 3339 (default now)\n"
-    "  --json             print one JSON object with the verdict and claims\n"};
+    CLI_TRUST_HELP};
 
 enum { OPT_OUT = 1, OPT_KEY, OPT_ATTESTER, OPT_SIM, OPT_DAYS, OPT_NB, OPT_LEGACY };
 static const struct option new_opts[] = {

@@ -18,13 +18,7 @@ static const cli_help verify_help = {
     "asps quote verify QUOTE [--collateral FILE | --pccs URL [--pccs-ca FILE] | --sim DIR] "
     "[--root-ca FILE] [--at TIME] [--json]",
     "Verify a DCAP quote (SGX v3/v4/v5, TDX v4/v5) against Intel's rules.\n"
-    "  --collateral FILE  collateral bundle (JSON: see README.md)\n"
-    "  --pccs URL         fetch collateral from a PCCS (v4 API)\n"
-    "  --pccs-ca FILE     CA certificate(s) for the PCCS's TLS certificate\n"
-    "  --sim DIR          trust the simulated platform in DIR and use its collateral\n"
-    "  --root-ca FILE     also trust this root CA (DER or PEM); results say simulated\n"
-    "  --at TIME          verification time: unix seconds or RFC 3339 (default now)\n"
-    "  --json             print one JSON object with the verdict and claims\n"};
+    CLI_TRUST_HELP};
 
 static const cli_help show_help = {
     "quote show", "asps quote show QUOTE [--json]",

@@ -117,6 +117,20 @@ static int configure_log(const char *level, const char *format)
 /* /readyz: the service's answer (ops.h adds "draining") */
 static int service_ready(void *svc, char *why, size_t n) { return asps_service_ready(svc, why, n); }
 
+/* LISTEN (checked by asps_addr_parse when the config was read) with PORT,
+ * the port bound, as "HOST:PORT" in OUT, an IPv6 host in brackets
+ * ("[::1]:7788"): what the listening lines and systemd's STATUS say. */
+static void bound_addr(const char *listen, int port, char *out, size_t n)
+{
+    asps_hostport hp;
+    asps_errbuf eb = {{0}};
+    if (asps_addr_parse("listen", listen, ASPS_ADDR_PORT_ZERO, &hp, &eb) != ASPS_OK) {
+        snprintf(out, n, "%s", listen); /* not reached: checked at load */
+        return;
+    }
+    snprintf(out, n, "%s%s%s:%d", hp.ipv6 ? "[" : "", hp.host, hp.ipv6 ? "]" : "", port);
+}
+
 /* The operations listener, when the config asks for one: "ops: listening
  * on HOST:PORT" on the log (not stdout: that line is the RPC port's). */
 static asps_err start_ops(const asps_service_config *cfg, asps_service *svc, const uint8_t *cert,
@@ -130,13 +144,9 @@ static asps_err start_ops(const asps_service_config *cfg, asps_service *svc, con
     asps_ops_opts oo = {.listen = cfg->ops_listen, .ready = service_ready, .ready_ctx = svc,
                         .grpc_version = asps_rpc_grpc_version()};
     ASPS_TRY(asps_ops_start(&oo, ops, eb));
-    char host[256];
-    snprintf(host, sizeof host, "%s", cfg->ops_listen);
-    char *colon = strrchr(host, ':');
-    if (colon)
-        *colon = 0;
-    asps_log(ASPS_LOG_INFO, "ops", "listening on %s:%d (/healthz /readyz /metrics)", host,
-             asps_ops_port(*ops));
+    char where[300];
+    bound_addr(cfg->ops_listen, asps_ops_port(*ops), where, sizeof where);
+    asps_log(ASPS_LOG_INFO, "ops", "listening on %s (/healthz /readyz /metrics)", where);
     return ASPS_OK;
 }
 
@@ -276,14 +286,11 @@ int asps_cmd_serve(int argc, char **argv)
         asps_log(ASPS_LOG_ERROR, "serve", "%s", eb.msg);
         goto out;
     }
-    char host[256];
-    snprintf(host, sizeof host, "%s", cfg->listen);
-    char *colon = strrchr(host, ':');
-    if (colon)
-        *colon = 0;
-    printf("asps: listening on %s:%d\n", host, port);
+    char where[300];
+    bound_addr(cfg->listen, port, where, sizeof where);
+    printf("asps: listening on %s\n", where);
     fflush(stdout);
-    asps_serve_notify_ready(host, port);
+    asps_serve_notify_ready(where);
     for (;;) {
         int sig = 0;
         if (sigwait(&set, &sig) != 0)

@@ -21,6 +21,18 @@ typedef struct cli_trust {
     int64_t at;              /* --at TIME, default now */
 } cli_trust;
 
+/* The help lines of the trust options (and --json), for the verify
+ * commands' help text (`asps quote verify`, `asps cert verify`); README.md
+ * repeats them (test_cli_help compares). */
+#define CLI_TRUST_HELP                                                                             \
+    "  --collateral FILE  collateral bundle (JSON: see README.md)\n"                               \
+    "  --pccs URL         fetch collateral from a PCCS (v4 API)\n"                                 \
+    "  --pccs-ca FILE     CA certificate(s) for the PCCS's TLS certificate\n"                      \
+    "  --sim DIR          trust the simulated platform in DIR and use its collateral\n"            \
+    "  --root-ca FILE     also trust this root CA (DER or PEM); results say simulated\n"           \
+    "  --at TIME          verification time: unix seconds or RFC 3339 (default now)\n"             \
+    "  --json             print one JSON object with the verdict and claims\n"
+
 /* getopt_long table of the trust options (val CLI_OPT_TRUST) and applying
  * one: NAME "--pccs" etc., V its value. 0 ok; CLI_BAD_VALUE (printed). */
 #define CLI_OPT_TRUST 0x200

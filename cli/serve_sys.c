@@ -42,9 +42,9 @@ static void notify(const char *state)
         asps_log(ASPS_LOG_WARN, "serve", "sd_notify: cannot tell systemd (%s)", strerror(-r));
 }
 
-void asps_serve_notify_ready(const char *host, int port)
+void asps_serve_notify_ready(const char *where_bound)
 {
-    snprintf(where, sizeof where, "%s:%d", host, port);
+    snprintf(where, sizeof where, "%s", where_bound);
     char msg[400];
     snprintf(msg, sizeof msg, "READY=1\nSTATUS=serving on %s", where);
     notify(msg);

@@ -8,8 +8,9 @@
 #include "rpc.h"
 #include "service.h"
 
-/* READY=1, STATUS=serving on HOST:PORT. Once listening. */
-void asps_serve_notify_ready(const char *host, int port);
+/* READY=1, STATUS=serving on WHERE ("HOST:PORT", kept for later STATUS
+ * lines). Once listening. */
+void asps_serve_notify_ready(const char *where_bound);
 /* RELOADING=1 (with MONOTONIC_USEC). When a SIGHUP reload begins. */
 void asps_serve_notify_reloading(void);
 /* STOPPING=1 and a STATUS. When the drain begins. */

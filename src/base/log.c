@@ -173,3 +173,24 @@ void asps_log(asps_log_level level, const char *component, const char *fmt, ...)
     asps_logv(level, component, fmt, ap);
     va_end(ap);
 }
+
+int asps_log_limiter_admit(asps_log_limiter *l, int64_t now_ms)
+{
+    pthread_mutex_lock(&l->mu);
+    if (!l->started || now_ms - l->window_start >= l->window_ms) {
+        if (l->dropped)
+            asps_log(ASPS_LOG_WARN, l->component, "%u log lines suppressed in the last %d s",
+                     l->dropped, (int)(l->window_ms / 1000));
+        l->started = 1;
+        l->window_start = now_ms;
+        l->in_window = 0;
+        l->dropped = 0;
+    }
+    int show = l->in_window < l->burst;
+    if (show)
+        l->in_window++;
+    else
+        l->dropped++;
+    pthread_mutex_unlock(&l->mu);
+    return show;
+}

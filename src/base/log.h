@@ -12,7 +12,9 @@
 #ifndef ASPS_LOG_H
 #define ASPS_LOG_H
 
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 
 typedef enum {
     ASPS_LOG_ERROR = 0,
@@ -44,5 +46,31 @@ void asps_logv(asps_log_level level, const char *component, const char *fmt, va_
     __attribute__((format(printf, 3, 0)));
 /* The time as RFC 3339 UTC with milliseconds into BUF (at least 25 bytes). */
 void asps_log_time_rfc3339(char *buf, unsigned long size);
+
+/* A rate limit for lines a remote peer can cause (gRPC's and
+ * libmicrohttpd's own lines): at most BURST lines per window of WINDOW_MS,
+ * the rest counted. When a window in which lines were dropped ends (at the
+ * first call after it), one line is written at warn for COMPONENT:
+ *   N log lines suppressed in the last S s
+ * (S = WINDOW_MS / 1000). The first call opens the first window.
+ * Define one with ASPS_LOG_LIMITER_INIT (static storage; never freed);
+ * the fields are the limiter's own. Thread-safe. */
+typedef struct {
+    const char *component; /* static string */
+    unsigned burst;
+    int64_t window_ms;
+    pthread_mutex_t mu;
+    int started;
+    int64_t window_start; /* ms, on the caller's clock */
+    unsigned in_window, dropped;
+} asps_log_limiter;
+
+#define ASPS_LOG_LIMITER_INIT(component, burst, window_ms)                                         \
+    {(component), (burst), (window_ms), PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0}
+
+/* 1 when the caller may write its line now, 0 when it is counted instead.
+ * NOW_MS: a monotonic clock in milliseconds (asps_now_mono_ms), never
+ * going back. Writes the "suppressed" line itself when due. */
+int asps_log_limiter_admit(asps_log_limiter *l, int64_t now_ms);
 
 #endif

@@ -10,7 +10,6 @@
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
 #include <openssl/x509.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +20,7 @@
 #include "addr.h"
 #include "log.h"
 #include "metrics.h"
+#include "util.h"
 #include "version.h"
 #include "x509.h"
 
@@ -125,37 +125,16 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 #define OPS_MAX_CONNECTIONS 512u
 #define OPS_MAX_PER_IP 16u
 
-/* libmicrohttpd's own lines, at most OPS_LOG_BURST per OPS_LOG_WINDOW s, the
- * rest counted in one "suppressed" line: it writes a line or two for every
- * malformed request and every connection closed half-way, so anyone who
- * can reach the port could otherwise fill the server's log. */
-#define OPS_LOG_BURST 20
-#define OPS_LOG_WINDOW 10
-static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct timespec log_window;
-static unsigned log_in_window, log_dropped;
+/* libmicrohttpd's own lines, at most 20 per 10 s, the rest counted in one
+ * "suppressed" line (log.h: asps_log_limiter): it writes a line or two for
+ * every malformed request and every connection closed half-way, so anyone
+ * who can reach the port could otherwise fill the server's log. */
+static asps_log_limiter mhd_limiter = ASPS_LOG_LIMITER_INIT("ops", 20, 10000);
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    pthread_mutex_lock(&log_mu);
-    if (log_window.tv_sec == 0 || now.tv_sec - log_window.tv_sec >= OPS_LOG_WINDOW) {
-        if (log_dropped)
-            asps_log(ASPS_LOG_WARN, "ops", "%u log lines suppressed in the last %d s", log_dropped,
-                     OPS_LOG_WINDOW);
-        log_window = now;
-        log_in_window = 0;
-        log_dropped = 0;
-    }
-    int show = log_in_window < OPS_LOG_BURST;
-    if (show)
-        log_in_window++;
-    else
-        log_dropped++;
-    pthread_mutex_unlock(&log_mu);
-    if (show)
+    if (asps_log_limiter_admit(&mhd_limiter, asps_now_mono_ms()))
         asps_logv(ASPS_LOG_WARN, "ops", fmt, ap);
 }
 

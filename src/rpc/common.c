@@ -49,15 +49,10 @@ const char *asps_rpc_status_name(int status)
 /* gRPC's own lines go through the one logger (log.h, component "grpc";
  * gRPC's ERROR, INFO and DEBUG as error, info and debug). gRPC logs every
  * failed TLS handshake at ERROR: a remote peer could flood the log. Lines
- * are written at most LOG_BURST per LOG_WINDOW_MS; the rest are counted and
- * reported once the window turns. A line the logger's level drops is not
- * counted. */
-#define LOG_BURST 20
-#define LOG_WINDOW_MS 10000
-
-static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
-static int64_t log_window_start;
-static unsigned log_in_window, log_dropped;
+ * are written at most 20 per 10 s (log.h: asps_log_limiter); the rest are
+ * counted and reported once the window turns. A line the logger's level
+ * drops is not counted. */
+static asps_log_limiter grpc_limiter = ASPS_LOG_LIMITER_INIT("grpc", 20, 10000);
 
 /* The failed-handshake hook (asps_rpc_set_handshake_failure_hook). hook_mu
  * is held while the hook runs, so that once it is removed no call into it is
@@ -117,23 +112,7 @@ static void rate_limited_log(gpr_log_func_args *a)
     asps_log_level level = level_of(a->severity);
     if (!asps_log_enabled(level))
         return;
-    int64_t now = asps_rpc__now_ms();
-    pthread_mutex_lock(&log_mu);
-    if (now - log_window_start >= LOG_WINDOW_MS) {
-        if (log_dropped)
-            asps_log(ASPS_LOG_WARN, "grpc", "%u log lines suppressed in the last %d s", log_dropped,
-                     LOG_WINDOW_MS / 1000);
-        log_window_start = now;
-        log_in_window = 0;
-        log_dropped = 0;
-    }
-    int show = log_in_window < LOG_BURST;
-    if (show)
-        log_in_window++;
-    else
-        log_dropped++;
-    pthread_mutex_unlock(&log_mu);
-    if (show)
+    if (asps_log_limiter_admit(&grpc_limiter, asps_rpc__now_ms()))
         asps_log(level, "grpc", "%s", a->message);
 }
 

@@ -419,6 +419,47 @@ static void test_tally_line_through_logger(void **state)
     sink_close(&k);
 }
 
+/* The rate limiter (asps_log_limiter): the first BURST calls of a window
+ * are admitted, the rest counted; the first call after a window with drops
+ * writes one "N log lines suppressed in the last S s" line for the
+ * limiter's component, once; a window without drops writes none. The
+ * clock is the caller's, so the windows here are exact. */
+static void test_limiter_burst_then_one_summary(void **state)
+{
+    (void)state;
+    sink k;
+    sink_open(&k);
+    asps_log_configure(ASPS_LOG_INFO, ASPS_LOG_TEXT, k.fd);
+    static asps_log_limiter lim = ASPS_LOG_LIMITER_INIT("peer", 3, 2000);
+    const int64_t t0 = 5000;
+    /* window 1 (t0 .. t0+1999): 10 calls, 3 shown, 7 counted */
+    for (int i = 0; i < 10; i++) {
+        int shown = asps_log_limiter_admit(&lim, t0 + 100 * i);
+        assert_int_equal(shown, i < 3);
+        if (shown)
+            asps_log(ASPS_LOG_INFO, "peer", "line %d", i);
+    }
+    assert_int_equal(asps_log_limiter_admit(&lim, t0 + 1999), 0); /* still window 1: 8 */
+    /* window 2 opens: the summary first, then this call's line */
+    assert_int_equal(asps_log_limiter_admit(&lim, t0 + 2000), 1);
+    asps_log(ASPS_LOG_INFO, "peer", "window 2");
+    assert_int_equal(asps_log_limiter_admit(&lim, t0 + 2500), 1);
+    asps_log(ASPS_LOG_INFO, "peer", "window 2 again");
+    /* window 3: window 2 dropped nothing, so no summary */
+    assert_int_equal(asps_log_limiter_admit(&lim, t0 + 4000), 1);
+    asps_log(ASPS_LOG_INFO, "peer", "window 3");
+    /* a long quiet gap: window 3 dropped nothing either */
+    assert_int_equal(asps_log_limiter_admit(&lim, t0 + 60000), 1);
+    asps_log(ASPS_LOG_INFO, "peer", "much later");
+    assert_int_equal(python_check(text_check, k.path,
+                                  "info:peer:line 0|info:peer:line 1|info:peer:line 2|"
+                                  "warn:peer:8 log lines suppressed in the last 2 s|"
+                                  "info:peer:window 2|info:peer:window 2 again|"
+                                  "info:peer:window 3|info:peer:much later|"),
+                     0);
+    sink_close(&k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -432,6 +473,7 @@ int main(void)
         cmocka_unit_test(test_threads_do_not_interleave),
         cmocka_unit_test(test_depstate_logs_transitions_once),
         cmocka_unit_test(test_tally_line_through_logger),
+        cmocka_unit_test(test_limiter_burst_then_one_summary),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
