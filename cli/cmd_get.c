@@ -219,7 +219,6 @@ int asps_cmd_get(int argc, char **argv)
     o.use_attester = att;
     if (e == ASPS_OK)
         e = asps_client_new(&o, &c, &eb);
-    int fetched = e == ASPS_OK;
     if (e == ASPS_OK)
         e = asps_client_get(c, names, n, &s, &status, &eb);
     if (e == ASPS_OK) {
@@ -272,16 +271,12 @@ int asps_cmd_get(int argc, char **argv)
         asps_secrets_free(s, n);
     } else {
         fprintf(stderr, "asps get: %s [%s]\n", eb.msg, asps_err_name(e));
+        /* a --ca, --pin or trust file that is not one is ASPS_E_ARG (2); a
+         * server refused by --ra-config's check is ASPS_E_DENIED (1) */
         rc = cli_exit_code(e, status);
-        /* before any call: a --ca or --pin file (or a trust file) that is
-         * not a certificate is an input error (2), not a verdict */
-        if (!fetched && e == ASPS_E_PARSE)
-            rc = CLI_EXIT_USAGE;
-        if (check.refused) { /* the server is not the one asked for: not verified (1) */
+        if (check.refused) /* the server is not the one asked for */
             fprintf(stderr, "asps get: the server showed %s; --ra-config %s does not allow it\n",
                     check.shown, ga.ra_path);
-            rc = CLI_EXIT_DENIED;
-        }
     }
     asps_client_free(c);
     asps_initra_conf_free(ra_conf);

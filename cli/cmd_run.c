@@ -102,10 +102,39 @@ static int app_runnable(const char *app, char *why, size_t whylen)
     return 0;
 }
 
+/* The files' paths: --root ROOT joined to each conf path ("--root /tmp/r/"
+ * joins as /tmp/r/etc/key, "--root /" as /etc/key), into PATHS (n_keys
+ * entries, NULL on entry, malloc'd; the caller frees them with
+ * run_paths_free, on an error too). The one place the paths are made: the
+ * files checked before the fetch are the files written after it. */
+static asps_err run_paths(const asps_initra_conf *conf, const char *root, char **paths,
+                          asps_errbuf *eb)
+{
+    size_t n = strlen(root);
+    while (n > 0 && root[n - 1] == '/')
+        n--;
+    for (size_t k = 0; k < conf->n_keys; k++) {
+        size_t len = n + strlen(conf->paths[k]) + 1;
+        if (!(paths[k] = malloc(len)))
+            return asps_fail(eb, ASPS_E_NOMEM, "out of memory");
+        snprintf(paths[k], len, "%.*s%s", (int)n, root, conf->paths[k]);
+    }
+    return ASPS_OK;
+}
+
+static void run_paths_free(char **paths, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        free(paths[k]);
+}
+
 /* Everything that can be known before the secrets are fetched, so that a
  * typo costs no fetch (and no audited release): --root, the application,
- * and that every file can be written. 0, else the exit code. */
-static int run_check_before_fetch(const asps_initra_conf *conf, const char *root, const char *app)
+ * and that every file can be written. PATHS gets the files' paths
+ * (run_paths; the caller frees them, whatever is returned). 0, else the
+ * exit code. */
+static int run_check_before_fetch(const asps_initra_conf *conf, const char *root, const char *app,
+                                  char **paths)
 {
     if (root[0] && root[0] != '/') {
         fprintf(stderr, "asps run: --root %s: must be an absolute path; nothing fetched, no file "
@@ -117,23 +146,10 @@ static int run_check_before_fetch(const asps_initra_conf *conf, const char *root
         fprintf(stderr, "asps run: cannot start %s; nothing fetched, no file written\n", why);
         return 2;
     }
-    char *paths[ASPS_INITRA_MAX_KEYS];
-    size_t k, n = strlen(root);
     asps_errbuf eb = {{0}};
-    asps_err e = ASPS_OK;
-    while (n > 1 && root[n - 1] == '/')
-        n--; /* "--root /tmp/r/" joins as /tmp/r/etc/key */
-    for (k = 0; k < conf->n_keys && e == ASPS_OK; k++) {
-        size_t len = n + strlen(conf->paths[k]) + 1;
-        if (!(paths[k] = malloc(len)))
-            e = asps_fail(&eb, ASPS_E_NOMEM, "out of memory");
-        else
-            snprintf(paths[k], len, "%.*s%s", (int)(n == 1 ? 0 : n), root, conf->paths[k]);
-    }
+    asps_err e = run_paths(conf, root, paths, &eb);
     if (e == ASPS_OK)
         e = asps_initra_check_writable((const char *const *)paths, conf->n_keys, &eb);
-    while (k > 0)
-        free(paths[--k]);
     if (e != ASPS_OK) {
         fprintf(stderr, "asps run: %s; nothing fetched, no file written\n", eb.msg);
         return e == ASPS_E_ARG ? 2 : 4;
@@ -165,8 +181,10 @@ int asps_cmd_run(int argc, char **argv)
         fprintf(stderr, "asps run: %s\n", eb.msg);
         return 2;
     }
-    int pre = run_check_before_fetch(conf, root, i < argc ? argv[i] : NULL);
+    char *paths[ASPS_INITRA_MAX_KEYS] = {0};
+    int pre = run_check_before_fetch(conf, root, i < argc ? argv[i] : NULL, paths);
     if (pre != 0) {
+        run_paths_free(paths, conf->n_keys);
         asps_initra_conf_free(conf);
         return pre;
     }
@@ -181,6 +199,7 @@ int asps_cmd_run(int argc, char **argv)
         if (!o.ca_file) {
             fprintf(stderr, "asps run: ra_config verifies nothing about the server, so a CA is "
                             "needed to authenticate it (--ca FILE)\n");
+            run_paths_free(paths, conf->n_keys);
             asps_initra_conf_free(conf);
             return 2;
         }
@@ -195,7 +214,6 @@ int asps_cmd_run(int argc, char **argv)
     o.use_attester = att;
     if (e == ASPS_OK)
         e = asps_client_new(&o, &c, &eb);
-    int fetched = e == ASPS_OK;
     if (e == ASPS_OK)
         e = asps_client_get(c, (const char *const *)conf->keys, conf->n_keys, &s, &status, &eb);
     if (e != ASPS_OK) {
@@ -204,28 +222,18 @@ int asps_cmd_run(int argc, char **argv)
             fprintf(stderr, "%s%s", k ? ", " : " ", conf->keys[k]);
         fprintf(stderr, " from %s: %s; no file written, application not started\n",
                 conf->kms_server, eb.msg);
+        /* a --ca file that is not one is ASPS_E_ARG (2); a server refused by
+         * ra_config's check is ASPS_E_DENIED (1) */
         rc = cli_exit_code(e, status);
-        /* before any call: a --ca file (or a trust file) that is not a
-         * certificate is an input error (2), not a verdict */
-        if (!fetched && e == ASPS_E_PARSE)
-            rc = CLI_EXIT_USAGE;
-        if (check.refused) { /* the server is not the one asked for: not verified (1) */
+        if (check.refused) /* the server is not the one asked for */
             fprintf(stderr, "asps run: the server showed %s; %s\n", check.shown,
                     conf->flavor == ASPS_INITRA_AECS ? "ra_config's ua_policy_* fields do not allow it"
                                                      : "no ra_config.sgx_mrs entry allows it");
-            rc = CLI_EXIT_DENIED;
-        }
     } else {
-        char **paths = calloc(conf->n_keys, sizeof *paths);
         const uint8_t **vals = calloc(conf->n_keys, sizeof *vals);
         size_t *lens = calloc(conf->n_keys, sizeof *lens);
-        int okp = paths && vals && lens;
+        int okp = vals && lens;
         for (size_t k = 0; okp && k < conf->n_keys; k++) {
-            size_t n = strlen(root) + strlen(conf->paths[k]) + 1;
-            paths[k] = malloc(n);
-            okp = paths[k] != NULL;
-            if (okp)
-                snprintf(paths[k], n, "%s%s", root, conf->paths[k]);
             vals[k] = s[k].value;
             lens[k] = s[k].len;
         }
@@ -238,15 +246,13 @@ int asps_cmd_run(int argc, char **argv)
             for (size_t k = 0; k < conf->n_keys; k++)
                 fprintf(stderr, "asps run: wrote %s (%zu bytes)\n", paths[k], lens[k]);
         }
-        for (size_t k = 0; paths && k < conf->n_keys; k++)
-            free(paths[k]);
-        free(paths);
         free(vals);
         free(lens);
         asps_secrets_free(s, conf->n_keys);
     }
     asps_client_free(c);
     asps_attester_free(att); /* after the client: it renews with it */
+    run_paths_free(paths, conf->n_keys);
     asps_initra_conf_free(conf);
     if (rc != 0)
         return rc;

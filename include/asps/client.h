@@ -95,11 +95,11 @@ typedef struct asps_client_opts {
  * gRPC channel set up to the server. *out is the caller's
  * (asps_client_free); NULL on failure. Errors: ASPS_E_ARG (no server, not
  * exactly one way to trust it, RA-TLS check without collateral,
- * server_name without ca_file, validity_secs out of range),
- * ASPS_E_NO_DEVICE (no attester found for "auto"), ASPS_E_IO (ca_file,
- * pinned_cert_file or a trust file unreadable), ASPS_E_PARSE
- * (pinned_cert_file, ca_file or a root not a certificate), the attester's
- * own errors, ASPS_E_NOMEM. */
+ * server_name without ca_file, validity_secs out of range; the caller's
+ * files: pinned_cert_file or ca_file not a PEM certificate, a root or
+ * collateral file malformed), ASPS_E_NO_DEVICE (no attester found for
+ * "auto"), ASPS_E_IO (ca_file, pinned_cert_file or a trust file
+ * unreadable), the attester's own errors, ASPS_E_NOMEM. */
 asps_err asps_client_new(const asps_client_opts *o, asps_client **out, asps_errbuf *eb);
 /* Closes the channel, cleanses the private key(s). NULL is fine. */
 void asps_client_free(asps_client *c);

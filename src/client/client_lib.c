@@ -5,6 +5,7 @@
  * the write side of a lock whose read side every call holds, so a call
  * never sees its channel freed. */
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <pthread.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -109,7 +110,12 @@ static asps_err load_server_trust(asps_client *c, const asps_client_opts *o, asp
         to.collateral.bundle = o->server_collateral;
         to.collateral.sim_dir = o->server_sim_dir;
     }
-    ASPS_TRY(asps_trust_new(&to, &c->trust, eb));
+    /* every file read here is the caller's (server_sim_dir, server_collateral,
+     * pccs_ca_file; the PCCS is only set up, not asked): one that is not what
+     * it should be is an argument error, like ca_file and pinned_cert_file */
+    asps_err e = asps_trust_new(&to, &c->trust, eb);
+    if (e != ASPS_OK)
+        return e == ASPS_E_PARSE ? ASPS_E_ARG : e;
     if (asps_trust_no_collateral(c->trust))
         return asps_fail(eb, ASPS_E_ARG,
                          "server RA-TLS check needs collateral (server_sim_dir, server_collateral or pccs_url)");
@@ -219,12 +225,26 @@ asps_err asps_client_new(const asps_client_opts *o, asps_client **out, asps_errb
             goto fail;
         c->ca_pem = (char *)pem; /* NUL-terminated by asps_read_file */
         pem = NULL;
+        /* the caller's file: not a certificate is an argument error, said
+         * here (the channel's own PEM check, the same test, says ASPS_E_PARSE) */
+        BIO *b = BIO_new_mem_buf(c->ca_pem, -1);
+        X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+        int is_cert = x != NULL;
+        BIO_free(b);
+        X509_free(x);
+        ERR_clear_error();
+        if (!is_cert) {
+            e = b ? asps_fail(eb, ASPS_E_ARG, "client: CA file %s is not a PEM certificate",
+                              o->ca_file)
+                  : asps_fail(eb, ASPS_E_NOMEM, "client: out of memory");
+            goto fail;
+        }
     } else if (o->pinned_cert_file) {
         e = asps_read_file(o->pinned_cert_file, 1 << 20, &pem, &pem_len, eb);
         if (e != ASPS_OK)
             goto fail;
         if (pem_cert_der((const char *)pem, &c->pinned_der, &c->pinned_len) != 0) {
-            e = asps_fail(eb, ASPS_E_PARSE, "client: pinned server certificate %s unreadable",
+            e = asps_fail(eb, ASPS_E_ARG, "client: pinned server certificate %s unreadable",
                           o->pinned_cert_file);
             goto fail;
         }

@@ -171,6 +171,23 @@ static asps_err parse_kms(asps_policy *p, const cJSON *k, asps_errbuf *eb)
     return ASPS_OK;
 }
 
+asps_err asps_policy_tcb_mask_add(const char *name, const char *what, size_t index,
+                                  uint32_t *mask, asps_errbuf *eb)
+{
+    asps_tcb_status st;
+    if (!name)
+        return asps_fail(eb, ASPS_E_PARSE, "%s[%zu]: expected a TCB status such as "
+                         "\"UpToDate\" or \"SWHardeningNeeded\"", what, index);
+    if (asps_tcb_status_parse(name, &st) != 0)
+        return asps_fail(eb, ASPS_E_PARSE, "%s[%zu]: \"%.63s\" is not a TCB status such as "
+                         "\"UpToDate\" or \"SWHardeningNeeded\"", what, index, name);
+    if (st == ASPS_TCB_REVOKED)
+        return asps_fail(eb, ASPS_E_PARSE, "%s[%zu]: \"Revoked\" can never be allowed", what,
+                         index);
+    *mask |= 1u << st;
+    return ASPS_OK;
+}
+
 static asps_err parse_match(asps_policy_app *a, const cJSON *m, const char *mp, asps_errbuf *eb)
 {
     static const char *const keys[] = {"tee", "mrenclave", "mrsigner", "isv_prod_id",
@@ -227,16 +244,9 @@ static asps_err parse_match(asps_policy_app *a, const cJSON *m, const char *mp, 
         asps_json_path_key(fp, sizeof fp, mp, "tcb_statuses");
         a->tcb_mask = 0;
         size_t i = 0;
-        for (const cJSON *e = arr->child; e; e = e->next, i++) {
-            asps_tcb_status st;
-            if (!cJSON_IsString(e) || asps_tcb_status_parse(e->valuestring, &st) != 0)
-                return asps_fail(eb, ASPS_E_PARSE, "%s[%zu]: expected a TCB status such as "
-                                 "\"UpToDate\" or \"SWHardeningNeeded\"", fp, i);
-            if (st == ASPS_TCB_REVOKED)
-                return asps_fail(eb, ASPS_E_PARSE, "%s[%zu]: \"Revoked\" can never be allowed",
-                                 fp, i);
-            a->tcb_mask |= 1u << st;
-        }
+        for (const cJSON *e = arr->child; e; e = e->next, i++)
+            ASPS_TRY(asps_policy_tcb_mask_add(cJSON_IsString(e) ? e->valuestring : NULL, fp, i,
+                                              &a->tcb_mask, eb));
         if (a->tcb_mask == 0)
             return asps_fail(eb, ASPS_E_PARSE, "%s: must list at least one status", fp);
     }

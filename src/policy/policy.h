@@ -100,10 +100,17 @@ typedef enum asps_policy_format {
      (1u << ASPS_TCB_CONFIGURATION_AND_SW_HARDENING_NEEDED) | (1u << ASPS_TCB_OUT_OF_DATE) | \
      (1u << ASPS_TCB_OUT_OF_DATE_CONFIGURATION_NEEDED))
 
-/* TCB status names (Intel's spellings, as in tcb_statuses) -> a mask of
- * (1 << asps_tcb_status). LIST is comma-separated ("UpToDate,SWHardeningNeeded");
- * WHAT names it in errors. Unknown names, "Revoked" (never allowed) and an
- * empty list are ASPS_E_PARSE. */
+/* The one place TCB status names are read (policy "tcb_statuses", the
+ * server config's "seed_tcb_statuses", --seed-tcb-statuses): NAME (Intel's
+ * spelling, e.g. "UpToDate"; NULL for an entry that is not a string) ORed
+ * into *MASK as (1 << asps_tcb_status). WHAT[INDEX] names the entry in
+ * errors. An unknown name, NULL and "Revoked" (never allowed) are
+ * ASPS_E_PARSE, *MASK unchanged. Callers check the finished mask is not 0. */
+asps_err asps_policy_tcb_mask_add(const char *name, const char *what, size_t index,
+                                  uint32_t *mask, asps_errbuf *eb);
+/* A comma-separated LIST ("UpToDate,SWHardeningNeeded") -> *MASK, each name
+ * through asps_policy_tcb_mask_add; WHAT names it in errors. Those errors,
+ * an empty name, a trailing comma and an empty list are ASPS_E_PARSE. */
 asps_err asps_policy_tcb_mask_parse(const char *list, const char *what, uint32_t *mask,
                                     asps_errbuf *eb);
 /* MASK's names, comma-separated, into OUT (truncated to LEN). */

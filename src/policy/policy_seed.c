@@ -455,15 +455,9 @@ asps_err asps_policy_tcb_mask_parse(const char *list, const char *what, uint32_t
     size_t i = 0;
     for (const char *p = list ? list : ""; *p;) {
         size_t n = strcspn(p, ",");
-        asps_tcb_status st;
+        /* a longer name is cut to one no status has, so it is refused */
         snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name - 1 ? n : sizeof name - 1), p);
-        if (n == 0 || n >= sizeof name || asps_tcb_status_parse(name, &st) != 0)
-            return asps_fail(eb, ASPS_E_PARSE,
-                             "%s[%zu]: \"%s\" is not a TCB status such as \"UpToDate\" or "
-                             "\"SWHardeningNeeded\"", what, i, name);
-        if (st == ASPS_TCB_REVOKED)
-            return asps_fail(eb, ASPS_E_PARSE, "%s[%zu]: \"Revoked\" can never be allowed", what, i);
-        m |= 1u << st;
+        ASPS_TRY(asps_policy_tcb_mask_add(name, what, i, &m, eb));
         p += n;
         if (*p == ',' && *++p == 0)
             return asps_fail(eb, ASPS_E_PARSE, "%s: ends with a comma", what);

@@ -100,7 +100,7 @@ static asps_err opt_size(const cJSON *o, const char *path, const char *key, int6
 }
 
 /* "seed_tcb_statuses": ["UpToDate", ...] -> the converted apps' TCB mask,
- * through the policy's own parser (one spelling, one set of rules). */
+ * each name through the policy's own rules (one spelling, one set of rules). */
 static asps_err seed_tcb(const cJSON *root, asps_service_config *c, asps_errbuf *eb)
 {
     const cJSON *arr;
@@ -108,19 +108,15 @@ static asps_err seed_tcb(const cJSON *root, asps_service_config *c, asps_errbuf 
     ASPS_TRY(asps_json_get_array(root, "config", "seed_tcb_statuses", &arr, &present, eb));
     if (!present)
         return ASPS_OK;
-    char list[512] = "";
-    size_t i = 0, used = 0;
-    for (const cJSON *e = arr->child; e; e = e->next, i++) {
-        if (!cJSON_IsString(e) || !e->valuestring[0] || strchr(e->valuestring, ','))
-            return asps_fail(eb, ASPS_E_PARSE,
-                             "config.seed_tcb_statuses[%zu]: expected a TCB status such as "
-                             "\"UpToDate\"", i);
-        int w = snprintf(list + used, sizeof list - used, "%s%s", used ? "," : "", e->valuestring);
-        if (w < 0 || (size_t)w >= sizeof list - used)
-            return asps_fail(eb, ASPS_E_LIMIT, "config.seed_tcb_statuses: too long");
-        used += (size_t)w;
-    }
-    return asps_policy_tcb_mask_parse(list, "config.seed_tcb_statuses", &c->seed_tcb_mask, eb);
+    uint32_t mask = 0;
+    size_t i = 0;
+    for (const cJSON *e = arr->child; e; e = e->next, i++)
+        ASPS_TRY(asps_policy_tcb_mask_add(cJSON_IsString(e) ? e->valuestring : NULL,
+                                          "config.seed_tcb_statuses", i, &mask, eb));
+    if (mask == 0)
+        return asps_fail(eb, ASPS_E_PARSE, "config.seed_tcb_statuses: must list at least one status");
+    c->seed_tcb_mask = mask;
+    return ASPS_OK;
 }
 
 static asps_err parse(const cJSON *root, const char *dir, asps_service_config *c, asps_errbuf *eb)
