@@ -595,17 +595,10 @@ asps_err asps_json_get_int(const cJSON *obj, const char *path, const char *key,
 asps_err asps_json_get_bool(const cJSON *obj, const char *path, const char *key, int *out,
                             int *present, asps_errbuf *eb)
 {
-    char fp[256];
-    asps_json_path_key(fp, sizeof fp, path, key);
-    const cJSON *v = item(obj, key);
-    if (v == NULL)
-        return missing(fp, present, eb);
-    if (!cJSON_IsBool(v))
-        return asps_fail(eb, ASPS_E_PARSE, "%s: expected true or false, got %s", fp,
-                         type_name(v));
-    *out = cJSON_IsTrue(v) ? 1 : 0;
-    if (present)
-        *present = 1;
+    const cJSON *v = NULL;
+    ASPS_TRY(get_kind(obj, path, key, cJSON_IsBool, "true or false", &v, present, eb));
+    if (v != NULL) /* absent and optional: *out as it was */
+        *out = cJSON_IsTrue(v) ? 1 : 0;
     return ASPS_OK;
 }
 
