@@ -278,7 +278,9 @@ ls = [l.rstrip("\n") for l in open(sys.argv[1]) if l.startswith("warn kms: ")]
 assert len(ls) == 4, ls
 assert re.fullmatch(r"warn kms: the KMS \(vault\) is down: vault: .*Vault is sealed.*; calls that need it fail with UNAVAILABLE until it answers", ls[0]), ls[0]
 assert re.fullmatch(r"warn kms: the KMS \(vault\) recovered after [0-9.]+ s down \(3 failed calls\)", ls[1]), ls[1]
-assert re.fullmatch(r"warn kms: the KMS \(vault\) is down: kms: k: no answer from the vault backend within [0-9]+ ms \(fetch abandoned\); .*", ls[2]), ls[2]
+# a stopped Vault is seen either by the fetch's own deadline or, on a slow
+# machine, by curl's timeout when the deadline leaves no room for a retry
+assert re.fullmatch(r"warn kms: the KMS \(vault\) is down: (kms: k: no answer from the vault backend within [0-9]+ ms \(fetch abandoned\)|the KMS deadline comes before the next try: vault: /v1/secret/data/k: Timeout was reached); calls that need it fail with UNAVAILABLE until it answers", ls[2]), ls[2]
 assert re.fullmatch(r"warn kms: the KMS \(vault\) recovered after [0-9.]+ s down \(2 failed calls\)", ls[3]), ls[3]
 PYEOF
 
