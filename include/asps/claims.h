@@ -75,6 +75,57 @@ typedef struct asps_claims_tdx {
     uint8_t mr_servicetd[48];
 } asps_claims_tdx;
 
+/* TCB recovery (README.md, "TCB recovery"). Intel's PCS serves two sets of
+ * TCB info per platform: update=standard, and update=early, which carries a
+ * new TCB evaluation data number from its tcbRecoveryEventDate, 12 months
+ * before the standard set does (Intel's published PCS policy). */
+
+/* How a status under the other update set compares with the verdict's. */
+typedef struct asps_tcb_forecast {
+    int present;                     /* 1: the other set was held, verified and evaluated */
+    int early;                       /* 1: the other set is update=early, 0: standard */
+    uint32_t evaluation_data_number; /* its tcbEvaluationDataNumber */
+    int matched;                     /* 0: no TCB level matched under it (tcb_status unset) */
+    asps_tcb_status tcb_status;      /* the status it gives this quote */
+    int worse;                       /* 1: tcb_status ranks below the verdict's
+                                        (asps_tcb_status_rank) or no level matched */
+    int64_t effective_at;            /* unix seconds when that set becomes the standard
+                                        one (its number's tcbRecoveryEventDate + 12
+                                        months); 0 unknown or not later than now */
+} asps_tcb_forecast;
+
+/* One SVN the platform is short of, against the next TCB level up. */
+#define ASPS_MAX_SHORTFALLS 40
+typedef struct asps_tcb_shortfall {
+    /* "sgxtcbcomponent 2 (SGX Late Microcode Update)", "pcesvn",
+     * "tdxtcbcomponent 0 (TEE_TCB_SVN byte 0)", "tdx module isvsvn",
+     * "qe isvsvn": Intel's TCB info / QE identity terms, 0-based index */
+    char component[64];
+    uint16_t have;
+    uint16_t need;
+} asps_tcb_shortfall;
+
+/* What moving up one TCB level would take, when the matched level is not
+ * the highest of the verdict's TCB info (or the QE's level not its QE
+ * identity's highest). */
+typedef struct asps_tcb_gap {
+    int present;                     /* 1: a higher level exists */
+    asps_tcb_status next_status;     /* the status of the next level up */
+    int64_t next_tcb_date;           /* its tcbDate (unix seconds) */
+    size_t n_shortfalls;
+    asps_tcb_shortfall shortfalls[ASPS_MAX_SHORTFALLS];
+    /* advisory IDs of the matched level that the next level up does not
+     * list: what moving up would clear */
+    size_t n_cleared;
+    char cleared_advisory_ids[ASPS_MAX_ADVISORIES][ASPS_ADVISORY_LEN];
+} asps_tcb_gap;
+
+/* Ordering of statuses for "worse than": UpToDate 0, SWHardeningNeeded 1,
+ * ConfigurationNeeded 2, ConfigurationAndSWHardeningNeeded 3,
+ * TDRelaunchAdvised 4, TDRelaunchAdvisedConfigurationNeeded 5, OutOfDate 6,
+ * OutOfDateConfigurationNeeded 7, Revoked 8. */
+int asps_tcb_status_rank(asps_tcb_status s);
+
 typedef struct asps_claims {
     asps_tee tee;
     uint16_t quote_version;
@@ -102,6 +153,23 @@ typedef struct asps_claims {
     int64_t tcb_date;
     int64_t qe_tcb_date;
     int64_t expires_at;       /* earliest nextUpdate/notAfter of collateral used */
+    /* TCB recovery: which update set made the verdict, what the other one
+     * says, when the matched level was demoted, what is short. */
+    int tcb_update_early;           /* 1: the verdict's TCB info is the update=early one */
+    int64_t tcb_recovery_event_date; /* the tcbRecoveryEventDate of the TCB recovery that
+                                       put the matched platform level below the top
+                                       (from the evaluation data numbers list; else the
+                                       next level up's tcbDate); 0 when the matched
+                                       level is the highest */
+    int64_t demoted_at;             /* when that recovery took effect for the verdict's
+                                       update set: early, the event date; standard, 12
+                                       months later; 0 as above */
+    asps_tcb_forecast forecast;
+    asps_tcb_gap gap;
+    /* Collateral used past its nextUpdate within the verifier's max_stale
+     * (every source failed): marked, with how far past (seconds). */
+    int collateral_stale;
+    int64_t collateral_stale_seconds;
     uint8_t fmspc[6];
     uint8_t pce_id[2];
     uint16_t pce_svn;

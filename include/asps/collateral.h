@@ -48,10 +48,51 @@ typedef struct asps_collateral_parts {
     const char *qe_identity_issuer_chain;
     const char *qe_identity; size_t qe_identity_len;
     const uint8_t *qe_identity_signature; size_t qe_identity_signature_len;
+    /* Optional (NULL: absent), for TCB recovery: the update=early TCB info
+     * (same issuer chain as tcb_info), and the TCB evaluation data numbers
+     * list (PCS v4 .../tcbevaluationdatanumbers: the "tcbEvaluationDataNumbers"
+     * object's exact bytes, its signature r||s, its issuer chain from the
+     * TCB-Evaluation-Data-Numbers-Issuer-Chain header). */
+    const char *tcb_info_early; size_t tcb_info_early_len;
+    const uint8_t *tcb_info_early_signature; size_t tcb_info_early_signature_len;
+    const char *tcb_eval_numbers_issuer_chain;
+    const char *tcb_eval_numbers; size_t tcb_eval_numbers_len;
+    const uint8_t *tcb_eval_numbers_signature; size_t tcb_eval_numbers_signature_len;
 } asps_collateral_parts;
 asps_err asps_collateral_from_parts(const asps_collateral_parts *p,
                                     asps_collateral **out, asps_errbuf *eb);
 void asps_collateral_free(asps_collateral *c);
+
+/* What a collateral set holds, read without verifying anything (for
+ * `asps collateral show`, logs and caches). Times are unix seconds. */
+#define ASPS_COLLATERAL_MAX_EVAL_NUMBERS 64
+typedef struct asps_collateral_info {
+    int is_tdx;                   /* TCB info id "TDX" */
+    uint8_t fmspc[6];
+    char pck_ca[16];              /* "processor" or "platform", from the PCK CRL issuer; "" unknown */
+    uint32_t tcb_info_version;
+    uint32_t tcb_info_evaluation_data_number;
+    int64_t tcb_info_issue_date, tcb_info_next_update;
+    int has_early;                /* an update=early TCB info is held */
+    uint32_t early_evaluation_data_number;
+    int64_t early_issue_date, early_next_update;
+    uint32_t qe_identity_evaluation_data_number;
+    int64_t qe_identity_issue_date, qe_identity_next_update;
+    int64_t pck_crl_this_update, pck_crl_next_update;
+    int64_t root_ca_crl_this_update, root_ca_crl_next_update;
+    int has_eval_numbers;         /* the evaluation data numbers list is held */
+    int64_t eval_numbers_issue_date, eval_numbers_next_update;
+    size_t n_eval_numbers;        /* as listed (Intel: newest first) */
+    struct {
+        uint32_t number;
+        int64_t tcb_recovery_event_date;
+        int64_t tcb_date;
+    } eval_numbers[ASPS_COLLATERAL_MAX_EVAL_NUMBERS];
+    int64_t next_update;          /* the earliest nextUpdate of everything held */
+} asps_collateral_info;
+/* Errors: ASPS_E_PARSE naming the part that does not read. */
+asps_err asps_collateral_info_get(const asps_collateral *c, asps_collateral_info *out,
+                                  asps_errbuf *eb);
 
 /* SHA-256 over all fields; identifies a collateral set in caches. */
 void asps_collateral_digest(const asps_collateral *c, uint8_t out[32]);

@@ -41,6 +41,25 @@ void asps_verifier_drop_intel_root(asps_verifier *v);
 /* Turn the collateral and PCK chain caches on (default) or off. */
 void asps_verifier_set_cache(asps_verifier *v, int on);
 
+/* Which TCB info makes the verdict when the collateral holds both update
+ * sets: 0 standard (default), 1 early. Whichever it is, a standard set whose
+ * successor (the early set's evaluation data number) has reached its
+ * standard date (its tcbRecoveryEventDate + 12 months, from the
+ * evaluation data numbers list) is replaced by that successor: Intel serves
+ * it as standard by then. The other set is evaluated as claims->forecast. */
+void asps_verifier_set_tcb_update(asps_verifier *v, int early);
+/* Accept TCB info, QE identity and CRLs up to SECONDS past their nextUpdate
+ * (0, the default: not at all). Such results say collateral_stale with the
+ * age. Certificates are never accepted past their notAfter. */
+void asps_verifier_set_max_stale(asps_verifier *v, int64_t seconds);
+
+/* Verify the collateral alone, without a quote: issuer chains to a trusted
+ * root, CRLs, and the signatures of the TCB info(s), QE identity and
+ * evaluation data numbers list over their exact bytes; no dates. For a disk
+ * cache read back (nothing read from disk is trusted). Errors as
+ * asps_verify_quote's collateral errors. */
+asps_err asps_verify_collateral(asps_verifier *v, const asps_collateral *col, asps_errbuf *eb);
+
 /* Verify QUOTE with COL at unix time AT. On ASPS_OK *claims is filled
  * (also on ASPS_E_TCB_REVOKED, for the caller's log).
  * When the collateral itself is at fault (it does not verify: its chains,

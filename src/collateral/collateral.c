@@ -304,3 +304,12 @@ asps_err asps_collateral_expiry(const asps_collateral *c, asps_tee *tee, uint8_t
     *next_update = c2 < next ? c2 : next;
     return ASPS_OK;
 }
+
+/* TEMPORARY (issue 16, part A1 replaces it). */
+asps_err asps_collateral_info_get(const asps_collateral *c, asps_collateral_info *out,
+                                  asps_errbuf *eb)
+{
+    (void)c;
+    memset(out, 0, sizeof *out);
+    return asps_fail(eb, ASPS_E_UNSUPPORTED, "collateral: info not built yet");
+}

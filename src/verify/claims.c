@@ -36,3 +36,18 @@ const uint8_t *asps_claims_report_data(const asps_claims *c)
 {
     return c->tee == ASPS_TEE_TDX ? c->tdx.report_data : c->sgx.report_data;
 }
+
+int asps_tcb_status_rank(asps_tcb_status s)
+{
+    switch (s) {
+    case ASPS_TCB_UP_TO_DATE: return 0;
+    case ASPS_TCB_SW_HARDENING_NEEDED: return 1;
+    case ASPS_TCB_CONFIGURATION_NEEDED: return 2;
+    case ASPS_TCB_CONFIGURATION_AND_SW_HARDENING_NEEDED: return 3;
+    case ASPS_TCB_TD_RELAUNCH_ADVISED: return 4;
+    case ASPS_TCB_TD_RELAUNCH_ADVISED_CONFIGURATION_NEEDED: return 5;
+    case ASPS_TCB_OUT_OF_DATE: return 6;
+    case ASPS_TCB_OUT_OF_DATE_CONFIGURATION_NEEDED: return 7;
+    default: return 8; /* Revoked and anything unknown: the worst */
+    }
+}

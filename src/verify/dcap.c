@@ -270,3 +270,11 @@ done:
         asps_dcap_chain_free(ch);
     return e;
 }
+
+/* TEMPORARY (issue 16, part A1 replaces it): collateral-only verification. */
+asps_err asps_verify_collateral(asps_verifier *v, const asps_collateral *col, asps_errbuf *eb)
+{
+    (void)v;
+    (void)col;
+    return asps_fail(eb, ASPS_E_UNSUPPORTED, "verify: collateral-only verification not built yet");
+}

@@ -49,6 +49,8 @@ struct asps_verifier {
     trust_root roots[MAX_ROOTS];
     int n_roots;
     int cache_on;
+    int tcb_update_early; /* asps_verifier_set_tcb_update */
+    int64_t max_stale;    /* asps_verifier_set_max_stale, seconds */
     uint64_t clock;
     slot *cache[ASPS_STORE_KINDS];
 };
@@ -324,3 +326,11 @@ void asps_verifier_set_cache(asps_verifier *v, int on)
     flush_caches(v);
 }
 
+
+void asps_verifier_set_tcb_update(asps_verifier *v, int early) { v->tcb_update_early = early != 0; }
+void asps_verifier_set_max_stale(asps_verifier *v, int64_t seconds)
+{
+    v->max_stale = seconds > 0 ? seconds : 0;
+}
+int asps_store_tcb_update_early(const asps_verifier *v) { return v->tcb_update_early; }
+int64_t asps_store_max_stale(const asps_verifier *v) { return v->max_stale; }

@@ -61,4 +61,8 @@ void *asps_store_verified(asps_verifier *v, asps_store_kind kind, const uint8_t 
                           size_t size, asps_store_verify_fn verify, const void *arg,
                           void (*free_value)(void *), int *fresh, asps_errbuf *eb, asps_err *e);
 
+/* The verifier's TCB recovery settings (asps/verify.h). */
+int asps_store_tcb_update_early(const asps_verifier *v);
+int64_t asps_store_max_stale(const asps_verifier *v);
+
 #endif
