@@ -36,6 +36,8 @@ void asps_trust_free(asps_trust *t)
 static asps_err new_verifier(const asps_trust_opts *o, asps_verifier **v, asps_errbuf *eb)
 {
     ASPS_TRY(asps_verifier_new(v, eb));
+    asps_verifier_set_tcb_update(*v, o->tcb_update_early);
+    asps_verifier_set_max_stale(*v, o->max_stale);
     if (o->sim_root_dir) {
         char path[4096];
         if ((size_t)snprintf(path, sizeof path, "%s/root_ca.der", o->sim_root_dir) >= sizeof path)

@@ -31,6 +31,8 @@ typedef struct asps_trust_opts {
     size_t n_root_files;
     asps_collateral_source_opts collateral;   /* where collateral comes from */
     size_t verifiers;                         /* pool size: 0 = 1, at most 16 */
+    int tcb_update_early;                     /* asps_verifier_set_tcb_update */
+    int64_t max_stale;                        /* asps_verifier_set_max_stale (seconds) */
 } asps_trust_opts;
 
 /* Roots read, collateral files read (or the PCCS client set up), verifiers
