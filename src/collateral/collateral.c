@@ -416,7 +416,20 @@ asps_err asps_collateral_expiry(const asps_collateral *c, asps_tee *tee, uint8_t
         return asps_fail(eb, ASPS_E_PARSE, "collateral: a CRL without a readable nextUpdate");
     next = qnext < next ? qnext : next;
     next = c1 < next ? c1 : next;
-    *next_update = c2 < next ? c2 : next;
+    next = c2 < next ? c2 : next;
+    /* the optional parts, when held, are verified like the others: their
+     * nextUpdate counts too */
+    if (c->tcb_info_early) {
+        ASPS_TRY(asps_dcap_collateral_dates(c->tcb_info_early, c->tcb_info_early_len,
+                                            "tcb_info_early", &issued, &qnext, eb));
+        next = qnext < next ? qnext : next;
+    }
+    if (c->tcb_eval_numbers) {
+        ASPS_TRY(asps_dcap_collateral_dates(c->tcb_eval_numbers, c->tcb_eval_numbers_len,
+                                            "tcb_evaluation_data_numbers", &issued, &qnext, eb));
+        next = qnext < next ? qnext : next;
+    }
+    *next_update = next;
     return ASPS_OK;
 }
 

@@ -29,6 +29,7 @@
 #include "asps/verify.h"
 #include "dcap_parse.h"
 #include "sim.h"
+#include "source.h"
 #include "testutil.h"
 #include "util.h"
 
@@ -922,6 +923,14 @@ static void test_sim_numbers_list_refusals(void **state)
     assert_int_equal(info.eval_numbers[0].number, 1);
     assert_int_equal(info.eval_numbers[0].tcb_recovery_event_date, e1[0][1]);
     assert_int_equal(info.eval_numbers_next_update, next);
+    /* the list's nextUpdate (20 days) is before the others' (30 days): it
+     * bounds the set, for info and for the source's expiry */
+    assert_int_equal(info.next_update, next);
+    asps_tee tee;
+    uint8_t fmspc[6];
+    int64_t expiry = 0;
+    assert_int_equal(asps_collateral_expiry(col, &tee, fmspc, &expiry, &eb), ASPS_OK);
+    assert_int_equal(expiry, next);
     asps_verifier *ver;
     assert_int_equal(asps_verifier_new(&ver, &eb), ASPS_OK);
     assert_int_equal(asps_verify_collateral(ver, col, &eb), ASPS_E_ROOT_UNTRUSTED); /* sim root not added */
