@@ -570,9 +570,10 @@ static void test_eval_numbers_parse(void **state)
 typedef struct simfix {
     char *dir;
     char sim[4200], other[4200];
-    uint8_t *quote[2]; /* UpToDate, SWHardeningNeeded */
-    size_t quote_len[2];
+    uint8_t *quote[3]; /* SGX UpToDate, SGX SWHardeningNeeded, TDX UpToDate */
+    size_t quote_len[3];
     char *col;         /* collateral_sgx.json */
+    char *col_tdx;     /* collateral_tdx.json */
     EVP_PKEY *tcb_key;
     char root[4200];
 } simfix;
@@ -609,9 +610,16 @@ static int sim_setup(void **state)
         if (asps_sim_quote(s, &id, &f->quote[i], &f->quote_len[i], &eb) != ASPS_OK)
             fail_msg("%s", eb.msg);
     }
+    asps_sim_identity td;
+    memset(&td, 0, sizeof td);
+    td.tee = ASPS_TEE_TDX;
+    if (asps_sim_quote(s, &td, &f->quote[2], &f->quote_len[2], &eb) != ASPS_OK)
+        fail_msg("%s", eb.msg);
     char p[4300];
     asps_sim_collateral_path(s, ASPS_TEE_SGX, p, sizeof p);
     f->col = (char *)tu_read_file(p, NULL);
+    asps_sim_collateral_path(s, ASPS_TEE_TDX, p, sizeof p);
+    f->col_tdx = (char *)tu_read_file(p, NULL);
     asps_sim_root_path(s, f->root, sizeof f->root);
     asps_sim_free(s);
     f->tcb_key = read_key(f->sim, "tcb_signing.key");
@@ -626,7 +634,9 @@ static int sim_teardown(void **state)
     free(f->dir);
     free(f->quote[0]);
     free(f->quote[1]);
+    free(f->quote[2]);
     free(f->col);
+    free(f->col_tdx);
     EVP_PKEY_free(f->tcb_key);
     free(f);
     return 0;
@@ -684,16 +694,17 @@ static char *numbers_list(const char *id, int64_t issue, int64_t next, int n, co
 /* The sim bundle with the numbers list LIST (signed by KEY, chain CHAIN or
  * the TCB info's) and, when EARLY_NUMBER, an update=early TCB info: the
  * sim's with that number and its top level OutOfDate, re-signed. */
-static char *sim_bundle(const simfix *f, const char *list, EVP_PKEY *key, const char *chain,
-                        int early_number)
+static char *sim_bundle_on(const simfix *f, const char *base, const char *list, EVP_PKEY *key,
+                           const char *chain, int early_number)
 {
-    char *b = strdup(f->col), *t;
+    char *b = strdup(base), *t;
     char sig[129];
     if (early_number) {
-        char *ti = json_field(f->col, "tcb_info");
+        char *ti = json_field(base, "tcb_info");
         char *n = strstr(ti, "\"tcbEvaluationDataNumber\":1,");
         assert_non_null(n);
-        char *u = strstr(ti, "\"tcbStatus\":\"UpToDate\"");
+        /* the first platform level (after a TDX TCB info's module identities) */
+        char *u = strstr(strstr(ti, "\"sgxtcbcomponents\""), "\"tcbStatus\":\"UpToDate\"");
         assert_non_null(u);
         char *e = malloc(strlen(ti) + 32);
         sprintf(e, "%.*s\"tcbEvaluationDataNumber\":%d,%.*s\"tcbStatus\":\"OutOfDate\"%s",
@@ -721,6 +732,12 @@ static char *sim_bundle(const simfix *f, const char *list, EVP_PKEY *key, const 
         free(ch);
     }
     return b;
+}
+
+static char *sim_bundle(const simfix *f, const char *list, EVP_PKEY *key, const char *chain,
+                        int early_number)
+{
+    return sim_bundle_on(f, f->col, list, key, chain, early_number);
 }
 
 static asps_err sim_verify(const simfix *f, int level, const char *bundle, int64_t at, int early,
@@ -798,6 +815,39 @@ static void test_sim_numbers_list_forecast_date_and_promotion(void **state)
     assert_int_equal(sim_verify(f, 0, b, plus_year(ev) - 1, 0, &c, &eb), ASPS_OK);
     assert_int_equal(c.tcb_info_evaluation_data_number, 1);
     assert_int_equal(c.forecast.effective_at, plus_year(ev));
+    free(b);
+    free(list);
+}
+
+/* TDX: the forecast judges the quote's TDX module against the other set's
+ * module identities, and its TEE TCB SVN against the other set's levels. */
+static void test_sim_tdx_forecast(void **state)
+{
+    simfix *f = *state;
+    asps_claims c;
+    asps_errbuf eb = {{0}};
+    int64_t ev = asps_dcap_add_months(SIM_NOW, -2);
+    int64_t e1[1][3] = {{2, ev, ev + 86400}};
+    char *list = numbers_list("TDX", SIM_NOW - 86400, SIM_NOW + 20 * 86400, 1, e1);
+    char *b = sim_bundle_on(f, f->col_tdx, list, NULL, NULL, 2);
+    asps_err e = sim_verify(f, 2, b, SIM_NOW, 0, &c, &eb);
+    if (e != ASPS_OK)
+        fail_msg("%s", eb.msg);
+    assert_int_equal(c.tee, ASPS_TEE_TDX);
+    assert_int_equal(c.tcb_status, ASPS_TCB_UP_TO_DATE);
+    assert_true(c.forecast.present && c.forecast.matched && c.forecast.worse);
+    assert_int_equal(c.forecast.tcb_status, ASPS_TCB_OUT_OF_DATE);
+    assert_int_equal(c.forecast.effective_at, plus_year(ev));
+    assert_int_equal(sim_verify(f, 2, b, SIM_NOW, 1, &c, &eb), ASPS_OK);
+    assert_int_equal(c.tcb_status, ASPS_TCB_OUT_OF_DATE);
+    assert_int_equal(c.tcb_info_evaluation_data_number, 2);
+    assert_int_equal(c.forecast.tcb_status, ASPS_TCB_UP_TO_DATE);
+    free(b);
+    /* an SGX list with a TDX TCB info is refused */
+    free(list);
+    list = numbers_list("SGX", SIM_NOW - 86400, SIM_NOW + 20 * 86400, 1, e1);
+    b = sim_bundle_on(f, f->col_tdx, list, NULL, NULL, 0);
+    assert_int_equal(sim_verify(f, 2, b, SIM_NOW, 0, &c, &eb), ASPS_E_TCB_INFO_MISMATCH);
     free(b);
     free(list);
 }
@@ -955,6 +1005,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sim_numbers_list_forecast_date_and_promotion, sim_setup,
                                         sim_teardown),
         cmocka_unit_test_setup_teardown(test_sim_demotion_dates, sim_setup, sim_teardown),
+        cmocka_unit_test_setup_teardown(test_sim_tdx_forecast, sim_setup, sim_teardown),
         cmocka_unit_test_setup_teardown(test_sim_numbers_list_refusals, sim_setup, sim_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
