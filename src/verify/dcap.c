@@ -22,7 +22,12 @@
  *   check_qe_identity: MRSIGNER, ISVPRODID, masked MISCSELECT/ATTRIBUTES,
  *     the ISVSVN's TCB level;
  *   check_quote_signature: by the attestation key;
- *   tcb_level: TCB level and status convergence (dcap_tcb.c).
+ *   tcb_level: TCB level and status convergence (dcap_tcb.c), under the
+ *     verdict's TCB info (verdict_set: the configured update set, the
+ *     standard one replaced by the early one once that has become standard);
+ *   TCB recovery (not QVL's; README "Collateral bundle"): the forecast under
+ *     the other update set, the demotion dates of the matched level, and
+ *     collateral used past nextUpdate within max_stale (check_validity).
  * Trusts: the roots of the verifier's store (store.c: Intel's root by its
  * key, as QvE does, and the roots the caller installed as those exact
  * certificates). Every certificate of a chain under Intel's key must carry
@@ -296,12 +301,14 @@ static void forecast(const asps_verified_collateral *c, const asps_tcb_info *oth
     asps_claims *scratch = calloc(1, sizeof *scratch);
     asps_errbuf eb2;
     memset(f, 0, sizeof *f);
+    if (!scratch)
+        return; /* out of memory: no forecast, rather than a false "worse" */
     f->present = 1;
     f->early = other_early;
     f->evaluation_data_number = other->tcb_evaluation_data_number;
     const asps_tdx_module_identity *mod = NULL;
-    asps_err e = ASPS_E_NOMEM;
-    if (scratch && (!other->is_tdx || asps_dcap_check_tdx_module(other, q, &mod, &eb2) == ASPS_OK))
+    asps_err e = ASPS_E_TDX_MODULE;
+    if (!other->is_tdx || asps_dcap_check_tdx_module(other, q, &mod, &eb2) == ASPS_OK)
         e = asps_dcap_tcb_status(other, &ch->ext, q, mod, qel, scratch, &eb2);
     if (e == ASPS_OK || e == ASPS_E_TCB_REVOKED) {
         f->matched = 1;
