@@ -6,17 +6,19 @@
  * (every certificate with Intel's five standard extensions, in Intel's
  * order, CRL distribution points included),
  * root CA and PCK CRLs (with CRL number and authority key identifier), TCB
- * info (SGX v3 and TDX v3) and QE identities (QE, TD_QE) signed over their
- * exact bytes. Quotes are real: a fresh attestation key signs the body, the
- * QE report binds that key and is signed by the PCK key.
+ * info (SGX v3 and TDX v3), QE identities (QE, TD_QE) and the TCB
+ * evaluation data numbers list signed over their exact bytes. Quotes are
+ * real: a fresh attestation key signs the body, the QE report binds that
+ * key and is signed by the PCK key.
  *
  * Every subject says "asps simulated". Keys stay in DIR (0600).
  *
- * Over 700 lines on purpose: the PKI, the signed collateral and the quote
- * writer are one platform sharing its keys and its small DER writer, and the
- * file is not product code (its own library, used by tests, benchmarks, the
- * demo and the command); split, the private-key handling would be spread
- * over several files.
+ * Over 1000 lines on purpose: the PKI, the signed collateral (with its TCB
+ * recoveries) and the quote writer are one platform sharing its keys, its
+ * TCB level model and its small DER writer, and the file is not product
+ * code (its own library, used by tests, benchmarks, the demo and the
+ * command); split, the private-key handling would be spread over several
+ * files.
  */
 #include "sim.h"
 
