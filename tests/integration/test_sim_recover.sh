@@ -250,6 +250,16 @@ want "tdx OutOfDateConfigurationNeeded at 2" "$(status tdx early_tdx.json --tcb 
 [ $? = 2 ] && grep -q "holds no simulated platform" err.txt && ok || bad "no platform: $(cat err.txt)"
 "$BIN" sim quote "$d" --out q --evaluation-data-number 0 >/dev/null 2>&1
 [ $? = 2 ] && ok || bad "--evaluation-data-number 0"
+# a bundle whose numbers list is not the sim's is refused, not guessed at
+cp -r "$d" broken
+python3 - broken/collateral_sgx.json <<'PY'
+import json, sys
+b = json.load(open(sys.argv[1]))
+b["tcb_evaluation_data_numbers"] = b["tcb_evaluation_data_numbers"].replace('"tcbEvaluationDataNumber":1', '"tcbEvaluationDataNumber":7')
+json.dump(b, open(sys.argv[1], "w"))
+PY
+"$BIN" sim recover broken --date "$D2" --tee sgx >/dev/null 2>err.txt
+[ $? = 2 ] && grep -q "numbers list entry not as the sim writes it" err.txt && ok || bad "broken list: $(cat err.txt)"
 cp "$d/collateral_sgx.json" before2_sgx.json
 cp "$d/collateral_tdx.json" before2_tdx.json
 "$BIN" sim recover "$d" --date "$D2" --tee sgx >out.txt 2>err.txt && ok || bad "second recovery: $(cat err.txt)"
