@@ -23,6 +23,7 @@
 #include "sim.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
@@ -138,6 +139,19 @@ struct asps_sim {
     char dir[4096];
     EVP_PKEY *pck_key;
     char *chain_pem[N_LEVELS]; /* PCK leaf + PCK CA + root, PEM */
+    /* per TEE (0 SGX, 1 TDX): the numbers list as last read, and which
+     * bundle file it was read from (a quote rereads it only when the file
+     * changed: sim recover may run while a platform is open); an attester
+     * may quote from several threads */
+    pthread_mutex_t eval_lock;
+    struct {
+        int valid;
+        dev_t dev;
+        ino_t ino;
+        off_t size;
+        struct timespec mtime;
+        size_t n;
+    } eval_cache[2];
 };
 
 /* ---- small helpers ------------------------------------------------------------ */
@@ -1132,6 +1146,7 @@ asps_err asps_sim_open(const char *dir, asps_sim **out, asps_errbuf *eb)
     if (!s)
         return asps_fail(eb, ASPS_E_NOMEM, "sim: out of memory");
     snprintf(s->dir, sizeof s->dir, "%s", dir);
+    pthread_mutex_init(&s->eval_lock, NULL);
     s->pck_key = read_key(dir, "pck.key");
     asps_err e = s->pck_key ? ASPS_OK
                             : asps_fail(eb, ASPS_E_IO, "sim: %s is not a simulated platform (run 'asps sim init %s')",
@@ -1159,6 +1174,7 @@ void asps_sim_free(asps_sim *s)
     EVP_PKEY_free(s->pck_key);
     for (int i = 0; i < N_LEVELS; i++)
         free(s->chain_pem[i]);
+    pthread_mutex_destroy(&s->eval_lock);
     free(s);
 }
 
@@ -1210,10 +1226,30 @@ asps_err asps_sim_quote(asps_sim *s, const asps_sim_identity *id, uint8_t **quot
     /* the level: the first (highest) one with status id->tcb in the TCB
      * info of the number asked for. A bundle that does not read (a test
      * replaced it) is number 1 alone: the quote does not depend on it */
-    eval_state st;
-    asps_errbuf ignored = {{0}};
-    if (load_state(s->dir, tdx, &st, &ignored) != ASPS_OK)
-        st = (eval_state){.n = 1};
+    eval_state st = {.n = 1};
+    char bp[4200], bn[32];
+    bundle_name(tdx, bn);
+    path_in(s->dir, bn, bp, sizeof bp);
+    struct stat sb;
+    int have = stat(bp, &sb) == 0;
+    pthread_mutex_lock(&s->eval_lock);
+    if (have && s->eval_cache[tdx].valid && s->eval_cache[tdx].dev == sb.st_dev &&
+        s->eval_cache[tdx].ino == sb.st_ino && s->eval_cache[tdx].size == sb.st_size &&
+        s->eval_cache[tdx].mtime.tv_sec == sb.st_mtim.tv_sec &&
+        s->eval_cache[tdx].mtime.tv_nsec == sb.st_mtim.tv_nsec) {
+        st.n = s->eval_cache[tdx].n; /* the levels' SVNs and statuses depend on n alone */
+    } else {
+        asps_errbuf ignored = {{0}};
+        if (!have || load_state(s->dir, tdx, &st, &ignored) != ASPS_OK)
+            st = (eval_state){.n = 1};
+        s->eval_cache[tdx].valid = have;
+        s->eval_cache[tdx].dev = have ? sb.st_dev : 0;
+        s->eval_cache[tdx].ino = have ? sb.st_ino : 0;
+        s->eval_cache[tdx].size = have ? sb.st_size : 0;
+        s->eval_cache[tdx].mtime = have ? sb.st_mtim : (struct timespec){0};
+        s->eval_cache[tdx].n = st.n;
+    }
+    pthread_mutex_unlock(&s->eval_lock);
     unsigned k = id->evaluation_data_number ? id->evaluation_data_number : (unsigned)st.n;
     if (k < 1 || k > st.n)
         return asps_fail(eb, ASPS_E_ARG, "sim: no TCB evaluation data number %u (the platform has 1..%zu)",
