@@ -102,4 +102,62 @@ echo '{"version": 1, "apps": []}' >empty.json
 "$bin" quote verify ood.bin --sim sim --policy empty.json 2>/dev/null; [ $? -eq 2 ] || fail "invalid policy: not 2"
 "$bin" quote verify ood.bin --sim sim >/dev/null || fail "without --policy: exit $?"
 
+# ---- through a running server: the rule named in the audit line and in
+# asps_decisions_total, the TCB recovery fields in the line; a reload that
+# lowers the baseline grants
+ec() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
+ec ca.key && openssl req -x509 -new -key ca.key -subj "/CN=asps test CA" -days 2 \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" -out ca.pem 2>/dev/null
+ec server.key && openssl req -new -key server.key -subj "/CN=localhost" -out server.csr 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' > server.ext
+openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+    -extfile server.ext -out server.pem 2>/dev/null || { echo "FAIL: server PKI"; exit 1; }
+echo '{"web/k": "text:k3y"}' > kms.json
+serve_policy() { # $1: extra match keys
+  cat >sp.json <<JSON
+{"version": 1, "kms": {"type": "file", "path": "kms.json"},
+ "apps": [{"name": "web", "match": {"tee": "sgx", "mrenclave": "$MRE"$1},
+           "allow_simulated": true, "secrets": {"k": "web/k"}}]}
+JSON
+}
+serve_policy ", \"min_tcb_evaluation_data_number\": $((num+1))"
+cat > server.json <<'JSON'
+{"listen": "127.0.0.1:0", "server_cert": "server.pem", "server_key": "server.key",
+ "trust": {"sim": "sim"}, "collateral": {"sim": "sim"}, "policy": "sp.json", "audit": "audit.log",
+ "ops": {"listen": "127.0.0.1:0"}, "limits": {"drain_ms": 1000}}
+JSON
+"$bin" serve --config server.json > serve.out 2> serve.err &
+SPID=$!
+trap 'kill $SPID 2>/dev/null; wait $SPID 2>/dev/null
+      if [ -n "${ASPS_AUDIT_KEEP:-}" ] && [ -f "$work/audit.log" ]; then
+        mkdir -p "$ASPS_AUDIT_KEEP"; cp "$work/audit.log" "$ASPS_AUDIT_KEEP/test_tcb_recovery.log"; fi
+      rm -rf "$work"' EXIT
+for _ in $(seq 100); do grep -q listening serve.out 2>/dev/null && break; sleep 0.1; done
+port=$(sed -n 's/^asps: listening on 127.0.0.1:\([0-9]*\)$/\1/p' serve.out)
+OPS=$(sed -n 's/.*ops: listening on 127.0.0.1:\([0-9]*\) .*/\1/p' serve.err)
+[ -n "$port" ] && [ -n "$OPS" ] || { echo "FAIL: server did not start"; cat serve.out serve.err; exit 1; }
+get() { "$bin" get --server "127.0.0.1:$port" --ca ca.pem --sim sim --mrenclave "$MRE" k; }
+out=$(get 2>&1); rc=$?
+[ $rc -eq 1 ] || fail "server: below the baseline: asps get exit $rc: $out"
+line=$(tail -n 1 audit.log)
+python3 - "$line" "$num" <<'PY' || fail "server: audit line: $line"
+import json, sys
+o, num = json.loads(sys.argv[1]), int(sys.argv[2])
+assert o["verdict"] == "denied", o
+assert "app 'web': tcb_evaluation_data_number %d < %d;" % (num, num + 1) in o["reason"], o["reason"]
+assert o["tcb_update"] == "standard" and o["collateral_stale"] is False, o
+assert "grace" not in o and "forecast" not in o, o
+PY
+curl -s "http://127.0.0.1:$OPS/metrics" > m.txt
+grep -qx 'asps_decisions_total{verdict="denied",reason="tcb_evaluation_data_number"} 1' m.txt \
+  || fail "server: metric: $(grep asps_decisions_total m.txt)"
+serve_policy ", \"min_tcb_evaluation_data_number\": $num, \"min_tcb_date\": \"$tcb_day\", \"tcb_grace_days\": 30, \"refuse_stale_collateral\": true"
+kill -HUP $SPID
+for _ in $(seq 50); do grep -q 'asps_config_generation 2' <(curl -s "http://127.0.0.1:$OPS/metrics") && break; sleep 0.1; done
+out=$(get 2>&1) || fail "server: at the baseline after reload: $out"
+tail -n 1 audit.log | grep -q '"verdict":"granted"' || fail "server: granted line: $(tail -n 1 audit.log)"
+curl -s "http://127.0.0.1:$OPS/metrics" > m.txt
+grep -qx 'asps_decisions_total{verdict="granted",reason="policy"} 1' m.txt \
+  || fail "server: granted metric: $(grep asps_decisions_total m.txt)"
+
 [ $fails -eq 0 ] && echo "test_tcb_recovery: ok" || exit 1
