@@ -189,7 +189,8 @@ asps_err asps_policy_tcb_mask_add(const char *name, const char *what, size_t ind
     return ASPS_OK;
 }
 
-/* "2025-05-14" (00:00:00 UTC) or an RFC 3339 date-time -> unix seconds;
+/* "2025-05-14" (00:00:00 UTC) or an RFC 3339 date-time, 1970 to 9999 UTC,
+ * -> unix seconds;
  * the day must exist in its month (asps_time_parse alone would take
  * "2025-02-31"), and plain unix seconds are not a date here. 0 ok. */
 static int parse_policy_date(const char *s, int64_t *out)
@@ -212,7 +213,13 @@ static int parse_policy_date(const char *s, int64_t *out)
         snprintf(full, sizeof full, "%sT00:00:00Z", s);
     else
         snprintf(full, sizeof full, "%s", s);
-    return asps_time_parse(full, out);
+    /* 1970..9999 in UTC: what a tcbDate can be, and what writes back as
+     * RFC 3339 (to_json) */
+    int64_t t;
+    if (asps_time_parse(full, &t) != 0 || t < 0 || t > INT64_C(253402300799))
+        return -1;
+    *out = t;
+    return 0;
 }
 
 /* T as "2025-05-14" when it is midnight UTC, else RFC 3339. */
@@ -239,7 +246,7 @@ static asps_err parse_recovery(asps_policy_app *a, const cJSON *m, const char *m
         asps_json_path_key(fp, sizeof fp, mp, "min_tcb_date");
         return asps_fail(eb, ASPS_E_PARSE,
                          "%s: expected a date such as \"2025-05-14\" or an RFC 3339 date-time "
-                         "such as \"2025-05-14T00:00:00Z\"", fp);
+                         "such as \"2025-05-14T00:00:00Z\", 1970 to 9999", fp);
     }
     ASPS_TRY(asps_json_get_int(m, mp, "tcb_grace_days", 0, 3650, &v, &a->has_grace, eb));
     if (a->has_grace)
@@ -495,6 +502,14 @@ int asps_policy_app_has_credential(const asps_policy *p, size_t i)
     return (p && i < p->n_apps && p->apps[i].kms_credential != NULL);
 }
 
+/* Append ", " (unless first) and TEXT to OUT (LEN bytes), truncating. */
+static void rules_add(char *out, size_t len, const char *text)
+{
+    size_t used = strlen(out);
+    if (used + 1 < len)
+        snprintf(out + used, len - used, "%s%s", used ? ", " : "", text);
+}
+
 void asps_policy_app_tcb_rules(const asps_policy *p, size_t i, char *out, size_t len)
 {
     if (!out || len == 0)
@@ -503,30 +518,22 @@ void asps_policy_app_tcb_rules(const asps_policy *p, size_t i, char *out, size_t
     if (!p || i >= p->n_apps)
         return;
     const asps_policy_app *a = &p->apps[i];
-    size_t used = 0;
-    char d[32];
-#define RULE(...)                                                                          \
-    do {                                                                                   \
-        if (used < len) {                                                                  \
-            int w = snprintf(out + used, len - used, "%s", used ? ", " : "");              \
-            used += w > 0 ? (size_t)w : 0;                                                 \
-        }                                                                                  \
-        if (used < len) {                                                                  \
-            int w = snprintf(out + used, len - used, __VA_ARGS__);                         \
-            used += w > 0 ? (size_t)w : 0;                                                 \
-        }                                                                                  \
-    } while (0)
-    if (a->has_min_eval)
-        RULE("min_tcb_evaluation_data_number %u", a->min_eval);
+    char item[80], d[32];
+    if (a->has_min_eval) {
+        snprintf(item, sizeof item, "min_tcb_evaluation_data_number %u", a->min_eval);
+        rules_add(out, len, item);
+    }
     if (a->has_min_tcb_date) {
         format_day(a->min_tcb_date, d);
-        RULE("min_tcb_date %s", d);
+        snprintf(item, sizeof item, "min_tcb_date %s", d);
+        rules_add(out, len, item);
     }
-    if (a->has_grace)
-        RULE("tcb_grace_days %u", a->grace_days);
+    if (a->has_grace) {
+        snprintf(item, sizeof item, "tcb_grace_days %u", a->grace_days);
+        rules_add(out, len, item);
+    }
     if (a->refuse_stale)
-        RULE("refuse_stale_collateral");
-#undef RULE
+        rules_add(out, len, "refuse_stale_collateral");
 }
 
 void asps_policy_kms_info(const asps_policy *p, asps_policy_kms *out)

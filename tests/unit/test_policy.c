@@ -907,6 +907,9 @@ static void test_recovery_keys_are_parsed_strictly(void **state)
         {"\"min_tcb_date\":\"2025-05-14T00:00\"", "apps[0].match.min_tcb_date: expected a date"},
         {"\"min_tcb_date\":\"2025-05-14 junk\"", "apps[0].match.min_tcb_date: expected a date"},
         {"\"min_tcb_date\":\"\"", "apps[0].match.min_tcb_date"},
+        {"\"min_tcb_date\":\"1969-12-31\"", "apps[0].match.min_tcb_date: expected a date"},
+        {"\"min_tcb_date\":\"1970-01-01T01:00:00+02:00\"", "apps[0].match.min_tcb_date: expected"},
+        {"\"min_tcb_date\":\"9999-12-31T23:00:00-02:00\"", "apps[0].match.min_tcb_date: expected"},
         {"\"min_tcb_date\":20250514", "apps[0].match.min_tcb_date"},
         {"\"tcb_grace_days\":3651", "apps[0].match.tcb_grace_days"},
         {"\"tcb_grace_days\":-1", "apps[0].match.tcb_grace_days"},
@@ -929,6 +932,7 @@ static void test_recovery_keys_are_parsed_strictly(void **state)
     static const char *const good[] = {
         "\"min_tcb_evaluation_data_number\":0", "\"min_tcb_evaluation_data_number\":4294967295",
         "\"min_tcb_date\":\"2024-02-29\"", "\"min_tcb_date\":\"2025-05-14T12:30:00+02:00\"",
+        "\"min_tcb_date\":\"1970-01-01\"", "\"min_tcb_date\":\"9999-12-31T23:59:59Z\"",
         "\"tcb_grace_days\":0", "\"tcb_grace_days\":3650", "\"refuse_stale_collateral\":false",
     };
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
