@@ -10,15 +10,18 @@
 #include "claims_json.h"
 #include "cli.h"
 #include "common.h"
+#include "decision.h"
 #include "quote.h"
 #include "util.h"
 
 static const cli_help verify_help = {
     "quote verify",
     "asps quote verify QUOTE [--collateral FILE | --pccs URL [--pccs-ca FILE] | --sim DIR] "
-    "[--root-ca FILE] [--at TIME] [--json]",
+    "[--root-ca FILE] [--at TIME] [--policy FILE] [--json]",
     "Verify a DCAP quote (SGX v3/v4/v5, TDX v4/v5) against Intel's rules.\n"
-    CLI_TRUST_HELP};
+    CLI_TRUST_HELP
+    "  --policy FILE      then what this native policy decides at TIME for the quote\n"
+    "                     (the matching app asking for all its secrets; exit 1 if denied)\n"};
 
 static const cli_help show_help = {
     "quote show", "asps quote show QUOTE [--json]",
@@ -50,9 +53,11 @@ int cli_quote_is_cert_hint(const char *cmd, const char *path, const uint8_t *b, 
 static int cmd_verify(int argc, char **argv)
 {
     cli_trust t = {.at = (int64_t)time(NULL)};
-    const char *path;
+    const char *path, *policy = NULL;
     int json;
-    int arc = cli_file_args(&verify_help, &t, argc, argv, &path, &json);
+    int arc = cli_decision_args(&verify_help, &argc, argv, &policy);
+    if (!arc)
+        arc = cli_file_args(&verify_help, &t, argc, argv, &path, &json);
     if (arc)
         return arc == CLI_HELP ? 0 : arc;
     uint8_t *q;
@@ -82,6 +87,8 @@ static int cmd_verify(int argc, char **argv)
         }
         if (e == ASPS_OK || e == ASPS_E_TCB_REVOKED)
             asps_claims_to_json(&c, o);
+        if (policy && e == ASPS_OK)
+            rc = cli_decision_show(&verify_help, policy, &c, t.at, o, rc);
         cli_print_json(o);
         cJSON_Delete(o);
     } else if (e == ASPS_OK) {
@@ -94,12 +101,14 @@ static int cmd_verify(int argc, char **argv)
         for (size_t i = 0; i < c.n_tdx_module_advisories; i++)
             printf("%s%s", i ? ", " : "; TDX module advisories ", c.tdx_module_advisory_ids[i]);
         printf("%s\n", c.simulated ? " (simulated platform)" : "");
+        if (policy)
+            rc = cli_decision_show(&verify_help, policy, &c, t.at, NULL, rc);
     }
     if (e != ASPS_OK)
         fprintf(stderr, "asps quote verify: not verified: %s [%s]\n", eb.msg, asps_err_name(e));
     /* Exit 2 is for usage: a collateral or root file that cannot be used
      * is the caller's input error, not a verdict on the quote. */
-    if (rc == 2 && e != ASPS_E_ARG && e != ASPS_E_IO && e != ASPS_E_LIMIT)
+    if (rc == 2 && e != ASPS_OK && e != ASPS_E_ARG && e != ASPS_E_IO && e != ASPS_E_LIMIT)
         rc = 1;
     /* the PCCS unreachable or failing: no verdict on the quote, retry later */
     if (e == ASPS_E_UNAVAILABLE)
