@@ -349,18 +349,26 @@ static long matched_level(const asps_tcb_info *ti, const asps_pck_ext *x, const 
     return -1;
 }
 
-/* The TCB recovery that put the matched level below the top: the level
- * just above it; its tcbDate found in the numbers list (the entry with
- * that tcbDate, else the oldest entry with a later one) gives the
- * tcbRecoveryEventDate; without one, that tcbDate itself. demoted_at: the
- * event date under the early set, 12 months later under the standard. */
+/* The TCB recovery that put the matched level below the top: the oldest
+ * one newer than it, i.e. the nearest level above it with a later tcbDate
+ * (levels of one date differ in configuration or hardening, not by a
+ * recovery: a level with no later one above it was never demoted); that
+ * tcbDate found in the numbers list (the entry with that tcbDate, else the
+ * oldest entry with a later one) gives the tcbRecoveryEventDate; without
+ * one, that tcbDate itself. demoted_at: the event date under the early
+ * set, 12 months later under the standard. */
 static void demotion(const asps_verified_collateral *c, const asps_tcb_info *ti,
                      const asps_verified_chain *ch, const asps_quote *q, asps_claims *out)
 {
     long i = matched_level(ti, &ch->ext, q);
     if (i <= 0)
         return; /* the top level (or none): not demoted */
-    int64_t d = ti->levels[i - 1].tcb_date, event = d;
+    long above = i - 1;
+    while (above >= 0 && ti->levels[above].tcb_date <= ti->levels[i].tcb_date)
+        above--;
+    if (above < 0)
+        return; /* nothing newer above it: not demoted by a TCB recovery */
+    int64_t d = ti->levels[above].tcb_date, event = d;
     const asps_tcb_eval_number *best = NULL;
     for (size_t k = 0; c->has_numbers && k < c->numbers.n; k++) {
         const asps_tcb_eval_number *n = &c->numbers.items[k];

@@ -865,25 +865,63 @@ static void test_sim_tdx_forecast(void **state)
     free(list);
 }
 
-/* Demotion: the level above the matched one, its tcbDate looked up in the
- * list (the entry with that tcbDate, else the oldest later one), else the
+/* The simulated SGX bundle with its top level's tcbDate moved DAYS later
+ * and the TCB info signed again: the top level then comes from a later TCB
+ * recovery than the levels below it. */
+static char *sim_bundle_top_later(const simfix *f, int days, int64_t *top_date)
+{
+    char *ti = json_field(f->col, "tcb_info");
+    char *p = strstr(strstr(ti, "\"tcbLevels\""), "\"tcbDate\":\"");
+    assert_non_null(p);
+    p += strlen("\"tcbDate\":\"");
+    char old[32];
+    snprintf(old, sizeof old, "%.20s", p);
+    *top_date = utc(old) + (int64_t)days * 86400;
+    time_t t = (time_t)*top_date;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char nd[32];
+    strftime(nd, sizeof nd, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    assert_int_equal(strlen(nd), 20);
+    memcpy(p, nd, 20);
+    char sig[129];
+    sign_hex(f->tcb_key, ti, sig);
+    char *a = json_set(f->col, "tcb_info", ti);
+    char *b = json_set(a, "tcb_info_signature", sig);
+    free(a);
+    free(ti);
+    return b;
+}
+
+/* Demotion: the nearest level above the matched one with a later tcbDate
+ * (none: not demoted by a TCB recovery), its tcbDate looked up in the list
+ * (the entry with that tcbDate, else the oldest later one), else the
  * tcbDate itself. */
 static void test_sim_demotion_dates(void **state)
 {
     simfix *f = *state;
     asps_claims c;
     asps_errbuf eb = {{0}};
-    int64_t d = sim_tcb_date(f, 0); /* the UpToDate level's tcbDate: above SWHardeningNeeded */
     int64_t issue = SIM_NOW - 86400, next = SIM_NOW + 20 * 86400;
-    /* no list */
+    /* every simulated level has one tcbDate: SWHardeningNeeded below
+     * UpToDate of the same date was not demoted by a recovery */
+    assert_int_equal(sim_tcb_date(f, 0), sim_tcb_date(f, 1));
     assert_int_equal(sim_verify(f, 1, f->col, SIM_NOW, 0, &c, &eb), ASPS_OK);
+    assert_int_equal(c.tcb_status, ASPS_TCB_SW_HARDENING_NEEDED);
+    assert_int_equal(c.tcb_recovery_event_date, 0);
+    assert_int_equal(c.demoted_at, 0);
+    /* the top level from a recovery 30 days later: no list */
+    int64_t d;
+    char *base = sim_bundle_top_later(f, 30, &d);
+    assert_int_equal(d, sim_tcb_date(f, 1) + 30 * 86400);
+    assert_int_equal(sim_verify(f, 1, base, SIM_NOW, 0, &c, &eb), ASPS_OK);
     assert_int_equal(c.tcb_status, ASPS_TCB_SW_HARDENING_NEEDED);
     assert_int_equal(c.tcb_recovery_event_date, d);
     assert_int_equal(c.demoted_at, plus_year(d));
     /* the entry with that tcbDate */
     int64_t e1[3][3] = {{3, d + 50 * 86400, d + 51 * 86400}, {2, d - 3 * 86400, d}, {1, d - 90 * 86400, d - 89 * 86400}};
     char *list = numbers_list("SGX", issue, next, 3, e1);
-    char *b = sim_bundle(f, list, NULL, NULL, 0);
+    char *b = sim_bundle_on(f, base, list, NULL, NULL, 0);
     assert_int_equal(sim_verify(f, 1, b, SIM_NOW, 0, &c, &eb), ASPS_OK);
     assert_int_equal(c.tcb_recovery_event_date, d - 3 * 86400);
     assert_int_equal(c.demoted_at, plus_year(d - 3 * 86400));
@@ -893,11 +931,12 @@ static void test_sim_demotion_dates(void **state)
     /* none with it: the oldest later one */
     int64_t e2[3][3] = {{3, d + 50 * 86400, d + 51 * 86400}, {2, d + 5 * 86400, d + 6 * 86400}, {1, d - 90 * 86400, d - 89 * 86400}};
     list = numbers_list("SGX", issue, next, 3, e2);
-    b = sim_bundle(f, list, NULL, NULL, 0);
+    b = sim_bundle_on(f, base, list, NULL, NULL, 0);
     assert_int_equal(sim_verify(f, 1, b, SIM_NOW, 0, &c, &eb), ASPS_OK);
     assert_int_equal(c.tcb_recovery_event_date, d + 5 * 86400);
     free(b);
     free(list);
+    free(base);
 }
 
 /* A numbers list that is not Intel's (the TCB signing key's) is refused:
