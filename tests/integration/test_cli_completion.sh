@@ -38,7 +38,7 @@ has() { # LINE WORD...: each WORD among the candidates
     done
 }
 complete -p asps >/dev/null 2>&1 && pass=$((pass+1)) || { echo "FAIL: no complete -F for asps"; fail=$((fail+1)); }
-want "asps " "--help --version cert get policy quote run serve sim version"
+want "asps " "--help --version cert collateral get policy quote run serve sim version"
 want "asps s" "serve sim"
 want "asps sim " "init quote"
 want "asps cert " "new show verify"
