@@ -494,20 +494,21 @@ int asps_collateral_source_ready(asps_collateral_source *s, int64_t now, char *w
     if (!s->n_pccs && !s->cache_dir)
         return 1;
     pthread_mutex_lock(&s->lock);
-    int ready = s->n_pccs && !s->all_failed, stale = 0;
+    int ready = s->n_pccs && !s->all_failed;
     for (int i = 0; i < HELD_N && !ready; i++) {
         const held *h = &s->held[i];
         if (h->used && now < h->next_update)
             ready = 1;
         else if (h->used && now <= h->next_update + s->max_stale)
-            ready = stale = 1;
+            ready = 1; /* the verifier still accepts it (marked stale) */
     }
     pthread_mutex_unlock(&s->lock);
-    (void)stale;
-    if (!ready)
-        snprintf(why, n, s->n_pccs ? "collateral: every PCCS's last fetch failed and no held collateral "
-                                     "is fresh or within max_stale"
-                                   : "collateral: the cache folder holds no collateral fresh or within max_stale");
+    if (!ready && s->n_pccs)
+        snprintf(why, n, "collateral: %s last fetch failed and no cached collateral is fresh%s",
+                 s->n_pccs == 1 ? "the PCCS's" : "every PCCS's", s->max_stale ? " or within max_stale" : "");
+    else if (!ready)
+        snprintf(why, n, "collateral: the cache folder holds no collateral fresh%s",
+                 s->max_stale ? " or within max_stale" : "");
     return ready;
 }
 
