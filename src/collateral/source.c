@@ -48,7 +48,6 @@ struct asps_collateral_source {
     void *verify_ctx;
     pthread_mutex_t lock; /* held, stop */
     held held[HELD_N];
-    int all_failed;       /* the last fetch failed at every URL */
     pthread_cond_t wake;
     pthread_t refresher;
     int refresher_on, stop;
@@ -258,9 +257,6 @@ static asps_err fetch_any(asps_collateral_source *s, asps_tee tee, const uint8_t
         if (i == 0)
             snprintf(first, sizeof first, "%s", eb->msg);
     }
-    pthread_mutex_lock(&s->lock);
-    s->all_failed = e != ASPS_OK;
-    pthread_mutex_unlock(&s->lock);
     if (e != ASPS_OK && s->n_pccs > 1 && e != ASPS_E_NOMEM) {
         char last[512];
         snprintf(last, sizeof last, "%s", eb->msg);
@@ -493,8 +489,13 @@ int asps_collateral_source_ready(asps_collateral_source *s, int64_t now, char *w
     }
     if (!s->n_pccs && !s->cache_dir)
         return 1;
+    /* a PCCS is up when its last fetch got an answer (pccs.c: a 4xx for a
+     * platform it does not know is an answer: a peer's made-up FMSPC must
+     * not make the server unready) */
+    int ready = 0;
+    for (size_t i = 0; i < s->n_pccs && !ready; i++)
+        ready = asps_pccs_ready(s->pccs[i], now);
     pthread_mutex_lock(&s->lock);
-    int ready = s->n_pccs && !s->all_failed;
     for (int i = 0; i < HELD_N && !ready; i++) {
         const held *h = &s->held[i];
         if (h->used && now < h->next_update)
