@@ -206,7 +206,9 @@ static void say_collateral(report *r, const asps_service_config *cfg)
                 (long long)cfg->collateral_max_stale);
         else
             say(r, SAY_OK, "collateral", "max_stale 0: no collateral past its nextUpdate is used");
-        if (cfg->collateral_refresh_before)
+        if (!cfg->n_pccs_urls)
+            ; /* a cache folder alone: nothing to refresh from */
+        else if (cfg->collateral_refresh_before)
             say(r, SAY_OK, "collateral", "background refresh %lld s before nextUpdate",
                 (long long)cfg->collateral_refresh_before);
         else

@@ -560,7 +560,8 @@ static asps_err get_pccs(asps_collateral_source *s, asps_tee tee, const uint8_t 
     } else if (!s->n_pccs) {
         asps_fail(eb, ASPS_E_UNAVAILABLE, "no PCCS configured");
     } else {
-        asps_fail(eb, ASPS_E_UNAVAILABLE, "every PCCS failed less than %d s ago", RETRY_S);
+        asps_fail(eb, ASPS_E_UNAVAILABLE, "%s failed less than %d s ago",
+                  s->n_pccs == 1 ? "the PCCS" : "every PCCS", RETRY_S);
     }
     /* every URL failed: perhaps the cache folder holds newer (a replica
      * sharing it refreshed), else what is held may still serve */
