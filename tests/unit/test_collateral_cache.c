@@ -4,13 +4,17 @@
  * given only a cache folder serves what verifies and never what does not
  * (the verify callback decides, as asps_verify_collateral does in the
  * server), and a source with a cache folder but no verifier is refused. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cache.h"
+#include "metrics.h"
 #include "source.h"
 #include "testutil.h"
 #include "util.h"
@@ -147,12 +151,115 @@ static void test_write_read(void **state)
     free(dir);
 }
 
+/* In-process, against tests/pccs_server.py serving a simulated platform's
+ * collateral: the first URL down, the second serves (failover counted); the
+ * fetched set goes through the verifier and into the cache folder; a
+ * second source on that folder holds it from the start and refreshes it in
+ * the background before its nextUpdate (refresh_before larger than what is
+ * left), with no quote asked; freeing the source joins its thread. */
+static void test_failover_cache_refresh(void **state)
+{
+    (void)state;
+    const char *bin = getenv("ASPS_BIN"), *src = getenv("ASPS_SRC");
+    if (!bin || !src)
+        tu_skip("needs ASPS_BIN and ASPS_SRC");
+    char *dir = tu_mkdtemp();
+    char cmd[12000];
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && '%s' sim init sim >/dev/null && '%s' sim quote sim --out q >/dev/null && "
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout k.pem "
+             "-out c.pem -days 1 -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 2>/dev/null",
+             dir, bin, bin);
+    assert_int_equal(system(cmd), 0);
+    int fd[2];
+    assert_int_equal(pipe(fd), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fd[1], 1);
+        close(fd[0]);
+        char script[4200], bundle[4200], cert[4200], key[4200];
+        snprintf(script, sizeof script, "%s/tests/pccs_server.py", src);
+        snprintf(bundle, sizeof bundle, "%s/sim/collateral_sgx.json", dir);
+        snprintf(cert, sizeof cert, "%s/c.pem", dir);
+        snprintf(key, sizeof key, "%s/k.pem", dir);
+        execlp("python3", "python3", script, "--bundle", bundle, "--cert", cert, "--key", key, (char *)NULL);
+        _exit(127);
+    }
+    close(fd[1]);
+    FILE *f = fdopen(fd[0], "r");
+    int port = 0;
+    assert_non_null(f);
+    assert_int_equal(fscanf(f, "PORT %d", &port), 1);
+    fclose(f);
+    char url[64], ca[4200], cache[4200], qpath[4200];
+    snprintf(url, sizeof url, "https://127.0.0.1:%d", port);
+    snprintf(ca, sizeof ca, "%s/c.pem", dir);
+    snprintf(cache, sizeof cache, "%s/cache", dir);
+    snprintf(qpath, sizeof qpath, "%s/q", dir);
+    const char *urls[] = {"https://127.0.0.1:1", url};
+    asps_collateral_source_opts o = {.pccs_urls = urls, .n_pccs_urls = 2, .pccs_ca = ca,
+                                     .cache_dir = cache, .verify = fake_verify,
+                                     .refresh_before = 365LL * 86400};
+    asps_metric *fo = asps_metrics_counter("asps_pccs_failover_total", "", NULL);
+    asps_metric *rf = asps_metrics_counter("asps_collateral_refresh_total", "", ASPS_LABELS("result"));
+    double fo0 = asps_metric_value(fo, NULL), rf0 = asps_metric_value(rf, ASPS_LABELS("ok"));
+    verify_ok = 1;
+    verify_calls = 0;
+    asps_collateral_source *s;
+    asps_errbuf eb;
+    assert_int_equal(asps_collateral_source_new(&o, &s, &eb), ASPS_OK);
+    uint8_t *q;
+    size_t ql;
+    assert_int_equal(asps_read_file(qpath, 1 << 20, &q, &ql, &eb), ASPS_OK);
+    const asps_collateral *c;
+    int owned;
+    if (asps_collateral_source_get(s, q, ql, &c, &owned, &eb) != ASPS_OK)
+        fail_msg("%s", eb.msg);
+    assert_true(owned);
+    assert_true(asps_metric_value(fo, NULL) >= fo0 + 1);
+    assert_int_equal(verify_calls, 1); /* verified before it was written */
+    asps_tee tee;
+    uint8_t fm[6];
+    int64_t nu;
+    assert_int_equal(asps_collateral_expiry(c, &tee, fm, &nu, &eb), ASPS_OK);
+    asps_collateral *r;
+    assert_int_equal(asps_collateral_cache_read(cache, tee, fm, "platform", &r, &eb), ASPS_OK);
+    assert_non_null(r);
+    uint8_t d1[32], d2[32];
+    asps_collateral_digest(c, d1);
+    asps_collateral_digest(r, d2);
+    assert_memory_equal(d1, d2, 32);
+    asps_collateral_free(r);
+    asps_collateral_free((asps_collateral *)c);
+    /* fetched just now: not refreshed again within the minute */
+    struct timespec ts = {0, 300 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    assert_true(asps_metric_value(rf, ASPS_LABELS("ok")) == rf0);
+    asps_collateral_source_free(s);
+    /* a new source on the folder: held from the start, refreshed at once */
+    assert_int_equal(asps_collateral_source_new(&o, &s, &eb), ASPS_OK);
+    for (int i = 0; i < 100 && asps_metric_value(rf, ASPS_LABELS("ok")) == rf0; i++)
+        nanosleep(&ts, NULL);
+    assert_true(asps_metric_value(rf, ASPS_LABELS("ok")) == rf0 + 1);
+    /* and it serves the quote from what it holds, the PCCS gone */
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    if (asps_collateral_source_get(s, q, ql, &c, &owned, &eb) != ASPS_OK)
+        fail_msg("%s", eb.msg);
+    asps_collateral_free((asps_collateral *)c);
+    asps_collateral_source_free(s);
+    free(q);
+    tu_rm_rf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_duration),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_write_read),
+        cmocka_unit_test(test_failover_cache_refresh),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
