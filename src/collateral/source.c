@@ -558,35 +558,41 @@ static asps_err get_pccs(asps_collateral_source *s, asps_tee tee, const uint8_t 
         if (e == ASPS_E_NOMEM || e == ASPS_E_ARG)
             return e;
     } else if (!s->n_pccs) {
-        asps_fail(eb, ASPS_E_UNAVAILABLE, "no PCCS configured");
+        char fm[13];
+        fmspc_hex(fmspc, fm);
+        asps_fail(eb, ASPS_E_UNAVAILABLE, "no PCCS configured, and the cache folder holds nothing "
+                  "usable for %s FMSPC %s (%s CA)", tee_name(tee), fm, ca);
     } else {
         asps_fail(eb, ASPS_E_UNAVAILABLE, "%s failed less than %d s ago",
                   s->n_pccs == 1 ? "the PCCS" : "every PCCS", RETRY_S);
     }
     /* every URL failed: perhaps the cache folder holds newer (a replica
      * sharing it refreshed), else what is held may still serve */
-    if (s->cache_dir)
+    if (s->cache_dir && fetch)
         cache_load(s, tee, fmspc, ca, now);
     pthread_mutex_lock(&s->lock);
     for (int i = 0; i < HELD_N; i++) {
         held *h = &s->held[i];
         if (!same_platform(h, tee, fmspc, ca))
             continue;
-        if (fetch && s->n_pccs)
+        if (fetch)
             h->failed_at = now;
         if (now < h->next_update || now <= h->next_update + s->max_stale) {
             int stale = now >= h->next_update;
+            long long age = (long long)(now - h->next_update);
             asps_err ce = copy_collateral(h->col, out, eb);
             pthread_mutex_unlock(&s->lock);
             if (ce == ASPS_OK && stale) {
                 pthread_once(&metrics_once, metrics_init);
                 asps_metric_inc(m_stale, NULL);
+            }
+            if (ce == ASPS_OK && stale && fetch) { /* logged at most once per RETRY_S */
                 char fm[13];
                 fmspc_hex(fmspc, fm);
                 asps_log(ASPS_LOG_WARN, "collateral",
                          "every source failed: %s FMSPC %s verified with collateral %lld s past "
                          "its nextUpdate (max_stale %lld s)",
-                         tee_name(tee), fm, (long long)(now - h->next_update), (long long)s->max_stale);
+                         tee_name(tee), fm, age, (long long)s->max_stale);
             }
             return ce;
         }
