@@ -66,6 +66,67 @@ $BIN collateral fetch --pccs https://127.0.0.1:1 --pccs https://127.0.0.1:2 --pc
 [ $rc = 3 ] && grep -q "unavailable: no URL served the collateral" err.txt && [ ! -e none ] && ok \
     || bad "every URL down: exit $rc $(cat err.txt)"
 
+# ---- the optional endpoints: a 404 is "not offered" (above: the test PCCS
+# has no numbers list), any other failure fails the set. A proxy in front
+# of the test PCCS answers one endpoint its own way.
+cat > proxy.py <<'EOF'
+import http.server, ssl, sys, urllib.request, urllib.error
+upstream, mode = sys.argv[1], sys.argv[2]
+uctx = ssl.create_default_context(cafile="pccs.pem")
+class H(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a):
+        pass
+    def answer(self, code, body, headers=()):
+        self.send_response(code)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def do_GET(self):
+        if mode == "numbers500" and "tcbevaluationdatanumbers" in self.path:
+            return self.answer(500, b"{}")
+        if mode == "numbersbad" and "tcbevaluationdatanumbers" in self.path:
+            return self.answer(200, b'{"tcbEvaluationDataNumbers": {"id": "SGX"}, "signature": "zz"}',
+                               [("TCB-Evaluation-Data-Numbers-Issuer-Chain", "x")])
+        if mode == "early503" and "update=early" in self.path:
+            return self.answer(503, b"{}")
+        try:
+            r = urllib.request.urlopen(upstream + self.path, context=uctx)
+            code, body, hdrs = r.status, r.read(), r.headers.items()
+        except urllib.error.HTTPError as e:
+            code, body, hdrs = e.code, e.read(), e.headers.items()
+        skip = ("content-length", "connection", "transfer-encoding", "date", "server")
+        self.answer(code, body, [(k, v) for k, v in hdrs if k.lower() not in skip])
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain("pccs.pem", "pccs.key")
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+print("PORT %d" % srv.server_address[1], flush=True)
+srv.serve_forever()
+EOF
+proxy() { # mode -> sets PX
+    python3 proxy.py "https://127.0.0.1:$SGX" $1 > $1.out 2> $1.err &
+    PIDS="$PIDS $!"
+    for _ in $(seq 50); do grep -q PORT $1.out 2>/dev/null && break; sleep 0.1; done
+    PX=$(sed -n 's/^PORT //p' $1.out)
+}
+for mode in numbers500 numbersbad early503; do
+    proxy $mode
+    $BIN collateral fetch --pccs "https://127.0.0.1:$PX" --pccs-ca pccs.pem --tee sgx --fmspc "$SFM" \
+        --out $mode > out.txt 2> err.txt; rc=$?
+    case $mode in
+        numbers500) want="tcbevaluationdatanumbers: HTTP 500" ;;
+        numbersbad) want="tcbevaluationdatanumbers: signature is not 128 hex characters" ;;
+        early503) want="update=early: HTTP 503" ;;
+    esac
+    [ $rc = 3 ] && grep -q "$want" err.txt && [ ! -e $mode ] && ok || bad "$mode: exit $rc: $(cat err.txt)"
+done
+# the proxy passes everything else through: the set is whole through it
+proxy none
+$BIN collateral fetch --pccs "https://127.0.0.1:$PX" --pccs-ca pccs.pem --tee sgx --fmspc "$SFM" --out viaproxy \
+    > out.txt 2> err.txt && cmp -s "viaproxy/sgx-$SFM-processor.json" "$F" && ok || bad "through the proxy: $(cat err.txt)"
+
 # ---- argument errors: exit 2, "asps collateral fetch: ..." ---------------------
 usage() { # expected-message args...
     local want=$1; shift
