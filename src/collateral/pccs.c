@@ -78,7 +78,11 @@ asps_err asps_pccs_new(const char *base, const asps_pccs_opts *o, asps_pccs **ou
     while (n > 0 && base[n - 1] == '/')
         n--;
     p->base = strndup(base, n);
-    p->is_pcs = p->base && strstr(p->base, PCS_HOST) != NULL;
+    if (p->base) { /* exactly that host (a port may follow) */
+        const char *h = strstr(p->base, PCS_HOST);
+        h = h ? h + strlen(PCS_HOST) : NULL;
+        p->is_pcs = h && (!*h || *h == '/' || *h == ':');
+    }
     pthread_mutex_init(&p->lock, NULL);
     /* max_retries: 0 means the default; a negative number means no retries */
     asps_http_opts ho = {.ca_file = o ? o->ca_file : NULL, .timeout_ms = o ? o->timeout_ms : 0,

@@ -24,7 +24,18 @@ for tool in curl python3 openssl; do
 done
 T=$(mktemp -d /tmp/asps-colsrc-XXXXXX)
 PIDS=
-cleanup() { for p in $PIDS; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"; }
+cleanup() {
+    for p in $PIDS; do kill "$p" 2>/dev/null; done
+    wait 2>/dev/null
+    # left for the suite-wide check of every audit line (audit_lines_json)
+    if [ -n "${ASPS_AUDIT_KEEP:-}" ]; then
+        mkdir -p "$ASPS_AUDIT_KEEP"
+        for f in fo stale; do
+            [ -f "$T/$f.log" ] && cp "$T/$f.log" "$ASPS_AUDIT_KEEP/test_collateral_sources_$f.log"
+        done
+    fi
+    rm -rf "$T"
+}
 trap cleanup EXIT
 pass=0 failn=0
 ok() { pass=$((pass+1)); }
