@@ -228,6 +228,20 @@ static void hold_locked(asps_collateral_source *s, asps_tee tee, const uint8_t f
     pthread_cond_signal(&s->wake);
 }
 
+/* The earliest nextUpdate of everything C holds: NU (the TCB info's, QE
+ * identity's and both CRLs') unless the early TCB info or the evaluation
+ * data numbers list expires sooner (asps_collateral_info_get; when it does
+ * not read, NU). Held collateral is refetched from then on. */
+static int64_t earliest_next_update(const asps_collateral *c, int64_t nu)
+{
+    asps_collateral_info in;
+    asps_errbuf ign;
+    if (asps_collateral_info_get(c, &in, &ign) == ASPS_OK && in.next_update &&
+        (nu == 0 || in.next_update < nu))
+        return in.next_update;
+    return nu;
+}
+
 static asps_err copy_collateral(const asps_collateral *c, asps_collateral **out, asps_errbuf *eb)
 {
     char *json;
@@ -318,6 +332,7 @@ static int cache_load(asps_collateral_source *s, asps_tee tee, const uint8_t fms
         asps_collateral_free(c);
         return 0;
     }
+    nu = earliest_next_update(c, nu);
     int taken = 0;
     pthread_mutex_lock(&s->lock);
     held *h = NULL;
@@ -400,6 +415,8 @@ static void *refresher(void *arg)
             asps_log(ASPS_LOG_WARN, "collateral", "refresh of %s FMSPC %s (%s) failed: %s",
                      tee_name(tee), fm, ca, eb.msg);
         }
+        if (e == ASPS_OK)
+            nu = earliest_next_update(c, nu);
         pthread_mutex_lock(&s->lock);
         if (e == ASPS_OK)
             hold_locked(s, tee, fmspc, ca, c, nu, (int64_t)time(NULL), REFRESH_MIN_S);
@@ -550,6 +567,7 @@ static asps_err get_pccs(asps_collateral_source *s, asps_tee tee, const uint8_t 
         if (e == ASPS_OK) {
             e = copy_collateral(c, out, eb);
             cache_store(s, tee, fmspc, ca, c);
+            nu = earliest_next_update(c, nu);
             pthread_mutex_lock(&s->lock);
             hold_locked(s, tee, fmspc, ca, c, nu, now, REFRESH_MIN_S);
             pthread_mutex_unlock(&s->lock);
