@@ -373,6 +373,14 @@ static asps_err fetch(asps_pccs *p, asps_tee tee, const uint8_t fmspc[6], const 
     if (early.body.p &&
         (e = signed_json(&early, "tcbInfo", "tcb (update=early)", &early_body, &elen, esig, eb)) != ASPS_OK)
         goto out;
+    /* outside a TCB recovery the early set is the standard one, byte for
+     * byte: not held twice, so that the set is the one a bundle of it is */
+    if (early_body && elen == tlen && memcmp(early_body, tcb_body, tlen) == 0 &&
+        memcmp(esig, tsig, 64) == 0) {
+        free(early_body);
+        early_body = NULL;
+        elen = 0;
+    }
     if (nums.body.p) {
         if ((e = signed_json(&nums, "tcbEvaluationDataNumbers", "tcbevaluationdatanumbers", &nums_body,
                              &nlen, nsig, eb)) != ASPS_OK)

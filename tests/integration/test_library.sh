@@ -227,7 +227,7 @@ mkdir ex && cd ex
 cp "$SRC/examples/server.json" "$SRC/examples/server-full.json" "$SRC/examples/policy.json" "$SRC/examples/kms.json" .
 cp ../server.pem ../server.key .
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout pccs.key -out pccs-ca.pem -days 2 \
-    -subj "/CN=localhost" -addext "subjectAltName=IP:127.0.0.1" 2>/dev/null
+    -subj "/CN=localhost" -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" 2>/dev/null
 openssl x509 -in ../ca.pem -outform DER -out extra_root_ca.der
 cp ../ca.pem vault-ca.pem
 printf 's3cret-id' > vault-secret-id
@@ -247,6 +247,7 @@ VPORT=$(sed -n 's/^PORT //p' vault.out); PPORT=$(sed -n 's/^PORT //p' pccs.out)
 # the examples as they are, but for the test servers' addresses and free ports
 for f in server.json server-full.json; do
     sed -i -e "s#https://pccs.example.internal:8081#https://127.0.0.1:$PPORT#" \
+           -e "s#https://pccs2.example.internal:8081#https://localhost:$PPORT#" \
            -e "s#https://vault.example.internal:8200#http://127.0.0.1:$VPORT#" \
            -e 's#"0.0.0.0:7788"#"127.0.0.1:0"#' -e 's#"127.0.0.1:9788"#"127.0.0.1:0"#' "$f"
 done
