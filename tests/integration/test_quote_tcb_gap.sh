@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# `asps quote verify` says which TCB component is behind (issue 16): real
+# quotes with real TCB infos from ../shared/vectors/real, the expected
+# shortfalls worked out here in Python from the TCB info in the vector
+# (Intel's levels, listed highest first; the first level the platform's
+# SVNs reach is the matched one, the one listed just before it the next),
+# the components named with the category/type Intel's TCB info v3 gives.
+# Also the --tcb-update / --max-stale usage errors.
+set -u
+bin=${ASPS_BIN:?}
+. "$(dirname "$0")/vectors.sh"
+real=$VEC_ROOT/real
+need_vectors "$real/tdx4-50806f-outofdate/quote" "$real/sgx3-00606a-platform-eval19/quote" \
+  "$real/sgx3-00606a-platform-tcbinfo-v2-qe-outofdate/quote"
+fail=0 pass=0
+check() { # name expected-rc actual-rc
+  if [ "$2" = "$3" ]; then pass=$((pass+1)); else echo "FAIL: $1: want rc $2, got $3"; fail=$((fail+1)); fi
+}
+t=$(mktemp -d); trap 'rm -rf "$t"' EXIT
+
+for c in tdx4-50806f-outofdate sgx3-00606a-platform-eval19 sgx3-00606a-platform-tcbinfo-v2-qe-outofdate \
+         sgx3-00606a-platform-eval17 sgx3-00906ed5-processor-eval19; do
+  d=$real/$c
+  [ -e "$d/quote" ] || { echo "FAIL: $c missing"; fail=$((fail+1)); continue; }
+  at=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["at"])' "$d/case.json")
+  "$bin" quote verify "$d/quote" --collateral "$d/collateral.json" --at "$at" >"$t/$c.txt" 2>"$t/err"
+  check "$c verifies (text)" 0 $?
+  "$bin" quote verify "$d/quote" --collateral "$d/collateral.json" --at "$at" --json >"$t/$c.json" 2>"$t/err"
+  check "$c verifies (json)" 0 $?
+  "$bin" quote show "$d/quote" --json >"$t/$c.show" 2>"$t/err"
+  check "$c shows" 0 $?
+  python3 - "$d" "$t/$c.txt" "$t/$c.json" "$t/$c.show" <<'PY' || { echo "FAIL: $c gap"; fail=$((fail+1)); }
+import json, sys
+d, txt, js, show = sys.argv[1:5]
+case = json.load(open(d + "/case.json"))
+col = json.load(open(d + "/collateral.json"))
+ti = json.loads(col["tcb_info"])
+qe = json.loads(col["qe_identity"])
+out = json.load(open(js))
+sh = json.load(open(show))
+text = open(txt).read()
+# the platform's SVNs: the PCK certificate's (asps quote show), PCE SVN
+# checked against the case's own decoder
+assert sh["pce_svn_in_pck"] == case["fields"]["pce_svn_in_pck"], sh
+cpu = bytes.fromhex(sh["cpu_svn_in_pck"])
+pce = sh["pce_svn_in_pck"]
+tdx = ti.get("id") == "TDX"
+tee = bytes.fromhex(case["fields"]["tee_tcb_svn"]) if tdx else b""
+first_tdx = 2 if tdx and tee[1] > 0 else 0
+
+def comps(level, key):
+    tcb = level["tcb"]
+    if ti["version"] == 2:
+        return [tcb["sgxtcbcomp%02dsvn" % (i + 1)] for i in range(16)]
+    return [c["svn"] for c in tcb[key]]
+
+def reaches(level):
+    if any(cpu[i] < s for i, s in enumerate(comps(level, "sgxtcbcomponents"))):
+        return False
+    if pce < level["tcb"]["pcesvn"]:
+        return False
+    if tdx and any(tee[i] < comps(level, "tdxtcbcomponents")[i] for i in range(first_tdx, 16)):
+        return False
+    return True
+
+levels = ti["tcbLevels"]
+m = next(i for i, l in enumerate(levels) if reaches(l))
+assert levels[m]["tcbStatus"] in (out["tcb_status"], "UpToDate", "SWHardeningNeeded"), (m, out)
+
+def name(key, i):
+    for l in levels:
+        if ti["version"] != 3:
+            break
+        c = l["tcb"][key][i]
+        cat, typ = c.get("category", ""), c.get("type", "")
+        if cat or typ:
+            return cat + (": " if cat and typ else "") + typ
+    return "TEE_TCB_SVN byte %d" % i if key == "tdxtcbcomponents" else ""
+
+want = []
+gap_expected = m > 0
+if m > 0:
+    nxt = levels[m - 1]
+    for i, s in enumerate(comps(nxt, "sgxtcbcomponents")):
+        if cpu[i] < s:
+            n = name("sgxtcbcomponents", i)
+            want.append(("sgxtcbcomponent %d" % i + (" (%s)" % n if n else ""), cpu[i], s))
+    if pce < nxt["tcb"]["pcesvn"]:
+        want.append(("pcesvn", pce, nxt["tcb"]["pcesvn"]))
+    if tdx:
+        for i in range(first_tdx, 16):
+            s = comps(nxt, "tdxtcbcomponents")[i]
+            if tee[i] < s:
+                want.append(("tdxtcbcomponent %d (%s)" % (i, name("tdxtcbcomponents", i)), tee[i], s))
+    cleared = [a for a in levels[m].get("advisoryIDs", []) if a not in nxt.get("advisoryIDs", [])]
+# the TDX module: its identity's levels, highest first
+if tdx and tee[1] > 0:
+    mod = next(x for x in ti["tdxModuleIdentities"] if x["id"].upper() == "TDX_%02X" % tee[1])
+    k = next(i for i, l in enumerate(mod["tcbLevels"]) if tee[0] >= l["tcb"]["isvsvn"])
+    if k > 0 and mod["tcbLevels"][k - 1]["tcb"]["isvsvn"] > tee[0]:
+        want.append(("tdx module isvsvn", tee[0], mod["tcbLevels"][k - 1]["tcb"]["isvsvn"]))
+        gap_expected = True
+# the QE: its identity's levels, highest first
+qsvn = sh["qe_isv_svn"]
+k = next(i for i, l in enumerate(qe["tcbLevels"]) if qsvn >= l["tcb"]["isvsvn"])
+if k > 0 and qe["tcbLevels"][k - 1]["tcb"]["isvsvn"] > qsvn:
+    want.append(("qe isvsvn", qsvn, qe["tcbLevels"][k - 1]["tcb"]["isvsvn"]))
+    gap_expected = True
+
+if not gap_expected:
+    assert "gap" not in out and "behind:" not in text, (out.get("gap"), text)
+    print("no gap:", d.rsplit("/", 1)[1])
+    sys.exit(0)
+g = out["gap"]
+got = [(s["component"], s["have"], s["need"]) for s in g["shortfalls"]]
+assert got == want, (got, want)
+if m > 0:
+    assert g["next_tcb_status"] == nxt["tcbStatus"], g
+    assert g["next_tcb_date"] == nxt["tcbDate"], g
+    assert g["cleared_advisory_ids"] == cleared, (g, cleared)
+line = next(l for l in text.splitlines() if l.startswith("behind: "))
+for comp, have, need in want:
+    assert "%s %d < %d" % (comp, have, need) in line, (line, comp)
+if m > 0 and cleared:
+    assert line.endswith(" clears " + ", ".join(cleared)), line
+assert out["tcb_update"] == "standard" and out["collateral_stale"] is False, out
+print("gap ok:", d.rsplit("/", 1)[1], got)
+PY
+done
+
+# the named components exist: the TDX case names its TDX microcode and the
+# SGX case its microcode components (Intel's words, in the vector)
+grep -q "tdxtcbcomponent [0-9]* (OS/VMM: " "$t/tdx4-50806f-outofdate.txt" ||
+  { echo "FAIL: no named TDX component"; fail=$((fail+1)); }
+grep -q "sgxtcbcomponent 1 (OS/VMM: SGX Late Microcode Update)" "$t/sgx3-00606a-platform-eval19.txt" ||
+  { echo "FAIL: no named SGX component"; fail=$((fail+1)); }
+grep -q "qe isvsvn" "$t/sgx3-00606a-platform-tcbinfo-v2-qe-outofdate.txt" ||
+  { echo "FAIL: no QE shortfall"; fail=$((fail+1)); }
+
+# --tcb-update and --max-stale: values checked, usage errors exit 2
+d=$real/sgx3-00606a-platform-eval17
+at=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["at"])' "$d/case.json")
+for bad in "--tcb-update=soon" "--tcb-update" "--max-stale=7" "--max-stale=366d" "--max-stale=-1h" \
+           "--max-stale=1hh" "--max-stale=h" "--max-stale=99999999999999999999s"; do
+  "$bin" quote verify "$d/quote" --collateral "$d/collateral.json" --at "$at" $bad >/dev/null 2>"$t/err"
+  check "usage error: $bad" 2 $?
+  grep -q -- "${bad%%=*}" "$t/err" || { echo "FAIL: $bad: message does not name the option"; cat "$t/err"; fail=$((fail+1)); }
+done
+for good in "--tcb-update standard" "--tcb-update=early" "--max-stale 0" "--max-stale=90s" \
+            "--max-stale 30m" "--max-stale 36h" "--max-stale 365d"; do
+  "$bin" quote verify "$d/quote" --collateral "$d/collateral.json" --at "$at" $good --json >"$t/out" 2>"$t/err"
+  check "accepted: $good" 0 $?
+done
+# the update set reaches the verifier: with no early TCB info held the
+# verdict is the standard one either way, and says which set it follows
+"$bin" quote verify "$d/quote" --collateral "$d/collateral.json" --at "$at" --tcb-update standard --json >"$t/out"
+python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); assert o["tcb_update"]=="standard" and o["tcb_status"]=="SWHardeningNeeded", o' "$t/out" ||
+  { echo "FAIL: standard set"; fail=$((fail+1)); }
+"$bin" quote verify --help >"$t/help" 2>&1
+grep -q -- "--tcb-update SET" "$t/help" && grep -q -- "--max-stale DURATION" "$t/help" ||
+  { echo "FAIL: help lacks the options"; fail=$((fail+1)); }
+
+echo "test_quote_tcb_gap: $pass passed, $fail failed"
+[ "$fail" = 0 ]
