@@ -216,6 +216,40 @@ static void platform_gap(const asps_tcb_level *matched, const asps_tcb_level *ne
                      matched->adv.id[i]);
 }
 
+/* A is at or above B in every SVN (sgxtcbcomponents, pcesvn and, for TDX,
+ * the tdxtcbcomponents the matching reads). */
+static int level_dominates(const asps_tcb_level *a, const asps_tcb_level *b, int is_tdx, int first_tdx)
+{
+    for (int i = 0; i < 16; i++)
+        if (a->sgx_comp[i] < b->sgx_comp[i])
+            return 0;
+    if (a->pcesvn < b->pcesvn)
+        return 0;
+    for (int i = first_tdx; is_tdx && i < 16; i++)
+        if (a->tdx_comp[i] < b->tdx_comp[i])
+            return 0;
+    return 1;
+}
+
+/* The next level up from the matched one (index M > 0, levels highest
+ * first): the nearest level listed before it that is at or above it in
+ * every SVN, the level the platform reaches by raising the SVNs it is
+ * short of. Intel lists each TCB date's levels in pairs that differ in a
+ * configuration component (e.g. sgxtcbcomponent 6 1 then 0:
+ * SWHardeningNeeded, then ConfigurationAndSWHardeningNeeded), so the level
+ * listed just before a "1" level is often the "0" variant of the date
+ * above, which raising SVNs never reaches; that one only when no level
+ * above dominates. */
+static const asps_tcb_level *next_level_up(const asps_tcb_info *t, size_t m, const asps_quote *q,
+                                           int is_tdx)
+{
+    int first_tdx = is_tdx && q->tdx.tee_tcb_svn[1] > 0 ? 2 : 0;
+    for (size_t i = m; i-- > 0;)
+        if (level_dominates(&t->levels[i], &t->levels[m], is_tdx, first_tdx))
+            return &t->levels[i];
+    return &t->levels[m - 1];
+}
+
 /* An ISVSVN level list (TDX module identity, QE identity), highest first:
  * the level just above the one at index I, when the SVN is below it. */
 static void isvsvn_gap(const asps_isvsvn_level *levels, size_t i, uint16_t isvsvn,
@@ -232,6 +266,9 @@ static void isvsvn_gap(const asps_isvsvn_level *levels, size_t i, uint16_t isvsv
 
 void asps_dcap_qe_gap(const asps_qe_identity *qe, uint16_t isvsvn, asps_tcb_gap *gap)
 {
+    for (size_t i = 0; i < gap->n_shortfalls; i++)
+        if (!strcmp(gap->shortfalls[i].component, "qe isvsvn"))
+            return; /* already added */
     for (size_t i = 0; i < qe->n_levels; i++)
         if (qe->levels[i].isvsvn <= isvsvn) {
             isvsvn_gap(qe->levels, i, isvsvn, "qe isvsvn", gap);
@@ -365,7 +402,7 @@ asps_err asps_dcap_tcb_status(const asps_tcb_info *t, const asps_pck_ext *x, con
     memset(&out->gap, 0, sizeof out->gap);
     size_t mi_platform = is_tdx ? tdx_i : sgx_i;
     if (mi_platform > 0)
-        platform_gap(matched, &t->levels[mi_platform - 1], x, q, is_tdx, &out->gap);
+        platform_gap(matched, next_level_up(t, mi_platform, q, is_tdx), x, q, is_tdx, &out->gap);
     if (module_levels)
         isvsvn_gap(module_levels, module_level, q->tdx.tee_tcb_svn[0], "tdx module isvsvn",
                    &out->gap);

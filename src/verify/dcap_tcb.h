@@ -27,8 +27,9 @@ asps_err asps_dcap_tcb_status(const asps_tcb_info *t, const asps_pck_ext *x, con
                               asps_claims *out, asps_errbuf *eb);
 
 /* The platform's TCB level and the final status ... also fill OUT->gap:
- * (asps_dcap_tcb_status does) the level just above the matched one in the
- * sorted order (highest first): every sgxtcbcomponent, pcesvn and (TDX)
+ * (asps_dcap_tcb_status does) the next level up from the matched one: the
+ * nearest level listed before it (highest first) at or above it in every
+ * SVN, else the one listed just before it: every sgxtcbcomponent, pcesvn and (TDX)
  * tdxtcbcomponent below it, named "sgxtcbcomponent N" by 0-based index
  * (asps_dcap_gap_names adds Intel's names); the TDX module's ISVSVN against
  * the level above its own in its identity ("tdx module isvsvn"); the
@@ -39,7 +40,8 @@ asps_err asps_dcap_tcb_status(const asps_tcb_info *t, const asps_pck_ext *x, con
 
 /* Add the QE's shortfall to GAP: ISVSVN against the QE identity level just
  * above the one it meets (levels listed highest first, as QVL reads them);
- * nothing when it meets the top one. Call after asps_dcap_tcb_status. */
+ * nothing when it meets the top one, or when GAP already names "qe isvsvn".
+ * Call after asps_dcap_tcb_status. */
 void asps_dcap_qe_gap(const asps_qe_identity *qe, uint16_t isvsvn, asps_tcb_gap *gap);
 
 /* Name GAP's "sgxtcbcomponent N" / "tdxtcbcomponent N" shortfalls with the

@@ -79,8 +79,20 @@ def name(key, i):
 
 want = []
 gap_expected = m > 0
+def dominates(a, b):  # a at or above b in every SVN the matching reads
+    if any(x < y for x, y in zip(comps(a, "sgxtcbcomponents"), comps(b, "sgxtcbcomponents"))):
+        return False
+    if a["tcb"]["pcesvn"] < b["tcb"]["pcesvn"]:
+        return False
+    return not tdx or all(comps(a, "tdxtcbcomponents")[i] >= comps(b, "tdxtcbcomponents")[i]
+                          for i in range(first_tdx, 16))
+
 if m > 0:
-    nxt = levels[m - 1]
+    # the next level up: the nearest one listed before the matched one that
+    # is at or above it in every SVN (raising SVNs reaches it), else the
+    # one listed just before it
+    nxt = next((levels[i] for i in range(m - 1, -1, -1) if dominates(levels[i], levels[m])),
+               levels[m - 1])
     for i, s in enumerate(comps(nxt, "sgxtcbcomponents")):
         if cpu[i] < s:
             n = name("sgxtcbcomponents", i)
