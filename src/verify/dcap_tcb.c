@@ -206,7 +206,7 @@ static void platform_gap(const asps_tcb_level *matched, const asps_tcb_level *ne
     if (is_tdx)
         for (int i = q->tdx.tee_tcb_svn[1] > 0 ? 2 : 0; i < 16; i++)
             if (q->tdx.tee_tcb_svn[i] < next->tdx_comp[i]) {
-                snprintf(name, sizeof name, "tdxtcbcomponent %d", i);
+                snprintf(name, sizeof name, "tdxtcbcomponent %d (TEE_TCB_SVN byte %d)", i, i);
                 add_shortfall(g, name, q->tdx.tee_tcb_svn[i], next->tdx_comp[i]);
             }
     g->n_cleared = 0;
@@ -310,13 +310,12 @@ asps_err asps_dcap_gap_names(asps_tcb_gap *gap, const char *tcb_info, size_t len
         if (sscanf(s->component, "sgxtcbcomponent %d", &idx) != 1 &&
             (tdx = 1, sscanf(s->component, "tdxtcbcomponent %d", &idx)) != 1)
             continue;
-        if (idx < 0 || idx > 15 || strchr(s->component, '('))
+        /* named already, other than by TEE_TCB_SVN byte (the default) */
+        if (idx < 0 || idx > 15 || (strchr(s->component, '(') && !strstr(s->component, "(TEE_TCB_SVN")))
             continue;
         char name[48];
         component_name(levels, tdx ? "tdxtcbcomponents" : "sgxtcbcomponents", idx, name,
                        sizeof name);
-        if (!name[0] && tdx)
-            snprintf(name, sizeof name, "TEE_TCB_SVN byte %d", idx);
         if (!name[0])
             continue;
         char full[sizeof s->component];

@@ -195,8 +195,12 @@ static void check_names(const rvec *r, const char *list, const char *prefix, int
     asps_tcb_gap g;
     memset(&g, 0, sizeof g);
     g.present = 1;
-    for (int i = 0; i < 16; i++)
-        snprintf(g.shortfalls[g.n_shortfalls++].component, 64, "%s %d", prefix, i);
+    for (int i = 0; i < 16; i++) /* as asps_dcap_tcb_status names them */
+        if (tdx)
+            snprintf(g.shortfalls[g.n_shortfalls++].component, 64, "%s %d (TEE_TCB_SVN byte %d)",
+                     prefix, i, i);
+        else
+            snprintf(g.shortfalls[g.n_shortfalls++].component, 64, "%s %d", prefix, i);
     asps_errbuf eb;
     assert_int_equal(asps_dcap_gap_names(&g, r->tcb_info, strlen(r->tcb_info), &eb), ASPS_OK);
     int named = 0;
@@ -354,9 +358,9 @@ static void test_real_tdx_module_and_components(void **state)
     assert_true(c.gap.present);
     int saw = 0;
     for (size_t i = 0; i < c.gap.n_shortfalls; i++) {
-        assert_string_not_equal(c.gap.shortfalls[i].component, "tdxtcbcomponent 0");
-        assert_string_not_equal(c.gap.shortfalls[i].component, "tdxtcbcomponent 1");
-        if (!strcmp(c.gap.shortfalls[i].component, "tdxtcbcomponent 2")) {
+        assert_null(strstr(c.gap.shortfalls[i].component, "tdxtcbcomponent 0"));
+        assert_null(strstr(c.gap.shortfalls[i].component, "tdxtcbcomponent 1"));
+        if (!strcmp(c.gap.shortfalls[i].component, "tdxtcbcomponent 2 (TEE_TCB_SVN byte 2)")) {
             saw = 1;
             assert_int_equal(c.gap.shortfalls[i].have, need2 - 1);
             assert_true(c.gap.shortfalls[i].need >= need2);
