@@ -121,6 +121,10 @@ static void summary(const char *file, const asps_policy *p)
         for (size_t j = 0; j < ns; j++)
             printf("%s%s", j ? ", " : ": ", asps_policy_app_secret_name(p, i, j));
         printf("\n");
+        char rules[256];
+        asps_policy_app_tcb_rules(p, i, rules, sizeof rules);
+        if (rules[0])
+            printf("     TCB recovery: %s\n", rules);
     }
 }
 

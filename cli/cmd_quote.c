@@ -12,6 +12,7 @@
 #include "common.h"
 #include "dcap_parse.h"
 #include "dcap_tcb.h"
+#include "decision.h"
 #include "json.h"
 #include "quote.h"
 #include "util.h"
@@ -19,12 +20,15 @@
 static const cli_help verify_help = {
     "quote verify",
     "asps quote verify QUOTE [--collateral FILE | --pccs URL [--pccs-ca FILE] | --sim DIR] "
-    "[--root-ca FILE] [--at TIME] [--tcb-update standard|early] [--max-stale DURATION] [--json]",
+    "[--root-ca FILE] [--at TIME] [--tcb-update standard|early] [--max-stale DURATION] "
+    "[--policy FILE] [--json]",
     "Verify a DCAP quote (SGX v3/v4/v5, TDX v4/v5) against Intel's rules.\n"
     CLI_TRUST_HELP
     "  --tcb-update SET   TCB info update set of the verdict: standard (default) or early\n"
     "  --max-stale DURATION  accept collateral this far past nextUpdate, marked stale\n"
-    "                     (0, 90s, 30m, 36h, 7d; at most 365d; default 0: off)\n"};
+    "                     (0, 90s, 30m, 36h, 7d; at most 365d; default 0: off)\n"
+    "  --policy FILE      then what this native policy decides at TIME for the quote\n"
+    "                     (the matching app asking for all its secrets; exit 1 if denied)\n"};
 
 static const cli_help show_help = {
     "quote show", "asps quote show QUOTE [--json]",
@@ -165,12 +169,13 @@ static void complete_gap(const char *bundle, const uint8_t *quote, size_t qlen, 
 static int cmd_verify(int argc, char **argv)
 {
     cli_trust t = {.at = (int64_t)time(NULL)};
-    const char *path;
+    const char *path, *policy = NULL;
     int json;
     int arc = take_tcb_opts(&argc, argv, &t);
-    if (arc)
-        return arc;
-    arc = cli_file_args(&verify_help, &t, argc, argv, &path, &json);
+    if (!arc)
+        arc = cli_decision_args(&verify_help, &argc, argv, &policy);
+    if (!arc)
+        arc = cli_file_args(&verify_help, &t, argc, argv, &path, &json);
     if (arc)
         return arc == CLI_HELP ? 0 : arc;
     uint8_t *q;
@@ -202,6 +207,8 @@ static int cmd_verify(int argc, char **argv)
         }
         if (e == ASPS_OK || e == ASPS_E_TCB_REVOKED)
             asps_claims_to_json(&c, o);
+        if (policy && e == ASPS_OK)
+            rc = cli_decision_show(&verify_help, policy, &c, t.at, o, rc);
         cli_print_json(o);
         cJSON_Delete(o);
     } else if (e == ASPS_OK) {
@@ -218,12 +225,14 @@ static int cmd_verify(int argc, char **argv)
         if (asps_claims_tcb_text(&c, lines, sizeof lines) != 0)
             fprintf(stderr, "asps quote verify: TCB recovery lines cut short\n");
         fputs(lines, stdout);
+        if (policy)
+            rc = cli_decision_show(&verify_help, policy, &c, t.at, NULL, rc);
     }
     if (e != ASPS_OK)
         fprintf(stderr, "asps quote verify: not verified: %s [%s]\n", eb.msg, asps_err_name(e));
     /* Exit 2 is for usage: a collateral or root file that cannot be used
      * is the caller's input error, not a verdict on the quote. */
-    if (rc == 2 && e != ASPS_E_ARG && e != ASPS_E_IO && e != ASPS_E_LIMIT)
+    if (rc == 2 && e != ASPS_OK && e != ASPS_E_ARG && e != ASPS_E_IO && e != ASPS_E_LIMIT)
         rc = 1;
     /* the PCCS unreachable or failing: no verdict on the quote, retry later */
     if (e == ASPS_E_UNAVAILABLE)

@@ -6,21 +6,24 @@
  * (every certificate with Intel's five standard extensions, in Intel's
  * order, CRL distribution points included),
  * root CA and PCK CRLs (with CRL number and authority key identifier), TCB
- * info (SGX v3 and TDX v3) and QE identities (QE, TD_QE) signed over their
- * exact bytes. Quotes are real: a fresh attestation key signs the body, the
- * QE report binds that key and is signed by the PCK key.
+ * info (SGX v3 and TDX v3), QE identities (QE, TD_QE) and the TCB
+ * evaluation data numbers list signed over their exact bytes. Quotes are
+ * real: a fresh attestation key signs the body, the QE report binds that
+ * key and is signed by the PCK key.
  *
  * Every subject says "asps simulated". Keys stay in DIR (0600).
  *
- * Over 700 lines on purpose: the PKI, the signed collateral and the quote
- * writer are one platform sharing its keys and its small DER writer, and the
- * file is not product code (its own library, used by tests, benchmarks, the
- * demo and the command); split, the private-key handling would be spread
- * over several files.
+ * Over 1000 lines on purpose: the PKI, the signed collateral (with its TCB
+ * recoveries) and the quote writer are one platform sharing its keys, its
+ * TCB level model and its small DER writer, and the file is not product
+ * code (its own library, used by tests, benchmarks, the demo and the
+ * command); split, the private-key handling would be spread over several
+ * files.
  */
 #include "sim.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
@@ -38,6 +41,7 @@
 #include <time.h>
 
 #include "asps/collateral.h"
+#include "json.h"
 #include "util.h"
 #include "writer.h"
 
@@ -77,10 +81,77 @@ static const struct {
     {ASPS_TCB_REVOKED, "\"INTEL-SA-00999\""},
 };
 
+/* TCB recovery (sim recover): each bundle carries the TCB evaluation data
+ * numbers list (PCS v4 .../tcbevaluationdatanumbers), which is also the
+ * sim's record of its recoveries. Number 1 is what init issues; recovery
+ * to number j (j >= 2) adds a new top level with SVN 8 + j (SGX CPU SVN
+ * components 0-1; TDX TEE_TCB_SVN byte 2), tcbDate = its recovery event
+ * date + 1 day, and demotes every older level as Intel's eval17 -> eval19
+ * data does (UpToDate and SWHardeningNeeded -> OutOfDate,
+ * Configuration*Needed -> OutOfDateConfigurationNeeded, OutOfDate*,
+ * Revoked stay), every older level gaining the advisory INTEL-SA-SIM-j. */
+#define MAX_EVAL 32
+#define SIM_BUNDLE_MAX (16u << 20)
+typedef struct eval_state {
+    int64_t issue, next;           /* of every signed object in the bundle */
+    size_t n;                      /* numbers 1..n */
+    int64_t event[MAX_EVAL];       /* [k-1]: tcbRecoveryEventDate of number k */
+    int64_t tcb_date[MAX_EVAL];    /* [k-1]: tcbDate of number k */
+} eval_state;
+
+typedef struct sim_level {
+    unsigned svn;                  /* SGX components 0-1 / TDX TEE_TCB_SVN byte 2 */
+    asps_tcb_status status;
+    int64_t tcb_date;
+    unsigned created;              /* the number that introduced it */
+    int orig;                      /* index in LEVELS, -1 for a recovery's level */
+} sim_level;
+#define MAX_MODEL (N_LEVELS + MAX_EVAL)
+
+static asps_tcb_status demote(asps_tcb_status s)
+{
+    switch (s) {
+    case ASPS_TCB_UP_TO_DATE:
+    case ASPS_TCB_SW_HARDENING_NEEDED:
+        return ASPS_TCB_OUT_OF_DATE;
+    case ASPS_TCB_CONFIGURATION_NEEDED:
+    case ASPS_TCB_CONFIGURATION_AND_SW_HARDENING_NEEDED:
+        return ASPS_TCB_OUT_OF_DATE_CONFIGURATION_NEEDED;
+    default:
+        return s;
+    }
+}
+
+/* The TCB levels of number K (1..st->n), highest first; returns how many. */
+static size_t model_levels(const eval_state *st, unsigned k, sim_level out[MAX_MODEL])
+{
+    size_t n = 0;
+    for (unsigned j = k; j >= 2; j--)
+        out[n++] = (sim_level){8 + j, j == k ? ASPS_TCB_UP_TO_DATE : ASPS_TCB_OUT_OF_DATE,
+                               st->tcb_date[j - 1], j, -1};
+    for (int i = 0; i < N_LEVELS; i++)
+        out[n++] = (sim_level){(unsigned)(9 - i), k == 1 ? LEVELS[i].status : demote(LEVELS[i].status),
+                               st->tcb_date[0], 1, i};
+    return n;
+}
+
 struct asps_sim {
     char dir[4096];
     EVP_PKEY *pck_key;
     char *chain_pem[N_LEVELS]; /* PCK leaf + PCK CA + root, PEM */
+    /* per TEE (0 SGX, 1 TDX): the numbers list as last read, and which
+     * bundle file it was read from (a quote rereads it only when the file
+     * changed: sim recover may run while a platform is open); an attester
+     * may quote from several threads */
+    pthread_mutex_t eval_lock;
+    struct {
+        int valid;
+        dev_t dev;
+        ino_t ino;
+        off_t size;
+        struct timespec mtime;
+        size_t n;
+    } eval_cache[2];
 };
 
 /* ---- small helpers ------------------------------------------------------------ */
@@ -457,60 +528,117 @@ static void level_comps(int i, uint8_t c[16])
     c[0] = c[1] = (uint8_t)(9 - i);
 }
 
-static void tdx_level_comps(int i, uint8_t c[16])
+static void svn_comps(unsigned svn, uint8_t c[16])
+{
+    memset(c, 0, 16);
+    c[0] = c[1] = (uint8_t)svn;
+}
+
+static void tdx_svn_comps(unsigned svn, uint8_t c[16])
 {
     memset(c, 0, 16);
     c[0] = TDX_MODULE_SVN;
     c[1] = TDX_MODULE_VERSION;
-    c[2] = (uint8_t)(9 - i);
+    c[2] = (uint8_t)svn;
 }
 
-static char *tcb_info_json(int tdx, int64_t issue, int64_t next)
+/* The TCB info of evaluation data number K (st->issue/next as its dates). */
+static char *tcb_info_json(int tdx, const eval_state *st, unsigned k)
 {
-    size_t cap = 64 * 1024, k = 0;
+    size_t cap = 64 * 1024, k2 = 0;
     char *s = malloc(cap);
     if (!s)
         return NULL;
     char t1[32], t2[32], fm[13];
-    asps_time_format(issue, t1);
-    asps_time_format(next, t2);
+    asps_time_format(st->issue, t1);
+    asps_time_format(st->next, t2);
     asps_hex_encode(tdx ? FMSPC_TDX : FMSPC_SGX, 6, fm);
     for (char *p = fm; *p; p++)
         if (*p >= 'a')
             *p = (char)(*p - 32);
-    k += (size_t)snprintf(s + k, cap - k,
-                          "{\"id\":\"%s\",\"version\":3,\"issueDate\":\"%s\",\"nextUpdate\":\"%s\","
-                          "\"fmspc\":\"%s\",\"pceId\":\"0000\",\"tcbType\":0,\"tcbEvaluationDataNumber\":1,",
-                          tdx ? "TDX" : "SGX", t1, t2, fm);
+    k2 += (size_t)snprintf(s + k2, cap - k2,
+                           "{\"id\":\"%s\",\"version\":3,\"issueDate\":\"%s\",\"nextUpdate\":\"%s\","
+                           "\"fmspc\":\"%s\",\"pceId\":\"0000\",\"tcbType\":0,\"tcbEvaluationDataNumber\":%u,",
+                           tdx ? "TDX" : "SGX", t1, t2, fm, k);
     if (tdx)
-        k += (size_t)snprintf(
-            s + k, cap - k,
+        k2 += (size_t)snprintf(
+            s + k2, cap - k2,
             "\"tdxModule\":{\"mrsigner\":\"%096d\",\"attributes\":\"0000000000000000\","
             "\"attributesMask\":\"FFFFFFFFFFFFFFFF\"},\"tdxModuleIdentities\":[{\"id\":\"TDX_%02X\","
             "\"mrsigner\":\"%096d\",\"attributes\":\"0000000000000000\",\"attributesMask\":"
             "\"FFFFFFFFFFFFFFFF\",\"tcbLevels\":[{\"tcb\":{\"isvsvn\":%d},\"tcbDate\":\"%s\","
             "\"tcbStatus\":\"UpToDate\"}]}],",
             0, TDX_MODULE_VERSION, 0, TDX_MODULE_SVN, t1);
-    k += (size_t)snprintf(s + k, cap - k, "\"tcbLevels\":[");
-    for (int i = 0; i < N_LEVELS; i++) {
+    k2 += (size_t)snprintf(s + k2, cap - k2, "\"tcbLevels\":[");
+    sim_level lv[MAX_MODEL];
+    size_t nl = model_levels(st, k, lv);
+    for (size_t i = 0; i < nl && k2 < cap; i++) {
         uint8_t c[16];
-        char cj[512], tj[600] = "";
-        level_comps(tdx ? 0 : i, c);
+        char cj[512], tj[600] = "", td[32];
+        /* TDX: the SGX side stays at the original top level (the TDX
+         * platform's one PCK certificate) */
+        svn_comps(tdx ? 9 : lv[i].svn, c);
         comps_json(cj, sizeof cj, c);
         if (tdx) {
             uint8_t t[16];
-            tdx_level_comps(i, t);
+            tdx_svn_comps(lv[i].svn, t);
             char tmp[512];
             comps_json(tmp, sizeof tmp, t);
             snprintf(tj, sizeof tj, ",\"tdxtcbcomponents\":%s", tmp);
         }
+        asps_time_format(lv[i].tcb_date, td);
+        k2 += (size_t)snprintf(s + k2, cap - k2,
+                               "%s{\"tcb\":{\"sgxtcbcomponents\":%s,\"pcesvn\":%d%s},\"tcbDate\":\"%s\","
+                               "\"tcbStatus\":\"%s\"",
+                               i ? "," : "", cj, PCE_SVN, tj, td, asps_tcb_status_name(lv[i].status));
+        const char *adv = lv[i].orig >= 0 ? LEVELS[lv[i].orig].adv : "";
+        if (adv[0] || lv[i].created < k) {
+            k2 += (size_t)snprintf(s + k2, cap - k2, ",\"advisoryIDs\":[%s", adv);
+            for (unsigned r = lv[i].created + 1; r <= k && k2 < cap; r++)
+                k2 += (size_t)snprintf(s + k2, cap - k2, "%s\"INTEL-SA-SIM-%u\"",
+                                       adv[0] || r > lv[i].created + 1 ? "," : "", r);
+            if (k2 < cap)
+                k2 += (size_t)snprintf(s + k2, cap - k2, "]");
+        }
+        if (k2 < cap)
+            k2 += (size_t)snprintf(s + k2, cap - k2, "}");
+    }
+    if (k2 >= cap - 3) {
+        free(s);
+        return NULL;
+    }
+    snprintf(s + k2, cap - k2, "]}");
+    return s;
+}
+
+/* The TCB evaluation data numbers list body (PCS v4 tcbevaluationdatanumbers,
+ * the "tcbEvaluationDataNumbers" object: id, version 1, issueDate,
+ * nextUpdate, tcbEvalNumbers newest first, each tcbEvaluationDataNumber,
+ * tcbRecoveryEventDate, tcbDate, in the order Intel's published list has). */
+static char *eval_numbers_json(int tdx, const eval_state *st)
+{
+    size_t cap = 256 + st->n * 160, k = 0;
+    char *s = malloc(cap);
+    if (!s)
+        return NULL;
+    char t1[32], t2[32];
+    asps_time_format(st->issue, t1);
+    asps_time_format(st->next, t2);
+    k += (size_t)snprintf(s + k, cap - k,
+                          "{\"id\":\"%s\",\"version\":1,\"issueDate\":\"%s\",\"nextUpdate\":\"%s\","
+                          "\"tcbEvalNumbers\":[",
+                          tdx ? "TDX" : "SGX", t1, t2);
+    for (size_t j = st->n; j >= 1 && k < cap; j--) {
+        asps_time_format(st->event[j - 1], t1);
+        asps_time_format(st->tcb_date[j - 1], t2);
         k += (size_t)snprintf(s + k, cap - k,
-                              "%s{\"tcb\":{\"sgxtcbcomponents\":%s,\"pcesvn\":%d%s},\"tcbDate\":\"%s\","
-                              "\"tcbStatus\":\"%s\"",
-                              i ? "," : "", cj, PCE_SVN, tj, t1, asps_tcb_status_name(LEVELS[i].status));
-        if (LEVELS[i].adv[0])
-            k += (size_t)snprintf(s + k, cap - k, ",\"advisoryIDs\":[%s]", LEVELS[i].adv);
-        k += (size_t)snprintf(s + k, cap - k, "}");
+                              "%s{\"tcbEvaluationDataNumber\":%zu,\"tcbRecoveryEventDate\":\"%s\","
+                              "\"tcbDate\":\"%s\"}",
+                              j < st->n ? "," : "", j, t1, t2);
+    }
+    if (k >= cap - 3) {
+        free(s);
+        return NULL;
     }
     snprintf(s + k, cap - k, "]}");
     return s;
@@ -552,9 +680,9 @@ static char *qe_identity_json(int tdx, int64_t issue, int64_t next)
 
 static asps_err write_bundle(const char *dir, const char *name, int tdx, const char *pck_chain,
                              const char *tcb_chain, X509_CRL *root_crl, X509_CRL *pck_crl,
-                             EVP_PKEY *tcb_key, int64_t issue, int64_t next, asps_errbuf *eb)
+                             EVP_PKEY *tcb_key, const eval_state *st, asps_errbuf *eb)
 {
-    char *ti = tcb_info_json(tdx, issue, next), *qi = qe_identity_json(tdx, issue, next);
+    char *ti = tcb_info_json(tdx, st, 1), *qi = qe_identity_json(tdx, st->issue, st->next);
     uint8_t ts[64], qs[64], *rc = NULL, *pc = NULL;
     int rl = i2d_X509_CRL(root_crl, &rc), pl = i2d_X509_CRL(pck_crl, &pc);
     asps_err e = ASPS_OK;
@@ -587,6 +715,150 @@ static asps_err write_bundle(const char *dir, const char *name, int tdx, const c
     free(qi);
     OPENSSL_free(rc);
     OPENSSL_free(pc);
+    return e;
+}
+
+static void bundle_name(int tdx, char out[32])
+{
+    snprintf(out, 32, "collateral_%s.json", tdx ? "tdx" : "sgx");
+}
+
+static int set_str(cJSON *o, const char *name, const char *v)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(o, name);
+    return cJSON_AddStringToObject(o, name, v) != NULL;
+}
+
+static int set_hex(cJSON *o, const char *name, const uint8_t *b, size_t n)
+{
+    char h[2 * 64 + 1];
+    if (n > 64)
+        return 0;
+    asps_hex_encode(b, n, h);
+    return set_str(o, name, h);
+}
+
+/* Rewrite the TCB parts of DIR's bundle for TDX from ST: tcb_info = number
+ * K_STD, tcb_info_early = number K_EARLY (0: none, the field removed), and
+ * the numbers list, each signed by the TCB signing key over its exact
+ * bytes. The optional fields are the bundle's (README "Collateral bundle",
+ * issue 16): tcb_info_early(+_signature), tcb_evaluation_data_numbers
+ * (+_signature, +_issuer_chain = the TCB signing chain). They are set in
+ * the bundle's JSON here, whatever asps_collateral_to_bundle writes. */
+static asps_err write_tcb(const char *dir, int tdx, EVP_PKEY *tcb_key, const eval_state *st,
+                          unsigned k_std, unsigned k_early, asps_errbuf *eb)
+{
+    char name[32], p[4200];
+    bundle_name(tdx, name);
+    path_in(dir, name, p, sizeof p);
+    uint8_t *text = NULL;
+    size_t len = 0;
+    ASPS_TRY(asps_read_file(p, SIM_BUNDLE_MAX, &text, &len, eb));
+    cJSON *b = NULL;
+    asps_err e = asps_json_parse((const char *)text, len, "sim bundle", &b, eb);
+    free(text);
+    if (e != ASPS_OK)
+        return e;
+    char *ti = tcb_info_json(tdx, st, k_std), *te = k_early ? tcb_info_json(tdx, st, k_early) : NULL;
+    char *en = eval_numbers_json(tdx, st), *out = NULL;
+    uint8_t ts[64], es[64], ns[64];
+    const cJSON *chain = cJSON_GetObjectItemCaseSensitive(b, "tcb_info_issuer_chain");
+    int ok = cJSON_IsObject(b) && cJSON_IsString(chain) && ti && en && (!k_early || te) &&
+             sign_raw(tcb_key, (const uint8_t *)ti, strlen(ti), ts) &&
+             sign_raw(tcb_key, (const uint8_t *)en, strlen(en), ns) &&
+             (!te || sign_raw(tcb_key, (const uint8_t *)te, strlen(te), es));
+    char *chain_s = ok ? strdup(chain->valuestring) : NULL;
+    ok = ok && chain_s && set_str(b, "tcb_info", ti) && set_hex(b, "tcb_info_signature", ts, 64) &&
+         set_str(b, "tcb_evaluation_data_numbers", en) &&
+         set_hex(b, "tcb_evaluation_data_numbers_signature", ns, 64) &&
+         set_str(b, "tcb_evaluation_data_numbers_issuer_chain", chain_s);
+    if (ok && te)
+        ok = set_str(b, "tcb_info_early", te) && set_hex(b, "tcb_info_early_signature", es, 64);
+    else if (ok) {
+        cJSON_DeleteItemFromObjectCaseSensitive(b, "tcb_info_early");
+        cJSON_DeleteItemFromObjectCaseSensitive(b, "tcb_info_early_signature");
+    }
+    out = ok ? cJSON_Print(b) : NULL;
+    e = out ? write_text(dir, name, out, 0644, eb)
+            : asps_fail(eb, ASPS_E_INTERNAL, "sim: cannot build the TCB collateral of %s", name);
+    free(out);
+    free(chain_s);
+    free(ti);
+    free(te);
+    free(en);
+    cJSON_Delete(b);
+    return e;
+}
+
+static asps_err state_fail(asps_errbuf *eb, const char *name, const char *what)
+{
+    return asps_fail(eb, ASPS_E_PARSE, "sim: %s: %s", name, what);
+}
+
+/* Read the sim's TCB evaluation state from DIR's bundle for TDX: the dates
+ * of its TCB info, and its numbers list (a bundle without one, from
+ * before sim recover existed, is number 1 alone). */
+static asps_err load_state(const char *dir, int tdx, eval_state *st, asps_errbuf *eb)
+{
+    char name[32], p[4200];
+    bundle_name(tdx, name);
+    path_in(dir, name, p, sizeof p);
+    memset(st, 0, sizeof *st);
+    uint8_t *text = NULL;
+    size_t len = 0;
+    ASPS_TRY(asps_read_file(p, SIM_BUNDLE_MAX, &text, &len, eb));
+    cJSON *b = NULL, *ti = NULL, *en = NULL;
+    asps_err e = asps_json_parse((const char *)text, len, "sim bundle", &b, eb);
+    free(text);
+    if (e != ASPS_OK)
+        return e;
+    const cJSON *tis = cJSON_GetObjectItemCaseSensitive(b, "tcb_info");
+    const cJSON *ens = cJSON_GetObjectItemCaseSensitive(b, "tcb_evaluation_data_numbers");
+    if (!cJSON_IsString(tis)) {
+        e = state_fail(eb, name, "no tcb_info");
+        goto out;
+    }
+    if ((e = asps_json_parse(tis->valuestring, strlen(tis->valuestring), "sim TCB info", &ti, eb)) != ASPS_OK)
+        goto out;
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(ti, "issueDate");
+    const cJSON *nu = cJSON_GetObjectItemCaseSensitive(ti, "nextUpdate");
+    if (!cJSON_IsString(id) || !cJSON_IsString(nu) || asps_time_parse(id->valuestring, &st->issue) ||
+        asps_time_parse(nu->valuestring, &st->next)) {
+        e = state_fail(eb, name, "TCB info without issueDate/nextUpdate");
+        goto out;
+    }
+    if (!cJSON_IsString(ens)) {
+        st->n = 1;
+        st->event[0] = st->issue - 86400;
+        st->tcb_date[0] = st->issue;
+        goto out;
+    }
+    if ((e = asps_json_parse(ens->valuestring, strlen(ens->valuestring), "sim numbers list", &en, eb)) !=
+        ASPS_OK)
+        goto out;
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(en, "tcbEvalNumbers");
+    int n = cJSON_GetArraySize(arr);
+    if (!cJSON_IsArray(arr) || n < 1 || n > MAX_EVAL) {
+        e = state_fail(eb, name, "numbers list without 1..32 tcbEvalNumbers");
+        goto out;
+    }
+    st->n = (size_t)n;
+    for (int i = 0; i < n; i++) { /* newest first: entry i is number n - i */
+        const cJSON *it = cJSON_GetArrayItem(arr, i);
+        const cJSON *num = cJSON_GetObjectItemCaseSensitive(it, "tcbEvaluationDataNumber");
+        const cJSON *ev = cJSON_GetObjectItemCaseSensitive(it, "tcbRecoveryEventDate");
+        const cJSON *td = cJSON_GetObjectItemCaseSensitive(it, "tcbDate");
+        if (!cJSON_IsNumber(num) || num->valuedouble != (double)(n - i) || !cJSON_IsString(ev) ||
+            !cJSON_IsString(td) || asps_time_parse(ev->valuestring, &st->event[n - i - 1]) ||
+            asps_time_parse(td->valuestring, &st->tcb_date[n - i - 1])) {
+            e = state_fail(eb, name, "numbers list entry not as the sim writes it");
+            goto out;
+        }
+    }
+out:
+    cJSON_Delete(en);
+    cJSON_Delete(ti);
+    cJSON_Delete(b);
     return e;
 }
 
@@ -708,12 +980,26 @@ asps_err asps_sim_init_ex(const char *dir, const asps_sim_init_opts *o, asps_err
         free(leaf);
         free(chain);
     }
+    /* the SGX platform's identifiers, for the PCK certificates of the
+     * levels that sim recover adds */
+    char ids_hex[2 * sizeof sgx_ids + 2];
+    asps_hex_encode((const uint8_t *)&sgx_ids, sizeof sgx_ids, ids_hex);
+    strcat(ids_hex, "\n");
+    if (e == ASPS_OK)
+        e = write_text(dir, "sgx_platform_ids", ids_hex, 0644, eb);
+    /* TCB evaluation data number 1: its TCB levels dated issue, its
+     * recovery event the day before (Intel's lists: tcbDate = event + 1 day) */
+    eval_state st = {.issue = issue, .next = next, .n = 1, .event = {issue - 86400}, .tcb_date = {issue}};
     if (e == ASPS_OK)
         e = write_bundle(dir, "collateral_sgx.json", 0, pck_chain, tcb_chain, root_crl, pck_crl, tcb_k,
-                         issue, next, eb);
+                         &st, eb);
     if (e == ASPS_OK)
         e = write_bundle(dir, "collateral_tdx.json", 1, pck_chain, tcb_chain, root_crl, pck_crl, tcb_k,
-                         issue, next, eb);
+                         &st, eb);
+    if (e == ASPS_OK)
+        e = write_tcb(dir, 0, tcb_k, &st, 1, 0, eb);
+    if (e == ASPS_OK)
+        e = write_tcb(dir, 1, tcb_k, &st, 1, 0, eb);
 out:
     free(root_pem);
     free(ca_pem);
@@ -742,6 +1028,115 @@ asps_err asps_sim_init(const char *dir, asps_errbuf *eb)
     return asps_sim_init_ex(dir, &o, eb);
 }
 
+/* ---- TCB recovery ---------------------------------------------------------------- */
+
+static X509 *read_cert(const char *dir, const char *name)
+{
+    char p[4200];
+    path_in(dir, name, p, sizeof p);
+    FILE *f = fopen(p, "r");
+    if (!f)
+        return NULL;
+    X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    return x;
+}
+
+/* The PCK certificate (with its chain, PEM) of the SGX level with SVN
+ * components 0-1 = SVN, written as DIR/pck_chain_svn<SVN>.pem. */
+static asps_err issue_pck(const char *dir, unsigned svn, int64_t nb, asps_errbuf *eb)
+{
+    EVP_PKEY *ca_k = read_key(dir, "pck_ca.key"), *pck_k = read_key(dir, "pck.key");
+    X509 *ca = read_cert(dir, "pck_ca.pem"), *leaf = NULL;
+    char p[4200], *ids_hex = NULL, *ca_pem = NULL, *root_pem = NULL, *leaf_pem = NULL, *chain = NULL;
+    size_t n;
+    platform_ids ids;
+    asps_err e = ASPS_OK;
+    path_in(dir, "sgx_platform_ids", p, sizeof p);
+    if (!ca_k || !pck_k || !ca) {
+        e = asps_fail(eb, ASPS_E_IO, "sim: %s lacks the PCK CA or PCK key", dir);
+        goto out;
+    }
+    if (asps_read_file(p, 4096, (uint8_t **)&ids_hex, &n, eb) != ASPS_OK || n < 2 * sizeof ids ||
+        asps_hex_decode(ids_hex, 2 * sizeof ids, (uint8_t *)&ids, sizeof ids) != 0) {
+        e = asps_fail(eb, ASPS_E_IO,
+                      "sim: %s has no readable sgx_platform_ids (made before sim recover existed: "
+                      "'asps sim init --force %s' makes a new platform)", dir, dir);
+        goto out;
+    }
+    path_in(dir, "pck_ca.pem", p, sizeof p);
+    if ((e = asps_read_file(p, 65536, (uint8_t **)&ca_pem, &n, eb)) != ASPS_OK)
+        goto out;
+    path_in(dir, "root_ca.pem", p, sizeof p);
+    if ((e = asps_read_file(p, 65536, (uint8_t **)&root_pem, &n, eb)) != ASPS_OK)
+        goto out;
+    uint8_t c[16];
+    der ext;
+    svn_comps(svn, c);
+    leaf = pck_extension(c, PCE_SVN, FMSPC_SGX, &ids, &ext)
+               ? make_cert("asps simulated SGX PCK Certificate", pck_k, ca, ca_k, nb,
+                           (int64_t)time(NULL) + 20LL * 365 * 86400, BC_LEAF, &ext)
+               : NULL;
+    leaf_pem = leaf ? x509_pem(leaf) : NULL;
+    size_t cap = leaf_pem ? strlen(leaf_pem) + strlen(ca_pem) + strlen(root_pem) + 1 : 0;
+    chain = cap ? malloc(cap) : NULL;
+    if (!chain) {
+        e = asps_fail(eb, ASPS_E_INTERNAL, "sim: cannot issue the PCK certificate of SVN %u", svn);
+        goto out;
+    }
+    snprintf(chain, cap, "%s%s%s", leaf_pem, ca_pem, root_pem);
+    char name[64];
+    snprintf(name, sizeof name, "pck_chain_svn%u.pem", svn);
+    e = write_text(dir, name, chain, 0644, eb);
+out:
+    EVP_PKEY_free(ca_k);
+    EVP_PKEY_free(pck_k);
+    X509_free(ca);
+    X509_free(leaf);
+    free(ids_hex);
+    free(ca_pem);
+    free(root_pem);
+    free(leaf_pem);
+    free(chain);
+    ERR_clear_error();
+    return e;
+}
+
+asps_err asps_sim_recover(const char *dir, asps_tee tee, int64_t date, uint32_t *number,
+                          asps_errbuf *eb)
+{
+    int tdx = tee == ASPS_TEE_TDX;
+    if (tee != ASPS_TEE_SGX && tee != ASPS_TEE_TDX)
+        return asps_fail(eb, ASPS_E_ARG, "sim: recover: SGX or TDX");
+    eval_state st;
+    ASPS_TRY(load_state(dir, tdx, &st, eb));
+    if (st.n >= MAX_EVAL)
+        return asps_fail(eb, ASPS_E_ARG, "sim: at most %d TCB evaluation data numbers", MAX_EVAL);
+    if (date <= st.event[st.n - 1]) {
+        char t[32];
+        asps_time_format(st.event[st.n - 1], t);
+        return asps_fail(eb, ASPS_E_ARG,
+                         "sim: the recovery event date must be after that of TCB evaluation data "
+                         "number %zu (%s)", st.n, t);
+    }
+    st.event[st.n] = date;
+    st.tcb_date[st.n] = date + 86400;
+    st.n++;
+    if (!tdx)
+        ASPS_TRY(issue_pck(dir, 8 + (unsigned)st.n, st.issue, eb));
+    EVP_PKEY *tcb_k = read_key(dir, "tcb_signing.key");
+    if (!tcb_k)
+        return asps_fail(eb, ASPS_E_IO, "sim: %s lacks the TCB signing key", dir);
+    /* the standard set keeps the previous number until DATE + 12 months
+     * (Intel's PCS policy); the verifier decides when that is */
+    asps_err e = write_tcb(dir, tdx, tcb_k, &st, (unsigned)st.n - 1, (unsigned)st.n, eb);
+    EVP_PKEY_free(tcb_k);
+    ERR_clear_error();
+    if (e == ASPS_OK && number)
+        *number = (uint32_t)st.n;
+    return e;
+}
+
 /* ---- open and quote --------------------------------------------------------------- */
 
 asps_err asps_sim_open(const char *dir, asps_sim **out, asps_errbuf *eb)
@@ -751,6 +1146,7 @@ asps_err asps_sim_open(const char *dir, asps_sim **out, asps_errbuf *eb)
     if (!s)
         return asps_fail(eb, ASPS_E_NOMEM, "sim: out of memory");
     snprintf(s->dir, sizeof s->dir, "%s", dir);
+    pthread_mutex_init(&s->eval_lock, NULL);
     s->pck_key = read_key(dir, "pck.key");
     asps_err e = s->pck_key ? ASPS_OK
                             : asps_fail(eb, ASPS_E_IO, "sim: %s is not a simulated platform (run 'asps sim init %s')",
@@ -778,6 +1174,7 @@ void asps_sim_free(asps_sim *s)
     EVP_PKEY_free(s->pck_key);
     for (int i = 0; i < N_LEVELS; i++)
         free(s->chain_pem[i]);
+    pthread_mutex_destroy(&s->eval_lock);
     free(s);
 }
 
@@ -824,9 +1221,47 @@ asps_err asps_sim_quote(asps_sim *s, const asps_sim_identity *id, uint8_t **quot
     *quote = NULL;
     *quote_len = 0;
     int tdx = id->tee == ASPS_TEE_TDX;
-    int lvl = level_index(id->tcb);
-    if (lvl < 0)
+    if (level_index(id->tcb) < 0)
         return asps_fail(eb, ASPS_E_ARG, "sim: no TCB level %d", (int)id->tcb);
+    /* the level: the first (highest) one with status id->tcb in the TCB
+     * info of the number asked for. A bundle that does not read (a test
+     * replaced it) is number 1 alone: the quote does not depend on it */
+    eval_state st = {.n = 1};
+    char bp[4200], bn[32];
+    bundle_name(tdx, bn);
+    path_in(s->dir, bn, bp, sizeof bp);
+    struct stat sb;
+    int have = stat(bp, &sb) == 0;
+    pthread_mutex_lock(&s->eval_lock);
+    if (have && s->eval_cache[tdx].valid && s->eval_cache[tdx].dev == sb.st_dev &&
+        s->eval_cache[tdx].ino == sb.st_ino && s->eval_cache[tdx].size == sb.st_size &&
+        s->eval_cache[tdx].mtime.tv_sec == sb.st_mtim.tv_sec &&
+        s->eval_cache[tdx].mtime.tv_nsec == sb.st_mtim.tv_nsec) {
+        st.n = s->eval_cache[tdx].n; /* the levels' SVNs and statuses depend on n alone */
+    } else {
+        asps_errbuf ignored = {{0}};
+        if (!have || load_state(s->dir, tdx, &st, &ignored) != ASPS_OK)
+            st = (eval_state){.n = 1};
+        s->eval_cache[tdx].valid = have;
+        s->eval_cache[tdx].dev = have ? sb.st_dev : 0;
+        s->eval_cache[tdx].ino = have ? sb.st_ino : 0;
+        s->eval_cache[tdx].size = have ? sb.st_size : 0;
+        s->eval_cache[tdx].mtime = have ? sb.st_mtim : (struct timespec){0};
+        s->eval_cache[tdx].n = st.n;
+    }
+    pthread_mutex_unlock(&s->eval_lock);
+    unsigned k = id->evaluation_data_number ? id->evaluation_data_number : (unsigned)st.n;
+    if (k < 1 || k > st.n)
+        return asps_fail(eb, ASPS_E_ARG, "sim: no TCB evaluation data number %u (the platform has 1..%zu)",
+                         k, st.n);
+    sim_level lv[MAX_MODEL];
+    size_t nl = model_levels(&st, k, lv), li = 0;
+    while (li < nl && lv[li].status != id->tcb)
+        li++;
+    if (li == nl)
+        return asps_fail(eb, ASPS_E_ARG, "sim: no %s level under TCB evaluation data number %u",
+                         asps_tcb_status_name(id->tcb), k);
+    unsigned svn = lv[li].svn;
     unsigned version = id->quote_version ? id->quote_version : !tdx ? 3 : id->td15 ? 5 : 4;
     if (version < (tdx ? 4u : 3u) || version > 5)
         return asps_fail(eb, ASPS_E_ARG, "sim: no %s quote version %u (SGX 3, 4, 5; TDX 4, 5)",
@@ -835,12 +1270,17 @@ asps_err asps_sim_quote(asps_sim *s, const asps_sim_identity *id, uint8_t **quot
         return asps_fail(eb, ASPS_E_ARG, "sim: a TD report 1.5 needs a TDX v5 quote");
     /* SGX picks the PCK certificate of the level; TDX keeps the SGX side at
      * level 0 and lands on the level through TEE_TCB_SVN */
-    const char *chain = s->chain_pem[tdx ? 0 : lvl];
+    const char *chain = s->chain_pem[tdx || svn > 9 ? 0 : 9 - svn];
     char tdx_chain_path[4200];
     uint8_t *tdx_chain = NULL;
-    if (tdx) {
+    if (tdx || svn > 9) {
         size_t n;
-        path_in(s->dir, "pck_chain_tdx.pem", tdx_chain_path, sizeof tdx_chain_path);
+        char name[64];
+        if (tdx)
+            snprintf(name, sizeof name, "pck_chain_tdx.pem");
+        else
+            snprintf(name, sizeof name, "pck_chain_svn%u.pem", svn);
+        path_in(s->dir, name, tdx_chain_path, sizeof tdx_chain_path);
         ASPS_TRY(asps_read_file(tdx_chain_path, 65536, &tdx_chain, &n, eb));
         chain = (const char *)tdx_chain;
     }
@@ -852,7 +1292,7 @@ asps_err asps_sim_quote(asps_sim *s, const asps_sim_identity *id, uint8_t **quot
         e = asps_fail(eb, ASPS_E_INTERNAL, "sim: attestation key generation failed");
         goto out;
     }
-    level_comps(tdx ? 0 : lvl, cpusvn);
+    svn_comps(tdx ? 9 : svn, cpusvn);
     /* header (sgx_quote_3.h, sgx_quote_4.h: v3 has QE and PCE SVNs where
      * v4/v5 have the TEE type and a reserved field) */
     asps_writer_u16le(&q, version);
@@ -873,7 +1313,7 @@ asps_err asps_sim_quote(asps_sim *s, const asps_sim_identity *id, uint8_t **quot
                    id->config_svn, id->report_data);
     } else {
         uint8_t tee_tcb_svn[16], mrseam[48], td_attr[8] = {id->debug ? 0x01 : 0}, xfam[8] = {0xe7, 0x02};
-        tdx_level_comps(lvl, tee_tcb_svn);
+        tdx_svn_comps(svn, tee_tcb_svn);
         unsigned int ml = 48;
         EVP_Digest("asps simulated TDX module", 25, mrseam, &ml, EVP_sha384(), NULL);
         asps_writer_put(&q, tee_tcb_svn, 16);

@@ -10,7 +10,9 @@
  *
  * DIR holds: root_ca.der (+ root_ca.pem), the keys (0600), and two collateral
  * bundles in the format of README.md ("Collateral bundle"):
- * collateral_sgx.json and collateral_tdx.json.
+ * collateral_sgx.json and collateral_tdx.json, each with the TCB evaluation
+ * data numbers list (asps_sim_recover adds numbers), and the files the
+ * PCK certificates need (pck_chain_*.pem, sgx_platform_ids).
  */
 #ifndef ASPS_SIM_H
 #define ASPS_SIM_H
@@ -69,9 +71,32 @@ typedef struct asps_sim_identity {
      * 3, 4 or 5, TDX 4 or 5. v5 quotes name their body type as Intel
      * numbers it (1 SGX enclave report, 2 TD report 1.0, 3 TD report 1.5). */
     uint16_t quote_version;
-    /* which TCB level the platform's SVNs land on (default UpToDate) */
+    /* which TCB level the platform's SVNs land on (default UpToDate): the
+     * first (highest) level with this status in the TCB info of TCB
+     * evaluation data number evaluation_data_number (0 = the newest the
+     * platform has; so UpToDate at 1 after a recovery is the old top level,
+     * OutOfDate under the newest) */
     asps_tcb_status tcb;
+    uint32_t evaluation_data_number;
 } asps_sim_identity;
+
+/* TCB recovery: issue TCB evaluation data number N+1 for TEE (SGX or TDX)
+ * in DIR, N being the platform's newest: a new top level (SVNs one above
+ * the old top: SGX CPU SVN components 0-1, with its PCK certificate; TDX
+ * TEE_TCB_SVN byte 2) with tcbDate DATE + 1 day, every older level demoted
+ * as Intel demotes (UpToDate, SWHardeningNeeded -> OutOfDate;
+ * Configuration*Needed -> OutOfDateConfigurationNeeded; OutOfDate*,
+ * Revoked stay) and given the advisory "INTEL-SA-SIM-<N+1>". DATE is the
+ * tcbRecoveryEventDate (unix seconds), later than number N's. The bundle
+ * then holds tcb_info = number N (the standard set, until DATE + 12
+ * months), tcb_info_early = number N+1, and the TCB evaluation data
+ * numbers list 1..N+1 (tcb_evaluation_data_numbers, +_signature,
+ * +_issuer_chain), every part signed by the TCB signing key; CRLs and QE
+ * identity unchanged. *number = N+1. Errors: ASPS_E_ARG (DATE not after
+ * number N's, more than 32 numbers), ASPS_E_IO / ASPS_E_PARSE (DIR is not
+ * a simulated platform, or its bundle is not the sim's). */
+asps_err asps_sim_recover(const char *dir, asps_tee tee, int64_t date, uint32_t *number,
+                          asps_errbuf *eb);
 
 /* Issue a quote for ID (SGX v3/v4/v5, TDX v4/v5 as ID asks); *quote is
  * malloc'd. ASPS_E_ARG for a version the TEE has not. */

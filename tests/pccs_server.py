@@ -1,12 +1,24 @@
 #!/usr/bin/env python3
 """pccs_server.py: a small PCCS (v4 API) for tests, Python standard library
-only. It serves one collateral bundle (the JSON format of
-the collateral bundle of README.md) exactly as a PCCS would: the signed tcbInfo /
-enclaveIdentity bodies inserted verbatim, issuer chains URL-encoded in
-headers, the PCK CRL as DER, the root CA CRL hex-encoded.
+only. It serves collateral bundles (the JSON format of the collateral bundle
+of README.md) exactly as a PCCS would: the signed tcbInfo / enclaveIdentity /
+tcbEvaluationDataNumbers bodies inserted verbatim, issuer chains URL-encoded
+in headers, the PCK CRL as DER, the root CA CRL hex-encoded.
 
-usage: pccs_server.py --bundle FILE --cert CERT --key KEY [--port 0]
+usage: pccs_server.py --bundle FILE [--bundle FILE2] --cert CERT --key KEY [--port 0]
 prints 'PORT n' on its first line, then serves on 127.0.0.1 until killed.
+Each bundle serves its TEE's paths (/sgx/... or /tdx/..., from its TCB
+info's id; two bundles of one TEE are refused); the PCK CRL and the root CA
+CRL (/sgx/certification/v4/pckcrl, rootcacrl) come from the first bundle.
+Endpoints, per TEE:
+  tcb?fmspc=..[&update=standard|early][&tcbEvaluationDataNumber=N]:
+    update=early serves the bundle's tcb_info_early (the standard one when
+    the bundle has none); tcbEvaluationDataNumber=N serves whichever of the
+    two has number N (404 when neither has: this server holds no others);
+    an update other than standard or early is a 400;
+  qe/identity; tcbevaluationdatanumbers: {"tcbEvaluationDataNumbers": BODY,
+    "signature": HEX} with TCB-Evaluation-Data-Numbers-Issuer-Chain (404
+    when the bundle has no numbers list, as a PCCS without one).
 Test hooks: GET /__stats -> {"path": count, ...};
 POST /__control {"fail": N, "status": 500} fails the next N requests
 (with "retry_after": S, a Retry-After header on those failures);
@@ -30,11 +42,37 @@ STATE = {"stats": {}, "fail": 0, "status": 500, "retry_after": None, "mangle": "
 LOCK = threading.Lock()
 
 
-def make_handler(bundle):
-    tcb_body = '{"tcbInfo":%s,"signature":"%s"}' % (bundle["tcb_info"], bundle["tcb_info_signature"])
-    qe_body = '{"enclaveIdentity":%s,"signature":"%s"}' % (bundle["qe_identity"], bundle["qe_identity_signature"])
-    is_tdx = json.loads(bundle["tcb_info"]).get("id") == "TDX"
-    tee = "tdx" if is_tdx else "sgx"
+def tee_of(bundle):
+    return "tdx" if json.loads(bundle["tcb_info"]).get("id") == "TDX" else "sgx"
+
+
+def served(bundle):
+    """What one bundle serves, the bodies exactly as a PCCS builds them."""
+    def tcb(body, sig):
+        n = json.loads(body).get("tcbEvaluationDataNumber")
+        return n, '{"tcbInfo":%s,"signature":"%s"}' % (body, sig)
+    out = {"standard": tcb(bundle["tcb_info"], bundle["tcb_info_signature"]),
+           "qe": '{"enclaveIdentity":%s,"signature":"%s"}' % (bundle["qe_identity"],
+                                                              bundle["qe_identity_signature"]),
+           "bundle": bundle}
+    out["early"] = (tcb(bundle["tcb_info_early"], bundle["tcb_info_early_signature"])
+                    if "tcb_info_early" in bundle else out["standard"])
+    if "tcb_evaluation_data_numbers" in bundle:
+        out["numbers"] = ('{"tcbEvaluationDataNumbers":%s,"signature":"%s"}'
+                          % (bundle["tcb_evaluation_data_numbers"],
+                             bundle["tcb_evaluation_data_numbers_signature"]),
+                          bundle["tcb_evaluation_data_numbers_issuer_chain"])
+    return out
+
+
+def make_handler(bundles):
+    by_tee = {}
+    for b in bundles:
+        t = tee_of(b)
+        if t in by_tee:
+            raise SystemExit("pccs_server: two %s bundles" % t)
+        by_tee[t] = served(b)
+    bundle = bundles[0]  # the CRLs
     q = urllib.parse.quote
 
     class H(BaseHTTPRequestHandler):
@@ -88,17 +126,40 @@ def make_handler(bundle):
                     crl = ssl.DER_cert_to_PEM_cert(crl).replace("CERTIFICATE", "X509 CRL")
                 return self.send(200, crl,
                                  [("SGX-PCK-CRL-Issuer-Chain", q(bundle["pck_crl_issuer_chain"]))])
-            if path == "/%s/certification/v4/tcb" % tee and mangle:
-                body = "x" * (2 << 20) if mangle == "oversize" else tcb_body[:len(tcb_body) // 2]
-                return self.send(200, body, [("TCB-Info-Issuer-Chain", q(bundle["tcb_info_issuer_chain"]))])
-            if path == "/%s/certification/v4/tcb" % tee:
-                return self.send(200, tcb_body, [(tcb_header, q(bundle["tcb_info_issuer_chain"])),
-                                                 ("Content-Type", "application/json")])
-            if path == "/%s/certification/v4/qe/identity" % tee:
-                return self.send(200, qe_body, [("SGX-Enclave-Identity-Issuer-Chain",
-                                                 q(bundle["qe_identity_issuer_chain"]))])
             if path == "/sgx/certification/v4/rootcacrl":
                 return self.send(200, bundle["root_ca_crl"])
+            parts = path.split("/")  # "", tee, "certification", "v4", endpoint...
+            s = by_tee.get(parts[1]) if len(parts) >= 5 and parts[2:4] == ["certification", "v4"] else None
+            if s is None:
+                return self.send(404, '{"error": "not found"}')
+            endpoint = "/".join(parts[4:])
+            b = s["bundle"]
+            if endpoint == "tcb":
+                params = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
+                update = params.get("update", ["standard"])[0]
+                if update not in ("standard", "early"):
+                    return self.send(400, '{"error": "update: standard or early"}')
+                number, body = s[update]
+                if "tcbEvaluationDataNumber" in params:
+                    want = params["tcbEvaluationDataNumber"][0]
+                    hit = [x for x in (s["standard"], s["early"]) if str(x[0]) == want]
+                    if not hit:
+                        return self.send(404, '{"error": "no such TCB evaluation data number"}')
+                    number, body = hit[0]
+                if mangle:
+                    body = "x" * (2 << 20) if mangle == "oversize" else body[:len(body) // 2]
+                    return self.send(200, body, [("TCB-Info-Issuer-Chain", q(b["tcb_info_issuer_chain"]))])
+                return self.send(200, body, [(tcb_header, q(b["tcb_info_issuer_chain"])),
+                                             ("Content-Type", "application/json")])
+            if endpoint == "qe/identity":
+                return self.send(200, s["qe"], [("SGX-Enclave-Identity-Issuer-Chain",
+                                                 q(b["qe_identity_issuer_chain"]))])
+            if endpoint == "tcbevaluationdatanumbers":
+                if "numbers" not in s:
+                    return self.send(404, '{"error": "no TCB evaluation data numbers"}')
+                body, chain = s["numbers"]
+                return self.send(200, body, [("TCB-Evaluation-Data-Numbers-Issuer-Chain", q(chain)),
+                                             ("Content-Type", "application/json")])
             self.send(404, '{"error": "not found"}')
 
     return H
@@ -118,13 +179,15 @@ def exit_with_parent():
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--bundle", required=True)
+    ap.add_argument("--bundle", required=True, action="append")
     ap.add_argument("--cert", required=True)
     ap.add_argument("--key", required=True)
     ap.add_argument("--port", type=int, default=0)
     a = ap.parse_args()
-    bundle = json.load(open(a.bundle))
-    srv = ThreadingHTTPServer(("127.0.0.1", a.port), make_handler(bundle))
+    if len(a.bundle) > 2:
+        ap.error("--bundle: at most two (one sgx, one tdx)")
+    bundles = [json.load(open(f)) for f in a.bundle]
+    srv = ThreadingHTTPServer(("127.0.0.1", a.port), make_handler(bundles))
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(a.cert, a.key)
     srv.socket = ctx.wrap_socket(srv.socket, server_side=True)

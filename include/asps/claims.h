@@ -157,10 +157,11 @@ typedef struct asps_claims {
      * says, when the matched level was demoted, what is short. */
     int tcb_update_early;           /* 1: the verdict's TCB info is the update=early one */
     int64_t tcb_recovery_event_date; /* the tcbRecoveryEventDate of the TCB recovery that
-                                       put the matched platform level below the top
-                                       (from the evaluation data numbers list; else the
-                                       next level up's tcbDate); 0 when the matched
-                                       level is the highest */
+                                       put the matched platform level below the top: the
+                                       oldest one newer than it, i.e. the nearest level
+                                       above with a later tcbDate (from the evaluation
+                                       data numbers list; else that tcbDate); 0 when no
+                                       level above has a later tcbDate */
     int64_t demoted_at;             /* when that recovery took effect for the verdict's
                                        update set: early, the event date; standard, 12
                                        months later; 0 as above */

@@ -348,3 +348,110 @@ asps_err asps_dcap_collateral_dates(const char *json, size_t len, const char *wh
     cJSON_Delete(o);
     return e;
 }
+
+/* ---- TCB evaluation data numbers ------------------------------------------- */
+
+static asps_err parse_eval_numbers(const cJSON *o, asps_tcb_eval_numbers *l, asps_errbuf *eb)
+{
+    const char *what = "tcb_evaluation_data_numbers";
+    const cJSON *id = field(o, "id");
+    if (!cJSON_IsString(id))
+        return asps_fail(eb, ASPS_E_PARSE, "%s: \"id\" missing", what);
+    if (!strcmp(id->valuestring, "TDX"))
+        l->is_tdx = 1;
+    else if (strcmp(id->valuestring, "SGX") != 0)
+        return asps_fail(eb, ASPS_E_PARSE, "%s: id is neither SGX nor TDX", what);
+    ASPS_TRY(get_uint(o, what, "version", 100, &l->version, eb));
+    if (l->version != 1)
+        return asps_fail(eb, ASPS_E_UNSUPPORTED, "%s: version %u not supported (1)", what,
+                         l->version);
+    ASPS_TRY(get_time(o, what, "issueDate", &l->issue_date, eb));
+    ASPS_TRY(get_time(o, what, "nextUpdate", &l->next_update, eb));
+    const cJSON *arr = field(o, "tcbEvalNumbers");
+    if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) < 1)
+        return asps_fail(eb, ASPS_E_PARSE, "%s: tcbEvalNumbers must be a non-empty array", what);
+    if (cJSON_GetArraySize(arr) > ASPS_MAX_EVAL_NUMBERS)
+        return asps_fail(eb, ASPS_E_LIMIT, "%s: more than %d tcbEvalNumbers", what,
+                         ASPS_MAX_EVAL_NUMBERS);
+    const cJSON *it;
+    cJSON_ArrayForEach(it, arr)
+    {
+        asps_tcb_eval_number *n = &l->items[l->n];
+        if (!cJSON_IsObject(it))
+            return asps_fail(eb, ASPS_E_PARSE, "%s: tcbEvalNumbers[%zu] is not an object", what,
+                             l->n);
+        ASPS_TRY(get_uint(it, what, "tcbEvaluationDataNumber", 4294967295.0, &n->number, eb));
+        ASPS_TRY(get_time(it, what, "tcbRecoveryEventDate", &n->tcb_recovery_event_date, eb));
+        ASPS_TRY(get_time(it, what, "tcbDate", &n->tcb_date, eb));
+        /* one date per number: a list naming one twice cannot say which */
+        if (asps_dcap_eval_number_find(l, n->number))
+            return asps_fail(eb, ASPS_E_PARSE, "%s: tcbEvaluationDataNumber %u listed twice",
+                             what, n->number);
+        l->n++;
+    }
+    return ASPS_OK;
+}
+
+asps_err asps_dcap_parse_eval_numbers(const char *json, size_t len, asps_tcb_eval_numbers *l,
+                                      asps_errbuf *eb)
+{
+    memset(l, 0, sizeof *l);
+    cJSON *o = NULL;
+    ASPS_TRY(asps_json_parse(json, len, "tcb_evaluation_data_numbers", &o, eb)); /* strict */
+    asps_err e = cJSON_IsObject(o) ? parse_eval_numbers(o, l, eb)
+                                   : asps_fail(eb, ASPS_E_PARSE,
+                                               "tcb_evaluation_data_numbers: not a JSON object");
+    cJSON_Delete(o);
+    if (e != ASPS_OK)
+        memset(l, 0, sizeof *l);
+    return e;
+}
+
+const asps_tcb_eval_number *asps_dcap_eval_number_find(const asps_tcb_eval_numbers *l,
+                                                      uint32_t number)
+{
+    for (size_t i = 0; l && i < l->n; i++)
+        if (l->items[i].number == number)
+            return &l->items[i];
+    return NULL;
+}
+
+static int days_in_month(int64_t y, int m)
+{
+    static const int d[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m == 2 && leap ? 29 : d[m - 1];
+}
+
+/* civil-from-days and days-from-civil (H. Hinnant's algorithms) */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+int64_t asps_dcap_add_months(int64_t t, int months)
+{
+    int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
+    int64_t secs = t - days * 86400;
+    int64_t z = days + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t y = yoe + era * 400;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    int m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    y += m <= 2;
+    int64_t mi = (int64_t)(m - 1) + months;
+    y += mi >= 0 ? mi / 12 : -((-mi + 11) / 12);
+    m = (int)(((mi % 12) + 12) % 12) + 1;
+    if (d > days_in_month(y, m))
+        d = days_in_month(y, m);
+    return days_from_civil(y, m, d) * 86400 + secs;
+}

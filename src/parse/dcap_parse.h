@@ -87,6 +87,45 @@ void asps_dcap_qe_identity_clear(asps_qe_identity *q);
 asps_err asps_dcap_collateral_dates(const char *json, size_t len, const char *what,
                                     int64_t *issue_date, int64_t *next_update, asps_errbuf *eb);
 
+/* Intel's TCB evaluation data numbers list (PCS v4 GET
+ * .../sgx|tdx/certification/v4/tcbevaluationdatanumbers: the
+ * "tcbEvaluationDataNumbers" object, signed over its exact bytes by the TCB
+ * signing key as TCB info is): which TCB recoveries Intel currently
+ * publishes collateral for, each with its tcbRecoveryEventDate (from when
+ * the update=early set carries it) and tcbDate. */
+#define ASPS_MAX_EVAL_NUMBERS 64
+typedef struct asps_tcb_eval_number {
+    uint32_t number;                 /* tcbEvaluationDataNumber */
+    int64_t tcb_recovery_event_date; /* unix seconds */
+    int64_t tcb_date;                /* unix seconds */
+} asps_tcb_eval_number;
+
+typedef struct asps_tcb_eval_numbers {
+    int is_tdx;                      /* id "TDX" (else "SGX") */
+    uint32_t version;                /* 1 is the only one Intel serves */
+    int64_t issue_date, next_update;
+    size_t n;                        /* as listed (Intel: newest first), 1..64 */
+    asps_tcb_eval_number items[ASPS_MAX_EVAL_NUMBERS];
+} asps_tcb_eval_numbers;
+
+/* Parse the tcbEvaluationDataNumbers object (LEN bytes, strict JSON; the
+ * object itself, not the {"tcbEvaluationDataNumbers":..,"signature":..}
+ * response around it). Every field required and type-checked; id "SGX" or
+ * "TDX"; version 1; 1..64 entries, numbers unique. ASPS_E_PARSE (message
+ * names the field), ASPS_E_UNSUPPORTED for another version, ASPS_E_LIMIT
+ * over 64 entries. */
+asps_err asps_dcap_parse_eval_numbers(const char *json, size_t len, asps_tcb_eval_numbers *out,
+                                      asps_errbuf *eb);
+
+/* The entry for NUMBER, or NULL. */
+const asps_tcb_eval_number *asps_dcap_eval_number_find(const asps_tcb_eval_numbers *l,
+                                                      uint32_t number);
+
+/* Unix time T plus MONTHS calendar months (day clamped to the month's
+ * last day, time of day kept): Intel's "12 months" between the early and
+ * the standard update sets. */
+int64_t asps_dcap_add_months(int64_t t, int months);
+
 /* The SGX extensions of a PCK certificate (OID 1.2.840.113741.1.13.1). */
 typedef struct asps_pck_ext {
     uint8_t ppid[16];

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "json.h"
 #include "util.h"
@@ -188,12 +189,80 @@ asps_err asps_policy_tcb_mask_add(const char *name, const char *what, size_t ind
     return ASPS_OK;
 }
 
+/* "2025-05-14" (00:00:00 UTC) or an RFC 3339 date-time, 1970 to 9999 UTC,
+ * -> unix seconds;
+ * the day must exist in its month (asps_time_parse alone would take
+ * "2025-02-31"), and plain unix seconds are not a date here. 0 ok. */
+static int parse_policy_date(const char *s, int64_t *out)
+{
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    size_t n = strlen(s);
+    if (n < 10 || n > 40)
+        return -1;
+    for (int i = 0; i < 10; i++)
+        if ((i == 4 || i == 7) ? s[i] != '-' : (s[i] < '0' || s[i] > '9'))
+            return -1;
+    int y = atoi(s), m = (s[5] - '0') * 10 + (s[6] - '0'), d = (s[8] - '0') * 10 + (s[9] - '0');
+    if (m < 1 || m > 12 || d < 1)
+        return -1;
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (d > mdays[m - 1] + (m == 2 && leap))
+        return -1;
+    char full[48];
+    if (n == 10)
+        snprintf(full, sizeof full, "%sT00:00:00Z", s);
+    else
+        snprintf(full, sizeof full, "%s", s);
+    /* 1970..9999 in UTC: what a tcbDate can be, and what writes back as
+     * RFC 3339 (to_json) */
+    int64_t t;
+    if (asps_time_parse(full, &t) != 0 || t < 0 || t > INT64_C(253402300799))
+        return -1;
+    *out = t;
+    return 0;
+}
+
+/* T as "2025-05-14" when it is midnight UTC, else RFC 3339. */
+static void format_day(int64_t t, char out[32])
+{
+    asps_time_format(t, out);
+    if (t % 86400 == 0 && strlen(out) >= 10)
+        out[10] = 0;
+}
+
+static asps_err parse_recovery(asps_policy_app *a, const cJSON *m, const char *mp,
+                               asps_errbuf *eb)
+{
+    int64_t v;
+    int has;
+    char fp[256];
+    ASPS_TRY(asps_json_get_int(m, mp, "min_tcb_evaluation_data_number", 0, UINT32_MAX, &v,
+                               &a->has_min_eval, eb));
+    if (a->has_min_eval)
+        a->min_eval = (uint32_t)v;
+    const char *ds;
+    ASPS_TRY(asps_json_get_string(m, mp, "min_tcb_date", 0, &ds, &a->has_min_tcb_date, eb));
+    if (a->has_min_tcb_date && parse_policy_date(ds, &a->min_tcb_date) != 0) {
+        asps_json_path_key(fp, sizeof fp, mp, "min_tcb_date");
+        return asps_fail(eb, ASPS_E_PARSE,
+                         "%s: expected a date such as \"2025-05-14\" or an RFC 3339 date-time "
+                         "such as \"2025-05-14T00:00:00Z\", 1970 to 9999", fp);
+    }
+    ASPS_TRY(asps_json_get_int(m, mp, "tcb_grace_days", 0, 3650, &v, &a->has_grace, eb));
+    if (a->has_grace)
+        a->grace_days = (uint32_t)v;
+    ASPS_TRY(asps_json_get_bool(m, mp, "refuse_stale_collateral", &a->refuse_stale, &has, eb));
+    return ASPS_OK;
+}
+
 static asps_err parse_match(asps_policy_app *a, const cJSON *m, const char *mp, asps_errbuf *eb)
 {
     static const char *const keys[] = {"tee", "mrenclave", "mrsigner", "isv_prod_id",
                                        "min_isv_svn", "min_config_svn", "mrtd", "rtmr0",
                                        "rtmr1", "rtmr2", "rtmr3", "tcb_statuses",
-                                       "refuse_advisories", NULL};
+                                       "refuse_advisories", "min_tcb_evaluation_data_number",
+                                       "min_tcb_date", "tcb_grace_days",
+                                       "refuse_stale_collateral", NULL};
     static const char *const sgx_only[] = {"mrenclave", "mrsigner", "isv_prod_id",
                                            "min_isv_svn", "min_config_svn", NULL};
     static const char *const tdx_only[] = {"mrtd", "rtmr0", "rtmr1", "rtmr2", "rtmr3", NULL};
@@ -270,7 +339,7 @@ static asps_err parse_match(asps_policy_app *a, const cJSON *m, const char *mp, 
         }
         a->n_refuse = i;
     }
-    return ASPS_OK;
+    return parse_recovery(a, m, mp, eb);
 }
 
 static asps_err parse_app(asps_policy *p, const cJSON *o, size_t idx, asps_errbuf *eb)
@@ -433,6 +502,40 @@ int asps_policy_app_has_credential(const asps_policy *p, size_t i)
     return (p && i < p->n_apps && p->apps[i].kms_credential != NULL);
 }
 
+/* Append ", " (unless first) and TEXT to OUT (LEN bytes), truncating. */
+static void rules_add(char *out, size_t len, const char *text)
+{
+    size_t used = strlen(out);
+    if (used + 1 < len)
+        snprintf(out + used, len - used, "%s%s", used ? ", " : "", text);
+}
+
+void asps_policy_app_tcb_rules(const asps_policy *p, size_t i, char *out, size_t len)
+{
+    if (!out || len == 0)
+        return;
+    out[0] = 0;
+    if (!p || i >= p->n_apps)
+        return;
+    const asps_policy_app *a = &p->apps[i];
+    char item[80], d[32];
+    if (a->has_min_eval) {
+        snprintf(item, sizeof item, "min_tcb_evaluation_data_number %u", a->min_eval);
+        rules_add(out, len, item);
+    }
+    if (a->has_min_tcb_date) {
+        format_day(a->min_tcb_date, d);
+        snprintf(item, sizeof item, "min_tcb_date %s", d);
+        rules_add(out, len, item);
+    }
+    if (a->has_grace) {
+        snprintf(item, sizeof item, "tcb_grace_days %u", a->grace_days);
+        rules_add(out, len, item);
+    }
+    if (a->refuse_stale)
+        rules_add(out, len, "refuse_stale_collateral");
+}
+
 void asps_policy_kms_info(const asps_policy *p, asps_policy_kms *out)
 {
     memset(out, 0, sizeof *out);
@@ -451,11 +554,50 @@ static int advisory_equal(const char *a, const char *b)
     return strncmp(a, b, ASPS_ADVISORY_LEN) == 0;
 }
 
-/* NULL if app A accepts claims C, else why not (static text or OUT). All
- * measurement compares run in constant time over the whole value. */
-static const char *app_mismatch(const asps_policy_app *a, const asps_claims *c, char *out,
-                                size_t outlen)
+/* Why status ST is not allowed by A, at AT, with grace considered: NULL
+ * when it is allowed outright or under tcb_grace_days (*grace_until set),
+ * else the reason (in OUT) and, for a grace that is over, *rule. */
+static const char *status_mismatch(const asps_policy_app *a, const asps_claims *c, int64_t at,
+                                   char *out, size_t outlen, int64_t *grace_until,
+                                   const char **rule)
 {
+    asps_tcb_status st = c->tcb_status;
+    if ((unsigned)st < ASPS_TCB__COUNT && (a->tcb_mask & (1u << st)))
+        return NULL;
+    const char *name = asps_tcb_status_name(st);
+    int demoted = st == ASPS_TCB_OUT_OF_DATE || st == ASPS_TCB_OUT_OF_DATE_CONFIGURATION_NEEDED;
+    if (!a->has_grace || !demoted) {
+        snprintf(out, outlen, "TCB status %s not allowed", name);
+        return out;
+    }
+    if (c->demoted_at == 0) {
+        snprintf(out, outlen, "TCB status %s not allowed (tcb_grace_days: no TCB recovery date "
+                 "for its level)", name);
+        return out;
+    }
+    int64_t until = c->demoted_at + (int64_t)a->grace_days * 86400;
+    if (at >= until) {
+        char d[32];
+        format_day(c->demoted_at, d);
+        snprintf(out, outlen, "TCB status %s not allowed, grace over: demoted %s, %u days", name,
+                 d, a->grace_days);
+        *rule = "tcb_grace_over";
+        return out;
+    }
+    *grace_until = until;
+    return NULL;
+}
+
+/* NULL if app A accepts claims C at AT, else why not (static text or OUT;
+ * *rule names a TCB recovery rule that refused). *grace_until: when A
+ * accepts C only under its tcb_grace_days, until when; else 0. All
+ * measurement compares run in constant time over the whole value. */
+static const char *app_mismatch(const asps_policy_app *a, const asps_claims *c, int64_t at,
+                                char *out, size_t outlen, int64_t *grace_until,
+                                const char **rule)
+{
+    *grace_until = 0;
+    *rule = NULL;
     if (c->tee != a->tee)
         return "TEE type differs";
     if (c->simulated && !a->allow_simulated)
@@ -492,8 +634,31 @@ static const char *app_mismatch(const asps_policy_app *a, const asps_claims *c, 
                 return out;
             }
     }
-    if ((unsigned)c->tcb_status >= ASPS_TCB__COUNT || !(a->tcb_mask & (1u << c->tcb_status))) {
-        snprintf(out, outlen, "TCB status %s not allowed", asps_tcb_status_name(c->tcb_status));
+    int64_t until = 0;
+    const char *why = status_mismatch(a, c, at, out, outlen, &until, rule);
+    if (why)
+        return why;
+    /* TCB recovery baselines: the verdict's TCB info and the matched
+     * level must be at least this recent, whatever the status says */
+    if (a->has_min_eval && c->tcb_info_evaluation_data_number < a->min_eval) {
+        snprintf(out, outlen, "tcb_evaluation_data_number %u < %u",
+                 c->tcb_info_evaluation_data_number, a->min_eval);
+        *rule = "tcb_evaluation_data_number";
+        return out;
+    }
+    if (a->has_min_tcb_date && c->tcb_date < a->min_tcb_date) {
+        char have[32] = "unknown", need[32];
+        if (c->tcb_date)
+            format_day(c->tcb_date, have);
+        format_day(a->min_tcb_date, need);
+        snprintf(out, outlen, "tcb_date %s < %s", have, need);
+        *rule = "tcb_date";
+        return out;
+    }
+    if (a->refuse_stale && c->collateral_stale) {
+        snprintf(out, outlen, "stale collateral refused (%lld s past nextUpdate)",
+                 (long long)c->collateral_stale_seconds);
+        *rule = "stale_collateral";
         return out;
     }
     /* A refused advisory counts wherever it applies: the platform TCB
@@ -518,6 +683,7 @@ static const char *app_mismatch(const asps_policy_app *a, const asps_claims *c, 
                     return out;
                 }
     }
+    *grace_until = until;
     return NULL;
 }
 
@@ -528,9 +694,35 @@ static void reason_append(char *r, size_t n, const char *fmt, const char *a, con
         snprintf(r + used, n - used, fmt, a, b);
 }
 
+/* What an accepted match carries beyond the names: grace, stale use. */
+static void reason_marks(asps_decision *d, const asps_claims *c)
+{
+    size_t used = strlen(d->reason);
+    if (d->grace && used + 1 < sizeof d->reason) {
+        char until[32];
+        format_day(d->grace_until, until);
+        int64_t left = d->grace_left_seconds;
+        used += (size_t)snprintf(d->reason + used, sizeof d->reason - used,
+                                 "; grace: TCB status %s accepted until %s (%lld d %lld h left)",
+                                 asps_tcb_status_name(c->tcb_status), until,
+                                 (long long)(left / 86400), (long long)(left % 86400 / 3600));
+    }
+    if (c->collateral_stale && used + 1 < sizeof d->reason)
+        snprintf(d->reason + used, sizeof d->reason - used,
+                 "; collateral stale, %lld s past nextUpdate",
+                 (long long)c->collateral_stale_seconds);
+}
+
 asps_err asps_policy_decide(const asps_policy *p, const asps_claims *claims,
                             const char *const *names, size_t n_names, asps_decision *d,
                             asps_errbuf *eb)
+{
+    return asps_policy_decide_at(p, claims, names, n_names, (int64_t)time(NULL), d, eb);
+}
+
+asps_err asps_policy_decide_at(const asps_policy *p, const asps_claims *claims,
+                               const char *const *names, size_t n_names, int64_t at,
+                               asps_decision *d, asps_errbuf *eb)
 {
     if (!d)
         return asps_fail(eb, ASPS_E_ARG, "policy: no decision to fill");
@@ -560,14 +752,19 @@ asps_err asps_policy_decide(const asps_policy *p, const asps_claims *claims,
         d->grants[i].name = names[i];
 
     const asps_policy_app *app = NULL;
-    char why[128];
+    char why[160];
+    int64_t grace_until = 0;
     snprintf(d->reason, sizeof d->reason, "no app matches:");
     for (size_t i = 0; i < p->n_apps; i++) {
-        const char *m = app_mismatch(&p->apps[i], claims, why, sizeof why);
+        const char *rule;
+        const char *m = app_mismatch(&p->apps[i], claims, at, why, sizeof why, &grace_until,
+                                     &rule);
         if (m == NULL) {
             app = &p->apps[i];
             break;
         }
+        if (rule && !d->rule)
+            d->rule = rule;
         reason_append(d->reason, sizeof d->reason, " app '%s': %s;", p->apps[i].name, m);
     }
     if (app == NULL) {
@@ -577,6 +774,12 @@ asps_err asps_policy_decide(const asps_policy *p, const asps_claims *claims,
     }
     d->app = app->name;
     d->kms_credential = app->kms_credential;
+    d->rule = NULL; /* an app matched: earlier apps' refusals are not this decision's */
+    if (grace_until) {
+        d->grace = 1;
+        d->grace_until = grace_until;
+        d->grace_left_seconds = grace_until - at;
+    }
 
     size_t denied = 0;
     for (size_t i = 0; i < n_names; i++) {
@@ -590,6 +793,7 @@ asps_err asps_policy_decide(const asps_policy *p, const asps_claims *claims,
     }
     if (n_names == 0) {
         snprintf(d->reason, sizeof d->reason, "app '%s' matched; no names requested", app->name);
+        reason_marks(d, claims);
         return asps_fail(eb, ASPS_E_DENIED, "policy: denied");
     }
     if (denied) {
@@ -598,11 +802,13 @@ asps_err asps_policy_decide(const asps_policy *p, const asps_claims *claims,
         for (size_t i = 0; i < n_names; i++)
             if (!d->grants[i].granted)
                 reason_append(d->reason, sizeof d->reason, " %s%s", names[i], "");
+        reason_marks(d, claims);
         return asps_fail(eb, ASPS_E_DENIED, "policy: denied");
     }
     d->allowed = 1;
     snprintf(d->reason, sizeof d->reason, "app '%s' matched; all %zu names granted", app->name,
              n_names);
+    reason_marks(d, claims);
     return ASPS_OK;
 }
 
@@ -666,6 +872,17 @@ static int app_to_json(const asps_policy_app *a, cJSON *arr)
         for (size_t i = 0; ra && i < a->n_refuse; i++)
             cJSON_AddItemToArray(ra, cJSON_CreateString(a->refuse[i]));
     }
+    if (a->has_min_eval)
+        ok &= cJSON_AddNumberToObject(m, "min_tcb_evaluation_data_number", a->min_eval) != NULL;
+    if (a->has_min_tcb_date) {
+        char d[32];
+        format_day(a->min_tcb_date, d);
+        ok &= cJSON_AddStringToObject(m, "min_tcb_date", d) != NULL;
+    }
+    if (a->has_grace)
+        ok &= cJSON_AddNumberToObject(m, "tcb_grace_days", a->grace_days) != NULL;
+    if (a->refuse_stale)
+        ok &= cJSON_AddBoolToObject(m, "refuse_stale_collateral", 1) != NULL;
     ok &= cJSON_AddBoolToObject(o, "allow_debug", a->allow_debug) != NULL;
     ok &= cJSON_AddBoolToObject(o, "allow_simulated", a->allow_simulated) != NULL;
     if (a->kms_credential)

@@ -23,7 +23,11 @@
  *           "min_isv_svn": 2,               default 0
  *           "min_config_svn": 0,            default 0
  *           "tcb_statuses": ["UpToDate"],   default ["UpToDate"]
- *           "refuse_advisories": ["INTEL-SA-00615"]
+ *           "refuse_advisories": ["INTEL-SA-00615"],
+ *           "min_tcb_evaluation_data_number": 17,   optional (TCB recovery)
+ *           "min_tcb_date": "2025-05-14",   optional; or RFC 3339 date-time
+ *           "tcb_grace_days": 30,           optional, 0..3650
+ *           "refuse_stale_collateral": false  default false
  *         },
  *         "allow_debug": false,             default false
  *         "allow_simulated": false,         default false
@@ -43,7 +47,19 @@
  *   allow_simulated), debug (only if allow_debug), each measurement given,
  *   isv_prod_id equal, isv_svn >= min_isv_svn, config_svn >= min_config_svn,
  *   TCB status in tcb_statuses, no advisory in refuse_advisories (looked
- *   for in the platform's, the QE's and the TDX module's advisory IDs).
+ *   for in the platform's, the QE's and the TDX module's advisory IDs),
+ *   and the TCB recovery rules below.
+ * - TCB recovery (README.md "TCB recovery"; claims.h): the verdict's TCB
+ *   info tcbEvaluationDataNumber >= min_tcb_evaluation_data_number; the
+ *   matched TCB level's tcbDate >= min_tcb_date (a date alone is 00:00:00
+ *   UTC; an unknown tcbDate, 0, is below any minimum); collateral used past
+ *   its nextUpdate (claims.collateral_stale) refused when
+ *   refuse_stale_collateral. tcb_grace_days N: a platform whose status is
+ *   OutOfDate or OutOfDateConfigurationNeeded and not in tcb_statuses is
+ *   still accepted when the claims say when it was demoted (demoted_at != 0)
+ *   and the decision time is before demoted_at + N * 86400; the decision is
+ *   then marked (grace, grace_until, grace_left_seconds). Only the status
+ *   check is relaxed: every other condition still holds.
  * - The FIRST matching app (in file order) decides; later apps are not
  *   consulted, so one look at one app tells an auditor what a workload gets.
  *   Put narrower apps first.
@@ -156,6 +172,10 @@ asps_tee asps_policy_app_tee(const asps_policy *p, size_t i);
 size_t asps_policy_app_secret_count(const asps_policy *p, size_t i);
 const char *asps_policy_app_secret_name(const asps_policy *p, size_t i, size_t j);
 int asps_policy_app_has_credential(const asps_policy *p, size_t i);
+/* App I's TCB recovery rules as one line into OUT (truncated to LEN), e.g.
+ * "min_tcb_evaluation_data_number 17, min_tcb_date 2025-05-14, tcb_grace_days
+ * 30, refuse_stale_collateral"; empty when it has none. */
+void asps_policy_app_tcb_rules(const asps_policy *p, size_t i, char *out, size_t len);
 /* The policy's own "kms" block, or NULL type when absent. Strings point into
  * the policy. */
 typedef struct asps_policy_kms {
@@ -181,6 +201,17 @@ typedef struct asps_decision {
     asps_grant *grants;         /* n entries (malloc'd) */
     char reason[512];           /* for the audit log, never a secret value;
                                    not meant for the peer */
+    /* Accepted under the matched app's tcb_grace_days (its TCB status is
+     * not in tcb_statuses): until when (unix seconds) and how long is left
+     * at the decision time. 0 when not. */
+    int grace;
+    int64_t grace_until;
+    int64_t grace_left_seconds;
+    /* The TCB recovery rule that refused (static text, for metrics labels):
+     * "tcb_evaluation_data_number", "tcb_date", "tcb_grace_over",
+     * "stale_collateral"; on a denial the first app in file order refused
+     * by one of them, else NULL. */
+    const char *rule;
 } asps_decision;
 
 /* Decide for CLAIMS asking for NAMES. Fills *d in every case (also on
@@ -191,6 +222,11 @@ typedef struct asps_decision {
 asps_err asps_policy_decide(const asps_policy *p, const asps_claims *claims,
                             const char *const *names, size_t n_names,
                             asps_decision *d, asps_errbuf *eb);
+/* The same, deciding at AT (unix seconds; the time tcb_grace_days is
+ * counted against). asps_policy_decide decides at the current time. */
+asps_err asps_policy_decide_at(const asps_policy *p, const asps_claims *claims,
+                               const char *const *names, size_t n_names, int64_t at,
+                               asps_decision *d, asps_errbuf *eb);
 void asps_decision_clear(asps_decision *d);
 
 #ifdef __cplusplus

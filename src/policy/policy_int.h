@@ -26,6 +26,14 @@ typedef struct asps_policy_app {
     uint32_t tcb_mask;                   /* bit (1 << asps_tcb_status) allowed */
     size_t n_refuse;
     char (*refuse)[ASPS_ADVISORY_LEN];
+    /* TCB recovery (policy.h) */
+    int has_min_eval;
+    uint32_t min_eval;                   /* min_tcb_evaluation_data_number */
+    int has_min_tcb_date;
+    int64_t min_tcb_date;                /* unix seconds */
+    int has_grace;
+    uint32_t grace_days;                 /* tcb_grace_days */
+    int refuse_stale;                    /* refuse_stale_collateral */
     int allow_debug, allow_simulated;
     char *kms_credential;                /* cleansed on free */
     size_t n_secrets;

@@ -213,6 +213,66 @@ static int add_ids(cJSON *o, const char *key, const char (*ids)[ASPS_ADVISORY_LE
     return 1;
 }
 
+static int add_date(cJSON *o, const char *key, int64_t t)
+{
+    char d[32];
+    if (t == 0)
+        return cJSON_AddNullToObject(o, key) != NULL;
+    asps_time_format(t, d);
+    return cJSON_AddStringToObject(o, key, d) != NULL;
+}
+
+/* TCB recovery (README "TCB recovery"): the update set of the verdict, the
+ * other set's status when it is worse (the coming demotion), when the
+ * matched level was demoted, stale collateral, and what is behind. */
+static int add_recovery(cJSON *o, const asps_claims *c)
+{
+    int ok = add_str(o, "tcb_update", c->tcb_update_early ? "early" : "standard");
+    const asps_tcb_forecast *f = &c->forecast;
+    if (f->present && f->worse) {
+        cJSON *fo = cJSON_AddObjectToObject(o, "forecast");
+        ok &= fo != NULL;
+        if (fo) {
+            ok &= add_str(fo, "update", f->early ? "early" : "standard");
+            /* null: no TCB level of that set matches the platform at all */
+            ok &= (f->matched ? add_str(fo, "status", asps_tcb_status_name(f->tcb_status))
+                              : cJSON_AddNullToObject(fo, "status") != NULL);
+            ok &= cJSON_AddNumberToObject(fo, "evaluation_data_number",
+                                          f->evaluation_data_number) != NULL;
+            ok &= add_date(fo, "effective_at", f->effective_at);
+        }
+    }
+    if (c->tcb_recovery_event_date)
+        ok &= add_date(o, "tcb_recovery_event_date", c->tcb_recovery_event_date);
+    if (c->demoted_at)
+        ok &= add_date(o, "demoted_at", c->demoted_at);
+    ok &= cJSON_AddBoolToObject(o, "collateral_stale", c->collateral_stale != 0) != NULL;
+    if (c->collateral_stale)
+        ok &= cJSON_AddNumberToObject(o, "collateral_stale_seconds",
+                                      (double)c->collateral_stale_seconds) != NULL;
+    if (c->gap.present && c->gap.n_shortfalls) {
+        cJSON *b = cJSON_AddArrayToObject(o, "behind");
+        ok &= b != NULL;
+        size_t n = c->gap.n_shortfalls < ASPS_MAX_SHORTFALLS ? c->gap.n_shortfalls
+                                                             : ASPS_MAX_SHORTFALLS;
+        for (size_t i = 0; b && i < n; i++) {
+            const asps_tcb_shortfall *sf = &c->gap.shortfalls[i];
+            char comp[sizeof sf->component];
+            snprintf(comp, sizeof comp, "%.*s", (int)sizeof comp - 1, sf->component);
+            cJSON *e = cJSON_CreateObject();
+            if (!e) {
+                ok = 0;
+                break;
+            }
+            cJSON_AddItemToArray(b, e);
+            ok &= add_str(e, "component", comp);
+            ok &= cJSON_AddNumberToObject(e, "have", sf->have) != NULL;
+            ok &= cJSON_AddNumberToObject(e, "need", sf->need) != NULL;
+        }
+    }
+    return ok;
+}
+
 static int add_claims(cJSON *o, const asps_claims *c)
 {
     int ok = 1;
@@ -257,6 +317,7 @@ static int add_claims(cJSON *o, const asps_claims *c)
         asps_time_format(c->qe_tcb_date, d);
         ok &= cJSON_AddStringToObject(o, "qe_tcb_date", d) != NULL;
     }
+    ok &= add_recovery(o, c);
     return ok;
 }
 
@@ -301,6 +362,12 @@ asps_err asps_audit_format(const asps_audit_event *ev, char **line, asps_errbuf 
     free(granted);
     const char *verdict = ev->verdict ? ev->verdict : (d && d->allowed ? "granted" : "denied");
     const char *reason = ev->reason ? ev->reason : (d ? d->reason : "");
+    /* accepted only under the app's tcb_grace_days: until when */
+    if (ok && d && d->grace) {
+        cJSON *g = cJSON_AddObjectToObject(o, "grace");
+        ok = g && add_date(g, "until", d->grace_until) &&
+             cJSON_AddNumberToObject(g, "left_seconds", (double)d->grace_left_seconds) != NULL;
+    }
     ok = ok && add_str(o, "verdict", verdict);
     ok = ok && add_str(o, "reason", reason ? reason : "");
     char *s = ok ? cJSON_PrintUnformatted(o) : NULL;

@@ -8,11 +8,21 @@
  *    "tcb_info_evaluation_data_number":17,
  *    "qe_identity_evaluation_data_number":17,
  *    "tcb_date":"2024-11-13T00:00:00Z","qe_tcb_date":"2024-03-13T00:00:00Z",
+ *    "tcb_update":"standard","collateral_stale":false,
  *    "app":"web",
  *    "names_asked":["a","b"],"names_granted":["a","b"],
  *    "verdict":"granted","reason":"..."}
  * TDX lines carry "mrtd" and "rtmrs" (4 hex strings) instead of the SGX
- * measurement fields, and "tdx_module_advisory_ids". A line never holds a secret value or a credential:
+ * measurement fields, and "tdx_module_advisory_ids". TCB recovery (README
+ * "TCB recovery"), when there is something to say: "forecast":{"update":
+ * "early","status":"OutOfDate" (null: no level matches),
+ * "evaluation_data_number":19,"effective_at":"2026-05-13T00:00:00Z" (null:
+ * unknown)} when the other update set's status is worse;
+ * "tcb_recovery_event_date" and "demoted_at" (the matched level's demotion);
+ * "collateral_stale_seconds" when "collateral_stale" is true; "behind":
+ * [{"component":"pcesvn","have":11,"need":13}, ...]; and "grace":{"until":
+ * "2027-01-31T00:00:00Z","left_seconds":86400} (before "verdict") when the
+ * app accepted the platform only under its tcb_grace_days. A line never holds a secret value or a credential:
  * the API is never given one. A line is valid JSON (RFC 8259) whatever
  * bytes the strings given hold: they are written as UTF-8 with each
  * ill-formed part replaced by U+FFFD (per maximal subpart, Unicode 3.9),

@@ -504,14 +504,19 @@ asps_err asps_service_decide(asps_service *s, asps_call *c)
     c->gen = gen_acquire(s);
     c->have_decision = 1;
     asps_errbuf eb = {{0}};
-    asps_err e = asps_policy_decide(c->gen->policy, &c->claims, c->names, c->n_names,
-                                    &c->decision, &eb);
-    if (e != ASPS_OK)
+    /* decided at the service's clock (the claims cache's: tests set it),
+     * the time a policy's tcb_grace_days is counted against */
+    int64_t at = s->cache_now ? s->cache_now(s->cache_now_ctx) : now_s();
+    asps_err e = asps_policy_decide_at(c->gen->policy, &c->claims, c->names, c->n_names, at,
+                                       &c->decision, &eb);
+    if (e != ASPS_OK) {
         /* unknown and denied names get the same words; the audit line
          * gives the policy's own reason */
-        return asps_call_refuse(c, ASPS_E_DENIED, ASPS_VERDICT_DENIED,
-                                e == ASPS_E_DENIED ? c->decision.reason : eb.msg,
-                                "permission denied");
+        asps_call_refuse(c, ASPS_E_DENIED, ASPS_VERDICT_DENIED,
+                         e == ASPS_E_DENIED ? c->decision.reason : eb.msg, "permission denied");
+        c->why = c->decision.rule; /* a TCB recovery rule's name, else "policy" */
+        return c->err;
+    }
     ASPS_TRY(fetch_values(s, c));
     c->done = 1;
     c->err = ASPS_OK;
@@ -547,7 +552,11 @@ void asps_service_call_end(asps_service *s, asps_call *c)
         ev.reason = c->reason;
         audit(s, &ev); /* the log, if it came back, says what happened */
     }
+    if (c->verdict == ASPS_VERDICT_GRANTED && c->have_decision && c->decision.grace)
+        c->why = "grace"; /* granted only under the app's tcb_grace_days */
     asps_service__m_decision(c->verdict, c->transport_refused ? "transport" : c->why);
+    if (c->claims_err == ASPS_OK && !c->transport_refused)
+        asps_service__m_forecast(&c->claims);
     count(s, c->transport_refused                        ? &s->stats.calls_refused
              : c->verdict == ASPS_VERDICT_GRANTED     ? &s->stats.granted
              : c->verdict == ASPS_VERDICT_UNAVAILABLE ? &s->stats.unavailable

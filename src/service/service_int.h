@@ -30,6 +30,10 @@ void asps_service__refusal_msg(asps_verdict v, const char *reason, const char *d
 /* Metrics (service_metrics.c; names and labels in README "Health probes
  * and metrics"). */
 void asps_service__m_decision(asps_verdict v, const char *why);
+/* A decided call's claims: counted when the other TCB info update set
+ * gives a worse status (the coming demotion), by that status and the date
+ * it takes effect. */
+void asps_service__m_forecast(const asps_claims *c);
 void asps_service__m_handshake(int accepted, const char *reason);
 void asps_service__m_verification(double seconds, int ok);
 /* One KMS fetch by BACKEND: its latency and result E (ASPS_OK, or the

@@ -6,9 +6,10 @@
 #include "metrics.h"
 #include "service.h"
 #include "service_int.h"
+#include "util.h"
 
 static asps_metric *m_decisions, *m_handshakes, *m_refusals, *m_verify, *m_kms_latency,
-    *m_kms_errors, *m_kms_up, *m_generation, *m_reload_failures, *m_reloads;
+    *m_kms_errors, *m_kms_up, *m_generation, *m_reload_failures, *m_reloads, *m_forecast;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void init(void)
@@ -17,8 +18,16 @@ static void init(void)
     size_t nlb = sizeof asps_metrics_latency_buckets / sizeof(double);
     m_decisions = asps_metrics_counter(
         "asps_decisions_total",
-        "Calls decided, by verdict (as in the audit line) and short reason.",
+        "Calls decided, by verdict (as in the audit line) and short reason (policy; grace: "
+        "granted under tcb_grace_days; tcb_evaluation_data_number, tcb_date, tcb_grace_over, "
+        "stale_collateral: refused by that policy rule; ...).",
         ASPS_LABELS("verdict", "reason"));
+    m_forecast = asps_metrics_counter(
+        "asps_tcb_forecast_demotions_total",
+        "Decided calls whose platform gets a worse TCB status under the other TCB info update "
+        "set (a coming TCB recovery), by that status (none: no level matches) and the date it "
+        "becomes the standard set's (unknown when no evaluation data numbers list is held).",
+        ASPS_LABELS("status", "effective"));
     m_handshakes = asps_metrics_counter("asps_handshakes_total",
                                         "TLS handshakes whose client evidence was checked, by result "
                                         "(accepted, refused).",
@@ -88,6 +97,22 @@ void asps_service__m_decision(asps_verdict v, const char *why)
         }
     }
     asps_metric_inc(m_decisions, ASPS_LABELS(asps_verdict_name(v), why));
+}
+
+void asps_service__m_forecast(const asps_claims *c)
+{
+    INIT();
+    const asps_tcb_forecast *f = &c->forecast;
+    if (!f->present || !f->worse)
+        return;
+    char day[32] = "unknown";
+    if (f->effective_at) {
+        asps_time_format(f->effective_at, day);
+        day[10] = 0; /* a day: the label set stays small */
+    }
+    asps_metric_inc(m_forecast, ASPS_LABELS(f->matched ? asps_tcb_status_name(f->tcb_status)
+                                                       : "none",
+                                            day));
 }
 
 void asps_service__m_handshake(int accepted, const char *reason)

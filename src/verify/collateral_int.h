@@ -26,6 +26,16 @@ struct asps_collateral {
     char *qe_identity;
     size_t qe_identity_len;
     uint8_t qe_identity_sig[64];
+    /* Optional (NULL: not held), for TCB recovery: the update=early TCB info
+     * (signed like tcb_info, same issuer chain) and the TCB evaluation data
+     * numbers list with its own issuer chain. */
+    char *tcb_info_early;      /* exact signed bytes, NUL-terminated */
+    size_t tcb_info_early_len;
+    uint8_t tcb_info_early_sig[64];
+    char *tcb_eval_numbers_issuer_chain;
+    char *tcb_eval_numbers;    /* exact signed bytes, NUL-terminated */
+    size_t tcb_eval_numbers_len;
+    uint8_t tcb_eval_numbers_sig[64];
     uint8_t digest[32];
 };
 

@@ -22,7 +22,12 @@
  *   check_qe_identity: MRSIGNER, ISVPRODID, masked MISCSELECT/ATTRIBUTES,
  *     the ISVSVN's TCB level;
  *   check_quote_signature: by the attestation key;
- *   tcb_level: TCB level and status convergence (dcap_tcb.c).
+ *   tcb_level: TCB level and status convergence (dcap_tcb.c), under the
+ *     verdict's TCB info (verdict_set: the configured update set, the
+ *     standard one replaced by the early one once that has become standard);
+ *   TCB recovery (not QVL's; README "Collateral bundle"): the forecast under
+ *     the other update set, the demotion dates of the matched level, and
+ *     collateral used past nextUpdate within max_stale (check_validity).
  * Trusts: the roots of the verifier's store (store.c: Intel's root by its
  * key, as QvE does, and the roots the caller installed as those exact
  * certificates). Every certificate of a chain under Intel's key must carry
@@ -60,18 +65,29 @@ static EVP_PKEY *raw_p256_key(const uint8_t xy[64])
     return asps_x509_p256_key(pub, sizeof pub);
 }
 
-static asps_err check_windows(const asps_validity_window *w, int n, int64_t at, int64_t *expiry,
-                              asps_errbuf *eb)
+/* Every window contains AT; a signed body or CRL (stale_ok) may be up to
+ * MAX_STALE seconds past its nextUpdate, *STALE then the most seconds any
+ * is past. *EXPIRY the earliest end. */
+static asps_err check_windows(const asps_validity_window *w, int n, int64_t at, int64_t max_stale,
+                              int64_t *expiry, int64_t *stale, asps_errbuf *eb)
 {
     for (int i = 0; i < n; i++) {
-        if (at < w[i].not_before || at > w[i].not_after) {
+        int64_t past = at > w[i].not_after ? at - w[i].not_after : 0;
+        if (at < w[i].not_before || (past > 0 && !(w[i].stale_ok && past <= max_stale))) {
             char a[32], b[32], c[32];
             asps_time_format(at, a);
             asps_time_format(w[i].not_before, b);
             asps_time_format(w[i].not_after, c);
+            if (past > 0 && w[i].stale_ok && max_stale > 0)
+                return asps_fail(eb, w[i].code,
+                                 "%s is not valid at %s (valid %s to %s; %lld s past its "
+                                 "nextUpdate, max_stale %lld s)",
+                                 w[i].what, a, b, c, (long long)past, (long long)max_stale);
             return asps_fail(eb, w[i].code, "%s is not valid at %s (valid %s to %s)", w[i].what, a,
                              b, c);
         }
+        if (past > *stale)
+            *stale = past;
         if (w[i].not_after < *expiry)
             *expiry = w[i].not_after;
     }
@@ -113,14 +129,18 @@ static asps_err check_pck_revocation(const asps_verified_collateral *c,
 }
 
 /* Validity: every certificate of the PCK chain, then every certificate,
- * CRL, TCB info and QE identity of the collateral, at AT; *EXPIRES the
- * earliest end among them. */
+ * CRL, TCB info, QE identity (and, when held, early TCB info and numbers
+ * list) of the collateral, at AT; *EXPIRES the earliest end among them.
+ * Signed bodies and CRLs up to MAX_STALE past their nextUpdate pass, with
+ * *STALE how far past (0: none). */
 static asps_err check_validity(const asps_verified_collateral *c, const asps_verified_chain *ch,
-                               int64_t at, int64_t *expires, asps_errbuf *eb)
+                               int64_t at, int64_t max_stale, int64_t *expires, int64_t *stale,
+                               asps_errbuf *eb)
 {
     *expires = INT64_MAX;
-    ASPS_TRY(check_windows(ch->win, 3, at, expires, eb));
-    asps_err e = check_windows(c->win, c->n_win, at, expires, eb);
+    *stale = 0;
+    ASPS_TRY(check_windows(ch->win, 3, at, 0, expires, stale, eb));
+    asps_err e = check_windows(c->win, c->n_win, at, max_stale, expires, stale, eb);
     if (e != ASPS_OK)
         asps_err_prefix(eb, ASPS_COLLATERAL_ERR_PREFIX); /* out of date: the collateral's fault */
     return e;
@@ -208,7 +228,8 @@ static asps_err check_quote_signature(const asps_quote *q, asps_errbuf *eb)
 /* TCB level and status (dcap_tcb.c), with the claims the quote, the PCK
  * certificate and the collateral give. */
 static asps_err tcb_level(const asps_verifier *v, const asps_verified_collateral *c,
-                          const asps_verified_chain *ch, const asps_quote *q,
+                          const asps_tcb_info *ti, const asps_verified_chain *ch,
+                          const asps_quote *q,
                           const asps_tdx_module_identity *mod, const asps_isvsvn_level *qel,
                           asps_claims *out, asps_errbuf *eb)
 {
@@ -225,9 +246,143 @@ static asps_err tcb_level(const asps_verifier *v, const asps_verified_collateral
     memcpy(out->fmspc, ch->ext.fmspc, 6);
     memcpy(out->pce_id, ch->ext.pce_id, 2);
     out->pce_svn = ch->ext.pcesvn;
-    out->tcb_info_evaluation_data_number = c->tcb.tcb_evaluation_data_number;
+    out->tcb_info_evaluation_data_number = ti->tcb_evaluation_data_number;
     out->qe_identity_evaluation_data_number = c->qe.tcb_evaluation_data_number;
-    return asps_dcap_tcb_status(&c->tcb, &ch->ext, q, mod, qel, out, eb);
+    return asps_dcap_tcb_status(ti, &ch->ext, q, mod, qel, out, eb);
+}
+
+/* ---- TCB recovery: which update set, what the other says, when demoted ---------- */
+
+/* When the numbers list says evaluation data number N becomes standard:
+ * its tcbRecoveryEventDate + 12 months (Intel's PCS policy: the early set
+ * carries N from that date, the standard set 12 months later); 0 when the
+ * list is not held or does not name N. */
+static int64_t standard_from(const asps_verified_collateral *c, uint32_t number)
+{
+    const asps_tcb_eval_number *n =
+        c->has_numbers ? asps_dcap_eval_number_find(&c->numbers, number) : NULL;
+    return n ? asps_dcap_add_months(n->tcb_recovery_event_date, 12) : 0;
+}
+
+/* The TCB info the verdict is made under and whether it follows the
+ * update=early set: the configured set; a standard set whose early
+ * successor has become standard at AT (numbers list) is that successor,
+ * still under standard semantics. *OTHER the set to forecast with (NULL:
+ * none: not held, or the two are one by AT). */
+static const asps_tcb_info *verdict_set(const asps_verifier *v, const asps_verified_collateral *c,
+                                        int64_t at, int *early, const asps_tcb_info **other)
+{
+    *early = 0;
+    *other = NULL;
+    if (!c->has_early)
+        return &c->tcb;
+    int64_t promoted = standard_from(c, c->early.tcb_evaluation_data_number);
+    if (promoted != 0 && at >= promoted) { /* Intel serves it as standard by now */
+        *early = asps_store_tcb_update_early(v);
+        return &c->early;
+    }
+    if (asps_store_tcb_update_early(v)) {
+        *early = 1;
+        *other = &c->tcb;
+        return &c->early;
+    }
+    *other = &c->early;
+    return &c->tcb;
+}
+
+/* The status the quote gets under the other update set (scratch claims;
+ * the verdict's are untouched): matched 0 when no level (or TDX module)
+ * fits. effective_at only for an early set not yet standard at AT. */
+static void forecast(const asps_verified_collateral *c, const asps_tcb_info *other,
+                     int other_early, const asps_verified_chain *ch, const asps_quote *q,
+                     const asps_isvsvn_level *qel, int64_t at, asps_claims *out)
+{
+    asps_tcb_forecast *f = &out->forecast;
+    asps_claims *scratch = calloc(1, sizeof *scratch);
+    asps_errbuf eb2;
+    memset(f, 0, sizeof *f);
+    if (!scratch)
+        return; /* out of memory: no forecast, rather than a false "worse" */
+    f->present = 1;
+    f->early = other_early;
+    f->evaluation_data_number = other->tcb_evaluation_data_number;
+    const asps_tdx_module_identity *mod = NULL;
+    asps_err e = ASPS_E_TDX_MODULE;
+    if (!other->is_tdx || asps_dcap_check_tdx_module(other, q, &mod, &eb2) == ASPS_OK)
+        e = asps_dcap_tcb_status(other, &ch->ext, q, mod, qel, scratch, &eb2);
+    if (e == ASPS_OK || e == ASPS_E_TCB_REVOKED) {
+        f->matched = 1;
+        f->tcb_status = scratch->tcb_status;
+    }
+    free(scratch);
+    f->worse = !f->matched ||
+               asps_tcb_status_rank(f->tcb_status) > asps_tcb_status_rank(out->tcb_status);
+    int64_t eff = other_early ? standard_from(c, other->tcb_evaluation_data_number) : 0;
+    f->effective_at = eff > at ? eff : 0;
+}
+
+static int sgx_meets(const asps_tcb_level *l, const asps_pck_ext *x)
+{
+    for (int i = 0; i < 16; i++)
+        if (x->cpusvn_comp[i] < l->sgx_comp[i])
+            return 0;
+    return x->pcesvn >= l->pcesvn;
+}
+
+static int tdx_meets(const asps_tcb_level *l, const uint8_t svn[16])
+{
+    for (int i = svn[1] > 0 ? 2 : 0; i < 16; i++) /* bytes 0-1: the module's, judged apart */
+        if (svn[i] < l->tdx_comp[i])
+            return 0;
+    return 1;
+}
+
+/* The matched platform level's index in TI's levels (highest first, as
+ * dcap_tcb.c matches them: SGX the first the PCK SVNs reach; TDX the first
+ * the TEE TCB SVN reaches too), or -1. */
+static long matched_level(const asps_tcb_info *ti, const asps_pck_ext *x, const asps_quote *q)
+{
+    int is_tdx = ti->is_tdx && q->tee_type == ASPS_TEE_TDX;
+    for (size_t i = 0; i < ti->n_levels; i++)
+        if (sgx_meets(&ti->levels[i], x) && (!is_tdx || tdx_meets(&ti->levels[i], q->tdx.tee_tcb_svn)))
+            return (long)i;
+    return -1;
+}
+
+/* The TCB recovery that put the matched level below the top: the oldest
+ * one newer than it, i.e. the nearest level above it with a later tcbDate
+ * (levels of one date differ in configuration or hardening, not by a
+ * recovery: a level with no later one above it was never demoted); that
+ * tcbDate found in the numbers list (the entry with that tcbDate, else the
+ * oldest entry with a later one) gives the tcbRecoveryEventDate; without
+ * one, that tcbDate itself. demoted_at: the event date under the early
+ * set, 12 months later under the standard. */
+static void demotion(const asps_verified_collateral *c, const asps_tcb_info *ti,
+                     const asps_verified_chain *ch, const asps_quote *q, asps_claims *out)
+{
+    long i = matched_level(ti, &ch->ext, q);
+    if (i <= 0)
+        return; /* the top level (or none): not demoted */
+    long above = i - 1;
+    while (above >= 0 && ti->levels[above].tcb_date <= ti->levels[i].tcb_date)
+        above--;
+    if (above < 0)
+        return; /* nothing newer above it: not demoted by a TCB recovery */
+    int64_t d = ti->levels[above].tcb_date, event = d;
+    const asps_tcb_eval_number *best = NULL;
+    for (size_t k = 0; c->has_numbers && k < c->numbers.n; k++) {
+        const asps_tcb_eval_number *n = &c->numbers.items[k];
+        if (n->tcb_date == d) {
+            best = n;
+            break;
+        }
+        if (n->tcb_date > d && (!best || n->tcb_date < best->tcb_date))
+            best = n;
+    }
+    if (best)
+        event = best->tcb_recovery_event_date;
+    out->tcb_recovery_event_date = event;
+    out->demoted_at = out->tcb_update_early ? event : asps_dcap_add_months(event, 12);
 }
 
 asps_err asps_verify_quote(asps_verifier *v, const uint8_t *buf, size_t len,
@@ -251,18 +406,29 @@ asps_err asps_verify_quote(asps_verifier *v, const uint8_t *buf, size_t len,
     }
     const asps_tdx_module_identity *mod = NULL;
     const asps_isvsvn_level *qel = NULL;
+    int64_t stale = 0;
+    int early = 0;
+    const asps_tcb_info *other = NULL, *ti = verdict_set(v, c, at, &early, &other);
     asps_verified_chain *ch = asps_dcap_verified_pck_chain(v, &q, c->pck_ca, &chain_fresh, eb, &e);
     if (!ch || (e = check_pck_revocation(c, ch, eb)) != ASPS_OK ||
-        (e = check_validity(c, ch, at, &out.expires_at, eb)) != ASPS_OK ||
-        (e = check_tcb_info_fits(&c->tcb, &q, &ch->ext, &mod, eb)) != ASPS_OK ||
+        (e = check_validity(c, ch, at, asps_store_max_stale(v), &out.expires_at, &stale, eb)) !=
+            ASPS_OK ||
+        (e = check_tcb_info_fits(ti, &q, &ch->ext, &mod, eb)) != ASPS_OK ||
         (e = check_qe_report(&q, ch->leaf_key, eb)) != ASPS_OK ||
         (e = check_qe_identity(&c->qe, &q, &qel, eb)) != ASPS_OK ||
         (e = check_quote_signature(&q, eb)) != ASPS_OK)
         goto done;
-    e = tcb_level(v, c, ch, &q, mod, qel, &out, eb);
+    e = tcb_level(v, c, ti, ch, &q, mod, qel, &out, eb);
     /* A revoked status still reports what was found, for the caller's log. */
-    if (e == ASPS_OK || e == ASPS_E_TCB_REVOKED)
+    if (e == ASPS_OK || e == ASPS_E_TCB_REVOKED) {
+        out.tcb_update_early = early;
+        out.collateral_stale = stale > 0;
+        out.collateral_stale_seconds = stale;
+        if (other)
+            forecast(c, other, !early, ch, &q, qel, at, &out);
+        demotion(c, ti, ch, &q, &out);
         *claims = out;
+    }
 done:
     if (col_fresh)
         asps_dcap_collateral_free(c);
@@ -271,10 +437,22 @@ done:
     return e;
 }
 
-/* TEMPORARY (issue 16, part A1 replaces it): collateral-only verification. */
+/* Collateral alone: what asps_dcap_verified_collateral checks (chains,
+ * CRLs, signatures, the optional parts' consistency), no dates: a set read
+ * back from a disk cache proves it is Intel's (or the installed roots')
+ * before anything trusts it. Kept in the store like any verified set. */
 asps_err asps_verify_collateral(asps_verifier *v, const asps_collateral *col, asps_errbuf *eb)
 {
-    (void)v;
-    (void)col;
-    return asps_fail(eb, ASPS_E_UNSUPPORTED, "verify: collateral-only verification not built yet");
+    if (!v || !col)
+        return asps_fail(eb, ASPS_E_ARG, "verify: no verifier or collateral");
+    asps_err e = ASPS_OK;
+    int fresh = 0;
+    asps_verified_collateral *c = asps_dcap_verified_collateral(v, col, &fresh, eb, &e);
+    if (!c) {
+        asps_err_prefix(eb, ASPS_COLLATERAL_ERR_PREFIX);
+        return e;
+    }
+    if (fresh)
+        asps_dcap_collateral_free(c);
+    return ASPS_OK;
 }

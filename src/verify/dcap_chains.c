@@ -108,6 +108,7 @@ static int cert_window(X509 *c, asps_validity_window *w, asps_err code, const ch
 {
     w->code = code;
     w->what = what;
+    w->stale_ok = 0; /* certificates are never used past notAfter */
     return asps_x509_validity(c, &w->not_before, &w->not_after);
 }
 
@@ -115,6 +116,7 @@ static int crl_window(X509_CRL *c, asps_validity_window *w, const char *what)
 {
     w->code = ASPS_E_CRL_EXPIRED;
     w->what = what;
+    w->stale_ok = 1;
     return asps_x509_crl_dates(c, &w->not_before, &w->not_after);
 }
 
@@ -130,7 +132,9 @@ void asps_dcap_collateral_free(void *p)
     X509_free(c->pck_ca);
     X509_free(c->tcb_signer);
     X509_free(c->root_cert);
+    X509_free(c->numbers_signer);
     asps_dcap_tcb_info_clear(&c->tcb);
+    asps_dcap_tcb_info_clear(&c->early);
     asps_dcap_qe_identity_clear(&c->qe);
     free(c);
 }
@@ -273,6 +277,22 @@ static asps_err collateral_chains(asps_verifier *v, const asps_collateral *col,
                               "PCK CRL issuer chain: PCK CA certificate",
                               "PCK CRL issuer chain root CA", "CA",
                               NULL, &c->pck_ca, NULL, &root, c->win, &c->n_win, eb));
+    /* The numbers list: its own issuer chain (the TCB-Evaluation-Data-
+     * Numbers-Issuer-Chain header), a TCB signing certificate under the same
+     * root; the same text as the TCB info's is the chain just verified. */
+    if (col->tcb_eval_numbers) {
+        if (strcmp(col->tcb_eval_numbers_issuer_chain, col->tcb_info_issuer_chain) == 0) {
+            X509_up_ref(c->tcb_signer);
+            c->numbers_signer = c->tcb_signer;
+        } else {
+            ASPS_TRY(collateral_chain(
+                v, col->tcb_eval_numbers_issuer_chain,
+                "TCB evaluation data numbers issuer chain",
+                "TCB evaluation data numbers issuer chain: TCB signing certificate",
+                "TCB evaluation data numbers issuer chain root CA", "SGX TCB Signing",
+                c->tcb_signer, &c->numbers_signer, NULL, &root, c->win, &c->n_win, eb));
+        }
+    }
     c->root = root;
     return ASPS_OK;
 }
@@ -306,6 +326,68 @@ static asps_err collateral_crls(const asps_collateral *col, asps_verified_collat
         return asps_fail(eb, ASPS_E_CERT_REVOKED, "TCB signing certificate is revoked");
     if (asps_x509_revoked(c->root_crl, c->pck_ca))
         return asps_fail(eb, ASPS_E_CERT_REVOKED, "PCK CA certificate is revoked");
+    if (c->numbers_signer && asps_x509_revoked(c->root_crl, c->numbers_signer))
+        return asps_fail(eb, ASPS_E_CERT_REVOKED,
+                         "TCB evaluation data numbers signing certificate is revoked");
+    return ASPS_OK;
+}
+
+/* The update=early TCB info: signed by the TCB signing key like the
+ * standard one (same issuer chain), for the same TEE, FMSPC and PCE ID, at
+ * an evaluation data number not below the standard one's (Intel's early set
+ * runs ahead of the standard set, never behind it). */
+static asps_err collateral_early(const asps_collateral *col, asps_verified_collateral *c,
+                                 EVP_PKEY *tk, asps_errbuf *eb)
+{
+    if (!asps_x509_ecdsa_verify_raw(tk, col->tcb_info_early_sig,
+                                    (const uint8_t *)col->tcb_info_early, col->tcb_info_early_len))
+        return asps_fail(eb, ASPS_E_TCB_INFO_SIGNATURE,
+                         "TCB info (update=early): signature does not verify with the TCB "
+                         "signing key");
+    asps_err e = asps_dcap_parse_tcb_info(col->tcb_info_early, col->tcb_info_early_len, &c->early,
+                                          eb);
+    if (e != ASPS_OK) {
+        asps_err_prefix(eb, "update=early ");
+        return e;
+    }
+    c->has_early = 1;
+    if (c->early.is_tdx != c->tcb.is_tdx || memcmp(c->early.fmspc, c->tcb.fmspc, 6) != 0 ||
+        memcmp(c->early.pce_id, c->tcb.pce_id, 2) != 0)
+        return asps_fail(eb, ASPS_E_TCB_INFO_MISMATCH,
+                         "TCB info (update=early): not for the standard TCB info's TEE, FMSPC "
+                         "and PCE ID");
+    if (c->early.tcb_evaluation_data_number < c->tcb.tcb_evaluation_data_number)
+        return asps_fail(eb, ASPS_E_TCB_INFO_MISMATCH,
+                         "TCB info (update=early): evaluation data number %u is below the "
+                         "standard set's %u",
+                         c->early.tcb_evaluation_data_number, c->tcb.tcb_evaluation_data_number);
+    c->win[c->n_win++] = (asps_validity_window){c->early.issue_date, c->early.next_update,
+                                                ASPS_E_TCB_INFO_EXPIRED,
+                                                "TCB info (update=early)", 1};
+    return ASPS_OK;
+}
+
+/* The TCB evaluation data numbers list: signed by its chain's TCB signing
+ * key over its exact bytes, for the TCB info's TEE. */
+static asps_err collateral_numbers(const asps_collateral *col, asps_verified_collateral *c,
+                                   asps_errbuf *eb)
+{
+    if (!asps_x509_ecdsa_verify_raw(asps_x509_key(c->numbers_signer), col->tcb_eval_numbers_sig,
+                                    (const uint8_t *)col->tcb_eval_numbers,
+                                    col->tcb_eval_numbers_len))
+        return asps_fail(eb, ASPS_E_TCB_INFO_SIGNATURE,
+                         "TCB evaluation data numbers: signature does not verify with the TCB "
+                         "signing key");
+    ASPS_TRY(asps_dcap_parse_eval_numbers(col->tcb_eval_numbers, col->tcb_eval_numbers_len,
+                                          &c->numbers, eb));
+    c->has_numbers = 1;
+    if (c->numbers.is_tdx != c->tcb.is_tdx)
+        return asps_fail(eb, ASPS_E_TCB_INFO_MISMATCH,
+                         "TCB evaluation data numbers are for %s, the TCB info for %s",
+                         c->numbers.is_tdx ? "TDX" : "SGX", c->tcb.is_tdx ? "TDX" : "SGX");
+    c->win[c->n_win++] = (asps_validity_window){c->numbers.issue_date, c->numbers.next_update,
+                                                ASPS_E_TCB_INFO_EXPIRED,
+                                                "TCB evaluation data numbers", 1};
     return ASPS_OK;
 }
 
@@ -327,9 +409,13 @@ static asps_err collateral_bodies(const asps_collateral *col, asps_verified_coll
     ASPS_TRY(asps_dcap_parse_tcb_info(col->tcb_info, col->tcb_info_len, &c->tcb, eb));
     ASPS_TRY(asps_dcap_parse_qe_identity(col->qe_identity, col->qe_identity_len, &c->qe, eb));
     c->win[c->n_win++] = (asps_validity_window){c->tcb.issue_date, c->tcb.next_update,
-                                                ASPS_E_TCB_INFO_EXPIRED, "TCB info"};
+                                                ASPS_E_TCB_INFO_EXPIRED, "TCB info", 1};
     c->win[c->n_win++] = (asps_validity_window){c->qe.issue_date, c->qe.next_update,
-                                                ASPS_E_QE_IDENTITY_EXPIRED, "QE identity"};
+                                                ASPS_E_QE_IDENTITY_EXPIRED, "QE identity", 1};
+    if (col->tcb_info_early)
+        ASPS_TRY(collateral_early(col, c, tk, eb));
+    if (col->tcb_eval_numbers)
+        ASPS_TRY(collateral_numbers(col, c, eb));
     return ASPS_OK;
 }
 

@@ -12,11 +12,14 @@
 #include "dcap_parse.h"
 #include "quote.h"
 
-/* A time window that must contain the verification time. */
+/* A time window that must contain the verification time. STALE_OK: a
+ * signed body or CRL (nextUpdate), which the verifier's max_stale may
+ * stretch; certificates never. */
 typedef struct asps_validity_window {
     int64_t not_before, not_after;
     asps_err code;
     const char *what;
+    int stale_ok;
 } asps_validity_window;
 
 typedef struct asps_verified_collateral {
@@ -27,7 +30,13 @@ typedef struct asps_verified_collateral {
     X509 *root_cert;           /* the TCB info issuer chain's root */
     asps_tcb_info tcb;
     asps_qe_identity qe;
-    asps_validity_window win[12];
+    /* optional parts, each verified like the required ones when held */
+    int has_early;             /* the update=early TCB info (same FMSPC, PCE ID, TEE) */
+    asps_tcb_info early;
+    int has_numbers;           /* the TCB evaluation data numbers list */
+    asps_tcb_eval_numbers numbers;
+    X509 *numbers_signer;      /* its issuer chain's TCB signing certificate */
+    asps_validity_window win[20];
     int n_win;
 } asps_verified_collateral;
 

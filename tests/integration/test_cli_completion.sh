@@ -40,10 +40,10 @@ has() { # LINE WORD...: each WORD among the candidates
 complete -p asps >/dev/null 2>&1 && pass=$((pass+1)) || { echo "FAIL: no complete -F for asps"; fail=$((fail+1)); }
 want "asps " "--help --version cert get policy quote run serve sim version"
 want "asps s" "serve sim"
-want "asps sim " "init quote"
+want "asps sim " "init quote recover"
 want "asps cert " "new show verify"
 want "asps policy c" "check convert"
-want "asps sim init --" "--force --help"
+want "asps sim init --" "--days --force --help"
 want "asps sim quote d --o" "--out"
 want "asps cert verify c --pccs" "--pccs --pccs-ca"
 has "asps cert new --" --out --key --attester --days --legacy-only --tee --mrenclave --tcb --help

@@ -47,7 +47,7 @@ for l in sys.stdin.read().split("\n"):
 print("\n".join(out))'
 }
 
-leaves=("quote verify" "quote show" "sim init" "sim quote" "cert new" "cert show" "cert verify"
+leaves=("quote verify" "quote show" "sim init" "sim quote" "sim recover" "cert new" "cert show" "cert verify"
         "policy check" "policy convert" "serve" "version" "get" "run")
 for leaf in "${leaves[@]}"; do
   for h in --help -h; do
@@ -73,7 +73,7 @@ for g in quote sim cert policy; do
   diff "$t/want" "$t/got" >"$t/diff" && ok || { bad "asps $g --help differs from README"; cat "$t/diff"; }
 done
 n_readme=$(wc -l <"$t/readme.syn")
-[ "$n_readme" = 14 ] && ok || bad "README's table has $n_readme synopses, the command 14"
+[ "$n_readme" = 15 ] && ok || bad "README's table has $n_readme synopses, the command 15"
 # the top level lists exactly the commands
 "$bin" --help >"$t/out" 2>&1 && ok || bad "asps --help: rc"
 cmds=$(awk '/^commands:/{x=1;next} x&&/^  [a-z]/{print $1}' "$t/out" | sort | tr '\n' ' ')
@@ -85,7 +85,8 @@ tail -n "$(wc -l <"$t/readme.exit")" "$t/out" | diff "$t/readme.exit" - >/dev/nu
 # help never does anything else: nothing made, nothing read, whatever else is given
 mkdir "$t/empty"
 for args in "sim init --help" "sim init newdir --help" "sim init -h newdir" \
-            "sim quote newdir --out q --help" "cert new --out c --key k --help" \
+            "sim quote newdir --out q --help" "sim recover newdir --date 2030-01-01 --help" \
+            "cert new --out c --key k --help" \
             "get --server 127.0.0.1:1 --sim s x --out f --help" "run --conf c --root r -h" \
             "policy convert --from cczoo --kms-out k p --help" "serve --config c --help"; do
   # shellcheck disable=SC2086

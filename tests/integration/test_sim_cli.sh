@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `asps sim init|quote` as scripts use them: files and modes; quotes that
+# `asps sim init|quote` (recover: test_sim_recover.sh) as scripts use them: files and modes; quotes that
 # `asps quote verify` accepts only with the simulated root given explicitly;
 # the identity flags land in the verified claims; each --tcb level gives its
 # status; a tampered quote fails; usage errors exit 2. Needs no DCAP vectors.
@@ -122,6 +122,21 @@ check "collateral expires after 30 days" 1 $?
 "$bin" sim quote "$d" --out "$t/x" --rtmr 4=00 >/dev/null 2>&1; check "bad --rtmr" 2 $?
 "$bin" sim quote "$t/nonexistent" --out "$t/x" >/dev/null 2>&1; check "not a sim folder" 2 $?
 "$bin" sim init >/dev/null 2>&1; check "init without DIR" 2 $?
+"$bin" sim init "$t/d0" --days 0 >/dev/null 2>&1; check "init --days 0" 2 $?
+"$bin" sim init "$t/d0" --days 3651 >/dev/null 2>&1; check "init --days 3651" 2 $?
+"$bin" sim init "$t/d0" --days 1x >/dev/null 2>&1; check "init --days 1x" 2 $?
+"$bin" sim quote "$d" --out "$t/x" --evaluation-data-number x >/dev/null 2>&1; check "bad --evaluation-data-number" 2 $?
+"$bin" sim quote "$d" --out "$t/x" --evaluation-data-number 2 >/dev/null 2>&1; check "no number 2 yet" 2 $?
+"$bin" sim quote "$d" --out "$t/x" --evaluation-data-number 1 >/dev/null 2>&1; check "number 1" 0 $?
+"$bin" sim recover "$d" >/dev/null 2>&1; check "recover without --date" 2 $?
+# --days N: nextUpdate N days after now (issued a day before)
+"$bin" sim init "$t/d400" --days 400 >/dev/null; check "init --days 400" 0 $?
+python3 - "$t/d400/collateral_sgx.json" <<'PY' || { echo "FAIL: --days 400 nextUpdate"; fail=$((fail+1)); }
+import datetime, json, sys
+t = json.loads(json.load(open(sys.argv[1]))["tcb_info"])
+p = lambda s: datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%SZ")
+assert (p(t["nextUpdate"]) - p(t["issueDate"])).days == 401, t
+PY
 "$bin" sim --help >/dev/null 2>&1; check "--help" 0 $?
 
 echo "test_sim_cli: $pass passed, $fail failed"

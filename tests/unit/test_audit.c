@@ -376,6 +376,121 @@ static void test_reopen_rotates_without_losing_or_splitting_lines(void **state)
     free(dir);
 }
 
+/* The TCB recovery fields: the update set always, the forecast only when
+ * worse, the demotion dates, stale collateral with its age, what is behind,
+ * and an accepted grace with until/left (from the decision at its time). */
+static void test_tcb_recovery_fields_in_the_line(void **state)
+{
+    (void)state;
+    static const char *pol =
+        "{\"version\":1,\"apps\":[{\"name\":\"web\",\"match\":{\"tee\":\"sgx\",\"mrenclave\":\"" ENC_A
+        "\",\"tcb_grace_days\":30},\"secrets\":{\"tls_key\":\"web/tls_key\"}}]}";
+    asps_policy *p;
+    asps_errbuf eb;
+    assert_int_equal(asps_policy_parse(pol, strlen(pol), "p", &p, &eb), ASPS_OK);
+    asps_claims c;
+    claims_a(&c);
+    c.tcb_status = ASPS_TCB_OUT_OF_DATE;
+    c.tcb_update_early = 1;
+    c.tcb_recovery_event_date = 1798761600; /* 2027-01-01 */
+    c.demoted_at = 1798761600;              /* early: the event date itself */
+    c.forecast.present = 1;
+    c.forecast.early = 0;
+    c.forecast.evaluation_data_number = 17;
+    c.forecast.matched = 1;
+    c.forecast.tcb_status = ASPS_TCB_OUT_OF_DATE_CONFIGURATION_NEEDED;
+    c.forecast.worse = 1;
+    c.forecast.effective_at = 1830297600; /* 2028-01-01 */
+    c.collateral_stale = 1;
+    c.collateral_stale_seconds = 3600;
+    c.gap.present = 1;
+    c.gap.n_shortfalls = 2;
+    strcpy(c.gap.shortfalls[0].component, "sgxtcbcomponent 2 (SGX Late Microcode Update)");
+    c.gap.shortfalls[0].have = 5;
+    c.gap.shortfalls[0].need = 7;
+    strcpy(c.gap.shortfalls[1].component, "pcesvn");
+    c.gap.shortfalls[1].have = 11;
+    c.gap.shortfalls[1].need = 13;
+    const char *names[] = {"tls_key"};
+    asps_decision d;
+    int64_t at = 1798761600 + 29 * 86400; /* day 29 of 30 */
+    assert_int_equal(asps_policy_decide_at(p, &c, names, 1, at, &d, &eb), ASPS_OK);
+    asps_audit_event ev = {.time_ms = at * 1000, .claims = &c, .decision = &d};
+    char *line;
+    assert_int_equal(asps_audit_format(&ev, &line, &eb), ASPS_OK);
+    cJSON *j = parse_line(line);
+    assert_string_equal(str(j, "tcb_update"), "early");
+    const cJSON *f = cJSON_GetObjectItem(j, "forecast");
+    assert_true(cJSON_IsObject(f));
+    assert_string_equal(str(f, "update"), "standard");
+    assert_string_equal(str(f, "status"), "OutOfDateConfigurationNeeded");
+    assert_int_equal(cJSON_GetObjectItem(f, "evaluation_data_number")->valueint, 17);
+    assert_string_equal(str(f, "effective_at"), "2028-01-01T00:00:00Z");
+    assert_string_equal(str(j, "tcb_recovery_event_date"), "2027-01-01T00:00:00Z");
+    assert_string_equal(str(j, "demoted_at"), "2027-01-01T00:00:00Z");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(j, "collateral_stale")));
+    assert_int_equal(cJSON_GetObjectItem(j, "collateral_stale_seconds")->valueint, 3600);
+    const cJSON *b = cJSON_GetObjectItem(j, "behind");
+    assert_int_equal(cJSON_GetArraySize(b), 2);
+    assert_string_equal(str(cJSON_GetArrayItem(b, 0), "component"),
+                        "sgxtcbcomponent 2 (SGX Late Microcode Update)");
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(b, 0), "have")->valueint, 5);
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(b, 0), "need")->valueint, 7);
+    assert_string_equal(str(cJSON_GetArrayItem(b, 1), "component"), "pcesvn");
+    const cJSON *g = cJSON_GetObjectItem(j, "grace");
+    assert_true(cJSON_IsObject(g));
+    assert_string_equal(str(g, "until"), "2027-01-31T00:00:00Z");
+    assert_int_equal(cJSON_GetObjectItem(g, "left_seconds")->valueint, 86400);
+    assert_string_equal(str(j, "verdict"), "granted");
+    assert_non_null(strstr(str(j, "reason"), "grace: TCB status OutOfDate accepted until "
+                                             "2027-01-31"));
+    assert_non_null(strstr(str(j, "reason"), "collateral stale, 3600 s past nextUpdate"));
+    cJSON_Delete(j);
+    free(line);
+    asps_decision_clear(&d);
+
+    /* day 31: refused, no grace object; a forecast no level matches has a
+     * null status; no effective date known is null */
+    c.forecast.matched = 0;
+    c.forecast.effective_at = 0;
+    assert_int_equal(asps_policy_decide_at(p, &c, names, 1, at + 2 * 86400, &d, &eb),
+                     ASPS_E_DENIED);
+    ev.decision = &d;
+    assert_int_equal(asps_audit_format(&ev, &line, &eb), ASPS_OK);
+    j = parse_line(line);
+    assert_null(cJSON_GetObjectItem(j, "grace"));
+    assert_string_equal(str(j, "verdict"), "denied");
+    assert_non_null(strstr(str(j, "reason"), "grace over: demoted 2027-01-01, 30 days"));
+    f = cJSON_GetObjectItem(j, "forecast");
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(f, "status")));
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(f, "effective_at")));
+    cJSON_Delete(j);
+    free(line);
+    asps_decision_clear(&d);
+
+    /* nothing to say: standard, no forecast (better or same), no dates,
+     * not stale, nothing behind */
+    claims_a(&c);
+    c.forecast.present = 1;
+    c.forecast.matched = 1;
+    c.forecast.tcb_status = ASPS_TCB_UP_TO_DATE;
+    c.forecast.worse = 0;
+    ev.decision = NULL;
+    assert_int_equal(asps_audit_format(&ev, &line, &eb), ASPS_OK);
+    j = parse_line(line);
+    assert_string_equal(str(j, "tcb_update"), "standard");
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(j, "collateral_stale")));
+    assert_null(cJSON_GetObjectItem(j, "collateral_stale_seconds"));
+    assert_null(cJSON_GetObjectItem(j, "forecast"));
+    assert_null(cJSON_GetObjectItem(j, "demoted_at"));
+    assert_null(cJSON_GetObjectItem(j, "tcb_recovery_event_date"));
+    assert_null(cJSON_GetObjectItem(j, "behind"));
+    assert_null(cJSON_GetObjectItem(j, "grace"));
+    cJSON_Delete(j);
+    free(line);
+    asps_policy_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -385,6 +500,7 @@ int main(void)
         cmocka_unit_test(test_concurrent_writers_never_interleave_lines),
         cmocka_unit_test(test_open_stderr_and_bad_path),
         cmocka_unit_test(test_reopen_rotates_without_losing_or_splitting_lines),
+        cmocka_unit_test(test_tcb_recovery_fields_in_the_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,6 +22,7 @@
  *    since anything else could only be smuggled content.
  */
 #include <cjson/cJSON.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -675,6 +676,127 @@ static void test_store_one_lru_cache(void **state)
                                     store_free_value), 1);
     asps_verifier_free(v);
     assert_int_equal(store_freed, 1 + 16 + 1 + 1);
+}
+
+/* The collateral with FIELD set to VALUE, added when absent */
+static char *col_add(const char *json, const char *field, const char *value)
+{
+    cJSON *o = cJSON_Parse(json);
+    assert_non_null(o);
+    cJSON_DeleteItemFromObjectCaseSensitive(o, field);
+    cJSON_AddStringToObject(o, field, value);
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}
+
+/* The optional TCB recovery fields (README "Collateral bundle"): present
+ * but not strings, or given half (a body without its signature, the
+ * numbers list without its chain), each refused and named; never read as
+ * absent. */
+static void test_collateral_optional_field_shape_errors(void **state)
+{
+    (void)state;
+    fixture f;
+    load(&f, "sgx");
+    struct {
+        const char *field, *value, *named;
+    } half[] = {
+        {"tcb_info_early", "{}", "tcb_info_early_signature"},
+        {"tcb_info_early_signature", "00", "tcb_info_early"},
+        {"tcb_evaluation_data_numbers", "{}", "tcb_evaluation_data_numbers_issuer_chain"},
+        {"tcb_evaluation_data_numbers_signature", "00", "tcb_evaluation_data_numbers"},
+        {"tcb_evaluation_data_numbers_issuer_chain", "x", "tcb_evaluation_data_numbers"},
+    };
+    asps_collateral *c;
+    asps_errbuf eb;
+    for (size_t i = 0; i < sizeof half / sizeof half[0]; i++) {
+        char *m = col_add(f.col_json, half[i].field, half[i].value);
+        assert_int_equal(asps_collateral_parse_bundle((uint8_t *)m, strlen(m), &c, &eb), ASPS_E_PARSE);
+        if (!strstr(eb.msg, half[i].named))
+            fail_msg("%s alone: \"%s\"", half[i].field, eb.msg);
+        free(m);
+        /* not a string */
+        cJSON *o = cJSON_Parse(f.col_json);
+        cJSON_AddNumberToObject(o, half[i].field, 1);
+        m = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+        assert_int_equal(asps_collateral_parse_bundle((uint8_t *)m, strlen(m), &c, &eb), ASPS_E_PARSE);
+        assert_non_null(strstr(eb.msg, half[i].field));
+        free(m);
+    }
+    /* a signature that is not 64 bytes, or not hex */
+    char *t = col_field(f.col_json, "tcb_info");
+    char *m1 = col_add(f.col_json, "tcb_info_early", t);
+    char *m2 = col_add(m1, "tcb_info_early_signature", "abcd");
+    assert_int_equal(asps_collateral_parse_bundle((uint8_t *)m2, strlen(m2), &c, &eb), ASPS_E_PARSE);
+    assert_non_null(strstr(eb.msg, "64 bytes"));
+    free(m2);
+    m2 = col_add(m1, "tcb_info_early_signature", "zz");
+    assert_int_equal(asps_collateral_parse_bundle((uint8_t *)m2, strlen(m2), &c, &eb), ASPS_E_PARSE);
+    assert_non_null(strstr(eb.msg, "not valid hex"));
+    free(m2);
+    free(m1);
+    free(t);
+    unload(&f);
+}
+
+/* A bundle without the optional fields has the digest it always had: the
+ * SHA-256 of the nine fields, each after its 8-byte little-endian length
+ * (computed here from the JSON, not by collateral.c). */
+static void add_lp(EVP_MD_CTX *md, const void *p, size_t n)
+{
+    uint8_t l[8];
+    for (int i = 0; i < 8; i++)
+        l[i] = (uint8_t)((uint64_t)n >> (8 * i));
+    EVP_DigestUpdate(md, l, 8);
+    EVP_DigestUpdate(md, p, n);
+}
+
+static void test_bundle_without_optional_fields_keeps_its_digest(void **state)
+{
+    (void)state;
+    const char *tees[] = {"sgx", "tdx"};
+    for (int k = 0; k < 2; k++) {
+        fixture f;
+        load(&f, tees[k]);
+        const char *names[] = {"pck_crl_issuer_chain", "root_ca_crl", "pck_crl",
+                               "tcb_info_issuer_chain", "tcb_info", "tcb_info_signature",
+                               "qe_identity_issuer_chain", "qe_identity", "qe_identity_signature"};
+        int hex[] = {0, 1, 1, 0, 0, 1, 0, 0, 1};
+        EVP_MD_CTX *md = EVP_MD_CTX_new();
+        assert_int_equal(EVP_DigestInit_ex(md, EVP_sha256(), NULL), 1);
+        for (int i = 0; i < 9; i++) {
+            char *v = col_field(f.col_json, names[i]);
+            if (hex[i]) {
+                uint8_t *b;
+                size_t n;
+                assert_int_equal(asps_hex_decode_alloc(v, &b, &n), 0);
+                add_lp(md, b, n);
+                free(b);
+            } else {
+                add_lp(md, v, strlen(v));
+            }
+            free(v);
+        }
+        uint8_t want[32], got[32];
+        unsigned int n = 0;
+        EVP_DigestFinal_ex(md, want, &n);
+        EVP_MD_CTX_free(md);
+        asps_collateral *c;
+        asps_errbuf eb;
+        assert_int_equal(asps_collateral_parse_bundle((uint8_t *)f.col_json, f.col_len, &c, &eb), ASPS_OK);
+        asps_collateral_digest(c, got);
+        assert_memory_equal(want, got, 32);
+        /* and it is written back without them */
+        char *s;
+        assert_int_equal(asps_collateral_to_bundle(c, &s, &eb), ASPS_OK);
+        assert_null(strstr(s, "tcb_info_early"));
+        assert_null(strstr(s, "tcb_evaluation_data_numbers"));
+        free(s);
+        asps_collateral_free(c);
+        unload(&f);
+    }
 }
 
 static void test_bundle_roundtrip_is_identical(void **state)
@@ -1346,6 +1468,8 @@ int main(void)
         cmocka_unit_test(test_cached_verifier_gives_same_answers),
         cmocka_unit_test(test_store_one_lru_cache),
         cmocka_unit_test(test_bundle_roundtrip_is_identical),
+        cmocka_unit_test(test_collateral_optional_field_shape_errors),
+        cmocka_unit_test(test_bundle_without_optional_fields_keeps_its_digest),
         cmocka_unit_test(test_quote_platform_reads_fmspc_and_ca),
         cmocka_unit_test(test_real_root_first_issue_trusted_by_key),
         cmocka_unit_test(test_real_root_with_intel_key_needs_its_self_signature),

@@ -847,6 +847,346 @@ static void test_seed_tcb_statuses_list_is_checked(void **state)
     assert_string_equal(names, "UpToDate, OutOfDate");
 }
 
+/* ---- TCB recovery rules ------------------------------------------------------ */
+
+#define DAY 86400
+#define T_2025_05_13 1747094400 /* 2025-05-13T00:00:00Z */
+#define T_2025_05_14 1747180800 /* 2025-05-14T00:00:00Z */
+#define T_2027_01_01 1798761600 /* 2027-01-01T00:00:00Z */
+
+/* One SGX app "web" (ENC_A), MATCH_EXTRA spliced into its match; a second
+ * app "batch" (ENC_B) that never matches claims for ENC_A. */
+static char *recovery_policy(const char *match_extra)
+{
+    static char buf[4096];
+    snprintf(buf, sizeof buf,
+             "{\"version\":1,\"apps\":[{\"name\":\"web\",\"match\":{\"tee\":\"sgx\","
+             "\"mrenclave\":\"" ENC_A "\"%s%s},\"secrets\":{\"tls_key\":\"web/tls_key\"}},"
+             "{\"name\":\"batch\",\"match\":{\"tee\":\"sgx\",\"mrenclave\":\"" ENC_B "\"},"
+             "\"secrets\":{\"image_key\":\"batch/image_key\"}}]}",
+             match_extra && *match_extra ? "," : "", match_extra ? match_extra : "");
+    return buf;
+}
+
+/* Decide for "tls_key" at AT; the reason and rule copied to the caller. */
+static asps_err decide_at(const char *policy_json, const asps_claims *c, int64_t at,
+                          asps_decision *out, char reason[512])
+{
+    asps_policy *p = must_parse(policy_json);
+    const char *names[] = {"tls_key"};
+    asps_errbuf eb;
+    asps_decision d;
+    asps_err e = asps_policy_decide_at(p, c, names, 1, at, &d, &eb);
+    snprintf(reason, 512, "%s", d.reason);
+    *out = d;
+    out->grants = NULL;
+    out->n = 0;
+    out->app = NULL;
+    out->kms_credential = NULL;
+    asps_decision_clear(&d);
+    asps_policy_free(p);
+    return e;
+}
+
+static void test_recovery_keys_are_parsed_strictly(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *extra, *msg;
+    } bad[] = {
+        {"\"min_tcb_evaluation_data_number\":-1", "apps[0].match.min_tcb_evaluation_data_number"},
+        {"\"min_tcb_evaluation_data_number\":\"17\"", "apps[0].match.min_tcb_evaluation_data_number"},
+        {"\"min_tcb_evaluation_data_number\":1.5", "apps[0].match.min_tcb_evaluation_data_number"},
+        {"\"min_tcb_evaluation_data_number\":4294967296",
+         "apps[0].match.min_tcb_evaluation_data_number"},
+        {"\"min_tcb_date\":\"2025-02-29\"", "apps[0].match.min_tcb_date: expected a date"},
+        {"\"min_tcb_date\":\"2025-04-31\"", "apps[0].match.min_tcb_date: expected a date"},
+        {"\"min_tcb_date\":\"2025-13-01\"", "apps[0].match.min_tcb_date: expected a date"},
+        {"\"min_tcb_date\":\"2025-5-14\"", "apps[0].match.min_tcb_date: expected a date"},
+        {"\"min_tcb_date\":\"1747180800\"", "apps[0].match.min_tcb_date: expected a date"},
+        {"\"min_tcb_date\":\"2025-05-14T00:00\"", "apps[0].match.min_tcb_date: expected a date"},
+        {"\"min_tcb_date\":\"2025-05-14 junk\"", "apps[0].match.min_tcb_date: expected a date"},
+        {"\"min_tcb_date\":\"\"", "apps[0].match.min_tcb_date"},
+        {"\"min_tcb_date\":\"1969-12-31\"", "apps[0].match.min_tcb_date: expected a date"},
+        {"\"min_tcb_date\":\"1970-01-01T01:00:00+02:00\"", "apps[0].match.min_tcb_date: expected"},
+        {"\"min_tcb_date\":\"9999-12-31T23:00:00-02:00\"", "apps[0].match.min_tcb_date: expected"},
+        {"\"min_tcb_date\":20250514", "apps[0].match.min_tcb_date"},
+        {"\"tcb_grace_days\":3651", "apps[0].match.tcb_grace_days"},
+        {"\"tcb_grace_days\":-1", "apps[0].match.tcb_grace_days"},
+        {"\"tcb_grace_days\":true", "apps[0].match.tcb_grace_days"},
+        {"\"refuse_stale_collateral\":\"yes\"", "apps[0].match.refuse_stale_collateral"},
+        {"\"refuse_stale_collateral\":1", "apps[0].match.refuse_stale_collateral"},
+        {"\"tcb_grace_day\":30", "tcb_grace_day"},
+        {"\"tcb_grace_days\":30,\"tcb_grace_days\":31", "tcb_grace_days"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        asps_policy *p = NULL;
+        asps_errbuf eb;
+        asps_err e = parse(recovery_policy(bad[i].extra), &p, &eb);
+        if (e == ASPS_OK)
+            fail_msg("case %zu (%s) loaded", i, bad[i].extra);
+        if (!strstr(eb.msg, bad[i].msg))
+            fail_msg("case %zu: \"%s\" lacks \"%s\"", i, eb.msg, bad[i].msg);
+    }
+    /* the edges that are fine */
+    static const char *const good[] = {
+        "\"min_tcb_evaluation_data_number\":0", "\"min_tcb_evaluation_data_number\":4294967295",
+        "\"min_tcb_date\":\"2024-02-29\"", "\"min_tcb_date\":\"2025-05-14T12:30:00+02:00\"",
+        "\"min_tcb_date\":\"1970-01-01\"", "\"min_tcb_date\":\"9999-12-31T23:59:59Z\"",
+        "\"tcb_grace_days\":0", "\"tcb_grace_days\":3650", "\"refuse_stale_collateral\":false",
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        asps_policy_free(must_parse(recovery_policy(good[i])));
+}
+
+static void test_recovery_keys_round_trip_and_show(void **state)
+{
+    (void)state;
+    asps_policy *p = must_parse(recovery_policy(
+        "\"min_tcb_evaluation_data_number\":17,\"min_tcb_date\":\"2025-05-14T12:30:00+02:00\","
+        "\"tcb_grace_days\":30,\"refuse_stale_collateral\":true"));
+    char *json, *json2;
+    asps_errbuf eb;
+    assert_int_equal(asps_policy_to_json(p, &json, &eb), ASPS_OK);
+    assert_non_null(strstr(json, "\"min_tcb_evaluation_data_number\":\t17"));
+    assert_non_null(strstr(json, "\"min_tcb_date\":\t\"2025-05-14T10:30:00Z\""));
+    assert_non_null(strstr(json, "\"tcb_grace_days\":\t30"));
+    assert_non_null(strstr(json, "\"refuse_stale_collateral\":\ttrue"));
+    asps_policy *q = must_parse(json);
+    assert_int_equal(asps_policy_to_json(q, &json2, &eb), ASPS_OK);
+    assert_string_equal(json, json2);
+    char rules[256];
+    asps_policy_app_tcb_rules(q, 0, rules, sizeof rules);
+    assert_string_equal(rules, "min_tcb_evaluation_data_number 17, min_tcb_date "
+                               "2025-05-14T10:30:00Z, tcb_grace_days 30, refuse_stale_collateral");
+    asps_policy_app_tcb_rules(q, 1, rules, sizeof rules);
+    assert_string_equal(rules, "");
+    free(json);
+    free(json2);
+    asps_policy_free(p);
+    asps_policy_free(q);
+    /* a date alone stays a date; absent keys stay absent */
+    p = must_parse(recovery_policy("\"min_tcb_date\":\"2025-05-14\""));
+    assert_int_equal(asps_policy_to_json(p, &json, &eb), ASPS_OK);
+    assert_non_null(strstr(json, "\"min_tcb_date\":\t\"2025-05-14\""));
+    assert_null(strstr(json, "tcb_grace_days"));
+    assert_null(strstr(json, "refuse_stale_collateral"));
+    assert_null(strstr(json, "min_tcb_evaluation_data_number"));
+    free(json);
+    asps_policy_free(p);
+}
+
+static void test_min_tcb_evaluation_data_number(void **state)
+{
+    (void)state;
+    const char *pol = recovery_policy("\"min_tcb_evaluation_data_number\":17");
+    asps_claims c;
+    sgx_claims(&c, ENC_A, SIG_A);
+    asps_decision d;
+    char reason[512];
+    c.tcb_info_evaluation_data_number = 17; /* equal: enough */
+    assert_int_equal(decide_at(pol, &c, T_2025_05_14, &d, reason), ASPS_OK);
+    assert_null(d.rule);
+    c.tcb_info_evaluation_data_number = 18;
+    assert_int_equal(decide_at(pol, &c, T_2025_05_14, &d, reason), ASPS_OK);
+    c.tcb_info_evaluation_data_number = 16; /* one below */
+    assert_int_equal(decide_at(pol, &c, T_2025_05_14, &d, reason), ASPS_E_DENIED);
+    assert_non_null(strstr(reason, "app 'web': tcb_evaluation_data_number 16 < 17"));
+    assert_string_equal(d.rule, "tcb_evaluation_data_number");
+}
+
+static void test_min_tcb_date(void **state)
+{
+    (void)state;
+    const char *pol = recovery_policy("\"min_tcb_date\":\"2025-05-14\"");
+    asps_claims c;
+    sgx_claims(&c, ENC_A, SIG_A);
+    asps_decision d;
+    char reason[512];
+    c.tcb_date = T_2025_05_14; /* the same day */
+    assert_int_equal(decide_at(pol, &c, T_2025_05_14, &d, reason), ASPS_OK);
+    c.tcb_date = T_2025_05_13; /* a day before */
+    assert_int_equal(decide_at(pol, &c, T_2025_05_14, &d, reason), ASPS_E_DENIED);
+    assert_non_null(strstr(reason, "tcb_date 2025-05-13 < 2025-05-14"));
+    assert_string_equal(d.rule, "tcb_date");
+    c.tcb_date = T_2025_05_14 - 1; /* a second before */
+    assert_int_equal(decide_at(pol, &c, T_2025_05_14, &d, reason), ASPS_E_DENIED);
+    assert_non_null(strstr(reason, "tcb_date 2025-05-13T23:59:59Z < 2025-05-14"));
+    c.tcb_date = 0; /* unknown: below any minimum */
+    assert_int_equal(decide_at(pol, &c, T_2025_05_14, &d, reason), ASPS_E_DENIED);
+    assert_non_null(strstr(reason, "tcb_date unknown < 2025-05-14"));
+    /* a date-time minimum counts to the second */
+    pol = recovery_policy("\"min_tcb_date\":\"2025-05-14T12:00:00Z\"");
+    c.tcb_date = T_2025_05_14;
+    assert_int_equal(decide_at(pol, &c, T_2025_05_14, &d, reason), ASPS_E_DENIED);
+    assert_non_null(strstr(reason, "tcb_date 2025-05-14 < 2025-05-14T12:00:00Z"));
+    c.tcb_date = T_2025_05_14 + 12 * 3600;
+    assert_int_equal(decide_at(pol, &c, T_2025_05_14, &d, reason), ASPS_OK);
+}
+
+/* tcb_grace_days 30, platform demoted (OutOfDate) on 2027-01-01: accepted
+ * through day 29 (N-1), refused from day 30 on (N+1 too), marked. */
+static void test_grace_days_boundaries(void **state)
+{
+    (void)state;
+    const char *pol = recovery_policy("\"tcb_grace_days\":30");
+    asps_claims c;
+    sgx_claims(&c, ENC_A, SIG_A);
+    c.tcb_status = ASPS_TCB_OUT_OF_DATE;
+    c.demoted_at = T_2027_01_01;
+    asps_decision d;
+    char reason[512];
+    int64_t until = T_2027_01_01 + 30 * DAY;
+
+    assert_int_equal(decide_at(pol, &c, until - DAY, &d, reason), ASPS_OK); /* day N-1 */
+    assert_true(d.grace);
+    assert_int_equal(d.grace_until, until);
+    assert_int_equal(d.grace_left_seconds, DAY);
+    assert_non_null(strstr(reason, "app 'web' matched; all 1 names granted; grace: TCB status "
+                                   "OutOfDate accepted until 2027-01-31 (1 d 0 h left)"));
+    assert_int_equal(decide_at(pol, &c, until - 1, &d, reason), ASPS_OK); /* last second */
+    assert_int_equal(d.grace_left_seconds, 1);
+    assert_int_equal(decide_at(pol, &c, T_2027_01_01 - DAY, &d, reason), ASPS_OK);
+    assert_int_equal(d.grace_left_seconds, 31 * DAY);
+
+    assert_int_equal(decide_at(pol, &c, until, &d, reason), ASPS_E_DENIED); /* day N */
+    assert_false(d.grace);
+    assert_non_null(strstr(reason, "app 'web': TCB status OutOfDate not allowed, grace over: "
+                                   "demoted 2027-01-01, 30 days"));
+    assert_string_equal(d.rule, "tcb_grace_over");
+    assert_int_equal(decide_at(pol, &c, until + DAY, &d, reason), ASPS_E_DENIED); /* N+1 */
+    assert_string_equal(d.rule, "tcb_grace_over");
+
+    /* OutOfDateConfigurationNeeded is a demotion too */
+    c.tcb_status = ASPS_TCB_OUT_OF_DATE_CONFIGURATION_NEEDED;
+    assert_int_equal(decide_at(pol, &c, until - DAY, &d, reason), ASPS_OK);
+    assert_true(d.grace);
+    assert_int_equal(decide_at(pol, &c, until + DAY, &d, reason), ASPS_E_DENIED);
+
+    /* tcb_grace_days 0: no grace at all */
+    c.tcb_status = ASPS_TCB_OUT_OF_DATE;
+    assert_int_equal(decide_at(recovery_policy("\"tcb_grace_days\":0"), &c, T_2027_01_01, &d,
+                               reason),
+                     ASPS_E_DENIED);
+    assert_non_null(strstr(reason, "grace over: demoted 2027-01-01, 0 days"));
+}
+
+static void test_grace_applies_only_to_a_known_demotion(void **state)
+{
+    (void)state;
+    const char *pol = recovery_policy("\"tcb_grace_days\":30");
+    asps_claims c;
+    sgx_claims(&c, ENC_A, SIG_A);
+    asps_decision d;
+    char reason[512];
+    int64_t at = T_2027_01_01 + DAY;
+    c.demoted_at = T_2027_01_01;
+    /* not a demotion status: grace does not apply */
+    c.tcb_status = ASPS_TCB_SW_HARDENING_NEEDED;
+    assert_int_equal(decide_at(pol, &c, at, &d, reason), ASPS_E_DENIED);
+    assert_non_null(strstr(reason, "TCB status SWHardeningNeeded not allowed;"));
+    assert_null(d.rule);
+    c.tcb_status = ASPS_TCB_REVOKED;
+    assert_int_equal(decide_at(pol, &c, at, &d, reason), ASPS_E_DENIED);
+    /* no demotion date known */
+    c.tcb_status = ASPS_TCB_OUT_OF_DATE;
+    c.demoted_at = 0;
+    assert_int_equal(decide_at(pol, &c, at, &d, reason), ASPS_E_DENIED);
+    assert_non_null(strstr(reason, "TCB status OutOfDate not allowed (tcb_grace_days: no TCB "
+                                   "recovery date for its level)"));
+    /* no tcb_grace_days: the status check as ever */
+    c.demoted_at = T_2027_01_01;
+    assert_int_equal(decide_at(recovery_policy(NULL), &c, at, &d, reason), ASPS_E_DENIED);
+    assert_non_null(strstr(reason, "app 'web': TCB status OutOfDate not allowed;"));
+    /* allowed outright: not marked as grace */
+    assert_int_equal(decide_at(recovery_policy("\"tcb_grace_days\":30,\"tcb_statuses\":["
+                                               "\"UpToDate\",\"OutOfDate\"]"),
+                               &c, at, &d, reason),
+                     ASPS_OK);
+    assert_false(d.grace);
+    assert_null(strstr(reason, "grace"));
+    /* grace relaxes the status only: a refused advisory still refuses */
+    c.n_advisories = 1;
+    strcpy(c.advisory_ids[0], "INTEL-SA-00615");
+    assert_int_equal(decide_at(recovery_policy("\"tcb_grace_days\":30,\"refuse_advisories\":["
+                                               "\"INTEL-SA-00615\"]"),
+                               &c, at, &d, reason),
+                     ASPS_E_DENIED);
+    assert_false(d.grace);
+    assert_non_null(strstr(reason, "advisory INTEL-SA-00615 refused"));
+    /* and so does a baseline */
+    c.n_advisories = 0;
+    c.tcb_info_evaluation_data_number = 16;
+    assert_int_equal(decide_at(recovery_policy("\"tcb_grace_days\":30,"
+                                               "\"min_tcb_evaluation_data_number\":17"),
+                               &c, at, &d, reason),
+                     ASPS_E_DENIED);
+    assert_string_equal(d.rule, "tcb_evaluation_data_number");
+}
+
+static void test_stale_collateral(void **state)
+{
+    (void)state;
+    asps_claims c;
+    sgx_claims(&c, ENC_A, SIG_A);
+    asps_decision d;
+    char reason[512];
+    c.collateral_stale = 1;
+    c.collateral_stale_seconds = 3600;
+    /* default: accepted, and the decision says so */
+    assert_int_equal(decide_at(recovery_policy(NULL), &c, T_2025_05_14, &d, reason), ASPS_OK);
+    assert_non_null(strstr(reason, "; collateral stale, 3600 s past nextUpdate"));
+    assert_int_equal(decide_at(recovery_policy("\"refuse_stale_collateral\":false"), &c,
+                               T_2025_05_14, &d, reason),
+                     ASPS_OK);
+    assert_int_equal(decide_at(recovery_policy("\"refuse_stale_collateral\":true"), &c,
+                               T_2025_05_14, &d, reason),
+                     ASPS_E_DENIED);
+    assert_non_null(strstr(reason, "app 'web': stale collateral refused (3600 s past nextUpdate)"));
+    assert_string_equal(d.rule, "stale_collateral");
+    c.collateral_stale = 0;
+    c.collateral_stale_seconds = 0;
+    assert_int_equal(decide_at(recovery_policy("\"refuse_stale_collateral\":true"), &c,
+                               T_2025_05_14, &d, reason),
+                     ASPS_OK);
+    assert_null(strstr(reason, "stale"));
+}
+
+/* The rule of a denial is the first app's refused by one; an app that
+ * matches after it makes it no rule's denial. */
+static void test_rule_names_the_first_app_refused_by_one(void **state)
+{
+    (void)state;
+    asps_claims c;
+    sgx_claims(&c, ENC_A, SIG_A);
+    c.tcb_info_evaluation_data_number = 16;
+    c.tcb_date = T_2025_05_13;
+    const char *two =
+        "{\"version\":1,\"apps\":[{\"name\":\"strict\",\"match\":{\"tee\":\"sgx\",\"mrenclave\":\"" ENC_A
+        "\",\"min_tcb_date\":\"2025-05-14\"},\"secrets\":{\"tls_key\":\"a\"}},"
+        "{\"name\":\"newer\",\"match\":{\"tee\":\"sgx\",\"mrenclave\":\"" ENC_A
+        "\",\"min_tcb_evaluation_data_number\":17},\"secrets\":{\"tls_key\":\"b\"}},"
+        "{\"name\":\"loose\",\"match\":{\"tee\":\"sgx\",\"mrenclave\":\"" ENC_A
+        "\"},\"secrets\":{\"tls_key\":\"c\"}}]}";
+    asps_decision d;
+    char reason[512];
+    assert_int_equal(decide_at(two, &c, T_2025_05_14, &d, reason), ASPS_OK);
+    assert_null(d.rule);
+    assert_non_null(strstr(reason, "app 'loose' matched"));
+    /* without the last app: both refusals listed, the first one's rule */
+    char *cut = strstr(two, ",{\"name\":\"loose\"");
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%.*s]}", (int)(cut - two), two);
+    assert_int_equal(decide_at(buf, &c, T_2025_05_14, &d, reason), ASPS_E_DENIED);
+    assert_string_equal(d.rule, "tcb_date");
+    assert_non_null(strstr(reason, "app 'strict': tcb_date 2025-05-13 < 2025-05-14; "
+                                   "app 'newer': tcb_evaluation_data_number 16 < 17;"));
+    /* a plain mismatch has no rule */
+    sgx_claims(&c, ENC_B, SIG_A);
+    assert_int_equal(decide_at(buf, &c, T_2025_05_14, &d, reason), ASPS_E_DENIED);
+    assert_null(d.rule);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -877,6 +1217,14 @@ int main(void)
         cmocka_unit_test(test_occlum_configs_that_accept_anything_are_refused),
         cmocka_unit_test(test_seed_tcb_statuses_default_and_option),
         cmocka_unit_test(test_seed_tcb_statuses_list_is_checked),
+        cmocka_unit_test(test_recovery_keys_are_parsed_strictly),
+        cmocka_unit_test(test_recovery_keys_round_trip_and_show),
+        cmocka_unit_test(test_min_tcb_evaluation_data_number),
+        cmocka_unit_test(test_min_tcb_date),
+        cmocka_unit_test(test_grace_days_boundaries),
+        cmocka_unit_test(test_grace_applies_only_to_a_known_demotion),
+        cmocka_unit_test(test_stale_collateral),
+        cmocka_unit_test(test_rule_names_the_first_app_refused_by_one),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,6 +24,7 @@
 #include "service.h"
 #include "sim.h"
 #include "status.h"
+#include "metrics.h"
 
 #define MRE "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1"
 
@@ -39,6 +40,8 @@ typedef struct fx {
     int verifications;
     asps_err verdict;         /* what the test verifier answers */
     int64_t claims_expire;    /* expires_at it gives the claims */
+    asps_claims extra;        /* TCB recovery fields it gives the claims (tcb_status
+                                 when non-zero, demoted_at, forecast) */
 } fx;
 
 static void write_file(const char *path, const char *text)
@@ -168,6 +171,10 @@ static asps_err test_evidence(void *ctx, const uint8_t *der, size_t len, int64_t
     claims->tcb_status = ASPS_TCB_UP_TO_DATE;
     memset(claims->sgx.mr_enclave, 0xa1, 32);
     claims->expires_at = f->claims_expire;
+    if (f->extra.tcb_status)
+        claims->tcb_status = f->extra.tcb_status;
+    claims->demoted_at = f->extra.demoted_at;
+    claims->forecast = f->extra.forecast;
     return ASPS_OK;
 }
 
@@ -491,6 +498,66 @@ static void test_status_table_both_ways(void **state)
     assert_int_equal(asps_rpc_err_of_reply(ASPS_RPC_PERMISSION_DENIED, 1000), ASPS_E_DENIED);
 }
 
+/* The policy's tcb_grace_days counted at the service's clock: granted on
+ * day 29 of 30 (the audit line's "grace", the decisions counter's reason
+ * "grace"), refused on day 31 (reason "tcb_grace_over"); a worse forecast
+ * is counted with its status and date. */
+static void test_grace_at_the_service_clock(void **state)
+{
+    fx *f = *state;
+    char buf[9000];
+    snprintf(buf, sizeof buf,
+             "{\"version\": 1, \"kms\": {\"type\": \"file\", \"path\": \"%s\"},\n"
+             " \"apps\": [{\"name\": \"app1\", \"match\": {\"tee\": \"sgx\", \"mrenclave\": \"" MRE "\","
+             " \"tcb_grace_days\": 30},\n"
+             "   \"allow_simulated\": true, \"secrets\": {\"a\": \"a\"}}]}\n",
+             f->kms);
+    write_file(f->policy, buf);
+    asps_errbuf eb;
+    assert_int_equal(asps_service_reload(f->svc, &eb), ASPS_OK);
+    use_test_verifier(f);
+    f->extra.tcb_status = ASPS_TCB_OUT_OF_DATE;
+    f->extra.demoted_at = f->now - 29 * 86400;
+    f->extra.forecast.present = 1;
+    f->extra.forecast.early = 1;
+    f->extra.forecast.evaluation_data_number = 19;
+    f->extra.forecast.matched = 1;
+    f->extra.forecast.tcb_status = ASPS_TCB_REVOKED;
+    f->extra.forecast.worse = 1;
+    f->extra.forecast.effective_at = 1778630400; /* 2026-05-13 */
+    f->claims_expire = f->now + 100 * 86400;
+    const char *a[] = {"a"};
+    asps_call c;
+    call(f, &c, f->cert, a, 1);
+    assert_int_equal(c.verdict, ASPS_VERDICT_GRANTED);
+    asps_service_call_end(f->svc, &c);
+    const char *l = last_audit(f);
+    assert_non_null(strstr(l, "\"grace\":{\"until\":"));
+    assert_non_null(strstr(l, "\"left_seconds\":86400}"));
+    assert_non_null(strstr(l, "\"forecast\":{\"update\":\"early\",\"status\":\"Revoked\","
+                              "\"evaluation_data_number\":19,"
+                              "\"effective_at\":\"2026-05-13T00:00:00Z\"}"));
+
+    f->now += 2 * 86400; /* day 31 */
+    call(f, &c, f->cert, a, 1);
+    assert_int_equal(c.verdict, ASPS_VERDICT_DENIED);
+    assert_string_equal(c.msg, "permission denied");
+    asps_service_call_end(f->svc, &c);
+    l = last_audit(f);
+    assert_null(strstr(l, "\"grace\":"));
+    assert_non_null(strstr(l, "grace over: demoted "));
+
+    char *text;
+    size_t len;
+    assert_int_equal(asps_metrics_render(0, &text, &len), 0);
+    assert_non_null(strstr(text, "asps_decisions_total{verdict=\"granted\",reason=\"grace\"} 1"));
+    assert_non_null(
+        strstr(text, "asps_decisions_total{verdict=\"denied\",reason=\"tcb_grace_over\"} 1"));
+    assert_non_null(strstr(
+        text, "asps_tcb_forecast_demotions_total{status=\"Revoked\",effective=\"2026-05-13\"} 2"));
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -501,6 +568,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_claims_cache_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_evidence_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_one_audit_line_per_call, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_grace_at_the_service_clock, setup, teardown),
         cmocka_unit_test(test_status_table_both_ways),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

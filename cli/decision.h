@@ -1,0 +1,27 @@
+/* decision.h: a policy decision for verified claims on the command line
+ * (`asps quote verify QUOTE ... --policy FILE [--at TIME]`). */
+#ifndef ASPS_CLI_DECISION_H
+#define ASPS_CLI_DECISION_H
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+#include "asps/claims.h"
+#include "opts.h"
+
+/* Take "--policy FILE" / "--policy=FILE" out of ARGV (before a "--"),
+ * *ARGC reduced, *POLICY set (else left alone). 0, or a usage error
+ * printed for H (no value, given twice): its exit code. */
+int cli_decision_args(const cli_help *h, int *argc, char **argv, const char **policy);
+
+/* The decision of the native policy at POLICY for CLAIMS (verified) at AT:
+ * the app that matches asking for all its secrets, as the server would
+ * decide it. JSON non-NULL: added to it as "decision": {"app", "allowed",
+ * "reason", "rule" (a TCB recovery rule that refused), "grace": {"until",
+ * "left_seconds"}}; else printed as "decision: allowed|denied: REASON".
+ * Returns RC when allowed, CLI_EXIT_DENIED when denied (the reason on
+ * stderr too), CLI_EXIT_USAGE when the policy cannot be loaded (printed). */
+int cli_decision_show(const cli_help *h, const char *policy, const asps_claims *claims,
+                      int64_t at, cJSON *json, int rc);
+
+#endif
