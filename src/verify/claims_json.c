@@ -86,45 +86,55 @@ static int add_time(cJSON *o, const char *name, int64_t t)
     return cJSON_AddStringToObject(o, name, buf) ? 0 : -1;
 }
 
-/* forecast, gap (TCB recovery, README "TCB recovery") */
+/* forecast, gap (TCB recovery, README "TCB recovery"): the keys and
+ * shapes of the audit line's (audit.c), plus what only quote verify says */
+static int add_date_or_null(cJSON *o, const char *name, int64_t t)
+{
+    if (t == 0)
+        return cJSON_AddNullToObject(o, name) ? 0 : -1;
+    return add_time(o, name, t);
+}
+
 static int add_forecast(cJSON *o, const asps_tcb_forecast *f)
 {
     cJSON *x = cJSON_AddObjectToObject(o, "forecast");
     int bad = !x;
     if (bad)
         return -1;
-    bad |= !cJSON_AddStringToObject(x, "tcb_update", f->early ? "early" : "standard");
-    bad |= !cJSON_AddNumberToObject(x, "tcb_evaluation_data_number", f->evaluation_data_number);
-    bad |= !cJSON_AddBoolToObject(x, "matched", f->matched);
-    if (f->matched)
-        bad |= !cJSON_AddStringToObject(x, "tcb_status", asps_tcb_status_name(f->tcb_status));
+    bad |= !cJSON_AddStringToObject(x, "update", f->early ? "early" : "standard");
+    /* null: no TCB level of that set matches the platform at all */
+    bad |= f->matched ? !cJSON_AddStringToObject(x, "status", asps_tcb_status_name(f->tcb_status))
+                      : !cJSON_AddNullToObject(x, "status");
+    bad |= !cJSON_AddNumberToObject(x, "evaluation_data_number", f->evaluation_data_number);
+    bad |= add_date_or_null(x, "effective_at", f->effective_at);
     bad |= !cJSON_AddBoolToObject(x, "worse", f->worse);
-    bad |= add_time(x, "effective_at", f->effective_at);
     return bad ? -1 : 0;
 }
 
 static int add_gap(cJSON *o, const asps_tcb_gap *g)
 {
+    int bad = 0;
+    if (g->n_shortfalls) {
+        cJSON *arr = cJSON_AddArrayToObject(o, "behind");
+        bad |= !arr;
+        for (size_t i = 0; arr && i < g->n_shortfalls && i < ASPS_MAX_SHORTFALLS; i++) {
+            const asps_tcb_shortfall *s = &g->shortfalls[i];
+            cJSON *e = cJSON_CreateObject();
+            if (!e)
+                return -1;
+            cJSON_AddItemToArray(arr, e);
+            char name[sizeof s->component];
+            snprintf(name, sizeof name, "%.*s", (int)sizeof name - 1, s->component);
+            bad |= !cJSON_AddStringToObject(e, "component", name);
+            bad |= !cJSON_AddNumberToObject(e, "have", s->have);
+            bad |= !cJSON_AddNumberToObject(e, "need", s->need);
+        }
+    }
     cJSON *x = cJSON_AddObjectToObject(o, "gap");
-    int bad = !x;
-    if (bad)
+    if (!x)
         return -1;
     bad |= !cJSON_AddStringToObject(x, "next_tcb_status", asps_tcb_status_name(g->next_status));
-    bad |= add_time(x, "next_tcb_date", g->next_tcb_date);
-    cJSON *arr = cJSON_AddArrayToObject(x, "shortfalls");
-    bad |= !arr;
-    for (size_t i = 0; arr && i < g->n_shortfalls && i < ASPS_MAX_SHORTFALLS; i++) {
-        const asps_tcb_shortfall *s = &g->shortfalls[i];
-        cJSON *e = cJSON_CreateObject();
-        if (!e)
-            return -1;
-        cJSON_AddItemToArray(arr, e);
-        char name[sizeof s->component];
-        snprintf(name, sizeof name, "%.*s", (int)sizeof name - 1, s->component);
-        bad |= !cJSON_AddStringToObject(e, "component", name);
-        bad |= !cJSON_AddNumberToObject(e, "have", s->have);
-        bad |= !cJSON_AddNumberToObject(e, "need", s->need);
-    }
+    bad |= add_date_or_null(x, "next_tcb_date", g->next_tcb_date);
     bad |= add_ids(x, "cleared_advisory_ids", g->cleared_advisory_ids, g->n_cleared);
     return bad ? -1 : 0;
 }

@@ -12,11 +12,13 @@
  * tcb_date and qe_tcb_date (RFC 3339), simulated, debug, expires_at and the
  * measurements of the TEE; TCB recovery (README "TCB recovery"): tcb_update
  * ("standard"|"early"), tcb_recovery_event_date and demoted_at (RFC 3339,
- * when set), forecast {tcb_update, tcb_evaluation_data_number, matched,
- * tcb_status (when matched), worse, effective_at (when set)} when the other
- * set was held, gap {next_tcb_status, next_tcb_date, shortfalls
- * [{component, have, need}], cleared_advisory_ids} when a higher level
- * exists, collateral_stale and (when stale) collateral_stale_seconds.
+ * when set), forecast {update, status (null: no level matched),
+ * evaluation_data_number, effective_at (null: unknown), worse} whenever the
+ * other set was held (the audit line: only when worse), behind
+ * [{component, have, need}] (as the audit line) and gap {next_tcb_status,
+ * next_tcb_date (null: only the TDX module or QE is behind),
+ * cleared_advisory_ids} when a higher level exists, collateral_stale and
+ * (when stale) collateral_stale_seconds.
  * 0 ok, -1 no memory. */
 int asps_claims_to_json(const asps_claims *c, cJSON *obj);
 /* Just the measurement fields (for policy/audit). */

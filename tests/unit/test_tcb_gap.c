@@ -473,20 +473,21 @@ static void test_json_fields(void **state)
     assert_string_equal(str(o, "tcb_recovery_event_date"), "2024-05-13T00:00:00Z");
     assert_string_equal(str(o, "demoted_at"), "2025-05-13T00:00:00Z");
     const cJSON *f = cJSON_GetObjectItem(o, "forecast");
-    assert_string_equal(str(f, "tcb_update"), "early");
-    assert_int_equal(cJSON_GetObjectItem(f, "tcb_evaluation_data_number")->valueint, 19);
-    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(f, "matched")));
-    assert_string_equal(str(f, "tcb_status"), "OutOfDate");
+    assert_string_equal(str(f, "update"), "early");
+    assert_int_equal(cJSON_GetObjectItem(f, "evaluation_data_number")->valueint, 19);
+    assert_string_equal(str(f, "status"), "OutOfDate");
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(f, "worse")));
     assert_string_equal(str(f, "effective_at"), "2026-05-13T00:00:00Z");
     const cJSON *g = cJSON_GetObjectItem(o, "gap");
     assert_string_equal(str(g, "next_tcb_status"), "UpToDate");
     assert_string_equal(str(g, "next_tcb_date"), "2025-05-14T00:00:00Z");
-    const cJSON *s = cJSON_GetArrayItem(cJSON_GetObjectItem(g, "shortfalls"), 1);
+    const cJSON *s = cJSON_GetArrayItem(cJSON_GetObjectItem(o, "behind"), 1);
     assert_string_equal(str(s, "component"), "pcesvn");
     assert_int_equal(cJSON_GetObjectItem(s, "have")->valueint, 11);
     assert_int_equal(cJSON_GetObjectItem(s, "need")->valueint, 13);
-    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(g, "shortfalls")), 2);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(o, "behind")), 2);
+    assert_string_equal(str(cJSON_GetArrayItem(cJSON_GetObjectItem(o, "behind"), 0), "component"),
+                        "sgxtcbcomponent 2 (OS/VMM: TXT SINIT)");
     assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(g, "cleared_advisory_ids"), 0)->valuestring,
                         "INTEL-SA-01153");
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(o, "collateral_stale")));
@@ -501,6 +502,7 @@ static void test_json_fields(void **state)
     assert_string_equal(str(o, "tcb_update"), "early");
     assert_null(cJSON_GetObjectItem(o, "forecast"));
     assert_null(cJSON_GetObjectItem(o, "gap"));
+    assert_null(cJSON_GetObjectItem(o, "behind"));
     assert_null(cJSON_GetObjectItem(o, "demoted_at"));
     assert_null(cJSON_GetObjectItem(o, "tcb_recovery_event_date"));
     assert_null(cJSON_GetObjectItem(o, "collateral_stale_seconds"));
@@ -514,9 +516,9 @@ static void test_json_fields(void **state)
     o = cJSON_CreateObject();
     assert_int_equal(asps_claims_to_json(&c, o), 0);
     f = cJSON_GetObjectItem(o, "forecast");
-    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(f, "matched")));
-    assert_null(cJSON_GetObjectItem(f, "tcb_status"));
-    assert_null(cJSON_GetObjectItem(f, "effective_at"));
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(f, "status")));
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(f, "effective_at")));
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(f, "worse")));
     cJSON_Delete(o);
 }
 
