@@ -172,20 +172,13 @@ python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); assert o["tcb_updat
 grep -q -- "--tcb-update SET" "$t/help" && grep -q -- "--max-stale DURATION" "$t/help" ||
   { echo "FAIL: help lacks the options"; fail=$((fail+1)); }
 
-# ---- forecast, demotion and stale collateral (the verifier's part: issue 16
-# part A1). Until it is merged, dcap.c holds its TEMPORARY stub and these
-# fields stay zero: the checks run from the moment the stub is gone, and
-# fail then like any other. The bundles are made here, at test time, from
-# the real TCB-recovery pairs: eval 17's collateral with eval 19's TCB info
-# as tcb_info_early; the statuses expected are what Intel's QVL answered
-# with each TCB info (the cases' case.json).
-src=${ASPS_SRC:?}
-if grep -q "TEMPORARY (issue 16, part A1" "$src/src/verify/dcap.c"; then
-  echo "NOTICE: the verifier's forecast/stale part (issue 16 A1) is not in this tree: those checks not run"
-else
-  for pair in sgx3-00606a-platform sgx3-00906ed5-processor; do
-    a=$real/$pair-eval17 b=$real/$pair-eval19
-    python3 - "$a/collateral.json" "$b/collateral.json" "$t/$pair.json" <<'PY'
+# ---- forecast, demotion and stale collateral. The bundles are made here,
+# at test time, from the real TCB-recovery pairs: eval 17's collateral with
+# eval 19's TCB info as tcb_info_early; the statuses expected are what
+# Intel's QVL answered with each TCB info (the cases' case.json).
+for pair in sgx3-00606a-platform sgx3-00906ed5-processor; do
+  a=$real/$pair-eval17 b=$real/$pair-eval19
+  python3 - "$a/collateral.json" "$b/collateral.json" "$t/$pair.json" <<'PY'
 import json, sys
 col = json.load(open(sys.argv[1]))
 early = json.load(open(sys.argv[2]))
@@ -193,13 +186,13 @@ col["tcb_info_early"] = early["tcb_info"]
 col["tcb_info_early_signature"] = early["tcb_info_signature"]
 json.dump(col, open(sys.argv[3], "w"))
 PY
-    at=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["at"])' "$a/case.json")
-    for set in standard early; do
-      "$bin" quote verify "$a/quote" --collateral "$t/$pair.json" --at "$at" --tcb-update $set --json >"$t/f.json" 2>"$t/err"
-      check "$pair $set (json)" 0 $?
-      "$bin" quote verify "$a/quote" --collateral "$t/$pair.json" --at "$at" --tcb-update $set >"$t/f.txt" 2>"$t/err"
-      check "$pair $set (text)" 0 $?
-      python3 - "$a/case.json" "$b/case.json" "$t/f.json" "$t/f.txt" $set <<'PY' || { echo "FAIL: $pair $set forecast"; fail=$((fail+1)); }
+  at=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["at"])' "$a/case.json")
+  for set in standard early; do
+    "$bin" quote verify "$a/quote" --collateral "$t/$pair.json" --at "$at" --tcb-update $set --json >"$t/f.json" 2>"$t/err"
+    check "$pair $set (json)" 0 $?
+    "$bin" quote verify "$a/quote" --collateral "$t/$pair.json" --at "$at" --tcb-update $set >"$t/f.txt" 2>"$t/err"
+    check "$pair $set (text)" 0 $?
+    python3 - "$a/case.json" "$b/case.json" "$t/f.json" "$t/f.txt" $set <<'PY' || { echo "FAIL: $pair $set forecast"; fail=$((fail+1)); }
 import json, sys
 c17, c19 = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
 o, text, early = json.load(open(sys.argv[3])), open(sys.argv[4]).read(), sys.argv[5] == "early"
@@ -216,31 +209,30 @@ assert f["effective_at"] is None, f     # no numbers list in ../shared: date unk
 line = "forecast: %s under TCB evaluation data number %d" % (other["tcb_status"], n_other)
 assert line in text, text
 if early:
-    # demoted by the recovery of the next level up; with no numbers list its
-    # date is that level's tcbDate, and under the early set that is when
-    assert o["demoted_at"] == o["tcb_recovery_event_date"] == o["gap"]["next_tcb_date"], o
-    assert "demoted: " + o["demoted_at"][:10] in text, text
+  # demoted by the recovery of the next level up; with no numbers list its
+  # date is that level's tcbDate, and under the early set that is when
+  assert o["demoted_at"] == o["tcb_recovery_event_date"] == o["gap"]["next_tcb_date"], o
+  assert "demoted: " + o["demoted_at"][:10] in text, text
 print("forecast ok:", sys.argv[1].split("/")[-2], sys.argv[5], o["tcb_status"], "->", f["status"])
 PY
-    done
   done
-  # stale: an hour past the earliest nextUpdate, refused without
-  # --max-stale, accepted and marked within 2h, refused 3h past
-  d=$real/sgx3-00606a-platform-eval17
-  at=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["at"])' "$d/case.json")
-  "$bin" quote verify "$d/quote" --collateral "$d/collateral.json" --at "$at" --json >"$t/s.json"
-  exp=$(python3 -c 'import json,sys,calendar,time; print(calendar.timegm(time.strptime(json.load(open(sys.argv[1]))["expires_at"], "%Y-%m-%dT%H:%M:%SZ")))' "$t/s.json")
-  "$bin" quote verify "$d/quote" --collateral "$d/collateral.json" --at $((exp + 3600)) >/dev/null 2>&1
-  check "an hour stale, no --max-stale: refused" 1 $?
-  "$bin" quote verify "$d/quote" --collateral "$d/collateral.json" --at $((exp + 3600)) --max-stale 2h >"$t/s.txt" 2>&1
-  check "an hour stale, --max-stale 2h: accepted" 0 $?
-  grep -qx "collateral: stale, 3600 s past nextUpdate" "$t/s.txt" || { echo "FAIL: stale line"; cat "$t/s.txt"; fail=$((fail+1)); }
-  "$bin" quote verify "$d/quote" --collateral "$d/collateral.json" --at $((exp + 3600)) --max-stale 2h --json >"$t/s.json"
-  python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); assert o["collateral_stale"] is True and o["collateral_stale_seconds"] == 3600, o' "$t/s.json" ||
-    { echo "FAIL: stale json"; fail=$((fail+1)); }
-  "$bin" quote verify "$d/quote" --collateral "$d/collateral.json" --at $((exp + 3 * 3600)) --max-stale 2h >/dev/null 2>&1
-  check "three hours stale, --max-stale 2h: refused" 1 $?
-fi
+done
+# stale: an hour past the earliest nextUpdate, refused without
+# --max-stale, accepted and marked within 2h, refused 3h past
+d=$real/sgx3-00606a-platform-eval17
+at=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["at"])' "$d/case.json")
+"$bin" quote verify "$d/quote" --collateral "$d/collateral.json" --at "$at" --json >"$t/s.json"
+exp=$(python3 -c 'import json,sys,calendar,time; print(calendar.timegm(time.strptime(json.load(open(sys.argv[1]))["expires_at"], "%Y-%m-%dT%H:%M:%SZ")))' "$t/s.json")
+"$bin" quote verify "$d/quote" --collateral "$d/collateral.json" --at $((exp + 3600)) >/dev/null 2>&1
+check "an hour stale, no --max-stale: refused" 1 $?
+"$bin" quote verify "$d/quote" --collateral "$d/collateral.json" --at $((exp + 3600)) --max-stale 2h >"$t/s.txt" 2>&1
+check "an hour stale, --max-stale 2h: accepted" 0 $?
+grep -qx "collateral: stale, 3600 s past nextUpdate" "$t/s.txt" || { echo "FAIL: stale line"; cat "$t/s.txt"; fail=$((fail+1)); }
+"$bin" quote verify "$d/quote" --collateral "$d/collateral.json" --at $((exp + 3600)) --max-stale 2h --json >"$t/s.json"
+python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); assert o["collateral_stale"] is True and o["collateral_stale_seconds"] == 3600, o' "$t/s.json" ||
+  { echo "FAIL: stale json"; fail=$((fail+1)); }
+"$bin" quote verify "$d/quote" --collateral "$d/collateral.json" --at $((exp + 3 * 3600)) --max-stale 2h >/dev/null 2>&1
+check "three hours stale, --max-stale 2h: refused" 1 $?
 
 echo "test_quote_tcb_gap: $pass passed, $fail failed"
 [ "$fail" = 0 ]
