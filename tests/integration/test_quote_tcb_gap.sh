@@ -18,34 +18,36 @@ check() { # name expected-rc actual-rc
 }
 t=$(mktemp -d); trap 'rm -rf "$t"' EXIT
 
-for c in tdx4-50806f-outofdate sgx3-00606a-platform-eval19 sgx3-00606a-platform-tcbinfo-v2-qe-outofdate \
-         sgx3-00606a-platform-eval17 sgx3-00906ed5-processor-eval19; do
-  d=$real/$c
-  [ -e "$d/quote" ] || { echo "FAIL: $c missing"; fail=$((fail+1)); continue; }
-  at=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["at"])' "$d/case.json")
-  "$bin" quote verify "$d/quote" --collateral "$d/collateral.json" --at "$at" >"$t/$c.txt" 2>"$t/err"
-  check "$c verifies (text)" 0 $?
-  "$bin" quote verify "$d/quote" --collateral "$d/collateral.json" --at "$at" --json >"$t/$c.json" 2>"$t/err"
-  check "$c verifies (json)" 0 $?
-  "$bin" quote show "$d/quote" --json >"$t/$c.show" 2>"$t/err"
-  check "$c shows" 0 $?
-  python3 - "$d" "$t/$c.txt" "$t/$c.json" "$t/$c.show" <<'PY' || { echo "FAIL: $c gap"; fail=$((fail+1)); }
+cat >"$t/gap.py" <<'PY'
+# gap.py BUNDLE TXT JSON SHOW [CASE]: the gap `asps quote verify` printed
+# (TXT, JSON) for a quote (SHOW: its `quote show --json`) against the one
+# worked out here from the bundle's TCB info and QE identity.
 import json, sys
-d, txt, js, show = sys.argv[1:5]
-case = json.load(open(d + "/case.json"))
-col = json.load(open(d + "/collateral.json"))
-ti = json.loads(col["tcb_info"])
-qe = json.loads(col["qe_identity"])
+bundle, txt, js, show = sys.argv[1:5]
+case = json.load(open(sys.argv[5])) if len(sys.argv) > 5 else None
+col = json.load(open(bundle))
 out = json.load(open(js))
+# the TCB info of the verdict: the early one when its number is the verdict's
+ti = json.loads(col["tcb_info"])
+if "tcb_info_early" in col:
+    early = json.loads(col["tcb_info_early"])
+    if early["tcbEvaluationDataNumber"] == out["tcb_info_evaluation_data_number"]:
+        ti = early
+assert ti["tcbEvaluationDataNumber"] == out["tcb_info_evaluation_data_number"], out
+qe = json.loads(col["qe_identity"])
 sh = json.load(open(show))
 text = open(txt).read()
+d = bundle.rsplit("/", 1)[0]
 # the platform's SVNs: the PCK certificate's (asps quote show), PCE SVN
 # checked against the case's own decoder
-assert sh["pce_svn_in_pck"] == case["fields"]["pce_svn_in_pck"], sh
+if case:
+    assert sh["pce_svn_in_pck"] == case["fields"]["pce_svn_in_pck"], sh
 cpu = bytes.fromhex(sh["cpu_svn_in_pck"])
 pce = sh["pce_svn_in_pck"]
 tdx = ti.get("id") == "TDX"
-tee = bytes.fromhex(case["fields"]["tee_tcb_svn"]) if tdx else b""
+tee = bytes.fromhex(sh["tee_tcb_svn"]) if tdx else b""
+if case and tdx:
+    assert sh["tee_tcb_svn"] == case["fields"]["tee_tcb_svn"], sh
 first_tdx = 2 if tdx and tee[1] > 0 else 0
 
 def comps(level, key):
@@ -135,10 +137,56 @@ for comp, have, need in want:
     assert "%s %d < %d" % (comp, have, need) in line, (line, comp)
 if m > 0 and cleared:
     assert line.endswith(" clears " + ", ".join(cleared)), line
-assert out["tcb_update"] == "standard" and out["collateral_stale"] is False, out
+assert out["tcb_update"] in ("standard", "early") and out["collateral_stale"] is False, out
 print("gap ok:", d.rsplit("/", 1)[1], got)
 PY
+
+for c in tdx4-50806f-outofdate sgx3-00606a-platform-eval19 sgx3-00606a-platform-tcbinfo-v2-qe-outofdate \
+         sgx3-00606a-platform-eval17 sgx3-00906ed5-processor-eval19; do
+  d=$real/$c
+  [ -e "$d/quote" ] || { echo "FAIL: $c missing"; fail=$((fail+1)); continue; }
+  at=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["at"])' "$d/case.json")
+  "$bin" quote verify "$d/quote" --collateral "$d/collateral.json" --at "$at" >"$t/$c.txt" 2>"$t/err"
+  check "$c verifies (text)" 0 $?
+  "$bin" quote verify "$d/quote" --collateral "$d/collateral.json" --at "$at" --json >"$t/$c.json" 2>"$t/err"
+  check "$c verifies (json)" 0 $?
+  "$bin" quote show "$d/quote" --json >"$t/$c.show" 2>"$t/err"
+  check "$c shows" 0 $?
+  python3 "$t/gap.py" "$d/collateral.json" "$t/$c.txt" "$t/$c.json" "$t/$c.show" "$d/case.json" ||
+    { echo "FAIL: $c gap"; fail=$((fail+1)); }
 done
+
+# the simulated platform (sim/): a quote at each level of its TCB info, for
+# SGX and TDX, before and after `asps sim recover` (under both update sets
+# then); the same Python works out each gap from the sim's bundle
+sd=$t/sim
+"$bin" sim init "$sd" --days 400 >/dev/null || { echo "FAIL: sim init"; fail=$((fail+1)); }
+now=$(date +%s)
+sim_levels() { # TEE ROUND SET...: verify a quote at each status of the newest TCB info
+  local tee=$1 round=$2 st set n=0; shift 2
+  for st in $(python3 -c 'import json,sys; b=json.load(open(sys.argv[1])); ti=json.loads(b.get("tcb_info_early", b["tcb_info"]))
+print(" ".join(dict.fromkeys(l["tcbStatus"] for l in ti["tcbLevels"] if l["tcbStatus"] != "Revoked")))' "$sd/collateral_$tee.json"); do
+    "$bin" sim quote "$sd" --out "$t/sq" --tee "$tee" --tcb "$st" 2>"$t/err" || { echo "FAIL: sim quote $tee $st"; cat "$t/err"; fail=$((fail+1)); continue; }
+    "$bin" quote show "$t/sq" --json >"$t/sq.show"
+    for set in "$@"; do
+      "$bin" quote verify "$t/sq" --collateral "$sd/collateral_$tee.json" --root-ca "$sd/root_ca.der" --at "$now" \
+        --tcb-update "$set" >"$t/sq.txt" 2>"$t/err"
+      check "sim $tee $round $st $set (text)" 0 $?
+      "$bin" quote verify "$t/sq" --collateral "$sd/collateral_$tee.json" --root-ca "$sd/root_ca.der" --at "$now" \
+        --tcb-update "$set" --json >"$t/sq.json" 2>"$t/err"
+      check "sim $tee $round $st $set (json)" 0 $?
+      python3 "$t/gap.py" "$sd/collateral_$tee.json" "$t/sq.txt" "$t/sq.json" "$t/sq.show" >"$t/gap.out" ||
+        { echo "FAIL: sim $tee $round $st $set gap"; fail=$((fail+1)); }
+      grep -q "^gap ok" "$t/gap.out" && n=$((n+1))
+    done
+  done
+  # some level below the top says what is short
+  [ "$n" -gt 0 ] || { echo "FAIL: sim $tee $round: no level with a gap"; fail=$((fail+1)); }
+}
+for tee in sgx tdx; do sim_levels $tee before standard; done
+"$bin" sim recover "$sd" --date "$(date -u -d @$((now + 10 * 86400)) +%Y-%m-%d)" >/dev/null 2>"$t/err" ||
+  { echo "FAIL: sim recover"; cat "$t/err"; fail=$((fail+1)); }
+for tee in sgx tdx; do sim_levels $tee after standard early; done
 
 # the named components exist: the TDX case names its TDX microcode and the
 # SGX case its microcode components (Intel's words, in the vector)
