@@ -22,6 +22,7 @@ int asps_cmd_serve(int argc, char **argv);
 int asps_cmd_cert(int argc, char **argv);
 int asps_cmd_run(int argc, char **argv);
 int asps_cmd_policy(int argc, char **argv);
+int asps_cmd_collateral(int argc, char **argv);
 int asps_cmd_version(int argc, char **argv);
 
 /* "asps 0.1.0 (commit 0668e84..., OpenSSL 3.0.19, gRPC core 29.0.0)" */

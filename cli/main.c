@@ -14,6 +14,7 @@ static const struct {
     {"sim", asps_cmd_sim, "simulated SGX/TDX platform for tests and demos"},
     {"cert", asps_cmd_cert, "create, show and verify RA-TLS certificates"},
     {"policy", asps_cmd_policy, "check or convert policy files"},
+    {"collateral", asps_cmd_collateral, "fetch collateral into a cache folder, or show it"},
     {"serve", asps_cmd_serve, "run the secret provision server"},
     {"run", asps_cmd_run, "init-RA: fetch secrets to files, then start an application"},
     {"get", asps_cmd_get, "attest and fetch secrets from an asps server"},
@@ -27,7 +28,7 @@ static void usage(FILE *f)
                "  asps --version   one line: version, commit, OpenSSL and gRPC\n\n"
                "commands:\n");
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
-        fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].help);
+        fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].help);
     fprintf(f, "\nRun 'asps COMMAND --help' for a command's options.\n");
     if (f == stdout)
         fprintf(f, "\n%s", cli_exit_table);

@@ -155,32 +155,32 @@ static void say_trust(report *r, const asps_service_config *cfg)
 
 /* The PCCS answers GET /sgx/certification/v4/rootcacrl (Intel's PCCS API
  * v4): it is reachable, its certificate trusted, and it serves. */
-static void probe_pccs(report *r, const asps_service_config *cfg)
+static void probe_pccs(report *r, const asps_service_config *cfg, const char *pccs_url)
 {
     asps_errbuf eb = {{0}};
     asps_http *h = NULL;
     asps_http_opts ho = {.ca_file = cfg->pccs_ca, .timeout_ms = PROBE_MS, .max_retries = -1};
     char url[ASPS_HTTP_MAX_URL];
-    size_t n = strlen(cfg->pccs_url);
-    while (n > 0 && cfg->pccs_url[n - 1] == '/')
+    size_t n = strlen(pccs_url);
+    while (n > 0 && pccs_url[n - 1] == '/')
         n--;
     if ((size_t)snprintf(url, sizeof url, "%.*s/sgx/certification/v4/rootcacrl", (int)n,
-                         cfg->pccs_url) >= sizeof url) {
+                         pccs_url) >= sizeof url) {
         say(r, SAY_FAIL, "collateral", "pccs URL too long");
         return;
     }
     asps_http_resp resp = {0};
     asps_http_req q = {.url = url, .what = url};
     if (asps_http_new(&ho, &h, &eb) != ASPS_OK || asps_http_once(h, &q, PROBE_MS, &resp, &eb) != ASPS_OK)
-        say(r, SAY_FAIL, "collateral", "PCCS %s: %s", cfg->pccs_url, eb.msg);
+        say(r, SAY_FAIL, "collateral", "PCCS %s: %s", pccs_url, eb.msg);
     else if (resp.failed)
-        say(r, SAY_FAIL, "collateral", "PCCS %s unreachable: %s", cfg->pccs_url,
+        say(r, SAY_FAIL, "collateral", "PCCS %s unreachable: %s", pccs_url,
             resp.error && resp.error[0] ? resp.error : "no answer");
     else if (resp.status != 200)
-        say(r, SAY_FAIL, "collateral", "PCCS %s: GET %s answered HTTP %ld", cfg->pccs_url, url,
+        say(r, SAY_FAIL, "collateral", "PCCS %s: GET %s answered HTTP %ld", pccs_url, url,
             resp.status);
     else
-        say(r, SAY_OK, "collateral", "PCCS %s reachable (root CA CRL served)", cfg->pccs_url);
+        say(r, SAY_OK, "collateral", "PCCS %s reachable (root CA CRL served)", pccs_url);
     asps_http_resp_free(&resp);
     asps_http_free(h);
 }
@@ -191,11 +191,34 @@ static void say_collateral(report *r, const asps_service_config *cfg)
         say(r, SAY_OK, "collateral", "bundle file %s", cfg->collateral_bundle);
     if (cfg->collateral_sim)
         say(r, SAY_OK, "collateral", "simulated platform's collateral in %s", cfg->collateral_sim);
-    if (cfg->pccs_url)
-        say(r, SAY_OK, "collateral", "PCCS %s (its certificate checked against %s)", cfg->pccs_url,
+    for (size_t i = 0; i < cfg->n_pccs_urls; i++)
+        say(r, SAY_OK, "collateral", "PCCS %s%s (its certificate checked against %s)",
+            cfg->pccs_urls[i], cfg->n_pccs_urls > 1 ? (i ? ", failover" : ", first") : "",
             cfg->pccs_ca ? cfg->pccs_ca : "the system's CAs");
-    if (!cfg->collateral_bundle && !cfg->collateral_sim && !cfg->pccs_url)
-        say(r, SAY_FAIL, "collateral", "no collateral source (bundle, sim or pccs)");
+    if (cfg->collateral_cache_dir)
+        say(r, SAY_OK, "collateral", "cache folder %s (each file verified when read)",
+            cfg->collateral_cache_dir);
+    if (cfg->n_pccs_urls || cfg->collateral_cache_dir) {
+        if (cfg->collateral_max_stale)
+            say(r, SAY_WARN, "collateral",
+                "max_stale %lld s: when every PCCS fails, collateral up to that long past its "
+                "nextUpdate still verifies (results marked collateral_stale)",
+                (long long)cfg->collateral_max_stale);
+        else
+            say(r, SAY_OK, "collateral", "max_stale 0: no collateral past its nextUpdate is used");
+        if (!cfg->n_pccs_urls)
+            ; /* a cache folder alone: nothing to refresh from */
+        else if (cfg->collateral_refresh_before)
+            say(r, SAY_OK, "collateral", "background refresh %lld s before nextUpdate",
+                (long long)cfg->collateral_refresh_before);
+        else
+            say(r, SAY_WARN, "collateral", "refresh_before 0: no background refresh");
+    }
+    if (cfg->n_pccs_urls || cfg->collateral_cache_dir || cfg->collateral_tcb_update_early)
+        say(r, SAY_OK, "collateral", "TCB update set for the verdict: %s",
+            cfg->collateral_tcb_update_early ? "early" : "standard");
+    if (!cfg->collateral_bundle && !cfg->collateral_sim && !cfg->pccs_url && !cfg->collateral_cache_dir)
+        say(r, SAY_FAIL, "collateral", "no collateral source (bundle, sim, pccs or cache_dir)");
 }
 
 /* GET {addr}/v1/sys/seal-status, which Vault answers without a token
@@ -395,8 +418,12 @@ int cli_serve_check(const char *config_path, const asps_service_config *cfg)
         .root_files = (const char *const *)cfg->trust_roots,
         .n_root_files = cfg->n_trust_roots,
         .collateral = {.bundle = cfg->collateral_bundle, .sim_dir = cfg->collateral_sim,
-                       .pccs_url = cfg->pccs_url, .pccs_ca = cfg->pccs_ca},
+                       .pccs_url = cfg->pccs_url, .pccs_ca = cfg->pccs_ca,
+                       .pccs_urls = (const char *const *)cfg->pccs_urls, .n_pccs_urls = cfg->n_pccs_urls,
+                       .cache_dir = cfg->collateral_cache_dir, .max_stale = cfg->collateral_max_stale},
         .verifiers = 1,
+        .tcb_update_early = cfg->collateral_tcb_update_early,
+        .max_stale = cfg->collateral_max_stale,
     };
     asps_trust *t = NULL;
     if (asps_trust_new(&to, &t, &eb) != ASPS_OK)
@@ -404,8 +431,8 @@ int cli_serve_check(const char *config_path, const asps_service_config *cfg)
     else
         say(&r, SAY_OK, "trust", "roots and collateral files loaded");
     asps_trust_free(t);
-    if (cfg->pccs_url)
-        probe_pccs(&r, cfg);
+    for (size_t i = 0; i < cfg->n_pccs_urls; i++)
+        probe_pccs(&r, cfg, cfg->pccs_urls[i]);
     if (p)
         say_kms(&r, cfg, p, 1);
     else

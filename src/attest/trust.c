@@ -16,6 +16,11 @@ typedef struct verifier_slot {
 
 struct asps_trust {
     asps_collateral_source *collateral;
+    /* collateral-only checks for the source's disk cache (its own verifier:
+     * the source may ask while a pool verifier, waiting for collateral, is
+     * held by the same thread) */
+    verifier_slot check;
+    int has_check;
     verifier_slot slots[ASPS_TRUST_MAX_VERIFIERS];
     size_t n_slots; /* slots set up so far: a failure part-way frees only those */
     unsigned next;
@@ -29,7 +34,12 @@ void asps_trust_free(asps_trust *t)
         asps_verifier_free(t->slots[i].v);
         pthread_mutex_destroy(&t->slots[i].lock);
     }
+    /* the source first: its refresh thread may be in check_collateral */
     asps_collateral_source_free(t->collateral);
+    if (t->has_check) {
+        asps_verifier_free(t->check.v);
+        pthread_mutex_destroy(&t->check.lock);
+    }
     free(t);
 }
 
@@ -49,6 +59,16 @@ static asps_err new_verifier(const asps_trust_opts *o, asps_verifier **v, asps_e
     return ASPS_OK;
 }
 
+/* asps_collateral_verify_fn: the source's cache reads and writes. */
+static asps_err check_collateral(void *ctx, const asps_collateral *c, asps_errbuf *eb)
+{
+    asps_trust *t = ctx;
+    pthread_mutex_lock(&t->check.lock);
+    asps_err e = asps_verify_collateral(t->check.v, c, eb);
+    pthread_mutex_unlock(&t->check.lock);
+    return e;
+}
+
 asps_err asps_trust_new(const asps_trust_opts *o, asps_trust **out, asps_errbuf *eb)
 {
     *out = NULL;
@@ -66,8 +86,18 @@ asps_err asps_trust_new(const asps_trust_opts *o, asps_trust **out, asps_errbuf 
         if (e != ASPS_OK)
             asps_err_prefix(eb, "trust: ");
     }
+    asps_collateral_source_opts co = o->collateral;
+    if (e == ASPS_OK && co.cache_dir) {
+        pthread_mutex_init(&t->check.lock, NULL);
+        t->has_check = 1;
+        e = new_verifier(o, &t->check.v, eb);
+        if (e != ASPS_OK)
+            asps_err_prefix(eb, "trust: ");
+        co.verify = check_collateral;
+        co.verify_ctx = t;
+    }
     if (e == ASPS_OK)
-        e = asps_collateral_source_new(&o->collateral, &t->collateral, eb);
+        e = asps_collateral_source_new(&co, &t->collateral, eb);
     if (e != ASPS_OK) {
         asps_trust_free(t);
         return e;

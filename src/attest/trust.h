@@ -29,7 +29,10 @@ typedef struct asps_trust_opts {
     const char *sim_root_dir;                 /* trust DIR/root_ca.der */
     const char *const *root_files;            /* and these roots (DER or PEM files) */
     size_t n_root_files;
-    asps_collateral_source_opts collateral;   /* where collateral comes from */
+    asps_collateral_source_opts collateral;   /* where collateral comes from (its
+                                                 verify/verify_ctx are set here: a
+                                                 verifier of these roots, for its
+                                                 cache folder) */
     size_t verifiers;                         /* pool size: 0 = 1, at most 16 */
     int tcb_update_early;                     /* asps_verifier_set_tcb_update */
     int64_t max_stale;                        /* asps_verifier_set_max_stale (seconds) */

@@ -25,6 +25,10 @@
 #include "x509.h"
 
 #define MAX_BODY (1u << 20)
+/* Intel's PCS (api.trustedservices.intel.com) and its root CA CRL (the CRL
+ * distribution point of the Intel SGX Root CA certificate) */
+#define PCS_HOST "://api.trustedservices.intel.com"
+#define PCS_ROOT_CA_CRL "https://certificates.trustedservices.intel.com/IntelSGXRootCA.der"
 #define CACHE_N 32
 
 typedef struct entry {
@@ -42,6 +46,7 @@ struct asps_pccs {
     pthread_mutex_t lock;
     entry cache[CACHE_N];
     int last_failed; /* the last fetch failed (under lock) */
+    int is_pcs;      /* Intel's PCS, not a PCCS */
 };
 
 static asps_metric *m_errors, *m_latency, *m_up;
@@ -73,6 +78,11 @@ asps_err asps_pccs_new(const char *base, const asps_pccs_opts *o, asps_pccs **ou
     while (n > 0 && base[n - 1] == '/')
         n--;
     p->base = strndup(base, n);
+    if (p->base) { /* exactly that host (a port may follow) */
+        const char *h = strstr(p->base, PCS_HOST);
+        h = h ? h + strlen(PCS_HOST) : NULL;
+        p->is_pcs = h && (!*h || *h == '/' || *h == ':');
+    }
     pthread_mutex_init(&p->lock, NULL);
     /* max_retries: 0 means the default; a negative number means no retries */
     asps_http_opts ho = {.ca_file = o ? o->ca_file : NULL, .timeout_ms = o ? o->timeout_ms : 0,
@@ -149,12 +159,17 @@ static asps_http_verdict judge(void *ud, const asps_http_req *q, const asps_http
 }
 
 /* GET url; 200 -> ASPS_OK with body (and the header if asked). ENDPOINT
- * names it in the metrics (pckcrl, tcb, qe_identity, rootcacrl); a missing
- * header is not counted as an error when the caller has another name for
- * it to try (HEADER_FALLBACK). */
+ * names it in the metrics (pckcrl, tcb, qe_identity, rootcacrl, tcb_early,
+ * tcbevaluationdatanumbers); a missing header is not counted as an error
+ * when the caller has another name for it to try (GET_HEADER_FALLBACK),
+ * nor a 404 of an endpoint a PCCS may not offer (GET_OPTIONAL: the caller
+ * reads last_status). */
+#define GET_HEADER_FALLBACK 1
+#define GET_OPTIONAL 2
 static asps_err get(asps_pccs *p, const char *endpoint, const char *url, const char *header,
-                    int header_fallback, resp *r, asps_errbuf *eb)
+                    int flags, resp *r, asps_errbuf *eb)
 {
+    int header_fallback = flags & GET_HEADER_FALLBACK;
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, metrics_init);
     memset(r, 0, sizeof *r);
@@ -162,7 +177,8 @@ static asps_err get(asps_pccs *p, const char *endpoint, const char *url, const c
     double t0 = asps_metrics_clock();
     asps_err e = asps_http_do(p->http, &q, judge, NULL, r, eb);
     asps_metric_observe(m_latency, ASPS_LABELS(endpoint), asps_metrics_clock() - t0);
-    if (e != ASPS_OK && !(header_fallback && e == ASPS_E_PARSE)) /* judge: PARSE = no header */
+    if (e != ASPS_OK && !(header_fallback && e == ASPS_E_PARSE) && /* judge: PARSE = no header */
+        !((flags & GET_OPTIONAL) && last_status == 404))
         asps_metric_inc(m_errors, ASPS_LABELS(endpoint));
     return e;
 }
@@ -300,23 +316,45 @@ static asps_err fetch(asps_pccs *p, asps_tee tee, const uint8_t fmspc[6], const 
     const char *t = tee == ASPS_TEE_TDX ? "tdx" : "sgx";
     char url[2048], fm[13];
     asps_hex_encode(fmspc, 6, fm);
-    resp crl = {0}, root = {0}, tcb = {0}, qe = {0};
+    resp crl = {0}, root = {0}, tcb = {0}, qe = {0}, early = {0}, nums = {0};
     char *crl_chain = NULL, *tcb_chain = NULL, *qe_chain = NULL, *tcb_body = NULL, *qe_body = NULL;
-    uint8_t *root_der = NULL, *crl_der = NULL, tsig[64], qsig[64];
-    size_t root_len = 0, crl_len = 0, tlen = 0, qlen = 0;
+    char *early_body = NULL, *nums_body = NULL, *nums_chain = NULL;
+    uint8_t *root_der = NULL, *crl_der = NULL, tsig[64], qsig[64], esig[64], nsig[64];
+    size_t root_len = 0, crl_len = 0, tlen = 0, qlen = 0, elen = 0, nlen = 0;
     asps_err e;
     snprintf(url, sizeof url, "%s/sgx/certification/v4/pckcrl?ca=%s&encoding=der", p->base, ca);
     if ((e = get(p, "pckcrl", url, "SGX-PCK-CRL-Issuer-Chain", 0, &crl, eb)) != ASPS_OK)
         goto out;
     snprintf(url, sizeof url, "%s/%s/certification/v4/tcb?fmspc=%s", p->base, t, fm);
-    if ((e = get(p, "tcb", url, "TCB-Info-Issuer-Chain", 1, &tcb, eb)) != ASPS_OK) {
+    if ((e = get(p, "tcb", url, "TCB-Info-Issuer-Chain", GET_HEADER_FALLBACK, &tcb, eb)) != ASPS_OK) {
         if (e != ASPS_E_PARSE || (e = get(p, "tcb", url, "SGX-TCB-Info-Issuer-Chain", 0, &tcb, eb)) != ASPS_OK)
             goto out;
     }
     snprintf(url, sizeof url, "%s/%s/certification/v4/qe/identity", p->base, t);
     if ((e = get(p, "qe_identity", url, "SGX-Enclave-Identity-Issuer-Chain", 0, &qe, eb)) != ASPS_OK)
         goto out;
-    snprintf(url, sizeof url, "%s/sgx/certification/v4/rootcacrl", p->base);
+    /* the update=early TCB info (its issuer chain is the standard one's)
+     * and the TCB evaluation data numbers list: a 404 is a PCCS that does
+     * not offer them (older PCCS versions), and the set goes on without */
+    snprintf(url, sizeof url, "%s/%s/certification/v4/tcb?fmspc=%s&update=early", p->base, t, fm);
+    if ((e = get(p, "tcb_early", url, NULL, GET_OPTIONAL, &early, eb)) != ASPS_OK) {
+        if (last_status != 404)
+            goto out;
+        resp_free(&early);
+    }
+    snprintf(url, sizeof url, "%s/%s/certification/v4/tcbevaluationdatanumbers", p->base, t);
+    if ((e = get(p, "tcbevaluationdatanumbers", url, "TCB-Evaluation-Data-Numbers-Issuer-Chain",
+                 GET_OPTIONAL, &nums, eb)) != ASPS_OK) {
+        if (last_status != 404)
+            goto out;
+        resp_free(&nums);
+    }
+    /* Intel's PCS has no rootcacrl endpoint: the root CA CRL is at the root
+     * certificate's CRL distribution point */
+    if (p->is_pcs)
+        snprintf(url, sizeof url, "%s", PCS_ROOT_CA_CRL);
+    else
+        snprintf(url, sizeof url, "%s/sgx/certification/v4/rootcacrl", p->base);
     if ((e = get(p, "rootcacrl", url, NULL, 0, &root, eb)) != ASPS_OK)
         goto out;
     if ((e = crl_to_der(&crl, "pckcrl", &crl_der, &crl_len, eb)) != ASPS_OK ||
@@ -332,6 +370,18 @@ static asps_err fetch(asps_pccs *p, asps_tee tee, const uint8_t fmspc[6], const 
     if ((e = signed_json(&tcb, "tcbInfo", "tcb", &tcb_body, &tlen, tsig, eb)) != ASPS_OK ||
         (e = signed_json(&qe, "enclaveIdentity", "qe/identity", &qe_body, &qlen, qsig, eb)) != ASPS_OK)
         goto out;
+    if (early.body.p &&
+        (e = signed_json(&early, "tcbInfo", "tcb (update=early)", &early_body, &elen, esig, eb)) != ASPS_OK)
+        goto out;
+    if (nums.body.p) {
+        if ((e = signed_json(&nums, "tcbEvaluationDataNumbers", "tcbevaluationdatanumbers", &nums_body,
+                             &nlen, nsig, eb)) != ASPS_OK)
+            goto out;
+        if (!(nums_chain = url_decode(nums.header))) {
+            e = asps_fail(eb, ASPS_E_NOMEM, "pccs: out of memory");
+            goto out;
+        }
+    }
     asps_collateral_parts parts = {
         .pck_crl_issuer_chain = crl_chain,
         .root_ca_crl = root_der, .root_ca_crl_len = root_len,
@@ -342,6 +392,13 @@ static asps_err fetch(asps_pccs *p, asps_tee tee, const uint8_t fmspc[6], const 
         .qe_identity_issuer_chain = qe_chain,
         .qe_identity = qe_body, .qe_identity_len = qlen,
         .qe_identity_signature = qsig, .qe_identity_signature_len = 64,
+        .tcb_info_early = early_body, .tcb_info_early_len = elen,
+        .tcb_info_early_signature = early_body ? esig : NULL,
+        .tcb_info_early_signature_len = early_body ? 64 : 0,
+        .tcb_eval_numbers_issuer_chain = nums_chain,
+        .tcb_eval_numbers = nums_body, .tcb_eval_numbers_len = nlen,
+        .tcb_eval_numbers_signature = nums_body ? nsig : NULL,
+        .tcb_eval_numbers_signature_len = nums_body ? 64 : 0,
     };
     if ((e = asps_collateral_from_parts(&parts, out, eb)) != ASPS_OK)
         goto out;
@@ -365,6 +422,11 @@ out:
     resp_free(&root);
     resp_free(&tcb);
     resp_free(&qe);
+    resp_free(&early);
+    resp_free(&nums);
+    free(early_body);
+    free(nums_body);
+    free(nums_chain);
     free(crl_chain);
     free(tcb_chain);
     free(qe_chain);
@@ -408,6 +470,28 @@ static int report_state(const asps_pccs *p, asps_err e, const asps_errbuf *eb)
     return 1;
 }
 
+asps_err asps_pccs_fetch(asps_pccs *p, asps_tee tee, const uint8_t fmspc[6], const char *ca,
+                         asps_collateral **out, int64_t *next_update, asps_errbuf *eb)
+{
+    *out = NULL;
+    *next_update = 0;
+    if (!ca || (strcmp(ca, "processor") && strcmp(ca, "platform")))
+        return asps_fail(eb, ASPS_E_ARG, "pccs: ca must be processor or platform");
+    last_status = -1;
+    asps_err fe = fetch(p, tee, fmspc, ca, out, next_update, eb);
+    /* one judgement of "down" (depstate's) for the log, the readiness and the gauge */
+    int down = report_state(p, fe, eb);
+    if (down >= 0) {
+        pthread_mutex_lock(&p->lock);
+        p->last_failed = down;
+        pthread_mutex_unlock(&p->lock);
+        asps_metric_set(m_up, NULL, !down);
+    }
+    return fe;
+}
+
+const char *asps_pccs_url(const asps_pccs *p) { return p->base; }
+
 asps_err asps_pccs_get_collateral(asps_pccs *p, asps_tee tee, const uint8_t fmspc[6], const char *ca,
                                   int64_t now, asps_collateral **out, asps_errbuf *eb)
 {
@@ -426,18 +510,7 @@ asps_err asps_pccs_get_collateral(asps_pccs *p, asps_tee tee, const uint8_t fmsp
     pthread_mutex_unlock(&p->lock);
     asps_collateral *col;
     int64_t exp = 0;
-    last_status = -1;
-    asps_err fe = fetch(p, tee, fmspc, ca, &col, &exp, eb);
-    /* one judgement of "down" (depstate's) for the log, the readiness and the gauge */
-    int down = report_state(p, fe, eb);
-    if (down >= 0) {
-        pthread_mutex_lock(&p->lock);
-        p->last_failed = down;
-        pthread_mutex_unlock(&p->lock);
-        asps_metric_set(m_up, NULL, !down);
-    }
-    if (fe != ASPS_OK)
-        return fe;
+    ASPS_TRY(asps_pccs_fetch(p, tee, fmspc, ca, &col, &exp, eb));
     asps_err e = copy_collateral(col, out, eb);
     pthread_mutex_lock(&p->lock);
     entry *slot = NULL;

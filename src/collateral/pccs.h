@@ -11,8 +11,16 @@
  *   GET {base}/sgx|tdx/certification/v4/qe/identity
  *       body: {"enclaveIdentity": {...}, "signature": "hex"}; header
  *       SGX-Enclave-Identity-Issuer-Chain
+ *   GET {base}/sgx|tdx/certification/v4/tcb?fmspc=HEX&update=early
+ *       the same for Intel's early update set; 404: not offered (optional)
+ *   GET {base}/sgx|tdx/certification/v4/tcbevaluationdatanumbers
+ *       body: {"tcbEvaluationDataNumbers": {...}, "signature": "hex"};
+ *       header TCB-Evaluation-Data-Numbers-Issuer-Chain; 404: not offered
  *   GET {base}/sgx/certification/v4/rootcacrl
- *       body: the root CA CRL, hex-encoded DER (PCCS) or DER
+ *       body: the root CA CRL, hex-encoded DER (PCCS) or DER; from Intel's
+ *       PCS (base https://api.trustedservices.intel.com, which has no such
+ *       endpoint) the root certificate's CRL distribution point instead,
+ *       https://certificates.trustedservices.intel.com/IntelSGXRootCA.der
  * The signed bodies are taken from the responses byte for byte (never
  * re-serialised). TLS peer verification is always on. Thread-safe.
  */
@@ -48,6 +56,19 @@ void asps_pccs_free(asps_pccs *p);
 asps_err asps_pccs_get_collateral(asps_pccs *p, asps_tee tee, const uint8_t fmspc[6],
                                   const char *ca, int64_t now, asps_collateral **out,
                                   asps_errbuf *eb);
+
+/* Fetch the collateral for (tee, fmspc, ca) now, without the cache: the
+ * four required parts and, when offered, the early TCB info and the
+ * evaluation data numbers list (a 404 for those two: not held; any other
+ * failure of theirs fails the set). *next_update is the earliest nextUpdate
+ * of the TCB info, QE identity and both CRLs (0 when a date does not read).
+ * Sets the PCCS's up/down state as asps_pccs_get_collateral does. Errors as
+ * asps_pccs_get_collateral's. */
+asps_err asps_pccs_fetch(asps_pccs *p, asps_tee tee, const uint8_t fmspc[6], const char *ca,
+                         asps_collateral **out, int64_t *next_update, asps_errbuf *eb);
+
+/* The base URL (no trailing slash). */
+const char *asps_pccs_url(const asps_pccs *p);
 
 /* 0 when the last fetch failed and no cached collateral is fresh at NOW
  * (nothing can be verified until the PCCS answers again), else 1. */

@@ -11,7 +11,17 @@
  *               linked, and its root is trusted only where the trust object
  *               is told to (trust.h);
  *   PCCS        fetched per (TEE, FMSPC, PCK CA) read from the quote's PCK
- *               certificate, cached until its earliest nextUpdate (pccs.h).
+ *               certificate (pccs.h), from one or several PCCS / Intel PCS
+ *               URLs tried in order for each fetch (failover), held in
+ *               memory per platform; with a cache folder (cache.h) also
+ *               written to disk once verified, and read back (verified
+ *               again) at creation and whenever every URL fails. Held
+ *               collateral is refreshed in the background REFRESH_BEFORE
+ *               its earliest nextUpdate (minus a jitter of up to a tenth of
+ *               it, so replicas do not all ask at once); past nextUpdate
+ *               with every URL failing, the last verified collateral is
+ *               handed out for up to MAX_STALE more (the verifier, told the
+ *               same max_stale, marks the result collateral_stale).
  * Owns what it read and its PCCS client. Thread-safe after creation (files
  * are read once; the PCCS client locks its cache). Trusts nothing it reads:
  * every signature is checked by the verifier.
@@ -28,12 +38,32 @@
 
 typedef struct asps_collateral_source asps_collateral_source;
 
+/* Verify collateral alone (asps_verify_collateral with the relying party's
+ * roots): what is written to or read from the cache folder goes through it. */
+typedef asps_err (*asps_collateral_verify_fn)(void *ctx, const asps_collateral *c,
+                                              asps_errbuf *eb);
+
+#define ASPS_COLLATERAL_MAX_PCCS 8
+
 typedef struct asps_collateral_source_opts {
     const char *bundle;   /* bundle file */
     const char *sim_dir;  /* simulated platform folder */
     const char *pccs_url; /* PCCS base URL (https://host:port) */
     const char *pccs_ca;  /* CAs for the PCCS's TLS certificate; NULL = system */
+    /* PCCS / PCS base URLs in failover order (at most 8); when given,
+     * pccs_url is not used */
+    const char *const *pccs_urls;
+    size_t n_pccs_urls;
+    const char *cache_dir;    /* disk cache folder; NULL: none */
+    int64_t max_stale;        /* seconds past nextUpdate held collateral is still handed out */
+    int64_t refresh_before;   /* seconds before nextUpdate to refresh; 0: no background refresh */
+    asps_collateral_verify_fn verify; /* required with cache_dir */
+    void *verify_ctx;
 } asps_collateral_source_opts;
+
+/* "0", or a whole number and one unit s, m, h or d ("90s", "30m", "36h",
+ * "7d") -> seconds; at most 365d. 0 ok, -1 anything else. */
+int asps_collateral_duration_parse(const char *s, int64_t *out);
 
 /* Read the files O names or set up the PCCS client (no request is sent).
  * Every error's message begins "collateral: " (ASPS_E_IO, ASPS_E_PARSE,
@@ -61,10 +91,12 @@ asps_err asps_collateral_source_get(void *ctx, const uint8_t *quote, size_t len,
 
 /* Whether the source can verify now (unix seconds NOW): 1, or 0 with WHY
  * (for /readyz): a bundle or simulated collateral past its earliest
- * nextUpdate ("collateral expired: sgx FMSPC 00906ED50000 ..."); a PCCS
- * whose last fetch failed while no cached collateral is fresh (nothing can
- * be verified until it answers again). A PCCS that has served nothing yet
- * is ready (collateral is fetched per platform, on demand). Thread-safe. */
+ * nextUpdate ("collateral expired: sgx FMSPC 00906ED50000 ..."); PCCSs
+ * whose last fetches all failed while no held collateral is fresh or
+ * within max_stale past its nextUpdate (nothing can be verified until one
+ * answers again); a cache folder alone that holds nothing usable. A PCCS
+ * that has served nothing yet is ready (collateral is fetched per
+ * platform, on demand). Thread-safe. */
 int asps_collateral_source_ready(asps_collateral_source *s, int64_t now, char *why, size_t n);
 
 /* The platform a collateral set is for (its TCB info's TEE and FMSPC) and

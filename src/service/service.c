@@ -306,12 +306,17 @@ asps_err asps_service_new(const asps_service_config *cfg, asps_service **out, as
         .root_files = (const char *const *)cfg->trust_roots,
         .n_root_files = cfg->n_trust_roots,
         .collateral = {.bundle = cfg->collateral_bundle, .sim_dir = cfg->collateral_sim,
-                       .pccs_url = cfg->pccs_url, .pccs_ca = cfg->pccs_ca},
+                       .pccs_url = cfg->pccs_url, .pccs_ca = cfg->pccs_ca,
+                       .pccs_urls = (const char *const *)cfg->pccs_urls, .n_pccs_urls = cfg->n_pccs_urls,
+                       .cache_dir = cfg->collateral_cache_dir, .max_stale = cfg->collateral_max_stale,
+                       .refresh_before = cfg->collateral_refresh_before},
         .verifiers = cfg->threads ? cfg->threads : 2,
+        .tcb_update_early = cfg->collateral_tcb_update_early,
+        .max_stale = cfg->collateral_max_stale,
     };
     e = asps_trust_new(&to, &s->trust, eb);
     if (e == ASPS_OK && asps_trust_no_collateral(s->trust))
-        e = asps_fail(eb, ASPS_E_ARG, "collateral: config: no collateral source (bundle, sim or pccs)");
+        e = asps_fail(eb, ASPS_E_ARG, "collateral: config: no collateral source (bundle, sim, pccs or cache_dir)");
     if (e != ASPS_OK)
         goto fail;
     e = asps_generation_load(cfg, &s->gen, eb);

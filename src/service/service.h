@@ -14,7 +14,12 @@
  *     "server_cert": "server.crt", "server_key": "server.key",
  *     "trust": {"sim": "simdir", "roots": ["other_root.der"]},
  *     "collateral": {"bundle": "collateral.json"} | {"sim": "simdir"}
- *                 | {"pccs": "https://pccs:8081", "pccs_ca": "pccs-ca.pem"},
+ *                 | {"pccs": "https://pccs:8081" | ["https://a", "https://b"],
+ *                    "pccs_ca": "pccs-ca.pem",
+ *                    "cache_dir": "/var/cache/asps",   (disk cache, re-verified)
+ *                    "max_stale": "36h",     (0 = off; s|m|h|d, at most 365d)
+ *                    "tcb_update": "standard" | "early",
+ *                    "refresh_before": "1h"},  (background refresh; default 1h)
  *     "policy": "policy.json",
  *     "policy_format": "native" | "cczoo" | "occlum",     (default native)
  *     "occlum_secrets": "secret_config.json",            (occlum format)
@@ -69,7 +74,13 @@ typedef struct asps_service_config {
     size_t n_trust_roots;
     char *collateral_bundle;
     char *collateral_sim;
-    char *pccs_url, *pccs_ca;
+    char *pccs_url, *pccs_ca;     /* pccs_url: the first of pccs_urls */
+    char *pccs_urls[8];           /* collateral.pccs, in failover order */
+    size_t n_pccs_urls;
+    char *collateral_cache_dir;   /* collateral.cache_dir */
+    int64_t collateral_max_stale; /* collateral.max_stale, seconds (0: off) */
+    int collateral_tcb_update_early; /* collateral.tcb_update "early" */
+    int64_t collateral_refresh_before; /* collateral.refresh_before, seconds (default 3600) */
     char *policy;
     char *policy_format;          /* "native", "cczoo", "occlum" */
     char *occlum_secrets;

@@ -11,6 +11,7 @@
 #include "addr.h"
 #include "json.h"
 #include "policy.h"
+#include "source.h"
 #include "util.h"
 
 asps_err asps_service_config_new(asps_service_config **out, asps_errbuf *eb)
@@ -26,6 +27,7 @@ asps_err asps_service_config_new(asps_service_config **out, asps_errbuf *eb)
     c->threads = 2;
     c->claims_cache = 4096;
     c->audit_required = 1;
+    c->collateral_refresh_before = 3600;
     *out = c;
     return ASPS_OK;
 }
@@ -47,6 +49,9 @@ void asps_service_config_free(asps_service_config *c)
         asps_cleanse_free_str(*secret_strs[i]);
     for (size_t i = 0; i < c->n_trust_roots; i++)
         free(c->trust_roots[i]);
+    for (size_t i = 0; i < c->n_pccs_urls; i++)
+        free(c->pccs_urls[i]);
+    free(c->collateral_cache_dir);
     free(c);
 }
 
@@ -96,6 +101,54 @@ static asps_err opt_size(const cJSON *o, const char *path, const char *key, int6
     ASPS_TRY(asps_json_get_int(o, path, key, min, max, &v, &present, eb));
     if (present)
         *out = (size_t)v;
+    return ASPS_OK;
+}
+
+/* "collateral": {"pccs": URL | [URL, ...]}: at most 8, each a URL; the
+ * first is also pccs_url (the banner, serve --check). */
+static asps_err collateral_pccs(const cJSON *o, asps_service_config *c, asps_errbuf *eb)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "pccs");
+    if (!v)
+        return ASPS_OK;
+    const cJSON *one = cJSON_IsString(v) ? v : NULL;
+    if (!one && !cJSON_IsArray(v))
+        return asps_fail(eb, ASPS_E_PARSE, "config.collateral.pccs: expected a URL or a list of URLs");
+    if (cJSON_IsArray(v) && !v->child)
+        return asps_fail(eb, ASPS_E_PARSE, "config.collateral.pccs: the list is empty");
+    size_t i = 0;
+    for (const cJSON *it = one ? one : v->child; it; it = one ? NULL : it->next, i++) {
+        char where[64];
+        snprintf(where, sizeof where, one ? "config.collateral.pccs" : "config.collateral.pccs[%zu]", i);
+        if (!cJSON_IsString(it) || !it->valuestring[0])
+            return asps_fail(eb, ASPS_E_PARSE, "%s: expected a URL", where);
+        if (c->n_pccs_urls == sizeof c->pccs_urls / sizeof c->pccs_urls[0])
+            return asps_fail(eb, ASPS_E_LIMIT, "config.collateral.pccs: at most 8 URLs");
+        ASPS_TRY(asps_addr_parse_url(where, it->valuestring, NULL, eb));
+        for (size_t j = 0; j < c->n_pccs_urls; j++)
+            if (!strcmp(c->pccs_urls[j], it->valuestring))
+                return asps_fail(eb, ASPS_E_PARSE, "%s: listed twice", where);
+        if (!(c->pccs_urls[c->n_pccs_urls] = strdup(it->valuestring)))
+            return asps_fail(eb, ASPS_E_NOMEM, "config: out of memory");
+        c->n_pccs_urls++;
+    }
+    free(c->pccs_url);
+    c->pccs_url = strdup(c->pccs_urls[0]);
+    return c->pccs_url ? ASPS_OK : asps_fail(eb, ASPS_E_NOMEM, "config: out of memory");
+}
+
+/* "collateral": {"max_stale": "36h"}: a duration (source.h's form). */
+static asps_err opt_duration(const cJSON *o, const char *key, int64_t *out, asps_errbuf *eb)
+{
+    const char *s;
+    int present;
+    char where[64];
+    snprintf(where, sizeof where, "config.collateral.%s", key);
+    ASPS_TRY(asps_json_get_string(o, "config.collateral", key, 0, &s, &present, eb));
+    if (present && asps_collateral_duration_parse(s, out) != 0)
+        return asps_fail(eb, ASPS_E_PARSE,
+                         "%s: expected a duration: 0, or a whole number with s, m, h or d "
+                         "(\"90s\", \"30m\", \"36h\", \"7d\"), at most 365d", where);
     return ASPS_OK;
 }
 
@@ -164,14 +217,25 @@ static asps_err parse(const cJSON *root, const char *dir, asps_service_config *c
     }
     ASPS_TRY(asps_json_get_object(root, "config", "collateral", &o, &present, eb));
     if (present) {
-        static const char *const k[] = {"bundle", "sim", "pccs", "pccs_ca", NULL};
+        static const char *const k[] = {"bundle", "sim", "pccs", "pccs_ca", "cache_dir",
+                                        "max_stale", "tcb_update", "refresh_before", NULL};
         ASPS_TRY(asps_json_check_keys(o, "config.collateral", k, eb));
         ASPS_TRY(opt_path(o, "config.collateral", "bundle", dir, &c->collateral_bundle, eb));
         ASPS_TRY(opt_path(o, "config.collateral", "sim", dir, &c->collateral_sim, eb));
-        ASPS_TRY(opt_str(o, "config.collateral", "pccs", &c->pccs_url, eb));
-        if (c->pccs_url)
-            ASPS_TRY(asps_addr_parse_url("config.collateral.pccs", c->pccs_url, NULL, eb));
+        ASPS_TRY(collateral_pccs(o, c, eb));
         ASPS_TRY(opt_path(o, "config.collateral", "pccs_ca", dir, &c->pccs_ca, eb));
+        ASPS_TRY(opt_path(o, "config.collateral", "cache_dir", dir, &c->collateral_cache_dir, eb));
+        ASPS_TRY(opt_duration(o, "max_stale", &c->collateral_max_stale, eb));
+        ASPS_TRY(opt_duration(o, "refresh_before", &c->collateral_refresh_before, eb));
+        char *upd = NULL;
+        ASPS_TRY(opt_str(o, "config.collateral", "tcb_update", &upd, eb));
+        if (upd && strcmp(upd, "standard") && strcmp(upd, "early")) {
+            free(upd);
+            return asps_fail(eb, ASPS_E_PARSE,
+                             "config.collateral.tcb_update: expected \"standard\" or \"early\"");
+        }
+        c->collateral_tcb_update_early = upd && !strcmp(upd, "early");
+        free(upd);
     }
     ASPS_TRY(asps_json_get_object(root, "config", "kms", &o, &present, eb));
     if (present) {

@@ -38,11 +38,16 @@ has() { # LINE WORD...: each WORD among the candidates
     done
 }
 complete -p asps >/dev/null 2>&1 && pass=$((pass+1)) || { echo "FAIL: no complete -F for asps"; fail=$((fail+1)); }
-want "asps " "--help --version cert get policy quote run serve sim version"
+want "asps " "--help --version cert collateral get policy quote run serve sim version"
 want "asps s" "serve sim"
 want "asps sim " "init quote recover"
 want "asps cert " "new show verify"
 want "asps policy c" "check convert"
+want "asps collateral " "fetch show"
+want "asps collateral fetch --ca p" "platform processor"
+want "asps collateral fetch --tee " "sgx tdx"
+has "asps collateral fetch --" --pccs --pccs-ca --tee --fmspc --ca --out --help
+want "asps collateral show d --" "--help --json"
 want "asps sim init --" "--days --force --help"
 want "asps sim quote d --o" "--out"
 want "asps cert verify c --pccs" "--pccs --pccs-ca"

@@ -48,7 +48,7 @@ print("\n".join(out))'
 }
 
 leaves=("quote verify" "quote show" "sim init" "sim quote" "sim recover" "cert new" "cert show" "cert verify"
-        "policy check" "policy convert" "serve" "version" "get" "run")
+        "policy check" "policy convert" "collateral fetch" "collateral show" "serve" "version" "get" "run")
 for leaf in "${leaves[@]}"; do
   for h in --help -h; do
     # shellcheck disable=SC2086
@@ -66,18 +66,18 @@ for leaf in "${leaves[@]}"; do
   done
 done
 # every README synopsis is some command's; every group's help lists its leaves
-for g in quote sim cert policy; do
+for g in quote sim cert policy collateral; do
   "$bin" $g --help >"$t/out" 2>&1 && ok || bad "asps $g --help: rc $?"
   synopses <"$t/out" >"$t/got"
   grep -E "^asps $g " "$t/readme.syn" >"$t/want"
   diff "$t/want" "$t/got" >"$t/diff" && ok || { bad "asps $g --help differs from README"; cat "$t/diff"; }
 done
 n_readme=$(wc -l <"$t/readme.syn")
-[ "$n_readme" = 15 ] && ok || bad "README's table has $n_readme synopses, the command 15"
+[ "$n_readme" = 17 ] && ok || bad "README's table has $n_readme synopses, the command 17"
 # the top level lists exactly the commands
 "$bin" --help >"$t/out" 2>&1 && ok || bad "asps --help: rc"
 cmds=$(awk '/^commands:/{x=1;next} x&&/^  [a-z]/{print $1}' "$t/out" | sort | tr '\n' ' ')
-[ "$cmds" = "cert get policy quote run serve sim version " ] && ok || bad "asps --help commands: $cmds"
+[ "$cmds" = "cert collateral get policy quote run serve sim version " ] && ok || bad "asps --help commands: $cmds"
 tail -n "$(wc -l <"$t/readme.exit")" "$t/out" | diff "$t/readme.exit" - >/dev/null \
   && ok || bad "asps --help does not end with README's exit-code table"
 "$bin" -h | cmp -s - "$t/out" && ok || bad "asps -h differs from asps --help"

@@ -140,7 +140,24 @@ static void test_pccs_collateral_is_byte_identical_and_cached(void **state)
     asps_collateral *a, *b, *orig;
     if (asps_pccs_get_collateral(p, ASPS_TEE_SGX, fmspc, "processor", 1751328000, &a, &eb) != ASPS_OK)
         fail_msg("%s", eb.msg);
-    assert_int_equal(asps_pccs_requests(p), 4);
+    /* pckcrl, tcb, qe/identity, tcb&update=early, tcbevaluationdatanumbers
+     * (404 from this PCCS: not offered, the set goes on), rootcacrl */
+    assert_int_equal(asps_pccs_requests(p), 6);
+    {
+        char sp[64], cap[4200];
+        snprintf(sp, sizeof sp, "https://127.0.0.1:%d/__stats", server_port);
+        snprintf(cap, sizeof cap, "%s/c.pem", tmpdir);
+        sbuf st = {.n = 0};
+        CURL *cu = curl_easy_init();
+        curl_easy_setopt(cu, CURLOPT_URL, sp);
+        curl_easy_setopt(cu, CURLOPT_CAINFO, cap);
+        curl_easy_setopt(cu, CURLOPT_WRITEFUNCTION, sbuf_write);
+        curl_easy_setopt(cu, CURLOPT_WRITEDATA, &st);
+        assert_int_equal(curl_easy_perform(cu), CURLE_OK);
+        curl_easy_cleanup(cu);
+        assert_non_null(strstr(st.b, "\"/sgx/certification/v4/tcb\": 2"));
+        assert_non_null(strstr(st.b, "\"/sgx/certification/v4/tcbevaluationdatanumbers\": 1"));
+    }
     size_t n;
     uint8_t *bundle = tu_read_vector("sgx_quote_collateral.json", &n);
     assert_int_equal(asps_collateral_parse_bundle(bundle, n, &orig, &eb), ASPS_OK);
@@ -157,15 +174,15 @@ static void test_pccs_collateral_is_byte_identical_and_cached(void **state)
     free(so);
     /* cached: no new request, as the server counts them */
     long served = server_requests();
-    assert_true(served >= 4); /* the first fetch reached the server */
+    assert_true(served >= 6); /* the first fetch reached the server */
     assert_int_equal(asps_pccs_get_collateral(p, ASPS_TEE_SGX, fmspc, "processor", 1751328000 + 3600, &b, &eb), ASPS_OK);
-    assert_int_equal(asps_pccs_requests(p), 4);
+    assert_int_equal(asps_pccs_requests(p), 6);
     assert_int_equal(server_requests(), served);
     asps_collateral_free(b);
     /* past the earliest nextUpdate (QE identity, 2025-07-19T10:01:18Z): refetched */
     assert_int_equal(asps_pccs_get_collateral(p, ASPS_TEE_SGX, fmspc, "processor", 1752919278 + 1, &b, &eb), ASPS_OK);
-    assert_int_equal(asps_pccs_requests(p), 8);
-    assert_int_equal(server_requests(), served + 4);
+    assert_int_equal(asps_pccs_requests(p), 12);
+    assert_int_equal(server_requests(), served + 6);
     /* and it verifies the real quote */
     size_t ql;
     uint8_t *q = tu_read_vector("sgx_quote", &ql);
@@ -249,8 +266,9 @@ static void test_pccs_retries_500_twice_then_succeeds(void **state)
     if (asps_pccs_get_collateral(p, ASPS_TEE_SGX, sgx_fmspc, "processor", 1751328000, &c, &eb) != ASPS_OK)
         fail_msg("%s", eb.msg);
     assert_non_null(c);
-    /* two failed attempts on the first endpoint, then four good requests */
-    assert_int_equal(asps_pccs_requests(p), 6);
+    /* two failed attempts on the first endpoint, then six requests (four
+     * parts, the early TCB info, the numbers list's 404) */
+    assert_int_equal(asps_pccs_requests(p), 8);
     asps_collateral_free(c);
     asps_pccs_free(p);
 }
@@ -289,7 +307,7 @@ static void test_pccs_waits_as_retry_after_asks(void **state)
     int64_t waited = asps_now_mono_ms() - t0;
     assert_non_null(c);
     assert_true(waited >= 1000); /* the default backoff alone is 100 ms */
-    assert_int_equal(asps_pccs_requests(p), 5);
+    assert_int_equal(asps_pccs_requests(p), 7);
     asps_collateral_free(c);
     asps_pccs_free(p);
 }
