@@ -15,6 +15,7 @@
 #include "decision.h"
 #include "json.h"
 #include "quote.h"
+#include "source.h"
 #include "util.h"
 
 static const cli_help verify_help = {
@@ -57,30 +58,6 @@ int cli_quote_is_cert_hint(const char *cmd, const char *path, const uint8_t *b, 
     return 1;
 }
 
-/* A duration: an integer and one unit (s, m, h, d), or "0"; at most 365
- * days (README "TCB recovery": collateral.max_stale). 0 ok, -1 bad. */
-static int parse_duration(const char *s, int64_t *out)
-{
-    if (!strcmp(s, "0")) {
-        *out = 0;
-        return 0;
-    }
-    int64_t v = 0;
-    size_t i = 0;
-    for (; s[i] >= '0' && s[i] <= '9'; i++) {
-        if (v > 365LL * 86400)
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    if (i == 0 || s[i] == 0 || s[i + 1] != 0)
-        return -1;
-    int64_t unit = s[i] == 's' ? 1 : s[i] == 'm' ? 60 : s[i] == 'h' ? 3600 : s[i] == 'd' ? 86400 : 0;
-    if (!unit || v > 365LL * 86400 / unit)
-        return -1;
-    *out = v * unit;
-    return 0;
-}
-
 /* Take --tcb-update and --max-stale (own to quote verify) out of ARGV into
  * T; the rest goes to the common parser. 0 ok, else a usage error (printed). */
 static int take_tcb_opts(int *argc, char **argv, cli_trust *t)
@@ -110,7 +87,7 @@ static int take_tcb_opts(int *argc, char **argv, cli_trust *t)
             if (strcmp(v, "standard") && strcmp(v, "early"))
                 return cli_usage_error(&verify_help, "--tcb-update: '%s' is not standard or early", v);
             t->tcb_update_early = !strcmp(v, "early");
-        } else if (parse_duration(v, &t->max_stale) != 0) {
+        } else if (asps_collateral_duration_parse(v, &t->max_stale) != 0) { /* as in config */
             return cli_usage_error(&verify_help,
                                    "--max-stale: '%s' is not a duration (0, 90s, 30m, 36h, 7d; at "
                                    "most 365d)", v);

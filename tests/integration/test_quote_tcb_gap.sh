@@ -201,7 +201,7 @@ grep -q "qe isvsvn" "$t/sgx3-00606a-platform-tcbinfo-v2-qe-outofdate.txt" ||
 d=$real/sgx3-00606a-platform-eval17
 at=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["at"])' "$d/case.json")
 for bad in "--tcb-update=soon" "--tcb-update" "--max-stale=7" "--max-stale=366d" "--max-stale=-1h" \
-           "--max-stale=1hh" "--max-stale=h" "--max-stale=99999999999999999999s"; do
+           "--max-stale=1hh" "--max-stale=h" "--max-stale=07d" "--max-stale=99999999999999999999s"; do
   "$bin" quote verify "$d/quote" --collateral "$d/collateral.json" --at "$at" $bad >/dev/null 2>"$t/err"
   check "usage error: $bad" 2 $?
   grep -q -- "${bad%%=*}" "$t/err" || { echo "FAIL: $bad: message does not name the option"; cat "$t/err"; fail=$((fail+1)); }
