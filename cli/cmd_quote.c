@@ -10,16 +10,24 @@
 #include "claims_json.h"
 #include "cli.h"
 #include "common.h"
+#include "dcap_parse.h"
+#include "dcap_tcb.h"
 #include "decision.h"
+#include "json.h"
 #include "quote.h"
+#include "source.h"
 #include "util.h"
 
 static const cli_help verify_help = {
     "quote verify",
     "asps quote verify QUOTE [--collateral FILE | --pccs URL [--pccs-ca FILE] | --sim DIR] "
-    "[--root-ca FILE] [--at TIME] [--policy FILE] [--json]",
+    "[--root-ca FILE] [--at TIME] [--tcb-update standard|early] [--max-stale DURATION] "
+    "[--policy FILE] [--json]",
     "Verify a DCAP quote (SGX v3/v4/v5, TDX v4/v5) against Intel's rules.\n"
     CLI_TRUST_HELP
+    "  --tcb-update SET   TCB info update set of the verdict: standard (default) or early\n"
+    "  --max-stale DURATION  accept collateral this far past nextUpdate, marked stale\n"
+    "                     (0, 90s, 30m, 36h, 7d; at most 365d; default 0: off)\n"
     "  --policy FILE      then what this native policy decides at TIME for the quote\n"
     "                     (the matching app asking for all its secrets; exit 1 if denied)\n"};
 
@@ -50,12 +58,99 @@ int cli_quote_is_cert_hint(const char *cmd, const char *path, const uint8_t *b, 
     return 1;
 }
 
+/* Take --tcb-update and --max-stale (own to quote verify) out of ARGV into
+ * T; the rest goes to the common parser. 0 ok, else a usage error (printed). */
+static int take_tcb_opts(int *argc, char **argv, cli_trust *t)
+{
+    int n = 1;
+    for (int i = 1; i < *argc; i++) {
+        const char *a = argv[i], *v = NULL;
+        int tcb = !strncmp(a, "--tcb-update", 12) && (a[12] == 0 || a[12] == '=');
+        int stale = !strncmp(a, "--max-stale", 11) && (a[11] == 0 || a[11] == '=');
+        if (!strcmp(a, "--")) { /* the rest are operands */
+            while (i < *argc)
+                argv[n++] = argv[i++];
+            break;
+        }
+        if (!tcb && !stale) {
+            argv[n++] = argv[i];
+            continue;
+        }
+        const char *eq = strchr(a, '=');
+        if (eq)
+            v = eq + 1;
+        else if (i + 1 < *argc)
+            v = argv[++i];
+        else
+            return cli_usage_error(&verify_help, "%s needs a value", tcb ? "--tcb-update" : "--max-stale");
+        if (tcb) {
+            if (strcmp(v, "standard") && strcmp(v, "early"))
+                return cli_usage_error(&verify_help, "--tcb-update: '%s' is not standard or early", v);
+            t->tcb_update_early = !strcmp(v, "early");
+        } else if (asps_collateral_duration_parse(v, &t->max_stale) != 0) { /* as in config */
+            return cli_usage_error(&verify_help,
+                                   "--max-stale: '%s' is not a duration (0, 90s, 30m, 36h, 7d; at "
+                                   "most 365d)", v);
+        }
+    }
+    argv[n] = NULL;
+    *argc = n;
+    return 0;
+}
+
+/* Name the gap's components and add the QE's shortfall from the bundle the
+ * verdict was made with (--collateral): the verifier's TCB info model keeps
+ * SVNs, not Intel's names, and its TCB status step does not see the QE
+ * identity. The TCB info whose tcbEvaluationDataNumber is the verdict's
+ * (tcb_info_early before tcb_info). Best effort: the gap stays as the
+ * verifier gave it when the bundle cannot be read again. */
+static void complete_gap(const char *bundle, const uint8_t *quote, size_t qlen, asps_claims *c)
+{
+    uint8_t *b = NULL;
+    size_t blen = 0;
+    asps_errbuf eb;
+    cJSON *o = NULL;
+    if (asps_read_file(bundle, 16u << 20, &b, &blen, &eb) != ASPS_OK)
+        return;
+    if (asps_json_parse((const char *)b, blen, "collateral", &o, &eb) != ASPS_OK) {
+        free(b);
+        return;
+    }
+    static const char *const sets[] = {"tcb_info_early", "tcb_info"};
+    for (int i = 0; i < 2 && c->gap.present; i++) {
+        const cJSON *ti = cJSON_GetObjectItemCaseSensitive(o, sets[i]);
+        asps_tcb_info info;
+        if (!cJSON_IsString(ti) ||
+            asps_dcap_parse_tcb_info(ti->valuestring, strlen(ti->valuestring), &info, &eb) != ASPS_OK)
+            continue;
+        uint32_t number = info.tcb_evaluation_data_number;
+        asps_dcap_tcb_info_clear(&info);
+        if (number == c->tcb_info_evaluation_data_number) {
+            asps_dcap_gap_names(&c->gap, ti->valuestring, strlen(ti->valuestring), &eb);
+            break;
+        }
+    }
+    const cJSON *qi = cJSON_GetObjectItemCaseSensitive(o, "qe_identity");
+    asps_qe_identity qe;
+    asps_quote q;
+    if (cJSON_IsString(qi) &&
+        asps_dcap_parse_qe_identity(qi->valuestring, strlen(qi->valuestring), &qe, &eb) == ASPS_OK) {
+        if (asps_quote_parse(quote, qlen, &q, &eb) == ASPS_OK)
+            asps_dcap_qe_gap(&qe, q.qe_report.isv_svn, &c->gap);
+        asps_dcap_qe_identity_clear(&qe);
+    }
+    cJSON_Delete(o);
+    free(b);
+}
+
 static int cmd_verify(int argc, char **argv)
 {
     cli_trust t = {.at = (int64_t)time(NULL)};
     const char *path, *policy = NULL;
     int json;
-    int arc = cli_decision_args(&verify_help, &argc, argv, &policy);
+    int arc = take_tcb_opts(&argc, argv, &t);
+    if (!arc)
+        arc = cli_decision_args(&verify_help, &argc, argv, &policy);
     if (!arc)
         arc = cli_file_args(&verify_help, &t, argc, argv, &path, &json);
     if (arc)
@@ -77,6 +172,8 @@ static int cmd_verify(int argc, char **argv)
     if (e == ASPS_OK) {
         e = asps_trust_verify_quote(trust, q, qlen, t.at, &c, &eb);
         rc = e == ASPS_OK ? 0 : 1;
+        if ((e == ASPS_OK || e == ASPS_E_TCB_REVOKED) && t.collateral)
+            complete_gap(t.collateral, q, qlen, &c);
     }
     if (json) {
         cJSON *o = cJSON_CreateObject();
@@ -101,6 +198,10 @@ static int cmd_verify(int argc, char **argv)
         for (size_t i = 0; i < c.n_tdx_module_advisories; i++)
             printf("%s%s", i ? ", " : "; TDX module advisories ", c.tdx_module_advisory_ids[i]);
         printf("%s\n", c.simulated ? " (simulated platform)" : "");
+        char lines[8192];
+        if (asps_claims_tcb_text(&c, lines, sizeof lines) != 0)
+            fprintf(stderr, "asps quote verify: TCB recovery lines cut short\n");
+        fputs(lines, stdout);
         if (policy)
             rc = cli_decision_show(&verify_help, policy, &c, t.at, NULL, rc);
     }

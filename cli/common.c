@@ -105,6 +105,8 @@ asps_err cli_trust_new(const cli_trust *t, asps_trust **out, asps_errbuf *eb)
         .n_root_files = t->root_ca ? 1 : 0,
         .collateral = {.bundle = t->collateral, .sim_dir = t->sim, .pccs_url = t->pccs,
                        .pccs_ca = t->pccs_ca},
+        .tcb_update_early = t->tcb_update_early,
+        .max_stale = t->max_stale,
     };
     return asps_trust_new(&o, out, eb);
 }

@@ -19,6 +19,8 @@ typedef struct cli_trust {
     const char *root_ca;     /* --root-ca FILE */
     const char *sim;         /* --sim DIR: trust DIR/root_ca.der, DIR/collateral_*.json */
     int64_t at;              /* --at TIME, default now */
+    int tcb_update_early;    /* quote verify --tcb-update early */
+    int64_t max_stale;       /* quote verify --max-stale DURATION (seconds) */
 } cli_trust;
 
 /* The help lines of the trust options (and --json), for the verify

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "dcap_tcb.h"
+#include "json.h"
 
 /* A matched level's advisory IDs as listed, in Intel's order: QvE copies
  * the list as it is (qve.cpp, qve_set_quote_supplemental_data: sa_list from
@@ -161,22 +162,193 @@ static asps_err relaunch(const asps_tcb_info *t, const asps_quote *q, asps_tcb_s
     return ASPS_OK;
 }
 
+
+/* ---- the gap: what moving up one level takes (issue 16) ----------------- */
+
+static void add_shortfall(asps_tcb_gap *g, const char *component, unsigned have, unsigned need)
+{
+    if (g->n_shortfalls >= ASPS_MAX_SHORTFALLS)
+        return;
+    asps_tcb_shortfall *s = &g->shortfalls[g->n_shortfalls++];
+    snprintf(s->component, sizeof s->component, "%s", component);
+    s->have = (uint16_t)have;
+    s->need = (uint16_t)need;
+}
+
+static int has_advisory(const asps_advisories *a, const char *id)
+{
+    for (size_t i = 0; i < a->n; i++)
+        if (!strcmp(a->id[i], id))
+            return 1;
+    return 0;
+}
+
+/* The platform part: NEXT is the level just above MATCHED in the sorted
+ * order (highest first, as QVL sorts them and matches the first one
+ * reached), so NEXT is the lowest level the platform does not reach and
+ * every SVN below NEXT's is named. Bytes 0-1 of TEE_TCB_SVN are the TDX
+ * module's when its version byte is set (judged by the module identity,
+ * as the matching skips them). */
+static void platform_gap(const asps_tcb_level *matched, const asps_tcb_level *next,
+                         const asps_pck_ext *x, const asps_quote *q, int is_tdx, asps_tcb_gap *g)
+{
+    char name[64];
+    g->present = 1;
+    g->next_status = next->status;
+    g->next_tcb_date = next->tcb_date;
+    for (int i = 0; i < 16; i++)
+        if (x->cpusvn_comp[i] < next->sgx_comp[i]) {
+            snprintf(name, sizeof name, "sgxtcbcomponent %d", i);
+            add_shortfall(g, name, x->cpusvn_comp[i], next->sgx_comp[i]);
+        }
+    if (x->pcesvn < next->pcesvn)
+        add_shortfall(g, "pcesvn", x->pcesvn, next->pcesvn);
+    if (is_tdx)
+        for (int i = q->tdx.tee_tcb_svn[1] > 0 ? 2 : 0; i < 16; i++)
+            if (q->tdx.tee_tcb_svn[i] < next->tdx_comp[i]) {
+                snprintf(name, sizeof name, "tdxtcbcomponent %d (TEE_TCB_SVN byte %d)", i, i);
+                add_shortfall(g, name, q->tdx.tee_tcb_svn[i], next->tdx_comp[i]);
+            }
+    g->n_cleared = 0;
+    for (size_t i = 0; i < matched->adv.n && g->n_cleared < ASPS_MAX_ADVISORIES; i++)
+        if (!has_advisory(&next->adv, matched->adv.id[i]))
+            snprintf(g->cleared_advisory_ids[g->n_cleared++], ASPS_ADVISORY_LEN, "%s",
+                     matched->adv.id[i]);
+}
+
+/* A is at or above B in every SVN (sgxtcbcomponents, pcesvn and, for TDX,
+ * the tdxtcbcomponents the matching reads). */
+static int level_dominates(const asps_tcb_level *a, const asps_tcb_level *b, int is_tdx, int first_tdx)
+{
+    for (int i = 0; i < 16; i++)
+        if (a->sgx_comp[i] < b->sgx_comp[i])
+            return 0;
+    if (a->pcesvn < b->pcesvn)
+        return 0;
+    for (int i = first_tdx; is_tdx && i < 16; i++)
+        if (a->tdx_comp[i] < b->tdx_comp[i])
+            return 0;
+    return 1;
+}
+
+/* The next level up from the matched one (index M > 0, levels highest
+ * first): the nearest level listed before it that is at or above it in
+ * every SVN, the level the platform reaches by raising the SVNs it is
+ * short of. Intel lists each TCB date's levels in pairs that differ in a
+ * configuration component (e.g. sgxtcbcomponent 6 1 then 0:
+ * SWHardeningNeeded, then ConfigurationAndSWHardeningNeeded), so the level
+ * listed just before a "1" level is often the "0" variant of the date
+ * above, which raising SVNs never reaches; that one only when no level
+ * above dominates. */
+static const asps_tcb_level *next_level_up(const asps_tcb_info *t, size_t m, const asps_quote *q,
+                                           int is_tdx)
+{
+    int first_tdx = is_tdx && q->tdx.tee_tcb_svn[1] > 0 ? 2 : 0;
+    for (size_t i = m; i-- > 0;)
+        if (level_dominates(&t->levels[i], &t->levels[m], is_tdx, first_tdx))
+            return &t->levels[i];
+    return &t->levels[m - 1];
+}
+
+/* An ISVSVN level list (TDX module identity, QE identity), highest first:
+ * the level just above the one at index I, when the SVN is below it. */
+static void isvsvn_gap(const asps_isvsvn_level *levels, size_t i, uint16_t isvsvn,
+                       const char *component, asps_tcb_gap *g)
+{
+    if (i == 0 || levels[i - 1].isvsvn <= isvsvn)
+        return;
+    if (!g->present) { /* the platform level is the top: the status is this level's */
+        g->present = 1;
+        g->next_status = levels[i - 1].status;
+    }
+    add_shortfall(g, component, isvsvn, levels[i - 1].isvsvn);
+}
+
+void asps_dcap_qe_gap(const asps_qe_identity *qe, uint16_t isvsvn, asps_tcb_gap *gap)
+{
+    for (size_t i = 0; i < gap->n_shortfalls; i++)
+        if (!strcmp(gap->shortfalls[i].component, "qe isvsvn"))
+            return; /* already added */
+    for (size_t i = 0; i < qe->n_levels; i++)
+        if (qe->levels[i].isvsvn <= isvsvn) {
+            isvsvn_gap(qe->levels, i, isvsvn, "qe isvsvn", gap);
+            return;
+        }
+}
+
+/* Intel's name of a component in TCB info v3 (sgxtcbcomponents[i] /
+ * tdxtcbcomponents[i] "category" and "type"; v2 names none): the first
+ * listed level that names index I. "" when none does. */
+static void component_name(const cJSON *levels, const char *list, int idx, char *out, size_t n)
+{
+    const cJSON *l;
+    out[0] = 0;
+    cJSON_ArrayForEach(l, levels)
+    {
+        const cJSON *arr = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(l, "tcb"), list);
+        const cJSON *c = cJSON_IsArray(arr) ? cJSON_GetArrayItem(arr, idx) : NULL;
+        const cJSON *cat = cJSON_GetObjectItemCaseSensitive(c, "category");
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive(c, "type");
+        const char *cs = cJSON_IsString(cat) ? cat->valuestring : "";
+        const char *ts = cJSON_IsString(type) ? type->valuestring : "";
+        if (!cs[0] && !ts[0])
+            continue;
+        snprintf(out, n, "%s%s%s", cs, cs[0] && ts[0] ? ": " : "", ts);
+        return;
+    }
+}
+
+asps_err asps_dcap_gap_names(asps_tcb_gap *gap, const char *tcb_info, size_t len, asps_errbuf *eb)
+{
+    cJSON *o = NULL;
+    ASPS_TRY(asps_json_parse(tcb_info, len, "tcb_info", &o, eb));
+    const cJSON *levels = cJSON_GetObjectItemCaseSensitive(o, "tcbLevels");
+    for (size_t i = 0; cJSON_IsArray(levels) && i < gap->n_shortfalls; i++) {
+        asps_tcb_shortfall *s = &gap->shortfalls[i];
+        int idx = -1, tdx = 0;
+        if (sscanf(s->component, "sgxtcbcomponent %d", &idx) != 1 &&
+            (tdx = 1, sscanf(s->component, "tdxtcbcomponent %d", &idx)) != 1)
+            continue;
+        /* named already, other than by TEE_TCB_SVN byte (the default) */
+        if (idx < 0 || idx > 15 || (strchr(s->component, '(') && !strstr(s->component, "(TEE_TCB_SVN")))
+            continue;
+        char name[48];
+        component_name(levels, tdx ? "tdxtcbcomponents" : "sgxtcbcomponents", idx, name,
+                       sizeof name);
+        if (!name[0])
+            continue;
+        char full[sizeof s->component];
+        snprintf(full, sizeof full, "%s %d (%.*s)", tdx ? "tdxtcbcomponent" : "sgxtcbcomponent",
+                 idx, (int)(sizeof full - 22), name);
+        memcpy(s->component, full, sizeof full);
+    }
+    cJSON_Delete(o);
+    return ASPS_OK;
+}
+
 asps_err asps_dcap_tcb_status(const asps_tcb_info *t, const asps_pck_ext *x, const asps_quote *q,
                               const asps_tdx_module_identity *mod, const asps_isvsvn_level *qel,
                               asps_claims *out, asps_errbuf *eb)
 {
     const asps_tcb_level *sgx = NULL, *tdx = NULL;
+    size_t sgx_i = 0, tdx_i = 0, module_level = 0;
+    const asps_isvsvn_level *module_levels = NULL;
     int is_tdx = t->is_tdx && q->tee_type == ASPS_TEE_TDX;
     for (size_t i = 0; i < t->n_levels && !tdx; i++) {
         const asps_tcb_level *l = &t->levels[i];
         if (!sgx_level_matches(l, x))
             continue;
-        if (!sgx)
+        if (!sgx) {
             sgx = l;
+            sgx_i = i;
+        }
         if (!is_tdx)
             break;
-        if (tdx_level_matches(l, q->tdx.tee_tcb_svn))
+        if (tdx_level_matches(l, q->tdx.tee_tcb_svn)) {
             tdx = l;
+            tdx_i = i;
+        }
     }
     if (!sgx)
         return asps_fail(eb, ASPS_E_TCB_NOT_FOUND,
@@ -195,14 +367,19 @@ asps_err asps_dcap_tcb_status(const asps_tcb_info *t, const asps_pck_ext *x, con
         uint8_t version = q->tdx.tee_tcb_svn[1], isvsvn = q->tdx.tee_tcb_svn[0];
         if (version > 0) {
             const asps_isvsvn_level *ml = NULL;
+            size_t mi = 0;
             /* QVL: first listed level whose ISVSVN the module meets */
             for (size_t i = 0; mod && i < mod->n_levels && !ml; i++)
-                if (isvsvn >= mod->levels[i].isvsvn)
+                if (isvsvn >= mod->levels[i].isvsvn) {
                     ml = &mod->levels[i];
+                    mi = i;
+                }
             if (!ml)
                 return asps_fail(eb, ASPS_E_TCB_NOT_FOUND,
                                  "TCB: TDX module SVN %u matches no level of %s", isvsvn,
                                  mod ? mod->id : "?");
+            module_level = mi;
+            module_levels = mod->levels;
             st = converge(st, ml->status);
             copy_adv(&out->n_tdx_module_advisories, out->tdx_module_advisory_ids, &ml->adv);
             module_st = ml->status;
@@ -219,6 +396,15 @@ asps_err asps_dcap_tcb_status(const asps_tcb_info *t, const asps_pck_ext *x, con
     out->tcb_date = matched->tcb_date;
     out->qe_tcb_date = qel->tcb_date;
     out->tcb_status = st;
+    /* what moving up one level takes: the platform level, then the TDX
+     * module's (the QE's: asps_dcap_qe_gap, which needs the QE identity) */
+    memset(&out->gap, 0, sizeof out->gap);
+    size_t mi_platform = is_tdx ? tdx_i : sgx_i;
+    if (mi_platform > 0)
+        platform_gap(matched, next_level_up(t, mi_platform, q, is_tdx), x, q, is_tdx, &out->gap);
+    if (module_levels)
+        isvsvn_gap(module_levels, module_level, q->tdx.tee_tcb_svn[0], "tdx module isvsvn",
+                   &out->gap);
     if (st == ASPS_TCB_REVOKED) /* say which level revoked it: the fix differs */
         return asps_fail(eb, ASPS_E_TCB_REVOKED, "TCB: %s is Revoked",
                          matched->status == ASPS_TCB_REVOKED ? "platform TCB level"

@@ -26,4 +26,32 @@ asps_err asps_dcap_tcb_status(const asps_tcb_info *t, const asps_pck_ext *x, con
                               const asps_tdx_module_identity *mod, const asps_isvsvn_level *qel,
                               asps_claims *out, asps_errbuf *eb);
 
+/* The platform's TCB level and the final status ... also fill OUT->gap:
+ * (asps_dcap_tcb_status does) the next level up from the matched one: the
+ * nearest level listed before it (highest first) at or above it in every
+ * SVN, else the one listed just before it: every sgxtcbcomponent, pcesvn and (TDX)
+ * tdxtcbcomponent below it, named "sgxtcbcomponent N" and "tdxtcbcomponent
+ * N (TEE_TCB_SVN byte N)" by 0-based index (asps_dcap_gap_names puts
+ * Intel's names); the TDX module's ISVSVN against
+ * the level above its own in its identity ("tdx module isvsvn"); the
+ * matched level's advisory IDs the next one does not list (cleared).
+ * next_status/next_tcb_date are the next platform level's; when only the
+ * TDX module or QE is behind, next_status is that identity's next level's
+ * and next_tcb_date 0. */
+
+/* Add the QE's shortfall to GAP: ISVSVN against the QE identity level just
+ * above the one it meets (levels listed highest first, as QVL reads them);
+ * nothing when it meets the top one, or when GAP already names "qe isvsvn".
+ * Call after asps_dcap_tcb_status. */
+void asps_dcap_qe_gap(const asps_qe_identity *qe, uint16_t isvsvn, asps_tcb_gap *gap);
+
+/* Name GAP's "sgxtcbcomponent N" / "tdxtcbcomponent N" shortfalls with the
+ * "category" and "type" TCB info v3 gives that index (the first listed
+ * level naming it): "sgxtcbcomponent 1 (OS/VMM: SGX Late Microcode Update)",
+ * in place of "(TEE_TCB_SVN byte N)" for TDX; an index Intel does not name
+ * stays as it is. TCB_INFO:
+ * the signed TCB info body (LEN bytes) the verdict used. ASPS_E_PARSE when
+ * it is not JSON; names already given are kept. */
+asps_err asps_dcap_gap_names(asps_tcb_gap *gap, const char *tcb_info, size_t len, asps_errbuf *eb);
+
 #endif

@@ -59,6 +59,8 @@ want "asps version --" "--help --json"
 want "asps get --attester " "auto gramine occlum sim tdx"
 want "asps get --attester o" "occlum"
 want "asps serve --log-level w" "warn"
+want "asps quote verify q --tcb-update " "early standard"
+has "asps quote verify q --" --tcb-update --max-stale --at
 want "asps serve --policy-format " "cczoo native occlum"
 want "asps policy convert --from c" "cczoo"
 want "asps sim quote d --quote-version " "3 4 5"
