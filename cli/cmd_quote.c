@@ -10,12 +10,8 @@
 #include "claims_json.h"
 #include "cli.h"
 #include "common.h"
-#include "dcap_parse.h"
-#include "dcap_tcb.h"
 #include "decision.h"
-#include "json.h"
 #include "quote.h"
-#include "source.h"
 #include "util.h"
 
 static const cli_help verify_help = {
@@ -98,51 +94,6 @@ static int take_tcb_opts(int *argc, char **argv, cli_trust *t)
     return 0;
 }
 
-/* Name the gap's components and add the QE's shortfall from the bundle the
- * verdict was made with (--collateral): the verifier's TCB info model keeps
- * SVNs, not Intel's names, and its TCB status step does not see the QE
- * identity. The TCB info whose tcbEvaluationDataNumber is the verdict's
- * (tcb_info_early before tcb_info). Best effort: the gap stays as the
- * verifier gave it when the bundle cannot be read again. */
-static void complete_gap(const char *bundle, const uint8_t *quote, size_t qlen, asps_claims *c)
-{
-    uint8_t *b = NULL;
-    size_t blen = 0;
-    asps_errbuf eb;
-    cJSON *o = NULL;
-    if (asps_read_file(bundle, 16u << 20, &b, &blen, &eb) != ASPS_OK)
-        return;
-    if (asps_json_parse((const char *)b, blen, "collateral", &o, &eb) != ASPS_OK) {
-        free(b);
-        return;
-    }
-    static const char *const sets[] = {"tcb_info_early", "tcb_info"};
-    for (int i = 0; i < 2 && c->gap.present; i++) {
-        const cJSON *ti = cJSON_GetObjectItemCaseSensitive(o, sets[i]);
-        asps_tcb_info info;
-        if (!cJSON_IsString(ti) ||
-            asps_dcap_parse_tcb_info(ti->valuestring, strlen(ti->valuestring), &info, &eb) != ASPS_OK)
-            continue;
-        uint32_t number = info.tcb_evaluation_data_number;
-        asps_dcap_tcb_info_clear(&info);
-        if (number == c->tcb_info_evaluation_data_number) {
-            asps_dcap_gap_names(&c->gap, ti->valuestring, strlen(ti->valuestring), &eb);
-            break;
-        }
-    }
-    const cJSON *qi = cJSON_GetObjectItemCaseSensitive(o, "qe_identity");
-    asps_qe_identity qe;
-    asps_quote q;
-    if (cJSON_IsString(qi) &&
-        asps_dcap_parse_qe_identity(qi->valuestring, strlen(qi->valuestring), &qe, &eb) == ASPS_OK) {
-        if (asps_quote_parse(quote, qlen, &q, &eb) == ASPS_OK)
-            asps_dcap_qe_gap(&qe, q.qe_report.isv_svn, &c->gap);
-        asps_dcap_qe_identity_clear(&qe);
-    }
-    cJSON_Delete(o);
-    free(b);
-}
-
 static int cmd_verify(int argc, char **argv)
 {
     cli_trust t = {.at = (int64_t)time(NULL)};
@@ -172,8 +123,6 @@ static int cmd_verify(int argc, char **argv)
     if (e == ASPS_OK) {
         e = asps_trust_verify_quote(trust, q, qlen, t.at, &c, &eb);
         rc = e == ASPS_OK ? 0 : 1;
-        if ((e == ASPS_OK || e == ASPS_E_TCB_REVOKED) && t.collateral)
-            complete_gap(t.collateral, q, qlen, &c);
     }
     if (json) {
         cJSON *o = cJSON_CreateObject();
