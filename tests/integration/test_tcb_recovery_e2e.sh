@@ -263,13 +263,14 @@ metrics() { curl -s "http://127.0.0.1:$OPS/metrics"; }
 # mksim NAME DAYS_AGO: a platform issued 60 days ago, recovered DAYS_AGO days
 # ago; sets the expectations for its client quote
 mksim() {
+  local date; date=$(date -u -d "-$2 days" +%F)
   "$BIN" sim init "$1" --days 500 --issued "$(date -u -d '-60 days' +%F)" >/dev/null &&
-    "$BIN" sim recover "$1" --date "$(date -u -d "-$2 days" +%F)" --tee sgx >/dev/null &&
+    "$BIN" sim recover "$1" --date "$date" --tee sgx >/dev/null &&
     "$BIN" sim quote "$1" --out "$1.bin" --mrenclave "$MRE" --mrsigner "$MRS" --tcb OutOfDate >/dev/null ||
     { echo "FAIL: sim $1"; exit 1; }
   eval "$(python3 expect.py "$1/collateral_sgx.json" "$1.bin")" || { echo "FAIL: expectations $1"; exit 1; }
   [ "$ST_STD" = UpToDate ] && [ "$STD_TOP" = 1 ] && [ "$ST_EARLY" = OutOfDate ] &&
-    [ "$D_DAY" = "$(date -u -d "-$2 days" +%F)" ] && ok || bad "$1: $ST_STD/$ST_EARLY $D_DAY"
+    [ "$D_DAY" = "$date" ] && ok || bad "$1: $ST_STD/$ST_EARLY $D_DAY"
 }
 # audit LOG NAME PYTHON-ASSERTS: the last line of LOG as o
 audit() {
