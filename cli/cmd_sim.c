@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "sim.h"
 #include "cli.h"
@@ -12,7 +13,7 @@
 #include "util.h"
 
 static const cli_help init_help = {
-    "sim init", "asps sim init DIR [--force] [--days N]",
+    "sim init", "asps sim init DIR [--force] [--days N] [--issued DATE]",
     "Create a simulated SGX/TDX platform in DIR: a test PKI shaped like Intel's\n"
     "(keys 0600), and collateral bundles DIR/collateral_sgx.json and\n"
     "DIR/collateral_tdx.json. Verifiers trust it only when told to (--root-ca\n"
@@ -20,7 +21,11 @@ static const cli_help init_help = {
     "holds a platform is refused: replacing its PKI breaks everything issued from it.\n"
     "  --force   replace the platform in DIR\n"
     "  --days N  the collateral's nextUpdate, N days from now (1..3650,\n"
-    "            default 30); issued one day ago\n"};
+    "            default 30); issued one day ago\n"
+    "  --issued DATE  issue the PKI, the collateral and TCB evaluation data\n"
+    "            number 1 on DATE instead (YYYY-MM-DD or RFC 3339, in the past,\n"
+    "            within 3650 days), so that 'sim recover --date' can date a\n"
+    "            TCB recovery in the past\n"};
 
 static const cli_help quote_help = {
     "sim quote",
@@ -55,12 +60,16 @@ static int platform_exists(const char *dir)
 }
 
 static const struct option init_opts[] = {
-    {"force", no_argument, NULL, 'f'}, {"days", required_argument, NULL, 'd'}, {0}};
+    {"force", no_argument, NULL, 'f'}, {"days", required_argument, NULL, 'd'},
+    {"issued", required_argument, NULL, 'i'}, {0}};
 
 struct init_args {
     int force;
     int64_t days;
+    const char *issued;
 };
+
+static int parse_date(const char *s, int64_t *out);
 
 static int init_opt(void *ctx, int val, const char *name, const char *arg)
 {
@@ -68,6 +77,10 @@ static int init_opt(void *ctx, int val, const char *name, const char *arg)
     (void)name;
     if (val == 'f') {
         a->force = 1;
+        return 0;
+    }
+    if (val == 'i') {
+        a->issued = arg;
         return 0;
     }
     size_t n = strlen(arg);
@@ -79,7 +92,7 @@ static int init_opt(void *ctx, int val, const char *name, const char *arg)
 
 static int cmd_init(int argc, char **argv)
 {
-    struct init_args ia = {0, 0};
+    struct init_args ia = {0, 0, NULL};
     int first;
     const struct option *tables[] = {init_opts, NULL};
     int rc = cli_parse(&init_help, tables, 0, argc, argv, init_opt, &ia, &first);
@@ -98,8 +111,20 @@ static int cmd_init(int argc, char **argv)
                 dir);
         return CLI_EXIT_USAGE;
     }
-    asps_errbuf eb = {{0}};
     asps_sim_init_opts o = {.collateral_days = ia.days, .revoke_pck_level = -1};
+    if (ia.issued) {
+        /* the library issues one day before its "now"; nextUpdate stays
+         * --days from the real now (rounded up to a whole day) */
+        int64_t issued, real = (int64_t)time(NULL);
+        if (parse_date(ia.issued, &issued) || issued > real || real - issued > 3650LL * 86400)
+            return cli_usage_error(&init_help,
+                                   "--issued: YYYY-MM-DD or RFC 3339, in the past, within 3650 days, "
+                                   "not '%s'", ia.issued);
+        o.now = issued + 86400;
+        int64_t behind = real - o.now;
+        o.collateral_days = (ia.days ? ia.days : 30) + (behind > 0 ? (behind + 86399) / 86400 : 0);
+    }
+    asps_errbuf eb = {{0}};
     asps_err e = asps_sim_init_ex(dir, &o, &eb);
     if (e != ASPS_OK) {
         fprintf(stderr, "asps sim init: %s\n", eb.msg);

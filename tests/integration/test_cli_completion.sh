@@ -48,7 +48,7 @@ want "asps collateral fetch --ca p" "platform processor"
 want "asps collateral fetch --tee " "sgx tdx"
 has "asps collateral fetch --" --pccs --pccs-ca --tee --fmspc --ca --out --help
 want "asps collateral show d --" "--help --json"
-want "asps sim init --" "--days --force --help"
+want "asps sim init --" "--days --force --help --issued"
 want "asps sim quote d --o" "--out"
 want "asps cert verify c --pccs" "--pccs --pccs-ca"
 has "asps cert new --" --out --key --attester --days --legacy-only --tee --mrenclave --tcb --help
