@@ -321,34 +321,6 @@ static void forecast(const asps_verified_collateral *c, const asps_tcb_info *oth
     f->effective_at = eff > at ? eff : 0;
 }
 
-static int sgx_meets(const asps_tcb_level *l, const asps_pck_ext *x)
-{
-    for (int i = 0; i < 16; i++)
-        if (x->cpusvn_comp[i] < l->sgx_comp[i])
-            return 0;
-    return x->pcesvn >= l->pcesvn;
-}
-
-static int tdx_meets(const asps_tcb_level *l, const uint8_t svn[16])
-{
-    for (int i = svn[1] > 0 ? 2 : 0; i < 16; i++) /* bytes 0-1: the module's, judged apart */
-        if (svn[i] < l->tdx_comp[i])
-            return 0;
-    return 1;
-}
-
-/* The matched platform level's index in TI's levels (highest first, as
- * dcap_tcb.c matches them: SGX the first the PCK SVNs reach; TDX the first
- * the TEE TCB SVN reaches too), or -1. */
-static long matched_level(const asps_tcb_info *ti, const asps_pck_ext *x, const asps_quote *q)
-{
-    int is_tdx = ti->is_tdx && q->tee_type == ASPS_TEE_TDX;
-    for (size_t i = 0; i < ti->n_levels; i++)
-        if (sgx_meets(&ti->levels[i], x) && (!is_tdx || tdx_meets(&ti->levels[i], q->tdx.tee_tcb_svn)))
-            return (long)i;
-    return -1;
-}
-
 /* The TCB recovery that put the matched level below the top: the oldest
  * one newer than it, i.e. the nearest level above it with a later tcbDate
  * (levels of one date differ in configuration or hardening, not by a
@@ -360,7 +332,7 @@ static long matched_level(const asps_tcb_info *ti, const asps_pck_ext *x, const 
 static void demotion(const asps_verified_collateral *c, const asps_tcb_info *ti,
                      const asps_verified_chain *ch, const asps_quote *q, asps_claims *out)
 {
-    long i = matched_level(ti, &ch->ext, q);
+    long i = asps_dcap_matched_level(ti, &ch->ext, q);
     if (i <= 0)
         return; /* the top level (or none): not demoted */
     long above = i - 1;

@@ -327,6 +327,16 @@ asps_err asps_dcap_gap_names(asps_tcb_gap *gap, const char *tcb_info, size_t len
     return ASPS_OK;
 }
 
+long asps_dcap_matched_level(const asps_tcb_info *t, const asps_pck_ext *x, const asps_quote *q)
+{
+    int is_tdx = t->is_tdx && q->tee_type == ASPS_TEE_TDX;
+    for (size_t i = 0; i < t->n_levels; i++)
+        if (sgx_level_matches(&t->levels[i], x) &&
+            (!is_tdx || tdx_level_matches(&t->levels[i], q->tdx.tee_tcb_svn)))
+            return (long)i;
+    return -1;
+}
+
 asps_err asps_dcap_tcb_status(const asps_tcb_info *t, const asps_pck_ext *x, const asps_quote *q,
                               const asps_tdx_module_identity *mod, const asps_isvsvn_level *qel,
                               asps_claims *out, asps_errbuf *eb)

@@ -54,4 +54,10 @@ void asps_dcap_qe_gap(const asps_qe_identity *qe, uint16_t isvsvn, asps_tcb_gap 
  * it is not JSON; names already given are kept. */
 asps_err asps_dcap_gap_names(asps_tcb_gap *gap, const char *tcb_info, size_t len, asps_errbuf *eb);
 
+/* The index in T's levels (highest first) of the platform level QvE's
+ * getMatchingTcbLevel picks: SGX, the first level the PCK certificate's
+ * CPU SVN components and PCE SVN reach; TDX, the first one the TEE TCB SVN
+ * reaches too. -1 when none does. */
+long asps_dcap_matched_level(const asps_tcb_info *t, const asps_pck_ext *x, const asps_quote *q);
+
 #endif
