@@ -206,6 +206,20 @@ $BIN collateral show notcol.json > out.txt 2> err.txt; rc=$?
 [ $rc = 1 ] && grep -q "^asps collateral show: notcol.json: " err.txt && ok || bad "show not collateral: exit $rc $(cat err.txt)"
 $BIN collateral show > out.txt 2> err.txt; rc=$?
 [ $rc = 2 ] && grep -q "DIR or BUNDLE is needed" err.txt && ok || bad "show no argument: exit $rc"
+# an empty folder: nothing to show, not a crash (qsort of no names)
+mkdir empty
+$BIN collateral show empty > out.txt 2> err.txt; rc=$?
+[ $rc = 0 ] && grep -q "^empty: no collateral files" out.txt && [ ! -s err.txt ] && ok \
+    || bad "show empty folder: exit $rc $(cat out.txt err.txt)"
+# a file that cannot be read is exit 2 (README's table), not 1: a FIFO in a
+# bundle's place is refused at once (it used to hang the command), a file
+# over 16 MiB is refused
+mkdir fifo; mkfifo fifo/sgx-00906ED50000-platform.json
+timeout -s KILL 10 $BIN collateral show fifo > out.txt 2> err.txt; rc=$?
+[ $rc = 2 ] && grep -q "not a regular file (a FIFO)" err.txt && ok || bad "show FIFO: exit $rc $(cat err.txt)"
+head -c 17000000 /dev/zero > big.json
+$BIN collateral show big.json > out.txt 2> err.txt; rc=$?
+[ $rc = 2 ] && grep -q "is larger than 16777216 bytes" err.txt && ok || bad "show too large: exit $rc $(cat err.txt)"
 
 echo "test_collateral_cli: $pass passed, $failn failed"
 [ $failn = 0 ]

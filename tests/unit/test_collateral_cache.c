@@ -146,6 +146,21 @@ static void test_write_read(void **state)
     o.verify = NULL;
     assert_int_equal(asps_collateral_source_new(&o, &s, &eb), ASPS_E_ARG);
     assert_non_null(strstr(eb.msg, "verifier"));
+    /* a FIFO in a cache file's place (no writer): refused at once, never
+     * waited on (the read used to block in open(), and a server reading the
+     * folder at start never started) */
+    assert_int_equal(unlink(file), 0);
+    assert_int_equal(mkfifo(file, 0600), 0);
+    alarm(10); /* a hang fails the test instead of holding it */
+    assert_int_equal(asps_collateral_cache_read(cache, tee, fm, "platform", &r, &eb), ASPS_E_IO);
+    assert_null(r);
+    assert_non_null(strstr(eb.msg, "not a regular file (a FIFO)"));
+    o.verify = fake_verify;
+    verify_calls = 0;
+    assert_int_equal(asps_collateral_source_new(&o, &s, &eb), ASPS_OK);
+    assert_int_equal(verify_calls, 0);
+    asps_collateral_source_free(s);
+    alarm(0);
     asps_collateral_free(c);
     tu_rm_rf(dir);
     free(dir);
