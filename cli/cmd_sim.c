@@ -244,7 +244,10 @@ static int parse_date(const char *s, int64_t *out)
     }
     if (strspn(s, "0123456789") == strlen(s)) /* not unix seconds here */
         return -1;
-    return asps_time_parse(s, out) == 0 && *out > 0 ? 0 : -1;
+    /* before 9999-01-01: the standard set takes the number 12 months later,
+     * and every date written must stay a 4-digit-year RFC 3339 date (a later
+     * one made bundles nothing could read) */
+    return asps_time_parse(s, out) == 0 && *out > 0 && *out < INT64_C(253370764800) ? 0 : -1;
 }
 
 static int cmd_recover(int argc, char **argv)
@@ -263,7 +266,7 @@ static int cmd_recover(int argc, char **argv)
     if (!a.date)
         return cli_usage_error(&recover_help, "--date DATE is required");
     if (parse_date(a.date, &date))
-        return cli_usage_error(&recover_help, "--date: YYYY-MM-DD or RFC 3339, not '%s'", a.date);
+        return cli_usage_error(&recover_help, "--date: YYYY-MM-DD or RFC 3339, after 1970-01-01 and before 9999-01-01, not '%s'", a.date);
     const char *dir = argv[first];
     if (!platform_exists(dir)) {
         fprintf(stderr, "asps sim recover: %s holds no simulated platform (asps sim init %s)\n", dir,
