@@ -259,6 +259,7 @@ static asps_err fetch_any(asps_collateral_source *s, asps_tee tee, const uint8_t
     pthread_once(&metrics_once, metrics_init);
     asps_err e = ASPS_E_UNAVAILABLE;
     char first[512] = "";
+    size_t tried = 0;
     for (size_t i = 0; i < s->n_pccs; i++) {
         if (i > 0) {
             asps_metric_inc(m_failover, NULL);
@@ -266,6 +267,7 @@ static asps_err fetch_any(asps_collateral_source *s, asps_tee tee, const uint8_t
                      eb->msg, asps_pccs_url(s->pccs[i]));
         }
         e = asps_pccs_fetch(s->pccs[i], tee, fmspc, ca, out, next_update, eb);
+        tried = i + 1;
         if (e == ASPS_OK || e == ASPS_E_NOMEM || e == ASPS_E_ARG)
             break;
         if (i == 0)
@@ -276,6 +278,8 @@ static asps_err fetch_any(asps_collateral_source *s, asps_tee tee, const uint8_t
         snprintf(last, sizeof last, "%s", eb->msg);
         asps_fail(eb, e, "every PCCS failed: %s; last: %s", first, last);
     }
+    if (s->n_pccs > 1 && tried > 0)
+        asps_pccs_report_set(s->pccs[tried - 1], e, eb);
     return e;
 }
 
@@ -437,6 +441,8 @@ static asps_err setup_pccs(asps_collateral_source *s, const asps_collateral_sour
     for (size_t i = 0; i < n; i++) {
         ASPS_TRY(asps_pccs_new(urls[i], &po, &s->pccs[i], eb));
         s->n_pccs = i + 1;
+        if (n > 1) /* the set reports up/down (fetch_any), not each URL */
+            asps_pccs_set_in_set(s->pccs[i]);
     }
     if (o->cache_dir) {
         if (!o->verify)

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "depstate.h"
 #include "metrics.h"
 #include "source.h"
 #include "testutil.h"
@@ -220,6 +221,7 @@ static void test_failover_cache_refresh(void **state)
     double fo0 = asps_metric_value(fo, NULL), rf0 = asps_metric_value(rf, ASPS_LABELS("ok"));
     verify_ok = 1;
     verify_calls = 0;
+    asps_dep_reset();
     asps_collateral_source *s;
     asps_errbuf eb;
     assert_int_equal(asps_collateral_source_new(&o, &s, &eb), ASPS_OK);
@@ -232,6 +234,14 @@ static void test_failover_cache_refresh(void **state)
         fail_msg("%s", eb.msg);
     assert_true(owned);
     assert_true(asps_metric_value(fo, NULL) >= fo0 + 1);
+    /* the first URL down, the second serving: the PCCS (the set) is up, no
+     * outage (each URL used to report alone: "the PCCS (URL1) is down ...;
+     * calls that need it fail", then "the PCCS (URL2) recovered") */
+    asps_dep_state ds;
+    asps_dep_get(ASPS_DEP_PCCS, &ds);
+    assert_int_equal(ds.status, ASPS_DEP_UP);
+    assert_int_equal(ds.outages, 0);
+    assert_int_equal(ds.failed_total, 0);
     assert_int_equal(verify_calls, 1); /* verified before it was written */
     asps_tee tee;
     uint8_t fm[6];
