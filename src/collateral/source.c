@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <dirent.h>
@@ -447,6 +448,12 @@ static asps_err setup_pccs(asps_collateral_source *s, const asps_collateral_sour
     if (o->cache_dir) {
         if (!o->verify)
             return asps_fail(eb, ASPS_E_ARG, "a cache folder needs a verifier");
+        /* a file in the folder's place: a config error now, not a cache
+         * that silently never reads nor writes (a missing folder is made
+         * at the first write) */
+        struct stat st;
+        if (stat(o->cache_dir, &st) == 0 && !S_ISDIR(st.st_mode))
+            return asps_fail(eb, ASPS_E_ARG, "cache_dir %s is not a folder", o->cache_dir);
         if (!(s->cache_dir = strdup(o->cache_dir)))
             return asps_fail(eb, ASPS_E_NOMEM, "out of memory");
         cache_load_all(s, (int64_t)time(NULL));

@@ -162,6 +162,11 @@ static void test_write_read(void **state)
     assert_int_equal(verify_calls, 0);
     asps_collateral_source_free(s);
     alarm(0);
+    /* a file where the folder should be: refused at creation (a config
+     * error, exit 2 for asps serve), not a cache that never works */
+    asps_collateral_source_opts of = {.cache_dir = file, .verify = fake_verify};
+    assert_int_equal(asps_collateral_source_new(&of, &s, &eb), ASPS_E_ARG);
+    assert_non_null(strstr(eb.msg, "is not a folder"));
     asps_collateral_free(c);
     tu_rm_rf(dir);
     free(dir);
