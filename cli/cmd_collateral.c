@@ -142,6 +142,26 @@ static int cmd_fetch(int argc, char **argv)
         int64_t nu;
         e = asps_pccs_fetch(p, tee, fmspc, a.ca, &col, &nu, &eb);
         asps_pccs_free(p);
+        /* what was served must be what was asked: the file is named for it,
+         * and the server ignores a file whose TCB info is for another
+         * platform (an air-gapped cache "filled" with nothing usable) */
+        asps_collateral_info in;
+        if (e == ASPS_OK && asps_collateral_info_get(col, &in, &eb) == ASPS_OK &&
+            (in.is_tdx != (tee == ASPS_TEE_TDX) || memcmp(in.fmspc, fmspc, 6) != 0 ||
+             (in.pck_ca[0] && strcmp(in.pck_ca, a.ca) != 0))) {
+            char got[13];
+            asps_hex_encode(in.fmspc, 6, got);
+            for (char *q = got; *q; q++)
+                if (*q >= 'a' && *q <= 'f')
+                    *q = (char)(*q - 'a' + 'A');
+            asps_fail(&eb, ASPS_E_TCB_INFO_MISMATCH,
+                      "%s served collateral for %s FMSPC %s (%s CA), not the %s FMSPC %s (%s CA) asked for",
+                      a.pccs[i], in.is_tdx ? "tdx" : "sgx", got,
+                      in.pck_ca[0] ? in.pck_ca : "unknown", a.tee, a.fmspc, a.ca);
+            asps_collateral_free(col);
+            col = NULL;
+            e = ASPS_E_TCB_INFO_MISMATCH;
+        }
         if (e == ASPS_OK) {
             from = a.pccs[i];
             break;

@@ -60,6 +60,17 @@ out=$($BIN collateral fetch --pccs "https://127.0.0.1:$TDX" --pccs-ca pccs.pem -
     --ca platform --out held 2>&1); rc=$?
 [ $rc = 0 ] && [ -f "held/tdx-$DFM-platform.json" ] && ok || bad "tdx fetch: $rc $out"
 
+# ---- a PCCS that serves another platform than asked (the test PCCS
+# ignores fmspc and ca): refused, no file named for what was asked ----------
+$BIN collateral fetch --pccs "https://127.0.0.1:$SGX" --pccs-ca pccs.pem --tee sgx --fmspc 0102030405A6 \
+    --out wrong > out.txt 2> err.txt; rc=$?
+[ $rc = 3 ] && grep -q "https://127.0.0.1:$SGX served collateral for sgx FMSPC $SFM (processor CA), not the sgx FMSPC 0102030405A6 (processor CA) asked for" err.txt \
+    && [ ! -e wrong ] && ok || bad "another FMSPC served: exit $rc $(cat err.txt)"
+$BIN collateral fetch --pccs "https://127.0.0.1:$TDX" --pccs-ca pccs.pem --tee tdx --fmspc "$DFM" \
+    --out wrong > out.txt 2> err.txt; rc=$?
+[ $rc = 3 ] && grep -q "(platform CA), not the tdx FMSPC $DFM (processor CA) asked for" err.txt && [ ! -e wrong ] \
+    && ok || bad "another CA served: exit $rc $(cat err.txt)"
+
 # ---- every URL down: exit 3 ------------------------------------------------------
 $BIN collateral fetch --pccs https://127.0.0.1:1 --pccs https://127.0.0.1:2 --pccs-ca pccs.pem --tee sgx \
     --fmspc "$SFM" --out none > out.txt 2> err.txt; rc=$?
