@@ -52,6 +52,15 @@ check "truncated quote fails" 1 $?
 
 "$bin" quote verify "$vec/sgx_quote" --collateral "$vec/sgx_quote_collateral.json" --at yesterday >/dev/null 2>&1
 check "bad --at is usage" 2 $?
+# a plain date is 00:00:00 UTC (the same verdict and JSON as the RFC 3339
+# form); a day its month does not have is a usage error, not March 2
+"$bin" quote verify "$vec/sgx_quote" --collateral "$vec/sgx_quote_collateral.json" --at 2025-07-01 --json >"$t/day" 2>&1
+check "--at YYYY-MM-DD" 0 $?
+"$bin" quote verify "$vec/sgx_quote" --collateral "$vec/sgx_quote_collateral.json" --at 2025-07-01T00:00:00Z --json >"$t/rfc" 2>&1
+cmp -s "$t/day" "$t/rfc"; check "--at YYYY-MM-DD is midnight UTC" 0 $?
+"$bin" quote verify "$vec/sgx_quote" --collateral "$vec/sgx_quote_collateral.json" --at 2025-06-31 >/dev/null 2>"$t/err"
+check "--at 2025-06-31 is usage" 2 $?
+grep -q -- "--at: '2025-06-31' is not unix seconds, a date YYYY-MM-DD or RFC 3339" "$t/err"; check "--at 2025-06-31 message" 0 $?
 "$bin" quote verify >/dev/null 2>&1
 check "no quote is usage" 2 $?
 "$bin" quote verify "$t/missing" --collateral "$vec/sgx_quote_collateral.json" >/dev/null 2>&1
