@@ -287,8 +287,9 @@ static int cmd_recover(int argc, char **argv)
         char d1[32], d2[32];
         asps_time_format(date, d1);
         asps_time_format(date + 86400, d2);
+        /* "stays" was wrong after a second recovery: tcb_info moves to N */
         printf("%s: TCB evaluation data number %u (tcbRecoveryEventDate %s, tcbDate %s) in "
-               "tcb_info_early; tcb_info stays at %u, the standard set until 12 months after %s\n",
+               "tcb_info_early; tcb_info holds %u, the standard set until 12 months after %s\n",
                t ? "TDX" : "SGX", n, d1, d2, n - 1, d1);
     }
     return 0;

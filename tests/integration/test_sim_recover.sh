@@ -276,6 +276,9 @@ cp "$d/collateral_sgx.json" before2_sgx.json
 cp "$d/collateral_tdx.json" before2_tdx.json
 "$BIN" sim recover "$d" --date "$D2" --tee sgx >out.txt 2>err.txt && ok || bad "second recovery: $(cat err.txt)"
 grep -q "^SGX: TCB evaluation data number 3" out.txt && ! grep -q "^TDX" out.txt && ok || bad "second: $(cat out.txt)"
+# tcb_info moved from 1 to 2 (checked in the bundle below): said so, not "stays"
+grep -q "in tcb_info_early; tcb_info holds 2, the standard set until 12 months after ${D2}T00:00:00Z" out.txt \
+    && ok || bad "second recovery output: $(cat out.txt)"
 cmp -s "$d/collateral_tdx.json" before2_tdx.json && ok || bad "--tee sgx changed the TDX bundle"
 python3 - "$d" <<'PY' && ok || bad "bundle after the second recovery"
 import json, sys
