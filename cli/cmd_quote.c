@@ -106,6 +106,10 @@ static int cmd_verify(int argc, char **argv)
         arc = cli_file_args(&verify_help, &t, argc, argv, &path, &json);
     if (arc)
         return arc == CLI_HELP ? 0 : arc;
+    /* a policy that cannot be used is a usage error before any verdict is
+     * printed (it used to print "verified: ..." and then exit 2) */
+    if (policy && (arc = cli_decision_check(&verify_help, policy)) != 0)
+        return arc;
     uint8_t *q;
     size_t qlen;
     if (cli_read("quote verify", path, ASPS_QUOTE_MAX_LEN, &q, &qlen) != 0)

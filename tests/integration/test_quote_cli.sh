@@ -61,6 +61,15 @@ cmp -s "$t/day" "$t/rfc"; check "--at YYYY-MM-DD is midnight UTC" 0 $?
 "$bin" quote verify "$vec/sgx_quote" --collateral "$vec/sgx_quote_collateral.json" --at 2025-06-31 >/dev/null 2>"$t/err"
 check "--at 2025-06-31 is usage" 2 $?
 grep -q -- "--at: '2025-06-31' is not unix seconds, a date YYYY-MM-DD or RFC 3339" "$t/err"; check "--at 2025-06-31 message" 0 $?
+# a --policy that cannot be used: exit 2 before any verdict is printed
+# (stdout used to say "verified: ..." and the exit be 2), whatever the quote
+echo '{' > "$t/badpol.json"
+for q in "$vec/sgx_quote" "$vec/tdx_quote"; do # verifies / does not with this collateral
+    "$bin" quote verify "$q" --collateral "$vec/sgx_quote_collateral.json" --at 2025-07-01 --policy "$t/badpol.json" >"$t/out" 2>"$t/err"
+    rc=$?; check "bad --policy ($(basename "$q"))" 2 $rc
+    [ ! -s "$t/out" ] && grep -q "^asps quote verify: $t/badpol.json: invalid JSON" "$t/err"; rc=$?
+    check "bad --policy output ($(basename "$q"))" 0 $rc
+done
 "$bin" quote verify >/dev/null 2>&1
 check "no quote is usage" 2 $?
 "$bin" quote verify "$t/missing" --collateral "$vec/sgx_quote_collateral.json" >/dev/null 2>&1
