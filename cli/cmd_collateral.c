@@ -139,6 +139,9 @@ static int cmd_fetch(int argc, char **argv)
             fprintf(stderr, "asps collateral fetch: %s\n", eb.msg);
             return CLI_EXIT_USAGE; /* a bad URL or an unreadable --pccs-ca */
         }
+        /* this command says what failed itself: not the server's
+         * "the PCCS is down ...; calls that need it fail" lines */
+        asps_pccs_set_in_set(p);
         int64_t nu;
         e = asps_pccs_fetch(p, tee, fmspc, a.ca, &col, &nu, &eb);
         asps_pccs_free(p);

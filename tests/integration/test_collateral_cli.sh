@@ -76,6 +76,8 @@ $BIN collateral fetch --pccs https://127.0.0.1:1 --pccs https://127.0.0.1:2 --pc
     --fmspc "$SFM" --out none > out.txt 2> err.txt; rc=$?
 [ $rc = 3 ] && grep -q "unavailable: no URL served the collateral" err.txt && [ ! -e none ] && ok \
     || bad "every URL down: exit $rc $(cat err.txt)"
+# the command's own lines only, not the server's dependency log
+! grep -q "calls that need it fail" err.txt && ok || bad "server log lines in collateral fetch: $(cat err.txt)"
 
 # ---- the optional endpoints: a 404 is "not offered" (above: the test PCCS
 # has no numbers list), any other failure fails the set. A proxy in front
