@@ -61,6 +61,13 @@ cmp -s "$t/day" "$t/rfc"; check "--at YYYY-MM-DD is midnight UTC" 0 $?
 "$bin" quote verify "$vec/sgx_quote" --collateral "$vec/sgx_quote_collateral.json" --at 2025-06-31 >/dev/null 2>"$t/err"
 check "--at 2025-06-31 is usage" 2 $?
 grep -q -- "--at: '2025-06-31' is not unix seconds, a date YYYY-MM-DD or RFC 3339" "$t/err"; check "--at 2025-06-31 message" 0 $?
+# --tcb-update early with collateral that holds no early TCB info (Intel's
+# bundle here): the verdict is the standard set's, and the output says so
+"$bin" quote verify "$vec/sgx_quote" --collateral "$vec/sgx_quote_collateral.json" --at 2025-07-01 --tcb-update early >"$t/out" 2>"$t/err"
+check "--tcb-update early without an early set" 0 $?
+grep -q "^tcb update: standard (the collateral holds no update=early TCB info; " "$t/out"; check "--tcb-update early: standard said" 0 $?
+"$bin" quote verify "$vec/sgx_quote" --collateral "$vec/sgx_quote_collateral.json" --at 2025-07-01 >"$t/out" 2>"$t/err"
+grep -q "^tcb update" "$t/out"; check "no tcb update line when not asked" 1 $?
 # a --policy that cannot be used: exit 2 before any verdict is printed
 # (stdout used to say "verified: ..." and the exit be 2), whatever the quote
 echo '{' > "$t/badpol.json"
