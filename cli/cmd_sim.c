@@ -266,7 +266,9 @@ static int cmd_recover(int argc, char **argv)
     if (!a.date)
         return cli_usage_error(&recover_help, "--date DATE is required");
     if (parse_date(a.date, &date))
-        return cli_usage_error(&recover_help, "--date: YYYY-MM-DD or RFC 3339, after 1970-01-01 and before 9999-01-01, not '%s'", a.date);
+        return cli_usage_error(&recover_help,
+                               "--date: YYYY-MM-DD or RFC 3339, after 1970-01-01 and before "
+                               "9999-01-01, not '%s'", a.date);
     const char *dir = argv[first];
     if (!platform_exists(dir)) {
         fprintf(stderr, "asps sim recover: %s holds no simulated platform (asps sim init %s)\n", dir,

@@ -328,10 +328,17 @@ static int cache_load(asps_collateral_source *s, asps_tee tee, const uint8_t fms
     asps_err e = asps_collateral_cache_read(s->cache_dir, tee, fmspc, ca, &c, &eb);
     if (e == ASPS_OK && !c)
         return 0;
+    asps_collateral_info in;
     if (e == ASPS_OK && (e = check(s, c, &eb)) == ASPS_OK &&
         (e = asps_collateral_expiry(c, &t2, f2, &nu, &eb)) == ASPS_OK &&
         (t2 != tee || memcmp(f2, fmspc, 6) != 0))
         e = asps_fail(&eb, ASPS_E_TCB_INFO_MISMATCH, "its TCB info is for another platform");
+    /* a file named for one PCK CA holding the other's CRL: held, it would
+     * be fresh and never refetched, and refuse every quote of that CA */
+    if (e == ASPS_OK && asps_collateral_info_get(c, &in, &eb) == ASPS_OK && in.pck_ca[0] &&
+        strcmp(in.pck_ca, ca) != 0)
+        e = asps_fail(&eb, ASPS_E_TCB_INFO_MISMATCH,
+                      "its PCK CRL is the %s CA's, the file is named for the %s CA", in.pck_ca, ca);
     if (e != ASPS_OK) {
         asps_log(ASPS_LOG_WARN, "collateral", "cache: %s/%s ignored: %s", s->cache_dir, name, eb.msg);
         asps_collateral_free(c);

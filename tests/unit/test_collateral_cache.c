@@ -143,6 +143,18 @@ static void test_write_read(void **state)
     assert_int_equal(asps_collateral_source_ready(s, nu + 10, why, sizeof why), 1); /* within max_stale */
     assert_int_equal(asps_collateral_source_ready(s, nu + 61, why, sizeof why), 0);
     asps_collateral_source_free(s);
+    /* a file named for the processor CA that holds the platform CA's PCK
+     * CRL (the simulated platform's): ignored, so the platform is fetched
+     * rather than held fresh and refusing every processor-CA quote */
+    {
+        char cache2[4300];
+        snprintf(cache2, sizeof cache2, "%s/cache2", dir);
+        assert_int_equal(asps_collateral_cache_write(cache2, tee, fm, "processor", c, &written, &eb), ASPS_OK);
+        asps_collateral_source_opts o2 = {.cache_dir = cache2, .verify = fake_verify};
+        assert_int_equal(asps_collateral_source_new(&o2, &s, &eb), ASPS_OK);
+        assert_int_equal(asps_collateral_source_ready(s, nu - 10, why, sizeof why), 0);
+        asps_collateral_source_free(s);
+    }
     /* a cache folder needs a verifier: nothing read from disk is trusted */
     o.verify = NULL;
     assert_int_equal(asps_collateral_source_new(&o, &s, &eb), ASPS_E_ARG);
