@@ -461,6 +461,11 @@ static asps_err setup_pccs(asps_collateral_source *s, const asps_collateral_sour
         struct stat st;
         if (stat(o->cache_dir, &st) == 0 && !S_ISDIR(st.st_mode))
             return asps_fail(eb, ASPS_E_ARG, "cache_dir %s is not a folder", o->cache_dir);
+        /* a symbolic link to nothing: mkdir() cannot make it (EEXIST) and
+         * every write would fail */
+        if (stat(o->cache_dir, &st) != 0 && lstat(o->cache_dir, &st) == 0 && S_ISLNK(st.st_mode))
+            return asps_fail(eb, ASPS_E_ARG, "cache_dir %s is a symbolic link to a missing folder",
+                             o->cache_dir);
         if (!(s->cache_dir = strdup(o->cache_dir)))
             return asps_fail(eb, ASPS_E_NOMEM, "out of memory");
         cache_load_all(s, (int64_t)time(NULL));

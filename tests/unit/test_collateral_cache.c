@@ -179,6 +179,12 @@ static void test_write_read(void **state)
     asps_collateral_source_opts of = {.cache_dir = file, .verify = fake_verify};
     assert_int_equal(asps_collateral_source_new(&of, &s, &eb), ASPS_E_ARG);
     assert_non_null(strstr(eb.msg, "is not a folder"));
+    char dangling[4300];
+    snprintf(dangling, sizeof dangling, "%s/dangling", dir);
+    assert_int_equal(symlink("no-such-folder", dangling), 0);
+    of.cache_dir = dangling;
+    assert_int_equal(asps_collateral_source_new(&of, &s, &eb), ASPS_E_ARG);
+    assert_non_null(strstr(eb.msg, "is a symbolic link to a missing folder"));
     asps_collateral_free(c);
     tu_rm_rf(dir);
     free(dir);
