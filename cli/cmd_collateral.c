@@ -12,6 +12,7 @@
  */
 #include <cjson/cJSON.h>
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,9 +139,32 @@ static int cmd_fetch(int argc, char **argv)
             fprintf(stderr, "asps collateral fetch: %s\n", eb.msg);
             return CLI_EXIT_USAGE; /* a bad URL or an unreadable --pccs-ca */
         }
+        /* this command says what failed itself: not the server's
+         * "the PCCS is down ...; calls that need it fail" lines */
+        asps_pccs_set_in_set(p);
         int64_t nu;
         e = asps_pccs_fetch(p, tee, fmspc, a.ca, &col, &nu, &eb);
         asps_pccs_free(p);
+        /* what was served must be what was asked: the file is named for it,
+         * and the server ignores a file whose TCB info is for another
+         * platform (an air-gapped cache "filled" with nothing usable) */
+        asps_collateral_info in;
+        if (e == ASPS_OK && asps_collateral_info_get(col, &in, &eb) == ASPS_OK &&
+            (in.is_tdx != (tee == ASPS_TEE_TDX) || memcmp(in.fmspc, fmspc, 6) != 0 ||
+             (in.pck_ca[0] && strcmp(in.pck_ca, a.ca) != 0))) {
+            char got[13];
+            asps_hex_encode(in.fmspc, 6, got);
+            for (char *q = got; *q; q++)
+                if (*q >= 'a' && *q <= 'f')
+                    *q = (char)(*q - 'a' + 'A');
+            asps_fail(&eb, ASPS_E_TCB_INFO_MISMATCH,
+                      "%s served collateral for %s FMSPC %s (%s CA), not the %s FMSPC %s (%s CA) asked for",
+                      a.pccs[i], in.is_tdx ? "tdx" : "sgx", got,
+                      in.pck_ca[0] ? in.pck_ca : "unknown", a.tee, a.fmspc, a.ca);
+            asps_collateral_free(col);
+            col = NULL;
+            e = ASPS_E_TCB_INFO_MISMATCH;
+        }
         if (e == ASPS_OK) {
             from = a.pccs[i];
             break;
@@ -324,19 +348,28 @@ static int show_opt(void *ctx, int val, const char *name, const char *arg)
     return 0;
 }
 
-/* Show one file: 0 ok, 1 it does not read as collateral. */
+/* Show one file: 0 ok, 1 it does not read as collateral, 2 it cannot be
+ * read at all (missing, not a regular file, too large: README's usage
+ * exit). */
 static int show_one(const char *path, cJSON *arr, int64_t now)
 {
     asps_errbuf eb = {{0}};
     asps_collateral *c = NULL;
     asps_collateral_info in;
-    asps_err e = asps_collateral_load_file(path, &c, &eb);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    /* a regular file only (a FIFO named *.json must not hang the listing) */
+    asps_err e = asps_read_regular_file(path, 16u << 20, &buf, &len, &eb);
+    int unreadable = e != ASPS_OK;
+    if (e == ASPS_OK)
+        e = asps_collateral_parse_bundle(buf, len, &c, &eb);
+    free(buf);
     if (e == ASPS_OK)
         e = asps_collateral_info_get(c, &in, &eb);
     asps_collateral_free(c);
     if (e != ASPS_OK) {
         fprintf(stderr, "asps collateral show: %s: %s\n", path, eb.msg);
-        return 1;
+        return unreadable ? 2 : 1;
     }
     if (arr)
         cJSON_AddItemToArray(arr, info_json(path, &in));
@@ -360,7 +393,7 @@ static int cmd_show(int argc, char **argv)
     const char *arg = argv[first];
     struct stat st;
     if (stat(arg, &st) != 0) {
-        fprintf(stderr, "asps collateral show: cannot open %s\n", arg);
+        fprintf(stderr, "asps collateral show: cannot open %s: %s\n", arg, strerror(errno));
         return CLI_EXIT_USAGE;
     }
     char **names = NULL;
@@ -389,7 +422,8 @@ static int cmd_show(int argc, char **argv)
             snprintf(names[n++], pl, "%s/%s", arg, de->d_name);
         }
         closedir(d);
-        qsort(names, n, sizeof *names, by_name);
+        if (n) /* qsort's array may not be NULL, even for 0 items */
+            qsort(names, n, sizeof *names, by_name);
     } else {
         names = malloc(sizeof *names);
         if (names && (names[0] = strdup(arg)))
@@ -401,7 +435,8 @@ static int cmd_show(int argc, char **argv)
     for (size_t i = 0; i < n; i++) {
         if (!json && i)
             printf("\n");
-        rc |= show_one(names[i], arr, now);
+        int r = show_one(names[i], arr, now);
+        rc = r > rc ? r : rc;
         free(names[i]);
     }
     free(names);
@@ -416,7 +451,7 @@ static int cmd_show(int argc, char **argv)
     }
     if (fflush(stdout) != 0)
         return CLI_EXIT_USAGE;
-    return rc ? CLI_EXIT_DENIED : CLI_EXIT_OK;
+    return rc == 2 ? CLI_EXIT_USAGE : rc ? CLI_EXIT_DENIED : CLI_EXIT_OK;
 }
 
 int asps_cmd_collateral(int argc, char **argv)

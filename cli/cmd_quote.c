@@ -106,6 +106,10 @@ static int cmd_verify(int argc, char **argv)
         arc = cli_file_args(&verify_help, &t, argc, argv, &path, &json);
     if (arc)
         return arc == CLI_HELP ? 0 : arc;
+    /* a policy that cannot be used is a usage error before any verdict is
+     * printed (it used to print "verified: ..." and then exit 2) */
+    if (policy && (arc = cli_decision_check(&verify_help, policy)) != 0)
+        return arc;
     uint8_t *q;
     size_t qlen;
     if (cli_read("quote verify", path, ASPS_QUOTE_MAX_LEN, &q, &qlen) != 0)
@@ -151,6 +155,11 @@ static int cmd_verify(int argc, char **argv)
         if (asps_claims_tcb_text(&c, lines, sizeof lines) != 0)
             fprintf(stderr, "asps quote verify: TCB recovery lines cut short\n");
         fputs(lines, stdout);
+        /* asked for the early set, the collateral holds none: say the
+         * verdict is the standard set's, not leave it silent */
+        if (t.tcb_update_early && !c.tcb_update_early)
+            printf("tcb update: standard (the collateral holds no update=early TCB info; "
+                   "--tcb-update early needs one: asps sim recover, or a PCCS that serves it)\n");
         if (policy)
             rc = cli_decision_show(&verify_help, policy, &c, t.at, NULL, rc);
     }

@@ -269,7 +269,10 @@ static int parse_date(const char *s, int64_t *out)
     }
     if (strspn(s, "0123456789") == strlen(s)) /* not unix seconds here */
         return -1;
-    return asps_time_parse(s, out) == 0 && *out > 0 ? 0 : -1;
+    /* before 9999-01-01: the standard set takes the number 12 months later,
+     * and every date written must stay a 4-digit-year RFC 3339 date (a later
+     * one made bundles nothing could read) */
+    return asps_time_parse(s, out) == 0 && *out > 0 && *out < INT64_C(253370764800) ? 0 : -1;
 }
 
 static int cmd_recover(int argc, char **argv)
@@ -288,7 +291,9 @@ static int cmd_recover(int argc, char **argv)
     if (!a.date)
         return cli_usage_error(&recover_help, "--date DATE is required");
     if (parse_date(a.date, &date))
-        return cli_usage_error(&recover_help, "--date: YYYY-MM-DD or RFC 3339, not '%s'", a.date);
+        return cli_usage_error(&recover_help,
+                               "--date: YYYY-MM-DD or RFC 3339, after 1970-01-01 and before "
+                               "9999-01-01, not '%s'", a.date);
     const char *dir = argv[first];
     if (!platform_exists(dir)) {
         fprintf(stderr, "asps sim recover: %s holds no simulated platform (asps sim init %s)\n", dir,
@@ -309,8 +314,9 @@ static int cmd_recover(int argc, char **argv)
         char d1[32], d2[32];
         asps_time_format(date, d1);
         asps_time_format(date + 86400, d2);
+        /* "stays" was wrong after a second recovery: tcb_info moves to N */
         printf("%s: TCB evaluation data number %u (tcbRecoveryEventDate %s, tcbDate %s) in "
-               "tcb_info_early; tcb_info stays at %u, the standard set until 12 months after %s\n",
+               "tcb_info_early; tcb_info holds %u, the standard set until 12 months after %s\n",
                t ? "TDX" : "SGX", n, d1, d2, n - 1, d1);
     }
     return 0;

@@ -32,8 +32,17 @@ int cli_trust_set(const char *cmd, cli_trust *t, const char *a, const char *val)
         *slot = val;
         return 0;
     }
+    /* a plain date is 00:00:00 UTC, as policy dates and sim recover --date
+     * read it (README's TCB recovery timeline is in dates) */
+    char day[32];
+    const char *given = val;
+    if (strlen(val) == 10 && val[4] == '-' && val[7] == '-') {
+        snprintf(day, sizeof day, "%sT00:00:00Z", val);
+        val = day;
+    }
     if (asps_time_parse(val, &t->at) != 0) {
-        fprintf(stderr, "asps %s: --at: '%s' is neither unix seconds nor RFC 3339\n", cmd, val);
+        fprintf(stderr, "asps %s: --at: '%s' is not unix seconds, a date YYYY-MM-DD or RFC 3339\n",
+                cmd, given);
         return CLI_BAD_VALUE;
     }
     return 0;

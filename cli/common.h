@@ -32,7 +32,7 @@ typedef struct cli_trust {
     "  --pccs-ca FILE     CA certificate(s) for the PCCS's TLS certificate\n"                      \
     "  --sim DIR          trust the simulated platform in DIR and use its collateral\n"            \
     "  --root-ca FILE     also trust this root CA (DER or PEM); results say simulated\n"           \
-    "  --at TIME          verification time: unix seconds or RFC 3339 (default now)\n"             \
+    "  --at TIME          verification time: unix seconds, YYYY-MM-DD or RFC 3339 (default now)\n"             \
     "  --json             print one JSON object with the verdict and claims\n"
 
 /* getopt_long table of the trust options (val CLI_OPT_TRUST) and applying

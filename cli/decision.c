@@ -73,6 +73,18 @@ static asps_err decide(const asps_policy *p, const asps_claims *c, int64_t at, a
     return e;
 }
 
+int cli_decision_check(const cli_help *h, const char *policy)
+{
+    asps_policy *p = NULL;
+    asps_errbuf eb = {{0}};
+    if (asps_policy_load_file(policy, &p, &eb) != ASPS_OK) {
+        fprintf(stderr, "asps %s: %s\n", h->cmd, eb.msg);
+        return CLI_EXIT_USAGE;
+    }
+    asps_policy_free(p);
+    return 0;
+}
+
 int cli_decision_show(const cli_help *h, const char *policy, const asps_claims *claims,
                       int64_t at, cJSON *json, int rc)
 {

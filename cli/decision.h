@@ -14,6 +14,11 @@
  * printed for H (no value, given twice): its exit code. */
 int cli_decision_args(const cli_help *h, int *argc, char **argv, const char **policy);
 
+/* Load the policy at POLICY and let it go: 0, or its error printed for H
+ * and CLI_EXIT_USAGE, so that a policy that cannot be used is refused
+ * before any verification is printed. */
+int cli_decision_check(const cli_help *h, const char *policy);
+
 /* The decision of the native policy at POLICY for CLAIMS (verified) at AT:
  * the app that matches asking for all its secrets, as the server would
  * decide it. JSON non-NULL: added to it as "decision": {"app", "allowed",

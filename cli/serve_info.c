@@ -22,6 +22,7 @@
 #include "rpc.h"
 #endif
 #include "serve_info.h"
+#include "source.h"
 
 #include "common.h"
 #include "service_check.h"
@@ -154,8 +155,9 @@ static void say_trust(report *r, const asps_service_config *cfg)
 }
 
 /* The PCCS answers GET /sgx/certification/v4/rootcacrl (Intel's PCCS API
- * v4): it is reachable, its certificate trusted, and it serves. */
-static void probe_pccs(report *r, const asps_service_config *cfg, const char *pccs_url)
+ * v4): it is reachable, its certificate trusted, and it serves. 1 when it
+ * does (MSG says so), else 0 (MSG says what failed). */
+static int probe_pccs(const asps_service_config *cfg, const char *pccs_url, char *msg, size_t msz)
 {
     asps_errbuf eb = {{0}};
     asps_http *h = NULL;
@@ -166,23 +168,49 @@ static void probe_pccs(report *r, const asps_service_config *cfg, const char *pc
         n--;
     if ((size_t)snprintf(url, sizeof url, "%.*s/sgx/certification/v4/rootcacrl", (int)n,
                          pccs_url) >= sizeof url) {
-        say(r, SAY_FAIL, "collateral", "pccs URL too long");
-        return;
+        snprintf(msg, msz, "pccs URL too long");
+        return 0;
     }
+    int ok = 0;
     asps_http_resp resp = {0};
     asps_http_req q = {.url = url, .what = url};
     if (asps_http_new(&ho, &h, &eb) != ASPS_OK || asps_http_once(h, &q, PROBE_MS, &resp, &eb) != ASPS_OK)
-        say(r, SAY_FAIL, "collateral", "PCCS %s: %s", pccs_url, eb.msg);
+        snprintf(msg, msz, "PCCS %s: %s", pccs_url, eb.msg);
     else if (resp.failed)
-        say(r, SAY_FAIL, "collateral", "PCCS %s unreachable: %s", pccs_url,
-            resp.error && resp.error[0] ? resp.error : "no answer");
+        snprintf(msg, msz, "PCCS %s unreachable: %s", pccs_url,
+                 resp.error && resp.error[0] ? resp.error : "no answer");
     else if (resp.status != 200)
-        say(r, SAY_FAIL, "collateral", "PCCS %s: GET %s answered HTTP %ld", pccs_url, url,
-            resp.status);
+        snprintf(msg, msz, "PCCS %s: GET %s answered HTTP %ld", pccs_url, url, resp.status);
     else
-        say(r, SAY_OK, "collateral", "PCCS %s reachable (root CA CRL served)", pccs_url);
+        ok = snprintf(msg, msz, "PCCS %s reachable (root CA CRL served)", pccs_url) > 0;
     asps_http_resp_free(&resp);
     asps_http_free(h);
+    return ok;
+}
+
+/* Every PCCS URL probed. One that fails is a problem when none serves; with
+ * another serving it is a warning (failover covers it, as it would in the
+ * server), so one replica of several down does not fail a deployment. */
+static void probe_pccs_all(report *r, const asps_service_config *cfg)
+{
+    size_t n = cfg->n_pccs_urls, serving = 0;
+    if (n == 0)
+        return;
+    int ok[ASPS_COLLATERAL_MAX_PCCS] = {0};
+    static char msg[ASPS_COLLATERAL_MAX_PCCS][2 * ASPS_HTTP_MAX_URL + 600]; /* --check runs once, one thread */
+    if (n > ASPS_COLLATERAL_MAX_PCCS)
+        n = ASPS_COLLATERAL_MAX_PCCS;
+    for (size_t i = 0; i < n; i++)
+        serving += (size_t)(ok[i] = probe_pccs(cfg, cfg->pccs_urls[i], msg[i], sizeof msg[i]));
+    for (size_t i = 0; i < n; i++) {
+        if (ok[i])
+            say(r, SAY_OK, "collateral", "%s", msg[i]);
+        else if (serving)
+            say(r, SAY_WARN, "collateral", "WARNING: %s (failover: %zu of %zu PCCS URLs serve)",
+                msg[i], serving, n);
+        else
+            say(r, SAY_FAIL, "collateral", "%s", msg[i]);
+    }
 }
 
 static void say_collateral(report *r, const asps_service_config *cfg)
@@ -431,8 +459,7 @@ int cli_serve_check(const char *config_path, const asps_service_config *cfg)
     else
         say(&r, SAY_OK, "trust", "roots and collateral files loaded");
     asps_trust_free(t);
-    for (size_t i = 0; i < cfg->n_pccs_urls; i++)
-        probe_pccs(&r, cfg, cfg->pccs_urls[i]);
+    probe_pccs_all(&r, cfg);
     if (p)
         say_kms(&r, cfg, p, 1);
     else

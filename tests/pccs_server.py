@@ -178,11 +178,13 @@ def exit_with_parent():
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--bundle", required=True, action="append")
-    ap.add_argument("--cert", required=True)
-    ap.add_argument("--key", required=True)
-    ap.add_argument("--port", type=int, default=0)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bundle", required=True, action="append",
+                    help="a collateral bundle to serve (e.g. SIMDIR/collateral_sgx.json); once per TEE")
+    ap.add_argument("--cert", required=True, help="the server's TLS certificate (PEM); clients trust it "
+                    "with --pccs-ca / collateral.pccs_ca")
+    ap.add_argument("--key", required=True, help="its private key (PEM)")
+    ap.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default 0: any free one, printed)")
     a = ap.parse_args()
     if len(a.bundle) > 2:
         ap.error("--bundle: at most two (one sgx, one tdx)")

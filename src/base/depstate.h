@@ -14,7 +14,8 @@
  * trouble is a failure (not reachable, 5xx, sealed, unreadable, malformed,
  * past the deadline); an answer that says "no such thing" or "not allowed"
  * shows it up. Process-wide (a server has one KMS and one PCCS at a time:
- * a reloaded KMS goes on in the same state), thread-safe. The same rule
+ * a reloaded KMS goes on in the same state; several PCCS URLs in failover
+ * are one PCCS, up while one of them serves), thread-safe. The same rule
  * sets the asps_kms_up and asps_pccs_up gauges (service_metrics.c, pccs.c);
  * asps_dep_get reads the state back (the tests use it).
  * WHY and WHAT are log text: never a secret or a token. */

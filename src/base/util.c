@@ -114,7 +114,12 @@ int asps_time_parse(const char *s, int64_t *out)
     if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &m) || *p++ != ':' ||
         digits(&p, 2, &sec))
         return -1;
-    if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
+    /* the day must exist in its month: "2026-02-30" is an error, never
+     * 2026-03-02 (a TIME, a recovery date, a signed tcbDate alike) */
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (M < 1 || M > 12 || D < 1 || h > 23 || m > 59 || sec > 60)
+        return -1;
+    if (D > mdays[M - 1] + (M == 2 && ((Y % 4 == 0 && Y % 100 != 0) || Y % 400 == 0)))
         return -1;
     if (*p == '.') {
         p++;

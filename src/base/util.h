@@ -18,7 +18,8 @@ int asps_hex_decode_alloc(const char *hex, uint8_t **out, size_t *out_len);
 void asps_hex_encode(const uint8_t *in, size_t len, char *out);
 
 /* "2025-07-01T00:00:00Z" (RFC 3339, 'Z' or +hh:mm, optional fraction) or
- * plain unix seconds -> unix seconds. 0 ok, -1 bad. */
+ * plain unix seconds -> unix seconds. 0 ok, -1 bad (a day its month does
+ * not have included). */
 int asps_time_parse(const char *s, int64_t *out);
 /* RFC 3339 UTC, out must hold 21 bytes. */
 void asps_time_format(int64_t t, char out[32]);

@@ -92,5 +92,12 @@ asps_err asps_collateral_cache_read(const char *dir, asps_tee tee, const uint8_t
     ASPS_TRY(path_of(dir, tee, fmspc, ca, path, sizeof path, eb));
     if (access(path, F_OK) != 0 && errno == ENOENT)
         return ASPS_OK;
-    return asps_collateral_load_file(path, out, eb);
+    /* a regular file only: a FIFO in the folder must not hold the server
+     * (at start, or a call that reads the folder) waiting for a writer */
+    uint8_t *buf;
+    size_t len;
+    ASPS_TRY(asps_read_regular_file(path, MAX_FILE, &buf, &len, eb));
+    asps_err e = asps_collateral_parse_bundle(buf, len, out, eb);
+    free(buf);
+    return e;
 }

@@ -46,6 +46,7 @@ struct asps_pccs {
     pthread_mutex_t lock;
     entry cache[CACHE_N];
     int last_failed; /* the last fetch failed (under lock) */
+    int in_set;      /* one of several URLs: the set reports the state (asps_pccs_set_in_set) */
     int is_pcs;      /* Intel's PCS, not a PCCS */
 };
 
@@ -466,16 +467,30 @@ static asps_err copy_collateral(const asps_collateral *c, asps_collateral **out,
  * answered what does not read; out of memory says nothing. */
 /* 1 when the PCCS is down, 0 when up, -1 when this failure says nothing
  * of it (out of memory, a bad argument). */
-static int report_state(const asps_pccs *p, asps_err e, const asps_errbuf *eb)
+static int state_of(asps_err e)
 {
     if (e == ASPS_E_NOMEM || e == ASPS_E_ARG)
         return -1;
-    if (e == ASPS_OK || (last_status >= 400 && last_status < 500 && last_status != 429)) {
+    return e == ASPS_OK || (last_status >= 400 && last_status < 500 && last_status != 429) ? 0 : 1;
+}
+
+static int report_state(const asps_pccs *p, asps_err e, const asps_errbuf *eb)
+{
+    int down = state_of(e);
+    if (down == 0)
         asps_dep_ok(ASPS_DEP_PCCS, p->base);
-        return 0;
-    }
-    asps_dep_down(ASPS_DEP_PCCS, p->base, eb ? eb->msg : "");
-    return 1;
+    else if (down == 1)
+        asps_dep_down(ASPS_DEP_PCCS, p->base, eb ? eb->msg : "");
+    if (down >= 0)
+        asps_metric_set(m_up, NULL, !down);
+    return down;
+}
+
+void asps_pccs_set_in_set(asps_pccs *p) { p->in_set = 1; }
+
+void asps_pccs_report_set(const asps_pccs *p, asps_err e, const asps_errbuf *eb)
+{
+    report_state(p, e, eb);
 }
 
 asps_err asps_pccs_fetch(asps_pccs *p, asps_tee tee, const uint8_t fmspc[6], const char *ca,
@@ -488,12 +503,11 @@ asps_err asps_pccs_fetch(asps_pccs *p, asps_tee tee, const uint8_t fmspc[6], con
     last_status = -1;
     asps_err fe = fetch(p, tee, fmspc, ca, out, next_update, eb);
     /* one judgement of "down" (depstate's) for the log, the readiness and the gauge */
-    int down = report_state(p, fe, eb);
+    int down = p->in_set ? state_of(fe) : report_state(p, fe, eb);
     if (down >= 0) {
         pthread_mutex_lock(&p->lock);
         p->last_failed = down;
         pthread_mutex_unlock(&p->lock);
-        asps_metric_set(m_up, NULL, !down);
     }
     return fe;
 }

@@ -67,6 +67,17 @@ asps_err asps_pccs_get_collateral(asps_pccs *p, asps_tee tee, const uint8_t fmsp
 asps_err asps_pccs_fetch(asps_pccs *p, asps_tee tee, const uint8_t fmspc[6], const char *ca,
                          asps_collateral **out, int64_t *next_update, asps_errbuf *eb);
 
+/* P is one of several URLs tried in order (collateral.pccs as a list):
+ * its fetches no longer set the process's PCCS up/down state (depstate.h,
+ * asps_pccs_up); the caller reports the set's outcome with
+ * asps_pccs_report_set, so a first URL down and a second serving is not
+ * logged as an outage and a recovery on every fetch. */
+void asps_pccs_set_in_set(asps_pccs *p);
+/* Report the outcome E (message EB) of a fetch through the set whose last
+ * URL tried was P, on the thread that made that fetch: up when it served
+ * (or answered a 4xx), down when every URL failed. */
+void asps_pccs_report_set(const asps_pccs *p, asps_err e, const asps_errbuf *eb);
+
 /* The base URL (no trailing slash). */
 const char *asps_pccs_url(const asps_pccs *p);
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <dirent.h>
@@ -259,6 +260,7 @@ static asps_err fetch_any(asps_collateral_source *s, asps_tee tee, const uint8_t
     pthread_once(&metrics_once, metrics_init);
     asps_err e = ASPS_E_UNAVAILABLE;
     char first[512] = "";
+    size_t tried = 0;
     for (size_t i = 0; i < s->n_pccs; i++) {
         if (i > 0) {
             asps_metric_inc(m_failover, NULL);
@@ -266,6 +268,7 @@ static asps_err fetch_any(asps_collateral_source *s, asps_tee tee, const uint8_t
                      eb->msg, asps_pccs_url(s->pccs[i]));
         }
         e = asps_pccs_fetch(s->pccs[i], tee, fmspc, ca, out, next_update, eb);
+        tried = i + 1;
         if (e == ASPS_OK || e == ASPS_E_NOMEM || e == ASPS_E_ARG)
             break;
         if (i == 0)
@@ -276,6 +279,8 @@ static asps_err fetch_any(asps_collateral_source *s, asps_tee tee, const uint8_t
         snprintf(last, sizeof last, "%s", eb->msg);
         asps_fail(eb, e, "every PCCS failed: %s; last: %s", first, last);
     }
+    if (s->n_pccs > 1 && tried > 0)
+        asps_pccs_report_set(s->pccs[tried - 1], e, eb);
     return e;
 }
 
@@ -323,10 +328,17 @@ static int cache_load(asps_collateral_source *s, asps_tee tee, const uint8_t fms
     asps_err e = asps_collateral_cache_read(s->cache_dir, tee, fmspc, ca, &c, &eb);
     if (e == ASPS_OK && !c)
         return 0;
+    asps_collateral_info in;
     if (e == ASPS_OK && (e = check(s, c, &eb)) == ASPS_OK &&
         (e = asps_collateral_expiry(c, &t2, f2, &nu, &eb)) == ASPS_OK &&
         (t2 != tee || memcmp(f2, fmspc, 6) != 0))
         e = asps_fail(&eb, ASPS_E_TCB_INFO_MISMATCH, "its TCB info is for another platform");
+    /* a file named for one PCK CA holding the other's CRL: held, it would
+     * be fresh and never refetched, and refuse every quote of that CA */
+    if (e == ASPS_OK && asps_collateral_info_get(c, &in, &eb) == ASPS_OK && in.pck_ca[0] &&
+        strcmp(in.pck_ca, ca) != 0)
+        e = asps_fail(&eb, ASPS_E_TCB_INFO_MISMATCH,
+                      "its PCK CRL is the %s CA's, the file is named for the %s CA", in.pck_ca, ca);
     if (e != ASPS_OK) {
         asps_log(ASPS_LOG_WARN, "collateral", "cache: %s/%s ignored: %s", s->cache_dir, name, eb.msg);
         asps_collateral_free(c);
@@ -437,10 +449,23 @@ static asps_err setup_pccs(asps_collateral_source *s, const asps_collateral_sour
     for (size_t i = 0; i < n; i++) {
         ASPS_TRY(asps_pccs_new(urls[i], &po, &s->pccs[i], eb));
         s->n_pccs = i + 1;
+        if (n > 1) /* the set reports up/down (fetch_any), not each URL */
+            asps_pccs_set_in_set(s->pccs[i]);
     }
     if (o->cache_dir) {
         if (!o->verify)
             return asps_fail(eb, ASPS_E_ARG, "a cache folder needs a verifier");
+        /* a file in the folder's place: a config error now, not a cache
+         * that silently never reads nor writes (a missing folder is made
+         * at the first write) */
+        struct stat st;
+        if (stat(o->cache_dir, &st) == 0 && !S_ISDIR(st.st_mode))
+            return asps_fail(eb, ASPS_E_ARG, "cache_dir %s is not a folder", o->cache_dir);
+        /* a symbolic link to nothing: mkdir() cannot make it (EEXIST) and
+         * every write would fail */
+        if (stat(o->cache_dir, &st) != 0 && lstat(o->cache_dir, &st) == 0 && S_ISLNK(st.st_mode))
+            return asps_fail(eb, ASPS_E_ARG, "cache_dir %s is a symbolic link to a missing folder",
+                             o->cache_dir);
         if (!(s->cache_dir = strdup(o->cache_dir)))
             return asps_fail(eb, ASPS_E_NOMEM, "out of memory");
         cache_load_all(s, (int64_t)time(NULL));

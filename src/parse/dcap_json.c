@@ -39,12 +39,19 @@ static asps_err get_uint(const cJSON *o, const char *what, const char *name, dou
     return ASPS_OK;
 }
 
+/* 9999-12-31T23:59:59Z */
+#define ASPS_DCAP_TIME_MAX INT64_C(253402300799)
+
 static asps_err get_time(const cJSON *o, const char *what, const char *name, int64_t *out,
                          asps_errbuf *eb)
 {
     const cJSON *v = field(o, name);
-    if (!cJSON_IsString(v) || asps_time_parse(v->valuestring, out) != 0)
-        return asps_fail(eb, ASPS_E_PARSE, "%s: \"%s\" must be an RFC 3339 date", what, name);
+    /* RFC 3339 (not unix seconds), 1970..9999 UTC: a date asps can write
+     * back as RFC 3339 and compare without wrapping */
+    if (!cJSON_IsString(v) || v->valuestring[strspn(v->valuestring, "0123456789")] == 0 ||
+        asps_time_parse(v->valuestring, out) != 0 || *out < 0 || *out > ASPS_DCAP_TIME_MAX)
+        return asps_fail(eb, ASPS_E_PARSE, "%s: \"%s\" must be an RFC 3339 date, 1970 to 9999",
+                         what, name);
     return ASPS_OK;
 }
 
@@ -382,6 +389,11 @@ static asps_err parse_eval_numbers(const cJSON *o, asps_tcb_eval_numbers *l, asp
                              l->n);
         ASPS_TRY(get_uint(it, what, "tcbEvaluationDataNumber", 4294967295.0, &n->number, eb));
         ASPS_TRY(get_time(it, what, "tcbRecoveryEventDate", &n->tcb_recovery_event_date, eb));
+        /* the standard set takes it 12 months later: that date too must be
+         * one asps can write (README: "standard from", demoted_at) */
+        if (asps_dcap_add_months(n->tcb_recovery_event_date, 12) > ASPS_DCAP_TIME_MAX)
+            return asps_fail(eb, ASPS_E_PARSE, "%s: \"tcbRecoveryEventDate\" must be before "
+                             "9999-01-01 (the standard set takes it 12 months later)", what);
         ASPS_TRY(get_time(it, what, "tcbDate", &n->tcb_date, eb));
         /* one date per number: a list naming one twice cannot say which */
         if (asps_dcap_eval_number_find(l, n->number))

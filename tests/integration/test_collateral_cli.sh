@@ -60,11 +60,24 @@ out=$($BIN collateral fetch --pccs "https://127.0.0.1:$TDX" --pccs-ca pccs.pem -
     --ca platform --out held 2>&1); rc=$?
 [ $rc = 0 ] && [ -f "held/tdx-$DFM-platform.json" ] && ok || bad "tdx fetch: $rc $out"
 
+# ---- a PCCS that serves another platform than asked (the test PCCS
+# ignores fmspc and ca): refused, no file named for what was asked ----------
+$BIN collateral fetch --pccs "https://127.0.0.1:$SGX" --pccs-ca pccs.pem --tee sgx --fmspc 0102030405A6 \
+    --out wrong > out.txt 2> err.txt; rc=$?
+[ $rc = 3 ] && grep -q "https://127.0.0.1:$SGX served collateral for sgx FMSPC $SFM (processor CA), not the sgx FMSPC 0102030405A6 (processor CA) asked for" err.txt \
+    && [ ! -e wrong ] && ok || bad "another FMSPC served: exit $rc $(cat err.txt)"
+$BIN collateral fetch --pccs "https://127.0.0.1:$TDX" --pccs-ca pccs.pem --tee tdx --fmspc "$DFM" \
+    --out wrong > out.txt 2> err.txt; rc=$?
+[ $rc = 3 ] && grep -q "(platform CA), not the tdx FMSPC $DFM (processor CA) asked for" err.txt && [ ! -e wrong ] \
+    && ok || bad "another CA served: exit $rc $(cat err.txt)"
+
 # ---- every URL down: exit 3 ------------------------------------------------------
 $BIN collateral fetch --pccs https://127.0.0.1:1 --pccs https://127.0.0.1:2 --pccs-ca pccs.pem --tee sgx \
     --fmspc "$SFM" --out none > out.txt 2> err.txt; rc=$?
 [ $rc = 3 ] && grep -q "unavailable: no URL served the collateral" err.txt && [ ! -e none ] && ok \
     || bad "every URL down: exit $rc $(cat err.txt)"
+# the command's own lines only, not the server's dependency log
+! grep -q "calls that need it fail" err.txt && ok || bad "server log lines in collateral fetch: $(cat err.txt)"
 
 # ---- the optional endpoints: a 404 is "not offered" (above: the test PCCS
 # has no numbers list), any other failure fails the set. A proxy in front
@@ -206,6 +219,20 @@ $BIN collateral show notcol.json > out.txt 2> err.txt; rc=$?
 [ $rc = 1 ] && grep -q "^asps collateral show: notcol.json: " err.txt && ok || bad "show not collateral: exit $rc $(cat err.txt)"
 $BIN collateral show > out.txt 2> err.txt; rc=$?
 [ $rc = 2 ] && grep -q "DIR or BUNDLE is needed" err.txt && ok || bad "show no argument: exit $rc"
+# an empty folder: nothing to show, not a crash (qsort of no names)
+mkdir empty
+$BIN collateral show empty > out.txt 2> err.txt; rc=$?
+[ $rc = 0 ] && grep -q "^empty: no collateral files" out.txt && [ ! -s err.txt ] && ok \
+    || bad "show empty folder: exit $rc $(cat out.txt err.txt)"
+# a file that cannot be read is exit 2 (README's table), not 1: a FIFO in a
+# bundle's place is refused at once (it used to hang the command), a file
+# over 16 MiB is refused
+mkdir fifo; mkfifo fifo/sgx-00906ED50000-platform.json
+timeout -s KILL 10 $BIN collateral show fifo > out.txt 2> err.txt; rc=$?
+[ $rc = 2 ] && grep -q "not a regular file (a FIFO)" err.txt && ok || bad "show FIFO: exit $rc $(cat err.txt)"
+head -c 17000000 /dev/zero > big.json
+$BIN collateral show big.json > out.txt 2> err.txt; rc=$?
+[ $rc = 2 ] && grep -q "is larger than 16777216 bytes" err.txt && ok || bad "show too large: exit $rc $(cat err.txt)"
 
 echo "test_collateral_cli: $pass passed, $failn failed"
 [ $failn = 0 ]

@@ -52,6 +52,31 @@ check "truncated quote fails" 1 $?
 
 "$bin" quote verify "$vec/sgx_quote" --collateral "$vec/sgx_quote_collateral.json" --at yesterday >/dev/null 2>&1
 check "bad --at is usage" 2 $?
+# a plain date is 00:00:00 UTC (the same verdict and JSON as the RFC 3339
+# form); a day its month does not have is a usage error, not March 2
+"$bin" quote verify "$vec/sgx_quote" --collateral "$vec/sgx_quote_collateral.json" --at 2025-07-01 --json >"$t/day" 2>&1
+check "--at YYYY-MM-DD" 0 $?
+"$bin" quote verify "$vec/sgx_quote" --collateral "$vec/sgx_quote_collateral.json" --at 2025-07-01T00:00:00Z --json >"$t/rfc" 2>&1
+cmp -s "$t/day" "$t/rfc"; check "--at YYYY-MM-DD is midnight UTC" 0 $?
+"$bin" quote verify "$vec/sgx_quote" --collateral "$vec/sgx_quote_collateral.json" --at 2025-06-31 >/dev/null 2>"$t/err"
+check "--at 2025-06-31 is usage" 2 $?
+grep -q -- "--at: '2025-06-31' is not unix seconds, a date YYYY-MM-DD or RFC 3339" "$t/err"; check "--at 2025-06-31 message" 0 $?
+# --tcb-update early with collateral that holds no early TCB info (Intel's
+# bundle here): the verdict is the standard set's, and the output says so
+"$bin" quote verify "$vec/sgx_quote" --collateral "$vec/sgx_quote_collateral.json" --at 2025-07-01 --tcb-update early >"$t/out" 2>"$t/err"
+check "--tcb-update early without an early set" 0 $?
+grep -q "^tcb update: standard (the collateral holds no update=early TCB info; " "$t/out"; check "--tcb-update early: standard said" 0 $?
+"$bin" quote verify "$vec/sgx_quote" --collateral "$vec/sgx_quote_collateral.json" --at 2025-07-01 >"$t/out" 2>"$t/err"
+grep -q "^tcb update" "$t/out"; check "no tcb update line when not asked" 1 $?
+# a --policy that cannot be used: exit 2 before any verdict is printed
+# (stdout used to say "verified: ..." and the exit be 2), whatever the quote
+echo '{' > "$t/badpol.json"
+for q in "$vec/sgx_quote" "$vec/tdx_quote"; do # verifies / does not with this collateral
+    "$bin" quote verify "$q" --collateral "$vec/sgx_quote_collateral.json" --at 2025-07-01 --policy "$t/badpol.json" >"$t/out" 2>"$t/err"
+    rc=$?; check "bad --policy ($(basename "$q"))" 2 $rc
+    [ ! -s "$t/out" ] && grep -q "^asps quote verify: $t/badpol.json: invalid JSON" "$t/err"; rc=$?
+    check "bad --policy output ($(basename "$q"))" 0 $rc
+done
 "$bin" quote verify >/dev/null 2>&1
 check "no quote is usage" 2 $?
 "$bin" quote verify "$t/missing" --collateral "$vec/sgx_quote_collateral.json" >/dev/null 2>&1

@@ -254,8 +254,19 @@ curl -s -X POST -d '{"sealed": true}' "http://127.0.0.1:$VPORT/__control" >/dev/
 ( unset VAULT_TOKEN; $BIN serve --config cz.json --check ) > check6d.out 2>&1; rc=$?
 [ $rc = 1 ] && grep -q "^FAIL  kms: vault http://127.0.0.1:$VPORT is sealed$" check6d.out && ok || bad "check sealed vault: exit $rc: $(cat check6d.out)"
 curl -s -X POST -d '{"sealed": false}' "http://127.0.0.1:$VPORT/__control" >/dev/null
+# several PCCS URLs (failover): one down while another serves is a warning
+# (the server fails over), not a problem that fails --check; all down is
+sed 's#"pccs": "https://127.0.0.1:'"$PPORT"'"#"pccs": ["https://127.0.0.1:1", "https://127.0.0.1:'"$PPORT"'"]#' vault.json > vault_fo.json
+$BIN serve --config vault_fo.json --check > check6e.out 2>&1; rc=$?
+[ $rc = 0 ] && grep -q "^WARN  collateral: WARNING: PCCS https://127.0.0.1:1 unreachable: .* (failover: 1 of 2 PCCS URLs serve)$" check6e.out &&
+    grep -q "^ok    collateral: PCCS https://127.0.0.1:$PPORT reachable" check6e.out && ! grep -q "^FAIL" check6e.out &&
+    ok || bad "check with the first of two PCCS down: exit $rc: $(cat check6e.out)"
 # a dead Vault and a dead PCCS: each a problem
 kill $VPID $PPID_; wait $VPID $PPID_ 2>/dev/null
+$BIN serve --config vault_fo.json --check > check7b.out 2>&1; rc=$?
+[ $rc = 1 ] && grep -q "^FAIL  collateral: PCCS https://127.0.0.1:1 unreachable" check7b.out &&
+    grep -q "^FAIL  collateral: PCCS https://127.0.0.1:$PPORT unreachable" check7b.out &&
+    ok || bad "check with both PCCS down: exit $rc: $(cat check7b.out)"
 $BIN serve --config vault.json --check > check7.out 2>&1; rc=$?
 [ $rc = 1 ] && grep -q "^FAIL  kms: unreachable or unusable: " check7.out && grep -q "^FAIL  collateral: PCCS https://127.0.0.1:$PPORT unreachable" check7.out &&
     grep -q "FAILED: 2 problems" check7.out && ok || bad "check with Vault and PCCS down: exit $rc: $(cat check7.out)"

@@ -242,6 +242,18 @@ want "tdx OutOfDateConfigurationNeeded at 2" "$(status tdx early_tdx.json --tcb 
 [ $? = 2 ] && grep -q "must be after that of TCB evaluation data number 2" err.txt && ok || bad "same date again: $(cat err.txt)"
 "$BIN" sim recover "$d" --date 2026-13-01 >/dev/null 2>err.txt
 [ $? = 2 ] && grep -q -- "--date: YYYY-MM-DD or RFC 3339" err.txt && ok || bad "bad date: $(cat err.txt)"
+# a day its month does not have (was read as 2027-03-02), and a date whose
+# tcbDate or standard date would be in year 10000 (was written, and left a
+# folder nothing could read: "tcbDate" must be an RFC 3339 date): usage
+# errors, the folder untouched
+cp "$d/collateral_sgx.json" before.json
+for bd in 2027-02-29 2027-04-31 9999-01-01 9999-12-31; do
+    "$BIN" sim recover "$d" --date $bd >/dev/null 2>err.txt
+    [ $? = 2 ] && grep -q -- "--date: YYYY-MM-DD or RFC 3339, after 1970-01-01 and before 9999-01-01, not '$bd'" err.txt \
+        && ok || bad "date $bd: $(cat err.txt)"
+done
+cmp -s before.json "$d/collateral_sgx.json" && "$BIN" collateral show "$d" >/dev/null 2>err.txt \
+    && ok || bad "folder changed or unreadable after refused dates: $(cat err.txt)"
 "$BIN" sim recover "$d" >/dev/null 2>err.txt
 [ $? = 2 ] && grep -q -- "--date DATE is required" err.txt && ok || bad "no date: $(cat err.txt)"
 "$BIN" sim recover "$d" --date "$D2" --tee arm >/dev/null 2>err.txt
@@ -264,6 +276,9 @@ cp "$d/collateral_sgx.json" before2_sgx.json
 cp "$d/collateral_tdx.json" before2_tdx.json
 "$BIN" sim recover "$d" --date "$D2" --tee sgx >out.txt 2>err.txt && ok || bad "second recovery: $(cat err.txt)"
 grep -q "^SGX: TCB evaluation data number 3" out.txt && ! grep -q "^TDX" out.txt && ok || bad "second: $(cat out.txt)"
+# tcb_info moved from 1 to 2 (checked in the bundle below): said so, not "stays"
+grep -q "in tcb_info_early; tcb_info holds 2, the standard set until 12 months after ${D2}T00:00:00Z" out.txt \
+    && ok || bad "second recovery output: $(cat out.txt)"
 cmp -s "$d/collateral_tdx.json" before2_tdx.json && ok || bad "--tee sgx changed the TDX bundle"
 python3 - "$d" <<'PY' && ok || bad "bundle after the second recovery"
 import json, sys

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "depstate.h"
 #include "metrics.h"
 #include "source.h"
 #include "testutil.h"
@@ -142,10 +143,48 @@ static void test_write_read(void **state)
     assert_int_equal(asps_collateral_source_ready(s, nu + 10, why, sizeof why), 1); /* within max_stale */
     assert_int_equal(asps_collateral_source_ready(s, nu + 61, why, sizeof why), 0);
     asps_collateral_source_free(s);
+    /* a file named for the processor CA that holds the platform CA's PCK
+     * CRL (the simulated platform's): ignored, so the platform is fetched
+     * rather than held fresh and refusing every processor-CA quote */
+    {
+        char cache2[4300];
+        snprintf(cache2, sizeof cache2, "%s/cache2", dir);
+        assert_int_equal(asps_collateral_cache_write(cache2, tee, fm, "processor", c, &written, &eb), ASPS_OK);
+        asps_collateral_source_opts o2 = {.cache_dir = cache2, .verify = fake_verify};
+        assert_int_equal(asps_collateral_source_new(&o2, &s, &eb), ASPS_OK);
+        assert_int_equal(asps_collateral_source_ready(s, nu - 10, why, sizeof why), 0);
+        asps_collateral_source_free(s);
+    }
     /* a cache folder needs a verifier: nothing read from disk is trusted */
     o.verify = NULL;
     assert_int_equal(asps_collateral_source_new(&o, &s, &eb), ASPS_E_ARG);
     assert_non_null(strstr(eb.msg, "verifier"));
+    /* a FIFO in a cache file's place (no writer): refused at once, never
+     * waited on (the read used to block in open(), and a server reading the
+     * folder at start never started) */
+    assert_int_equal(unlink(file), 0);
+    assert_int_equal(mkfifo(file, 0600), 0);
+    alarm(10); /* a hang fails the test instead of holding it */
+    assert_int_equal(asps_collateral_cache_read(cache, tee, fm, "platform", &r, &eb), ASPS_E_IO);
+    assert_null(r);
+    assert_non_null(strstr(eb.msg, "not a regular file (a FIFO)"));
+    o.verify = fake_verify;
+    verify_calls = 0;
+    assert_int_equal(asps_collateral_source_new(&o, &s, &eb), ASPS_OK);
+    assert_int_equal(verify_calls, 0);
+    asps_collateral_source_free(s);
+    alarm(0);
+    /* a file where the folder should be: refused at creation (a config
+     * error, exit 2 for asps serve), not a cache that never works */
+    asps_collateral_source_opts of = {.cache_dir = file, .verify = fake_verify};
+    assert_int_equal(asps_collateral_source_new(&of, &s, &eb), ASPS_E_ARG);
+    assert_non_null(strstr(eb.msg, "is not a folder"));
+    char dangling[4300];
+    snprintf(dangling, sizeof dangling, "%s/dangling", dir);
+    assert_int_equal(symlink("no-such-folder", dangling), 0);
+    of.cache_dir = dangling;
+    assert_int_equal(asps_collateral_source_new(&of, &s, &eb), ASPS_E_ARG);
+    assert_non_null(strstr(eb.msg, "is a symbolic link to a missing folder"));
     asps_collateral_free(c);
     tu_rm_rf(dir);
     free(dir);
@@ -205,6 +244,7 @@ static void test_failover_cache_refresh(void **state)
     double fo0 = asps_metric_value(fo, NULL), rf0 = asps_metric_value(rf, ASPS_LABELS("ok"));
     verify_ok = 1;
     verify_calls = 0;
+    asps_dep_reset();
     asps_collateral_source *s;
     asps_errbuf eb;
     assert_int_equal(asps_collateral_source_new(&o, &s, &eb), ASPS_OK);
@@ -217,6 +257,14 @@ static void test_failover_cache_refresh(void **state)
         fail_msg("%s", eb.msg);
     assert_true(owned);
     assert_true(asps_metric_value(fo, NULL) >= fo0 + 1);
+    /* the first URL down, the second serving: the PCCS (the set) is up, no
+     * outage (each URL used to report alone: "the PCCS (URL1) is down ...;
+     * calls that need it fail", then "the PCCS (URL2) recovered") */
+    asps_dep_state ds;
+    asps_dep_get(ASPS_DEP_PCCS, &ds);
+    assert_int_equal(ds.status, ASPS_DEP_UP);
+    assert_int_equal(ds.outages, 0);
+    assert_int_equal(ds.failed_total, 0);
     assert_int_equal(verify_calls, 1); /* verified before it was written */
     asps_tee tee;
     uint8_t fm[6];

@@ -536,6 +536,19 @@ static void test_eval_numbers_parse(void **state)
         {"\"tcbDate\":\"2025-05-14T00:00:00Z\"", "\"tcbDate\":null", "tcbDate", ASPS_E_PARSE},
         {"\"tcbEvalNumbers\":[", "\"tcbEvalNumbers\":[1,", "not an object", ASPS_E_PARSE},
         {"}]}", "}],}", "tcb_evaluation_data_numbers", ASPS_E_PARSE},
+        /* dates out of range: none may wrap or print as a 5-digit or
+         * negative year ("becomes standard on 10000-12-31T..." before) */
+        {"\"tcbRecoveryEventDate\":\"2024-11-12T00:00:00Z\"", "\"tcbRecoveryEventDate\":\"9999-12-31T00:00:00Z\"",
+         "before 9999-01-01", ASPS_E_PARSE},
+        {"\"tcbRecoveryEventDate\":\"2024-11-12T00:00:00Z\"", "\"tcbRecoveryEventDate\":\"0000-01-01T00:00:00Z\"",
+         "tcbRecoveryEventDate\" must be an RFC 3339 date, 1970 to 9999", ASPS_E_PARSE},
+        {"\"tcbRecoveryEventDate\":\"2024-11-12T00:00:00Z\"", "\"tcbRecoveryEventDate\":\"1969-12-31T23:59:59Z\"",
+         "tcbRecoveryEventDate", ASPS_E_PARSE},
+        {"\"tcbRecoveryEventDate\":\"2024-11-12T00:00:00Z\"", "\"tcbRecoveryEventDate\":\"2025-02-29T00:00:00Z\"",
+         "tcbRecoveryEventDate", ASPS_E_PARSE},
+        {"\"tcbRecoveryEventDate\":\"2024-11-12T00:00:00Z\"", "\"tcbRecoveryEventDate\":\"1731369600\"",
+         "tcbRecoveryEventDate", ASPS_E_PARSE},
+        {"\"tcbDate\":\"2025-05-14T00:00:00Z\"", "\"tcbDate\":\"10000-01-01T00:00:00Z\"", "tcbDate", ASPS_E_PARSE},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         const char *at = strstr(INTEL_SHAPE, bad[i].find);
@@ -546,6 +559,13 @@ static void test_eval_numbers_parse(void **state)
         asps_err e = asps_dcap_parse_eval_numbers(buf, strlen(buf), &l, &eb);
         if (e != bad[i].code || !strstr(eb.msg, bad[i].want))
             fail_msg("case %zu: got %s \"%s\"", i, asps_err_name(e), eb.msg);
+    }
+    {
+        const char *at = strstr(INTEL_SHAPE, "2024-11-12T00:00:00Z");
+        char buf[2048];
+        snprintf(buf, sizeof buf, "%.*s9998-12-31T23:59:59Z%s", (int)(at - INTEL_SHAPE), INTEL_SHAPE,
+                 at + 20);
+        assert_int_equal(asps_dcap_parse_eval_numbers(buf, strlen(buf), &l, &eb), ASPS_OK);
     }
     const char *empty = "{\"id\":\"TDX\",\"version\":1,\"issueDate\":\"2025-06-02T02:43:30Z\","
                         "\"nextUpdate\":\"2025-07-02T02:43:30Z\",\"tcbEvalNumbers\":[]}";

@@ -59,6 +59,25 @@ static void test_read_limits_take_exactly_max_and_refuse_one_more(void **state)
     free(dir);
 }
 
+/* a day its month does not have is an error, never the next month's day
+ * ("2026-02-30" was read as 2026-03-02: an --at, a --date, a tcbDate) */
+static void test_time_parse_refuses_days_not_on_the_calendar(void **state)
+{
+    (void)state;
+    int64_t t;
+    assert_int_equal(asps_time_parse("2024-02-29T00:00:00Z", &t), 0);
+    assert_int_equal(t, 1709164800);
+    assert_int_equal(asps_time_parse("2000-02-29T00:00:00Z", &t), 0);
+    assert_int_equal(asps_time_parse("2026-12-31T23:59:59Z", &t), 0);
+    assert_int_equal(t, 1798761599);
+    const char *bad[] = {"2026-02-29T00:00:00Z", "1900-02-29T00:00:00Z", "2026-02-30T00:00:00Z",
+                         "2026-04-31T00:00:00Z", "2026-06-31T12:00:00+02:00", "2026-09-31T00:00:00Z",
+                         "2026-11-31T00:00:00Z", "2026-01-32T00:00:00Z", "2026-00-10T00:00:00Z"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (asps_time_parse(bad[i], &t) != -1)
+            fail_msg("%s accepted", bad[i]);
+}
+
 static void test_nearest_word_suggests_only_what_is_near(void **state)
 {
     (void)state;
@@ -84,6 +103,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_read_limits_take_exactly_max_and_refuse_one_more),
         cmocka_unit_test(test_nearest_word_suggests_only_what_is_near),
+        cmocka_unit_test(test_time_parse_refuses_days_not_on_the_calendar),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
