@@ -170,7 +170,8 @@ int asps_collateral_duration_parse(const char *s, int64_t *out)
         if (v > 365LL * 86400)
             return -1;
     }
-    if (p == s || s[0] == '0' || !p[0] || p[1])
+    /* no leading zero ("01h"), but a zero with a unit ("0s") is zero */
+    if (p == s || (s[0] == '0' && p != s + 1) || !p[0] || p[1])
         return -1;
     int64_t unit = p[0] == 's' ? 1 : p[0] == 'm' ? 60 : p[0] == 'h' ? 3600 : p[0] == 'd' ? 86400 : 0;
     if (!unit || v * unit > 365LL * 86400)

@@ -61,8 +61,9 @@ typedef struct asps_collateral_source_opts {
     void *verify_ctx;
 } asps_collateral_source_opts;
 
-/* "0", or a whole number and one unit s, m, h or d ("90s", "30m", "36h",
- * "7d") -> seconds; at most 365d. 0 ok, -1 anything else. */
+/* "0", or a whole number without leading zeros and one unit s, m, h or d
+ * ("0s", "90s", "30m", "36h", "7d") -> seconds; at most 365d. 0 ok, -1
+ * anything else. */
 int asps_collateral_duration_parse(const char *s, int64_t *out);
 
 /* Read the files O names or set up the PCCS client (no request is sent).

@@ -26,6 +26,10 @@ static void test_duration(void **state)
     int64_t v = -1;
     assert_int_equal(asps_collateral_duration_parse("0", &v), 0);
     assert_int_equal(v, 0);
+    assert_int_equal(asps_collateral_duration_parse("0s", &v), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(asps_collateral_duration_parse("0d", &v), 0);
+    assert_int_equal(v, 0);
     assert_int_equal(asps_collateral_duration_parse("90s", &v), 0);
     assert_int_equal(v, 90);
     assert_int_equal(asps_collateral_duration_parse("30m", &v), 0);
@@ -38,7 +42,7 @@ static void test_duration(void **state)
     assert_int_equal(v, 365 * 86400);
     assert_int_equal(asps_collateral_duration_parse("31536000s", &v), 0);
     const char *bad[] = {"", "s", "366d", "31536001s", "8761h", "5", "5x", "-1h", "+1h", "1h30m",
-                         "01h", "1.5h", "1 h", "1h ", " 1h", "1H", "99999999999999999999d", "0s"};
+                         "01h", "1.5h", "1 h", "1h ", " 1h", "1H", "99999999999999999999d", "00s"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         if (asps_collateral_duration_parse(bad[i], &v) != -1)
             fail_msg("\"%s\" accepted", bad[i]);
