@@ -6,8 +6,7 @@
 # real quote verifies with it exactly as with Intel's bundle; fetching again
 # leaves the file alone; every URL down is exit 3; argument errors are exit 2.
 # `show` prints what the bundle holds; the expected dates and numbers are
-# read here from the bundle with Python's json and openssl, not from asps
-# (show needs part A1's asps_collateral_info_get).
+# read here from the bundle with Python's json and openssl, not from asps.
 set -u
 BIN=${ASPS_BIN:?}; SRC=${ASPS_SRC:?}
 . "$(dirname "$0")/vectors.sh"
@@ -165,7 +164,7 @@ $BIN collateral fetch --pccs "https://127.0.0.1:$SGX" --pccs-ca no-such.pem --te
 [ $rc = 2 ] && grep -q "no-such.pem" err.txt && ok || bad "--pccs-ca missing: exit $rc $(cat err.txt)"
 [ ! -e x ] && ok || bad "a failed fetch made its --out folder"
 
-# ---- show (needs A1's asps_collateral_info_get) ------------------------------
+# ---- show --------------------------------------------------------------------
 # what the bundle holds, read here without asps
 python3 - "$VEC/sgx_quote_collateral.json" > want.txt <<'EOF'
 import json, sys

@@ -1,4 +1,4 @@
-/* test_tcb_recovery.c: TCB recovery in the verifier (issue 16, part A1):
+/* test_tcb_recovery_verify.c: TCB recovery in the verifier (issue 16):
  * the update=early TCB info and the TCB evaluation data numbers list in
  * collateral bundles, the verdict set, the forecast under the other set,
  * demotion dates, stale collateral within max_stale, collateral-only
