@@ -537,7 +537,7 @@ int asps_collateral_source_ready(asps_collateral_source *s, int64_t now, char *w
      * not make the server unready) */
     int ready = 0;
     for (size_t i = 0; i < s->n_pccs && !ready; i++)
-        ready = asps_pccs_ready(s->pccs[i], now);
+        ready = asps_pccs_ready(s->pccs[i]);
     pthread_mutex_lock(&s->lock);
     for (int i = 0; i < HELD_N && !ready; i++) {
         const held *h = &s->held[i];
