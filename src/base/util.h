@@ -21,6 +21,9 @@ void asps_hex_encode(const uint8_t *in, size_t len, char *out);
  * plain unix seconds -> unix seconds. 0 ok, -1 bad (a day its month does
  * not have included). */
 int asps_time_parse(const char *s, int64_t *out);
+/* Days since 1970-01-01 of the proleptic Gregorian date Y-M-D (M 1..12,
+ * D 1..31; Howard Hinnant's algorithm: no timegm/TZ dependence). */
+int64_t asps_days_from_civil(int64_t y, unsigned m, unsigned d);
 /* RFC 3339 UTC, out must hold 21 bytes. */
 void asps_time_format(int64_t t, char out[32]);
 

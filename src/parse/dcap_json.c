@@ -455,17 +455,7 @@ static int days_in_month(int64_t y, int m)
     return m == 2 && leap ? 29 : d[m - 1];
 }
 
-/* civil-from-days and days-from-civil (H. Hinnant's algorithms) */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
+/* civil-from-days (H. Hinnant's algorithm); days-from-civil is util's */
 int64_t asps_dcap_add_months(int64_t t, int months)
 {
     int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
@@ -485,5 +475,5 @@ int64_t asps_dcap_add_months(int64_t t, int months)
     m = (int)(((mi % 12) + 12) % 12) + 1;
     if (d > days_in_month(y, m))
         d = days_in_month(y, m);
-    return days_from_civil(y, m, d) * 86400 + secs;
+    return asps_days_from_civil(y, (unsigned)m, (unsigned)d) * 86400 + secs;
 }
