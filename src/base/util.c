@@ -67,6 +67,14 @@ void asps_hex_encode(const uint8_t *in, size_t len, char *out)
     out[2 * len] = 0;
 }
 
+void asps_hex_encode_upper(const uint8_t *in, size_t len, char *out)
+{
+    asps_hex_encode(in, len, out);
+    for (char *p = out; *p; p++)
+        if (*p >= 'a' && *p <= 'f')
+            *p = (char)(*p - 'a' + 'A');
+}
+
 static int digits(const char **s, int n, int *out)
 {
     int v = 0;

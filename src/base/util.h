@@ -16,6 +16,9 @@ int asps_hex_decode(const char *hex, size_t hex_len, uint8_t *out, size_t out_le
 int asps_hex_decode_alloc(const char *hex, uint8_t **out, size_t *out_len);
 /* Lower-case hex; out must hold 2*len+1. */
 void asps_hex_encode(const uint8_t *in, size_t len, char *out);
+/* The same in upper case, as Intel writes an FMSPC ("00906ED50000") and
+ * as cache file names spell it. */
+void asps_hex_encode_upper(const uint8_t *in, size_t len, char *out);
 
 /* "2025-07-01T00:00:00Z" (RFC 3339, 'Z' or +hh:mm, optional fraction) or
  * plain unix seconds -> unix seconds. 0 ok, -1 bad (a day its month does

@@ -62,13 +62,7 @@ struct asps_collateral_source {
 };
 
 /* An FMSPC as Intel writes it in TCB info ("00906ED50000"). */
-static void fmspc_hex(const uint8_t fmspc[6], char out[13])
-{
-    asps_hex_encode(fmspc, 6, out);
-    for (char *p = out; *p; p++)
-        if (*p >= 'a' && *p <= 'f')
-            *p = (char)(*p - 'a' + 'A');
-}
+static void fmspc_hex(const uint8_t fmspc[6], char out[13]) { asps_hex_encode_upper(fmspc, 6, out); }
 
 static asps_metric *m_next_update, *m_stale, *m_refresh, *m_failover;
 static void metrics_init(void)
