@@ -153,10 +153,7 @@ static int cmd_fetch(int argc, char **argv)
             (in.is_tdx != (tee == ASPS_TEE_TDX) || memcmp(in.fmspc, fmspc, 6) != 0 ||
              (in.pck_ca[0] && strcmp(in.pck_ca, a.ca) != 0))) {
             char got[13];
-            asps_hex_encode(in.fmspc, 6, got);
-            for (char *q = got; *q; q++)
-                if (*q >= 'a' && *q <= 'f')
-                    *q = (char)(*q - 'a' + 'A');
+            asps_hex_encode_upper(in.fmspc, 6, got);
             asps_fail(&eb, ASPS_E_TCB_INFO_MISMATCH,
                       "%s served collateral for %s FMSPC %s (%s CA), not the %s FMSPC %s (%s CA) asked for",
                       a.pccs[i], in.is_tdx ? "tdx" : "sgx", got,
@@ -229,10 +226,7 @@ static cJSON *info_json(const char *file, const asps_collateral_info *in)
 {
     cJSON *o = cJSON_CreateObject();
     char fm[13], t[32];
-    asps_hex_encode(in->fmspc, 6, fm);
-    for (char *p = fm; *p; p++)
-        if (*p >= 'a' && *p <= 'f')
-            *p = (char)(*p - 'a' + 'A');
+    asps_hex_encode_upper(in->fmspc, 6, fm);
     cJSON_AddStringToObject(o, "file", file);
     cJSON_AddStringToObject(o, "tee", in->is_tdx ? "tdx" : "sgx");
     cJSON_AddStringToObject(o, "fmspc", fm);
@@ -282,10 +276,7 @@ static cJSON *info_json(const char *file, const asps_collateral_info *in)
 static void info_text(const char *file, const asps_collateral_info *in, int64_t now)
 {
     char fm[13], a[32], b[32];
-    asps_hex_encode(in->fmspc, 6, fm);
-    for (char *p = fm; *p; p++)
-        if (*p >= 'a' && *p <= 'f')
-            *p = (char)(*p - 'a' + 'A');
+    asps_hex_encode_upper(in->fmspc, 6, fm);
     printf("%s\n", file);
     printf("  platform: %s FMSPC %s%s%s%s\n", in->is_tdx ? "tdx" : "sgx", fm,
            in->pck_ca[0] ? " (" : "", in->pck_ca, in->pck_ca[0] ? " CA)" : "");

@@ -1,8 +1,8 @@
 /* fuzz_tcb_gap.c: the gap (which TCB component is behind) on arbitrary TCB
  * info: the first 34 bytes are the platform (16 CPU SVN components, PCE SVN
  * low byte, 16 TEE_TCB_SVN bytes, QE ISVSVN), the rest the TCB info body;
- * the body's component names are read by asps_dcap_gap_names whether or
- * not it parses as a TCB info. Every shortfall must be short (have < need)
+ * the component names the parse took are put by asps_dcap_gap_names.
+ * Every shortfall must be short (have < need)
  * and within the bounds of the claims. */
 #include <stddef.h>
 #include <stdint.h>
@@ -47,12 +47,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         g->shortfalls[g->n_shortfalls].have = 0;
         g->shortfalls[g->n_shortfalls++].need = 1;
     }
-    (void)asps_dcap_gap_names(g, json, len, &eb);
-    check(g);
-
     asps_tcb_info t;
     if (asps_dcap_parse_tcb_info(json, len, &t, &eb) != ASPS_OK)
         goto out;
+    asps_dcap_gap_names(g, &t);
+    check(g);
     asps_pck_ext x;
     memset(&x, 0, sizeof x);
     memcpy(x.cpusvn_comp, data, 16);
@@ -66,7 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     asps_err e = asps_dcap_tcb_status(&t, &x, q, mod, &qel, c, &eb);
     if (e == ASPS_OK || e == ASPS_E_TCB_REVOKED) {
         check(&c->gap);
-        (void)asps_dcap_gap_names(&c->gap, json, len, &eb);
+        asps_dcap_gap_names(&c->gap, &t);
         check(&c->gap);
     }
     asps_dcap_tcb_info_clear(&t);

@@ -67,6 +67,14 @@ void asps_hex_encode(const uint8_t *in, size_t len, char *out)
     out[2 * len] = 0;
 }
 
+void asps_hex_encode_upper(const uint8_t *in, size_t len, char *out)
+{
+    asps_hex_encode(in, len, out);
+    for (char *p = out; *p; p++)
+        if (*p >= 'a' && *p <= 'f')
+            *p = (char)(*p - 'a' + 'A');
+}
+
 static int digits(const char **s, int n, int *out)
 {
     int v = 0;
@@ -80,8 +88,7 @@ static int digits(const char **s, int n, int *out)
     return 0;
 }
 
-/* Days from civil (Howard Hinnant's algorithm): no timegm/TZ dependence. */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+int64_t asps_days_from_civil(int64_t y, unsigned m, unsigned d)
 {
     y -= m <= 2;
     const int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -142,7 +149,7 @@ int asps_time_parse(const char *s, int64_t *out)
     }
     if (*p != 0)
         return -1;
-    *out = days_from_civil(Y, (unsigned)M, (unsigned)D) * 86400 + h * 3600 + m * 60 + sec - off;
+    *out = asps_days_from_civil(Y, (unsigned)M, (unsigned)D) * 86400 + h * 3600 + m * 60 + sec - off;
     return 0;
 }
 

@@ -16,11 +16,17 @@ int asps_hex_decode(const char *hex, size_t hex_len, uint8_t *out, size_t out_le
 int asps_hex_decode_alloc(const char *hex, uint8_t **out, size_t *out_len);
 /* Lower-case hex; out must hold 2*len+1. */
 void asps_hex_encode(const uint8_t *in, size_t len, char *out);
+/* The same in upper case, as Intel writes an FMSPC ("00906ED50000") and
+ * as cache file names spell it. */
+void asps_hex_encode_upper(const uint8_t *in, size_t len, char *out);
 
 /* "2025-07-01T00:00:00Z" (RFC 3339, 'Z' or +hh:mm, optional fraction) or
  * plain unix seconds -> unix seconds. 0 ok, -1 bad (a day its month does
  * not have included). */
 int asps_time_parse(const char *s, int64_t *out);
+/* Days since 1970-01-01 of the proleptic Gregorian date Y-M-D (M 1..12,
+ * D 1..31; Howard Hinnant's algorithm: no timegm/TZ dependence). */
+int64_t asps_days_from_civil(int64_t y, unsigned m, unsigned d);
 /* RFC 3339 UTC, out must hold 21 bytes. */
 void asps_time_format(int64_t t, char out[32]);
 

@@ -16,10 +16,7 @@ void asps_collateral_cache_name(asps_tee tee, const uint8_t fmspc[6], const char
                                 size_t n)
 {
     char fm[13];
-    asps_hex_encode(fmspc, 6, fm);
-    for (char *p = fm; *p; p++)
-        if (*p >= 'a' && *p <= 'f')
-            *p = (char)(*p - 'a' + 'A');
+    asps_hex_encode_upper(fmspc, 6, fm);
     snprintf(out, n, "%s-%s-%s.json", tee == ASPS_TEE_TDX ? "tdx" : "sgx", fm, ca);
 }
 

@@ -1,4 +1,4 @@
-/* pccs.c: PCCS v4 client and collateral cache (see asps/pccs.h).
+/* pccs.c: PCCS v4 client (see asps/pccs.h).
  * Trusts: the PCCS's TLS certificate chain to the configured CAs for
  * transport only; what it serves is verified by dcap.c like any collateral.
  * Every response is bounded in size; the signed JSON bodies are cut out of
@@ -29,22 +29,11 @@
  * distribution point of the Intel SGX Root CA certificate) */
 #define PCS_HOST "://api.trustedservices.intel.com"
 #define PCS_ROOT_CA_CRL "https://certificates.trustedservices.intel.com/IntelSGXRootCA.der"
-#define CACHE_N 32
-
-typedef struct entry {
-    int used;
-    asps_tee tee;
-    uint8_t fmspc[6];
-    char ca[16];
-    int64_t expires;
-    asps_collateral *col;
-} entry;
 
 struct asps_pccs {
     char *base;
     asps_http *http; /* the one HTTP client (http.h): retries, Retry-After, size */
     pthread_mutex_t lock;
-    entry cache[CACHE_N];
     int last_failed; /* the last fetch failed (under lock) */
     int in_set;      /* one of several URLs: the set reports the state (asps_pccs_set_in_set) */
     int is_pcs;      /* Intel's PCS, not a PCCS */
@@ -104,20 +93,16 @@ void asps_pccs_free(asps_pccs *p)
 {
     if (!p)
         return;
-    for (int i = 0; i < CACHE_N; i++)
-        asps_collateral_free(p->cache[i].col);
     free(p->base);
     asps_http_free(p->http);
     pthread_mutex_destroy(&p->lock);
     free(p);
 }
 
-int asps_pccs_ready(asps_pccs *p, int64_t now)
+int asps_pccs_ready(asps_pccs *p)
 {
     pthread_mutex_lock(&p->lock);
     int ready = !p->last_failed;
-    for (int i = 0; i < CACHE_N && !ready; i++)
-        ready = p->cache[i].used && now < p->cache[i].expires;
     pthread_mutex_unlock(&p->lock);
     return ready;
 }
@@ -411,8 +396,8 @@ static asps_err fetch(asps_pccs *p, asps_tee tee, const uint8_t fmspc[6], const 
     };
     if ((e = asps_collateral_from_parts(&parts, out, eb)) != ASPS_OK)
         goto out;
-    /* cache until the earliest nextUpdate of what was fetched (0, not
-     * cached, when a date does not read) */
+    /* the earliest nextUpdate of what was fetched (0 when a date does not
+     * read: never fresh) */
     int64_t issued, tnext, qnext, exp;
     asps_errbuf ign;
     if (asps_dcap_collateral_dates(tcb_body, tlen, "tcb_info", &issued, &tnext, &ign) != ASPS_OK ||
@@ -443,20 +428,6 @@ out:
     free(qe_body);
     free(root_der);
     free(crl_der);
-    return e;
-}
-
-static int same_key(const entry *en, asps_tee tee, const uint8_t fmspc[6], const char *ca)
-{
-    return en->used && en->tee == tee && memcmp(en->fmspc, fmspc, 6) == 0 && strcmp(en->ca, ca) == 0;
-}
-
-static asps_err copy_collateral(const asps_collateral *c, asps_collateral **out, asps_errbuf *eb)
-{
-    char *json;
-    ASPS_TRY(asps_collateral_to_bundle(c, &json, eb));
-    asps_err e = asps_collateral_parse_bundle((const uint8_t *)json, strlen(json), out, eb);
-    free(json);
     return e;
 }
 
@@ -513,48 +484,3 @@ asps_err asps_pccs_fetch(asps_pccs *p, asps_tee tee, const uint8_t fmspc[6], con
 }
 
 const char *asps_pccs_url(const asps_pccs *p) { return p->base; }
-
-asps_err asps_pccs_get_collateral(asps_pccs *p, asps_tee tee, const uint8_t fmspc[6], const char *ca,
-                                  int64_t now, asps_collateral **out, asps_errbuf *eb)
-{
-    *out = NULL;
-    if (!ca || (strcmp(ca, "processor") && strcmp(ca, "platform")))
-        return asps_fail(eb, ASPS_E_ARG, "pccs: ca must be processor or platform");
-    pthread_mutex_lock(&p->lock);
-    for (int i = 0; i < CACHE_N; i++) {
-        entry *en = &p->cache[i];
-        if (same_key(en, tee, fmspc, ca) && now < en->expires) {
-            asps_err e = copy_collateral(en->col, out, eb);
-            pthread_mutex_unlock(&p->lock);
-            return e;
-        }
-    }
-    pthread_mutex_unlock(&p->lock);
-    asps_collateral *col;
-    int64_t exp = 0;
-    ASPS_TRY(asps_pccs_fetch(p, tee, fmspc, ca, &col, &exp, eb));
-    asps_err e = copy_collateral(col, out, eb);
-    pthread_mutex_lock(&p->lock);
-    entry *slot = NULL;
-    for (int i = 0; i < CACHE_N && !slot; i++)
-        if (same_key(&p->cache[i], tee, fmspc, ca) || !p->cache[i].used)
-            slot = &p->cache[i];
-    if (!slot) {
-        slot = &p->cache[0];
-        for (int i = 1; i < CACHE_N; i++)
-            if (p->cache[i].expires < slot->expires)
-                slot = &p->cache[i];
-    }
-    if (slot->used && !same_key(slot, tee, fmspc, ca))
-        asps_collateral_metric_next_update(slot->tee, slot->fmspc, 0); /* evicted */
-    asps_collateral_metric_next_update(tee, fmspc, exp);
-    asps_collateral_free(slot->col);
-    slot->used = 1;
-    slot->tee = tee;
-    memcpy(slot->fmspc, fmspc, 6);
-    snprintf(slot->ca, sizeof slot->ca, "%s", ca);
-    slot->expires = exp;
-    slot->col = col;
-    pthread_mutex_unlock(&p->lock);
-    return e;
-}

@@ -1,6 +1,7 @@
 /* asps/pccs.h: collateral from a PCCS (Intel's Provisioning Certificate
- * Caching Service, v4 API) over HTTPS with libcurl, cached per (TEE, FMSPC,
- * PCK CA) until the earliest nextUpdate of what was fetched.
+ * Caching Service, v4 API) or Intel's PCS over HTTPS with libcurl. It
+ * fetches and holds nothing: the collateral source (source.h) holds what
+ * was fetched per platform until its nextUpdate.
  *
  *   GET {base}/sgx/certification/v4/pckcrl?ca=processor|platform&encoding=der
  *       body: DER CRL (PEM or hex also accepted); header SGX-PCK-CRL-Issuer-Chain
@@ -50,20 +51,16 @@ asps_err asps_pccs_new(const char *base_url, const asps_pccs_opts *o, asps_pccs 
                        asps_errbuf *eb);
 void asps_pccs_free(asps_pccs *p);
 
-/* The collateral for (tee, fmspc, ca) valid at NOW, from the cache or
- * fetched; *out is the caller's to free. Unreachable, refused or malformed
- * answers are ASPS_E_UNAVAILABLE or ASPS_E_PARSE with the endpoint named. */
-asps_err asps_pccs_get_collateral(asps_pccs *p, asps_tee tee, const uint8_t fmspc[6],
-                                  const char *ca, int64_t now, asps_collateral **out,
-                                  asps_errbuf *eb);
-
-/* Fetch the collateral for (tee, fmspc, ca) now, without the cache: the
+/* Fetch the collateral for (tee, fmspc, ca) now: the
  * four required parts and, when offered, the early TCB info and the
  * evaluation data numbers list (a 404 for those two: not held; any other
  * failure of theirs fails the set). *next_update is the earliest nextUpdate
  * of the TCB info, QE identity and both CRLs (0 when a date does not read).
- * Sets the PCCS's up/down state as asps_pccs_get_collateral does. Errors as
- * asps_pccs_get_collateral's. */
+ * Sets the PCCS's up/down state (depstate.h) unless P is in a set
+ * (asps_pccs_set_in_set); *out is the caller's to free. Errors:
+ * unreachable, refused or malformed answers are ASPS_E_UNAVAILABLE or
+ * ASPS_E_PARSE with the endpoint named; ASPS_E_ARG for a CA other than
+ * processor or platform. */
 asps_err asps_pccs_fetch(asps_pccs *p, asps_tee tee, const uint8_t fmspc[6], const char *ca,
                          asps_collateral **out, int64_t *next_update, asps_errbuf *eb);
 
@@ -81,9 +78,10 @@ void asps_pccs_report_set(const asps_pccs *p, asps_err e, const asps_errbuf *eb)
 /* The base URL (no trailing slash). */
 const char *asps_pccs_url(const asps_pccs *p);
 
-/* 0 when the last fetch failed and no cached collateral is fresh at NOW
- * (nothing can be verified until the PCCS answers again), else 1. */
-int asps_pccs_ready(asps_pccs *p, int64_t now);
+/* 0 when the last fetch failed, else 1 (also before any fetch); whether
+ * collateral held from an earlier fetch can still serve is the source's
+ * question (asps_collateral_source_ready). */
+int asps_pccs_ready(asps_pccs *p);
 
 /* Requests sent so far (for tests and metrics). */
 unsigned long asps_pccs_requests(const asps_pccs *p);

@@ -62,13 +62,7 @@ struct asps_collateral_source {
 };
 
 /* An FMSPC as Intel writes it in TCB info ("00906ED50000"). */
-static void fmspc_hex(const uint8_t fmspc[6], char out[13])
-{
-    asps_hex_encode(fmspc, 6, out);
-    for (char *p = out; *p; p++)
-        if (*p >= 'a' && *p <= 'f')
-            *p = (char)(*p - 'a' + 'A');
-}
+static void fmspc_hex(const uint8_t fmspc[6], char out[13]) { asps_hex_encode_upper(fmspc, 6, out); }
 
 static asps_metric *m_next_update, *m_stale, *m_refresh, *m_failover;
 static void metrics_init(void)
@@ -537,7 +531,7 @@ int asps_collateral_source_ready(asps_collateral_source *s, int64_t now, char *w
      * not make the server unready) */
     int ready = 0;
     for (size_t i = 0; i < s->n_pccs && !ready; i++)
-        ready = asps_pccs_ready(s->pccs[i], now);
+        ready = asps_pccs_ready(s->pccs[i]);
     pthread_mutex_lock(&s->lock);
     for (int i = 0; i < HELD_N && !ready; i++) {
         const held *h = &s->held[i];

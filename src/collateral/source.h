@@ -23,8 +23,8 @@
  *               handed out for up to MAX_STALE more (the verifier, told the
  *               same max_stale, marks the result collateral_stale).
  * Owns what it read and its PCCS client. Thread-safe after creation (files
- * are read once; the PCCS client locks its cache). Trusts nothing it reads:
- * every signature is checked by the verifier.
+ * are read once; the held collateral is under the source's lock). Trusts
+ * nothing it reads: every signature is checked by the verifier.
  */
 #ifndef ASPS_COLLATERAL_SOURCE_H
 #define ASPS_COLLATERAL_SOURCE_H

@@ -104,6 +104,23 @@ static asps_err get_components(const cJSON *tcb, const char *name, uint8_t out[1
     return ASPS_OK;
 }
 
+/* The names of the components of list NAME (already checked to be an
+ * array of 16) that OUT does not name yet: "category: type", either alone
+ * when the other is missing. Names are for display: anything but a string
+ * is no name. */
+static void note_component_names(const cJSON *tcb, const char *name, char out[16][48])
+{
+    const cJSON *arr = field(tcb, name);
+    for (int i = 0; i < 16; i++) {
+        const cJSON *c = cJSON_GetArrayItem(arr, i);
+        const cJSON *cat = field(c, "category"), *type = field(c, "type");
+        const char *cs = cJSON_IsString(cat) ? cat->valuestring : "";
+        const char *ts = cJSON_IsString(type) ? type->valuestring : "";
+        if (!out[i][0] && (cs[0] || ts[0]))
+            snprintf(out[i], sizeof out[i], "%s%s%s", cs, cs[0] && ts[0] ? ": " : "", ts);
+    }
+}
+
 static asps_err parse_isvsvn_levels(const cJSON *arr, const char *what, int module_only,
                                     asps_isvsvn_level **out, size_t *n, asps_errbuf *eb)
 {
@@ -235,8 +252,11 @@ static asps_err parse_tcb_info(const cJSON *o, asps_tcb_info *t, asps_errbuf *eb
             return asps_fail(eb, ASPS_E_PARSE, "tcb_info: tcbLevels[%zu].tcb missing", i);
         if (t->version == 3) {
             ASPS_TRY(get_components(tcb, "sgxtcbcomponents", lv->sgx_comp, eb));
-            if (t->is_tdx)
+            note_component_names(tcb, "sgxtcbcomponents", t->sgx_names);
+            if (t->is_tdx) {
                 ASPS_TRY(get_components(tcb, "tdxtcbcomponents", lv->tdx_comp, eb));
+                note_component_names(tcb, "tdxtcbcomponents", t->tdx_names);
+            }
         } else {
             for (int c = 0; c < 16; c++) {
                 char name[24];
@@ -435,17 +455,7 @@ static int days_in_month(int64_t y, int m)
     return m == 2 && leap ? 29 : d[m - 1];
 }
 
-/* civil-from-days and days-from-civil (H. Hinnant's algorithms) */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
+/* civil-from-days (H. Hinnant's algorithm); days-from-civil is util's */
 int64_t asps_dcap_add_months(int64_t t, int months)
 {
     int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
@@ -465,5 +475,5 @@ int64_t asps_dcap_add_months(int64_t t, int months)
     m = (int)(((mi % 12) + 12) % 12) + 1;
     if (d > days_in_month(y, m))
         d = days_in_month(y, m);
-    return days_from_civil(y, m, d) * 86400 + secs;
+    return asps_days_from_civil(y, (unsigned)m, (unsigned)d) * 86400 + secs;
 }

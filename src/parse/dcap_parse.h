@@ -55,6 +55,10 @@ typedef struct asps_tcb_info {
     uint8_t mod_attributes_mask[8];
     asps_tdx_module_identity *mod_ids;
     size_t n_mod_ids;
+    /* Intel's name of each component index (v3 "category: type", e.g.
+     * "OS/VMM: SGX Late Microcode Update", from the first listed level that
+     * names it, cut to 47 bytes); "" when none does, and always for v2 */
+    char sgx_names[16][48], tdx_names[16][48];
 } asps_tcb_info;
 
 typedef struct asps_qe_identity {

@@ -190,24 +190,16 @@ asps_err asps_policy_tcb_mask_add(const char *name, const char *what, size_t ind
 }
 
 /* "2025-05-14" (00:00:00 UTC) or an RFC 3339 date-time, 1970 to 9999 UTC,
- * -> unix seconds;
- * the day must exist in its month (asps_time_parse alone would take
- * "2025-02-31"), and plain unix seconds are not a date here. 0 ok. */
+ * -> unix seconds; plain unix seconds are not a date here (the shape
+ * check), and the day must exist in its month (asps_time_parse). 0 ok. */
 static int parse_policy_date(const char *s, int64_t *out)
 {
-    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     size_t n = strlen(s);
     if (n < 10 || n > 40)
         return -1;
     for (int i = 0; i < 10; i++)
         if ((i == 4 || i == 7) ? s[i] != '-' : (s[i] < '0' || s[i] > '9'))
             return -1;
-    int y = atoi(s), m = (s[5] - '0') * 10 + (s[6] - '0'), d = (s[8] - '0') * 10 + (s[9] - '0');
-    if (m < 1 || m > 12 || d < 1)
-        return -1;
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (d > mdays[m - 1] + (m == 2 && leap))
-        return -1;
     char full[48];
     if (n == 10)
         snprintf(full, sizeof full, "%sT00:00:00Z", s);

@@ -400,14 +400,9 @@ asps_err asps_verify_quote(asps_verifier *v, const uint8_t *buf, size_t len,
             forecast(c, other, !early, ch, &q, qel, at, &out);
         demotion(c, ti, ch, &q, &out);
         /* what is behind: the QE too, and the components by Intel's names
-         * from the signed TCB info (read again only for a quote behind) */
+         * (taken from the signed TCB info when it was parsed) */
         asps_dcap_qe_gap(&c->qe, q.qe_report.isv_svn, &out.gap);
-        if (out.gap.n_shortfalls) {
-            asps_errbuf eb2;
-            int in_early = ti == &c->early;
-            (void)asps_dcap_gap_names(&out.gap, in_early ? col->tcb_info_early : col->tcb_info,
-                                      in_early ? col->tcb_info_early_len : col->tcb_info_len, &eb2);
-        }
+        asps_dcap_gap_names(&out.gap, ti);
         *claims = out;
     }
 done:

@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "dcap_tcb.h"
-#include "json.h"
 
 /* A matched level's advisory IDs as listed, in Intel's order: QvE copies
  * the list as it is (qve.cpp, qve_set_quote_supplemental_data: sa_list from
@@ -276,35 +275,9 @@ void asps_dcap_qe_gap(const asps_qe_identity *qe, uint16_t isvsvn, asps_tcb_gap 
         }
 }
 
-/* Intel's name of a component in TCB info v3 (sgxtcbcomponents[i] /
- * tdxtcbcomponents[i] "category" and "type"; v2 names none): the first
- * listed level that names index I. "" when none does. */
-static void component_name(const cJSON *levels, const char *list, int idx, char *out, size_t n)
+void asps_dcap_gap_names(asps_tcb_gap *gap, const asps_tcb_info *t)
 {
-    const cJSON *l;
-    out[0] = 0;
-    cJSON_ArrayForEach(l, levels)
-    {
-        const cJSON *arr = cJSON_GetObjectItemCaseSensitive(
-            cJSON_GetObjectItemCaseSensitive(l, "tcb"), list);
-        const cJSON *c = cJSON_IsArray(arr) ? cJSON_GetArrayItem(arr, idx) : NULL;
-        const cJSON *cat = cJSON_GetObjectItemCaseSensitive(c, "category");
-        const cJSON *type = cJSON_GetObjectItemCaseSensitive(c, "type");
-        const char *cs = cJSON_IsString(cat) ? cat->valuestring : "";
-        const char *ts = cJSON_IsString(type) ? type->valuestring : "";
-        if (!cs[0] && !ts[0])
-            continue;
-        snprintf(out, n, "%s%s%s", cs, cs[0] && ts[0] ? ": " : "", ts);
-        return;
-    }
-}
-
-asps_err asps_dcap_gap_names(asps_tcb_gap *gap, const char *tcb_info, size_t len, asps_errbuf *eb)
-{
-    cJSON *o = NULL;
-    ASPS_TRY(asps_json_parse(tcb_info, len, "tcb_info", &o, eb));
-    const cJSON *levels = cJSON_GetObjectItemCaseSensitive(o, "tcbLevels");
-    for (size_t i = 0; cJSON_IsArray(levels) && i < gap->n_shortfalls; i++) {
+    for (size_t i = 0; i < gap->n_shortfalls; i++) {
         asps_tcb_shortfall *s = &gap->shortfalls[i];
         int idx = -1, tdx = 0;
         if (sscanf(s->component, "sgxtcbcomponent %d", &idx) != 1 &&
@@ -313,9 +286,7 @@ asps_err asps_dcap_gap_names(asps_tcb_gap *gap, const char *tcb_info, size_t len
         /* named already, other than by TEE_TCB_SVN byte (the default) */
         if (idx < 0 || idx > 15 || (strchr(s->component, '(') && !strstr(s->component, "(TEE_TCB_SVN")))
             continue;
-        char name[48];
-        component_name(levels, tdx ? "tdxtcbcomponents" : "sgxtcbcomponents", idx, name,
-                       sizeof name);
+        const char *name = tdx ? t->tdx_names[idx] : t->sgx_names[idx];
         if (!name[0])
             continue;
         char full[sizeof s->component];
@@ -323,8 +294,6 @@ asps_err asps_dcap_gap_names(asps_tcb_gap *gap, const char *tcb_info, size_t len
                  idx, (int)(sizeof full - 22), name);
         memcpy(s->component, full, sizeof full);
     }
-    cJSON_Delete(o);
-    return ASPS_OK;
 }
 
 long asps_dcap_matched_level(const asps_tcb_info *t, const asps_pck_ext *x, const asps_quote *q)

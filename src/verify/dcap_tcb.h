@@ -47,12 +47,11 @@ void asps_dcap_qe_gap(const asps_qe_identity *qe, uint16_t isvsvn, asps_tcb_gap 
 
 /* Name GAP's "sgxtcbcomponent N" / "tdxtcbcomponent N" shortfalls with the
  * "category" and "type" TCB info v3 gives that index (the first listed
- * level naming it): "sgxtcbcomponent 1 (OS/VMM: SGX Late Microcode Update)",
- * in place of "(TEE_TCB_SVN byte N)" for TDX; an index Intel does not name
- * stays as it is. TCB_INFO:
- * the signed TCB info body (LEN bytes) the verdict used. ASPS_E_PARSE when
- * it is not JSON; names already given are kept. */
-asps_err asps_dcap_gap_names(asps_tcb_gap *gap, const char *tcb_info, size_t len, asps_errbuf *eb);
+ * level naming it, read once when T was parsed: sgx_names, tdx_names):
+ * "sgxtcbcomponent 1 (OS/VMM: SGX Late Microcode Update)", in place of
+ * "(TEE_TCB_SVN byte N)" for TDX; an index Intel does not name stays as it
+ * is. T: the TCB info the verdict used. Names already given are kept. */
+void asps_dcap_gap_names(asps_tcb_gap *gap, const asps_tcb_info *t);
 
 /* The index in T's levels (highest first) of the platform level QvE's
  * getMatchingTcbLevel picks: SGX, the first level the PCK certificate's

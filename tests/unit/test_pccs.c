@@ -124,7 +124,15 @@ static long server_requests(void)
     return total;
 }
 
-static void test_pccs_collateral_is_byte_identical_and_cached(void **state)
+/* A fetch whose nextUpdate the test does not look at. */
+static asps_err fetch(asps_pccs *p, asps_tee tee, const uint8_t fmspc[6], const char *ca,
+                      asps_collateral **out, asps_errbuf *eb)
+{
+    int64_t nu;
+    return asps_pccs_fetch(p, tee, fmspc, ca, out, &nu, eb);
+}
+
+static void test_pccs_collateral_is_byte_identical(void **state)
 {
     (void)state;
     if (!server_port)
@@ -138,7 +146,7 @@ static void test_pccs_collateral_is_byte_identical_and_cached(void **state)
     assert_int_equal(asps_pccs_new(url, &o, &p, &eb), ASPS_OK);
     const uint8_t fmspc[6] = {0x00, 0xa0, 0x67, 0x11, 0x00, 0x00};
     asps_collateral *a, *b, *orig;
-    if (asps_pccs_get_collateral(p, ASPS_TEE_SGX, fmspc, "processor", 1751328000, &a, &eb) != ASPS_OK)
+    if (fetch(p, ASPS_TEE_SGX, fmspc, "processor", &a, &eb) != ASPS_OK)
         fail_msg("%s", eb.msg);
     /* pckcrl, tcb, qe/identity, tcb&update=early, tcbevaluationdatanumbers
      * (404 from this PCCS: not offered, the set goes on), rootcacrl */
@@ -172,15 +180,14 @@ static void test_pccs_collateral_is_byte_identical_and_cached(void **state)
     assert_string_equal(sa, so);
     free(sa);
     free(so);
-    /* cached: no new request, as the server counts them */
+    /* the client holds nothing (the source does): each fetch reaches the
+     * server, as it counts requests, and says the earliest nextUpdate
+     * (QE identity, 2025-07-19T10:01:18Z) the source holds it until */
     long served = server_requests();
     assert_true(served >= 6); /* the first fetch reached the server */
-    assert_int_equal(asps_pccs_get_collateral(p, ASPS_TEE_SGX, fmspc, "processor", 1751328000 + 3600, &b, &eb), ASPS_OK);
-    assert_int_equal(asps_pccs_requests(p), 6);
-    assert_int_equal(server_requests(), served);
-    asps_collateral_free(b);
-    /* past the earliest nextUpdate (QE identity, 2025-07-19T10:01:18Z): refetched */
-    assert_int_equal(asps_pccs_get_collateral(p, ASPS_TEE_SGX, fmspc, "processor", 1752919278 + 1, &b, &eb), ASPS_OK);
+    int64_t nu = 0;
+    assert_int_equal(asps_pccs_fetch(p, ASPS_TEE_SGX, fmspc, "processor", &b, &nu, &eb), ASPS_OK);
+    assert_int_equal(nu, 1752919278);
     assert_int_equal(asps_pccs_requests(p), 12);
     assert_int_equal(server_requests(), served + 6);
     /* and it verifies the real quote */
@@ -244,7 +251,7 @@ static void test_pccs_404_is_unavailable_naming_the_endpoint(void **state)
     control("{\"fail\": 1, \"status\": 404}");
     asps_collateral *c = NULL;
     asps_errbuf eb;
-    assert_int_equal(asps_pccs_get_collateral(p, ASPS_TEE_SGX, sgx_fmspc, "processor", 1751328000, &c, &eb),
+    assert_int_equal(fetch(p, ASPS_TEE_SGX, sgx_fmspc, "processor", &c, &eb),
                      ASPS_E_UNAVAILABLE);
     assert_null(c);
     assert_non_null(strstr(eb.msg, "pckcrl"));
@@ -263,7 +270,7 @@ static void test_pccs_retries_500_twice_then_succeeds(void **state)
     control("{\"fail\": 2, \"status\": 500}");
     asps_collateral *c = NULL;
     asps_errbuf eb;
-    if (asps_pccs_get_collateral(p, ASPS_TEE_SGX, sgx_fmspc, "processor", 1751328000, &c, &eb) != ASPS_OK)
+    if (fetch(p, ASPS_TEE_SGX, sgx_fmspc, "processor", &c, &eb) != ASPS_OK)
         fail_msg("%s", eb.msg);
     assert_non_null(c);
     /* two failed attempts on the first endpoint, then six requests (four
@@ -282,7 +289,7 @@ static void test_pccs_500_beyond_retries_is_unavailable(void **state)
     control("{\"fail\": 3, \"status\": 503}");
     asps_collateral *c = NULL;
     asps_errbuf eb;
-    assert_int_equal(asps_pccs_get_collateral(p, ASPS_TEE_SGX, sgx_fmspc, "processor", 1751328000, &c, &eb),
+    assert_int_equal(fetch(p, ASPS_TEE_SGX, sgx_fmspc, "processor", &c, &eb),
                      ASPS_E_UNAVAILABLE);
     assert_non_null(strstr(eb.msg, "503"));
     assert_int_equal(asps_pccs_requests(p), 3); /* 1 + default 2 retries */
@@ -302,7 +309,7 @@ static void test_pccs_waits_as_retry_after_asks(void **state)
     asps_collateral *c = NULL;
     asps_errbuf eb;
     int64_t t0 = asps_now_mono_ms();
-    if (asps_pccs_get_collateral(p, ASPS_TEE_SGX, sgx_fmspc, "processor", 1751328000, &c, &eb) != ASPS_OK)
+    if (fetch(p, ASPS_TEE_SGX, sgx_fmspc, "processor", &c, &eb) != ASPS_OK)
         fail_msg("%s", eb.msg);
     int64_t waited = asps_now_mono_ms() - t0;
     assert_non_null(c);
@@ -323,7 +330,7 @@ static void test_pccs_long_retry_after_is_not_waited_for(void **state)
     control("{\"fail\": 1, \"status\": 503, \"retry_after\": 30}");
     asps_collateral *c = NULL;
     asps_errbuf eb;
-    assert_int_equal(asps_pccs_get_collateral(p, ASPS_TEE_SGX, sgx_fmspc, "processor", 1751328000, &c, &eb),
+    assert_int_equal(fetch(p, ASPS_TEE_SGX, sgx_fmspc, "processor", &c, &eb),
                      ASPS_E_UNAVAILABLE);
     assert_null(c);
     assert_non_null(strstr(eb.msg, "HTTP 503"));
@@ -341,7 +348,7 @@ static void test_pccs_refuses_server_cert_not_in_ca_file(void **state)
     asps_pccs *p = client("other.pem");
     asps_collateral *c = NULL;
     asps_errbuf eb;
-    assert_int_equal(asps_pccs_get_collateral(p, ASPS_TEE_SGX, sgx_fmspc, "processor", 1751328000, &c, &eb),
+    assert_int_equal(fetch(p, ASPS_TEE_SGX, sgx_fmspc, "processor", &c, &eb),
                      ASPS_E_UNAVAILABLE);
     assert_null(c);
     assert_non_null(strstr(eb.msg, "pckcrl"));
@@ -359,7 +366,7 @@ static void test_pccs_refuses_oversized_body(void **state)
     control("{\"mangle\": \"oversize\"}");
     asps_collateral *c = NULL;
     asps_errbuf eb;
-    asps_err e = asps_pccs_get_collateral(p, ASPS_TEE_SGX, sgx_fmspc, "processor", 1751328000, &c, &eb);
+    asps_err e = fetch(p, ASPS_TEE_SGX, sgx_fmspc, "processor", &c, &eb);
     control("{}");
     assert_int_equal(e, ASPS_E_LIMIT);
     assert_null(c);
@@ -376,7 +383,7 @@ static void test_pccs_malformed_tcb_body_is_parse_error(void **state)
     control("{\"mangle\": \"malformed\"}");
     asps_collateral *c = NULL;
     asps_errbuf eb;
-    asps_err e = asps_pccs_get_collateral(p, ASPS_TEE_SGX, sgx_fmspc, "processor", 1751328000, &c, &eb);
+    asps_err e = fetch(p, ASPS_TEE_SGX, sgx_fmspc, "processor", &c, &eb);
     control("{}");
     assert_int_equal(e, ASPS_E_PARSE);
     assert_null(c);
@@ -403,7 +410,7 @@ static void test_pccs_accepts_pck_crl_as_hex_and_pem(void **state)
         asps_pccs *p = client("c.pem");
         control(modes[i]);
         asps_collateral *c = NULL;
-        asps_err e = asps_pccs_get_collateral(p, ASPS_TEE_SGX, sgx_fmspc, "processor", 1751328000, &c, &eb);
+        asps_err e = fetch(p, ASPS_TEE_SGX, sgx_fmspc, "processor", &c, &eb);
         control("{}");
         if (e != ASPS_OK)
             fail_msg("%s: %s", modes[i], eb.msg);
@@ -437,7 +444,7 @@ static void test_pccs_metrics_count_errors_not_header_fallbacks(void **state)
     asps_collateral *c = NULL;
     control("{\"tcb_header\": \"SGX-TCB-Info-Issuer-Chain\"}");
     double e0 = asps_metric_value(err, ASPS_LABELS("tcb")), l0 = asps_metric_value(lat, ASPS_LABELS("tcb"));
-    asps_err e = asps_pccs_get_collateral(p, ASPS_TEE_SGX, sgx_fmspc, "processor", 1751328000, &c, &eb);
+    asps_err e = fetch(p, ASPS_TEE_SGX, sgx_fmspc, "processor", &c, &eb);
     control("{}");
     if (e != ASPS_OK)
         fail_msg("older header: %s", eb.msg);
@@ -451,23 +458,22 @@ static void test_pccs_metrics_count_errors_not_header_fallbacks(void **state)
     p = client("c.pem");
     double p0 = asps_metric_value(err, ASPS_LABELS("pckcrl"));
     control("{\"fail\": 100, \"status\": 500}");
-    assert_int_equal(asps_pccs_get_collateral(p, ASPS_TEE_SGX, sgx_fmspc, "platform", 1751328000, &c, &eb),
+    assert_int_equal(fetch(p, ASPS_TEE_SGX, sgx_fmspc, "platform", &c, &eb),
                      ASPS_E_UNAVAILABLE);
     control("{}");
     assert_true(asps_metric_value(err, ASPS_LABELS("pckcrl")) == p0 + 1);
-    assert_true(asps_pccs_ready(p, 1751328000) == 0); /* failed, nothing cached */
-    assert_int_equal(asps_pccs_get_collateral(p, ASPS_TEE_SGX, sgx_fmspc, "processor", 1751328000, &c, &eb),
+    assert_true(asps_pccs_ready(p) == 0); /* the last fetch failed */
+    assert_int_equal(fetch(p, ASPS_TEE_SGX, sgx_fmspc, "processor", &c, &eb),
                      ASPS_OK);
     asps_collateral_free(c);
-    assert_true(asps_pccs_ready(p, 1751328000) == 1);
+    assert_true(asps_pccs_ready(p) == 1);
     control("{\"fail\": 100, \"status\": 500}");
-    assert_int_equal(asps_pccs_get_collateral(p, ASPS_TEE_SGX, sgx_fmspc, "platform", 1751328000, &c, &eb),
+    assert_int_equal(fetch(p, ASPS_TEE_SGX, sgx_fmspc, "platform", &c, &eb),
                      ASPS_E_UNAVAILABLE);
     control("{}");
-    /* failed again, but the processor CA's collateral is cached and fresh */
-    assert_true(asps_pccs_ready(p, 1751328000) == 1);
-    /* ... until it is not */
-    assert_true(asps_pccs_ready(p, 1851328000) == 0);
+    /* failed again: whether held collateral still serves is the source's
+     * question (test_collateral_cache, test_trust) */
+    assert_true(asps_pccs_ready(p) == 0);
     asps_pccs_free(p);
 }
 
@@ -480,14 +486,14 @@ static void test_pccs_refuses_bad_arguments(void **state)
     assert_int_equal(asps_pccs_new("https://127.0.0.1:1", NULL, &p, &eb), ASPS_OK);
     asps_collateral *c;
     const uint8_t fmspc[6] = {0};
-    assert_int_equal(asps_pccs_get_collateral(p, ASPS_TEE_SGX, fmspc, "bogus", 0, &c, &eb), ASPS_E_ARG);
+    assert_int_equal(fetch(p, ASPS_TEE_SGX, fmspc, "bogus", &c, &eb), ASPS_E_ARG);
     asps_pccs_free(p);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_pccs_collateral_is_byte_identical_and_cached),
+        cmocka_unit_test(test_pccs_collateral_is_byte_identical),
         cmocka_unit_test(test_pccs_404_is_unavailable_naming_the_endpoint),
         cmocka_unit_test(test_pccs_retries_500_twice_then_succeeds),
         cmocka_unit_test(test_pccs_500_beyond_retries_is_unavailable),
