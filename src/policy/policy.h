@@ -81,8 +81,8 @@
 extern "C" {
 #endif
 
-#define ASPS_POLICY_MAX_BYTES (4u << 20)  /* policy file size limit */
-#define ASPS_POLICY_MAX_APPS 4096
+#define ASPS_POLICY_MAX_BYTES (64u << 20) /* policy file size limit */
+#define ASPS_POLICY_MAX_APPS 100000
 #define ASPS_POLICY_MAX_SECRETS 4096      /* per app */
 #define ASPS_POLICY_MAX_NAME 256          /* secret and app name length */
 #define ASPS_POLICY_MAX_REQUEST 1024      /* names in one decision */
