@@ -9,7 +9,8 @@
  * are SHA-256 / SHA-384 of the app's number, as real ones are hashes.
  * Printed per size: the JSON size, load time (asps_policy_parse, median of
  * runs), load time per app, the heap the loaded policy keeps (glibc
- * mallinfo2, per app), and the median time of one decision
+ * mallinfo2, per app), the process's peak resident size so far (the text,
+ * its parsed tree and the policy at once), and the median time of one decision
  * (asps_policy_decide_at, one name) for the last app in the file (what a
  * scan would reach last), a middle app, and claims no app names (a denial).
  * Then the ratios to the smallest size: load per app (flat = linear load)
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "bench_util.h"
 #include "policy.h"
@@ -149,7 +151,7 @@ static double time_decide(const asps_policy *p, const asps_claims *c, int want, 
 
 typedef struct row {
     size_t n, json_bytes;
-    double load_ms, heap_per_app, last_us, mid_us, deny_us;
+    double load_ms, heap_per_app, last_us, mid_us, deny_us, peak_mb;
 } row;
 
 static int run(size_t n, row *r)
@@ -177,6 +179,9 @@ static int run(size_t n, row *r)
     }
     qsort(lt, (size_t)runs, sizeof *lt, bench_cmp_double);
     r->load_ms = lt[runs / 2];
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    r->peak_mb = (double)ru.ru_maxrss / 1024.0;
     free(lt);
     free(json);
 
@@ -203,8 +208,8 @@ int main(int argc, char **argv)
         ns = 4;
     }
     row rows[16];
-    printf("%8s %10s %10s %12s %12s %10s %10s %10s\n", "apps", "json_MB", "load_ms",
-           "load_us/app", "heap_B/app", "last_us", "mid_us", "deny_us");
+    printf("%8s %10s %10s %12s %12s %10s %10s %10s %10s\n", "apps", "json_MB", "load_ms",
+           "load_us/app", "heap_B/app", "peak_MB", "last_us", "mid_us", "deny_us");
     for (size_t i = 0; i < ns; i++) {
         if (sizes[i] == 0 || sizes[i] > ASPS_POLICY_MAX_APPS) {
             fprintf(stderr, "size %zu: 1..%d\n", sizes[i], ASPS_POLICY_MAX_APPS);
@@ -213,9 +218,9 @@ int main(int argc, char **argv)
         if (run(sizes[i], &rows[i]) != 0)
             return 1;
         row *r = &rows[i];
-        printf("%8zu %10.2f %10.2f %12.3f %12.0f %10.3f %10.3f %10.3f\n", r->n,
+        printf("%8zu %10.2f %10.2f %12.3f %12.0f %10.1f %10.3f %10.3f %10.3f\n", r->n,
                r->json_bytes / 1048576.0, r->load_ms, r->load_ms * 1e3 / (double)r->n,
-               r->heap_per_app, r->last_us, r->mid_us, r->deny_us);
+               r->heap_per_app, r->peak_mb, r->last_us, r->mid_us, r->deny_us);
         fflush(stdout);
     }
     printf("ratios to %zu apps:\n", rows[0].n);
@@ -229,9 +234,9 @@ int main(int argc, char **argv)
     printf("{\"bench\":\"policy\",\"rows\":[");
     for (size_t i = 0; i < ns; i++)
         printf("%s{\"apps\":%zu,\"json_bytes\":%zu,\"load_ms\":%.3f,\"heap_bytes_per_app\":%.0f,"
-               "\"decide_last_us\":%.3f,\"decide_mid_us\":%.3f,\"decide_deny_us\":%.3f}",
+               "\"peak_rss_mb\":%.1f,\"decide_last_us\":%.3f,\"decide_mid_us\":%.3f,\"decide_deny_us\":%.3f}",
                i ? "," : "", rows[i].n, rows[i].json_bytes, rows[i].load_ms,
-               rows[i].heap_per_app, rows[i].last_us, rows[i].mid_us, rows[i].deny_us);
+               rows[i].heap_per_app, rows[i].peak_mb, rows[i].last_us, rows[i].mid_us, rows[i].deny_us);
     printf("]}\n");
     return 0;
 }
