@@ -1376,6 +1376,96 @@ static void test_denial_reason_lists_every_app_in_file_order(void **state)
     asps_decision_clear(&d);
 }
 
+/* Random policies over a few measurements (so apps share index keys and
+ * keys of both SGX kinds overlap) and random claims: the app that decides
+ * is the first, in file order, that a plain reading of the rules accepts
+ * (mrenclave, mrsigner, isv_prod_id, min_isv_svn, debug, TEE). */
+typedef struct ref_app {
+    int tdx, enc, sig, prod, svn, debug; /* enc/sig: index into the lists, -1 absent */
+} ref_app;
+
+static void test_index_agrees_with_first_match_in_file_order(void **state)
+{
+    (void)state;
+    static const char *const encs[] = {ENC_A, ENC_B, SIG_B};
+    static const char *const sigs[] = {SIG_A, SIG_B};
+    srand(17);
+    for (int round = 0; round < 300; round++) {
+        size_t n = 1 + (size_t)(rand() % 12);
+        ref_app ra[12];
+        char *apps[12];
+        for (size_t i = 0; i < n; i++) {
+            ref_app *a = &ra[i];
+            memset(a, 0, sizeof *a);
+            a->tdx = rand() % 6 == 0;
+            a->enc = rand() % 4 - 1;         /* -1: no mrenclave */
+            a->sig = rand() % 3 - 1;
+            if (a->enc < 0 && a->sig < 0)
+                a->sig = rand() % 2;
+            a->prod = (a->enc < 0 || rand() % 2) ? 1 + rand() % 2 : 0; /* 0: absent */
+            a->svn = rand() % 3;
+            a->debug = rand() % 4 == 0;
+            char match[512] = "", name[16];
+            snprintf(name, sizeof name, "app%zu", i);
+            if (a->tdx) {
+                snprintf(match, sizeof match, "\"tee\":\"tdx\",\"mrtd\":\"" TD_A "\"");
+            } else {
+                size_t at = (size_t)snprintf(match, sizeof match, "\"tee\":\"sgx\"");
+                if (a->enc >= 0)
+                    at += (size_t)snprintf(match + at, sizeof match - at, ",\"mrenclave\":\"%s\"",
+                                           encs[a->enc]);
+                if (a->sig >= 0)
+                    at += (size_t)snprintf(match + at, sizeof match - at, ",\"mrsigner\":\"%s\"",
+                                           sigs[a->sig]);
+                if (a->prod)
+                    at += (size_t)snprintf(match + at, sizeof match - at, ",\"isv_prod_id\":%d",
+                                           a->prod);
+                snprintf(match + at, sizeof match - at, ",\"min_isv_svn\":%d", a->svn);
+            }
+            apps[i] = malloc(1024);
+            assert_non_null(apps[i]);
+            snprintf(apps[i], 1024, "{\"name\":\"%s\",\"allow_debug\":%s,\"match\":{%s},"
+                     "\"secrets\":{\"tls_key\":\"%s\"}}", name, a->debug ? "true" : "false",
+                     match, name);
+        }
+        for (int k = 0; k < 8; k++) {
+            asps_claims c;
+            int ce = rand() % 3, cs = rand() % 2, cp = 1 + rand() % 2, csvn = rand() % 3;
+            int cdebug = rand() % 3 == 0, ctdx = rand() % 6 == 0;
+            if (ctdx) {
+                tdx_claims(&c);
+            } else {
+                sgx_claims(&c, encs[ce], sigs[cs]);
+                c.sgx.isv_prod_id = (uint16_t)cp;
+                c.sgx.isv_svn = (uint16_t)csvn;
+            }
+            c.debug = cdebug;
+            const char *want = "";
+            char wbuf[16];
+            for (size_t i = 0; i < n; i++) {
+                const ref_app *a = &ra[i];
+                int ok = a->tdx == ctdx && (!cdebug || a->debug);
+                if (ok && !ctdx)
+                    ok = (a->enc < 0 || a->enc == ce) && (a->sig < 0 || a->sig == cs) &&
+                         (!a->prod || a->prod == cp) && csvn >= a->svn;
+                if (ok) {
+                    snprintf(wbuf, sizeof wbuf, "app%zu", i);
+                    want = wbuf;
+                    break;
+                }
+            }
+            char app[64];
+            asps_err e = decide_apps((const char *const *)apps, n, &c, app, sizeof app, NULL, 0);
+            if (strcmp(app, want) != 0)
+                fail_msg("round %d claim %d: decided by '%s', the first match is '%s'", round, k,
+                         app, want);
+            assert_int_equal(e, *want ? ASPS_OK : ASPS_E_DENIED);
+        }
+        for (size_t i = 0; i < n; i++)
+            free(apps[i]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1418,6 +1508,7 @@ int main(void)
         cmocka_unit_test(test_duplicate_names_refused_among_many_apps),
         cmocka_unit_test(test_many_apps_index_and_limit),
         cmocka_unit_test(test_denial_reason_lists_every_app_in_file_order),
+        cmocka_unit_test(test_index_agrees_with_first_match_in_file_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
