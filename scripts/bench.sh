@@ -14,3 +14,4 @@ echo "== bench_ratls"; build/bench_ratls "$W/sim" 300
 echo "== bench_provision"; ASPS_BIN=$PWD/build/asps build/bench_provision 300 3000 2>/dev/null
 echo "== bench_kms_vault (test Vault on loopback)"; build/bench_kms_vault 500 2>/dev/null | tail -1
 echo "== bench_metrics"; build/bench_metrics 1000000 2
+echo "== bench_policy"; build/bench_policy

@@ -39,10 +39,17 @@ asps_policy_app *asps_policy_add_app(asps_policy *p)
 {
     if (p->n_apps >= ASPS_POLICY_MAX_APPS)
         return NULL;
-    asps_policy_app *na = realloc(p->apps, (p->n_apps + 1) * sizeof *na);
-    if (!na)
-        return NULL;
-    p->apps = na;
+    if (p->n_apps == p->cap_apps) {
+        /* doubling: loading N apps copies O(N) app records, not O(N^2) */
+        size_t cap = p->cap_apps ? 2 * p->cap_apps : 16;
+        if (cap > ASPS_POLICY_MAX_APPS)
+            cap = ASPS_POLICY_MAX_APPS;
+        asps_policy_app *na = realloc(p->apps, cap * sizeof *na);
+        if (!na)
+            return NULL;
+        p->apps = na;
+        p->cap_apps = cap;
+    }
     asps_policy_app *a = &p->apps[p->n_apps++];
     memset(a, 0, sizeof *a);
     a->tee = ASPS_TEE_SGX;
@@ -99,6 +106,9 @@ void asps_policy_free(asps_policy *p)
         free(a->secrets);
     }
     free(p->apps);
+    free(p->idx_slots);
+    free(p->idx_members);
+    free(p->scan);
     free(p->kms_type);
     free(p->kms_path);
     free(p->kms_addr);
@@ -106,7 +116,43 @@ void asps_policy_free(asps_policy *p)
     free(p);
 }
 
-asps_err asps_policy_validate(const asps_policy *p, const char *list, asps_errbuf *eb)
+/* ---- hash tables for load and match ---------------------------------------
+ * Open addressing, linear probing, at least twice as many slots as entries.
+ * Keys are the policy's own names and measurements, which its author chose
+ * (the peer's claims only choose which bucket to look in), so a plain hash
+ * is enough: FNV-1a, then a 64-bit finaliser to spread it to the low bits. */
+
+static uint64_t hash_bytes(uint64_t h, const void *data, size_t n)
+{
+    const unsigned char *b = data;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * UINT64_C(0x100000001b3);
+    return h;
+}
+
+static uint64_t hash_final(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= UINT64_C(0xff51afd7ed558ccd);
+    h ^= h >> 33;
+    h *= UINT64_C(0xc4ceb9fe1a85ec53);
+    h ^= h >> 33;
+    return h;
+}
+
+#define HASH_SEED UINT64_C(0xcbf29ce484222325)
+
+/* slots - 1 for N entries: a power of 2, >= 2N, >= 16 */
+static size_t table_mask(size_t n)
+{
+    size_t slots = 16;
+    while (slots < 2 * n)
+        slots <<= 1;
+    return slots - 1;
+}
+
+static asps_err validate_apps(const asps_policy *p, const char *list, uint32_t *seen,
+                              size_t mask, asps_errbuf *eb)
 {
     char ap[128];
     for (size_t i = 0; i < p->n_apps; i++) {
@@ -114,10 +160,16 @@ asps_err asps_policy_validate(const asps_policy *p, const char *list, asps_errbu
         snprintf(ap, sizeof ap, "%s[%zu]", list, i);
         if (a->name == NULL || a->name[0] == 0)
             return asps_fail(eb, ASPS_E_PARSE, "%s.name: required field is missing", ap);
-        for (size_t j = 0; j < i; j++)
+        /* SEEN holds apps 0..i-1, whose names are distinct: the one with
+         * this name, if any, is the earlier app a scan would find */
+        size_t s = hash_final(hash_bytes(HASH_SEED, a->name, strlen(a->name))) & mask;
+        for (; seen[s]; s = (s + 1) & mask) {
+            size_t j = seen[s] - 1;
             if (strcmp(p->apps[j].name, a->name) == 0)
                 return asps_fail(eb, ASPS_E_PARSE, "%s.name: \"%s\" is already the name of %s[%zu]",
                                  ap, a->name, list, j);
+        }
+        seen[s] = (uint32_t)i + 1;
         if (a->tee == ASPS_TEE_SGX) {
             if (!a->has_mrenclave && !a->has_mrsigner)
                 return asps_fail(eb, ASPS_E_PARSE,
@@ -144,6 +196,137 @@ asps_err asps_policy_validate(const asps_policy *p, const char *list, asps_errbu
             return asps_fail(eb, ASPS_E_PARSE, "kms.addr: required for type \"vault\"");
     }
     return ASPS_OK;
+}
+
+/* An app's or a claim's primary measurement: what the index is keyed on. */
+typedef enum { KEY_NONE, KEY_SGX_ENCLAVE, KEY_SGX_SIGNER, KEY_TDX_MRTD } key_kind;
+
+typedef struct mkey {
+    key_kind kind;
+    const uint8_t *m;   /* the measurement (32 or 48 bytes) */
+    size_t len;
+    uint16_t prod;      /* KEY_SGX_SIGNER: isv_prod_id; else 0 */
+} mkey;
+
+/* A's key: mrenclave when given (an app that names it matches only that
+ * enclave), else mrsigner + isv_prod_id, TDX mrtd; KEY_NONE otherwise (no
+ * valid policy has such an app; it would be scanned). */
+static mkey app_key(const asps_policy_app *a)
+{
+    mkey k = {KEY_NONE, NULL, 0, 0};
+    if (a->tee == ASPS_TEE_SGX && a->has_mrenclave)
+        k = (mkey){KEY_SGX_ENCLAVE, a->mrenclave, 32, 0};
+    else if (a->tee == ASPS_TEE_SGX && a->has_mrsigner && a->has_isv_prod_id)
+        k = (mkey){KEY_SGX_SIGNER, a->mrsigner, 32, a->isv_prod_id};
+    else if (a->tee == ASPS_TEE_TDX && a->has_mrtd)
+        k = (mkey){KEY_TDX_MRTD, a->mrtd, 48, 0};
+    return k;
+}
+
+static size_t key_hash(const mkey *k)
+{
+    uint8_t head[3] = {(uint8_t)k->kind, (uint8_t)(k->prod >> 8), (uint8_t)k->prod};
+    return (size_t)hash_final(hash_bytes(hash_bytes(HASH_SEED, head, 3), k->m, k->len));
+}
+
+/* Whole values, in constant time, like every measurement compare. */
+static int key_equal(const mkey *x, const mkey *y)
+{
+    return x->kind == y->kind && x->prod == y->prod && x->len == y->len &&
+           CRYPTO_memcmp(x->m, y->m, x->len) == 0;
+}
+
+/* The slot holding K, or NULL. */
+static const asps_policy_slot *index_find(const asps_policy *p, const mkey *k)
+{
+    for (size_t s = key_hash(k) & p->idx_mask; p->idx_slots[s].rep; s = (s + 1) & p->idx_mask) {
+        mkey r = app_key(&p->apps[p->idx_slots[s].rep - 1]);
+        if (key_equal(&r, k))
+            return &p->idx_slots[s];
+    }
+    return NULL;
+}
+
+/* The index over P's apps (replacing any earlier one): each key's apps in
+ * file order. Two passes: count per key, then place. */
+static asps_err index_build(asps_policy *p, asps_errbuf *eb)
+{
+    free(p->idx_slots);
+    free(p->idx_members);
+    free(p->scan);
+    p->idx_slots = NULL;
+    p->idx_members = p->scan = NULL;
+    p->n_scan = 0;
+    size_t n = p->n_apps, mask = table_mask(n);
+    asps_policy_slot *slots = calloc(mask + 1, sizeof *slots);
+    uint32_t *members = malloc((n ? n : 1) * sizeof *members);
+    uint32_t *scan = malloc((n ? n : 1) * sizeof *scan);
+    uint32_t *slot_of = malloc((n ? n : 1) * sizeof *slot_of);
+    if (!slots || !members || !scan || !slot_of) {
+        free(slots);
+        free(members);
+        free(scan);
+        free(slot_of);
+        return asps_fail(eb, ASPS_E_NOMEM, "policy: out of memory");
+    }
+    size_t n_scan = 0;
+    for (size_t i = 0; i < n; i++) {
+        mkey k = app_key(&p->apps[i]);
+        if (k.kind == KEY_NONE) {
+            scan[n_scan++] = (uint32_t)i;
+            slot_of[i] = UINT32_MAX;
+            continue;
+        }
+        size_t s = key_hash(&k) & mask;
+        for (; slots[s].rep; s = (s + 1) & mask) {
+            mkey r = app_key(&p->apps[slots[s].rep - 1]);
+            if (key_equal(&r, &k))
+                break;
+        }
+        if (!slots[s].rep)
+            slots[s].rep = (uint32_t)i + 1;
+        slots[s].count++;
+        slot_of[i] = (uint32_t)s;
+    }
+    uint32_t at = 0;
+    for (size_t s = 0; s <= mask; s++) {
+        slots[s].start = at;
+        at += slots[s].count;
+        slots[s].count = 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (slot_of[i] != UINT32_MAX) {
+            asps_policy_slot *sl = &slots[slot_of[i]];
+            members[sl->start + sl->count++] = (uint32_t)i;
+        }
+    free(slot_of);
+    p->idx_mask = mask;
+    p->idx_slots = slots;
+    p->idx_members = members;
+    p->scan = scan;
+    p->n_scan = n_scan;
+    /* the apps array grew by doubling: give back the slack */
+    if (n && n < p->cap_apps) {
+        asps_policy_app *fit = realloc(p->apps, n * sizeof *fit);
+        if (fit) {
+            p->apps = fit;
+            p->cap_apps = n;
+        }
+    }
+    return ASPS_OK;
+}
+
+asps_err asps_policy_validate(asps_policy *p, const char *list, asps_errbuf *eb)
+{
+    size_t mask = table_mask(p->n_apps);
+    uint32_t *seen = calloc(mask + 1, sizeof *seen);
+    if (!seen)
+        return asps_fail(eb, ASPS_E_NOMEM, "policy: out of memory");
+    asps_err e = validate_apps(p, list, seen, mask, eb);
+    free(seen);
+    if (e != ASPS_OK)
+        return e;
+    return index_build(p, eb);
 }
 
 /* ---- native loader ------------------------------------------------------ */
@@ -679,6 +862,61 @@ static const char *app_mismatch(const asps_policy_app *a, const asps_claims *c, 
     return NULL;
 }
 
+/* The apps that may match claims, ascending (file order): the index
+ * buckets of the claims' keys (SGX: mrenclave, and mrsigner +
+ * isv_prod_id; TDX: mrtd) merged with the scan list. Without an index,
+ * every app. */
+typedef struct candidates {
+    const uint32_t *list[3];
+    size_t len[3], pos[3];
+    int n;
+    size_t all, n_all; /* no index: 0..n_all-1 */
+} candidates;
+
+static void candidates_add(candidates *c, const asps_policy *p, const mkey *k)
+{
+    const asps_policy_slot *s = index_find(p, k);
+    if (s) {
+        c->list[c->n] = p->idx_members + s->start;
+        c->len[c->n++] = s->count;
+    }
+}
+
+static void candidates_init(candidates *c, const asps_policy *p, const asps_claims *cl)
+{
+    memset(c, 0, sizeof *c);
+    if (!p->idx_slots) {
+        c->n_all = p->n_apps;
+        return;
+    }
+    if (cl->tee == ASPS_TEE_SGX) {
+        mkey e = {KEY_SGX_ENCLAVE, cl->sgx.mr_enclave, 32, 0};
+        mkey g = {KEY_SGX_SIGNER, cl->sgx.mr_signer, 32, cl->sgx.isv_prod_id};
+        candidates_add(c, p, &e);
+        candidates_add(c, p, &g);
+    } else if (cl->tee == ASPS_TEE_TDX) {
+        mkey t = {KEY_TDX_MRTD, cl->tdx.mr_td, 48, 0};
+        candidates_add(c, p, &t);
+    }
+    if (p->n_scan) {
+        c->list[c->n] = p->scan;
+        c->len[c->n++] = p->n_scan;
+    }
+}
+
+/* The next candidate (lowest index left), or SIZE_MAX. */
+static size_t candidates_next(candidates *c)
+{
+    if (c->n_all)
+        return c->all < c->n_all ? c->all++ : SIZE_MAX;
+    int best = -1;
+    for (int l = 0; l < c->n; l++)
+        if (c->pos[l] < c->len[l] &&
+            (best < 0 || c->list[l][c->pos[l]] < c->list[best][c->pos[best]]))
+            best = l;
+    return best < 0 ? SIZE_MAX : c->list[best][c->pos[best]++];
+}
+
 static void reason_append(char *r, size_t n, const char *fmt, const char *a, const char *b)
 {
     size_t used = strlen(r);
@@ -746,8 +984,13 @@ asps_err asps_policy_decide_at(const asps_policy *p, const asps_claims *claims,
     const asps_policy_app *app = NULL;
     char why[160];
     int64_t grace_until = 0;
-    snprintf(d->reason, sizeof d->reason, "no app matches:");
-    for (size_t i = 0; i < p->n_apps; i++) {
+    /* Only the apps whose primary measurement is the claims' can match
+     * (and only they can be refused by a TCB recovery rule, checked after
+     * the measurements): try those in file order, so the first matching
+     * app still decides. */
+    candidates cand;
+    candidates_init(&cand, p, claims);
+    for (size_t i; (i = candidates_next(&cand)) != SIZE_MAX;) {
         const char *rule;
         const char *m = app_mismatch(&p->apps[i], claims, at, why, sizeof why, &grace_until,
                                      &rule);
@@ -757,9 +1000,20 @@ asps_err asps_policy_decide_at(const asps_policy *p, const asps_claims *claims,
         }
         if (rule && !d->rule)
             d->rule = rule;
-        reason_append(d->reason, sizeof d->reason, " app '%s': %s;", p->apps[i].name, m);
     }
     if (app == NULL) {
+        /* Why, app by app in file order, as far as the reason holds: the
+         * same text as trying every app, at a bounded cost (each entry
+         * takes 23 characters or more of the 511) */
+        snprintf(d->reason, sizeof d->reason, "no app matches:");
+        for (size_t i = 0; i < p->n_apps && strlen(d->reason) + 1 < sizeof d->reason; i++) {
+            const char *rule;
+            int64_t until;
+            const char *m = app_mismatch(&p->apps[i], claims, at, why, sizeof why, &until,
+                                         &rule);
+            reason_append(d->reason, sizeof d->reason, " app '%s': %s;", p->apps[i].name,
+                          m ? m : "?");
+        }
         if (p->n_apps == 0)
             snprintf(d->reason, sizeof d->reason, "no app matches: policy has no apps");
         return asps_fail(eb, ASPS_E_DENIED, "policy: denied");

@@ -62,7 +62,9 @@
  *   check is relaxed: every other condition still holds.
  * - The FIRST matching app (in file order) decides; later apps are not
  *   consulted, so one look at one app tells an auditor what a workload gets.
- *   Put narrower apps first.
+ *   Put narrower apps first. (Only apps whose primary measurement is the
+ *   claims' are tried, in file order; a denial's reason still lists apps
+ *   from the first, as far as it holds.)
  * - A request is all-or-nothing: every requested name must be in that app's
  *   secrets, else the whole request is denied (ASPS_E_DENIED). A name that
  *   exists nowhere and a name that belongs to another app get the same
@@ -81,8 +83,16 @@
 extern "C" {
 #endif
 
-#define ASPS_POLICY_MAX_BYTES (4u << 20)  /* policy file size limit */
-#define ASPS_POLICY_MAX_APPS 4096
+/* Size: loading is linear in the apps (duplicate names found through a hash
+ * set) and a decision's cost does not grow with them (an index by primary
+ * measurement: SGX mrenclave, else mrsigner + isv_prod_id; TDX mrtd). A
+ * loaded app with two secrets keeps about 0.7 KB (bench/bench_policy.c:
+ * 690-700 bytes, 70 MB at 100000 apps); loading takes, at its peak, about
+ * 9x the file's size (the text, its parsed tree and the policy: 242 MB for
+ * 28 MB, 100000 apps). 64 MiB holds 100000 apps of up to 671 bytes of JSON
+ * each (an app with two secrets and two measurements: 290). */
+#define ASPS_POLICY_MAX_BYTES (64u << 20) /* policy file size limit */
+#define ASPS_POLICY_MAX_APPS 100000
 #define ASPS_POLICY_MAX_SECRETS 4096      /* per app */
 #define ASPS_POLICY_MAX_NAME 256          /* secret and app name length */
 #define ASPS_POLICY_MAX_REQUEST 1024      /* names in one decision */

@@ -40,10 +40,27 @@ typedef struct asps_policy_app {
     asps_policy_secret *secrets;
 } asps_policy_app;
 
+/* One key of the measurement index: the keys of its apps, grouped, are
+ * members[start .. start + count) (app indexes, ascending = file order). */
+typedef struct asps_policy_slot {
+    uint32_t rep;   /* 1 + the first app with this key; 0: empty slot */
+    uint32_t start, count;
+} asps_policy_slot;
+
 struct asps_policy {
-    size_t n_apps;
+    size_t n_apps, cap_apps;
     asps_policy_app *apps;
     char *kms_type, *kms_path, *kms_addr, *kms_encoding;
+    /* Matching's index, built by asps_policy_validate: apps by primary
+     * measurement (SGX mrenclave, else mrsigner + isv_prod_id; TDX mrtd),
+     * open addressing over idx_mask + 1 slots (a power of 2, at least twice
+     * the apps); apps without one are in scan[], ascending. No index
+     * (idx_slots NULL): matching scans every app. */
+    size_t idx_mask;
+    asps_policy_slot *idx_slots;
+    uint32_t *idx_members;
+    size_t n_scan;
+    uint32_t *scan;
 };
 
 /* An empty policy (calloc'd) to fill in. */
@@ -55,8 +72,10 @@ asps_err asps_policy_app_add_secret(asps_policy_app *a, const char *name, const 
                                     const char *path, asps_errbuf *eb);
 /* Whole-policy checks every loader runs last: each app identifies its
  * workload (SGX: mrenclave or mrsigner + isv_prod_id; TDX: mrtd), names
- * unique. LIST names the apps' list in errors ("apps" -> "apps[2]"). */
-asps_err asps_policy_validate(const asps_policy *p, const char *list, asps_errbuf *eb);
+ * unique. LIST names the apps' list in errors ("apps" -> "apps[2]"). A
+ * valid policy then gets the measurement index matching uses (time and
+ * memory linear in the apps); change no app's match after this. */
+asps_err asps_policy_validate(asps_policy *p, const char *list, asps_errbuf *eb);
 char *asps_policy_strdup(const char *s);
 
 #endif

@@ -1187,6 +1187,285 @@ static void test_rule_names_the_first_app_refused_by_one(void **state)
     assert_null(d.rule);
 }
 
+/* ---- the index: many apps, first match in file order -------------------- */
+
+/* An app of one SGX match (JSON object text), secret "tls_key" -> REF. */
+static void app_json(char *out, size_t n, const char *name, const char *match, const char *ref)
+{
+    snprintf(out, n, "{\"name\":\"%s\",\"match\":{\"tee\":\"sgx\",%s},"
+             "\"secrets\":{\"tls_key\":\"%s\"}}", name, match, ref);
+}
+
+/* Decide for C on a policy of the apps in APPS (N objects); the matched
+ * app's name into APP ("" when denied). */
+static asps_err decide_apps(const char *const *apps, size_t n, const asps_claims *c,
+                            char *app, size_t app_len, char *reason, size_t reason_len)
+{
+    size_t cap = 64;
+    for (size_t i = 0; i < n; i++)
+        cap += strlen(apps[i]) + 1;
+    char *json = malloc(cap);
+    assert_non_null(json);
+    size_t at = (size_t)snprintf(json, cap, "{\"version\":1,\"apps\":[");
+    for (size_t i = 0; i < n; i++)
+        at += (size_t)snprintf(json + at, cap - at, "%s%s", i ? "," : "", apps[i]);
+    snprintf(json + at, cap - at, "]}");
+    asps_policy *p = must_parse(json);
+    free(json);
+    const char *names[] = {"tls_key"};
+    asps_decision d;
+    asps_errbuf eb;
+    asps_err e = asps_policy_decide(p, c, names, 1, &d, &eb);
+    snprintf(app, app_len, "%s", d.app ? d.app : "");
+    if (reason)
+        snprintf(reason, reason_len, "%s", d.reason);
+    asps_decision_clear(&d);
+    asps_policy_free(p);
+    return e;
+}
+
+/* Apps found through different index keys (mrenclave; mrsigner +
+ * isv_prod_id, an app that names no enclave) that both accept the claims:
+ * the earlier in the file decides, whichever order they are in, also with
+ * other apps around them and an earlier app of the same key refusing. */
+static void test_first_match_in_file_order_across_index_keys(void **state)
+{
+    (void)state;
+    asps_claims c;
+    sgx_claims(&c, ENC_A, SIG_A);
+    char by_enc[512], by_sig[512], enc_svn9[512], other[512], app[64];
+    app_json(by_enc, sizeof by_enc, "by_enclave", "\"mrenclave\":\"" ENC_A "\"", "e");
+    app_json(by_sig, sizeof by_sig, "by_signer",
+             "\"mrsigner\":\"" SIG_A "\",\"isv_prod_id\":1", "s");
+    app_json(enc_svn9, sizeof enc_svn9, "enclave_svn9",
+             "\"mrenclave\":\"" ENC_A "\",\"min_isv_svn\":9", "e9");
+    app_json(other, sizeof other, "other", "\"mrenclave\":\"" ENC_B "\"", "o");
+
+    const char *enc_first[] = {other, by_enc, other, by_sig};
+    const char *sig_first[] = {other, by_sig, other, by_enc};
+    /* names must differ: rename the second "other" */
+    char other2[512];
+    app_json(other2, sizeof other2, "other2", "\"mrenclave\":\"" SIG_B "\"", "o2");
+    enc_first[2] = other2;
+    sig_first[2] = other2;
+    assert_int_equal(decide_apps(enc_first, 4, &c, app, sizeof app, NULL, 0), ASPS_OK);
+    assert_string_equal(app, "by_enclave");
+    assert_int_equal(decide_apps(sig_first, 4, &c, app, sizeof app, NULL, 0), ASPS_OK);
+    assert_string_equal(app, "by_signer");
+    /* the mrenclave bucket's first app refuses (svn): the signer app, next
+     * in the file, decides before the bucket's second app */
+    const char *mixed[] = {enc_svn9, by_sig, by_enc};
+    assert_int_equal(decide_apps(mixed, 3, &c, app, sizeof app, NULL, 0), ASPS_OK);
+    assert_string_equal(app, "by_signer");
+    const char *mixed2[] = {enc_svn9, by_enc, by_sig};
+    assert_int_equal(decide_apps(mixed2, 3, &c, app, sizeof app, NULL, 0), ASPS_OK);
+    assert_string_equal(app, "by_enclave");
+    /* the signer key includes isv_prod_id: another product is not that app */
+    c.sgx.isv_prod_id = 2;
+    assert_int_equal(decide_apps(sig_first, 4, &c, app, sizeof app, NULL, 0), ASPS_OK);
+    assert_string_equal(app, "by_enclave");
+    const char *sig_only[] = {by_sig};
+    char reason[512];
+    assert_int_equal(decide_apps(sig_only, 1, &c, app, sizeof app, reason, sizeof reason),
+                     ASPS_E_DENIED);
+    assert_string_equal(reason, "no app matches: app 'by_signer': isv_prod_id 2 differs from 1;");
+}
+
+/* N generated apps "a<i>", each its own mrenclave (SHA-256-like hex from
+ * i), secret tls_key; into a malloc'd JSON text. */
+static char *many_apps(size_t n, const char *extra_app)
+{
+    size_t cap = n * 160 + 512;
+    char *json = malloc(cap);
+    assert_non_null(json);
+    size_t at = (size_t)snprintf(json, cap, "{\"version\":1,\"apps\":[");
+    for (size_t i = 0; i < n; i++)
+        at += (size_t)snprintf(json + at, cap - at,
+                               "%s{\"name\":\"a%zu\",\"match\":{\"tee\":\"sgx\",\"mrenclave\":"
+                               "\"%064zx\"},\"secrets\":{\"tls_key\":\"r%zu\"}}",
+                               i ? "," : "", i, i + 1, i);
+    if (extra_app)
+        at += (size_t)snprintf(json + at, cap - at, ",%s", extra_app);
+    snprintf(json + at, cap - at, "]}");
+    return json;
+}
+
+static void test_duplicate_names_refused_among_many_apps(void **state)
+{
+    (void)state;
+    /* the first app in file order whose name was taken is named, with the
+     * earlier app that has it (as a scan of earlier apps would say) */
+    char *json = many_apps(3000,
+                           "{\"name\":\"a1234\",\"match\":{\"tee\":\"sgx\",\"mrenclave\":\"" ENC_A
+                           "\"},\"secrets\":{}},{\"name\":\"a7\",\"match\":{\"tee\":\"sgx\","
+                           "\"mrenclave\":\"" ENC_B "\"},\"secrets\":{}}");
+    asps_policy *p = NULL;
+    asps_errbuf eb;
+    assert_int_equal(parse(json, &p, &eb), ASPS_E_PARSE);
+    assert_null(p);
+    assert_string_equal(eb.msg, "test.json: apps[3000].name: \"a1234\" is already the name of "
+                                "apps[1234]");
+    free(json);
+}
+
+static void test_many_apps_index_and_limit(void **state)
+{
+    (void)state;
+    char *json = many_apps(ASPS_POLICY_MAX_APPS, NULL);
+    asps_policy *p = must_parse(json);
+    free(json);
+    assert_int_equal(asps_policy_app_count(p), ASPS_POLICY_MAX_APPS);
+    const char *names[] = {"tls_key"};
+    size_t probe[] = {0, 1, 4095, 4096, 54321, ASPS_POLICY_MAX_APPS - 1};
+    for (size_t k = 0; k < sizeof probe / sizeof probe[0]; k++) {
+        asps_claims c;
+        char enc[65], want[32], ref[32];
+        snprintf(enc, sizeof enc, "%064zx", probe[k] + 1);
+        sgx_claims(&c, enc, SIG_A);
+        asps_decision d;
+        asps_errbuf eb;
+        assert_int_equal(asps_policy_decide(p, &c, names, 1, &d, &eb), ASPS_OK);
+        snprintf(want, sizeof want, "a%zu", probe[k]);
+        snprintf(ref, sizeof ref, "r%zu", probe[k]);
+        assert_string_equal(d.app, want);
+        assert_string_equal(d.grants[0].kms_ref, ref);
+        asps_decision_clear(&d);
+    }
+    /* no app names it: the reason lists apps in file order as far as it
+     * holds, as when every app was tried */
+    asps_claims c;
+    sgx_claims(&c, ENC_A, SIG_A);
+    asps_decision d;
+    asps_errbuf eb;
+    assert_int_equal(asps_policy_decide(p, &c, names, 1, &d, &eb), ASPS_E_DENIED);
+    assert_int_equal(strlen(d.reason), sizeof d.reason - 1);
+    const char *head = "no app matches: app 'a0': mrenclave differs; app 'a1': mrenclave "
+                       "differs; app 'a2': mrenclave differs;";
+    assert_memory_equal(d.reason, head, strlen(head));
+    asps_decision_clear(&d);
+    asps_policy_free(p);
+    /* one more is over the limit */
+    json = many_apps(ASPS_POLICY_MAX_APPS,
+                     "{\"name\":\"x\",\"match\":{\"tee\":\"sgx\",\"mrenclave\":\"" ENC_A
+                     "\"},\"secrets\":{}}");
+    p = NULL;
+    assert_int_equal(parse(json, &p, &eb), ASPS_E_LIMIT);
+    assert_null(p);
+    assert_non_null(strstr(eb.msg, "apps: more than 100000 apps"));
+    free(json);
+}
+
+static void test_denial_reason_lists_every_app_in_file_order(void **state)
+{
+    (void)state;
+    asps_claims c;
+    /* batch (ENC_B) is found by the index; web is not: both still listed */
+    sgx_claims(&c, ENC_B, SIG_A);
+    c.debug = 1;
+    const char *names[] = {"tls_key"};
+    asps_decision d;
+    assert_int_equal(decide(web_policy(NULL), &c, names, 1, &d), ASPS_E_DENIED);
+    assert_string_equal(d.reason, "no app matches: app 'web': debug enclave not allowed; "
+                                  "app 'batch': debug enclave not allowed;");
+    asps_decision_clear(&d);
+    c.debug = 0;
+    c.tee = ASPS_TEE_TDX;
+    assert_int_equal(decide(web_policy(NULL), &c, names, 1, &d), ASPS_E_DENIED);
+    assert_string_equal(d.reason, "no app matches: app 'web': TEE type differs; "
+                                  "app 'batch': TEE type differs;");
+    asps_decision_clear(&d);
+}
+
+/* Random policies over a few measurements (so apps share index keys and
+ * keys of both SGX kinds overlap) and random claims: the app that decides
+ * is the first, in file order, that a plain reading of the rules accepts
+ * (mrenclave, mrsigner, isv_prod_id, min_isv_svn, debug, TEE). */
+typedef struct ref_app {
+    int tdx, enc, sig, prod, svn, debug; /* enc/sig: index into the lists, -1 absent */
+} ref_app;
+
+static void test_index_agrees_with_first_match_in_file_order(void **state)
+{
+    (void)state;
+    static const char *const encs[] = {ENC_A, ENC_B, SIG_B};
+    static const char *const sigs[] = {SIG_A, SIG_B};
+    srand(17);
+    for (int round = 0; round < 300; round++) {
+        size_t n = 1 + (size_t)(rand() % 12);
+        ref_app ra[12];
+        char *apps[12];
+        for (size_t i = 0; i < n; i++) {
+            ref_app *a = &ra[i];
+            memset(a, 0, sizeof *a);
+            a->tdx = rand() % 6 == 0;
+            a->enc = rand() % 4 - 1;         /* -1: no mrenclave */
+            a->sig = rand() % 3 - 1;
+            if (a->enc < 0 && a->sig < 0)
+                a->sig = rand() % 2;
+            a->prod = (a->enc < 0 || rand() % 2) ? 1 + rand() % 2 : 0; /* 0: absent */
+            a->svn = rand() % 3;
+            a->debug = rand() % 4 == 0;
+            char match[512] = "", name[16];
+            snprintf(name, sizeof name, "app%zu", i);
+            if (a->tdx) {
+                snprintf(match, sizeof match, "\"tee\":\"tdx\",\"mrtd\":\"" TD_A "\"");
+            } else {
+                size_t at = (size_t)snprintf(match, sizeof match, "\"tee\":\"sgx\"");
+                if (a->enc >= 0)
+                    at += (size_t)snprintf(match + at, sizeof match - at, ",\"mrenclave\":\"%s\"",
+                                           encs[a->enc]);
+                if (a->sig >= 0)
+                    at += (size_t)snprintf(match + at, sizeof match - at, ",\"mrsigner\":\"%s\"",
+                                           sigs[a->sig]);
+                if (a->prod)
+                    at += (size_t)snprintf(match + at, sizeof match - at, ",\"isv_prod_id\":%d",
+                                           a->prod);
+                snprintf(match + at, sizeof match - at, ",\"min_isv_svn\":%d", a->svn);
+            }
+            apps[i] = malloc(1024);
+            assert_non_null(apps[i]);
+            snprintf(apps[i], 1024, "{\"name\":\"%s\",\"allow_debug\":%s,\"match\":{%s},"
+                     "\"secrets\":{\"tls_key\":\"%s\"}}", name, a->debug ? "true" : "false",
+                     match, name);
+        }
+        for (int k = 0; k < 8; k++) {
+            asps_claims c;
+            int ce = rand() % 3, cs = rand() % 2, cp = 1 + rand() % 2, csvn = rand() % 3;
+            int cdebug = rand() % 3 == 0, ctdx = rand() % 6 == 0;
+            if (ctdx) {
+                tdx_claims(&c);
+            } else {
+                sgx_claims(&c, encs[ce], sigs[cs]);
+                c.sgx.isv_prod_id = (uint16_t)cp;
+                c.sgx.isv_svn = (uint16_t)csvn;
+            }
+            c.debug = cdebug;
+            const char *want = "";
+            char wbuf[16];
+            for (size_t i = 0; i < n; i++) {
+                const ref_app *a = &ra[i];
+                int ok = a->tdx == ctdx && (!cdebug || a->debug);
+                if (ok && !ctdx)
+                    ok = (a->enc < 0 || a->enc == ce) && (a->sig < 0 || a->sig == cs) &&
+                         (!a->prod || a->prod == cp) && csvn >= a->svn;
+                if (ok) {
+                    snprintf(wbuf, sizeof wbuf, "app%zu", i);
+                    want = wbuf;
+                    break;
+                }
+            }
+            char app[64];
+            asps_err e = decide_apps((const char *const *)apps, n, &c, app, sizeof app, NULL, 0);
+            if (strcmp(app, want) != 0)
+                fail_msg("round %d claim %d: decided by '%s', the first match is '%s'", round, k,
+                         app, want);
+            assert_int_equal(e, *want ? ASPS_OK : ASPS_E_DENIED);
+        }
+        for (size_t i = 0; i < n; i++)
+            free(apps[i]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1225,6 +1504,11 @@ int main(void)
         cmocka_unit_test(test_grace_applies_only_to_a_known_demotion),
         cmocka_unit_test(test_stale_collateral),
         cmocka_unit_test(test_rule_names_the_first_app_refused_by_one),
+        cmocka_unit_test(test_first_match_in_file_order_across_index_keys),
+        cmocka_unit_test(test_duplicate_names_refused_among_many_apps),
+        cmocka_unit_test(test_many_apps_index_and_limit),
+        cmocka_unit_test(test_denial_reason_lists_every_app_in_file_order),
+        cmocka_unit_test(test_index_agrees_with_first_match_in_file_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
