@@ -15,3 +15,4 @@ echo "== bench_provision"; ASPS_BIN=$PWD/build/asps build/bench_provision 300 30
 echo "== bench_kms_vault (test Vault on loopback)"; build/bench_kms_vault 500 2>/dev/null | tail -1
 echo "== bench_metrics"; build/bench_metrics 1000000 2
 echo "== bench_policy"; build/bench_policy
+echo "== bench_kms_file"; build/bench_kms_file 200

@@ -1,9 +1,13 @@
 /* asps/kms.h: where secret values come from.
  *
  * One interface, several backends, behind an opaque asps_kms handle:
- *   - "file": a JSON file (format below), read afresh on every get, so an
- *     edited file, or a file that was missing and came back, is seen at once.
- *     It ignores credentials: access to the file is access to its secrets.
+ *   - "file": a JSON file (format below), looked at (stat) on every get, so
+ *     an edited or replaced file, or a file that was missing and came back,
+ *     is seen at once; its text and a name index are kept between gets
+ *     while its device, inode, size, mtime and ctime stay the same (a get
+ *     costs a lookup and its own value, not the file's size; see
+ *     kms_file.c). It ignores credentials: access to the file is access to
+ *     its secrets.
  *   - "vault": HashiCorp Vault KV v1/v2 over libcurl (src/kms_vault.c); the
  *     per-call credential is the app's own Vault token (CCZoo's app_token),
  *     else the server token or an AppRole login (renewed with renew-self,

@@ -17,6 +17,12 @@
 asps_err asps_kms_file_backend(const char *path, asps_kms_encoding plain, const asps_kms_ops **ops,
                                void **impl, asps_errbuf *eb);
 
+/* For tests and benchmarks only: how many times the file backends of this
+ * process have read their file, and the settle window of kms_file.c (ms;
+ * default 2000) for files read from now on. */
+unsigned long asps_kms_file__reads(void);
+void asps_kms_file__set_settle_ms(long ms);
+
 /* HashiCorp Vault (KV v1/v2 over libcurl); see kms_vault.c. */
 asps_err asps_kms_vault_backend(const asps_kms_config *cfg, const asps_kms_ops **ops, void **impl,
                                 asps_errbuf *eb);

@@ -1,10 +1,25 @@
 /* kms_file.c: the JSON file KMS backend (format in asps/kms.h).
  *
- * The file is read, parsed and cleansed on every get: no secret stays in
- * memory between calls, edits are seen at once, and a file that went missing
- * and came back just works again (a missing or broken file is UNAVAILABLE for
- * that call, never a crash). Secrets here are small and calls few, so the
- * cost of one small read per secret is not worth a cache.
+ * Every get looks at the file (stat) and serves it as it is now: an edit, a
+ * replacement or a file that went missing and came back is seen by the next
+ * get (a missing or broken file is UNAVAILABLE for that call, never a
+ * crash). What it costs: a call fetches its names one get at a time
+ * (service.c), and reading and parsing the whole file per get made a call
+ * cost names x file size (issue 17). So the file's text is kept, with an
+ * index of its names, between gets, keyed by the file's identity as stat
+ * gives it: device, inode, size, mtime and ctime. Any change to the file
+ * (a write, chmod, a rename onto it, a new file in its place) moves its
+ * ctime, which no one can set back, so a get that finds any of the five
+ * different reads the file again; a get then costs a stat, a lookup and the
+ * decoding of its own value.
+ * Timestamps have a granularity (a clock tick, up to seconds on some file
+ * systems), so two writes within one can leave the same ctime: a text is
+ * kept only when the file's ctime was at least ASPS_KMS_FILE_SETTLE_MS old
+ * when it began to be read. A file changed more recently is read on every
+ * get until it settles. (A network file system whose server clock is more
+ * than that behind ours could hide a same-size write within one of its
+ * ticks.) The kept text holds the secrets: it is cleansed when the file
+ * changes, goes missing or breaks, and when the backend is freed.
  * The file is opened without blocking and must be a regular file: a FIFO in
  * its place is refused at once instead of holding the fetch (a hung network
  * file system can still block; kms.c bounds every fetch by its deadline).
@@ -18,18 +33,63 @@
  * used: access to the file is access to the secrets.
  */
 #include <openssl/crypto.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "kms.h"
 #include "kms_backend.h"
 #include "json.h"
 #include "util.h"
 
+/* How old (ms) a file's ctime must be when its read begins for its text to
+ * be kept: above the timestamp granularity of common file systems (1 s on
+ * some, a clock tick on most). */
+#define ASPS_KMS_FILE_SETTLE_MS 2000
+
+/* One name of the file: its key decoded, its value's text. */
+typedef struct kf_entry {
+    uint8_t *key;
+    size_t klen;
+    asps_reader val; /* in the text it was indexed from */
+    int dup;         /* the key appears more than once */
+} kf_entry;
+
+/* A file's text and its names sorted by key. */
+typedef struct kf_snap {
+    unsigned refs; /* under kms_file.mu */
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime, ctime;
+    uint8_t *text;
+    size_t len;
+    kf_entry *ents;
+    size_t n;
+} kf_snap;
+
 typedef struct kms_file {
     char *path;
     asps_kms_encoding plain;
+    pthread_mutex_t mu;
+    kf_snap *cur; /* the kept text, NULL when none may be kept */
 } kms_file;
+
+/* For tests and benchmarks (declared in kms_backend.h). */
+static unsigned long reads_total;
+static long settle_ms = ASPS_KMS_FILE_SETTLE_MS;
+
+unsigned long asps_kms_file__reads(void)
+{
+    return __atomic_load_n(&reads_total, __ATOMIC_RELAXED);
+}
+
+void asps_kms_file__set_settle_ms(long ms)
+{
+    __atomic_store_n(&settle_ms, ms, __ATOMIC_RELAXED);
+}
 
 static int b64val(int c)
 {
@@ -166,27 +226,89 @@ static asps_err decode_entry(const kms_file *f, asps_reader v, const char *ref, 
                      ref);
 }
 
-/* The value of REF in the KMS file TEXT (LEN bytes; WHAT names it in
- * errors). Not static: the fuzz target drives it. */
-asps_err asps_kms_file_lookup(const char *text, size_t len, const char *what, int plain_base64,
-                              const char *ref, uint8_t **value, size_t *vlen, asps_errbuf *eb);
-asps_err asps_kms_file_lookup(const char *text, size_t len, const char *what, int plain_base64,
-                              const char *ref, uint8_t **value, size_t *vlen, asps_errbuf *eb)
+static void snap_free(kf_snap *s)
 {
-    kms_file f = {.plain = plain_base64 ? ASPS_KMS_PLAIN_BASE64 : ASPS_KMS_PLAIN_TEXT};
-    asps_reader top, hit;
-    if (asps_json_raw_parse(text, len, what, &top, eb) != ASPS_OK) {
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->n; i++)
+        asps_cleanse_free(s->ents[i].key, s->ents[i].klen);
+    free(s->ents);
+    asps_cleanse_free(s->text, s->len);
+    free(s);
+}
+
+static int key_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
+{
+    int c = memcmp(a, b, an < bn ? an : bn);
+    return c ? c : (an > bn) - (an < bn);
+}
+
+static int ent_cmp(const void *x, const void *y)
+{
+    const kf_entry *a = x, *b = y;
+    return key_cmp(a->key, a->klen, b->key, b->klen);
+}
+
+/* Parse S's text (WHAT names it in errors) and index its names. */
+static asps_err snap_index(kf_snap *s, const char *what, asps_errbuf *eb)
+{
+    asps_reader top, key, val;
+    if (asps_json_raw_parse((const char *)s->text, s->len, what, &top, eb) != ASPS_OK) {
         asps_err_prefix(eb, "kms: ");
         return ASPS_E_UNAVAILABLE;
     }
-    if (asps_json_raw_kind_of(top) != ASPS_JSON_RAW_OBJECT)
+    asps_json_iter it;
+    if (asps_json_raw_kind_of(top) != ASPS_JSON_RAW_OBJECT || !asps_json_raw_iter(top, &it))
         return asps_fail(eb, ASPS_E_UNAVAILABLE, "kms: %s: expected a JSON object", what);
-    size_t count = asps_json_raw_member(top, ref, &hit);
-    if (count == 0)
+    size_t n = 0;
+    while (asps_json_raw_next(&it, NULL, NULL))
+        n++;
+    s->ents = calloc(n ? n : 1, sizeof *s->ents);
+    if (!s->ents)
+        return asps_fail(eb, ASPS_E_NOMEM, "kms: out of memory");
+    asps_json_raw_iter(top, &it);
+    while (s->n < n && asps_json_raw_next(&it, &key, &val)) {
+        kf_entry *e = &s->ents[s->n];
+        asps_errbuf jeb;
+        asps_err r = asps_json_raw_string(key, &e->key, &e->klen, &jeb);
+        if (r == ASPS_E_NOMEM)
+            return asps_fail(eb, r, "kms: out of memory");
+        if (r != ASPS_OK) /* the parse checked every key: not reached */
+            return asps_fail(eb, ASPS_E_UNAVAILABLE, "kms: %s: malformed key", what);
+        e->val = val;
+        s->n++;
+    }
+    qsort(s->ents, s->n, sizeof *s->ents, ent_cmp);
+    for (size_t i = 1; i < s->n; i++)
+        if (ent_cmp(&s->ents[i - 1], &s->ents[i]) == 0)
+            s->ents[i - 1].dup = s->ents[i].dup = 1;
+    return ASPS_OK;
+}
+
+/* REF's value in S (indexed). */
+static asps_err snap_lookup(const kf_snap *s, asps_kms_encoding plain, const char *ref,
+                            uint8_t **value, size_t *vlen, asps_errbuf *eb)
+{
+    size_t rn = strlen(ref), lo = 0, hi = s->n;
+    const kf_entry *hit = NULL;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = key_cmp((const uint8_t *)ref, rn, s->ents[mid].key, s->ents[mid].klen);
+        if (c == 0) {
+            hit = &s->ents[mid];
+            break;
+        }
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    if (!hit)
         return asps_fail(eb, ASPS_E_NOT_FOUND, "kms: no entry \"%s\"", ref);
-    if (count > 1)
+    if (hit->dup)
         return asps_fail(eb, ASPS_E_UNAVAILABLE, "kms: entry \"%s\" appears more than once", ref);
-    ASPS_TRY(decode_entry(&f, hit, ref, value, vlen, eb));
+    kms_file f = {.plain = plain};
+    ASPS_TRY(decode_entry(&f, hit->val, ref, value, vlen, eb));
     if (*vlen > ASPS_KMS_MAX_VALUE) {
         asps_kms_value_free(*value, *vlen);
         *value = NULL;
@@ -197,22 +319,131 @@ asps_err asps_kms_file_lookup(const char *text, size_t len, const char *what, in
     return ASPS_OK;
 }
 
-static asps_err file_get(void *impl, const char *ref, const char *credential, int64_t deadline_ms,
-                         uint8_t **value, size_t *len, asps_errbuf *eb)
+/* The value of REF in the KMS file TEXT (LEN bytes; WHAT names it in
+ * errors), through the same index as a get. Not static: the fuzz target
+ * drives it. */
+asps_err asps_kms_file_lookup(const char *text, size_t len, const char *what, int plain_base64,
+                              const char *ref, uint8_t **value, size_t *vlen, asps_errbuf *eb);
+asps_err asps_kms_file_lookup(const char *text, size_t len, const char *what, int plain_base64,
+                              const char *ref, uint8_t **value, size_t *vlen, asps_errbuf *eb)
 {
-    (void)credential;
-    (void)deadline_ms; /* open() and read() take no timeout: kms.c bounds the wait */
-    const kms_file *f = impl;
+    kf_snap *s = calloc(1, sizeof *s);
+    if (!s || !(s->text = malloc(len + 1))) {
+        free(s);
+        return asps_fail(eb, ASPS_E_NOMEM, "kms: out of memory");
+    }
+    if (len)
+        memcpy(s->text, text, len);
+    s->text[len] = 0;
+    s->len = len;
+    asps_err e = snap_index(s, what, eb);
+    if (e == ASPS_OK)
+        e = snap_lookup(s, plain_base64 ? ASPS_KMS_PLAIN_BASE64 : ASPS_KMS_PLAIN_TEXT, ref, value,
+                        vlen, eb);
+    snap_free(s);
+    return e;
+}
+
+static void snap_unref(kms_file *f, kf_snap *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&f->mu);
+    unsigned left = --s->refs;
+    pthread_mutex_unlock(&f->mu);
+    if (left == 0)
+        snap_free(s); /* cleansing a large text: not under the lock */
+}
+
+static int same_file(const kf_snap *s, const struct stat *st)
+{
+    return s->dev == st->st_dev && s->ino == st->st_ino && s->size == st->st_size &&
+           s->mtime.tv_sec == st->st_mtim.tv_sec && s->mtime.tv_nsec == st->st_mtim.tv_nsec &&
+           s->ctime.tv_sec == st->st_ctim.tv_sec && s->ctime.tv_nsec == st->st_ctim.tv_nsec;
+}
+
+static int64_t ns_of(const struct timespec *t)
+{
+    return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
+}
+
+/* Read and index the file. ST: its stat taken at T0 just before (NULL when
+ * stat failed or it is not a regular file: the read says why). *keep: the
+ * text may be kept for later gets. */
+static asps_err snap_load(const kms_file *f, const struct stat *st, const struct timespec *t0,
+                          kf_snap **out, int *keep, asps_errbuf *eb)
+{
+    *out = NULL;
+    *keep = 0;
     uint8_t *buf;
     size_t blen;
+    __atomic_add_fetch(&reads_total, 1, __ATOMIC_RELAXED);
     asps_err e = asps_read_regular_file(f->path, ASPS_KMS_FILE_MAX, &buf, &blen, eb);
     if (e != ASPS_OK) {
         asps_err_prefix(eb, "kms: ");
         return e == ASPS_E_NOMEM ? e : ASPS_E_UNAVAILABLE;
     }
-    e = asps_kms_file_lookup((const char *)buf, blen, f->path, f->plain == ASPS_KMS_PLAIN_BASE64,
-                             ref, value, len, eb);
-    asps_cleanse_free(buf, blen);
+    kf_snap *s = calloc(1, sizeof *s);
+    if (!s) {
+        asps_cleanse_free(buf, blen);
+        return asps_fail(eb, ASPS_E_NOMEM, "kms: out of memory");
+    }
+    s->text = buf;
+    s->len = blen;
+    s->refs = 1;
+    e = snap_index(s, f->path, eb);
+    if (e != ASPS_OK) {
+        snap_free(s);
+        return e;
+    }
+    if (st) {
+        s->dev = st->st_dev;
+        s->ino = st->st_ino;
+        s->size = st->st_size;
+        s->mtime = st->st_mtim;
+        s->ctime = st->st_ctim;
+        *keep = ns_of(&st->st_ctim) <
+                ns_of(t0) - (int64_t)__atomic_load_n(&settle_ms, __ATOMIC_RELAXED) * 1000000;
+    }
+    *out = s;
+    return ASPS_OK;
+}
+
+static asps_err file_get(void *impl, const char *ref, const char *credential, int64_t deadline_ms,
+                         uint8_t **value, size_t *len, asps_errbuf *eb)
+{
+    (void)credential;
+    (void)deadline_ms; /* stat(), open() and read() take no timeout: kms.c bounds the wait */
+    kms_file *f = impl;
+    struct timespec t0;
+    struct stat st;
+    clock_gettime(CLOCK_REALTIME, &t0);
+    int have = stat(f->path, &st) == 0 && S_ISREG(st.st_mode);
+    kf_snap *s = NULL, *old = NULL;
+    pthread_mutex_lock(&f->mu);
+    if (have && f->cur && same_file(f->cur, &st)) {
+        s = f->cur;
+        s->refs++;
+    }
+    pthread_mutex_unlock(&f->mu);
+    if (!s) {
+        int keep;
+        asps_err e = snap_load(f, have ? &st : NULL, &t0, &s, &keep, eb);
+        /* whatever was kept is stale now: dropped (cleansed) */
+        pthread_mutex_lock(&f->mu);
+        old = f->cur;
+        f->cur = NULL;
+        if (e == ASPS_OK && keep) {
+            s->refs++;
+            f->cur = s;
+        }
+        pthread_mutex_unlock(&f->mu);
+        snap_unref(f, old);
+        if (e != ASPS_OK)
+            return e;
+    }
+    asps_err e = snap_lookup(s, f->plain, ref, value, len, eb);
+    snap_unref(f, s);
     return e;
 }
 
@@ -220,6 +451,8 @@ static void file_free(void *impl)
 {
     kms_file *f = impl;
     if (f) {
+        snap_unref(f, f->cur);
+        pthread_mutex_destroy(&f->mu);
         free(f->path);
         free(f);
     }
@@ -238,6 +471,7 @@ asps_err asps_kms_file_backend(const char *path, asps_kms_encoding plain, const 
         return asps_fail(eb, ASPS_E_NOMEM, "kms: out of memory");
     }
     f->plain = plain;
+    pthread_mutex_init(&f->mu, NULL);
     *ops = &file_ops;
     *impl = f;
     return ASPS_OK;

@@ -10,10 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "kms.h"
+#include "kms_backend.h"
 #include "service.h"
 
 static char *dir;
@@ -513,6 +515,154 @@ static void test_concurrent_fetches(void **state)
     asps_kms_free(k);
 }
 
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* One "call" the way the service makes it: a get per name, k00..k(N-1). */
+static void get_names(asps_kms *k, int n, const char *want_prefix)
+{
+    for (int i = 0; i < n; i++) {
+        char ref[8], v[64], want[64];
+        size_t len;
+        asps_errbuf eb;
+        snprintf(ref, sizeof ref, "k%02d", i);
+        snprintf(want, sizeof want, "%s%02d", want_prefix, i);
+        assert_int_equal(get(k, ref, v, sizeof v, &len, &eb), ASPS_OK);
+        assert_string_equal(v, want);
+    }
+}
+
+static void write_names(const char *prefix)
+{
+    char text[4096];
+    size_t o = (size_t)snprintf(text, sizeof text, "{");
+    for (int i = 0; i < 64; i++)
+        o += (size_t)snprintf(text + o, sizeof text - o, "%s\"k%02d\": \"text:%s%02d\"",
+                              i ? ", " : "", i, prefix, i);
+    snprintf(text + o, sizeof text - o, "}");
+    write_kms(text);
+}
+
+/* Issue 17: a call of 64 names reads the file once, not 64 times; a file
+ * that has not changed is not read again; a file changed within the settle
+ * window (its ctime too recent to tell two writes apart) is read on every
+ * get. */
+static void test_file_read_once_for_many_names(void **state)
+{
+    (void)state;
+    asps_kms *k;
+    asps_errbuf eb;
+    assert_int_equal(asps_kms_open_file(path, ASPS_KMS_PLAIN_TEXT, &k, &eb), ASPS_OK);
+    /* the default window (2 s): a file written just now is read per get */
+    write_names("a");
+    unsigned long r0 = asps_kms_file__reads();
+    get_names(k, 8, "a");
+    assert_int_equal(asps_kms_file__reads() - r0, 8);
+
+    asps_kms_file__set_settle_ms(100);
+    sleep_ms(250);
+    r0 = asps_kms_file__reads();
+    get_names(k, 64, "a");
+    assert_int_equal(asps_kms_file__reads() - r0, 1);
+    get_names(k, 64, "a");
+    assert_int_equal(asps_kms_file__reads() - r0, 1);
+    /* names it lacks and names twice in the file: still from the one read */
+    write_kms("{\"k00\": \"text:x\", \"dup\": \"text:1\", \"dup\": \"text:2\"}");
+    sleep_ms(250);
+    r0 = asps_kms_file__reads();
+    char v[64];
+    size_t n;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(get(k, "k00", v, sizeof v, &n, &eb), ASPS_OK);
+        assert_int_equal(get(k, "nope", v, sizeof v, &n, &eb), ASPS_E_NOT_FOUND);
+        assert_int_equal(get(k, "dup", v, sizeof v, &n, &eb), ASPS_E_UNAVAILABLE);
+        assert_non_null(strstr(eb.msg, "more than once"));
+    }
+    assert_int_equal(asps_kms_file__reads() - r0, 1);
+    asps_kms_free(k);
+    asps_kms_file__set_settle_ms(2000);
+}
+
+/* The kept text is never served for a file that changed or came back:
+ * edited in place to the same size with its mtime put back (only ctime
+ * tells), replaced by rename, removed, and back again. */
+static void test_changed_or_replaced_file_is_served_at_once(void **state)
+{
+    (void)state;
+    asps_kms_file__set_settle_ms(100);
+    asps_kms *k;
+    asps_errbuf eb;
+    assert_int_equal(asps_kms_open_file(path, ASPS_KMS_PLAIN_TEXT, &k, &eb), ASPS_OK);
+    write_names("a");
+    sleep_ms(250);
+    get_names(k, 64, "a");
+    unsigned long r0 = asps_kms_file__reads();
+    get_names(k, 64, "a");
+    assert_int_equal(asps_kms_file__reads() - r0, 0); /* kept */
+
+    /* in place, same size, same inode, mtime set back */
+    struct stat before, after;
+    assert_int_equal(stat(path, &before), 0);
+    sleep_ms(30); /* past a timestamp tick */
+    FILE *f = fopen(path, "r+");
+    assert_non_null(f);
+    char text[4096];
+    size_t tn = fread(text, 1, sizeof text, f);
+    for (size_t i = 0; i + 5 < tn; i++)
+        if (memcmp(text + i, "text:a", 6) == 0)
+            text[i + 5] = 'b';
+    rewind(f);
+    assert_int_equal(fwrite(text, 1, tn, f), tn);
+    fclose(f);
+    struct timespec ts[2] = {before.st_atim, before.st_mtim};
+    assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+    assert_int_equal(stat(path, &after), 0);
+    assert_int_equal(after.st_ino, before.st_ino);
+    assert_int_equal(after.st_size, before.st_size);
+    assert_int_equal(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
+    get_names(k, 64, "b");
+
+    /* replaced by rename */
+    sleep_ms(250);
+    get_names(k, 1, "b");
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s/kms.json.new", dir);
+    f = fopen(tmp, "w");
+    assert_non_null(f);
+    fputs("{\"k00\": \"text:c00\"}", f);
+    fclose(f);
+    assert_int_equal(rename(tmp, path), 0);
+    get_names(k, 1, "c");
+
+    /* removed and a file of the same size and mtime put in its place,
+     * with no get in between (the inode number may well be reused) */
+    sleep_ms(250);
+    get_names(k, 1, "c");
+    assert_int_equal(stat(path, &before), 0);
+    unlink(path);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("{\"k00\": \"text:e00\"}", f);
+    fclose(f);
+    struct timespec ts2[2] = {before.st_atim, before.st_mtim};
+    assert_int_equal(utimensat(AT_FDCWD, path, ts2, 0), 0);
+    get_names(k, 1, "e");
+    /* removed: unavailable; back: served */
+    sleep_ms(250);
+    get_names(k, 1, "e");
+    unlink(path);
+    char v[64];
+    size_t n;
+    assert_int_equal(get(k, "k00", v, sizeof v, &n, &eb), ASPS_E_UNAVAILABLE);
+    write_names("d");
+    get_names(k, 64, "d");
+    asps_kms_free(k);
+    asps_kms_file__set_settle_ms(2000);
+}
+
 /* The config keys: limits.kms_deadline_ms (less than deadline_ms) and
  * limits.drain_ms; a misspelt key is an error. */
 static void test_config_kms_deadline_and_drain(void **state)
@@ -572,6 +722,8 @@ int main(void)
         cmocka_unit_test(test_blocking_backend_is_abandoned_at_the_deadline),
         cmocka_unit_test(test_stuck_fetches_are_bounded),
         cmocka_unit_test_setup_teardown(test_concurrent_fetches, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_read_once_for_many_names, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_changed_or_replaced_file_is_served_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_kms_deadline_and_drain, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
