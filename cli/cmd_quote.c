@@ -54,43 +54,42 @@ int cli_quote_is_cert_hint(const char *cmd, const char *path, const uint8_t *b, 
     return 1;
 }
 
-/* Take --tcb-update and --max-stale (own to quote verify) out of ARGV into
- * T; the rest goes to the common parser. 0 ok, else a usage error (printed). */
-static int take_tcb_opts(int *argc, char **argv, cli_trust *t)
+/* quote verify's own options, besides the trust options and --json */
+enum { OPT_TCB_UPDATE = 0x301, OPT_MAX_STALE, OPT_POLICY };
+static const struct option verify_opts[] = {
+    {"tcb-update", required_argument, NULL, OPT_TCB_UPDATE},
+    {"max-stale", required_argument, NULL, OPT_MAX_STALE},
+    {"policy", required_argument, NULL, OPT_POLICY},
+    {0},
+};
+
+struct verify_args {
+    cli_trust *t;
+    const char **policy;
+};
+
+static int verify_opt(void *ctx, int val, const char *name, const char *v)
 {
-    int n = 1;
-    for (int i = 1; i < *argc; i++) {
-        const char *a = argv[i], *v = NULL;
-        int tcb = !strncmp(a, "--tcb-update", 12) && (a[12] == 0 || a[12] == '=');
-        int stale = !strncmp(a, "--max-stale", 11) && (a[11] == 0 || a[11] == '=');
-        if (!strcmp(a, "--")) { /* the rest are operands */
-            while (i < *argc)
-                argv[n++] = argv[i++];
-            break;
-        }
-        if (!tcb && !stale) {
-            argv[n++] = argv[i];
-            continue;
-        }
-        const char *eq = strchr(a, '=');
-        if (eq)
-            v = eq + 1;
-        else if (i + 1 < *argc)
-            v = argv[++i];
-        else
-            return cli_usage_error(&verify_help, "%s needs a value", tcb ? "--tcb-update" : "--max-stale");
-        if (tcb) {
-            if (strcmp(v, "standard") && strcmp(v, "early"))
-                return cli_usage_error(&verify_help, "--tcb-update: '%s' is not standard or early", v);
-            t->tcb_update_early = !strcmp(v, "early");
-        } else if (asps_collateral_duration_parse(v, &t->max_stale) != 0) { /* as in config */
+    struct verify_args *va = ctx;
+    (void)name;
+    if (val == OPT_TCB_UPDATE) {
+        if (strcmp(v, "standard") && strcmp(v, "early"))
+            return cli_usage_error(&verify_help, "--tcb-update: '%s' is not standard or early", v);
+        va->t->tcb_update_early = !strcmp(v, "early");
+        return 0;
+    }
+    if (val == OPT_MAX_STALE) {
+        if (asps_collateral_duration_parse(v, &va->t->max_stale) != 0) /* as in config */
             return cli_usage_error(&verify_help,
                                    "--max-stale: '%s' is not a duration (0, 90s, 30m, 36h, 7d; at "
                                    "most 365d)", v);
-        }
+        return 0;
     }
-    argv[n] = NULL;
-    *argc = n;
+    if (!*v)
+        return cli_usage_error(&verify_help, "--policy: a policy file is needed");
+    if (*va->policy)
+        return cli_usage_error(&verify_help, "--policy given twice");
+    *va->policy = v;
     return 0;
 }
 
@@ -99,11 +98,9 @@ static int cmd_verify(int argc, char **argv)
     cli_trust t = {.at = (int64_t)time(NULL)};
     const char *path, *policy = NULL;
     int json;
-    int arc = take_tcb_opts(&argc, argv, &t);
-    if (!arc)
-        arc = cli_decision_args(&verify_help, &argc, argv, &policy);
-    if (!arc)
-        arc = cli_file_args(&verify_help, &t, argc, argv, &path, &json);
+    struct verify_args va = {&t, &policy};
+    int arc = cli_file_args_ex(&verify_help, &t, verify_opts, verify_opt, &va, argc, argv, &path,
+                               &json);
     if (arc)
         return arc == CLI_HELP ? 0 : arc;
     /* a policy that cannot be used is a usage error before any verdict is

@@ -54,6 +54,8 @@ struct file_args {
     const cli_help *h;
     cli_trust *t;
     int *json;
+    cli_opt_fn fn;
+    void *ctx;
 };
 
 static int file_opt(void *ctx, int val, const char *name, const char *arg)
@@ -63,16 +65,28 @@ static int file_opt(void *ctx, int val, const char *name, const char *arg)
         *fa->json = 1;
         return 0;
     }
-    return cli_trust_set(fa->h->cmd, fa->t, name, arg);
+    if (val == CLI_OPT_TRUST)
+        return cli_trust_set(fa->h->cmd, fa->t, name, arg);
+    return fa->fn(fa->ctx, val, name, arg); /* the command's own */
 }
 
 int cli_file_args(const cli_help *h, cli_trust *t, int argc, char **argv, const char **path,
                   int *json)
 {
+    return cli_file_args_ex(h, t, NULL, NULL, NULL, argc, argv, path, json);
+}
+
+int cli_file_args_ex(const cli_help *h, cli_trust *t, const struct option *extra, cli_opt_fn fn,
+                     void *ctx, int argc, char **argv, const char **path, int *json)
+{
     *path = NULL;
     *json = 0;
-    const struct option *tables[] = {json_opts, t ? cli_trust_opts : NULL, NULL};
-    struct file_args fa = {h, t, json};
+    const struct option *tables[] = {json_opts, t ? cli_trust_opts : NULL, extra, NULL};
+    if (!t) { /* no trust table: the command's own, if any, comes second */
+        tables[1] = extra;
+        tables[2] = NULL;
+    }
+    struct file_args fa = {h, t, json, fn, ctx};
     int first, rc = cli_parse(h, tables, 0, argc, argv, file_opt, &fa, &first);
     if (rc)
         return rc;

@@ -51,6 +51,11 @@ asps_err cli_trust_new(const cli_trust *t, asps_trust **out, asps_errbuf *eb);
  * printed; else a usage error (printed): its exit code. */
 int cli_file_args(const cli_help *h, cli_trust *t, int argc, char **argv, const char **path,
                   int *json);
+/* The same with the command's own options: EXTRA (a getopt_long table
+ * ending with a zeroed entry; vals other than 'j' and CLI_OPT_TRUST) handed
+ * to FN with CTX, through the one parser (opts.h). */
+int cli_file_args_ex(const cli_help *h, cli_trust *t, const struct option *extra, cli_opt_fn fn,
+                     void *ctx, int argc, char **argv, const char **path, int *json);
 
 /* PATH's bytes B are an X.509 certificate, not the quote CMD wants: prints
  * what it is and the `asps cert` command to run, returns 1; else 0. */

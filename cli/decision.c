@@ -10,44 +10,6 @@
 #include "policy.h"
 #include "util.h"
 
-int cli_decision_args(const cli_help *h, int *argc, char **argv, const char **policy)
-{
-    int out = 0, n = *argc;
-    const char *found = NULL;
-    for (int i = 0; i < n; i++) {
-        const char *a = argv[i], *v = NULL;
-        int take = 0;
-        if (i > 0 && strcmp(a, "--") == 0) { /* the rest are arguments */
-            while (i < n)
-                argv[out++] = argv[i++];
-            break;
-        }
-        if (i > 0 && strcmp(a, "--policy") == 0) {
-            if (i + 1 >= n)
-                return cli_usage_error(h, "--policy: a policy file is needed");
-            v = argv[++i];
-            take = 1;
-        } else if (i > 0 && strncmp(a, "--policy=", 9) == 0) {
-            v = a + 9;
-            take = 1;
-        }
-        if (!take) {
-            argv[out++] = argv[i];
-            continue;
-        }
-        if (!*v)
-            return cli_usage_error(h, "--policy: a policy file is needed");
-        if (found)
-            return cli_usage_error(h, "--policy given twice");
-        found = v;
-    }
-    argv[out] = NULL;
-    *argc = out;
-    if (found)
-        *policy = found;
-    return 0;
-}
-
 /* Decide for the app the claims match (asked once with no names to find
  * it), asking for all of its secrets. */
 static asps_err decide(const asps_policy *p, const asps_claims *c, int64_t at, asps_decision *d,

@@ -9,11 +9,6 @@
 #include "asps/claims.h"
 #include "opts.h"
 
-/* Take "--policy FILE" / "--policy=FILE" out of ARGV (before a "--"),
- * *ARGC reduced, *POLICY set (else left alone). 0, or a usage error
- * printed for H (no value, given twice): its exit code. */
-int cli_decision_args(const cli_help *h, int *argc, char **argv, const char **policy);
-
 /* Load the policy at POLICY and let it go: 0, or its error printed for H
  * and CLI_EXIT_USAGE, so that a policy that cannot be used is refused
  * before any verification is printed. */
