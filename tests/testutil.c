@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 static int is_dir(const char *p)
 {
     struct stat st;
@@ -133,4 +135,31 @@ _Noreturn void tu_skip(const char *why)
     fprintf(stderr, "NOTICE: %s; skipping\n", why);
     skip();
     abort(); /* not reached: skip() leaves the test */
+}
+
+void tu_real_case_load(tu_real_case *r, const char *name)
+{
+    const char *real = tu_vectors_subdir("real");
+    if (!real)
+        tu_skip_vectors("real quotes (vectors/real)");
+    char p[4200];
+    snprintf(p, sizeof p, "%s/%s/quote", real, name);
+    r->quote = tu_read_file(p, &r->quote_len);
+    snprintf(p, sizeof p, "%s/%s/collateral.json", real, name);
+    r->col = (char *)tu_read_file(p, NULL);
+    snprintf(p, sizeof p, "%s/%s/case.json", real, name);
+    char *meta = (char *)tu_read_file(p, NULL);
+    if (!r->quote || !r->col || !meta)
+        fail_msg("cannot read case %s", name);
+    r->meta = cJSON_Parse(meta);
+    free(meta);
+    assert_non_null(r->meta);
+    r->at = (int64_t)cJSON_GetObjectItem(r->meta, "at")->valuedouble;
+}
+
+void tu_real_case_free(tu_real_case *r)
+{
+    free(r->quote);
+    free(r->col);
+    cJSON_Delete(r->meta);
 }

@@ -36,4 +36,19 @@ uint8_t *tu_read_vector(const char *name, size_t *len);
 char *tu_mkdtemp(void);
 void tu_rm_rf(const char *path);
 
+/* One case of the real-quote corpus (vectors/real/NAME): its quote, its
+ * collateral.json as text, its case.json (Intel QVL's answer and the
+ * case's facts) and the verification time it gives ("at"). Skips the test
+ * (tu_skip_vectors) when the corpus is not there; fails when a file of the
+ * case cannot be read. Free with tu_real_case_free. */
+typedef struct tu_real_case {
+    uint8_t *quote;
+    size_t quote_len;
+    char *col;
+    struct cJSON *meta;
+    int64_t at;
+} tu_real_case;
+void tu_real_case_load(tu_real_case *r, const char *name);
+void tu_real_case_free(tu_real_case *r);
+
 #endif

@@ -844,40 +844,7 @@ static void test_quote_platform_reads_fmspc_and_ca(void **state)
 
 /* ---- the real corpus (../shared/vectors/real): Intel's QVL answers -------------- */
 
-typedef struct rcase {
-    uint8_t *quote;
-    size_t quote_len;
-    char *col;       /* collateral.json */
-    cJSON *meta;     /* case.json: QVL's answer and the case's facts */
-    int64_t at;
-} rcase;
-
-static void load_case(rcase *r, const char *name)
-{
-    const char *real = tu_vectors_subdir("real");
-    if (!real)
-        tu_skip_vectors("real quotes (vectors/real)");
-    char p[4200];
-    snprintf(p, sizeof p, "%s/%s/quote", real, name);
-    r->quote = tu_read_file(p, &r->quote_len);
-    snprintf(p, sizeof p, "%s/%s/collateral.json", real, name);
-    r->col = (char *)tu_read_file(p, NULL);
-    snprintf(p, sizeof p, "%s/%s/case.json", real, name);
-    char *meta = (char *)tu_read_file(p, NULL);
-    if (!r->quote || !r->col || !meta)
-        fail_msg("cannot read case %s", name);
-    r->meta = cJSON_Parse(meta);
-    free(meta);
-    assert_non_null(r->meta);
-    r->at = (int64_t)cJSON_GetObjectItem(r->meta, "at")->valuedouble;
-}
-
-static void unload_case(rcase *r)
-{
-    free(r->quote);
-    free(r->col);
-    cJSON_Delete(r->meta);
-}
+typedef tu_real_case rcase; /* testutil.h */
 
 /* A member of case.json by a dotted path ("collateral.tcb_info.id"). */
 static const cJSON *meta_get(const rcase *r, const char *path)
@@ -1004,7 +971,7 @@ static void test_real_root_first_issue_trusted_by_key(void **state)
 {
     (void)state;
     rcase r;
-    load_case(&r, CASE_2033);
+    tu_real_case_load(&r, CASE_2033);
     /* the case's root is another certificate than the built-in one, with
      * the same key */
     asps_quote q;
@@ -1053,7 +1020,7 @@ static void test_real_root_first_issue_trusted_by_key(void **state)
         fail_msg("%s", eb.msg);
     free(root_pem);
     free(chain);
-    unload_case(&r);
+    tu_real_case_free(&r);
 }
 
 /* ... and for its self-signature: a root with Intel's key and name whose
@@ -1063,7 +1030,7 @@ static void test_real_root_with_intel_key_needs_its_self_signature(void **state)
 {
     (void)state;
     rcase r;
-    load_case(&r, CASE_2033);
+    tu_real_case_load(&r, CASE_2033);
     asps_claims c;
     asps_errbuf eb = {{0}};
     /* the TCB info issuer chain's root (second certificate) */
@@ -1087,7 +1054,7 @@ static void test_real_root_with_intel_key_needs_its_self_signature(void **state)
     if (e != ASPS_E_ROOT_UNTRUSTED || !strstr(eb.msg, "PCK chain"))
         fail_msg("quote root: %s: %s", asps_err_name(e), eb.msg);
     free(mq);
-    unload_case(&r);
+    tu_real_case_free(&r);
 }
 
 /* A deliberate difference (README, "asps and Intel's QVL"): the PCK chain
@@ -1100,8 +1067,8 @@ static void test_real_root_issues_mixed_verify(void **state)
 {
     (void)state;
     rcase r, other;
-    load_case(&r, CASE_2033);
-    load_case(&other, CASE_EVAL17);
+    tu_real_case_load(&r, CASE_2033);
+    tu_real_case_load(&other, CASE_EVAL17);
     char *oc = col_field(other.col, "tcb_info_issuer_chain");
     char *root2049 = pem_cert(oc, 1);
     char *tc = col_field(r.col, "tcb_info_issuer_chain");
@@ -1123,8 +1090,8 @@ static void test_real_root_issues_mixed_verify(void **state)
     free(root2049);
     free(tc);
     free(oc);
-    unload_case(&other);
-    unload_case(&r);
+    tu_real_case_free(&other);
+    tu_real_case_free(&r);
 }
 
 /* advisory_ids is exactly QvE's list: the matched platform TCB level's only
@@ -1139,7 +1106,7 @@ static void test_real_advisory_ids_are_the_platform_levels_only(void **state)
     /* v2 TCB info (no advisory IDs at all); the QE at ISVSVN 7 falls on the
      * QE identity's OutOfDate level for ISVSVN 6, which lists 00615: QVL
      * says OutOfDate and [] */
-    load_case(&r, CASE_V2_QE);
+    tu_real_case_load(&r, CASE_V2_QE);
     asps_err e = verify_case(&r, NULL, 0, NULL, 0, &c, &eb);
     if (e != ASPS_OK)
         fail_msg("%s", eb.msg);
@@ -1149,16 +1116,16 @@ static void test_real_advisory_ids_are_the_platform_levels_only(void **state)
     assert_int_equal(c.n_qe_advisories, 1);
     assert_string_equal(c.qe_advisory_ids[0], "INTEL-SA-00615");
     assert_int_equal(c.n_tdx_module_advisories, 0);
-    unload_case(&r);
+    tu_real_case_free(&r);
     /* the 2020 QE (ISVSVN 5) on the level for 5: 00477, 00615 apart; the
      * platform's 13 in Intel's order */
-    load_case(&r, CASE_2033);
+    tu_real_case_load(&r, CASE_2033);
     assert_int_equal(verify_case(&r, NULL, 0, NULL, 0, &c, &eb), ASPS_OK);
     expect_ids(c.advisory_ids, c.n_advisories, meta_get(&r, "advisory_ids"), "advisory_ids");
     assert_int_equal(c.n_qe_advisories, 2);
     assert_string_equal(c.qe_advisory_ids[0], "INTEL-SA-00477");
     assert_string_equal(c.qe_advisory_ids[1], "INTEL-SA-00615");
-    unload_case(&r);
+    tu_real_case_free(&r);
 }
 
 /* Every verified quote case of the corpus: QVL's status and advisory IDs,
@@ -1181,7 +1148,7 @@ static void test_real_corpus_advisory_ids_in_qvl_order(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         rcase r;
-        load_case(&r, cases[i]);
+        tu_real_case_load(&r, cases[i]);
         assert_string_equal(meta_get(&r, "expect")->valuestring, "verified");
         asps_claims c;
         asps_errbuf eb = {{0}};
@@ -1191,7 +1158,7 @@ static void test_real_corpus_advisory_ids_in_qvl_order(void **state)
         if (strcmp(asps_tcb_status_name(c.tcb_status), meta_get(&r, "tcb_status")->valuestring))
             fail_msg("%s: status %s", cases[i], asps_tcb_status_name(c.tcb_status));
         expect_ids(c.advisory_ids, c.n_advisories, meta_get(&r, "advisory_ids"), cases[i]);
-        unload_case(&r);
+        tu_real_case_free(&r);
     }
 }
 
@@ -1217,7 +1184,7 @@ static void test_real_claims_carry_evaluation_numbers_and_tcb_dates(void **state
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         rcase r;
-        load_case(&r, want[i].name);
+        tu_real_case_load(&r, want[i].name);
         asps_claims c;
         asps_errbuf eb = {{0}};
         asps_err e = verify_case(&r, NULL, 0, NULL, 0, &c, &eb);
@@ -1245,7 +1212,7 @@ static void test_real_claims_carry_evaluation_numbers_and_tcb_dates(void **state
         assert_int_equal(cJSON_IsArray(cJSON_GetObjectItem(o, "tdx_module_advisory_ids")),
                          c.tee == ASPS_TEE_TDX);
         cJSON_Delete(o);
-        unload_case(&r);
+        tu_real_case_free(&r);
     }
 }
 
@@ -1270,7 +1237,7 @@ static void test_real_levels_without_tcb_date_are_refused(void **state)
 {
     (void)state;
     rcase r;
-    load_case(&r, "tdx4-00806f05-zkdcap-outofdate");
+    tu_real_case_load(&r, "tdx4-00806f05-zkdcap-outofdate");
     asps_errbuf eb = {{0}};
     asps_tcb_info t;
     asps_qe_identity qe;
@@ -1303,7 +1270,7 @@ static void test_real_levels_without_tcb_date_are_refused(void **state)
     free(m);
     free(ti);
     free(qi);
-    unload_case(&r);
+    tu_real_case_free(&r);
 }
 
 /* The PCCS client's light reader gives the dates the full parser gives, for
@@ -1314,7 +1281,7 @@ static void test_real_collateral_dates_as_the_full_parse(void **state)
     const char *cases[] = {"tdx4-00806f05-zkdcap-outofdate"};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         rcase r;
-        load_case(&r, cases[i]);
+        tu_real_case_load(&r, cases[i]);
         asps_errbuf eb = {{0}};
         asps_tcb_info t;
         asps_qe_identity qe;
@@ -1346,7 +1313,7 @@ static void test_real_collateral_dates_as_the_full_parse(void **state)
                          ASPS_E_PARSE);
         free(ti);
         free(qi);
-        unload_case(&r);
+        tu_real_case_free(&r);
     }
 }
 
@@ -1358,7 +1325,7 @@ static void test_real_chain_certificate_without_crl_distribution_points_is_refus
 {
     (void)state;
     rcase r;
-    load_case(&r, CASE_EVAL17);
+    tu_real_case_load(&r, CASE_EVAL17);
     asps_quote q;
     asps_errbuf eb = {{0}};
     assert_int_equal(asps_quote_parse(r.quote, r.quote_len, &q, &eb), ASPS_OK);
@@ -1439,7 +1406,7 @@ static void test_real_chain_certificate_without_crl_distribution_points_is_refus
     free(cert);
     free(ch);
     free(pck_chain);
-    unload_case(&r);
+    tu_real_case_free(&r);
 }
 
 int main(void)

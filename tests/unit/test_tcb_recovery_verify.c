@@ -35,40 +35,7 @@
 
 /* ---- helpers ------------------------------------------------------------------ */
 
-typedef struct rcase {
-    uint8_t *quote;
-    size_t quote_len;
-    char *col;
-    cJSON *meta;
-    int64_t at;
-} rcase;
-
-static void load_case(rcase *r, const char *name)
-{
-    const char *real = tu_vectors_subdir("real");
-    if (!real)
-        tu_skip_vectors("real quotes (vectors/real)");
-    char p[4200];
-    snprintf(p, sizeof p, "%s/%s/quote", real, name);
-    r->quote = tu_read_file(p, &r->quote_len);
-    snprintf(p, sizeof p, "%s/%s/collateral.json", real, name);
-    r->col = (char *)tu_read_file(p, NULL);
-    snprintf(p, sizeof p, "%s/%s/case.json", real, name);
-    char *meta = (char *)tu_read_file(p, NULL);
-    if (!r->quote || !r->col || !meta)
-        fail_msg("cannot read case %s", name);
-    r->meta = cJSON_Parse(meta);
-    free(meta);
-    assert_non_null(r->meta);
-    r->at = (int64_t)cJSON_GetObjectItem(r->meta, "at")->valuedouble;
-}
-
-static void unload_case(rcase *r)
-{
-    free(r->quote);
-    free(r->col);
-    cJSON_Delete(r->meta);
-}
+typedef tu_real_case rcase; /* testutil.h */
 
 static const char *meta_str(const rcase *r, const char *a, const char *b)
 {
@@ -199,8 +166,8 @@ static int64_t level_above_date(const char *tcb_info, const asps_claims *c)
 static void check_pair(const char *name17, const char *name19)
 {
     rcase a, b;
-    load_case(&a, name17);
-    load_case(&b, name19);
+    tu_real_case_load(&a, name17);
+    tu_real_case_load(&b, name19);
     assert_int_equal(a.at, b.at); /* one instant, one QE identity, one pair of CRLs */
     asps_tcb_status s17 = qvl_status(&a), s19 = qvl_status(&b);
     assert_int_not_equal(s17, s19);
@@ -262,8 +229,8 @@ static void check_pair(const char *name17, const char *name19)
     assert_false(c.forecast.present);
     assert_false(c.tcb_update_early);
     free(bundle);
-    unload_case(&a);
-    unload_case(&b);
+    tu_real_case_free(&a);
+    tu_real_case_free(&b);
 }
 
 static void test_real_platform_pair_standard_and_early(void **state)
@@ -283,9 +250,9 @@ static void test_real_bad_early_tcb_info_refused(void **state)
 {
     (void)state;
     rcase a, b, p;
-    load_case(&a, "sgx3-00606a-platform-eval17");
-    load_case(&b, "sgx3-00606a-platform-eval19");
-    load_case(&p, "sgx3-00906ed5-processor-eval19");
+    tu_real_case_load(&a, "sgx3-00606a-platform-eval17");
+    tu_real_case_load(&b, "sgx3-00606a-platform-eval19");
+    tu_real_case_load(&p, "sgx3-00906ed5-processor-eval19");
     asps_claims c;
     asps_errbuf eb = {{0}};
     char *bundle = with_early(a.col, b.col);
@@ -330,9 +297,9 @@ static void test_real_bad_early_tcb_info_refused(void **state)
     free(bad);
     free(body);
     free(bundle);
-    unload_case(&a);
-    unload_case(&b);
-    unload_case(&p);
+    tu_real_case_free(&a);
+    tu_real_case_free(&b);
+    tu_real_case_free(&p);
 }
 
 /* Stale: at = the earliest nextUpdate (case.json window end) + 1 h is
@@ -341,8 +308,8 @@ static void test_real_stale_within_max_stale(void **state)
 {
     (void)state;
     rcase a, b;
-    load_case(&a, "sgx3-00606a-platform-eval17");
-    load_case(&b, "sgx3-00606a-platform-eval19");
+    tu_real_case_load(&a, "sgx3-00606a-platform-eval17");
+    tu_real_case_load(&b, "sgx3-00606a-platform-eval19");
     const cJSON *w = cJSON_GetObjectItemCaseSensitive(a.meta, "window");
     /* the window ends at the earliest nextUpdate: the PCK CRL's here */
     int64_t next = utc(cJSON_GetArrayItem(w, 1)->valuestring);
@@ -382,12 +349,12 @@ static void test_real_stale_within_max_stale(void **state)
     assert_true(c.collateral_stale);
     assert_int_equal(c.collateral_stale_seconds, tnext + 86400 - next); /* the PCK CRL: furthest past */
     free(bundle);
-    unload_case(&a);
-    unload_case(&b);
+    tu_real_case_free(&a);
+    tu_real_case_free(&b);
     /* a collateral certificate: the TCB signing certificate of 2018-2025
      * (notAfter 2025-05-21), a day later, with max_stale far beyond the
      * bodies' and CRLs' ages; the PCK certificate is still valid then */
-    load_case(&a, "sgx3-00906ed5-processor-2025-02");
+    tu_real_case_load(&a, "sgx3-00906ed5-processor-2025-02");
     asps_err e = verify(a.quote, a.quote_len, a.col, utc("2025-05-22T00:00:00Z"), 0,
                         (int64_t)365 * 86400, &c, &eb);
     if (e != ASPS_E_CERT_EXPIRED || !strstr(eb.msg, "TCB info issuer chain"))
@@ -395,7 +362,7 @@ static void test_real_stale_within_max_stale(void **state)
     assert_int_equal(verify(a.quote, a.quote_len, a.col, utc("2025-05-20T00:00:00Z"), 0,
                             (int64_t)365 * 86400, &c, &eb), ASPS_OK);
     assert_true(c.collateral_stale);
-    unload_case(&a);
+    tu_real_case_free(&a);
 }
 
 /* Collateral alone: the real sets verify; any flip is refused with the
@@ -404,8 +371,8 @@ static void test_real_verify_collateral_and_info(void **state)
 {
     (void)state;
     rcase a, b;
-    load_case(&a, "sgx3-00606a-platform-eval17");
-    load_case(&b, "sgx3-00606a-platform-eval19");
+    tu_real_case_load(&a, "sgx3-00606a-platform-eval17");
+    tu_real_case_load(&b, "sgx3-00606a-platform-eval19");
     char *bundle = with_early(a.col, b.col);
     asps_verifier *v;
     asps_errbuf eb = {{0}};
@@ -479,8 +446,8 @@ static void test_real_verify_collateral_and_info(void **state)
     }
     asps_verifier_free(v);
     free(bundle);
-    unload_case(&a);
-    unload_case(&b);
+    tu_real_case_free(&a);
+    tu_real_case_free(&b);
 }
 
 /* ---- the numbers list ---------------------------------------------------------- */
