@@ -17,10 +17,23 @@
 #include "util.h"
 #include "x509.h"
 
+asps_collateral *asps_collateral__ref(asps_collateral *c)
+{
+    if (c)
+        atomic_fetch_add(&c->extra_refs, 1);
+    return c;
+}
+
 void asps_collateral_free(asps_collateral *c)
 {
     if (!c)
         return;
+    /* one of several references: drop it (a reference is only taken by a
+     * holder of one, so the count cannot rise from 0 under our feet) */
+    unsigned r = atomic_load(&c->extra_refs);
+    while (r > 0)
+        if (atomic_compare_exchange_weak(&c->extra_refs, &r, r - 1))
+            return;
     free(c->pck_crl_issuer_chain);
     free(c->root_ca_crl);
     free(c->pck_crl);

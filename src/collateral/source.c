@@ -15,6 +15,7 @@
 
 #include "asps/verify.h"
 #include "cache.h"
+#include "collateral_int.h"
 #include "log.h"
 #include "metrics.h"
 #include "pccs.h"
@@ -238,13 +239,12 @@ static int64_t earliest_next_update(const asps_collateral *c, int64_t nu)
     return nu;
 }
 
-static asps_err copy_collateral(const asps_collateral *c, asps_collateral **out, asps_errbuf *eb)
+/* A verification's reference to a held set: no copy (the set is immutable;
+ * hold_locked's replacement only drops the source's own reference). */
+static asps_err share_collateral(asps_collateral *c, asps_collateral **out)
 {
-    char *json;
-    ASPS_TRY(asps_collateral_to_bundle(c, &json, eb));
-    asps_err e = asps_collateral_parse_bundle((const uint8_t *)json, strlen(json), out, eb);
-    free(json);
-    return e;
+    *out = asps_collateral__ref(c);
+    return ASPS_OK;
 }
 
 /* Fetch from each URL in turn until one serves the whole set. */
@@ -570,7 +570,7 @@ static asps_err get_pccs(asps_collateral_source *s, asps_tee tee, const uint8_t 
         if (!same_platform(h, tee, fmspc, ca))
             continue;
         if (now < h->next_update) {
-            asps_err e = copy_collateral(h->col, out, eb);
+            asps_err e = share_collateral(h->col, out);
             pthread_mutex_unlock(&s->lock);
             return e;
         }
@@ -585,7 +585,7 @@ static asps_err get_pccs(asps_collateral_source *s, asps_tee tee, const uint8_t 
         int64_t nu = 0;
         e = fetch_any(s, tee, fmspc, ca, &c, &nu, eb);
         if (e == ASPS_OK) {
-            e = copy_collateral(c, out, eb);
+            e = share_collateral(c, out);
             cache_store(s, tee, fmspc, ca, c);
             nu = earliest_next_update(c, nu);
             pthread_mutex_lock(&s->lock);
@@ -618,7 +618,7 @@ static asps_err get_pccs(asps_collateral_source *s, asps_tee tee, const uint8_t 
         if (now < h->next_update || now <= h->next_update + s->max_stale) {
             int stale = now >= h->next_update;
             long long age = (long long)(now - h->next_update);
-            asps_err ce = copy_collateral(h->col, out, eb);
+            asps_err ce = share_collateral(h->col, out);
             pthread_mutex_unlock(&s->lock);
             if (ce == ASPS_OK && stale) {
                 pthread_once(&metrics_once, metrics_init);

@@ -79,8 +79,9 @@ void asps_collateral_source_free(asps_collateral_source *s);
 int asps_collateral_source_empty(const asps_collateral_source *s);
 
 /* The collateral for QUOTE (LEN bytes). On ASPS_OK *col is set and *owned
- * says whether the caller frees it (PCCS: a copy; files: the source's own,
- * valid until the source is freed). Errors: the quote's own (malformed, no
+ * says whether the caller frees it (PCCS: a reference to the held set,
+ * dropped with asps_collateral_free; files: the source's own, valid until
+ * the source is freed). Errors: the quote's own (malformed, no
  * PCK certificate to look the platform up by) as the quote parser says
  * them; the source's trouble (PCCS down, refusing, answering garbage; no
  * source) as ASPS_E_UNAVAILABLE (ASPS_E_NOMEM stays) with the message

@@ -3,6 +3,7 @@
 #ifndef ASPS_COLLATERAL_INT_H
 #define ASPS_COLLATERAL_INT_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +38,15 @@ struct asps_collateral {
     size_t tcb_eval_numbers_len;
     uint8_t tcb_eval_numbers_sig[64];
     uint8_t digest[32];
+    /* References beyond the first (asps_collateral__ref): the collateral
+     * source hands its held set to each verification without copying it;
+     * asps_collateral_free drops one reference and frees on the last. The
+     * set is never changed after it is made, so sharing needs no lock. */
+    _Atomic unsigned extra_refs;
 };
+
+/* Another reference to C (collateral.c): returns C; each reference is
+ * dropped with asps_collateral_free. */
+asps_collateral *asps_collateral__ref(asps_collateral *c);
 
 #endif
