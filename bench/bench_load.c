@@ -242,7 +242,9 @@ static int spawn_server(const char *dir, char *const argv[], const char *errfile
     return out->port > 0 ? 0 : -1;
 }
 
-static void stop_server(server *s, const char *name)
+/* SIGTERM, then wait (SIGKILL after 10 s); a server that did not end
+ * cleanly (exit 0) has its messages (ERRFILE) copied to stderr. */
+static void stop_server(server *s, const char *name, const char *errfile)
 {
     if (s->pid <= 0)
         return;
@@ -259,8 +261,15 @@ static void stop_server(server *s, const char *name)
         }
         usleep(50000);
     }
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-        fprintf(stderr, "%s server ended badly (status 0x%x)\n", name, (unsigned)st);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        fprintf(stderr, "%s server ended badly (status 0x%x); its messages:\n", name, (unsigned)st);
+        FILE *f = fopen(errfile, "r");
+        char line[1024];
+        while (f && fgets(line, sizeof line, f))
+            fputs(line, stderr);
+        if (f)
+            fclose(f);
+    }
     s->pid = 0;
 }
 
@@ -300,6 +309,22 @@ static double self_cpu_ms(void)
     getrusage(RUSAGE_SELF, &ru);
     return ru.ru_utime.tv_sec * 1e3 + ru.ru_utime.tv_usec / 1e3 + ru.ru_stime.tv_sec * 1e3 +
            ru.ru_stime.tv_usec / 1e3;
+}
+
+/* The line of `asps serve`'s start banner that holds NEEDLE (its limits),
+ * printed as the server's own words; nothing when there is none. */
+static void show_banner_line(const char *errfile, const char *needle)
+{
+    FILE *f = fopen(errfile, "r");
+    char line[1024];
+    while (f && fgets(line, sizeof line, f))
+        if (strstr(line, needle)) {
+            const char *at = strstr(line, needle);
+            printf("asps serve: %s", at);
+            break;
+        }
+    if (f)
+        fclose(f);
 }
 
 /* ---- clients ---------------------------------------------------------------- */
@@ -658,11 +683,8 @@ int main(int argc, char **argv)
     int rc = 1;
     if (spawn_server(dir, att_argv, att_err, &att) != 0 ||
         spawn_server(dir, plain_argv, plain_err, &plain) != 0) {
-        fprintf(stderr, "a server did not start; its messages:\n");
-        snprintf(cmd, sizeof cmd, "cat %s %s >&2", att_err, plain_err);
-        if (system(cmd) != 0)
-            fprintf(stderr, "(none)\n");
-        goto out;
+        fprintf(stderr, "a server did not start (set ASPS_BIN to the asps binary)\n");
+        goto out; /* stop_server shows what it said */
     }
 
     /* RA-TLS certificates, all made before the clock starts: one per
@@ -710,6 +732,44 @@ int main(int argc, char **argv)
     size_t req_len = 0;
     if (asps_rpc_encode_get_secrets_request(names, 1, &req, &req_len, &eb) != ASPS_OK)
         goto out;
+
+    /* each server refuses the other's client: the plain one takes only
+     * certificates its CA issued (the TLS handshake fails: UNAVAILABLE),
+     * the attested one only evidence that verifies (UNAUTHENTICATED) */
+    {
+        char msg[256];
+        char *one_cert[1] = {cp.cert[cp.n - 1]}, *one_key[1] = {cp.key[cp.n - 1]};
+        char *pl_cert[1] = {cp.plain_cert}, *pl_key[1] = {cp.plain_key};
+        phase probe;
+        memset(&probe, 0, sizeof probe);
+        probe.ca = cp.ca;
+        probe.req = req;
+        probe.req_len = req_len;
+        int st_plain = -1, st_att = -1;
+        snprintf(probe.target, sizeof probe.target, "127.0.0.1:%d", plain.port);
+        probe.cert = one_cert;
+        probe.key = one_key;
+        asps_rpc_client *pc = open_client(&probe, 0, msg, sizeof msg);
+        if (pc)
+            st_plain = one_call(&probe, pc, msg, sizeof msg);
+        asps_rpc_client_free(pc);
+        snprintf(probe.target, sizeof probe.target, "127.0.0.1:%d", att.port);
+        probe.cert = pl_cert;
+        probe.key = pl_key;
+        pc = open_client(&probe, 0, msg, sizeof msg);
+        if (pc)
+            st_att = one_call(&probe, pc, msg, sizeof msg);
+        asps_rpc_client_free(pc);
+        if (st_plain != ASPS_RPC_UNAVAILABLE || st_att != ASPS_RPC_UNAUTHENTICATED) {
+            fprintf(stderr,
+                    "the servers are not what they should be: an RA-TLS client of the plain one "
+                    "got %s (expected UNAVAILABLE), a CA-issued client of the attested one %s "
+                    "(expected UNAUTHENTICATED)\n",
+                    st_plain >= 0 ? asps_rpc_status_name(st_plain) : "no status",
+                    st_att >= 0 ? asps_rpc_status_name(st_att) : "no status");
+            goto out;
+        }
+    }
 
     /* a client held open (never used) keeps gRPC initialised in this
      * process: otherwise freeing the last client of a phase would shut the
@@ -764,6 +824,7 @@ int main(int argc, char **argv)
     printf("bench_load: servers in their own processes on 127.0.0.1, %ld online cores shared with "
            "this driver\n",
            sysconf(_SC_NPROCESSORS_ONLN));
+    show_banner_line(att_err, "limits");
     printf("RA-TLS certificates made before the clock: %d in %.0f ms (%.2f ms each)\n", cp.n,
            create_ms, create_ms / cp.n);
     printf("srv us/c: the server process's CPU time (user + system, all threads) over the phase "
@@ -831,8 +892,8 @@ int main(int argc, char **argv)
                pk->per_s > 0 ? ak->per_s / pk->per_s : 0,
                pk->server_cpu_us > 0 ? ak->server_cpu_us / pk->server_cpu_us : 0);
     }
-    printf("], \"conns\": %d, \"calls\": %d, \"failures\": %d, \"seconds\": %.1f}\n", conns, calls,
-           failures, total_s);
+    printf("], \"conns\": %d, \"calls\": %d, \"limits\": %s, \"failures\": %d, \"seconds\": %.1f}\n",
+           conns, calls, limits ? limits : "null", failures, total_s);
     rc = 0;
     asps_rpc_client_free(keeper);
     for (int l = 0; l < n_levels; l++)
@@ -850,8 +911,8 @@ int main(int argc, char **argv)
     free(cp.plain_cert);
     free(cp.plain_key);
 out:
-    stop_server(&att, "attested");
-    stop_server(&plain, "plain");
+    stop_server(&att, "attested", att_err);
+    stop_server(&plain, "plain", plain_err);
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", dir);
