@@ -872,7 +872,7 @@ int main(int argc, char **argv)
         for (int k = CONNS; k <= CALLS; k++)
             for (int m = PLAIN; m <= ATTESTED; m++)
                 if (cells[l][k][m].first_error[0])
-                    fprintf(stderr, "%d clients, %s %s: first failure: %s\n", levels[l],
+                    printf("%d clients, %s %s: first failure: %s\n", levels[l],
                             m == PLAIN ? "plain" : "attested", k == CONNS ? "connections" : "calls",
                             cells[l][k][m].first_error);
     printf("measured in %.1f s\n", total_s);
