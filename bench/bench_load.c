@@ -349,7 +349,7 @@ typedef struct phase {
     atomic_int ticket;
     double *lat; /* per op, ms; < 0: failed */
     int *status;
-    pthread_barrier_t ready, go, done;
+    pthread_barrier_t ready, go, done, release;
     char first_error[256];
     pthread_mutex_t mu;
 } phase;
@@ -443,6 +443,8 @@ static void *client_main(void *arg)
             note_failure(ph, st, msg);
     }
     pthread_barrier_wait(&ph->done);
+    /* the calls phase's connections close only once the server's CPU is read */
+    pthread_barrier_wait(&ph->release);
     asps_rpc_client_free(c);
     return NULL;
 }
@@ -494,6 +496,7 @@ static int run_half(const server *srv, certs *cp, int mode, int kind, int client
     pthread_barrier_init(&ph.ready, NULL, (unsigned)clients + 1);
     pthread_barrier_init(&ph.go, NULL, (unsigned)clients + 1);
     pthread_barrier_init(&ph.done, NULL, (unsigned)clients + 1);
+    pthread_barrier_init(&ph.release, NULL, (unsigned)clients + 1);
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, 256 << 10);
@@ -516,6 +519,7 @@ static int run_half(const server *srv, certs *cp, int mode, int kind, int client
     if (kind == CONNS)
         usleep(100000);
     double cpu1 = proc_cpu_ms(srv->pid);
+    pthread_barrier_wait(&ph.release);
     for (int i = 0; i < clients; i++)
         pthread_join(th[i], NULL);
 
@@ -541,6 +545,7 @@ static int run_half(const server *srv, certs *cp, int mode, int kind, int client
     pthread_barrier_destroy(&ph.ready);
     pthread_barrier_destroy(&ph.go);
     pthread_barrier_destroy(&ph.done);
+    pthread_barrier_destroy(&ph.release);
     pthread_mutex_destroy(&ph.mu);
     free(ph.cert);
     free(ph.key);
