@@ -80,6 +80,7 @@ static char *slurp(const char *dir, const char *name)
 
 typedef struct plain_ctx {
     asps_kms *kms;
+    size_t max_names; /* the config's limits.max_names, as asps serve */
 } plain_ctx;
 
 /* decode, one KMS fetch per name, encode: what the attested handler does
@@ -95,7 +96,7 @@ static int plain_get(void *ctx, const char *cert, const char *peer, const uint8_
     char **names;
     size_t n;
     asps_errbuf eb;
-    if (asps_rpc_decode_get_secrets_request(req, len, 64, &names, &n, &eb) != ASPS_OK)
+    if (asps_rpc_decode_get_secrets_request(req, len, p->max_names, &names, &n, &eb) != ASPS_OK)
         return ASPS_RPC_INVALID_ARGUMENT;
     asps_secret *s = calloc(n ? n : 1, sizeof *s);
     int st = s ? ASPS_RPC_OK : ASPS_RPC_INTERNAL;
@@ -132,7 +133,7 @@ static int plain_server(const char *config, const char *ca_file, const char *kms
     }
     uint8_t *cert = NULL, *key = NULL, *ca = NULL;
     size_t cl, kl = 0, cal;
-    plain_ctx pc = {0};
+    plain_ctx pc = {.max_names = cfg->max_names};
     if (asps_read_file(cfg->server_cert, 1 << 20, &cert, &cl, &eb) != ASPS_OK ||
         asps_read_file(cfg->server_key, 1 << 20, &key, &kl, &eb) != ASPS_OK ||
         asps_read_file(ca_file, 1 << 20, &ca, &cal, &eb) != ASPS_OK ||
