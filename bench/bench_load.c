@@ -632,9 +632,6 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
-    char dir[] = "/tmp/asps-bench-load-XXXXXX";
-    if (!mkdtemp(dir))
-        return 1;
     /* the asps command: ASPS_BIN, else the one built next to this program
      * (the set-up runs in the temporary folder: the path must be whole) */
     char bin[4096] = "", self[4096] = "";
@@ -642,6 +639,19 @@ int main(int argc, char **argv)
     if (sl <= 0)
         return 1;
     self[sl] = '\0';
+    char dir[] = "/tmp/asps-bench-load-XXXXXX";
+    if (!mkdtemp(dir))
+        return 1;
+    /* from here on every way out goes through "out" (servers stopped,
+     * the folder removed) */
+    char config[4200], ca_file[4200], kms_file[4200], att_err[4200], plain_err[4200];
+    snprintf(config, sizeof config, "%s/server.json", dir);
+    snprintf(ca_file, sizeof ca_file, "%s/ca.pem", dir);
+    snprintf(kms_file, sizeof kms_file, "%s/kms.json", dir);
+    snprintf(att_err, sizeof att_err, "%s/attested.err", dir);
+    snprintf(plain_err, sizeof plain_err, "%s/plain.err", dir);
+    server att = {0}, plain = {0};
+    int rc = 1;
     const char *env_bin = getenv("ASPS_BIN");
     if (env_bin) {
         snprintf(bin, sizeof bin, "%s", env_bin);
@@ -664,16 +674,14 @@ int main(int argc, char **argv)
              dir, bin, "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1");
     if (system(cmd) != 0) {
         fprintf(stderr, "setup failed (set ASPS_BIN to the asps binary)\n");
-        return 1;
+        goto out;
     }
 
     /* one config for both servers: the defaults of `asps serve`, or the
      * limits given */
-    char config[4200], ca_file[4200], kms_file[4200], att_err[4200], plain_err[4200];
-    snprintf(config, sizeof config, "%s/server.json", dir);
     FILE *cf = fopen(config, "w");
     if (!cf)
-        return 1;
+        goto out;
     fprintf(cf,
             "{\"listen\": \"127.0.0.1:0\", \"server_cert\": \"server.pem\", "
             "\"server_key\": \"server.key\", \"trust\": {\"sim\": \"sim\"}, "
@@ -681,17 +689,11 @@ int main(int argc, char **argv)
             "\"audit\": \"audit.log\"%s%s}\n",
             limits ? ", \"limits\": " : "", limits ? limits : "");
     if (fclose(cf) != 0)
-        return 1;
+        goto out;
 
     /* the servers first, before this process has any thread */
-    snprintf(ca_file, sizeof ca_file, "%s/ca.pem", dir);
-    snprintf(kms_file, sizeof kms_file, "%s/kms.json", dir);
-    snprintf(att_err, sizeof att_err, "%s/attested.err", dir);
-    snprintf(plain_err, sizeof plain_err, "%s/plain.err", dir);
     char *att_argv[] = {bin, "serve", "--config", config, NULL};
     char *plain_argv[] = {self, "--plain-server", config, ca_file, kms_file, NULL};
-    server att = {0}, plain = {0};
-    int rc = 1;
     if (spawn_server(dir, att_argv, att_err, &att) != 0 ||
         spawn_server(dir, plain_argv, plain_err, &plain) != 0) {
         fprintf(stderr, "a server did not start (set ASPS_BIN to the asps binary)\n");
