@@ -12,6 +12,7 @@ fi
 build/asps sim init "$W/sim" >/dev/null
 echo "== bench_ratls"; build/bench_ratls "$W/sim" 300
 echo "== bench_provision"; ASPS_BIN=$PWD/build/asps build/bench_provision 300 3000 2>/dev/null
+echo "== bench_load (1, 8, 32, 128 clients; attested and plain servers in their own processes)"; ASPS_BIN=$PWD/build/asps build/bench_load
 echo "== bench_kms_vault (test Vault on loopback)"; build/bench_kms_vault 500 2>/dev/null | tail -1
 echo "== bench_metrics"; build/bench_metrics 1000000 2
 echo "== bench_policy"; build/bench_policy
