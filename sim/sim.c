@@ -8,8 +8,11 @@
  * root CA and PCK CRLs (with CRL number and authority key identifier), TCB
  * info (SGX v3 and TDX v3), QE identities (QE, TD_QE) and the TCB
  * evaluation data numbers list signed over their exact bytes. Quotes are
- * real: a fresh attestation key signs the body, the QE report binds that
- * key and is signed by the PCK key.
+ * real: the QE's attestation key signs the body, the QE report binds that
+ * key and is signed by the PCK key. As on a real platform, the attestation
+ * key lives as long as the QE (here: one per TEE per asps_sim_open, never
+ * written to DIR), so every quote of an open platform carries the same QE
+ * report and signature, which a verifier may keep (dcap.c).
  *
  * Every subject says "asps simulated". Keys stay in DIR (0600).
  *
@@ -138,6 +141,7 @@ static size_t model_levels(const eval_state *st, unsigned k, sim_level out[MAX_M
 struct asps_sim {
     char dir[4096];
     EVP_PKEY *pck_key;
+    EVP_PKEY *att_key[2];      /* the QEs' attestation keys: SGX, TDX */
     char *chain_pem[N_LEVELS]; /* PCK leaf + PCK CA + root, PEM */
     /* per TEE (0 SGX, 1 TDX): the numbers list as last read, and which
      * bundle file it was read from (a quote rereads it only when the file
@@ -1148,6 +1152,12 @@ asps_err asps_sim_open(const char *dir, asps_sim **out, asps_errbuf *eb)
     snprintf(s->dir, sizeof s->dir, "%s", dir);
     pthread_mutex_init(&s->eval_lock, NULL);
     s->pck_key = read_key(dir, "pck.key");
+    s->att_key[0] = EVP_EC_gen("P-256");
+    s->att_key[1] = EVP_EC_gen("P-256");
+    if (!s->att_key[0] || !s->att_key[1]) {
+        asps_sim_free(s);
+        return asps_fail(eb, ASPS_E_INTERNAL, "sim: attestation key generation failed");
+    }
     asps_err e = s->pck_key ? ASPS_OK
                             : asps_fail(eb, ASPS_E_IO, "sim: %s is not a simulated platform (run 'asps sim init %s')",
                                         dir, dir);
@@ -1172,6 +1182,8 @@ void asps_sim_free(asps_sim *s)
     if (!s)
         return;
     EVP_PKEY_free(s->pck_key);
+    EVP_PKEY_free(s->att_key[0]);
+    EVP_PKEY_free(s->att_key[1]);
     for (int i = 0; i < N_LEVELS; i++)
         free(s->chain_pem[i]);
     pthread_mutex_destroy(&s->eval_lock);
@@ -1284,7 +1296,7 @@ asps_err asps_sim_quote(asps_sim *s, const asps_sim_identity *id, uint8_t **quot
         ASPS_TRY(asps_read_file(tdx_chain_path, 65536, &tdx_chain, &n, eb));
         chain = (const char *)tdx_chain;
     }
-    EVP_PKEY *ak = EVP_EC_gen("P-256");
+    EVP_PKEY *ak = s->att_key[tdx];
     uint8_t akraw[64], sig[64], qsig[64], cpusvn[16];
     asps_writer q = asps_writer_init(QUOTE_MAX, ASPS_WRITER_PLAIN), qe = q;
     asps_err e = ASPS_OK;
@@ -1381,7 +1393,6 @@ out:
     asps_writer_free(&q);
     asps_writer_free(&qe);
     free(tdx_chain);
-    EVP_PKEY_free(ak);
     ERR_clear_error();
     return e;
 }
