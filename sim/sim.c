@@ -142,6 +142,15 @@ struct asps_sim {
     char dir[4096];
     EVP_PKEY *pck_key;
     EVP_PKEY *att_key[2];      /* the QEs' attestation keys: SGX, TDX */
+    /* per QE, the QE report last signed by the PCK key and that signature:
+     * a real QE has its report signed once per attestation key (by the
+     * PCE) and puts the same bytes in every quote; ECDSA signing here is
+     * randomised, so the signature is kept rather than made again */
+    pthread_mutex_t qe_lock;
+    struct {
+        int valid;
+        uint8_t report[384], sig[64];
+    } qe_signed[2];
     char *chain_pem[N_LEVELS]; /* PCK leaf + PCK CA + root, PEM */
     /* per TEE (0 SGX, 1 TDX): the numbers list as last read, and which
      * bundle file it was read from (a quote rereads it only when the file
@@ -1151,6 +1160,7 @@ asps_err asps_sim_open(const char *dir, asps_sim **out, asps_errbuf *eb)
         return asps_fail(eb, ASPS_E_NOMEM, "sim: out of memory");
     snprintf(s->dir, sizeof s->dir, "%s", dir);
     pthread_mutex_init(&s->eval_lock, NULL);
+    pthread_mutex_init(&s->qe_lock, NULL);
     s->pck_key = read_key(dir, "pck.key");
     s->att_key[0] = EVP_EC_gen("P-256");
     s->att_key[1] = EVP_EC_gen("P-256");
@@ -1187,6 +1197,7 @@ void asps_sim_free(asps_sim *s)
     for (int i = 0; i < N_LEVELS; i++)
         free(s->chain_pem[i]);
     pthread_mutex_destroy(&s->eval_lock);
+    pthread_mutex_destroy(&s->qe_lock);
     free(s);
 }
 
@@ -1360,7 +1371,20 @@ asps_err asps_sim_quote(asps_sim *s, const asps_sim_identity *id, uint8_t **quot
     /* the simulated QEs report MISCSELECT 1 (Intel's report 0), so that
      * the identity's byte order ("01000000", report order) is exercised */
     sgx_report(&qe, cpusvn, 1, qe_attr, qe_me, qe_ms, tdx ? 2 : 1, tdx ? TD_QE_SVN : QE_SVN, 0, qe_rd);
-    if (!ok || qe.failed || !sign_raw(s->pck_key, qe.p, qe.len, qsig)) {
+    if (ok && !qe.failed && qe.len == sizeof s->qe_signed[0].report) {
+        pthread_mutex_lock(&s->qe_lock);
+        if (s->qe_signed[tdx].valid && !memcmp(s->qe_signed[tdx].report, qe.p, qe.len)) {
+            memcpy(qsig, s->qe_signed[tdx].sig, 64);
+        } else if ((ok = sign_raw(s->pck_key, qe.p, qe.len, qsig))) {
+            memcpy(s->qe_signed[tdx].report, qe.p, qe.len);
+            memcpy(s->qe_signed[tdx].sig, qsig, 64);
+            s->qe_signed[tdx].valid = 1;
+        }
+        pthread_mutex_unlock(&s->qe_lock);
+    } else {
+        ok = 0;
+    }
+    if (!ok || qe.failed) {
         e = asps_fail(eb, ASPS_E_INTERNAL, "sim: QE report signature failed");
         goto out;
     }
