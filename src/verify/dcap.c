@@ -173,68 +173,15 @@ static asps_err check_tcb_info_fits(const asps_tcb_info *t, const asps_quote *q,
     return ASPS_OK;
 }
 
-/* A QE report signature that verified, kept in the store
- * (ASPS_STORE_QE_REPORT): the exact bytes it was checked over, PCK key
- * length (1 byte) || PCK key (the PCK certificate's subject public key bit
- * string, the bytes the key was built from) || QE report || signature. A
- * platform's QE signs one QE report per attestation key and its PCK key
- * signs it once, so every quote until the attestation key changes carries
- * these same bytes: the check is a pure function of them, and a hit is one
- * whose bytes compare equal whole (the digest only finds the slot). */
-#define QE_SIG_KEY_MAX 255
-#define QE_SIG_MAX (1 + QE_SIG_KEY_MAX + ASPS_SGX_REPORT_LEN + 64)
-typedef struct qe_sig_entry {
-    size_t len;
-    uint8_t bytes[];
-} qe_sig_entry;
-
-/* The QE report's signature verifies with the PCK certificate's key: kept
- * verdict (exact bytes) or one ECDSA verify. Only successes are kept; a
- * refusal is checked again next time. */
-static int qe_report_signed(asps_verifier *v, const asps_quote *q, const asps_verified_chain *ch)
-{
-    const ASN1_BIT_STRING *k = X509_get0_pubkey_bitstr(ch->leaf);
-    if (!k || k->length <= 0 || k->length > QE_SIG_KEY_MAX) /* not P-256: not kept */
-        return asps_x509_ecdsa_verify_raw(ch->leaf_key, q->qe_report_sig, q->qe_report_raw,
-                                          ASPS_SGX_REPORT_LEN);
-    uint8_t m[QE_SIG_MAX], d[32];
-    size_t n = 0;
-    m[n++] = (uint8_t)k->length;
-    memcpy(m + n, k->data, (size_t)k->length);
-    n += (size_t)k->length;
-    memcpy(m + n, q->qe_report_raw, ASPS_SGX_REPORT_LEN);
-    n += ASPS_SGX_REPORT_LEN;
-    memcpy(m + n, q->qe_report_sig, 64);
-    n += 64;
-    if (!asps_sha256(m, n, d))
-        return asps_x509_ecdsa_verify_raw(ch->leaf_key, q->qe_report_sig, q->qe_report_raw,
-                                          ASPS_SGX_REPORT_LEN);
-    const qe_sig_entry *hit = asps_store_get(v, ASPS_STORE_QE_REPORT, d);
-    if (hit && hit->len == n && CRYPTO_memcmp(hit->bytes, m, n) == 0)
-        return 1;
-    if (!asps_x509_ecdsa_verify_raw(ch->leaf_key, q->qe_report_sig, q->qe_report_raw,
-                                    ASPS_SGX_REPORT_LEN))
-        return 0;
-    /* a slot under this digest with other bytes (SHA-256 collision) stays
-     * as it is: the verdict just computed is not kept */
-    qe_sig_entry *keep = hit ? NULL : malloc(sizeof *keep + n);
-    if (keep) {
-        keep->len = n;
-        memcpy(keep->bytes, m, n);
-        if (!asps_store_put(v, ASPS_STORE_QE_REPORT, d, keep, free))
-            free(keep); /* caching off */
-    }
-    return 1;
-}
-
-/* QE report: signed by the PCK key (qe_report_signed), and its report data
+/* QE report: signed by the PCK key (asps_dcap_qe_report_signed: kept in
+ * the store by its exact bytes), and its report data
  * binding the attestation key: SHA-256(attestation key || QE authentication
  * data), computed on every call (one hash; the attestation key and QE
  * authentication data are not part of what is kept). */
 static asps_err check_qe_report(asps_verifier *v, const asps_quote *q,
                                 const asps_verified_chain *ch, asps_errbuf *eb)
 {
-    if (!qe_report_signed(v, q, ch))
+    if (!asps_dcap_qe_report_signed(v, q, ch))
         return asps_fail(eb, ASPS_E_QE_REPORT_SIGNATURE,
                          "QE report: signature does not verify with the PCK key");
     uint8_t h[32];

@@ -20,7 +20,9 @@
 #include <time.h>
 
 #include "asps/verify.h"
+#include "dcap_chains.h"
 #include "quote.h"
+#include "store.h"
 #include "sim.h"
 #include "testutil.h"
 #include "util.h"
@@ -308,6 +310,65 @@ static uint8_t *with_reissued_pck(const uint8_t *q, size_t qlen, EVP_PKEY *key)
     return out;
 }
 
+/* A slot found by its digest is a hit only when its bytes compare equal
+ * whole: a slot under the digest of a quote's (bad) QE report whose bytes
+ * are another's (the good one's, as a SHA-256 collision would have it)
+ * does not let the bad signature through. */
+static void test_real_slot_with_other_bytes_is_no_hit(void **state)
+{
+    (void)state;
+    size_t qlen, clen;
+    uint8_t *q = tu_read_vector("sgx_quote", &qlen);
+    uint8_t *cj = tu_read_vector("sgx_quote_collateral.json", &clen);
+    asps_collateral *col;
+    asps_errbuf eb;
+    assert_int_equal(asps_collateral_parse_bundle(cj, clen, &col, &eb), ASPS_OK);
+    parts p = parts_of(q, qlen);
+    asps_verifier *v = verifier(1, NULL, 0);
+    asps_claims c;
+    assert_int_equal(verify_n(v, q, qlen, col, AT_REAL, &c, NULL), ASPS_OK);
+
+    /* the PCK certificate as the verifier decodes it */
+    size_t off, len;
+    X509 *leaf = pck_leaf(q, &p, &off, &len);
+    uint8_t *der = NULL;
+    int dlen = i2d_X509(leaf, &der);
+    X509_free(leaf);
+    leaf = asps_x509_decode(der, (size_t)dlen, ASPS_X509_P256);
+    OPENSSL_free(der);
+    assert_non_null(leaf);
+
+    asps_quote good, bad;
+    assert_int_equal(asps_quote_parse(q, qlen, &good, &eb), ASPS_OK);
+    uint8_t *m = malloc(qlen);
+    assert_non_null(m);
+    memcpy(m, q, qlen);
+    m[p.qe_sig + 10] ^= 0x01;
+    assert_int_equal(asps_quote_parse(m, qlen, &bad, &eb), ASPS_OK);
+    uint8_t gb[ASPS_QE_SIG_MAX], bb[ASPS_QE_SIG_MAX], bd[32];
+    size_t gn = asps_dcap_qe_sig_bytes(&good, leaf, gb), bn = asps_dcap_qe_sig_bytes(&bad, leaf, bb);
+    assert_int_equal(gn, 1 + 65 + 384 + 64);
+    assert_int_equal(bn, gn);
+    assert_int_equal(asps_sha256(bb, bn, bd), 1);
+    asps_qe_sig_kept *forged = malloc(sizeof *forged + gn);
+    assert_non_null(forged);
+    forged->len = gn;
+    memcpy(forged->bytes, gb, gn);
+    assert_null(asps_store_get(v, ASPS_STORE_QE_REPORT, bd));
+    assert_int_equal(asps_store_put(v, ASPS_STORE_QE_REPORT, bd, forged, free), 1);
+    assert_int_equal(verify_n(v, m, qlen, col, AT_REAL, &c, NULL), ASPS_E_QE_REPORT_SIGNATURE);
+    /* the forged slot stays (not replaced by a verdict), the good quote
+     * still verifies */
+    assert_ptr_equal(asps_store_get(v, ASPS_STORE_QE_REPORT, bd), forged);
+    assert_int_equal(verify_n(v, q, qlen, col, AT_REAL, &c, NULL), ASPS_OK);
+    X509_free(leaf);
+    free(m);
+    asps_verifier_free(v);
+    asps_collateral_free(col);
+    free(q);
+    free(cj);
+}
+
 /* After a cached success, the same QE report and signature under a PCK
  * certificate (valid, issued by the PCK CA) with another key: refused by
  * the QE report signature check, cached or not. The same certificate
@@ -460,6 +521,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_real_sgx_cached_qe_report_refuses_changed_bytes),
         cmocka_unit_test(test_real_tdx_cached_qe_report_refuses_changed_bytes),
+        cmocka_unit_test(test_real_slot_with_other_bytes_is_no_hit),
         cmocka_unit_test(test_sim_sgx_pck_key_is_part_of_the_kept_bytes),
         cmocka_unit_test(test_sim_tdx_pck_key_is_part_of_the_kept_bytes),
         cmocka_unit_test(test_sim_quotes_of_one_qe_share_the_kept_report),
