@@ -147,6 +147,7 @@ void asps_dcap_chain_free(void *p)
         return;
     X509_free(c->leaf);
     X509_free(c->ca);
+    free(c->pem);
     free(c);
 }
 
@@ -510,6 +511,12 @@ static asps_err verify_pck_chain(asps_verifier *v, const asps_quote *q, X509 *kn
         e = asps_fail(eb, ASPS_E_PARSE, "PCK chain: unreadable validity");
         goto out;
     }
+    if (!(ch->pem = malloc(q->pck_chain_len))) {
+        e = asps_fail(eb, ASPS_E_NOMEM, "verify: out of memory");
+        goto out;
+    }
+    memcpy(ch->pem, q->pck_chain, q->pck_chain_len);
+    ch->pem_len = q->pck_chain_len;
     X509_up_ref(leaf);
     X509_up_ref(ca);
     ch->leaf = leaf;
@@ -542,8 +549,29 @@ asps_verified_chain *asps_dcap_verified_pck_chain(asps_verifier *v, const asps_q
                                                   asps_err *e)
 {
     uint8_t d[32];
-    asps_sha256(q->pck_chain, q->pck_chain_len, d);
     pck_chain_arg a = {q, known_ca};
+    *fresh = 0;
+    if (!asps_sha256(q->pck_chain, q->pck_chain_len, d)) {
+        *e = asps_fail(eb, ASPS_E_INTERNAL, "SHA-256 failed");
+        return NULL;
+    }
+    const asps_verified_chain *kept = asps_store_get(v, ASPS_STORE_PCK_CHAIN, d);
+    if (kept && (kept->pem_len != q->pck_chain_len ||
+                 CRYPTO_memcmp(kept->pem, q->pck_chain, kept->pem_len) != 0)) {
+        /* a slot under this digest with other bytes (SHA-256 collision):
+         * not this chain; verified now and not kept, the slot stays */
+        asps_verified_chain *ch = calloc(1, sizeof *ch);
+        if (!ch) {
+            *e = asps_fail(eb, ASPS_E_NOMEM, "verify: out of memory");
+            return NULL;
+        }
+        if ((*e = verify_pck_chain(v, q, known_ca, ch, eb)) != ASPS_OK) {
+            asps_dcap_chain_free(ch);
+            return NULL;
+        }
+        *fresh = 1;
+        return ch;
+    }
     return asps_store_verified(v, ASPS_STORE_PCK_CHAIN, d, sizeof(asps_verified_chain),
                                verify_pck_chain_arg, &a, asps_dcap_chain_free, fresh, eb, e);
 }

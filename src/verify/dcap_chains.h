@@ -42,6 +42,8 @@ typedef struct asps_verified_collateral {
 } asps_verified_collateral;
 
 typedef struct asps_verified_chain {
+    uint8_t *pem;              /* the quote's PCK chain, the exact bytes verified */
+    size_t pem_len;
     int root;                  /* the anchor, as above */
     X509 *leaf, *ca;
     EVP_PKEY *leaf_key;        /* owned via leaf; not freed separately */
@@ -59,8 +61,9 @@ asps_verified_collateral *asps_dcap_verified_collateral(asps_verifier *v,
                                                         asps_errbuf *eb, asps_err *e);
 
 /* The quote's PCK chain verified (roles, signatures, a trusted root, QVL's
- * extensions, the SGX extension), as above: from the store by SHA-256 of its
- * PEM bytes, or verified now. KNOWN_CA, the PCK CA the collateral proved,
+ * extensions, the SGX extension), as above: from the store (found by
+ * SHA-256 of its PEM bytes, taken only when those bytes compare equal
+ * whole), or verified now. KNOWN_CA, the PCK CA the collateral proved,
  * needs no second signature check when the chain carries it. */
 asps_verified_chain *asps_dcap_verified_pck_chain(asps_verifier *v, const asps_quote *q,
                                                   X509 *known_ca, int *fresh, asps_errbuf *eb,

@@ -7,7 +7,8 @@
  * a verifier with caching off (asps_verifier_set_cache); the cache is
  * bounded (64 QE reports, least recently used out first). On Intel's real
  * quotes (../shared/vectors/dcap) and on the simulated platform, whose PCK
- * CA key we hold to issue a PCK certificate with another key.
+ * CA key we hold to issue a PCK certificate with another key. The PCK
+ * chain cache likewise takes a kept chain only for the same bytes whole.
  *
  * "Cached" is observed through the count of signature checks a call makes
  * (asps_x509_verifies): with collateral, PCK chain and QE report kept, a
@@ -369,6 +370,62 @@ static void test_real_slot_with_other_bytes_is_no_hit(void **state)
     free(cj);
 }
 
+/* The PCK chain kept the same way: a slot found by the digest of a
+ * quote's chain is taken only when its PEM bytes compare equal whole. A
+ * slot under the digest of a changed chain holding the original's verified
+ * chain (as a SHA-256 collision would have it) does not let the changed
+ * chain through: the verdict is the one of a verifier with caching off. */
+static void test_real_chain_slot_with_other_bytes_is_no_hit(void **state)
+{
+    (void)state;
+    size_t qlen, clen;
+    uint8_t *q = tu_read_vector("sgx_quote", &qlen);
+    uint8_t *cj = tu_read_vector("sgx_quote_collateral.json", &clen);
+    asps_collateral *col;
+    asps_errbuf eb;
+    assert_int_equal(asps_collateral_parse_bundle(cj, clen, &col, &eb), ASPS_OK);
+    parts p = parts_of(q, qlen);
+    size_t off, len;
+    X509_free(pck_leaf(q, &p, &off, &len));
+    /* the changed quote: one base64 character near the end of the PCK
+     * certificate's PEM (its signature) */
+    uint8_t *m = malloc(qlen);
+    assert_non_null(m);
+    memcpy(m, q, qlen);
+    size_t at = off + len - strlen("-----END CERTIFICATE-----") - 8;
+    m[at] = m[at] == 'A' ? 'B' : 'A';
+    asps_claims c;
+    asps_verifier *off_v = verifier(0, NULL, 0);
+    asps_err want = verify_n(off_v, m, qlen, col, AT_REAL, &c, NULL);
+    assert_int_not_equal(want, ASPS_OK);
+
+    /* the original's chain, verified (owned: caching off) */
+    asps_quote good, bad;
+    assert_int_equal(asps_quote_parse(q, qlen, &good, &eb), ASPS_OK);
+    assert_int_equal(asps_quote_parse(m, qlen, &bad, &eb), ASPS_OK);
+    int fresh = 0;
+    asps_err e = ASPS_OK;
+    asps_verified_chain *ch = asps_dcap_verified_pck_chain(off_v, &good, NULL, &fresh, &eb, &e);
+    assert_non_null(ch);
+    assert_int_equal(fresh, 1);
+    asps_verifier_free(off_v);
+
+    asps_verifier *v = verifier(1, NULL, 0);
+    assert_int_equal(verify_n(v, q, qlen, col, AT_REAL, &c, NULL), ASPS_OK);
+    uint8_t bd[32];
+    assert_int_equal(asps_sha256(bad.pck_chain, bad.pck_chain_len, bd), 1);
+    assert_null(asps_store_get(v, ASPS_STORE_PCK_CHAIN, bd));
+    assert_int_equal(asps_store_put(v, ASPS_STORE_PCK_CHAIN, bd, ch, asps_dcap_chain_free), 1);
+    assert_int_equal(verify_n(v, m, qlen, col, AT_REAL, &c, NULL), want);
+    assert_ptr_equal(asps_store_get(v, ASPS_STORE_PCK_CHAIN, bd), ch); /* the slot stays */
+    assert_int_equal(verify_n(v, q, qlen, col, AT_REAL, &c, NULL), ASPS_OK);
+    free(m);
+    asps_verifier_free(v);
+    asps_collateral_free(col);
+    free(q);
+    free(cj);
+}
+
 /* After a cached success, the same QE report and signature under a PCK
  * certificate (valid, issued by the PCK CA) with another key: refused by
  * the QE report signature check, cached or not. The same certificate
@@ -522,6 +579,7 @@ int main(void)
         cmocka_unit_test(test_real_sgx_cached_qe_report_refuses_changed_bytes),
         cmocka_unit_test(test_real_tdx_cached_qe_report_refuses_changed_bytes),
         cmocka_unit_test(test_real_slot_with_other_bytes_is_no_hit),
+        cmocka_unit_test(test_real_chain_slot_with_other_bytes_is_no_hit),
         cmocka_unit_test(test_sim_sgx_pck_key_is_part_of_the_kept_bytes),
         cmocka_unit_test(test_sim_tdx_pck_key_is_part_of_the_kept_bytes),
         cmocka_unit_test(test_sim_quotes_of_one_qe_share_the_kept_report),
