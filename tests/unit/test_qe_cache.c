@@ -113,6 +113,27 @@ static void expect_flip(asps_verifier *v, const uint8_t *root, size_t root_len, 
                  (unsigned long long)n);
 }
 
+/* The first PEM block of the quote's PCK chain (the PCK certificate), its
+ * place in Q and the certificate. */
+static X509 *pck_leaf(const uint8_t *q, const parts *p, size_t *off, size_t *len)
+{
+    const char *c = (const char *)q + p->pck_chain;
+    const char *end_tag = "-----END CERTIFICATE-----";
+    const char *e = memmem(c, p->pck_chain_len, end_tag, strlen(end_tag));
+    assert_non_null(e);
+    assert_memory_equal(c, "-----BEGIN CERTIFICATE-----", 27);
+    *off = p->pck_chain;
+    *len = (size_t)(e - c) + strlen(end_tag);
+    BIO *b = BIO_new_mem_buf(c, (int)*len);
+    X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+    BIO_free(b);
+    assert_non_null(x);
+    char cn[256];
+    X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, sizeof cn);
+    assert_non_null(strstr(cn, "SGX PCK Certificate"));
+    return x;
+}
+
 /* ---- Intel's real quotes ------------------------------------------------------ */
 
 static void real_changed_bytes_refused(const char *tee)
@@ -185,130 +206,6 @@ static void test_real_tdx_cached_qe_report_refuses_changed_bytes(void **state)
 {
     (void)state;
     real_changed_bytes_refused("tdx");
-}
-
-/* ---- the simulated platform -------------------------------------------------- */
-
-static char *g_dir;
-static uint8_t *g_root;
-static size_t g_root_len;
-
-static int setup(void **state)
-{
-    (void)state;
-    g_dir = tu_mkdtemp();
-    asps_errbuf eb;
-    if (asps_sim_init(g_dir, &eb) != ASPS_OK) {
-        fprintf(stderr, "sim init: %s\n", eb.msg);
-        return -1;
-    }
-    char p[4200];
-    snprintf(p, sizeof p, "%s/root_ca.der", g_dir);
-    g_root = tu_read_file(p, &g_root_len);
-    return g_root ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    tu_rm_rf(g_dir);
-    free(g_dir);
-    free(g_root);
-    return 0;
-}
-
-static asps_collateral *sim_collateral(const char *tee)
-{
-    char p[4200];
-    size_t n;
-    snprintf(p, sizeof p, "%s/collateral_%s.json", g_dir, tee);
-    uint8_t *b = tu_read_file(p, &n);
-    assert_non_null(b);
-    asps_collateral *col;
-    asps_errbuf eb;
-    assert_int_equal(asps_collateral_parse_bundle(b, n, &col, &eb), ASPS_OK);
-    free(b);
-    return col;
-}
-
-static uint8_t *sim_quote(asps_sim *s, asps_tee tee, uint8_t rd, size_t *len)
-{
-    asps_sim_identity id;
-    memset(&id, 0, sizeof id);
-    id.tee = tee;
-    memset(id.mr_enclave, 0xa1, 32);
-    memset(id.mr_td, 0xcd, 48);
-    memset(id.report_data, rd, 64);
-    uint8_t *q;
-    asps_errbuf eb;
-    assert_int_equal(asps_sim_quote(s, &id, &q, len, &eb), ASPS_OK);
-    return q;
-}
-
-/* The first PEM block of the quote's PCK chain (the PCK certificate), its
- * place in Q and the certificate. */
-static X509 *pck_leaf(const uint8_t *q, const parts *p, size_t *off, size_t *len)
-{
-    const char *c = (const char *)q + p->pck_chain;
-    const char *end_tag = "-----END CERTIFICATE-----";
-    const char *e = memmem(c, p->pck_chain_len, end_tag, strlen(end_tag));
-    assert_non_null(e);
-    assert_memory_equal(c, "-----BEGIN CERTIFICATE-----", 27);
-    *off = p->pck_chain;
-    *len = (size_t)(e - c) + strlen(end_tag);
-    BIO *b = BIO_new_mem_buf(c, (int)*len);
-    X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
-    BIO_free(b);
-    assert_non_null(x);
-    char cn[256];
-    X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, sizeof cn);
-    assert_non_null(strstr(cn, "SGX PCK Certificate"));
-    return x;
-}
-
-/* A copy of Q whose PCK certificate is LEAF re-issued by the sim's PCK CA
- * (same subject, extensions and validity) with KEY as its subject key (NULL:
- * its own), signed until its PEM is as long as the original's so it takes
- * the same place in the quote. */
-static uint8_t *with_reissued_pck(const uint8_t *q, size_t qlen, EVP_PKEY *key)
-{
-    parts p = parts_of(q, qlen);
-    size_t off, len;
-    X509 *leaf = pck_leaf(q, &p, &off, &len);
-    char path[4200];
-    snprintf(path, sizeof path, "%s/pck_ca.key", g_dir);
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    EVP_PKEY *ca_key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-    fclose(f);
-    assert_non_null(ca_key);
-    uint8_t *out = NULL;
-    for (int tries = 0; tries < 64 && !out; tries++) {
-        X509 *x = X509_dup(leaf);
-        assert_non_null(x);
-        if (key)
-            assert_int_equal(X509_set_pubkey(x, key), 1);
-        assert_true(X509_sign(x, ca_key, EVP_sha256()) > 0);
-        BIO *b = BIO_new(BIO_s_mem());
-        assert_int_equal(PEM_write_bio_X509(b, x), 1);
-        char *pem;
-        long n = BIO_get_mem_data(b, &pem);
-        while (n > 0 && pem[n - 1] == '\n')
-            n--; /* the block without its final newline, as measured in Q */
-        if ((size_t)n == len) {
-            out = malloc(qlen);
-            assert_non_null(out);
-            memcpy(out, q, qlen);
-            assert_memory_not_equal(out + off, pem, len);
-            memcpy(out + off, pem, len);
-        }
-        BIO_free(b);
-        X509_free(x);
-    }
-    assert_non_null(out);
-    EVP_PKEY_free(ca_key);
-    X509_free(leaf);
-    return out;
 }
 
 /* A slot found by its digest is a hit only when its bytes compare equal
@@ -424,6 +321,109 @@ static void test_real_chain_slot_with_other_bytes_is_no_hit(void **state)
     asps_collateral_free(col);
     free(q);
     free(cj);
+}
+
+/* ---- the simulated platform -------------------------------------------------- */
+
+static char *g_dir;
+static uint8_t *g_root;
+static size_t g_root_len;
+
+static int setup(void **state)
+{
+    (void)state;
+    g_dir = tu_mkdtemp();
+    asps_errbuf eb;
+    if (asps_sim_init(g_dir, &eb) != ASPS_OK) {
+        fprintf(stderr, "sim init: %s\n", eb.msg);
+        return -1;
+    }
+    char p[4200];
+    snprintf(p, sizeof p, "%s/root_ca.der", g_dir);
+    g_root = tu_read_file(p, &g_root_len);
+    return g_root ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    tu_rm_rf(g_dir);
+    free(g_dir);
+    free(g_root);
+    return 0;
+}
+
+static asps_collateral *sim_collateral(const char *tee)
+{
+    char p[4200];
+    size_t n;
+    snprintf(p, sizeof p, "%s/collateral_%s.json", g_dir, tee);
+    uint8_t *b = tu_read_file(p, &n);
+    assert_non_null(b);
+    asps_collateral *col;
+    asps_errbuf eb;
+    assert_int_equal(asps_collateral_parse_bundle(b, n, &col, &eb), ASPS_OK);
+    free(b);
+    return col;
+}
+
+static uint8_t *sim_quote(asps_sim *s, asps_tee tee, uint8_t rd, size_t *len)
+{
+    asps_sim_identity id;
+    memset(&id, 0, sizeof id);
+    id.tee = tee;
+    memset(id.mr_enclave, 0xa1, 32);
+    memset(id.mr_td, 0xcd, 48);
+    memset(id.report_data, rd, 64);
+    uint8_t *q;
+    asps_errbuf eb;
+    assert_int_equal(asps_sim_quote(s, &id, &q, len, &eb), ASPS_OK);
+    return q;
+}
+
+/* A copy of Q whose PCK certificate is LEAF re-issued by the sim's PCK CA
+ * (same subject, extensions and validity) with KEY as its subject key (NULL:
+ * its own), signed until its PEM is as long as the original's so it takes
+ * the same place in the quote. */
+static uint8_t *with_reissued_pck(const uint8_t *q, size_t qlen, EVP_PKEY *key)
+{
+    parts p = parts_of(q, qlen);
+    size_t off, len;
+    X509 *leaf = pck_leaf(q, &p, &off, &len);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/pck_ca.key", g_dir);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    EVP_PKEY *ca_key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+    fclose(f);
+    assert_non_null(ca_key);
+    uint8_t *out = NULL;
+    for (int tries = 0; tries < 64 && !out; tries++) {
+        X509 *x = X509_dup(leaf);
+        assert_non_null(x);
+        if (key)
+            assert_int_equal(X509_set_pubkey(x, key), 1);
+        assert_true(X509_sign(x, ca_key, EVP_sha256()) > 0);
+        BIO *b = BIO_new(BIO_s_mem());
+        assert_int_equal(PEM_write_bio_X509(b, x), 1);
+        char *pem;
+        long n = BIO_get_mem_data(b, &pem);
+        while (n > 0 && pem[n - 1] == '\n')
+            n--; /* the block without its final newline, as measured in Q */
+        if ((size_t)n == len) {
+            out = malloc(qlen);
+            assert_non_null(out);
+            memcpy(out, q, qlen);
+            assert_memory_not_equal(out + off, pem, len);
+            memcpy(out + off, pem, len);
+        }
+        BIO_free(b);
+        X509_free(x);
+    }
+    assert_non_null(out);
+    EVP_PKEY_free(ca_key);
+    X509_free(leaf);
+    return out;
 }
 
 /* After a cached success, the same QE report and signature under a PCK
