@@ -8,8 +8,11 @@
  * root CA and PCK CRLs (with CRL number and authority key identifier), TCB
  * info (SGX v3 and TDX v3), QE identities (QE, TD_QE) and the TCB
  * evaluation data numbers list signed over their exact bytes. Quotes are
- * real: a fresh attestation key signs the body, the QE report binds that
- * key and is signed by the PCK key.
+ * real: the QE's attestation key signs the body, the QE report binds that
+ * key and is signed by the PCK key. As on a real platform, the attestation
+ * key lives as long as the QE (here: one per TEE per asps_sim_open, never
+ * written to DIR), so every quote of an open platform carries the same QE
+ * report and signature, which a verifier may keep (dcap.c).
  *
  * Every subject says "asps simulated". Keys stay in DIR (0600).
  *
@@ -138,6 +141,16 @@ static size_t model_levels(const eval_state *st, unsigned k, sim_level out[MAX_M
 struct asps_sim {
     char dir[4096];
     EVP_PKEY *pck_key;
+    EVP_PKEY *att_key[2];      /* the QEs' attestation keys: SGX, TDX */
+    /* per QE, the QE report last signed by the PCK key and that signature:
+     * a real QE has its report signed once per attestation key (by the
+     * PCE) and puts the same bytes in every quote; ECDSA signing here is
+     * randomised, so the signature is kept rather than made again */
+    pthread_mutex_t qe_lock;
+    struct {
+        int valid;
+        uint8_t report[384], sig[64];
+    } qe_signed[2];
     char *chain_pem[N_LEVELS]; /* PCK leaf + PCK CA + root, PEM */
     /* per TEE (0 SGX, 1 TDX): the numbers list as last read, and which
      * bundle file it was read from (a quote rereads it only when the file
@@ -1147,7 +1160,14 @@ asps_err asps_sim_open(const char *dir, asps_sim **out, asps_errbuf *eb)
         return asps_fail(eb, ASPS_E_NOMEM, "sim: out of memory");
     snprintf(s->dir, sizeof s->dir, "%s", dir);
     pthread_mutex_init(&s->eval_lock, NULL);
+    pthread_mutex_init(&s->qe_lock, NULL);
     s->pck_key = read_key(dir, "pck.key");
+    s->att_key[0] = EVP_EC_gen("P-256");
+    s->att_key[1] = EVP_EC_gen("P-256");
+    if (!s->att_key[0] || !s->att_key[1]) {
+        asps_sim_free(s);
+        return asps_fail(eb, ASPS_E_INTERNAL, "sim: attestation key generation failed");
+    }
     asps_err e = s->pck_key ? ASPS_OK
                             : asps_fail(eb, ASPS_E_IO, "sim: %s is not a simulated platform (run 'asps sim init %s')",
                                         dir, dir);
@@ -1172,9 +1192,12 @@ void asps_sim_free(asps_sim *s)
     if (!s)
         return;
     EVP_PKEY_free(s->pck_key);
+    EVP_PKEY_free(s->att_key[0]);
+    EVP_PKEY_free(s->att_key[1]);
     for (int i = 0; i < N_LEVELS; i++)
         free(s->chain_pem[i]);
     pthread_mutex_destroy(&s->eval_lock);
+    pthread_mutex_destroy(&s->qe_lock);
     free(s);
 }
 
@@ -1284,7 +1307,7 @@ asps_err asps_sim_quote(asps_sim *s, const asps_sim_identity *id, uint8_t **quot
         ASPS_TRY(asps_read_file(tdx_chain_path, 65536, &tdx_chain, &n, eb));
         chain = (const char *)tdx_chain;
     }
-    EVP_PKEY *ak = EVP_EC_gen("P-256");
+    EVP_PKEY *ak = s->att_key[tdx];
     uint8_t akraw[64], sig[64], qsig[64], cpusvn[16];
     asps_writer q = asps_writer_init(QUOTE_MAX, ASPS_WRITER_PLAIN), qe = q;
     asps_err e = ASPS_OK;
@@ -1348,7 +1371,20 @@ asps_err asps_sim_quote(asps_sim *s, const asps_sim_identity *id, uint8_t **quot
     /* the simulated QEs report MISCSELECT 1 (Intel's report 0), so that
      * the identity's byte order ("01000000", report order) is exercised */
     sgx_report(&qe, cpusvn, 1, qe_attr, qe_me, qe_ms, tdx ? 2 : 1, tdx ? TD_QE_SVN : QE_SVN, 0, qe_rd);
-    if (!ok || qe.failed || !sign_raw(s->pck_key, qe.p, qe.len, qsig)) {
+    if (ok && !qe.failed && qe.len == sizeof s->qe_signed[0].report) {
+        pthread_mutex_lock(&s->qe_lock);
+        if (s->qe_signed[tdx].valid && !memcmp(s->qe_signed[tdx].report, qe.p, qe.len)) {
+            memcpy(qsig, s->qe_signed[tdx].sig, 64);
+        } else if ((ok = sign_raw(s->pck_key, qe.p, qe.len, qsig))) {
+            memcpy(s->qe_signed[tdx].report, qe.p, qe.len);
+            memcpy(s->qe_signed[tdx].sig, qsig, 64);
+            s->qe_signed[tdx].valid = 1;
+        }
+        pthread_mutex_unlock(&s->qe_lock);
+    } else {
+        ok = 0;
+    }
+    if (!ok || qe.failed) {
         e = asps_fail(eb, ASPS_E_INTERNAL, "sim: QE report signature failed");
         goto out;
     }
@@ -1381,7 +1417,6 @@ out:
     asps_writer_free(&q);
     asps_writer_free(&qe);
     free(tdx_chain);
-    EVP_PKEY_free(ak);
     ERR_clear_error();
     return e;
 }

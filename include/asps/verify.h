@@ -6,10 +6,13 @@
  * other roots only when the caller adds them, as those exact certificates)
  * and caches: collateral that already
  * verified (keyed by the SHA-256 of its exact bytes, valid until its earliest
- * expiry) and PCK chains that already verified (keyed by their exact bytes).
- * Per-quote work (QE report signature, quote signature, report-data binding,
- * TCB matching) is done on every call. A verifier is not thread-safe; use one
- * per thread or lock around it.
+ * expiry), PCK chains that already verified (keyed by their exact bytes) and
+ * QE report signatures that verified (the PCK key, QE report and signature
+ * compared whole: a platform's QE puts the same signed QE report in every
+ * quote until its attestation key changes; at most 64, least recently used
+ * dropped first). Per-quote work (quote signature, report-data binding, QE
+ * identity, validity, revocation, TCB matching) is done on every call. A
+ * verifier is not thread-safe; use one per thread or lock around it.
  */
 #ifndef ASPS_VERIFY_H
 #define ASPS_VERIFY_H
@@ -38,7 +41,8 @@ asps_err asps_verifier_add_root(asps_verifier *v, const uint8_t *cert, size_t le
 asps_err asps_verifier_add_root_file(asps_verifier *v, const char *path, asps_errbuf *eb);
 /* Stop trusting the built-in Intel root (tests, closed deployments). */
 void asps_verifier_drop_intel_root(asps_verifier *v);
-/* Turn the collateral and PCK chain caches on (default) or off. */
+/* Turn the collateral, PCK chain and QE report signature caches on
+ * (default) or off; either way they are emptied. Verdicts are the same. */
 void asps_verifier_set_cache(asps_verifier *v, int on);
 
 /* Which TCB info makes the verdict when the collateral holds both update

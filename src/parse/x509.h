@@ -78,6 +78,12 @@ int asps_x509_revoked(X509_CRL *crl, X509 *cert);
 int asps_x509_ecdsa_verify_raw(EVP_PKEY *pk, const uint8_t sig[64], const uint8_t *msg,
                                size_t len);
 
+/* How many signature checks (asps_x509_signed_by, _crl_signed_by,
+ * _ecdsa_verify_raw: each one ECDSA verify) this thread has started since
+ * it began; the difference across a call is that call's count. For tests
+ * and benchmarks (bench_verify prints it). */
+uint64_t asps_x509_verifies(void);
+
 /* A certificate the caller already holds that is byte-identical to DER
  * (not a new reference), or NULL. */
 typedef X509 *(*asps_x509_lookup)(void *ctx, const uint8_t *der, size_t len);

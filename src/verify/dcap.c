@@ -17,8 +17,10 @@
  *   check_validity: every certificate, CRL, TCB info and QE identity at the
  *     given time;
  *   check_tcb_info_fits: TCB info for this TEE/FMSPC/PCE ID, TDX module;
- *   check_qe_report: QE report signature by the PCK key, report data
- *     binding the attestation key;
+ *   check_qe_report: QE report signature by the PCK key (kept in the
+ *     store by its exact bytes: the same in every quote of a platform until
+ *     its attestation key changes), report data binding the attestation
+ *     key (every call);
  *   check_qe_identity: MRSIGNER, ISVPRODID, masked MISCSELECT/ATTRIBUTES,
  *     the ISVSVN's TCB level;
  *   check_quote_signature: by the attestation key;
@@ -32,9 +34,11 @@
  * key, as QvE does, and the roots the caller installed as those exact
  * certificates). Every certificate of a chain under Intel's key must carry
  * QVL's five required extensions (CRL distribution points included). The
- * store caches collateral whose signatures verified (by digest) and PCK
- * chains whose signatures verified (by exact bytes); times, revocation and
- * everything per quote are checked on every call. General X.509 work
+ * store caches collateral whose signatures verified (by digest), PCK
+ * chains whose signatures verified (by exact bytes) and QE report
+ * signatures that verified (by exact bytes); times, revocation and
+ * everything per quote (quote signature, report data binding, QE identity,
+ * TCB level) are checked on every call. General X.509 work
  * (decoding, names, signatures, CRLs, dates) is parse/x509.c's.
  */
 #include <openssl/crypto.h>
@@ -169,12 +173,15 @@ static asps_err check_tcb_info_fits(const asps_tcb_info *t, const asps_quote *q,
     return ASPS_OK;
 }
 
-/* QE report: signed by the PCK key, and its report data binding the
- * attestation key: SHA-256(attestation key || QE authentication data). */
-static asps_err check_qe_report(const asps_quote *q, EVP_PKEY *pck_key, asps_errbuf *eb)
+/* QE report: signed by the PCK key (asps_dcap_qe_report_signed: kept in
+ * the store by its exact bytes), and its report data
+ * binding the attestation key: SHA-256(attestation key || QE authentication
+ * data), computed on every call (one hash; the attestation key and QE
+ * authentication data are not part of what is kept). */
+static asps_err check_qe_report(asps_verifier *v, const asps_quote *q,
+                                const asps_verified_chain *ch, asps_errbuf *eb)
 {
-    if (!asps_x509_ecdsa_verify_raw(pck_key, q->qe_report_sig, q->qe_report_raw,
-                                    ASPS_SGX_REPORT_LEN))
+    if (!asps_dcap_qe_report_signed(v, q, ch))
         return asps_fail(eb, ASPS_E_QE_REPORT_SIGNATURE,
                          "QE report: signature does not verify with the PCK key");
     uint8_t h[32];
@@ -386,7 +393,7 @@ asps_err asps_verify_quote(asps_verifier *v, const uint8_t *buf, size_t len,
         (e = check_validity(c, ch, at, asps_store_max_stale(v), &out.expires_at, &stale, eb)) !=
             ASPS_OK ||
         (e = check_tcb_info_fits(ti, &q, &ch->ext, &mod, eb)) != ASPS_OK ||
-        (e = check_qe_report(&q, ch->leaf_key, eb)) != ASPS_OK ||
+        (e = check_qe_report(v, &q, ch, eb)) != ASPS_OK ||
         (e = check_qe_identity(&c->qe, &q, &qel, eb)) != ASPS_OK ||
         (e = check_quote_signature(&q, eb)) != ASPS_OK)
         goto done;

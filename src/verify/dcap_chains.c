@@ -1,6 +1,7 @@
 /* dcap_chains.c: the checks of a DCAP verification that depend only on the
- * collateral or only on the quote's PCK chain, done once per verifier and
- * kept in its store (dcap_chains.h); dcap.c runs them in QVL's order with
+ * collateral, only on the quote's PCK chain, or only on the platform's QE
+ * report and PCK key (its signature), done once per verifier and kept in
+ * its store (dcap_chains.h); dcap.c runs them in QVL's order with
  * the per-quote steps. Certificates from quotes and collateral are decoded
  * by parse/x509.c (P-256 keys only, the one key type of Intel's PKI: a
  * certificate with any other key has none, and no check here accepts it).
@@ -146,6 +147,7 @@ void asps_dcap_chain_free(void *p)
         return;
     X509_free(c->leaf);
     X509_free(c->ca);
+    free(c->pem);
     free(c);
 }
 
@@ -509,6 +511,12 @@ static asps_err verify_pck_chain(asps_verifier *v, const asps_quote *q, X509 *kn
         e = asps_fail(eb, ASPS_E_PARSE, "PCK chain: unreadable validity");
         goto out;
     }
+    if (!(ch->pem = malloc(q->pck_chain_len))) {
+        e = asps_fail(eb, ASPS_E_NOMEM, "verify: out of memory");
+        goto out;
+    }
+    memcpy(ch->pem, q->pck_chain, q->pck_chain_len);
+    ch->pem_len = q->pck_chain_len;
     X509_up_ref(leaf);
     X509_up_ref(ca);
     ch->leaf = leaf;
@@ -541,8 +549,84 @@ asps_verified_chain *asps_dcap_verified_pck_chain(asps_verifier *v, const asps_q
                                                   asps_err *e)
 {
     uint8_t d[32];
-    asps_sha256(q->pck_chain, q->pck_chain_len, d);
     pck_chain_arg a = {q, known_ca};
+    *fresh = 0;
+    if (!asps_sha256(q->pck_chain, q->pck_chain_len, d)) {
+        *e = asps_fail(eb, ASPS_E_INTERNAL, "SHA-256 failed");
+        return NULL;
+    }
+    /* public certificates, no secret or measurement: memcmp, not the
+     * byte-at-a-time constant-time compare (2 us over a 4 KB chain) */
+    const asps_verified_chain *kept = asps_store_get(v, ASPS_STORE_PCK_CHAIN, d);
+    if (kept && (kept->pem_len != q->pck_chain_len ||
+                 memcmp(kept->pem, q->pck_chain, kept->pem_len) != 0)) {
+        /* a slot under this digest with other bytes (SHA-256 collision):
+         * not this chain; verified now and not kept, the slot stays */
+        asps_verified_chain *ch = calloc(1, sizeof *ch);
+        if (!ch) {
+            *e = asps_fail(eb, ASPS_E_NOMEM, "verify: out of memory");
+            return NULL;
+        }
+        if ((*e = verify_pck_chain(v, q, known_ca, ch, eb)) != ASPS_OK) {
+            asps_dcap_chain_free(ch);
+            return NULL;
+        }
+        *fresh = 1;
+        return ch;
+    }
     return asps_store_verified(v, ASPS_STORE_PCK_CHAIN, d, sizeof(asps_verified_chain),
                                verify_pck_chain_arg, &a, asps_dcap_chain_free, fresh, eb, e);
+}
+
+/* ---- QE report signature ------------------------------------------------------ */
+
+/* A QE report signature that verified, kept in the store
+ * (ASPS_STORE_QE_REPORT): the exact bytes it was checked over, PCK key
+ * length (1 byte) || PCK key (the PCK certificate's subject public key bit
+ * string, the bytes the key was built from) || QE report || signature. A
+ * platform's QE signs one QE report per attestation key and its PCK key
+ * signs it once, so every quote until the attestation key changes carries
+ * these same bytes: the check is a pure function of them, and a hit is one
+ * whose bytes compare equal whole (the digest only finds the slot). */
+
+size_t asps_dcap_qe_sig_bytes(const asps_quote *q, X509 *pck_leaf,
+                              uint8_t out[ASPS_QE_SIG_MAX])
+{
+    const ASN1_BIT_STRING *k = X509_get0_pubkey_bitstr(pck_leaf);
+    if (!k || k->length <= 0 || k->length > ASPS_QE_SIG_KEY_MAX)
+        return 0;
+    size_t n = 0;
+    out[n++] = (uint8_t)k->length;
+    memcpy(out + n, k->data, (size_t)k->length);
+    n += (size_t)k->length;
+    memcpy(out + n, q->qe_report_raw, ASPS_SGX_REPORT_LEN);
+    n += ASPS_SGX_REPORT_LEN;
+    memcpy(out + n, q->qe_report_sig, 64);
+    return n + 64;
+}
+
+int asps_dcap_qe_report_signed(asps_verifier *v, const asps_quote *q,
+                               const asps_verified_chain *ch)
+{
+    uint8_t m[ASPS_QE_SIG_MAX], d[32];
+    size_t n = asps_dcap_qe_sig_bytes(q, ch->leaf, m);
+    if (n == 0 || !asps_sha256(m, n, d)) /* a key no P-256 point: not kept */
+        return asps_x509_ecdsa_verify_raw(ch->leaf_key, q->qe_report_sig, q->qe_report_raw,
+                                          ASPS_SGX_REPORT_LEN);
+    const asps_qe_sig_kept *hit = asps_store_get(v, ASPS_STORE_QE_REPORT, d);
+    if (hit && hit->len == n && CRYPTO_memcmp(hit->bytes, m, n) == 0)
+        return 1;
+    if (!asps_x509_ecdsa_verify_raw(ch->leaf_key, q->qe_report_sig, q->qe_report_raw,
+                                    ASPS_SGX_REPORT_LEN))
+        return 0;
+    /* a slot under this digest with other bytes (SHA-256 collision) stays
+     * as it is: the verdict just computed is not kept */
+    asps_qe_sig_kept *keep = hit ? NULL : malloc(sizeof *keep + n);
+    if (keep) {
+        keep->len = n;
+        memcpy(keep->bytes, m, n);
+        if (!asps_store_put(v, ASPS_STORE_QE_REPORT, d, keep, free))
+            free(keep); /* caching off */
+    }
+    return 1;
 }

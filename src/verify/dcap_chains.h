@@ -1,7 +1,8 @@
 /* dcap_chains.h: what a DCAP verification checks once per verifier and the
  * store keeps (dcap_chains.c): the collateral (issuer chains, CRLs, signed
  * TCB info and QE identity) and the quote's PCK chain, each with the
- * validity windows that dcap.c checks on every call. Internal to verify/. */
+ * validity windows that dcap.c checks on every call, and the QE report's
+ * signature by the PCK key. Internal to verify/. */
 #ifndef ASPS_DCAP_CHAINS_H
 #define ASPS_DCAP_CHAINS_H
 
@@ -41,6 +42,8 @@ typedef struct asps_verified_collateral {
 } asps_verified_collateral;
 
 typedef struct asps_verified_chain {
+    uint8_t *pem;              /* the quote's PCK chain, the exact bytes verified */
+    size_t pem_len;
     int root;                  /* the anchor, as above */
     X509 *leaf, *ca;
     EVP_PKEY *leaf_key;        /* owned via leaf; not freed separately */
@@ -58,12 +61,37 @@ asps_verified_collateral *asps_dcap_verified_collateral(asps_verifier *v,
                                                         asps_errbuf *eb, asps_err *e);
 
 /* The quote's PCK chain verified (roles, signatures, a trusted root, QVL's
- * extensions, the SGX extension), as above: from the store by SHA-256 of its
- * PEM bytes, or verified now. KNOWN_CA, the PCK CA the collateral proved,
+ * extensions, the SGX extension), as above: from the store (found by
+ * SHA-256 of its PEM bytes, taken only when those bytes compare equal
+ * whole), or verified now. KNOWN_CA, the PCK CA the collateral proved,
  * needs no second signature check when the chain carries it. */
 asps_verified_chain *asps_dcap_verified_pck_chain(asps_verifier *v, const asps_quote *q,
                                                   X509 *known_ca, int *fresh, asps_errbuf *eb,
                                                   asps_err *e);
+
+/* The QE report's signature verifies with the PCK certificate's key (CH's
+ * leaf): a verdict kept in the verifier's store (ASPS_STORE_QE_REPORT) for
+ * exactly these bytes, or one ECDSA verify, kept when it succeeds (a
+ * refusal is checked again next time). 1 verifies, 0 does not. The report
+ * data binding is not part of it: the caller checks it on every call. */
+int asps_dcap_qe_report_signed(asps_verifier *v, const asps_quote *q,
+                               const asps_verified_chain *ch);
+
+/* What the store keeps for a QE report signature: the bytes it was
+ * checked over (asps_dcap_qe_sig_bytes), under their SHA-256; a hit is a
+ * slot whose bytes compare equal whole, not one whose digest does. */
+#define ASPS_QE_SIG_KEY_MAX 255
+#define ASPS_QE_SIG_MAX (1 + ASPS_QE_SIG_KEY_MAX + ASPS_SGX_REPORT_LEN + 64)
+typedef struct asps_qe_sig_kept {
+    size_t len;
+    uint8_t bytes[];
+} asps_qe_sig_kept;
+
+/* PCK key length (1 byte) || PCK key (PCK_LEAF's subject public key bit
+ * string) || Q's QE report || its signature into OUT; the length, or 0
+ * when the key is empty or longer than ASPS_QE_SIG_KEY_MAX (not kept). */
+size_t asps_dcap_qe_sig_bytes(const asps_quote *q, X509 *pck_leaf,
+                              uint8_t out[ASPS_QE_SIG_MAX]);
 
 void asps_dcap_collateral_free(void *c);
 void asps_dcap_chain_free(void *c);

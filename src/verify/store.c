@@ -3,10 +3,13 @@
  * Roots: Intel's is built in and trusted by its key; the others are the
  * certificates the caller installed, trusted as those exact bytes. Caches:
  * a fixed table of slots per kind (16 collateral sets, 64 PCK chains: a
- * server sees few FMSPCs and, per platform, one chain), least recently used
- * evicted; what they hold is what dcap.c verified once and never re-checks
- * (signatures), while times, revocation and everything per quote are
- * checked on every call. */
+ * server sees few FMSPCs and, per platform, one chain, kept with its PEM
+ * bytes (about 4 KB); 64 QE report signatures: per platform one QE report
+ * until its attestation key changes, about 530 bytes each), least recently
+ * used evicted; a kind whose digest is of untrusted bytes (PCK chains, QE
+ * reports) is taken only when the kept bytes compare equal whole; what they
+ * hold is what dcap.c verified once and never re-checks (signatures), while
+ * times, revocation and everything per quote are checked on every call. */
 #include "store.h"
 
 #include <openssl/crypto.h>
@@ -43,7 +46,7 @@ typedef struct slot {
     void (*free_value)(void *);
 } slot;
 
-static const int SLOTS[ASPS_STORE_KINDS] = {16, 64};
+static const int SLOTS[ASPS_STORE_KINDS] = {16, 64, 64};
 
 struct asps_verifier {
     trust_root roots[MAX_ROOTS];

@@ -1,5 +1,6 @@
 /* store.h: the verifier's store: its trusted roots and the caches of what
- * it verified (collateral by digest, PCK chains by their bytes). Internal to
+ * it verified (collateral by digest, PCK chains and QE report signatures by
+ * their bytes). Internal to
  * verify/; dcap.c checks, this module keeps. The verifier's lifecycle
  * (asps_verifier_new, _free, _add_root*, _drop_intel_root, _set_cache in
  * asps/verify.h) is here. Not thread-safe: one verifier per thread. */
@@ -35,7 +36,11 @@ X509 *asps_store_root_by_der(const asps_verifier *v, const uint8_t *der, size_t 
  * or dropping a root, or turning caching off or on, empties them. */
 typedef enum {
     ASPS_STORE_COLLATERAL, /* verified collateral, by asps_collateral's digest */
-    ASPS_STORE_PCK_CHAIN,  /* verified PCK chains, by SHA-256 of the quote's PEM */
+    ASPS_STORE_PCK_CHAIN,  /* verified PCK chains, by SHA-256 of the quote's PEM;
+                              the value holds the PEM, compared whole on a hit */
+    ASPS_STORE_QE_REPORT,  /* QE report signatures that verified, by SHA-256 of
+                              PCK key || QE report || signature; the value
+                              holds those bytes, compared whole on a hit */
     ASPS_STORE_KINDS
 } asps_store_kind;
 
