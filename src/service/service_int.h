@@ -42,4 +42,8 @@ void asps_service__m_kms(const char *backend, double seconds, asps_err e);
 /* The config generation now (1 at start, +1 per reload), or a failed reload. */
 void asps_service__m_config(uint64_t generation, int reload_failed);
 
+/* Tests: the claims cache's entries allocated now (it grows with the
+ * certificates verified, up to claims_cache). */
+size_t asps_service__claims_cache_entries(asps_service *s);
+
 #endif
