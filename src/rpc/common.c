@@ -289,6 +289,13 @@ static struct verdict *verdict_slot(asps_rpc__vpool *p, const uint8_t key[32], i
 /* Keep (status != 0) or forget (status 0: it verifies now) the verdict on PEM. */
 static void verdict_put(asps_rpc__vpool *p, const char *pem, int status, const char *msg)
 {
+    if (status == 0) { /* nothing to forget in an empty table: no hashing */
+        pthread_mutex_lock(&p->vmu);
+        size_t n = p->n_refused;
+        pthread_mutex_unlock(&p->vmu);
+        if (n == 0)
+            return;
+    }
     uint8_t key[32];
     pem_key(pem, key);
     pthread_mutex_lock(&p->vmu);
