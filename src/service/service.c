@@ -1,9 +1,9 @@
 /* service.c: secret release, transport-independent (see asps/service.h).
  *
  * Owns: the trust object (roots, collateral source, verifier pool:
- * attest/trust.h), the claims cache (peer certificate, its whole PEM text
- * -> verified claims, found through the connection, bounded, allocated as
- * used, expiring with the collateral and the certificate), the current policy+KMS generation (refcounted, swapped on
+ * attest/trust.h), the claims cache (peer certificate -> verified claims,
+ * found through the connection, bounded, allocated as used, expiring with
+ * the collateral and the certificate), the current policy+KMS generation (refcounted, swapped on
  * reload; loaded by generation.c), the audit log and the one decision path
  * of a call (begin, decide, end: the call's one audit line; its verdicts and
  * refusals in verdict.c).
@@ -13,7 +13,6 @@
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdarg.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,48 +32,51 @@
 #define MAX_PEM (64 * 1024)
 #define REFUSAL_SUMMARY_MS 10000 /* at most one log line of refusals per this */
 
-/* The claims cache (ISSUE 17): verified claims per peer certificate, found
+/* The claims cache (issue 17): verified claims per peer certificate, found
  * through the connection on every call without decoding or hashing.
  *
- * An entry holds the whole PEM text it was verified for; every lookup, by
- * whatever route, compares the caller's PEM text with it whole (strcmp:
- * the text is public, and equal text is the same certificate), so an entry
- * answers only for exactly the certificate it was made for. Two routes find
- * an entry:
+ * Two routes find an entry:
+ *   - the index, by the SHA-256 of the certificate's PEM text (as the old
+ *     cache keyed on the SHA-256 of its DER: no one can make two
+ *     certificates' texts collide), taken once in the handshake and once at
+ *     a connection's first call; chained buckets;
  *   - the connection's hint: gRPC hands every call of a connection the same
- *     PEM string (one allocation in the connection's auth context,
- *     rpc/common.c), so its address, kept in a small set-associative table,
- *     points at the entry on every call but the first. An address is only
- *     a hint: once the connection is gone the same address may hold another
- *     certificate (freed memory is reused), and then the whole-text compare
- *     fails and the lookup takes the second route;
- *   - the index: SHA-256 of the PEM text (once per handshake and once per
- *     connection's first call), chained buckets, whole-text compare.
+ *     PEM string (one allocation in the connection's auth context; see
+ *     rpc/common.c), so its address finds a hint on every call but the
+ *     first. The address alone proves nothing: once a connection is gone
+ *     the same address may hold another connection's certificate (freed
+ *     memory is reused). So a hint keeps a copy of the text it was made for
+ *     and answers only when the call's text equals it whole (strcmp: the
+ *     text is public), and only while its entry still holds the claims of
+ *     that text (the entry's index key equals the hint's: entries are
+ *     reused for other certificates when the cache is full).
  * Entries are allocated as certificates are verified, up to claims_cache
- * of them (then the least recently used is reused in place); an entry is
- * freed only when the service is, so a hint's entry pointer is always
- * memory of the cache (what it holds is checked by the compare). Memory:
- * one entry is sizeof(cache_entry) (about 12.1 KB, nearly all asps_claims)
- * plus its PEM text (a simulated-platform RA-TLS certificate: ~11.7 KB);
- * the index adds 8 bytes per entry (buckets), the hints 16 KB once a call
- * comes. Shutdown cleanses and frees the entries in use only.
- * Expiry: the claims' expires_at (the collateral's, and the certificate's
- * notAfter, which the trust layer folds in: asps_ratls_verify). */
+ * (then the least recently used is reused in place) and freed only with
+ * the service: a hint's entry pointer is always memory of the cache; what
+ * the entry holds is checked by the key. Memory: sizeof(cache_entry) per
+ * certificate (12.1 KB, nearly all asps_claims), the index 8 bytes per
+ * entry (buckets, grown by doubling); the hints, allocated at the first
+ * call, 64 bytes each plus the PEM text (~11.7 KB for a simulated-platform
+ * RA-TLS certificate) for at most HINT_SETS x HINT_WAYS connections.
+ * Shutdown cleanses and frees the entries in use only. Expiry: the claims'
+ * expires_at (the collateral's, and the certificate's notAfter, which the
+ * trust layer folds in: asps_ratls_verify). */
 typedef struct cache_entry {
     struct cache_entry *newer, *older; /* LRU list, most recent at the head */
     struct cache_entry *hnext;         /* index bucket chain */
-    uint8_t key[32];                   /* SHA-256 of pem: the index only */
+    uint8_t key[32];                   /* SHA-256 of the PEM text */
     int64_t expires;
-    char *pem;                         /* the whole PEM text, NUL-terminated */
-    size_t pem_len;
     asps_claims claims;
 } cache_entry;
 
-#define HINT_SETS 256 /* x HINT_WAYS connection hints (pointer-sized pairs) */
+#define HINT_SETS 256
 #define HINT_WAYS 4
 
 typedef struct cache_hint {
-    const char *pem; /* the address of a connection's PEM string: never read */
+    const char *addr; /* a connection's PEM string: compared as a number, never read */
+    char *pem;        /* the text it held when the hint was made (malloc'd, cap bytes) */
+    size_t cap;
+    uint8_t key[32];  /* its SHA-256: the entry's key while the entry is its */
     cache_entry *e;
     uint64_t stamp;
 } cache_hint;
@@ -129,13 +131,12 @@ static size_t bucket_of(const asps_service *s, const uint8_t key[32])
     return (size_t)h & (s->n_buckets - 1);
 }
 
-/* The entry made for exactly PEM (LEN bytes, KEY its SHA-256), or NULL. */
-static cache_entry *index_find(asps_service *s, const char *pem, size_t len, const uint8_t key[32])
+static cache_entry *index_find(asps_service *s, const uint8_t key[32])
 {
     if (!s->buckets)
         return NULL;
     for (cache_entry *e = s->buckets[bucket_of(s, key)]; e; e = e->hnext)
-        if (e->pem_len == len && memcmp(e->key, key, 32) == 0 && memcmp(e->pem, pem, len) == 0)
+        if (memcmp(e->key, key, 32) == 0)
             return e;
     return NULL;
 }
@@ -157,8 +158,8 @@ static void index_link(asps_service *s, cache_entry *e)
     s->buckets[b] = e;
 }
 
-/* Room for one more entry in the index: buckets at least as many as
- * entries, doubled as entries come (never more than claims_cache needs). */
+/* Room for one more entry in the index: at least as many buckets as
+ * entries, doubled as entries come. */
 static int index_grow(asps_service *s)
 {
     if (s->n_buckets > s->cache_used)
@@ -220,66 +221,71 @@ static cache_hint *hint_set(asps_service *s, const char *pem)
     return &s->hints[(a >> 40) % HINT_SETS * HINT_WAYS];
 }
 
-/* The entry a connection's PEM address points at, if it still holds that
- * very certificate (the whole text compared: see the cache's comment). */
+/* The entry holding the claims of the call's certificate PEM, found by the
+ * address of the connection's string (see the cache's comment). */
 static cache_entry *hint_find(asps_service *s, const char *pem)
 {
     if (!s->hints)
         return NULL;
     cache_hint *set = hint_set(s, pem);
-    for (int i = 0; i < HINT_WAYS; i++)
-        if (set[i].pem == pem && set[i].e && set[i].e->pem && strcmp(set[i].e->pem, pem) == 0) {
-            set[i].stamp = ++s->clock;
-            return set[i].e;
+    for (int i = 0; i < HINT_WAYS; i++) {
+        cache_hint *h = &set[i];
+        if (h->addr == pem && h->e && memcmp(h->e->key, h->key, 32) == 0 &&
+            strcmp(h->pem, pem) == 0) {
+            h->stamp = ++s->clock;
+            return h->e;
         }
+    }
     return NULL;
 }
 
-static void hint_put(asps_service *s, const char *pem, cache_entry *e)
+/* Remember that the connection's string at PEM (LEN bytes) holds the
+ * certificate of entry E. */
+static void hint_put(asps_service *s, const char *pem, size_t len, cache_entry *e)
 {
     if (!s->hints && !(s->hints = calloc(HINT_SETS * HINT_WAYS, sizeof *s->hints)))
         return; /* no hints: the index still answers */
-    cache_hint *set = hint_set(s, pem), *victim = &set[0];
+    cache_hint *set = hint_set(s, pem), *h = &set[0];
     for (int i = 0; i < HINT_WAYS; i++) {
-        if (set[i].pem == pem) {
-            victim = &set[i];
+        if (set[i].addr == pem) {
+            h = &set[i];
             break;
         }
-        if (set[i].stamp < victim->stamp)
-            victim = &set[i];
+        if (set[i].stamp < h->stamp)
+            h = &set[i];
     }
-    victim->pem = pem;
-    victim->e = e;
-    victim->stamp = ++s->clock;
+    if (h->cap < len + 1) {
+        char *n = malloc(len + 1);
+        if (!n)
+            return;
+        free(h->pem);
+        h->pem = n;
+        h->cap = len + 1;
+    }
+    memcpy(h->pem, pem, len + 1);
+    h->addr = pem;
+    memcpy(h->key, e->key, 32);
+    h->e = e;
+    h->stamp = ++s->clock;
 }
 
-/* Keep CLAIMS for PEM (LEN bytes, KEY) until EXPIRES: the entry already made
- * for it, else a new one while fewer than claims_cache, else the least
- * recently used one, reused. NULL when out of memory (nothing cached). */
-static cache_entry *cache_put(asps_service *s, const char *pem, size_t len, const uint8_t key[32],
-                              const asps_claims *c, int64_t expires)
+/* Keep CLAIMS for the certificate of KEY until EXPIRES: in its entry, else
+ * a new one while fewer than claims_cache, else the least recently used
+ * one, reused. NULL when out of memory (nothing cached). */
+static cache_entry *cache_put(asps_service *s, const uint8_t key[32], const asps_claims *c,
+                              int64_t expires)
 {
-    cache_entry *e = index_find(s, pem, len, key);
+    cache_entry *e = index_find(s, key);
     if (!e) {
-        char *copy = malloc(len + 1);
-        if (!copy)
-            return NULL;
-        memcpy(copy, pem, len);
-        copy[len] = '\0';
         if (s->cache_used < s->cache_n && index_grow(s) && (e = malloc(sizeof *e))) {
-            memset(e, 0, offsetof(cache_entry, claims));
             s->cache_used++;
         } else if (s->lru_tail) {
             e = s->lru_tail; /* the least recently used, reused in place */
             lru_unlink(s, e);
             index_unlink(s, e);
-            free(e->pem);
         } else {
-            free(copy);
             return NULL;
         }
-        e->pem = copy;
-        e->pem_len = len;
         memcpy(e->key, key, 32);
         index_link(s, e);
         lru_push(s, e);
@@ -292,17 +298,17 @@ static cache_entry *cache_put(asps_service *s, const char *pem, size_t len, cons
 }
 
 /* Claims for a certificate (PEM text as gRPC gave it): from the cache while
- * valid, else verified now. HINT: PEM is the connection's own string (a
- * call), whose address may be remembered; the handshake's is a copy. */
-static asps_err claims_for(asps_service *s, const char *pem, int hint, asps_claims *out, int *hit,
+ * valid, else verified now. CALL: PEM is the string of a connection's auth
+ * context (a call), whose address is worth remembering; the handshake's is
+ * a copy gone after it. */
+static asps_err claims_for(asps_service *s, const char *pem, int call, asps_claims *out, int *hit,
                            asps_errbuf *eb)
 {
     *hit = 0;
     if (!pem)
         return asps_fail(eb, ASPS_E_NO_EVIDENCE, "no peer certificate");
     int64_t now = s->cache_now ? s->cache_now(s->cache_now_ctx) : now_s();
-    /* a call on a connection already seen: no decoding, no hashing */
-    if (hint) {
+    if (call) { /* a connection already seen: no decoding, no hashing */
         pthread_mutex_lock(&s->cache_lock);
         cache_entry *e = hint_find(s, pem);
         if (e && e->expires > now) {
@@ -322,12 +328,12 @@ static asps_err claims_for(asps_service *s, const char *pem, int hint, asps_clai
     uint8_t key[32];
     asps_sha256(pem, len, key);
     pthread_mutex_lock(&s->cache_lock);
-    cache_entry *e = index_find(s, pem, len, key);
+    cache_entry *e = index_find(s, key);
     if (e && e->expires > now) {
         *out = e->claims;
         lru_touch(s, e);
-        if (hint)
-            hint_put(s, pem, e);
+        if (call)
+            hint_put(s, pem, len, e);
         *hit = 1;
     }
     pthread_mutex_unlock(&s->cache_lock);
@@ -339,9 +345,9 @@ static asps_err claims_for(asps_service *s, const char *pem, int hint, asps_clai
     if (err != ASPS_OK)
         return err;
     pthread_mutex_lock(&s->cache_lock);
-    e = cache_put(s, pem, len, key, out, out->expires_at);
-    if (e && hint)
-        hint_put(s, pem, e);
+    e = cache_put(s, key, out, out->expires_at);
+    if (e && call)
+        hint_put(s, pem, len, e);
     pthread_mutex_unlock(&s->cache_lock);
     return ASPS_OK;
 }
@@ -534,10 +540,11 @@ void asps_service_free(asps_service *s)
     /* only the entries in use: the cost of shutdown is what was used */
     for (cache_entry *c = s->lru_head, *next; c; c = next) {
         next = c->older;
-        asps_cleanse_free(c->pem, c->pem_len);
         asps_cleanse_free(c, sizeof *c);
     }
     free(s->buckets);
+    for (size_t i = 0; s->hints && i < HINT_SETS * HINT_WAYS; i++)
+        free(s->hints[i].pem);
     free(s->hints);
     gen_release(s, s->gen);
     asps_tally_free(s->refusals);
