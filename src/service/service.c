@@ -3,10 +3,10 @@
  * Owns: the trust object (roots, collateral source, verifier pool:
  * attest/trust.h), the claims cache (peer certificate -> verified claims,
  * found through the connection, bounded, allocated as used, expiring with
- * the collateral and the certificate), the current policy+KMS generation (refcounted, swapped on
- * reload; loaded by generation.c), the audit log and the one decision path
- * of a call (begin, decide, end: the call's one audit line; its verdicts and
- * refusals in verdict.c).
+ * the collateral and the certificate), the current policy+KMS generation
+ * (refcounted, swapped on reload; loaded by generation.c), the audit log
+ * and the one decision path of a call (begin, decide, end: the call's one
+ * audit line; its verdicts and refusals in verdict.c).
  * Trusts: nothing the peer sends; claims only after RA-TLS verification.
  */
 #include <openssl/crypto.h>
@@ -54,8 +54,8 @@
  * (then the least recently used is reused in place) and freed only with
  * the service: a hint's entry pointer is always memory of the cache; what
  * the entry holds is checked by the key. Memory: sizeof(cache_entry) per
- * certificate (12.1 KB, nearly all asps_claims), the index 8 bytes per
- * entry (buckets, grown by doubling); the hints, allocated at the first
+ * certificate (12.1 KB, nearly all asps_claims), the index 8 to 16 bytes
+ * per entry (buckets, grown by doubling); the hints, allocated at the first
  * call, 64 bytes each plus the PEM text (~11.7 KB for a simulated-platform
  * RA-TLS certificate) for at most HINT_SETS x HINT_WAYS connections.
  * Shutdown cleanses and frees the entries in use only. Expiry: the claims'
