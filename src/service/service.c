@@ -96,6 +96,7 @@ struct asps_service {
     cache_entry **buckets;      /* index by key; n_buckets a power of 2 */
     size_t n_buckets;
     cache_hint *hints;          /* HINT_SETS x HINT_WAYS, allocated at first use */
+    uint64_t lookups;           /* by the index (a SHA-256 taken): tests */
     uint64_t clock;
 
     pthread_mutex_t gen_lock;
@@ -328,6 +329,7 @@ static asps_err claims_for(asps_service *s, const char *pem, int call, asps_clai
     uint8_t key[32];
     asps_sha256(pem, len, key);
     pthread_mutex_lock(&s->cache_lock);
+    s->lookups++;
     cache_entry *e = index_find(s, key);
     if (e && e->expires > now) {
         *out = e->claims;
@@ -350,6 +352,14 @@ static asps_err claims_for(asps_service *s, const char *pem, int call, asps_clai
         hint_put(s, pem, len, e);
     pthread_mutex_unlock(&s->cache_lock);
     return ASPS_OK;
+}
+
+uint64_t asps_service__claims_cache_lookups(asps_service *s)
+{
+    pthread_mutex_lock(&s->cache_lock);
+    uint64_t n = s->lookups;
+    pthread_mutex_unlock(&s->cache_lock);
+    return n;
 }
 
 size_t asps_service__claims_cache_entries(asps_service *s)
