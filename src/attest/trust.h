@@ -55,7 +55,10 @@ int asps_trust_ready(asps_trust *t, int64_t now, char *why, size_t n);
 /* CERT (DER or PEM, LEN bytes) -> CLAIMS at unix time AT: evidence
  * extracted, each quote verified with its collateral, the key binding
  * checked (asps_ratls_verify: its errors; collateral trouble marked with
- * ASPS_COLLATERAL_ERR_PREFIX). */
+ * ASPS_COLLATERAL_ERR_PREFIX). The certificate is decoded once, here;
+ * claims->expires_at is the earliest of the collateral's expiry and the
+ * certificate's notAfter, so a caller keeping the claims (the service's
+ * claims cache) needs nothing else from the certificate. */
 asps_err asps_trust_verify_cert(asps_trust *t, const uint8_t *cert, size_t len, int64_t at,
                                 asps_claims *claims, asps_errbuf *eb);
 

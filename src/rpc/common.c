@@ -187,9 +187,27 @@ struct vjob {
 
 /* A refused certificate's verdict (refuse_in_calls), keyed by the SHA-256
  * of its PEM text as gRPC gives it (the same text in the verify request and
- * in the auth context of the connection's calls). */
+ * in the auth context of the connection's calls).
+ *
+ * Every call of such a server asks the table about its connection's
+ * certificate; hashing the PEM each time was a third of a call's CPU
+ * (ISSUE 17). The answer "not refused" is therefore remembered per
+ * connection: gRPC gives every call of a connection the same PEM string
+ * (one allocation in the connection's auth context), so its address finds
+ * a hint holding a copy of the text and the table's refusal generation
+ * then. The hint answers only when the call's text equals the copy whole
+ * (strcmp: the text is public) and no refusal was put since: an address is
+ * never trusted alone, as the same address may hold another connection's
+ * certificate once the first is gone (freed memory is reused), and a
+ * certificate may be refused later by another connection's handshake
+ * (collateral gone: UNAVAILABLE). Refusals themselves are always looked up
+ * by hash. An empty table answers at once. Hints: VERDICT_HINTS_SETS x
+ * VERDICT_HINTS_WAYS (set by address, least recently used replaced),
+ * allocated at first use, each with its copy (the PEM's length + 1). */
 #define VERDICT_MSG 256
 #define VERDICT_PROBE 8
+#define VERDICT_HINT_SETS 64
+#define VERDICT_HINT_WAYS 4
 
 struct verdict {
     uint8_t key[32];
@@ -198,6 +216,14 @@ struct verdict {
     int64_t until_ms; /* 0: until pushed out */
     uint64_t stamp;   /* last use, for pushing out the least recent */
     char msg[VERDICT_MSG];
+};
+
+struct verdict_hint {
+    const char *addr; /* a connection's PEM string: compared, never read */
+    char *pem;        /* its text when the hint was made (malloc'd) */
+    size_t cap;       /* bytes allocated at pem */
+    uint64_t gen;     /* the table's refusal generation then */
+    uint64_t stamp;
 };
 
 struct asps_rpc__vpool {
@@ -212,6 +238,9 @@ struct asps_rpc__vpool {
     pthread_mutex_t vmu;
     struct verdict *verdicts;
     size_t n_verdicts;
+    size_t n_refused;  /* verdicts in use */
+    uint64_t vgen;     /* +1 per refusal kept */
+    struct verdict_hint *hints; /* "not refused" per connection, NULL until used */
     uint64_t vclock;
 };
 
@@ -260,14 +289,25 @@ static struct verdict *verdict_slot(asps_rpc__vpool *p, const uint8_t key[32], i
 /* Keep (status != 0) or forget (status 0: it verifies now) the verdict on PEM. */
 static void verdict_put(asps_rpc__vpool *p, const char *pem, int status, const char *msg)
 {
+    if (status == 0) { /* nothing to forget in an empty table: no hashing */
+        pthread_mutex_lock(&p->vmu);
+        size_t n = p->n_refused;
+        pthread_mutex_unlock(&p->vmu);
+        if (n == 0)
+            return;
+    }
     uint8_t key[32];
     pem_key(pem, key);
     pthread_mutex_lock(&p->vmu);
     struct verdict *e = verdict_slot(p, key, status != 0);
     if (status == 0) {
-        if (e != NULL)
+        if (e != NULL && e->used) {
             e->used = 0;
+            p->n_refused--;
+        }
     } else if (e != NULL) {
+        if (!e->used)
+            p->n_refused++;
         memcpy(e->key, key, 32);
         e->used = 1;
         e->status = status;
@@ -276,25 +316,94 @@ static void verdict_put(asps_rpc__vpool *p, const char *pem, int status, const c
                           : 0;
         e->stamp = ++p->vclock;
         snprintf(e->msg, sizeof e->msg, "%s", msg);
+        p->vgen++; /* every "not refused" hint is stale now */
     }
     pthread_mutex_unlock(&p->vmu);
+}
+
+void asps_rpc__vpool_put_verdict(asps_rpc__vpool *p, const char *pem, int status, const char *msg)
+{
+    if (p != NULL && p->verdicts != NULL && pem != NULL)
+        verdict_put(p, pem, status, msg ? msg : "");
+}
+
+static struct verdict_hint *hint_set(asps_rpc__vpool *p, const char *pem)
+{
+    uint64_t a = (uint64_t)(uintptr_t)pem * 0x9e3779b97f4a7c15ull;
+    return &p->hints[(a >> 40) % VERDICT_HINT_SETS * VERDICT_HINT_WAYS];
+}
+
+/* Under vmu: whether the connection whose PEM string is PEM was found not
+ * refused since the last refusal kept (see the table's comment). */
+static int hint_not_refused(asps_rpc__vpool *p, const char *pem)
+{
+    if (p->hints == NULL)
+        return 0;
+    struct verdict_hint *set = hint_set(p, pem);
+    for (int i = 0; i < VERDICT_HINT_WAYS; i++)
+        if (set[i].addr == pem && set[i].gen == p->vgen && set[i].pem != NULL &&
+            strcmp(set[i].pem, pem) == 0) {
+            set[i].stamp = ++p->vclock;
+            return 1;
+        }
+    return 0;
+}
+
+/* Under vmu: remember that PEM (LEN bytes) is not refused now. */
+static void hint_put(asps_rpc__vpool *p, const char *pem, size_t len)
+{
+    if (p->hints == NULL &&
+        (p->hints = calloc(VERDICT_HINT_SETS * VERDICT_HINT_WAYS, sizeof *p->hints)) == NULL)
+        return;
+    struct verdict_hint *set = hint_set(p, pem), *h = &set[0];
+    for (int i = 0; i < VERDICT_HINT_WAYS; i++) {
+        if (set[i].addr == pem) {
+            h = &set[i];
+            break;
+        }
+        if (set[i].stamp < h->stamp)
+            h = &set[i];
+    }
+    if (h->cap < len + 1) {
+        char *n = malloc(len + 1);
+        if (n == NULL)
+            return;
+        free(h->pem);
+        h->pem = n;
+        h->cap = len + 1;
+    }
+    memcpy(h->pem, pem, len + 1);
+    h->addr = pem;
+    h->gen = p->vgen;
+    h->stamp = ++p->vclock;
 }
 
 int asps_rpc__vpool_verdict(asps_rpc__vpool *p, const char *pem, char *msg, size_t msglen)
 {
     if (p == NULL || p->verdicts == NULL)
         return 0;
+    pthread_mutex_lock(&p->vmu);
+    int quick = p->n_refused == 0 || hint_not_refused(p, pem);
+    pthread_mutex_unlock(&p->vmu);
+    if (quick)
+        return 0;
+    size_t len = strlen(pem);
     uint8_t key[32];
-    pem_key(pem, key);
+    asps_sha256(pem, len, key);
     int status = 0;
     pthread_mutex_lock(&p->vmu);
     struct verdict *e = verdict_slot(p, key, 0);
-    if (e != NULL && e->until_ms != 0 && asps_rpc__now_ms() >= e->until_ms)
+    if (e != NULL && e->until_ms != 0 && asps_rpc__now_ms() >= e->until_ms) {
         e->used = 0; /* time to re-check */
-    else if (e != NULL) {
+        p->n_refused--;
+        e = NULL;
+    }
+    if (e != NULL) {
         status = e->status;
         e->stamp = ++p->vclock;
         snprintf(msg, msglen, "%s", e->msg);
+    } else {
+        hint_put(p, pem, len); /* in the same hold of vmu as the lookup: vgen is its */
     }
     pthread_mutex_unlock(&p->vmu);
     return status;
@@ -402,6 +511,9 @@ void asps_rpc__vpool_unref(asps_rpc__vpool *p)
     pthread_cond_destroy(&p->cv);
     free(p->threads);
     free(p->verdicts);
+    for (size_t i = 0; p->hints != NULL && i < VERDICT_HINT_SETS * VERDICT_HINT_WAYS; i++)
+        free(p->hints[i].pem);
+    free(p->hints);
     free(p);
 }
 

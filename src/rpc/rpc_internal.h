@@ -25,8 +25,13 @@ void asps_rpc__vpool_stop(asps_rpc__vpool *p);
 void asps_rpc__vpool_unref(asps_rpc__vpool *p);
 /* The kept refusal of the certificate PEM (its status, message in msg), or 0
  * when there is none (never refused, verified since, pushed out of the
- * table, or an UNAVAILABLE one past ASPS_RPC_REFUSAL_RETRY_MS). */
+ * table, or an UNAVAILABLE one past ASPS_RPC_REFUSAL_RETRY_MS).
+ * PEM is the connection's own string from its auth context: a call on a
+ * connection already answered "not refused" costs no hashing (common.c). */
 int asps_rpc__vpool_verdict(asps_rpc__vpool *p, const char *pem, char *msg, size_t msglen);
+/* Keep the refusal STATUS (0: forget it) with MSG for the certificate PEM,
+ * as a refused handshake does (tests). */
+void asps_rpc__vpool_put_verdict(asps_rpc__vpool *p, const char *pem, int status, const char *msg);
 
 /* An external certificate verifier that hands the peer's leaf certificate to
  * an asps_rpc_verify_fn, on a pool thread if pool is non-NULL. gRPC owns it

@@ -1,18 +1,16 @@
 /* service.c: secret release, transport-independent (see asps/service.h).
  *
  * Owns: the trust object (roots, collateral source, verifier pool:
- * attest/trust.h), the claims cache (SHA-256 of the peer certificate ->
- * verified claims, bounded, expiring with the collateral and the
- * certificate), the current policy+KMS generation (refcounted, swapped on
- * reload; loaded by generation.c), the audit log and the one decision path
- * of a call (begin, decide, end: the call's one audit line; its verdicts and
- * refusals in verdict.c).
+ * attest/trust.h), the claims cache (peer certificate -> verified claims,
+ * found through the connection, bounded, allocated as used, expiring with
+ * the collateral and the certificate), the current policy+KMS generation
+ * (refcounted, swapped on reload; loaded by generation.c), the audit log
+ * and the one decision path of a call (begin, decide, end: the call's one
+ * audit line; its verdicts and refusals in verdict.c).
  * Trusts: nothing the peer sends; claims only after RA-TLS verification.
  */
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,18 +28,58 @@
 #include "tally.h"
 #include "trust.h"
 #include "util.h"
-#include "x509.h"
 
 #define MAX_PEM (64 * 1024)
 #define REFUSAL_SUMMARY_MS 10000 /* at most one log line of refusals per this */
 
+/* The claims cache (issue 17): verified claims per peer certificate, found
+ * through the connection on every call without decoding or hashing.
+ *
+ * Two routes find an entry:
+ *   - the index, by the SHA-256 of the certificate's PEM text (as the old
+ *     cache keyed on the SHA-256 of its DER: no one can make two
+ *     certificates' texts collide), taken once in the handshake and once at
+ *     a connection's first call; chained buckets;
+ *   - the connection's hint: gRPC hands every call of a connection the same
+ *     PEM string (one allocation in the connection's auth context; see
+ *     rpc/common.c), so its address finds a hint on every call but the
+ *     first. The address alone proves nothing: once a connection is gone
+ *     the same address may hold another connection's certificate (freed
+ *     memory is reused). So a hint keeps a copy of the text it was made for
+ *     and answers only when the call's text equals it whole (strcmp: the
+ *     text is public), and only while its entry still holds the claims of
+ *     that text (the entry's index key equals the hint's: entries are
+ *     reused for other certificates when the cache is full).
+ * Entries are allocated as certificates are verified, up to claims_cache
+ * (then the least recently used is reused in place) and freed only with
+ * the service: a hint's entry pointer is always memory of the cache; what
+ * the entry holds is checked by the key. Memory: sizeof(cache_entry) per
+ * certificate (12.1 KB, nearly all asps_claims), the index 8 to 16 bytes
+ * per entry (buckets, grown by doubling); the hints, allocated at the first
+ * call, 64 bytes each plus the PEM text (~11.7 KB for a simulated-platform
+ * RA-TLS certificate) for at most HINT_SETS x HINT_WAYS connections.
+ * Shutdown cleanses and frees the entries in use only. Expiry: the claims'
+ * expires_at (the collateral's, and the certificate's notAfter, which the
+ * trust layer folds in: asps_ratls_verify). */
 typedef struct cache_entry {
-    uint8_t key[32];
-    int used;
+    struct cache_entry *newer, *older; /* LRU list, most recent at the head */
+    struct cache_entry *hnext;         /* index bucket chain */
+    uint8_t key[32];                   /* SHA-256 of the PEM text */
     int64_t expires;
-    uint64_t stamp;
     asps_claims claims;
 } cache_entry;
+
+#define HINT_SETS 256
+#define HINT_WAYS 4
+
+typedef struct cache_hint {
+    const char *addr; /* a connection's PEM string: compared as a number, never read */
+    char *pem;        /* the text it held when the hint was made (malloc'd, cap bytes) */
+    size_t cap;
+    uint8_t key[32];  /* its SHA-256: the entry's key while the entry is its */
+    cache_entry *e;
+    uint64_t stamp;
+} cache_hint;
 
 struct asps_service {
     const asps_service_config *cfg;
@@ -51,9 +89,14 @@ struct asps_service {
     asps_service_clock_fn cache_now;    /* the claims cache's clock; NULL: time() */
     void *cache_now_ctx;
 
-    pthread_mutex_t cache_lock;
-    cache_entry *cache;
-    size_t cache_n;
+    pthread_mutex_t cache_lock; /* the claims cache: everything below to clock */
+    size_t cache_n;             /* at most this many entries */
+    size_t cache_used;          /* entries allocated */
+    cache_entry *lru_head, *lru_tail;
+    cache_entry **buckets;      /* index by key; n_buckets a power of 2 */
+    size_t n_buckets;
+    cache_hint *hints;          /* HINT_SETS x HINT_WAYS, allocated at first use */
+    uint64_t lookups;           /* by the index (a SHA-256 taken): tests */
     uint64_t clock;
 
     pthread_mutex_t gen_lock;
@@ -72,97 +115,259 @@ static int64_t now_s(void) { return (int64_t)time(NULL); }
 
 /* ---- verification ---------------------------------------------------------------- */
 
-static asps_err verify_cert(asps_service *s, const uint8_t *der, size_t len, asps_claims *claims,
+/* CERT: the peer's PEM text as gRPC gave it; the trust layer decodes it,
+ * once (asps_ratls_verify). */
+static asps_err verify_cert(asps_service *s, const char *pem, size_t len, asps_claims *claims,
                             asps_errbuf *eb)
 {
     if (s->evidence)
-        return s->evidence(s->evidence_ctx, der, len, now_s(), claims, eb);
-    return asps_trust_verify_cert(s->trust, der, len, now_s(), claims, eb);
+        return s->evidence(s->evidence_ctx, (const uint8_t *)pem, len, now_s(), claims, eb);
+    return asps_trust_verify_cert(s->trust, (const uint8_t *)pem, len, now_s(), claims, eb);
 }
 
-static int64_t cert_not_after(const uint8_t *der, size_t len)
+static size_t bucket_of(const asps_service *s, const uint8_t key[32])
 {
-    X509 *x = asps_x509_decode(der, len, ASPS_X509_NO_KEY);
-    struct tm tm;
-    int64_t t = x && ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) ? (int64_t)timegm(&tm) : 0;
-    X509_free(x);
-    return t;
+    uint64_t h;
+    memcpy(&h, key, sizeof h);
+    return (size_t)h & (s->n_buckets - 1);
 }
 
-static cache_entry *cache_find(asps_service *s, const uint8_t key[32])
+static cache_entry *index_find(asps_service *s, const uint8_t key[32])
 {
-    size_t start = ((size_t)key[0] << 16 | (size_t)key[1] << 8 | key[2]) % s->cache_n;
-    for (size_t i = 0; i < 8 && i < s->cache_n; i++) {
-        cache_entry *e = &s->cache[(start + i) % s->cache_n];
-        if (e->used && memcmp(e->key, key, 32) == 0)
+    if (!s->buckets)
+        return NULL;
+    for (cache_entry *e = s->buckets[bucket_of(s, key)]; e; e = e->hnext)
+        if (memcmp(e->key, key, 32) == 0)
             return e;
+    return NULL;
+}
+
+static void index_unlink(asps_service *s, cache_entry *e)
+{
+    for (cache_entry **pp = &s->buckets[bucket_of(s, e->key)]; *pp; pp = &(*pp)->hnext)
+        if (*pp == e) {
+            *pp = e->hnext;
+            break;
+        }
+    e->hnext = NULL;
+}
+
+static void index_link(asps_service *s, cache_entry *e)
+{
+    size_t b = bucket_of(s, e->key);
+    e->hnext = s->buckets[b];
+    s->buckets[b] = e;
+}
+
+/* Room for one more entry in the index: at least as many buckets as
+ * entries, doubled as entries come. */
+static int index_grow(asps_service *s)
+{
+    if (s->n_buckets > s->cache_used)
+        return 1;
+    size_t n = s->n_buckets ? s->n_buckets * 2 : 64;
+    cache_entry **nb = calloc(n, sizeof *nb);
+    if (!nb)
+        return 0;
+    cache_entry **old = s->buckets;
+    size_t old_n = s->n_buckets;
+    s->buckets = nb;
+    s->n_buckets = n;
+    for (size_t i = 0; i < old_n; i++)
+        for (cache_entry *e = old[i], *next; e; e = next) {
+            next = e->hnext;
+            index_link(s, e);
+        }
+    free(old);
+    return 1;
+}
+
+static void lru_unlink(asps_service *s, cache_entry *e)
+{
+    if (e->newer)
+        e->newer->older = e->older;
+    else
+        s->lru_head = e->older;
+    if (e->older)
+        e->older->newer = e->newer;
+    else
+        s->lru_tail = e->newer;
+    e->newer = e->older = NULL;
+}
+
+static void lru_push(asps_service *s, cache_entry *e)
+{
+    e->newer = NULL;
+    e->older = s->lru_head;
+    if (s->lru_head)
+        s->lru_head->newer = e;
+    s->lru_head = e;
+    if (!s->lru_tail)
+        s->lru_tail = e;
+}
+
+static void lru_touch(asps_service *s, cache_entry *e)
+{
+    if (s->lru_head != e) {
+        lru_unlink(s, e);
+        lru_push(s, e);
+    }
+}
+
+/* The hint set of a connection's PEM address (its bits mixed: malloc'd
+ * addresses share their low bits). */
+static cache_hint *hint_set(asps_service *s, const char *pem)
+{
+    uint64_t a = (uint64_t)(uintptr_t)pem * 0x9e3779b97f4a7c15ull;
+    return &s->hints[(a >> 40) % HINT_SETS * HINT_WAYS];
+}
+
+/* The entry holding the claims of the call's certificate PEM, found by the
+ * address of the connection's string (see the cache's comment). */
+static cache_entry *hint_find(asps_service *s, const char *pem)
+{
+    if (!s->hints)
+        return NULL;
+    cache_hint *set = hint_set(s, pem);
+    for (int i = 0; i < HINT_WAYS; i++) {
+        cache_hint *h = &set[i];
+        if (h->addr == pem && h->e && memcmp(h->e->key, h->key, 32) == 0 &&
+            strcmp(h->pem, pem) == 0) {
+            h->stamp = ++s->clock;
+            return h->e;
+        }
     }
     return NULL;
 }
 
-static void cache_put(asps_service *s, const uint8_t key[32], const asps_claims *c,
-                      int64_t expires)
+/* Remember that the connection's string at PEM (LEN bytes) holds the
+ * certificate of entry E. */
+static void hint_put(asps_service *s, const char *pem, size_t len, cache_entry *e)
 {
-    size_t start = ((size_t)key[0] << 16 | (size_t)key[1] << 8 | key[2]) % s->cache_n;
-    cache_entry *victim = NULL;
-    for (size_t i = 0; i < 8 && i < s->cache_n; i++) {
-        cache_entry *e = &s->cache[(start + i) % s->cache_n];
-        if (!e->used || memcmp(e->key, key, 32) == 0) {
-            victim = e;
+    if (!s->hints && !(s->hints = calloc(HINT_SETS * HINT_WAYS, sizeof *s->hints)))
+        return; /* no hints: the index still answers */
+    cache_hint *set = hint_set(s, pem), *h = &set[0];
+    for (int i = 0; i < HINT_WAYS; i++) {
+        if (set[i].addr == pem) {
+            h = &set[i];
             break;
         }
-        if (!victim || e->stamp < victim->stamp)
-            victim = e;
+        if (set[i].stamp < h->stamp)
+            h = &set[i];
     }
-    memcpy(victim->key, key, 32);
-    victim->claims = *c;
-    victim->expires = expires;
-    victim->used = 1;
-    victim->stamp = ++s->clock;
+    if (h->cap < len + 1) {
+        char *n = malloc(len + 1);
+        if (!n)
+            return;
+        free(h->pem);
+        h->pem = n;
+        h->cap = len + 1;
+    }
+    memcpy(h->pem, pem, len + 1);
+    h->addr = pem;
+    memcpy(h->key, e->key, 32);
+    h->e = e;
+    h->stamp = ++s->clock;
 }
 
-/* Claims for a certificate: from the cache while valid, else verified now. */
-static asps_err claims_for(asps_service *s, const char *pem, asps_claims *out, int *hit,
+/* Keep CLAIMS for the certificate of KEY until EXPIRES: in its entry, else
+ * a new one while fewer than claims_cache, else the least recently used
+ * one, reused. NULL when out of memory (nothing cached). */
+static cache_entry *cache_put(asps_service *s, const uint8_t key[32], const asps_claims *c,
+                              int64_t expires)
+{
+    cache_entry *e = index_find(s, key);
+    if (!e) {
+        if (s->cache_used < s->cache_n && index_grow(s) && (e = malloc(sizeof *e))) {
+            s->cache_used++;
+        } else if (s->lru_tail) {
+            e = s->lru_tail; /* the least recently used, reused in place */
+            lru_unlink(s, e);
+            index_unlink(s, e);
+        } else {
+            return NULL;
+        }
+        memcpy(e->key, key, 32);
+        index_link(s, e);
+        lru_push(s, e);
+    } else {
+        lru_touch(s, e);
+    }
+    e->claims = *c;
+    e->expires = expires;
+    return e;
+}
+
+/* Claims for a certificate (PEM text as gRPC gave it): from the cache while
+ * valid, else verified now. CALL: PEM is the string of a connection's auth
+ * context (a call), whose address is worth remembering; the handshake's is
+ * a copy gone after it. */
+static asps_err claims_for(asps_service *s, const char *pem, int call, asps_claims *out, int *hit,
                            asps_errbuf *eb)
 {
-    uint8_t *der;
-    size_t len;
     *hit = 0;
     if (!pem)
         return asps_fail(eb, ASPS_E_NO_EVIDENCE, "no peer certificate");
-    if (strnlen(pem, MAX_PEM + 1) > MAX_PEM)
-        return asps_fail(eb, ASPS_E_LIMIT, "peer certificate larger than %d bytes (PEM)", MAX_PEM);
-    /* the DER without decoding it (decoding the key is the costly part of
-     * X.509 parsing in OpenSSL 3, and a cache hit needs only its hash) */
-    if (!asps_pem_cert_der(pem, MAX_PEM, &der, &len))
-        return asps_fail(eb, ASPS_E_PARSE, "peer certificate is not one PEM X.509 certificate");
-    uint8_t key[32];
-    asps_sha256(der, len, key);
     int64_t now = s->cache_now ? s->cache_now(s->cache_now_ctx) : now_s();
+    if (call) { /* a connection already seen: no decoding, no hashing */
+        pthread_mutex_lock(&s->cache_lock);
+        cache_entry *e = hint_find(s, pem);
+        if (e && e->expires > now) {
+            *out = e->claims;
+            lru_touch(s, e);
+            *hit = 1;
+        }
+        pthread_mutex_unlock(&s->cache_lock);
+        if (*hit)
+            return ASPS_OK;
+    }
+    size_t len = strnlen(pem, MAX_PEM + 1);
+    if (len > MAX_PEM)
+        return asps_fail(eb, ASPS_E_LIMIT, "peer certificate larger than %d bytes (PEM)", MAX_PEM);
+    if (len == 0)
+        return asps_fail(eb, ASPS_E_NO_EVIDENCE, "no peer certificate");
+    uint8_t key[32];
+    asps_sha256(pem, len, key);
     pthread_mutex_lock(&s->cache_lock);
-    cache_entry *ce = cache_find(s, key);
-    if (ce && ce->expires > now) {
-        *out = ce->claims;
-        ce->stamp = ++s->clock;
+    s->lookups++;
+    cache_entry *e = index_find(s, key);
+    if (e && e->expires > now) {
+        *out = e->claims;
+        lru_touch(s, e);
+        if (call)
+            hint_put(s, pem, len, e);
         *hit = 1;
     }
     pthread_mutex_unlock(&s->cache_lock);
-    if (*hit) {
-        OPENSSL_free(der);
+    if (*hit)
         return ASPS_OK;
-    }
     double t0 = asps_metrics_clock();
-    asps_err e = verify_cert(s, der, len, out, eb);
-    asps_service__m_verification(asps_metrics_clock() - t0, e == ASPS_OK);
-    int64_t not_after = e == ASPS_OK ? cert_not_after(der, len) : 0;
-    OPENSSL_free(der);
-    if (e != ASPS_OK)
-        return e;
-    int64_t exp = out->expires_at < not_after ? out->expires_at : not_after;
+    asps_err err = verify_cert(s, pem, len, out, eb);
+    asps_service__m_verification(asps_metrics_clock() - t0, err == ASPS_OK);
+    if (err != ASPS_OK)
+        return err;
     pthread_mutex_lock(&s->cache_lock);
-    cache_put(s, key, out, exp);
+    e = cache_put(s, key, out, out->expires_at);
+    if (e && call)
+        hint_put(s, pem, len, e);
     pthread_mutex_unlock(&s->cache_lock);
     return ASPS_OK;
+}
+
+uint64_t asps_service__claims_cache_lookups(asps_service *s)
+{
+    pthread_mutex_lock(&s->cache_lock);
+    uint64_t n = s->lookups;
+    pthread_mutex_unlock(&s->cache_lock);
+    return n;
+}
+
+size_t asps_service__claims_cache_entries(asps_service *s)
+{
+    pthread_mutex_lock(&s->cache_lock);
+    size_t n = s->cache_used;
+    pthread_mutex_unlock(&s->cache_lock);
+    return n;
 }
 
 static void count(asps_service *s, uint64_t *field)
@@ -203,7 +408,7 @@ asps_err asps_service_verify_peer(asps_service *s, const char *cert_pem, asps_ve
         snprintf(err, errlen, "no client certificate: this server needs an RA-TLS client certificate");
         snprintf(line, sizeof line, "handshake: no client certificate");
     } else {
-        e = claims_for(s, cert_pem, &c, &hit, &eb);
+        e = claims_for(s, cert_pem, 0, &c, &hit, &eb);
         if (e == ASPS_OK) {
             *verdict = ASPS_VERDICT_GRANTED;
             count(s, &s->stats.handshakes_ok);
@@ -296,11 +501,6 @@ asps_err asps_service_new(const asps_service_config *cfg, asps_service **out, as
     pthread_mutex_init(&s->stats_lock, NULL);
     asps_err e = ASPS_OK;
     s->cache_n = cfg->claims_cache ? cfg->claims_cache : 4096;
-    s->cache = calloc(s->cache_n, sizeof *s->cache);
-    if (!s->cache) {
-        e = asps_fail(eb, ASPS_E_NOMEM, "out of memory");
-        goto fail;
-    }
     asps_trust_opts to = {
         .sim_root_dir = cfg->trust_sim,
         .root_files = (const char *const *)cfg->trust_roots,
@@ -347,8 +547,15 @@ void asps_service_free(asps_service *s)
     if (!s)
         return;
     asps_trust_free(s->trust);
-    if (s->cache)
-        asps_cleanse_free(s->cache, s->cache_n * sizeof *s->cache);
+    /* only the entries in use: the cost of shutdown is what was used */
+    for (cache_entry *c = s->lru_head, *next; c; c = next) {
+        next = c->older;
+        asps_cleanse_free(c, sizeof *c);
+    }
+    free(s->buckets);
+    for (size_t i = 0; s->hints && i < HINT_SETS * HINT_WAYS; i++)
+        free(s->hints[i].pem);
+    free(s->hints);
     gen_release(s, s->gen);
     asps_tally_free(s->refusals);
     asps_tally_free(s->audit_lost);
@@ -411,7 +618,7 @@ void asps_service_call_begin(asps_service *s, asps_call *c, const char *cert_pem
     count(s, &s->stats.calls);
     asps_errbuf eb = {{0}};
     int hit = 0;
-    c->claims_err = claims_for(s, cert_pem, &c->claims, &hit, &eb);
+    c->claims_err = claims_for(s, cert_pem, 1, &c->claims, &hit, &eb);
     snprintf(c->claims_msg, sizeof c->claims_msg, "%s", eb.msg);
     if (hit)
         count(s, &s->stats.claims_cache_hits);

@@ -219,7 +219,11 @@ typedef struct asps_call {
  * when none), its address (logging only), the names asked (NULL, 0 when
  * the request could not be decoded; the array is the caller's and must
  * live until call_end). The claims are looked up here, once (from the
- * cache, or verified now), so the audit line always has them. */
+ * cache, or verified now), so the audit line always has them. A transport
+ * that passes the same CERT_PEM string on every call of a connection (gRPC:
+ * the connection's auth context) has them found through the connection,
+ * without decoding or hashing the certificate; any string is compared
+ * whole, so another one at the same address is never taken for it. */
 void asps_service_call_begin(asps_service *s, asps_call *c, const char *cert_pem, const char *peer,
                              const char *const *names, size_t n_names);
 
@@ -244,12 +248,14 @@ asps_err asps_service_decide(asps_service *s, asps_call *c);
  * (retry later)"; a second line says so if the log takes it). */
 void asps_service_call_end(asps_service *s, asps_call *c);
 
-/* How a peer certificate (DER) becomes claims at time AT, for tests: FN
- * instead of the service's trust object (attest/trust.h: RA-TLS
- * verification with the config's roots and collateral source). FN must be
- * thread-safe; NULL restores the trust object. */
+/* How a peer certificate (its PEM text as gRPC gave it, LEN bytes) becomes
+ * claims at time AT, for tests: FN instead of the service's trust object
+ * (attest/trust.h: RA-TLS verification with the config's roots and
+ * collateral source). As the trust object does, FN sets claims->expires_at
+ * no later than the certificate's notAfter: the claims cache keeps them
+ * until then. FN must be thread-safe; NULL restores the trust object. */
 #include "asps/claims.h"
-typedef asps_err (*asps_service_evidence_fn)(void *ctx, const uint8_t *cert_der, size_t len,
+typedef asps_err (*asps_service_evidence_fn)(void *ctx, const uint8_t *cert_pem, size_t len,
                                              int64_t at, asps_claims *claims, asps_errbuf *eb);
 void asps_service_set_evidence(asps_service *s, asps_service_evidence_fn fn, void *ctx);
 

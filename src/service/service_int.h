@@ -42,4 +42,12 @@ void asps_service__m_kms(const char *backend, double seconds, asps_err e);
 /* The config generation now (1 at start, +1 per reload), or a failed reload. */
 void asps_service__m_config(uint64_t generation, int reload_failed);
 
+/* Tests: the claims cache's entries allocated now (it grows with the
+ * certificates verified, up to claims_cache). */
+size_t asps_service__claims_cache_entries(asps_service *s);
+/* Tests: lookups of the claims cache by its index, each hashing the
+ * certificate's text (in a handshake, and at a connection's first call;
+ * other calls find their claims through the connection). */
+uint64_t asps_service__claims_cache_lookups(asps_service *s);
+
 #endif

@@ -14,7 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <malloc.h>
 #include <unistd.h>
+
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "testutil.h"
 
@@ -22,6 +26,7 @@
 #include "asps/ratls.h"
 #include "rpc.h"
 #include "service.h"
+#include "service_int.h"
 #include "sim.h"
 #include "status.h"
 #include "metrics.h"
@@ -63,7 +68,7 @@ static void write_policy(fx *f, const char *secrets_json)
     write_file(f->policy, buf);
 }
 
-static char *ratls_cert(const char *simdir, uint8_t mre_byte, char **key)
+static char *ratls_cert_valid(const char *simdir, uint8_t mre_byte, int64_t validity, char **key)
 {
     asps_sim_identity id;
     memset(&id, 0, sizeof id);
@@ -71,11 +76,17 @@ static char *ratls_cert(const char *simdir, uint8_t mre_byte, char **key)
     asps_attester *att;
     asps_errbuf eb;
     assert_int_equal(asps_sim_attester_new(simdir, &id, &att, &eb), ASPS_OK);
-    asps_ratls_create_opts o = {.quote = asps_attester_quote, .quote_ctx = att};
+    asps_ratls_create_opts o = {.quote = asps_attester_quote, .quote_ctx = att,
+                                .validity_secs = validity};
     char *cert;
     assert_int_equal(asps_ratls_create(&o, &cert, key, &eb), ASPS_OK);
     asps_attester_free(att);
     return cert;
+}
+
+static char *ratls_cert(const char *simdir, uint8_t mre_byte, char **key)
+{
+    return ratls_cert_valid(simdir, mre_byte, 0, key);
 }
 
 static int setup(void **state)
@@ -155,11 +166,23 @@ static void call(fx *f, asps_call *c, const char *cert, const char *const *names
 
 /* ---- the test verifier and clock ------------------------------------------------ */
 
-static asps_err test_evidence(void *ctx, const uint8_t *der, size_t len, int64_t at,
+/* The certificate's notAfter (PEM text), 0 when it does not parse. */
+static int64_t pem_not_after(const uint8_t *pem, size_t len)
+{
+    BIO *b = BIO_new_mem_buf(pem, (int)len);
+    X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+    struct tm tm;
+    int64_t t = x && ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) ? (int64_t)timegm(&tm) : 0;
+    X509_free(x);
+    BIO_free(b);
+    return t;
+}
+
+/* As the trust layer does (asps_ratls_verify), the claims expire no later
+ * than the certificate. */
+static asps_err test_evidence(void *ctx, const uint8_t *pem, size_t len, int64_t at,
                               asps_claims *claims, asps_errbuf *eb)
 {
-    (void)der;
-    (void)len;
     (void)at;
     fx *f = ctx;
     f->verifications++;
@@ -171,6 +194,9 @@ static asps_err test_evidence(void *ctx, const uint8_t *der, size_t len, int64_t
     claims->tcb_status = ASPS_TCB_UP_TO_DATE;
     memset(claims->sgx.mr_enclave, 0xa1, 32);
     claims->expires_at = f->claims_expire;
+    int64_t not_after = pem_not_after(pem, len);
+    if (not_after && not_after < claims->expires_at)
+        claims->expires_at = not_after;
     if (f->extra.tcb_status)
         claims->tcb_status = f->extra.tcb_status;
     claims->demoted_at = f->extra.demoted_at;
@@ -371,6 +397,184 @@ static void test_claims_cache_expiry(void **state)
     assert_int_equal(f->verifications, 5);
 }
 
+/* With the real trust layer: a certificate valid 10 minutes has its claims
+ * cached until its notAfter, not until the collateral's later expiry (the
+ * trust layer folds the notAfter in; the service decodes nothing itself). */
+static void test_claims_expire_with_the_certificate(void **state)
+{
+    fx *f = *state;
+    char *key;
+    char *cert = ratls_cert_valid(f->sim, 0xa1, 600, &key); /* notAfter: made + 540 s */
+    f->now = (int64_t)time(NULL);
+    asps_service_set_clock(f->svc, test_clock, f);
+    const char *a[] = {"a"};
+    asps_call c;
+    asps_service_stats st0, st1;
+    call(f, &c, cert, a, 1);
+    assert_int_equal(c.verdict, ASPS_VERDICT_GRANTED);
+    asps_service_call_end(f->svc, &c);
+    asps_service_get_stats(f->svc, &st0);
+
+    f->now += 500; /* before the notAfter: from the cache */
+    call(f, &c, cert, a, 1);
+    assert_int_equal(c.verdict, ASPS_VERDICT_GRANTED);
+    asps_service_call_end(f->svc, &c);
+    asps_service_get_stats(f->svc, &st1);
+    assert_int_equal(st1.claims_cache_hits, st0.claims_cache_hits + 1);
+
+    f->now += 45; /* past it (the collateral still fresh): verified again */
+    call(f, &c, cert, a, 1);
+    asps_service_call_end(f->svc, &c);
+    asps_service_get_stats(f->svc, &st0);
+    assert_int_equal(st0.claims_cache_hits, st1.claims_cache_hits);
+    free(cert);
+    asps_ratls_free_key(key);
+}
+
+/* A certificate never gets another's claims. The claims are found through
+ * the connection's PEM string, whose address gRPC keeps for the
+ * connection; once it is gone the same address may hold the next
+ * connection's certificate, of the same length: here one buffer plays those
+ * connections, holding in turn the enclave 0xa1's certificate (granted),
+ * another enclave's of the very same length (denied: no app matches it),
+ * the first with one character of its signature changed (refused), then
+ * the first again. */
+static void test_claims_never_another_certificate(void **state)
+{
+    fx *f = *state;
+    size_t len = strlen(f->cert);
+    char *other = NULL, *okey = NULL;
+    for (int i = 0; i < 200 && !other; i++) { /* ECDSA signatures vary in length */
+        char *k, *cert = ratls_cert(f->sim, 0xb2, &k);
+        if (strlen(cert) == len) {
+            other = cert;
+            okey = k;
+        } else {
+            free(cert);
+            asps_ratls_free_key(k);
+        }
+    }
+    assert_non_null(other);
+    char *conn = malloc(len + 1);
+    assert_non_null(conn);
+    const char *a[] = {"a"};
+    asps_call c;
+    asps_service_stats st0, st1;
+
+    memcpy(conn, f->cert, len + 1);
+    for (int i = 0; i < 2; i++) { /* verified in the first call, then through the connection */
+        call(f, &c, conn, a, 1);
+        assert_int_equal(c.verdict, ASPS_VERDICT_GRANTED);
+        asps_service_call_end(f->svc, &c);
+    }
+    assert_non_null(strstr(last_audit(f), "\"mrenclave\":\"" MRE "\""));
+
+    memcpy(conn, other, len + 1);
+    asps_service_get_stats(f->svc, &st0);
+    call(f, &c, conn, a, 1);
+    assert_int_equal(c.verdict, ASPS_VERDICT_DENIED);
+    asps_service_call_end(f->svc, &c);
+    asps_service_get_stats(f->svc, &st1);
+    assert_int_equal(st1.claims_cache_hits, st0.claims_cache_hits);
+    assert_non_null(strstr(last_audit(f), "\"mrenclave\":\"b2b2b2b2"));
+
+    /* one base64 character of the signature (the last line) changed */
+    memcpy(conn, f->cert, len + 1);
+    char *end = strstr(conn, "-----END");
+    assert_non_null(end);
+    char *ch = end - 1;
+    for (int n = 0; n < 8 || *ch == '\n' || *ch == '='; ch--)
+        n += *ch != '\n' && *ch != '=';
+    *ch = *ch == 'A' ? 'B' : 'A';
+    call(f, &c, conn, a, 1);
+    assert_int_equal(c.verdict, ASPS_VERDICT_UNAUTHENTICATED);
+    asps_service_call_end(f->svc, &c);
+
+    memcpy(conn, f->cert, len + 1);
+    asps_service_get_stats(f->svc, &st0);
+    call(f, &c, conn, a, 1);
+    assert_int_equal(c.verdict, ASPS_VERDICT_GRANTED);
+    asps_service_call_end(f->svc, &c);
+    asps_service_get_stats(f->svc, &st1);
+    assert_int_equal(st1.claims_cache_hits, st0.claims_cache_hits + 1);
+    free(conn);
+    free(other);
+    asps_ratls_free_key(okey);
+}
+
+/* A service made anew with CACHE entries at most and the test verifier. */
+static void remake_service(fx *f, size_t cache)
+{
+    asps_service_free(f->svc);
+    f->cfg->claims_cache = cache;
+    asps_errbuf eb;
+    assert_int_equal(asps_service_new(f->cfg, &f->svc, &eb), ASPS_OK);
+    use_test_verifier(f);
+}
+
+/* A full cache reuses its least recently used entry; a connection whose
+ * entry went to another certificate is verified again. */
+static void test_claims_cache_full_evicts_lru(void **state)
+{
+    fx *f = *state;
+    remake_service(f, 2);
+    static const char A[] = "certificate A", B[] = "certificate B", C[] = "certificate C";
+    const char *a[] = {"a"};
+    struct {
+        const char *cert;
+        int verifications;
+    } steps[] = {
+        {A, 1}, {B, 2}, {A, 2}, /* A used last: B is the least recent */
+        {C, 3},                 /* full: B's entry goes to C */
+        {A, 3}, {C, 3}, {B, 4}, /* B back: A, the least recent, goes */
+        {C, 4}, {A, 5},
+    };
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        asps_call c;
+        call(f, &c, steps[i].cert, a, 1);
+        assert_int_equal(c.verdict, ASPS_VERDICT_GRANTED);
+        asps_service_call_end(f->svc, &c);
+        if (f->verifications != steps[i].verifications)
+            fail_msg("step %zu: %d verifications, %d expected", i, f->verifications,
+                     steps[i].verifications);
+    }
+    assert_int_equal(asps_service__claims_cache_entries(f->svc), 2);
+}
+
+static size_t heap_in_use(void)
+{
+    struct mallinfo2 m = mallinfo2();
+    return m.uordblks + m.hblkhd;
+}
+
+/* The cache takes memory as certificates come, not claims_cache entries up
+ * front (2^20 of them were 12 GB, and a shutdown that wiped them all): at
+ * the largest setting a new service holds no entry, one per certificate
+ * after calls, and freeing it frees those. (Under ASan, mallinfo2 says 0:
+ * the count of entries still holds.) */
+static void test_claims_cache_memory_grows_with_use(void **state)
+{
+    fx *f = *state;
+    asps_service_free(f->svc);
+    f->svc = NULL;
+    size_t before = heap_in_use();
+    remake_service(f, 1u << 20);
+    size_t after = heap_in_use(), grew = after > before ? after - before : 0;
+    if (grew > (size_t)64 << 20)
+        fail_msg("a service with claims_cache 2^20 took %zu MB before any call", grew >> 20);
+    assert_int_equal(asps_service__claims_cache_entries(f->svc), 0);
+    const char *a[] = {"a"};
+    const char *certs[] = {"certificate A", "certificate B", "certificate A", "certificate B"};
+    for (size_t i = 0; i < 4; i++) {
+        asps_call c;
+        call(f, &c, certs[i], a, 1);
+        assert_int_equal(c.verdict, ASPS_VERDICT_GRANTED);
+        asps_service_call_end(f->svc, &c);
+    }
+    assert_int_equal(f->verifications, 2);
+    assert_int_equal(asps_service__claims_cache_entries(f->svc), 2);
+}
+
 /* Evidence that does not verify at call time: the peer is told why
  * (UNAUTHENTICATED) or to retry (UNAVAILABLE, collateral trouble). */
 static void test_evidence_refused(void **state)
@@ -566,6 +770,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_all_or_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reload_keeps_old_generation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_claims_cache_expiry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_claims_expire_with_the_certificate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_claims_never_another_certificate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_claims_cache_full_evicts_lru, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_claims_cache_memory_grows_with_use, setup, teardown),
         cmocka_unit_test_setup_teardown(test_evidence_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_one_audit_line_per_call, setup, teardown),
         cmocka_unit_test_setup_teardown(test_grace_at_the_service_clock, setup, teardown),
