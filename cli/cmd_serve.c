@@ -229,6 +229,11 @@ int asps_cmd_serve(int argc, char **argv)
     asps_ops *ops = NULL;
     int rc = 1;
     asps_server_cert_info cert_info;
+    /* TLS session tickets off (process-wide OpenSSL settings): before the
+     * service starts threads that may use OpenSSL (collateral refresh) */
+    char why[600] = "";
+    if (!asps_rpc_tls_tickets_off(why, sizeof why))
+        asps_log(ASPS_LOG_WARN, "serve", "TLS session tickets stay on: %s", why);
     if (cli_server_cert_load(cfg, (int64_t)time(NULL), &cert, &cl, &key, &kl, &cert_info, &eb) !=
             ASPS_OK ||
         asps_service_new(cfg, &svc, &eb) != ASPS_OK) {

@@ -168,6 +168,17 @@ typedef void (*asps_rpc_handshake_failure_fn)(void *ctx, const char *reason);
 void asps_rpc_set_handshake_failure_hook(asps_rpc_handshake_failure_fn fn, void *ctx);
 
 
+/* TLS 1.3 session tickets off for every TLS server in the process: OpenSSL's
+ * "NumTickets = 0" added to the system's ssl_conf "system_default" settings,
+ * which keep everything else they set (identity.c says how, and why: no
+ * asps client resumes sessions, and each ticket re-encodes the client's
+ * certificate). Once per process, thread-safe; asps_rpc_server_new calls
+ * it, and a program should call it earlier, before other threads use
+ * OpenSSL. Returns 1 when servers made from now on send no tickets; 0 when
+ * tickets stay on (the system's settings unchanged), with the reason in
+ * WHY. */
+int asps_rpc_tls_tickets_off(char *why, size_t whylen);
+
 /* Create a server (does not listen yet). The PEM strings are copied. */
 asps_err asps_rpc_server_new(const asps_rpc_server_opts *o, asps_rpc_server **out, asps_errbuf *eb);
 

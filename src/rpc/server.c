@@ -230,6 +230,9 @@ asps_err asps_rpc_server_new(const asps_rpc_server_opts *o, asps_rpc_server **ou
     s->shutdown_tag.kind = TAG_SHUTDOWN;
 
     asps_rpc__init_logging();
+    /* before gRPC makes the SSL_CTX of the server's credentials (at start);
+     * said once, by whoever called it first (asps serve, early) */
+    (void)asps_rpc_tls_tickets_off(NULL, 0);
     grpc_init();
     s->grpc_inited = 1;
     *out = s;
