@@ -272,6 +272,8 @@ int asps_cmd_serve(int argc, char **argv)
         .max_concurrent_calls = cfg->max_concurrent_calls,
         .call_deadline_ms = cfg->deadline_ms,
         .worker_threads = cfg->threads,
+        .io_threads = cfg->io_threads,
+        .verify_threads = cfg->verify_threads,
         .memory_quota_bytes = cfg->grpc_memory_mb << 20,
     };
     int port = 0;
