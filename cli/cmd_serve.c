@@ -270,6 +270,7 @@ int asps_cmd_serve(int argc, char **argv)
         .on_refused_ctx = svc,
         .max_message_size = cfg->max_message_bytes,
         .max_concurrent_calls = cfg->max_concurrent_calls,
+        .max_waiting_calls = cfg->max_waiting_calls,
         .call_deadline_ms = cfg->deadline_ms,
         .worker_threads = cfg->threads,
         .io_threads = cfg->io_threads,

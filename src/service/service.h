@@ -42,7 +42,8 @@
  *     "ops": {"listen": "127.0.0.1:9788"},  (the operations listener, src/ops/ops.h:
  *                                    /healthz /readyz /metrics; off when absent)
  *     "limits": {"max_message_bytes": 65536, "max_names": 64,
- *                "max_concurrent_calls": 64, "deadline_ms": 10000,
+ *                "max_concurrent_calls": 64, "max_waiting_calls": 256,
+ *                "deadline_ms": 10000,
  *                "kms_deadline_ms": 5000, "drain_ms": 5000,
  *                "threads": 2, "io_threads": 2, "verify_threads": 2,
  *                "claims_cache": 4096, "grpc_memory_mb": 64}
@@ -102,6 +103,8 @@ typedef struct asps_service_config {
     int audit_required;           /* release a secret only once its audit line is
                                      written (default 1: fail closed) */
     size_t max_message_bytes, max_names, max_concurrent_calls, threads, claims_cache;
+    size_t max_waiting_calls;     /* calls over max_concurrent_calls that wait for a
+                                     slot (0: busy at once) */
     size_t io_threads;            /* gRPC's completion-queue threads (network, TLS) */
     size_t verify_threads;        /* certificate checks at once: the RPC layer's
                                      check threads and the trust object's verifiers */

@@ -39,6 +39,7 @@ asps_err asps_service_config_new(asps_service_config **out, asps_errbuf *eb)
     c->max_message_bytes = 64 * 1024;
     c->max_names = 64;
     c->max_concurrent_calls = 64;
+    c->max_waiting_calls = 256;
     c->deadline_ms = 10000;
     c->drain_ms = 5000;
     c->threads = c->io_threads = asps_service_default_threads();
@@ -304,6 +305,7 @@ static asps_err parse(const cJSON *root, const char *dir, asps_service_config *c
     ASPS_TRY(asps_json_get_object(root, "config", "limits", &o, &present, eb));
     if (present) {
         static const char *const k[] = {"max_message_bytes", "max_names", "max_concurrent_calls",
+                                        "max_waiting_calls",
                                         "deadline_ms", "kms_deadline_ms", "drain_ms", "threads",
                                         "io_threads", "verify_threads", "claims_cache",
                                         "grpc_memory_mb", NULL};
@@ -313,6 +315,8 @@ static asps_err parse(const cJSON *root, const char *dir, asps_service_config *c
         ASPS_TRY(opt_size(o, "config.limits", "max_names", 1, 1024, &c->max_names, eb));
         ASPS_TRY(opt_size(o, "config.limits", "max_concurrent_calls", 1, 100000,
                           &c->max_concurrent_calls, eb));
+        ASPS_TRY(opt_size(o, "config.limits", "max_waiting_calls", 0, 100000,
+                          &c->max_waiting_calls, eb));
         size_t dl = 0;
         ASPS_TRY(opt_size(o, "config.limits", "deadline_ms", 0, 3600000, &dl, eb));
         if (dl)
