@@ -229,6 +229,11 @@ int asps_cmd_serve(int argc, char **argv)
     asps_ops *ops = NULL;
     int rc = 1;
     asps_server_cert_info cert_info;
+    /* TLS session tickets off (process-wide OpenSSL settings): before the
+     * service starts threads that may use OpenSSL (collateral refresh) */
+    char why[600] = "";
+    if (!asps_rpc_tls_tickets_off(why, sizeof why))
+        asps_log(ASPS_LOG_WARN, "serve", "TLS session tickets stay on: %s", why);
     if (cli_server_cert_load(cfg, (int64_t)time(NULL), &cert, &cl, &key, &kl, &cert_info, &eb) !=
             ASPS_OK ||
         asps_service_new(cfg, &svc, &eb) != ASPS_OK) {
@@ -265,8 +270,11 @@ int asps_cmd_serve(int argc, char **argv)
         .on_refused_ctx = svc,
         .max_message_size = cfg->max_message_bytes,
         .max_concurrent_calls = cfg->max_concurrent_calls,
+        .max_waiting_calls = cfg->max_waiting_calls,
         .call_deadline_ms = cfg->deadline_ms,
         .worker_threads = cfg->threads,
+        .io_threads = cfg->io_threads,
+        .verify_threads = cfg->verify_threads,
         .memory_quota_bytes = cfg->grpc_memory_mb << 20,
     };
     int port = 0;

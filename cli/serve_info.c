@@ -383,10 +383,14 @@ static void say_limits(report *r, const asps_service_config *cfg)
     size_t mem_mb = cfg->grpc_memory_mb;
 #endif
     say(r, SAY_OK, "limits",
-        "max_message_bytes=%zu max_names=%zu max_concurrent_calls=%zu deadline_ms=%ld "
-        "kms_deadline_ms=%ld drain_ms=%ld threads=%zu claims_cache=%zu grpc_memory_mb=%zu",
-        cfg->max_message_bytes, cfg->max_names, cfg->max_concurrent_calls, cfg->deadline_ms,
-        kms_ms, cfg->drain_ms, cfg->threads, cfg->claims_cache, mem_mb);
+        "max_message_bytes=%zu max_names=%zu max_concurrent_calls=%zu max_waiting_calls=%zu "
+        "deadline_ms=%ld "
+        "kms_deadline_ms=%ld drain_ms=%ld threads=%zu io_threads=%zu verify_threads=%zu "
+        "claims_cache=%zu grpc_memory_mb=%zu",
+        cfg->max_message_bytes, cfg->max_names, cfg->max_concurrent_calls,
+        cfg->max_waiting_calls, cfg->deadline_ms,
+        kms_ms, cfg->drain_ms, cfg->threads, cfg->io_threads, cfg->verify_threads,
+        cfg->claims_cache, mem_mb);
 }
 
 void cli_serve_banner(const asps_service_config *cfg, const asps_server_cert_info *cert)

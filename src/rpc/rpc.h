@@ -71,11 +71,13 @@ typedef struct asps_rpc_server asps_rpc_server;
 /* Told of every call the server refused itself, without a handler: its
  * connection's client certificate refused (or absent, see refuse_in_calls),
  * an unknown method, a malformed health check, a request message missing
- * or unreadable, the server busy (max_concurrent_calls), the call's
- * deadline passed while it was queued, the server shutting down. Given: the
+ * or unreadable, the server busy (max_concurrent_calls and
+ * max_waiting_calls), the call's deadline passed while it was queued or
+ * waiting for a slot, the server shutting down. Given: the
  * certificate (NULL when none), the transport address, the method path, the
  * status and message sent, and RETRY: 1 when the refusal is the server's
- * passing state (busy, shutting down, deadline passed in the queue, or a
+ * passing state (busy, shutting down, deadline passed in the queue or while
+ * waiting for a slot, or a
  * verify status of UNAVAILABLE), 0 when the call itself is refused. A
  * health check the server answers (SERVING, NOT_FOUND) is not a refusal.
  * Runs on the server's io and worker threads: must be quick and
@@ -113,9 +115,21 @@ typedef struct asps_rpc_server_opts {
                                    verify). With it, verify may be NULL: plain
                                    mutual TLS. One of the two is required. */
     size_t max_message_size;       /* largest request accepted; 0 = 4 MiB */
-    unsigned max_concurrent_calls; /* calls queued or running at once; beyond:
+    unsigned max_concurrent_calls; /* calls queued for a worker or running at
+                                      once; 0 = 256. Beyond it a call waits
+                                      (max_waiting_calls), else is answered
                                       RESOURCE_EXHAUSTED "server busy" with
-                                      retry pushback; 0 = 256 */
+                                      retry pushback */
+    unsigned max_waiting_calls;    /* calls over max_concurrent_calls that wait
+                                      for a slot, oldest first, each until the
+                                      earlier of its own deadline and
+                                      call_deadline_ms (counted from its
+                                      arrival, the wait included): then
+                                      DEADLINE_EXCEEDED, told to on_refused;
+                                      when the server shuts down: UNAVAILABLE
+                                      "server shutting down" at once. Each
+                                      holds its request message. 0: none
+                                      wait (busy at once) */
     unsigned call_deadline_ms;     /* a call still running after this fails with
                                       DEADLINE_EXCEEDED; 0 = 30000 */
     unsigned worker_threads;       /* threads running handlers; 0 = 4 */
@@ -167,6 +181,17 @@ typedef struct asps_rpc_server_opts {
 typedef void (*asps_rpc_handshake_failure_fn)(void *ctx, const char *reason);
 void asps_rpc_set_handshake_failure_hook(asps_rpc_handshake_failure_fn fn, void *ctx);
 
+
+/* TLS 1.3 session tickets off for every TLS server in the process: OpenSSL's
+ * "NumTickets = 0" added to the system's ssl_conf "system_default" settings,
+ * which keep everything else they set (identity.c says how, and why: no
+ * asps client resumes sessions, and each ticket re-encodes the client's
+ * certificate). Once per process, thread-safe; asps_rpc_server_new calls
+ * it, and a program should call it earlier, before other threads use
+ * OpenSSL. Returns 1 when servers made from now on send no tickets; 0 when
+ * tickets stay on (the system's settings unchanged), with the reason in
+ * WHY. */
+int asps_rpc_tls_tickets_off(char *why, size_t whylen);
 
 /* Create a server (does not listen yet). The PEM strings are copied. */
 asps_err asps_rpc_server_new(const asps_rpc_server_opts *o, asps_rpc_server **out, asps_errbuf *eb);

@@ -22,13 +22,22 @@
  * threads that do network I/O and TLS handshakes, and the call limit counts
  * calls that are queued as well as running.
  *
+ * Waiting: a call that finds the limit reached joins a bounded waiting list
+ * (max_waiting_calls; beyond it: busy, RESOURCE_EXHAUSTED at once). When a
+ * call stops counting (uncount_call), the oldest waiting call takes its
+ * slot, and a new call never overtakes a waiting one. A waiting call past
+ * the earlier of its own deadline and the server's is answered
+ * DEADLINE_EXCEEDED (by the reaper, or when its turn comes); shutdown
+ * answers the waiting calls UNAVAILABLE at once, so the drain bound holds.
+ *
  * Refused clients (refuse_in_calls): the verify callback's refusal does not
  * fail the TLS handshake; common.c keeps it per certificate, and on_new_call
  * answers every call of such a connection (and of one without a client
  * certificate) itself, before any handler or health check runs. So a
  * refused client gets a status that says why, not a closed socket.
  *
- * Deadlines: io thread 0 wakes at least every REAP_INTERVAL_MS and cancels
+ * Deadlines: io thread 0 wakes at least every REAP_INTERVAL_MS, answers
+ * waiting calls past their deadline and cancels
  * (DEADLINE_EXCEEDED) calls older than the configured call deadline; a worker
  * that picks up an already expired call does not run its handler.
  *
@@ -111,8 +120,10 @@ struct call {
     int counted;    /* counts against max_concurrent_calls; on the inflight list */
     int reaped;     /* already cancelled for its deadline */
     int in_handler; /* a worker took it (under mu) */
+    int waiting;    /* on the waiting list (under mu) */
     int64_t started_ms;
-    struct call *prev, *next; /* inflight list */
+    int64_t wait_until_ms;    /* waiting: the earlier of its own and the server's deadline */
+    struct call *prev, *next; /* inflight list, or waiting list */
     struct call *qnext;       /* worker queue */
 };
 
@@ -128,6 +139,7 @@ struct asps_rpc_server {
     size_t max_message;
     size_t memory_quota;
     unsigned max_calls;
+    unsigned max_waiting;
     int64_t call_deadline_ms;
     unsigned n_workers, n_io, n_verify;
     unsigned handshake_ms;
@@ -157,6 +169,10 @@ struct asps_rpc_server {
     struct call *q_head, *q_tail;
     struct call *inflight; /* counted calls, for the deadline reaper */
     unsigned active;
+    /* calls over max_concurrent_calls waiting for a slot, oldest first
+     * (doubly linked through prev/next; tail for appending) */
+    struct call *waiting, *waiting_tail;
+    unsigned n_waiting;
     int shutting_down; /* no more requests for new calls */
     int cancel_all;    /* drain time is over: do not run handlers any more */
     int server_idle;   /* the shutdown tag completed */
@@ -219,6 +235,7 @@ asps_err asps_rpc_server_new(const asps_rpc_server_opts *o, asps_rpc_server **ou
     s->max_message = o->max_message_size ? o->max_message_size : ASPS_RPC_DEFAULT_MAX_MESSAGE;
     s->memory_quota = o->memory_quota_bytes ? o->memory_quota_bytes : ASPS_RPC_DEFAULT_MEMORY_QUOTA;
     s->max_calls = o->max_concurrent_calls ? o->max_concurrent_calls : DEFAULT_MAX_CALLS;
+    s->max_waiting = o->max_waiting_calls;
     s->call_deadline_ms = o->call_deadline_ms ? o->call_deadline_ms : DEFAULT_CALL_DEADLINE_MS;
     s->n_workers = o->worker_threads ? o->worker_threads : DEFAULT_WORKERS;
     s->n_io = o->io_threads ? o->io_threads : DEFAULT_IO_THREADS;
@@ -230,6 +247,9 @@ asps_err asps_rpc_server_new(const asps_rpc_server_opts *o, asps_rpc_server **ou
     s->shutdown_tag.kind = TAG_SHUTDOWN;
 
     asps_rpc__init_logging();
+    /* before gRPC makes the SSL_CTX of the server's credentials (at start);
+     * said once, by whoever called it first (asps serve, early) */
+    (void)asps_rpc_tls_tickets_off(NULL, 0);
     grpc_init();
     s->grpc_inited = 1;
     *out = s;
@@ -375,12 +395,90 @@ static void request_call(asps_rpc_server *s, struct method *m)
     }
 }
 
+/* Under mu: count the call against max_concurrent_calls and queue it for a
+ * worker. */
+static void admit_locked(asps_rpc_server *s, struct call *c)
+{
+    s->active++;
+    c->counted = 1;
+    c->prev = NULL;
+    c->next = s->inflight;
+    if (s->inflight)
+        s->inflight->prev = c;
+    s->inflight = c;
+    c->qnext = NULL;
+    if (s->q_tail)
+        s->q_tail->qnext = c;
+    else
+        s->q_head = c;
+    s->q_tail = c;
+    pthread_cond_signal(&s->work_cv);
+}
+
+/* Under mu: take the call off the waiting list. */
+static void unwait_locked(asps_rpc_server *s, struct call *c)
+{
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->waiting = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    else
+        s->waiting_tail = c->prev;
+    c->prev = c->next = NULL;
+    c->waiting = 0;
+    s->n_waiting--;
+}
+
+static void refuse_by_server(struct call *c, int status, const char *msg, int retry, int pushback);
+
+/* Answer the calls of a list (linked through qnext) that waited past their
+ * deadline, or that wait when the server shuts down. Not under mu. */
+static void refuse_waited(asps_rpc_server *s, struct call *list, int shutting_down)
+{
+    while (list != NULL) {
+        struct call *c = list;
+        list = c->qnext;
+        c->qnext = NULL;
+        if (shutting_down) {
+            refuse_by_server(c, GRPC_STATUS_UNAVAILABLE, "server shutting down", 1, 0);
+        } else {
+            char msg[160];
+            snprintf(msg, sizeof msg,
+                     "deadline exceeded while waiting: the server was at its limit of %u "
+                     "concurrent calls",
+                     s->max_calls);
+            refuse_by_server(c, GRPC_STATUS_DEADLINE_EXCEEDED, msg, 1, 0);
+        }
+    }
+}
+
+/* Under mu: admit waiting calls, oldest first, while there are free slots;
+ * those already past their deadline go to *expired (through qnext). */
+static void admit_waiting_locked(asps_rpc_server *s, struct call **expired)
+{
+    int64_t now = asps_rpc__now_ms();
+    while (s->waiting != NULL && s->active < s->max_calls && !s->shutting_down) {
+        struct call *c = s->waiting;
+        unwait_locked(s, c);
+        if (now >= c->wait_until_ms) {
+            c->qnext = *expired;
+            *expired = c;
+        } else {
+            admit_locked(s, c);
+        }
+    }
+}
+
 /* The call stops counting against max_concurrent_calls. Done as soon as its
  * answer is decided, before it is sent: a client that has its answer may
- * call again at once and must find the slot free. */
+ * call again at once and must find the slot free (or the oldest waiting
+ * call takes it). */
 static void uncount_call(struct call *c)
 {
     asps_rpc_server *s = c->s;
+    struct call *expired = NULL;
     pthread_mutex_lock(&s->mu);
     if (c->counted) {
         if (c->prev)
@@ -392,10 +490,12 @@ static void uncount_call(struct call *c)
         c->prev = c->next = NULL;
         c->counted = 0;
         s->active--;
+        admit_waiting_locked(s, &expired);
         if (s->inflight == NULL && s->shutting_down)
             pthread_cond_broadcast(&s->shutdown_cv); /* see wait_idle */
     }
     pthread_mutex_unlock(&s->mu);
+    refuse_waited(s, expired, 0);
 }
 
 /* Frees everything the call holds; c->call may be NULL (never arrived). */
@@ -641,30 +741,45 @@ static void on_payload(asps_rpc_server *s, struct call *c, int ok)
         serve_health(c);
         return;
     }
+    /* the call's own deadline, if it has one, as milliseconds from now */
+    int64_t own_left = -1;
+    gpr_timespec dl = gpr_convert_clock_type(c->deadline, GPR_CLOCK_MONOTONIC);
+    if (gpr_time_cmp(dl, gpr_inf_future(GPR_CLOCK_MONOTONIC)) < 0) {
+        own_left = gpr_time_to_millis(gpr_time_sub(dl, gpr_now(GPR_CLOCK_MONOTONIC)));
+        if (own_left < 0)
+            own_left = 0;
+    }
     pthread_mutex_lock(&s->mu);
-    if (s->active >= s->max_calls) {
-        unsigned limit = s->max_calls;
+    c->started_ms = asps_rpc__now_ms();
+    /* first come, first served: a slot goes to a waiting call before a new one */
+    if (s->active < s->max_calls && s->waiting == NULL) {
+        admit_locked(s, c);
         pthread_mutex_unlock(&s->mu);
-        char msg[128];
-        snprintf(msg, sizeof msg, "server busy: too many calls (limit %u); retry later", limit);
-        refuse_by_server(c, GRPC_STATUS_RESOURCE_EXHAUSTED, msg, 1, 1);
         return;
     }
-    s->active++;
-    c->counted = 1;
-    c->started_ms = asps_rpc__now_ms();
-    c->next = s->inflight;
-    if (s->inflight)
-        s->inflight->prev = c;
-    s->inflight = c;
-    c->qnext = NULL;
-    if (s->q_tail)
-        s->q_tail->qnext = c;
-    else
-        s->q_head = c;
-    s->q_tail = c;
-    pthread_cond_signal(&s->work_cv);
+    if (s->n_waiting < s->max_waiting && !s->shutting_down) {
+        /* wait for a slot until the earlier of its own deadline and the
+         * server's call deadline (counted from now, as for a running call) */
+        c->wait_until_ms = c->started_ms + s->call_deadline_ms;
+        if (own_left >= 0 && c->started_ms + own_left < c->wait_until_ms)
+            c->wait_until_ms = c->started_ms + own_left;
+        c->waiting = 1;
+        c->next = NULL;
+        c->prev = s->waiting_tail;
+        if (s->waiting_tail)
+            s->waiting_tail->next = c;
+        else
+            s->waiting = c;
+        s->waiting_tail = c;
+        s->n_waiting++;
+        pthread_mutex_unlock(&s->mu);
+        return;
+    }
+    unsigned limit = s->max_calls;
     pthread_mutex_unlock(&s->mu);
+    char msg[128];
+    snprintf(msg, sizeof msg, "server busy: too many calls (limit %u); retry later", limit);
+    refuse_by_server(c, GRPC_STATUS_RESOURCE_EXHAUSTED, msg, 1, 1);
 }
 
 /* On a worker: run the handler of a queued call and answer it. */
@@ -743,7 +858,16 @@ static void *worker_main(void *arg)
 static void reap_expired(asps_rpc_server *s)
 {
     int64_t now = asps_rpc__now_ms();
+    struct call *expired = NULL;
     pthread_mutex_lock(&s->mu);
+    for (struct call *c = s->waiting, *next; c != NULL; c = next) {
+        next = c->next;
+        if (now >= c->wait_until_ms) {
+            unwait_locked(s, c);
+            c->qnext = expired;
+            expired = c;
+        }
+    }
     for (struct call *c = s->inflight; c != NULL; c = c->next) {
         if (!c->reaped && now - c->started_ms >= s->call_deadline_ms) {
             c->reaped = 1;
@@ -754,6 +878,7 @@ static void reap_expired(asps_rpc_server *s)
         }
     }
     pthread_mutex_unlock(&s->mu);
+    refuse_waited(s, expired, 0);
 }
 
 struct io_arg {
@@ -1024,7 +1149,17 @@ static void shutdown_server(asps_rpc_server *s, int drain_ms, int bounded)
     if (s->started) {
         pthread_mutex_lock(&s->mu);
         s->shutting_down = 1;
+        /* calls waiting for a slot are answered now (UNAVAILABLE, retry
+         * elsewhere): the drain is for calls already admitted */
+        struct call *waited = NULL;
+        while (s->waiting != NULL) {
+            struct call *c = s->waiting;
+            unwait_locked(s, c);
+            c->qnext = waited;
+            waited = c;
+        }
         pthread_mutex_unlock(&s->mu);
+        refuse_waited(s, waited, 1);
         grpc_server_shutdown_and_notify(s->server, s->cq, &s->shutdown_tag);
         if (s->io_started > 0) {
             wait_idle(s, asps_rpc__now_ms() + (drain_ms > 0 ? drain_ms : 0));

@@ -510,7 +510,7 @@ asps_err asps_service_new(const asps_service_config *cfg, asps_service **out, as
                        .pccs_urls = (const char *const *)cfg->pccs_urls, .n_pccs_urls = cfg->n_pccs_urls,
                        .cache_dir = cfg->collateral_cache_dir, .max_stale = cfg->collateral_max_stale,
                        .refresh_before = cfg->collateral_refresh_before},
-        .verifiers = cfg->threads ? cfg->threads : 2,
+        .verifiers = cfg->verify_threads ? cfg->verify_threads : 2,
         .tcb_update_early = cfg->collateral_tcb_update_early,
         .max_stale = cfg->collateral_max_stale,
     };

@@ -42,10 +42,17 @@
  *     "ops": {"listen": "127.0.0.1:9788"},  (the operations listener, src/ops/ops.h:
  *                                    /healthz /readyz /metrics; off when absent)
  *     "limits": {"max_message_bytes": 65536, "max_names": 64,
- *                "max_concurrent_calls": 64, "deadline_ms": 10000,
+ *                "max_concurrent_calls": 64, "max_waiting_calls": 256,
+ *                "deadline_ms": 10000,
  *                "kms_deadline_ms": 5000, "drain_ms": 5000,
- *                "threads": 2, "claims_cache": 4096, "grpc_memory_mb": 64}
+ *                "threads": 2, "io_threads": 2, "verify_threads": 2,
+ *                "claims_cache": 4096, "grpc_memory_mb": 64}
  *   }
+ * threads (workers running handlers), io_threads and verify_threads default
+ * to asps_service_default_threads(): the CPUs this process may run on, at
+ * least 2, at most 64 (keys: 1 to 64); verify_threads at most 16 (default
+ * and key: the trust object's verifier pool has at most
+ * ASPS_TRUST_MAX_VERIFIERS, each with its own caches).
  * deadline_ms bounds a call; kms_deadline_ms (default: half of deadline_ms,
  * and always less than it) bounds the KMS fetches of one call, all names
  * together, so a stuck KMS answers UNAVAILABLE before the call's deadline;
@@ -96,6 +103,11 @@ typedef struct asps_service_config {
     int audit_required;           /* release a secret only once its audit line is
                                      written (default 1: fail closed) */
     size_t max_message_bytes, max_names, max_concurrent_calls, threads, claims_cache;
+    size_t max_waiting_calls;     /* calls over max_concurrent_calls that wait for a
+                                     slot (0: busy at once) */
+    size_t io_threads;            /* gRPC's completion-queue threads (network, TLS) */
+    size_t verify_threads;        /* certificate checks at once: the RPC layer's
+                                     check threads and the trust object's verifiers */
     size_t grpc_memory_mb;        /* gRPC's memory quota (MiB); 0: the RPC default */
     long deadline_ms;
     long kms_deadline_ms;         /* 0: half of deadline_ms */
@@ -104,6 +116,12 @@ typedef struct asps_service_config {
 } asps_service_config;
 
 asps_err asps_service_config_load(const char *path, asps_service_config **out, asps_errbuf *eb);
+/* The default of threads, io_threads and verify_threads: the number of CPUs
+ * this process may run on (sched_getaffinity(2), as nproc(1) counts them;
+ * else the online CPUs), at least 2 (a slow call or check must not stall
+ * the only thread), at most 64. */
+size_t asps_service_default_threads(void);
+#define ASPS_SERVICE_MAX_VERIFY_THREADS 16 /* ASPS_TRUST_MAX_VERIFIERS (trust.h) */
 /* Defaults for everything; the caller fills paths (for flag-only use). */
 asps_err asps_service_config_new(asps_service_config **out, asps_errbuf *eb);
 void asps_service_config_free(asps_service_config *c);

@@ -2,6 +2,8 @@
  * Strict: unknown keys are errors, so a misspelt option never silently
  * falls back to a default. Relative paths resolve against the file's folder. */
 #include <libgen.h>
+#include <sched.h> /* sched_getaffinity, CPU_COUNT (_GNU_SOURCE: CMakeLists) */
+#include <unistd.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +14,22 @@
 #include "json.h"
 #include "policy.h"
 #include "source.h"
+#include "trust.h"
 #include "util.h"
+
+_Static_assert(ASPS_SERVICE_MAX_VERIFY_THREADS == ASPS_TRUST_MAX_VERIFIERS,
+               "verify_threads: one verifier of the trust pool per check thread");
+
+size_t asps_service_default_threads(void)
+{
+    long n = 0;
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0)
+        n = CPU_COUNT(&set);
+    if (n < 1)
+        n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 2 ? 2 : n > 64 ? 64 : (size_t)n;
+}
 
 asps_err asps_service_config_new(asps_service_config **out, asps_errbuf *eb)
 {
@@ -22,9 +39,12 @@ asps_err asps_service_config_new(asps_service_config **out, asps_errbuf *eb)
     c->max_message_bytes = 64 * 1024;
     c->max_names = 64;
     c->max_concurrent_calls = 64;
+    c->max_waiting_calls = 256;
     c->deadline_ms = 10000;
     c->drain_ms = 5000;
-    c->threads = 2;
+    c->threads = c->io_threads = asps_service_default_threads();
+    c->verify_threads = c->threads < ASPS_SERVICE_MAX_VERIFY_THREADS ? c->threads
+                                                                     : ASPS_SERVICE_MAX_VERIFY_THREADS;
     c->claims_cache = 4096;
     c->audit_required = 1;
     c->collateral_refresh_before = 3600;
@@ -285,14 +305,18 @@ static asps_err parse(const cJSON *root, const char *dir, asps_service_config *c
     ASPS_TRY(asps_json_get_object(root, "config", "limits", &o, &present, eb));
     if (present) {
         static const char *const k[] = {"max_message_bytes", "max_names", "max_concurrent_calls",
+                                        "max_waiting_calls",
                                         "deadline_ms", "kms_deadline_ms", "drain_ms", "threads",
-                                        "claims_cache", "grpc_memory_mb", NULL};
+                                        "io_threads", "verify_threads", "claims_cache",
+                                        "grpc_memory_mb", NULL};
         ASPS_TRY(asps_json_check_keys(o, "config.limits", k, eb));
         ASPS_TRY(opt_size(o, "config.limits", "max_message_bytes", 256, 64 << 20,
                           &c->max_message_bytes, eb));
         ASPS_TRY(opt_size(o, "config.limits", "max_names", 1, 1024, &c->max_names, eb));
         ASPS_TRY(opt_size(o, "config.limits", "max_concurrent_calls", 1, 100000,
                           &c->max_concurrent_calls, eb));
+        ASPS_TRY(opt_size(o, "config.limits", "max_waiting_calls", 0, 100000,
+                          &c->max_waiting_calls, eb));
         size_t dl = 0;
         ASPS_TRY(opt_size(o, "config.limits", "deadline_ms", 0, 3600000, &dl, eb));
         if (dl)
@@ -308,6 +332,9 @@ static asps_err parse(const cJSON *root, const char *dir, asps_service_config *c
         ASPS_TRY(opt_size(o, "config.limits", "drain_ms", 0, 3600000, &drain, eb));
         c->drain_ms = (long)drain;
         ASPS_TRY(opt_size(o, "config.limits", "threads", 1, 64, &c->threads, eb));
+        ASPS_TRY(opt_size(o, "config.limits", "io_threads", 1, 64, &c->io_threads, eb));
+        ASPS_TRY(opt_size(o, "config.limits", "verify_threads", 1, ASPS_SERVICE_MAX_VERIFY_THREADS,
+                          &c->verify_threads, eb));
         ASPS_TRY(opt_size(o, "config.limits", "claims_cache", 16, 1 << 20, &c->claims_cache, eb));
         ASPS_TRY(opt_size(o, "config.limits", "grpc_memory_mb", 4, 1 << 16, &c->grpc_memory_mb, eb));
     }

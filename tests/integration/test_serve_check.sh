@@ -141,7 +141,7 @@ for want in "info +serve: asps $want_v \(commit [0-9a-f]{12}, OpenSSL $want_ossl
     "info +serve: collateral: simulated platform's collateral in .*sim$" \
     "info +serve: kms: file .*kms\.json \(from the policy\)$" \
     "info +serve: audit: .*audit\.log \(a grant whose line cannot be written is refused\)$" \
-    "info +serve: limits: max_message_bytes=65536 max_names=64 max_concurrent_calls=64 deadline_ms=10000 kms_deadline_ms=5000 drain_ms=5000 threads=2 claims_cache=4096 "; do
+    "info +serve: limits: max_message_bytes=65536 max_names=64 max_concurrent_calls=64 max_waiting_calls=256 deadline_ms=10000 kms_deadline_ms=5000 drain_ms=5000 threads=[0-9]+ io_threads=[0-9]+ verify_threads=[0-9]+ claims_cache=4096 "; do
     grep -Eq "$RFC3339" "$B" && grep -Eq -- "$want" "$B" && ok || bad "banner lacks /$want/: $(cat "$B")"
 done
 # every banner line has the logger's time and level

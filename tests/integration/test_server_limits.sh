@@ -3,7 +3,8 @@
 # connections, through a running `asps serve` (review of issue 12), with the
 # real client (asps get / asps run) and Python grpcio as peers.
 #  - refusals the RPC layer makes itself each leave one audit line: the server
-#    busy (max_concurrent_calls, a Vault that answers after 3 s), a request
+#    busy (max_concurrent_calls with max_waiting_calls 0: no call waits; a
+#    Vault that answers after 3 s), a request
 #    over max_message_bytes, a request message missing, an unknown method;
 #    busy is "retry later": RESOURCE_EXHAUSTED with gRPC's retry pushback,
 #    asps get and asps run exit 3
@@ -81,7 +82,7 @@ cat > server.json <<EOF
 {"listen": "127.0.0.1:0", "server_cert": "server.pem", "server_key": "server.key",
  "trust": {"sim": "sim"}, "collateral": {"sim": "sim"}, "policy": "policy.json", "audit": "audit.log",
  "kms": {"type": "vault", "addr": "$V", "kv_version": 2, "token": "root"},
- "limits": {"threads": 2, "max_concurrent_calls": 2, "max_message_bytes": 4096,
+ "limits": {"threads": 2, "max_concurrent_calls": 2, "max_waiting_calls": 0, "max_message_bytes": 4096,
             "deadline_ms": 8000, "kms_deadline_ms": 6000}}
 EOF
 start_server server.json

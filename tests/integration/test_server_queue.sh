@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# test_server_queue.sh: calls over limits.max_concurrent_calls wait for a
+# slot (issue 17), through a running `asps serve` with a Vault that answers
+# after 4 s, the real client (asps get) and Python grpcio as peers, each
+# refusal read back from the audit log:
+#  - max_concurrent_calls 1, max_waiting_calls 1: a second call waits and is
+#    granted once the first is done;
+#  - a waiting call whose own deadline passes (grpcio, 0.8 s) gets
+#    DEADLINE_EXCEEDED and one audit line, while the call before it runs;
+#  - with the one waiting place taken, the next call is busy at once:
+#    RESOURCE_EXHAUSTED with gRPC's retry pushback, one audit line;
+#  - limits.max_waiting_calls is a strict key (0 to 100000).
+set -u
+BIN=${ASPS_BIN:?}
+SRC=${ASPS_SRC:?}
+PY=
+for p in python3 /usr/bin/python3; do
+    if command -v "$p" >/dev/null && "$p" -c 'import grpc' 2>/dev/null; then PY=$p; break; fi
+done
+[ -n "$PY" ] || { echo "SKIP: no python3 with grpcio"; exit 77; }
+T=$(mktemp -d /tmp/asps-queue-XXXXXX)
+PIDS=
+cleanup() {
+    for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
+    wait 2>/dev/null
+    if [ -n "${ASPS_AUDIT_KEEP:-}" ] && [ -f "$T/audit.log" ]; then
+        mkdir -p "$ASPS_AUDIT_KEEP"; cp "$T/audit.log" "$ASPS_AUDIT_KEEP/test_server_queue.log"
+    fi
+    rm -rf "$T"
+}
+trap cleanup EXIT
+pass=0 failn=0
+ok() { pass=$((pass+1)); }
+bad() { echo "FAIL: $*"; failn=$((failn+1)); }
+cd "$T"
+
+$BIN sim init sim >/dev/null || { echo "FAIL: sim init"; exit 1; }
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key -out server.pem -days 30 \
+    -subj "/CN=localhost" -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" 2>/dev/null
+MRE=$(printf 'a1%.0s' {1..32})
+ID=(--sim sim --mrenclave "$MRE")
+$BIN cert new --out c.pem --key c.key "${ID[@]}" >/dev/null || { echo "FAIL: cert new"; exit 1; }
+PYC() { $PY "$SRC/tests/rpc_client.py" --target "$S" --ca server.pem --server-name localhost --cert c.pem --key c.key "$@"; }
+$PY - <<'EOF'
+import json
+json.dump({"kv2": {"secret": {"fine": {"key": "fine"}}}, "tokens": {"root": ["*"]}}, open("seed.json", "w"))
+EOF
+$PY "$SRC/tests/vault_server.py" --seed seed.json > vault.out 2> vault.err &
+PIDS="$PIDS $!"
+for _ in $(seq 50); do grep -q PORT vault.out 2>/dev/null && break; sleep 0.1; done
+VPORT=$(sed -n 's/^PORT //p' vault.out)
+[ -n "$VPORT" ] || { echo "FAIL: vault test server"; exit 1; }
+V=http://127.0.0.1:$VPORT
+cat > policy.json <<EOF
+{"version": 1, "apps": [{"name": "web", "match": {"tee": "sgx", "mrenclave": "$MRE"},
+  "allow_simulated": true, "secrets": {"fine": "fine"}}]}
+EOF
+mkconf() { # file limits
+    cat > "$1" <<EOF
+{"listen": "127.0.0.1:0", "server_cert": "server.pem", "server_key": "server.key",
+ "trust": {"sim": "sim"}, "collateral": {"sim": "sim"}, "policy": "policy.json", "audit": "audit.log",
+ "kms": {"type": "vault", "addr": "$V", "kv_version": 2, "token": "root"},
+ "limits": {$2}}
+EOF
+}
+
+# ---- the key ----------------------------------------------------------------------
+for v in -1 100001 '"8"'; do
+    mkconf bad.json "\"max_waiting_calls\": $v"
+    out=$($BIN serve --config bad.json --check 2>&1)
+    want="config.limits.max_waiting_calls: expected a whole number from 0 to 100000"
+    [ "$v" = '"8"' ] && want="config.limits.max_waiting_calls: expected a whole number, got a string"
+    echo "$out" | grep -q "$want" && ok || bad "max_waiting_calls $v: $out"
+done
+
+# ---- waiting, its deadline, the backlog bound ---------------------------------------
+mkconf server.json '"threads": 2, "max_concurrent_calls": 1, "max_waiting_calls": 1,
+            "deadline_ms": 15000, "kms_deadline_ms": 12000'
+$BIN serve --config server.json > serve.out 2> serve.err &
+PIDS="$PIDS $!"
+for _ in $(seq 100); do grep -q listening serve.out 2>/dev/null && break; sleep 0.1; done
+S=$(sed -n 's/^asps: listening on \(127.0.0.1:[0-9]*\)$/\1/p' serve.out)
+[ -n "$S" ] || { echo "FAIL: server did not start"; cat serve.err; exit 1; }
+grep -q "max_concurrent_calls=1 max_waiting_calls=1 " serve.err && ok || bad "limits line: $(grep limits serve.err)"
+$BIN get --server "$S" --ca server.pem "${ID[@]}" fine > /dev/null 2>&1 && ok || bad "first call"
+curl -s -X POST -d '{"delay": 4}' $V/__control > /dev/null
+n0=$(wc -l < audit.log)
+# A runs (4 s in Vault). The Python client takes a few tenths of a second
+# to start (import grpc): the times below leave room for it
+( $BIN get --server "$S" --ca server.pem "${ID[@]}" fine > a.out 2>&1; echo $? > a.rc ) &
+sleep 0.5
+# B waits, and its own deadline (0.8 s) passes while A runs
+out=$(PYC --timeout 0.8 get fine)
+echo "$out" | grep -q "^STATUS DEADLINE_EXCEEDED" && ok || bad "B past its deadline while waiting: $out"
+sleep 0.3
+# C waits (the one place is free again) and is granted after A
+( $BIN get --server "$S" --ca server.pem "${ID[@]}" fine > c.out 2>&1; echo $? > c.rc ) &
+sleep 0.3
+# D: the place is taken (C waits, A still runs): busy at once, with pushback
+t0=$(date +%s%N)
+out=$(PYC get fine)
+t1=$(date +%s%N)
+echo "$out" | grep -q "^STATUS RESOURCE_EXHAUSTED server busy" && ok || bad "D over the backlog: $out"
+echo "$out" | grep -q "^PUSHBACK [0-9][0-9]*$" && ok || bad "D: no retry pushback: $out"
+[ $(( (t1 - t0) / 1000000 )) -lt 1500 ] && ok || bad "D answered after $(( (t1 - t0) / 1000000 )) ms, not at once"
+wait_rc() { for _ in $(seq 150); do [ -s "$1" ] && break; sleep 0.1; done; cat "$1"; }
+[ "$(wait_rc a.rc)" = 0 ] && ok || bad "A: $(cat a.out)"
+[ "$(wait_rc c.rc)" = 0 ] && grep -q "Secret received" c.out && ok || bad "C (waited): $(cat c.out)"
+curl -s -X POST -d '{"delay": 0}' $V/__control > /dev/null
+# the audit log: A and C granted, B's deadline and D's busy refused, one line each
+new=$(tail -n +$((n0 + 1)) audit.log)
+[ "$(echo "$new" | wc -l)" = 4 ] && ok || bad "audit: want 4 lines: $new"
+[ "$(echo "$new" | grep -c '"verdict":"granted"')" = 2 ] && ok || bad "audit: want 2 granted: $new"
+echo "$new" | grep -q '"reason":"/asps.v1.SecretProvision/GetSecrets: deadline exceeded while waiting: the server was at its limit of 1 concurrent calls"' \
+    && ok || bad "audit: no line for B's deadline: $new"
+echo "$new" | grep -q '"reason":"/asps.v1.SecretProvision/GetSecrets: server busy: too many calls (limit 1); retry later"' \
+    && ok || bad "audit: no line for D's busy: $new"
+
+echo "test_server_queue: $pass passed, $failn failed"
+[ "$failn" = 0 ]
