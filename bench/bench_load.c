@@ -153,8 +153,11 @@ static int plain_server(const char *config, const char *ca_file, const char *kms
         .client_ca_pem = (const char *)ca,
         .max_message_size = cfg->max_message_bytes,
         .max_concurrent_calls = (unsigned)cfg->max_concurrent_calls,
+        .max_waiting_calls = (unsigned)cfg->max_waiting_calls,
         .call_deadline_ms = (unsigned)cfg->deadline_ms,
         .worker_threads = (unsigned)cfg->threads,
+        .io_threads = (unsigned)cfg->io_threads,
+        .verify_threads = (unsigned)cfg->verify_threads,
         .memory_quota_bytes = cfg->grpc_memory_mb << 20,
     };
     asps_rpc_server *srv = NULL;
