@@ -11,7 +11,10 @@
  * (the bytes asked for grow 64 x), and the cost of one fetch that has to
  * read and parse the file (the file changed within the settle window: see
  * kms_file.c) for comparison. The bench waits out that window (2 s) after
- * writing each file. Last, one JSON line.
+ * writing each file. Then the value-size curve: one file holding one value
+ * each of 32 B, 4 KiB, 64 KiB and 1 MiB (base64 in the file, as large
+ * binary secrets are kept), one name fetched per call: the per-call median
+ * for each size and its cost per KiB. Last, one JSON line.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -43,6 +46,58 @@ static int write_file(const char *path, size_t target)
         n += (size_t)fprintf(f, ", \"pad%06d\": \"text:%s\"", i, pad);
     fprintf(f, "}\n");
     return fclose(f);
+}
+
+/* A file of one base64 value per size in VSIZES, named v0.. */
+static const size_t VSIZES[] = {32, 4u << 10, 64u << 10, 1u << 20};
+#define N_VSIZES (sizeof VSIZES / sizeof VSIZES[0])
+
+static int write_values_file(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "{");
+    for (size_t i = 0; i < N_VSIZES; i++) {
+        /* base64 of VSIZES[i] bytes of 'A' (0x41): "QUFB" per 3 bytes, then
+         * the tail; the value's content does not matter, its size does */
+        fprintf(f, "%s\"v%zu\": \"base64:", i ? ", " : "", i);
+        size_t n = VSIZES[i];
+        for (size_t j = 0; j + 3 <= n; j += 3)
+            fputs("QUFB", f);
+        fputs(n % 3 == 1 ? "QQ==" : n % 3 == 2 ? "QUE=" : "", f);
+        fputs("\"", f);
+    }
+    fprintf(f, "}\n");
+    return fclose(f);
+}
+
+/* median ms of ROUNDS one-name calls fetching REF, which must be LEN bytes */
+static double value_ms(asps_kms *k, const char *ref, size_t want, int rounds)
+{
+    double *t = calloc((size_t)rounds, sizeof *t);
+    if (!t)
+        exit(1);
+    for (int r = 0; r < rounds; r++) {
+        double t0 = bench_now_ms();
+        uint8_t *v;
+        size_t len;
+        asps_errbuf eb;
+        if (asps_kms_get_until(k, ref, NULL, asps_now_mono_ms() + 10000, &v, &len, &eb) != ASPS_OK) {
+            fprintf(stderr, "get %s: %s\n", ref, eb.msg);
+            exit(1);
+        }
+        asps_kms_value_free(v, len);
+        t[r] = bench_now_ms() - t0;
+        if (len != want) {
+            fprintf(stderr, "get %s: %zu bytes, expected %zu\n", ref, len, want);
+            exit(1);
+        }
+    }
+    qsort(t, (size_t)rounds, sizeof *t, bench_cmp_double);
+    double m = t[rounds / 2];
+    free(t);
+    return m;
 }
 
 /* median ms of ROUNDS calls fetching NAMES_ASKED names */
@@ -116,11 +171,34 @@ int main(int argc, char **argv)
                NAMES * reread[s]);
     }
     printf("64-name call, 1 MiB / 64 KiB file: %.2f\n", many[1] / many[0]);
+    /* the value-size curve */
+    double vms[N_VSIZES];
+    {
+        if (write_values_file(path) != 0)
+            return 1;
+        asps_kms *k;
+        asps_errbuf eb;
+        if (asps_kms_open_file(path, ASPS_KMS_PLAIN_TEXT, &k, &eb) != ASPS_OK) {
+            fprintf(stderr, "open: %s\n", eb.msg);
+            return 1;
+        }
+        usleep(2100 * 1000);
+        for (size_t i = 0; i < N_VSIZES; i++) {
+            char ref[8];
+            snprintf(ref, sizeof ref, "v%zu", i);
+            value_ms(k, ref, VSIZES[i], 1); /* the one read */
+            vms[i] = value_ms(k, ref, VSIZES[i], rounds);
+            printf("one name, value of %7zu bytes: %.4f ms (%.4f ms per KiB)\n", VSIZES[i], vms[i],
+                   vms[i] / ((double)VSIZES[i] / 1024));
+        }
+        asps_kms_free(k);
+    }
     printf("{\"bench\":\"kms_file\",\"rounds\":%d,\"one_64k_ms\":%.4f,\"many_64k_ms\":%.4f,"
            "\"one_1m_ms\":%.4f,\"many_1m_ms\":%.4f,\"ratio_64k\":%.2f,\"ratio_1m\":%.2f,"
-           "\"read_64k_ms\":%.4f,\"read_1m_ms\":%.4f}\n",
+           "\"read_64k_ms\":%.4f,\"read_1m_ms\":%.4f,\"value_32_ms\":%.4f,\"value_4k_ms\":%.4f,"
+           "\"value_64k_ms\":%.4f,\"value_1m_ms\":%.4f}\n",
            rounds, one[0], many[0], one[1], many[1], many[0] / one[0], many[1] / one[1], reread[0],
-           reread[1]);
+           reread[1], vms[0], vms[1], vms[2], vms[3]);
     unlink(path);
     rmdir(dir);
     return 0;
