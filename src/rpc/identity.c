@@ -270,6 +270,54 @@ static const char *module_section(const CONF *cf, const char *app, const char *m
     return found;
 }
 
+/* Whether PATH can be the argument of an ".include" line: OpenSSL's parser
+ * trims spaces at either end of it. */
+static int includable(const char *path)
+{
+    size_t len = strlen(path);
+    return len > 0 && strchr(" \t\r", path[0]) == NULL && strchr(" \t\r", path[len - 1]) == NULL;
+}
+
+/* PATH as the argument of an ".include" line (malloc'd; NULL: out of
+ * memory): OpenSSL's parser takes '#' as a comment, '$' as a variable,
+ * quotes and '\\' as quoting (conf_def.c: clear_comments, str_copy), so each
+ * of those is escaped with '\\'. */
+static char *include_arg(const char *path)
+{
+    size_t len = strlen(path);
+    char *out = malloc(2 * len + 1), *w = out;
+    if (out == NULL)
+        return NULL;
+    for (const char *r = path; *r != '\0'; r++) {
+        if (strchr("#$\\\"'", *r) != NULL)
+            *w++ = '\\';
+        *w++ = *r;
+    }
+    *w = '\0';
+    return out;
+}
+
+/* Whether ALL (the text of ours, the system's file included) holds every
+ * command list of the system's ssl_conf section SSL_SECT as CF (the file
+ * read alone) has it. The ssl_conf module drops OpenSSL's whole table of
+ * lists before it reads a new one, and on any error leaves it empty
+ * (conf_ssl.c: ssl_module_init): run on a text whose include failed, it
+ * would take away the system's settings (its ciphers, protocol range)
+ * instead of extending them. */
+static int lists_intact(const CONF *cf, CONF *all, const char *ssl_sect)
+{
+    STACK_OF(CONF_VALUE) *lists = ssl_sect ? NCONF_get_section(cf, ssl_sect) : NULL;
+    for (int i = 0; i < sk_CONF_VALUE_num(lists); i++) {
+        const CONF_VALUE *v = sk_CONF_VALUE_value(lists, i);
+        int want = sk_CONF_VALUE_num(NCONF_get_section(cf, v->value));
+        const char *got = NCONF_get_string(all, ssl_sect, v->name);
+        if (want > 0 && (got == NULL || strcmp(got, v->value) != 0 ||
+                         sk_CONF_VALUE_num(NCONF_get_section(all, v->value)) < want))
+            return 0;
+    }
+    return 1;
+}
+
 /* Run the ssl_conf module again from the system's configuration file with
  * (if TICKETS) "NumTickets = 0" added to its system_default list. The file
  * is read once to learn its section names, then again through ".include"
@@ -282,7 +330,7 @@ static asps_err apply_ssl_conf(int tickets, asps_errbuf *eb)
     CONF *cf = NCONF_new(NULL), *all = NCONF_new(NULL);
     char *file = CONF_get1_default_config_file();
     BIO *bio = NULL;
-    char *text = NULL;
+    char *text = NULL, *inc = NULL;
     if (cf == NULL || all == NULL) {
         rc = asps_fail(eb, ASPS_E_NOMEM, "rpc: out of memory");
         goto out;
@@ -300,7 +348,17 @@ static asps_err apply_ssl_conf(int tickets, asps_errbuf *eb)
     const char *ssl_sect = module_section(cf, app, "ssl_conf");
     const char *sys = ssl_sect ? NCONF_get_string(cf, ssl_sect, "system_default") : NULL;
     ERR_clear_error(); /* "no such value" is not an error here */
-    size_t cap = 1024 + (have_file ? strlen(file) : 0) + (ssl_sect ? 2 * strlen(ssl_sect) : 0) +
+    if (have_file && !includable(file)) {
+        rc = asps_fail(eb, ASPS_E_ARG,
+                       "rpc: OpenSSL configuration %s: a path with spaces at either end "
+                       "cannot be included", file);
+        goto out;
+    }
+    if (have_file && (inc = include_arg(file)) == NULL) {
+        rc = asps_fail(eb, ASPS_E_NOMEM, "rpc: out of memory");
+        goto out;
+    }
+    size_t cap = 1024 + (have_file ? strlen(inc) : 0) + (ssl_sect ? 2 * strlen(ssl_sect) : 0) +
                  (sys ? strlen(sys) : 0);
     text = malloc(cap);
     if (text == NULL) {
@@ -310,7 +368,7 @@ static asps_err apply_ssl_conf(int tickets, asps_errbuf *eb)
     const char *ticket_line = tickets ? "NumTickets = 0\n" : "";
     int n = snprintf(text, cap, "%s%s%s[default]\n" TICKETS_APP " = " TICKETS_APP "_init\n"
                      "[" TICKETS_APP "_init]\n", have_file ? ".include " : "",
-                     have_file ? file : "", have_file ? "\n" : "");
+                     have_file ? inc : "", have_file ? "\n" : "");
     int m;
     if (ssl_sect && sys) /* the system's own list, extended */
         m = snprintf(text + n, cap - (size_t)n, "ssl_conf = %s\n[%s]\n%s", ssl_sect, sys,
@@ -331,13 +389,19 @@ static asps_err apply_ssl_conf(int tickets, asps_errbuf *eb)
         goto out;
     }
     bio = BIO_new_mem_buf(text, -1);
-    if (bio == NULL || NCONF_load_bio(all, bio, &line) <= 0 ||
-        (CONF_modules_load(all, TICKETS_APP, 0) <= 0 && tickets))
+    if (bio == NULL || NCONF_load_bio(all, bio, &line) <= 0)
+        rc = asps_fail(eb, ASPS_E_INTERNAL, "rpc: cannot apply the OpenSSL ssl_conf settings");
+    else if (!lists_intact(cf, all, ssl_sect)) /* before the module drops the system's */
+        rc = asps_fail(eb, ASPS_E_INTERNAL,
+                       "rpc: OpenSSL configuration %s: its ssl_conf lists were not all there "
+                       "when read again; left as they are", file);
+    else if (CONF_modules_load(all, TICKETS_APP, 0) <= 0 && tickets)
         rc = asps_fail(eb, ASPS_E_INTERNAL, "rpc: cannot apply the OpenSSL ssl_conf settings");
 out:
     ERR_clear_error();
     BIO_free(bio);
     free(text);
+    free(inc);
     OPENSSL_free(file);
     NCONF_free(cf);
     NCONF_free(all);

@@ -9,7 +9,8 @@
 #  - the system's OpenSSL settings are kept: with an OPENSSL_CONF whose
 #    ssl_conf system_default allows only the TLS 1.3 suite CHACHA20, a
 #    client offering only AES-128-GCM is refused and one offering CHACHA20
-#    connects (and gets no ticket either).
+#    connects (and gets no ticket either); also when OPENSSL_CONF's path
+#    holds '#' and '$' (special to OpenSSL's config parser).
 set -u
 BIN=${ASPS_BIN:?}
 command -v openssl >/dev/null || { echo "SKIP: no openssl"; exit 77; }
@@ -98,6 +99,20 @@ out=$(probe aes "$S" -alpn h2 -ciphersuites TLS_AES_128_GCM_SHA256)
 case "$out" in "(NONE) "*) ok ;; *) bad "system Ciphersuites not kept: AES-128 client got $out" ;; esac
 out=$(probe chacha "$S" -alpn h2 -ciphersuites TLS_CHACHA20_POLY1305_SHA256)
 [ "$out" = "TLS_CHACHA20_POLY1305_SHA256 0" ] && ok || bad "system Ciphersuites: CHACHA20 client got $out (want it and 0 tickets)"
+kill "$SPID"; wait "$SPID" 2>/dev/null
+# the same file in a folder whose name holds characters OpenSSL's config
+# parser reads specially ('#' starts a comment, '$' a variable): read again
+# whole, not cut short. Before, the second read lost the file, and running
+# the ssl_conf module on what was left dropped the system's settings: the
+# AES-128 client connected, and got 2 tickets
+mkdir -p "$T/odd#dir\$x"
+cp sys.cnf "$T/odd#dir\$x/sys.cnf"
+start_server d OPENSSL_CONF="$T/odd#dir\$x/sys.cnf"
+out=$(probe aes3 "$S" -alpn h2 -ciphersuites TLS_AES_128_GCM_SHA256)
+case "$out" in "(NONE) "*) ok ;; *) bad "OPENSSL_CONF with '#' and '\$': system Ciphersuites not kept: AES-128 client got $out" ;; esac
+out=$(probe chacha3 "$S" -alpn h2 -ciphersuites TLS_CHACHA20_POLY1305_SHA256)
+[ "$out" = "TLS_CHACHA20_POLY1305_SHA256 0" ] && ok || bad "OPENSSL_CONF with '#' and '\$': CHACHA20 client got $out (want it and 0 tickets)"
+grep -qi "session tickets" d.err && bad "OPENSSL_CONF with '#' and '\$': warned: $(grep -i "session tickets" d.err)" || ok
 kill "$SPID"; wait "$SPID" 2>/dev/null
 # the same client against a server without that file: AES-128 is fine
 start_server c

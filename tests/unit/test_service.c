@@ -10,6 +10,7 @@
  * get them. Evidence is real RA-TLS from the simulated platform, except
  * where a test installs its own verifier to count and to fail on purpose.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -541,6 +542,85 @@ static void test_claims_cache_full_evicts_lru(void **state)
     assert_int_equal(asps_service__claims_cache_entries(f->svc), 2);
 }
 
+/* Connections that come and go (a freed PEM string's address holding the
+ * next connection's certificate), on several threads at once, with more
+ * certificates than the cache holds (entries reused for others) and real
+ * RA-TLS verification: every call's claims are its own certificate's. */
+#define STRESS_CERTS 6
+#define STRESS_THREADS 4
+#define STRESS_CALLS 250
+
+typedef struct stress {
+    fx *f;
+    char *certs[STRESS_CERTS];
+    size_t maxlen;
+    unsigned seed;
+    int wrong, refused;
+} stress;
+
+static void *stress_thread(void *arg)
+{
+    stress *st = arg;
+    char *conn[2] = {malloc(st->maxlen + 1), malloc(st->maxlen + 1)};
+    const char *a[] = {"a"};
+    for (int i = 0; i < STRESS_CALLS && conn[0] && conn[1]; i++) {
+        int k = rand_r(&st->seed) % STRESS_CERTS;
+        char *buf = conn[rand_r(&st->seed) % 2];
+        /* now and then the "connection" is replaced at the same address */
+        if (rand_r(&st->seed) % 3 == 0 || strcmp(buf, st->certs[k]) != 0)
+            strcpy(buf, st->certs[k]);
+        asps_call c;
+        asps_service_call_begin(st->f->svc, &c, buf, "test:1", a, 1);
+        if (c.claims_err != ASPS_OK)
+            st->refused++;
+        else if (c.claims.sgx.mr_enclave[0] != 0x11 + k || c.claims.sgx.mr_enclave[31] != 0x11 + k)
+            st->wrong++;
+        asps_service_decide(st->f->svc, &c);
+        asps_service_call_end(st->f->svc, &c);
+    }
+    free(conn[0]);
+    free(conn[1]);
+    return NULL;
+}
+
+static void test_claims_stress_reused_addresses(void **state)
+{
+    fx *f = *state;
+    remake_service(f, 4);
+    asps_service_set_evidence(f->svc, NULL, NULL); /* the trust object: real verification */
+    asps_service_set_clock(f->svc, NULL, NULL);
+    char *certs[STRESS_CERTS], *keys[STRESS_CERTS];
+    size_t maxlen = 0;
+    for (int k = 0; k < STRESS_CERTS; k++) {
+        certs[k] = ratls_cert(f->sim, (uint8_t)(0x11 + k), &keys[k]);
+        if (strlen(certs[k]) > maxlen)
+            maxlen = strlen(certs[k]);
+    }
+    stress st[STRESS_THREADS];
+    pthread_t th[STRESS_THREADS];
+    for (int t = 0; t < STRESS_THREADS; t++) {
+        st[t] = (stress){.f = f, .maxlen = maxlen, .seed = 17u + (unsigned)t};
+        memcpy(st[t].certs, certs, sizeof certs);
+        assert_int_equal(pthread_create(&th[t], NULL, stress_thread, &st[t]), 0);
+    }
+    int wrong = 0, refused = 0;
+    for (int t = 0; t < STRESS_THREADS; t++) {
+        pthread_join(th[t], NULL);
+        wrong += st[t].wrong;
+        refused += st[t].refused;
+    }
+    asps_service_stats stats;
+    asps_service_get_stats(f->svc, &stats);
+    assert_int_equal(refused, 0);
+    assert_int_equal(wrong, 0);
+    assert_true(stats.claims_cache_hits > 0); /* the cache and the hints were used */
+    assert_true(asps_service__claims_cache_entries(f->svc) <= 4);
+    for (int k = 0; k < STRESS_CERTS; k++) {
+        free(certs[k]);
+        asps_ratls_free_key(keys[k]);
+    }
+}
+
 static size_t heap_in_use(void)
 {
     struct mallinfo2 m = mallinfo2();
@@ -776,6 +856,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_claims_cache_memory_grows_with_use, setup, teardown),
         cmocka_unit_test_setup_teardown(test_evidence_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_one_audit_line_per_call, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_claims_stress_reused_addresses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_grace_at_the_service_clock, setup, teardown),
         cmocka_unit_test(test_status_table_both_ways),
     };
