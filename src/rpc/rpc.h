@@ -104,6 +104,15 @@ typedef int (*asps_rpc_handler_fn)(void *ctx, const char *peer_cert_pem, const c
                                    const uint8_t *req, size_t req_len, uint8_t **reply,
                                    size_t *reply_len, char *status_msg, size_t msglen);
 
+/* Inside a handler (on the thread running it): when the call must be
+ * answered by, as CLOCK_MONOTONIC milliseconds (asps_now_mono_ms's clock):
+ * the earlier of the client's deadline and the server's call deadline,
+ * both counted from the call's arrival, so a call that waited for a slot
+ * has only what is left. A handler that waits on something (a KMS) keeps
+ * its waits before it: past it the server has already answered the client
+ * DEADLINE_EXCEEDED. 0 outside a handler. */
+int64_t asps_rpc_call_deadline_mono_ms(void);
+
 typedef struct asps_rpc_server_opts {
     const char *listen_addr;    /* "host:port"; "127.0.0.1:0" picks a free port */
     const char *cert_chain_pem; /* server leaf certificate (+ intermediates) */

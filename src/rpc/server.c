@@ -783,6 +783,28 @@ static void on_payload(asps_rpc_server *s, struct call *c, int ok)
 }
 
 /* On a worker: run the handler of a queued call and answer it. */
+/* The deadline of the call this thread's handler is running for (see
+ * asps_rpc_call_deadline_mono_ms); 0 between calls. */
+static _Thread_local int64_t tl_call_deadline;
+
+int64_t asps_rpc_call_deadline_mono_ms(void) { return tl_call_deadline; }
+
+/* C's deadline on asps_rpc__now_ms's clock: the server's, or the client's
+ * when that comes first (gRPC's own clock converted through what is left). */
+static int64_t call_deadline(const asps_rpc_server *s, const struct call *c)
+{
+    int64_t d = c->started_ms + s->call_deadline_ms;
+    gpr_timespec now = gpr_now(GPR_CLOCK_MONOTONIC);
+    gpr_timespec dl = gpr_convert_clock_type(c->deadline, GPR_CLOCK_MONOTONIC);
+    if (gpr_time_cmp(dl, gpr_inf_future(GPR_CLOCK_MONOTONIC)) != 0) {
+        int64_t left = gpr_time_to_millis(gpr_time_sub(dl, now));
+        int64_t client = asps_rpc__now_ms() + left;
+        if (client < d)
+            d = client;
+    }
+    return d;
+}
+
 static void run_call(asps_rpc_server *s, struct call *c, int cancel_all)
 {
     if (cancel_all) {
@@ -815,8 +837,10 @@ static void run_call(asps_rpc_server *s, struct call *c, int cancel_all)
         status = GRPC_STATUS_UNAUTHENTICATED;
         snprintf(msg, sizeof msg, "no client certificate");
     } else {
+        tl_call_deadline = call_deadline(s, c);
         status = c->m->fn(c->m->ctx, pem, peer ? peer : "", req, req_len, &reply, &reply_len, msg,
                           sizeof msg);
+        tl_call_deadline = 0;
         msg[sizeof msg - 1] = '\0';
         if (status < 0 || status > GRPC_STATUS_UNAUTHENTICATED) {
             snprintf(msg, sizeof msg, "handler returned an invalid status");

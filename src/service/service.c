@@ -673,6 +673,11 @@ static asps_err fetch_values(asps_service *s, asps_call *c)
                   : s->cfg->deadline_ms > 1  ? s->cfg->deadline_ms / 2
                                              : ASPS_KMS_DEFAULT_DEADLINE_MS;
     int64_t kms_deadline = asps_now_mono_ms() + kms_ms;
+    /* a call that waited for a slot has less than deadline_ms left: the
+     * fetch must give up before the call's own deadline, or the client is
+     * told DEADLINE_EXCEEDED while this call's audit line says otherwise */
+    if (c->deadline_mono_ms > 0 && kms_deadline > c->deadline_mono_ms - ASPS_SERVICE_DEADLINE_MARGIN_MS)
+        kms_deadline = c->deadline_mono_ms - ASPS_SERVICE_DEADLINE_MARGIN_MS;
     asps_errbuf eb = {{0}};
     for (size_t i = 0; i < c->n_names; i++) {
         asps_secret *it = &items[i];

@@ -231,7 +231,16 @@ typedef struct asps_call {
     char reason[800];           /* for the audit line; "" = the decision's */
     const char *why;            /* the short reason in the metrics (static
                                    string; NULL: the verdict's default) */
+    int64_t deadline_mono_ms;   /* the transport's: when the call must be
+                                   answered (asps_now_mono_ms clock; 0: none).
+                                   Set after call_begin; the KMS fetch ends
+                                   ASPS_SERVICE_DEADLINE_MARGIN_MS before it */
 } asps_call;
+
+/* How long before a call's deadline its KMS fetch gives up, so that the
+ * call's own answer (UNAVAILABLE) and audit line come before the transport
+ * answers DEADLINE_EXCEEDED on its own (asps serve checks every 100 ms). */
+#define ASPS_SERVICE_DEADLINE_MARGIN_MS 150
 
 /* Start a call: the peer's certificate (as verified in the handshake; NULL
  * when none), its address (logging only), the names asked (NULL, 0 when

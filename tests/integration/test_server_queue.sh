@@ -9,6 +9,9 @@
 #    DEADLINE_EXCEEDED and one audit line, while the call before it runs;
 #  - with the one waiting place taken, the next call is busy at once:
 #    RESOURCE_EXHAUSTED with gRPC's retry pushback, one audit line;
+#  - a call that waited for its slot gives up its KMS fetch before its own
+#    deadline: UNAVAILABLE and an audit line saying so, not the
+#    transport's DEADLINE_EXCEEDED while the audit line said otherwise;
 #  - limits.max_waiting_calls is a strict key (0 to 100000).
 set -u
 BIN=${ASPS_BIN:?}
@@ -115,6 +118,32 @@ echo "$new" | grep -q '"reason":"/asps.v1.SecretProvision/GetSecrets: deadline e
     && ok || bad "audit: no line for B's deadline: $new"
 echo "$new" | grep -q '"reason":"/asps.v1.SecretProvision/GetSecrets: server busy: too many calls (limit 1); retry later"' \
     && ok || bad "audit: no line for D's busy: $new"
+
+# ---- a call that waited has less time for its KMS fetch ----------------------------
+mkconf server2.json '"threads": 2, "max_concurrent_calls": 1, "max_waiting_calls": 4,
+            "deadline_ms": 6000, "kms_deadline_ms": 5000'
+$BIN serve --config server2.json > serve2.out 2> serve2.err &
+PIDS="$PIDS $!"
+for _ in $(seq 100); do grep -q listening serve2.out 2>/dev/null && break; sleep 0.1; done
+S=$(sed -n 's/^asps: listening on \(127.0.0.1:[0-9]*\)$/\1/p' serve2.out)
+[ -n "$S" ] || { echo "FAIL: server 2 did not start"; cat serve2.err; exit 1; }
+curl -s -X POST -d '{"delay": 4}' $V/__control > /dev/null
+n0=$(wc -l < audit.log)
+# A holds the one slot about 4 s (Vault's delay); B arrives 0.5 s later and
+# waits, so it is admitted with about 2.5 s left of its 6 s: its fetch must
+# end before that (kms_deadline_ms 5000 from the admission would not)
+( $BIN get --server "$S" --ca server.pem "${ID[@]}" fine > a2.out 2>&1; echo $? > a2.rc ) &
+sleep 0.5
+t0=$(date +%s%N)
+out=$(PYC --timeout 20 get fine)
+t1=$(date +%s%N)
+echo "$out" | grep -q "^STATUS UNAVAILABLE secret store unavailable" && ok || bad "B after waiting, Vault slow: $out"
+[ $(( (t1 - t0) / 1000000 )) -lt 6500 ] && ok || bad "B answered after $(( (t1 - t0) / 1000000 )) ms"
+[ "$(wait_rc a2.rc)" = 0 ] && ok || bad "A2: $(cat a2.out)"
+curl -s -X POST -d '{"delay": 0}' $V/__control > /dev/null
+new=$(tail -n +$((n0 + 1)) audit.log)
+[ "$(echo "$new" | wc -l)" = 2 ] && ok || bad "audit: want 2 lines: $new"
+[ "$(echo "$new" | grep -c '"verdict":"unavailable"')" = 1 ] && ok || bad "audit: B not unavailable: $new"
 
 echo "test_server_queue: $pass passed, $failn failed"
 [ "$failn" = 0 ]

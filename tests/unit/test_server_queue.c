@@ -25,6 +25,7 @@
 #include <openssl/x509v3.h>
 
 #include "rpc.h"
+#include "util.h"
 
 static int64_t now_ms(void)
 {
@@ -100,6 +101,7 @@ static int accept_any(void *ctx, const char *pem, char *err, size_t errlen)
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static int slow_ms, slow_started, echo_calls;
+static int64_t echo_left_ms; /* what the last Echo handler had left of its call's deadline */
 static int refused_n, refused_status, refused_retry;
 static int64_t refused_at;
 static char refused_msg[256];
@@ -130,8 +132,10 @@ static int echo_handler(void *ctx, const char *pem, const char *peer, const uint
                         size_t len, uint8_t **reply, size_t *reply_len, char *msg, size_t msglen)
 {
     (void)ctx, (void)pem, (void)peer, (void)msg, (void)msglen;
+    int64_t d = asps_rpc_call_deadline_mono_ms();
     pthread_mutex_lock(&mu);
     echo_calls++;
+    echo_left_ms = d ? d - asps_now_mono_ms() : -1;
     pthread_mutex_unlock(&mu);
     return reply_echo(req, len, reply, reply_len);
 }
@@ -275,11 +279,18 @@ static void test_waiting_call_succeeds(void **state)
     asps_rpc_server *s = start(4, 10000, &port);
     bg slow;
     occupy(&slow, port, 600);
-    bg b = {.port = port, .method = "/t.Q/Echo"};
+    bg b = {.port = port, .method = "/t.Q/Echo", .deadline_ms = 3000};
     do_call(&b);
     pthread_join(slow.th, NULL);
     assert_int_equal(slow.status, ASPS_RPC_OK);
     assert_int_equal(b.status, ASPS_RPC_OK); /* not RESOURCE_EXHAUSTED */
+    /* its handler is told what is left of the call's own deadline (the
+     * client's 3 s, not the server's 10 s), the wait taken off: a KMS
+     * fetch is kept before it (service.c fetch_values) */
+    pthread_mutex_lock(&mu);
+    int64_t left = echo_left_ms;
+    pthread_mutex_unlock(&mu);
+    assert_true(left > 0 && left <= 3000 - 500);
     /* it ran once the slow call had its answer, not before */
     assert_true(b.t1 >= slow.t1 - 50);
     o = snap();
