@@ -23,6 +23,7 @@ then "PUSHBACK <ms>" when the trailers hold grpc-retry-pushback-ms).
 """
 import argparse
 import sys
+import time
 
 import grpc
 
@@ -124,6 +125,8 @@ def main():
     ap.add_argument("--key")
     ap.add_argument("--server-name")
     ap.add_argument("--timeout", type=float, default=5.0)
+    ap.add_argument("--cancel-after", type=float, default=0,
+                    help="cancel the call after this many seconds (prints CANCELLED)")
     ap.add_argument("command", choices=["echo", "health", "get", "gethex", "occlum", "cczoo", "raw",
                                             "nomessage"])
     ap.add_argument("args", nargs="*")
@@ -164,8 +167,15 @@ def main():
             req = iter(())
         else:
             stub = ch.unary_unary(method, request_serializer=None, response_deserializer=None)
+        if a.cancel_after > 0:
+            fut = stub.future(req, timeout=a.timeout)
+            time.sleep(a.cancel_after)
+            if fut.cancel():
+                print("CANCELLED")
+                return 1
+            # it finished first: report it as below
         try:
-            reply = stub(req, timeout=a.timeout)
+            reply = fut.result() if a.cancel_after > 0 else stub(req, timeout=a.timeout)
         except grpc.RpcError as e:
             print("STATUS %s %s" % (e.code().name, e.details()))
             for k, v in e.trailing_metadata() or ():

@@ -81,7 +81,7 @@
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
-enum tag_kind { TAG_NEW_CALL, TAG_PAYLOAD, TAG_DONE, TAG_SHUTDOWN };
+enum tag_kind { TAG_NEW_CALL, TAG_PAYLOAD, TAG_DONE, TAG_CLOSE, TAG_SHUTDOWN };
 
 /* Completion-queue tags point at one of these, embedded in a larger struct. */
 struct tag {
@@ -103,6 +103,7 @@ struct call {
     struct tag new_tag; /* TAG_NEW_CALL: the requested call arrived (or not) */
     struct tag payload_tag; /* TAG_PAYLOAD: its request message was read (or not) */
     struct tag done_tag; /* TAG_DONE: the final batch completed */
+    struct tag close_tag; /* TAG_CLOSE: the early RECV_CLOSE_ON_SERVER completed */
     asps_rpc_server *s;
     struct method *m;
     grpc_call *call;
@@ -117,6 +118,15 @@ struct call {
     int have_trailer;
     char *peer; /* gpr_malloc'd: read before the message, which may cancel the call */
     int cancelled;  /* out of RECV_CLOSE_ON_SERVER */
+    /* A call that waits for a slot learns at once when its client goes
+     * away: its RECV_CLOSE_ON_SERVER is started when it begins waiting
+     * (early_close), not with its final batch, so a cancelled waiting call
+     * is dropped instead of running its handler for nobody (and auditing a
+     * release nobody received). It is then freed after two completions,
+     * the close and the final batch (pending, under mu). */
+    int early_close;
+    int closed; /* the early close completed (under mu) */
+    int pending;
     int counted;    /* counts against max_concurrent_calls; on the inflight list */
     int reaped;     /* already cancelled for its deadline */
     int in_handler; /* a worker took it (under mu) */
@@ -377,6 +387,7 @@ static void request_call(asps_rpc_server *s, struct method *m)
     c->new_tag.kind = TAG_NEW_CALL;
     c->payload_tag.kind = TAG_PAYLOAD;
     c->done_tag.kind = TAG_DONE;
+    c->close_tag.kind = TAG_CLOSE;
     c->s = s;
     c->m = m;
     grpc_metadata_array_init(&c->req_md);
@@ -433,10 +444,30 @@ static void unwait_locked(asps_rpc_server *s, struct call *c)
 
 static void refuse_by_server(struct call *c, int status, const char *msg, int retry, int pushback);
 
-/* Answer the calls of a list (linked through qnext) that waited past their
- * deadline, or that wait when the server shuts down. Not under mu. */
-static void refuse_waited(asps_rpc_server *s, struct call *list, int shutting_down)
+/* A waiting call's deadline (its own or the server's) passed: refused and
+ * told so. */
+static void refuse_waited_deadline(struct call *c)
 {
+    char msg[160];
+    snprintf(msg, sizeof msg,
+             "deadline exceeded while waiting: the server was at its limit of %u concurrent calls",
+             c->s->max_calls);
+    refuse_by_server(c, GRPC_STATUS_DEADLINE_EXCEEDED, msg, 1, 0);
+}
+
+/* Answer the calls of a list (linked through qnext, newest first as the
+ * callers build it) that waited past their deadline, or that wait when the
+ * server shuts down, oldest first. Not under mu. */
+static void refuse_waited(struct call *list, int shutting_down)
+{
+    struct call *oldest = NULL;
+    while (list != NULL) { /* reverse: arrival order */
+        struct call *c = list;
+        list = c->qnext;
+        c->qnext = oldest;
+        oldest = c;
+    }
+    list = oldest;
     while (list != NULL) {
         struct call *c = list;
         list = c->qnext;
@@ -444,12 +475,7 @@ static void refuse_waited(asps_rpc_server *s, struct call *list, int shutting_do
         if (shutting_down) {
             refuse_by_server(c, GRPC_STATUS_UNAVAILABLE, "server shutting down", 1, 0);
         } else {
-            char msg[160];
-            snprintf(msg, sizeof msg,
-                     "deadline exceeded while waiting: the server was at its limit of %u "
-                     "concurrent calls",
-                     s->max_calls);
-            refuse_by_server(c, GRPC_STATUS_DEADLINE_EXCEEDED, msg, 1, 0);
+            refuse_waited_deadline(c);
         }
     }
 }
@@ -495,7 +521,7 @@ static void uncount_call(struct call *c)
             pthread_cond_broadcast(&s->shutdown_cv); /* see wait_idle */
     }
     pthread_mutex_unlock(&s->mu);
-    refuse_waited(s, expired, 0);
+    refuse_waited(expired, 0);
 }
 
 /* Frees everything the call holds; c->call may be NULL (never arrived). */
@@ -515,6 +541,18 @@ static void release_call(struct call *c)
         grpc_slice_unref(c->status_details);
     gpr_free(c->peer);
     free(c);
+}
+
+/* One of an early-close call's two completions (the close, the final
+ * batch) is done: the call is freed after the second. */
+static void complete_one(struct call *c)
+{
+    asps_rpc_server *s = c->s;
+    pthread_mutex_lock(&s->mu);
+    int last = --c->pending == 0;
+    pthread_mutex_unlock(&s->mu);
+    if (last)
+        release_call(c);
 }
 
 /* Send the reply (if status is OK) and the status in one batch, with the
@@ -560,13 +598,18 @@ static void finish_call_md(struct call *c, int status, const char *msg, uint8_t 
     ops[n].data.send_status_from_server.status = (grpc_status_code)status;
     ops[n].data.send_status_from_server.status_details = c->have_details ? &c->status_details : NULL;
     n++;
-    ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
-    ops[n].data.recv_close_on_server.cancelled = &c->cancelled;
-    n++;
+    if (!c->early_close) { /* else already started (see struct call) */
+        ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+        ops[n].data.recv_close_on_server.cancelled = &c->cancelled;
+        n++;
+    }
     grpc_call_error e = grpc_call_start_batch(c->call, ops, n, &c->done_tag, NULL);
     if (e != GRPC_CALL_OK) {
         log_err("cannot finish a call", grpc_call_error_to_string(e));
-        release_call(c);
+        if (c->early_close)
+            complete_one(c);
+        else
+            release_call(c);
     }
 }
 
@@ -772,7 +815,24 @@ static void on_payload(asps_rpc_server *s, struct call *c, int ok)
             s->waiting = c;
         s->waiting_tail = c;
         s->n_waiting++;
+        c->early_close = 1;
+        c->pending = 2;
         pthread_mutex_unlock(&s->mu);
+        /* told when the client goes away while it waits (see struct call);
+         * a worker may already have taken it: the final batch leaves the
+         * close to this one either way */
+        grpc_op op;
+        memset(&op, 0, sizeof op);
+        op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+        op.data.recv_close_on_server.cancelled = &c->cancelled;
+        grpc_call_error e = grpc_call_start_batch(c->call, &op, 1, &c->close_tag, NULL);
+        if (e != GRPC_CALL_OK) {
+            log_err("cannot watch a waiting call", grpc_call_error_to_string(e));
+            pthread_mutex_lock(&s->mu);
+            c->closed = 1; /* nothing will tell: it runs (or times out) as before */
+            pthread_mutex_unlock(&s->mu);
+            complete_one(c);
+        }
         return;
     }
     unsigned limit = s->max_calls;
@@ -782,7 +842,6 @@ static void on_payload(asps_rpc_server *s, struct call *c, int ok)
     refuse_by_server(c, GRPC_STATUS_RESOURCE_EXHAUSTED, msg, 1, 1);
 }
 
-/* On a worker: run the handler of a queued call and answer it. */
 /* The deadline of the call this thread's handler is running for (see
  * asps_rpc_call_deadline_mono_ms); 0 between calls. */
 static _Thread_local int64_t tl_call_deadline;
@@ -805,6 +864,7 @@ static int64_t call_deadline(const asps_rpc_server *s, const struct call *c)
     return d;
 }
 
+/* On a worker: run the handler of a queued call and answer it. */
 static void run_call(asps_rpc_server *s, struct call *c, int cancel_all)
 {
     if (cancel_all) {
@@ -813,6 +873,13 @@ static void run_call(asps_rpc_server *s, struct call *c, int cancel_all)
     }
     if (asps_rpc__now_ms() - c->started_ms >= s->call_deadline_ms) {
         refuse_by_server(c, GRPC_STATUS_DEADLINE_EXCEEDED, "call deadline exceeded while queued", 1, 0);
+        return;
+    }
+    pthread_mutex_lock(&s->mu);
+    int gone = c->closed && c->cancelled;
+    pthread_mutex_unlock(&s->mu);
+    if (gone) { /* it waited, was admitted, then its client went away */
+        refuse_by_server(c, GRPC_STATUS_CANCELLED, "cancelled by the client before it ran", 0, 0);
         return;
     }
     uint8_t *req = NULL;
@@ -902,7 +969,33 @@ static void reap_expired(asps_rpc_server *s)
         }
     }
     pthread_mutex_unlock(&s->mu);
-    refuse_waited(s, expired, 0);
+    refuse_waited(expired, 0);
+}
+
+/* On an io thread: a waiting call's early RECV_CLOSE_ON_SERVER completed:
+ * its client went away (cancelled), or its answer was sent. A call still
+ * waiting is dropped, told to on_refused (an audit line) and answered (the
+ * client is gone; the batch completes either way). */
+static void on_close(asps_rpc_server *s, struct call *c)
+{
+    pthread_mutex_lock(&s->mu);
+    c->closed = 1;
+    int drop = c->cancelled && c->waiting;
+    if (drop)
+        unwait_locked(s, c);
+    pthread_mutex_unlock(&s->mu);
+    if (drop) {
+        /* gRPC cancels a call whose own deadline passes, too: that one is
+         * the reaper's "deadline exceeded while waiting" (gRPC's timer fires
+         * at the deadline or after it, on the deadline's own clock) */
+        gpr_timespec now = gpr_now(c->deadline.clock_type);
+        if (gpr_time_cmp(now, c->deadline) >= 0) {
+            refuse_waited_deadline(c);
+        } else {
+            refuse_by_server(c, GRPC_STATUS_CANCELLED, "cancelled by the client while waiting", 0, 0);
+        }
+    }
+    complete_one(c);
 }
 
 struct io_arg {
@@ -925,8 +1018,16 @@ static int dispatch(asps_rpc_server *s, grpc_event ev)
     case TAG_PAYLOAD:
         on_payload(s, (struct call *)((char *)t - offsetof(struct call, payload_tag)), ev.success);
         break;
-    case TAG_DONE:
-        release_call((struct call *)((char *)t - offsetof(struct call, done_tag)));
+    case TAG_DONE: {
+        struct call *c = (struct call *)((char *)t - offsetof(struct call, done_tag));
+        if (c->early_close)
+            complete_one(c);
+        else
+            release_call(c);
+        break;
+    }
+    case TAG_CLOSE:
+        on_close(s, (struct call *)((char *)t - offsetof(struct call, close_tag)));
         break;
     case TAG_SHUTDOWN:
         pthread_mutex_lock(&s->mu);
@@ -1183,7 +1284,7 @@ static void shutdown_server(asps_rpc_server *s, int drain_ms, int bounded)
             waited = c;
         }
         pthread_mutex_unlock(&s->mu);
-        refuse_waited(s, waited, 1);
+        refuse_waited(waited, 1);
         grpc_server_shutdown_and_notify(s->server, s->cq, &s->shutdown_tag);
         if (s->io_started > 0) {
             wait_idle(s, asps_rpc__now_ms() + (drain_ms > 0 ? drain_ms : 0));

@@ -12,6 +12,8 @@
 #  - a call that waited for its slot gives up its KMS fetch before its own
 #    deadline: UNAVAILABLE and an audit line saying so, not the
 #    transport's DEADLINE_EXCEEDED while the audit line said otherwise;
+#  - a waiting call whose client cancels (grpcio future.cancel()) is dropped
+#    with one audit line: its handler never runs for a client that is gone;
 #  - limits.max_waiting_calls is a strict key (0 to 100000).
 set -u
 BIN=${ASPS_BIN:?}
@@ -144,6 +146,22 @@ curl -s -X POST -d '{"delay": 0}' $V/__control > /dev/null
 new=$(tail -n +$((n0 + 1)) audit.log)
 [ "$(echo "$new" | wc -l)" = 2 ] && ok || bad "audit: want 2 lines: $new"
 [ "$(echo "$new" | grep -c '"verdict":"unavailable"')" = 1 ] && ok || bad "audit: B not unavailable: $new"
+
+# ---- a waiting call whose client goes away -----------------------------------------
+curl -s -X POST -d '{"delay": 3}' $V/__control > /dev/null
+n0=$(wc -l < audit.log)
+( $BIN get --server "$S" --ca server.pem "${ID[@]}" fine > a3.out 2>&1; echo $? > a3.rc ) &
+sleep 0.5
+out=$(PYC --timeout 20 --cancel-after 1 get fine)
+[ "$out" = CANCELLED ] && ok || bad "B3 not cancelled: $out"
+[ "$(wait_rc a3.rc)" = 0 ] && ok || bad "A3: $(cat a3.out)"
+sleep 0.5
+curl -s -X POST -d '{"delay": 0}' $V/__control > /dev/null
+new=$(tail -n +$((n0 + 1)) audit.log)
+[ "$(echo "$new" | wc -l)" = 2 ] && ok || bad "audit: want 2 lines (A3, B3): $new"
+[ "$(echo "$new" | grep -c '"verdict":"granted"')" = 1 ] && ok || bad "audit: B3 ran for a gone client: $new"
+echo "$new" | grep -q '"reason":"/asps.v1.SecretProvision/GetSecrets: cancelled by the client while waiting"' \
+    && ok || bad "audit: no line for B3's cancel: $new"
 
 echo "test_server_queue: $pass passed, $failn failed"
 [ "$failn" = 0 ]
