@@ -44,6 +44,8 @@ asps_verdict asps_rpc_verdict_of_status(int status, int retry)
         return ASPS_VERDICT_UNAVAILABLE;
     if (status == ASPS_RPC_UNAUTHENTICATED)
         return ASPS_VERDICT_UNAUTHENTICATED;
+    if (status == ASPS_RPC_CANCELLED) /* the client went away first */
+        return ASPS_VERDICT_CANCELLED;
     return ASPS_VERDICT_INVALID;
 }
 

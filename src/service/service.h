@@ -158,6 +158,8 @@ typedef enum asps_verdict {
                                      protocol cannot carry the value */
     ASPS_VERDICT_ERROR,           /* "error": the server failed (out of memory,
                                      a reply it could not encode) */
+    ASPS_VERDICT_CANCELLED,       /* "cancelled": the client went away before
+                                     its call ran (it was waiting for a slot) */
     ASPS_VERDICT__COUNT
 } asps_verdict;
 

@@ -92,6 +92,9 @@ void asps_service__m_decision(asps_verdict v, const char *why)
         case ASPS_VERDICT_ERROR:
             why = "internal";
             break;
+        case ASPS_VERDICT_CANCELLED:
+            why = "client";
+            break;
         default:
             why = "other";
         }

@@ -16,6 +16,7 @@ static const char *const verdict_names[ASPS_VERDICT__COUNT] = {
     [ASPS_VERDICT_UNAVAILABLE] = "unavailable",
     [ASPS_VERDICT_REFUSED] = "refused",
     [ASPS_VERDICT_ERROR] = "error",
+    [ASPS_VERDICT_CANCELLED] = "cancelled",
 };
 
 const char *asps_verdict_name(asps_verdict v)

@@ -160,7 +160,7 @@ curl -s -X POST -d '{"delay": 0}' $V/__control > /dev/null
 new=$(tail -n +$((n0 + 1)) audit.log)
 [ "$(echo "$new" | wc -l)" = 2 ] && ok || bad "audit: want 2 lines (A3, B3): $new"
 [ "$(echo "$new" | grep -c '"verdict":"granted"')" = 1 ] && ok || bad "audit: B3 ran for a gone client: $new"
-echo "$new" | grep -q '"reason":"/asps.v1.SecretProvision/GetSecrets: cancelled by the client while waiting"' \
+echo "$new" | grep -q '"verdict":"cancelled","reason":"/asps.v1.SecretProvision/GetSecrets: cancelled by the client while waiting"' \
     && ok || bad "audit: no line for B3's cancel: $new"
 
 echo "test_server_queue: $pass passed, $failn failed"
