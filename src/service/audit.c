@@ -321,6 +321,35 @@ static int add_claims(cJSON *o, const asps_claims *c)
     return ok;
 }
 
+/* O's members as text, without the braces of cJSON's "{...}" (malloc'd). */
+static char *members(cJSON *o)
+{
+    char *s = cJSON_PrintUnformatted(o);
+    if (!s)
+        return NULL;
+    size_t n = strlen(s);
+    if (n < 2 || s[0] != '{' || s[n - 1] != '}') {
+        free(s);
+        return NULL;
+    }
+    memmove(s, s + 1, n - 2);
+    s[n - 2] = 0;
+    return s;
+}
+
+asps_err asps_audit_claims_json(const asps_claims *claims, char **out, asps_errbuf *eb)
+{
+    cJSON *o = cJSON_CreateObject();
+    int ok = o != NULL && (claims ? add_claims(o, claims) : cJSON_AddNullToObject(o, "tee") != NULL);
+    *out = ok ? members(o) : NULL;
+    cJSON_Delete(o);
+    return *out ? ASPS_OK : asps_fail(eb, ASPS_E_NOMEM, "audit: out of memory");
+}
+
+/* A line is three runs of members, each rendered by cJSON: time and peer;
+ * the claims (asps_audit_claims_json, or handed in already rendered); the
+ * decision. Joined, they are exactly the one object a single cJSON tree
+ * would print, key order included. */
 asps_err asps_audit_format(const asps_audit_event *ev, char **line, asps_errbuf *eb)
 {
     if (!ev || !line)
@@ -328,14 +357,20 @@ asps_err asps_audit_format(const asps_audit_event *ev, char **line, asps_errbuf 
     const asps_decision *d = ev->decision;
     char ts[40];
     format_time(ev->time_ms, ts);
+    cJSON *head = cJSON_CreateObject();
+    int ok = head != NULL;
+    ok = ok && add_str(head, "time", ts);
+    ok = ok && (ev->peer ? add_str(head, "peer", ev->peer) : cJSON_AddNullToObject(head, "peer") != NULL);
+    char *head_s = ok ? members(head) : NULL;
+    cJSON_Delete(head);
+    char *claims_s = NULL;
+    if (head_s && !ev->claims_json && asps_audit_claims_json(ev->claims, &claims_s, eb) != ASPS_OK) {
+        free(head_s);
+        return ASPS_E_NOMEM;
+    }
+    const char *claims_j = ev->claims_json ? ev->claims_json : claims_s;
     cJSON *o = cJSON_CreateObject();
-    int ok = o != NULL;
-    ok = ok && add_str(o, "time", ts);
-    ok = ok && (ev->peer ? add_str(o, "peer", ev->peer) : cJSON_AddNullToObject(o, "peer") != NULL);
-    if (ok && ev->claims)
-        ok = add_claims(o, ev->claims);
-    else if (ok)
-        ok = cJSON_AddNullToObject(o, "tee") != NULL;
+    ok = head_s && o != NULL;
     const char *app = ev->app ? ev->app : (d ? d->app : NULL);
     ok = ok && (app ? add_str(o, "app", app) : cJSON_AddNullToObject(o, "app") != NULL);
 
@@ -370,18 +405,30 @@ asps_err asps_audit_format(const asps_audit_event *ev, char **line, asps_errbuf 
     }
     ok = ok && add_str(o, "verdict", verdict);
     ok = ok && add_str(o, "reason", reason ? reason : "");
-    char *s = ok ? cJSON_PrintUnformatted(o) : NULL;
+    char *tail_s = ok ? members(o) : NULL;
     cJSON_Delete(o);
-    if (!s)
-        return asps_fail(eb, ASPS_E_NOMEM, "audit: out of memory");
-    size_t n = strlen(s);
-    char *l = realloc(s, n + 2);
-    if (!l) {
-        free(s);
-        return asps_fail(eb, ASPS_E_NOMEM, "audit: out of memory");
+    char *l = NULL;
+    if (head_s && claims_j && tail_s) {
+        size_t a = strlen(head_s), b = strlen(claims_j), c = strlen(tail_s);
+        l = malloc(a + b + c + 6);
+        if (l) { /* {HEAD,CLAIMS,TAIL}\n */
+            size_t n = 0;
+            l[n++] = '{';
+            memcpy(l + n, head_s, a), n += a;
+            l[n++] = ',';
+            memcpy(l + n, claims_j, b), n += b;
+            l[n++] = ',';
+            memcpy(l + n, tail_s, c), n += c;
+            l[n++] = '}';
+            l[n++] = '\n';
+            l[n] = 0;
+        }
     }
-    l[n] = '\n';
-    l[n + 1] = 0;
+    free(head_s);
+    free(claims_s);
+    free(tail_s);
+    if (!l)
+        return asps_fail(eb, ASPS_E_NOMEM, "audit: out of memory");
     *line = l;
     return ASPS_OK;
 }

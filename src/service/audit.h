@@ -75,7 +75,16 @@ typedef struct asps_audit_event {
     const char *app;
     const char *verdict;          /* "granted", "denied", "unavailable", ... */
     const char *reason;           /* overrides the decision's reason if set */
+    const char *claims_json;      /* optional: CLAIMS as asps_audit_claims_json
+                                     rendered them (used instead of rendering
+                                     them again; the line is the same) */
 } asps_audit_event;
+
+/* The claims' members of an audit line ("tee":...,... without braces), as
+ * asps_audit_format writes them (malloc'd, NUL-terminated, the caller's):
+ * rendered once per verified certificate, handed to each of its calls'
+ * events. Errors: ASPS_E_NOMEM. */
+asps_err asps_audit_claims_json(const asps_claims *claims, char **out, asps_errbuf *eb);
 
 asps_err asps_audit_decision(asps_audit *a, const asps_audit_event *ev, asps_errbuf *eb);
 

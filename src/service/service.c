@@ -67,6 +67,8 @@ typedef struct cache_entry {
     uint8_t key[32];                   /* SHA-256 of the PEM text */
     int64_t expires;
     asps_claims claims;
+    char *audit_json; /* the claims as audit lines write them (asps_audit_claims_json);
+                         NULL: rendered per line */
 } cache_entry;
 
 #define HINT_SETS 256
@@ -280,6 +282,7 @@ static cache_entry *cache_put(asps_service *s, const uint8_t key[32], const asps
     if (!e) {
         if (s->cache_used < s->cache_n && index_grow(s) && (e = malloc(sizeof *e))) {
             s->cache_used++;
+            e->audit_json = NULL;
         } else if (s->lru_tail) {
             e = s->lru_tail; /* the least recently used, reused in place */
             lru_unlink(s, e);
@@ -295,6 +298,12 @@ static cache_entry *cache_put(asps_service *s, const uint8_t key[32], const asps
     }
     e->claims = *c;
     e->expires = expires;
+    /* the claims' part of every audit line of this certificate's calls,
+     * rendered once (a call copies it: the entry may be reused meanwhile) */
+    free(e->audit_json);
+    asps_errbuf eb;
+    if (asps_audit_claims_json(c, &e->audit_json, &eb) != ASPS_OK)
+        e->audit_json = NULL;
     return e;
 }
 
@@ -302,10 +311,20 @@ static cache_entry *cache_put(asps_service *s, const uint8_t key[32], const asps
  * valid, else verified now. CALL: PEM is the string of a connection's auth
  * context (a call), whose address is worth remembering; the handshake's is
  * a copy gone after it. */
+/* The entry's rendered audit claims, copied for one call (NULL when not
+ * wanted or not rendered: the audit line renders them itself). */
+static void copy_audit_json(const cache_entry *e, char **out)
+{
+    if (out && e->audit_json)
+        *out = strdup(e->audit_json);
+}
+
 static asps_err claims_for(asps_service *s, const char *pem, int call, asps_claims *out, int *hit,
-                           asps_errbuf *eb)
+                           char **audit_json, asps_errbuf *eb)
 {
     *hit = 0;
+    if (audit_json)
+        *audit_json = NULL;
     if (!pem)
         return asps_fail(eb, ASPS_E_NO_EVIDENCE, "no peer certificate");
     int64_t now = s->cache_now ? s->cache_now(s->cache_now_ctx) : now_s();
@@ -314,6 +333,7 @@ static asps_err claims_for(asps_service *s, const char *pem, int call, asps_clai
         cache_entry *e = hint_find(s, pem);
         if (e && e->expires > now) {
             *out = e->claims;
+            copy_audit_json(e, audit_json);
             lru_touch(s, e);
             *hit = 1;
         }
@@ -333,6 +353,7 @@ static asps_err claims_for(asps_service *s, const char *pem, int call, asps_clai
     cache_entry *e = index_find(s, key);
     if (e && e->expires > now) {
         *out = e->claims;
+        copy_audit_json(e, audit_json);
         lru_touch(s, e);
         if (call)
             hint_put(s, pem, len, e);
@@ -348,6 +369,8 @@ static asps_err claims_for(asps_service *s, const char *pem, int call, asps_clai
         return err;
     pthread_mutex_lock(&s->cache_lock);
     e = cache_put(s, key, out, out->expires_at);
+    if (e)
+        copy_audit_json(e, audit_json);
     if (e && call)
         hint_put(s, pem, len, e);
     pthread_mutex_unlock(&s->cache_lock);
@@ -408,7 +431,7 @@ asps_err asps_service_verify_peer(asps_service *s, const char *cert_pem, asps_ve
         snprintf(err, errlen, "no client certificate: this server needs an RA-TLS client certificate");
         snprintf(line, sizeof line, "handshake: no client certificate");
     } else {
-        e = claims_for(s, cert_pem, 0, &c, &hit, &eb);
+        e = claims_for(s, cert_pem, 0, &c, &hit, NULL, &eb);
         if (e == ASPS_OK) {
             *verdict = ASPS_VERDICT_GRANTED;
             count(s, &s->stats.handshakes_ok);
@@ -550,6 +573,7 @@ void asps_service_free(asps_service *s)
     /* only the entries in use: the cost of shutdown is what was used */
     for (cache_entry *c = s->lru_head, *next; c; c = next) {
         next = c->older;
+        free(c->audit_json);
         asps_cleanse_free(c, sizeof *c);
     }
     free(s->buckets);
@@ -618,7 +642,7 @@ void asps_service_call_begin(asps_service *s, asps_call *c, const char *cert_pem
     count(s, &s->stats.calls);
     asps_errbuf eb = {{0}};
     int hit = 0;
-    c->claims_err = claims_for(s, cert_pem, 1, &c->claims, &hit, &eb);
+    c->claims_err = claims_for(s, cert_pem, 1, &c->claims, &hit, &c->claims_json, &eb);
     snprintf(c->claims_msg, sizeof c->claims_msg, "%s", eb.msg);
     if (hit)
         count(s, &s->stats.claims_cache_hits);
@@ -749,6 +773,7 @@ void asps_service_call_end(asps_service *s, asps_call *c)
         asps_call_refuse(c, ASPS_E_INTERNAL, ASPS_VERDICT_ERROR, NULL, "internal error");
     asps_audit_event ev = {.peer = c->peer,
                            .claims = c->claims_err == ASPS_OK ? &c->claims : NULL,
+                           .claims_json = c->claims_err == ASPS_OK ? c->claims_json : NULL,
                            .names_asked = c->names,
                            .n_asked = c->n_names,
                            .decision = c->have_decision ? &c->decision : NULL,
@@ -781,6 +806,8 @@ void asps_service_call_end(asps_service *s, asps_call *c)
     asps_secrets_free(c->secrets, c->n_secrets);
     c->secrets = NULL;
     c->n_secrets = 0;
+    free(c->claims_json);
+    c->claims_json = NULL;
     if (c->have_decision)
         asps_decision_clear(&c->decision);
     gen_release(s, c->gen);

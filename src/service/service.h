@@ -225,6 +225,8 @@ typedef struct asps_call {
     int done;                   /* decided or refused */
     int transport_refused;      /* from asps_service_refused_call */
     asps_claims claims;
+    char *claims_json;          /* claims as the audit line writes them, from the
+                                   claims cache (NULL: rendered at call_end) */
     asps_err claims_err;        /* ASPS_OK when claims holds the verified claims */
     char claims_msg[512];
     int have_decision;

@@ -491,6 +491,69 @@ static void test_tcb_recovery_fields_in_the_line(void **state)
     asps_policy_free(p);
 }
 
+/* The claims rendered once per certificate (asps_audit_claims_json, what
+ * the claims cache keeps for its calls) give the very line rendering them
+ * per call gives: SGX, TDX, every TCB recovery field, and no claims. The
+ * line is one JSON object with the claims between peer and app. */
+static void test_prerendered_claims_give_the_same_line(void **state)
+{
+    (void)state;
+    asps_claims v[3];
+    claims_a(&v[0]);
+    claims_a(&v[1]);
+    v[1].tcb_update_early = 1;
+    v[1].tcb_recovery_event_date = 1798761600;
+    v[1].demoted_at = 1798761600;
+    v[1].forecast.present = v[1].forecast.matched = v[1].forecast.worse = 1;
+    v[1].forecast.evaluation_data_number = 17;
+    v[1].forecast.tcb_status = ASPS_TCB_OUT_OF_DATE;
+    v[1].collateral_stale = 1;
+    v[1].collateral_stale_seconds = 60;
+    v[1].gap.present = 1;
+    v[1].gap.n_shortfalls = 1;
+    strcpy(v[1].gap.shortfalls[0].component, "pcesvn \"quoted\"");
+    v[1].gap.shortfalls[0].have = 1;
+    v[1].gap.shortfalls[0].need = 2;
+    memset(&v[2], 0, sizeof v[2]);
+    v[2].tee = ASPS_TEE_TDX;
+    memset(v[2].tdx.mr_td, 0xab, 48);
+    memset(v[2].tdx.rtmr[2], 0x01, 48);
+    const char *asked[] = {"a", "b"};
+    for (int i = 0; i <= 3; i++) {
+        const asps_claims *c = i < 3 ? &v[i] : NULL;
+        asps_audit_event ev = {.time_ms = 1751328000123, .peer = "ipv4:127.0.0.1:1", .claims = c,
+                               .names_asked = asked, .n_asked = 2, .verdict = "denied",
+                               .reason = "r", .app = "x"};
+        char *plain, *pre, *json;
+        asps_errbuf eb;
+        assert_int_equal(asps_audit_format(&ev, &plain, &eb), ASPS_OK);
+        assert_int_equal(asps_audit_claims_json(c, &json, &eb), ASPS_OK);
+        ev.claims_json = json;
+        assert_int_equal(asps_audit_format(&ev, &pre, &eb), ASPS_OK);
+        assert_string_equal(pre, plain);
+        cJSON *j = parse_line(pre);
+        const cJSON *k = j->child;
+        assert_string_equal(k->string, "time");
+        assert_string_equal(k->next->string, "peer");
+        assert_string_equal(k->next->next->string, "tee");
+        assert_string_equal(str(j, "app"), "x");
+        cJSON_Delete(j);
+        free(plain);
+        free(pre);
+        free(json);
+    }
+    /* and the line takes them as handed in, not rendered again */
+    asps_audit_event ev = {.claims = &v[0], .claims_json = "\"tee\":\"as handed\"", .verdict = "denied"};
+    char *line;
+    asps_errbuf eb;
+    assert_int_equal(asps_audit_format(&ev, &line, &eb), ASPS_OK);
+    cJSON *j = parse_line(line);
+    assert_string_equal(str(j, "tee"), "as handed");
+    assert_null(cJSON_GetObjectItem(j, "mrenclave"));
+    cJSON_Delete(j);
+    free(line);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -501,6 +564,7 @@ int main(void)
         cmocka_unit_test(test_open_stderr_and_bad_path),
         cmocka_unit_test(test_reopen_rotates_without_losing_or_splitting_lines),
         cmocka_unit_test(test_tcb_recovery_fields_in_the_line),
+        cmocka_unit_test(test_prerendered_claims_give_the_same_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
