@@ -74,6 +74,7 @@
 #define DEFAULT_HANDSHAKE_MS 10000u
 #define MAX_THREADS 256u
 #define REAP_INTERVAL_MS 100
+#define DEADLINE_SLACK_MS 1000 /* see on_close */
 #define ABANDON_GRACE_MS 1000
 #define MAX_METHODS 64
 #define VERDICTS 4096 /* refused certificates remembered (refuse_in_calls) */
@@ -985,11 +986,14 @@ static void on_close(asps_rpc_server *s, struct call *c)
         unwait_locked(s, c);
     pthread_mutex_unlock(&s->mu);
     if (drop) {
-        /* gRPC cancels a call whose own deadline passes, too: that one is
-         * the reaper's "deadline exceeded while waiting" (gRPC's timer fires
-         * at the deadline or after it, on the deadline's own clock) */
-        gpr_timespec now = gpr_now(c->deadline.clock_type);
-        if (gpr_time_cmp(now, c->deadline) >= 0) {
+        /* A call whose own deadline passes is cancelled too, and that one
+         * is the reaper's "deadline exceeded while waiting". The deadline
+         * travels as a timeout and ends on the client's clock first: its
+         * cancel can arrive while the server's copy has a little left
+         * (transit, load). So a cancel within DEADLINE_SLACK_MS of the
+         * deadline counts as the deadline. */
+        gpr_timespec left = gpr_time_sub(c->deadline, gpr_now(c->deadline.clock_type));
+        if (gpr_time_to_millis(left) <= DEADLINE_SLACK_MS) {
             refuse_waited_deadline(c);
         } else {
             refuse_by_server(c, GRPC_STATUS_CANCELLED, "cancelled by the client while waiting", 0, 0);
