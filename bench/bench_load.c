@@ -60,59 +60,14 @@
 #include "service.h"
 #include "sim.h"
 #include "util.h"
+#include "bench_plain.h"
 #include "bench_util.h"
 
 #define MAX_LEVELS 8
 #define MAX_CLIENTS 1024
 #define DEADLINE_MS 30000u
 
-static char *slurp(const char *dir, const char *name)
-{
-    char p[4200];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    uint8_t *b;
-    size_t n;
-    asps_errbuf eb;
-    return asps_read_file(p, 1 << 20, &b, &n, &eb) == ASPS_OK ? (char *)b : NULL;
-}
-
 /* ---- the plain server (this program with --plain-server) ------------------ */
-
-typedef struct plain_ctx {
-    asps_kms *kms;
-    size_t max_names; /* the config's limits.max_names, as asps serve */
-} plain_ctx;
-
-/* decode, one KMS fetch per name, encode: what the attested handler does
- * besides policy and audit */
-static int plain_get(void *ctx, const char *cert, const char *peer, const uint8_t *req, size_t len,
-                     uint8_t **reply, size_t *reply_len, char *msg, size_t msglen)
-{
-    (void)cert;
-    (void)peer;
-    (void)msg;
-    (void)msglen;
-    plain_ctx *p = ctx;
-    char **names;
-    size_t n;
-    asps_errbuf eb;
-    if (asps_rpc_decode_get_secrets_request(req, len, p->max_names, &names, &n, &eb) != ASPS_OK)
-        return ASPS_RPC_INVALID_ARGUMENT;
-    asps_secret *s = calloc(n ? n : 1, sizeof *s);
-    int st = s ? ASPS_RPC_OK : ASPS_RPC_INTERNAL;
-    for (size_t i = 0; i < n && st == ASPS_RPC_OK; i++) {
-        s[i].name = names[i];
-        if (asps_kms_get(p->kms, names[i], NULL, &s[i].value, &s[i].len, &eb) != ASPS_OK)
-            st = ASPS_RPC_UNAVAILABLE;
-    }
-    if (st == ASPS_RPC_OK && asps_rpc_encode_get_secrets_reply(s, n, reply, reply_len, &eb) != ASPS_OK)
-        st = ASPS_RPC_INTERNAL;
-    for (size_t i = 0; s && i < n; i++)
-        asps_kms_value_free(s[i].value, s[i].len);
-    free(s);
-    asps_rpc_strings_free(names, n);
-    return st;
-}
 
 /* The server options `asps serve` (cli/cmd_serve.c) derives from the same
  * config, with TLS checking the client certificate against CA instead of
@@ -133,7 +88,7 @@ static int plain_server(const char *config, const char *ca_file, const char *kms
     }
     uint8_t *cert = NULL, *key = NULL, *ca = NULL;
     size_t cl, kl = 0, cal;
-    plain_ctx pc = {.max_names = cfg->max_names};
+    bench_plain_ctx pc = {.max_names = cfg->max_names};
     if (asps_read_file(cfg->server_cert, 1 << 20, &cert, &cl, &eb) != ASPS_OK ||
         asps_read_file(cfg->server_key, 1 << 20, &key, &kl, &eb) != ASPS_OK ||
         asps_read_file(ca_file, 1 << 20, &ca, &cal, &eb) != ASPS_OK ||
@@ -163,7 +118,7 @@ static int plain_server(const char *config, const char *ca_file, const char *kms
     asps_rpc_server *srv = NULL;
     int port = 0, rc = 1;
     if (asps_rpc_server_new(&so, &srv, &eb) != ASPS_OK ||
-        asps_rpc_server_add_method(srv, ASPS_RPC_METHOD_GET_SECRETS, plain_get, &pc, &eb) != ASPS_OK ||
+        asps_rpc_server_add_method(srv, ASPS_RPC_METHOD_GET_SECRETS, bench_plain_get, &pc, &eb) != ASPS_OK ||
         asps_rpc_server_start(srv, &port, &eb) != ASPS_OK) {
         fprintf(stderr, "plain server: %s\n", eb.msg);
     } else {
@@ -712,9 +667,9 @@ int main(int argc, char **argv)
         total += 2 * ((nc + 1) / 2) + 2 * levels[l];
     }
     certs cp = {0};
-    cp.ca = slurp(dir, "ca.pem");
-    cp.plain_cert = slurp(dir, "client.pem");
-    cp.plain_key = slurp(dir, "client.key");
+    cp.ca = bench_slurp(dir, "ca.pem");
+    cp.plain_cert = bench_slurp(dir, "client.pem");
+    cp.plain_key = bench_slurp(dir, "client.key");
     cp.cert = calloc((size_t)total, sizeof *cp.cert);
     cp.key = calloc((size_t)total, sizeof *cp.key);
     if (!cp.ca || !cp.plain_cert || !cp.plain_key || !cp.cert || !cp.key)

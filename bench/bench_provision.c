@@ -28,51 +28,8 @@
 #include "service_rpc.h"
 #include "sim.h"
 #include "util.h"
+#include "bench_plain.h"
 #include "bench_util.h"
-
-static char *slurp(const char *dir, const char *name)
-{
-    char p[4200];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    uint8_t *b;
-    size_t n;
-    asps_errbuf eb;
-    return asps_read_file(p, 1 << 20, &b, &n, &eb) == ASPS_OK ? (char *)b : NULL;
-}
-
-/* the plain server's handler: the same decode / KMS / encode work, no policy */
-typedef struct plain_ctx {
-    asps_kms *kms;
-} plain_ctx;
-
-static int plain_get(void *ctx, const char *cert, const char *peer, const uint8_t *req, size_t len,
-                     uint8_t **reply, size_t *reply_len, char *msg, size_t msglen)
-{
-    (void)cert;
-    (void)peer;
-    (void)msg;
-    (void)msglen;
-    plain_ctx *p = ctx;
-    char **names;
-    size_t n;
-    asps_errbuf eb;
-    if (asps_rpc_decode_get_secrets_request(req, len, 64, &names, &n, &eb) != ASPS_OK)
-        return ASPS_RPC_INVALID_ARGUMENT;
-    asps_secret *s = calloc(n, sizeof *s);
-    int st = ASPS_RPC_OK;
-    for (size_t i = 0; i < n && st == ASPS_RPC_OK; i++) {
-        s[i].name = names[i];
-        if (asps_kms_get(p->kms, names[i], NULL, &s[i].value, &s[i].len, &eb) != ASPS_OK)
-            st = ASPS_RPC_UNAVAILABLE;
-    }
-    if (st == ASPS_RPC_OK && asps_rpc_encode_get_secrets_reply(s, n, reply, reply_len, &eb) != ASPS_OK)
-        st = ASPS_RPC_INTERNAL;
-    for (size_t i = 0; i < n; i++)
-        asps_kms_value_free(s[i].value, s[i].len);
-    free(s);
-    asps_rpc_strings_free(names, n);
-    return st;
-}
 
 typedef struct run {
     double conn_per_s, p50, p99;
@@ -163,8 +120,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "setup failed (set ASPS_BIN to the asps binary)\n");
         return 1;
     }
-    char *ca = slurp(dir, "ca.pem"), *scert = slurp(dir, "server.pem"), *skey = slurp(dir, "server.key");
-    char *ccert = slurp(dir, "client.pem"), *ckey = slurp(dir, "client.key");
+    char *ca = bench_slurp(dir, "ca.pem"), *scert = bench_slurp(dir, "server.pem"), *skey = bench_slurp(dir, "server.key");
+    char *ccert = bench_slurp(dir, "client.pem"), *ckey = bench_slurp(dir, "client.key");
     asps_errbuf eb;
     /* RA-TLS certificates, made before the clock starts */
     char simdir[4200];
@@ -223,7 +180,7 @@ int main(int argc, char **argv)
         return 1;
     }
     /* plain mutual-TLS server: same library, same decode/KMS/encode work */
-    plain_ctx pc;
+    bench_plain_ctx pc = {.max_names = 64};
     char kp[4200];
     snprintf(kp, sizeof kp, "%s/kms.json", dir);
     asps_kms_open_file(kp, ASPS_KMS_PLAIN_TEXT, &pc.kms, &eb);
@@ -231,7 +188,7 @@ int main(int argc, char **argv)
                                .client_ca_pem = ca};
     asps_rpc_server *ps;
     if (asps_rpc_server_new(&po, &ps, &eb) ||
-        asps_rpc_server_add_method(ps, ASPS_RPC_METHOD_GET_SECRETS, plain_get, &pc, &eb) ||
+        asps_rpc_server_add_method(ps, ASPS_RPC_METHOD_GET_SECRETS, bench_plain_get, &pc, &eb) ||
         asps_rpc_server_start(ps, &pport, &eb)) {
         fprintf(stderr, "%s\n", eb.msg);
         return 1;

@@ -1,0 +1,63 @@
+/* bench_plain.h: what the benchmarks' plain mutual-TLS server shares with
+ * bench_provision and bench_load: reading their set-up files, and the
+ * GetSecrets handler that does the attested server's decode / KMS fetch /
+ * encode work without policy or audit (the baseline they compare with). */
+#ifndef ASPS_BENCH_PLAIN_H
+#define ASPS_BENCH_PLAIN_H
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "kms.h"
+#include "rpc.h"
+#include "util.h"
+
+/* DIR/NAME's text (malloc'd, NUL-terminated), or NULL. */
+static inline char *bench_slurp(const char *dir, const char *name)
+{
+    char p[4200];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    uint8_t *b;
+    size_t n;
+    asps_errbuf eb;
+    return asps_read_file(p, 1 << 20, &b, &n, &eb) == ASPS_OK ? (char *)b : NULL;
+}
+
+typedef struct bench_plain_ctx {
+    asps_kms *kms;
+    size_t max_names; /* as limits.max_names */
+} bench_plain_ctx;
+
+/* An asps_rpc_handler_fn (ctx: bench_plain_ctx): decode, one KMS fetch per
+ * name, encode. */
+static inline int bench_plain_get(void *ctx, const char *cert, const char *peer, const uint8_t *req,
+                                  size_t len, uint8_t **reply, size_t *reply_len, char *msg,
+                                  size_t msglen)
+{
+    (void)cert;
+    (void)peer;
+    (void)msg;
+    (void)msglen;
+    bench_plain_ctx *p = ctx;
+    char **names;
+    size_t n;
+    asps_errbuf eb;
+    if (asps_rpc_decode_get_secrets_request(req, len, p->max_names, &names, &n, &eb) != ASPS_OK)
+        return ASPS_RPC_INVALID_ARGUMENT;
+    asps_secret *s = calloc(n ? n : 1, sizeof *s);
+    int st = s ? ASPS_RPC_OK : ASPS_RPC_INTERNAL;
+    for (size_t i = 0; i < n && st == ASPS_RPC_OK; i++) {
+        s[i].name = names[i];
+        if (asps_kms_get(p->kms, names[i], NULL, &s[i].value, &s[i].len, &eb) != ASPS_OK)
+            st = ASPS_RPC_UNAVAILABLE;
+    }
+    if (st == ASPS_RPC_OK && asps_rpc_encode_get_secrets_reply(s, n, reply, reply_len, &eb) != ASPS_OK)
+        st = ASPS_RPC_INTERNAL;
+    for (size_t i = 0; s && i < n; i++)
+        asps_kms_value_free(s[i].value, s[i].len);
+    free(s);
+    asps_rpc_strings_free(names, n);
+    return st;
+}
+
+#endif
