@@ -225,7 +225,7 @@ static int cmd_verify(int argc, char **argv)
     memset(&c, 0, sizeof c);
     asps_err e = cli_trust_new(&t, &trust, &eb);
     if (e == ASPS_OK)
-        e = asps_trust_verify_cert(trust, buf, len, t.at, &c, &eb);
+        e = asps_trust_verify_cert(trust, buf, len, t.at, 0, &c, &eb);
     if (json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddBoolToObject(o, "verified", e == ASPS_OK);

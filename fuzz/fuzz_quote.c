@@ -5,7 +5,9 @@
  * type (fuzz/corpus/quote, made by `asps sim quote`), and at smoke time the
  * real quotes of ../shared/vectors (fuzz/smoke.sh). Any v5 input is also
  * parsed under each body type 0-4 (with that body's size), so every v5
- * body path runs on it whatever the fuzzer has mutated so far. */
+ * body path runs on it whatever the fuzzer has mutated so far. Each input
+ * is also compared with itself and a changed copy as an RA-TLS
+ * certificate's second quote is (asps_quote_same_but_binding). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -28,6 +30,20 @@ static void parse_and_read(const uint8_t *data, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     parse_and_read(data, size);
+    /* the RA-TLS second-quote comparison: the input against itself, and
+     * against a copy with its report data and signature region flipped */
+    uint8_t rd[64];
+    (void)asps_quote_same_but_binding(data, size, data, size, rd);
+    if (size > 0 && size <= ASPS_QUOTE_MAX_LEN) {
+        uint8_t *o = malloc(size);
+        if (o) {
+            memcpy(o, data, size);
+            for (size_t i = 368; i < size && i < 500; i++)
+                o[i] ^= 0x5a;
+            (void)asps_quote_same_but_binding(data, size, o, size, rd);
+            free(o);
+        }
+    }
     asps_tee tee;
     uint8_t fmspc[6];
     char ca[16];

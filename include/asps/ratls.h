@@ -104,7 +104,12 @@ typedef asps_err (*asps_ratls_collateral_fn)(void *ctx, const uint8_t *quote, si
 
 /* Extract, check validity at AT (unix seconds), verify each quote with DCAP
  * (V is used by one thread at a time; COL gives each quote's collateral),
- * check the binding (constant time). On ASPS_OK claims are filled, with
+ * check the binding (constant time). A certificate with Gramine and DICE
+ * evidence whose two quotes differ only in report data and quote signature
+ * (one QE's quotes for two report data: what asps and Gramine write) has
+ * the first verified and the second checked for its binding alone (it
+ * claims nothing else: see asps_quote_same_but_binding); any other pair
+ * has both verified, and they must claim one identity. On ASPS_OK claims are filled, with
  * ratls_format, and expires_at lowered to the certificate's notAfter.
  * Errors: those of asps_ratls_extract, ASPS_E_CERT_EXPIRED (outside the
  * certificate's validity), ASPS_E_BINDING (the quote binds another key),
@@ -112,6 +117,21 @@ typedef asps_err (*asps_ratls_collateral_fn)(void *ctx, const uint8_t *quote, si
 asps_err asps_ratls_verify(asps_verifier *v, const uint8_t *cert, size_t len,
                            asps_ratls_collateral_fn col, void *col_ctx, int64_t at,
                            asps_claims *claims, asps_errbuf *eb);
+
+/* asps_ratls_verify_ex's FLAGS. ASPS_RATLS_KEY_PROVEN: the caller's TLS
+ * handshake has proven that the peer holds this certificate's private key
+ * (its CertificateVerify signature, RFC 8446 4.4.3 / RFC 5246 7.4.8, over a
+ * transcript that holds this very certificate, checked by TLS before the
+ * handshake ends; gRPC runs its certificate verifier after that). The
+ * certificate's self-signature proves the same again, so it is not checked;
+ * everything else about it is (self-issued, digest, key type and size).
+ * Never set it for a certificate read from a file or a message. */
+#define ASPS_RATLS_KEY_PROVEN 1u
+
+/* asps_ratls_verify with FLAGS (0 or ASPS_RATLS_KEY_PROVEN); same errors. */
+asps_err asps_ratls_verify_ex(asps_verifier *v, const uint8_t *cert, size_t len,
+                              asps_ratls_collateral_fn col, void *col_ctx, int64_t at,
+                              unsigned flags, asps_claims *claims, asps_errbuf *eb);
 
 #ifdef __cplusplus
 }

@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "cbor.h"
+#include "quote.h"
 #include "reader.h"
 #include "util.h"
 #include "x509.h"
@@ -304,8 +305,10 @@ static X509 *load_cert(const uint8_t *buf, size_t len)
 }
 
 /* The self-signature: SHA-256 or stronger, or SHA-1 for the Occlum/CCZoo
- * format, whose producers sign that way (trust comes from the quote). */
-static asps_err check_self_signature(X509 *x, int occlum, asps_errbuf *eb)
+ * format, whose producers sign that way (trust comes from the quote).
+ * With KEY_PROVEN (ASPS_RATLS_KEY_PROVEN) everything is checked but the
+ * signature itself: see asps_ratls_verify_ex. */
+static asps_err check_self_signature(X509 *x, int occlum, int key_proven, asps_errbuf *eb)
 {
     if (X509_NAME_cmp(X509_get_subject_name(x), X509_get_issuer_name(x)) != 0)
         return asps_fail(eb, ASPS_E_CHAIN, "ratls: certificate is not self-signed (issuer != subject)");
@@ -340,9 +343,9 @@ static asps_err check_self_signature(X509 *x, int occlum, asps_errbuf *eb)
         return asps_fail(eb, ASPS_E_UNSUPPORTED, "ratls: key type %s not accepted (RSA or ECDSA)",
                          OBJ_nid2sn(id));
     }
-    int ok = X509_verify(x, k) == 1;
-    ERR_clear_error();
-    if (!ok)
+    if (key_proven)
+        return ASPS_OK;
+    if (!asps_x509_verify_with(x, k))
         return asps_fail(eb, ASPS_E_CHAIN, "ratls: self-signature does not verify");
     return ASPS_OK;
 }
@@ -503,8 +506,8 @@ static asps_err no_duplicate_extensions(X509 *x, asps_errbuf *eb)
     return e;
 }
 
-asps_err asps_ratls_extract(const uint8_t *cert, size_t len, asps_ratls_evidence **out,
-                            asps_errbuf *eb)
+static asps_err extract(const uint8_t *cert, size_t len, unsigned flags, asps_ratls_evidence **out,
+                        asps_errbuf *eb)
 {
     *out = NULL;
     if (!cert || len == 0 || len > MAX_CERT)
@@ -581,7 +584,7 @@ asps_err asps_ratls_extract(const uint8_t *cert, size_t len, asps_ratls_evidence
         e = asps_fail(eb, ASPS_E_NO_EVIDENCE, "ratls: the certificate carries no attestation evidence");
         goto out;
     }
-    if ((e = check_self_signature(x, n_occlum, eb)) != ASPS_OK)
+    if ((e = check_self_signature(x, n_occlum, (flags & ASPS_RATLS_KEY_PROVEN) != 0, eb)) != ASPS_OK)
         goto out;
     const ASN1_OCTET_STRING *q = n_occlum ? occ : n_legacy ? legacy : NULL;
     if (q) {
@@ -635,6 +638,12 @@ out:
     return ASPS_OK;
 }
 
+asps_err asps_ratls_extract(const uint8_t *cert, size_t len, asps_ratls_evidence **out,
+                            asps_errbuf *eb)
+{
+    return extract(cert, len, 0, out, eb);
+}
+
 /* ---- verify ----------------------------------------------------------------- */
 
 static asps_err verify_one(asps_verifier *v, const uint8_t *q, size_t qlen,
@@ -673,9 +682,16 @@ asps_err asps_ratls_verify(asps_verifier *v, const uint8_t *cert, size_t len,
                            asps_ratls_collateral_fn colfn, void *ctx, int64_t at,
                            asps_claims *claims, asps_errbuf *eb)
 {
+    return asps_ratls_verify_ex(v, cert, len, colfn, ctx, at, 0, claims, eb);
+}
+
+asps_err asps_ratls_verify_ex(asps_verifier *v, const uint8_t *cert, size_t len,
+                              asps_ratls_collateral_fn colfn, void *ctx, int64_t at, unsigned flags,
+                              asps_claims *claims, asps_errbuf *eb)
+{
     memset(claims, 0, sizeof *claims);
     asps_ratls_evidence *ev;
-    ASPS_TRY(asps_ratls_extract(cert, len, &ev, eb));
+    ASPS_TRY(extract(cert, len, flags, &ev, eb));
     asps_err e = ASPS_OK;
     asps_claims c1, c2;
     if (at < ev->not_before || at > ev->not_after) {
@@ -700,7 +716,22 @@ asps_err asps_ratls_verify(asps_verifier *v, const uint8_t *cert, size_t len,
         e = asps_fail(eb, ASPS_E_BINDING, "ratls: DICE pubkey-hash is not this certificate's key");
         goto out;
     }
-    if (ev->quote2) {
+    uint8_t rd2[64];
+    if (ev->quote2 && asps_quote_same_but_binding(ev->quote, ev->quote_len, ev->quote2,
+                                                  ev->quote2_len, rd2)) {
+        /* Gramine + DICE, as asps and Gramine write them: one QE's two
+         * quotes for two report data. Every byte but the report data and
+         * the quote signature is the verified quote's, so the DICE quote
+         * claims the same identity, TCB and collateral; what is left to
+         * check is that it was made for this certificate's DICE claims. Its
+         * signature adds nothing a relying party uses (the claims are the
+         * first quote's), so it is not checked: one ECDSA verify saved per
+         * certificate. Any other pair is verified in full below. */
+        if (!ev->dice_pubkey_ok || CRYPTO_memcmp(rd2, ev->dice_claims_hash, 32) != 0) {
+            e = asps_fail(eb, ASPS_E_BINDING, "ratls: the DICE quote was made for another key");
+            goto out;
+        }
+    } else if (ev->quote2) {
         e = verify_one(v, ev->quote2, ev->quote2_len, colfn, ctx, at, &c2, eb);
         if (e != ASPS_OK)
             goto out;

@@ -130,11 +130,11 @@ static verifier_slot *take(asps_trust *t)
 }
 
 asps_err asps_trust_verify_cert(asps_trust *t, const uint8_t *cert, size_t len, int64_t at,
-                                asps_claims *claims, asps_errbuf *eb)
+                                unsigned flags, asps_claims *claims, asps_errbuf *eb)
 {
     verifier_slot *s = take(t);
-    asps_err e = asps_ratls_verify(s->v, cert, len, asps_collateral_source_get, t->collateral, at,
-                                   claims, eb);
+    asps_err e = asps_ratls_verify_ex(s->v, cert, len, asps_collateral_source_get, t->collateral,
+                                      at, flags, claims, eb);
     pthread_mutex_unlock(&s->lock);
     return e;
 }

@@ -261,3 +261,47 @@ asps_err asps_quote_parse(const uint8_t *buf, size_t len, asps_quote *q, asps_er
                          asps_reader_left(&sig));
     return parse_qe_cert_data(&cert, q, eb);
 }
+
+/* Where the report data sits in a body: 64 bytes at offset 320 of the SGX
+ * enclave report (sgx_report_body_t) and at offset 520 of the TD report,
+ * 1.0 and 1.5 alike (sgx_report2_body_t, sgx_report2_body_v1_5_t; what
+ * asps_quote_parse_sgx_report and parse_td_report read before it adds up
+ * to those). */
+#define SGX_REPORT_DATA_AT 320
+#define TD_REPORT_DATA_AT 520
+
+/* Take N bytes from each reader; 1 when both had them and they are equal. */
+static int same_run(asps_reader *a, asps_reader *b, size_t n)
+{
+    const uint8_t *pa, *pb;
+    return asps_reader_bytes(a, &pa, n) && asps_reader_bytes(b, &pb, n) && memcmp(pa, pb, n) == 0;
+}
+
+int asps_quote_same_but_binding(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
+                                uint8_t b_report_data[64])
+{
+    asps_quote qa, qb;
+    asps_errbuf eb;
+    if (alen != blen || asps_quote_parse(a, alen, &qa, &eb) != ASPS_OK ||
+        asps_quote_parse(b, blen, &qb, &eb) != ASPS_OK)
+        return 0;
+    /* the same layout: signed part, body and signature data where they
+     * are in A (the parse checked every length; equal lengths and equal
+     * bytes before each hole make the holes line up) */
+    if (qa.signed_len != qb.signed_len || qa.body_size != qb.body_size ||
+        qa.tee_type != qb.tee_type || qa.signed_len < qa.body_size)
+        return 0;
+    size_t rd = qa.signed_len - qa.body_size +
+                (qa.tee_type == ASPS_TEE_SGX ? SGX_REPORT_DATA_AT : TD_REPORT_DATA_AT);
+    asps_reader ra = asps_reader_init(a, alen), rb = asps_reader_init(b, blen);
+    if (!same_run(&ra, &rb, rd))
+        return 0; /* header and body up to the report data */
+    if (!asps_reader_skip(&ra, 64) || !asps_reader_copy(&rb, b_report_data, 64))
+        return 0;
+    /* the rest of the body and the signature data's length; then the
+     * quote signature (skipped); then everything after it */
+    if (!same_run(&ra, &rb, qa.signed_len - rd - 64 + 4) || !asps_reader_skip(&ra, 64) ||
+        !asps_reader_skip(&rb, 64))
+        return 0;
+    return same_run(&ra, &rb, asps_reader_left(&ra)) && asps_reader_left(&rb) == 0;
+}

@@ -103,6 +103,19 @@ typedef struct asps_quote {
 
 asps_err asps_quote_parse(const uint8_t *buf, size_t len, asps_quote *q, asps_errbuf *eb);
 
+/* 1 when quotes A and B (each as asps_quote_parse takes it) are byte for
+ * byte the same except two fields: the body's report data and the quote
+ * signature over the body; B's report data is then copied to
+ * B_REPORT_DATA. 0 otherwise (either unparseable, or any other byte
+ * differs), B_REPORT_DATA then unspecified. Two quotes the same enclave or
+ * TD got from its QE for two report data are like this: same header and
+ * body, same attestation key, QE report and its signature, same PCK chain.
+ * Such a B claims nothing A does not: an RA-TLS verifier that verified A
+ * needs only B's report data (asps_ratls_verify). Reads through the
+ * bounds-checked reader; compares public bytes, not in constant time. */
+int asps_quote_same_but_binding(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
+                                uint8_t b_report_data[64]);
+
 /* Decode a 384-byte SGX report body (used for the enclave and QE reports). */
 int asps_quote_parse_sgx_report(const uint8_t *buf, size_t len, asps_claims_sgx *out);
 

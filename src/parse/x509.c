@@ -213,6 +213,14 @@ int asps_x509_signed_by(X509 *cert, X509 *issuer)
     return ok;
 }
 
+int asps_x509_verify_with(X509 *cert, EVP_PKEY *k)
+{
+    verifies += k != NULL;
+    int ok = k && X509_verify(cert, k) == 1;
+    ERR_clear_error();
+    return ok;
+}
+
 int asps_x509_same_key(X509 *a, X509 *b)
 {
     const ASN1_BIT_STRING *ka = X509_get0_pubkey_bitstr(a), *kb = X509_get0_pubkey_bitstr(b);

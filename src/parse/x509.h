@@ -78,8 +78,14 @@ int asps_x509_revoked(X509_CRL *crl, X509 *cert);
 int asps_x509_ecdsa_verify_raw(EVP_PKEY *pk, const uint8_t sig[64], const uint8_t *msg,
                                size_t len);
 
+/* CERT's signature checked with K (an RA-TLS certificate's own key: its
+ * self-signature): 1 if it verifies, 0 if not or K is NULL. Counted in
+ * asps_x509_verifies. */
+int asps_x509_verify_with(X509 *cert, EVP_PKEY *k);
+
 /* How many signature checks (asps_x509_signed_by, _crl_signed_by,
- * _ecdsa_verify_raw: each one ECDSA verify) this thread has started since
+ * _ecdsa_verify_raw, _verify_with: each one ECDSA verify, or RSA for an
+ * RSA self-signed RA-TLS certificate) this thread has started since
  * it began; the difference across a call is that call's count. For tests
  * and benchmarks (bench_verify prints it). */
 uint64_t asps_x509_verifies(void);

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "asps/ratls.h"
 #include "asps/verify.h"
 #include "audit.h"
 #include "kms.h"
@@ -117,14 +118,16 @@ static int64_t now_s(void) { return (int64_t)time(NULL); }
 
 /* ---- verification ---------------------------------------------------------------- */
 
-/* CERT: the peer's PEM text as gRPC gave it; the trust layer decodes it,
- * once (asps_ratls_verify). */
+/* CERT: the peer's PEM text as gRPC gave it, from a handshake that proved
+ * its key (ASPS_RATLS_KEY_PROVEN: see service.h); the trust layer decodes
+ * it, once (asps_ratls_verify_ex). */
 static asps_err verify_cert(asps_service *s, const char *pem, size_t len, asps_claims *claims,
                             asps_errbuf *eb)
 {
     if (s->evidence)
         return s->evidence(s->evidence_ctx, (const uint8_t *)pem, len, now_s(), claims, eb);
-    return asps_trust_verify_cert(s->trust, (const uint8_t *)pem, len, now_s(), claims, eb);
+    return asps_trust_verify_cert(s->trust, (const uint8_t *)pem, len, now_s(), ASPS_RATLS_KEY_PROVEN,
+                                  claims, eb);
 }
 
 static size_t bucket_of(const asps_service *s, const uint8_t key[32])

@@ -166,7 +166,11 @@ typedef enum asps_verdict {
 /* "granted", "invalid", ...: the audit line's verdict. Never NULL. */
 const char *asps_verdict_name(asps_verdict v);
 
-/* TLS handshake hook: ASPS_OK accepts (*verdict GRANTED). Else *verdict is
+/* TLS handshake hook: ASPS_OK accepts (*verdict GRANTED). CERT_PEM is the
+ * peer's certificate from a TLS handshake that has proven its key (the
+ * handshake's CertificateVerify): its self-signature is not checked again
+ * (ASPS_RATLS_KEY_PROVEN); so are the CERT_PEM of every call (a call
+ * comes over a connection whose handshake ended). Else *verdict is
  * UNAUTHENTICATED when the evidence is wrong (err: "evidence refused:
  * REASON (detail)", REASON the short error name such as tcb_revoked,
  * root_untrusted, cert_expired, binding; "no client certificate..." for

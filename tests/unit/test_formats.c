@@ -1239,6 +1239,65 @@ static void test_sim_quotes_have_the_layout_of_real_ones(void **state)
     free(r5);
 }
 
+/* asps_quote_same_but_binding (an RA-TLS certificate's second quote from
+ * the same QE) leaves out exactly the two places Intel's headers put the
+ * body's report data and the quote signature: in real v3 SGX, v4 TDX and v5
+ * TD 1.5 quotes, as this file's walker finds them, a change there alone
+ * keeps the pair "the same" and hands back the new report data; a change to
+ * any other byte, one at a time, does not. */
+static void test_quote_pair_differs_only_where_intel_puts_report_data_and_signature(void **state)
+{
+    (void)state;
+    struct {
+        int src; /* 0 dcap vector, 1 real case, 2 field case */
+        const char *name;
+    } qs[] = {{0, "sgx_quote"},
+              {0, "tdx_quote"},
+              {1, "tdx5-90c06f-tcb-not-supported"},
+              {2, "gtg-v5-td15-90c06f"}};
+    for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++) {
+        size_t n;
+        uint8_t *a = qs[i].src == 0   ? tu_read_vector(qs[i].name, &n)
+                     : qs[i].src == 1 ? real_quote(qs[i].name, &n)
+                                      : field_quote(qs[i].name, &n);
+        assert_non_null(a);
+        lw *w = walk_or_fail(a, n, qs[i].name);
+        const lw_item *rd = lw_find(w, S_BODY, "report_data"), *sig = lw_find(w, S_SIG, "signature");
+        assert_int_equal(rd->len, 64);
+        assert_int_equal(sig->len, 64);
+        uint8_t *b = malloc(n), got[64], want[64];
+        assert_non_null(b);
+        /* itself: the same, its own report data */
+        assert_int_equal(asps_quote_same_but_binding(a, n, a, n, got), 1);
+        assert_memory_equal(got, a + rd->off, 64);
+        /* report data and signature changed */
+        memcpy(b, a, n);
+        for (size_t k = 0; k < 64; k++) {
+            want[k] = (uint8_t)(0x5a ^ k);
+            b[rd->off + k] = want[k];
+            b[sig->off + k] ^= 0xff;
+        }
+        if (asps_quote_same_but_binding(a, n, b, n, got) != 1)
+            fail_msg("%s: report data and signature changed: not the same", qs[i].name);
+        assert_memory_equal(got, want, 64);
+        /* any other byte */
+        for (size_t p = 0; p < n; p++) {
+            if ((p >= rd->off && p < rd->off + 64) || (p >= sig->off && p < sig->off + 64))
+                continue;
+            memcpy(b, a, n);
+            b[p] ^= 0x01;
+            if (asps_quote_same_but_binding(a, n, b, n, got) != 0)
+                fail_msg("%s: byte %zu changed, still the same", qs[i].name, p);
+        }
+        /* a byte shorter */
+        memcpy(b, a, n);
+        assert_int_equal(asps_quote_same_but_binding(a, n, b, n - 1, got), 0);
+        free(b);
+        free(w);
+        free(a);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1251,6 +1310,7 @@ int main(void)
         cmocka_unit_test(test_gramine_attestation_paths_are_gramines),
         cmocka_unit_test(test_configfs_tsm_files_are_the_kernels),
         cmocka_unit_test(test_sim_quotes_have_the_layout_of_real_ones),
+        cmocka_unit_test(test_quote_pair_differs_only_where_intel_puts_report_data_and_signature),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

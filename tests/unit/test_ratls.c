@@ -13,6 +13,8 @@
 #include "asps/ratls.h"
 #include "sim.h"
 #include "cbor.h"
+#include "quote.h"
+#include "x509.h"
 #include "testutil.h"
 
 #define AT_OK 1751328000
@@ -288,6 +290,18 @@ static void test_ratls_refusals(void **state)
     assert_int_equal(extract_spec(&crit, &ev, &eb), ASPS_E_UNSUPPORTED);
     certspec issuer = {.oids = {"1.2.840.113741.1337.6"}, .vals = {q}, .lens = {ql}, .other_issuer = 1};
     assert_int_equal(extract_spec(&issuer, &ev, &eb), ASPS_E_CHAIN);
+    { /* also when a handshake proved the key: it must still be self-issued */
+        char *pem = hand_cert(&issuer);
+        asps_verifier *v;
+        asps_claims c;
+        assert_int_equal(asps_verifier_new(&v, &eb), ASPS_OK);
+        assert_int_equal(asps_ratls_verify_ex(v, (uint8_t *)pem, strlen(pem), NULL, NULL, AT_OK,
+                                              ASPS_RATLS_KEY_PROVEN, &c, &eb),
+                         ASPS_E_CHAIN);
+        assert_non_null(strstr(eb.msg, "issuer != subject"));
+        asps_verifier_free(v);
+        free(pem);
+    }
     certspec two = {.oids = {"1.2.840.113741.1337.6", "1.2.840.113741.1"}, .vals = {q, q}, .lens = {ql, ql}};
     assert_int_equal(extract_spec(&two, &ev, &eb), ASPS_E_PARSE);
     certspec dup = {.oids = {"1.2.840.113741.1337.6", "1.2.840.113741.1337.6"}, .vals = {q, q}, .lens = {ql, ql}};
@@ -747,6 +761,109 @@ static void test_ratls_sim_gramine_plus_dice_with_dice_for_another_key_is_refuse
     EVP_PKEY_free(k);
 }
 
+/* Gramine + DICE whose DICE quote is the legacy quote but for its report
+ * data and signature (one QE's two quotes, as asps and Gramine write them):
+ * only the first quote's signature is checked, the second's binding is; a
+ * DICE quote that differs anywhere else is verified in full. Counted in
+ * ECDSA verifies (asps_x509_verifies), with the verifier's PCK chain and QE
+ * report already seen. */
+static char *gramine_dice_cert(EVP_PKEY *k, int64_t now, const uint8_t *q1, size_t l1,
+                               const uint8_t *q2, size_t l2, const asps_writer *claims)
+{
+    asps_writer ev = asps_writer_init(CBOR_OUT_MAX, ASPS_WRITER_PLAIN);
+    dice_value(&ev, q2, l2, claims->p, claims->len);
+    const char *oids[2] = {"1.2.840.113741.1337.6", "2.23.133.5.4.9"};
+    const uint8_t *vals[2] = {q1, ev.p};
+    size_t lens[2] = {l1, ev.len};
+    char *pem = cert_for_key(k, EVP_sha256(), now - 60, now + 3600, 2, oids, vals, lens);
+    asps_writer_free(&ev);
+    return pem;
+}
+
+static asps_err verify_counting(const char *pem, int64_t now, unsigned flags, uint64_t *n,
+                                asps_claims *c, asps_errbuf *eb)
+{
+    uint64_t n0 = asps_x509_verifies();
+    asps_err e = asps_ratls_verify_ex(g_sim.v, (const uint8_t *)pem, strlen(pem), sim_col, NULL, now,
+                                      flags, c, eb);
+    *n = asps_x509_verifies() - n0;
+    return e;
+}
+
+static void test_ratls_sim_second_quote_of_one_qe_is_checked_for_its_binding(void **state)
+{
+    (void)state;
+    int64_t now = (int64_t)time(NULL);
+    EVP_PKEY *k = EVP_EC_gen("P-256");
+    uint8_t rd1[64] = {0}, h[32], rd2[64];
+    spki_hash(k, rd1);
+    memcpy(h, rd1, 32);
+    asps_writer claims = asps_writer_init(CBOR_OUT_MAX, ASPS_WRITER_PLAIN);
+    dice_claims(&claims, 1, h, 32, 0);
+    sha256_of(claims.p, claims.len, rd2);
+    simatt a = {0};
+    memset(a.ids[0].mr_enclave, 0x33, 32);
+    a.ids[1] = a.ids[0];
+    uint8_t *q1, *q2;
+    size_t l1, l2;
+    asps_errbuf eb;
+    asps_claims c;
+    uint64_t n;
+    assert_int_equal(sim_quote_fn(&a, rd1, &q1, &l1, &eb), ASPS_OK);
+    assert_int_equal(sim_quote_fn(&a, rd2, &q2, &l2, &eb), ASPS_OK);
+    assert_int_equal(asps_quote_same_but_binding(q1, l1, q2, l2, rd1), 1);
+
+    char *pem = gramine_dice_cert(k, now, q1, l1, q2, l2, &claims);
+    assert_int_equal(verify_counting(pem, now, 0, &n, &c, &eb), ASPS_OK); /* warms the caches */
+    assert_int_equal(verify_counting(pem, now, 0, &n, &c, &eb), ASPS_OK);
+    assert_string_equal(c.ratls_format, "gramine+dice");
+    assert_int_equal(n, 2); /* self-signature, first quote */
+    assert_int_equal(verify_counting(pem, now, ASPS_RATLS_KEY_PROVEN, &n, &c, &eb), ASPS_OK);
+    assert_int_equal(n, 1); /* the first quote alone */
+    free(pem);
+
+    /* the DICE quote's signature spoiled: nothing it claims is used, so
+     * still accepted; spoiled and one body byte changed (isv_svn): verified
+     * in full, refused */
+    const size_t SIG = 48 + 384 + 4, ISV_SVN = 48 + 258;
+    q2[SIG + 7] ^= 0x01;
+    pem = gramine_dice_cert(k, now, q1, l1, q2, l2, &claims);
+    assert_int_equal(verify_counting(pem, now, ASPS_RATLS_KEY_PROVEN, &n, &c, &eb), ASPS_OK);
+    free(pem);
+    q2[ISV_SVN] ^= 0x01;
+    pem = gramine_dice_cert(k, now, q1, l1, q2, l2, &claims);
+    assert_int_not_equal(verify_counting(pem, now, ASPS_RATLS_KEY_PROVEN, &n, &c, &eb), ASPS_OK);
+    assert_int_equal(n, 2); /* both quotes' signatures tried */
+    free(pem);
+
+    /* a genuine second quote with another isv_svn: verified in full,
+     * accepted only if it claimed the same identity (it does not) */
+    free(q2);
+    a.ids[1].isv_svn = 2;
+    assert_int_equal(sim_quote_fn(&a, rd2, &q2, &l2, &eb), ASPS_OK);
+    pem = gramine_dice_cert(k, now, q1, l1, q2, l2, &claims);
+    assert_int_equal(verify_counting(pem, now, ASPS_RATLS_KEY_PROVEN, &n, &c, &eb), ASPS_E_BINDING);
+    assert_non_null(strstr(eb.msg, "different identities"));
+    assert_int_equal(n, 2);
+    free(pem);
+
+    /* the same quote shape, but its report data for other claims */
+    free(q2);
+    a.ids[1] = a.ids[0];
+    uint8_t other[64];
+    memset(other, 0x44, sizeof other);
+    assert_int_equal(sim_quote_fn(&a, other, &q2, &l2, &eb), ASPS_OK);
+    pem = gramine_dice_cert(k, now, q1, l1, q2, l2, &claims);
+    assert_int_equal(verify_counting(pem, now, ASPS_RATLS_KEY_PROVEN, &n, &c, &eb), ASPS_E_BINDING);
+    assert_non_null(strstr(eb.msg, "DICE quote was made for another key"));
+    free(pem);
+
+    free(q1);
+    free(q2);
+    asps_writer_free(&claims);
+    EVP_PKEY_free(k);
+}
+
 static void test_ratls_self_signature_and_key_oddities_are_refused(void **state)
 {
     (void)state;
@@ -754,13 +871,15 @@ static void test_ratls_self_signature_and_key_oddities_are_refused(void **state)
      * oddity under test can refuse it. */
     int64_t now = (int64_t)time(NULL);
     const char *oid = "1.2.840.113741.1";
-    struct { const char *name; int rsa_bits; const char *curve; const EVP_MD *md; int corrupt; asps_err want; } cases[] = {
-        {"good RSA-2048 SHA-256", 2048, NULL, NULL, 0, ASPS_OK},
-        {"good P-384", 0, "P-384", NULL, 0, ASPS_OK},
-        {"RSA-1024", 1024, NULL, NULL, 0, ASPS_E_UNSUPPORTED},
-        {"secp256k1", 0, "secp256k1", NULL, 0, ASPS_E_UNSUPPORTED},
-        {"MD5 self-signature", 2048, NULL, NULL, 0, ASPS_E_UNSUPPORTED},
-        {"signature does not verify", 0, "P-256", NULL, 1, ASPS_E_CHAIN},
+    /* want_proven: the same with ASPS_RATLS_KEY_PROVEN (a TLS handshake
+     * proved the key): everything but the signature value is still checked */
+    struct { const char *name; int rsa_bits; const char *curve; const EVP_MD *md; int corrupt; asps_err want, want_proven; } cases[] = {
+        {"good RSA-2048 SHA-256", 2048, NULL, NULL, 0, ASPS_OK, ASPS_OK},
+        {"good P-384", 0, "P-384", NULL, 0, ASPS_OK, ASPS_OK},
+        {"RSA-1024", 1024, NULL, NULL, 0, ASPS_E_UNSUPPORTED, ASPS_E_UNSUPPORTED},
+        {"secp256k1", 0, "secp256k1", NULL, 0, ASPS_E_UNSUPPORTED, ASPS_E_UNSUPPORTED},
+        {"MD5 self-signature", 2048, NULL, NULL, 0, ASPS_E_UNSUPPORTED, ASPS_E_UNSUPPORTED},
+        {"signature does not verify", 0, "P-256", NULL, 1, ASPS_E_CHAIN, ASPS_OK},
     };
     cases[0].md = EVP_sha256();
     cases[1].md = EVP_sha384();
@@ -800,6 +919,11 @@ static void test_ratls_self_signature_and_key_oddities_are_refused(void **state)
         if (e != cases[i].want)
             fail_msg("%s: want %s, got %s (%s)", cases[i].name, asps_err_name(cases[i].want),
                      asps_err_name(e), e ? eb.msg : "");
+        e = asps_ratls_verify_ex(g_sim.v, der, (size_t)dl, sim_col, NULL, now, ASPS_RATLS_KEY_PROVEN,
+                                 &c, &eb);
+        if (e != cases[i].want_proven)
+            fail_msg("%s, key proven: want %s, got %s (%s)", cases[i].name,
+                     asps_err_name(cases[i].want_proven), asps_err_name(e), e ? eb.msg : "");
         OPENSSL_free(der);
         free(pem);
     next:
@@ -1188,6 +1312,7 @@ int main(void)
         cmocka_unit_test(test_ratls_sim_two_extensions_claiming_different_identities_are_refused),
         cmocka_unit_test(test_ratls_sim_gramine_plus_dice_with_dice_for_another_key_is_refused),
         cmocka_unit_test(test_ratls_self_signature_and_key_oddities_are_refused),
+        cmocka_unit_test(test_ratls_sim_second_quote_of_one_qe_is_checked_for_its_binding),
         cmocka_unit_test(test_ratls_sim_critical_extensions_are_decided_by_asps_list),
         cmocka_unit_test(test_ratls_sim_misencoded_gramine_oid_is_read_whole),
         cmocka_unit_test(test_ratls_sim_duplicate_extensions_are_refused),

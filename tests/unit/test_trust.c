@@ -348,7 +348,7 @@ static void test_trust_sim_certificates_verify_with_their_root(void **state)
     for (int i = 0; i < 2; i++) {
         asps_claims c;
         asps_errbuf eb;
-        if (asps_trust_verify_cert(t, (const uint8_t *)g.cert[i], strlen(g.cert[i]), time(NULL), &c,
+        if (asps_trust_verify_cert(t, (const uint8_t *)g.cert[i], strlen(g.cert[i]), time(NULL), 0, &c,
                                    &eb) != ASPS_OK)
             fail_msg("%s", eb.msg);
         assert_int_equal(c.tee, i ? ASPS_TEE_TDX : ASPS_TEE_SGX);
@@ -361,7 +361,7 @@ static void test_trust_sim_certificates_verify_with_their_root(void **state)
     asps_claims c;
     asps_errbuf eb;
     assert_int_not_equal(asps_trust_verify_cert(t, (const uint8_t *)g.other_cert,
-                                                strlen(g.other_cert), time(NULL), &c, &eb),
+                                                strlen(g.other_cert), time(NULL), 0, &c, &eb),
                          ASPS_OK);
     asps_trust_free(t);
 }
@@ -374,7 +374,7 @@ static void test_trust_without_the_sim_root_refuses(void **state)
     asps_claims c;
     asps_errbuf eb;
     assert_int_not_equal(asps_trust_verify_cert(t, (const uint8_t *)g.cert[0], strlen(g.cert[0]),
-                                                time(NULL), &c, &eb),
+                                                time(NULL), 0, &c, &eb),
                          ASPS_OK);
     asps_trust_free(t);
     /* a root named as a file is as good as the folder's */
@@ -384,7 +384,7 @@ static void test_trust_without_the_sim_root_refuses(void **state)
     o.root_files = roots;
     o.n_root_files = 1;
     t = trust(&o);
-    if (asps_trust_verify_cert(t, (const uint8_t *)g.cert[0], strlen(g.cert[0]), time(NULL), &c,
+    if (asps_trust_verify_cert(t, (const uint8_t *)g.cert[0], strlen(g.cert[0]), time(NULL), 0, &c,
                                &eb) != ASPS_OK)
         fail_msg("%s", eb.msg);
     asps_trust_free(t);
@@ -414,7 +414,7 @@ static void test_trust_without_collateral_says_so(void **state)
     asps_claims c;
     asps_errbuf eb;
     assert_int_equal(asps_trust_verify_cert(t, (const uint8_t *)g.cert[0], strlen(g.cert[0]),
-                                            time(NULL), &c, &eb),
+                                            time(NULL), 0, &c, &eb),
                      ASPS_E_UNAVAILABLE);
     assert_true(has_prefix(eb.msg, PREFIX));
     asps_trust_free(t);
@@ -429,7 +429,7 @@ static void test_trust_sim_certificate_with_collateral_from_a_pccs(void **state)
     asps_trust *t = trust(&o);
     asps_claims c;
     asps_errbuf eb;
-    if (asps_trust_verify_cert(t, (const uint8_t *)g.cert[0], strlen(g.cert[0]), time(NULL), &c,
+    if (asps_trust_verify_cert(t, (const uint8_t *)g.cert[0], strlen(g.cert[0]), time(NULL), 0, &c,
                                &eb) != ASPS_OK)
         fail_msg("%s", eb.msg);
     assert_true(c.simulated);
@@ -489,7 +489,7 @@ static void *verify_many(void *arg)
         asps_errbuf eb;
         int k = i & 1;
         if (asps_trust_verify_cert(w->t, (const uint8_t *)g.cert[k], strlen(g.cert[k]), time(NULL),
-                                   &c, &eb) == ASPS_OK &&
+                                   0, &c, &eb) == ASPS_OK &&
             c.tee == (k ? ASPS_TEE_TDX : ASPS_TEE_SGX))
             w->ok++;
     }
