@@ -11,7 +11,9 @@
  * (certificates in every format asps reads, with critical evidence, the
  * mis-encoded OID and an unknown critical extension, and one DICE extension
  * value); the smoke run adds the real RA-TLS certificates of
- * ../shared/vectors when present. */
+ * ../shared/vectors when present. Every input is also read as PEM text by
+ * the strict one-pass reader and by OpenSSL's PEM reader: where the strict
+ * one answers, the two must give the same DER (abort otherwise). */
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/x509.h>
@@ -22,6 +24,33 @@
 #include "asps/ratls.h"
 #include "cbor.h"
 #include "quote.h"
+#include "util.h"
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <string.h>
+
+static void strict_pem_agrees(const uint8_t *data, size_t size)
+{
+    uint8_t *der = NULL;
+    size_t dl = 0;
+    if (size > (1u << 20) || !asps_pem_cert_der_strict((const char *)data, size, &der, &dl))
+        return;
+    /* the reference reads the same text: up to a NUL, as the strict one */
+    BIO *b = BIO_new_mem_buf(data, (int)strnlen((const char *)data, size));
+    char *name = NULL, *header = NULL;
+    unsigned char *ref = NULL;
+    long rl = 0;
+    int ok = b && PEM_read_bio(b, &name, &header, &ref, &rl) == 1 && !strcmp(name, "CERTIFICATE") &&
+             rl > 0 && (size_t)rl == dl && memcmp(ref, der, dl) == 0;
+    OPENSSL_free(name);
+    OPENSSL_free(header);
+    OPENSSL_free(ref);
+    OPENSSL_free(der);
+    BIO_free(b);
+    ERR_clear_error();
+    if (!ok)
+        abort();
+}
 
 static void extract_and_parse(const uint8_t *data, size_t size)
 {
@@ -85,6 +114,7 @@ static void extension_value(const uint8_t *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    strict_pem_agrees(data, size);
     extract_and_parse(data, size);
     asps_reader r = asps_reader_init(data, size);
     (void)cbor_skip(&r, 0);

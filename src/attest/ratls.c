@@ -298,9 +298,14 @@ static X509 *load_cert(const uint8_t *buf, size_t len)
 {
     if (len > 0 && buf[0] == 0x30)
         return asps_x509_decode(buf, len, ASPS_X509_ANY_KEY);
-    BIO *b = BIO_new_mem_buf(buf, (int)len);
-    X509 *x = b ? asps_x509_read_pem(b, ASPS_X509_ANY_KEY) : NULL;
-    BIO_free(b);
+    /* PEM: the first block (asps_pem_cert_der: one pass for the strict
+     * form gRPC hands over, OpenSSL's PEM reader for any other) */
+    uint8_t *der = NULL;
+    size_t dl = 0;
+    if (!asps_pem_cert_der((const char *)buf, len, &der, &dl))
+        return NULL;
+    X509 *x = asps_x509_decode(der, dl, ASPS_X509_ANY_KEY);
+    OPENSSL_free(der);
     return x;
 }
 

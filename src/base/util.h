@@ -83,5 +83,15 @@ int asps_pem_next_cert_der(BIO *b, uint8_t **der, size_t *len);
 /* The same for the first block of the LEN bytes of text at PEM (LEN may
  * exceed the text: it stops at a NUL). */
 int asps_pem_cert_der(const char *pem, size_t len, uint8_t **der, size_t *dlen);
+/* asps_pem_cert_der's fast path alone: 1 (and *der, *dlen as there) only
+ * when the text is a certificate block in RFC 7468's strict form from its
+ * first byte ("-----BEGIN CERTIFICATE-----", base64 lines of exactly 64
+ * characters but the last, '\n' line ends, padding only at the end, then
+ * "-----END CERTIFICATE-----"), decoded in one pass with EVP_DecodeBlock;
+ * 0 for any other text, which asps_pem_cert_der reads with OpenSSL's PEM
+ * reader. Where it answers 1 the DER is exactly what the PEM reader gives
+ * (test_util checks it against PEM_read_bio on mutated texts; fuzz_ratls
+ * on every input). */
+int asps_pem_cert_der_strict(const char *pem, size_t len, uint8_t **der, size_t *dlen);
 
 #endif

@@ -4,6 +4,9 @@
  * that many; token files: 4096). */
 #include "testutil.h"
 
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,12 +101,123 @@ static void test_nearest_word_suggests_only_what_is_near(void **state)
     assert_null(asps_nearest_word("x", NULL));
 }
 
+/* OpenSSL's PEM reader on TEXT: the first block's DER if it is a
+ * certificate, as asps read PEM before the strict fast path. */
+static int reference_der(const char *text, size_t n, uint8_t **der, long *dl)
+{
+    BIO *b = BIO_new_mem_buf(text, (int)n);
+    char *name = NULL, *header = NULL;
+    unsigned char *d = NULL;
+    int ok = b && PEM_read_bio(b, &name, &header, &d, dl) == 1 && !strcmp(name, "CERTIFICATE") &&
+             *dl > 0;
+    OPENSSL_free(name);
+    OPENSSL_free(header);
+    BIO_free(b);
+    ERR_clear_error();
+    if (!ok) {
+        OPENSSL_free(d);
+        d = NULL;
+    }
+    *der = d;
+    return ok;
+}
+
+static char *pem_of(const uint8_t *data, size_t n, size_t *tl)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    assert_true(PEM_write_bio(b, "CERTIFICATE", "", data, (long)n) > 0);
+    char *p;
+    long l = BIO_get_mem_data(b, &p);
+    char *t = malloc((size_t)l + 1);
+    memcpy(t, p, (size_t)l);
+    t[l] = 0;
+    BIO_free(b);
+    *tl = (size_t)l;
+    return t;
+}
+
+/* Wherever the strict PEM path answers, it answers exactly what OpenSSL's
+ * PEM reader does: every DER length from 1 to 400 bytes (every padding,
+ * last lines of 1 to 64 characters) as OpenSSL writes it, then 20,000
+ * random mutations of such texts (a character changed to one of the
+ * characters that matter, removed, or added), each compared with
+ * PEM_read_bio. */
+static void test_strict_pem_agrees_with_openssls_reader(void **state)
+{
+    (void)state;
+    srand(7);
+    uint8_t data[400];
+    for (size_t n = 1; n <= sizeof data; n++) {
+        for (size_t i = 0; i < n; i++)
+            data[i] = (uint8_t)rand();
+        size_t tl;
+        char *t = pem_of(data, n, &tl);
+        uint8_t *der = NULL;
+        size_t dl = 0;
+        if (!asps_pem_cert_der_strict(t, tl, &der, &dl))
+            fail_msg("%zu bytes as OpenSSL writes them: not taken", n);
+        assert_int_equal(dl, n);
+        assert_memory_equal(der, data, n);
+        OPENSSL_free(der);
+        free(t);
+    }
+    static const char alphabet[] = "AZaz09+/=\n\r- \t.B";
+    int taken = 0, refused = 0;
+    for (int round = 0; round < 20000; round++) {
+        size_t n = 1 + (size_t)rand() % 200;
+        for (size_t i = 0; i < n; i++)
+            data[i] = (uint8_t)rand();
+        size_t tl;
+        char *t = pem_of(data, n, &tl);
+        char *m = malloc(tl + 2);
+        size_t ml = tl, at = (size_t)rand() % tl;
+        char ch = alphabet[(size_t)rand() % (sizeof alphabet - 1)];
+        switch (rand() % 3) {
+        case 0: /* changed */
+            memcpy(m, t, tl);
+            m[at] = ch;
+            break;
+        case 1: /* removed */
+            memcpy(m, t, at);
+            memcpy(m + at, t + at + 1, tl - at - 1);
+            ml = tl - 1;
+            break;
+        default: /* added */
+            memcpy(m, t, at);
+            m[at] = ch;
+            memcpy(m + at + 1, t + at, tl - at);
+            ml = tl + 1;
+        }
+        m[ml] = 0;
+        uint8_t *der = NULL, *ref = NULL;
+        size_t dl = 0;
+        long rl = 0;
+        int s = asps_pem_cert_der_strict(m, ml, &der, &dl), r = reference_der(m, ml, &ref, &rl);
+        if (s) {
+            taken++;
+            if (!r || (size_t)rl != dl || memcmp(der, ref, dl) != 0)
+                fail_msg("round %d: the strict path read %zu bytes, OpenSSL %s (%ld)\n%s", round, dl,
+                         r ? "others" : "nothing", rl, m);
+        } else {
+            refused++;
+        }
+        OPENSSL_free(der);
+        OPENSSL_free(ref);
+        free(m);
+        free(t);
+    }
+    /* both ways were taken (the comparison ran) */
+    assert_true(taken > 1000);
+    assert_true(refused > 1000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_read_limits_take_exactly_max_and_refuse_one_more),
         cmocka_unit_test(test_nearest_word_suggests_only_what_is_near),
         cmocka_unit_test(test_time_parse_refuses_days_not_on_the_calendar),
+        cmocka_unit_test(test_strict_pem_agrees_with_openssls_reader),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
