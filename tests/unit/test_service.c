@@ -161,7 +161,7 @@ static const char *last_audit(fx *f)
  * by the caller with asps_service_call_end. */
 static void call(fx *f, asps_call *c, const char *cert, const char *const *names, size_t n)
 {
-    asps_service_call_begin(f->svc, c, cert, "test:1", names, n);
+    asps_service_call_begin(f->svc, c, cert, 0, "test:1", names, n);
     asps_service_decide(f->svc, c);
 }
 
@@ -570,7 +570,7 @@ static void *stress_thread(void *arg)
         if (rand_r(&st->seed) % 3 == 0 || strcmp(buf, st->certs[k]) != 0)
             strcpy(buf, st->certs[k]);
         asps_call c;
-        asps_service_call_begin(st->f->svc, &c, buf, "test:1", a, 1);
+        asps_service_call_begin(st->f->svc, &c, buf, 0, "test:1", a, 1);
         if (c.claims_err != ASPS_OK)
             st->refused++;
         else if (c.claims.sgx.mr_enclave[0] != 0x11 + k || c.claims.sgx.mr_enclave[31] != 0x11 + k)
@@ -726,7 +726,7 @@ static void test_one_audit_line_per_call(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         size_t before = audit_lines(f);
         asps_call c;
-        asps_service_call_begin(f->svc, &c, cases[i].cert, "test:2", cases[i].names, cases[i].n);
+        asps_service_call_begin(f->svc, &c, cases[i].cert, 0, "test:2", cases[i].names, cases[i].n);
         if (cases[i].transport_refuses)
             asps_call_refuse(&c, ASPS_E_PARSE, ASPS_VERDICT_INVALID, NULL, "malformed request: %s",
                              "test");
