@@ -405,10 +405,9 @@ static void test_good_client_gets_reply_and_handler_sees_verified_cert(void **st
     assert_string_equal(handler_last_pem, verifier_last_pem);
     assert_string_equal(handler_last_pem, good.cert);
     assert_non_null(strstr(handler_last_peer, "127.0.0.1"));
-    pthread_mutex_unlock(&mu);
     uint64_t conn = handler_last_conn;
-    assert_true(conn != 0);
     pthread_mutex_unlock(&mu);
+    assert_true(conn != 0);
     /* a second call reuses the connection: no new handshake, and the
      * handler sees the same connection id (one auth context per
      * connection in gRPC core: conns.c) */
@@ -416,8 +415,9 @@ static void test_good_client_gets_reply_and_handler_sees_verified_cert(void **st
     pthread_mutex_lock(&mu);
     assert_int_equal(verifier_calls, 1);
     assert_int_equal(handler_calls, 2);
-    assert_int_equal(handler_last_conn, conn);
+    uint64_t again = handler_last_conn;
     pthread_mutex_unlock(&mu);
+    assert_int_equal(again, conn);
     /* another connection (the same certificate) gets its own id, and
      * the first keeps its own; outside a handler there is none */
     asps_rpc_client *c2 = client_ca(srv_port, &good, NULL);
@@ -428,12 +428,14 @@ static void test_good_client_gets_reply_and_handler_sees_verified_cert(void **st
     assert_true(conn2 != 0 && conn2 != conn);
     expect_echo(c, "first again");
     pthread_mutex_lock(&mu);
-    assert_int_equal(handler_last_conn, conn);
+    again = handler_last_conn;
     pthread_mutex_unlock(&mu);
+    assert_int_equal(again, conn);
     expect_echo(c2, "second again");
     pthread_mutex_lock(&mu);
-    assert_int_equal(handler_last_conn, conn2);
+    again = handler_last_conn;
     pthread_mutex_unlock(&mu);
+    assert_int_equal(again, conn2);
     assert_int_equal(asps_rpc_call_connection_id(), 0);
     asps_rpc_client_free(c2);
     asps_rpc_client_free(c);
