@@ -2,15 +2,19 @@
  *
  * A call finds its connection by its auth context. In gRPC core 1.51 a
  * server connection has exactly one grpc_auth_context, and every call on it
- * gets that same object (read in gRPC's sources at v1.51:
+ * gets that same object (read in gRPC core's sources of that time, the
+ * copies of these files at hand being from around 1.51:
  * security_handshaker.cc, OnPeerCheckedInner, puts the auth context its
  * check_peer made, once per handshake, into the connection's channel args;
  * server_auth_filter.cc, ServerAuthFilter::Create, takes it from there once
  * per channel stack, that is per connection, and MakeCallPromise gives each
  * call's grpc_server_security_context a new reference to that one object;
  * security_context.cc, grpc_call_auth_context, returns another reference to
- * the call's, never a copy). test_claims_conn pins this end to end: twenty
- * calls on one connection hash its certificate once.
+ * the call's, never a copy). Pinned against the installed gRPC end to end:
+ * test_rpc (a handler sees one id per connection, another for another
+ * connection) and test_claims_conn (twenty calls on one connection hash
+ * its certificate once). Were it ever otherwise, every call would get a
+ * new id: slower (the index every time), never wrong.
  *
  * An address alone proves nothing: once a connection is gone its auth
  * context is freed and the same address may hold the next connection's.
