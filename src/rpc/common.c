@@ -6,8 +6,9 @@
  *
  * Trusts: gRPC core to hand the verifier the certificate the peer proved
  * possession of in the TLS handshake, and to put that same certificate (the
- * same PEM text) in the auth context of the connection's calls. Decides
- * nothing itself: the verify function does.
+ * same PEM text) in the auth context of the connection's calls; server.c
+ * to give each connection's calls one id (conns.c). Decides nothing
+ * itself: the verify function does.
  */
 #include "rpc_internal.h"
 #include "log.h"
@@ -192,21 +193,19 @@ struct vjob {
  * Every call of such a server asks the table about its connection's
  * certificate; hashing the PEM each time was a third of a call's CPU
  * (ISSUE 17). The answer "not refused" is therefore remembered per
- * connection: gRPC gives every call of a connection the same PEM string
- * (one allocation in the connection's auth context), so its address finds
- * a hint holding a copy of the text and the table's refusal generation
- * then. The hint answers only when the call's text equals the copy whole
- * (strcmp: the text is public) and no refusal was put since: an address is
- * never trusted alone, as the same address may hold another connection's
- * certificate once the first is gone (freed memory is reused), and a
- * certificate may be refused later by another connection's handshake
- * (collateral gone: UNAVAILABLE). Refusals themselves are always looked up
- * by hash. An empty table answers at once. Hints: VERDICT_HINTS_SETS x
- * VERDICT_HINTS_WAYS (set by address, least recently used replaced),
- * allocated at first use, each with its copy (the PEM's length + 1). */
+ * connection, by the connection's id (conns.c: ids are never reused, and a
+ * connection's certificate never changes, so the id alone proves which
+ * certificate it is; nothing is copied or compared), with the table's
+ * refusal generation then. The hint answers only while no refusal was put
+ * since: a certificate may be refused later by another connection's
+ * handshake (collateral gone: UNAVAILABLE). Refusals themselves are always
+ * looked up by hash, and so are calls without an id. An empty table
+ * answers at once. Hints: VERDICT_HINT_SETS x VERDICT_HINT_WAYS (set by
+ * id, least recently used replaced: as many as server.c pins connections),
+ * 24 bytes each (24 KB), allocated at first use. */
 #define VERDICT_MSG 256
 #define VERDICT_PROBE 8
-#define VERDICT_HINT_SETS 64
+#define VERDICT_HINT_SETS 256
 #define VERDICT_HINT_WAYS 4
 
 struct verdict {
@@ -219,10 +218,8 @@ struct verdict {
 };
 
 struct verdict_hint {
-    const char *addr; /* a connection's PEM string: compared, never read */
-    char *pem;        /* its text when the hint was made (malloc'd) */
-    size_t cap;       /* bytes allocated at pem */
-    uint64_t gen;     /* the table's refusal generation then */
+    uint64_t conn;  /* a connection's id (conns.c); 0: unused */
+    uint64_t gen;   /* the table's refusal generation when it was not refused */
     uint64_t stamp;
 };
 
@@ -240,7 +237,7 @@ struct asps_rpc__vpool {
     size_t n_verdicts;
     size_t n_refused;  /* verdicts in use */
     uint64_t vgen;     /* +1 per refusal kept */
-    struct verdict_hint *hints; /* "not refused" per connection, NULL until used */
+    struct verdict_hint *hints; /* "not refused" per connection id, NULL until used */
     uint64_t vclock;
 };
 
@@ -327,69 +324,61 @@ void asps_rpc__vpool_put_verdict(asps_rpc__vpool *p, const char *pem, int status
         verdict_put(p, pem, status, msg ? msg : "");
 }
 
-static struct verdict_hint *hint_set(asps_rpc__vpool *p, const char *pem)
+static struct verdict_hint *hint_set(asps_rpc__vpool *p, uint64_t conn)
 {
-    uint64_t a = (uint64_t)(uintptr_t)pem * 0x9e3779b97f4a7c15ull;
+    uint64_t a = conn * 0x9e3779b97f4a7c15ull;
     return &p->hints[(a >> 40) % VERDICT_HINT_SETS * VERDICT_HINT_WAYS];
 }
 
-/* Under vmu: whether the connection whose PEM string is PEM was found not
- * refused since the last refusal kept (see the table's comment). */
-static int hint_not_refused(asps_rpc__vpool *p, const char *pem)
+/* Under vmu: whether the connection CONN was found not refused since the
+ * last refusal kept (see the table's comment). */
+static int hint_not_refused(asps_rpc__vpool *p, uint64_t conn)
 {
-    if (p->hints == NULL)
+    if (p->hints == NULL || conn == 0)
         return 0;
-    struct verdict_hint *set = hint_set(p, pem);
+    struct verdict_hint *set = hint_set(p, conn);
     for (int i = 0; i < VERDICT_HINT_WAYS; i++)
-        if (set[i].addr == pem && set[i].gen == p->vgen && set[i].pem != NULL &&
-            strcmp(set[i].pem, pem) == 0) {
+        if (set[i].conn == conn && set[i].gen == p->vgen) {
             set[i].stamp = ++p->vclock;
             return 1;
         }
     return 0;
 }
 
-/* Under vmu: remember that PEM (LEN bytes) is not refused now. */
-static void hint_put(asps_rpc__vpool *p, const char *pem, size_t len)
+/* Under vmu: remember that the connection CONN is not refused now. */
+static void hint_put(asps_rpc__vpool *p, uint64_t conn)
 {
+    if (conn == 0)
+        return;
     if (p->hints == NULL &&
         (p->hints = calloc(VERDICT_HINT_SETS * VERDICT_HINT_WAYS, sizeof *p->hints)) == NULL)
         return;
-    struct verdict_hint *set = hint_set(p, pem), *h = &set[0];
+    struct verdict_hint *set = hint_set(p, conn), *h = &set[0];
     for (int i = 0; i < VERDICT_HINT_WAYS; i++) {
-        if (set[i].addr == pem) {
+        if (set[i].conn == conn) {
             h = &set[i];
             break;
         }
         if (set[i].stamp < h->stamp)
             h = &set[i];
     }
-    if (h->cap < len + 1) {
-        char *n = malloc(len + 1);
-        if (n == NULL)
-            return;
-        free(h->pem);
-        h->pem = n;
-        h->cap = len + 1;
-    }
-    memcpy(h->pem, pem, len + 1);
-    h->addr = pem;
+    h->conn = conn;
     h->gen = p->vgen;
     h->stamp = ++p->vclock;
 }
 
-int asps_rpc__vpool_verdict(asps_rpc__vpool *p, const char *pem, char *msg, size_t msglen)
+int asps_rpc__vpool_verdict(asps_rpc__vpool *p, const char *pem, uint64_t conn, char *msg,
+                            size_t msglen)
 {
     if (p == NULL || p->verdicts == NULL)
         return 0;
     pthread_mutex_lock(&p->vmu);
-    int quick = p->n_refused == 0 || hint_not_refused(p, pem);
+    int quick = p->n_refused == 0 || hint_not_refused(p, conn);
     pthread_mutex_unlock(&p->vmu);
     if (quick)
         return 0;
-    size_t len = strlen(pem);
     uint8_t key[32];
-    asps_sha256(pem, len, key);
+    pem_key(pem, key);
     int status = 0;
     pthread_mutex_lock(&p->vmu);
     struct verdict *e = verdict_slot(p, key, 0);
@@ -403,7 +392,7 @@ int asps_rpc__vpool_verdict(asps_rpc__vpool *p, const char *pem, char *msg, size
         e->stamp = ++p->vclock;
         snprintf(msg, msglen, "%s", e->msg);
     } else {
-        hint_put(p, pem, len); /* in the same hold of vmu as the lookup: vgen is its */
+        hint_put(p, conn); /* in the same hold of vmu as the lookup: vgen is its */
     }
     pthread_mutex_unlock(&p->vmu);
     return status;
@@ -511,8 +500,6 @@ void asps_rpc__vpool_unref(asps_rpc__vpool *p)
     pthread_cond_destroy(&p->cv);
     free(p->threads);
     free(p->verdicts);
-    for (size_t i = 0; p->hints != NULL && i < VERDICT_HINT_SETS * VERDICT_HINT_WAYS; i++)
-        free(p->hints[i].pem);
     free(p->hints);
     free(p);
 }

@@ -113,6 +113,20 @@ typedef int (*asps_rpc_handler_fn)(void *ctx, const char *peer_cert_pem, const c
  * DEADLINE_EXCEEDED. 0 outside a handler. */
 int64_t asps_rpc_call_deadline_mono_ms(void);
 
+/* Inside a handler (on the thread running it): the id of the connection
+ * the call came on, a number from 1 up, unique in the process: the
+ * server's calls on one connection get the same id, and an id is never
+ * given to another connection (of this server or any other in the
+ * process), so a handler may keep what it learnt of a connection (its
+ * certificate's verified claims) by this id and trust it without comparing
+ * the certificate again. The server keeps ids for its ASPS_RPC_CONNECTION_IDS
+ * most recently active connections (holding on to each one's auth context, the peer's
+ * certificate in it, until the entry goes or the server is freed); a
+ * connection whose entry went gets a new id at its next call. 0 outside a
+ * handler, or when the call has no auth context: treat 0 as "unknown". */
+uint64_t asps_rpc_call_connection_id(void);
+#define ASPS_RPC_CONNECTION_IDS 1024
+
 typedef struct asps_rpc_server_opts {
     const char *listen_addr;    /* "host:port"; "127.0.0.1:0" picks a free port */
     const char *cert_chain_pem; /* server leaf certificate (+ intermediates) */

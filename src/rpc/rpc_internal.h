@@ -26,12 +26,36 @@ void asps_rpc__vpool_unref(asps_rpc__vpool *p);
 /* The kept refusal of the certificate PEM (its status, message in msg), or 0
  * when there is none (never refused, verified since, pushed out of the
  * table, or an UNAVAILABLE one past ASPS_RPC_REFUSAL_RETRY_MS).
- * PEM is the connection's own string from its auth context: a call on a
- * connection already answered "not refused" costs no hashing (common.c). */
-int asps_rpc__vpool_verdict(asps_rpc__vpool *p, const char *pem, char *msg, size_t msglen);
+ * CONN: the id of the call's connection (asps_rpc__conns), whose
+ * certificate PEM is; a call on a connection already answered "not
+ * refused" since the last refusal kept costs no hashing (common.c). 0: no
+ * id, looked up by hash. */
+int asps_rpc__vpool_verdict(asps_rpc__vpool *p, const char *pem, uint64_t conn, char *msg,
+                            size_t msglen);
 /* Keep the refusal STATUS (0: forget it) with MSG for the certificate PEM,
  * as a refused handshake does (tests). */
 void asps_rpc__vpool_put_verdict(asps_rpc__vpool *p, const char *pem, int status, const char *msg);
+
+/* The server's open connections as ids (conns.c): a bounded table that
+ * holds one reference to each connection's auth context it has seen (an
+ * OBJ, dropped with RELEASE), so that the object cannot be freed and its
+ * address reused while it is in the table: the pointer is the connection.
+ * Each entry gets an id unique in the process (from 1, never reused); when
+ * the table is full the least recently used entry is released, and that
+ * connection gets a new id when it is added again. Thread-safe.
+ * new: CAP entries at most (NULL when CAP is 0 or out of memory).
+ * find: OBJ's id (made the most recently used), 0 when not in the table.
+ * add: takes the caller's reference OBJ and returns OBJ's id: a new entry,
+ * or the one another thread added meanwhile (the extra reference is then
+ * released); 0 only for a NULL table or OBJ.
+ * clear: releases every reference (the table stays usable, empty);
+ * returns how many. free: clear, then free. */
+typedef struct asps_rpc__conns asps_rpc__conns;
+asps_rpc__conns *asps_rpc__conns_new(size_t cap, void (*release)(void *obj));
+uint64_t asps_rpc__conns_find(asps_rpc__conns *t, const void *obj);
+uint64_t asps_rpc__conns_add(asps_rpc__conns *t, void *obj);
+size_t asps_rpc__conns_clear(asps_rpc__conns *t);
+void asps_rpc__conns_free(asps_rpc__conns *t);
 
 /* An external certificate verifier that hands the peer's leaf certificate to
  * an asps_rpc_verify_fn, on a pool thread if pool is non-NULL. gRPC owns it

@@ -36,6 +36,11 @@
  * certificate) itself, before any handler or health check runs. So a
  * refused client gets a status that says why, not a closed socket.
  *
+ * Connections: each call's connection gets an id from a bounded table that
+ * pins the connection's auth context (conns.c; asps_rpc_call_connection_id
+ * for handlers, the verdict hints of refuse_in_calls), released in
+ * stop_threads once gRPC's server is destroyed.
+ *
  * Deadlines: io thread 0 wakes at least every REAP_INTERVAL_MS, answers
  * waiting calls past their deadline and cancels
  * (DEADLINE_EXCEEDED) calls older than the configured call deadline; a worker
@@ -118,6 +123,7 @@ struct call {
     grpc_metadata trailer; /* retry pushback (server busy), static slices */
     int have_trailer;
     char *peer; /* gpr_malloc'd: read before the message, which may cancel the call */
+    uint64_t conn_id; /* its connection's (conn_id()); 0 until asked */
     int cancelled;  /* out of RECV_CLOSE_ON_SERVER */
     /* A call that waits for a slot learns at once when its client goes
      * away: its RECV_CLOSE_ON_SERVER is started when it begins waiting
@@ -163,6 +169,7 @@ struct asps_rpc_server {
     /* gRPC objects */
     int grpc_inited;
     asps_rpc__vpool *vpool; /* runs the verify callback off the io threads */
+    asps_rpc__conns *conns; /* connection ids: pins auth contexts until stop_threads */
     grpc_server *server;
     grpc_completion_queue *cq;
     struct tag shutdown_tag;
@@ -201,6 +208,8 @@ static void log_err(const char *what, const char *detail)
 
 /* ---- setup ----------------------------------------------------------------------- */
 
+static void release_auth_context(void *actx) { grpc_auth_context_release(actx); }
+
 asps_err asps_rpc_server_new(const asps_rpc_server_opts *o, asps_rpc_server **out, asps_errbuf *eb)
 {
     if (o == NULL || out == NULL)
@@ -237,7 +246,8 @@ asps_err asps_rpc_server_new(const asps_rpc_server_opts *o, asps_rpc_server **ou
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->work_cv, NULL);
     pthread_cond_init(&s->shutdown_cv, NULL);
-    if (fail) {
+    s->conns = asps_rpc__conns_new(ASPS_RPC_CONNECTION_IDS, release_auth_context);
+    if (fail || s->conns == NULL) {
         asps_rpc_server_free(s);
         return asps_fail(eb, ASPS_E_NOMEM, "rpc: out of memory");
     }
@@ -698,6 +708,26 @@ static const char *call_cert(grpc_call *call, grpc_auth_context **actx)
     return p != NULL && p->value != NULL && p->value[0] != '\0' ? p->value : NULL;
 }
 
+/* The id of the call's connection (asps_rpc_call_connection_id), from its
+ * auth context ACTX (the caller's reference): the table keeps a reference
+ * of its own (another one from the call: the same object, see conns.c).
+ * 0 when the call has no auth context. */
+static uint64_t conn_id(asps_rpc_server *s, struct call *c, grpc_auth_context *actx)
+{
+    if (c->conn_id != 0 || actx == NULL)
+        return c->conn_id;
+    uint64_t id = asps_rpc__conns_find(s->conns, actx);
+    if (id == 0) {
+        grpc_auth_context *ref = grpc_call_auth_context(c->call);
+        if (ref == actx)
+            id = asps_rpc__conns_add(s->conns, ref);
+        else if (ref != NULL)
+            grpc_auth_context_release(ref);
+    }
+    c->conn_id = id;
+    return id;
+}
+
 /* refuse_in_calls: answer the call here if its connection's certificate was
  * refused or is missing; 1 if answered. */
 static int refuse_call(asps_rpc_server *s, struct call *c)
@@ -711,7 +741,7 @@ static int refuse_call(asps_rpc_server *s, struct call *c)
         snprintf(msg, sizeof msg, "no client certificate: this server needs an RA-TLS client "
                                   "certificate");
     } else {
-        status = asps_rpc__vpool_verdict(s->vpool, pem, msg, sizeof msg);
+        status = asps_rpc__vpool_verdict(s->vpool, pem, conn_id(s, c, actx), msg, sizeof msg);
     }
     if (actx != NULL)
         grpc_auth_context_release(actx);
@@ -843,11 +873,15 @@ static void on_payload(asps_rpc_server *s, struct call *c, int ok)
     refuse_by_server(c, GRPC_STATUS_RESOURCE_EXHAUSTED, msg, 1, 1);
 }
 
-/* The deadline of the call this thread's handler is running for (see
- * asps_rpc_call_deadline_mono_ms); 0 between calls. */
+/* The deadline and connection id of the call this thread's handler is
+ * running for (see asps_rpc_call_deadline_mono_ms,
+ * asps_rpc_call_connection_id); 0 between calls. */
 static _Thread_local int64_t tl_call_deadline;
+static _Thread_local uint64_t tl_call_conn;
 
 int64_t asps_rpc_call_deadline_mono_ms(void) { return tl_call_deadline; }
+
+uint64_t asps_rpc_call_connection_id(void) { return tl_call_conn; }
 
 /* C's deadline on asps_rpc__now_ms's clock: the server's, or the client's
  * when that comes first (gRPC's own clock converted through what is left). */
@@ -906,9 +940,11 @@ static void run_call(asps_rpc_server *s, struct call *c, int cancel_all)
         snprintf(msg, sizeof msg, "no client certificate");
     } else {
         tl_call_deadline = call_deadline(s, c);
+        tl_call_conn = conn_id(s, c, actx);
         status = c->m->fn(c->m->ctx, pem, peer ? peer : "", req, req_len, &reply, &reply_len, msg,
                           sizeof msg);
         tl_call_deadline = 0;
+        tl_call_conn = 0;
         msg[sizeof msg - 1] = '\0';
         if (status < 0 || status > GRPC_STATUS_UNAUTHENTICATED) {
             snprintf(msg, sizeof msg, "handler returned an invalid status");
@@ -1264,6 +1300,9 @@ static void stop_threads(asps_rpc_server *s)
     s->server = NULL;
     grpc_completion_queue_destroy(s->cq);
     s->cq = NULL;
+    /* no call is left to ask for an id; gRPC is still initialised (our
+     * grpc_shutdown comes in asps_rpc_server_free) */
+    asps_rpc__conns_clear(s->conns);
 }
 
 /* bounded: give up on handlers ABANDON_GRACE_MS after the cancel (else
@@ -1375,6 +1414,7 @@ void asps_rpc_server_free(asps_rpc_server *s)
     pthread_cond_destroy(&s->work_cv);
     pthread_cond_destroy(&s->shutdown_cv);
     asps_rpc__vpool_unref(s->vpool);
+    asps_rpc__conns_free(s->conns); /* empty since stop_threads, unless never started */
     if (s->grpc_inited)
         grpc_shutdown();
     asps_rpc__identity_free(s->identity); /* gRPC's provider, which reads it, is gone */

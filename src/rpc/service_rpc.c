@@ -51,7 +51,8 @@ static int get_secrets(void *ctx, const char *cert, const char *peer, const uint
      * RESOURCE_EXHAUSTED rather than a parse error */
     asps_err e = asps_rpc_decode_get_secrets_request(req, req_len, g->max_names + 1, &names, &n, &eb);
     asps_call c;
-    asps_service_call_begin(g->svc, &c, cert, peer, (const char *const *)names, n);
+    asps_service_call_begin(g->svc, &c, cert, asps_rpc_call_connection_id(), peer,
+                            (const char *const *)names, n);
     c.deadline_mono_ms = asps_rpc_call_deadline_mono_ms();
     if (e == ASPS_E_LIMIT)
         asps_call_refuse(&c, ASPS_E_LIMIT, ASPS_VERDICT_INVALID, NULL,
@@ -77,7 +78,8 @@ static int occlum_get_secret(void *ctx, const char *cert, const char *peer, cons
     asps_err e = asps_rpc_decode_occlum_request(req, req_len, &name, &eb);
     const char *names[1] = {name};
     asps_call c;
-    asps_service_call_begin(g->svc, &c, cert, peer, names, e == ASPS_OK ? 1 : 0);
+    asps_service_call_begin(g->svc, &c, cert, asps_rpc_call_connection_id(), peer, names,
+                            e == ASPS_OK ? 1 : 0);
     c.deadline_mono_ms = asps_rpc_call_deadline_mono_ms();
     if (e != ASPS_OK)
         asps_call_refuse(&c, ASPS_E_PARSE, ASPS_VERDICT_INVALID, NULL, "malformed request: %s",
@@ -127,7 +129,8 @@ static int cczoo_get_secret(void *ctx, const char *cert, const char *peer, const
     asps_err e = asps_rpc_decode_cczoo_request(req, req_len, &key, &rctx, &eb);
     const char *const names[1] = {key};
     asps_call c;
-    asps_service_call_begin(g->svc, &c, cert, peer, names, e == ASPS_OK ? 1 : 0);
+    asps_service_call_begin(g->svc, &c, cert, asps_rpc_call_connection_id(), peer, names,
+                            e == ASPS_OK ? 1 : 0);
     c.deadline_mono_ms = asps_rpc_call_deadline_mono_ms();
     if (e != ASPS_OK)
         asps_call_refuse(&c, ASPS_E_PARSE, ASPS_VERDICT_INVALID, NULL, "malformed request: %s",

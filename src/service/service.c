@@ -41,24 +41,24 @@
  *     cache keyed on the SHA-256 of its DER: no one can make two
  *     certificates' texts collide), taken once in the handshake and once at
  *     a connection's first call; chained buckets;
- *   - the connection's hint: gRPC hands every call of a connection the same
- *     PEM string (one allocation in the connection's auth context; see
- *     rpc/common.c), so its address finds a hint on every call but the
- *     first. The address alone proves nothing: once a connection is gone
- *     the same address may hold another connection's certificate (freed
- *     memory is reused). So a hint keeps a copy of the text it was made for
- *     and answers only when the call's text equals it whole (strcmp: the
- *     text is public), and only while its entry still holds the claims of
- *     that text (the entry's index key equals the hint's: entries are
- *     reused for other certificates when the cache is full).
+ *   - the connection's hint, by the connection's id the transport gives
+ *     (asps_rpc_call_connection_id: never given to another connection, and
+ *     a connection's certificate never changes), on every call but the
+ *     first. Nothing is copied or compared but numbers: the id, the
+ *     address of the call's PEM string (the transport hands every call of
+ *     a connection the same string: a transport that gave a wrong id would
+ *     also have to give the same string to be believed), and the entry's
+ *     index key, so that a hint answers only while its entry still holds
+ *     the claims of that certificate (entries are reused for other
+ *     certificates when the cache is full). Calls without an id (0) take
+ *     the index.
  * Entries are allocated as certificates are verified, up to claims_cache
  * (then the least recently used is reused in place) and freed only with
  * the service: a hint's entry pointer is always memory of the cache; what
  * the entry holds is checked by the key. Memory: sizeof(cache_entry) per
  * certificate (12.1 KB, nearly all asps_claims), the index 8 to 16 bytes
  * per entry (buckets, grown by doubling); the hints, allocated at the first
- * call, 64 bytes each plus the PEM text (~11.7 KB for a simulated-platform
- * RA-TLS certificate) for at most HINT_SETS x HINT_WAYS connections.
+ * call, 64 bytes each for HINT_SETS x HINT_WAYS connections (64 KB).
  * Shutdown cleanses and frees the entries in use only. Expiry: the claims'
  * expires_at (the collateral's, and the certificate's notAfter, which the
  * trust layer folds in: asps_ratls_verify). */
@@ -76,9 +76,8 @@ typedef struct cache_entry {
 #define HINT_WAYS 4
 
 typedef struct cache_hint {
-    const char *addr; /* a connection's PEM string: compared as a number, never read */
-    char *pem;        /* the text it held when the hint was made (malloc'd, cap bytes) */
-    size_t cap;
+    uint64_t conn;    /* the connection's id; 0: unused */
+    const char *addr; /* its PEM string: compared as a number, never read */
     uint8_t key[32];  /* its SHA-256: the entry's key while the entry is its */
     cache_entry *e;
     uint64_t stamp;
@@ -219,25 +218,23 @@ static void lru_touch(asps_service *s, cache_entry *e)
     }
 }
 
-/* The hint set of a connection's PEM address (its bits mixed: malloc'd
- * addresses share their low bits). */
-static cache_hint *hint_set(asps_service *s, const char *pem)
+/* The hint set of a connection id (its bits mixed). */
+static cache_hint *hint_set(asps_service *s, uint64_t conn)
 {
-    uint64_t a = (uint64_t)(uintptr_t)pem * 0x9e3779b97f4a7c15ull;
+    uint64_t a = conn * 0x9e3779b97f4a7c15ull;
     return &s->hints[(a >> 40) % HINT_SETS * HINT_WAYS];
 }
 
-/* The entry holding the claims of the call's certificate PEM, found by the
- * address of the connection's string (see the cache's comment). */
-static cache_entry *hint_find(asps_service *s, const char *pem)
+/* The entry holding the claims of the certificate of connection CONN,
+ * whose PEM string is at PEM (see the cache's comment). */
+static cache_entry *hint_find(asps_service *s, uint64_t conn, const char *pem)
 {
     if (!s->hints)
         return NULL;
-    cache_hint *set = hint_set(s, pem);
+    cache_hint *set = hint_set(s, conn);
     for (int i = 0; i < HINT_WAYS; i++) {
         cache_hint *h = &set[i];
-        if (h->addr == pem && h->e && memcmp(h->e->key, h->key, 32) == 0 &&
-            strcmp(h->pem, pem) == 0) {
+        if (h->conn == conn && h->addr == pem && h->e && memcmp(h->e->key, h->key, 32) == 0) {
             h->stamp = ++s->clock;
             return h->e;
         }
@@ -245,30 +242,22 @@ static cache_entry *hint_find(asps_service *s, const char *pem)
     return NULL;
 }
 
-/* Remember that the connection's string at PEM (LEN bytes) holds the
+/* Remember that connection CONN (its PEM string at PEM) has the
  * certificate of entry E. */
-static void hint_put(asps_service *s, const char *pem, size_t len, cache_entry *e)
+static void hint_put(asps_service *s, uint64_t conn, const char *pem, cache_entry *e)
 {
     if (!s->hints && !(s->hints = calloc(HINT_SETS * HINT_WAYS, sizeof *s->hints)))
         return; /* no hints: the index still answers */
-    cache_hint *set = hint_set(s, pem), *h = &set[0];
+    cache_hint *set = hint_set(s, conn), *h = &set[0];
     for (int i = 0; i < HINT_WAYS; i++) {
-        if (set[i].addr == pem) {
+        if (set[i].conn == conn) {
             h = &set[i];
             break;
         }
         if (set[i].stamp < h->stamp)
             h = &set[i];
     }
-    if (h->cap < len + 1) {
-        char *n = malloc(len + 1);
-        if (!n)
-            return;
-        free(h->pem);
-        h->pem = n;
-        h->cap = len + 1;
-    }
-    memcpy(h->pem, pem, len + 1);
+    h->conn = conn;
     h->addr = pem;
     memcpy(h->key, e->key, 32);
     h->e = e;
@@ -310,10 +299,6 @@ static cache_entry *cache_put(asps_service *s, const uint8_t key[32], const asps
     return e;
 }
 
-/* Claims for a certificate (PEM text as gRPC gave it): from the cache while
- * valid, else verified now. CALL: PEM is the string of a connection's auth
- * context (a call), whose address is worth remembering; the handshake's is
- * a copy gone after it. */
 /* The entry's rendered audit claims, copied for one call (NULL when not
  * wanted or not rendered: the audit line renders them itself). */
 static void copy_audit_json(const cache_entry *e, char **out)
@@ -322,8 +307,12 @@ static void copy_audit_json(const cache_entry *e, char **out)
         *out = strdup(e->audit_json);
 }
 
-static asps_err claims_for(asps_service *s, const char *pem, int call, asps_claims *out, int *hit,
-                           char **audit_json, asps_errbuf *eb)
+/* Claims for a certificate (PEM text as gRPC gave it): from the cache while
+ * valid, else verified now. CONN: the id of the call's connection, whose
+ * certificate PEM is (0: none, as in the handshake, or unknown): worth a
+ * hint. */
+static asps_err claims_for(asps_service *s, const char *pem, uint64_t conn, asps_claims *out,
+                           int *hit, char **audit_json, asps_errbuf *eb)
 {
     *hit = 0;
     if (audit_json)
@@ -331,9 +320,9 @@ static asps_err claims_for(asps_service *s, const char *pem, int call, asps_clai
     if (!pem)
         return asps_fail(eb, ASPS_E_NO_EVIDENCE, "no peer certificate");
     int64_t now = s->cache_now ? s->cache_now(s->cache_now_ctx) : now_s();
-    if (call) { /* a connection already seen: no decoding, no hashing */
+    if (conn) { /* a connection already seen: no decoding, no hashing */
         pthread_mutex_lock(&s->cache_lock);
-        cache_entry *e = hint_find(s, pem);
+        cache_entry *e = hint_find(s, conn, pem);
         if (e && e->expires > now) {
             *out = e->claims;
             copy_audit_json(e, audit_json);
@@ -358,8 +347,8 @@ static asps_err claims_for(asps_service *s, const char *pem, int call, asps_clai
         *out = e->claims;
         copy_audit_json(e, audit_json);
         lru_touch(s, e);
-        if (call)
-            hint_put(s, pem, len, e);
+        if (conn)
+            hint_put(s, conn, pem, e);
         *hit = 1;
     }
     pthread_mutex_unlock(&s->cache_lock);
@@ -374,8 +363,8 @@ static asps_err claims_for(asps_service *s, const char *pem, int call, asps_clai
     e = cache_put(s, key, out, out->expires_at);
     if (e)
         copy_audit_json(e, audit_json);
-    if (e && call)
-        hint_put(s, pem, len, e);
+    if (e && conn)
+        hint_put(s, conn, pem, e);
     pthread_mutex_unlock(&s->cache_lock);
     return ASPS_OK;
 }
@@ -580,8 +569,6 @@ void asps_service_free(asps_service *s)
         asps_cleanse_free(c, sizeof *c);
     }
     free(s->buckets);
-    for (size_t i = 0; s->hints && i < HINT_SETS * HINT_WAYS; i++)
-        free(s->hints[i].pem);
     free(s->hints);
     gen_release(s, s->gen);
     asps_tally_free(s->refusals);
@@ -638,14 +625,14 @@ static void call_init(asps_call *c, const char *peer, const char *const *names, 
     c->claims_err = ASPS_E_NO_EVIDENCE;
 }
 
-void asps_service_call_begin(asps_service *s, asps_call *c, const char *cert_pem, const char *peer,
-                             const char *const *names, size_t n_names)
+void asps_service_call_begin(asps_service *s, asps_call *c, const char *cert_pem, uint64_t conn,
+                             const char *peer, const char *const *names, size_t n_names)
 {
     call_init(c, peer, names, n_names);
     count(s, &s->stats.calls);
     asps_errbuf eb = {{0}};
     int hit = 0;
-    c->claims_err = claims_for(s, cert_pem, 1, &c->claims, &hit, &c->claims_json, &eb);
+    c->claims_err = claims_for(s, cert_pem, conn, &c->claims, &hit, &c->claims_json, &eb);
     snprintf(c->claims_msg, sizeof c->claims_msg, "%s", eb.msg);
     if (hit)
         count(s, &s->stats.claims_cache_hits);

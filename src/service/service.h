@@ -199,7 +199,7 @@ void asps_service_handshake_failed(asps_service *s, const char *reason);
  * One call is one asps_call, one decision path and one audit line:
  *
  *   asps_call c;
- *   asps_service_call_begin(s, &c, cert_pem, peer, names, n);  (claims looked up)
+ *   asps_service_call_begin(s, &c, cert_pem, conn, peer, names, n);  (claims looked up)
  *   if (request malformed) asps_call_refuse(&c, ...);            (transport's refusals)
  *   asps_service_decide(s, &c);              (names, evidence, policy, KMS)
  *   ... c.err, c.verdict, c.msg, c.secrets: answer the peer ...
@@ -251,16 +251,20 @@ typedef struct asps_call {
 #define ASPS_SERVICE_DEADLINE_MARGIN_MS 150
 
 /* Start a call: the peer's certificate (as verified in the handshake; NULL
- * when none), its address (logging only), the names asked (NULL, 0 when
- * the request could not be decoded; the array is the caller's and must
- * live until call_end). The claims are looked up here, once (from the
- * cache, or verified now), so the audit line always has them. A transport
- * that passes the same CERT_PEM string on every call of a connection (gRPC:
- * the connection's auth context) has them found through the connection,
- * without decoding or hashing the certificate; any string is compared
- * whole, so another one at the same address is never taken for it. */
-void asps_service_call_begin(asps_service *s, asps_call *c, const char *cert_pem, const char *peer,
-                             const char *const *names, size_t n_names);
+ * when none), the id of the connection it came on (CONN: see below), its
+ * address (logging only), the names asked (NULL, 0 when the request could
+ * not be decoded; the array is the caller's and must live until call_end).
+ * The claims are looked up here, once (from the cache, or verified now),
+ * so the audit line always has them. CONN is the transport's number for
+ * the call's connection (asps_rpc_call_connection_id): it must never be
+ * given to another connection, whose certificate could differ; a transport
+ * that passes it, and the same CERT_PEM string on every call of the
+ * connection (gRPC: the connection's auth context), has the claims found
+ * through the connection without decoding, hashing or comparing the
+ * certificate. 0: no such number (tests, other transports): the claims are
+ * found by the certificate's hash. */
+void asps_service_call_begin(asps_service *s, asps_call *c, const char *cert_pem, uint64_t conn,
+                             const char *peer, const char *const *names, size_t n_names);
 
 /* Refuse the call with ERR and VERDICT, MSG (printf) for the peer; REASON
  * for the audit line (NULL: the same as MSG). Returns c->err. */

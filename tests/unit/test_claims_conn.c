@@ -1,11 +1,11 @@
 /* test_claims_conn.c: a connection's calls find their claims through the
  * connection, against the real gRPC core (issue 17).
  *
- * The service keeps each connection's claims by the address of the PEM
- * string gRPC puts in the connection's auth context, which only pays if
- * gRPC hands every call of a connection that same string: this is what the
- * test pins, on 127.0.0.1 with the server configured as `asps serve` is
- * (refusals answered in calls). Twenty calls on one connection hash the
+ * The service keeps each connection's claims by the connection's id, which
+ * the rpc server gives by the connection's auth context (src/rpc/conns.c):
+ * that only pays if gRPC hands every call of a connection that same auth
+ * context and PEM string: this is what the test pins, on 127.0.0.1 with
+ * the server configured as `asps serve` is (refusals answered in calls). Twenty calls on one connection hash the
  * certificate twice (its handshake, its first call), not once per call;
  * a second connection with the same certificate is verified no more but
  * finds its claims by hash once for its own first call; a connection with

@@ -126,6 +126,7 @@ static char *verifier_last_pem;
 static int verifier_calls;
 static char *handler_last_pem;
 static char handler_last_peer[128];
+static uint64_t handler_last_conn; /* asps_rpc_call_connection_id in the handler */
 static int handler_calls;
 static int slow_started;
 static int slow_ms = 500;
@@ -164,6 +165,7 @@ static void note_handler(const char *pem, const char *peer)
     free(handler_last_pem);
     handler_last_pem = pem ? strdup(pem) : NULL;
     snprintf(handler_last_peer, sizeof handler_last_peer, "%s", peer);
+    handler_last_conn = asps_rpc_call_connection_id();
     pthread_mutex_unlock(&mu);
 }
 
@@ -229,6 +231,7 @@ static void reset_observations(void)
     verifier_last_pem = handler_last_pem = NULL;
     verifier_calls = handler_calls = slow_started = 0;
     handler_last_peer[0] = 0;
+    handler_last_conn = 0;
     pthread_mutex_unlock(&mu);
 }
 
@@ -402,13 +405,39 @@ static void test_good_client_gets_reply_and_handler_sees_verified_cert(void **st
     assert_string_equal(handler_last_pem, verifier_last_pem);
     assert_string_equal(handler_last_pem, good.cert);
     assert_non_null(strstr(handler_last_peer, "127.0.0.1"));
+    uint64_t conn = handler_last_conn;
     pthread_mutex_unlock(&mu);
-    /* a second call reuses the connection: no new handshake */
+    assert_true(conn != 0);
+    /* a second call reuses the connection: no new handshake, and the
+     * handler sees the same connection id (one auth context per
+     * connection in gRPC core: conns.c) */
     expect_echo(c, "again");
     pthread_mutex_lock(&mu);
     assert_int_equal(verifier_calls, 1);
     assert_int_equal(handler_calls, 2);
+    uint64_t again = handler_last_conn;
     pthread_mutex_unlock(&mu);
+    assert_int_equal(again, conn);
+    /* another connection (the same certificate) gets its own id, and
+     * the first keeps its own; outside a handler there is none */
+    asps_rpc_client *c2 = client_ca(srv_port, &good, NULL);
+    expect_echo(c2, "second connection");
+    pthread_mutex_lock(&mu);
+    uint64_t conn2 = handler_last_conn;
+    pthread_mutex_unlock(&mu);
+    assert_true(conn2 != 0 && conn2 != conn);
+    expect_echo(c, "first again");
+    pthread_mutex_lock(&mu);
+    again = handler_last_conn;
+    pthread_mutex_unlock(&mu);
+    assert_int_equal(again, conn);
+    expect_echo(c2, "second again");
+    pthread_mutex_lock(&mu);
+    again = handler_last_conn;
+    pthread_mutex_unlock(&mu);
+    assert_int_equal(again, conn2);
+    assert_int_equal(asps_rpc_call_connection_id(), 0);
+    asps_rpc_client_free(c2);
     asps_rpc_client_free(c);
 }
 

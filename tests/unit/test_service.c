@@ -11,6 +11,7 @@
  * where a test installs its own verifier to count and to fail on purpose.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,12 +158,19 @@ static const char *last_audit(fx *f)
     return line;
 }
 
-/* One whole call as the transport makes it; the call is ended (audited)
- * by the caller with asps_service_call_end. */
+/* One whole call as the transport makes it, on connection CONN (its id,
+ * asps_rpc_call_connection_id; 0: none); the call is ended (audited) by the
+ * caller with asps_service_call_end. */
+static void call_on(fx *f, asps_call *c, const char *cert, uint64_t conn,
+                    const char *const *names, size_t n)
+{
+    asps_service_call_begin(f->svc, c, cert, conn, "test:1", names, n);
+    asps_service_decide(f->svc, c);
+}
+
 static void call(fx *f, asps_call *c, const char *cert, const char *const *names, size_t n)
 {
-    asps_service_call_begin(f->svc, c, cert, "test:1", names, n);
-    asps_service_decide(f->svc, c);
+    call_on(f, c, cert, 0, names, n);
 }
 
 /* ---- the test verifier and clock ------------------------------------------------ */
@@ -433,13 +441,15 @@ static void test_claims_expire_with_the_certificate(void **state)
 }
 
 /* A certificate never gets another's claims. The claims are found through
- * the connection's PEM string, whose address gRPC keeps for the
- * connection; once it is gone the same address may hold the next
- * connection's certificate, of the same length: here one buffer plays those
- * connections, holding in turn the enclave 0xa1's certificate (granted),
- * another enclave's of the very same length (denied: no app matches it),
- * the first with one character of its signature changed (verified anew), then
- * the first again. */
+ * the connection's id (gRPC's connection: the transport's number for it,
+ * never reused) and PEM string; once a connection is gone the same address
+ * may hold the next connection's certificate, of the same length, under
+ * another id: here one buffer plays those connections, holding in turn the
+ * enclave 0xa1's certificate (granted), another enclave's of the very same
+ * length (denied: no app matches it), the first with one character of its
+ * signature changed (verified anew: granted, as its handshake proved its
+ * key, but not from the cache), then the first again. A hint kept by the
+ * address alone would grant the second and serve the third from the cache. */
 static void test_claims_never_another_certificate(void **state)
 {
     fx *f = *state;
@@ -463,21 +473,25 @@ static void test_claims_never_another_certificate(void **state)
     asps_service_stats st0, st1;
 
     memcpy(conn, f->cert, len + 1);
-    for (int i = 0; i < 2; i++) { /* verified in the first call, then through the connection */
-        call(f, &c, conn, a, 1);
+    uint64_t lookups = asps_service__claims_cache_lookups(f->svc);
+    for (int i = 0; i < 3; i++) { /* verified in the first call, then through the connection */
+        call_on(f, &c, conn, 101, a, 1);
         assert_int_equal(c.verdict, ASPS_VERDICT_GRANTED);
         asps_service_call_end(f->svc, &c);
     }
+    assert_int_equal(asps_service__claims_cache_lookups(f->svc), lookups + 1);
     assert_non_null(strstr(last_audit(f), "\"mrenclave\":\"" MRE "\""));
 
     memcpy(conn, other, len + 1);
     asps_service_get_stats(f->svc, &st0);
-    call(f, &c, conn, a, 1);
-    assert_int_equal(c.verdict, ASPS_VERDICT_DENIED);
-    asps_service_call_end(f->svc, &c);
+    for (int i = 0; i < 2; i++) {
+        call_on(f, &c, conn, 102, a, 1);
+        assert_int_equal(c.verdict, ASPS_VERDICT_DENIED);
+        asps_service_call_end(f->svc, &c);
+        assert_non_null(strstr(last_audit(f), "\"mrenclave\":\"b2b2b2b2"));
+    }
     asps_service_get_stats(f->svc, &st1);
-    assert_int_equal(st1.claims_cache_hits, st0.claims_cache_hits);
-    assert_non_null(strstr(last_audit(f), "\"mrenclave\":\"b2b2b2b2"));
+    assert_int_equal(st1.claims_cache_hits, st0.claims_cache_hits + 1); /* its own, the 2nd time */
 
     /* one base64 character of the self-signature (the last line) changed:
      * another text, so verified anew, not served from the cache; accepted,
@@ -491,7 +505,7 @@ static void test_claims_never_another_certificate(void **state)
     for (int n = 0; n < 8 || *ch == '\n' || *ch == '='; ch--)
         n += *ch != '\n' && *ch != '=';
     *ch = *ch == 'A' ? 'B' : 'A';
-    call(f, &c, conn, a, 1);
+    call_on(f, &c, conn, 103, a, 1);
     assert_int_equal(c.verdict, ASPS_VERDICT_GRANTED);
     asps_service_call_end(f->svc, &c);
     asps_service_get_stats(f->svc, &st1);
@@ -499,7 +513,7 @@ static void test_claims_never_another_certificate(void **state)
 
     memcpy(conn, f->cert, len + 1);
     asps_service_get_stats(f->svc, &st0);
-    call(f, &c, conn, a, 1);
+    call_on(f, &c, conn, 104, a, 1);
     assert_int_equal(c.verdict, ASPS_VERDICT_GRANTED);
     asps_service_call_end(f->svc, &c);
     asps_service_get_stats(f->svc, &st1);
@@ -507,6 +521,76 @@ static void test_claims_never_another_certificate(void **state)
     free(conn);
     free(other);
     asps_ratls_free_key(okey);
+}
+
+/* How the claims are found by connection id, counted by the index lookups
+ * (a SHA-256 of the PEM each): a connection's first call looks up, its
+ * next ones do not; a connection whose id changed (the transport's table
+ * let its entry go: asps_rpc_call_connection_id) is found again through
+ * the index with its new id, not verified again; so is one whose hint was
+ * pushed out by a thousand newer connections; calls without an id (0)
+ * look up every time, and get the claims of what the buffer holds now. */
+static void test_claims_by_connection_id(void **state)
+{
+    fx *f = *state;
+    use_test_verifier(f);
+    const char *a[] = {"a"};
+    asps_call c;
+    size_t len = strlen(f->cert);
+    char *buf = malloc(len + 1);
+    assert_non_null(buf);
+    memcpy(buf, f->cert, len + 1);
+#define LOOKUPS() asps_service__claims_cache_lookups(f->svc)
+#define GRANTED(conn)                                        \
+    do {                                                     \
+        call_on(f, &c, buf, conn, a, 1);                     \
+        assert_int_equal(c.verdict, ASPS_VERDICT_GRANTED);   \
+        asps_service_call_end(f->svc, &c);                   \
+    } while (0)
+
+    uint64_t n0 = LOOKUPS();
+    GRANTED(7); /* verified */
+    assert_int_equal(f->verifications, 1);
+    assert_int_equal(LOOKUPS(), n0 + 1);
+    for (int i = 0; i < 5; i++)
+        GRANTED(7);
+    assert_int_equal(LOOKUPS(), n0 + 1);
+
+    /* the same connection under a new id: by the index once, then by id */
+    GRANTED(8);
+    assert_int_equal(LOOKUPS(), n0 + 2);
+    GRANTED(8);
+    assert_int_equal(LOOKUPS(), n0 + 2);
+    assert_int_equal(f->verifications, 1);
+
+    /* 1100 newer connections (the hints hold 1024) push id 8's out */
+    for (uint64_t id = 1000; id < 2100; id++) {
+        asps_service_call_begin(f->svc, &c, f->cert, id, "test:3", a, 1);
+        assert_int_equal(c.claims_err, ASPS_OK);
+        asps_service_call_end(f->svc, &c);
+    }
+    uint64_t n1 = LOOKUPS();
+    assert_int_equal(n1, n0 + 2 + 1100);
+    GRANTED(8);
+    assert_int_equal(LOOKUPS(), n1 + 1);
+    GRANTED(8);
+    assert_int_equal(LOOKUPS(), n1 + 1);
+    assert_int_equal(f->verifications, 1);
+
+    /* no id: the index every time; a buffer holding another certificate
+     * now gets that one's claims (a verifier that fails says it is new) */
+    GRANTED(0);
+    GRANTED(0);
+    assert_int_equal(LOOKUPS(), n1 + 3);
+    memcpy(buf, f->other, strlen(f->other) + 1);
+    f->verdict = ASPS_E_TCB_REVOKED;
+    call_on(f, &c, buf, 0, a, 1);
+    assert_int_equal(c.verdict, ASPS_VERDICT_UNAUTHENTICATED);
+    asps_service_call_end(f->svc, &c);
+    assert_int_equal(f->verifications, 2);
+#undef GRANTED
+#undef LOOKUPS
+    free(buf);
 }
 
 /* A service made anew with CACHE entries at most and the test verifier. */
@@ -549,7 +633,8 @@ static void test_claims_cache_full_evicts_lru(void **state)
 }
 
 /* Connections that come and go (a freed PEM string's address holding the
- * next connection's certificate), on several threads at once, with more
+ * next connection's certificate, under a new connection id; ids renewed
+ * and calls without one now and then), on several threads at once, with more
  * certificates than the cache holds (entries reused for others) and real
  * RA-TLS verification: every call's claims are its own certificate's. */
 #define STRESS_CERTS 6
@@ -564,19 +649,32 @@ typedef struct stress {
     int wrong, refused;
 } stress;
 
+/* connection ids as the transport gives them: one counter, never reused */
+static _Atomic uint64_t stress_ids;
+
 static void *stress_thread(void *arg)
 {
     stress *st = arg;
     char *conn[2] = {malloc(st->maxlen + 1), malloc(st->maxlen + 1)};
+    uint64_t id[2] = {0, 0};
     const char *a[] = {"a"};
     for (int i = 0; i < STRESS_CALLS && conn[0] && conn[1]; i++) {
         int k = rand_r(&st->seed) % STRESS_CERTS;
-        char *buf = conn[rand_r(&st->seed) % 2];
-        /* now and then the "connection" is replaced at the same address */
-        if (rand_r(&st->seed) % 3 == 0 || strcmp(buf, st->certs[k]) != 0)
+        int w = rand_r(&st->seed) % 2;
+        char *buf = conn[w];
+        /* now and then the "connection" is replaced at the same address:
+         * a new connection, a new id */
+        if (id[w] == 0 || rand_r(&st->seed) % 3 == 0 || strcmp(buf, st->certs[k]) != 0) {
             strcpy(buf, st->certs[k]);
+            id[w] = atomic_fetch_add(&stress_ids, 1) + 1;
+        }
+        /* and now and then its id is gone from the transport's table: a
+         * new one for the same connection; or the call has none */
+        int r = rand_r(&st->seed) % 10;
+        if (r == 0)
+            id[w] = atomic_fetch_add(&stress_ids, 1) + 1;
         asps_call c;
-        asps_service_call_begin(st->f->svc, &c, buf, "test:1", a, 1);
+        asps_service_call_begin(st->f->svc, &c, buf, r == 1 ? 0 : id[w], "test:1", a, 1);
         if (c.claims_err != ASPS_OK)
             st->refused++;
         else if (c.claims.sgx.mr_enclave[0] != 0x11 + k || c.claims.sgx.mr_enclave[31] != 0x11 + k)
@@ -620,6 +718,8 @@ static void test_claims_stress_reused_addresses(void **state)
     assert_int_equal(refused, 0);
     assert_int_equal(wrong, 0);
     assert_true(stats.claims_cache_hits > 0); /* the cache and the hints were used */
+    assert_true(asps_service__claims_cache_lookups(f->svc) <
+                (uint64_t)STRESS_THREADS * STRESS_CALLS);
     assert_true(asps_service__claims_cache_entries(f->svc) <= 4);
     for (int k = 0; k < STRESS_CERTS; k++) {
         free(certs[k]);
@@ -732,7 +832,7 @@ static void test_one_audit_line_per_call(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         size_t before = audit_lines(f);
         asps_call c;
-        asps_service_call_begin(f->svc, &c, cases[i].cert, "test:2", cases[i].names, cases[i].n);
+        asps_service_call_begin(f->svc, &c, cases[i].cert, 0, "test:2", cases[i].names, cases[i].n);
         if (cases[i].transport_refuses)
             asps_call_refuse(&c, ASPS_E_PARSE, ASPS_VERDICT_INVALID, NULL, "malformed request: %s",
                              "test");
@@ -858,6 +958,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_claims_cache_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_claims_expire_with_the_certificate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_claims_never_another_certificate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_claims_by_connection_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_claims_cache_full_evicts_lru, setup, teardown),
         cmocka_unit_test_setup_teardown(test_claims_cache_memory_grows_with_use, setup, teardown),
         cmocka_unit_test_setup_teardown(test_evidence_refused, setup, teardown),
