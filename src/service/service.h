@@ -228,7 +228,7 @@ typedef struct asps_call {
     size_t n_names;
     int done;                   /* decided or refused */
     int transport_refused;      /* from asps_service_refused_call */
-    asps_claims claims;
+    asps_claims claims;         /* valid only when claims_err is ASPS_OK */
     char *claims_json;          /* claims as the audit line writes them, from the
                                    claims cache (NULL: rendered at call_end) */
     asps_err claims_err;        /* ASPS_OK when claims holds the verified claims */
