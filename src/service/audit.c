@@ -138,17 +138,24 @@ static void format_time(int64_t ms, char out[40])
         clock_gettime(CLOCK_REALTIME, &ts);
         ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
     }
-    char base[32];
+    /* the second's text, kept per thread: a busy server writes many lines
+     * a second, and gmtime_r + strftime cost more than the rest of the
+     * time stamp */
+    static _Thread_local int64_t last_sec = INT64_MIN;
+    static _Thread_local char base[32];
     int64_t sec = ms / 1000, frac = ms % 1000;
     if (frac < 0) {
         frac += 1000;
         sec -= 1;
     }
-    asps_time_format(sec, base);
-    /* base ends in 'Z': put the milliseconds before it. */
-    size_t n = strlen(base);
-    if (n > 0 && base[n - 1] == 'Z')
-        base[n - 1] = 0;
+    if (sec != last_sec) {
+        asps_time_format(sec, base);
+        /* base ends in 'Z': the milliseconds go before it */
+        size_t n = strlen(base);
+        if (n > 0 && base[n - 1] == 'Z')
+            base[n - 1] = 0;
+        last_sec = sec;
+    }
     snprintf(out, 40, "%s.%03dZ", base, (int)frac);
 }
 

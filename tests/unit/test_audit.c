@@ -554,10 +554,37 @@ static void test_prerendered_claims_give_the_same_line(void **state)
     free(line);
 }
 
+/* The second's text is kept per thread between lines: each line still
+ * gets its own time, across seconds, backwards, before 1970 and at the
+ * turn of a year (date(1) agrees: date -u -d @1767225599). */
+static void test_time_stamps_each_line_its_own_second(void **state)
+{
+    (void)state;
+    struct {
+        int64_t ms;
+        const char *want;
+    } t[] = {{1767322800123, "2026-01-02T03:00:00.123Z"}, {1767322800999, "2026-01-02T03:00:00.999Z"},
+             {1767322801000, "2026-01-02T03:00:01.000Z"}, {1767322800001, "2026-01-02T03:00:00.001Z"},
+             {1767225599999, "2025-12-31T23:59:59.999Z"}, {1767225600000, "2026-01-01T00:00:00.000Z"},
+             {-1, "1969-12-31T23:59:59.999Z"},             {1767225600000, "2026-01-01T00:00:00.000Z"}};
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        asps_audit_event ev = {.time_ms = t[i].ms, .peer = "p", .verdict = "denied", .reason = "r"};
+        char *line;
+        asps_errbuf eb;
+        assert_int_equal(asps_audit_format(&ev, &line, &eb), ASPS_OK);
+        cJSON *j = parse_line(line);
+        if (strcmp(str(j, "time"), t[i].want) != 0)
+            fail_msg("%lld ms: %s, want %s", (long long)t[i].ms, str(j, "time"), t[i].want);
+        cJSON_Delete(j);
+        free(line);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_granted_decision_line_is_json_with_claims_and_no_value),
+        cmocka_unit_test(test_time_stamps_each_line_its_own_second),
         cmocka_unit_test(test_denied_decision_grants_nothing_in_the_log),
         cmocka_unit_test(test_tdx_and_no_claims_lines),
         cmocka_unit_test(test_concurrent_writers_never_interleave_lines),
