@@ -63,14 +63,38 @@
  * Shutdown cleanses and frees the entries in use only. Expiry: the claims'
  * expires_at (the collateral's, and the certificate's notAfter, which the
  * trust layer folds in: asps_ratls_verify). */
+/* A certificate's verified claims and their audit text, made once when
+ * verified and never changed after: the cache entry and every call using
+ * them share it by reference (a call used to copy its 12 KB). An entry
+ * reused for another certificate drops its reference; the last one frees
+ * it. */
+typedef struct claims_rec {
+    unsigned refs; /* atomic */
+    asps_claims claims;
+    char *audit_json; /* the claims as audit lines write them (asps_audit_claims_json);
+                         NULL: rendered per line */
+} claims_rec;
+
+static claims_rec *rec_ref(claims_rec *r)
+{
+    __atomic_add_fetch(&r->refs, 1, __ATOMIC_RELAXED);
+    return r;
+}
+
+static void rec_unref(claims_rec *r)
+{
+    if (r && __atomic_sub_fetch(&r->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+        free(r->audit_json);
+        asps_cleanse_free(r, sizeof *r);
+    }
+}
+
 typedef struct cache_entry {
     struct cache_entry *newer, *older; /* LRU list, most recent at the head */
     struct cache_entry *hnext;         /* index bucket chain */
     uint8_t key[32];                   /* SHA-256 of the PEM text */
     int64_t expires;
-    asps_claims claims;
-    char *audit_json; /* the claims as audit lines write them (asps_audit_claims_json);
-                         NULL: rendered per line */
+    claims_rec *rec; /* one reference */
 } cache_entry;
 
 #define HINT_SETS 256
@@ -265,17 +289,18 @@ static void hint_put(asps_service *s, uint64_t conn, const char *pem, cache_entr
     h->stamp = ++s->clock;
 }
 
-/* Keep CLAIMS for the certificate of KEY until EXPIRES: in its entry, else
- * a new one while fewer than claims_cache, else the least recently used
- * one, reused. NULL when out of memory (nothing cached). */
-static cache_entry *cache_put(asps_service *s, const uint8_t key[32], const asps_claims *c,
+/* Keep REC (a reference of its own) for the certificate of KEY until
+ * EXPIRES: in its entry, else a new one while fewer than claims_cache, else
+ * the least recently used one, reused. NULL when out of memory (nothing
+ * cached). */
+static cache_entry *cache_put(asps_service *s, const uint8_t key[32], claims_rec *rec,
                               int64_t expires)
 {
     cache_entry *e = index_find(s, key);
     if (!e) {
         if (s->cache_used < s->cache_n && index_grow(s) && (e = malloc(sizeof *e))) {
             s->cache_used++;
-            e->audit_json = NULL;
+            e->rec = NULL;
         } else if (s->lru_tail) {
             e = s->lru_tail; /* the least recently used, reused in place */
             lru_unlink(s, e);
@@ -289,35 +314,21 @@ static cache_entry *cache_put(asps_service *s, const uint8_t key[32], const asps
     } else {
         lru_touch(s, e);
     }
-    e->claims = *c;
+    rec_unref(e->rec); /* calls still using the old claims keep them */
+    e->rec = rec_ref(rec);
     e->expires = expires;
-    /* the claims' part of every audit line of this certificate's calls,
-     * rendered once (a call copies it: the entry may be reused meanwhile) */
-    free(e->audit_json);
-    asps_errbuf eb;
-    if (asps_audit_claims_json(c, &e->audit_json, &eb) != ASPS_OK)
-        e->audit_json = NULL;
     return e;
-}
-
-/* The entry's rendered audit claims, copied for one call (NULL when not
- * wanted or not rendered: the audit line renders them itself). */
-static void copy_audit_json(const cache_entry *e, char **out)
-{
-    if (out && e->audit_json)
-        *out = strdup(e->audit_json);
 }
 
 /* Claims for a certificate (PEM text as gRPC gave it): from the cache while
  * valid, else verified now. CONN: the id of the call's connection, whose
  * certificate PEM is (0: none, as in the handshake, or unknown): worth a
  * hint. */
-static asps_err claims_for(asps_service *s, const char *pem, uint64_t conn, asps_claims *out,
-                           int *hit, char **audit_json, asps_errbuf *eb)
+static asps_err claims_for(asps_service *s, const char *pem, uint64_t conn, claims_rec **out,
+                           int *hit, asps_errbuf *eb)
 {
     *hit = 0;
-    if (audit_json)
-        *audit_json = NULL;
+    *out = NULL;
     if (!pem)
         return asps_fail(eb, ASPS_E_NO_EVIDENCE, "no peer certificate");
     int64_t now = s->cache_now ? s->cache_now(s->cache_now_ctx) : now_s();
@@ -325,8 +336,7 @@ static asps_err claims_for(asps_service *s, const char *pem, uint64_t conn, asps
         pthread_mutex_lock(&s->cache_lock);
         cache_entry *e = hint_find(s, conn, pem);
         if (e && e->expires > now) {
-            *out = e->claims;
-            copy_audit_json(e, audit_json);
+            *out = rec_ref(e->rec);
             lru_touch(s, e);
             *hit = 1;
         }
@@ -345,8 +355,7 @@ static asps_err claims_for(asps_service *s, const char *pem, uint64_t conn, asps
     s->lookups++;
     cache_entry *e = index_find(s, key);
     if (e && e->expires > now) {
-        *out = e->claims;
-        copy_audit_json(e, audit_json);
+        *out = rec_ref(e->rec);
         lru_touch(s, e);
         if (conn)
             hint_put(s, conn, pem, e);
@@ -355,18 +364,29 @@ static asps_err claims_for(asps_service *s, const char *pem, uint64_t conn, asps
     pthread_mutex_unlock(&s->cache_lock);
     if (*hit)
         return ASPS_OK;
+    claims_rec *rec = malloc(sizeof *rec);
+    if (!rec)
+        return asps_fail(eb, ASPS_E_NOMEM, "out of memory");
+    rec->refs = 1;
+    rec->audit_json = NULL;
     double t0 = asps_metrics_clock();
-    asps_err err = verify_cert(s, pem, len, out, eb);
+    asps_err err = verify_cert(s, pem, len, &rec->claims, eb);
     asps_service__m_verification(asps_metrics_clock() - t0, err == ASPS_OK);
-    if (err != ASPS_OK)
+    if (err != ASPS_OK) {
+        rec_unref(rec);
         return err;
+    }
+    /* the claims' part of every audit line of this certificate's calls,
+     * rendered once, outside the cache's lock */
+    asps_errbuf jeb;
+    if (asps_audit_claims_json(&rec->claims, &rec->audit_json, &jeb) != ASPS_OK)
+        rec->audit_json = NULL;
     pthread_mutex_lock(&s->cache_lock);
-    e = cache_put(s, key, out, out->expires_at);
-    if (e)
-        copy_audit_json(e, audit_json);
+    e = cache_put(s, key, rec, rec->claims.expires_at);
     if (e && conn)
         hint_put(s, conn, pem, e);
     pthread_mutex_unlock(&s->cache_lock);
+    *out = rec;
     return ASPS_OK;
 }
 
@@ -413,7 +433,7 @@ static asps_err audit(asps_service *s, const asps_audit_event *ev)
 asps_err asps_service_verify_peer(asps_service *s, const char *cert_pem, asps_verdict *verdict,
                                   char *err, size_t errlen)
 {
-    asps_claims c;
+    claims_rec *rec;
     asps_errbuf eb = {{0}};
     int hit;
     const char *reason = "no_certificate";
@@ -424,7 +444,8 @@ asps_err asps_service_verify_peer(asps_service *s, const char *cert_pem, asps_ve
         snprintf(err, errlen, "no client certificate: this server needs an RA-TLS client certificate");
         snprintf(line, sizeof line, "handshake: no client certificate");
     } else {
-        e = claims_for(s, cert_pem, 0, &c, &hit, NULL, &eb);
+        e = claims_for(s, cert_pem, 0, &rec, &hit, &eb);
+        rec_unref(rec);
         if (e == ASPS_OK) {
             *verdict = ASPS_VERDICT_GRANTED;
             count(s, &s->stats.handshakes_ok);
@@ -566,7 +587,7 @@ void asps_service_free(asps_service *s)
     /* only the entries in use: the cost of shutdown is what was used */
     for (cache_entry *c = s->lru_head, *next; c; c = next) {
         next = c->older;
-        free(c->audit_json);
+        rec_unref(c->rec);
         asps_cleanse_free(c, sizeof *c);
     }
     free(s->buckets);
@@ -617,14 +638,9 @@ void asps_service_get_stats(asps_service *s, asps_service_stats *out)
  * decide (names, evidence, policy, KMS), end (the one audit line). Every
  * refusal goes through asps_call_refuse; only call_end writes. */
 
-/* Everything zeroed but the claims (12 KB, most of the struct): claims_for
- * fills them, and they are read only when claims_err is ASPS_OK. Zeroing
- * them too cost a call as much as copying them in. */
 static void call_init(asps_call *c, const char *peer, const char *const *names, size_t n_names)
 {
-    size_t at = offsetof(asps_call, claims), after = at + sizeof c->claims;
-    memset(c, 0, at);
-    memset((char *)c + after, 0, sizeof *c - after);
+    memset(c, 0, sizeof *c);
     c->peer = peer;
     c->names = names;
     c->n_names = n_names;
@@ -638,9 +654,12 @@ void asps_service_call_begin(asps_service *s, asps_call *c, const char *cert_pem
     count(s, &s->stats.calls);
     asps_errbuf eb = {{0}};
     int hit = 0;
-    c->claims_err = claims_for(s, cert_pem, conn, &c->claims, &hit, &c->claims_json, &eb);
-    if (c->claims_err != ASPS_OK)
-        memset(&c->claims, 0, sizeof c->claims); /* nothing half-filled */
+    claims_rec *rec = NULL;
+    c->claims_err = claims_for(s, cert_pem, conn, &rec, &hit, &eb);
+    if (rec) { /* shared with the cache, read-only: no copy per call */
+        c->claims = &rec->claims;
+        c->claims_ref = rec;
+    }
     snprintf(c->claims_msg, sizeof c->claims_msg, "%s", eb.msg);
     if (hit)
         count(s, &s->stats.claims_cache_hits);
@@ -746,7 +765,7 @@ asps_err asps_service_decide(asps_service *s, asps_call *c)
     /* decided at the service's clock (the claims cache's: tests set it),
      * the time a policy's tcb_grace_days is counted against */
     int64_t at = s->cache_now ? s->cache_now(s->cache_now_ctx) : now_s();
-    asps_err e = asps_policy_decide_at(c->gen->policy, &c->claims, c->names, c->n_names, at,
+    asps_err e = asps_policy_decide_at(c->gen->policy, c->claims, c->names, c->n_names, at,
                                        &c->decision, &eb);
     if (e != ASPS_OK) {
         /* unknown and denied names get the same words; the audit line
@@ -770,8 +789,10 @@ void asps_service_call_end(asps_service *s, asps_call *c)
     if (!c->done) /* ended undecided: a transport bug, never a release */
         asps_call_refuse(c, ASPS_E_INTERNAL, ASPS_VERDICT_ERROR, NULL, "internal error");
     asps_audit_event ev = {.peer = c->peer,
-                           .claims = c->claims_err == ASPS_OK ? &c->claims : NULL,
-                           .claims_json = c->claims_err == ASPS_OK ? c->claims_json : NULL,
+                           .claims = c->claims_err == ASPS_OK ? c->claims : NULL,
+                           .claims_json = c->claims_err == ASPS_OK && c->claims_ref
+                                              ? ((claims_rec *)c->claims_ref)->audit_json
+                                              : NULL,
                            .names_asked = c->names,
                            .n_asked = c->n_names,
                            .decision = c->have_decision ? &c->decision : NULL,
@@ -796,7 +817,7 @@ void asps_service_call_end(asps_service *s, asps_call *c)
         c->why = "grace"; /* granted only under the app's tcb_grace_days */
     asps_service__m_decision(c->verdict, c->transport_refused ? "transport" : c->why);
     if (c->claims_err == ASPS_OK && !c->transport_refused)
-        asps_service__m_forecast(&c->claims);
+        asps_service__m_forecast(c->claims);
     count(s, c->transport_refused                        ? &s->stats.calls_refused
              : c->verdict == ASPS_VERDICT_GRANTED     ? &s->stats.granted
              : c->verdict == ASPS_VERDICT_UNAVAILABLE ? &s->stats.unavailable
@@ -804,8 +825,9 @@ void asps_service_call_end(asps_service *s, asps_call *c)
     asps_secrets_free(c->secrets, c->n_secrets);
     c->secrets = NULL;
     c->n_secrets = 0;
-    free(c->claims_json);
-    c->claims_json = NULL;
+    rec_unref(c->claims_ref);
+    c->claims_ref = NULL;
+    c->claims = NULL;
     if (c->have_decision)
         asps_decision_clear(&c->decision);
     gen_release(s, c->gen);

@@ -228,9 +228,10 @@ typedef struct asps_call {
     size_t n_names;
     int done;                   /* decided or refused */
     int transport_refused;      /* from asps_service_refused_call */
-    asps_claims claims;         /* valid only when claims_err is ASPS_OK */
-    char *claims_json;          /* claims as the audit line writes them, from the
-                                   claims cache (NULL: rendered at call_end) */
+    const asps_claims *claims;  /* the verified claims when claims_err is ASPS_OK
+                                   (else NULL): the claims cache's, shared
+                                   read-only, with their audit text */
+    void *claims_ref;           /* the reference that keeps them (call_end drops it) */
     asps_err claims_err;        /* ASPS_OK when claims holds the verified claims */
     char claims_msg[512];
     int have_decision;

@@ -677,7 +677,7 @@ static void *stress_thread(void *arg)
         asps_service_call_begin(st->f->svc, &c, buf, r == 1 ? 0 : id[w], "test:1", a, 1);
         if (c.claims_err != ASPS_OK)
             st->refused++;
-        else if (c.claims.sgx.mr_enclave[0] != 0x11 + k || c.claims.sgx.mr_enclave[31] != 0x11 + k)
+        else if (c.claims->sgx.mr_enclave[0] != 0x11 + k || c.claims->sgx.mr_enclave[31] != 0x11 + k)
             st->wrong++;
         asps_service_decide(st->f->svc, &c);
         asps_service_call_end(st->f->svc, &c);
