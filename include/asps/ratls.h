@@ -105,11 +105,9 @@ typedef asps_err (*asps_ratls_collateral_fn)(void *ctx, const uint8_t *quote, si
 /* Extract, check validity at AT (unix seconds), verify each quote with DCAP
  * (V is used by one thread at a time; COL gives each quote's collateral),
  * check the binding (constant time). A certificate with Gramine and DICE
- * evidence whose two quotes differ only in report data and quote signature
- * (one QE's quotes for two report data: what asps and Gramine write) has
- * the first verified and the second checked for its binding alone (it
- * claims nothing else: see asps_quote_same_but_binding); any other pair
- * has both verified, and they must claim one identity. On ASPS_OK claims are filled, with
+ * evidence has both quotes verified, and they must claim one identity
+ * (see ASPS_RATLS_SAME_QE_BINDING for the shortcut a relying party may
+ * take). On ASPS_OK claims are filled, with
  * ratls_format, and expires_at lowered to the certificate's notAfter.
  * Errors: those of asps_ratls_extract, ASPS_E_CERT_EXPIRED (outside the
  * certificate's validity), ASPS_E_BINDING (the quote binds another key),
@@ -125,10 +123,22 @@ asps_err asps_ratls_verify(asps_verifier *v, const uint8_t *cert, size_t len,
  * handshake ends; gRPC runs its certificate verifier after that). The
  * certificate's self-signature proves the same again, so it is not checked;
  * everything else about it is (self-issued, digest, key type and size).
- * Never set it for a certificate read from a file or a message. */
+ * Never set it for a certificate read from a file or a message.
+ * ASPS_RATLS_SAME_QE_BINDING: a certificate with Gramine and DICE evidence
+ * whose two quotes differ only in the body's report data and the quote
+ * signature (one QE's quotes for two report data: what asps and Gramine
+ * write; asps_quote_same_but_binding) has the first verified and the
+ * second checked for its binding alone: every claim is the first quote's,
+ * so the second's signature adds nothing the relying party uses. Any other
+ * pair is verified in full. Without it (`asps cert verify`, vetting a
+ * certificate that others may read the DICE quote of) every quote is.
+ * ASPS_RATLS_PEER: both, what the server and the client use for the peer
+ * of a TLS handshake. */
 #define ASPS_RATLS_KEY_PROVEN 1u
+#define ASPS_RATLS_SAME_QE_BINDING 2u
+#define ASPS_RATLS_PEER (ASPS_RATLS_KEY_PROVEN | ASPS_RATLS_SAME_QE_BINDING)
 
-/* asps_ratls_verify with FLAGS (0 or ASPS_RATLS_KEY_PROVEN); same errors. */
+/* asps_ratls_verify with FLAGS (0 or ASPS_RATLS_* ORed); same errors. */
 asps_err asps_ratls_verify_ex(asps_verifier *v, const uint8_t *cert, size_t len,
                               asps_ratls_collateral_fn col, void *col_ctx, int64_t at,
                               unsigned flags, asps_claims *claims, asps_errbuf *eb);

@@ -722,8 +722,8 @@ asps_err asps_ratls_verify_ex(asps_verifier *v, const uint8_t *cert, size_t len,
         goto out;
     }
     uint8_t rd2[64];
-    if (ev->quote2 && asps_quote_same_but_binding(ev->quote, ev->quote_len, ev->quote2,
-                                                  ev->quote2_len, rd2)) {
+    if (ev->quote2 && (flags & ASPS_RATLS_SAME_QE_BINDING) &&
+        asps_quote_same_but_binding(ev->quote, ev->quote_len, ev->quote2, ev->quote2_len, rd2)) {
         /* Gramine + DICE, as asps and Gramine write them: one QE's two
          * quotes for two report data. Every byte but the report data and
          * the quote signature is the verified quote's, so the DICE quote
@@ -731,7 +731,8 @@ asps_err asps_ratls_verify_ex(asps_verifier *v, const uint8_t *cert, size_t len,
          * check is that it was made for this certificate's DICE claims. Its
          * signature adds nothing a relying party uses (the claims are the
          * first quote's), so it is not checked: one ECDSA verify saved per
-         * certificate. Any other pair is verified in full below. */
+         * certificate. Any other pair, or without the flag, is verified in
+         * full below. */
         if (!ev->dice_pubkey_ok || CRYPTO_memcmp(rd2, ev->dice_claims_hash, 32) != 0) {
             e = asps_fail(eb, ASPS_E_BINDING, "ratls: the DICE quote was made for another key");
             goto out;

@@ -58,10 +58,10 @@ int asps_trust_ready(asps_trust *t, int64_t now, char *why, size_t n);
  * ASPS_COLLATERAL_ERR_PREFIX). The certificate is decoded once, here;
  * claims->expires_at is the earliest of the collateral's expiry and the
  * certificate's notAfter, so a caller keeping the claims (the service's
- * claims cache) needs nothing else from the certificate. FLAGS: 0, or
- * ASPS_RATLS_KEY_PROVEN for a peer certificate a TLS handshake has just
- * proven the key of (asps_ratls_verify_ex: its self-signature is then not
- * checked again); 0 for a certificate from a file. */
+ * claims cache) needs nothing else from the certificate. FLAGS: 0 for a
+ * certificate from a file (everything checked), ASPS_RATLS_PEER for the
+ * peer of a TLS handshake (asps_ratls_verify_ex: its self-signature not
+ * checked again, one QE's second quote checked for its binding). */
 asps_err asps_trust_verify_cert(asps_trust *t, const uint8_t *cert, size_t len, int64_t at,
                                 unsigned flags, asps_claims *claims, asps_errbuf *eb);
 

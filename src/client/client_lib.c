@@ -87,7 +87,7 @@ static int verify_server_evidence(void *ctx, const char *peer_pem, char *err, si
     asps_claims claims;
     asps_errbuf eb = {{0}};
     asps_err e = asps_trust_verify_cert(c->trust, (const uint8_t *)peer_pem, strlen(peer_pem),
-                                        (int64_t)time(NULL), ASPS_RATLS_KEY_PROVEN, &claims, &eb);
+                                        (int64_t)time(NULL), ASPS_RATLS_PEER, &claims, &eb);
     if (e != ASPS_OK) { /* collateral trouble among these: not counted as a refusal */
         snprintf(err, errlen, "server evidence refused: %s", eb.msg);
         return -1;

@@ -58,7 +58,7 @@ static int verify_server(void *ctx, const char *pem, char *err, size_t errlen)
     asps_claims c;
     asps_errbuf eb = {{0}};
     asps_err e = asps_trust_verify_cert(p->trust, (const uint8_t *)pem, strlen(pem),
-                                        (int64_t)time(NULL), ASPS_RATLS_KEY_PROVEN, &c, &eb);
+                                        (int64_t)time(NULL), ASPS_RATLS_PEER, &c, &eb);
     if (e != ASPS_OK) {
         snprintf(err, errlen, "server evidence refused: %s", eb.msg);
         return 1;

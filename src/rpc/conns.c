@@ -179,6 +179,16 @@ uint64_t asps_rpc__conns_add(asps_rpc__conns *t, void *obj)
     return id;
 }
 
+size_t asps_rpc__conns_used(asps_rpc__conns *t)
+{
+    if (t == NULL)
+        return 0;
+    pthread_mutex_lock(&t->mu);
+    size_t n = t->used;
+    pthread_mutex_unlock(&t->mu);
+    return n;
+}
+
 size_t asps_rpc__conns_clear(asps_rpc__conns *t)
 {
     if (t == NULL)

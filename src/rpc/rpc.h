@@ -126,6 +126,15 @@ int64_t asps_rpc_call_deadline_mono_ms(void);
  * handler, or when the call has no auth context: treat 0 as "unknown". */
 uint64_t asps_rpc_call_connection_id(void);
 #define ASPS_RPC_CONNECTION_IDS 1024
+/* Only connections whose calls reach a handler are kept (a connection the
+ * server refuses is not), and only those whose auth context holds at most
+ * 32 KB of properties (the certificate's PEM, its names) in at most 64:
+ * a bigger one's calls get id 0. So the table holds at most 1024 x 32 KB of
+ * them, however big the certificates clients send. */
+
+/* How many connections S keeps an id (and an auth context) for now: tests
+ * and metrics. */
+size_t asps_rpc_server_connections_kept(asps_rpc_server *s);
 
 typedef struct asps_rpc_server_opts {
     const char *listen_addr;    /* "host:port"; "127.0.0.1:0" picks a free port */

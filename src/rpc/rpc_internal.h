@@ -55,6 +55,7 @@ asps_rpc__conns *asps_rpc__conns_new(size_t cap, void (*release)(void *obj));
 uint64_t asps_rpc__conns_find(asps_rpc__conns *t, const void *obj);
 uint64_t asps_rpc__conns_add(asps_rpc__conns *t, void *obj);
 size_t asps_rpc__conns_clear(asps_rpc__conns *t);
+size_t asps_rpc__conns_used(asps_rpc__conns *t); /* entries now */
 void asps_rpc__conns_free(asps_rpc__conns *t);
 
 /* An external certificate verifier that hands the peer's leaf certificate to

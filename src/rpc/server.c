@@ -708,16 +708,40 @@ static const char *call_cert(grpc_call *call, grpc_auth_context **actx)
     return p != NULL && p->value != NULL && p->value[0] != '\0' ? p->value : NULL;
 }
 
+/* What a pinned auth context may hold: its properties' bytes (names and
+ * values: the peer's certificate as PEM, its subject, each
+ * subjectAltName...) and their number. A simulated-platform RA-TLS
+ * certificate's context: about 13 KB, a handful of properties. A bigger
+ * one is not pinned: its calls go by the certificate's hash, as ever,
+ * and the table holds at most ASPS_RPC_CONNECTION_IDS x this much. */
+#define PIN_MAX_BYTES (32 * 1024)
+#define PIN_MAX_PROPERTIES 64
+
+static int pin_worthy(const grpc_auth_context *actx)
+{
+    grpc_auth_property_iterator it = grpc_auth_context_property_iterator(actx);
+    size_t bytes = 0, n = 0;
+    for (const grpc_auth_property *p; (p = grpc_auth_property_iterator_next(&it)) != NULL;) {
+        bytes += (p->name ? strlen(p->name) : 0) + p->value_length;
+        if (++n > PIN_MAX_PROPERTIES || bytes > PIN_MAX_BYTES)
+            return 0;
+    }
+    return 1;
+}
+
 /* The id of the call's connection (asps_rpc_call_connection_id), from its
  * auth context ACTX (the caller's reference): the table keeps a reference
  * of its own (another one from the call: the same object, see conns.c).
- * 0 when the call has no auth context. */
+ * Only calls that reach a handler pin their connection (refuse_call only
+ * looks), and only a context of at most PIN_MAX_BYTES: so a client the
+ * server refuses, or one with a huge certificate, holds no memory here
+ * after it goes. 0 when the call has no auth context or is not pinned. */
 static uint64_t conn_id(asps_rpc_server *s, struct call *c, grpc_auth_context *actx)
 {
     if (c->conn_id != 0 || actx == NULL)
         return c->conn_id;
     uint64_t id = asps_rpc__conns_find(s->conns, actx);
-    if (id == 0) {
+    if (id == 0 && pin_worthy(actx)) {
         grpc_auth_context *ref = grpc_call_auth_context(c->call);
         if (ref == actx)
             id = asps_rpc__conns_add(s->conns, ref);
@@ -741,7 +765,10 @@ static int refuse_call(asps_rpc_server *s, struct call *c)
         snprintf(msg, sizeof msg, "no client certificate: this server needs an RA-TLS client "
                                   "certificate");
     } else {
-        status = asps_rpc__vpool_verdict(s->vpool, pem, conn_id(s, c, actx), msg, sizeof msg);
+        /* looked up, never pinned here: a refused connection must not hold
+         * its auth context (and its certificate) in the table */
+        uint64_t id = c->conn_id ? c->conn_id : asps_rpc__conns_find(s->conns, actx);
+        status = asps_rpc__vpool_verdict(s->vpool, pem, id, msg, sizeof msg);
     }
     if (actx != NULL)
         grpc_auth_context_release(actx);
@@ -1101,6 +1128,11 @@ static void *io_main(void *arg)
 }
 
 /* ---- start / stop ---------------------------------------------------------------- */
+
+size_t asps_rpc_server_connections_kept(asps_rpc_server *s)
+{
+    return s ? asps_rpc__conns_used(s->conns) : 0;
+}
 
 asps_err asps_rpc_server_start(asps_rpc_server *s, int *bound_port, asps_errbuf *eb)
 {

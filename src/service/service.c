@@ -143,14 +143,14 @@ static int64_t now_s(void) { return (int64_t)time(NULL); }
 /* ---- verification ---------------------------------------------------------------- */
 
 /* CERT: the peer's PEM text as gRPC gave it, from a handshake that proved
- * its key (ASPS_RATLS_KEY_PROVEN: see service.h); the trust layer decodes
+ * its key (ASPS_RATLS_PEER: see service.h); the trust layer decodes
  * it, once (asps_ratls_verify_ex). */
 static asps_err verify_cert(asps_service *s, const char *pem, size_t len, asps_claims *claims,
                             asps_errbuf *eb)
 {
     if (s->evidence)
         return s->evidence(s->evidence_ctx, (const uint8_t *)pem, len, now_s(), claims, eb);
-    return asps_trust_verify_cert(s->trust, (const uint8_t *)pem, len, now_s(), ASPS_RATLS_KEY_PROVEN,
+    return asps_trust_verify_cert(s->trust, (const uint8_t *)pem, len, now_s(), ASPS_RATLS_PEER,
                                   claims, eb);
 }
 

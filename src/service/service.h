@@ -168,8 +168,9 @@ const char *asps_verdict_name(asps_verdict v);
 
 /* TLS handshake hook: ASPS_OK accepts (*verdict GRANTED). CERT_PEM is the
  * peer's certificate from a TLS handshake that has proven its key (the
- * handshake's CertificateVerify): its self-signature is not checked again
- * (ASPS_RATLS_KEY_PROVEN); so are the CERT_PEM of every call (a call
+ * handshake's CertificateVerify): it is verified as a TLS peer's
+ * (ASPS_RATLS_PEER: its self-signature not checked again, one QE's second
+ * quote checked for its binding); so are the CERT_PEM of every call (a call
  * comes over a connection whose handshake ended). Else *verdict is
  * UNAUTHENTICATED when the evidence is wrong (err: "evidence refused:
  * REASON (detail)", REASON the short error name such as tcb_revoked,

@@ -763,8 +763,9 @@ static void test_ratls_sim_gramine_plus_dice_with_dice_for_another_key_is_refuse
 
 /* Gramine + DICE whose DICE quote is the legacy quote but for its report
  * data and signature (one QE's two quotes, as asps and Gramine write them):
- * only the first quote's signature is checked, the second's binding is; a
- * DICE quote that differs anywhere else is verified in full. Counted in
+ * for a TLS peer (ASPS_RATLS_SAME_QE_BINDING) only the first quote's
+ * signature is checked, the second's binding is; a DICE quote that differs
+ * anywhere else, or any pair without the flag, is verified in full. Counted in
  * ECDSA verifies (asps_x509_verifies), with the verifier's PCK chain and QE
  * report already seen. */
 static char *gramine_dice_cert(EVP_PKEY *k, int64_t now, const uint8_t *q1, size_t l1,
@@ -817,9 +818,13 @@ static void test_ratls_sim_second_quote_of_one_qe_is_checked_for_its_binding(voi
     assert_int_equal(verify_counting(pem, now, 0, &n, &c, &eb), ASPS_OK); /* warms the caches */
     assert_int_equal(verify_counting(pem, now, 0, &n, &c, &eb), ASPS_OK);
     assert_string_equal(c.ratls_format, "gramine+dice");
-    assert_int_equal(n, 2); /* self-signature, first quote */
+    assert_int_equal(n, 3); /* as a file: self-signature, both quotes */
     assert_int_equal(verify_counting(pem, now, ASPS_RATLS_KEY_PROVEN, &n, &c, &eb), ASPS_OK);
-    assert_int_equal(n, 1); /* the first quote alone */
+    assert_int_equal(n, 2); /* the key proven: both quotes */
+    assert_int_equal(verify_counting(pem, now, ASPS_RATLS_SAME_QE_BINDING, &n, &c, &eb), ASPS_OK);
+    assert_int_equal(n, 2); /* self-signature, first quote */
+    assert_int_equal(verify_counting(pem, now, ASPS_RATLS_PEER, &n, &c, &eb), ASPS_OK);
+    assert_int_equal(n, 1); /* as a TLS peer: the first quote alone */
     free(pem);
 
     /* the DICE quote's signature spoiled: nothing it claims is used, so
@@ -828,11 +833,13 @@ static void test_ratls_sim_second_quote_of_one_qe_is_checked_for_its_binding(voi
     const size_t SIG = 48 + 384 + 4, ISV_SVN = 48 + 258;
     q2[SIG + 7] ^= 0x01;
     pem = gramine_dice_cert(k, now, q1, l1, q2, l2, &claims);
-    assert_int_equal(verify_counting(pem, now, ASPS_RATLS_KEY_PROVEN, &n, &c, &eb), ASPS_OK);
+    assert_int_equal(verify_counting(pem, now, ASPS_RATLS_PEER, &n, &c, &eb), ASPS_OK);
+    /* as a file, every quote is verified: refused */
+    assert_int_not_equal(verify_counting(pem, now, 0, &n, &c, &eb), ASPS_OK);
     free(pem);
     q2[ISV_SVN] ^= 0x01;
     pem = gramine_dice_cert(k, now, q1, l1, q2, l2, &claims);
-    assert_int_not_equal(verify_counting(pem, now, ASPS_RATLS_KEY_PROVEN, &n, &c, &eb), ASPS_OK);
+    assert_int_not_equal(verify_counting(pem, now, ASPS_RATLS_PEER, &n, &c, &eb), ASPS_OK);
     assert_int_equal(n, 2); /* both quotes' signatures tried */
     free(pem);
 
@@ -842,7 +849,7 @@ static void test_ratls_sim_second_quote_of_one_qe_is_checked_for_its_binding(voi
     a.ids[1].isv_svn = 2;
     assert_int_equal(sim_quote_fn(&a, rd2, &q2, &l2, &eb), ASPS_OK);
     pem = gramine_dice_cert(k, now, q1, l1, q2, l2, &claims);
-    assert_int_equal(verify_counting(pem, now, ASPS_RATLS_KEY_PROVEN, &n, &c, &eb), ASPS_E_BINDING);
+    assert_int_equal(verify_counting(pem, now, ASPS_RATLS_PEER, &n, &c, &eb), ASPS_E_BINDING);
     assert_non_null(strstr(eb.msg, "different identities"));
     assert_int_equal(n, 2);
     free(pem);
@@ -854,7 +861,7 @@ static void test_ratls_sim_second_quote_of_one_qe_is_checked_for_its_binding(voi
     memset(other, 0x44, sizeof other);
     assert_int_equal(sim_quote_fn(&a, other, &q2, &l2, &eb), ASPS_OK);
     pem = gramine_dice_cert(k, now, q1, l1, q2, l2, &claims);
-    assert_int_equal(verify_counting(pem, now, ASPS_RATLS_KEY_PROVEN, &n, &c, &eb), ASPS_E_BINDING);
+    assert_int_equal(verify_counting(pem, now, ASPS_RATLS_PEER, &n, &c, &eb), ASPS_E_BINDING);
     assert_non_null(strstr(eb.msg, "DICE quote was made for another key"));
     free(pem);
 

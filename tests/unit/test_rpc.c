@@ -1143,6 +1143,28 @@ static void test_refuse_in_calls_answers_every_call_and_runs_no_handler(void **s
     assert_int_equal(handler_calls, 1); /* the accepted client's call only */
     pthread_mutex_unlock(&mu);
     asps_rpc_client_free(c);
+    /* only the accepted connection is kept: the refused ones (6 calls on
+     * one, 1 on another, 1 without a certificate) hold nothing here */
+    assert_int_equal(asps_rpc_server_connections_kept(s), 1);
+
+    /* an accepted client whose certificate makes its auth context bigger
+     * than a kept one may be (3,000 subjectAltNames, ~60 KB): served, under
+     * id 0, and not kept */
+    size_t cap = 3000 * 24 + 16, at = 0;
+    char *san = malloc(cap);
+    assert_non_null(san);
+    for (int i = 0; i < 3000; i++)
+        at += (size_t)snprintf(san + at, cap - at, "%sDNS:h%05d.example.org", i ? "," : "", i);
+    tcert big = make_cert("good-client", &ca, 0, san);
+    free(san);
+    c = client_ca(port, &big, NULL);
+    expect_echo(c, "big");
+    pthread_mutex_lock(&mu);
+    assert_int_equal(handler_last_conn, 0);
+    pthread_mutex_unlock(&mu);
+    asps_rpc_client_free(c);
+    free_cert(&big);
+    assert_int_equal(asps_rpc_server_connections_kept(s), 1);
     asps_rpc_server_free(s);
 
     /* refuse_in_calls needs a verify function, and no client CA */
