@@ -23,28 +23,10 @@ for p in python3 /usr/bin/python3; do
     if command -v "$p" >/dev/null && "$p" -c 'import grpc' 2>/dev/null; then PY=$p; break; fi
 done
 [ -n "$PY" ] || { echo "SKIP: no python3 with grpcio"; exit 77; }
-T=$(mktemp -d /tmp/asps-queue-XXXXXX)
-PIDS=
-cleanup() {
-    for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    if [ -n "${ASPS_AUDIT_KEEP:-}" ] && [ -f "$T/audit.log" ]; then
-        mkdir -p "$ASPS_AUDIT_KEEP"; cp "$T/audit.log" "$ASPS_AUDIT_KEEP/test_server_queue.log"
-    fi
-    rm -rf "$T"
-}
-trap cleanup EXIT
-pass=0 failn=0
-ok() { pass=$((pass+1)); }
-bad() { echo "FAIL: $*"; failn=$((failn+1)); }
-cd "$T"
-
-$BIN sim init sim >/dev/null || { echo "FAIL: sim init"; exit 1; }
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key -out server.pem -days 30 \
-    -subj "/CN=localhost" -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" 2>/dev/null
-MRE=$(printf 'a1%.0s' {1..32})
+. "$(dirname "$0")/lib_serve.sh"
+serve_begin test_server_queue
+serve_platform
 ID=(--sim sim --mrenclave "$MRE")
-$BIN cert new --out c.pem --key c.key "${ID[@]}" >/dev/null || { echo "FAIL: cert new"; exit 1; }
 PYC() { $PY "$SRC/tests/rpc_client.py" --target "$S" --ca server.pem --server-name localhost --cert c.pem --key c.key "$@"; }
 $PY - <<'EOF'
 import json
@@ -81,11 +63,7 @@ done
 # ---- waiting, its deadline, the backlog bound ---------------------------------------
 mkconf server.json '"threads": 2, "max_concurrent_calls": 1, "max_waiting_calls": 1,
             "deadline_ms": 15000, "kms_deadline_ms": 12000'
-$BIN serve --config server.json > serve.out 2> serve.err &
-PIDS="$PIDS $!"
-for _ in $(seq 100); do grep -q listening serve.out 2>/dev/null && break; sleep 0.1; done
-S=$(sed -n 's/^asps: listening on \(127.0.0.1:[0-9]*\)$/\1/p' serve.out)
-[ -n "$S" ] || { echo "FAIL: server did not start"; cat serve.err; exit 1; }
+serve_start server.json serve
 grep -q "max_concurrent_calls=1 max_waiting_calls=1 " serve.err && ok || bad "limits line: $(grep limits serve.err)"
 $BIN get --server "$S" --ca server.pem "${ID[@]}" fine > /dev/null 2>&1 && ok || bad "first call"
 curl -s -X POST -d '{"delay": 4}' $V/__control > /dev/null
@@ -124,11 +102,7 @@ echo "$new" | grep -q '"reason":"/asps.v1.SecretProvision/GetSecrets: server bus
 # ---- a call that waited has less time for its KMS fetch ----------------------------
 mkconf server2.json '"threads": 2, "max_concurrent_calls": 1, "max_waiting_calls": 4,
             "deadline_ms": 6000, "kms_deadline_ms": 5000'
-$BIN serve --config server2.json > serve2.out 2> serve2.err &
-PIDS="$PIDS $!"
-for _ in $(seq 100); do grep -q listening serve2.out 2>/dev/null && break; sleep 0.1; done
-S=$(sed -n 's/^asps: listening on \(127.0.0.1:[0-9]*\)$/\1/p' serve2.out)
-[ -n "$S" ] || { echo "FAIL: server 2 did not start"; cat serve2.err; exit 1; }
+serve_start server2.json serve2
 curl -s -X POST -d '{"delay": 4}' $V/__control > /dev/null
 n0=$(wc -l < audit.log)
 # A holds the one slot about 4 s (Vault's delay); B arrives 0.5 s later and
@@ -163,5 +137,4 @@ new=$(tail -n +$((n0 + 1)) audit.log)
 echo "$new" | grep -q '"verdict":"cancelled","reason":"/asps.v1.SecretProvision/GetSecrets: cancelled by the client while waiting"' \
     && ok || bad "audit: no line for B3's cancel: $new"
 
-echo "test_server_queue: $pass passed, $failn failed"
-[ "$failn" = 0 ]
+serve_end

@@ -13,19 +13,9 @@
 set -u
 BIN=${ASPS_BIN:?}
 command -v openssl >/dev/null || { echo "SKIP: no openssl"; exit 77; }
-T=$(mktemp -d /tmp/asps-threads-XXXXXX)
-PIDS=
-cleanup() { for p in $PIDS; do kill -9 "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
-pass=0 failn=0
-ok() { pass=$((pass+1)); }
-bad() { echo "FAIL: $*"; failn=$((failn+1)); }
-cd "$T"
-
-$BIN sim init sim >/dev/null || { echo "FAIL: sim init"; exit 1; }
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key -out server.pem \
-    -days 30 -subj "/CN=localhost" -addext "subjectAltName=IP:127.0.0.1" 2>/dev/null
-MRE=$(printf 'a1%.0s' {1..32})
+. "$(dirname "$0")/lib_serve.sh"
+serve_begin test_server_threads
+serve_platform
 cat > policy.json <<EOF
 {"version": 1, "kms": {"type": "file", "path": "kms.json"},
  "apps": [{"name": "web", "match": {"tee": "sgx", "mrenclave": "$MRE"}, "allow_simulated": true,
@@ -68,16 +58,11 @@ rc=$?
 # ---- the values are used --------------------------------------------------------
 # threads named after the process ("asps"): main, ours, the service's; gRPC
 # names its own threads (event_engine, timer_manager, ...)
-own_threads() { # config -> "BANNER-LIMITS COUNT"
-    $BIN serve --config "$1" > "$1.out" 2> "$1.err" &
-    local pid=$!
-    PIDS="$PIDS $pid"
-    for _ in $(seq 100); do grep -q listening "$1.out" 2>/dev/null && break; sleep 0.1; done
-    local s
-    s=$(sed -n 's/^asps: listening on \(127.0.0.1:[0-9]*\)$/\1/p' "$1.out")
-    [ -n "$s" ] || { echo "server did not start: $(cat "$1.err")"; return; }
+own_threads() { # config -> "BANNER-LIMITS COUNT" (in a subshell: its own PIDS)
+    serve_start "$1" "$1"
+    local pid=$SPID
     # one attested call, so that every lazily started thread is there
-    $BIN get --server "$s" --ca server.pem --sim sim --mrenclave "$MRE" k > /dev/null 2>&1
+    $BIN get --server "$S" --ca server.pem --sim sim --mrenclave "$MRE" k > /dev/null 2>&1
     sleep 0.3
     local c
     c=$(cat /proc/$pid/task/*/comm 2>/dev/null | grep -c "^$(cat /proc/$pid/comm)\$")
@@ -94,5 +79,4 @@ na=${a##* } nb=${b##* }
 [ $((nb - na)) = $(( (3 - 1) + (6 - 1) + (5 - 1) )) ] && ok \
     || bad "threads: $na with 1/1/1, $nb with 3/6/5: want 11 more"
 
-echo "test_server_threads: $pass passed, $failn failed"
-[ "$failn" = 0 ]
+serve_end

@@ -14,20 +14,9 @@
 set -u
 BIN=${ASPS_BIN:?}
 command -v openssl >/dev/null || { echo "SKIP: no openssl"; exit 77; }
-T=$(mktemp -d /tmp/asps-tickets-XXXXXX)
-PIDS=
-cleanup() { for p in $PIDS; do kill -9 "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
-pass=0 failn=0
-ok() { pass=$((pass+1)); }
-bad() { echo "FAIL: $*"; failn=$((failn+1)); }
-cd "$T"
-
-$BIN sim init sim >/dev/null || { echo "FAIL: sim init"; exit 1; }
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key -out server.pem \
-    -days 30 -subj "/CN=asps-tickets" -addext "subjectAltName=IP:127.0.0.1" 2>/dev/null
-MRE=$(printf 'a1%.0s' {1..32})
-$BIN cert new --out c.pem --key c.key --sim sim --mrenclave "$MRE" >/dev/null || { echo "FAIL: cert new"; exit 1; }
+. "$(dirname "$0")/lib_serve.sh"
+serve_begin test_server_tls_tickets
+serve_platform
 cat > policy.json <<EOF
 {"version": 1, "kms": {"type": "file", "path": "kms.json"},
  "apps": [{"name": "web", "match": {"tee": "sgx", "mrenclave": "$MRE"}, "allow_simulated": true,
@@ -51,15 +40,10 @@ probe() { # name host:port [s_client args...]
     tickets=$(grep -a -c '^<<< .*NewSessionTicket' "$name.msg")
     echo "${cipher:-(NONE)} $tickets"
 }
-start_server() { # out-prefix [env...]
+start_server() { # out-prefix [NAME=VALUE...]
     local pre=$1
     shift
-    env "$@" "$BIN" serve --config server.json > "$pre.out" 2> "$pre.err" &
-    SPID=$!
-    PIDS="$PIDS $SPID"
-    for _ in $(seq 100); do grep -q listening "$pre.out" 2>/dev/null && break; sleep 0.1; done
-    S=$(sed -n 's/^asps: listening on \(127.0.0.1:[0-9]*\)$/\1/p' "$pre.out")
-    [ -n "$S" ] || { echo "FAIL: server did not start"; cat "$pre.err"; exit 1; }
+    serve_start server.json "$pre" "$@"
 }
 
 # ---- the counter sees a stock OpenSSL server's tickets ----------------------
@@ -119,5 +103,4 @@ start_server c
 out=$(probe aes2 "$S" -alpn h2 -ciphersuites TLS_AES_128_GCM_SHA256)
 [ "$out" = "TLS_AES_128_GCM_SHA256 0" ] && ok || bad "default settings: AES-128 client got $out"
 
-echo "test_server_tls_tickets: $pass passed, $failn failed"
-[ "$failn" = 0 ]
+serve_end
