@@ -32,8 +32,11 @@
  * gRPC put in it, the peer's certificate as PEM among it (13.2 KB for a
  * simulated-platform RA-TLS certificate: LeakSanitizer's count of three
  * left unreleased), from its connection's close until its entry goes (CAP
- * newer connections have called) or the server is freed: at most about
- * 13.5 MB for ASPS_RPC_CONNECTION_IDS such connections.
+ * newer connections have called) or the server is freed: about 13.5 MB
+ * for ASPS_RPC_CONNECTION_IDS such connections. The server adds only
+ * connections whose calls reach a handler, and only auth contexts of at
+ * most 32 KB (server.c, pin_worthy): at most CAP x 32 KB whatever clients
+ * send.
  */
 #include "rpc_internal.h"
 
