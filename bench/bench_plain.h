@@ -60,4 +60,28 @@ static inline int bench_plain_get(void *ctx, const char *cert, const char *peer,
     return st;
 }
 
+/* The files both benchmarks' servers read, made in DIR with BIN (the asps
+ * command) and openssl: a simulated platform (sim/), a P-256 CA (ca.pem,
+ * ca.key) and the server (server.pem/.key, for localhost and 127.0.0.1)
+ * and plain client (client.pem/.key) certificates it issued, a file KMS
+ * (kms.json: image_key) and a policy (policy.json) granting image_key to
+ * the simulated enclave whose MRENCLAVE is 32 bytes of 0xa1. 0 on
+ * success (system()'s status otherwise). */
+static inline int bench_setup_files(const char *dir, const char *bin)
+{
+    char cmd[16384];
+    snprintf(cmd, sizeof cmd,
+             "cd %s && %s sim init sim >/dev/null && "
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem -days 1 -subj '/CN=bench CA' 2>/dev/null && "
+             "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key -out server.csr -subj /CN=localhost 2>/dev/null && "
+             "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > ext && "
+             "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 -extfile ext -out server.pem 2>/dev/null && "
+             "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout client.key -out client.csr -subj /CN=client 2>/dev/null && "
+             "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 -out client.pem 2>/dev/null && "
+             "printf '{\"image_key\": \"base64:QoDNSyT2D6UzhcoDdA1Lkdc=\"}' > kms.json && "
+             "printf '{\"version\": 1, \"kms\": {\"type\": \"file\", \"path\": \"kms.json\"}, \"apps\": [{\"name\": \"b\", \"match\": {\"tee\": \"sgx\", \"mrenclave\": \"%s\"}, \"allow_simulated\": true, \"secrets\": {\"image_key\": \"image_key\"}}]}' > policy.json",
+             dir, bin, "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1");
+    return system(cmd);
+}
+
 #endif

@@ -103,20 +103,7 @@ int main(int argc, char **argv)
         else
             strcpy(bin, "asps");
     }
-    char cmd[16384];
-    snprintf(cmd, sizeof cmd,
-             "cd %s && %s sim init sim >/dev/null && "
-             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem -days 1 -subj '/CN=bench CA' 2>/dev/null && "
-             "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key -out server.csr -subj /CN=localhost 2>/dev/null && "
-             "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > ext && "
-             "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 -extfile ext -out server.pem 2>/dev/null && "
-             "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout client.key -out client.csr -subj /CN=client 2>/dev/null && "
-             "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 -out client.pem 2>/dev/null && "
-             "printf '{\"image_key\": \"base64:QoDNSyT2D6UzhcoDdA1Lkdc=\"}' > kms.json && "
-             "printf '{\"version\": 1, \"kms\": {\"type\": \"file\", \"path\": \"kms.json\"}, \"apps\": [{\"name\": \"b\", \"match\": {\"tee\": \"sgx\", \"mrenclave\": \"%s\"}, \"allow_simulated\": true, \"secrets\": {\"image_key\": \"image_key\"}}]}' > policy.json",
-             dir, bin,
-             "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1");
-    if (system(cmd) != 0) {
+    if (bench_setup_files(dir, bin) != 0) {
         fprintf(stderr, "setup failed (set ASPS_BIN to the asps binary)\n");
         return 1;
     }
@@ -284,6 +271,7 @@ int main(int argc, char **argv)
     free(skey);
     free(ccert);
     free(ckey);
+    char cmd[4200];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", dir);
