@@ -58,9 +58,13 @@ serve_start() {
     env "$@" "$BIN" serve --config "$conf" > "$pre.out" 2> "$pre.err" &
     SPID=$!
     PIDS="$PIDS $SPID"
-    for _ in $(seq 100); do grep -q listening "$pre.out" 2>/dev/null && break; sleep 0.1; done
-    S=$(sed -n 's/^asps: listening on \(127.0.0.1:[0-9]*\)$/\1/p' "$pre.out")
-    [ -n "$S" ] || { echo "FAIL: asps serve --config $conf did not start"; cat "$pre.err"; exit 1; }
+    S=
+    for _ in $(seq 100); do # until its whole address line is there
+        S=$(sed -n 's/^asps: listening on \(127.0.0.1:[0-9]*\)$/\1/p' "$pre.out" 2>/dev/null)
+        [ -n "$S" ] && break
+        sleep 0.1
+    done
+    [ -n "$S" ] || { echo "FAIL: asps serve --config $conf did not start"; cat "$pre.out" "$pre.err"; exit 1; }
 }
 
 serve_end() {
