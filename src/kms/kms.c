@@ -68,6 +68,13 @@ static struct {
     unsigned n_idle, n_threads, n_stuck;
 } pool = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
+static unsigned long handed_off; /* fetches run on a fetch thread (atomic) */
+
+unsigned long asps_kms__fetches_handed_off(void)
+{
+    return __atomic_load_n(&handed_off, __ATOMIC_RELAXED);
+}
+
 asps_err asps_kms_new(const asps_kms_ops *ops, void *impl, asps_kms **out, asps_errbuf *eb)
 {
     if (!ops || !ops->get || !out)
@@ -273,6 +280,17 @@ asps_err asps_kms_get_until(asps_kms *k, const char *ref, const char *credential
     int64_t start = asps_now_mono_ms();
     if (deadline_ms <= start)
         return asps_fail(eb, ASPS_E_UNAVAILABLE, "kms: %s: the deadline passed before the fetch", ref);
+    asps_err now;
+    if (k->ops->get_now && k->ops->get_now(k->impl, ref, credential, value, len, &now, eb)) {
+        if (now != ASPS_OK && *value) { /* as a fetch thread's result: no half value */
+            asps_kms_value_free(*value, *len);
+            *value = NULL;
+            *len = 0;
+        }
+        report_state(k, now, eb);
+        return now;
+    }
+    __atomic_add_fetch(&handed_off, 1, __ATOMIC_RELAXED);
     fetch_job *j = calloc(1, sizeof *j);
     if (!j)
         return asps_fail(eb, ASPS_E_NOMEM, "kms: out of memory");

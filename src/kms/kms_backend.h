@@ -23,6 +23,15 @@ asps_err asps_kms_file_backend(const char *path, asps_kms_encoding plain, const 
 unsigned long asps_kms_file__reads(void);
 void asps_kms_file__set_settle_ms(long ms);
 
+/* For tests: how many fetches of this process went to a fetch thread (the
+ * others were answered by get_now on their caller's thread). */
+unsigned long asps_kms__fetches_handed_off(void);
+
+/* Whether a file system of this statfs f_type (linux/magic.h) is local:
+ * ext2-4, XFS, Btrfs, F2FS, tmpfs, ramfs, overlayfs. A stat there waits on
+ * no network, so the file backend may answer on its caller's thread. */
+int asps_kms_file__fs_is_local(unsigned long f_type);
+
 /* HashiCorp Vault (KV v1/v2 over libcurl); see kms_vault.c. */
 asps_err asps_kms_vault_backend(const asps_kms_config *cfg, const asps_kms_ops **ops, void **impl,
                                 asps_errbuf *eb);

@@ -36,7 +36,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 
 #include "kms.h"
@@ -75,6 +77,7 @@ typedef struct kms_file {
     asps_kms_encoding plain;
     pthread_mutex_t mu;
     kf_snap *cur; /* the kept text, NULL when none may be kept */
+    int local;    /* atomic: the last read found the file on a local file system */
 } kms_file;
 
 /* For tests and benchmarks (declared in kms_backend.h). */
@@ -409,6 +412,61 @@ static asps_err snap_load(const kms_file *f, const struct stat *st, const struct
     return ASPS_OK;
 }
 
+int asps_kms_file__fs_is_local(unsigned long f_type)
+{
+    switch (f_type) {
+    case EXT4_SUPER_MAGIC: /* ext2, ext3 and ext4 share it */
+    case XFS_SUPER_MAGIC:
+    case BTRFS_SUPER_MAGIC:
+    case F2FS_SUPER_MAGIC:
+    case TMPFS_MAGIC:
+    case RAMFS_MAGIC:
+    case OVERLAYFS_SUPER_MAGIC: /* a container's root */
+        return 1;
+    default: /* NFS, SMB, FUSE, anything not known to be local */
+        return 0;
+    }
+}
+
+/* The kept text if the file ST describes is the one it was read from (a
+ * reference: snap_unref), else NULL. */
+static kf_snap *kept_if_same(kms_file *f, const struct stat *st)
+{
+    kf_snap *s = NULL;
+    pthread_mutex_lock(&f->mu);
+    if (f->cur && same_file(f->cur, st)) {
+        s = f->cur;
+        s->refs++;
+    }
+    pthread_mutex_unlock(&f->mu);
+    return s;
+}
+
+/* get_now (kms.h): the kept text of an unchanged file on a local file
+ * system, on the caller's thread. The file system is the one the last read
+ * found (statfs, on the fetch thread: it may wait on a network file system
+ * itself). The one way this stat could still wait on a network is a path
+ * re-pointed (a symlink, a mount) onto a network file system since that
+ * read; the stat then finds another device, and the next read, on a fetch
+ * thread, clears the mark. */
+static int file_get_now(void *impl, const char *ref, const char *credential, uint8_t **value,
+                        size_t *len, asps_err *result, asps_errbuf *eb)
+{
+    (void)credential;
+    kms_file *f = impl;
+    if (!__atomic_load_n(&f->local, __ATOMIC_ACQUIRE))
+        return 0;
+    struct stat st;
+    if (stat(f->path, &st) != 0 || !S_ISREG(st.st_mode))
+        return 0; /* the fetch thread says why */
+    kf_snap *s = kept_if_same(f, &st);
+    if (!s)
+        return 0; /* changed, or not kept: read on a fetch thread */
+    *result = snap_lookup(s, f->plain, ref, value, len, eb);
+    snap_unref(f, s);
+    return 1;
+}
+
 static asps_err file_get(void *impl, const char *ref, const char *credential, int64_t deadline_ms,
                          uint8_t **value, size_t *len, asps_errbuf *eb)
 {
@@ -419,14 +477,11 @@ static asps_err file_get(void *impl, const char *ref, const char *credential, in
     struct stat st;
     clock_gettime(CLOCK_REALTIME, &t0);
     int have = stat(f->path, &st) == 0 && S_ISREG(st.st_mode);
-    kf_snap *s = NULL, *old = NULL;
-    pthread_mutex_lock(&f->mu);
-    if (have && f->cur && same_file(f->cur, &st)) {
-        s = f->cur;
-        s->refs++;
-    }
-    pthread_mutex_unlock(&f->mu);
+    kf_snap *s = have ? kept_if_same(f, &st) : NULL, *old = NULL;
     if (!s) {
+        struct statfs fs;
+        int local = statfs(f->path, &fs) == 0 && asps_kms_file__fs_is_local((unsigned long)fs.f_type);
+        __atomic_store_n(&f->local, local, __ATOMIC_RELEASE);
         int keep;
         asps_err e = snap_load(f, have ? &st : NULL, &t0, &s, &keep, eb);
         /* whatever was kept is stale now: dropped (cleansed) */
@@ -458,7 +513,7 @@ static void file_free(void *impl)
     }
 }
 
-static const asps_kms_ops file_ops = {"file", file_get, file_free};
+static const asps_kms_ops file_ops = {"file", file_get, file_free, file_get_now};
 
 asps_err asps_kms_file_backend(const char *path, asps_kms_encoding plain, const asps_kms_ops **ops,
                                void **impl, asps_errbuf *eb)

@@ -628,7 +628,7 @@ static void vault_free(void *impl)
     free(v);
 }
 
-static const asps_kms_ops vault_ops = {"vault", vault_get, vault_free};
+static const asps_kms_ops vault_ops = {"vault", vault_get, vault_free, NULL}; /* every get may wait on Vault */
 
 static char *dup_or_null(const char *s) { return s && s[0] ? strdup(s) : NULL; }
 

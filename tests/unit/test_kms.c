@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
@@ -242,7 +244,7 @@ static void fake_free(void *impl)
     free(impl);
 }
 
-static const asps_kms_ops fake_ops = {"fake", fake_get, fake_free};
+static const asps_kms_ops fake_ops = {"fake", fake_get, fake_free, NULL};
 
 static void test_vtable_passes_credentials_and_drops_values_on_error(void **state)
 {
@@ -407,7 +409,7 @@ static void block_free(void *impl)
     pthread_mutex_unlock(&blk.mu);
 }
 
-static const asps_kms_ops block_ops = {"blocker", block_get, block_free};
+static const asps_kms_ops block_ops = {"blocker", block_get, block_free, NULL};
 
 static void release_blocked(void)
 {
@@ -565,10 +567,18 @@ static void test_file_read_once_for_many_names(void **state)
     asps_kms_file__set_settle_ms(100);
     sleep_ms(250);
     r0 = asps_kms_file__reads();
+    unsigned long h0 = asps_kms__fetches_handed_off();
     get_names(k, 64, "a");
     assert_int_equal(asps_kms_file__reads() - r0, 1);
+    /* the one read ran on a fetch thread; the file kept, on a local file
+     * system, the other 63 gets are answered on the caller's thread */
+    struct statfs fs;
+    assert_int_equal(statfs(path, &fs), 0);
+    int local = asps_kms_file__fs_is_local((unsigned long)fs.f_type);
+    assert_int_equal(asps_kms__fetches_handed_off() - h0, local ? 1 : 64);
     get_names(k, 64, "a");
     assert_int_equal(asps_kms_file__reads() - r0, 1);
+    assert_int_equal(asps_kms__fetches_handed_off() - h0, local ? 1 : 128);
     /* names it lacks and names twice in the file: still from the one read */
     write_kms("{\"k00\": \"text:x\", \"dup\": \"text:1\", \"dup\": \"text:2\"}");
     sleep_ms(250);
@@ -602,6 +612,7 @@ static void test_changed_or_replaced_file_is_served_at_once(void **state)
     unsigned long r0 = asps_kms_file__reads();
     get_names(k, 64, "a");
     assert_int_equal(asps_kms_file__reads() - r0, 0); /* kept */
+    unsigned long h0 = asps_kms__fetches_handed_off();
 
     /* in place, same size, same inode, mtime set back */
     struct stat before, after;
@@ -624,6 +635,10 @@ static void test_changed_or_replaced_file_is_served_at_once(void **state)
     assert_int_equal(after.st_size, before.st_size);
     assert_int_equal(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
     get_names(k, 64, "b");
+    /* the change was seen on the caller's thread, which handed the read to
+     * a fetch thread: at least one fetch went there (all 64 do while the
+     * file is within its settle window) */
+    assert_true(asps_kms__fetches_handed_off() - h0 >= 1);
 
     /* replaced by rename */
     sleep_ms(250);
@@ -661,6 +676,30 @@ static void test_changed_or_replaced_file_is_served_at_once(void **state)
     get_names(k, 64, "d");
     asps_kms_free(k);
     asps_kms_file__set_settle_ms(2000);
+}
+
+/* Which file systems the file backend answers from on its caller's thread:
+ * the local ones by their statfs magic (linux/magic.h, the kernel's ABI),
+ * never a network or FUSE file system, where a stat may wait on a server. */
+static void test_file_fs_local(void **state)
+{
+    (void)state;
+    assert_true(asps_kms_file__fs_is_local(EXT4_SUPER_MAGIC));
+    assert_true(asps_kms_file__fs_is_local(XFS_SUPER_MAGIC));
+    assert_true(asps_kms_file__fs_is_local(BTRFS_SUPER_MAGIC));
+    assert_true(asps_kms_file__fs_is_local(TMPFS_MAGIC));
+    assert_true(asps_kms_file__fs_is_local(OVERLAYFS_SUPER_MAGIC));
+    assert_false(asps_kms_file__fs_is_local(NFS_SUPER_MAGIC));
+    assert_false(asps_kms_file__fs_is_local(SMB_SUPER_MAGIC));
+    assert_false(asps_kms_file__fs_is_local(SMB2_SUPER_MAGIC));
+    assert_false(asps_kms_file__fs_is_local(CIFS_SUPER_MAGIC));
+    assert_false(asps_kms_file__fs_is_local(FUSE_SUPER_MAGIC));
+    assert_false(asps_kms_file__fs_is_local(PROC_SUPER_MAGIC));
+    assert_false(asps_kms_file__fs_is_local(0));
+    /* and what this machine's kernel says of a real mount */
+    struct statfs fs;
+    if (statfs("/proc/self", &fs) == 0)
+        assert_false(asps_kms_file__fs_is_local((unsigned long)fs.f_type));
 }
 
 /* The config keys: limits.kms_deadline_ms (less than deadline_ms) and
@@ -724,6 +763,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_concurrent_fetches, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_read_once_for_many_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changed_or_replaced_file_is_served_at_once, setup, teardown),
+        cmocka_unit_test(test_file_fs_local),
         cmocka_unit_test_setup_teardown(test_config_kms_deadline_and_drain, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
