@@ -23,6 +23,16 @@ int asps_reader_sub(asps_reader *r, asps_reader *sub, size_t n)
     return 1;
 }
 
+int asps_reader_find(const asps_reader *r, uint8_t byte, size_t max, size_t *at)
+{
+    size_t n = r->len < max ? r->len : max;
+    const uint8_t *hit = n ? memchr(r->p, byte, n) : NULL;
+    if (!hit)
+        return 0;
+    *at = (size_t)(hit - r->p);
+    return 1;
+}
+
 static int get_le(asps_reader *r, uint64_t *out, size_t n)
 {
     const uint8_t *b;

@@ -65,6 +65,10 @@ static inline int asps_reader_bytes(asps_reader *r, const uint8_t **out, size_t 
     r->len -= n;
     return 1;
 }
+/* Where BYTE first occurs among the next MAX bytes (or all that are left):
+ * 1 with *at its offset from the reader's position, 0 when it does not
+ * (nothing is consumed either way). */
+int asps_reader_find(const asps_reader *r, uint8_t byte, size_t max, size_t *at);
 /* Carve a sub-reader whose length is a little-endian u16/u32 prefix. */
 int asps_reader_sub_u16le(asps_reader *r, asps_reader *sub);
 int asps_reader_sub_u32le(asps_reader *r, asps_reader *sub);

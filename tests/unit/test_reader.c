@@ -46,12 +46,37 @@ static void test_reader_sub_cannot_escape_parent(void **state)
     assert_false(asps_reader_sub(&r, &sub, 3));
 }
 
+/* find looks only at the next MAX bytes of what is left, never past the
+ * reader's end (a sub-reader's end included), and consumes nothing. */
+static void test_reader_find_stays_in_bounds(void **state)
+{
+    (void)state;
+    const uint8_t buf[] = "abc\ndef\n";
+    asps_reader r = asps_reader_init(buf, 8), sub;
+    size_t at = 99;
+    assert_int_equal(asps_reader_find(&r, '\n', 100, &at), 1);
+    assert_int_equal(at, 3);
+    assert_int_equal(asps_reader_left(&r), 8);
+    assert_int_equal(asps_reader_find(&r, '\n', 3, &at), 0); /* only "abc" looked at */
+    assert_int_equal(asps_reader_find(&r, '\n', 4, &at), 1);
+    assert_int_equal(asps_reader_find(&r, 'z', 100, &at), 0);
+    assert_int_equal(asps_reader_skip(&r, 4), 1);
+    assert_int_equal(asps_reader_find(&r, '\n', 100, &at), 1);
+    assert_int_equal(at, 3);
+    r = asps_reader_init(buf, 9);
+    assert_int_equal(asps_reader_sub(&r, &sub, 2), 1); /* "ab": the newline is past it */
+    assert_int_equal(asps_reader_find(&sub, '\n', 100, &at), 0);
+    asps_reader empty = asps_reader_init(NULL, 5);
+    assert_int_equal(asps_reader_find(&empty, 0, 100, &at), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reader_reads_le_and_be),
         cmocka_unit_test(test_reader_rejects_overlong_prefix_and_consumes_nothing),
         cmocka_unit_test(test_reader_sub_cannot_escape_parent),
+        cmocka_unit_test(test_reader_find_stays_in_bounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
