@@ -12,6 +12,7 @@
 #include <openssl/pem.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -356,11 +357,29 @@ int asps_sha256(const void *p, size_t len, uint8_t out[32])
     return asps_sha256_2(p, len, NULL, 0, out);
 }
 
+/* SHA-256 fetched from the default provider once: EVP_sha256() makes
+ * OpenSSL 3 look the algorithm up again (a lock and a name lookup) on
+ * every EVP_DigestInit_ex, and a new connection hashes several times. */
+static EVP_MD *sha256_fetched;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    sha256_fetched = EVP_MD_fetch(NULL, "SHA256", NULL);
+    ERR_clear_error();
+}
+
+const EVP_MD *asps_sha256_md(void)
+{
+    pthread_once(&sha256_once, sha256_fetch);
+    return sha256_fetched ? sha256_fetched : EVP_sha256();
+}
+
 int asps_sha256_2(const void *a, size_t alen, const void *b, size_t blen, uint8_t out[32])
 {
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     unsigned int n = 32;
-    int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) && EVP_DigestUpdate(md, a, alen) &&
+    int ok = md && EVP_DigestInit_ex(md, asps_sha256_md(), NULL) && EVP_DigestUpdate(md, a, alen) &&
              (!blen || EVP_DigestUpdate(md, b, blen)) && EVP_DigestFinal_ex(md, out, &n);
     EVP_MD_CTX_free(md);
     if (!ok)

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include <openssl/bio.h>
+#include <openssl/evp.h>
 
 #include "asps/err.h"
 
@@ -74,6 +75,11 @@ void asps_cleanse_free_str(char *s);
  * of memory), and then OUT is all zeros. */
 int asps_sha256(const void *p, size_t len, uint8_t out[32]);
 int asps_sha256_2(const void *a, size_t alen, const void *b, size_t blen, uint8_t out[32]);
+/* SHA-256 as an EVP_MD for EVP_DigestInit_ex / EVP_DigestVerifyInit,
+ * fetched once per process (OpenSSL 3 otherwise looks it up per use);
+ * EVP_sha256() if that fetch failed. Never freed: lives as long as the
+ * process. */
+const EVP_MD *asps_sha256_md(void);
 
 /* PEM (RFC 7468) -> DER, without decoding the certificate: the DER of the
  * next PEM block of B when its label is CERTIFICATE. 1: *der (OPENSSL_free

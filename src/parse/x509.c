@@ -270,7 +270,7 @@ int asps_x509_ecdsa_verify_raw(EVP_PKEY *pk, const uint8_t sig[64], const uint8_
     }
     int dlen = i2d_ECDSA_SIG(s, &der);
     md = EVP_MD_CTX_new();
-    if (dlen <= 0 || !md || EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, pk) != 1)
+    if (dlen <= 0 || !md || EVP_DigestVerifyInit(md, NULL, asps_sha256_md(), NULL, pk) != 1)
         goto out;
     verifies++;
     ok = EVP_DigestVerify(md, der, (size_t)dlen, msg, len) == 1;
