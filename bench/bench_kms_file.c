@@ -6,7 +6,8 @@
  * For a 64 KiB and a 1 MiB KMS file (64 named 32-byte secrets, the rest
  * filler entries of 1 KiB), a "call" fetches 1 or 64 names one after the
  * other through asps_kms_get_until, as the service's fetch_values does
- * (each fetch a hand-off to a fetch thread). Prints per-call medians over
+ * (a fetch of the kept, unchanged file answered on the calling thread; one
+ * that reads the file handed to a fetch thread). Prints per-call medians over
  * ROUNDS (default 200) for 1 and 64 names, the ratio 64-name / 1-name
  * (the bytes asked for grow 64 x), and the cost of one fetch that has to
  * read and parse the file (the file changed within the settle window: see

@@ -281,6 +281,12 @@ static const char *file_kind(mode_t m)
 asps_err asps_read_regular_file(const char *path, size_t max, uint8_t **out, size_t *len,
                                 asps_errbuf *eb)
 {
+    return asps_read_regular_file_st(path, max, out, len, NULL, eb);
+}
+
+asps_err asps_read_regular_file_st(const char *path, size_t max, uint8_t **out, size_t *len,
+                                   struct stat *st_out, asps_errbuf *eb)
+{
     /* O_NONBLOCK: open() of a FIFO without a writer returns at once instead
      * of waiting for one; fstat then refuses it. (For regular files the flag
      * changes nothing.) */
@@ -335,6 +341,8 @@ asps_err asps_read_regular_file(const char *path, size_t max, uint8_t **out, siz
     buf[n] = 0;
     *out = buf;
     *len = n;
+    if (st_out)
+        *st_out = st;
     return ASPS_OK;
 }
 

@@ -46,6 +46,13 @@ asps_err asps_read_file(const char *path, size_t max, uint8_t **out, size_t *len
  * read is refused (one that is replaced by rename is read whole). */
 asps_err asps_read_regular_file(const char *path, size_t max, uint8_t **out, size_t *len,
                                 asps_errbuf *eb);
+/* The same, and *ST_OUT the fstat of the very descriptor read (taken
+ * before the read): the identity (device, inode, size, times) of the bytes
+ * returned, which a stat of PATH, before or after, need not be when the
+ * path is swapped meanwhile. */
+struct stat;
+asps_err asps_read_regular_file_st(const char *path, size_t max, uint8_t **out, size_t *len,
+                                   struct stat *st_out, asps_errbuf *eb);
 /* Write a file atomically (temp in the same folder, fsync, rename), mode. */
 asps_err asps_write_file_atomic(const char *path, const void *data, size_t len,
                                 unsigned mode, asps_errbuf *eb);

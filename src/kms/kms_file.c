@@ -40,6 +40,7 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "kms.h"
 #include "kms_backend.h"
@@ -92,6 +93,15 @@ unsigned long asps_kms_file__reads(void)
 void asps_kms_file__set_settle_ms(long ms)
 {
     __atomic_store_n(&settle_ms, ms, __ATOMIC_RELAXED);
+}
+
+static void (*between_hook)(void *);
+static void *between_ctx;
+
+void asps_kms_file__set_between_hook(void (*fn)(void *), void *ctx)
+{
+    between_ctx = ctx;
+    between_hook = fn;
 }
 
 static int b64val(int c)
@@ -373,15 +383,22 @@ static int64_t ns_of(const struct timespec *t)
 /* Read and index the file. ST: its stat taken at T0 just before (NULL when
  * stat failed or it is not a regular file: the read says why). *keep: the
  * text may be kept for later gets. */
-static asps_err snap_load(const kms_file *f, const struct stat *st, const struct timespec *t0,
-                          kf_snap **out, int *keep, asps_errbuf *eb)
+/* Read and index the file; T0: the time just before. *keep: the text may
+ * be kept for later gets. Its identity is the fstat of the descriptor the
+ * bytes came from, never a stat of the path taken apart from the read: a
+ * path swapped between the two (a symlink re-pointed) would pair one
+ * file's identity with another's text, and the text would be served for
+ * the first file whenever the path named it again. */
+static asps_err snap_load(const kms_file *f, const struct timespec *t0, kf_snap **out, int *keep,
+                          asps_errbuf *eb)
 {
     *out = NULL;
     *keep = 0;
     uint8_t *buf;
     size_t blen;
+    struct stat st;
     __atomic_add_fetch(&reads_total, 1, __ATOMIC_RELAXED);
-    asps_err e = asps_read_regular_file(f->path, ASPS_KMS_FILE_MAX, &buf, &blen, eb);
+    asps_err e = asps_read_regular_file_st(f->path, ASPS_KMS_FILE_MAX, &buf, &blen, &st, eb);
     if (e != ASPS_OK) {
         asps_err_prefix(eb, "kms: ");
         return e == ASPS_E_NOMEM ? e : ASPS_E_UNAVAILABLE;
@@ -399,15 +416,13 @@ static asps_err snap_load(const kms_file *f, const struct stat *st, const struct
         snap_free(s);
         return e;
     }
-    if (st) {
-        s->dev = st->st_dev;
-        s->ino = st->st_ino;
-        s->size = st->st_size;
-        s->mtime = st->st_mtim;
-        s->ctime = st->st_ctim;
-        *keep = ns_of(&st->st_ctim) <
-                ns_of(t0) - (int64_t)__atomic_load_n(&settle_ms, __ATOMIC_RELAXED) * 1000000;
-    }
+    s->dev = st.st_dev;
+    s->ino = st.st_ino;
+    s->size = st.st_size;
+    s->mtime = st.st_mtim;
+    s->ctime = st.st_ctim;
+    *keep = ns_of(&st.st_ctim) <
+            ns_of(t0) - (int64_t)__atomic_load_n(&settle_ms, __ATOMIC_RELAXED) * 1000000;
     *out = s;
     return ASPS_OK;
 }
@@ -428,6 +443,69 @@ int asps_kms_file__fs_is_local(unsigned long f_type)
     }
 }
 
+/* Whether a stat of P walks only local file systems: every prefix of P as
+ * written (each folder the kernel looks a name up in, ".." included, and
+ * the file) is on one, and so, recursively, is the text of every symlink
+ * met on the way (read with readlink: the folders it leads through need
+ * not be prefixes of the resolved path). At most 40 symlinks, as the
+ * kernel. Run on a fetch thread: each statfs may wait itself. */
+static int walk_local(const char *p, int links)
+{
+    if (links > 40)
+        return 0;
+    size_t n = strlen(p);
+    char *q = malloc(n + 2);
+    if (!q)
+        return 0;
+    int ok = 1;
+    struct statfs fs;
+    struct stat st;
+    if (p[0] != '/') /* relative: the walk starts at the working folder */
+        ok = statfs(".", &fs) == 0 && asps_kms_file__fs_is_local((unsigned long)fs.f_type);
+    for (size_t i = 0; ok && i <= n; i++) {
+        if (i < n && p[i] != '/')
+            continue;
+        if (i == 0) {
+            q[0] = '/', q[1] = 0;
+        } else {
+            memcpy(q, p, i);
+            q[i] = 0;
+        }
+        ok = statfs(q, &fs) == 0 && asps_kms_file__fs_is_local((unsigned long)fs.f_type) &&
+             lstat(q, &st) == 0;
+        if (ok && S_ISLNK(st.st_mode)) {
+            char t[4096];
+            ssize_t tl = readlink(q, t, sizeof t - 1);
+            if (tl <= 0) {
+                ok = 0;
+                break;
+            }
+            t[tl] = 0;
+            if (t[0] == '/') {
+                ok = walk_local(t, links + 1);
+            } else { /* relative to the folder holding the link */
+                char *slash = strrchr(q, '/');
+                size_t dl = slash ? (size_t)(slash - q) + 1 : 0;
+                char *full = malloc(dl + (size_t)tl + 1);
+                ok = full != NULL;
+                if (full) {
+                    memcpy(full, q, dl);
+                    memcpy(full + dl, t, (size_t)tl + 1);
+                    ok = walk_local(full, links + 1);
+                    free(full);
+                }
+            }
+        }
+    }
+    free(q);
+    return ok;
+}
+
+int asps_kms_file__path_is_local(const char *path)
+{
+    return path && *path && walk_local(path, 0);
+}
+
 /* The kept text if the file ST describes is the one it was read from (a
  * reference: snap_unref), else NULL. */
 static kf_snap *kept_if_same(kms_file *f, const struct stat *st)
@@ -442,13 +520,14 @@ static kf_snap *kept_if_same(kms_file *f, const struct stat *st)
     return s;
 }
 
-/* get_now (kms.h): the kept text of an unchanged file on a local file
- * system, on the caller's thread. The file system is the one the last read
- * found (statfs, on the fetch thread: it may wait on a network file system
- * itself). The one way this stat could still wait on a network is a path
- * re-pointed (a symlink, a mount) onto a network file system since that
- * read; the stat then finds another device, and the next read, on a fetch
- * thread, clears the mark. */
+/* get_now (kms.h): the kept text of an unchanged file, on the caller's
+ * thread, when the last read (on a fetch thread) found every folder the
+ * path walks through, and the file, on local file systems
+ * (asps_kms_file__path_is_local). The one way this stat could still wait on a network is
+ * a path re-pointed (a folder or symlink on it moved, a mount) onto a
+ * network file system after that read, and that file system hung just
+ * then: the first stat after the move finds another file, and the read
+ * that follows, on a fetch thread, clears the mark. */
 static int file_get_now(void *impl, const char *ref, const char *credential, uint8_t **value,
                         size_t *len, asps_err *result, asps_errbuf *eb)
 {
@@ -479,11 +558,11 @@ static asps_err file_get(void *impl, const char *ref, const char *credential, in
     int have = stat(f->path, &st) == 0 && S_ISREG(st.st_mode);
     kf_snap *s = have ? kept_if_same(f, &st) : NULL, *old = NULL;
     if (!s) {
-        struct statfs fs;
-        int local = statfs(f->path, &fs) == 0 && asps_kms_file__fs_is_local((unsigned long)fs.f_type);
-        __atomic_store_n(&f->local, local, __ATOMIC_RELEASE);
+        if (between_hook)
+            between_hook(between_ctx); /* tests: the path swapped after the stat */
+        __atomic_store_n(&f->local, asps_kms_file__path_is_local(f->path), __ATOMIC_RELEASE);
         int keep;
-        asps_err e = snap_load(f, have ? &st : NULL, &t0, &s, &keep, eb);
+        asps_err e = snap_load(f, &t0, &s, &keep, eb);
         /* whatever was kept is stale now: dropped (cleansed) */
         pthread_mutex_lock(&f->mu);
         old = f->cur;

@@ -388,7 +388,11 @@ static void lb_lit(line_buf *b, const char *s) { lb_raw(b, s, strlen(s)); }
  * allocation but the line's. BOUND: at least its printed length. */
 static void lb_item(line_buf *b, cJSON *item, size_t bound)
 {
-    if (bound > INT32_MAX / 2 || !lb_reserve(b, bound))
+    if (bound > INT32_MAX / 2) {
+        b->failed = 1; /* never a line with a value left out */
+        return;
+    }
+    if (!lb_reserve(b, bound))
         return;
     if (!cJSON_PrintPreallocated(item, b->p + b->n, (int)(b->cap - b->n), 0)) {
         b->failed = 1;
@@ -446,13 +450,34 @@ static void lb_str_or_null(line_buf *b, const char *s)
         lb_lit(b, "null");
 }
 
+/* A name asked for, as the peer sent it, cut after AUDIT_NAME_MAX bytes
+ * with its length said ("aaaa...(10000 bytes)"): a name over the policy's
+ * limit is refused, and its line must not grow with it (a 64 MiB request
+ * of one name of control bytes would write a 384 MB line). */
+#define AUDIT_NAME_MAX ASPS_POLICY_MAX_NAME
+
+static void lb_name(line_buf *b, const char *name)
+{
+    if (!name)
+        name = "";
+    size_t n = strnlen(name, AUDIT_NAME_MAX + 1);
+    if (n <= AUDIT_NAME_MAX) {
+        lb_str(b, name);
+        return;
+    }
+    char cut[AUDIT_NAME_MAX + 48];
+    memcpy(cut, name, AUDIT_NAME_MAX);
+    snprintf(cut + AUDIT_NAME_MAX, sizeof cut - AUDIT_NAME_MAX, "...(%zu bytes)", strlen(name));
+    lb_str(b, cut); /* a UTF-8 sequence cut in two becomes U+FFFD */
+}
+
 static void lb_names(line_buf *b, const char *const *names, size_t n)
 {
     lb_raw(b, "[", 1);
     for (size_t i = 0; i < n; i++) {
         if (i)
             lb_raw(b, ",", 1);
-        lb_str(b, names[i] ? names[i] : "");
+        lb_name(b, names[i]);
     }
     lb_raw(b, "]", 1);
 }
@@ -499,7 +524,7 @@ asps_err asps_audit_format(const asps_audit_event *ev, char **line, asps_errbuf 
         for (size_t i = 0; i < d->n; i++) {
             if (i)
                 lb_raw(&b, ",", 1);
-            lb_str(&b, d->grants[i].name ? d->grants[i].name : "");
+            lb_name(&b, d->grants[i].name);
         }
         lb_raw(&b, "],", 2);
         lb_key(&b, "names_granted");
@@ -510,7 +535,7 @@ asps_err asps_audit_format(const asps_audit_event *ev, char **line, asps_errbuf 
                 continue;
             if (k++)
                 lb_raw(&b, ",", 1);
-            lb_str(&b, d->grants[i].name ? d->grants[i].name : "");
+            lb_name(&b, d->grants[i].name);
         }
         lb_raw(&b, "],", 2);
     } else {

@@ -26,7 +26,9 @@
  * the API is never given one. A line is valid JSON (RFC 8259) whatever
  * bytes the strings given hold: they are written as UTF-8 with each
  * ill-formed part replaced by U+FFFD (per maximal subpart, Unicode 3.9),
- * control characters escaped.
+ * control characters escaped. A name asked for that is longer than
+ * ASPS_POLICY_MAX_NAME (a refused one) is written as its first
+ * ASPS_POLICY_MAX_NAME bytes and "...(N bytes)".
  *
  * Thread-safe: each line is formatted first and written with one write()
  * under a mutex, to a descriptor opened O_APPEND, so lines never interleave,

@@ -556,6 +556,20 @@ static void test_prerendered_claims_give_the_same_line(void **state)
 }
 
 
+/* A name as the log writes it: whole up to 256 bytes (the policy's limit),
+ * else its first 256 bytes and "...(N bytes)". */
+static cJSON *tree_str(const char *s);
+static cJSON *tree_name(const char *s)
+{
+    if (!s)
+        s = "";
+    if (strlen(s) <= ASPS_POLICY_MAX_NAME)
+        return tree_str(s);
+    char cut[ASPS_POLICY_MAX_NAME + 48];
+    snprintf(cut, sizeof cut, "%.*s...(%zu bytes)", ASPS_POLICY_MAX_NAME, s, strlen(s));
+    return tree_str(cut);
+}
+
 /* A cJSON string of S made well-formed UTF-8 (utf8.h), as the log says. */
 static cJSON *tree_str(const char *s)
 {
@@ -588,15 +602,15 @@ static char *tree_line(const asps_audit_event *ev, const char *time_text, const 
     cJSON *granted = cJSON_AddArrayToObject(o, "names_granted");
     if (d) {
         for (size_t i = 0; i < d->n; i++) {
-            cJSON_AddItemToArray(asked, S(d->grants[i].name ? d->grants[i].name : ""));
+            cJSON_AddItemToArray(asked, tree_name(d->grants[i].name));
             if (d->allowed && d->grants[i].granted)
-                cJSON_AddItemToArray(granted, S(d->grants[i].name ? d->grants[i].name : ""));
+                cJSON_AddItemToArray(granted, tree_name(d->grants[i].name));
         }
     } else {
         for (size_t i = 0; ev->names_asked && i < ev->n_asked; i++)
-            cJSON_AddItemToArray(asked, S(ev->names_asked[i] ? ev->names_asked[i] : ""));
+            cJSON_AddItemToArray(asked, tree_name(ev->names_asked[i]));
         for (size_t i = 0; ev->names_granted && i < ev->n_granted; i++)
-            cJSON_AddItemToArray(granted, S(ev->names_granted[i] ? ev->names_granted[i] : ""));
+            cJSON_AddItemToArray(granted, tree_name(ev->names_granted[i]));
     }
     if (d && d->grace) {
         cJSON *g = cJSON_AddObjectToObject(o, "grace");
@@ -720,6 +734,52 @@ static void test_line_is_what_one_cjson_tree_prints(void **state)
     free(claims_json);
 }
 
+/* A name longer than the policy allows (refused) is written cut, with its
+ * length: a line does not grow with what a peer sends (a reviewer's
+ * 10,000-byte name of control bytes made a 60,695-byte line). A name of
+ * exactly the limit is written whole. */
+static void test_long_names_are_cut_with_their_length(void **state)
+{
+    (void)state;
+    char *huge = malloc(10001), whole[ASPS_POLICY_MAX_NAME + 1];
+    assert_non_null(huge);
+    memset(huge, 0x01, 10000);
+    huge[10000] = 0;
+    memset(whole, 'w', ASPS_POLICY_MAX_NAME);
+    whole[ASPS_POLICY_MAX_NAME] = 0;
+    const char *names[] = {huge, whole, "\xc3"};
+    asps_audit_event ev = {.peer = "p", .names_asked = names, .n_asked = 3, .verdict = "invalid",
+                           .reason = "r"};
+    char *line;
+    asps_errbuf eb;
+    assert_int_equal(asps_audit_format(&ev, &line, &eb), ASPS_OK);
+    assert_true(strlen(line) < 4096);
+    cJSON *j = parse_line(line);
+    cJSON *asked = cJSON_GetObjectItem(j, "names_asked");
+    assert_int_equal(cJSON_GetArraySize(asked), 3);
+    const char *first = cJSON_GetArrayItem(asked, 0)->valuestring;
+    assert_int_equal(strlen(first), ASPS_POLICY_MAX_NAME + strlen("...(10000 bytes)"));
+    assert_int_equal(first[0], 0x01);
+    assert_non_null(strstr(first, "...(10000 bytes)"));
+    assert_string_equal(cJSON_GetArrayItem(asked, 1)->valuestring, whole);
+    assert_string_equal(cJSON_GetArrayItem(asked, 2)->valuestring, "\xef\xbf\xbd"); /* U+FFFD */
+    cJSON_Delete(j);
+    free(line);
+    free(huge);
+    /* a value too long to print (over 2^30 / 6 bytes: a caller of the API,
+     * not a peer) fails the line whole, never leaves itself out */
+    size_t big = ((size_t)INT32_MAX / 2) / 6 + 16;
+    char *reason = malloc(big + 1);
+    assert_non_null(reason);
+    memset(reason, 'r', big);
+    reason[big] = 0;
+    asps_audit_event ev2 = {.peer = "p", .verdict = "denied", .reason = reason};
+    line = NULL;
+    assert_int_equal(asps_audit_format(&ev2, &line, &eb), ASPS_E_NOMEM);
+    assert_null(line);
+    free(reason);
+}
+
 /* The second's text is kept per thread between lines: each line still
  * gets its own time, across seconds, backwards, before 1970 and at the
  * turn of a year (date(1) agrees: date -u -d @1767225599). */
@@ -759,6 +819,7 @@ int main(void)
         cmocka_unit_test(test_tcb_recovery_fields_in_the_line),
         cmocka_unit_test(test_prerendered_claims_give_the_same_line),
         cmocka_unit_test(test_line_is_what_one_cjson_tree_prints),
+        cmocka_unit_test(test_long_names_are_cut_with_their_length),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

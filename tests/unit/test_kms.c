@@ -678,6 +678,131 @@ static void test_changed_or_replaced_file_is_served_at_once(void **state)
     asps_kms_file__set_settle_ms(2000);
 }
 
+/* The path swapped between the get's stat and its read (a symlink
+ * re-pointed from A to B): the text kept is B's, under B's identity (the
+ * fstat of what was read), so when the path names A again A is read, never
+ * B's values served for A. Found by a reviewer racing symlink swaps
+ * against a live server (3 rounds in 120 served the other file's value). */
+static char swap_link[4200], swap_a[4200], swap_b[4200];
+static void swap_to_b(void *ctx)
+{
+    (void)ctx;
+    char tmp[4300];
+    snprintf(tmp, sizeof tmp, "%s.new", swap_link);
+    unlink(tmp);
+    assert_int_equal(symlink(swap_b, tmp), 0);
+    assert_int_equal(rename(tmp, swap_link), 0);
+    asps_kms_file__set_between_hook(NULL, NULL); /* once */
+}
+
+static void test_path_swapped_between_stat_and_read(void **state)
+{
+    (void)state;
+    asps_kms_file__set_settle_ms(100);
+    snprintf(swap_a, sizeof swap_a, "%s/a.json", dir);
+    snprintf(swap_b, sizeof swap_b, "%s/b.json", dir);
+    snprintf(swap_link, sizeof swap_link, "%s/link.json", dir);
+    FILE *f = fopen(swap_a, "w");
+    assert_non_null(f);
+    fputs("{\"k\": \"text:AAAA\"}", f); /* the same size as B: only the identity tells */
+    fclose(f);
+    f = fopen(swap_b, "w");
+    assert_non_null(f);
+    fputs("{\"k\": \"text:BBBB\"}", f);
+    fclose(f);
+    unlink(swap_link);
+    assert_int_equal(symlink(swap_a, swap_link), 0);
+    sleep_ms(250); /* both settled: kept once read */
+    asps_kms *k;
+    asps_errbuf eb;
+    assert_int_equal(asps_kms_open_file(swap_link, ASPS_KMS_PLAIN_TEXT, &k, &eb), ASPS_OK);
+    char v[64];
+    size_t n;
+    asps_kms_file__set_between_hook(swap_to_b, NULL);
+    assert_int_equal(get(k, "k", v, sizeof v, &n, &eb), ASPS_OK);
+    assert_string_equal(v, "BBBB"); /* what the read found */
+    /* back to A, by rename: every get now must serve A */
+    char tmp[4300];
+    snprintf(tmp, sizeof tmp, "%s.new", swap_link);
+    unlink(tmp);
+    assert_int_equal(symlink(swap_a, tmp), 0);
+    assert_int_equal(rename(tmp, swap_link), 0);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(get(k, "k", v, sizeof v, &n, &eb), ASPS_OK);
+        assert_string_equal(v, "AAAA");
+    }
+    asps_kms_free(k);
+    asps_kms_file__set_settle_ms(2000);
+}
+
+/* Whether the calling thread may stat the path: every folder its walk
+ * looks in (the path as written, and each symlink's text met on the way)
+ * on a local file system. /proc is not one (its magic is not on the list),
+ * so a path through it, a symlink into it or one whose text passes through
+ * it goes to a fetch thread; so do a path that does not resolve and a
+ * symlink loop. */
+static void test_path_is_local(void **state)
+{
+    (void)state;
+    struct statfs fs;
+    assert_int_equal(statfs(dir, &fs), 0);
+    int here = asps_kms_file__fs_is_local((unsigned long)fs.f_type);
+    write_kms("{}");
+    assert_int_equal(asps_kms_file__path_is_local(path), here);
+    char p[4300];
+    /* as written through /proc, resolving to the local file */
+    snprintf(p, sizeof p, "/proc/self/root%s", path);
+    assert_false(asps_kms_file__path_is_local(p));
+    /* a local symlink to a file in /proc */
+    snprintf(p, sizeof p, "%s/into-proc", dir);
+    unlink(p);
+    assert_int_equal(symlink("/proc/self/status", p), 0);
+    assert_false(asps_kms_file__path_is_local(p));
+    /* a local symlink through a folder in /proc back to the local file */
+    snprintf(p, sizeof p, "%s/via-proc", dir);
+    unlink(p);
+    char target[4300];
+    snprintf(target, sizeof target, "/proc/self/root%s", path);
+    assert_int_equal(symlink(target, p), 0);
+    /* its text walks /proc though it resolves to the local file */
+    assert_false(asps_kms_file__path_is_local(p));
+    /* a local symlink, relative, to the local file: local */
+    snprintf(p, sizeof p, "%s/rel", dir);
+    unlink(p);
+    assert_int_equal(symlink("kms.json", p), 0);
+    assert_int_equal(asps_kms_file__path_is_local(p), here);
+    /* ".." walks the folder it leaves: /proc/.. is / but /proc is looked in */
+    snprintf(p, sizeof p, "/proc/..%s", path);
+    assert_false(asps_kms_file__path_is_local(p));
+    /* a symlink loop */
+    snprintf(p, sizeof p, "%s/loop", dir);
+    unlink(p);
+    assert_int_equal(symlink("loop", p), 0);
+    assert_false(asps_kms_file__path_is_local(p));
+    /* missing */
+    snprintf(p, sizeof p, "%s/no-such.json", dir);
+    assert_false(asps_kms_file__path_is_local(p));
+    /* a file served from a /proc path never gets an answer on the caller's
+     * thread: each get is handed to a fetch thread */
+    if (here) {
+        asps_kms *k;
+        asps_errbuf eb;
+        asps_kms_file__set_settle_ms(100);
+        write_kms("{\"k\": \"text:v\"}");
+        sleep_ms(250);
+        snprintf(p, sizeof p, "/proc/self/root%s", path);
+        assert_int_equal(asps_kms_open_file(p, ASPS_KMS_PLAIN_TEXT, &k, &eb), ASPS_OK);
+        char v[64];
+        size_t n;
+        unsigned long h0 = asps_kms__fetches_handed_off();
+        for (int i = 0; i < 4; i++)
+            assert_int_equal(get(k, "k", v, sizeof v, &n, &eb), ASPS_OK);
+        assert_int_equal(asps_kms__fetches_handed_off() - h0, 4);
+        asps_kms_free(k);
+        asps_kms_file__set_settle_ms(2000);
+    }
+}
+
 /* Which file systems the file backend answers from on its caller's thread:
  * the local ones by their statfs magic (linux/magic.h, the kernel's ABI),
  * never a network or FUSE file system, where a stat may wait on a server. */
@@ -764,6 +889,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_file_read_once_for_many_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changed_or_replaced_file_is_served_at_once, setup, teardown),
         cmocka_unit_test(test_file_fs_local),
+        cmocka_unit_test_setup_teardown(test_path_swapped_between_stat_and_read, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_path_is_local, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_kms_deadline_and_drain, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
