@@ -476,7 +476,7 @@ static int walk_local(const char *p, int links)
         if (ok && S_ISLNK(st.st_mode)) {
             char t[4096];
             ssize_t tl = readlink(q, t, sizeof t - 1);
-            if (tl <= 0) {
+            if (tl <= 0 || (size_t)tl >= sizeof t - 1) { /* unreadable, or maybe cut */
                 ok = 0;
                 break;
             }
