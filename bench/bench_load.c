@@ -22,7 +22,7 @@
  *                and one GetSecrets, then close; attested clients present
  *                a fresh RA-TLS certificate every time (no cache can hit),
  *                all made before the clock starts; plain clients the one
- *                CA-issued certificate. max(CONNS, 4 x clients)
+ *                CA-issued certificate. max(CONNS, 2 x ROUNDS x clients)
  *                connections per server (default CONNS 600).
  *   calls        each client opens one connection (attested: its own fresh
  *                certificate; the handshake and a first call happen before
@@ -38,8 +38,12 @@
  * failures counted by gRPC status (a busy server's RESOURCE_EXHAUSTED
  * among them: clients do not retry); server CPU per successful connection
  * or call, and this driver's own (on a small machine the clients compete
- * with the server for the cores). Then the ratios attested / plain and,
- * last, one JSON line. Speed is a benchmark's business, never a test's.
+ * with the server for the cores). Then the ratios attested / plain over
+ * the whole phase, the same ratios round by round with their median (the
+ * typical round: a burst, or the plain server running in a faster rhythm
+ * for a while, moves one round; the whole-phase ratio moved by +-0.1
+ * between runs with three rounds) and, last, one JSON line. Speed is a
+ * benchmark's business, never a test's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -68,7 +72,7 @@
 #include "bench_util.h"
 
 #define MAX_LEVELS 8
-#define ROUNDS 3 /* plain, attested, attested, plain: repeated, see the top */
+#define ROUNDS 5 /* plain, attested, attested, plain: repeated, see the top */
 #define MAX_CLIENTS 1024
 #define DEADLINE_MS 30000u
 
@@ -560,6 +564,13 @@ static void failures_text(const cell *c, char *out, size_t n)
     }
 }
 
+/* The median of N values (sorted in place). */
+static double median_of(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, bench_cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 static int parse_levels(const char *s, int *levels)
 {
     int n = 0;
@@ -656,7 +667,7 @@ int main(int argc, char **argv)
      * two halves each, and two for warming up */
     int total = 2;
     for (int l = 0; l < n_levels; l++) {
-        int nc = conns > 4 * levels[l] ? conns : 4 * levels[l];
+        int nc = conns > 2 * ROUNDS * levels[l] ? conns : 2 * ROUNDS * levels[l];
         total += 2 * ROUNDS * ((nc + 2 * ROUNDS - 1) / (2 * ROUNDS)) + 2 * ROUNDS * levels[l];
     }
     certs cp = {0};
@@ -764,10 +775,14 @@ int main(int argc, char **argv)
 
     cell cells[MAX_LEVELS][2][2]; /* level, kind, mode */
     memset(cells, 0, sizeof cells);
+    /* each round's own totals (level, kind, round, mode): operations,
+     * wall ms, server CPU ms; for the median of the rounds' ratios */
+    double rnd[MAX_LEVELS][2][ROUNDS][2][3];
+    memset(rnd, 0, sizeof rnd);
     double t_all = bench_now_ms();
     for (int l = 0; l < n_levels; l++) {
         int cl = levels[l];
-        int nc = conns > 4 * cl ? conns : 4 * cl;
+        int nc = conns > 2 * ROUNDS * cl ? conns : 2 * ROUNDS * cl;
         int nk = calls > 20 * cl ? calls : 20 * cl;
         for (int kind = CONNS; kind <= CALLS; kind++) {
             int ops = kind == CONNS ? (nc + 2 * ROUNDS - 1) / (2 * ROUNDS)
@@ -776,11 +791,18 @@ int main(int argc, char **argv)
             static const int order[4] = {PLAIN, ATTESTED, ATTESTED, PLAIN};
             for (int h = 0; h < 4 * ROUNDS; h++) {
                 int m = order[h % 4];
-                if (run_half(m == PLAIN ? &plain : &att, &cp, m, kind, cl, ops, req, req_len,
-                             &cells[l][kind][m]) != 0) {
+                cell *c = &cells[l][kind][m];
+                int ok0 = c->ok;
+                double w0 = c->wall_ms, cpu0 = c->server_cpu_ms;
+                if (run_half(m == PLAIN ? &plain : &att, &cp, m, kind, cl, ops, req, req_len, c) !=
+                    0) {
                     fprintf(stderr, "out of memory or certificates\n");
                     goto out;
                 }
+                double *r = rnd[l][kind][h / 4][m];
+                r[0] += c->ok - ok0;
+                r[1] += c->wall_ms - w0;
+                r[2] += c->server_cpu_ms - cpu0;
             }
         }
     }
@@ -828,6 +850,32 @@ int main(int argc, char **argv)
                pk->per_s > 0 ? ak->per_s / pk->per_s : 0,
                pk->server_cpu_us > 0 ? ak->server_cpu_us / pk->server_cpu_us : 0);
     }
+    /* The same ratios round by round (each round: plain, attested,
+     * attested, plain, a second or two), and their median: a burst on the
+     * machine, or the plain server falling into a faster rhythm for a
+     * while, moves one round, not the typical one. */
+    double med[MAX_LEVELS][4];
+    printf("\nthe same, per round (%d rounds), and their median\n", ROUNDS);
+    for (int l = 0; l < n_levels; l++) {
+        double v[4][ROUNDS];
+        for (int k = CONNS; k <= CALLS; k++)
+            for (int r = 0; r < ROUNDS; r++) {
+                const double *p = rnd[l][k][r][PLAIN], *a = rnd[l][k][r][ATTESTED];
+                double prate = p[1] > 0 ? p[0] / p[1] : 0, arate = a[1] > 0 ? a[0] / a[1] : 0;
+                double pcpu = p[0] > 0 ? p[2] / p[0] : 0, acpu = a[0] > 0 ? a[2] / a[0] : 0;
+                v[2 * k][r] = prate > 0 ? arate / prate : 0;
+                v[2 * k + 1][r] = pcpu > 0 ? acpu / pcpu : 0;
+            }
+        printf("%-7d |", levels[l]);
+        for (int i = 0; i < 4; i++) {
+            printf(" %s", i == 2 ? "|" : "");
+            for (int r = 0; r < ROUNDS; r++)
+                printf("%s%.2f", r ? "/" : "", v[i][r]);
+            med[l][i] = median_of(v[i], ROUNDS);
+            printf(" (%.2f)", med[l][i]);
+        }
+        printf("\n");
+    }
     for (int l = 0; l < n_levels; l++)
         for (int k = CONNS; k <= CALLS; k++)
             for (int m = PLAIN; m <= ATTESTED; m++)
@@ -850,6 +898,11 @@ int main(int argc, char **argv)
         }
         figures *pc = &f[l][CONNS][PLAIN], *ac = &f[l][CONNS][ATTESTED];
         figures *pk = &f[l][CALLS][PLAIN], *ak = &f[l][CALLS][ATTESTED];
+        printf(", \"median_round_ratio_conn_per_s\": %.2f, "
+               "\"median_round_ratio_server_cpu_per_conn\": %.2f, "
+               "\"median_round_ratio_calls_per_s\": %.2f, "
+               "\"median_round_ratio_server_cpu_per_call\": %.2f",
+               med[l][0], med[l][1], med[l][2], med[l][3]);
         printf(", \"ratio_conn_per_s\": %.2f, \"ratio_server_cpu_per_conn\": %.2f, "
                "\"ratio_calls_per_s\": %.2f, \"ratio_server_cpu_per_call\": %.2f}",
                pc->per_s > 0 ? ac->per_s / pc->per_s : 0,

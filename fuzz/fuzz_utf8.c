@@ -13,11 +13,13 @@
  *    input decode iff the input is well-formed and has no NUL, and then to
  *    exactly the input;
  *  - an audit line naming the input is one line, well-formed UTF-8, and
- *    parses as JSON with the sanitized name in it.
+ *    parses as JSON with the sanitized input as its reason, and as its name
+ *    (cut after ASPS_POLICY_MAX_NAME bytes with its length, when longer).
  * (The external oracle, Python's codec, is in tests/unit/test_utf8.c.) */
 #include <cjson/cJSON.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -132,9 +134,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cJSON *j = cJSON_ParseWithLength(line, ll);
     const cJSON *arr = j ? cJSON_GetObjectItemCaseSensitive(j, "names_asked") : NULL;
     const cJSON *first = arr ? cJSON_GetArrayItem(arr, 0) : NULL;
+    const cJSON *reason = j ? cJSON_GetObjectItemCaseSensitive(j, "reason") : NULL;
     char *want = asps_utf8_sanitize((const uint8_t *)cstr, strlen(cstr), NULL);
-    if (!cJSON_IsString(first) || !want || strcmp(first->valuestring, want) != 0)
+    /* a name is written whole up to ASPS_POLICY_MAX_NAME bytes, else cut
+     * there with its length: "...(N bytes)" */
+    size_t cl = strlen(cstr);
+    char *cut = malloc(ASPS_POLICY_MAX_NAME + 48);
+    if (!cut)
         abort();
+    if (cl > ASPS_POLICY_MAX_NAME)
+        snprintf(cut, ASPS_POLICY_MAX_NAME + 48, "%.*s...(%zu bytes)", ASPS_POLICY_MAX_NAME, cstr, cl);
+    char *want_name = cl > ASPS_POLICY_MAX_NAME
+                          ? asps_utf8_sanitize((const uint8_t *)cut, strlen(cut), NULL)
+                          : asps_utf8_sanitize((const uint8_t *)cstr, cl, NULL);
+    if (!cJSON_IsString(first) || !want_name || strcmp(first->valuestring, want_name) != 0 ||
+        !cJSON_IsString(reason) || !want || strcmp(reason->valuestring, want) != 0)
+        abort();
+    free(cut);
+    free(want_name);
     free(want);
     cJSON_Delete(j);
     free(line);
