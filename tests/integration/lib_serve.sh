@@ -20,6 +20,8 @@
 #
 # Needs BIN (the asps command) set before.
 
+. "$(dirname "${BASH_SOURCE[0]}")/lib_wait.sh"
+
 serve_begin() {
     SERVE_NAME=$1
     T=$(mktemp -d "/tmp/asps-$1-XXXXXX")
@@ -58,13 +60,9 @@ serve_start() {
     env "$@" "$BIN" serve --config "$conf" > "$pre.out" 2> "$pre.err" &
     SPID=$!
     PIDS="$PIDS $SPID"
-    S=
-    for _ in $(seq 100); do # until its whole address line is there
-        S=$(sed -n 's/^asps: listening on \(127.0.0.1:[0-9]*\)$/\1/p' "$pre.out" 2>/dev/null)
-        [ -n "$S" ] && break
-        sleep 0.1
-    done
-    [ -n "$S" ] || { echo "FAIL: asps serve --config $conf did not start"; cat "$pre.out" "$pre.err"; exit 1; }
+    wait_listening "$pre.out" "$SPID" "$pre.err" \
+        || { echo "FAIL: asps serve --config $conf did not start"; exit 1; }
+    S=$LISTEN_ADDR
 }
 
 serve_end() {
