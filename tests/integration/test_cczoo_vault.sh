@@ -7,6 +7,7 @@
 # PERMISSION_DENIED; a sealed Vault is UNAVAILABLE, then served again.
 set -u
 BIN=${ASPS_BIN:?}; SRC=${ASPS_SRC:?}
+. "$(dirname "$0")/lib_wait.sh"
 PY=
 for p in python3 /usr/bin/python3; do
     if command -v "$p" >/dev/null && "$p" -c 'import grpc' 2>/dev/null; then PY=$p; break; fi
@@ -61,9 +62,8 @@ EOF2
 $BIN policy check --from cczoo policy_vault.json >/dev/null && ok || bad "policy check"
 VAULT_TOKEN=unused-server-token $BIN serve --config server.json --policy policy_vault.json > serve.out 2> serve.err &
 PIDS="$PIDS $!"
-for _ in $(seq 50); do grep -q listening serve.out 2>/dev/null && break; sleep 0.1; done
-PORT=$(sed -n 's/^asps: listening on 127.0.0.1:\([0-9]*\)$/\1/p' serve.out)
-[ -n "$PORT" ] || { echo "FAIL: server"; cat serve.err; exit 1; }
+wait_listening serve.out $! serve.err || { echo "FAIL: server did not start"; exit 1; }
+PORT=$LISTEN_PORT
 S=127.0.0.1:$PORT
 out=$($BIN get --server $S --ca server.pem --sim sim --mrenclave $MRE1 master_key secret1)
 [ "$out" = "$(printf 'Secret received: %s\nSecret received: %s' \

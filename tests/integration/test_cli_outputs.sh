@@ -9,6 +9,7 @@
 # exit codes: an unreadable --ca/--pin is 2, no TEE found is 3.
 set -u
 BIN=${ASPS_BIN:?}
+. "$(dirname "$0")/lib_wait.sh"
 SRC=${ASPS_SRC:?}
 T=$(mktemp -d /tmp/asps-outputs-XXXXXX)
 SPID=
@@ -138,9 +139,8 @@ cat > server.json <<'EOF2'
 EOF2
 $BIN serve --config server.json > serve.out 2> serve.err &
 SPID=$!
-for _ in $(seq 50); do grep -q listening serve.out 2>/dev/null && break; sleep 0.1; done
-S=$(sed -n 's/^asps: listening on \(127.0.0.1:[0-9]*\)$/\1/p' serve.out)
-[ -n "$S" ] || { echo "FAIL: server did not start"; cat serve.err; exit 1; }
+wait_listening serve.out $SPID serve.err || { echo "FAIL: server did not start"; exit 1; }
+S=$LISTEN_ADDR
 ID=(--sim sim --mrenclave "$MRE" --mrsigner "$MRS")
 $BIN get --server "$S" --ca ca.pem --server-name localhost "${ID[@]}" --json text utf8 bin nul quote empty \
     > get.json 2>err && ok || bad "get --json: $(cat err)"

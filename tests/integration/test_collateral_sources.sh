@@ -16,6 +16,7 @@
 #  - config errors for the new keys.
 set -u
 BIN=${ASPS_BIN:?}; SRC=${ASPS_SRC:?}
+. "$(dirname "$0")/lib_wait.sh"
 PY=python3
 for tool in curl python3 openssl; do
     command -v $tool >/dev/null || { echo "SKIP: no $tool"; exit 77; }
@@ -78,17 +79,9 @@ start_server() { # config name -> sets S (host:port) and OPS; the pid joins PIDS
     $BIN serve --config "$1.json" > "$1.out" 2> "$1.err" &
     PIDS="$PIDS $!"
     eval "${1}_PID=$!"
-    # until its whole address line is there (a CI run once saw "did not
-    # start" within 3 s, with nothing in its stderr: keep waiting for the
-    # line, and show both outputs if it never comes)
-    S=
-    for _ in $(seq 100); do
-        S=$(sed -n 's/^asps: listening on \(127.0.0.1:[0-9]*\)$/\1/p' "$1.out" 2>/dev/null)
-        [ -n "$S" ] && break
-        sleep 0.1
-    done
+    wait_listening "$1.out" $! "$1.err" || { echo "FAIL: server $1 did not start"; exit 1; }
+    S=$LISTEN_ADDR
     OPS=$(sed -n 's/.*ops: listening on 127.0.0.1:\([0-9]*\) .*/\1/p' "$1.err")
-    [ -n "$S" ] || { echo "FAIL: server $1 did not start"; cat "$1.out" "$1.err"; exit 1; }
 }
 stop_server() { local p; eval "p=\$${1}_PID"; kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; }
 get() { $BIN get --server "$S" --ca ca.pem --sim sim "${ID[@]}" image_key 2>&1; }

@@ -13,6 +13,7 @@
 #  - raw control bytes inside JSON strings (file and Vault reply) refused.
 set -u
 BIN=${ASPS_BIN:?}
+. "$(dirname "$0")/lib_wait.sh"
 SRC=${ASPS_SRC:?}
 PY=
 for p in python3 /usr/bin/python3; do
@@ -50,11 +51,8 @@ start_server() { # config-file -> sets S, SPID
     $BIN serve --config "$1" > "$1.out" 2> "$1.err" &
     SPID=$!
     PIDS="$PIDS $SPID"
-    for _ in $(seq 100); do grep -q listening "$1.out" 2>/dev/null && break; sleep 0.1; done
-    local port
-    port=$(sed -n 's/^asps: listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$1.out")
-    [ -n "$port" ] || { echo "FAIL: server did not start"; cat "$1.err"; exit 1; }
-    S=127.0.0.1:$port
+    wait_listening "$1.out" $SPID "$1.err" || { echo "FAIL: server did not start"; exit 1; }
+    S=$LISTEN_ADDR
 }
 # SIGTERM, then the server must be gone within $2 ms (generous: not a speed test)
 stop_server() { # name bound_ms

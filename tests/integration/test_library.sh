@@ -20,6 +20,7 @@
 #    examples are read by `asps run` (which gets as far as the server).
 set -u
 BUILD=${ASPS_BUILD:?}; BIN=${ASPS_BIN:?}; SRC=${ASPS_SRC:?}
+. "$(dirname "$0")/lib_wait.sh"
 CC=${ASPS_CC:-cc}
 SAN=
 [ "${ASPS_SANITIZE:-0}" = 1 ] && SAN="-fsanitize=address,undefined"
@@ -111,10 +112,9 @@ cat > server.json <<'EOF2'
 EOF2
 $BIN serve --config server.json > serve.out 2> serve.err &
 PIDS="$PIDS $!"
-for _ in $(seq 100); do grep -q listening serve.out 2>/dev/null && break; sleep 0.1; done
-PORT=$(sed -n 's/^asps: listening on 127.0.0.1:\([0-9]*\)$/\1/p' serve.out)
-[ -n "$PORT" ] || { echo "FAIL: server did not start: $(cat serve.err)"; exit 1; }
-S=127.0.0.1:$PORT
+wait_listening serve.out $! serve.err || { echo "FAIL: server did not start"; exit 1; }
+PORT=$LISTEN_PORT
+S=$LISTEN_ADDR
 WANT="image_key (17 bytes): 4280cd4b24f60fa53385ca03740d4b91d7"
 
 # ---- the example client, built as its comment says --------------------------------

@@ -24,6 +24,7 @@
 #  - stdout holds only the "asps: listening on" announcement.
 set -u
 BIN=${ASPS_BIN:?}
+. "$(dirname "$0")/lib_wait.sh"
 SRC=${ASPS_SRC:?}
 PY=
 for p in python3 /usr/bin/python3; do
@@ -70,11 +71,8 @@ start_server() { # name config [serve args...] -> sets S, SPID; stdout NAME.out,
     $BIN serve --config "$cfg" "$@" > "$name.out" 2> "$name.err" &
     SPID=$!
     PIDS="$PIDS $SPID"
-    for _ in $(seq 100); do grep -q listening "$name.out" 2>/dev/null && break; sleep 0.1; done
-    local port
-    port=$(sed -n 's/^asps: listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$name.out")
-    [ -n "$port" ] || { echo "FAIL: server did not start"; cat "$name.err"; exit 1; }
-    S=127.0.0.1:$port
+    wait_listening "$name.out" $SPID "$name.err" || { echo "FAIL: server did not start"; exit 1; }
+    S=$LISTEN_ADDR
 }
 stop_server() { # name
     kill -TERM "$SPID"

@@ -19,6 +19,7 @@
 #  - bad "ops" config: refused with the key named, nothing listening.
 set -u
 BIN=${ASPS_BIN:?}
+. "$(dirname "$0")/lib_wait.sh"
 SRC=${ASPS_SRC:?}
 for tool in prometheus promtool curl python3 openssl; do
     command -v $tool >/dev/null || { echo "SKIP: no $tool"; exit 77; }
@@ -60,11 +61,11 @@ EOF
 $BIN serve --config server.json > serve.out 2> serve.err &
 SPID=$!
 PIDS="$PIDS $SPID"
-for _ in $(seq 100); do grep -q listening serve.out 2>/dev/null && break; sleep 0.1; done
-port=$(sed -n 's/^asps: listening on 127.0.0.1:\([0-9]*\)$/\1/p' serve.out)
+wait_listening serve.out $SPID serve.err || { echo "FAIL: server did not start"; exit 1; }
+port=$LISTEN_PORT
 OPS=$(sed -n 's/.*ops: listening on 127.0.0.1:\([0-9]*\) .*/\1/p' serve.err)
-[ -n "$port" ] && [ -n "$OPS" ] || { echo "FAIL: server did not start"; cat serve.out serve.err; exit 1; }
-S=127.0.0.1:$port
+[ -n "$OPS" ] || { echo "FAIL: no ops listening line"; cat serve.out serve.err; exit 1; }
+S=$LISTEN_ADDR
 O=http://127.0.0.1:$OPS
 
 # ---- before any call: the series known in advance are there, at 0 -------------------
@@ -246,8 +247,8 @@ grep -q pccs_ca pccs.json || bad "pccs config not written"
 $BIN serve --config pccs.json > p.out 2> p.err &
 SPID=$!
 PIDS="$PIDS $SPID"
-for _ in $(seq 100); do grep -q listening p.out 2>/dev/null && break; sleep 0.1; done
-S=127.0.0.1:$(sed -n 's/^asps: listening on 127.0.0.1:\([0-9]*\)$/\1/p' p.out)
+wait_listening p.out $SPID p.err || { echo "FAIL: server (PCCS collateral) did not start"; exit 1; }
+S=$LISTEN_ADDR
 O=http://127.0.0.1:$(sed -n 's/.*ops: listening on 127.0.0.1:\([0-9]*\) .*/\1/p' p.err)
 [ "$(get /readyz)" = "200 ready" ] && ok || bad "PCCS, nothing fetched yet: /readyz $(get /readyz)"
 pccs '{"fail": 1000, "status": 503}'

@@ -9,6 +9,7 @@
 # QE identity, `openssl crl -nextupdate` for the PCK and root CA CRLs.
 set -u
 BIN=${ASPS_BIN:?}
+. "$(dirname "$0")/lib_wait.sh"
 . "$(dirname "$0")/vectors.sh"
 need_vectors "$VEC/sgx_quote_collateral.json" "$VEC/tdx_quote_collateral.json"
 for tool in curl python3 openssl; do
@@ -63,7 +64,7 @@ EOF
     $BIN serve --config server.json > s.out 2> s.err &
     SPID=$!
     PIDS="$PIDS $SPID"
-    for _ in $(seq 100); do grep -q listening s.out 2>/dev/null && break; sleep 0.1; done
+    wait_listening s.out $SPID s.err || { echo "FAIL: $tee: server did not start"; exit 1; }
     OPS=$(sed -n 's/.*ops: listening on 127.0.0.1:\([0-9]*\) .*/\1/p' s.err)
     [ -n "$OPS" ] || { echo "FAIL: $tee: server did not start"; cat s.err; exit 1; }
     code=$(curl -s -o body.txt -w '%{http_code}' "http://127.0.0.1:$OPS/readyz")

@@ -12,6 +12,7 @@
 # keeps serving after each refusal.
 set -u
 BIN=${ASPS_BIN:?}
+. "$(dirname "$0")/lib_wait.sh"
 SRC=${ASPS_SRC:?}
 command -v openssl >/dev/null || { echo "SKIP: no openssl"; exit 77; }
 PY=
@@ -105,9 +106,8 @@ cat > server.json <<'EOF'
 EOF
 $BIN serve --config server.json > serve.out 2> serve.err &
 SPID=$!
-for _ in $(seq 50); do grep -q listening serve.out 2>/dev/null && break; sleep 0.1; done
-PORT=$(sed -n 's/^asps: listening on 127.0.0.1:\([0-9]*\)$/\1/p' serve.out)
-[ -n "$PORT" ] || { echo "FAIL: server did not start"; cat serve.err; exit 1; }
+wait_listening serve.out $SPID serve.err || { echo "FAIL: server did not start"; exit 1; }
+PORT=$LISTEN_PORT
 
 get() { $CLIENT --target "127.0.0.1:$PORT" --ca ca.pem --server-name localhost --cert "$1.pem" --key k.pem \
         gethex db_password 2>&1; }

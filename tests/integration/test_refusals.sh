@@ -16,6 +16,7 @@
 #    whose counts add up to the refusals
 set -u
 BIN=${ASPS_BIN:?}
+. "$(dirname "$0")/lib_wait.sh"
 SRC=${ASPS_SRC:?}
 PY=
 for p in python3 /usr/bin/python3; do
@@ -65,9 +66,8 @@ start_server() { # config name -> sets S (host:port); the pid joins PIDS
     $BIN serve --config "$1.json" > "$1.out" 2> "$1.err" &
     PIDS="$PIDS $!"
     eval "${1}_PID=$!"
-    for _ in $(seq 50); do grep -q listening "$1.out" 2>/dev/null && break; sleep 0.1; done
-    S=$(sed -n 's/^asps: listening on \(127.0.0.1:[0-9]*\)$/\1/p' "$1.out")
-    [ -n "$S" ] || { echo "FAIL: server $1 did not start"; cat "$1.err"; exit 1; }
+    wait_listening "$1.out" $! "$1.err" || { echo "FAIL: server $1 did not start"; exit 1; }
+    S=$LISTEN_ADDR
 }
 cat > main.json <<'EOF2'
 {"listen": "127.0.0.1:0", "server_cert": "server.pem", "server_key": "server.key",

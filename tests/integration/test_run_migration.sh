@@ -18,6 +18,7 @@
 #    platform.
 set -u
 BIN=${ASPS_BIN:?}
+. "$(dirname "$0")/lib_wait.sh"
 # the seeds live beside the vectors, in ../shared beside the checkout
 SHARED=$(dirname "${ASPS_VECTORS_ROOT:-${ASPS_VECTORS_ROOT_DEFAULT:-${ASPS_SRC:-.}/../shared/vectors}}")
 SEEDS=${ASPS_SEEDS:-$SHARED/seeds}
@@ -56,9 +57,8 @@ start_server() { # NAME (its config NAME.json) -> S=host:port
     $BIN serve --config "$1.json" --ra-config dynamic_config.json --secrets secret_config.json \
         > "$1.out" 2> "$1.err" &
     PIDS="$PIDS $!"
-    for _ in $(seq 100); do grep -q listening "$1.out" 2>/dev/null && break; sleep 0.05; done
-    S=$(sed -n 's/^asps: listening on \(127.0.0.1:[0-9]*\)$/\1/p' "$1.out")
-    [ -n "$S" ] || { echo "FAIL: server $1 did not start"; cat "$1.err"; exit 1; }
+    wait_listening "$1.out" $! "$1.err" || { echo "FAIL: server $1 did not start"; exit 1; }
+    S=$LISTEN_ADDR
 }
 cat > main.json <<'EOF'
 {"listen": "127.0.0.1:0", "server_cert": "server.crt", "server_key": "server.key",

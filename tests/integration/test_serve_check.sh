@@ -24,6 +24,7 @@
 #    repeated).
 set -u
 BIN=${ASPS_BIN:?}
+. "$(dirname "$0")/lib_wait.sh"
 SRC=${ASPS_SRC:?}
 command -v python3 >/dev/null || { echo "SKIP: no python3"; exit 77; }
 command -v openssl >/dev/null || { echo "SKIP: no openssl"; exit 77; }
@@ -118,9 +119,9 @@ start_server() { # config [serve args...] -> S, SPID
     rm -f "$cfg.out" "$cfg.err" # never a previous server's "listening" line
     $BIN serve --config "$cfg" "$@" > "$cfg.out" 2> "$cfg.err" &
     SPID=$!; PIDS="$PIDS $SPID"
-    for _ in $(seq 100); do grep -q listening "$cfg.out" 2>/dev/null && break; kill -0 $SPID 2>/dev/null || break; sleep 0.1; done
-    S=$(sed -n 's/^asps: listening on \(.*\)$/\1/p' "$cfg.out")
-    [ -n "$S" ] || { bad "server $cfg did not start: $(cat "$cfg.err")"; return 1; }
+    S=
+    wait_listening "$cfg.out" $SPID "$cfg.err" || { bad "server $cfg did not start"; return 1; }
+    S=$LISTEN_ADDR
 }
 stop_server() { kill -TERM "$SPID"; wait "$SPID" 2>/dev/null; }
 GET() { $BIN get --server "$1" --ca server.pem --sim sim --mrenclave "$MRE" "${@:2}"; }

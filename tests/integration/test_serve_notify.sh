@@ -10,6 +10,7 @@
 # Without NOTIFY_SOCKET nothing is sent and nothing is logged about it.
 set -u
 BIN=${ASPS_BIN:?}
+. "$(dirname "$0")/lib_wait.sh"
 PY=
 for p in python3 /usr/bin/python3; do
     if command -v "$p" >/dev/null && "$p" -c 'import socket' 2>/dev/null; then PY=$p; break; fi
@@ -72,9 +73,8 @@ EOF
 NOTIFY_SOCKET="$T/notify.sock" $BIN serve --config server.json > serve.out 2> serve.err &
 SPID=$!
 PIDS="$PIDS $SPID"
-for _ in $(seq 100); do grep -q listening serve.out 2>/dev/null && break; sleep 0.1; done
-PORT=$(sed -n 's/^asps: listening on 127.0.0.1:\([0-9]*\)$/\1/p' serve.out)
-[ -n "$PORT" ] || { echo "FAIL: server did not start"; cat serve.err; exit 1; }
+wait_listening serve.out $SPID serve.err || { echo "FAIL: server did not start"; exit 1; }
+PORT=$LISTEN_PORT
 msgs() { [ -f notify.jsonl ] && wc -l < notify.jsonl || echo 0; }
 wait_msgs() { # count
     for _ in $(seq 100); do [ "$(msgs)" -ge "$1" ] && return 0; sleep 0.1; done
@@ -133,8 +133,7 @@ echo "$m" | grep -q '^STOPPING=1|STATUS=stopping: draining in-flight calls for u
 $BIN serve --config server.json > plain.out 2> plain.err &
 SPID=$!
 PIDS="$PIDS $SPID"
-for _ in $(seq 100); do grep -q listening plain.out 2>/dev/null && break; sleep 0.1; done
-grep -q listening plain.out && ok || bad "without NOTIFY_SOCKET: did not start"
+wait_listening plain.out $SPID plain.err && ok || bad "without NOTIFY_SOCKET: did not start"
 kill -TERM "$SPID"; wait "$SPID"
 grep -qi "sd_notify" plain.err && bad "without NOTIFY_SOCKET: $(grep -i sd_notify plain.err)" || ok
 [ "$(msgs)" = 6 ] && ok || bad "a server without NOTIFY_SOCKET sent messages"
@@ -143,8 +142,7 @@ grep -qi "sd_notify" plain.err && bad "without NOTIFY_SOCKET: $(grep -i sd_notif
 NOTIFY_SOCKET="$T/nobody.sock" $BIN serve --config server.json > gone.out 2> gone.err &
 SPID=$!
 PIDS="$PIDS $SPID"
-for _ in $(seq 100); do grep -q listening gone.out 2>/dev/null && break; sleep 0.1; done
-grep -q listening gone.out && ok || bad "dead NOTIFY_SOCKET: did not start"
+wait_listening gone.out $SPID gone.err && ok || bad "dead NOTIFY_SOCKET: did not start"
 kill -TERM "$SPID"; wait "$SPID"; rc=$?
 [ "$rc" = 0 ] && ok || bad "dead NOTIFY_SOCKET: exit $rc"
 grep -q "warn  serve: sd_notify: cannot tell systemd" gone.err && ok || bad "dead NOTIFY_SOCKET: no warning: $(cat gone.err)"

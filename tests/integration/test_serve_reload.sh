@@ -12,6 +12,7 @@
 #    served, the server alive.
 set -u
 BIN=${ASPS_BIN:?}
+. "$(dirname "$0")/lib_wait.sh"
 command -v openssl >/dev/null || { echo "SKIP: no openssl"; exit 77; }
 T=$(mktemp -d /tmp/asps-reload-XXXXXX)
 SPID=
@@ -75,10 +76,9 @@ cat > server.json <<'EOF'
 EOF
 $BIN serve --config server.json > serve.out 2> serve.err &
 SPID=$!
-for _ in $(seq 100); do grep -q listening serve.out 2>/dev/null && break; sleep 0.1; done
-PORT=$(sed -n 's/^asps: listening on 127.0.0.1:\([0-9]*\)$/\1/p' serve.out)
-[ -n "$PORT" ] || { echo "FAIL: server did not start"; cat serve.err; exit 1; }
-S=127.0.0.1:$PORT
+wait_listening serve.out $SPID serve.err || { echo "FAIL: server did not start"; exit 1; }
+PORT=$LISTEN_PORT
+S=$LISTEN_ADDR
 GET() { $BIN get --server "$S" --ca "$1" --sim sim --mrenclave "$MRE" k 2>&1; }
 # the subject of the certificate the server presents to a new TLS client
 # (openssl, not asps: a peer asps did not write)

@@ -20,6 +20,7 @@
 #    waited in open() for a writer that never came).
 set -u
 BIN=${ASPS_BIN:?}
+. "$(dirname "$0")/lib_wait.sh"
 SRC=${ASPS_SRC:?}
 PY=
 for p in python3 /usr/bin/python3; do
@@ -54,11 +55,8 @@ start_server() { # config-file [serve args...] -> sets S, SPID
     $BIN serve --config "$cfg" "$@" > "$cfg.out" 2> "$cfg.err" &
     SPID=$!
     PIDS="$PIDS $SPID"
-    for _ in $(seq 100); do grep -q listening "$cfg.out" 2>/dev/null && break; sleep 0.1; done
-    local port
-    port=$(sed -n 's/^asps: listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$cfg.out")
-    [ -n "$port" ] || { echo "FAIL: server did not start"; cat "$cfg.err"; exit 1; }
-    S=127.0.0.1:$port
+    wait_listening "$cfg.out" $SPID "$cfg.err" || { echo "FAIL: server did not start"; exit 1; }
+    S=$LISTEN_ADDR
 }
 # SIGTERM; gone within $2 ms with exit 0 (generous: not a speed test)
 stop_server() { # name bound_ms

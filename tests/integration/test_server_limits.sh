@@ -16,6 +16,7 @@
 #    closes some of them, and the server still serves (figures printed)
 set -u
 BIN=${ASPS_BIN:?}
+. "$(dirname "$0")/lib_wait.sh"
 SRC=${ASPS_SRC:?}
 PY=
 for p in python3 /usr/bin/python3; do
@@ -54,11 +55,8 @@ start_server() { # config-file [env...] -> sets S, SPID; ulimits of the caller a
     $BIN serve --config "$1" > "$1.out" 2> "$1.err" &
     SPID=$!
     PIDS="$PIDS $SPID"
-    for _ in $(seq 100); do grep -q listening "$1.out" 2>/dev/null && break; sleep 0.1; done
-    local port
-    port=$(sed -n 's/^asps: listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$1.out")
-    [ -n "$port" ] || { echo "FAIL: server did not start"; cat "$1.err"; exit 1; }
-    S=127.0.0.1:$port
+    wait_listening "$1.out" $SPID "$1.err" || { echo "FAIL: server did not start"; exit 1; }
+    S=$LISTEN_ADDR
 }
 lines() { wc -l < "$1"; }
 
@@ -178,8 +176,8 @@ head -c 4096 /dev/zero | tr '\0' '\n' > faudit.log
 mkconf full.json faudit.log
 ( trap '' XFSZ; ulimit -f 4; exec $BIN serve --config full.json > full.json.out 2> full.json.err ) &
 SPID=$!; PIDS="$PIDS $SPID"
-for _ in $(seq 100); do grep -q listening full.json.out 2>/dev/null && break; sleep 0.1; done
-S=$(sed -n 's/^asps: listening on //p' full.json.out)
+wait_listening full.json.out $SPID full.json.err || { echo "FAIL: server (unwritable audit) did not start"; exit 1; }
+S=$LISTEN_ADDR
 for i in 1 2 3; do
     $BIN get --server "$S" --ca server.pem "${ID[@]}" k > full$i.out 2>&1; rc=$?
     [ $rc = 3 ] && grep -q "UNAVAILABLE: audit log unavailable: nothing released" full$i.out && ok \
@@ -200,8 +198,8 @@ total=$(sed -n 's/^[0-9-]*T[0-9:.]*Z warn  service: audit lines not written in t
 mkconf open.json faudit.log ', "audit_required": false'
 ( trap '' XFSZ; ulimit -f 4; exec $BIN serve --config open.json > open.json.out 2> open.json.err ) &
 SPID=$!; PIDS="$PIDS $SPID"
-for _ in $(seq 100); do grep -q listening open.json.out 2>/dev/null && break; sleep 0.1; done
-S=$(sed -n 's/^asps: listening on //p' open.json.out)
+wait_listening open.json.out $SPID open.json.err || { echo "FAIL: server (audit_required false) did not start"; exit 1; }
+S=$LISTEN_ADDR
 out=$($BIN get --server "$S" --ca server.pem "${ID[@]}" k 2>&1); rc=$?
 [ $rc = 0 ] && [ "$out" = "Secret received: 76-34-6c-75-65" ] && ok || bad "audit_required false: exit $rc: $out"
 sleep 0.3

@@ -6,6 +6,7 @@
 # the server keeps serving a good client after each.
 set -u
 BIN=${ASPS_BIN:?}
+. "$(dirname "$0")/lib_wait.sh"
 SRC=${ASPS_SRC:?}
 PY=
 for p in python3 /usr/bin/python3; do
@@ -61,10 +62,9 @@ cat > server.json <<'EOF'
 EOF
 $BIN serve --config server.json > serve.out 2> serve.err &
 SPID=$!
-for _ in $(seq 50); do grep -q listening serve.out 2>/dev/null && break; sleep 0.1; done
-PORT=$(sed -n 's/^asps: listening on 127.0.0.1:\([0-9]*\)$/\1/p' serve.out)
-[ -n "$PORT" ] || { echo "FAIL: server did not start"; cat serve.err; exit 1; }
-S=127.0.0.1:$PORT
+wait_listening serve.out $SPID serve.err || { echo "FAIL: server did not start"; exit 1; }
+PORT=$LISTEN_PORT
+S=$LISTEN_ADDR
 ID=(--sim sim --mrenclave "$MRE" --mrsigner "$MRS" --isv-prod-id 1 --isv-svn 3)
 
 audit_count() { wc -l < audit.log; }

@@ -9,6 +9,7 @@
 # before `sim init`; both are read from `quote verify --json`, not assumed.
 set -u
 bin=${ASPS_BIN:?}
+. "$(dirname "$0")/lib_wait.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fails=0
@@ -132,10 +133,10 @@ trap 'kill $SPID 2>/dev/null; wait $SPID 2>/dev/null
       if [ -n "${ASPS_AUDIT_KEEP:-}" ] && [ -f "$work/audit.log" ]; then
         mkdir -p "$ASPS_AUDIT_KEEP"; cp "$work/audit.log" "$ASPS_AUDIT_KEEP/test_tcb_recovery.log"; fi
       rm -rf "$work"' EXIT
-for _ in $(seq 100); do grep -q listening serve.out 2>/dev/null && break; sleep 0.1; done
-port=$(sed -n 's/^asps: listening on 127.0.0.1:\([0-9]*\)$/\1/p' serve.out)
+wait_listening serve.out $SPID serve.err || { echo "FAIL: server did not start"; exit 1; }
+port=$LISTEN_PORT
 OPS=$(sed -n 's/.*ops: listening on 127.0.0.1:\([0-9]*\) .*/\1/p' serve.err)
-[ -n "$port" ] && [ -n "$OPS" ] || { echo "FAIL: server did not start"; cat serve.out serve.err; exit 1; }
+[ -n "$OPS" ] || { echo "FAIL: no ops listening line"; cat serve.out serve.err; exit 1; }
 get() { "$bin" get --server "127.0.0.1:$port" --ca ca.pem --sim sim --mrenclave "$MRE" k; }
 out=$(get 2>&1); rc=$?
 [ $rc -eq 1 ] || fail "server: below the baseline: asps get exit $rc: $out"

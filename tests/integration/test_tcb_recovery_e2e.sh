@@ -22,6 +22,7 @@
 # its tcbRecoveryEventDate), never read from asps's own output.
 set -u
 BIN=${ASPS_BIN:?}; SRC=${ASPS_SRC:?}
+. "$(dirname "$0")/lib_wait.sh"
 for tool in curl python3 openssl; do
     command -v $tool >/dev/null || { echo "SKIP: no $tool"; exit 77; }
 done
@@ -249,10 +250,10 @@ start_server() { # name sim port update -> S, OPS, SPID
 JSON
   "$BIN" serve --config "$1.json" >"$1.out" 2>"$1.err" &
   SPID=$!; PIDS="$PIDS $SPID"
-  for _ in $(seq 100); do grep -q listening "$1.out" 2>/dev/null && break; sleep 0.1; done
-  S=$(sed -n 's/^asps: listening on \(127.0.0.1:[0-9]*\)$/\1/p' "$1.out")
+  wait_listening "$1.out" $SPID "$1.err" || { echo "FAIL: server $1 did not start"; exit 1; }
+  S=$LISTEN_ADDR
   OPS=$(sed -n 's/.*ops: listening on 127.0.0.1:\([0-9]*\) .*/\1/p' "$1.err")
-  [ -n "$S" ] && [ -n "$OPS" ] || { echo "FAIL: server $1 did not start: $(cat "$1.err")"; exit 1; }
+  [ -n "$OPS" ] || { echo "FAIL: server $1: no ops listening line: $(cat "$1.err")"; exit 1; }
 }
 stop_server() { kill -TERM "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null; }
 # the client's quote: --tcb OutOfDate under the newest number is the old top

@@ -11,6 +11,7 @@
 # UTF-8, and the server still serves a good client.
 set -u
 BIN=${ASPS_BIN:?}
+. "$(dirname "$0")/lib_wait.sh"
 SRC=${ASPS_SRC:?}
 PY=
 for p in python3 /usr/bin/python3; do
@@ -54,10 +55,9 @@ cat > server.json <<'EOF2'
 EOF2
 $BIN serve --config server.json > serve.out 2> serve.err &
 SPID=$!
-for _ in $(seq 50); do grep -q listening serve.out 2>/dev/null && break; sleep 0.1; done
-PORT=$(sed -n 's/^asps: listening on 127.0.0.1:\([0-9]*\)$/\1/p' serve.out)
-[ -n "$PORT" ] || { echo "FAIL: server did not start"; cat serve.err; exit 1; }
-S=127.0.0.1:$PORT
+wait_listening serve.out $SPID serve.err || { echo "FAIL: server did not start"; exit 1; }
+PORT=$LISTEN_PORT
+S=$LISTEN_ADDR
 $BIN cert new --out allowed.pem --key allowed.key --sim sim --mrenclave "$MRE" --mrsigner "$MRS" >/dev/null || bad "cert"
 $BIN cert new --out denied.pem --key denied.key --sim sim --mrenclave "$OTHER" --mrsigner "$MRS" >/dev/null || bad "cert"
 
