@@ -76,6 +76,7 @@ start_pccs() { # bundle name -> sets PORT; the pid joins PIDS as NAME_PID
     [ -n "$PORT" ] || { echo "FAIL: test PCCS $2 did not start"; cat "$2.err"; exit 1; }
 }
 start_server() { # config name -> sets S (host:port) and OPS; the pid joins PIDS as NAME_PID
+    rm -f "$1.out" "$1.err" # never a previous server's listening line (nopccs starts twice)
     $BIN serve --config "$1.json" > "$1.out" 2> "$1.err" &
     PIDS="$PIDS $!"
     eval "${1}_PID=$!"

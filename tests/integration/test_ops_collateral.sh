@@ -61,6 +61,7 @@ for tee in sgx tdx; do
  "collateral": {"bundle": "$VEC/${tee}_quote_collateral.json"}, "policy": "policy.json", "audit": "audit.log",
  "ops": {"listen": "127.0.0.1:0"}}
 EOF
+    rm -f s.out s.err # never the sgx server's listening line for the tdx one
     $BIN serve --config server.json > s.out 2> s.err &
     SPID=$!
     PIDS="$PIDS $SPID"
