@@ -7,11 +7,11 @@
  *     while its device, inode, size, mtime and ctime stay the same (a get
  *     costs a lookup and its own value, not the file's size; see
  *     kms_file.c). Such a get is answered on the caller's thread
- *     (get_now) when the file and every folder its path walks through
- *     were on local file systems at its last read; reading the file, and
- *     every get of a file reached through NFS, SMB, FUSE or anything else,
- *     runs on a fetch thread. It ignores credentials: access to the file
- *     is access to its secrets.
+ *     (get_now) when the file and every folder on its path were on local
+ *     file systems, and none a symlink, around its last read; reading the
+ *     file, and every get of a file reached through a symlink, NFS, SMB,
+ *     FUSE or anything else, runs on a fetch thread. It ignores
+ *     credentials: access to the file is access to its secrets.
  *   - "vault": HashiCorp Vault KV v1/v2 over libcurl (src/kms_vault.c); the
  *     per-call credential is the app's own Vault token (CCZoo's app_token),
  *     else the server token or an AppRole login (renewed with renew-self,
@@ -24,8 +24,8 @@
  * backend runs on a fetch thread (a small pool shared by the process),
  * unless it can answer at once without waiting on anything that may hang
  * (get_now below: the file backend's kept text of an unchanged file whose
- * path is all on local file systems; kms_file.c says the one case where its
- * look at the path could still wait);
+ * path is all on local file systems, without symlinks; kms_file.c says the
+ * one case where its look at the path could still wait);
  * the caller waits for it until the deadline and then gives up with
  * ASPS_E_UNAVAILABLE, abandoning the fetch: a backend stuck where no
  * timeout reaches (open() or read() on a hung network file system, a DNS

@@ -36,7 +36,10 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <linux/magic.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <time.h>
@@ -71,6 +74,7 @@ typedef struct kf_snap {
     size_t len;
     kf_entry *ents;
     size_t n;
+    int local; /* its path was all local, without symlinks, before and after the read */
 } kf_snap;
 
 typedef struct kms_file {
@@ -78,7 +82,6 @@ typedef struct kms_file {
     asps_kms_encoding plain;
     pthread_mutex_t mu;
     kf_snap *cur; /* the kept text, NULL when none may be kept */
-    int local;    /* atomic: the last read found the file on a local file system */
 } kms_file;
 
 /* For tests and benchmarks (declared in kms_backend.h). */
@@ -443,26 +446,34 @@ int asps_kms_file__fs_is_local(unsigned long f_type)
     }
 }
 
-/* Whether a stat of P walks only local file systems: every prefix of P as
- * written (each folder the kernel looks a name up in, ".." included, and
- * the file) is on one, and so, recursively, is the text of every symlink
- * met on the way (read with readlink: the folders it leads through need
- * not be prefixes of the resolved path). At most 40 symlinks, as the
- * kernel. Run on a fetch thread: each statfs may wait itself. */
-static int walk_local(const char *p, int links)
+/* Whether PATH may be looked at from a caller's thread: at most
+ * ASPS_KMS_FILE_MAX_DEPTH components, and every prefix as written (each
+ * folder the walk looks a name up in, ".." included) and the file itself
+ * on a local file system and not a symlink. Symlinks are refused rather
+ * than followed: a symlink's target can be re-pointed at any time through
+ * a network file system to the very same file, which no identity check
+ * would notice (a reviewer did it through /proc); and the caller's look
+ * (openat2 with RESOLVE_NO_SYMLINKS, get_now) refuses them too, so a
+ * symlink put on the path later is never followed there. Linear: one
+ * statfs and one lstat per component, each walking its prefix (a cap, as
+ * a path of 1,900 "./" took seconds). Run on a fetch thread. */
+#define ASPS_KMS_FILE_MAX_DEPTH 64
+
+int asps_kms_file__path_is_local(const char *p)
 {
-    if (links > 40)
+    if (!p || !*p)
         return 0;
-    size_t n = strlen(p);
-    char *q = malloc(n + 2);
-    if (!q)
+    size_t n = strlen(p), comps = 0;
+    for (size_t i = 0; i < n; i++)
+        comps += p[i] == '/';
+    if (comps > ASPS_KMS_FILE_MAX_DEPTH || n >= 4096)
         return 0;
-    int ok = 1;
+    char q[4096];
     struct statfs fs;
     struct stat st;
-    if (p[0] != '/') /* relative: the walk starts at the working folder */
-        ok = statfs(".", &fs) == 0 && asps_kms_file__fs_is_local((unsigned long)fs.f_type);
-    for (size_t i = 0; ok && i <= n; i++) {
+    if (p[0] != '/' && (statfs(".", &fs) != 0 || !asps_kms_file__fs_is_local((unsigned long)fs.f_type)))
+        return 0; /* relative: the walk starts at the working folder */
+    for (size_t i = 0; i <= n; i++) {
         if (i < n && p[i] != '/')
             continue;
         if (i == 0) {
@@ -471,39 +482,29 @@ static int walk_local(const char *p, int links)
             memcpy(q, p, i);
             q[i] = 0;
         }
-        ok = statfs(q, &fs) == 0 && asps_kms_file__fs_is_local((unsigned long)fs.f_type) &&
-             lstat(q, &st) == 0;
-        if (ok && S_ISLNK(st.st_mode)) {
-            char t[4096];
-            ssize_t tl = readlink(q, t, sizeof t - 1);
-            if (tl <= 0 || (size_t)tl >= sizeof t - 1) { /* unreadable, or maybe cut */
-                ok = 0;
-                break;
-            }
-            t[tl] = 0;
-            if (t[0] == '/') {
-                ok = walk_local(t, links + 1);
-            } else { /* relative to the folder holding the link */
-                char *slash = strrchr(q, '/');
-                size_t dl = slash ? (size_t)(slash - q) + 1 : 0;
-                char *full = malloc(dl + (size_t)tl + 1);
-                ok = full != NULL;
-                if (full) {
-                    memcpy(full, q, dl);
-                    memcpy(full + dl, t, (size_t)tl + 1);
-                    ok = walk_local(full, links + 1);
-                    free(full);
-                }
-            }
-        }
+        if (lstat(q, &st) != 0 || S_ISLNK(st.st_mode) || statfs(q, &fs) != 0 ||
+            !asps_kms_file__fs_is_local((unsigned long)fs.f_type))
+            return 0;
     }
-    free(q);
-    return ok;
+    return 1;
 }
 
-int asps_kms_file__path_is_local(const char *path)
+/* The path looked at without following any symlink (openat2(2),
+ * RESOLVE_NO_SYMLINKS: a symlink anywhere on it is an error, never
+ * walked), its stat in *ST. 0 when that fails, or the kernel lacks openat2
+ * (before 5.6): the fetch goes to a fetch thread. */
+static int stat_no_symlinks(const char *path, struct stat *st)
 {
-    return path && *path && walk_local(path, 0);
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = O_PATH | O_CLOEXEC;
+    how.resolve = RESOLVE_NO_SYMLINKS;
+    long fd = syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
+    if (fd < 0)
+        return 0;
+    int ok = fstat((int)fd, st) == 0;
+    close((int)fd);
+    return ok;
 }
 
 /* The kept text if the file ST describes is the one it was read from (a
@@ -521,26 +522,30 @@ static kf_snap *kept_if_same(kms_file *f, const struct stat *st)
 }
 
 /* get_now (kms.h): the kept text of an unchanged file, on the caller's
- * thread, when the last read (on a fetch thread) found every folder the
- * path walks through, and the file, on local file systems
- * (asps_kms_file__path_is_local). The one way this stat could still wait on a network is
- * a path re-pointed (a folder or symlink on it moved, a mount) onto a
- * network file system after that read, and that file system hung just
- * then: the first stat after the move finds another file, and the read
- * that follows, on a fetch thread, clears the mark. */
+ * thread, when its path was all local and free of symlinks before and
+ * after the read that kept it (asps_kms_file__path_is_local), looked at
+ * now without following any symlink. What this look can still wait on: a
+ * network file system mounted onto a folder of the path since that read
+ * (the look then finds another file, and the read that follows, on a
+ * fetch thread, keeps nothing for this thread to answer); if its server
+ * hangs at that very moment, this one look waits with it. */
 static int file_get_now(void *impl, const char *ref, const char *credential, uint8_t **value,
                         size_t *len, asps_err *result, asps_errbuf *eb)
 {
     (void)credential;
     kms_file *f = impl;
-    if (!__atomic_load_n(&f->local, __ATOMIC_ACQUIRE))
-        return 0;
+    int local = 0;
+    pthread_mutex_lock(&f->mu);
+    local = f->cur && f->cur->local;
+    pthread_mutex_unlock(&f->mu);
     struct stat st;
-    if (stat(f->path, &st) != 0 || !S_ISREG(st.st_mode))
+    if (!local || !stat_no_symlinks(f->path, &st) || !S_ISREG(st.st_mode))
         return 0; /* the fetch thread says why */
     kf_snap *s = kept_if_same(f, &st);
-    if (!s)
+    if (!s || !s->local) {
+        snap_unref(f, s);
         return 0; /* changed, or not kept: read on a fetch thread */
+    }
     *result = snap_lookup(s, f->plain, ref, value, len, eb);
     snap_unref(f, s);
     return 1;
@@ -560,9 +565,13 @@ static asps_err file_get(void *impl, const char *ref, const char *credential, in
     if (!s) {
         if (between_hook)
             between_hook(between_ctx); /* tests: the path swapped after the stat */
-        __atomic_store_n(&f->local, asps_kms_file__path_is_local(f->path), __ATOMIC_RELEASE);
+        int local = asps_kms_file__path_is_local(f->path);
         int keep;
         asps_err e = snap_load(f, &t0, &s, &keep, eb);
+        /* local only if so on both sides of the read: a path re-pointed
+         * meanwhile leaves the text to the fetch threads */
+        if (e == ASPS_OK)
+            s->local = local && asps_kms_file__path_is_local(f->path);
         /* whatever was kept is stale now: dropped (cleansed) */
         pthread_mutex_lock(&f->mu);
         old = f->cur;

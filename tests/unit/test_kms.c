@@ -572,9 +572,7 @@ static void test_file_read_once_for_many_names(void **state)
     assert_int_equal(asps_kms_file__reads() - r0, 1);
     /* the one read ran on a fetch thread; the file kept, on a local file
      * system, the other 63 gets are answered on the caller's thread */
-    struct statfs fs;
-    assert_int_equal(statfs(path, &fs), 0);
-    int local = asps_kms_file__fs_is_local((unsigned long)fs.f_type);
+    int local = asps_kms_file__path_is_local(path);
     assert_int_equal(asps_kms__fetches_handed_off() - h0, local ? 1 : 64);
     get_names(k, 64, "a");
     assert_int_equal(asps_kms_file__reads() - r0, 1);
@@ -766,11 +764,20 @@ static void test_path_is_local(void **state)
     assert_int_equal(symlink(target, p), 0);
     /* its text walks /proc though it resolves to the local file */
     assert_false(asps_kms_file__path_is_local(p));
-    /* a local symlink, relative, to the local file: local */
+    /* a symlink, even a local one to the local file: never looked at
+     * from the caller's thread (its target could be re-pointed through a
+     * network file system to this very file) */
     snprintf(p, sizeof p, "%s/rel", dir);
     unlink(p);
     assert_int_equal(symlink("kms.json", p), 0);
-    assert_int_equal(asps_kms_file__path_is_local(p), here);
+    assert_false(asps_kms_file__path_is_local(p));
+    /* more than 64 components: not walked (a walk per component) */
+    char deep[4300];
+    size_t o = (size_t)snprintf(deep, sizeof deep, "%s", dir);
+    for (int i = 0; i < 70; i++)
+        o += (size_t)snprintf(deep + o, sizeof deep - o, "/.");
+    snprintf(deep + o, sizeof deep - o, "/kms.json");
+    assert_false(asps_kms_file__path_is_local(deep));
     /* ".." walks the folder it leaves: /proc/.. is / but /proc is looked in */
     snprintf(p, sizeof p, "/proc/..%s", path);
     assert_false(asps_kms_file__path_is_local(p));
@@ -801,6 +808,54 @@ static void test_path_is_local(void **state)
         asps_kms_free(k);
         asps_kms_file__set_settle_ms(2000);
     }
+}
+
+/* A folder on the path replaced by a symlink to the same folder (the
+ * same file reached another way, which a reviewer routed through /proc):
+ * the kept text is still the file's, but no get is answered on the
+ * caller's thread any more (its look refuses symlinks), each goes to a
+ * fetch thread, and the values stay right. */
+static void test_folder_turned_symlink_is_handed_off(void **state)
+{
+    (void)state;
+    char sub[4200], real[4200], file[4300];
+    snprintf(sub, sizeof sub, "%s/sub", dir);
+    snprintf(real, sizeof real, "%s/sub.real", dir);
+    snprintf(file, sizeof file, "%s/kms.json", sub);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fputs("{\"k\": \"text:v\"}", f);
+    fclose(f);
+    if (!asps_kms_file__path_is_local(file)) {
+        skip(); /* this machine's temporary folder is not local: nothing to show */
+        return;
+    }
+    asps_kms_file__set_settle_ms(100);
+    sleep_ms(250);
+    asps_kms *k;
+    asps_errbuf eb;
+    assert_int_equal(asps_kms_open_file(file, ASPS_KMS_PLAIN_TEXT, &k, &eb), ASPS_OK);
+    char v[64];
+    size_t n;
+    unsigned long h0 = asps_kms__fetches_handed_off();
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(get(k, "k", v, sizeof v, &n, &eb), ASPS_OK);
+        assert_string_equal(v, "v");
+    }
+    assert_int_equal(asps_kms__fetches_handed_off() - h0, 1); /* the read */
+    assert_int_equal(rename(sub, real), 0);
+    assert_int_equal(symlink("sub.real", sub), 0);
+    h0 = asps_kms__fetches_handed_off();
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(get(k, "k", v, sizeof v, &n, &eb), ASPS_OK);
+        assert_string_equal(v, "v");
+    }
+    assert_int_equal(asps_kms__fetches_handed_off() - h0, 3);
+    asps_kms_free(k);
+    unlink(sub);
+    unlink(file);
+    asps_kms_file__set_settle_ms(2000);
 }
 
 /* Which file systems the file backend answers from on its caller's thread:
@@ -891,6 +946,7 @@ int main(void)
         cmocka_unit_test(test_file_fs_local),
         cmocka_unit_test_setup_teardown(test_path_swapped_between_stat_and_read, setup, teardown),
         cmocka_unit_test_setup_teardown(test_path_is_local, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_folder_turned_symlink_is_handed_off, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_kms_deadline_and_drain, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
