@@ -31,13 +31,17 @@ unsigned long asps_kms__fetches_handed_off(void);
  * ext2-4, XFS, Btrfs, F2FS, tmpfs, ramfs, overlayfs. A stat there waits on
  * no network, so the file backend may answer on its caller's thread. */
 int asps_kms_file__fs_is_local(unsigned long f_type);
-/* Whether PATH, every folder on it as written and as resolved, and the file
- * are on local file systems (asps_kms_file__fs_is_local): what lets a get
- * stat the path on its caller's thread. May wait (statfs, realpath). */
+/* Whether PATH has at most 64 '/', and every prefix of it as written (each
+ * folder, ".." included) and the file are on local file systems
+ * (asps_kms_file__fs_is_local) and none is a symlink: what lets a get look
+ * at the path on its caller's thread. May wait (statfs, lstat). */
 int asps_kms_file__path_is_local(const char *path);
 /* For tests: FN(CTX) runs in every get that reads the file, after its
  * stat of the path and before the read (NULL: none). */
 void asps_kms_file__set_between_hook(void (*fn)(void *), void *ctx);
+/* For tests: FN(CTX) runs in every get that reads the file, after the read
+ * and before the second look at whether its path is local. */
+void asps_kms_file__set_after_read_hook(void (*fn)(void *), void *ctx);
 
 /* HashiCorp Vault (KV v1/v2 over libcurl); see kms_vault.c. */
 asps_err asps_kms_vault_backend(const asps_kms_config *cfg, const asps_kms_ops **ops, void **impl,

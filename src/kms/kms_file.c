@@ -12,6 +12,10 @@
  * ctime, which no one can set back, so a get that finds any of the five
  * different reads the file again; a get then costs a stat, a lookup and the
  * decoding of its own value.
+ * (Not seen: a write through a shared memory mapping of the file made
+ * before the read, into a page already dirty: the kernel moves mtime and
+ * ctime when a page is first made writable, not on every store. Edit the
+ * file with write(2) or replace it by rename, as editors do.)
  * Timestamps have a granularity (a clock tick, up to seconds on some file
  * systems), so two writes within one can leave the same ctime: a text is
  * kept only when the file's ctime was at least ASPS_KMS_FILE_SETTLE_MS old
@@ -105,6 +109,15 @@ void asps_kms_file__set_between_hook(void (*fn)(void *), void *ctx)
 {
     between_ctx = ctx;
     between_hook = fn;
+}
+
+static void (*after_read_hook)(void *);
+static void *after_read_ctx;
+
+void asps_kms_file__set_after_read_hook(void (*fn)(void *), void *ctx)
+{
+    after_read_ctx = ctx;
+    after_read_hook = fn;
 }
 
 static int b64val(int c)
@@ -383,9 +396,6 @@ static int64_t ns_of(const struct timespec *t)
     return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
 }
 
-/* Read and index the file. ST: its stat taken at T0 just before (NULL when
- * stat failed or it is not a regular file: the read says why). *keep: the
- * text may be kept for later gets. */
 /* Read and index the file; T0: the time just before. *keep: the text may
  * be kept for later gets. Its identity is the fstat of the descriptor the
  * bytes came from, never a stat of the path taken apart from the read: a
@@ -447,7 +457,7 @@ int asps_kms_file__fs_is_local(unsigned long f_type)
 }
 
 /* Whether PATH may be looked at from a caller's thread: at most
- * ASPS_KMS_FILE_MAX_DEPTH components, and every prefix as written (each
+ * ASPS_KMS_FILE_MAX_DEPTH '/' (so at most 65 components), and every prefix as written (each
  * folder the walk looks a name up in, ".." included) and the file itself
  * on a local file system and not a symlink. Symlinks are refused rather
  * than followed: a symlink's target can be re-pointed at any time through
@@ -570,6 +580,8 @@ static asps_err file_get(void *impl, const char *ref, const char *credential, in
         asps_err e = snap_load(f, &t0, &s, &keep, eb);
         /* local only if so on both sides of the read: a path re-pointed
          * meanwhile leaves the text to the fetch threads */
+        if (after_read_hook)
+            after_read_hook(after_read_ctx); /* tests */
         if (e == ASPS_OK)
             s->local = local && asps_kms_file__path_is_local(f->path);
         /* whatever was kept is stale now: dropped (cleansed) */

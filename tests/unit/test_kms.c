@@ -858,6 +858,75 @@ static void test_folder_turned_symlink_is_handed_off(void **state)
     asps_kms_file__set_settle_ms(2000);
 }
 
+/* The path is looked at on both sides of the read, and the text is kept
+ * as answerable on the caller's thread only if it was local and free of
+ * symlinks both times: a folder turned into a symlink just before the
+ * read (and back after it), or just after the read (and back), leaves
+ * every later get of that text to a fetch thread. */
+static char walk_sub[4200], walk_real[4200];
+static void to_symlink(void *ctx)
+{
+    (void)ctx;
+    assert_int_equal(rename(walk_sub, walk_real), 0);
+    assert_int_equal(symlink("sub.real", walk_sub), 0);
+}
+static void to_folder(void *ctx)
+{
+    (void)ctx;
+    assert_int_equal(unlink(walk_sub), 0);
+    assert_int_equal(rename(walk_real, walk_sub), 0);
+}
+
+static void test_path_looked_at_on_both_sides_of_the_read(void **state)
+{
+    (void)state;
+    char file[4300];
+    snprintf(walk_sub, sizeof walk_sub, "%s/sub", dir);
+    snprintf(walk_real, sizeof walk_real, "%s/sub.real", dir);
+    snprintf(file, sizeof file, "%s/kms.json", walk_sub);
+    assert_int_equal(mkdir(walk_sub, 0700), 0);
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fputs("{\"k\": \"text:v\"}", f);
+    fclose(f);
+    if (!asps_kms_file__path_is_local(file)) {
+        skip();
+        return;
+    }
+    asps_kms_file__set_settle_ms(100);
+    sleep_ms(250);
+    char v[64];
+    size_t n;
+    asps_errbuf eb;
+    for (int side = 0; side < 3; side++) {
+        asps_kms *k;
+        assert_int_equal(asps_kms_open_file(file, ASPS_KMS_PLAIN_TEXT, &k, &eb), ASPS_OK);
+        if (side == 0) { /* a symlink for the first look only (and the read) */
+            asps_kms_file__set_between_hook(to_symlink, NULL);
+            asps_kms_file__set_after_read_hook(to_folder, NULL);
+        } else if (side == 1) { /* a symlink for the second look only */
+            asps_kms_file__set_after_read_hook(to_symlink, NULL);
+        }
+        assert_int_equal(get(k, "k", v, sizeof v, &n, &eb), ASPS_OK);
+        assert_string_equal(v, "v");
+        asps_kms_file__set_between_hook(NULL, NULL);
+        asps_kms_file__set_after_read_hook(NULL, NULL);
+        if (side == 1)
+            to_folder(NULL);
+        /* the path is local again, the file the same: only a text kept as
+         * local (side 2, no symlink at either look) is answered here */
+        unsigned long h0 = asps_kms__fetches_handed_off();
+        for (int i = 0; i < 3; i++) {
+            assert_int_equal(get(k, "k", v, sizeof v, &n, &eb), ASPS_OK);
+            assert_string_equal(v, "v");
+        }
+        assert_int_equal(asps_kms__fetches_handed_off() - h0, side == 2 ? 0 : 3);
+        asps_kms_free(k);
+    }
+    unlink(file);
+    asps_kms_file__set_settle_ms(2000);
+}
+
 /* Which file systems the file backend answers from on its caller's thread:
  * the local ones by their statfs magic (linux/magic.h, the kernel's ABI),
  * never a network or FUSE file system, where a stat may wait on a server. */
@@ -947,6 +1016,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_path_swapped_between_stat_and_read, setup, teardown),
         cmocka_unit_test_setup_teardown(test_path_is_local, setup, teardown),
         cmocka_unit_test_setup_teardown(test_folder_turned_symlink_is_handed_off, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_path_looked_at_on_both_sides_of_the_read, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_kms_deadline_and_drain, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
