@@ -457,8 +457,9 @@ int asps_kms_file__fs_is_local(unsigned long f_type)
 }
 
 /* Whether PATH may be looked at from a caller's thread: at most
- * ASPS_KMS_FILE_MAX_DEPTH '/' (so at most 65 components), and every prefix as written (each
- * folder the walk looks a name up in, ".." included) and the file itself
+ * ASPS_KMS_FILE_MAX_DEPTH '/' (so at most 65 components), and every prefix
+ * as written (each folder the walk looks a name up in, ".." included) and
+ * the file itself
  * on a local file system and not a symlink. Symlinks are refused rather
  * than followed: a symlink's target can be re-pointed at any time through
  * a network file system to the very same file, which no identity check
