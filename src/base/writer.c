@@ -56,6 +56,35 @@ int asps_writer_put(asps_writer *w, const void *p, size_t n)
     return 1;
 }
 
+uint8_t *asps_writer_room(asps_writer *w, size_t n)
+{
+    if (w->failed)
+        return NULL;
+    if (n > w->max - w->len) {
+        w->failed = ASPS_WRITER_FULL;
+        return NULL;
+    }
+    if ((w->len + n > w->cap || !w->p) && !grow(w, w->len + n)) {
+        w->failed = ASPS_WRITER_NOMEM;
+        return NULL;
+    }
+    w->p[w->len] = 0;
+    return w->p + w->len;
+}
+
+int asps_writer_advance(asps_writer *w, size_t k)
+{
+    if (w->failed)
+        return 0;
+    if (!w->p || k > w->cap - w->len) {
+        w->failed = ASPS_WRITER_FULL;
+        return 0;
+    }
+    w->len += k;
+    w->p[w->len] = 0;
+    return 1;
+}
+
 int asps_writer_u8(asps_writer *w, uint8_t v) { return asps_writer_put(w, &v, 1); }
 
 int asps_writer_u16le(asps_writer *w, uint16_t v)

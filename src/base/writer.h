@@ -40,6 +40,14 @@ int asps_writer_u16le(asps_writer *w, uint16_t v);
 int asps_writer_u32le(asps_writer *w, uint32_t v);
 int asps_writer_zeros(asps_writer *w, size_t n);
 
+/* Room for N bytes written in place (by a printer that writes into a given
+ * buffer): a pointer to N free bytes after the written ones, plus one for a
+ * trailing 0, or NULL when the writer has failed or N would pass the bound.
+ * Then asps_writer_advance counts the K <= N bytes written there (anything
+ * more is an argument error: the writer fails). */
+uint8_t *asps_writer_room(asps_writer *w, size_t n);
+int asps_writer_advance(asps_writer *w, size_t k);
+
 /* Hand the buffer over (malloc'd, *len bytes and a trailing 0; the caller
  * frees it, cleansing it first if it is a secret) and leave the writer empty
  * with the same bound. NULL (the writer emptied) when it failed or holds

@@ -26,6 +26,7 @@
 
 #include "utf8.h"
 #include "util.h"
+#include "writer.h"
 
 struct asps_audit {
     int fd; /* replaced under mu by asps_audit_reopen */
@@ -346,41 +347,12 @@ asps_err asps_audit_claims_json(const asps_claims *claims, char **out, asps_errb
     return *out ? ASPS_OK : asps_fail(eb, ASPS_E_NOMEM, "audit: out of memory");
 }
 
-/* A line being written: its bytes, NUL-terminated, grown as needed; any
- * failure (out of memory) sticks, and the line is dropped whole. */
-typedef struct line_buf {
-    char *p;
-    size_t n, cap;
-    int failed;
-} line_buf;
+/* A line is written into the project's one growable writer (writer.h):
+ * its failure sticks, and a failed line is dropped whole. Lines are not
+ * secrets; the bound is the writer's only limit on a line. */
+typedef asps_writer line_buf;
 
-static int lb_reserve(line_buf *b, size_t more)
-{
-    if (b->failed)
-        return 0;
-    if (b->n + more + 1 <= b->cap)
-        return 1;
-    size_t cap = b->cap ? b->cap : 512;
-    while (cap < b->n + more + 1)
-        cap *= 2;
-    char *q = realloc(b->p, cap);
-    if (!q) {
-        b->failed = 1;
-        return 0;
-    }
-    b->p = q;
-    b->cap = cap;
-    return 1;
-}
-
-static void lb_raw(line_buf *b, const char *s, size_t n)
-{
-    if (!lb_reserve(b, n))
-        return;
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = 0;
-}
+static void lb_raw(line_buf *b, const char *s, size_t n) { asps_writer_put(b, s, n); }
 
 static void lb_lit(line_buf *b, const char *s) { lb_raw(b, s, strlen(s)); }
 
@@ -389,16 +361,17 @@ static void lb_lit(line_buf *b, const char *s) { lb_raw(b, s, strlen(s)); }
 static void lb_item(line_buf *b, cJSON *item, size_t bound)
 {
     if (bound > INT32_MAX / 2) {
-        b->failed = 1; /* never a line with a value left out */
+        b->failed = ASPS_WRITER_FULL; /* never a line with a value left out */
         return;
     }
-    if (!lb_reserve(b, bound))
+    char *room = (char *)asps_writer_room(b, bound);
+    if (!room)
         return;
-    if (!cJSON_PrintPreallocated(item, b->p + b->n, (int)(b->cap - b->n), 0)) {
-        b->failed = 1;
+    if (!cJSON_PrintPreallocated(item, room, (int)bound + 1, 0)) {
+        b->failed = ASPS_WRITER_FULL;
         return;
     }
-    b->n += strlen(b->p + b->n);
+    asps_writer_advance(b, strnlen(room, bound));
 }
 
 /* The one way a string enters a line (as json_str for the claims): S as
@@ -411,7 +384,7 @@ static void lb_str(line_buf *b, const char *s)
     if (!asps_utf8_valid((const uint8_t *)s, n, NULL)) {
         clean = asps_utf8_sanitize((const uint8_t *)s, n, NULL);
         if (!clean) {
-            b->failed = 1;
+            b->failed = ASPS_WRITER_NOMEM;
             return;
         }
         s = clean;
@@ -502,8 +475,8 @@ asps_err asps_audit_format(const asps_audit_event *ev, char **line, asps_errbuf 
         return ASPS_E_NOMEM;
     const char *claims_j = ev->claims_json ? ev->claims_json : claims_s;
     size_t claims_n = strlen(claims_j);
-    line_buf b = {0};
-    lb_reserve(&b, claims_n + 512);
+    line_buf b = asps_writer_init(SIZE_MAX / 2, ASPS_WRITER_PLAIN);
+    asps_writer_room(&b, claims_n + 512); /* one allocation for most lines */
     lb_raw(&b, "{", 1);
     lb_key(&b, "time");
     lb_str(&b, ts);
@@ -571,11 +544,12 @@ asps_err asps_audit_format(const asps_audit_event *ev, char **line, asps_errbuf 
     lb_key(&b, "reason");
     lb_str(&b, reason ? reason : "");
     lb_raw(&b, "}\n", 2);
-    if (b.failed) {
-        free(b.p);
+    size_t n;
+    *line = (char *)asps_writer_take(&b, &n);
+    if (!*line) {
+        asps_writer_free(&b);
         return asps_fail(eb, ASPS_E_NOMEM, "audit: out of memory");
     }
-    *line = b.p;
     return ASPS_OK;
 }
 

@@ -298,6 +298,32 @@ static void test_secret_writer_cleanses_on_growth_and_free(void **state)
     assert_false(watch_zero);
 }
 
+/* Room and advance: bytes printed in place count once advanced, with the
+ * trailing 0 kept; room past the bound, or an advance past the room, fails
+ * the writer (sticky) and nothing is handed over. */
+static void test_writer_room_and_advance(void **state)
+{
+    (void)state;
+    asps_writer w = asps_writer_init(16, ASPS_WRITER_PLAIN);
+    assert_true(asps_writer_put(&w, "ab", 2));
+    uint8_t *r = asps_writer_room(&w, 8);
+    assert_non_null(r);
+    memcpy(r, "cdef", 4);
+    assert_true(asps_writer_advance(&w, 4));
+    assert_int_equal(w.len, 6);
+    assert_string_equal((const char *)w.p, "abcdef");
+    assert_null(asps_writer_room(&w, 11)); /* 6 + 11 > 16 */
+    assert_int_equal(w.failed, ASPS_WRITER_FULL);
+    size_t n;
+    assert_null(asps_writer_take(&w, &n));
+    asps_writer_free(&w);
+    w = asps_writer_init(64, ASPS_WRITER_PLAIN);
+    assert_non_null(asps_writer_room(&w, 4));
+    assert_false(asps_writer_advance(&w, w.cap + 1)); /* more than the room */
+    assert_int_equal(w.failed, ASPS_WRITER_FULL);
+    asps_writer_free(&w);
+}
+
 static void test_cleanse_free_cleanses(void **state)
 {
     (void)state;
@@ -320,6 +346,7 @@ int main(void)
         cmocka_unit_test(test_sha256_fips_vector),
         cmocka_unit_test(test_writer_stops_at_its_bound),
         cmocka_unit_test(test_secret_writer_cleanses_on_growth_and_free),
+        cmocka_unit_test(test_writer_room_and_advance),
         cmocka_unit_test(test_cleanse_free_cleanses),
     };
     return cmocka_run_group_tests(t, make_cert, drop_cert);
