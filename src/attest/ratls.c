@@ -294,25 +294,28 @@ static asps_err parse_dice(asps_reader r, const uint8_t *spki, size_t spki_len,
     return ASPS_OK;
 }
 
-static X509 *load_cert(const uint8_t *buf, size_t len)
+static X509 *load_cert(const uint8_t *buf, size_t len, asps_x509_keys keys)
 {
     if (len > 0 && buf[0] == 0x30)
-        return asps_x509_decode(buf, len, ASPS_X509_ANY_KEY);
+        return asps_x509_decode(buf, len, keys);
     /* PEM: the first block (asps_pem_cert_der: one pass for the strict
      * form gRPC hands over, OpenSSL's PEM reader for any other) */
     uint8_t *der = NULL;
     size_t dl = 0;
     if (!asps_pem_cert_der((const char *)buf, len, &der, &dl))
         return NULL;
-    X509 *x = asps_x509_decode(der, dl, ASPS_X509_ANY_KEY);
+    X509 *x = asps_x509_decode(der, dl, keys);
     OPENSSL_free(der);
     return x;
 }
+
+static asps_err check_key(EVP_PKEY *k, asps_errbuf *eb);
 
 /* The self-signature: SHA-256 or stronger, or SHA-1 for the Occlum/CCZoo
  * format, whose producers sign that way (trust comes from the quote).
  * With KEY_PROVEN (ASPS_RATLS_KEY_PROVEN) everything is checked but the
  * signature itself: see asps_ratls_verify_ex. */
+
 static asps_err check_self_signature(X509 *x, int occlum, int key_proven, asps_errbuf *eb)
 {
     if (X509_NAME_cmp(X509_get_subject_name(x), X509_get_issuer_name(x)) != 0)
@@ -324,11 +327,35 @@ static asps_err check_self_signature(X509 *x, int occlum, int key_proven, asps_e
     if (!strong && !(occlum && mdnid == NID_sha1))
         return asps_fail(eb, ASPS_E_UNSUPPORTED, "ratls: self-signature digest %s not accepted",
                          OBJ_nid2sn(mdnid));
+    if (key_proven) {
+        /* TLS has loaded this very key and verified the peer's signature
+         * with it, so an EC key's point is known good: its curve is read
+         * from the certificate, not imported again (the import was 45% of
+         * decoding a peer's certificate). Other keys are imported below to
+         * have their size judged. */
+        int curve = asps_x509_ec_named_curve(x);
+        if (curve == NID_X9_62_prime256v1 || curve == NID_secp384r1 || curve == NID_secp521r1)
+            return ASPS_OK;
+        EVP_PKEY *k = asps_x509_import_key(x, ASPS_X509_ANY_KEY);
+        asps_err e = check_key(k, eb);
+        EVP_PKEY_free(k);
+        return e;
+    }
     EVP_PKEY *k = asps_x509_key(x);
-    /* The key is what the quote vouches for; one an attacker could break
-     * would let them hold an attested identity. RSA >= 2048 bits (Occlum and
-     * CCZoo use 2048, old Gramine 3072), EC on the NIST curves producers
-     * use (asps P-256, Gramine P-384). */
+    asps_err e = check_key(k, eb);
+    if (e != ASPS_OK)
+        return e;
+    if (!asps_x509_verify_with(x, k))
+        return asps_fail(eb, ASPS_E_CHAIN, "ratls: self-signature does not verify");
+    return ASPS_OK;
+}
+
+/* The key is what the quote vouches for; one an attacker could break would
+ * let them hold an attested identity. RSA >= 2048 bits (Occlum and CCZoo
+ * use 2048, old Gramine 3072), EC on the NIST curves producers use (asps
+ * P-256, Gramine P-384). */
+static asps_err check_key(EVP_PKEY *k, asps_errbuf *eb)
+{
     if (!k)
         return asps_fail(eb, ASPS_E_PARSE, "ratls: unreadable public key");
     int id = EVP_PKEY_get_base_id(k);
@@ -348,10 +375,6 @@ static asps_err check_self_signature(X509 *x, int occlum, int key_proven, asps_e
         return asps_fail(eb, ASPS_E_UNSUPPORTED, "ratls: key type %s not accepted (RSA or ECDSA)",
                          OBJ_nid2sn(id));
     }
-    if (key_proven)
-        return ASPS_OK;
-    if (!asps_x509_verify_with(x, k))
-        return asps_fail(eb, ASPS_E_CHAIN, "ratls: self-signature does not verify");
     return ASPS_OK;
 }
 
@@ -517,7 +540,8 @@ static asps_err extract(const uint8_t *cert, size_t len, unsigned flags, asps_ra
     *out = NULL;
     if (!cert || len == 0 || len > MAX_CERT)
         return asps_fail(eb, ASPS_E_PARSE, "ratls: certificate empty or larger than %d bytes", MAX_CERT);
-    X509 *x = load_cert(cert, len);
+    /* a TLS peer's key is not imported (check_self_signature) */
+    X509 *x = load_cert(cert, len, flags & ASPS_RATLS_KEY_PROVEN ? ASPS_X509_NO_KEY : ASPS_X509_ANY_KEY);
     if (!x)
         return asps_fail(eb, ASPS_E_PARSE, "ratls: not a PEM or DER X.509 certificate");
     asps_ratls_evidence *ev = calloc(1, sizeof *ev);

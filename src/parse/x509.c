@@ -82,6 +82,29 @@ EVP_PKEY *asps_x509_p256_key(const uint8_t *point, size_t len)
 
 /* The subject key: a P-256 key imported from its point; any other key
  * through OpenSSL's decoder when `keys` allows it; otherwise NULL. */
+static EVP_PKEY *subject_key(X509 *x, asps_x509_keys keys);
+
+EVP_PKEY *asps_x509_import_key(X509 *x, asps_x509_keys keys)
+{
+    pthread_once(&decode_once, decode_init);
+    return keys == ASPS_X509_NO_KEY ? NULL : subject_key(x, keys);
+}
+
+int asps_x509_ec_named_curve(X509 *x)
+{
+    ASN1_OBJECT *alg;
+    const unsigned char *pt;
+    int pt_len, ptype;
+    X509_ALGOR *algor;
+    const void *pval;
+    X509_PUBKEY *pub = X509_get_X509_PUBKEY(x);
+    if (!pub || !X509_PUBKEY_get0_param(&alg, &pt, &pt_len, &algor, pub) || pt_len <= 0 ||
+        OBJ_obj2nid(alg) != NID_X9_62_id_ecPublicKey)
+        return NID_undef;
+    X509_ALGOR_get0(NULL, &ptype, &pval, algor);
+    return ptype == V_ASN1_OBJECT ? OBJ_obj2nid(pval) : NID_undef;
+}
+
 static EVP_PKEY *subject_key(X509 *x, asps_x509_keys keys)
 {
     ASN1_OBJECT *alg;

@@ -33,6 +33,17 @@ X509 *asps_x509_read_pem(BIO *b, asps_x509_keys keys);
  * with it fails: share a certificate with X509_up_ref. */
 EVP_PKEY *asps_x509_key(X509 *x);
 
+/* The certificate's subject key imported anew, per `keys` (as
+ * asps_x509_decode would have attached it), for a certificate decoded with
+ * ASPS_X509_NO_KEY; NULL when there is none. The caller frees it. */
+EVP_PKEY *asps_x509_import_key(X509 *x, asps_x509_keys keys);
+
+/* The NID of the named curve of the certificate's key when it is
+ * id-ecPublicKey with a named-curve parameter and a non-empty point
+ * (RFC 5480 2.1.1), read from SubjectPublicKeyInfo without importing the
+ * key, so without checking the point; NID_undef otherwise. */
+int asps_x509_ec_named_curve(X509 *x);
+
 /* A P-256 public key from a SEC1 point; NULL when the point is not on the
  * curve. The caller frees it. */
 EVP_PKEY *asps_x509_p256_key(const uint8_t *point, size_t len);

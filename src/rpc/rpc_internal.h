@@ -35,6 +35,8 @@ int asps_rpc__vpool_verdict(asps_rpc__vpool *p, const char *pem, uint64_t conn, 
 /* Keep the refusal STATUS (0: forget it) with MSG for the certificate PEM,
  * as a refused handshake does (tests). */
 void asps_rpc__vpool_put_verdict(asps_rpc__vpool *p, const char *pem, int status, const char *msg);
+/* Tests: how many PEM texts the table has hashed (SHA-256) so far. */
+unsigned long asps_rpc__vpool_hashed(asps_rpc__vpool *p);
 
 /* The server's open connections as ids (conns.c): a bounded table that
  * holds one reference to each connection's auth context it has seen (an

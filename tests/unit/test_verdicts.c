@@ -78,6 +78,61 @@ static void test_hints_never_answer_for_another_certificate(void **state)
     asps_rpc__vpool_unref(p);
 }
 
+/* One refusal kept must not make every other certificate's handshake and
+ * first call hash its whole text: a text whose fingerprint (its length and
+ * its last 128 bytes, common.c pem_fp) no kept refusal shares is answered
+ * without hashing; texts that share one (X and Y below: the same length
+ * and tail, one character apart before it) are told apart by their SHA-256,
+ * never by the fingerprint. */
+#define BODY "MIIBszCCAVmgAwIBAgIUXMIIBszCCAVmgAwIBAgIUXMIIBszCCAVmgAwIBAgIUX\n" \
+             "MIIBszCCAVmgAwIBAgIUXMIIBszCCAVmgAwIBAgIUXMIIBszCCAVmgAwIBAgIUX\n" \
+             "MIIBszCCAVmgAwIBAgIUXMIIBszCCAVmgAwIBAgIUXMIIBszCCAVmgAwIBAgIUX\n"
+static const char Z[] = PEM_HEAD "a" BODY "3gQ==\n-----END CERTIFICATE-----\n";
+
+static void test_fingerprint_spares_hashing_and_never_decides(void **state)
+{
+    (void)state;
+    asps_rpc__vpool *p = asps_rpc__vpool_new(1, 64);
+    assert_non_null(p);
+    char msg[300] = "";
+    static const char X[] = PEM_HEAD "a" BODY PEM_TAIL, Y[] = PEM_HEAD "b" BODY PEM_TAIL;
+    assert_true(sizeof X > 128 + sizeof PEM_HEAD); /* the difference is before the tail */
+    asps_rpc__vpool_put_verdict(p, Y, GRPC_STATUS_UNAUTHENTICATED, "evidence refused: y");
+    unsigned long h = asps_rpc__vpool_hashed(p);
+    assert_int_equal(h, 1); /* a refusal is kept by its hash */
+
+    /* Z: another tail. Its first call and its handshake's "verified" hash nothing */
+    assert_int_equal(asps_rpc__vpool_verdict(p, Z, 10, msg, sizeof msg), 0);
+    asps_rpc__vpool_put_verdict(p, Z, 0, NULL);
+    assert_int_equal(asps_rpc__vpool_verdict(p, Z, 0, msg, sizeof msg), 0);
+    assert_int_equal(asps_rpc__vpool_hashed(p), h);
+
+    /* X shares Y's fingerprint: hashed, and not refused */
+    assert_int_equal(asps_rpc__vpool_verdict(p, X, 11, msg, sizeof msg), 0);
+    assert_int_equal(asps_rpc__vpool_hashed(p), h + 1);
+    /* forgetting X (it verified) must not forget Y */
+    asps_rpc__vpool_put_verdict(p, X, 0, NULL);
+    assert_int_equal(asps_rpc__vpool_verdict(p, Y, 12, msg, sizeof msg), GRPC_STATUS_UNAUTHENTICATED);
+    assert_string_equal(msg, "evidence refused: y");
+
+    /* a full table of refusals with other tails: Z still costs no hashing,
+     * and each of them is still found */
+    char pem[32][sizeof Z + 8];
+    for (int i = 0; i < 32; i++) {
+        snprintf(pem[i], sizeof pem[i], "%s" BODY "Z%02dgQ==\n-----END CERTIFICATE-----\n", PEM_HEAD, i);
+        asps_rpc__vpool_put_verdict(p, pem[i], GRPC_STATUS_UNAUTHENTICATED, "refused");
+    }
+    h = asps_rpc__vpool_hashed(p);
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(asps_rpc__vpool_verdict(p, Z, 20 + (uint64_t)i, msg, sizeof msg), 0);
+    assert_true(asps_rpc__vpool_hashed(p) - h <= 1); /* 1: a fingerprint met by chance */
+    int found = 0;
+    for (int i = 0; i < 32; i++)
+        found += asps_rpc__vpool_verdict(p, pem[i], 0, msg, sizeof msg) == GRPC_STATUS_UNAUTHENTICATED;
+    assert_true(found >= 24); /* a probe window may push some out: 8 places each */
+    asps_rpc__vpool_unref(p);
+}
+
 /* ---- connection ids (conns.c) ----------------------------------------------------
  * Stand-ins for auth contexts: released objects are counted and must never
  * be released twice or while the table still answers for them. */
@@ -155,6 +210,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hints_never_answer_for_another_certificate),
+        cmocka_unit_test(test_fingerprint_spares_hashing_and_never_decides),
         cmocka_unit_test(test_connection_ids_pin_and_never_repeat),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
