@@ -1,6 +1,9 @@
 /* test_ratls.c: RA-TLS certificates: what asps writes, what others write,
  * and every refusal: no evidence, forged binding, expired, critical unknown
  * extension, not self-signed, weak digest, malformed DICE, two formats. */
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
@@ -939,6 +942,195 @@ static void test_ratls_self_signature_and_key_oddities_are_refused(void **state)
     }
 }
 
+/* The subject key of a TLS peer (ASPS_RATLS_KEY_PROVEN): the handshake's
+ * CertificateVerify was checked with it, but OpenSSL 3.0 decodes some keys
+ * that prove nothing. A P-256 SPKI whose point is the point at infinity
+ * (one byte 0x00) decodes, and an ECDSA signature anyone can make (r =
+ * x(kG), s = e/k) verifies with it: such a key must be refused whatever the
+ * handshake says, as it was before the curve was read from the OID alone.
+ * The other oddities (off-curve point, a P-384 point or an RSA key under
+ * the P-256 OID, NULL parameters, P-224, explicit parameters) must get
+ * the same verdict with and without KEY_PROVEN (the signature aside). */
+static char *cert_with_spki(EVP_PKEY *signer, int pknid, int ptype, void *pval,
+                            const uint8_t *bits, size_t bl, int64_t now, uint8_t spki_h[32],
+                            int with_quote, int forge_for_infinity)
+{
+    X509 *x = X509_new();
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
+    X509_NAME *n = X509_NAME_new();
+    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"peer", -1, -1, 0);
+    X509_set_subject_name(x, n);
+    X509_set_issuer_name(x, n);
+    X509_NAME_free(n);
+    ASN1_TIME_set(X509_getm_notBefore(x), (time_t)(now - 60));
+    ASN1_TIME_set(X509_getm_notAfter(x), (time_t)(now + 3600));
+    X509_set_pubkey(x, signer);
+    uint8_t *pb = OPENSSL_malloc(bl);
+    memcpy(pb, bits, bl);
+    assert_int_equal(X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(x), OBJ_nid2obj(pknid), ptype,
+                                            pval, pb, (int)bl), 1);
+    uint8_t *spki = NULL;
+    int sl = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &spki);
+    assert_true(sl > 0);
+    unsigned hl = 32;
+    EVP_Digest(spki, (size_t)sl, spki_h, &hl, EVP_sha256(), NULL);
+    OPENSSL_free(spki);
+    if (with_quote) {
+        uint8_t rd[64] = {0}, *q;
+        size_t ql;
+        memcpy(rd, spki_h, 32);
+        simatt a = {0};
+        asps_errbuf eb;
+        assert_int_equal(sim_quote_fn(&a, rd, &q, &ql, &eb), ASPS_OK);
+        ASN1_OBJECT *o = OBJ_txt2obj("1.2.840.113741.1337.6", 1);
+        ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+        ASN1_OCTET_STRING_set(os, q, (int)ql);
+        X509_EXTENSION *e = X509_EXTENSION_create_by_OBJ(NULL, o, 0, os);
+        X509_add_ext(x, e, -1);
+        X509_EXTENSION_free(e);
+        ASN1_OCTET_STRING_free(os);
+        ASN1_OBJECT_free(o);
+        free(q);
+    }
+    assert_true(X509_sign(x, signer, EVP_sha256()) > 0);
+    if (forge_for_infinity) {
+        /* ECDSA with Q = O: u1*G + u2*O = u1*G, so r = x(kG), s = e/k
+         * verifies for any k: anyone signs for this "key" */
+        uint8_t *tbs = NULL, h[32];
+        int tl = i2d_re_X509_tbs(x, &tbs);
+        unsigned hl2 = 32;
+        EVP_Digest(tbs, (size_t)tl, h, &hl2, EVP_sha256(), NULL);
+        OPENSSL_free(tbs);
+        EC_GROUP *g = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+        BN_CTX *bc = BN_CTX_new();
+        const BIGNUM *ord = EC_GROUP_get0_order(g);
+        BIGNUM *kk = BN_new(), *e = BN_bin2bn(h, 32, NULL), *r = BN_new(), *sv = BN_new(), *ki = BN_new();
+        EC_POINT *R = EC_POINT_new(g);
+        BN_rand_range(kk, ord);
+        EC_POINT_mul(g, R, kk, NULL, NULL, bc);
+        EC_POINT_get_affine_coordinates(g, R, r, NULL, bc);
+        BN_nnmod(r, r, ord, bc);
+        BN_mod_inverse(ki, kk, ord, bc);
+        BN_mod_mul(sv, e, ki, ord, bc);
+        ECDSA_SIG *sig = ECDSA_SIG_new();
+        ECDSA_SIG_set0(sig, r, sv);
+        uint8_t *sd = NULL;
+        int sdl = i2d_ECDSA_SIG(sig, &sd);
+        const ASN1_BIT_STRING *bs;
+        X509_get0_signature(&bs, NULL, x);
+        ASN1_BIT_STRING_set((ASN1_BIT_STRING *)bs, sd, sdl);
+        OPENSSL_free(sd);
+        ECDSA_SIG_free(sig);
+        EC_POINT_free(R);
+        BN_free(kk), BN_free(e), BN_free(ki);
+        BN_CTX_free(bc);
+        EC_GROUP_free(g);
+    }
+    BIO *b = BIO_new(BIO_s_mem());
+    PEM_write_bio_X509(b, x);
+    char *p;
+    long len = BIO_get_mem_data(b, &p);
+    char *out = malloc((size_t)len + 1);
+    memcpy(out, p, (size_t)len);
+    out[len] = 0;
+    BIO_free(b);
+    X509_free(x);
+    return out;
+}
+
+static void point_of(EVP_PKEY *k, uint8_t *out, size_t *len)
+{
+    uint8_t *p = NULL;
+    *len = EVP_PKEY_get1_encoded_public_key(k, &p);
+    memcpy(out, p, *len);
+    OPENSSL_free(p);
+}
+
+static void test_ratls_sim_key_proven_spki_oddities_are_refused(void **state)
+{
+    (void)state;
+    int64_t now = (int64_t)time(NULL);
+    EVP_PKEY *k256 = EVP_EC_gen("P-256"), *k384 = EVP_EC_gen("P-384");
+    EVP_PKEY *k224 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-224");
+    EVP_PKEY *rsa = EVP_RSA_gen(2048);
+    assert_non_null(k224);
+    uint8_t p256[200], p384[200], p224[200], rsader[600], off[200];
+    size_t l256, l384, l224;
+    point_of(k256, p256, &l256);
+    point_of(k384, p384, &l384);
+    point_of(k224, p224, &l224);
+    memcpy(off, p256, l256);
+    off[10] ^= 1; /* off the curve (a 2^-128 chance to stay on it) */
+    uint8_t *rp = rsader;
+    int rl = i2d_PublicKey(rsa, &rp);
+    assert_true(rl > 0);
+    static const uint8_t inf[1] = {0};
+    /* explicit P-256 parameters: the ECParameters of the curve, as
+     * `openssl ecparam -param_enc explicit` writes them */
+    EC_GROUP *g = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+    EC_GROUP_set_asn1_flag(g, OPENSSL_EC_EXPLICIT_CURVE);
+    uint8_t *ecp = NULL;
+    int ecpl = i2d_ECPKParameters(g, &ecp);
+    assert_true(ecpl > 0);
+    EC_GROUP_free(g);
+    struct {
+        const char *name;
+        int curve; /* NID of the OID parameter; 0: NULL; -1: explicit */
+        const uint8_t *bits;
+        size_t bl;
+    } cases[] = {
+        {"P-256 OID, point at infinity", NID_X9_62_prime256v1, inf, 1},
+        {"P-256 OID, point off the curve", NID_X9_62_prime256v1, off, l256},
+        {"P-256 OID, a P-384 point", NID_X9_62_prime256v1, p384, l384},
+        {"P-256 OID, an RSA key", NID_X9_62_prime256v1, rsader, (size_t)rl},
+        {"P-384 OID, a P-256 point", NID_secp384r1, p256, l256},
+        {"NULL parameters, P-256 point", 0, p256, l256},
+        {"P-224", NID_secp224r1, p224, l224},
+        {"explicit P-256 parameters", -1, p256, l256},
+    };
+    int bad = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int ptype;
+        void *pval;
+        if (cases[i].curve > 0) {
+            ptype = V_ASN1_OBJECT;
+            pval = OBJ_nid2obj(cases[i].curve);
+        } else if (cases[i].curve == 0) {
+            ptype = V_ASN1_NULL;
+            pval = NULL;
+        } else {
+            ASN1_STRING *seq = ASN1_STRING_new();
+            ASN1_STRING_set(seq, ecp, ecpl);
+            ptype = V_ASN1_SEQUENCE;
+            pval = seq;
+        }
+        uint8_t h[32];
+        char *pem = cert_with_spki(k256, NID_X9_62_id_ecPublicKey, ptype, pval, cases[i].bits,
+                                   cases[i].bl, now, h, 1, cases[i].bits == inf);
+        asps_claims c;
+        asps_errbuf eb = {{0}}, eb0 = {{0}};
+        asps_err e0 = asps_ratls_verify_ex(g_sim.v, (const uint8_t *)pem, strlen(pem), sim_col,
+                                           NULL, now, 0, &c, &eb0);
+        asps_err e = asps_ratls_verify_ex(g_sim.v, (const uint8_t *)pem, strlen(pem), sim_col,
+                                          NULL, now, ASPS_RATLS_PEER, &c, &eb);
+        print_message("%-32s file: %-16s (%s) | TLS peer: %-16s (%s)\n", cases[i].name,
+                      asps_err_name(e0), e0 ? eb0.msg : "", asps_err_name(e), e ? eb.msg : "");
+        /* refused as a file (the self-signature aside): refused as a peer */
+        if ((e0 != ASPS_OK && e0 != ASPS_E_CHAIN && e == ASPS_OK) ||
+            /* anyone can sign for the point at infinity: never a key */
+            (cases[i].bits == inf && (e0 == ASPS_OK || e == ASPS_OK)))
+            bad++;
+        free(pem);
+    }
+    OPENSSL_free(ecp);
+    EVP_PKEY_free(k256);
+    EVP_PKEY_free(k384);
+    EVP_PKEY_free(k224);
+    EVP_PKEY_free(rsa);
+    assert_int_equal(bad, 0);
+}
+
 static void test_ratls_dice_evidence_mutations_are_refused(void **state)
 {
     (void)state;
@@ -1319,6 +1511,7 @@ int main(void)
         cmocka_unit_test(test_ratls_sim_two_extensions_claiming_different_identities_are_refused),
         cmocka_unit_test(test_ratls_sim_gramine_plus_dice_with_dice_for_another_key_is_refused),
         cmocka_unit_test(test_ratls_self_signature_and_key_oddities_are_refused),
+        cmocka_unit_test(test_ratls_sim_key_proven_spki_oddities_are_refused),
         cmocka_unit_test(test_ratls_sim_second_quote_of_one_qe_is_checked_for_its_binding),
         cmocka_unit_test(test_ratls_sim_critical_extensions_are_decided_by_asps_list),
         cmocka_unit_test(test_ratls_sim_misencoded_gramine_oid_is_read_whole),
