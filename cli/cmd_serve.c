@@ -117,6 +117,14 @@ static int configure_log(const char *level, const char *format)
 /* /readyz: the service's answer (ops.h adds "draining") */
 static int service_ready(void *svc, char *why, size_t n) { return asps_service_ready(svc, why, n); }
 
+/* /metrics: the server's call load, read at the scrape (rpc.h) */
+static void sample_load(void *srv)
+{
+    asps_rpc_load l;
+    asps_rpc_server_load(srv, &l);
+    asps_service_note_call_load(l.in_flight, l.waiting, l.waited_total, l.busy_total);
+}
+
 /* LISTEN (checked by asps_addr_parse when the config was read) with PORT,
  * the port bound, as "HOST:PORT" in OUT, an IPv6 host in brackets
  * ("[::1]:7788"): what the listening lines and systemd's STATUS say. */
@@ -133,8 +141,8 @@ static void bound_addr(const char *listen, int port, char *out, size_t n)
 
 /* The operations listener, when the config asks for one: "ops: listening
  * on HOST:PORT" on the log (not stdout: that line is the RPC port's). */
-static asps_err start_ops(const asps_service_config *cfg, asps_service *svc, const uint8_t *cert,
-                          size_t cl, asps_ops **ops, asps_errbuf *eb)
+static asps_err start_ops(const asps_service_config *cfg, asps_service *svc, asps_rpc_server *srv,
+                          const uint8_t *cert, size_t cl, asps_ops **ops, asps_errbuf *eb)
 {
     asps_errbuf ceb = {{0}};
     if (asps_ops_note_server_certificate((const char *)cert, cl, &ceb) != ASPS_OK)
@@ -142,7 +150,8 @@ static asps_err start_ops(const asps_service_config *cfg, asps_service *svc, con
     if (!cfg->ops_listen)
         return ASPS_OK;
     asps_ops_opts oo = {.listen = cfg->ops_listen, .ready = service_ready, .ready_ctx = svc,
-                        .grpc_version = asps_rpc_grpc_version()};
+                        .grpc_version = asps_rpc_grpc_version(), .sample = sample_load,
+                        .sample_ctx = srv};
     ASPS_TRY(asps_ops_start(&oo, ops, eb));
     char where[300];
     bound_addr(cfg->ops_listen, asps_ops_port(*ops), where, sizeof where);
@@ -290,7 +299,7 @@ int asps_cmd_serve(int argc, char **argv)
         goto out;
     }
     /* before the port is announced: a listener that cannot bind stops the start */
-    if (start_ops(cfg, svc, cert, cl, &ops, &eb) != ASPS_OK) {
+    if (start_ops(cfg, svc, srv, cert, cl, &ops, &eb) != ASPS_OK) {
         asps_log(ASPS_LOG_ERROR, "serve", "%s", eb.msg);
         goto out;
     }

@@ -122,7 +122,9 @@ asps_err asps_ratls_verify(asps_verifier *v, const uint8_t *cert, size_t len,
  * transcript that holds this very certificate, checked by TLS before the
  * handshake ends; gRPC runs its certificate verifier after that). The
  * certificate's self-signature proves the same again, so it is not checked;
- * everything else about it is (self-issued, digest, key type and size).
+ * everything else about it is (self-issued, digest, key type and size; an
+ * EC key's point is decoded against its named curve, as without the flag,
+ * but not imported as a key a second time).
  * Never set it for a certificate read from a file or a message.
  * ASPS_RATLS_SAME_QE_BINDING: a certificate with Gramine and DICE evidence
  * whose two quotes differ only in the body's report data and the quote

@@ -327,14 +327,22 @@ static asps_err check_self_signature(X509 *x, int occlum, int key_proven, asps_e
     if (!strong && !(occlum && mdnid == NID_sha1))
         return asps_fail(eb, ASPS_E_UNSUPPORTED, "ratls: self-signature digest %s not accepted",
                          OBJ_nid2sn(mdnid));
+    /* An EC key: on a named NIST curve, its point a point of that curve
+     * and not the point at infinity (asps_x509_ec_point_ok), in both
+     * modes. RFC 5480 2.1.1: named curves only, no explicit parameters. */
+    ASN1_OBJECT *alg = NULL;
+    X509_PUBKEY *pub = X509_get_X509_PUBKEY(x);
+    int ec = pub && X509_PUBKEY_get0_param(&alg, NULL, NULL, NULL, pub) &&
+             OBJ_obj2nid(alg) == NID_X9_62_id_ecPublicKey;
+    if (ec && asps_x509_ec_point_ok(x) == NID_undef)
+        return asps_fail(eb, ASPS_E_UNSUPPORTED,
+                         "ratls: EC key not a point of named P-256, P-384 or P-521");
     if (key_proven) {
-        /* TLS has loaded this very key and verified the peer's signature
-         * with it, so an EC key's point is known good: its curve is read
-         * from the certificate, not imported again (the import was 45% of
-         * decoding a peer's certificate). Other keys are imported below to
-         * have their size judged. */
-        int curve = asps_x509_ec_named_curve(x);
-        if (curve == NID_X9_62_prime256v1 || curve == NID_secp384r1 || curve == NID_secp521r1)
+        /* TLS has verified the peer's signature with this very key: an EC
+         * key checked above is not imported again (the import was 45% of
+         * decoding a peer's certificate). Other keys are imported to have
+         * their size judged. */
+        if (ec)
             return ASPS_OK;
         EVP_PKEY *k = asps_x509_import_key(x, ASPS_X509_ANY_KEY);
         asps_err e = check_key(k, eb);

@@ -29,6 +29,8 @@ struct asps_ops {
     struct MHD_Daemon *d;
     asps_ops_ready_fn ready;
     void *ready_ctx;
+    void (*sample)(void *ctx);
+    void *sample_ctx;
     atomic_int draining;
     int port;
 };
@@ -107,6 +109,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     if (!strcmp(url, "/metrics")) {
         char *body;
         size_t len;
+        if (o->sample)
+            o->sample(o->sample_ctx);
         if (asps_metrics_render((double)time(NULL), &body, &len) != 0)
             return text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
         return reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", body, len, 1);
@@ -160,6 +164,8 @@ asps_err asps_ops_start(const asps_ops_opts *opts, asps_ops **out, asps_errbuf *
         return asps_fail(eb, ASPS_E_NOMEM, "ops: out of memory");
     o->ready = opts->ready;
     o->ready_ctx = opts->ready_ctx;
+    o->sample = opts->sample;
+    o->sample_ctx = opts->sample_ctx;
     atomic_init(&o->draining, 0);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)

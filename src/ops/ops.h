@@ -38,6 +38,11 @@ typedef struct asps_ops_opts {
     asps_ops_ready_fn ready; /* NULL: always ready (unless draining) */
     void *ready_ctx;
     const char *grpc_version; /* for asps_build_info{grpc=...}; NULL: "none" */
+    /* Called before each /metrics answer is rendered, on the listener's
+     * thread, to set metrics that are read rather than counted (the calls
+     * in flight and waiting); must be thread-safe. NULL: none. */
+    void (*sample)(void *ctx);
+    void *sample_ctx;
 } asps_ops_opts;
 
 /* Bind and start answering. Errors: ASPS_E_ARG for an address that does

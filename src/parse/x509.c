@@ -19,6 +19,7 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/ec.h>
 #include <openssl/ecdsa.h>
 #include <openssl/err.h>
 #include <openssl/objects.h>
@@ -33,6 +34,10 @@
 static OSSL_LIB_CTX *structure_ctx; /* no providers: structure only */
 static int cert_key_idx = -1;       /* X509 ex_data slot holding the EVP_PKEY */
 static EVP_PKEY *p256_params;       /* the P-256 curve, no key */
+/* the curves RA-TLS keys may be on (P-256, P-384, P-521), built once, only
+ * read after: asps_x509_ec_point_ok */
+static const int ec_nids[3] = {NID_X9_62_prime256v1, NID_secp384r1, NID_secp521r1};
+static EC_GROUP *ec_groups[3];
 static pthread_once_t decode_once = PTHREAD_ONCE_INIT;
 
 static void cert_key_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
@@ -62,7 +67,20 @@ static void decode_init(void)
         EVP_PKEY_fromdata(pctx, &p256_params, EVP_PKEY_KEY_PARAMETERS, params) <= 0)
         p256_params = NULL;
     EVP_PKEY_CTX_free(pctx);
+    for (int i = 0; i < 3; i++)
+        ec_groups[i] = EC_GROUP_new_by_curve_name(ec_nids[i]);
     ERR_clear_error();
+}
+
+/* SEC 1 2.3.3: an uncompressed (04 X Y) or compressed (02/03 X) point of
+ * a curve whose field elements take FB bytes. Not the point at infinity
+ * (a single 00 byte): with it as the key, ECDSA's check sees only u1*G,
+ * and anyone can sign (r = x(kG), s = e/k); OpenSSL 3.0 imports it. Not
+ * the hybrid form (06/07), which no producer writes. */
+static int point_form_ok(const uint8_t *pt, size_t len, size_t fb)
+{
+    return len > 0 && ((pt[0] == 0x04 && len == 1 + 2 * fb) ||
+                       ((pt[0] == 0x02 || pt[0] == 0x03) && len == 1 + fb));
 }
 
 /* A copy of a parameters-only P-256 key (the curve is built once per
@@ -71,6 +89,8 @@ static void decode_init(void)
 EVP_PKEY *asps_x509_p256_key(const uint8_t *point, size_t len)
 {
     pthread_once(&decode_once, decode_init);
+    if (!point || !point_form_ok(point, len, 32))
+        return NULL;
     EVP_PKEY *pk = p256_params ? EVP_PKEY_dup(p256_params) : NULL;
     if (pk && EVP_PKEY_set1_encoded_public_key(pk, point, len) != 1) {
         EVP_PKEY_free(pk);
@@ -88,6 +108,30 @@ EVP_PKEY *asps_x509_import_key(X509 *x, asps_x509_keys keys)
 {
     pthread_once(&decode_once, decode_init);
     return keys == ASPS_X509_NO_KEY ? NULL : subject_key(x, keys);
+}
+
+int asps_x509_ec_point_ok(X509 *x)
+{
+    pthread_once(&decode_once, decode_init);
+    int nid = asps_x509_ec_named_curve(x);
+    const EC_GROUP *g = NULL;
+    for (int i = 0; i < 3; i++)
+        if (nid == ec_nids[i])
+            g = ec_groups[i];
+    const unsigned char *pt;
+    int pt_len;
+    X509_PUBKEY *pub = X509_get_X509_PUBKEY(x);
+    if (!g || !pub || !X509_PUBKEY_get0_param(NULL, &pt, &pt_len, NULL, pub) || pt_len <= 0 ||
+        !point_form_ok(pt, (size_t)pt_len, (size_t)(EC_GROUP_get_degree(g) + 7) / 8))
+        return NID_undef;
+    /* decoded against the curve (OpenSSL refuses a point not on it), not
+     * imported as a key: no key object, no copy of the curve */
+    EC_POINT *q = EC_POINT_new(g);
+    int ok = q && EC_POINT_oct2point(g, q, pt, (size_t)pt_len, NULL) == 1 &&
+             !EC_POINT_is_at_infinity(g, q);
+    EC_POINT_free(q);
+    ERR_clear_error();
+    return ok ? nid : NID_undef;
 }
 
 int asps_x509_ec_named_curve(X509 *x)

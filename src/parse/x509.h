@@ -44,8 +44,17 @@ EVP_PKEY *asps_x509_import_key(X509 *x, asps_x509_keys keys);
  * key, so without checking the point; NID_undef otherwise. */
 int asps_x509_ec_named_curve(X509 *x);
 
-/* A P-256 public key from a SEC1 point; NULL when the point is not on the
- * curve. The caller frees it. */
+/* The NID of the curve when the certificate's key is id-ecPublicKey on
+ * named P-256, P-384 or P-521 and its point decodes as a point of that
+ * curve (SEC 1 2.3.4: the uncompressed or compressed form of the curve's
+ * size, on the curve, not the point at infinity), read from
+ * SubjectPublicKeyInfo without importing the key; NID_undef otherwise
+ * (another curve, explicit parameters, a bad point). */
+int asps_x509_ec_point_ok(X509 *x);
+
+/* A P-256 public key from a SEC1 point (uncompressed or compressed form);
+ * NULL when the point is not on the curve, is the point at infinity or is
+ * in another form. The caller frees it. */
 EVP_PKEY *asps_x509_p256_key(const uint8_t *point, size_t len);
 
 /* ---- PKI helpers ---------------------------------------------------------- */

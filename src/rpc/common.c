@@ -529,8 +529,14 @@ asps_rpc__vpool *asps_rpc__vpool_new(unsigned threads, size_t verdicts)
         return NULL;
     }
     p->n_verdicts = verdicts;
-    if (RAND_bytes((unsigned char *)&p->fp_seed, sizeof p->fp_seed) != 1)
-        p->fp_seed = 0x6a09e667f3bcc908ull; /* still right, only placeable by others */
+    /* no random seed, no pool: a known seed would let anyone aim texts at
+     * one place of the table (and no TLS works without randomness anyway) */
+    if (verdicts && RAND_bytes((unsigned char *)&p->fp_seed, sizeof p->fp_seed) != 1) {
+        free(p->threads);
+        free(p->verdicts);
+        free(p);
+        return NULL;
+    }
     atomic_init(&p->hashed, 0);
     atomic_init(&p->refs, 1);
     pthread_mutex_init(&p->mu, NULL);

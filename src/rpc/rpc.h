@@ -270,6 +270,19 @@ void asps_rpc_server_shutdown(asps_rpc_server *s, int drain_ms);
  * stopped cleanly). */
 unsigned asps_rpc_server_abandoned(const asps_rpc_server *s);
 
+/* The server's calls now: IN_FLIGHT count against max_concurrent_calls
+ * (admitted, from the moment a slot is given until the answer is decided),
+ * WAITING are queued for a slot (at most max_waiting_calls); since start,
+ * WAITED_TOTAL calls had to queue (whatever became of them) and
+ * BUSY_TOTAL were turned away at once, the queue full (RESOURCE_EXHAUSTED).
+ * Read under the server's lock, so the four are one moment's; thread-safe,
+ * from start until asps_rpc_server_free (metrics scraped at any time). */
+typedef struct asps_rpc_load {
+    unsigned in_flight, waiting;
+    uint64_t waited_total, busy_total;
+} asps_rpc_load;
+void asps_rpc_server_load(asps_rpc_server *s, asps_rpc_load *out);
+
 void asps_rpc_server_free(asps_rpc_server *s);
 
 /* ---- client ---------------------------------------------------------------- */

@@ -191,6 +191,7 @@ struct asps_rpc_server {
      * (doubly linked through prev/next; tail for appending) */
     struct call *waiting, *waiting_tail;
     unsigned n_waiting;
+    uint64_t waited_total, busy_total; /* asps_rpc_server_load */
     int shutting_down; /* no more requests for new calls */
     int cancel_all;    /* drain time is over: do not run handlers any more */
     int server_idle;   /* the shutdown tag completed */
@@ -873,6 +874,7 @@ static void on_payload(asps_rpc_server *s, struct call *c, int ok)
             s->waiting = c;
         s->waiting_tail = c;
         s->n_waiting++;
+        s->waited_total++;
         c->early_close = 1;
         c->pending = 2;
         pthread_mutex_unlock(&s->mu);
@@ -894,6 +896,7 @@ static void on_payload(asps_rpc_server *s, struct call *c, int ok)
         return;
     }
     unsigned limit = s->max_calls;
+    s->busy_total++;
     pthread_mutex_unlock(&s->mu);
     char msg[128];
     snprintf(msg, sizeof msg, "server busy: too many calls (limit %u); retry later", limit);
@@ -1413,6 +1416,19 @@ void asps_rpc_server_shutdown(asps_rpc_server *s, int drain_ms) { shutdown_serve
 unsigned asps_rpc_server_abandoned(const asps_rpc_server *s)
 {
     return s ? s->abandoned : 0;
+}
+
+void asps_rpc_server_load(asps_rpc_server *s, asps_rpc_load *out)
+{
+    memset(out, 0, sizeof *out);
+    if (s == NULL)
+        return;
+    pthread_mutex_lock(&s->mu);
+    out->in_flight = s->active;
+    out->waiting = s->n_waiting;
+    out->waited_total = s->waited_total;
+    out->busy_total = s->busy_total;
+    pthread_mutex_unlock(&s->mu);
 }
 
 void asps_rpc_server_free(asps_rpc_server *s)

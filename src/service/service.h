@@ -312,6 +312,14 @@ void asps_service_set_clock(asps_service *s, asps_service_clock_fn now, void *ct
  * short reason in WHY. Thread-safe. */
 int asps_service_ready(asps_service *s, char *why, size_t n);
 
+/* The transport's call load as metrics, before a scrape: the gauges
+ * asps_calls_in_flight and asps_calls_waiting set to IN_FLIGHT and WAITING,
+ * the counters asps_calls_waited_total and asps_calls_busy_total raised to
+ * WAITED_TOTAL and BUSY_TOTAL (totals since the server started; never
+ * lowered). Thread-safe. */
+void asps_service_note_call_load(unsigned in_flight, unsigned waiting, uint64_t waited_total,
+                                 uint64_t busy_total);
+
 /* Counters for tests and the health of the service. */
 typedef struct asps_service_stats {
     uint64_t handshakes_ok, handshakes_refused, calls, granted, denied, unavailable;

@@ -9,7 +9,10 @@
 #include "util.h"
 
 static asps_metric *m_decisions, *m_handshakes, *m_refusals, *m_verify, *m_kms_latency,
-    *m_kms_errors, *m_kms_up, *m_generation, *m_reload_failures, *m_reloads, *m_forecast;
+    *m_kms_errors, *m_kms_up, *m_generation, *m_reload_failures, *m_reloads, *m_forecast,
+    *m_in_flight, *m_waiting, *m_waited, *m_busy;
+static pthread_mutex_t load_mu = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t load_waited, load_busy; /* the totals last added, under load_mu */
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void init(void)
@@ -62,11 +65,28 @@ static void init(void)
     m_reload_failures = asps_metrics_counter(
         "asps_config_reload_failures_total",
         "Reloads refused (the old policy and KMS kept): a broken file, an unreachable KMS...", NULL);
+    m_in_flight = asps_metrics_gauge(
+        "asps_calls_in_flight",
+        "Calls holding one of the max_concurrent_calls slots, at the scrape.", NULL);
+    m_waiting = asps_metrics_gauge(
+        "asps_calls_waiting",
+        "Calls queued for a slot (at most max_waiting_calls), at the scrape.", NULL);
+    m_waited = asps_metrics_counter(
+        "asps_calls_waited_total",
+        "Calls that found every slot taken and queued for one (whatever became of them).", NULL);
+    m_busy = asps_metrics_counter(
+        "asps_calls_busy_total",
+        "Calls turned away at once, every slot taken and the queue full (RESOURCE_EXHAUSTED).",
+        NULL);
     /* Series whose labels are known in advance are shown from the start, at
      * 0 (Prometheus's instrumentation guide, "Avoid missing metrics"): a
      * series that first appears at 1 has no increase() or rate() to alert
      * on, so the first reload failure would go unseen. */
     asps_metric_add(m_reloads, NULL, 0);
+    asps_metric_add(m_waited, NULL, 0);
+    asps_metric_add(m_busy, NULL, 0);
+    asps_metric_set(m_in_flight, NULL, 0);
+    asps_metric_set(m_waiting, NULL, 0);
     asps_metric_add(m_reload_failures, NULL, 0);
     asps_metric_add(m_handshakes, ASPS_LABELS("accepted"), 0);
     asps_metric_add(m_handshakes, ASPS_LABELS("refused"), 0);
@@ -154,4 +174,23 @@ void asps_service__m_config(uint64_t generation, int reload_failed)
     asps_metric_set(m_generation, NULL, (double)generation);
     if (generation > 1)
         asps_metric_inc(m_reloads, NULL);
+}
+
+void asps_service_note_call_load(unsigned in_flight, unsigned waiting, uint64_t waited_total,
+                                 uint64_t busy_total)
+{
+    INIT();
+    /* two scrapes at once: each adds only what the other has not */
+    pthread_mutex_lock(&load_mu);
+    asps_metric_set(m_in_flight, NULL, in_flight);
+    asps_metric_set(m_waiting, NULL, waiting);
+    if (waited_total > load_waited) {
+        asps_metric_add(m_waited, NULL, (double)(waited_total - load_waited));
+        load_waited = waited_total;
+    }
+    if (busy_total > load_busy) {
+        asps_metric_add(m_busy, NULL, (double)(busy_total - load_busy));
+        load_busy = busy_total;
+    }
+    pthread_mutex_unlock(&load_mu);
 }

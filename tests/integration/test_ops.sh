@@ -164,6 +164,11 @@ lint=$(promtool check metrics < m1.txt 2>&1); rc=$?
 sed 's/_total{verdict/_total{verdict=/' m1.txt | promtool check metrics >/dev/null 2>&1 \
     && bad "promtool accepted a broken exposition" || ok
 val() { awk -v k="$1" '$1 == k {print $2}' "${2:-m1.txt}"; }
+# the call load, read at the scrape: nothing running or queued now, nothing queued ever
+[ "$(val asps_calls_in_flight)" = 0 ] && [ "$(val asps_calls_waiting)" = 0 ] && ok \
+    || bad "calls in flight / waiting: $(grep '^asps_calls' m1.txt)"
+[ "$(val asps_calls_waited_total)" = 0 ] && [ "$(val asps_calls_busy_total)" = 0 ] && ok \
+    || bad "calls waited / busy: $(grep '^asps_calls' m1.txt)"
 [ "$(val 'asps_handshakes_total{result="refused"}')" = 1 ] && ok || bad "refused handshakes: $(grep handshakes m1.txt)"
 grep -qE '^asps_handshake_refusals_total\{reason="[a-z_]+"\} 1$' m1.txt && ok \
     || bad "refusal reason: $(grep refusals_total m1.txt)"

@@ -128,6 +128,34 @@ static void test_paths_and_readiness(void **state)
     asps_ops_stop(NULL);
 }
 
+/* The sample hook runs before every /metrics answer: a value read at the
+ * scrape (cmd_serve: the calls in flight and waiting) is the scrape's. */
+static void sample_count(void *ctx)
+{
+    int *n = ctx;
+    (*n)++;
+    asps_metric_set(asps_metrics_gauge("t_ops_sampled", "Test.", NULL), NULL, *n);
+}
+
+static void test_sample_before_each_scrape(void **state)
+{
+    (void)state;
+    int n = 0;
+    asps_ops_opts o = {.listen = "127.0.0.1:0", .sample = sample_count, .sample_ctx = &n};
+    asps_ops *ops = NULL;
+    asps_errbuf eb = {{0}};
+    assert_int_equal(asps_ops_start(&o, &ops, &eb), ASPS_OK);
+    int port = asps_ops_port(ops);
+    char body[1 << 16];
+    assert_int_equal(http(AF_INET, port, "GET", "/metrics", body, sizeof body, NULL, 0), 200);
+    assert_non_null(strstr(body, "\nt_ops_sampled 1\n"));
+    assert_int_equal(http(AF_INET, port, "GET", "/metrics", body, sizeof body, NULL, 0), 200);
+    assert_non_null(strstr(body, "\nt_ops_sampled 2\n"));
+    assert_int_equal(http(AF_INET, port, "GET", "/healthz", body, sizeof body, NULL, 0), 200);
+    assert_int_equal(n, 2); /* only for /metrics */
+    asps_ops_stop(ops);
+}
+
 static void test_ipv6(void **state)
 {
     (void)state;
@@ -314,6 +342,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_paths_and_readiness),
+        cmocka_unit_test(test_sample_before_each_scrape),
         cmocka_unit_test(test_ipv6),
         cmocka_unit_test(test_bad_addresses),
         cmocka_unit_test(test_malformed_requests_do_not_flood_the_log),

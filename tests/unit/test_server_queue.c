@@ -7,7 +7,8 @@
  *  - the same when the server's call deadline passes first: the client gets
  *    the server's own DEADLINE_EXCEEDED message;
  *  - beyond max_waiting_calls: RESOURCE_EXHAUSTED with gRPC's retry
- *    pushback, at once, while the waiting call still succeeds;
+ *    pushback, at once, while the waiting call still succeeds; the load
+ *    (asps_rpc_server_load: in flight, waiting, totals) says so meanwhile;
  *  - max_waiting_calls 0: busy at once, as before;
  *  - shutdown with calls waiting returns within its drain bound: the running
  *    call finishes, the waiting ones get UNAVAILABLE "server shutting down". */
@@ -379,16 +380,27 @@ static void test_backlog_bound_is_busy(void **state)
     obs o;
     int port;
     asps_rpc_server *s = start(1, 10000, &port);
+    asps_rpc_load l;
+    asps_rpc_server_load(s, &l);
+    assert_true(l.in_flight == 0 && l.waiting == 0 && l.waited_total == 0 && l.busy_total == 0);
     bg slow;
     occupy(&slow, port, 1000);
     bg w = {.port = port, .method = "/t.Q/Echo"};
     start_bg(&w);
     sleep_ms(300); /* w is waiting: the one place */
+    /* the load as metrics read it (asps_calls_in_flight, _waiting, ...) */
+    asps_rpc_server_load(s, &l);
+    assert_int_equal(l.in_flight, 1);
+    assert_int_equal(l.waiting, 1);
+    assert_int_equal(l.waited_total, 1);
+    assert_int_equal(l.busy_total, 0);
     bg b = {.port = port, .method = "/t.Q/Echo"};
     do_call(&b);
     assert_int_equal(b.status, ASPS_RPC_RESOURCE_EXHAUSTED);
     assert_non_null(strstr(b.msg, "server busy"));
     assert_int_equal(b.pushback, ASPS_RPC_BUSY_PUSHBACK_MS);
+    asps_rpc_server_load(s, &l);
+    assert_int_equal(l.busy_total, 1);
     pthread_join(w.th, NULL);
     pthread_join(slow.th, NULL);
     assert_int_equal(w.status, ASPS_RPC_OK);
@@ -396,6 +408,8 @@ static void test_backlog_bound_is_busy(void **state)
     o = snap();
     assert_int_equal(o.refused_n, 1);
     assert_int_equal(o.refused_status, ASPS_RPC_RESOURCE_EXHAUSTED);
+    asps_rpc_server_load(s, &l); /* all answered: the totals stay */
+    assert_true(l.in_flight == 0 && l.waiting == 0 && l.waited_total == 1 && l.busy_total == 1);
     asps_rpc_server_free(s);
 }
 

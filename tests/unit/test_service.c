@@ -949,9 +949,31 @@ static void test_grace_at_the_service_clock(void **state)
     free(text);
 }
 
+/* The call load as metrics (cmd_serve samples the rpc server before each
+ * scrape): gauges take the values, counters rise to the totals and never
+ * fall (a lower total, as from a scrape that read earlier but got the lock
+ * later, adds nothing). */
+static void test_call_load_metrics(void **state)
+{
+    (void)state;
+    asps_service_note_call_load(2, 3, 5, 1);
+    asps_metric *in_flight = asps_metrics_gauge("asps_calls_in_flight", "", NULL),
+                *waiting = asps_metrics_gauge("asps_calls_waiting", "", NULL),
+                *waited = asps_metrics_counter("asps_calls_waited_total", "", NULL),
+                *busy = asps_metrics_counter("asps_calls_busy_total", "", NULL);
+    assert_true(asps_metric_value(in_flight, NULL) == 2 && asps_metric_value(waiting, NULL) == 3);
+    assert_true(asps_metric_value(waited, NULL) == 5 && asps_metric_value(busy, NULL) == 1);
+    asps_service_note_call_load(0, 0, 4, 1);
+    assert_true(asps_metric_value(in_flight, NULL) == 0 && asps_metric_value(waiting, NULL) == 0);
+    assert_true(asps_metric_value(waited, NULL) == 5 && asps_metric_value(busy, NULL) == 1);
+    asps_service_note_call_load(1, 0, 7, 3);
+    assert_true(asps_metric_value(waited, NULL) == 7 && asps_metric_value(busy, NULL) == 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_call_load_metrics),
         cmocka_unit_test_setup_teardown(test_granted_with_real_evidence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kms_not_found_looks_like_denial, setup, teardown),
         cmocka_unit_test_setup_teardown(test_all_or_nothing, setup, teardown),
