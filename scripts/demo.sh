@@ -77,29 +77,17 @@ cat > server.json <<'EOF'
  "policy": "policy.json", "audit": "audit.log"}
 EOF
 
-# Wait (up to 30 s) for the server's whole "asps: listening on ADDR" line in
-# OUT; no wait on a server (PID) that has already exited. Sets PORT_FOUND.
-wait_port() {
-    local out=$1 pid=$2
-    PORT_FOUND=
-    for _ in $(seq 600); do
-        PORT_FOUND=$(sed -n 's/^asps: listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$out" 2>/dev/null)
-        [ -n "$PORT_FOUND" ] && return 0
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    PORT_FOUND=$(sed -n 's/^asps: listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$out" 2>/dev/null)
-    [ -n "$PORT_FOUND" ]
-}
+# wait_listening: up to 30 s for the server's "asps: listening on ADDR" line
+. "$ROOT/scripts/lib_wait.sh"
 
 step "3. The asps server on 127.0.0.1 (a free port), with this config (server.json)"
 cat server.json
 printf '$ %s serve --config server.json\n' "$BIN"
 "$BIN" serve --config server.json > serve.out 2> serve.err &
 SPID=$!
-wait_port serve.out "$SPID" || { cat serve.out serve.err; exit 1; }
+wait_listening serve.out "$SPID" serve.err || exit 1
 cat serve.out
-PORT=$PORT_FOUND
+PORT=$LISTEN_PORT
 
 step "4. The approved workload: attests (RA-TLS certificate with a quote binding its key) and gets its secrets"
 run "$BIN" get --server 127.0.0.1:"$PORT" --ca ca.pem \

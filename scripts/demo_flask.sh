@@ -88,26 +88,14 @@ cat > server.json <<'EOF'
  "trust": {"sim": "sim"}, "collateral": {"sim": "sim"}, "seed_allow_simulated": true,
  "audit": "audit.log"}
 EOF
-# Wait (up to 30 s) for the server's whole "asps: listening on ADDR" line in
-# OUT; no wait on a server (PID) that has already exited. Sets PORT_FOUND.
-wait_port() {
-    local out=$1 pid=$2
-    PORT_FOUND=
-    for _ in $(seq 600); do
-        PORT_FOUND=$(sed -n 's/^asps: listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$out" 2>/dev/null)
-        [ -n "$PORT_FOUND" ] && return 0
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    PORT_FOUND=$(sed -n 's/^asps: listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$out" 2>/dev/null)
-    [ -n "$PORT_FOUND" ]
-}
+# wait_listening: up to 30 s for the server's "asps: listening on ADDR" line
+. "$ROOT/scripts/lib_wait.sh"
 
 "$BIN" serve --config server.json --ra-config dynamic_config.json --secrets secret_config.json \
     > serve.out 2> serve.err &
 SPID=$!
-wait_port serve.out "$SPID" || { cat serve.out serve.err; fail "server did not start"; }
-PORT=$PORT_FOUND
+wait_listening serve.out "$SPID" serve.err || fail "server did not start"
+PORT=$LISTEN_PORT
 show serve.out
 
 say "4. init_ra_conf.json on the client side: the keys, and the server it trusts"
@@ -188,8 +176,8 @@ say "8. A server that is not the one ra_config names: refused before any secret 
 sed -e "s/\"server\\.crt\"/\"impostor.crt\"/" -e "s/\"server\\.key\"/\"impostor.key\"/" -e 's/audit.log/audit2.log/' server.json > impostor.json
 "$BIN" serve --config impostor.json --ra-config dynamic_config.json --secrets secret_config.json > imp.out 2> imp.err &
 IPID=$!
-wait_port imp.out "$IPID" || { cat imp.out imp.err; fail "impostor server did not start"; }
-IPORT=$PORT_FOUND
+wait_listening imp.out "$IPID" imp.err || fail "impostor server did not start"
+IPORT=$LISTEN_PORT
 set +e
 OCCLUM_INIT_RA_KMS_SERVER=127.0.0.1:$IPORT "$BIN" run --conf init_ra_conf.json --server-sim sim "${APP_ID[@]}" \
     --config-svn 1234 --root "$W/image3" > /dev/null 2> run3.err

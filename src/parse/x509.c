@@ -151,17 +151,12 @@ int asps_x509_ec_named_curve(X509 *x)
 
 static EVP_PKEY *subject_key(X509 *x, asps_x509_keys keys)
 {
-    ASN1_OBJECT *alg;
     const unsigned char *pt;
-    int pt_len, ptype;
-    X509_ALGOR *algor;
-    const void *pval;
+    int pt_len;
     X509_PUBKEY *pub = X509_get_X509_PUBKEY(x);
-    if (!pub || !X509_PUBKEY_get0_param(&alg, &pt, &pt_len, &algor, pub))
+    if (!pub || !X509_PUBKEY_get0_param(NULL, &pt, &pt_len, NULL, pub))
         return NULL;
-    X509_ALGOR_get0(NULL, &ptype, &pval, algor);
-    if (pt_len > 0 && OBJ_obj2nid(alg) == NID_X9_62_id_ecPublicKey && ptype == V_ASN1_OBJECT &&
-        OBJ_obj2nid(pval) == NID_X9_62_prime256v1)
+    if (asps_x509_ec_named_curve(x) == NID_X9_62_prime256v1)
         return asps_x509_p256_key(pt, (size_t)pt_len);
     if (keys != ASPS_X509_ANY_KEY)
         return NULL;

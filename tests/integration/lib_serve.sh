@@ -20,7 +20,7 @@
 #
 # Needs BIN (the asps command) set before.
 
-. "$(dirname "${BASH_SOURCE[0]}")/lib_wait.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib_wait.sh"
 
 serve_begin() {
     SERVE_NAME=$1

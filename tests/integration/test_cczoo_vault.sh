@@ -7,7 +7,7 @@
 # PERMISSION_DENIED; a sealed Vault is UNAVAILABLE, then served again.
 set -u
 BIN=${ASPS_BIN:?}; SRC=${ASPS_SRC:?}
-. "$(dirname "$0")/lib_wait.sh"
+. "$(dirname "$0")/../../scripts/lib_wait.sh"
 PY=
 for p in python3 /usr/bin/python3; do
     if command -v "$p" >/dev/null && "$p" -c 'import grpc' 2>/dev/null; then PY=$p; break; fi

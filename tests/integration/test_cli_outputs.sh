@@ -9,7 +9,7 @@
 # exit codes: an unreadable --ca/--pin is 2, no TEE found is 3.
 set -u
 BIN=${ASPS_BIN:?}
-. "$(dirname "$0")/lib_wait.sh"
+. "$(dirname "$0")/../../scripts/lib_wait.sh"
 SRC=${ASPS_SRC:?}
 T=$(mktemp -d /tmp/asps-outputs-XXXXXX)
 SPID=

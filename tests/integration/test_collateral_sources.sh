@@ -16,7 +16,7 @@
 #  - config errors for the new keys.
 set -u
 BIN=${ASPS_BIN:?}; SRC=${ASPS_SRC:?}
-. "$(dirname "$0")/lib_wait.sh"
+. "$(dirname "$0")/../../scripts/lib_wait.sh"
 PY=python3
 for tool in curl python3 openssl; do
     command -v $tool >/dev/null || { echo "SKIP: no $tool"; exit 77; }

@@ -13,7 +13,7 @@
 #  - raw control bytes inside JSON strings (file and Vault reply) refused.
 set -u
 BIN=${ASPS_BIN:?}
-. "$(dirname "$0")/lib_wait.sh"
+. "$(dirname "$0")/../../scripts/lib_wait.sh"
 SRC=${ASPS_SRC:?}
 PY=
 for p in python3 /usr/bin/python3; do

@@ -20,7 +20,7 @@
 #    examples are read by `asps run` (which gets as far as the server).
 set -u
 BUILD=${ASPS_BUILD:?}; BIN=${ASPS_BIN:?}; SRC=${ASPS_SRC:?}
-. "$(dirname "$0")/lib_wait.sh"
+. "$(dirname "$0")/../../scripts/lib_wait.sh"
 CC=${ASPS_CC:-cc}
 SAN=
 [ "${ASPS_SANITIZE:-0}" = 1 ] && SAN="-fsanitize=address,undefined"

@@ -19,7 +19,7 @@
 #  - bad "ops" config: refused with the key named, nothing listening.
 set -u
 BIN=${ASPS_BIN:?}
-. "$(dirname "$0")/lib_wait.sh"
+. "$(dirname "$0")/../../scripts/lib_wait.sh"
 SRC=${ASPS_SRC:?}
 for tool in prometheus promtool curl python3 openssl; do
     command -v $tool >/dev/null || { echo "SKIP: no $tool"; exit 77; }

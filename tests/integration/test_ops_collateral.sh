@@ -9,7 +9,7 @@
 # QE identity, `openssl crl -nextupdate` for the PCK and root CA CRLs.
 set -u
 BIN=${ASPS_BIN:?}
-. "$(dirname "$0")/lib_wait.sh"
+. "$(dirname "$0")/../../scripts/lib_wait.sh"
 . "$(dirname "$0")/vectors.sh"
 need_vectors "$VEC/sgx_quote_collateral.json" "$VEC/tdx_quote_collateral.json"
 for tool in curl python3 openssl; do

@@ -12,7 +12,7 @@
 # keeps serving after each refusal.
 set -u
 BIN=${ASPS_BIN:?}
-. "$(dirname "$0")/lib_wait.sh"
+. "$(dirname "$0")/../../scripts/lib_wait.sh"
 SRC=${ASPS_SRC:?}
 command -v openssl >/dev/null || { echo "SKIP: no openssl"; exit 77; }
 PY=

@@ -16,7 +16,7 @@
 #    whose counts add up to the refusals
 set -u
 BIN=${ASPS_BIN:?}
-. "$(dirname "$0")/lib_wait.sh"
+. "$(dirname "$0")/../../scripts/lib_wait.sh"
 SRC=${ASPS_SRC:?}
 PY=
 for p in python3 /usr/bin/python3; do

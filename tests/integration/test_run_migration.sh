@@ -18,7 +18,7 @@
 #    platform.
 set -u
 BIN=${ASPS_BIN:?}
-. "$(dirname "$0")/lib_wait.sh"
+. "$(dirname "$0")/../../scripts/lib_wait.sh"
 # the seeds live beside the vectors, in ../shared beside the checkout
 SHARED=$(dirname "${ASPS_VECTORS_ROOT:-${ASPS_VECTORS_ROOT_DEFAULT:-${ASPS_SRC:-.}/../shared/vectors}}")
 SEEDS=${ASPS_SEEDS:-$SHARED/seeds}

@@ -24,7 +24,7 @@
 #    repeated).
 set -u
 BIN=${ASPS_BIN:?}
-. "$(dirname "$0")/lib_wait.sh"
+. "$(dirname "$0")/../../scripts/lib_wait.sh"
 SRC=${ASPS_SRC:?}
 command -v python3 >/dev/null || { echo "SKIP: no python3"; exit 77; }
 command -v openssl >/dev/null || { echo "SKIP: no openssl"; exit 77; }

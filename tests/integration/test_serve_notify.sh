@@ -10,7 +10,7 @@
 # Without NOTIFY_SOCKET nothing is sent and nothing is logged about it.
 set -u
 BIN=${ASPS_BIN:?}
-. "$(dirname "$0")/lib_wait.sh"
+. "$(dirname "$0")/../../scripts/lib_wait.sh"
 PY=
 for p in python3 /usr/bin/python3; do
     if command -v "$p" >/dev/null && "$p" -c 'import socket' 2>/dev/null; then PY=$p; break; fi

@@ -12,7 +12,7 @@
 #    served, the server alive.
 set -u
 BIN=${ASPS_BIN:?}
-. "$(dirname "$0")/lib_wait.sh"
+. "$(dirname "$0")/../../scripts/lib_wait.sh"
 command -v openssl >/dev/null || { echo "SKIP: no openssl"; exit 77; }
 T=$(mktemp -d /tmp/asps-reload-XXXXXX)
 SPID=

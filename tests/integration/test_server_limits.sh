@@ -16,7 +16,7 @@
 #    closes some of them, and the server still serves (figures printed)
 set -u
 BIN=${ASPS_BIN:?}
-. "$(dirname "$0")/lib_wait.sh"
+. "$(dirname "$0")/../../scripts/lib_wait.sh"
 SRC=${ASPS_SRC:?}
 PY=
 for p in python3 /usr/bin/python3; do

@@ -9,7 +9,7 @@
 # before `sim init`; both are read from `quote verify --json`, not assumed.
 set -u
 bin=${ASPS_BIN:?}
-. "$(dirname "$0")/lib_wait.sh"
+. "$(dirname "$0")/../../scripts/lib_wait.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fails=0

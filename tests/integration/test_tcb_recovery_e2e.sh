@@ -22,7 +22,7 @@
 # its tcbRecoveryEventDate), never read from asps's own output.
 set -u
 BIN=${ASPS_BIN:?}; SRC=${ASPS_SRC:?}
-. "$(dirname "$0")/lib_wait.sh"
+. "$(dirname "$0")/../../scripts/lib_wait.sh"
 for tool in curl python3 openssl; do
     command -v $tool >/dev/null || { echo "SKIP: no $tool"; exit 77; }
 done

@@ -11,7 +11,7 @@
 # UTF-8, and the server still serves a good client.
 set -u
 BIN=${ASPS_BIN:?}
-. "$(dirname "$0")/lib_wait.sh"
+. "$(dirname "$0")/../../scripts/lib_wait.sh"
 SRC=${ASPS_SRC:?}
 PY=
 for p in python3 /usr/bin/python3; do

@@ -459,6 +459,21 @@ static void spki_hash(EVP_PKEY *k, uint8_t out[32])
 /* A certificate as another producer makes it, for key K, with the given
  * extensions (value bytes as extnValue content), crit[i] marking the i-th
  * critical (crit NULL: none). */
+/* X as PEM text (malloc'd, NUL-terminated); frees X. */
+static char *pem_and_free(X509 *x)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    PEM_write_bio_X509(b, x);
+    char *p;
+    long len = BIO_get_mem_data(b, &p);
+    char *out = malloc((size_t)len + 1);
+    memcpy(out, p, (size_t)len);
+    out[len] = 0;
+    BIO_free(b);
+    X509_free(x);
+    return out;
+}
+
 static char *cert_for_key_ex(EVP_PKEY *k, const EVP_MD *md, int64_t nb, int64_t na, int n_ext,
                              const char *const *oids, const uint8_t *const *vals,
                              const size_t *lens, const int *crit)
@@ -490,16 +505,7 @@ static char *cert_for_key_ex(EVP_PKEY *k, const EVP_MD *md, int64_t nb, int64_t 
         X509_free(x);
         return NULL;
     }
-    BIO *b = BIO_new(BIO_s_mem());
-    PEM_write_bio_X509(b, x);
-    char *p;
-    long len = BIO_get_mem_data(b, &p);
-    char *out = malloc((size_t)len + 1);
-    memcpy(out, p, (size_t)len);
-    out[len] = 0;
-    BIO_free(b);
-    X509_free(x);
-    return out;
+    return pem_and_free(x);
 }
 
 static char *cert_for_key(EVP_PKEY *k, const EVP_MD *md, int64_t nb, int64_t na, int n_ext,
@@ -1027,16 +1033,7 @@ static char *cert_with_spki(EVP_PKEY *signer, int pknid, int ptype, void *pval,
         BN_CTX_free(bc);
         EC_GROUP_free(g);
     }
-    BIO *b = BIO_new(BIO_s_mem());
-    PEM_write_bio_X509(b, x);
-    char *p;
-    long len = BIO_get_mem_data(b, &p);
-    char *out = malloc((size_t)len + 1);
-    memcpy(out, p, (size_t)len);
-    out[len] = 0;
-    BIO_free(b);
-    X509_free(x);
-    return out;
+    return pem_and_free(x);
 }
 
 static void point_of(EVP_PKEY *k, uint8_t *out, size_t *len)

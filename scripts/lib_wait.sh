@@ -1,4 +1,5 @@
-# lib_wait.sh: waiting for "asps serve" to listen (sourced, never run).
+# lib_wait.sh: waiting for "asps serve" to listen (sourced, never run; by the
+# demos and the integration tests).
 #
 #   wait_listening OUTFILE PID [ERRFILE]
 #       waits for the whole line "asps: listening on ADDR" in OUTFILE (the
