@@ -733,6 +733,16 @@ static void test_path_swapped_between_stat_and_read(void **state)
     asps_kms_file__set_settle_ms(2000);
 }
 
+/* asps_kms_file__path_is_local of a symlink NAME (in dir) to TARGET, made anew */
+static int symlink_is_local(const char *name, const char *target)
+{
+    char p[4300];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    unlink(p);
+    assert_int_equal(symlink(target, p), 0);
+    return asps_kms_file__path_is_local(p);
+}
+
 /* Whether the calling thread may stat the path: every folder its walk
  * looks in (the path as written, and each symlink's text met on the way)
  * on a local file system. /proc is not one (its magic is not on the list),
@@ -752,25 +762,16 @@ static void test_path_is_local(void **state)
     snprintf(p, sizeof p, "/proc/self/root%s", path);
     assert_false(asps_kms_file__path_is_local(p));
     /* a local symlink to a file in /proc */
-    snprintf(p, sizeof p, "%s/into-proc", dir);
-    unlink(p);
-    assert_int_equal(symlink("/proc/self/status", p), 0);
-    assert_false(asps_kms_file__path_is_local(p));
-    /* a local symlink through a folder in /proc back to the local file */
-    snprintf(p, sizeof p, "%s/via-proc", dir);
-    unlink(p);
+    assert_false(symlink_is_local("into-proc", "/proc/self/status"));
+    /* a local symlink through a folder in /proc back to the local file:
+     * its text walks /proc though it resolves to the local file */
     char target[4300];
     snprintf(target, sizeof target, "/proc/self/root%s", path);
-    assert_int_equal(symlink(target, p), 0);
-    /* its text walks /proc though it resolves to the local file */
-    assert_false(asps_kms_file__path_is_local(p));
+    assert_false(symlink_is_local("via-proc", target));
     /* a symlink, even a local one to the local file: never looked at
      * from the caller's thread (its target could be re-pointed through a
      * network file system to this very file) */
-    snprintf(p, sizeof p, "%s/rel", dir);
-    unlink(p);
-    assert_int_equal(symlink("kms.json", p), 0);
-    assert_false(asps_kms_file__path_is_local(p));
+    assert_false(symlink_is_local("rel", "kms.json"));
     /* more than 64 components: not walked (a walk per component) */
     char deep[4300];
     size_t o = (size_t)snprintf(deep, sizeof deep, "%s", dir);
@@ -782,10 +783,7 @@ static void test_path_is_local(void **state)
     snprintf(p, sizeof p, "/proc/..%s", path);
     assert_false(asps_kms_file__path_is_local(p));
     /* a symlink loop */
-    snprintf(p, sizeof p, "%s/loop", dir);
-    unlink(p);
-    assert_int_equal(symlink("loop", p), 0);
-    assert_false(asps_kms_file__path_is_local(p));
+    assert_false(symlink_is_local("loop", "loop"));
     /* missing */
     snprintf(p, sizeof p, "%s/no-such.json", dir);
     assert_false(asps_kms_file__path_is_local(p));
@@ -810,6 +808,20 @@ static void test_path_is_local(void **state)
     }
 }
 
+/* The folder dir/sub (SUB, 4200 bytes) holding kms.json (FILE, 4300) with
+ * one name, and REAL (4200) set to dir/sub.real, where tests move it. */
+static void make_sub_kms(char *sub, char *real, char *file)
+{
+    snprintf(sub, 4200, "%s/sub", dir);
+    snprintf(real, 4200, "%s/sub.real", dir);
+    snprintf(file, 4300, "%s/kms.json", sub);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fputs("{\"k\": \"text:v\"}", f);
+    fclose(f);
+}
+
 /* A folder on the path replaced by a symlink to the same folder (the
  * same file reached another way, which a reviewer routed through /proc):
  * the kept text is still the file's, but no get is answered on the
@@ -819,14 +831,7 @@ static void test_folder_turned_symlink_is_handed_off(void **state)
 {
     (void)state;
     char sub[4200], real[4200], file[4300];
-    snprintf(sub, sizeof sub, "%s/sub", dir);
-    snprintf(real, sizeof real, "%s/sub.real", dir);
-    snprintf(file, sizeof file, "%s/kms.json", sub);
-    assert_int_equal(mkdir(sub, 0700), 0);
-    FILE *f = fopen(file, "w");
-    assert_non_null(f);
-    fputs("{\"k\": \"text:v\"}", f);
-    fclose(f);
+    make_sub_kms(sub, real, file);
     if (!asps_kms_file__path_is_local(file)) {
         skip(); /* this machine's temporary folder is not local: nothing to show */
         return;
@@ -881,14 +886,7 @@ static void test_path_looked_at_on_both_sides_of_the_read(void **state)
 {
     (void)state;
     char file[4300];
-    snprintf(walk_sub, sizeof walk_sub, "%s/sub", dir);
-    snprintf(walk_real, sizeof walk_real, "%s/sub.real", dir);
-    snprintf(file, sizeof file, "%s/kms.json", walk_sub);
-    assert_int_equal(mkdir(walk_sub, 0700), 0);
-    FILE *f = fopen(file, "w");
-    assert_non_null(f);
-    fputs("{\"k\": \"text:v\"}", f);
-    fclose(f);
+    make_sub_kms(walk_sub, walk_real, file);
     if (!asps_kms_file__path_is_local(file)) {
         skip();
         return;

@@ -197,6 +197,21 @@ typedef struct certspec {
     int other_issuer;     /* issuer name != subject name */
 } certspec;
 
+/* X as PEM text (malloc'd, NUL-terminated); frees X. */
+static char *pem_and_free(X509 *x)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    PEM_write_bio_X509(b, x);
+    char *p;
+    long len = BIO_get_mem_data(b, &p);
+    char *out = malloc((size_t)len + 1);
+    memcpy(out, p, (size_t)len);
+    out[len] = 0;
+    BIO_free(b);
+    X509_free(x);
+    return out;
+}
+
 static char *hand_cert(const certspec *s)
 {
     EVP_PKEY *k = s->rsa ? EVP_RSA_gen(2048) : EVP_EC_gen("P-256");
@@ -239,15 +254,7 @@ static char *hand_cert(const certspec *s)
         ASN1_OBJECT_free(o);
     }
     X509_sign(x, k, s->md ? s->md : EVP_sha256());
-    BIO *b = BIO_new(BIO_s_mem());
-    PEM_write_bio_X509(b, x);
-    char *p;
-    long len = BIO_get_mem_data(b, &p);
-    char *out = malloc((size_t)len + 1);
-    memcpy(out, p, (size_t)len);
-    out[len] = 0;
-    BIO_free(b);
-    X509_free(x);
+    char *out = pem_and_free(x);
     EVP_PKEY_free(k);
     return out;
 }
@@ -459,20 +466,6 @@ static void spki_hash(EVP_PKEY *k, uint8_t out[32])
 /* A certificate as another producer makes it, for key K, with the given
  * extensions (value bytes as extnValue content), crit[i] marking the i-th
  * critical (crit NULL: none). */
-/* X as PEM text (malloc'd, NUL-terminated); frees X. */
-static char *pem_and_free(X509 *x)
-{
-    BIO *b = BIO_new(BIO_s_mem());
-    PEM_write_bio_X509(b, x);
-    char *p;
-    long len = BIO_get_mem_data(b, &p);
-    char *out = malloc((size_t)len + 1);
-    memcpy(out, p, (size_t)len);
-    out[len] = 0;
-    BIO_free(b);
-    X509_free(x);
-    return out;
-}
 
 static char *cert_for_key_ex(EVP_PKEY *k, const EVP_MD *md, int64_t nb, int64_t na, int n_ext,
                              const char *const *oids, const uint8_t *const *vals,
