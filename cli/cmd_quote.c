@@ -105,14 +105,18 @@ static int cmd_verify(int argc, char **argv)
         return arc == CLI_HELP ? 0 : arc;
     /* a policy that cannot be used is a usage error before any verdict is
      * printed (it used to print "verified: ..." and then exit 2) */
-    if (policy && (arc = cli_decision_check(&verify_help, policy)) != 0)
+    asps_policy *pol = NULL;
+    if (policy && (arc = cli_decision_load(&verify_help, policy, &pol)) != 0)
         return arc;
     uint8_t *q;
     size_t qlen;
-    if (cli_read("quote verify", path, ASPS_QUOTE_MAX_LEN, &q, &qlen) != 0)
+    if (cli_read("quote verify", path, ASPS_QUOTE_MAX_LEN, &q, &qlen) != 0) {
+        asps_policy_free(pol);
         return 2;
+    }
     if (cli_quote_is_cert_hint("quote verify", path, q, qlen)) {
         free(q);
+        asps_policy_free(pol);
         return 2;
     }
     asps_errbuf eb = {{0}};
@@ -135,7 +139,7 @@ static int cmd_verify(int argc, char **argv)
         if (e == ASPS_OK || e == ASPS_E_TCB_REVOKED)
             asps_claims_to_json(&c, o);
         if (policy && e == ASPS_OK)
-            rc = cli_decision_show(&verify_help, policy, &c, t.at, o, rc);
+            rc = cli_decision_show(&verify_help, pol, policy, &c, t.at, o, rc);
         cli_print_json(o);
         cJSON_Delete(o);
     } else if (e == ASPS_OK) {
@@ -158,7 +162,7 @@ static int cmd_verify(int argc, char **argv)
             printf("tcb update: standard (the collateral holds no update=early TCB info; "
                    "--tcb-update early needs one: asps sim recover, or a PCCS that serves it)\n");
         if (policy)
-            rc = cli_decision_show(&verify_help, policy, &c, t.at, NULL, rc);
+            rc = cli_decision_show(&verify_help, pol, policy, &c, t.at, NULL, rc);
     }
     if (e != ASPS_OK)
         fprintf(stderr, "asps quote verify: not verified: %s [%s]\n", eb.msg, asps_err_name(e));
@@ -170,6 +174,7 @@ static int cmd_verify(int argc, char **argv)
     if (e == ASPS_E_UNAVAILABLE)
         rc = CLI_EXIT_UNAVAILABLE;
     asps_trust_free(trust);
+    asps_policy_free(pol);
     free(q);
     return rc;
 }

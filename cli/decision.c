@@ -35,33 +35,26 @@ static asps_err decide(const asps_policy *p, const asps_claims *c, int64_t at, a
     return e;
 }
 
-int cli_decision_check(const cli_help *h, const char *policy)
+int cli_decision_load(const cli_help *h, const char *policy, asps_policy **out)
 {
-    asps_policy *p = NULL;
     asps_errbuf eb = {{0}};
-    if (asps_policy_load_file(policy, &p, &eb) != ASPS_OK) {
+    *out = NULL;
+    if (asps_policy_load_file(policy, out, &eb) != ASPS_OK) {
         fprintf(stderr, "asps %s: %s\n", h->cmd, eb.msg);
         return CLI_EXIT_USAGE;
     }
-    asps_policy_free(p);
     return 0;
 }
 
-int cli_decision_show(const cli_help *h, const char *policy, const asps_claims *claims,
-                      int64_t at, cJSON *json, int rc)
+int cli_decision_show(const cli_help *h, const asps_policy *p, const char *policy,
+                      const asps_claims *claims, int64_t at, cJSON *json, int rc)
 {
-    asps_policy *p;
     asps_errbuf eb = {{0}};
-    if (asps_policy_load_file(policy, &p, &eb) != ASPS_OK) {
-        fprintf(stderr, "asps %s: %s\n", h->cmd, eb.msg);
-        return CLI_EXIT_USAGE;
-    }
     asps_decision d;
     asps_err e = decide(p, claims, at, &d, &eb);
     if (e != ASPS_OK && e != ASPS_E_DENIED) {
         fprintf(stderr, "asps %s: policy %s: %s\n", h->cmd, policy, eb.msg);
         asps_decision_clear(&d);
-        asps_policy_free(p);
         return CLI_EXIT_DENIED;
     }
     if (json) {
@@ -93,6 +86,5 @@ int cli_decision_show(const cli_help *h, const char *policy, const asps_claims *
         rc = CLI_EXIT_DENIED;
     }
     asps_decision_clear(&d);
-    asps_policy_free(p);
     return rc;
 }
