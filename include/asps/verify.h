@@ -64,6 +64,20 @@ void asps_verifier_set_max_stale(asps_verifier *v, int64_t seconds);
  * asps_verify_quote's collateral errors. */
 asps_err asps_verify_collateral(asps_verifier *v, const asps_collateral *col, asps_errbuf *eb);
 
+/* The quote's PCK certificate chain alone, before any collateral: parsed
+ * from the quote (certification data type 5, as asps_verify_quote reads
+ * it), then its roles, signatures, trusted root and the PCK certificate's
+ * SGX extension, as asps_verify_quote checks them (and kept in the
+ * verifier's store by the chain's exact bytes, so the later verification
+ * does not repeat it); not revocation (the CRLs are collateral's) and
+ * nothing else of the quote. For a relying party that fetches collateral
+ * per platform: the FMSPC it would fetch for is then one a trusted root
+ * vouched for, not any a client wrote. Errors: those of asps_quote_parse,
+ * ASPS_E_UNSUPPORTED (not Intel's QE), ASPS_E_ROOT_UNTRUSTED, ASPS_E_CHAIN,
+ * ASPS_E_PCK_EXTENSION, ASPS_E_PARSE. */
+asps_err asps_verify_pck_chain(asps_verifier *v, const uint8_t *quote, size_t len,
+                               asps_errbuf *eb);
+
 /* Verify QUOTE with COL at unix time AT. On ASPS_OK *claims is filled
  * (also on ASPS_E_TCB_REVOKED, for the caller's log).
  * When the collateral itself is at fault (it does not verify: its chains,

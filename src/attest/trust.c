@@ -16,9 +16,10 @@ typedef struct verifier_slot {
 
 struct asps_trust {
     asps_collateral_source *collateral;
-    /* collateral-only checks for the source's disk cache (its own verifier:
-     * the source may ask while a pool verifier, waiting for collateral, is
-     * held by the same thread) */
+    /* collateral-only checks for the source's disk cache, and the PCK
+     * chain check before the source looks for a platform's collateral
+     * (its own verifier: the source may ask while a pool verifier, waiting
+     * for collateral, is held by the same thread) */
     verifier_slot check;
     int has_check;
     verifier_slot slots[ASPS_TRUST_MAX_VERIFIERS];
@@ -69,6 +70,17 @@ static asps_err check_collateral(void *ctx, const asps_collateral *c, asps_errbu
     return e;
 }
 
+/* The source's vet hook: a quote's PCK chain must verify to a trusted root
+ * before collateral is looked for on its platform's behalf. */
+static asps_err vet_pck_chain(void *ctx, const uint8_t *quote, size_t len, asps_errbuf *eb)
+{
+    asps_trust *t = ctx;
+    pthread_mutex_lock(&t->check.lock);
+    asps_err e = asps_verify_pck_chain(t->check.v, quote, len, eb);
+    pthread_mutex_unlock(&t->check.lock);
+    return e;
+}
+
 asps_err asps_trust_new(const asps_trust_opts *o, asps_trust **out, asps_errbuf *eb)
 {
     *out = NULL;
@@ -87,14 +99,23 @@ asps_err asps_trust_new(const asps_trust_opts *o, asps_trust **out, asps_errbuf 
             asps_err_prefix(eb, "trust: ");
     }
     asps_collateral_source_opts co = o->collateral;
-    if (e == ASPS_OK && co.cache_dir) {
+    /* collateral looked for per platform (PCCS, cache folder), not a file */
+    int per_platform = !co.bundle && !co.sim_dir &&
+                       (co.cache_dir || co.pccs_url || co.n_pccs_urls);
+    if (e == ASPS_OK && (co.cache_dir || per_platform)) {
         pthread_mutex_init(&t->check.lock, NULL);
         t->has_check = 1;
         e = new_verifier(o, &t->check.v, eb);
         if (e != ASPS_OK)
             asps_err_prefix(eb, "trust: ");
-        co.verify = check_collateral;
-        co.verify_ctx = t;
+        if (co.cache_dir) {
+            co.verify = check_collateral;
+            co.verify_ctx = t;
+        }
+        if (per_platform) {
+            co.vet = vet_pck_chain;
+            co.vet_ctx = t;
+        }
     }
     if (e == ASPS_OK)
         e = asps_collateral_source_new(&co, &t->collateral, eb);
@@ -152,3 +173,5 @@ asps_err asps_trust_verify_quote(asps_trust *t, const uint8_t *quote, size_t len
         asps_collateral_free((asps_collateral *)col);
     return e;
 }
+
+asps_collateral_source *asps_trust__collateral_source(asps_trust *t) { return t->collateral; }

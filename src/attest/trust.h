@@ -70,4 +70,7 @@ asps_err asps_trust_verify_cert(asps_trust *t, const uint8_t *cert, size_t len, 
 asps_err asps_trust_verify_quote(asps_trust *t, const uint8_t *quote, size_t len, int64_t at,
                                  asps_claims *claims, asps_errbuf *eb);
 
+/* Tests: the trust object's collateral source. */
+asps_collateral_source *asps_trust__collateral_source(asps_trust *t);
+
 #endif

@@ -3,6 +3,7 @@
 #include "source.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,9 @@ struct asps_collateral_source {
     int64_t max_stale, refresh_before;
     asps_collateral_verify_fn verify;
     void *verify_ctx;
+    asps_err (*vet)(void *ctx, const uint8_t *quote, size_t len, asps_errbuf *eb);
+    void *vet_ctx;
+    atomic_ulong fetches; /* fetch_any calls (asps_collateral_source__fetches) */
     pthread_mutex_t lock; /* held, stop */
     held held[HELD_N];
     pthread_cond_t wake;
@@ -486,6 +490,9 @@ asps_err asps_collateral_source_new(const asps_collateral_source_opts *o,
     s->refresh_before = o->refresh_before;
     s->verify = o->verify;
     s->verify_ctx = o->verify_ctx;
+    s->vet = o->vet;
+    s->vet_ctx = o->vet_ctx;
+    atomic_init(&s->fetches, 0);
     /* only the kind that serves is read: the others would never be asked */
     asps_err e = ASPS_OK;
     if (o->bundle) {
@@ -583,6 +590,7 @@ static asps_err get_pccs(asps_collateral_source *s, asps_tee tee, const uint8_t 
     if (fetch && s->n_pccs) {
         asps_collateral *c;
         int64_t nu = 0;
+        atomic_fetch_add(&s->fetches, 1);
         e = fetch_any(s, tee, fmspc, ca, &c, &nu, eb);
         if (e == ASPS_OK) {
             e = share_collateral(c, out);
@@ -669,6 +677,15 @@ asps_err asps_collateral_source_get(void *ctx, const uint8_t *quote, size_t len,
     uint8_t fmspc[6];
     char ca[16];
     ASPS_TRY(asps_quote_platform(quote, len, &tee, fmspc, ca, eb));
+    if (s->vet) { /* a platform held was vetted when it was first looked for */
+        int held_now = 0;
+        pthread_mutex_lock(&s->lock);
+        for (int i = 0; i < HELD_N && !held_now; i++)
+            held_now = same_platform(&s->held[i], tee, fmspc, ca);
+        pthread_mutex_unlock(&s->lock);
+        if (!held_now)
+            ASPS_TRY(s->vet(s->vet_ctx, quote, len, eb));
+    }
     asps_collateral *c;
     asps_err e = get_pccs(s, tee, fmspc, ca, (int64_t)time(NULL), &c, eb);
     if (e != ASPS_OK) {
@@ -680,4 +697,9 @@ asps_err asps_collateral_source_get(void *ctx, const uint8_t *quote, size_t len,
     *col = c;
     *owned = 1;
     return ASPS_OK;
+}
+
+unsigned long asps_collateral_source__fetches(asps_collateral_source *s)
+{
+    return s ? atomic_load(&s->fetches) : 0;
 }

@@ -59,6 +59,15 @@ typedef struct asps_collateral_source_opts {
     int64_t refresh_before;   /* seconds before nextUpdate to refresh; 0: no background refresh */
     asps_collateral_verify_fn verify; /* required with cache_dir */
     void *verify_ctx;
+    /* PCCS and cache folder: asked about a quote before collateral is
+     * looked for (fetched, or read from the folder) for a platform not
+     * held, so that only a quote whose PCK chain a trusted root vouches
+     * for (asps_verify_pck_chain) makes the source ask anyone: a client
+     * could otherwise make it fetch for any FMSPC it writes in a made-up
+     * PCK certificate, at every handshake. Its error is the quote's and
+     * is returned as it is. NULL: not asked. */
+    asps_err (*vet)(void *ctx, const uint8_t *quote, size_t len, asps_errbuf *eb);
+    void *vet_ctx;
 } asps_collateral_source_opts;
 
 /* "0", or a whole number without leading zeros and one unit s, m, h or d
@@ -83,13 +92,17 @@ int asps_collateral_source_empty(const asps_collateral_source *s);
  * dropped with asps_collateral_free; files: the source's own, valid until
  * the source is freed). Errors: the quote's own (malformed, no
  * PCK certificate to look the platform up by) as the quote parser says
- * them; the source's trouble (PCCS down, refusing, answering garbage; no
+ * them, and the vet hook's (opts) as it says them; the source's trouble (PCCS down, refusing, answering garbage; no
  * source) as ASPS_E_UNAVAILABLE (ASPS_E_NOMEM stays) with the message
  * beginning ASPS_COLLATERAL_ERR_PREFIX, so that callers tell it from the
  * peer's fault. The signature is asps_ratls_collateral_fn's with CTX the
  * source. */
 asps_err asps_collateral_source_get(void *ctx, const uint8_t *quote, size_t len,
                                     const asps_collateral **col, int *owned, asps_errbuf *eb);
+
+/* Tests: how many times the source has asked its PCCS URLs for a
+ * platform's collateral. */
+unsigned long asps_collateral_source__fetches(asps_collateral_source *s);
 
 /* Whether the source can verify now (unix seconds NOW): 1, or 0 with WHY
  * (for /readyz): a bundle or simulated collateral past its earliest

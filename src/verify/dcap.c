@@ -420,6 +420,21 @@ done:
     return e;
 }
 
+asps_err asps_verify_pck_chain(asps_verifier *v, const uint8_t *quote, size_t len,
+                               asps_errbuf *eb)
+{
+    if (!v || !quote)
+        return asps_fail(eb, ASPS_E_ARG, "verify: no verifier or quote");
+    asps_quote q;
+    ASPS_TRY(parse_quote(quote, len, &q, eb));
+    int fresh = 0;
+    asps_err e = ASPS_OK;
+    asps_verified_chain *ch = asps_dcap_verified_pck_chain(v, &q, NULL, &fresh, eb, &e);
+    if (ch && fresh)
+        asps_dcap_chain_free(ch);
+    return ch ? ASPS_OK : e;
+}
+
 /* Collateral alone: what asps_dcap_verified_collateral checks (chains,
  * CRLs, signatures, the optional parts' consistency), no dates: a set read
  * back from a disk cache proves it is Intel's (or the installed roots')

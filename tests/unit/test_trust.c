@@ -436,6 +436,38 @@ static void test_trust_sim_certificate_with_collateral_from_a_pccs(void **state)
     asps_trust_free(t);
 }
 
+/* A PCCS is asked only for a platform whose PCK chain a trusted root
+ * vouches for: a certificate from a platform whose root is not trusted is
+ * refused for its chain (the peer's fault, ROOT_UNTRUSTED), and the PCCS
+ * is never asked for the FMSPC it names; the trusted platform's quote is
+ * fetched for once and then held. */
+static void test_trust_pccs_asked_only_for_a_vetted_platform(void **state)
+{
+    (void)state;
+    char url[64], ca[4300];
+    asps_trust_opts o = {.sim_root_dir = g.sim};
+    sim_pccs(&o.collateral, url, ca);
+    asps_trust *t = trust(&o);
+    asps_collateral_source *s = asps_trust__collateral_source(t);
+    char *other = make_cert(g.other, ASPS_TEE_SGX);
+    asps_claims c;
+    asps_errbuf eb;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(asps_trust_verify_cert(t, (const uint8_t *)other, strlen(other),
+                                                time(NULL), 0, &c, &eb),
+                         ASPS_E_ROOT_UNTRUSTED);
+        assert_false(has_prefix(eb.msg, PREFIX)); /* not the collateral's trouble */
+    }
+    assert_int_equal(asps_collateral_source__fetches(s), 0);
+    for (int i = 0; i < 2; i++)
+        if (asps_trust_verify_cert(t, (const uint8_t *)g.cert[0], strlen(g.cert[0]), time(NULL), 0,
+                                   &c, &eb) != ASPS_OK)
+            fail_msg("%s", eb.msg);
+    assert_int_equal(asps_collateral_source__fetches(s), 1);
+    free(other);
+    asps_trust_free(t);
+}
+
 /* Intel's real quote and collateral, served by a PCCS: QVL's verdict
  * (ConfigurationAndSWHardeningNeeded, two advisories) at 2025-07-01. */
 static void test_trust_real_quote_with_collateral_from_a_pccs(void **state)
@@ -524,6 +556,7 @@ int main(void)
         cmocka_unit_test(test_source_empty_answers_unavailable),
         cmocka_unit_test(test_source_first_kind_named_serves),
         cmocka_unit_test(test_source_pccs_serves_what_it_was_given),
+        cmocka_unit_test(test_trust_pccs_asked_only_for_a_vetted_platform),
         cmocka_unit_test(test_source_pccs_trouble_is_the_collaterals),
         cmocka_unit_test(test_trust_sim_certificates_verify_with_their_root),
         cmocka_unit_test(test_trust_without_the_sim_root_refuses),
