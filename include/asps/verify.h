@@ -67,9 +67,11 @@ asps_err asps_verify_collateral(asps_verifier *v, const asps_collateral *col, as
 /* The quote's PCK certificate chain alone, before any collateral: parsed
  * from the quote (certification data type 5, as asps_verify_quote reads
  * it), then its roles, signatures, trusted root and the PCK certificate's
- * SGX extension, as asps_verify_quote checks them (and kept in the
- * verifier's store by the chain's exact bytes, so the later verification
- * does not repeat it); not revocation (the CRLs are collateral's) and
+ * SGX extension, as asps_verify_quote checks them (and kept in V's store
+ * by the chain's exact bytes, so a later asps_verify_quote on V does not
+ * repeat it; the trust object vets with a verifier of its own, so a new
+ * chain's two signatures are checked there and again by the verifier that
+ * verifies the quote); not revocation (the CRLs are collateral's) and
  * nothing else of the quote. For a relying party that fetches collateral
  * per platform: the FMSPC it would fetch for is then one a trusted root
  * vouched for, not any a client wrote. Errors: those of asps_quote_parse,
