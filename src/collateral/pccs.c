@@ -459,8 +459,6 @@ static int report_state(const asps_pccs *p, asps_err e, const asps_errbuf *eb)
 
 void asps_pccs_set_in_set(asps_pccs *p) { p->in_set = 1; }
 
-int asps_pccs_last_refused(void) { return last_status >= 400 && last_status < 500 && last_status != 429; }
-
 void asps_pccs_report_set(const asps_pccs *p, asps_err e, const asps_errbuf *eb)
 {
     report_state(p, e, eb);

@@ -75,12 +75,6 @@ void asps_pccs_set_in_set(asps_pccs *p);
  * (or answered a 4xx), down when every URL failed. */
 void asps_pccs_report_set(const asps_pccs *p, asps_err e, const asps_errbuf *eb);
 
-/* 1 when the calling thread's last asps_pccs_fetch failed because the
- * PCCS answered 4xx (not 429): it does not have what was asked, such as a
- * 404 for an FMSPC or TEE it does not know; an answer, not an outage.
- * 0 otherwise. */
-int asps_pccs_last_refused(void);
-
 /* The base URL (no trailing slash). */
 const char *asps_pccs_url(const asps_pccs *p);
 

@@ -29,22 +29,6 @@
 
 /* Collateral held for one platform: the last that a URL served (or that
  * the cache folder held and that verified). */
-/* A platform never held that every URL answered it does not have (4xx but
- * 429: a 404 for an FMSPC or TEE it does not know) is not asked for again
- * within RETRY_S, like a held platform whose fetch failed: a genuine PCK
- * chain (public: every quote carries one) under another TEE's header made
- * every handshake a round of PCCS requests. An outage is not remembered:
- * the first call after the PCCS is back is served. MISSED_N of them, the
- * oldest replaced. */
-#define MISSED_N 64
-typedef struct missed {
-    int used;
-    asps_tee tee;
-    uint8_t fmspc[6];
-    char ca[16];
-    int64_t refused_at;
-} missed;
-
 typedef struct held {
     int used;
     asps_tee tee;
@@ -70,7 +54,6 @@ struct asps_collateral_source {
     atomic_ulong fetches; /* fetch_any calls (asps_collateral_source__fetches) */
     pthread_mutex_t lock; /* held, stop */
     held held[HELD_N];
-    missed missed[MISSED_N]; /* under lock */
     pthread_cond_t wake;
     pthread_t refresher;
     int refresher_on, stop;
@@ -271,13 +254,12 @@ static asps_err share_collateral(asps_collateral *c, asps_collateral **out)
 /* Fetch from each URL in turn until one serves the whole set. */
 static asps_err fetch_any(asps_collateral_source *s, asps_tee tee, const uint8_t fmspc[6],
                           const char *ca, asps_collateral **out, int64_t *next_update,
-                          int *refused, asps_errbuf *eb)
+                          asps_errbuf *eb)
 {
     pthread_once(&metrics_once, metrics_init);
     asps_err e = ASPS_E_UNAVAILABLE;
     char first[512] = "";
     size_t tried = 0;
-    *refused = s->n_pccs > 0; /* every URL answered it has none (asps_pccs_last_refused) */
     for (size_t i = 0; i < s->n_pccs; i++) {
         if (i > 0) {
             asps_metric_inc(m_failover, NULL);
@@ -286,8 +268,6 @@ static asps_err fetch_any(asps_collateral_source *s, asps_tee tee, const uint8_t
         }
         e = asps_pccs_fetch(s->pccs[i], tee, fmspc, ca, out, next_update, eb);
         tried = i + 1;
-        if (e != ASPS_OK && !asps_pccs_last_refused())
-            *refused = 0;
         if (e == ASPS_OK || e == ASPS_E_NOMEM || e == ASPS_E_ARG)
             break;
         if (i == 0)
@@ -437,8 +417,7 @@ static void *refresher(void *arg)
         asps_errbuf eb = {{0}};
         char fm[13];
         fmspc_hex(fmspc, fm);
-        int refused; /* held: its failures are failed_at's */
-        asps_err e = fetch_any(s, tee, fmspc, ca, &c, &nu, &refused, &eb);
+        asps_err e = fetch_any(s, tee, fmspc, ca, &c, &nu, &eb);
         asps_metric_inc(m_refresh, ASPS_LABELS(e == ASPS_OK ? "ok" : "failed"));
         if (e == ASPS_OK) {
             cache_store(s, tee, fmspc, ca, c);
@@ -585,49 +564,13 @@ int asps_collateral_source_empty(const asps_collateral_source *s)
 
 /* The PCCS path: what is held when fresh; else a fetch (failover); else the
  * cache folder; else what is held within max_stale past its nextUpdate. */
-/* Under lock: the platform's entry of the missed list, or NULL. */
-static missed *find_missed_locked(asps_collateral_source *s, asps_tee tee, const uint8_t fmspc[6],
-                                  const char *ca)
-{
-    for (int i = 0; i < MISSED_N; i++) {
-        missed *x = &s->missed[i];
-        if (x->used && x->tee == tee && !memcmp(x->fmspc, fmspc, 6) && !strcmp(x->ca, ca))
-            return x;
-    }
-    return NULL;
-}
-
-/* Under lock: remember that every URL answered at NOW that it has nothing
- * for the platform, or (NOW 0) forget it (served, or not an answer). */
-static void miss_locked(asps_collateral_source *s, asps_tee tee, const uint8_t fmspc[6],
-                        const char *ca, int64_t now)
-{
-    missed *m = find_missed_locked(s, tee, fmspc, ca);
-    if (now == 0) {
-        if (m)
-            m->used = 0;
-        return;
-    }
-    if (!m) {
-        m = &s->missed[0];
-        for (int i = 0; i < MISSED_N && m->used; i++)
-            if (!s->missed[i].used || s->missed[i].refused_at < m->refused_at)
-                m = &s->missed[i];
-        m->used = 1;
-        m->tee = tee;
-        memcpy(m->fmspc, fmspc, 6);
-        snprintf(m->ca, sizeof m->ca, "%s", ca);
-    }
-    m->refused_at = now;
-}
-
 static asps_err get_pccs(asps_collateral_source *s, asps_tee tee, const uint8_t fmspc[6],
                          const char *ca, int64_t now, asps_collateral **out, asps_errbuf *eb)
 {
     *out = NULL;
     if (strcmp(ca, "processor") && strcmp(ca, "platform"))
         return asps_fail(eb, ASPS_E_ARG, "pccs: ca must be processor or platform");
-    int fetch = 1, is_held = 0, refused = 0;
+    int fetch = 1;
     pthread_mutex_lock(&s->lock);
     for (int i = 0; i < HELD_N; i++) {
         held *h = &s->held[i];
@@ -641,17 +584,6 @@ static asps_err get_pccs(asps_collateral_source *s, asps_tee tee, const uint8_t 
         /* past nextUpdate and every URL failed a moment ago: do not make
          * every request wait for the same failures */
         fetch = !h->failed_at || now >= h->failed_at + RETRY_S || now < h->failed_at;
-        is_held = 1;
-    }
-    missed *m = is_held ? NULL : find_missed_locked(s, tee, fmspc, ca);
-    if (m && now < m->refused_at + RETRY_S && now >= m->refused_at) {
-        char fm[13];
-        fmspc_hex(fmspc, fm);
-        pthread_mutex_unlock(&s->lock);
-        return asps_fail(eb, ASPS_E_UNAVAILABLE,
-                         "%s answered less than %d s ago that it has no collateral for %s "
-                         "FMSPC %s (%s CA)", s->n_pccs == 1 ? "the PCCS" : "every PCCS", RETRY_S,
-                         tee_name(tee), fm, ca);
     }
     pthread_mutex_unlock(&s->lock);
     asps_err e = ASPS_E_UNAVAILABLE;
@@ -659,14 +591,13 @@ static asps_err get_pccs(asps_collateral_source *s, asps_tee tee, const uint8_t 
         asps_collateral *c;
         int64_t nu = 0;
         atomic_fetch_add(&s->fetches, 1);
-        e = fetch_any(s, tee, fmspc, ca, &c, &nu, &refused, eb);
+        e = fetch_any(s, tee, fmspc, ca, &c, &nu, eb);
         if (e == ASPS_OK) {
             e = share_collateral(c, out);
             cache_store(s, tee, fmspc, ca, c);
             nu = earliest_next_update(c, nu);
             pthread_mutex_lock(&s->lock);
             hold_locked(s, tee, fmspc, ca, c, nu, now, REFRESH_MIN_S);
-            miss_locked(s, tee, fmspc, ca, 0);
             pthread_mutex_unlock(&s->lock);
             return e;
         }
@@ -686,8 +617,6 @@ static asps_err get_pccs(asps_collateral_source *s, asps_tee tee, const uint8_t 
     if (s->cache_dir && fetch)
         cache_load(s, tee, fmspc, ca, now);
     pthread_mutex_lock(&s->lock);
-    if (!is_held && fetch)
-        miss_locked(s, tee, fmspc, ca, refused ? now : 0);
     for (int i = 0; i < HELD_N; i++) {
         held *h = &s->held[i];
         if (!same_platform(h, tee, fmspc, ca))
