@@ -309,13 +309,38 @@ static X509 *load_cert(const uint8_t *buf, size_t len, asps_x509_keys keys)
     return x;
 }
 
-static asps_err check_key(EVP_PKEY *k, asps_errbuf *eb);
+/* The key is what the quote vouches for; one an attacker could break would
+ * let them hold an attested identity. RSA >= 2048 bits (Occlum and CCZoo
+ * use 2048, old Gramine 3072), EC on the NIST curves producers use (asps
+ * P-256, Gramine P-384). */
+static asps_err check_key(EVP_PKEY *k, asps_errbuf *eb)
+{
+    if (!k)
+        return asps_fail(eb, ASPS_E_PARSE, "ratls: unreadable public key");
+    int id = EVP_PKEY_get_base_id(k);
+    if (id == EVP_PKEY_RSA) {
+        if (EVP_PKEY_get_bits(k) < 2048)
+            return asps_fail(eb, ASPS_E_UNSUPPORTED, "ratls: RSA key of %d bits (2048 or more needed)",
+                             EVP_PKEY_get_bits(k));
+    } else if (id == EVP_PKEY_EC) {
+        char curve[64] = "";
+        size_t cl = 0;
+        if (!EVP_PKEY_get_utf8_string_param(k, "group", curve, sizeof curve, &cl) ||
+            (strcmp(curve, "prime256v1") && strcmp(curve, "secp384r1") && strcmp(curve, "secp521r1"))) {
+            ERR_clear_error();
+            return asps_fail(eb, ASPS_E_UNSUPPORTED, "ratls: EC key not on P-256, P-384 or P-521");
+        }
+    } else {
+        return asps_fail(eb, ASPS_E_UNSUPPORTED, "ratls: key type %s not accepted (RSA or ECDSA)",
+                         OBJ_nid2sn(id));
+    }
+    return ASPS_OK;
+}
 
 /* The self-signature: SHA-256 or stronger, or SHA-1 for the Occlum/CCZoo
  * format, whose producers sign that way (trust comes from the quote).
  * With KEY_PROVEN (ASPS_RATLS_KEY_PROVEN) everything is checked but the
  * signature itself: see asps_ratls_verify_ex. */
-
 static asps_err check_self_signature(X509 *x, int occlum, int key_proven, asps_errbuf *eb)
 {
     if (X509_NAME_cmp(X509_get_subject_name(x), X509_get_issuer_name(x)) != 0)
@@ -355,34 +380,6 @@ static asps_err check_self_signature(X509 *x, int occlum, int key_proven, asps_e
         return e;
     if (!asps_x509_verify_with(x, k))
         return asps_fail(eb, ASPS_E_CHAIN, "ratls: self-signature does not verify");
-    return ASPS_OK;
-}
-
-/* The key is what the quote vouches for; one an attacker could break would
- * let them hold an attested identity. RSA >= 2048 bits (Occlum and CCZoo
- * use 2048, old Gramine 3072), EC on the NIST curves producers use (asps
- * P-256, Gramine P-384). */
-static asps_err check_key(EVP_PKEY *k, asps_errbuf *eb)
-{
-    if (!k)
-        return asps_fail(eb, ASPS_E_PARSE, "ratls: unreadable public key");
-    int id = EVP_PKEY_get_base_id(k);
-    if (id == EVP_PKEY_RSA) {
-        if (EVP_PKEY_get_bits(k) < 2048)
-            return asps_fail(eb, ASPS_E_UNSUPPORTED, "ratls: RSA key of %d bits (2048 or more needed)",
-                             EVP_PKEY_get_bits(k));
-    } else if (id == EVP_PKEY_EC) {
-        char curve[64] = "";
-        size_t cl = 0;
-        if (!EVP_PKEY_get_utf8_string_param(k, "group", curve, sizeof curve, &cl) ||
-            (strcmp(curve, "prime256v1") && strcmp(curve, "secp384r1") && strcmp(curve, "secp521r1"))) {
-            ERR_clear_error();
-            return asps_fail(eb, ASPS_E_UNSUPPORTED, "ratls: EC key not on P-256, P-384 or P-521");
-        }
-    } else {
-        return asps_fail(eb, ASPS_E_UNSUPPORTED, "ratls: key type %s not accepted (RSA or ECDSA)",
-                         OBJ_nid2sn(id));
-    }
     return ASPS_OK;
 }
 
