@@ -272,6 +272,7 @@ int asps_cmd_serve(int argc, char **argv)
         .cert_chain_pem = (const char *)cert,
         .key_pem = (const char *)key,
         .verify = asps_service_rpc_verify,
+        .verify_now = asps_service_rpc_verify_now,
         .verify_ctx = svc,
         /* a refused client is told why on every call, not a closed socket */
         .refuse_in_calls = 1,

@@ -55,6 +55,8 @@ typedef enum asps_err {
     ASPS_E_UNAVAILABLE,          /* a backend (KMS, PCCS) cannot be reached */
     ASPS_E_NOT_FOUND,            /* a named thing does not exist */
     ASPS_E_NO_DEVICE,            /* attester device not present */
+    ASPS_E_WOULD_BLOCK,          /* the answer needs a wait (a network fetch)
+                                    the caller asked not to make */
 
     ASPS_E__COUNT
 } asps_err;

@@ -160,6 +160,21 @@ asps_err asps_trust_verify_cert(asps_trust *t, const uint8_t *cert, size_t len, 
     return e;
 }
 
+asps_err asps_trust_verify_cert_now(asps_trust *t, const uint8_t *cert, size_t len, int64_t at,
+                                    unsigned flags, asps_claims *claims, asps_errbuf *eb)
+{
+    verifier_slot *s = NULL;
+    for (size_t i = 0; i < t->n_slots && !s; i++)
+        if (pthread_mutex_trylock(&t->slots[i].lock) == 0)
+            s = &t->slots[i];
+    if (!s) /* each held by a check that may be waiting for a PCCS */
+        return asps_fail(eb, ASPS_E_WOULD_BLOCK, "trust: every verifier busy");
+    asps_err e = asps_ratls_verify_ex(s->v, cert, len, asps_collateral_source_get_now,
+                                      t->collateral, at, flags, claims, eb);
+    pthread_mutex_unlock(&s->lock);
+    return e;
+}
+
 asps_err asps_trust_verify_quote(asps_trust *t, const uint8_t *quote, size_t len, int64_t at,
                                  asps_claims *claims, asps_errbuf *eb)
 {

@@ -65,6 +65,14 @@ int asps_trust_ready(asps_trust *t, int64_t now, char *why, size_t n);
 asps_err asps_trust_verify_cert(asps_trust *t, const uint8_t *cert, size_t len, int64_t at,
                                 unsigned flags, asps_claims *claims, asps_errbuf *eb);
 
+/* asps_trust_verify_cert without waiting: ASPS_E_WOULD_BLOCK at once,
+ * having asked no one, when every verifier is busy or the collateral is not
+ * at hand (asps_collateral_source_get_now); else the same answer. For a
+ * thread that must not wait (gRPC's, at the end of a handshake): the
+ * caller asks asps_trust_verify_cert elsewhere on ASPS_E_WOULD_BLOCK. */
+asps_err asps_trust_verify_cert_now(asps_trust *t, const uint8_t *cert, size_t len, int64_t at,
+                                    unsigned flags, asps_claims *claims, asps_errbuf *eb);
+
 /* A bare DCAP QUOTE -> CLAIMS at AT (asps_verify_quote: *claims is also
  * filled on ASPS_E_TCB_REVOKED). */
 asps_err asps_trust_verify_quote(asps_trust *t, const uint8_t *quote, size_t len, int64_t at,

@@ -40,6 +40,7 @@ static const char *const names[ASPS_E__COUNT] = {
     [ASPS_E_UNAVAILABLE] = "unavailable",
     [ASPS_E_NOT_FOUND] = "not_found",
     [ASPS_E_NO_DEVICE] = "no_device",
+    [ASPS_E_WOULD_BLOCK] = "would_block",
 };
 
 const char *asps_err_name(asps_err e)

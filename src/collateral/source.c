@@ -699,6 +699,37 @@ asps_err asps_collateral_source_get(void *ctx, const uint8_t *quote, size_t len,
     return ASPS_OK;
 }
 
+asps_err asps_collateral_source_get_now(void *ctx, const uint8_t *quote, size_t len,
+                                        const asps_collateral **col, int *owned,
+                                        asps_errbuf *eb)
+{
+    asps_collateral_source *s = ctx;
+    *col = NULL;
+    *owned = 0;
+    if (s->bundle || s->sim[0] || (!s->n_pccs && !s->cache_dir))
+        return asps_collateral_source_get(ctx, quote, len, col, owned, eb); /* read at creation */
+    asps_tee tee;
+    uint8_t fmspc[6];
+    char ca[16];
+    ASPS_TRY(asps_quote_platform(quote, len, &tee, fmspc, ca, eb));
+    int64_t now = (int64_t)time(NULL);
+    asps_collateral *c = NULL;
+    pthread_mutex_lock(&s->lock);
+    for (int i = 0; i < HELD_N && !c; i++) {
+        held *h = &s->held[i];
+        /* held: vetted when it was first looked for (asps_collateral_source_get) */
+        if (same_platform(h, tee, fmspc, ca) && now < h->next_update)
+            share_collateral(h->col, &c);
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (!c) /* not held, or past nextUpdate: a fetch, or the cache folder */
+        return asps_fail(eb, ASPS_E_WOULD_BLOCK,
+                         ASPS_COLLATERAL_ERR_PREFIX "platform's collateral not held fresh");
+    *col = c;
+    *owned = 1;
+    return ASPS_OK;
+}
+
 unsigned long asps_collateral_source__fetches(asps_collateral_source *s)
 {
     return s ? atomic_load(&s->fetches) : 0;

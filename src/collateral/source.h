@@ -100,6 +100,16 @@ int asps_collateral_source_empty(const asps_collateral_source *s);
 asps_err asps_collateral_source_get(void *ctx, const uint8_t *quote, size_t len,
                                     const asps_collateral **col, int *owned, asps_errbuf *eb);
 
+/* asps_collateral_source_get without waiting: the same answer when it is
+ * at hand (a bundle, the simulated folder's files, a platform held and
+ * before its nextUpdate), else ASPS_E_WOULD_BLOCK at once, having asked no
+ * one and read no file (the caller then asks asps_collateral_source_get on
+ * a thread that may wait). The quote's own errors as there. Same
+ * signature. */
+asps_err asps_collateral_source_get_now(void *ctx, const uint8_t *quote, size_t len,
+                                        const asps_collateral **col, int *owned,
+                                        asps_errbuf *eb);
+
 /* Tests: how many times the source has asked its PCCS URLs for a
  * platform's collateral. */
 unsigned long asps_collateral_source__fetches(asps_collateral_source *s);

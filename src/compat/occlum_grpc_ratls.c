@@ -232,7 +232,8 @@ int grpc_ratls_start_server(const char *server_addr, const char *config_json, co
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     asps_rpc_server_opts so = {.listen_addr = server_addr, .cert_chain_pem = cert, .key_pem = key,
-                               .verify = asps_service_rpc_verify, .verify_ctx = svc};
+                               .verify = asps_service_rpc_verify,
+                               .verify_now = asps_service_rpc_verify_now, .verify_ctx = svc};
     int port = 0;
     if (e == ASPS_OK)
         e = asps_rpc_server_new(&so, &srv, &eb);

@@ -67,7 +67,7 @@ static grpc_channel_credentials *make_creds(const asps_rpc_client_opts *o)
         /* chain to the CA + gRPC's default hostname check */
         grpc_tls_credentials_options_set_verify_server_cert(opts, 1);
     } else {
-        grpc_tls_certificate_verifier *ver = asps_rpc__verifier_new(o->verify, o->verify_ctx, NULL);
+        grpc_tls_certificate_verifier *ver = asps_rpc__verifier_new(o->verify, NULL, o->verify_ctx, NULL);
         if (ver == NULL) {
             /* the options have no owner yet: hand them to credentials to free */
             grpc_channel_credentials *tmp = grpc_tls_credentials_create(opts);

@@ -251,6 +251,7 @@ struct asps_rpc__vpool {
 struct verifier {
     grpc_tls_certificate_verifier_external ext; /* ext.user_data points back here */
     asps_rpc_verify_fn fn;
+    asps_rpc_verify_fn now; /* NULL: fn alone */
     void *ctx;
     asps_rpc__vpool *pool; /* NULL: answer synchronously */
 };
@@ -260,10 +261,11 @@ static const char *nonempty(const char *pem)
     return pem != NULL && *pem != '\0' ? pem : NULL;
 }
 
-static int run_verify(struct verifier *v, const char *pem, char *err, size_t errlen)
+static int run_verify(struct verifier *v, asps_rpc_verify_fn fn, const char *pem, char *err,
+                      size_t errlen)
 {
     err[0] = '\0';
-    int r = v->fn(v->ctx, pem, err, errlen);
+    int r = fn(v->ctx, pem, err, errlen);
     err[errlen - 1] = '\0';
     if (r != 0 && err[0] == '\0')
         snprintf(err, errlen, "peer certificate refused");
@@ -468,12 +470,16 @@ int asps_rpc__vpool_verdict(asps_rpc__vpool *p, const char *pem, uint64_t conn, 
     return status;
 }
 
-/* The verify function's answer as the handshake's: with a verdict table, the
- * verdict is kept and the handshake goes on (OK); without, a refusal fails
- * it (UNAUTHENTICATED). */
-static grpc_status_code judge(struct verifier *v, const char *pem, char *err, size_t errlen)
+/* The verify function FN's answer as the handshake's: with a verdict table,
+ * the verdict is kept and the handshake goes on (OK); without, a refusal
+ * fails it (UNAUTHENTICATED). *LATER (when given): set, and nothing else
+ * done, when FN answers ASPS_RPC_VERIFY_LATER. */
+static grpc_status_code judge(struct verifier *v, asps_rpc_verify_fn fn, const char *pem,
+                              char *err, size_t errlen, int *later)
 {
-    int r = run_verify(v, pem, err, errlen);
+    int r = run_verify(v, fn, pem, err, errlen);
+    if (later != NULL && (*later = r == ASPS_RPC_VERIFY_LATER))
+        return GRPC_STATUS_OK;
     if (v->pool == NULL || v->pool->verdicts == NULL)
         return r == 0 ? GRPC_STATUS_OK : GRPC_STATUS_UNAUTHENTICATED;
     if (pem != NULL) /* without a certificate every call is refused anyway */
@@ -504,7 +510,7 @@ static void *vpool_main(void *arg)
             st = GRPC_STATUS_CANCELLED;
             snprintf(err, sizeof err, "certificate check cancelled");
         } else {
-            st = judge(j->v, j->pem, err, sizeof err);
+            st = judge(j->v, j->v->fn, j->pem, err, sizeof err, NULL);
         }
         j->cb(j->req, j->cb_arg, st, st == GRPC_STATUS_OK ? NULL : err);
         free(j->pem);
@@ -624,10 +630,19 @@ static int verifier_verify(void *user_data, grpc_tls_custom_verification_check_r
 {
     struct verifier *v = user_data;
     const char *pem = nonempty(req->peer_info.peer_cert);
+    char err[256];
+    int later = 0;
+    if (v->now != NULL) { /* here, when it needs no wait */
+        *sync_status = judge(v, v->now, pem, err, sizeof err, &later);
+        if (!later) {
+            if (*sync_status != GRPC_STATUS_OK)
+                *sync_error_details = gpr_strdup(err);
+            return 1;
+        }
+    }
     if (v->pool != NULL && vpool_submit(v->pool, v, req, cb, cb_arg, pem))
         return 0; /* asynchronous: a pool thread calls cb */
-    char err[256];
-    *sync_status = judge(v, pem, err, sizeof err);
+    *sync_status = judge(v, v->fn, pem, err, sizeof err, NULL);
     if (*sync_status != GRPC_STATUS_OK)
         *sync_error_details = gpr_strdup(err);
     return 1;
@@ -654,13 +669,14 @@ static void verifier_destruct(void *user_data)
     free(v);
 }
 
-grpc_tls_certificate_verifier *asps_rpc__verifier_new(asps_rpc_verify_fn fn, void *ctx,
-                                                      asps_rpc__vpool *pool)
+grpc_tls_certificate_verifier *asps_rpc__verifier_new(asps_rpc_verify_fn fn, asps_rpc_verify_fn now,
+                                                      void *ctx, asps_rpc__vpool *pool)
 {
     struct verifier *v = calloc(1, sizeof *v);
     if (v == NULL)
         return NULL;
     v->fn = fn;
+    v->now = now;
     v->ctx = ctx;
     v->pool = pool;
     if (pool != NULL)

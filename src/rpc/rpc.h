@@ -16,6 +16,7 @@
 #ifndef ASPS_RPC_H
 #define ASPS_RPC_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -63,6 +64,10 @@ const char *asps_rpc_status_name(int status);
  * calls get). Runs on gRPC's threads: must be thread-safe. peer_cert_pem is
  * NULL when the peer sent no certificate. */
 typedef int (*asps_rpc_verify_fn)(void *ctx, const char *peer_cert_pem, char *err, size_t errlen);
+
+/* What a server's verify_now returns when its answer would wait: the
+ * server's verify then answers, on a verification thread. */
+#define ASPS_RPC_VERIFY_LATER INT_MIN
 
 /* ---- server ---------------------------------------------------------------- */
 
@@ -142,6 +147,13 @@ typedef struct asps_rpc_server_opts {
     const char *key_pem;        /* its private key */
     asps_rpc_verify_fn verify;  /* decides which client certificates connect */
     void *verify_ctx;
+    asps_rpc_verify_fn verify_now; /* optional, with verify (same ctx): the same
+                                      decision, called first on the thread that
+                                      finished the handshake, when it can be
+                                      taken without waiting; else it returns
+                                      ASPS_RPC_VERIFY_LATER and verify runs on
+                                      a verification thread (verify_threads).
+                                      Spares a handshake two thread hand-offs */
     const char *client_ca_pem;  /* optional: client certificates must also chain
                                    to this CA bundle (checked by TLS, before
                                    verify). With it, verify may be NULL: plain

@@ -61,12 +61,13 @@ size_t asps_rpc__conns_used(asps_rpc__conns *t); /* entries now */
 void asps_rpc__conns_free(asps_rpc__conns *t);
 
 /* An external certificate verifier that hands the peer's leaf certificate to
- * an asps_rpc_verify_fn, on a pool thread if pool is non-NULL. gRPC owns it
- * once created (it is freed when gRPC drops its last reference); the caller
- * releases its own reference after putting it into credentials options.
- * NULL on allocation failure. */
-grpc_tls_certificate_verifier *asps_rpc__verifier_new(asps_rpc_verify_fn fn, void *ctx,
-                                                      asps_rpc__vpool *pool);
+ * an asps_rpc_verify_fn, on a pool thread if pool is non-NULL; NOW (optional,
+ * same CTX) is asked first on gRPC's thread, and FN only when it returns
+ * ASPS_RPC_VERIFY_LATER. gRPC owns it once created (it is freed when gRPC
+ * drops its last reference); the caller releases its own reference after
+ * putting it into credentials options. NULL on allocation failure. */
+grpc_tls_certificate_verifier *asps_rpc__verifier_new(asps_rpc_verify_fn fn, asps_rpc_verify_fn now,
+                                                      void *ctx, asps_rpc__vpool *pool);
 
 /* Check that cert_pem parses as at least one certificate and, if key_pem is
  * given, that the key parses and matches the first certificate. `what` names

@@ -152,6 +152,7 @@ struct asps_rpc_server {
     char *client_ca_pem;
     asps_rpc__identity *identity; /* what gRPC reads cert_pem and key_pem from */
     asps_rpc_verify_fn verify;
+    asps_rpc_verify_fn verify_now;
     void *verify_ctx;
     size_t max_message;
     size_t memory_quota;
@@ -254,6 +255,7 @@ asps_err asps_rpc_server_new(const asps_rpc_server_opts *o, asps_rpc_server **ou
     }
     s->verify = o->verify;
     s->verify_ctx = o->verify_ctx;
+    s->verify_now = o->verify ? o->verify_now : NULL;
     s->max_message = o->max_message_size ? o->max_message_size : ASPS_RPC_DEFAULT_MAX_MESSAGE;
     s->memory_quota = o->memory_quota_bytes ? o->memory_quota_bytes : ASPS_RPC_DEFAULT_MEMORY_QUOTA;
     s->max_calls = o->max_concurrent_calls ? o->max_concurrent_calls : DEFAULT_MAX_CALLS;
@@ -349,7 +351,7 @@ static grpc_server_credentials *make_creds(asps_rpc_server *s, asps_errbuf *eb, 
     prov = asps_rpc__identity_provider(s->identity);
     grpc_tls_certificate_verifier *ver = NULL;
     if (s->verify != NULL)
-        ver = asps_rpc__verifier_new(s->verify, s->verify_ctx, s->vpool);
+        ver = asps_rpc__verifier_new(s->verify, s->verify_now, s->verify_ctx, s->vpool);
     if (prov == NULL || (s->verify != NULL && ver == NULL)) {
         if (prov)
             grpc_tls_certificate_provider_release(prov);

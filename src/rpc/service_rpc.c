@@ -186,6 +186,15 @@ int asps_service_rpc_verify(void *ctx, const char *peer_cert_pem, char *err, siz
     return e == ASPS_OK ? 0 : asps_rpc_status_of(e, v);
 }
 
+int asps_service_rpc_verify_now(void *ctx, const char *peer_cert_pem, char *err, size_t errlen)
+{
+    asps_verdict v;
+    asps_err e = asps_service_verify_peer_now(ctx, peer_cert_pem, &v, err, errlen);
+    if (e == ASPS_E_WOULD_BLOCK)
+        return ASPS_RPC_VERIFY_LATER;
+    return e == ASPS_OK ? 0 : asps_rpc_status_of(e, v);
+}
+
 void asps_service_rpc_refused(void *ctx, const char *peer_cert_pem, const char *peer_addr,
                               const char *method, int status, const char *msg, int retry)
 {

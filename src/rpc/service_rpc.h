@@ -17,6 +17,9 @@ void asps_service_rpc_free(asps_service_rpc *r);
  * the gRPC status of the refusal (see asps_service_verify_peer), which a
  * server with refuse_in_calls answers every call of the connection with. */
 int asps_service_rpc_verify(void *ctx, const char *peer_cert_pem, char *err, size_t errlen);
+/* Its verify_now: the same, or ASPS_RPC_VERIFY_LATER when the answer
+ * would wait (asps_service_verify_peer_now). */
+int asps_service_rpc_verify_now(void *ctx, const char *peer_cert_pem, char *err, size_t errlen);
 /* asps_rpc_refused_fn and asps_rpc_handshake_failure_fn: CTX is the
  * asps_service (an audit line each). */
 void asps_service_rpc_refused(void *ctx, const char *peer_cert_pem, const char *peer_addr,

@@ -145,11 +145,17 @@ static int64_t now_s(void) { return (int64_t)time(NULL); }
 /* CERT: the peer's PEM text as gRPC gave it, from a handshake that proved
  * its key (ASPS_RATLS_PEER: see service.h); the trust layer decodes
  * it, once (asps_ratls_verify_ex). */
-static asps_err verify_cert(asps_service *s, const char *pem, size_t len, asps_claims *claims,
-                            asps_errbuf *eb)
+static asps_err verify_cert(asps_service *s, const char *pem, size_t len, int nowait,
+                            asps_claims *claims, asps_errbuf *eb)
 {
-    if (s->evidence)
+    if (s->evidence) { /* tests' evidence may wait as it likes: never without waiting */
+        if (nowait)
+            return asps_fail(eb, ASPS_E_WOULD_BLOCK, "evidence checked by a test's function");
         return s->evidence(s->evidence_ctx, (const uint8_t *)pem, len, now_s(), claims, eb);
+    }
+    if (nowait)
+        return asps_trust_verify_cert_now(s->trust, (const uint8_t *)pem, len, now_s(),
+                                          ASPS_RATLS_PEER, claims, eb);
     return asps_trust_verify_cert(s->trust, (const uint8_t *)pem, len, now_s(), ASPS_RATLS_PEER,
                                   claims, eb);
 }
@@ -323,9 +329,10 @@ static cache_entry *cache_put(asps_service *s, const uint8_t key[32], claims_rec
 /* Claims for a certificate (PEM text as gRPC gave it): from the cache while
  * valid, else verified now. CONN: the id of the call's connection, whose
  * certificate PEM is (0: none, as in the handshake, or unknown): worth a
- * hint. */
-static asps_err claims_for(asps_service *s, const char *pem, uint64_t conn, claims_rec **out,
-                           int *hit, asps_errbuf *eb)
+ * hint. NOWAIT: ASPS_E_WOULD_BLOCK, nothing counted, when verifying would
+ * wait (asps_trust_verify_cert_now). */
+static asps_err claims_for(asps_service *s, const char *pem, uint64_t conn, int nowait,
+                           claims_rec **out, int *hit, asps_errbuf *eb)
 {
     *hit = 0;
     *out = NULL;
@@ -370,8 +377,9 @@ static asps_err claims_for(asps_service *s, const char *pem, uint64_t conn, clai
     rec->refs = 1;
     rec->audit_json = NULL;
     double t0 = asps_metrics_clock();
-    asps_err err = verify_cert(s, pem, len, &rec->claims, eb);
-    asps_service__m_verification(asps_metrics_clock() - t0, err == ASPS_OK);
+    asps_err err = verify_cert(s, pem, len, nowait, &rec->claims, eb);
+    if (err != ASPS_E_WOULD_BLOCK) /* not a verification: it is asked again, waiting */
+        asps_service__m_verification(asps_metrics_clock() - t0, err == ASPS_OK);
     if (err != ASPS_OK) {
         rec_unref(rec);
         return err;
@@ -430,8 +438,8 @@ static asps_err audit(asps_service *s, const asps_audit_event *ev)
     return e;
 }
 
-asps_err asps_service_verify_peer(asps_service *s, const char *cert_pem, asps_verdict *verdict,
-                                  char *err, size_t errlen)
+static asps_err verify_peer(asps_service *s, const char *cert_pem, int nowait,
+                            asps_verdict *verdict, char *err, size_t errlen)
 {
     claims_rec *rec;
     asps_errbuf eb = {{0}};
@@ -444,8 +452,12 @@ asps_err asps_service_verify_peer(asps_service *s, const char *cert_pem, asps_ve
         snprintf(err, errlen, "no client certificate: this server needs an RA-TLS client certificate");
         snprintf(line, sizeof line, "handshake: no client certificate");
     } else {
-        e = claims_for(s, cert_pem, 0, &rec, &hit, &eb);
+        e = claims_for(s, cert_pem, 0, nowait, &rec, &hit, &eb);
         rec_unref(rec);
+        if (e == ASPS_E_WOULD_BLOCK) { /* no verdict yet: nothing counted or logged */
+            snprintf(err, errlen, "%s", eb.msg);
+            return e;
+        }
         if (e == ASPS_OK) {
             *verdict = ASPS_VERDICT_GRANTED;
             count(s, &s->stats.handshakes_ok);
@@ -463,6 +475,18 @@ asps_err asps_service_verify_peer(asps_service *s, const char *cert_pem, asps_ve
     asps_audit_event ev = {.claims = NULL, .verdict = asps_verdict_name(*verdict), .reason = line};
     audit(s, &ev);
     return e;
+}
+
+asps_err asps_service_verify_peer(asps_service *s, const char *cert_pem, asps_verdict *verdict,
+                                  char *err, size_t errlen)
+{
+    return verify_peer(s, cert_pem, 0, verdict, err, errlen);
+}
+
+asps_err asps_service_verify_peer_now(asps_service *s, const char *cert_pem, asps_verdict *verdict,
+                                      char *err, size_t errlen)
+{
+    return verify_peer(s, cert_pem, 1, verdict, err, errlen);
 }
 
 void asps_service_handshake_failed(asps_service *s, const char *reason)
@@ -655,7 +679,7 @@ void asps_service_call_begin(asps_service *s, asps_call *c, const char *cert_pem
     asps_errbuf eb = {{0}};
     int hit = 0;
     claims_rec *rec = NULL;
-    c->claims_err = claims_for(s, cert_pem, conn, &rec, &hit, &eb);
+    c->claims_err = claims_for(s, cert_pem, conn, 0, &rec, &hit, &eb);
     if (rec) { /* shared with the cache, read-only: no copy per call */
         c->claims = &rec->claims;
         c->claims_ref = rec;

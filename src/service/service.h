@@ -184,6 +184,16 @@ const char *asps_verdict_name(asps_verdict v);
 asps_err asps_service_verify_peer(asps_service *s, const char *cert_pem, asps_verdict *verdict,
                                   char *err, size_t errlen);
 
+/* asps_service_verify_peer on a thread that must not wait (gRPC's, which
+ * drives the network): the same answer, audited and counted the same, when
+ * the claims are cached or verifying needs no wait; else
+ * ASPS_E_WOULD_BLOCK (every verifier busy, or the platform's collateral not
+ * at hand: asps_trust_verify_cert_now), nothing audited, counted or fetched,
+ * and the caller asks asps_service_verify_peer where waiting is fine.
+ * Saves the hand-off to a verification thread and back. Thread-safe. */
+asps_err asps_service_verify_peer_now(asps_service *s, const char *cert_pem,
+                                      asps_verdict *verdict, char *err, size_t errlen);
+
 /* A call the transport answered itself, with VERDICT and the message MSG it
  * sent: its connection refused (or without a certificate), the server busy,
  * a request message missing or over the size limit, an unknown method...

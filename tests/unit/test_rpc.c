@@ -1172,6 +1172,121 @@ static void test_refuse_in_calls_answers_every_call_and_runs_no_handler(void **s
     assert_int_equal(asps_rpc_server_new(&o, &s, &eb), ASPS_E_ARG);
 }
 
+/* ---- verify_now: the handshake's thread first ------------------------------------- */
+
+static int now_calls;
+static pthread_t now_thread, late_thread;
+
+static void cn_of(const char *pem, char *cn, size_t n)
+{
+    cn[0] = 0;
+    if (pem == NULL)
+        return;
+    BIO *b = BIO_new_mem_buf(pem, -1);
+    X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+    BIO_free(b);
+    if (x)
+        X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, (int)n);
+    X509_free(x);
+}
+
+/* verify_now: good-client accepted at once, later-client left to verify,
+ * anyone else refused at once (with a status: refuse_in_calls passes it on) */
+static int verify_now_by_cn(void *ctx, const char *pem, char *err, size_t errlen)
+{
+    (void)ctx;
+    char cn[128];
+    cn_of(pem, cn, sizeof cn);
+    pthread_mutex_lock(&mu);
+    now_calls++;
+    now_thread = pthread_self();
+    pthread_mutex_unlock(&mu);
+    if (strcmp(cn, "good-client") == 0)
+        return 0;
+    if (strcmp(cn, "later-client") == 0)
+        return ASPS_RPC_VERIFY_LATER;
+    snprintf(err, errlen, "refused at once: '%s'", cn);
+    return ASPS_RPC_PERMISSION_DENIED;
+}
+
+/* verify: later-client alone */
+static int verify_later_only(void *ctx, const char *pem, char *err, size_t errlen)
+{
+    (void)ctx;
+    char cn[128];
+    cn_of(pem, cn, sizeof cn);
+    pthread_mutex_lock(&mu);
+    verifier_calls++;
+    late_thread = pthread_self();
+    pthread_mutex_unlock(&mu);
+    if (strcmp(cn, "later-client") == 0)
+        return 0;
+    snprintf(err, errlen, "verify refuses '%s'", cn);
+    return 1;
+}
+
+static void test_verify_now_answers_first_and_verify_only_when_later(void **state)
+{
+    (void)state;
+    tcert later = make_cert("later-client", NULL, 0, NULL);
+    for (int in_calls = 0; in_calls < 2; in_calls++) {
+        reset_observations();
+        pthread_mutex_lock(&mu);
+        now_calls = 0;
+        refused_calls = 0;
+        pthread_mutex_unlock(&mu);
+        asps_rpc_server_opts o = {.listen_addr = "127.0.0.1:0", .cert_chain_pem = server_cert.cert,
+                                  .key_pem = server_cert.key, .verify = verify_later_only,
+                                  .verify_now = verify_now_by_cn, .refuse_in_calls = in_calls,
+                                  .on_refused = in_calls ? on_refused : NULL};
+        asps_rpc_server *s = NULL;
+        asps_errbuf eb;
+        int port = 0;
+        assert_int_equal(asps_rpc_server_new(&o, &s, &eb), ASPS_OK);
+        assert_int_equal(asps_rpc_server_add_method(s, "/asps.test.Echo/Echo", echo_handler, NULL, &eb), ASPS_OK);
+        assert_int_equal(asps_rpc_server_start(s, &port, &eb), ASPS_OK);
+
+        /* answered by verify_now: verify never runs (it would refuse) */
+        asps_rpc_client *c = client_ca(port, &good, NULL);
+        expect_echo(c, "now");
+        asps_rpc_client_free(c);
+        pthread_mutex_lock(&mu);
+        assert_int_equal(now_calls, 1);
+        assert_int_equal(verifier_calls, 0);
+        pthread_mutex_unlock(&mu);
+
+        /* refused by verify_now: verify never runs; the handler neither */
+        c = client_ca(port, &bad, NULL);
+        result r = call(c, "/asps.test.Echo/Echo", "x", 1);
+        if (in_calls) { /* its status and words, on the call */
+            assert_int_equal(r.status, ASPS_RPC_PERMISSION_DENIED);
+            assert_string_equal(r.msg, "refused at once: 'bad-client'");
+        } else {
+            assert_int_equal(r.status, ASPS_RPC_UNAVAILABLE); /* handshake failed */
+        }
+        assert_null(r.reply);
+        asps_rpc_client_free(c);
+        pthread_mutex_lock(&mu);
+        assert_true(now_calls >= 2);
+        assert_int_equal(verifier_calls, 0);
+        assert_int_equal(handler_calls, 1);
+        assert_int_equal(refused_calls, in_calls ? 1 : 0);
+        pthread_mutex_unlock(&mu);
+
+        /* LATER: verify decides, on a verification thread */
+        c = client_ca(port, &later, NULL);
+        expect_echo(c, "later");
+        asps_rpc_client_free(c);
+        pthread_mutex_lock(&mu);
+        assert_int_equal(verifier_calls, 1);
+        assert_false(pthread_equal(now_thread, late_thread));
+        assert_int_equal(handler_calls, 2);
+        pthread_mutex_unlock(&mu);
+        asps_rpc_server_free(s);
+    }
+    free_cert(&later);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1200,6 +1315,7 @@ int main(void)
         cmocka_unit_test(test_decoders_reject_nul_in_strings_and_bad_framing),
         cmocka_unit_test(test_occlum_and_cczoo_messages_round_trip),
         cmocka_unit_test_setup(test_refuse_in_calls_answers_every_call_and_runs_no_handler, each_setup),
+        cmocka_unit_test_setup(test_verify_now_answers_first_and_verify_only_when_later, each_setup),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

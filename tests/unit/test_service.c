@@ -800,6 +800,50 @@ static void test_evidence_refused(void **state)
     assert_int_equal(v, ASPS_VERDICT_GRANTED);
 }
 
+/* The handshake hook on a thread that must not wait: what needs no wait
+ * (collateral at hand, claims cached) is the same answer, counted and
+ * audited the same; what would wait (here the test's evidence function,
+ * which may) is put off with nothing verified, counted or audited, and the
+ * waiting hook then decides. */
+static void test_verify_peer_now(void **state)
+{
+    fx *f = *state;
+    char err[512];
+    asps_verdict v;
+    asps_service_stats st;
+    /* the simulated folder's collateral: at once */
+    assert_int_equal(asps_service_verify_peer_now(f->svc, f->cert, &v, err, sizeof err), ASPS_OK);
+    assert_int_equal(v, ASPS_VERDICT_GRANTED);
+    asps_service_get_stats(f->svc, &st);
+    assert_int_equal(st.handshakes_ok, 1);
+    size_t before = audit_lines(f);
+    assert_int_equal(asps_service_verify_peer_now(f->svc, NULL, &v, err, sizeof err),
+                     ASPS_E_NO_EVIDENCE);
+    assert_int_equal(v, ASPS_VERDICT_UNAUTHENTICATED);
+    assert_int_equal(audit_lines(f), before + 1); /* a refusal, audited */
+
+    use_test_verifier(f);
+    before = audit_lines(f);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(asps_service_verify_peer_now(f->svc, f->other, &v, err, sizeof err),
+                         ASPS_E_WOULD_BLOCK);
+        assert_int_equal(v, ASPS_VERDICT_UNAUTHENTICATED); /* no verdict to act on */
+    }
+    assert_int_equal(f->verifications, 0);
+    assert_int_equal(audit_lines(f), before);
+    asps_service_get_stats(f->svc, &st);
+    assert_int_equal(st.handshakes_ok, 1);
+    assert_int_equal(st.handshakes_refused, 1);
+    assert_int_equal(asps_service_verify_peer(f->svc, f->other, &v, err, sizeof err), ASPS_OK);
+    assert_int_equal(f->verifications, 1);
+    /* cached now: at once, not verified again */
+    assert_int_equal(asps_service_verify_peer_now(f->svc, f->other, &v, err, sizeof err), ASPS_OK);
+    assert_int_equal(v, ASPS_VERDICT_GRANTED);
+    assert_int_equal(f->verifications, 1);
+    asps_service_get_stats(f->svc, &st);
+    assert_int_equal(st.handshakes_ok, 3);
+}
+
 /* Every exit of a call writes exactly one audit line: requests the service
  * refuses, requests the transport refuses before the decision (a decision
  * after that changes nothing), and granted ones. The request is judged
@@ -988,6 +1032,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_one_audit_line_per_call, setup, teardown),
         cmocka_unit_test_setup_teardown(test_claims_stress_reused_addresses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_grace_at_the_service_clock, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verify_peer_now, setup, teardown),
         cmocka_unit_test(test_status_table_both_ways),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

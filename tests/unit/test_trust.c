@@ -8,11 +8,14 @@
  * verify only with its root, a real quote with Intel's collateral from a
  * PCCS gets QVL's verdict, and a pool of verifiers answers concurrent
  * callers alike. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -547,6 +550,114 @@ static void test_trust_pool_serves_concurrent_callers(void **state)
     asps_trust_free(t);
 }
 
+/* ---- without waiting (asps_trust_verify_cert_now) --------------------------------- */
+
+static void expect_now(asps_trust *t, const char *cert, asps_err want, const char *words)
+{
+    asps_claims c;
+    asps_errbuf eb = {{0}};
+    asps_err e = asps_trust_verify_cert_now(t, (const uint8_t *)cert, strlen(cert), time(NULL),
+                                            ASPS_RATLS_PEER, &c, &eb);
+    if (e != want || (words && !strstr(eb.msg, words)))
+        fail_msg("want %s (%s), got %s: %s", asps_err_name(want), words ? words : "",
+                 asps_err_name(e), eb.msg);
+}
+
+/* Collateral at hand (the simulated folder; a platform held fresh) is
+ * verified at once; a platform not held yet is ASPS_E_WOULD_BLOCK with no
+ * PCCS asked, until a waiting verification has fetched it; a certificate
+ * wrong in itself is refused at once all the same. */
+static void test_trust_now_verifies_only_what_needs_no_wait(void **state)
+{
+    (void)state;
+    asps_trust_opts so = {.sim_root_dir = g.sim, .collateral = {.sim_dir = g.sim}};
+    asps_trust *t = trust(&so);
+    expect_now(t, g.cert[0], ASPS_OK, NULL);
+    expect_now(t, g.cert[1], ASPS_OK, NULL);
+    asps_trust_free(t);
+
+    char url[64], ca[4300];
+    asps_trust_opts o = {.sim_root_dir = g.sim};
+    sim_pccs(&o.collateral, url, ca);
+    t = trust(&o);
+    asps_collateral_source *s = asps_trust__collateral_source(t);
+    for (int i = 0; i < 3; i++)
+        expect_now(t, g.cert[0], ASPS_E_WOULD_BLOCK, PREFIX "platform's collateral not held");
+    assert_int_equal(asps_collateral_source__fetches(s), 0);
+    /* wrong in itself: refused, not put off */
+    char *cut = strdup(g.cert[0]);
+    cut[strlen(cut) / 2] = 0;
+    asps_claims c;
+    asps_errbuf eb;
+    assert_int_equal(asps_trust_verify_cert_now(t, (const uint8_t *)cut, strlen(cut), time(NULL),
+                                                ASPS_RATLS_PEER, &c, &eb),
+                     ASPS_E_PARSE);
+    free(cut);
+    if (asps_trust_verify_cert(t, (const uint8_t *)g.cert[0], strlen(g.cert[0]), time(NULL),
+                               ASPS_RATLS_PEER, &c, &eb) != ASPS_OK)
+        fail_msg("%s", eb.msg);
+    assert_int_equal(asps_collateral_source__fetches(s), 1);
+    expect_now(t, g.cert[0], ASPS_OK, NULL); /* held now */
+    assert_int_equal(asps_collateral_source__fetches(s), 1);
+    asps_trust_free(t);
+}
+
+typedef struct {
+    asps_trust *t;
+    asps_err e;
+} stuck_arg;
+
+static void *verify_stuck(void *arg)
+{
+    stuck_arg *a = arg;
+    asps_claims c;
+    asps_errbuf eb;
+    a->e = asps_trust_verify_cert(a->t, (const uint8_t *)g.cert[0], strlen(g.cert[0]), time(NULL),
+                                  ASPS_RATLS_PEER, &c, &eb);
+    return NULL;
+}
+
+/* A verifier held by a verification waiting for a PCCS that does not
+ * answer: a check that must not wait is put off, not queued behind it. */
+static void test_trust_now_never_waits_for_a_busy_verifier(void **state)
+{
+    (void)state;
+    int ls = socket(AF_INET, SOCK_STREAM, 0); /* listens, never answers */
+    assert_true(ls >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    assert_int_equal(bind(ls, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(ls, 8), 0);
+    assert_int_equal(getsockname(ls, (struct sockaddr *)&a, &al), 0);
+    char url[64], ca[4300];
+    pccs_url(url, sizeof url, ntohs(a.sin_port));
+    pccs_ca(ca, sizeof ca);
+    asps_trust_opts o = {.sim_root_dir = g.sim, .verifiers = 1,
+                         .collateral = {.pccs_url = url, .pccs_ca = ca}};
+    asps_trust *t = trust(&o);
+    stuck_arg sa = {.t = t};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, verify_stuck, &sa), 0);
+    /* until the stuck one holds the verifier, the answer is the collateral's */
+    asps_errbuf eb = {{0}};
+    asps_err e = ASPS_OK;
+    for (int i = 0; i < 500; i++) {
+        asps_claims c;
+        e = asps_trust_verify_cert_now(t, (const uint8_t *)g.cert[0], strlen(g.cert[0]), time(NULL),
+                                       ASPS_RATLS_PEER, &c, &eb);
+        if (e == ASPS_E_WOULD_BLOCK && strstr(eb.msg, "every verifier busy"))
+            break;
+        assert_int_equal(e, ASPS_E_WOULD_BLOCK);
+        usleep(10000);
+    }
+    assert_int_equal(e, ASPS_E_WOULD_BLOCK);
+    assert_non_null(strstr(eb.msg, "every verifier busy"));
+    close(ls); /* the stuck fetch fails now */
+    pthread_join(th, NULL);
+    assert_int_equal(sa.e, ASPS_E_UNAVAILABLE);
+    asps_trust_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -565,6 +676,8 @@ int main(void)
         cmocka_unit_test(test_trust_sim_certificate_with_collateral_from_a_pccs),
         cmocka_unit_test(test_trust_real_quote_with_collateral_from_a_pccs),
         cmocka_unit_test(test_trust_pool_serves_concurrent_callers),
+        cmocka_unit_test(test_trust_now_verifies_only_what_needs_no_wait),
+        cmocka_unit_test(test_trust_now_never_waits_for_a_busy_verifier),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
