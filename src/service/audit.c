@@ -29,9 +29,15 @@
 #include "writer.h"
 
 struct asps_audit {
-    int fd; /* replaced under mu by asps_audit_reopen */
+    int fd; /* replaced under fd_lock (written) by asps_audit_reopen */
     int own_fd;
     char *path; /* for asps_audit_reopen; NULL for stderr */
+    /* Lines to a file are written under fd_lock read-held, side by side:
+     * the kernel appends each write(2) to an O_APPEND regular file whole
+     * (under the file's own lock), so a mutex here would only make the
+     * second writer sleep and be woken. stderr (a pipe, a terminal) has no
+     * such promise for a long line: mu keeps its lines apart. */
+    pthread_rwlock_t fd_lock;
     pthread_mutex_t mu;
 };
 
@@ -92,7 +98,7 @@ asps_err asps_audit_open(const char *path, asps_audit **out, asps_errbuf *eb)
             return asps_fail(eb, ASPS_E_NOMEM, "audit: out of memory");
         }
     }
-    if (pthread_mutex_init(&a->mu, NULL) != 0) {
+    if (pthread_mutex_init(&a->mu, NULL) != 0 || pthread_rwlock_init(&a->fd_lock, NULL) != 0) {
         if (a->own_fd)
             close(a->fd);
         free(a->path);
@@ -111,12 +117,12 @@ asps_err asps_audit_reopen(asps_audit *a, asps_errbuf *eb)
         return ASPS_OK; /* stderr: nothing to reopen */
     int fd;
     ASPS_TRY(open_file(a->path, &fd, eb));
-    /* swapped under the write mutex: a line goes wholly to the old file or
-     * wholly to the new one */
-    pthread_mutex_lock(&a->mu);
+    /* swapped with no write under way: a line goes wholly to the old file
+     * or wholly to the new one */
+    pthread_rwlock_wrlock(&a->fd_lock);
     int old = a->fd;
     a->fd = fd;
-    pthread_mutex_unlock(&a->mu);
+    pthread_rwlock_unlock(&a->fd_lock);
     close(old);
     return ASPS_OK;
 }
@@ -129,6 +135,7 @@ void asps_audit_close(asps_audit *a)
         close(a->fd);
     free(a->path);
     pthread_mutex_destroy(&a->mu);
+    pthread_rwlock_destroy(&a->fd_lock);
     free(a);
 }
 
@@ -560,13 +567,20 @@ asps_err asps_audit_decision(asps_audit *a, const asps_audit_event *ev, asps_err
     char *line;
     ASPS_TRY(asps_audit_format(ev, &line, eb));
     size_t n = strlen(line);
-    pthread_mutex_lock(&a->mu);
+    int file = a->own_fd;
+    if (file)
+        pthread_rwlock_rdlock(&a->fd_lock);
+    else
+        pthread_mutex_lock(&a->mu);
     ssize_t w;
     do {
         w = write(a->fd, line, n);
     } while (w < 0 && errno == EINTR);
     int e = errno;
-    pthread_mutex_unlock(&a->mu);
+    if (file)
+        pthread_rwlock_unlock(&a->fd_lock);
+    else
+        pthread_mutex_unlock(&a->mu);
     free(line);
     if (w < 0)
         return asps_fail(eb, ASPS_E_IO, "audit: write failed: %s", strerror(e));

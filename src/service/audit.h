@@ -31,8 +31,9 @@
  * ASPS_POLICY_MAX_NAME bytes and "...(N bytes)".
  *
  * Thread-safe: each line is formatted first and written with one write()
- * under a mutex, to a descriptor opened O_APPEND, so lines never interleave,
- * also with other processes appending to the same file.
+ * to a descriptor opened O_APPEND, which the kernel appends whole to a
+ * regular file, so lines never interleave, also with other processes
+ * appending to the same file; lines to stderr are written one at a time.
  */
 #ifndef ASPS_AUDIT_H
 #define ASPS_AUDIT_H
