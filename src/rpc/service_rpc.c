@@ -36,7 +36,10 @@ static int finish(glue *g, asps_call *c, char *msg, size_t msglen)
 {
     asps_service_call_end(g->svc, c);
     int st = asps_rpc_status_of(c->err, c->verdict);
-    snprintf(msg, msglen, "%s", st == ASPS_RPC_OK ? "" : c->msg);
+    if (st == ASPS_RPC_OK)
+        msg[0] = 0;
+    else
+        snprintf(msg, msglen, "%s", c->msg);
     return st;
 }
 

@@ -383,10 +383,24 @@ static void lb_item(line_buf *b, cJSON *item, size_t bound)
 
 /* The one way a string enters a line (as json_str for the claims): S as
  * well-formed UTF-8 (ill-formed bytes replaced by U+FFFD), escaped by
- * cJSON, from a cJSON string item on the stack. */
+ * cJSON, from a cJSON string item on the stack; or, when S needs no
+ * escaping, copied between quotes (the text cJSON would print). */
 static void lb_str(line_buf *b, const char *s)
 {
     size_t n = strlen(s);
+    /* printable ASCII but '"' and '\\' is its own JSON text (RFC 8259 7;
+     * cJSON writes it unchanged too): most of a line's strings (time, peer,
+     * names, verdict), copied without cJSON's pass */
+    size_t plain = 0;
+    for (unsigned char c; plain < n && (c = (unsigned char)s[plain]) >= 0x20 && c < 0x7f &&
+                          c != '"' && c != '\\';)
+        plain++;
+    if (plain == n && 6 * n + 16 <= INT32_MAX / 2) { /* lb_item's bound, the same */
+        lb_raw(b, "\"", 1);
+        lb_raw(b, s, n);
+        lb_raw(b, "\"", 1);
+        return;
+    }
     char *clean = NULL;
     if (!asps_utf8_valid((const uint8_t *)s, n, NULL)) {
         clean = asps_utf8_sanitize((const uint8_t *)s, n, NULL);

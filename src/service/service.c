@@ -684,7 +684,8 @@ void asps_service_call_begin(asps_service *s, asps_call *c, const char *cert_pem
         c->claims = &rec->claims;
         c->claims_ref = rec;
     }
-    snprintf(c->claims_msg, sizeof c->claims_msg, "%s", eb.msg);
+    if (c->claims_err != ASPS_OK) /* read only then (check_evidence) */
+        snprintf(c->claims_msg, sizeof c->claims_msg, "%s", eb.msg);
     if (hit)
         count(s, &s->stats.claims_cache_hits);
 }

@@ -648,7 +648,12 @@ static void test_line_is_what_one_cjson_tree_prints(void **state)
     for (size_t i = 0; i < sizeof big - 1; i++)
         big[i] = (char)(1 + i % 255); /* every byte value but 0: controls, quotes, bad UTF-8 */
     big[sizeof big - 1] = 0;
-    const char *strings[] = {"ipv4:127.0.0.1:5", "", "quote\" back\\slash \x01\x1f ctl\n\t",
+    char ascii[100], *p = ascii; /* printable ASCII but '"' and '\\': written as it is */
+    for (int ch = 0x20; ch < 0x7f; ch++)
+        if (ch != '"' && ch != '\\')
+            *p++ = (char)ch;
+    *p = 0;
+    const char *strings[] = {"ipv4:127.0.0.1:5", "", ascii, "quote\" back\\slash \x01\x1f ctl\n\t",
                              "\xc3\x28 bad \xff\xfe utf8 \xe2\x82", "ünïcødé € \xf0\x9f\x94\x91",
                              "</script>\u2028", big};
     size_t ns = sizeof strings / sizeof strings[0];
