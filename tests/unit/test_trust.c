@@ -468,6 +468,31 @@ static void test_trust_pccs_asked_only_for_a_vetted_platform(void **state)
     asps_trust_free(t);
 }
 
+/* A PCK chain that passes the vet but names a platform the PCCS cannot
+ * serve (here the trusted platform's chain in a TDX quote, the PCCS holding
+ * SGX collateral only: as a public, genuine SGX PCK chain under a TDX header
+ * is at Intel's PCS) is asked for once, then not again at every handshake
+ * (RETRY_S, as for a held platform whose fetch failed). */
+static void test_trust_unservable_vetted_platform_not_fetched_every_handshake(void **state)
+{
+    (void)state;
+    char url[64], ca[4300];
+    asps_trust_opts o = {.sim_root_dir = g.sim};
+    sim_pccs(&o.collateral, url, ca);
+    asps_trust *t = trust(&o);
+    asps_collateral_source *s = asps_trust__collateral_source(t);
+    asps_claims c;
+    asps_errbuf eb;
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(asps_trust_verify_cert(t, (const uint8_t *)g.cert[1], strlen(g.cert[1]),
+                                                time(NULL), 0, &c, &eb),
+                         ASPS_E_UNAVAILABLE);
+    unsigned long n = asps_collateral_source__fetches(s);
+    asps_trust_free(t);
+    if (n != 1)
+        fail_msg("the PCCS was asked %lu times for one unservable platform in 5 handshakes", n);
+}
+
 /* Intel's real quote and collateral, served by a PCCS: QVL's verdict
  * (ConfigurationAndSWHardeningNeeded, two advisories) at 2025-07-01. */
 static void test_trust_real_quote_with_collateral_from_a_pccs(void **state)
@@ -557,6 +582,7 @@ int main(void)
         cmocka_unit_test(test_source_first_kind_named_serves),
         cmocka_unit_test(test_source_pccs_serves_what_it_was_given),
         cmocka_unit_test(test_trust_pccs_asked_only_for_a_vetted_platform),
+        cmocka_unit_test(test_trust_unservable_vetted_platform_not_fetched_every_handshake),
         cmocka_unit_test(test_source_pccs_trouble_is_the_collaterals),
         cmocka_unit_test(test_trust_sim_certificates_verify_with_their_root),
         cmocka_unit_test(test_trust_without_the_sim_root_refuses),
