@@ -27,6 +27,29 @@
 #define RETRY_S 30        /* after every URL failed for a platform: ask again no sooner */
 #define REFRESH_MIN_S 60  /* between two background refreshes of one platform */
 
+/* A platform not held (never served, or evicted): at most one fetch for it
+ * at a time, the handshakes that ask meanwhile waiting for that fetch's
+ * result, and none again within ASPS_COLLATERAL_UNHELD_WAIT_MS of a failed
+ * one. A quote whose PCK chain is genuine and public (it passes the vet)
+ * may name a platform no PCCS serves (an SGX PCK chain under a TDX header,
+ * an FMSPC the PCCS answers 404 for): without this every such handshake
+ * was a round of PCCS requests, at the client's rate. The window is short:
+ * a PCCS that comes back (or learns the platform) serves the next call a
+ * second later. The table is fixed (ASPS_COLLATERAL_UNHELD_N): a slot is
+ * taken again once its fetch ended and its window passed (the oldest
+ * first); while every slot is busy a new platform is not fetched for, so
+ * the PCCS sees at most N request rounds per second for platforms not held
+ * whatever clients send. */
+typedef struct unheld {
+    int used;
+    int in_flight;     /* its one fetch is under way */
+    asps_tee tee;
+    uint8_t fmspc[6];
+    char ca[16];
+    int64_t failed_ms; /* when its last fetch failed (the source's clock) */
+    char why[256];     /* that fetch's error */
+} unheld;
+
 /* Collateral held for one platform: the last that a URL served (or that
  * the cache folder held and that verified). */
 typedef struct held {
@@ -54,6 +77,10 @@ struct asps_collateral_source {
     atomic_ulong fetches; /* fetch_any calls (asps_collateral_source__fetches) */
     pthread_mutex_t lock; /* held, stop */
     held held[HELD_N];
+    unheld unheld[ASPS_COLLATERAL_UNHELD_N]; /* under lock */
+    pthread_cond_t fetched; /* an unheld platform's fetch ended */
+    int64_t (*now_ms)(void *ctx); /* unheld's clock (ms); NULL: CLOCK_MONOTONIC */
+    void *now_ctx;
     pthread_cond_t wake;
     pthread_t refresher;
     int refresher_on, stop;
@@ -138,6 +165,7 @@ void asps_collateral_source_free(asps_collateral_source *s)
         asps_collateral_free(s->held[i].col);
     free(s->cache_dir);
     pthread_cond_destroy(&s->wake);
+    pthread_cond_destroy(&s->fetched);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }
@@ -486,6 +514,7 @@ asps_err asps_collateral_source_new(const asps_collateral_source_opts *o,
         return asps_fail(eb, ASPS_E_NOMEM, "collateral: out of memory");
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->wake, NULL);
+    pthread_cond_init(&s->fetched, NULL);
     s->max_stale = o->max_stale;
     s->refresh_before = o->refresh_before;
     s->verify = o->verify;
@@ -562,16 +591,125 @@ int asps_collateral_source_empty(const asps_collateral_source *s)
     return !s->bundle && !s->sim[0] && !s->n_pccs && !s->cache_dir;
 }
 
-/* The PCCS path: what is held when fresh; else a fetch (failover); else the
- * cache folder; else what is held within max_stale past its nextUpdate. */
+/* The clock of the unheld table: monotonic (a wall clock set back must not
+ * stop fetches), milliseconds. */
+static int64_t unheld_now(asps_collateral_source *s)
+{
+    if (s->now_ms)
+        return s->now_ms(s->now_ctx);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Whether slot U still says something: its fetch is under way, or failed
+ * within the window. */
+static int unheld_busy(const unheld *u, int64_t now)
+{
+    return u->used && (u->in_flight || (now >= u->failed_ms &&
+                                        now < u->failed_ms + ASPS_COLLATERAL_UNHELD_WAIT_MS));
+}
+
+/* Under lock: may the caller fetch for a platform not held? 1: yes, and
+ * *slot is its fetch's (in flight, ended by unheld_end_locked); -1: a fetch
+ * for it is under way (wait for s->fetched, then look again); 0: no, EB
+ * says why (its last fetch failed within the window, or every slot is
+ * busy). */
+static int unheld_turn_locked(asps_collateral_source *s, asps_tee tee, const uint8_t fmspc[6],
+                              const char *ca, unheld **slot, asps_errbuf *eb)
+{
+    int64_t now = unheld_now(s);
+    const char *who = s->n_pccs == 1 ? "the PCCS" : "every PCCS";
+    char fm[13];
+    fmspc_hex(fmspc, fm);
+    unheld *u = NULL, *free_u = NULL;
+    for (int i = 0; i < ASPS_COLLATERAL_UNHELD_N; i++) {
+        unheld *x = &s->unheld[i];
+        if (x->used && x->tee == tee && !memcmp(x->fmspc, fmspc, 6) && !strcmp(x->ca, ca))
+            u = x;
+        else if (!unheld_busy(x, now) && (!free_u || (free_u->used && (!x->used ||
+                                                      x->failed_ms < free_u->failed_ms))))
+            free_u = x; /* a free slot, else the one whose fetch failed longest ago */
+    }
+    if (u && u->in_flight)
+        return -1;
+    if (u && unheld_busy(u, now)) {
+        asps_fail(eb, ASPS_E_UNAVAILABLE, "%s was asked for %s FMSPC %s (%s CA) less than %d s "
+                  "ago and is not asked again yet: %s", who, tee_name(tee), fm, ca,
+                  ASPS_COLLATERAL_UNHELD_WAIT_MS / 1000, u->why);
+        return 0;
+    }
+    if (!u && !free_u) {
+        asps_fail(eb, ASPS_E_UNAVAILABLE, "%s is being asked, or was less than %d s ago, for %d "
+                  "other platforms not held; not asked for %s FMSPC %s (%s CA) yet", who,
+                  ASPS_COLLATERAL_UNHELD_WAIT_MS / 1000, ASPS_COLLATERAL_UNHELD_N, tee_name(tee),
+                  fm, ca);
+        return 0;
+    }
+    if (!u) {
+        u = free_u;
+        memset(u, 0, sizeof *u);
+        u->used = 1;
+        u->tee = tee;
+        memcpy(u->fmspc, fmspc, 6);
+        snprintf(u->ca, sizeof u->ca, "%s", ca);
+    }
+    u->in_flight = 1;
+    *slot = u;
+    return 1;
+}
+
+/* Under lock: the fetch of slot U ended with E (EB): served, the platform
+ * is held and the slot free; failed, the window starts now. Wakes the
+ * handshakes that waited for it. */
+static void unheld_end_locked(asps_collateral_source *s, unheld *u, asps_err e, const asps_errbuf *eb)
+{
+    if (!u)
+        return;
+    u->in_flight = 0;
+    if (e == ASPS_OK) {
+        u->used = 0;
+    } else {
+        u->failed_ms = unheld_now(s);
+        size_t n = strnlen(eb->msg, sizeof u->why - 1); /* cut: a message of every URL's */
+        memcpy(u->why, eb->msg, n);
+        u->why[n] = 0;
+    }
+    pthread_cond_broadcast(&s->fetched);
+}
+
+void asps_collateral_source__set_clock(asps_collateral_source *s, int64_t (*now_ms)(void *ctx),
+                                       void *ctx)
+{
+    pthread_mutex_lock(&s->lock);
+    s->now_ms = now_ms;
+    s->now_ctx = ctx;
+    pthread_mutex_unlock(&s->lock);
+}
+
+size_t asps_collateral_source__unheld(asps_collateral_source *s)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&s->lock);
+    for (int i = 0; i < ASPS_COLLATERAL_UNHELD_N; i++)
+        n += s->unheld[i].used;
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
+/* The PCCS path: what is held when fresh; else a fetch (failover; for a
+ * platform not held, unheld's turn); else the cache folder; else what is
+ * held within max_stale past its nextUpdate. */
 static asps_err get_pccs(asps_collateral_source *s, asps_tee tee, const uint8_t fmspc[6],
                          const char *ca, int64_t now, asps_collateral **out, asps_errbuf *eb)
 {
     *out = NULL;
     if (strcmp(ca, "processor") && strcmp(ca, "platform"))
         return asps_fail(eb, ASPS_E_ARG, "pccs: ca must be processor or platform");
-    int fetch = 1;
+    int fetch = 1, is_held = 0, turn = 1;
+    unheld *u = NULL;
     pthread_mutex_lock(&s->lock);
+look: /* again once another handshake's fetch for the platform ended */
     for (int i = 0; i < HELD_N; i++) {
         held *h = &s->held[i];
         if (!same_platform(h, tee, fmspc, ca))
@@ -584,10 +722,17 @@ static asps_err get_pccs(asps_collateral_source *s, asps_tee tee, const uint8_t 
         /* past nextUpdate and every URL failed a moment ago: do not make
          * every request wait for the same failures */
         fetch = !h->failed_at || now >= h->failed_at + RETRY_S || now < h->failed_at;
+        is_held = 1;
+    }
+    if (!is_held && s->n_pccs && (turn = unheld_turn_locked(s, tee, fmspc, ca, &u, eb)) < 0) {
+        pthread_cond_wait(&s->fetched, &s->lock); /* its result is this call's too */
+        goto look;
     }
     pthread_mutex_unlock(&s->lock);
     asps_err e = ASPS_E_UNAVAILABLE;
-    if (fetch && s->n_pccs) {
+    if (!turn) { /* eb says why */
+        fetch = 0;
+    } else if (fetch && s->n_pccs) {
         asps_collateral *c;
         int64_t nu = 0;
         atomic_fetch_add(&s->fetches, 1);
@@ -598,9 +743,13 @@ static asps_err get_pccs(asps_collateral_source *s, asps_tee tee, const uint8_t 
             nu = earliest_next_update(c, nu);
             pthread_mutex_lock(&s->lock);
             hold_locked(s, tee, fmspc, ca, c, nu, now, REFRESH_MIN_S);
+            unheld_end_locked(s, u, ASPS_OK, eb);
             pthread_mutex_unlock(&s->lock);
             return e;
         }
+        pthread_mutex_lock(&s->lock);
+        unheld_end_locked(s, u, e, eb);
+        pthread_mutex_unlock(&s->lock);
         if (e == ASPS_E_NOMEM || e == ASPS_E_ARG)
             return e;
     } else if (!s->n_pccs) {

@@ -114,6 +114,24 @@ asps_err asps_collateral_source_get_now(void *ctx, const uint8_t *quote, size_t 
  * platform's collateral. */
 unsigned long asps_collateral_source__fetches(asps_collateral_source *s);
 
+/* A platform not held is fetched for by one handshake at a time (the
+ * others wait for that fetch's result), and not again within
+ * ASPS_COLLATERAL_UNHELD_WAIT_MS (milliseconds) of a failed fetch: those
+ * calls get ASPS_E_UNAVAILABLE saying when the PCCS was asked and what it
+ * answered. At most ASPS_COLLATERAL_UNHELD_N such platforms are
+ * remembered (a fixed table); while every one of them has a fetch in
+ * flight or failed within the window, another platform not held is not
+ * fetched for (ASPS_E_UNAVAILABLE). */
+#define ASPS_COLLATERAL_UNHELD_WAIT_MS 1000
+#define ASPS_COLLATERAL_UNHELD_N 64
+
+/* Tests: the clock of that window (milliseconds, only its differences
+ * count; NULL: CLOCK_MONOTONIC). */
+void asps_collateral_source__set_clock(asps_collateral_source *s, int64_t (*now_ms)(void *ctx),
+                                       void *ctx);
+/* Tests: how many platforms not held the source remembers. */
+size_t asps_collateral_source__unheld(asps_collateral_source *s);
+
 /* Whether the source can verify now (unix seconds NOW): 1, or 0 with WHY
  * (for /readyz): a bundle or simulated collateral past its earliest
  * nextUpdate ("collateral expired: sgx FMSPC 00906ED50000 ..."); PCCSs

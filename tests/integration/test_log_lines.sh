@@ -200,19 +200,24 @@ sed "s|\"collateral\": {\"sim\": \"sim\"}|\"collateral\": {\"pccs\": \"https://1
     server.json > pccs.json
 grep -q pccs_ca pccs.json || bad "pccs config"
 # first a PCCS that answers 404 (it knows no such platform): it is up, the
-# calls fail, no "down" line; then 503s: down
+# calls fail, no "down" line; then 503s: down. A platform not held is not
+# fetched for again within 1 s of a failed fetch (README.md, collateral):
+# each call waits that second out, so that every one of them asks the PCCS
 pccs '{"fail": 100000, "status": 404}'
 start_server json pccs.json --log-format json
 for i in 1 2; do
+    [ $i = 1 ] || sleep 1.1
     out=$(GET 2>&1); rc=$?
     [ $rc = 3 ] && [[ "$out" == *"collateral_unavailable"* ]] && ok || bad "PCCS 404, call $i: exit $rc: $out"
 done
 pccs '{"fail": 100000, "status": 503}'
 for i in 1 2 3 4; do
+    sleep 1.1
     out=$(GET 2>&1); rc=$?
     [ $rc = 3 ] && [[ "$out" == *"collateral_unavailable"* ]] && ok || bad "PCCS down, call $i: exit $rc: $out"
 done
 pccs '{"fail": 0}'
+sleep 1.1
 [ "$(GET 2>&1)" = "Secret received: 76-31" ] && ok || bad "PCCS back: not served"
 [ "$(GET 2>&1)" = "Secret received: 76-31" ] && ok || bad "PCCS back: second call"
 kms_outage 3

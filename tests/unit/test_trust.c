@@ -10,8 +10,10 @@
  * callers alike. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include "asps/evidence.h"
 #include "asps/ratls.h"
@@ -471,6 +475,268 @@ static void test_trust_pccs_asked_only_for_a_vetted_platform(void **state)
     asps_trust_free(t);
 }
 
+/* The source's clock for the window after a failed fetch (source.h), set
+ * by the test: time passes only when the test says. */
+static int64_t test_clock(void *ctx) { return atomic_load((_Atomic int64_t *)ctx); }
+
+/* A PCK chain that passes the vet but names a platform the PCCS cannot
+ * serve (here the trusted platform's chain in a TDX quote, the PCCS holding
+ * SGX collateral only: as a public, genuine SGX PCK chain under a TDX header
+ * is at Intel's PCS) is asked for once, then not again within a second
+ * however many handshakes name it (each told when the PCCS was asked and
+ * what it answered); after the second, once more. */
+static void test_trust_unservable_vetted_platform_not_fetched_every_handshake(void **state)
+{
+    (void)state;
+    char url[64], ca[4300];
+    asps_trust_opts o = {.sim_root_dir = g.sim};
+    sim_pccs(&o.collateral, url, ca);
+    asps_trust *t = trust(&o);
+    asps_collateral_source *s = asps_trust__collateral_source(t);
+    _Atomic int64_t now = 5000000;
+    asps_collateral_source__set_clock(s, test_clock, &now);
+    asps_claims c;
+    asps_errbuf eb;
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(asps_trust_verify_cert(t, (const uint8_t *)g.cert[1], strlen(g.cert[1]),
+                                                time(NULL), 0, &c, &eb),
+                         ASPS_E_UNAVAILABLE);
+        if (!strstr(eb.msg, PREFIX) || !strstr(eb.msg, "/tdx/certification/v4/tcb?fmspc=") ||
+            !strstr(eb.msg, "HTTP 404") ||
+            (i > 0 && !strstr(eb.msg, "less than 1 s ago and is not asked again yet")))
+            fail_msg("handshake %d: %s", i, eb.msg);
+    }
+    unsigned long n = asps_collateral_source__fetches(s);
+    if (n != 1)
+        fail_msg("the PCCS was asked %lu times for one unservable platform in 5 handshakes", n);
+    atomic_fetch_add(&now, ASPS_COLLATERAL_UNHELD_WAIT_MS - 1);
+    assert_int_equal(asps_trust_verify_cert(t, (const uint8_t *)g.cert[1], strlen(g.cert[1]),
+                                            time(NULL), 0, &c, &eb),
+                     ASPS_E_UNAVAILABLE);
+    assert_int_equal(asps_collateral_source__fetches(s), 1);
+    atomic_fetch_add(&now, 1); /* the window passed: asked again, once */
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(asps_trust_verify_cert(t, (const uint8_t *)g.cert[1], strlen(g.cert[1]),
+                                                time(NULL), 0, &c, &eb),
+                         ASPS_E_UNAVAILABLE);
+    assert_int_equal(asps_collateral_source__fetches(s), 2);
+    /* the trusted platform's SGX quote, served, is not held back by it */
+    if (asps_trust_verify_cert(t, (const uint8_t *)g.cert[0], strlen(g.cert[0]), time(NULL), 0,
+                               &c, &eb) != ASPS_OK)
+        fail_msg("%s", eb.msg);
+    assert_int_equal(asps_collateral_source__fetches(s), 3);
+    asps_trust_free(t);
+}
+
+/* A TCP server on 127.0.0.1 that takes every connection and holds it
+ * HOLD_MS before closing it unanswered: a PCCS slow to fail. */
+#define HOLD_MS 300
+typedef struct slow_pccs {
+    int fd, port;
+    atomic_int stop;
+    pthread_t th;
+} slow_pccs;
+
+static void *slow_pccs_run(void *arg)
+{
+    slow_pccs *p = arg;
+    while (!atomic_load(&p->stop)) {
+        struct pollfd pf = {.fd = p->fd, .events = POLLIN};
+        if (poll(&pf, 1, 50) <= 0)
+            continue;
+        int c = accept(p->fd, NULL, NULL);
+        if (c < 0)
+            continue;
+        usleep(HOLD_MS * 1000);
+        close(c);
+    }
+    return NULL;
+}
+
+static void slow_pccs_start(slow_pccs *p)
+{
+    memset(p, 0, sizeof *p);
+    p->fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    assert_true(p->fd >= 0);
+    assert_int_equal(bind(p->fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(p->fd, 64), 0);
+    assert_int_equal(getsockname(p->fd, (struct sockaddr *)&a, &al), 0);
+    p->port = ntohs(a.sin_port);
+    assert_int_equal(pthread_create(&p->th, NULL, slow_pccs_run, p), 0);
+}
+
+static void slow_pccs_stop(slow_pccs *p)
+{
+    atomic_store(&p->stop, 1);
+    pthread_join(p->th, NULL);
+    close(p->fd);
+}
+
+#define CALLERS 8
+typedef struct caller {
+    asps_collateral_source *s;
+    pthread_barrier_t *go;
+    asps_err e;
+    asps_errbuf eb;
+} caller;
+
+static void *ask_once(void *arg)
+{
+    caller *k = arg;
+    const asps_collateral *c = NULL;
+    int owned = 0;
+    pthread_barrier_wait(k->go);
+    k->e = asps_collateral_source_get(k->s, g.quote[0], g.quote_len[0], &c, &owned, &k->eb);
+    if (c && owned)
+        asps_collateral_free((asps_collateral *)c);
+    return NULL;
+}
+
+/* Handshakes that ask at once for one platform not held make one fetch:
+ * while it is under way (a PCCS slow to fail) the others wait for it, and
+ * all get its result. */
+static void test_source_one_fetch_at_a_time_per_platform(void **state)
+{
+    (void)state;
+    slow_pccs p;
+    slow_pccs_start(&p);
+    char url[64], ca[4300];
+    pccs_url(url, sizeof url, p.port);
+    pccs_ca(ca, sizeof ca);
+    asps_collateral_source_opts o = {.pccs_url = url, .pccs_ca = ca};
+    asps_collateral_source *s = source(&o);
+    _Atomic int64_t now = 5000000;
+    asps_collateral_source__set_clock(s, test_clock, &now);
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, CALLERS);
+    pthread_t th[CALLERS];
+    caller k[CALLERS];
+    for (int i = 0; i < CALLERS; i++) {
+        k[i] = (caller){.s = s, .go = &go};
+        assert_int_equal(pthread_create(&th[i], NULL, ask_once, &k[i]), 0);
+    }
+    for (int i = 0; i < CALLERS; i++)
+        pthread_join(th[i], NULL);
+    pthread_barrier_destroy(&go);
+    unsigned long n = asps_collateral_source__fetches(s);
+    asps_collateral_source_free(s);
+    slow_pccs_stop(&p);
+    char want[128];
+    snprintf(want, sizeof want, "pccs: %s/sgx/certification/v4/pckcrl", url);
+    for (int i = 0; i < CALLERS; i++) {
+        assert_int_equal(k[i].e, ASPS_E_UNAVAILABLE);
+        if (!has_prefix(k[i].eb.msg, PREFIX) || !strstr(k[i].eb.msg, want))
+            fail_msg("caller %d: %s", i, k[i].eb.msg);
+    }
+    if (n != 1)
+        fail_msg("%d handshakes at once for one platform made %lu fetches", CALLERS, n);
+}
+
+/* QUOTE (the simulated TDX quote) with its PCK certificate's FMSPC set to
+ * 0xA5 0 0 0 K>>8 K: another platform, as a PCK chain of another
+ * processor would name (the PEM leaf decoded, the FMSPC extension's value
+ * replaced, encoded back in place). */
+static uint8_t *quote_with_fmspc(const uint8_t *q, size_t len, unsigned k)
+{
+    static const uint8_t oid[] = {0x06, 0x0a, 0x2a, 0x86, 0x48, 0x86, 0xf8, 0x4d,
+                                  0x01, 0x0d, 0x01, 0x04, 0x04, 0x06};
+    uint8_t *out = malloc(len);
+    assert_non_null(out);
+    memcpy(out, q, len);
+    const char *begin = "-----BEGIN CERTIFICATE-----", *end = "-----END CERTIFICATE-----";
+    uint8_t *b = memmem(out, len, begin, strlen(begin));
+    assert_non_null(b);
+    b += strlen(begin);
+    uint8_t *e = memmem(b, len - (size_t)(b - out), end, strlen(end));
+    assert_non_null(e);
+    size_t n = 0, *pos = malloc(sizeof *pos * (size_t)(e - b));
+    unsigned char *text = malloc((size_t)(e - b) + 1), *der = malloc((size_t)(e - b));
+    assert_true(pos && text && der);
+    for (uint8_t *x = b; x < e; x++)
+        if (*x != '\n' && *x != '\r') {
+            pos[n] = (size_t)(x - out);
+            text[n++] = *x;
+        }
+    int dl = EVP_DecodeBlock(der, text, (int)n);
+    assert_true(dl > 0 && n % 4 == 0);
+    uint8_t *f = memmem(der, (size_t)dl, oid, sizeof oid);
+    assert_non_null(f);
+    f += sizeof oid;
+    const uint8_t fm[6] = {0xa5, 0, 0, 0, (uint8_t)(k >> 8), (uint8_t)k};
+    memcpy(f, fm, 6);
+    /* the padding decoded as zeros: encode only the DER's own bytes */
+    int pad = (n >= 1 && text[n - 1] == '=') + (n >= 2 && text[n - 2] == '=');
+    assert_int_equal(EVP_EncodeBlock(text, der, dl - pad), (int)n);
+    for (size_t i = 0; i < n; i++)
+        out[pos[i]] = text[i];
+    free(pos);
+    free(text);
+    free(der);
+    return out;
+}
+
+/* One call for platform K; its error. */
+static asps_err ask_platform(asps_collateral_source *s, unsigned k, asps_errbuf *eb)
+{
+    uint8_t *q = quote_with_fmspc(g.quote[1], g.quote_len[1], k);
+    const asps_collateral *c = NULL;
+    int owned = 0;
+    asps_err e = asps_collateral_source_get(s, q, g.quote_len[1], &c, &owned, eb);
+    free(q);
+    if (c && owned)
+        asps_collateral_free((asps_collateral *)c);
+    return e;
+}
+
+/* The platforms not held that the source remembers are a fixed table: more
+ * of them than it holds do not grow it; while every slot has failed within
+ * the window a new platform is not fetched for (the PCCS sees at most that
+ * many request rounds a second), and once the window passed the oldest
+ * slots are taken again (their platforms forgotten). */
+static void test_source_unheld_platforms_table_is_bounded(void **state)
+{
+    (void)state;
+    char url[64], ca[4300];
+    asps_collateral_source_opts o = {0};
+    sim_pccs(&o, url, ca); /* SGX only: every TDX platform is a 404 */
+    asps_collateral_source *s = source(&o);
+    _Atomic int64_t now = 5000000;
+    asps_collateral_source__set_clock(s, test_clock, &now);
+    const unsigned N = ASPS_COLLATERAL_UNHELD_N;
+    asps_errbuf eb;
+    /* the patched quote names its platform, and a 404 is what it gets */
+    assert_int_equal(ask_platform(s, 0, &eb), ASPS_E_UNAVAILABLE);
+    if (!strcasestr(eb.msg, "fmspc=A50000000000") || !strstr(eb.msg, "HTTP 404"))
+        fail_msg("%s", eb.msg);
+    for (unsigned k = 1; k < N; k++)
+        assert_int_equal(ask_platform(s, k, &eb), ASPS_E_UNAVAILABLE);
+    assert_int_equal(asps_collateral_source__fetches(s), N);
+    assert_int_equal(asps_collateral_source__unheld(s), N);
+    /* one more platform: every slot failed within the window */
+    assert_int_equal(ask_platform(s, N, &eb), ASPS_E_UNAVAILABLE);
+    if (!has_prefix(eb.msg, PREFIX) || !strstr(eb.msg, "other platforms not held"))
+        fail_msg("%s", eb.msg);
+    assert_int_equal(ask_platform(s, 0, &eb), ASPS_E_UNAVAILABLE);
+    if (!strstr(eb.msg, "less than 1 s ago"))
+        fail_msg("%s", eb.msg);
+    assert_int_equal(asps_collateral_source__fetches(s), N);
+    assert_int_equal(asps_collateral_source__unheld(s), N);
+    /* the window passed: N new platforms take the slots */
+    atomic_fetch_add(&now, ASPS_COLLATERAL_UNHELD_WAIT_MS);
+    for (unsigned k = N; k < 2 * N; k++)
+        assert_int_equal(ask_platform(s, k, &eb), ASPS_E_UNAVAILABLE);
+    assert_int_equal(asps_collateral_source__fetches(s), 2 * N);
+    assert_int_equal(asps_collateral_source__unheld(s), N);
+    /* the first platform was forgotten: not "asked less than 1 s ago" */
+    assert_int_equal(ask_platform(s, 0, &eb), ASPS_E_UNAVAILABLE);
+    if (!strstr(eb.msg, "other platforms not held"))
+        fail_msg("%s", eb.msg);
+    assert_int_equal(asps_collateral_source__fetches(s), 2 * N);
+    asps_collateral_source_free(s);
+}
+
 /* Intel's real quote and collateral, served by a PCCS: QVL's verdict
  * (ConfigurationAndSWHardeningNeeded, two advisories) at 2025-07-01. */
 static void test_trust_real_quote_with_collateral_from_a_pccs(void **state)
@@ -668,6 +934,9 @@ int main(void)
         cmocka_unit_test(test_source_first_kind_named_serves),
         cmocka_unit_test(test_source_pccs_serves_what_it_was_given),
         cmocka_unit_test(test_trust_pccs_asked_only_for_a_vetted_platform),
+        cmocka_unit_test(test_trust_unservable_vetted_platform_not_fetched_every_handshake),
+        cmocka_unit_test(test_source_one_fetch_at_a_time_per_platform),
+        cmocka_unit_test(test_source_unheld_platforms_table_is_bounded),
         cmocka_unit_test(test_source_pccs_trouble_is_the_collaterals),
         cmocka_unit_test(test_trust_sim_certificates_verify_with_their_root),
         cmocka_unit_test(test_trust_without_the_sim_root_refuses),
