@@ -169,11 +169,13 @@ void asps_rpc__free_secret_str(char *s) { asps_cleanse_free_str(s); }
  *
  * gRPC calls verify() at the end of every TLS handshake on whichever of its
  * polling threads drove the handshake. Without a pool the user's function runs
- * right there (fine for a client). With a pool (the server), verify() queues
- * the check and returns at once, so that a slow check (a DCAP verification
- * that has to fetch collateral from a PCCS that is down) holds up only other
- * handshakes' checks, never the server's network I/O or calls from clients
- * already verified. gRPC keeps the request alive until the callback is called
+ * right there (fine for a client). With a pool (the server), verify() first
+ * asks the server's verify_now there, which answers only what needs no wait;
+ * anything else (ASPS_RPC_VERIFY_LATER) is queued and verify() returns at
+ * once, so that a slow check (a DCAP verification that has to fetch
+ * collateral from a PCCS that is down) holds up only other handshakes'
+ * checks, never the server's network I/O or calls from clients already
+ * verified. gRPC keeps the request alive until the callback is called
  * (cancel() is a hint), so every queued check is answered exactly once:
  * cancelled ones with CANCELLED, without running the user's function. */
 

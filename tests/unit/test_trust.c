@@ -924,6 +924,127 @@ static void test_trust_now_never_waits_for_a_busy_verifier(void **state)
     asps_trust_free(t);
 }
 
+/* ---- the same verdict without waiting as waiting --------------------------------- */
+
+/* A certificate whose two quotes (Gramine's, then the DICE one) come from
+ * A1 and A2: two platforms, or two identities of one. */
+typedef struct {
+    asps_attester *a[2];
+    int n;
+} two_attesters;
+
+static asps_err quote_in_turn(void *ctx, const uint8_t rd[64], uint8_t **q, size_t *n,
+                              asps_errbuf *eb)
+{
+    two_attesters *t = ctx;
+    return asps_attester_quote(t->a[t->n++ % 2], rd, q, n, eb);
+}
+
+static char *make_cert_two(const asps_sim_identity *id1, const asps_sim_identity *id2,
+                           int64_t not_before, int64_t validity)
+{
+    two_attesters t = {.n = 0};
+    asps_errbuf eb;
+    if (asps_sim_attester_new(g.sim, id1, &t.a[0], &eb) != ASPS_OK ||
+        asps_sim_attester_new(g.sim, id2, &t.a[1], &eb) != ASPS_OK)
+        fail_msg("%s", eb.msg);
+    char *cert = NULL, *key = NULL;
+    asps_ratls_create_opts o = {.quote = quote_in_turn, .quote_ctx = &t,
+                                .not_before = not_before, .validity_secs = validity};
+    if (asps_ratls_create(&o, &cert, &key, &eb) != ASPS_OK)
+        fail_msg("%s", eb.msg);
+    assert_int_equal(t.n, 2); /* both extensions written */
+    asps_attester_free(t.a[0]);
+    asps_attester_free(t.a[1]);
+    asps_ratls_free_key(key);
+    return cert;
+}
+
+typedef struct {
+    asps_err e;
+    char msg[sizeof ((asps_errbuf *)0)->msg];
+} answer;
+
+static answer ask(asps_trust *t, const char *cert, int now)
+{
+    answer a;
+    asps_claims c;
+    asps_errbuf eb = {{0}};
+    a.e = now ? asps_trust_verify_cert_now(t, (const uint8_t *)cert, strlen(cert), time(NULL),
+                                           ASPS_RATLS_PEER, &c, &eb)
+              : asps_trust_verify_cert(t, (const uint8_t *)cert, strlen(cert), time(NULL),
+                                       ASPS_RATLS_PEER, &c, &eb);
+    snprintf(a.msg, sizeof a.msg, "%s", eb.msg);
+    return a;
+}
+
+/* CERT: without waiting, put off (WANT_LATER) or exactly the waiting
+ * answer (its error and its words). */
+static void same_answer(asps_trust *t, const char *cert, int want_later, asps_err want)
+{
+    answer now = ask(t, cert, 1), wait = ask(t, cert, 0);
+    if (wait.e != want)
+        fail_msg("waiting: want %s, got %s: %s", asps_err_name(want), asps_err_name(wait.e),
+                 wait.msg);
+    if (want_later) {
+        if (now.e != ASPS_E_WOULD_BLOCK)
+            fail_msg("now: want would_block, got %s: %s", asps_err_name(now.e), now.msg);
+        return;
+    }
+    if (now.e != wait.e || strcmp(now.msg, wait.msg) != 0)
+        fail_msg("now %s (%s) but waiting %s (%s)", asps_err_name(now.e), now.msg,
+                 asps_err_name(wait.e), wait.msg);
+}
+
+/* Gramine's quote on a platform held, the DICE quote on another (a TDX
+ * one, never fetched: the test PCCS serves SGX only) or of another
+ * identity; an expired certificate; each without waiting is the waiting
+ * answer, or put off when a part of it would wait. */
+static void test_trust_now_gives_the_waiting_verdict(void **state)
+{
+    (void)state;
+    asps_sim_identity sgx, tdx, sgx2;
+    memset(&sgx, 0, sizeof sgx);
+    memset(&tdx, 0, sizeof tdx);
+    sgx.tee = ASPS_TEE_SGX;
+    memset(sgx.mr_enclave, 0xa1, 32);
+    tdx.tee = ASPS_TEE_TDX;
+    sgx2 = sgx;
+    memset(sgx2.mr_enclave, 0xb2, 32);
+    char *mixed = make_cert_two(&sgx, &tdx, 0, 0);
+    char *two_ids = make_cert_two(&sgx, &sgx2, 0, 0);
+    char *expired = make_cert_two(&sgx, &sgx, time(NULL) - 7200, 3600);
+
+    /* the simulated folder: everything at hand */
+    asps_trust_opts so = {.sim_root_dir = g.sim, .collateral = {.sim_dir = g.sim}};
+    asps_trust *t = trust(&so);
+    same_answer(t, mixed, 0, ASPS_E_BINDING);
+    same_answer(t, two_ids, 0, ASPS_E_BINDING);
+    same_answer(t, expired, 0, ASPS_E_CERT_EXPIRED);
+    asps_trust_free(t);
+
+    /* a PCCS serving SGX: the SGX platform held after one waiting check */
+    char url[64], ca[4300];
+    asps_trust_opts o = {.sim_root_dir = g.sim};
+    sim_pccs(&o.collateral, url, ca);
+    t = trust(&o);
+    asps_collateral_source *s = asps_trust__collateral_source(t);
+    same_answer(t, expired, 0, ASPS_E_CERT_EXPIRED); /* refused before any collateral */
+    assert_int_equal(asps_collateral_source__fetches(s), 0);
+    same_answer(t, g.cert[0], 1, ASPS_OK); /* SGX held from here on */
+    unsigned long f = asps_collateral_source__fetches(s);
+    same_answer(t, two_ids, 0, ASPS_E_BINDING);
+    assert_int_equal(asps_collateral_source__fetches(s), f);
+    /* the TDX quote's collateral is not held: put off, never refused or
+     * accepted on the SGX quote's alone */
+    same_answer(t, mixed, 1, ASPS_E_UNAVAILABLE);
+    same_answer(t, mixed, 1, ASPS_E_UNAVAILABLE);
+    asps_trust_free(t);
+    free(mixed);
+    free(two_ids);
+    free(expired);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -947,6 +1068,7 @@ int main(void)
         cmocka_unit_test(test_trust_pool_serves_concurrent_callers),
         cmocka_unit_test(test_trust_now_verifies_only_what_needs_no_wait),
         cmocka_unit_test(test_trust_now_never_waits_for_a_busy_verifier),
+        cmocka_unit_test(test_trust_now_gives_the_waiting_verdict),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
