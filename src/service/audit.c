@@ -396,9 +396,13 @@ static void lb_str(line_buf *b, const char *s)
                           c != '"' && c != '\\';)
         plain++;
     if (plain == n && 6 * n + 16 <= INT32_MAX / 2) { /* lb_item's bound, the same */
-        lb_raw(b, "\"", 1);
-        lb_raw(b, s, n);
-        lb_raw(b, "\"", 1);
+        char *room = (char *)asps_writer_room(b, n + 2);
+        if (!room)
+            return;
+        room[0] = '"';
+        memcpy(room + 1, s, n);
+        room[n + 1] = '"';
+        asps_writer_advance(b, n + 2);
         return;
     }
     char *clean = NULL;
@@ -426,14 +430,6 @@ static void lb_num(line_buf *b, double d)
     item.type = cJSON_Number;
     cJSON_SetNumberHelper(&item, d);
     lb_item(b, &item, 64);
-}
-
-/* "KEY": the keys are this file's own literals */
-static void lb_key(line_buf *b, const char *key)
-{
-    lb_raw(b, "\"", 1);
-    lb_lit(b, key);
-    lb_raw(b, "\":", 2);
 }
 
 static void lb_str_or_null(line_buf *b, const char *s)
@@ -498,31 +494,26 @@ asps_err asps_audit_format(const asps_audit_event *ev, char **line, asps_errbuf 
     size_t claims_n = strlen(claims_j);
     line_buf b = asps_writer_init(SIZE_MAX / 2, ASPS_WRITER_PLAIN);
     asps_writer_room(&b, claims_n + 512); /* one allocation for most lines */
-    lb_raw(&b, "{", 1);
-    lb_key(&b, "time");
+    /* the keys with their punctuation, one literal each: the same text as
+     * a key at a time */
+    lb_lit(&b, "{\"time\":");
     lb_str(&b, ts);
-    lb_raw(&b, ",", 1);
-    lb_key(&b, "peer");
+    lb_lit(&b, ",\"peer\":");
     lb_str_or_null(&b, ev->peer);
     lb_raw(&b, ",", 1);
     lb_raw(&b, claims_j, claims_n);
     free(claims_s);
-    lb_raw(&b, ",", 1);
-    lb_key(&b, "app");
+    lb_lit(&b, ",\"app\":");
     lb_str_or_null(&b, ev->app ? ev->app : (d ? d->app : NULL));
-    lb_raw(&b, ",", 1);
     if (d) {
         /* an all-or-nothing denial releases nothing */
-        lb_key(&b, "names_asked");
-        lb_raw(&b, "[", 1);
+        lb_lit(&b, ",\"names_asked\":[");
         for (size_t i = 0; i < d->n; i++) {
             if (i)
                 lb_raw(&b, ",", 1);
             lb_name(&b, d->grants[i].name);
         }
-        lb_raw(&b, "],", 2);
-        lb_key(&b, "names_granted");
-        lb_raw(&b, "[", 1);
+        lb_lit(&b, "],\"names_granted\":[");
         size_t k = 0;
         for (size_t i = 0; d->allowed && i < d->n; i++) {
             if (!d->grants[i].granted)
@@ -531,20 +522,17 @@ asps_err asps_audit_format(const asps_audit_event *ev, char **line, asps_errbuf 
                 lb_raw(&b, ",", 1);
             lb_name(&b, d->grants[i].name);
         }
-        lb_raw(&b, "],", 2);
+        lb_lit(&b, "],");
     } else {
-        lb_key(&b, "names_asked");
+        lb_lit(&b, ",\"names_asked\":");
         lb_names(&b, ev->names_asked, ev->names_asked ? ev->n_asked : 0);
-        lb_raw(&b, ",", 1);
-        lb_key(&b, "names_granted");
+        lb_lit(&b, ",\"names_granted\":");
         lb_names(&b, ev->names_granted, ev->names_granted ? ev->n_granted : 0);
         lb_raw(&b, ",", 1);
     }
     /* accepted only under the app's tcb_grace_days: until when */
     if (d && d->grace) {
-        lb_key(&b, "grace");
-        lb_raw(&b, "{", 1);
-        lb_key(&b, "until");
+        lb_lit(&b, "\"grace\":{\"until\":");
         if (d->grace_until) {
             char day[32];
             asps_time_format(d->grace_until, day);
@@ -552,17 +540,15 @@ asps_err asps_audit_format(const asps_audit_event *ev, char **line, asps_errbuf 
         } else {
             lb_lit(&b, "null");
         }
-        lb_raw(&b, ",", 1);
-        lb_key(&b, "left_seconds");
+        lb_lit(&b, ",\"left_seconds\":");
         lb_num(&b, (double)d->grace_left_seconds);
         lb_raw(&b, "},", 2);
     }
     const char *verdict = ev->verdict ? ev->verdict : (d && d->allowed ? "granted" : "denied");
     const char *reason = ev->reason ? ev->reason : (d ? d->reason : "");
-    lb_key(&b, "verdict");
+    lb_lit(&b, "\"verdict\":");
     lb_str(&b, verdict);
-    lb_raw(&b, ",", 1);
-    lb_key(&b, "reason");
+    lb_lit(&b, ",\"reason\":");
     lb_str(&b, reason ? reason : "");
     lb_raw(&b, "}\n", 2);
     size_t n;
