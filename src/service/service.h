@@ -330,7 +330,8 @@ int asps_service_ready(asps_service *s, char *why, size_t n);
 void asps_service_note_call_load(unsigned in_flight, unsigned waiting, uint64_t waited_total,
                                  uint64_t busy_total);
 
-/* Counters for tests and the health of the service. */
+/* Counters for tests and the health of the service (each read whole; a
+ * field added here is read by asps_service_get_stats too). */
 typedef struct asps_service_stats {
     uint64_t handshakes_ok, handshakes_refused, calls, granted, denied, unavailable;
     uint64_t calls_refused; /* answered by the transport: connection refused */
