@@ -82,8 +82,9 @@ static int new_opt(void *ctx, int val, const char *name, const char *arg)
             return cli_usage_error(&new_help, "--days: 1..3650");
         return 0;
     case OPT_NB:
-        if (asps_time_parse(arg, &n->not_before) != 0)
-            return cli_usage_error(&new_help, "--not-before: unix seconds or RFC 3339");
+        if (cli_time_parse(arg, &n->not_before) != 0)
+            return cli_usage_error(&new_help,
+                                   "--not-before: unix seconds, a date YYYY-MM-DD or RFC 3339");
         return 0;
     case OPT_LEGACY:
         n->legacy = 1;

@@ -32,17 +32,9 @@ int cli_trust_set(const char *cmd, cli_trust *t, const char *a, const char *val)
         *slot = val;
         return 0;
     }
-    /* a plain date is 00:00:00 UTC, as policy dates and sim recover --date
-     * read it (README's TCB recovery timeline is in dates) */
-    char day[32];
-    const char *given = val;
-    if (strlen(val) == 10 && val[4] == '-' && val[7] == '-') {
-        snprintf(day, sizeof day, "%sT00:00:00Z", val);
-        val = day;
-    }
-    if (asps_time_parse(val, &t->at) != 0) {
+    if (cli_time_parse(val, &t->at) != 0) {
         fprintf(stderr, "asps %s: --at: '%s' is not unix seconds, a date YYYY-MM-DD or RFC 3339\n",
-                cmd, given);
+                cmd, val);
         return CLI_BAD_VALUE;
     }
     return 0;
@@ -151,4 +143,16 @@ int cli_exit_code(asps_err e, int status)
     default:
         return CLI_EXIT_DENIED;
     }
+}
+
+int cli_time_parse(const char *s, int64_t *out)
+{
+    /* a plain date is 00:00:00 UTC, as policy dates and sim recover --date
+     * read it (README's TCB recovery timeline is in dates) */
+    char day[32];
+    if (strlen(s) == 10 && s[4] == '-' && s[7] == '-') {
+        snprintf(day, sizeof day, "%sT00:00:00Z", s);
+        s = day;
+    }
+    return asps_time_parse(s, out) == 0 ? 0 : -1;
 }

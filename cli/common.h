@@ -76,6 +76,10 @@ int cli_policy_hint_text(const char *path, const char *option, const char *read_
 /* o as one line of JSON on stdout. */
 void cli_print_json(const cJSON *o);
 
+/* README's TIME: unix seconds, a date YYYY-MM-DD (00:00:00 UTC) or RFC
+ * 3339 -> unix seconds in *out. 0, or -1 when S is none of them. */
+int cli_time_parse(const char *s, int64_t *out);
+
 /* Read a file or print "asps CMD: why"; returns 0 ok. */
 int cli_read(const char *cmd, const char *path, size_t max, uint8_t **buf, size_t *len);
 

@@ -149,6 +149,19 @@ check "cert new (tdx)" 0 $?
 check "cert verify (tdx)" 0 $?
 grep -q '"tee":"tdx"' "$t/out" || { echo "FAIL: want tee tdx"; cat "$t/out"; fail=$((fail+1)); }
 
+# --not-before takes README's TIME: unix seconds, a date (00:00:00 UTC) or
+# RFC 3339; openssl reads back the notBefore written
+for nb in 1764547200 2025-12-01 2025-12-01T00:00:00Z; do
+  "$bin" cert new --out "$t/nb.pem" --key "$t/nb.key" --sim "$t/sim" --mrenclave "$mre" \
+    --not-before "$nb" --days 1 >/dev/null 2>"$t/err"
+  check "cert new --not-before $nb" 0 $?
+  got=$(openssl x509 -in "$t/nb.pem" -noout -startdate 2>/dev/null | cut -d= -f2)
+  [ "$(date -u -d "$got" +%s 2>/dev/null)" = 1764547200 ] ||
+    { echo "FAIL: --not-before $nb: notBefore $got"; fail=$((fail+1)); }
+done
+"$bin" cert new --out "$t/nb.pem" --key "$t/nb.key" --sim "$t/sim" --mrenclave "$mre" \
+  --not-before 2025-13-01 >/dev/null 2>&1; check "--not-before month 13" 2 $?
+
 # usage errors
 "$bin" cert verify >/dev/null 2>&1;                         check "verify without CERT" 2 $?
 "$bin" cert verify "$t/missing" --sim "$t/sim" >/dev/null 2>&1; check "missing CERT file" 2 $?
