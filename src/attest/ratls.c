@@ -729,7 +729,12 @@ asps_err asps_ratls_verify_ex(asps_verifier *v, const uint8_t *cert, size_t len,
     asps_err e = ASPS_OK;
     asps_claims c1, c2;
     if (at < ev->not_before || at > ev->not_after) {
-        e = asps_fail(eb, ASPS_E_CERT_EXPIRED, "ratls: certificate not valid at this time");
+        /* which end, and when: a peer whose clock is behind (not valid
+         * yet) is told apart from one whose certificate ran out */
+        char when[32];
+        asps_time_format(at < ev->not_before ? ev->not_before : ev->not_after, when);
+        e = asps_fail(eb, ASPS_E_CERT_EXPIRED, "ratls: certificate %s %s",
+                      at < ev->not_before ? "not valid before" : "expired at", when);
         goto out;
     }
     int dice_only = !strcmp(ev->format, "dice");

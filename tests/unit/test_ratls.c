@@ -573,7 +573,9 @@ static void test_ratls_sim_gramine_certificates_verify_with_their_format(void **
             /* claims expire no later than the certificate (default 24 h) */
             assert_true(c.expires_at <= now + 24 * 3600);
             assert_int_equal(verify_pem(cert, now + 25 * 3600, &c, &eb), ASPS_E_CERT_EXPIRED);
+            assert_non_null(strstr(eb.msg, "certificate expired at 2")); /* the notAfter */
             assert_int_equal(verify_pem(cert, now - 3600, &c, &eb), ASPS_E_CERT_EXPIRED);
+            assert_non_null(strstr(eb.msg, "certificate not valid before 2")); /* the notBefore */
             free(cert);
             asps_ratls_free_key(key);
         }
