@@ -133,19 +133,26 @@ static int slow_ms = 500;
 static int block_release; /* Block handlers wait for it */
 
 
+/* The subject CN of the PEM certificate (or "" when there is none). */
+static void cn_of(const char *pem, char *cn, size_t n)
+{
+    cn[0] = 0;
+    if (pem == NULL)
+        return;
+    BIO *b = BIO_new_mem_buf(pem, -1);
+    X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+    BIO_free(b);
+    if (x)
+        X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, (int)n);
+    X509_free(x);
+}
+
 /* Accept only the good client's certificate, by subject CN. */
 static int verify_good_only(void *ctx, const char *pem, char *err, size_t errlen)
 {
     (void)ctx;
-    char cn[128] = "";
-    if (pem != NULL) {
-        BIO *b = BIO_new_mem_buf(pem, -1);
-        X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
-        BIO_free(b);
-        if (x)
-            X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, sizeof cn);
-        X509_free(x);
-    }
+    char cn[128];
+    cn_of(pem, cn, sizeof cn);
     pthread_mutex_lock(&mu);
     verifier_calls++;
     free(verifier_last_pem);
@@ -1176,19 +1183,6 @@ static void test_refuse_in_calls_answers_every_call_and_runs_no_handler(void **s
 
 static int now_calls;
 static pthread_t now_thread, late_thread;
-
-static void cn_of(const char *pem, char *cn, size_t n)
-{
-    cn[0] = 0;
-    if (pem == NULL)
-        return;
-    BIO *b = BIO_new_mem_buf(pem, -1);
-    X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
-    BIO_free(b);
-    if (x)
-        X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, (int)n);
-    X509_free(x);
-}
 
 /* verify_now: good-client accepted at once, later-client left to verify,
  * anyone else refused at once (with a status: refuse_in_calls passes it on) */

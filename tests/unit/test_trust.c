@@ -553,17 +553,25 @@ static void *slow_pccs_run(void *arg)
     return NULL;
 }
 
+/* A socket listening on 127.0.0.1 (a port of the kernel's choosing, in
+ * *port) that nobody answers unless the test does. */
+static int listen_loopback(int backlog, int *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(fd, backlog), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &al), 0);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
 static void slow_pccs_start(slow_pccs *p)
 {
     memset(p, 0, sizeof *p);
-    p->fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t al = sizeof a;
-    assert_true(p->fd >= 0);
-    assert_int_equal(bind(p->fd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(listen(p->fd, 64), 0);
-    assert_int_equal(getsockname(p->fd, (struct sockaddr *)&a, &al), 0);
-    p->port = ntohs(a.sin_port);
+    p->fd = listen_loopback(64, &p->port);
     assert_int_equal(pthread_create(&p->th, NULL, slow_pccs_run, p), 0);
 }
 
@@ -888,15 +896,10 @@ static void *verify_stuck(void *arg)
 static void test_trust_now_never_waits_for_a_busy_verifier(void **state)
 {
     (void)state;
-    int ls = socket(AF_INET, SOCK_STREAM, 0); /* listens, never answers */
-    assert_true(ls >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t al = sizeof a;
-    assert_int_equal(bind(ls, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(listen(ls, 8), 0);
-    assert_int_equal(getsockname(ls, (struct sockaddr *)&a, &al), 0);
+    int port;
+    int ls = listen_loopback(8, &port); /* never answers */
     char url[64], ca[4300];
-    pccs_url(url, sizeof url, ntohs(a.sin_port));
+    pccs_url(url, sizeof url, port);
     pccs_ca(ca, sizeof ca);
     asps_trust_opts o = {.sim_root_dir = g.sim, .verifiers = 1,
                          .collateral = {.pccs_url = url, .pccs_ca = ca}};
