@@ -595,11 +595,7 @@ int asps_collateral_source_empty(const asps_collateral_source *s)
  * stop fetches), milliseconds. */
 static int64_t unheld_now(asps_collateral_source *s)
 {
-    if (s->now_ms)
-        return s->now_ms(s->now_ctx);
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return s->now_ms ? s->now_ms(s->now_ctx) : asps_now_mono_ms();
 }
 
 /* Whether slot U still says something: its fetch is under way, or failed
