@@ -42,12 +42,14 @@ void asps_dep_ok(asps_dep d, const char *what)
 {
     if ((unsigned)d >= ASPS_DEP__COUNT)
         return;
-    char t[160];
-    title(d, what, t, sizeof t);
     pthread_mutex_lock(&dep_mu);
     asps_dep_state *s = &deps[d];
     s->ok_total++;
     if (s->status != ASPS_DEP_UP) {
+        /* the title only for a transition's line: every KMS answer comes
+         * here, and formatting it cost more than the rest */
+        char t[160];
+        title(d, what, t, sizeof t);
         if (s->status == ASPS_DEP_DOWN) {
             double secs = (double)(mono_ms() - down_mono_ms[d]) / 1000.0;
             asps_log(ASPS_LOG_WARN, dep_names[d], "the %s recovered after %.1f s down (%llu failed call%s)",

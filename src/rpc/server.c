@@ -124,6 +124,11 @@ struct call {
     int have_trailer;
     char *peer; /* gpr_malloc'd: read before the message, which may cancel the call */
     uint64_t conn_id; /* its connection's (conn_id()); 0 until asked */
+    /* the connection's auth context (a reference) and the peer's
+     * certificate in it, taken once when the call arrives (refuse_call)
+     * and kept for its handler: NULL until then, released with the call */
+    grpc_auth_context *actx;
+    const char *pem;
     int cancelled;  /* out of RECV_CLOSE_ON_SERVER */
     /* A call that waits for a slot learns at once when its client goes
      * away: its RECV_CLOSE_ON_SERVER is started when it begins waiting
@@ -549,6 +554,8 @@ static void release_call(struct call *c)
         grpc_call_details_destroy(&c->details);
     if (c->payload)
         grpc_byte_buffer_destroy(c->payload);
+    if (c->actx)
+        grpc_auth_context_release(c->actx);
     if (c->reply_bb)
         grpc_byte_buffer_destroy(c->reply_bb);
     if (c->have_details)
@@ -756,13 +763,16 @@ static uint64_t conn_id(asps_rpc_server *s, struct call *c, grpc_auth_context *a
 }
 
 /* refuse_in_calls: answer the call here if its connection's certificate was
- * refused or is missing; 1 if answered. */
+ * refused or is missing; 1 if answered. A call that passes keeps the auth
+ * context and the connection id it was looked up by, for run_call: one
+ * lookup per call, not two. */
 static int refuse_call(asps_rpc_server *s, struct call *c)
 {
     grpc_auth_context *actx;
     const char *pem = call_cert(c->call, &actx);
     char msg[300];
     int status;
+    uint64_t id = 0;
     if (pem == NULL) {
         status = GRPC_STATUS_UNAUTHENTICATED;
         snprintf(msg, sizeof msg, "no client certificate: this server needs an RA-TLS client "
@@ -770,14 +780,19 @@ static int refuse_call(asps_rpc_server *s, struct call *c)
     } else {
         /* looked up, never pinned here: a refused connection must not hold
          * its auth context (and its certificate) in the table */
-        uint64_t id = c->conn_id ? c->conn_id : asps_rpc__conns_find(s->conns, actx);
+        id = c->conn_id ? c->conn_id : asps_rpc__conns_find(s->conns, actx);
         status = asps_rpc__vpool_verdict(s->vpool, pem, id, msg, sizeof msg);
     }
-    if (actx != NULL)
-        grpc_auth_context_release(actx);
-    if (status != 0)
+    if (status != 0) {
+        if (actx != NULL)
+            grpc_auth_context_release(actx);
         refuse_by_server(c, status, msg, status == GRPC_STATUS_UNAVAILABLE, 0);
-    return status != 0;
+        return 1;
+    }
+    c->actx = actx; /* released with the call (release_call) */
+    c->pem = pem;
+    c->conn_id = id;
+    return 0;
 }
 
 /* On an io thread: a requested call arrived (ok) or the server is shutting
@@ -958,9 +973,11 @@ static void run_call(asps_rpc_server *s, struct call *c, int cancel_all)
     }
     /* The certificate the verifier saw, from this connection's auth
      * context: the handler decides on exactly what the handshake checked. */
-    grpc_auth_context *actx;
-    const char *pem = call_cert(c->call, &actx);
-    char *peer = grpc_call_get_peer(c->call);
+    grpc_auth_context *actx = c->actx;
+    const char *pem = actx ? c->pem : call_cert(c->call, &actx);
+    c->actx = NULL; /* this function's to release now */
+    c->pem = NULL;
+    const char *peer = c->peer; /* read when the call arrived (on_new_call) */
     uint8_t *reply = NULL;
     size_t reply_len = 0;
     char msg[512] = "";
@@ -983,7 +1000,6 @@ static void run_call(asps_rpc_server *s, struct call *c, int cancel_all)
             status = GRPC_STATUS_INTERNAL;
         }
     }
-    gpr_free(peer);
     if (actx != NULL)
         grpc_auth_context_release(actx);
     asps_cleanse_free(req, req_len);

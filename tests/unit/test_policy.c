@@ -268,6 +268,39 @@ static void test_right_mrenclave_is_granted_with_kms_ref(void **state)
     asps_policy_free(p);
 }
 
+/* The granted reason is built by hand (policy.c reason_granted): the same
+ * text as its printf format, for the longest app name and counts of one
+ * and of two digits. */
+static void test_granted_reason_is_the_printf_text(void **state)
+{
+    (void)state;
+    char name[ASPS_POLICY_MAX_NAME + 1];
+    memset(name, 'w', ASPS_POLICY_MAX_NAME);
+    name[ASPS_POLICY_MAX_NAME] = 0;
+    static char json[4096];
+    snprintf(json, sizeof json,
+             "{\"version\":1,\"apps\":[{\"name\":\"%s\",\"match\":{\"tee\":\"sgx\","
+             "\"mrenclave\":\"" ENC_A "\"},\"secrets\":{\"db\":\"web/db\"}}]}",
+             name);
+    asps_policy *p = must_parse(json);
+    asps_claims c;
+    sgx_claims(&c, ENC_A, SIG_A);
+    const char *names[12];
+    for (size_t i = 0; i < 12; i++)
+        names[i] = "db";
+    size_t counts[] = {1, 9, 10, 12};
+    for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++) {
+        asps_decision d;
+        asps_errbuf eb;
+        assert_int_equal(asps_policy_decide(p, &c, names, counts[k], &d, &eb), ASPS_OK);
+        char want[sizeof d.reason];
+        snprintf(want, sizeof want, "app '%s' matched; all %zu names granted", name, counts[k]);
+        assert_string_equal(d.reason, want);
+        asps_decision_clear(&d);
+    }
+    asps_policy_free(p);
+}
+
 static void test_wrong_mrenclave_is_denied(void **state)
 {
     (void)state;
@@ -1474,6 +1507,7 @@ int main(void)
         cmocka_unit_test(test_each_malformed_field_is_named_in_the_error),
         cmocka_unit_test(test_every_bad_case_is_fine_once_fixed),
         cmocka_unit_test(test_right_mrenclave_is_granted_with_kms_ref),
+        cmocka_unit_test(test_granted_reason_is_the_printf_text),
         cmocka_unit_test(test_wrong_mrenclave_is_denied),
         cmocka_unit_test(test_wrong_mrsigner_with_right_mrenclave_is_denied),
         cmocka_unit_test(test_debug_enclave_denied_unless_allowed),
