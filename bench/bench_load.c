@@ -24,16 +24,21 @@
  *                all made before the clock starts; plain clients the one
  *                CA-issued certificate. max(CONNS, 2 x ROUNDS x clients)
  *                connections per server (default CONNS 600).
- *   calls        each client opens one connection (attested: its own fresh
- *                certificate; the handshake and a first call happen before
- *                the clock), then all call GetSecrets back to back:
- *                max(CALLS, 20 x clients) calls per server (default 20000).
- * Each phase runs in ROUNDS rounds of four parts, plain / attested /
- * attested / plain, each a (2 x ROUNDS)th of the operations, so that a
- * load that comes or goes on the machine touches both alike (with one
- * round, the calls ratio of two runs differed by up to 0.3 on this 2-core
- * machine: a part lasted 0.2-0.4 s, about as long as a neighbour's burst).
- * Attested clients of the calls phase take fresh certificates each part.
+ *   calls        each client holds one connection to each server for the
+ *                whole phase (attested: its own fresh certificate; both
+ *                handshakes and a first call on each happen before the
+ *                clock), and all call GetSecrets back to back:
+ *                max(CALLS, 200 x clients) calls per server (default
+ *                CALLS 40000).
+ * The connections phase runs in ROUNDS (5) rounds of four parts, plain /
+ * attested / attested / plain, each a (2 x ROUNDS)th of the operations, so
+ * that a load that comes or goes on the machine touches both alike (with
+ * one round, the calls ratio of two runs differed by up to 0.3 on this
+ * 2-core machine: a part lasted 0.2-0.4 s, about as long as a neighbour's
+ * burst). The calls phase alternates the same way in CALL_ROUNDS (25)
+ * rounds on the connections held open (see run_calls: a part's rate moves
+ * by +-20 % with how the machine schedules it, and only many parts
+ * average that out).
  * Figures: successful operations per second and their p50/p99 latency;
  * failures counted by gRPC status (a busy server's RESOURCE_EXHAUSTED
  * among them: clients do not retry); server CPU per successful connection
@@ -72,7 +77,8 @@
 #include "bench_util.h"
 
 #define MAX_LEVELS 8
-#define ROUNDS 5 /* plain, attested, attested, plain: repeated, see the top */
+#define ROUNDS 5 /* connections: plain, attested, attested, plain; see the top */
+#define CALL_ROUNDS 25 /* the same for calls, on connections held open */
 #define MAX_CLIENTS 1024
 #define DEADLINE_MS 30000u
 
@@ -427,6 +433,32 @@ typedef struct cell {
     char first_error[256];
 } cell;
 
+/* One part's figures (PH's operations, its wall time and the two CPU
+ * times, ms) added to OUT; -1 when out of memory. */
+static int add_part(cell *out, const phase *ph, double wall, double server_cpu, double driver_cpu)
+{
+    out->wall_ms += wall;
+    out->server_cpu_ms += server_cpu;
+    out->driver_cpu_ms += driver_cpu;
+    double *grown = realloc(out->lat, (size_t)(out->n_lat + ph->ops) * sizeof *grown);
+    if (!grown)
+        return -1;
+    out->lat = grown;
+    for (int i = 0; i < ph->ops; i++) {
+        int st = ph->status[i];
+        out->by_status[st >= -1 && st <= 16 ? st + 1 : 0]++;
+        if (st == ASPS_RPC_OK) {
+            out->ok++;
+            out->lat[out->n_lat++] = ph->lat[i];
+        } else {
+            out->failed++;
+        }
+    }
+    if (!out->first_error[0] && ph->first_error[0])
+        memcpy(out->first_error, ph->first_error, sizeof out->first_error);
+    return 0;
+}
+
 static int run_half(const server *srv, certs *cp, int mode, int kind, int clients, int ops,
                     const uint8_t *req, size_t req_len, cell *out)
 {
@@ -491,25 +523,8 @@ static int run_half(const server *srv, certs *cp, int mode, int kind, int client
     for (int i = 0; i < clients; i++)
         pthread_join(th[i], NULL);
 
-    out->wall_ms += wall;
-    out->server_cpu_ms += cpu1 - cpu0;
-    out->driver_cpu_ms += self1 - self0;
-    double *grown = realloc(out->lat, (size_t)(out->n_lat + ops) * sizeof *grown);
-    if (!grown)
+    if (add_part(out, &ph, wall, cpu1 - cpu0, self1 - self0) != 0)
         return -1;
-    out->lat = grown;
-    for (int i = 0; i < ops; i++) {
-        int st = ph.status[i];
-        out->by_status[st >= -1 && st <= 16 ? st + 1 : 0]++;
-        if (st == ASPS_RPC_OK) {
-            out->ok++;
-            out->lat[out->n_lat++] = ph.lat[i];
-        } else {
-            out->failed++;
-        }
-    }
-    if (!out->first_error[0] && ph.first_error[0])
-        memcpy(out->first_error, ph.first_error, sizeof out->first_error);
     pthread_barrier_destroy(&ph.ready);
     pthread_barrier_destroy(&ph.go);
     pthread_barrier_destroy(&ph.done);
@@ -522,6 +537,176 @@ static int run_half(const server *srv, certs *cp, int mode, int kind, int client
     free(w);
     free(th);
     return 0;
+}
+
+/* ---- the calls phase: connections held open, parts alternating ------------- */
+
+/* One level's calls phase. Every client holds one connection to each
+ * server for the whole phase (attested: a fresh certificate of its own;
+ * both handshakes and a first call on each happen before the clock), and
+ * the parts alternate between the servers on those connections, so a part
+ * costs no reconnecting and can be short: CALL_ROUNDS rounds of plain /
+ * attested / attested / plain. With parts of a few thousand calls that
+ * each reconnected (the first design: 5 rounds), the calls ratio of runs
+ * of the same code spread from 0.82 to 1.15 on this 2-core machine; a
+ * part's rate moves by +-20 % with how the machine happens to schedule
+ * the clients and the server in it, and only many parts average that out
+ * (25 rounds of the same calls, still reconnecting each part: 0.93-0.99
+ * over four runs). */
+typedef struct calls_run {
+    phase ph[2]; /* per server: its target, certificates, the part's ops */
+    int mode;    /* the part's server; read after the go barrier */
+    int stop;
+    pthread_barrier_t ready, go, done;
+} calls_run;
+
+typedef struct calls_worker {
+    calls_run *r;
+    int idx;
+} calls_worker;
+
+static void *calls_client_main(void *arg)
+{
+    calls_worker *w = arg;
+    calls_run *r = w->r;
+    char msg[256];
+    asps_rpc_client *c[2] = {NULL, NULL};
+    for (int m = PLAIN; m <= ATTESTED; m++) {
+        /* a busy server (all clients connect at once) is asked again */
+        c[m] = open_client(&r->ph[m], w->idx, msg, sizeof msg);
+        int st = c[m] ? one_call(&r->ph[m], c[m], msg, sizeof msg) : -1;
+        for (int i = 0; i < 100 && st == ASPS_RPC_RESOURCE_EXHAUSTED; i++) {
+            usleep(20000);
+            st = one_call(&r->ph[m], c[m], msg, sizeof msg);
+        }
+        if (st != ASPS_RPC_OK)
+            note_failure(&r->ph[m], st, msg);
+    }
+    pthread_barrier_wait(&r->ready);
+    for (;;) {
+        pthread_barrier_wait(&r->go);
+        if (r->stop)
+            break;
+        phase *ph = &r->ph[r->mode];
+        asps_rpc_client *cc = c[r->mode];
+        for (;;) {
+            int t = atomic_fetch_add(&ph->ticket, 1);
+            if (t >= ph->ops)
+                break;
+            double s0 = bench_now_ms();
+            int st = -1;
+            msg[0] = '\0';
+            if (cc)
+                st = one_call(ph, cc, msg, sizeof msg);
+            else
+                snprintf(msg, sizeof msg, "no connection");
+            ph->status[t] = st;
+            ph->lat[t] = st == ASPS_RPC_OK ? bench_now_ms() - s0 : -1;
+            if (st != ASPS_RPC_OK)
+                note_failure(ph, st, msg);
+        }
+        pthread_barrier_wait(&r->done);
+    }
+    asps_rpc_client_free(c[PLAIN]);
+    asps_rpc_client_free(c[ATTESTED]);
+    return NULL;
+}
+
+/* The calls phase of one level: CALL_ROUNDS x (plain, attested, attested,
+ * plain) parts of OPS calls each on CLIENTS held connections per server;
+ * OUT[mode] gets the sums, RND[round][mode] each round's (operations, wall
+ * ms, server CPU ms). -1 when out of memory or certificates. */
+static int run_calls(const server *srv[2], certs *cp, int clients, int ops, const uint8_t *req,
+                     size_t req_len, cell out[2], double rnd[CALL_ROUNDS][2][3])
+{
+    calls_run r;
+    memset(&r, 0, sizeof r);
+    if (cp->next + clients > cp->n)
+        return -1;
+    calls_worker *w = calloc((size_t)clients, sizeof *w);
+    pthread_t *th = calloc((size_t)clients, sizeof *th);
+    int rc = w && th ? 0 : -1;
+    for (int m = PLAIN; m <= ATTESTED && rc == 0; m++) {
+        phase *ph = &r.ph[m];
+        ph->mode = m;
+        ph->kind = CALLS;
+        ph->clients = clients;
+        ph->ops = ops;
+        snprintf(ph->target, sizeof ph->target, "127.0.0.1:%d", srv[m]->port);
+        ph->ca = cp->ca;
+        ph->req = req;
+        ph->req_len = req_len;
+        atomic_init(&ph->ticket, 0);
+        pthread_mutex_init(&ph->mu, NULL);
+        ph->cert = calloc((size_t)clients, sizeof *ph->cert);
+        ph->key = calloc((size_t)clients, sizeof *ph->key);
+        ph->lat = calloc((size_t)ops, sizeof *ph->lat);
+        ph->status = calloc((size_t)ops, sizeof *ph->status);
+        if (!ph->cert || !ph->key || !ph->lat || !ph->status) {
+            rc = -1;
+            break;
+        }
+        for (int i = 0; i < clients; i++) {
+            ph->cert[i] = m == PLAIN ? cp->plain_cert : cp->cert[cp->next + i];
+            ph->key[i] = m == PLAIN ? cp->plain_key : cp->key[cp->next + i];
+        }
+    }
+    if (rc == 0) {
+        cp->next += clients;
+        pthread_barrier_init(&r.ready, NULL, (unsigned)clients + 1);
+        pthread_barrier_init(&r.go, NULL, (unsigned)clients + 1);
+        pthread_barrier_init(&r.done, NULL, (unsigned)clients + 1);
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setstacksize(&attr, 256 << 10);
+        for (int i = 0; i < clients; i++) {
+            w[i].r = &r;
+            w[i].idx = i;
+            if (pthread_create(&th[i], &attr, calls_client_main, &w[i]) != 0) {
+                fprintf(stderr, "cannot start client thread %d\n", i);
+                exit(1);
+            }
+        }
+        pthread_attr_destroy(&attr);
+        pthread_barrier_wait(&r.ready);
+        static const int order[4] = {PLAIN, ATTESTED, ATTESTED, PLAIN};
+        for (int h = 0; h < 4 * CALL_ROUNDS && rc == 0; h++) {
+            int m = order[h % 4];
+            phase *ph = &r.ph[m];
+            atomic_store(&ph->ticket, 0);
+            r.mode = m;
+            double cpu0 = proc_cpu_ms(srv[m]->pid), self0 = self_cpu_ms(), t0 = bench_now_ms();
+            pthread_barrier_wait(&r.go);
+            pthread_barrier_wait(&r.done);
+            double wall = bench_now_ms() - t0, self1 = self_cpu_ms();
+            double cpu1 = proc_cpu_ms(srv[m]->pid);
+            int ok0 = out[m].ok;
+            if (add_part(&out[m], ph, wall, cpu1 - cpu0, self1 - self0) != 0)
+                rc = -1;
+            double *rr = rnd[h / 4][m];
+            rr[0] += out[m].ok - ok0;
+            rr[1] += wall;
+            rr[2] += cpu1 - cpu0;
+        }
+        r.stop = 1;
+        pthread_barrier_wait(&r.go);
+        for (int i = 0; i < clients; i++)
+            pthread_join(th[i], NULL);
+        pthread_barrier_destroy(&r.ready);
+        pthread_barrier_destroy(&r.go);
+        pthread_barrier_destroy(&r.done);
+    }
+    for (int m = PLAIN; m <= ATTESTED; m++) {
+        phase *ph = &r.ph[m];
+        pthread_mutex_destroy(&ph->mu);
+        free(ph->cert);
+        free(ph->key);
+        free(ph->lat);
+        free(ph->status);
+    }
+    free(w);
+    free(th);
+    return rc;
 }
 
 typedef struct figures {
@@ -564,6 +749,17 @@ static void failures_text(const cell *c, char *out, size_t n)
     }
 }
 
+/* A round's ratios attested / plain from its totals R[mode] (operations,
+ * wall ms, server CPU ms): rate, and server CPU per operation. */
+static void round_ratios(const double r[2][3], double *rate, double *cpu)
+{
+    const double *p = r[PLAIN], *a = r[ATTESTED];
+    double prate = p[1] > 0 ? p[0] / p[1] : 0, arate = a[1] > 0 ? a[0] / a[1] : 0;
+    double pcpu = p[0] > 0 ? p[2] / p[0] : 0, acpu = a[0] > 0 ? a[2] / a[0] : 0;
+    *rate = prate > 0 ? arate / prate : 0;
+    *cpu = pcpu > 0 ? acpu / pcpu : 0;
+}
+
 /* The median of N values (sorted in place). */
 static double median_of(double *v, int n)
 {
@@ -592,7 +788,7 @@ int main(int argc, char **argv)
     if (argc == 5 && strcmp(argv[1], "--plain-server") == 0)
         return plain_server(argv[2], argv[3], argv[4]);
     int conns = argc > 1 ? atoi(argv[1]) : 600;
-    int calls = argc > 2 ? atoi(argv[2]) : 20000;
+    int calls = argc > 2 ? atoi(argv[2]) : 40000;
     int levels[MAX_LEVELS] = {1, 8, 32, 128}, n_levels = 4;
     if (argc > 3)
         n_levels = parse_levels(argv[3], levels);
@@ -663,12 +859,12 @@ int main(int argc, char **argv)
     }
 
     /* RA-TLS certificates, all made before the clock starts: one per
-     * attested connection and one per attested client of the calls phase,
-     * two halves each, and two for warming up */
+     * attested connection, one per attested client of each level's calls
+     * phase, and two for warming up */
     int total = 2;
     for (int l = 0; l < n_levels; l++) {
         int nc = conns > 2 * ROUNDS * levels[l] ? conns : 2 * ROUNDS * levels[l];
-        total += 2 * ROUNDS * ((nc + 2 * ROUNDS - 1) / (2 * ROUNDS)) + 2 * ROUNDS * levels[l];
+        total += 2 * ROUNDS * ((nc + 2 * ROUNDS - 1) / (2 * ROUNDS)) + levels[l];
     }
     certs cp = {0};
     cp.ca = bench_slurp(dir, "ca.pem");
@@ -777,33 +973,39 @@ int main(int argc, char **argv)
     memset(cells, 0, sizeof cells);
     /* each round's own totals (level, kind, round, mode): operations,
      * wall ms, server CPU ms; for the median of the rounds' ratios */
-    double rnd[MAX_LEVELS][2][ROUNDS][2][3];
+    double rnd[MAX_LEVELS][ROUNDS][2][3];
+    double rndc[MAX_LEVELS][CALL_ROUNDS][2][3]; /* the same for calls */
     memset(rnd, 0, sizeof rnd);
+    memset(rndc, 0, sizeof rndc);
     double t_all = bench_now_ms();
     for (int l = 0; l < n_levels; l++) {
         int cl = levels[l];
         int nc = conns > 2 * ROUNDS * cl ? conns : 2 * ROUNDS * cl;
-        int nk = calls > 20 * cl ? calls : 20 * cl;
-        for (int kind = CONNS; kind <= CALLS; kind++) {
-            int ops = kind == CONNS ? (nc + 2 * ROUNDS - 1) / (2 * ROUNDS)
-                                    : (nk + 2 * ROUNDS - 1) / (2 * ROUNDS);
-            /* ROUNDS x (plain, attested, attested, plain) */
-            static const int order[4] = {PLAIN, ATTESTED, ATTESTED, PLAIN};
-            for (int h = 0; h < 4 * ROUNDS; h++) {
-                int m = order[h % 4];
-                cell *c = &cells[l][kind][m];
-                int ok0 = c->ok;
-                double w0 = c->wall_ms, cpu0 = c->server_cpu_ms;
-                if (run_half(m == PLAIN ? &plain : &att, &cp, m, kind, cl, ops, req, req_len, c) !=
-                    0) {
-                    fprintf(stderr, "out of memory or certificates\n");
-                    goto out;
-                }
-                double *r = rnd[l][kind][h / 4][m];
-                r[0] += c->ok - ok0;
-                r[1] += c->wall_ms - w0;
-                r[2] += c->server_cpu_ms - cpu0;
+        /* calls: at least 4 per client and part */
+        int nk = calls > 2 * CALL_ROUNDS * 4 * cl ? calls : 2 * CALL_ROUNDS * 4 * cl;
+        int ops = (nc + 2 * ROUNDS - 1) / (2 * ROUNDS);
+        /* ROUNDS x (plain, attested, attested, plain) */
+        static const int order[4] = {PLAIN, ATTESTED, ATTESTED, PLAIN};
+        for (int h = 0; h < 4 * ROUNDS; h++) {
+            int m = order[h % 4];
+            cell *c = &cells[l][CONNS][m];
+            int ok0 = c->ok;
+            double w0 = c->wall_ms, cpu0 = c->server_cpu_ms;
+            if (run_half(m == PLAIN ? &plain : &att, &cp, m, CONNS, cl, ops, req, req_len, c) !=
+                0) {
+                fprintf(stderr, "out of memory or certificates\n");
+                goto out;
             }
+            double *r = rnd[l][h / 4][m];
+            r[0] += c->ok - ok0;
+            r[1] += c->wall_ms - w0;
+            r[2] += c->server_cpu_ms - cpu0;
+        }
+        const server *both[2] = {&plain, &att};
+        if (run_calls(both, &cp, cl, (nk + 2 * CALL_ROUNDS - 1) / (2 * CALL_ROUNDS), req, req_len,
+                      cells[l][CALLS], rndc[l]) != 0) {
+            fprintf(stderr, "out of memory or certificates\n");
+            goto out;
         }
     }
     double total_s = (bench_now_ms() - t_all) / 1e3;
@@ -855,24 +1057,28 @@ int main(int argc, char **argv)
      * machine, or the plain server falling into a faster rhythm for a
      * while, moves one round, not the typical one. */
     double med[MAX_LEVELS][4];
-    printf("\nthe same, per round (%d rounds), and their median\n", ROUNDS);
+    printf("\nthe same, round by round: connections (%d rounds), each round and their median; "
+           "calls (%d rounds), the median and [the middle half of the rounds]\n",
+           ROUNDS, CALL_ROUNDS);
     for (int l = 0; l < n_levels; l++) {
-        double v[4][ROUNDS];
-        for (int k = CONNS; k <= CALLS; k++)
-            for (int r = 0; r < ROUNDS; r++) {
-                const double *p = rnd[l][k][r][PLAIN], *a = rnd[l][k][r][ATTESTED];
-                double prate = p[1] > 0 ? p[0] / p[1] : 0, arate = a[1] > 0 ? a[0] / a[1] : 0;
-                double pcpu = p[0] > 0 ? p[2] / p[0] : 0, acpu = a[0] > 0 ? a[2] / a[0] : 0;
-                v[2 * k][r] = prate > 0 ? arate / prate : 0;
-                v[2 * k + 1][r] = pcpu > 0 ? acpu / pcpu : 0;
-            }
+        double v[2][ROUNDS], vc[2][CALL_ROUNDS];
+        for (int r = 0; r < ROUNDS; r++)
+            round_ratios(rnd[l][r], &v[0][r], &v[1][r]);
+        for (int r = 0; r < CALL_ROUNDS; r++)
+            round_ratios(rndc[l][r], &vc[0][r], &vc[1][r]);
         printf("%-7d |", levels[l]);
-        for (int i = 0; i < 4; i++) {
-            printf(" %s", i == 2 ? "|" : "");
+        for (int i = 0; i < 2; i++) {
+            printf(" ");
             for (int r = 0; r < ROUNDS; r++)
                 printf("%s%.2f", r ? "/" : "", v[i][r]);
             med[l][i] = median_of(v[i], ROUNDS);
             printf(" (%.2f)", med[l][i]);
+        }
+        printf(" |");
+        for (int i = 0; i < 2; i++) {
+            med[l][2 + i] = median_of(vc[i], CALL_ROUNDS); /* sorts vc[i] */
+            printf(" %.2f [%.2f-%.2f]", med[l][2 + i], vc[i][CALL_ROUNDS / 4],
+                   vc[i][CALL_ROUNDS - 1 - CALL_ROUNDS / 4]);
         }
         printf("\n");
     }

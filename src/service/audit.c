@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,17 +29,35 @@
 #include "util.h"
 #include "writer.h"
 
+/* A line waiting to be written: its caller's, on the caller's stack, until
+ * done is set (after which the writer touches it no more). */
+typedef struct audit_waiter {
+    const char *line;
+    size_t len;
+    struct audit_waiter *next;
+    int err;  /* 0: written whole; else errno (EIO: the kernel took nothing) */
+    int done; /* atomic: set last, by whoever wrote it */
+} audit_waiter;
+
 struct asps_audit {
     int fd; /* replaced under fd_lock (written) by asps_audit_reopen */
     int own_fd;
     char *path; /* for asps_audit_reopen; NULL for stderr */
-    /* Lines to a file are written under fd_lock read-held, side by side:
-     * the kernel appends each write(2) to an O_APPEND regular file whole
-     * (under the file's own lock), so a mutex here would only make the
-     * second writer sleep and be woken. stderr (a pipe, a terminal) has no
-     * such promise for a long line: mu keeps its lines apart. */
-    pthread_rwlock_t fd_lock;
-    pthread_mutex_t mu;
+    /* One writer at a time, and it writes for everybody waiting (one
+     * writev(2) for every line queued meanwhile). Lines written side by
+     * side, each its own write(2), were whole (the kernel appends each
+     * write to an O_APPEND file under its own locks) but those locks are
+     * contended: at 8 concurrent clients the writes cost about a tenth of
+     * the server's CPU per call (bench_load, audit writes on against off),
+     * against a twenty-fifth with one client. A line still reaches the
+     * kernel before its call's answer leaves, as ever: the caller returns
+     * only once its own line is written or has failed. */
+    pthread_mutex_t mu; /* the queue, writing, sleepers */
+    pthread_cond_t cv;  /* a queued line is done, or nobody writes */
+    audit_waiter *head, *tail;
+    int writing;       /* somebody is writing the queue */
+    unsigned sleepers; /* callers waiting on cv */
+    pthread_rwlock_t fd_lock; /* read-held by the writer, written by reopen */
 };
 
 /* Open PATH for appending, as asps_audit_open describes; *fd on success. */
@@ -98,7 +117,8 @@ asps_err asps_audit_open(const char *path, asps_audit **out, asps_errbuf *eb)
             return asps_fail(eb, ASPS_E_NOMEM, "audit: out of memory");
         }
     }
-    if (pthread_mutex_init(&a->mu, NULL) != 0 || pthread_rwlock_init(&a->fd_lock, NULL) != 0) {
+    if (pthread_mutex_init(&a->mu, NULL) != 0 || pthread_cond_init(&a->cv, NULL) != 0 ||
+        pthread_rwlock_init(&a->fd_lock, NULL) != 0) {
         if (a->own_fd)
             close(a->fd);
         free(a->path);
@@ -135,6 +155,7 @@ void asps_audit_close(asps_audit *a)
         close(a->fd);
     free(a->path);
     pthread_mutex_destroy(&a->mu);
+    pthread_cond_destroy(&a->cv);
     pthread_rwlock_destroy(&a->fd_lock);
     free(a);
 }
@@ -560,31 +581,123 @@ asps_err asps_audit_format(const asps_audit_event *ev, char **line, asps_errbuf 
     return ASPS_OK;
 }
 
+/* Write LIST (in order) to FD, as few writev(2) as it takes; each line's
+ * err says whether it went whole. A write cut short (a signal, the file
+ * size limit reached inside a line) goes on from where it stopped: the
+ * line is whole or its error is the one that stopped it. Sets each
+ * waiter's done last. */
+static void write_list(int fd, audit_waiter *list)
+{
+    enum { BATCH = 64 };
+    while (list) {
+        struct iovec iov[BATCH];
+        audit_waiter *w[BATCH];
+        int n = 0;
+        for (audit_waiter *x = list; x && n < BATCH; x = x->next, n++) {
+            w[n] = x;
+            iov[n].iov_base = (void *)x->line;
+            iov[n].iov_len = x->len;
+        }
+        audit_waiter *rest = w[n - 1]->next; /* read before any done is set */
+        int first = 0, err = 0;
+        while (first < n && !err) {
+            ssize_t got = writev(fd, iov + first, n - first);
+            if (got < 0) {
+                if (errno != EINTR)
+                    err = errno;
+                continue;
+            }
+            if (got == 0) {
+                err = EIO;
+                continue;
+            }
+            /* the lines written whole are done */
+            while (first < n && (size_t)got >= iov[first].iov_len) {
+                got -= (ssize_t)iov[first].iov_len;
+                w[first]->err = 0;
+                __atomic_store_n(&w[first]->done, 1, __ATOMIC_RELEASE);
+                first++;
+            }
+            if (first < n && got > 0) { /* a line cut: its rest next */
+                iov[first].iov_base = (char *)iov[first].iov_base + got;
+                iov[first].iov_len -= (size_t)got;
+            }
+        }
+        for (int i = first; i < n; i++) {
+            w[i]->err = err;
+            __atomic_store_n(&w[i]->done, 1, __ATOMIC_RELEASE);
+        }
+        list = rest;
+    }
+}
+
+/* How long a caller whose line another writes spins before it sleeps: a
+ * write takes a few microseconds, a sleep and a wake-up about as long. */
+#define SPIN_TURNS 2000
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/* LINE (N bytes) appended to the log; 0 or the errno that stopped it. */
+static int put_line(asps_audit *a, const char *line, size_t n)
+{
+    audit_waiter me = {.line = line, .len = n};
+    pthread_mutex_lock(&a->mu);
+    if (a->tail)
+        a->tail->next = &me;
+    else
+        a->head = &me;
+    a->tail = &me;
+    if (a->writing) {
+        pthread_mutex_unlock(&a->mu);
+        for (int i = 0; i < SPIN_TURNS && !__atomic_load_n(&me.done, __ATOMIC_ACQUIRE); i++)
+            cpu_relax();
+        pthread_mutex_lock(&a->mu);
+        while (!__atomic_load_n(&me.done, __ATOMIC_ACQUIRE) && a->writing) {
+            a->sleepers++;
+            pthread_cond_wait(&a->cv, &a->mu);
+            a->sleepers--;
+        }
+    }
+    if (!__atomic_load_n(&me.done, __ATOMIC_ACQUIRE)) {
+        /* nobody writing, and this line (with any queued after it) still
+         * queued: write the queue, until this line is done and then at
+         * most one more turn for those that came meanwhile */
+        a->writing = 1;
+        for (int extra = 0; a->head && extra < 2; extra += __atomic_load_n(&me.done, __ATOMIC_ACQUIRE)) {
+            audit_waiter *list = a->head;
+            a->head = a->tail = NULL;
+            pthread_mutex_unlock(&a->mu);
+            pthread_rwlock_rdlock(&a->fd_lock);
+            write_list(a->fd, list);
+            pthread_rwlock_unlock(&a->fd_lock);
+            pthread_mutex_lock(&a->mu);
+            if (a->sleepers)
+                pthread_cond_broadcast(&a->cv);
+        }
+        a->writing = 0;
+        if (a->head && a->sleepers) /* left queued: one of them writes */
+            pthread_cond_broadcast(&a->cv);
+    }
+    pthread_mutex_unlock(&a->mu);
+    return me.err;
+}
+
 asps_err asps_audit_decision(asps_audit *a, const asps_audit_event *ev, asps_errbuf *eb)
 {
     if (!a)
         return asps_fail(eb, ASPS_E_ARG, "audit: log not open");
     char *line;
     ASPS_TRY(asps_audit_format(ev, &line, eb));
-    size_t n = strlen(line);
-    int file = a->own_fd;
-    if (file)
-        pthread_rwlock_rdlock(&a->fd_lock);
-    else
-        pthread_mutex_lock(&a->mu);
-    ssize_t w;
-    do {
-        w = write(a->fd, line, n);
-    } while (w < 0 && errno == EINTR);
-    int e = errno;
-    if (file)
-        pthread_rwlock_unlock(&a->fd_lock);
-    else
-        pthread_mutex_unlock(&a->mu);
+    int e = put_line(a, line, strlen(line));
     free(line);
-    if (w < 0)
+    if (e != 0)
         return asps_fail(eb, ASPS_E_IO, "audit: write failed: %s", strerror(e));
-    if ((size_t)w != n)
-        return asps_fail(eb, ASPS_E_IO, "audit: short write (%zd of %zu bytes)", w, n);
     return ASPS_OK;
 }

@@ -7,7 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "audit.h"
@@ -276,6 +279,119 @@ static void test_concurrent_writers_never_interleave_lines(void **state)
         n++;
     assert_int_equal(n, THREADS * LINES_PER_THREAD + 1);
     free(text);
+    tu_rm_rf(dir);
+    free(dir);
+}
+
+/* Lines are written by whoever writes when they come (one writev for all
+ * that queued, audit.c put_line): each caller still learns its own line's
+ * fate. With a file size limit (as a full disk) some lines go and the rest
+ * fail: every line said written is whole in the file, and in it already
+ * when its caller returns; every other line is refused with the kernel's
+ * words. Run in a child process: the limit is the process's. */
+#define FULL_LIMIT (64 * 1024)
+#define FULL_THREADS 8
+#define FULL_LINES 60
+
+struct full_writer {
+    asps_audit *a;
+    const char *path;
+    int id, ok, failed, bad;
+};
+
+static void *write_until_full(void *arg)
+{
+    struct full_writer *w = arg;
+    for (int i = 0; i < FULL_LINES; i++) {
+        char reason[600];
+        /* a mark of its own, then padding: a line long enough to cross
+         * the limit now and then */
+        int n = snprintf(reason, sizeof reason, "mark-%d-%d-", w->id, i);
+        memset(reason + n, 'a' + w->id, sizeof reason - 1 - (size_t)n);
+        reason[sizeof reason - 1] = 0;
+        asps_audit_event ev = {.peer = "ipv4:127.0.0.1:9", .verdict = "denied", .reason = reason};
+        asps_errbuf eb;
+        if (asps_audit_decision(w->a, &ev, &eb) == ASPS_OK) {
+            w->ok++;
+            size_t len;
+            char *text = (char *)tu_read_file(w->path, &len);
+            char mark[32];
+            snprintf(mark, sizeof mark, "\"mark-%d-%d-", w->id, i);
+            if (!text || !memmem(text, len, mark, strlen(mark)))
+                w->bad++; /* said written, not in the file */
+            free(text);
+        } else {
+            w->failed++;
+            if (!strstr(eb.msg, "audit: write failed: File too large"))
+                w->bad++;
+        }
+    }
+    return NULL;
+}
+
+static int full_child(const char *path)
+{
+    struct rlimit rl = {FULL_LIMIT, FULL_LIMIT};
+    signal(SIGXFSZ, SIG_IGN); /* the write fails with EFBIG instead */
+    if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+        return 10;
+    asps_audit *a;
+    asps_errbuf eb;
+    if (asps_audit_open(path, &a, &eb) != ASPS_OK)
+        return 11;
+    pthread_t t[FULL_THREADS];
+    struct full_writer w[FULL_THREADS];
+    for (int i = 0; i < FULL_THREADS; i++) {
+        w[i] = (struct full_writer){.a = a, .path = path, .id = i};
+        if (pthread_create(&t[i], NULL, write_until_full, &w[i]) != 0)
+            return 12;
+    }
+    int ok = 0, failed = 0, bad = 0;
+    for (int i = 0; i < FULL_THREADS; i++) {
+        pthread_join(t[i], NULL);
+        ok += w[i].ok;
+        failed += w[i].failed;
+        bad += w[i].bad;
+    }
+    asps_audit_close(a);
+    if (bad)
+        return 13;
+    if (ok == 0 || failed == 0 || ok + failed != FULL_THREADS * FULL_LINES)
+        return 14;
+    /* the whole lines in the file: exactly the ones said written */
+    size_t len;
+    char *text = (char *)tu_read_file(path, &len);
+    if (!text || len > FULL_LIMIT)
+        return 15;
+    int whole = 0;
+    for (char *s = text, *nl; (nl = memchr(s, '\n', len - (size_t)(s - text))) != NULL;
+         s = nl + 1) {
+        *nl = 0;
+        cJSON *j = cJSON_Parse(s);
+        if (!j)
+            return 16;
+        cJSON_Delete(j);
+        whole++;
+    }
+    free(text);
+    return whole == ok ? 0 : 17;
+}
+
+static void test_each_caller_learns_its_own_line_fate(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    char path[4096];
+    snprintf(path, sizeof path, "%s/audit.log", dir);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(full_child(path));
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    if (WEXITSTATUS(st) != 0)
+        fail_msg("child: check %d failed (see full_child)", WEXITSTATUS(st));
     tu_rm_rf(dir);
     free(dir);
 }
@@ -819,6 +935,7 @@ int main(void)
         cmocka_unit_test(test_denied_decision_grants_nothing_in_the_log),
         cmocka_unit_test(test_tdx_and_no_claims_lines),
         cmocka_unit_test(test_concurrent_writers_never_interleave_lines),
+        cmocka_unit_test(test_each_caller_learns_its_own_line_fate),
         cmocka_unit_test(test_open_stderr_and_bad_path),
         cmocka_unit_test(test_reopen_rotates_without_losing_or_splitting_lines),
         cmocka_unit_test(test_tcb_recovery_fields_in_the_line),
