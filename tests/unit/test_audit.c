@@ -3,6 +3,7 @@
 #include "testutil.h"
 
 #include <cjson/cJSON.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 
 #include "audit.h"
 #include "kms.h"
+#include "log.h"
 #include "policy.h"
 #include "util.h"
 #include "utf8.h"
@@ -394,6 +396,129 @@ static void test_each_caller_learns_its_own_line_fate(void **state)
         fail_msg("child: check %d failed (see full_child)", WEXITSTATUS(st));
     tu_rm_rf(dir);
     free(dir);
+}
+
+/* "audit": "-" shares stderr with the server's log (README, Logging): with
+ * stderr a pipe (a container's, a supervisor's), a line the kernel takes in
+ * one write(2) of at most PIPE_BUF bytes comes out whole, whatever else
+ * writes to the pipe (POSIX write(2), pipe(7)). A writev of a batch of lines
+ * longer than PIPE_BUF has no such promise: when the pipe fills mid-batch,
+ * a log line lands inside an audit line. The child writes audit lines from
+ * several threads and log lines (asps_log) from another; the parent reads
+ * the pipe (one page) slowly; every line must be one or the other, whole. */
+#define PIPE_THREADS 6
+#define PIPE_LINES 120
+
+static _Atomic int pipe_writers_left;
+
+static void *pipe_audit_writer(void *arg)
+{
+    asps_audit *a = arg;
+    static _Atomic int next_id;
+    int id = next_id++;
+    for (int i = 0; i < PIPE_LINES; i++) {
+        char reason[700];
+        int n = snprintf(reason, sizeof reason, "pipemark-%d-%d-", id, i);
+        memset(reason + n, 'a' + id, sizeof reason - 1 - (size_t)n);
+        reason[sizeof reason - 1] = 0;
+        asps_audit_event ev = {.peer = "ipv4:127.0.0.1:9", .verdict = "denied", .reason = reason};
+        asps_errbuf eb;
+        if (asps_audit_decision(a, &ev, &eb) != ASPS_OK)
+            _exit(20);
+    }
+    pipe_writers_left--;
+    return NULL;
+}
+
+static void *pipe_logger(void *arg)
+{
+    (void)arg;
+    for (int k = 0; pipe_writers_left > 0; k++) {
+        asps_log(ASPS_LOG_WARN, "serve", "logmark-%d a line of the server's own log", k);
+        usleep(100);
+    }
+    return NULL;
+}
+
+static void test_stderr_pipe_lines_stay_whole_beside_log_lines(void **state)
+{
+    (void)state;
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    (void)fcntl(fds[1], F_SETPIPE_SZ, 4096); /* one page: it fills at once */
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        if (dup2(fds[1], STDERR_FILENO) < 0)
+            _exit(21);
+        close(fds[1]);
+        asps_log_configure(ASPS_LOG_INFO, ASPS_LOG_TEXT, STDERR_FILENO);
+        asps_audit *a;
+        asps_errbuf eb;
+        if (asps_audit_open("-", &a, &eb) != ASPS_OK)
+            _exit(22);
+        pipe_writers_left = PIPE_THREADS;
+        pthread_t t[PIPE_THREADS], lt;
+        if (pthread_create(&lt, NULL, pipe_logger, NULL) != 0)
+            _exit(23);
+        for (int i = 0; i < PIPE_THREADS; i++)
+            if (pthread_create(&t[i], NULL, pipe_audit_writer, a) != 0)
+                _exit(23);
+        for (int i = 0; i < PIPE_THREADS; i++)
+            pthread_join(t[i], NULL);
+        pthread_join(lt, NULL);
+        asps_audit_close(a);
+        _exit(0);
+    }
+    close(fds[1]);
+    size_t cap = 1 << 20, len = 0;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    for (;;) {
+        if (len + 512 > cap) {
+            cap *= 2;
+            text = realloc(text, cap);
+            assert_non_null(text);
+        }
+        ssize_t n = read(fds[0], text + len, 512);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        usleep(50); /* a reader slower than the writers: the pipe fills */
+    }
+    close(fds[0]);
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    int audit_lines = 0, log_lines = 0, broken = 0;
+    char *first_broken = NULL;
+    for (char *s = text, *nl; (nl = memchr(s, '\n', len - (size_t)(s - text))) != NULL;
+         s = nl + 1) {
+        *nl = 0;
+        cJSON *j = NULL;
+        static const char log_tail[] = "a line of the server's own log";
+        const char *tail = strstr(s, log_tail);
+        if (strstr(s, "logmark-") && !strstr(s, "pipemark-") && !strchr(s, '{') && tail &&
+            tail[sizeof log_tail - 1] == '\0') {
+            log_lines++;
+        } else if ((j = cJSON_Parse(s)) != NULL && strstr(s, "pipemark-") && !strstr(s, "logmark-")) {
+            audit_lines++;
+        } else {
+            if (!first_broken)
+                first_broken = s;
+            broken++;
+        }
+        cJSON_Delete(j);
+    }
+    if (broken)
+        fail_msg("%d of %d lines not whole (audit lines %d, log lines %d); the first: %.120s",
+                 broken, broken + audit_lines + log_lines, audit_lines, log_lines, first_broken);
+    assert_int_equal(audit_lines, PIPE_THREADS * PIPE_LINES);
+    assert_true(log_lines > 0);
+    free(text);
 }
 
 static void test_open_stderr_and_bad_path(void **state)
@@ -937,6 +1062,7 @@ int main(void)
         cmocka_unit_test(test_concurrent_writers_never_interleave_lines),
         cmocka_unit_test(test_each_caller_learns_its_own_line_fate),
         cmocka_unit_test(test_open_stderr_and_bad_path),
+        cmocka_unit_test(test_stderr_pipe_lines_stay_whole_beside_log_lines),
         cmocka_unit_test(test_reopen_rotates_without_losing_or_splitting_lines),
         cmocka_unit_test(test_tcb_recovery_fields_in_the_line),
         cmocka_unit_test(test_prerendered_claims_give_the_same_line),
