@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -585,15 +586,22 @@ asps_err asps_audit_format(const asps_audit_event *ev, char **line, asps_errbuf 
  * err says whether it went whole. A write cut short (a signal, the file
  * size limit reached inside a line) goes on from where it stopped: the
  * line is whole or its error is the one that stopped it. Sets each
- * waiter's done last. */
-static void write_list(int fd, audit_waiter *list)
+ * waiter's done last. MAX_BYTES: at most this much a writev (the first
+ * line whatever its length): PIPE_BUF for stderr, which is shared with the
+ * log and other processes, and where only a write of at most PIPE_BUF
+ * bytes is taken whole (pipe(7)), as each line was before batching. */
+static void write_list(int fd, audit_waiter *list, size_t max_bytes)
 {
     enum { BATCH = 64 };
     while (list) {
         struct iovec iov[BATCH];
         audit_waiter *w[BATCH];
         int n = 0;
-        for (audit_waiter *x = list; x && n < BATCH; x = x->next, n++) {
+        size_t bytes = 0;
+        for (audit_waiter *x = list;
+             x && n < BATCH && (n == 0 || (bytes <= max_bytes && x->len <= max_bytes - bytes));
+             x = x->next, n++) {
+            bytes += x->len;
             w[n] = x;
             iov[n].iov_base = (void *)x->line;
             iov[n].iov_len = x->len;
@@ -675,7 +683,7 @@ static int put_line(asps_audit *a, const char *line, size_t n)
             a->head = a->tail = NULL;
             pthread_mutex_unlock(&a->mu);
             pthread_rwlock_rdlock(&a->fd_lock);
-            write_list(a->fd, list);
+            write_list(a->fd, list, a->own_fd ? SIZE_MAX : PIPE_BUF);
             pthread_rwlock_unlock(&a->fd_lock);
             pthread_mutex_lock(&a->mu);
             if (a->sleepers)
