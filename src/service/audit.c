@@ -57,6 +57,8 @@ struct asps_audit {
     pthread_cond_t cv;  /* a queued line is done, or nobody writes */
     audit_waiter *head, *tail;
     int writing;       /* somebody is writing the queue */
+    int cut; /* the log ends inside a line; the writer's (fd_lock read-held,
+              * writing set) or reopen's (fd_lock written) */
     unsigned sleepers; /* callers waiting on cv */
     pthread_rwlock_t fd_lock; /* read-held by the writer, written by reopen */
 };
@@ -142,6 +144,12 @@ asps_err asps_audit_reopen(asps_audit *a, asps_errbuf *eb)
      * or wholly to the new one */
     pthread_rwlock_wrlock(&a->fd_lock);
     int old = a->fd;
+    /* a file that ends inside a line still does if it is the same file
+     * (reopened, not rotated); a new one starts clean */
+    struct stat so, sn;
+    if (fstat(old, &so) != 0 || fstat(fd, &sn) != 0 || so.st_dev != sn.st_dev ||
+        so.st_ino != sn.st_ino)
+        a->cut = 0;
     a->fd = fd;
     pthread_rwlock_unlock(&a->fd_lock);
     close(old);
@@ -590,7 +598,7 @@ asps_err asps_audit_format(const asps_audit_event *ev, char **line, asps_errbuf 
  * line whatever its length): PIPE_BUF for stderr, which is shared with the
  * log and other processes, and where only a write of at most PIPE_BUF
  * bytes is taken whole (pipe(7)), as each line was before batching. */
-static void write_list(int fd, audit_waiter *list, size_t max_bytes)
+static void write_list(int fd, audit_waiter *list, size_t max_bytes, int *cut)
 {
     enum { BATCH = 64 };
     while (list) {
@@ -607,7 +615,17 @@ static void write_list(int fd, audit_waiter *list, size_t max_bytes)
             iov[n].iov_len = x->len;
         }
         audit_waiter *rest = w[n - 1]->next; /* read before any done is set */
-        int first = 0, err = 0;
+        int first = 0, err = 0, partial = 0;
+        /* the log ends inside a line (its write was cut by a full disk or
+         * the file size limit): that fragment ends here, so that the next
+         * line starts on a line of its own and is whole JSON */
+        while (*cut && !err) {
+            ssize_t r = write(fd, "\n", 1);
+            if (r == 1)
+                *cut = 0;
+            else if (r == 0 || errno != EINTR)
+                err = r == 0 ? EIO : errno;
+        }
         while (first < n && !err) {
             ssize_t got = writev(fd, iov + first, n - first);
             if (got < 0) {
@@ -625,12 +643,16 @@ static void write_list(int fd, audit_waiter *list, size_t max_bytes)
                 w[first]->err = 0;
                 __atomic_store_n(&w[first]->done, 1, __ATOMIC_RELEASE);
                 first++;
+                partial = 0;
             }
             if (first < n && got > 0) { /* a line cut: its rest next */
                 iov[first].iov_base = (char *)iov[first].iov_base + got;
                 iov[first].iov_len -= (size_t)got;
+                partial = 1;
             }
         }
+        if (err && partial)
+            *cut = 1;
         for (int i = first; i < n; i++) {
             w[i]->err = err;
             __atomic_store_n(&w[i]->done, 1, __ATOMIC_RELEASE);
@@ -683,7 +705,7 @@ static int put_line(asps_audit *a, const char *line, size_t n)
             a->head = a->tail = NULL;
             pthread_mutex_unlock(&a->mu);
             pthread_rwlock_rdlock(&a->fd_lock);
-            write_list(a->fd, list, a->own_fd ? SIZE_MAX : PIPE_BUF);
+            write_list(a->fd, list, a->own_fd ? SIZE_MAX : PIPE_BUF, &a->cut);
             pthread_rwlock_unlock(&a->fd_lock);
             pthread_mutex_lock(&a->mu);
             if (a->sleepers)

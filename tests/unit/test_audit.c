@@ -379,6 +379,77 @@ static int full_child(const char *path)
     return whole == ok ? 0 : 17;
 }
 
+/* A line cut by a full disk (here the file size limit, inside the second
+ * line) stays in the log as a fragment; the next line written, once there
+ * is room again, starts on a line of its own and is whole JSON, also after
+ * the same file is reopened (SIGHUP without rotation). */
+static int cut_child(const char *path)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_FSIZE, &rl) != 0)
+        return 20;
+    rl.rlim_cur = 1000; /* the first line fits, the second is cut */
+    signal(SIGXFSZ, SIG_IGN);
+    if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+        return 21;
+    asps_audit *a;
+    asps_errbuf eb;
+    if (asps_audit_open(path, &a, &eb) != ASPS_OK)
+        return 22;
+    char reason[600];
+    memset(reason, 'r', sizeof reason - 1);
+    reason[sizeof reason - 1] = 0;
+    asps_audit_event ev = {.peer = "ipv4:127.0.0.1:9", .verdict = "denied", .reason = reason};
+    if (asps_audit_decision(a, &ev, &eb) != ASPS_OK)
+        return 23;
+    if (asps_audit_decision(a, &ev, &eb) == ASPS_OK) /* cut at 1000 bytes */
+        return 24;
+    if (asps_audit_reopen(a, &eb) != ASPS_OK) /* the same file */
+        return 25;
+    rl.rlim_cur = rl.rlim_max; /* room again */
+    if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+        return 26;
+    if (asps_audit_decision(a, &ev, &eb) != ASPS_OK)
+        return 27;
+    asps_audit_close(a);
+    size_t len;
+    char *text = (char *)tu_read_file(path, &len);
+    if (!text || len < 1001 || text[len - 1] != '\n')
+        return 28;
+    /* line 1 whole, line 2 the fragment, line 3 whole */
+    int n = 0, whole = 0;
+    for (char *s = text, *nl; (nl = memchr(s, '\n', len - (size_t)(s - text))) != NULL;
+         s = nl + 1, n++) {
+        *nl = 0;
+        cJSON *j = cJSON_Parse(s);
+        whole += j != NULL;
+        if ((n == 1) == (j != NULL))
+            return 29 + n; /* 29, 30, 31: line n+1 is not what it should be */
+        cJSON_Delete(j);
+    }
+    free(text);
+    return n == 3 && whole == 2 ? 0 : 32;
+}
+
+static void test_cut_line_does_not_swallow_the_next(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    char path[4096];
+    snprintf(path, sizeof path, "%s/audit.log", dir);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(cut_child(path));
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    if (WEXITSTATUS(st) != 0)
+        fail_msg("child: check %d failed (see cut_child)", WEXITSTATUS(st));
+    tu_rm_rf(dir);
+    free(dir);
+}
+
 static void test_each_caller_learns_its_own_line_fate(void **state)
 {
     (void)state;
@@ -1061,6 +1132,7 @@ int main(void)
         cmocka_unit_test(test_tdx_and_no_claims_lines),
         cmocka_unit_test(test_concurrent_writers_never_interleave_lines),
         cmocka_unit_test(test_each_caller_learns_its_own_line_fate),
+        cmocka_unit_test(test_cut_line_does_not_swallow_the_next),
         cmocka_unit_test(test_open_stderr_and_bad_path),
         cmocka_unit_test(test_stderr_pipe_lines_stay_whole_beside_log_lines),
         cmocka_unit_test(test_reopen_rotates_without_losing_or_splitting_lines),
