@@ -431,42 +431,36 @@ static int cut_child(const char *path)
     return n == 3 && whole == 2 ? 0 : 32;
 }
 
-static void test_cut_line_does_not_swallow_the_next(void **state)
+/* CHILD(PATH) run in a child process (its limits are its own), PATH a
+ * fresh file's path; fails with the check number the child exits with. */
+static void run_in_child(int (*child)(const char *), const char *name)
 {
-    (void)state;
     char *dir = tu_mkdtemp();
     char path[4096];
     snprintf(path, sizeof path, "%s/audit.log", dir);
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0)
-        _exit(cut_child(path));
+        _exit(child(path));
     int st = 0;
     assert_int_equal(waitpid(pid, &st, 0), pid);
     assert_true(WIFEXITED(st));
     if (WEXITSTATUS(st) != 0)
-        fail_msg("child: check %d failed (see cut_child)", WEXITSTATUS(st));
+        fail_msg("child: check %d failed (see %s)", WEXITSTATUS(st), name);
     tu_rm_rf(dir);
     free(dir);
+}
+
+static void test_cut_line_does_not_swallow_the_next(void **state)
+{
+    (void)state;
+    run_in_child(cut_child, "cut_child");
 }
 
 static void test_each_caller_learns_its_own_line_fate(void **state)
 {
     (void)state;
-    char *dir = tu_mkdtemp();
-    char path[4096];
-    snprintf(path, sizeof path, "%s/audit.log", dir);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0)
-        _exit(full_child(path));
-    int st = 0;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    assert_true(WIFEXITED(st));
-    if (WEXITSTATUS(st) != 0)
-        fail_msg("child: check %d failed (see full_child)", WEXITSTATUS(st));
-    tu_rm_rf(dir);
-    free(dir);
+    run_in_child(full_child, "full_child");
 }
 
 /* "audit": "-" shares stderr with the server's log (README, Logging): with
