@@ -651,8 +651,18 @@ static void write_list(int fd, audit_waiter *list, size_t max_bytes, int *cut)
                 partial = 1;
             }
         }
-        if (err && partial)
+        if (err && partial) {
             *cut = 1;
+            /* all of a line but its newline is in: the record is whole (one
+             * complete JSON text) and the newline comes before the next
+             * line. Reporting it unwritten would leave a "granted" record
+             * of a grant then withheld. */
+            if (iov[first].iov_len == 1 && *(const char *)iov[first].iov_base == '\n') {
+                w[first]->err = 0;
+                __atomic_store_n(&w[first]->done, 1, __ATOMIC_RELEASE);
+                first++;
+            }
+        }
         for (int i = first; i < n; i++) {
             w[i]->err = err;
             __atomic_store_n(&w[i]->done, 1, __ATOMIC_RELEASE);

@@ -431,6 +431,61 @@ static int cut_child(const char *path)
     return n == 3 && whole == 2 ? 0 : 32;
 }
 
+/* The size limit falls on the second line's newline: that line's record
+ * is whole, so it counts as written (its grant goes ahead, and the log
+ * says so once); its newline comes before the next line. */
+static int newline_child(const char *path)
+{
+    char reason[600];
+    memset(reason, 'r', sizeof reason - 1);
+    reason[sizeof reason - 1] = 0;
+    asps_audit_event ev = {.peer = "ipv4:127.0.0.1:9", .verdict = "granted", .reason = reason,
+                           .time_ms = 1767312000123};
+    char *line;
+    asps_errbuf eb;
+    if (asps_audit_format(&ev, &line, &eb) != ASPS_OK)
+        return 40;
+    size_t n = strlen(line);
+    free(line);
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_FSIZE, &rl) != 0)
+        return 41;
+    rl.rlim_cur = 2 * n - 1; /* all of line 2 but its newline */
+    signal(SIGXFSZ, SIG_IGN);
+    if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+        return 42;
+    asps_audit *a;
+    if (asps_audit_open(path, &a, &eb) != ASPS_OK)
+        return 43;
+    if (asps_audit_decision(a, &ev, &eb) != ASPS_OK)
+        return 44;
+    if (asps_audit_decision(a, &ev, &eb) != ASPS_OK) /* whole but its newline */
+        return 45;
+    if (asps_audit_decision(a, &ev, &eb) == ASPS_OK) /* no room at all */
+        return 46;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+        return 47;
+    if (asps_audit_decision(a, &ev, &eb) != ASPS_OK)
+        return 48;
+    asps_audit_close(a);
+    size_t len;
+    char *text = (char *)tu_read_file(path, &len);
+    if (!text || len != 3 * n)
+        return 49;
+    int k = 0;
+    for (char *s = text, *nl; (nl = memchr(s, '\n', len - (size_t)(s - text))) != NULL;
+         s = nl + 1, k++) {
+        *nl = 0;
+        cJSON *j = cJSON_Parse(s);
+        if (!j)
+            return 50 + k;
+        cJSON_Delete(j);
+    }
+    free(text);
+    return k == 3 ? 0 : 53;
+}
+
 /* CHILD(PATH) run in a child process (its limits are its own), PATH a
  * fresh file's path; fails with the check number the child exits with. */
 static void run_in_child(int (*child)(const char *), const char *name)
@@ -461,6 +516,12 @@ static void test_each_caller_learns_its_own_line_fate(void **state)
 {
     (void)state;
     run_in_child(full_child, "full_child");
+}
+
+static void test_line_cut_before_its_newline_counts_as_written(void **state)
+{
+    (void)state;
+    run_in_child(newline_child, "newline_child");
 }
 
 /* "audit": "-" shares stderr with the server's log (README, Logging): with
@@ -1127,6 +1188,7 @@ int main(void)
         cmocka_unit_test(test_concurrent_writers_never_interleave_lines),
         cmocka_unit_test(test_each_caller_learns_its_own_line_fate),
         cmocka_unit_test(test_cut_line_does_not_swallow_the_next),
+        cmocka_unit_test(test_line_cut_before_its_newline_counts_as_written),
         cmocka_unit_test(test_open_stderr_and_bad_path),
         cmocka_unit_test(test_stderr_pipe_lines_stay_whole_beside_log_lines),
         cmocka_unit_test(test_reopen_rotates_without_losing_or_splitting_lines),
