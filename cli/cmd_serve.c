@@ -225,6 +225,10 @@ int asps_cmd_serve(int argc, char **argv)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
+    /* a file size limit (ulimit -f, systemd's LimitFSIZE=) reached by the
+     * audit file must fail that write (EFBIG: the grant withheld, the loss
+     * counted), not kill the server */
+    signal(SIGXFSZ, SIG_IGN);
     if (!ok || !cfg->listen || !cfg->server_cert || !cfg->server_key) {
         asps_log(ASPS_LOG_ERROR, "serve", "the config needs listen, server_cert and server_key");
         asps_service_config_free(cfg);

@@ -1,6 +1,9 @@
 /* main.c: the asps command: dispatches to a subcommand. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "opts.h"
@@ -34,8 +37,27 @@ static void usage(FILE *f)
         fprintf(f, "\n%s", cli_exit_table);
 }
 
+/* Descriptors 0-2 open before anything else is: started with one closed
+ * (`2>&-`, a careless supervisor), the first file opened would take its
+ * number, and what is written to "stderr" (the log) would go into the
+ * audit file, or after a reopen into a client's socket. /dev/null takes
+ * each closed one. */
+static void std_fds_open(void)
+{
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+            continue;
+        int nfd = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+        if (nfd >= 0 && nfd != fd) { /* a lower one was closed too: taken above */
+            dup2(nfd, fd);
+            close(nfd);
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
+    std_fds_open();
     if (argc < 2) {
         usage(stderr);
         return 2;

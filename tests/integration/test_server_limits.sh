@@ -171,10 +171,11 @@ mkconf() { # file audit-path [extra top-level JSON]
 EOF
 }
 # the file size limit (ulimit -f, in 1 KiB blocks) makes every write fail
-# (EFBIG), as a full disk does (ENOSPC); SIGXFSZ ignored, as a server would
+# (EFBIG), as a full disk does (ENOSPC); the server ignores SIGXFSZ itself
+# (its default action would kill it at the first write past the limit)
 head -c 4096 /dev/zero | tr '\0' '\n' > faudit.log
 mkconf full.json faudit.log
-( trap '' XFSZ; ulimit -f 4; exec $BIN serve --config full.json > full.json.out 2> full.json.err ) &
+( ulimit -f 4; exec $BIN serve --config full.json > full.json.out 2> full.json.err ) &
 SPID=$!; PIDS="$PIDS $SPID"
 wait_listening full.json.out $SPID full.json.err || { echo "FAIL: server (unwritable audit) did not start"; exit 1; }
 S=$LISTEN_ADDR
@@ -196,7 +197,7 @@ total=$(sed -n 's/^[0-9-]*T[0-9:.]*Z warn  service: audit lines not written in t
 [ "$total" = 6 ] && ok || bad "audit lines counted as lost: $total (want 6): $(cat full.json.err)"
 # audit_required false: released anyway, and stderr says the lines are lost
 mkconf open.json faudit.log ', "audit_required": false'
-( trap '' XFSZ; ulimit -f 4; exec $BIN serve --config open.json > open.json.out 2> open.json.err ) &
+( ulimit -f 4; exec $BIN serve --config open.json > open.json.out 2> open.json.err ) &
 SPID=$!; PIDS="$PIDS $SPID"
 wait_listening open.json.out $SPID open.json.err || { echo "FAIL: server (audit_required false) did not start"; exit 1; }
 S=$LISTEN_ADDR
@@ -218,6 +219,27 @@ kill "$(cat reader.pid)" 2>/dev/null
 mkconf dev.json /dev/full
 timeout 10 $BIN serve --config dev.json > dev.out 2>&1; rc=$?
 [ $rc = 2 ] && grep -q "is not a regular file (a device)" dev.out && ok || bad "device audit: exit $rc: $(cat dev.out)"
+# started with stderr closed (2>&-): /dev/null takes descriptor 2, so the
+# log goes nowhere rather than into the audit file (or, after a reopen, a
+# client's socket)
+mkconf closed.json closed.log
+$BIN serve --config closed.json > closed.json.out 2>&- &
+SPID=$!; PIDS="$PIDS $SPID"
+wait_listening closed.json.out $SPID /dev/null || { echo "FAIL: server (stderr closed) did not start"; exit 1; }
+S=$LISTEN_ADDR
+[ "$(readlink /proc/$SPID/fd/2)" = /dev/null ] && ok || bad "stderr closed: descriptor 2 is $(readlink /proc/$SPID/fd/2)"
+$BIN get --server "$S" --ca server.pem "${ID[@]}" k > closed1.out 2>&1 && ok || bad "stderr closed: not served: $(cat closed1.out)"
+kill -HUP $SPID; sleep 0.5
+$BIN get --server "$S" --ca server.pem "${ID[@]}" k > closed2.out 2>&1 && ok || bad "stderr closed, after SIGHUP: $(cat closed2.out)"
+[ "$(readlink /proc/$SPID/fd/2)" = /dev/null ] && ok || bad "stderr closed, after SIGHUP: descriptor 2 is $(readlink /proc/$SPID/fd/2)"
+python3 - closed.log <<'PYEOF' && ok || bad "stderr closed: the audit file holds more than audit lines: $(head -c 600 closed.log)"
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+assert len(lines) == 2, lines
+for l in lines:
+    assert json.loads(l)["verdict"] == "granted", l
+PYEOF
+kill -TERM $SPID; wait $SPID
 mkconf stderr.json - # stderr stays allowed
 sed -i 's|"audit": "-"|"audit": "-", "limits": {"threads": 1}|' stderr.json
 start_server stderr.json
