@@ -166,6 +166,13 @@ void asps_logv(asps_log_level level, const char *component, const char *fmt, va_
     pthread_mutex_unlock(&log_mu);
 }
 
+void asps_log_locked(void (*fn)(void *ctx), void *ctx)
+{
+    pthread_mutex_lock(&log_mu);
+    fn(ctx);
+    pthread_mutex_unlock(&log_mu);
+}
+
 void asps_log(asps_log_level level, const char *component, const char *fmt, ...)
 {
     va_list ap;

@@ -44,6 +44,12 @@ void asps_log(asps_log_level level, const char *component, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void asps_logv(asps_log_level level, const char *component, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
+/* FN(CTX) run under the lock the log's lines are written under: for
+ * another writer to the same descriptor (the audit log on stderr), whose
+ * lines a log line must not cut in two when the descriptor is a pipe that
+ * fills (the kernel keeps only writes of at most PIPE_BUF bytes whole).
+ * FN must not log. */
+void asps_log_locked(void (*fn)(void *ctx), void *ctx);
 /* The time as RFC 3339 UTC with milliseconds into BUF (at least 25 bytes). */
 void asps_log_time_rfc3339(char *buf, unsigned long size);
 

@@ -26,6 +26,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "log.h"
 #include "utf8.h"
 #include "util.h"
 #include "writer.h"
@@ -671,6 +672,20 @@ static void write_list(int fd, audit_waiter *list, size_t max_bytes, int *cut)
     }
 }
 
+/* write_list's arguments, for asps_log_locked */
+struct write_job {
+    int fd;
+    audit_waiter *list;
+    size_t max_bytes;
+    int *cut;
+};
+
+static void write_job_run(void *arg)
+{
+    struct write_job *j = arg;
+    write_list(j->fd, j->list, j->max_bytes, j->cut);
+}
+
 /* How long a caller whose line another writes spins before it sleeps: a
  * write takes a few microseconds, a sleep and a wake-up about as long. */
 #define SPIN_TURNS 2000
@@ -715,7 +730,11 @@ static int put_line(asps_audit *a, const char *line, size_t n)
             a->head = a->tail = NULL;
             pthread_mutex_unlock(&a->mu);
             pthread_rwlock_rdlock(&a->fd_lock);
-            write_list(a->fd, list, a->own_fd ? SIZE_MAX : PIPE_BUF, &a->cut);
+            struct write_job job = {a->fd, list, a->own_fd ? SIZE_MAX : PIPE_BUF, &a->cut};
+            if (a->own_fd)
+                write_job_run(&job);
+            else /* stderr: shared with the log, whose lines must not cut ours */
+                asps_log_locked(write_job_run, &job);
             pthread_rwlock_unlock(&a->fd_lock);
             pthread_mutex_lock(&a->mu);
             if (a->sleepers)

@@ -529,7 +529,9 @@ static void test_line_cut_before_its_newline_counts_as_written(void **state)
  * one write(2) of at most PIPE_BUF bytes comes out whole, whatever else
  * writes to the pipe (POSIX write(2), pipe(7)). A writev of a batch of lines
  * longer than PIPE_BUF has no such promise: when the pipe fills mid-batch,
- * a log line lands inside an audit line. The child writes audit lines from
+ * a log line lands inside an audit line; nor has a single line longer
+ * than PIPE_BUF, which stays whole only because audit lines to stderr are
+ * written under the log's own lock. The child writes audit lines from
  * several threads and log lines (asps_log) from another; the parent reads
  * the pipe (one page) slowly; every line must be one or the other, whole. */
 #define PIPE_THREADS 6
@@ -543,10 +545,14 @@ static void *pipe_audit_writer(void *arg)
     static _Atomic int next_id;
     int id = next_id++;
     for (int i = 0; i < PIPE_LINES; i++) {
-        char reason[700];
+        /* one line in ten longer than PIPE_BUF (a peer may ask for 64
+         * names of 256 bytes): whole only because no log line is written
+         * while it is */
+        char reason[9000];
+        size_t rlen = i % 10 == 0 ? sizeof reason - 1 : 699;
         int n = snprintf(reason, sizeof reason, "pipemark-%d-%d-", id, i);
-        memset(reason + n, 'a' + id, sizeof reason - 1 - (size_t)n);
-        reason[sizeof reason - 1] = 0;
+        memset(reason + n, 'a' + id, rlen - (size_t)n);
+        reason[rlen] = 0;
         asps_audit_event ev = {.peer = "ipv4:127.0.0.1:9", .verdict = "denied", .reason = reason};
         asps_errbuf eb;
         if (asps_audit_decision(a, &ev, &eb) != ASPS_OK)
