@@ -28,14 +28,14 @@
  *                whole phase (attested: its own fresh certificate; both
  *                handshakes and a first call on each happen before the
  *                clock), and all call GetSecrets back to back:
- *                max(CALLS, 200 x clients) calls per server (default
- *                CALLS 40000).
+ *                max(CALLS, 320 x clients) calls per server (default
+ *                CALLS 64000).
  * The connections phase runs in ROUNDS (5) rounds of four parts, plain /
  * attested / attested / plain, each a (2 x ROUNDS)th of the operations, so
  * that a load that comes or goes on the machine touches both alike (with
  * one round, the calls ratio of two runs differed by up to 0.3 on this
  * 2-core machine: a part lasted 0.2-0.4 s, about as long as a neighbour's
- * burst). The calls phase alternates the same way in CALL_ROUNDS (25)
+ * burst). The calls phase alternates the same way in CALL_ROUNDS (40)
  * rounds on the connections held open (see run_calls: a part's rate moves
  * by +-20 % with how the machine schedules it, and only many parts
  * average that out).
@@ -78,7 +78,7 @@
 
 #define MAX_LEVELS 8
 #define ROUNDS 5 /* connections: plain, attested, attested, plain; see the top */
-#define CALL_ROUNDS 25 /* the same for calls, on connections held open */
+#define CALL_ROUNDS 40 /* the same for calls, on connections held open */
 #define MAX_CLIENTS 1024
 #define DEADLINE_MS 30000u
 
@@ -788,7 +788,7 @@ int main(int argc, char **argv)
     if (argc == 5 && strcmp(argv[1], "--plain-server") == 0)
         return plain_server(argv[2], argv[3], argv[4]);
     int conns = argc > 1 ? atoi(argv[1]) : 600;
-    int calls = argc > 2 ? atoi(argv[2]) : 40000;
+    int calls = argc > 2 ? atoi(argv[2]) : 64000;
     int levels[MAX_LEVELS] = {1, 8, 32, 128}, n_levels = 4;
     if (argc > 3)
         n_levels = parse_levels(argv[3], levels);
@@ -1040,13 +1040,14 @@ int main(int argc, char **argv)
                    fk[0] ? "calls: " : "", fk, fk[0] || fc[0] ? "" : "0");
         }
     }
-    printf("\nratios attested / plain (server CPU: lower is better for attested when < 1)\n");
+    printf("\nratios attested / plain, three decimals (server CPU: lower is better for attested "
+           "when < 1)\n");
     printf("%-7s | %8s %14s | %8s %14s\n", "clients", "conn/s", "srv CPU/conn", "calls/s",
            "srv CPU/call");
     for (int l = 0; l < n_levels; l++) {
         figures *pc = &f[l][CONNS][PLAIN], *ac = &f[l][CONNS][ATTESTED];
         figures *pk = &f[l][CALLS][PLAIN], *ak = &f[l][CALLS][ATTESTED];
-        printf("%-7d | %8.2f %14.2f | %8.2f %14.2f\n", levels[l],
+        printf("%-7d | %8.3f %14.3f | %8.3f %14.3f\n", levels[l],
                pc->per_s > 0 ? ac->per_s / pc->per_s : 0,
                pc->server_cpu_us > 0 ? ac->server_cpu_us / pc->server_cpu_us : 0,
                pk->per_s > 0 ? ak->per_s / pk->per_s : 0,
@@ -1109,8 +1110,8 @@ int main(int argc, char **argv)
                "\"median_round_ratio_calls_per_s\": %.2f, "
                "\"median_round_ratio_server_cpu_per_call\": %.2f",
                med[l][0], med[l][1], med[l][2], med[l][3]);
-        printf(", \"ratio_conn_per_s\": %.2f, \"ratio_server_cpu_per_conn\": %.2f, "
-               "\"ratio_calls_per_s\": %.2f, \"ratio_server_cpu_per_call\": %.2f}",
+        printf(", \"ratio_conn_per_s\": %.3f, \"ratio_server_cpu_per_conn\": %.3f, "
+               "\"ratio_calls_per_s\": %.3f, \"ratio_server_cpu_per_call\": %.3f}",
                pc->per_s > 0 ? ac->per_s / pc->per_s : 0,
                pc->server_cpu_us > 0 ? ac->server_cpu_us / pc->server_cpu_us : 0,
                pk->per_s > 0 ? ak->per_s / pk->per_s : 0,
