@@ -423,6 +423,22 @@ static void *client_main(void *arg)
     return NULL;
 }
 
+/* N client threads running FN, the i-th on ARGS + i x SIZE bytes, with
+ * small stacks (up to MAX_CLIENTS of them); one that cannot start ends the
+ * benchmark (a driver, not a library). */
+static void start_clients(pthread_t *th, int n, void *(*fn)(void *), void *args, size_t size)
+{
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 256 << 10);
+    for (int i = 0; i < n; i++)
+        if (pthread_create(&th[i], &attr, fn, (char *)args + (size_t)i * size) != 0) {
+            fprintf(stderr, "cannot start client thread %d\n", i);
+            exit(1);
+        }
+    pthread_attr_destroy(&attr);
+}
+
 /* one (mode, kind, clients) cell: the two halves summed */
 typedef struct cell {
     double wall_ms, server_cpu_ms, driver_cpu_ms;
@@ -497,18 +513,11 @@ static int run_half(const server *srv, certs *cp, int mode, int kind, int client
     pthread_barrier_init(&ph.go, NULL, (unsigned)clients + 1);
     pthread_barrier_init(&ph.done, NULL, (unsigned)clients + 1);
     pthread_barrier_init(&ph.release, NULL, (unsigned)clients + 1);
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, 256 << 10);
     for (int i = 0; i < clients; i++) {
         w[i].ph = &ph;
         w[i].idx = i;
-        if (pthread_create(&th[i], &attr, client_main, &w[i]) != 0) {
-            fprintf(stderr, "cannot start client thread %d\n", i);
-            exit(1);
-        }
     }
-    pthread_attr_destroy(&attr);
+    start_clients(th, clients, client_main, w, sizeof *w);
     pthread_barrier_wait(&ph.ready);
     double cpu0 = proc_cpu_ms(srv->pid), self0 = self_cpu_ms(), t0 = bench_now_ms();
     pthread_barrier_wait(&ph.go);
@@ -656,18 +665,11 @@ static int run_calls(const server *srv[2], certs *cp, int clients, int ops, cons
         pthread_barrier_init(&r.ready, NULL, (unsigned)clients + 1);
         pthread_barrier_init(&r.go, NULL, (unsigned)clients + 1);
         pthread_barrier_init(&r.done, NULL, (unsigned)clients + 1);
-        pthread_attr_t attr;
-        pthread_attr_init(&attr);
-        pthread_attr_setstacksize(&attr, 256 << 10);
         for (int i = 0; i < clients; i++) {
             w[i].r = &r;
             w[i].idx = i;
-            if (pthread_create(&th[i], &attr, calls_client_main, &w[i]) != 0) {
-                fprintf(stderr, "cannot start client thread %d\n", i);
-                exit(1);
-            }
         }
-        pthread_attr_destroy(&attr);
+        start_clients(th, clients, calls_client_main, w, sizeof *w);
         pthread_barrier_wait(&r.ready);
         static const int order[4] = {PLAIN, ATTESTED, ATTESTED, PLAIN};
         for (int h = 0; h < 4 * CALL_ROUNDS && rc == 0; h++) {

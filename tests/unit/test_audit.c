@@ -301,6 +301,19 @@ struct full_writer {
     int id, ok, failed, bad;
 };
 
+/* This process's file size limit set to BYTES (at most the hard limit,
+ * which stays), SIGXFSZ ignored so that a write past it fails with EFBIG;
+ * 0, or -1. */
+static int file_size_limit(rlim_t bytes)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_FSIZE, &rl) != 0)
+        return -1;
+    rl.rlim_cur = bytes < rl.rlim_max ? bytes : rl.rlim_max;
+    signal(SIGXFSZ, SIG_IGN);
+    return setrlimit(RLIMIT_FSIZE, &rl);
+}
+
 static void *write_until_full(void *arg)
 {
     struct full_writer *w = arg;
@@ -333,9 +346,7 @@ static void *write_until_full(void *arg)
 
 static int full_child(const char *path)
 {
-    struct rlimit rl = {FULL_LIMIT, FULL_LIMIT};
-    signal(SIGXFSZ, SIG_IGN); /* the write fails with EFBIG instead */
-    if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+    if (file_size_limit(FULL_LIMIT) != 0)
         return 10;
     asps_audit *a;
     asps_errbuf eb;
@@ -385,12 +396,7 @@ static int full_child(const char *path)
  * the same file is reopened (SIGHUP without rotation). */
 static int cut_child(const char *path)
 {
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_FSIZE, &rl) != 0)
-        return 20;
-    rl.rlim_cur = 1000; /* the first line fits, the second is cut */
-    signal(SIGXFSZ, SIG_IGN);
-    if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+    if (file_size_limit(1000) != 0) /* the first line fits, the second is cut */
         return 21;
     asps_audit *a;
     asps_errbuf eb;
@@ -406,8 +412,7 @@ static int cut_child(const char *path)
         return 24;
     if (asps_audit_reopen(a, &eb) != ASPS_OK) /* the same file */
         return 25;
-    rl.rlim_cur = rl.rlim_max; /* room again */
-    if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+    if (file_size_limit(RLIM_INFINITY) != 0) /* room again */
         return 26;
     if (asps_audit_decision(a, &ev, &eb) != ASPS_OK)
         return 27;
@@ -447,12 +452,7 @@ static int newline_child(const char *path)
         return 40;
     size_t n = strlen(line);
     free(line);
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_FSIZE, &rl) != 0)
-        return 41;
-    rl.rlim_cur = 2 * n - 1; /* all of line 2 but its newline */
-    signal(SIGXFSZ, SIG_IGN);
-    if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+    if (file_size_limit(2 * n - 1) != 0) /* all of line 2 but its newline */
         return 42;
     asps_audit *a;
     if (asps_audit_open(path, &a, &eb) != ASPS_OK)
@@ -463,8 +463,7 @@ static int newline_child(const char *path)
         return 45;
     if (asps_audit_decision(a, &ev, &eb) == ASPS_OK) /* no room at all */
         return 46;
-    rl.rlim_cur = rl.rlim_max;
-    if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+    if (file_size_limit(RLIM_INFINITY) != 0)
         return 47;
     if (asps_audit_decision(a, &ev, &eb) != ASPS_OK)
         return 48;
